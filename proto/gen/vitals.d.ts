@@ -110,6 +110,9 @@ export namespace vitalwire {
             /** Source bed. */
             bed: string;
 
+            /** Source hardwareId. */
+            hardwareId: string;
+
             /**
              * Creates a new Source instance using the specified properties.
              * @param [properties] Properties to set
@@ -194,6 +197,9 @@ export namespace vitalwire {
 
                 /** Source bed */
                 bed?: (string|null);
+
+                /** Source hardwareId */
+                hardwareId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

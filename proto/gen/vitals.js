@@ -98,6 +98,7 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {string|null} [model] Source model
              * @property {string|null} [protocol] Source protocol
              * @property {string|null} [bed] Source bed
+             * @property {string|null} [hardwareId] Source hardwareId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -178,6 +179,14 @@ export const vitalwire = $root.vitalwire = (() => {
             Source.prototype.bed = "";
 
             /**
+             * Source hardwareId.
+             * @member {string} hardwareId
+             * @memberof vitalwire.v1.Source
+             * @instance
+             */
+            Source.prototype.hardwareId = "";
+
+            /**
              * Creates a new Source instance using the specified properties.
              * @function create
              * @memberof vitalwire.v1.Source
@@ -221,6 +230,8 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 5, wireType 2 =*/42).string(m.protocol);
                 if (m.bed != null && $Object.hasOwnProperty.call(m, "bed") && m.bed !== "")
                     w.uint32(/* id 6, wireType 2 =*/50).string(m.bed);
+                if (m.hardwareId != null && $Object.hasOwnProperty.call(m, "hardwareId") && m.hardwareId !== "")
+                    w.uint32(/* id 7, wireType 2 =*/58).string(m.hardwareId);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -319,6 +330,15 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.bed;
                             continue;
                         }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.hardwareId = v;
+                            else
+                                delete m.hardwareId;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -375,6 +395,10 @@ export const vitalwire = $root.vitalwire = (() => {
                     if (!$util.isString(m.bed))
                         return "bed: string expected";
                 }
+                if (m.hardwareId != null && $Object.hasOwnProperty.call(m, "hardwareId")) {
+                    if (!$util.isString(m.hardwareId))
+                        return "hardwareId: string expected";
+                }
                 return null;
             };
 
@@ -426,6 +450,11 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.bed = $String(d.bed);
                     }
                 }
+                if (d.hardwareId != null) {
+                    if (typeof d.hardwareId !== "string" || d.hardwareId.length) {
+                        m.hardwareId = $String(d.hardwareId);
+                    }
+                }
                 return m;
             };
 
@@ -453,6 +482,7 @@ export const vitalwire = $root.vitalwire = (() => {
                     d.model = "";
                     d.protocol = "";
                     d.bed = "";
+                    d.hardwareId = "";
                 }
                 if (m.site != null && $Object.hasOwnProperty.call(m, "site")) {
                     d.site = m.site;
@@ -471,6 +501,9 @@ export const vitalwire = $root.vitalwire = (() => {
                 }
                 if (m.bed != null && $Object.hasOwnProperty.call(m, "bed")) {
                     d.bed = m.bed;
+                }
+                if (m.hardwareId != null && $Object.hasOwnProperty.call(m, "hardwareId")) {
+                    d.hardwareId = m.hardwareId;
                 }
                 return d;
             };

@@ -1,0 +1,140 @@
+// MLLP framing (HL7 v2 over TCP and serial): <VT 0x0B> message <FS 0x1C><CR 0x0D>.
+// Garbage between frames is skipped and counted. A VT inside a frame means the sender
+// restarted: the partial frame is dropped as truncated. A frame larger than maxFrameBytes is
+// dropped whole and the framer waits for the next VT, so memory stays bounded.
+import type { Framer, FrameSink, FramerStats } from './framer.js';
+
+export const VT = 0x0b;
+export const FS = 0x1c;
+export const CR = 0x0d;
+
+export interface MllpFramerOptions {
+  /** Largest accepted message, in bytes. Default 1 MiB (a 10 s 12-lead ORU is ~300 KB). */
+  maxFrameBytes?: number;
+}
+
+const SEEK = 0; // outside a frame, looking for VT
+const BODY = 1; // inside a frame
+const SKIP = 2; // inside an oversize frame: discard until FS or VT
+const AFTER_FS = 3; // FS seen; a CR here is part of the trailer
+
+export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
+  const max = opts.maxFrameBytes ?? 1024 * 1024;
+  const stats: FramerStats = { frames: 0, garbageBytes: 0, errors: 0 };
+  let state = SEEK;
+  // Bytes of a frame that spans chunks. Grows by doubling up to max; never shrinks below 4 KiB.
+  let acc = Buffer.allocUnsafe(4096);
+  let accLen = 0;
+
+  function append(chunk: Buffer, from: number, to: number): boolean {
+    const n = to - from;
+    if (accLen + n > max) return false;
+    if (accLen + n > acc.length) {
+      const grown = Buffer.allocUnsafe(Math.min(max, Math.max(acc.length * 2, accLen + n)));
+      acc.copy(grown, 0, 0, accLen);
+      acc = grown;
+    }
+    chunk.copy(acc, accLen, from, to);
+    accLen += n;
+    return true;
+  }
+
+  function push(chunk: Buffer, sink: FrameSink): void {
+    let i = 0;
+    const len = chunk.length;
+    while (i < len) {
+      if (state === AFTER_FS) {
+        state = SEEK;
+        if (chunk[i] === CR) {
+          i++;
+          continue;
+        }
+      }
+      if (state === SEEK) {
+        const vt = chunk.indexOf(VT, i);
+        const end = vt === -1 ? len : vt;
+        if (end > i) {
+          stats.garbageBytes += end - i;
+          stats.errors++;
+          sink.error('VW_ERR_FRAME_GARBAGE', `${end - i} bytes`);
+        }
+        if (vt === -1) return;
+        i = vt + 1;
+        state = BODY;
+        accLen = 0;
+        continue;
+      }
+      // BODY or SKIP: find the end of this frame or the start of a new one.
+      let j = i;
+      while (j < len) {
+        const b = chunk[j];
+        if (b === FS || b === VT) break;
+        j++;
+      }
+      if (state === BODY) {
+        if (j === len) {
+          if (!append(chunk, i, j)) overflow(sink, accLen + (j - i));
+          return;
+        }
+        if (chunk[j] === VT) {
+          stats.errors++;
+          sink.error('VW_ERR_FRAME_TRUNCATED', `${accLen + (j - i)} bytes before a new frame start`);
+          accLen = 0;
+          i = j + 1;
+          continue;
+        }
+        // FS: frame complete.
+        if (accLen === 0) {
+          if (j - i > max) overflow(sink, j - i);
+          else emit(sink, chunk.subarray(i, j));
+        } else if (append(chunk, i, j)) {
+          emit(sink, acc.subarray(0, accLen));
+        } else {
+          overflow(sink, accLen + (j - i));
+        }
+        accLen = 0;
+        state = AFTER_FS;
+        i = j + 1;
+        continue;
+      }
+      // SKIP
+      if (j === len) return;
+      state = chunk[j] === VT ? BODY : AFTER_FS;
+      accLen = 0;
+      i = j + 1;
+    }
+  }
+
+  function emit(sink: FrameSink, frame: Buffer): void {
+    stats.frames++;
+    sink.frame(frame);
+  }
+
+  function overflow(sink: FrameSink, seen: number): void {
+    if (state === SKIP) return;
+    stats.errors++;
+    sink.error('VW_ERR_FRAME_TOO_LARGE', `more than ${max} bytes (${seen} seen)`);
+    state = SKIP;
+    accLen = 0;
+  }
+
+  return {
+    push,
+    reset() {
+      state = SEEK;
+      accLen = 0;
+    },
+    stats,
+  };
+}
+
+/** Wraps one HL7 message in MLLP framing. */
+export function mllpWrap(message: string | Buffer): Buffer {
+  const body = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  const out = Buffer.allocUnsafe(body.length + 3);
+  out[0] = VT;
+  body.copy(out, 1);
+  out[body.length + 1] = FS;
+  out[body.length + 2] = CR;
+  return out;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { Flag } from '../../proto/index.js';
+import { decodePcd01Minimal } from './pcd01-minimal.js';
+import { buildPcd01 } from '../../simulators/hl7-monitor.js';
+
+const ctx = { gatewayTimeUs: 1_700_000_000_000_000 };
+
+// Written by hand from IHE PCD TF-2 (PCD-01 OBX layout) and the MDC tables in
+// ../shared/protocols.md: SpO2 = 150456 MDC_PULS_OXIM_SAT_O2 in % (262688 MDC_DIM_PERCENT),
+// HR = 147842 in /min (264864 MDC_DIM_BEAT_PER_MIN); OBX-8 DEMO marks demo data.
+const handWritten = [
+  'MSH|^~\\&|MON^0123456789ABCDEF^EUI-64|HOSP|||20261123080000+0700||ORU^R01^ORU_R01|C42|P|2.6',
+  'PV1||I|ICU^^7',
+  'OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.150456|97|262688^MDC_DIM_PERCENT^MDC||DEMO|||R|||20261123075959+0700',
+  'OBX|2|NM|147842^MDC_ECG_CARD_BEAT_RATE^MDC|1.2.1.147842|61.5|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R',
+  'OBX|3|NM|999^VENDOR_THING^99X|1.2.1.999|3|mmol|||||R',
+  'OBX|4|NM|151562^MDC_RESP_RATE^MDC|1.3.1.151562|n/a|264928^MDC_DIM_RESP_PER_MIN^MDC|||||R',
+].join('\r');
+
+describe('minimal PCD-01 decoder', () => {
+  it('decodes the hand-written message to MDC codes and UCUM units', () => {
+    const r = decodePcd01Minimal(Buffer.from(handWritten), ctx);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const v = r.value;
+    expect(v.device).toBe('0123456789ABCDEF');
+    expect(v.bed).toBe('ICU-7');
+    expect(v.controlId).toBe('C42');
+    const [spo2, hr, unmapped] = v.observations;
+    expect(spo2).toMatchObject({ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', unitMdc: 262688, flags: Flag.FLAG_DEMO });
+    // OBX-14 07:59:59 at +07:00 = 00:59:59 UTC.
+    expect(spo2?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 0, 59, 59) * 1000);
+    expect(spo2?.time?.gatewayTimeUs).toBe(ctx.gatewayTimeUs);
+    expect(hr).toMatchObject({ mdc: 147842, number: 61.5, unit: '/min', flags: 0 });
+    // No OBX-14: MSH-7 08:00:00 +07:00.
+    expect(hr?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 1, 0, 0) * 1000);
+    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: 'mmol', flags: Flag.FLAG_UNMAPPED });
+    expect(v.observations).toHaveLength(3);
+    expect(v.warnings.map((w) => w.code)).toEqual(['VW_ERR_HL7_BAD_VALUE']);
+  });
+
+  it('decodes what the simulator sends', () => {
+    const msg = buildPcd01({ eui64: '02565700000000AA', model: 'SIM', bed: 'Bed 3' }, { hr: 72, spo2: 98, rr: 14, pulse: 71 }, {
+      controlId: 'X1', timeUs: Date.UTC(2026, 0, 2, 3, 4, 5, 678) * 1000, utcOffsetMin: 420 });
+    const r = decodePcd01Minimal(Buffer.from(msg), ctx);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.device).toBe('02565700000000AA');
+    expect(r.value.observations.map((o) => [o.refid, o.number, o.unit])).toEqual([
+      ['MDC_ECG_CARD_BEAT_RATE', 72, '/min'],
+      ['MDC_PULS_OXIM_SAT_O2', 98, '%'],
+      ['MDC_PULS_OXIM_PULS_RATE', 71, '/min'],
+      ['MDC_RESP_RATE', 14, '/min'],
+    ]);
+    expect(r.value.observations[0]?.time?.deviceTimeUs).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 678) * 1000);
+  });
+
+  it('rejects non-HL7 and unsupported messages with coded errors', () => {
+    const bad = (s: string) => {
+      const r = decodePcd01Minimal(Buffer.from(s), ctx);
+      return r.ok ? 'ok' : r.error.code;
+    };
+    expect(bad('hello')).toBe('VW_ERR_HL7_NO_MSH');
+    expect(bad('')).toBe('VW_ERR_HL7_NO_MSH');
+    expect(bad('MSH||||||||')).toBe('VW_ERR_HL7_BAD_ENCODING_CHARS');
+    expect(bad('MSH|^~\\&|A||||20260101||ADT^A01|1|P|2.6')).toBe('VW_ERR_HL7_UNSUPPORTED_MESSAGE');
+  });
+});

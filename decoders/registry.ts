@@ -1,0 +1,35 @@
+// Protocol registry: each wire protocol registers an id, a framer factory and a decoder.
+// Gateway configuration picks a protocol by id.
+import type { DecodeContext, DecodeResult } from './decoded.js';
+import type { Framer } from './framing/framer.js';
+import { createMllpFramer } from './framing/mllp.js';
+import { decodePcd01Minimal } from './hl7/pcd01-minimal.js';
+
+export interface Protocol {
+  readonly id: string;
+  readonly description: string;
+  createFramer(): Framer;
+  decode(frame: Buffer, ctx: DecodeContext): DecodeResult;
+}
+
+const protocols = new Map<string, Protocol>();
+
+export function registerProtocol(p: Protocol): void {
+  if (protocols.has(p.id)) throw new Error(`protocol ${p.id} registered twice`);
+  protocols.set(p.id, p);
+}
+
+export function getProtocol(id: string): Protocol | undefined {
+  return protocols.get(id);
+}
+
+export function protocolIds(): string[] {
+  return [...protocols.keys()];
+}
+
+registerProtocol({
+  id: 'hl7',
+  description: 'HL7 v2 IHE PCD-01 ORU^R01 in MLLP framing',
+  createFramer: () => createMllpFramer(),
+  decode: decodePcd01Minimal,
+});
