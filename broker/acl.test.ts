@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { canPublish, canSubscribe, isValidTopicFilter, type Identity } from './acl.js';
+import { createUserStore, hashPassword, verifyPassword, type User } from './users.js';
+
+const gw: Identity = { kind: 'gateway', site: 'site1', gateway: 'gw1' };
+const user = (role: User['role'], sites: string[]): Identity => ({ kind: 'user', name: `u-${role}`, role, sites });
+const observerAll = user('observer', ['*']);
+const observer1 = user('observer', ['site1']);
+const observer23 = user('observer', ['site2', 'site3']);
+const service = user('service', ['*']);
+const admin = user('admin', ['*']);
+const internal: Identity = { kind: 'internal' };
+
+describe('canPublish', () => {
+  it('lets a gateway publish its own streams', () => {
+    for (const kind of ['obs', 'wave', 'alarm', 'status']) expect(canPublish(gw, `vw/v1/site1/gw1/dev-3/${kind}`)).toBe(true);
+  });
+
+  it.each([
+    ['cross-site', 'vw/v1/site2/gw1/dev/obs'],
+    ['cross-gateway', 'vw/v1/site1/gw2/dev/obs'],
+    ['gateway prefix trick', 'vw/v1/site1/gw10/dev/obs'],
+    ['wildcard +', 'vw/v1/site1/gw1/+/obs'],
+    ['wildcard #', 'vw/v1/site1/gw1/dev/#'],
+    ['wildcard inside a segment', 'vw/v1/site1/gw1/dev+/obs'],
+    ['unknown kind', 'vw/v1/site1/gw1/dev/cmd'],
+    ['too deep', 'vw/v1/site1/gw1/dev/obs/x'],
+    ['too shallow', 'vw/v1/site1/gw1/obs'],
+    ['other version', 'vw/v2/site1/gw1/dev/obs'],
+    ['empty device', 'vw/v1/site1/gw1//obs'],
+    ['its own command topic', 'vw/v1/site1/gw1/cmd/reboot'],
+    ['$SYS', '$SYS/broker/x'],
+    ['empty', ''],
+    ['null character', 'vw/v1/site1/gw1/dev\u0000/obs'],
+  ])('refuses a gateway publish: %s', (_name, topic) => {
+    expect(canPublish(gw, topic)).toBe(false);
+  });
+
+  it('refuses every user publish, whatever the role', () => {
+    for (const id of [observerAll, observer1, service, admin]) {
+      expect(canPublish(id, 'vw/v1/site1/gw1/dev/obs')).toBe(false);
+      expect(canPublish(id, 'vw/v1/site1/gw1/cmd/x')).toBe(false);
+    }
+  });
+
+  it('lets internal publishers use any valid topic name, but never a wildcard', () => {
+    expect(canPublish(internal, 'vw/v1/site9/gw9/dev/obs')).toBe(true);
+    expect(canPublish(internal, 'anything/else')).toBe(true);
+    expect(canPublish(internal, 'vw/v1/#')).toBe(false);
+    expect(canPublish(internal, 'vw/+/x')).toBe(false);
+  });
+});
+
+describe('topic filter syntax (MQTT 3.1.1 4.7)', () => {
+  it.each(['#', '+', 'a/#', 'a/+/b', '+/+', '/', 'a//b', '+/#', 'vw/v1/site1/+/+/obs'])('accepts %j', (f) => {
+    expect(isValidTopicFilter(f)).toBe(true);
+  });
+  it.each(['', 'a/#/b', '#/a', 'a#', 'a/b#', 'a+/b', 'a/+b', 'a/++', '##', 'a/\u0000', 'x'.repeat(2000)])('refuses %j', (f) => {
+    expect(isValidTopicFilter(f)).toBe(false);
+  });
+});
+
+describe('canSubscribe', () => {
+  it('lets a gateway subscribe to its own command topics only', () => {
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/#')).toBe(true);
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/reboot')).toBe(true);
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/dev-1/+')).toBe(true);
+  });
+
+  it.each([
+    'vw/v1/site1/gw1/cmd', // the prefix itself is not a command topic
+    'vw/v1/site1/gw2/cmd/#',
+    'vw/v1/site2/gw1/cmd/#',
+    'vw/v1/site1/+/cmd/#',
+    'vw/v1/+/gw1/cmd/#',
+    'vw/v1/site1/gw1/+/#',
+    'vw/v1/site1/gw1/#',
+    'vw/v1/site1/gw1/dev/obs',
+    'vw/v1/#',
+    '#',
+    '+/v1/site1/gw1/cmd/#',
+    '$SYS/#',
+    'vw/v1/site1/gw1/cmd/#/x',
+  ])('refuses a gateway subscription to %j', (f) => {
+    expect(canSubscribe(gw, f)).toBe(false);
+  });
+
+  it('lets users with all sites subscribe anywhere under vw/v1/', () => {
+    for (const id of [observerAll, service, admin]) {
+      for (const f of ['vw/v1/#', 'vw/v1/+/+/+/obs', 'vw/v1/site7/gw1/dev/wave']) expect(canSubscribe(id, f)).toBe(true);
+      for (const f of ['#', '+/v1/#', 'vw/#', 'vw/+/site1/#', 'other/topic', 'vw/v1']) expect(canSubscribe(id, f)).toBe(false);
+    }
+  });
+
+  it('keeps a scoped user to sites it names literally', () => {
+    expect(canSubscribe(observer1, 'vw/v1/site1/#')).toBe(true);
+    expect(canSubscribe(observer1, 'vw/v1/site1/+/+/obs')).toBe(true);
+    expect(canSubscribe(observer1, 'vw/v1/site1/gw1/dev/wave')).toBe(true);
+    expect(canSubscribe(observer23, 'vw/v1/site3/#')).toBe(true);
+    for (const f of ['vw/v1/#', 'vw/v1/+/#', 'vw/v1/+/gw1/dev/obs', 'vw/v1/site2/#', 'vw/v1/site10/#', 'vw/v1/site/#', '#', 'vw/#', '+/+/site1/#']) {
+      expect(canSubscribe(observer1, f), f).toBe(false);
+    }
+    expect(canSubscribe(observer23, 'vw/v1/site1/#')).toBe(false);
+  });
+
+  it('refuses malformed filters even within scope', () => {
+    for (const f of ['vw/v1/site1/#/obs', 'vw/v1/site1/gw1+/#', 'vw/v1/site1#', 'vw/v1/site1/\u0000']) {
+      expect(canSubscribe(observerAll, f), f).toBe(false);
+      expect(canSubscribe(observer1, f), f).toBe(false);
+    }
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/a#')).toBe(false);
+    expect(canSubscribe(internal, 'a/#/b')).toBe(false);
+  });
+
+  it('keeps $SYS for admins', () => {
+    expect(canSubscribe(admin, '$SYS/#')).toBe(true);
+    expect(canSubscribe(admin, '$SYS/+/new/clients')).toBe(true);
+    expect(canSubscribe(admin, '$share/g/vw/v1/#')).toBe(false);
+    for (const id of [observerAll, service, observer1]) expect(canSubscribe(id, '$SYS/#')).toBe(false);
+  });
+});
+
+describe('password hashes', () => {
+  // RFC 7914 section 12, fourth vector: scrypt(P="pleaseletmein", S="SodiumChloride", N=16384, r=8, p=1, dkLen=64)
+  const rfcKey = '7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2' +
+    'd5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887';
+  const rfcStored = `scrypt$16384$8$1$${Buffer.from('SodiumChloride').toString('base64')}$${Buffer.from(rfcKey, 'hex').toString('base64')}`;
+
+  it('verifies the RFC 7914 test vector', async () => {
+    expect(await verifyPassword('pleaseletmein', rfcStored)).toBe(true);
+    expect(await verifyPassword('pleaseletmeout', rfcStored)).toBe(false);
+    expect(await verifyPassword(Buffer.from('pleaseletmein'), rfcStored)).toBe(true);
+  });
+
+  it('stores scrypt$N$r$p$salt$hash with a random 16-byte salt', async () => {
+    const a = await hashPassword('correct horse');
+    const b = await hashPassword('correct horse');
+    const f = a.split('$');
+    expect(f.slice(0, 4)).toEqual(['scrypt', '16384', '8', '1']);
+    expect(Buffer.from(f[4] ?? '', 'base64')).toHaveLength(16);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword('correct horse', a)).toBe(true);
+    expect(await verifyPassword('correct horse ', a)).toBe(false);
+  });
+
+  it.each([
+    '', 'scrypt', 'bcrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
+    'scrypt$16383$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==', // N not a power of two
+    'scrypt$1073741824$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==', // N far beyond the bound
+    'scrypt$16384$8$1$!!!$aGFzaGhhc2hoYXNoaGFzaA==',
+    'scrypt$16384$8$1$c2FsdHNhbHQ=', 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaA==$extra',
+  ])('treats the malformed hash %j as a mismatch', async (stored) => {
+    expect(await verifyPassword('x', stored)).toBe(false);
+  });
+});
+
+describe('user store', () => {
+  it('verifies known users, and returns null for wrong passwords and unknown names', async () => {
+    const store = createUserStore([{ name: 'ana', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-ana') }]);
+    expect((await store.verify('ana', 'pw-ana'))?.sites).toEqual(['site1']);
+    expect(await store.verify('ana', 'pw-bob')).toBeNull();
+    expect(await store.verify('bob', 'pw-ana')).toBeNull();
+    store.add({ name: 'bob', role: 'admin', sites: ['*'], hash: await hashPassword('pw-bob') });
+    expect((await store.verify('bob', 'pw-bob'))?.role).toBe('admin');
+    expect(store.remove('ana')).toBe(true);
+    expect(store.get('ana')).toBeUndefined();
+    expect(await store.verify('ana', 'pw-ana')).toBeNull();
+  });
+
+  it('spends scrypt work on unknown names too', async () => {
+    const store = createUserStore([{ name: 'ana', role: 'observer', sites: ['*'], hash: await hashPassword('pw') }]);
+    await store.verify('nobody', 'x'); // warm-up
+    const t0 = performance.now();
+    await store.verify('ana', 'wrong');
+    const known = performance.now() - t0;
+    const t1 = performance.now();
+    await store.verify('nobody', 'wrong');
+    const unknown = performance.now() - t1;
+    // Both run one N=16384 scrypt (milliseconds); a skipped hash would take microseconds.
+    expect(unknown).toBeGreaterThan(known / 5);
+  });
+
+  it('refuses malformed users', () => {
+    const store = createUserStore();
+    expect(() => store.add({ name: '', role: 'observer', sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
+    expect(() => store.add({ name: 'x', role: 'root' as User['role'], sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
+    expect(() => store.add({ name: 'x', role: 'observer', sites: ['*'], hash: 'plaintext' })).toThrow();
+  });
+});
