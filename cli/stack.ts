@@ -1,0 +1,173 @@
+// The whole system in one process on embedded defaults: dev PKI, central broker on TLS, the
+// fan-out with the dashboard, a gateway, and simulated monitors on virtual serial cables
+// (socat) or, when socat is absent, on TCP. `vitalwire demo`, the end-to-end tests and the
+// e2e bench all start it through here, so they exercise the same wiring.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bundleDashboard } from '../dashboard/bundle.js';
+import { ensureDevPki } from '../broker/pki.js';
+import { createUserStore, hashPassword } from '../broker/users.js';
+import { startCentral, type Central } from '../broker/central.js';
+import { startFanout, type Fanout } from '../broker/fanout/server.js';
+import { startGateway, type DeviceConfig, type Gateway } from '../gateway/gateway.js';
+import { openPtyPair, socatAvailable, type PtyPair } from '../simulators/pty.js';
+import { openSerialSink, openTcpSink, type Sink } from '../simulators/sinks.js';
+import { runMonitor, simulatedEui64, type RunningMonitor } from '../simulators/monitor.js';
+import type { Vitals } from '../simulators/physiology.js';
+import type { Logger } from '../lib/log.js';
+
+export const DEMO_SITE = 'demo';
+export const DEMO_GATEWAY = 'gw1';
+
+export interface StackOptions {
+  dataDir: string;
+  host?: string;
+  mqttPort?: number;
+  httpPort?: number;
+  beds?: number;
+  /** Force the TCP device link even when socat exists. */
+  noSocat?: boolean;
+  intervalMs?: number;
+  logger: Logger;
+  onSend?: (bed: number, v: Vitals, timeUs: number, controlId: string) => void;
+}
+
+export interface Stack {
+  central: Central;
+  fanout: Fanout;
+  gateway: Gateway;
+  monitors: RunningMonitor[];
+  /** Device-side ends the monitors write to (tests inject faults here). */
+  sinks: Sink[];
+  deviceLink: 'serial' | 'tcp';
+  mqttUrl: string;
+  dashboardUrl: string;
+  token: string;
+  caPath: string;
+  tls: { ca: string; cert: string; key: string };
+  close(): Promise<void>;
+}
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const host = o.host ?? '127.0.0.1';
+  const beds = o.beds ?? 2;
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = o.logger;
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    // Reverse order: devices first, then gateway, fan-out, broker.
+    for (const c of cleanups.reverse()) {
+      await c().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed'));
+    }
+  };
+  try {
+    const pki = await ensureDevPki(dataDir, { site: DEMO_SITE, gateway: DEMO_GATEWAY, hosts: [host] });
+    const tls = {
+      ca: readFileSync(pki.caCert, 'utf8'),
+      cert: readFileSync(pki.gatewayCert, 'utf8'),
+      key: readFileSync(pki.gatewayKey, 'utf8'),
+    };
+    const users = createUserStore();
+    // The demo observer exists only when everything is bound to loopback: a password this
+    // public must never open a broker reachable from a network.
+    if (isLoopback(host)) {
+      users.add({ name: 'demo', role: 'observer', sites: ['*'], hash: await hashPassword('demo') });
+    }
+    const central = await startCentral({
+      host,
+      port: o.mqttPort ?? 8883,
+      tls: { key: readFileSync(pki.brokerKey), cert: readFileSync(pki.brokerCert), ca: tls.ca },
+      users,
+      logger: log.child({ svc: 'central' }),
+    });
+    cleanups.push(() => central.close());
+
+    const token = randomBytes(24).toString('base64url');
+    const fanout = await startFanout({
+      broker: central.broker,
+      host,
+      port: o.httpPort ?? 8080,
+      token,
+      assets: await bundleDashboard(),
+      logger: log.child({ svc: 'fanout' }),
+    });
+    cleanups.push(() => fanout.close());
+
+    const useSerial = !o.noSocat && socatAvailable();
+    if (!o.noSocat && !useSerial) {
+      log.warn('socat not found: simulated monitors use TCP device links instead of virtual serial cables (apt-get install socat)');
+    }
+    const ptyDir = join(dataDir, 'pty');
+    mkdirSync(ptyDir, { recursive: true });
+    const devices: DeviceConfig[] = [];
+    const sinks: Sink[] = [];
+    const pairs: PtyPair[] = [];
+    cleanups.push(async () => {
+      await Promise.all(pairs.map((p) => p.close()));
+    });
+    for (let i = 1; i <= beds; i++) {
+      const id = `bed${String(i).padStart(2, '0')}`;
+      if (useSerial) {
+        const pair = await openPtyPair(ptyDir, id);
+        pairs.push(pair);
+        sinks.push(await openSerialSink(pair.device));
+        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, transport: { kind: 'serial', path: pair.host, baudRate: 115200 } });
+      } else {
+        const sink = await openTcpSink(host, 0);
+        sinks.push(sink);
+        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
+      }
+    }
+    cleanups.push(async () => {
+      await Promise.all(sinks.map((s) => s.close()));
+    });
+
+    const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.port}`;
+    const gateway = await startGateway({
+      site: DEMO_SITE,
+      gateway: DEMO_GATEWAY,
+      brokerUrl: mqttUrl,
+      tls,
+      devices,
+      logger: log.child({ svc: 'gateway' }),
+    });
+    cleanups.push(() => gateway.close());
+
+    const monitors = sinks.map((sink, idx) =>
+      runMonitor({
+        identity: { eui64: simulatedEui64(idx + 1), model: 'VW-SIM-PCD01', bed: `Bed ${idx + 1}` },
+        sink,
+        seed: 1000 + idx,
+        ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+        ...(o.onSend ? { onSend: (v: Vitals, t: number, c: string) => o.onSend?.(idx + 1, v, t, c) } : {}),
+      }),
+    );
+    cleanups.push(async () => {
+      for (const m of monitors) m.stop();
+    });
+
+    return {
+      central,
+      fanout,
+      gateway,
+      monitors,
+      sinks,
+      deviceLink: useSerial ? 'serial' : 'tcp',
+      mqttUrl,
+      dashboardUrl: `${fanout.url}#token=${token}`,
+      token,
+      caPath: pki.caCert,
+      tls,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,50 @@
+// Serial transport (RS-232 monitors, BLE-to-serial bridges, socat ptys) through serialport.
+import { SerialPort } from 'serialport';
+import type { Link, LinkHandlers } from './link.js';
+
+export interface SerialLinkOptions {
+  path: string;
+  baudRate: number;
+  dataBits?: 7 | 8;
+  parity?: 'none' | 'even' | 'odd';
+  stopBits?: 1 | 2;
+  rtscts?: boolean;
+}
+
+export function openSerialLink(opts: SerialLinkOptions, h: LinkHandlers): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({
+      path: opts.path,
+      baudRate: opts.baudRate,
+      dataBits: opts.dataBits ?? 8,
+      parity: opts.parity ?? 'none',
+      stopBits: opts.stopBits ?? 1,
+      rtscts: opts.rtscts ?? false,
+      autoOpen: false,
+    });
+    let closing = false;
+    port.open((err) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      // The device cannot be slowed down: read in flowing mode and let the framer keep up.
+      port.on('data', h.data);
+      port.on('close', (e?: Error | null) => {
+        if (!closing) h.close(e ?? new Error('serial port closed'));
+      });
+      port.on('error', () => {
+        // 'close' follows an error on an open port; reporting once there is enough.
+      });
+      resolve({
+        write: (d) => void port.write(d),
+        close: () =>
+          new Promise<void>((res) => {
+            closing = true;
+            if (!port.isOpen) return res();
+            port.close(() => res());
+          }),
+      });
+    });
+  });
+}
