@@ -1,0 +1,8 @@
+// The bench registry: `npm run bench` lists these, `all` runs them in this order.
+// To add a bench: write bench/<name>.bench.ts exporting `bench: Bench` (see lib/types.ts),
+// import it here and append it to the list.
+import type { Bench } from './lib/types.js';
+import { bench as proto } from './proto.bench.js';
+import { bench as e2e } from './e2e.bench.js';
+
+export const benches: readonly Bench[] = [proto, e2e];
