@@ -5,11 +5,19 @@ import type { Framer } from './framing/framer.js';
 import { createMllpFramer } from './framing/mllp.js';
 import { decodePcd01Minimal } from './hl7/pcd01-minimal.js';
 
+/** Per-link decoding state (waveform sample counters, multiplexed values being assembled). */
+export interface FrameDecoder {
+  decode(frame: Buffer, ctx: DecodeContext): DecodeResult;
+}
+
 export interface Protocol {
   readonly id: string;
   readonly description: string;
-  createFramer(): Framer;
-  decode(frame: Buffer, ctx: DecodeContext): DecodeResult;
+  createFramer(opts?: { maxFrameBytes?: number }): Framer;
+  /** One decoder per device link: streaming protocols keep state between frames. */
+  createDecoder(): FrameDecoder;
+  /** Auto-detection: does a stream that starts with these bytes look like this protocol? */
+  detect?(head: Buffer): boolean;
 }
 
 const protocols = new Map<string, Protocol>();
@@ -30,6 +38,6 @@ export function protocolIds(): string[] {
 registerProtocol({
   id: 'hl7',
   description: 'HL7 v2 IHE PCD-01 ORU^R01 in MLLP framing',
-  createFramer: () => createMllpFramer(),
-  decode: decodePcd01Minimal,
+  createFramer: (opts) => createMllpFramer(opts),
+  createDecoder: () => ({ decode: decodePcd01Minimal }),
 });

@@ -47,6 +47,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   const clock = o.nowUs ?? nowUs;
   const log = o.logger.child({ device: o.id });
   const framer = o.protocol.createFramer();
+  const decoder = o.protocol.createDecoder();
   const backoff = createBackoff(o.backoff?.minMs ?? 250, o.backoff?.maxMs ?? 30_000);
   const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, reconnects: 0, errors: {} };
   let link: Link | undefined;
@@ -61,7 +62,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   const sink = {
     frame(frame: Buffer) {
       counters.frames++;
-      const res = o.protocol.decode(frame, { gatewayTimeUs: rxTimeUs });
+      const res = decoder.decode(frame, { gatewayTimeUs: rxTimeUs });
       if (!res.ok) {
         counters.badFrames++;
         count(res.error.code);

@@ -1,0 +1,74 @@
+// The vitalwire executable as a user runs it: help for every command, usage errors, and a demo
+// that starts, serves, and stops cleanly on SIGTERM without leaving socat behind.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { socatAvailable } from '../simulators/pty.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('vitalwire CLI', () => {
+  it('lists its commands and prints --help for each', () => {
+    const top = run(['--help']);
+    expect(top.status).toBe(0);
+    for (const cmd of ['demo', 'central', 'gateway', 'simulate']) {
+      expect(top.stdout).toContain(`  ${cmd} `);
+      const h = run([cmd, '--help']);
+      expect(h.status, cmd).toBe(0);
+      expect(h.stdout, cmd).toContain(`Usage: vitalwire ${cmd}`);
+      expect(h.stdout, cmd).toContain('--help');
+    }
+  });
+
+  it('exits 2 with a clear message on usage errors', () => {
+    const unknown = run(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const badFlag = run(['demo', '--beds', 'many']);
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toContain('--beds must be an integer');
+    const noDevice = run(['gateway', '--broker', 'mqtts://x', '--site', 's', '--gateway', 'g', '--ca', 'a', '--cert', 'b', '--key', 'c']);
+    expect(noDevice.status).toBe(2);
+    expect(noDevice.stderr).toContain('at least one --device');
+  });
+
+  it('runs the demo, prints where to look, serves the dashboard, and stops cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vw-cli-'));
+    try {
+      const child = spawn(process.execPath, [BIN, 'demo', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('Press Ctrl-C')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const url = /Dashboard: +(\S+)/.exec(out)?.[1] ?? '';
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{20,}$/);
+      expect(out).toMatch(/MQTT \(TLS\): mqtts:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toContain(join(dir, 'tls', 'ca.crt'));
+      expect(out).toContain('demo / demo');
+      const page = await fetch(url.replace(/#.*/, ''));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      if (socatAvailable()) {
+        // No socat of this demo may survive it: they are the pty pairs under its data dir.
+        const ps = spawnSync('pgrep', ['-f', `socat.*${dir}`], { encoding: 'utf8' });
+        expect(ps.stdout.trim()).toBe('');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
