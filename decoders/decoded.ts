@@ -1,6 +1,6 @@
 // What a decoder hands the gateway for one frame: standard payloads plus the device context
 // the frame revealed. Context (bed, device identity) is kept apart from values.
-import type { IAlarm, IObservation, IWaveformChunk } from '../proto/index.js';
+import type { IAlarm, IDeviceStatus, IObservation, IWaveformChunk } from '../proto/index.js';
 import type { DecodeError } from './errors.js';
 
 export interface Decoded {
@@ -13,6 +13,8 @@ export interface Decoded {
   observations: IObservation[];
   waves: IWaveformChunk[];
   alarms: IAlarm[];
+  /** Device-reported status (sensor off, link state inside a bridge); optional, most frames have none. */
+  statuses?: IDeviceStatus[];
   /** Non-fatal problems inside an accepted frame (e.g. one unreadable OBX). */
   warnings: DecodeError[];
 }

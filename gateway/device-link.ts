@@ -4,6 +4,7 @@
 import type { Decoded } from '../decoders/decoded.js';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Protocol } from '../decoders/registry.js';
+import { createPipeline } from '../decoders/pipeline.js';
 import type { Logger } from '../lib/log.js';
 import { createBackoff } from './backoff.js';
 import type { Link, LinkOpener } from './transports/link.js';
@@ -46,42 +47,34 @@ export function nowUs(): number {
 export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   const clock = o.nowUs ?? nowUs;
   const log = o.logger.child({ device: o.id });
-  const framer = o.protocol.createFramer();
-  const decoder = o.protocol.createDecoder();
   const backoff = createBackoff(o.backoff?.minMs ?? 250, o.backoff?.maxMs ?? 30_000);
   const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, reconnects: 0, errors: {} };
   let link: Link | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let rxTimeUs = 0;
 
   const count = (code: ErrorCode) => {
     counters.errors[code] = (counters.errors[code] ?? 0) + 1;
   };
 
-  const sink = {
-    frame(frame: Buffer) {
+  const pipeline = createPipeline(o.protocol, {
+    decoded(d, rxTimeUs) {
       counters.frames++;
-      const res = decoder.decode(frame, { gatewayTimeUs: rxTimeUs });
-      if (!res.ok) {
+      for (const w of d.warnings) count(w.code);
+      o.events.decoded(d, rxTimeUs);
+    },
+    error(e, frameLevel) {
+      count(e.code);
+      if (frameLevel) {
+        counters.frames++;
         counters.badFrames++;
-        count(res.error.code);
-        log.warn({ err: res.error.code }, 'frame rejected');
-        return;
+        log.warn({ err: e.code }, 'frame rejected');
       }
-      for (const w of res.value.warnings) count(w.code);
-      o.events.decoded(res.value, rxTimeUs);
+      counters.garbageBytes = pipeline.stats.garbageBytes;
     },
-    error(code: ErrorCode) {
-      count(code);
-      counters.garbageBytes = framer.stats.garbageBytes;
-    },
-  };
+  });
 
-  const onData = (chunk: Buffer) => {
-    rxTimeUs = clock();
-    framer.push(chunk, sink);
-  };
+  const onData = (chunk: Buffer) => pipeline.push(chunk, clock());
 
   const schedule = (reason: string) => {
     if (stopped) return;
@@ -95,7 +88,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     timer = undefined;
     if (stopped) return;
     o.events.state('connecting', counters);
-    framer.reset();
+    pipeline.reset();
     try {
       const l = await o.open({
         data: onData,

@@ -46,6 +46,22 @@ describe('MLLP framer', () => {
     expect(r.stats.garbageBytes).toBe(7);
   });
 
+  it('reports a garbage run once however it is chunked, and flush reports what is pending', () => {
+    const f = createMllpFramer();
+    const errors: string[] = [];
+    const frames: string[] = [];
+    const sink = { frame: (b: Buffer) => frames.push(b.toString('latin1')), error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`) };
+    for (const b of Buffer.from('abcdef')) f.push(Buffer.from([b]), sink);
+    f.push(mllpWrap(msgB), sink);
+    expect(errors).toEqual(['VW_ERR_FRAME_GARBAGE 6 bytes']);
+    f.push(Buffer.from('xyz'), sink);
+    f.flush(sink);
+    f.push(Buffer.from([0x0b, 0x41, 0x42]), sink);
+    f.flush(sink);
+    expect(errors).toEqual(['VW_ERR_FRAME_GARBAGE 6 bytes', 'VW_ERR_FRAME_GARBAGE 3 bytes', 'VW_ERR_FRAME_TRUNCATED 2 bytes at end of input']);
+    expect(frames).toEqual([msgB]);
+  });
+
   it('drops a frame cut short by a new start byte and keeps the next one', () => {
     const r = run([Buffer.from([0x0b]), Buffer.from('MSH|partial'), mllpWrap(msgB)]);
     expect(r.frames).toEqual([msgB]);

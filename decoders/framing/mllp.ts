@@ -25,6 +25,7 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   // Bytes of a frame that spans chunks. Grows by doubling up to max; never shrinks below 4 KiB.
   let acc = Buffer.allocUnsafe(4096);
   let accLen = 0;
+  let garbageRun = 0; // bytes of the current garbage run, reported when it ends
 
   function append(chunk: Buffer, from: number, to: number): boolean {
     const n = to - from;
@@ -55,10 +56,10 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
         const end = vt === -1 ? len : vt;
         if (end > i) {
           stats.garbageBytes += end - i;
-          stats.errors++;
-          sink.error('VW_ERR_FRAME_GARBAGE', `${end - i} bytes`);
+          garbageRun += end - i;
         }
         if (vt === -1) return;
+        endGarbage(sink);
         i = vt + 1;
         state = BODY;
         accLen = 0;
@@ -105,6 +106,13 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
     }
   }
 
+  function endGarbage(sink: FrameSink): void {
+    if (garbageRun === 0) return;
+    stats.errors++;
+    sink.error('VW_ERR_FRAME_GARBAGE', `${garbageRun} bytes`);
+    garbageRun = 0;
+  }
+
   function emit(sink: FrameSink, frame: Buffer): void {
     stats.frames++;
     sink.frame(frame);
@@ -120,9 +128,19 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
 
   return {
     push,
+    flush(sink) {
+      endGarbage(sink);
+      if (state === BODY) {
+        stats.errors++;
+        sink.error('VW_ERR_FRAME_TRUNCATED', `${accLen} bytes at end of input`);
+      }
+      state = SEEK;
+      accLen = 0;
+    },
     reset() {
       state = SEEK;
       accLen = 0;
+      garbageRun = 0;
     },
     stats,
   };
