@@ -2,8 +2,7 @@
 // Gateway configuration picks a protocol by id.
 import type { DecodeContext, DecodeResult } from './decoded.js';
 import type { Framer } from './framing/framer.js';
-import { createMllpFramer } from './framing/mllp.js';
-import { decodePcd01Minimal } from './hl7/pcd01-minimal.js';
+import { BUILT_IN_PROTOCOLS } from './protocols.js';
 
 /** Per-link decoding state (waveform sample counters, multiplexed values being assembled). */
 export interface FrameDecoder {
@@ -35,9 +34,4 @@ export function protocolIds(): string[] {
   return [...protocols.keys()];
 }
 
-registerProtocol({
-  id: 'hl7',
-  description: 'HL7 v2 IHE PCD-01 ORU^R01 in MLLP framing',
-  createFramer: (opts) => createMllpFramer(opts),
-  createDecoder: () => ({ decode: decodePcd01Minimal }),
-});
+for (const p of BUILT_IN_PROTOCOLS) registerProtocol(p);
