@@ -12,6 +12,7 @@ export const ERRORS = {
   VW_ERR_HL7_UNSUPPORTED_MESSAGE: 'message type is not one vitalwire decodes',
   VW_ERR_HL7_BAD_VALUE: 'an OBX value cannot be read for its value type',
   VW_ERR_HL7_BAD_TIME: 'an HL7 timestamp cannot be read',
+  VW_ERR_HL7_MSH_SHIFTED: 'MSH fields arrive one position late (an extra empty field); read with the shift',
   // gateway
   VW_ERR_LINK_OPEN: 'the device link could not be opened',
   VW_ERR_LINK_CLOSED: 'the device link closed unexpectedly',
@@ -24,6 +25,26 @@ export const ERRORS = {
   VW_ERR_WS_TOO_LARGE: 'websocket message exceeds the maximum size',
   // command line
   VW_ERR_USAGE: 'command line arguments are invalid',
+  // central broker: limits, revocation, conformance, provisioning
+  VW_ERR_PACKET_TOO_LARGE: 'an MQTT packet exceeds the broker maximum packet size',
+  VW_ERR_RATE_LIMITED: 'an identity published faster than its publish rate limit',
+  VW_ERR_CONN_LIMIT: 'an identity already holds its maximum number of connections',
+  VW_ERR_SLOW_CONSUMER: 'a subscriber did not read its messages in time',
+  VW_ERR_CERT_REVOKED: 'the client certificate has been revoked',
+  VW_ERR_PROTOCOL: 'an MQTT 3.1.1 protocol violation closed the connection',
+  VW_ERR_LAB_NOT_LOOPBACK: 'the conformance (lab) listener may only bind a loopback address',
+  VW_ERR_PROVISION: 'a provisioning step (CA, gateway certificate, user) could not be done',
+  // BLE bridge (docs/ble-bridge.md)
+  VW_ERR_BLE_BAD_LINE: 'a BLE bridge line is not in the documented VWB line format',
+  VW_ERR_BLE_UNSUPPORTED_VERSION: 'a BLE bridge line carries a format version vitalwire does not read',
+  VW_ERR_BLE_UNKNOWN_CHARACTERISTIC: 'a BLE notification comes from a characteristic vitalwire does not decode',
+  VW_ERR_BLE_BAD_PAYLOAD: 'a BLE characteristic value is shorter than its flags require or otherwise malformed',
+  VW_ERR_BLE_BAD_TIME: 'a BLE Date Time field is out of range',
+  // Nonin and Masimo serial oximeters (docs/serial-oximeters.md)
+  VW_ERR_NONIN_CHECKSUM: 'a Nonin frame failed its checksum or status-bit check; its packet was dropped',
+  VW_ERR_NONIN_RANGE: 'a Nonin format 8 frame carries values outside the documented ranges',
+  VW_ERR_MASIMO_SYNTAX: 'a Masimo line does not have the documented date, time and KEY=value layout',
+  VW_ERR_MASIMO_BAD_VALUE: 'a Masimo field value cannot be read',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -25,7 +25,76 @@ export const METRICS = {
   // Term code 317, not 259 (259 is V1): some public tables give 131331 for lead III, which is wrong.
   MDC_ECG_ELEC_POTL_III: { mdc: 131389, refid: 'MDC_ECG_ELEC_POTL_III', unit: 'mV' },
   MDC_PULS_OXIM_PLETH: { mdc: 150452, refid: 'MDC_PULS_OXIM_PLETH', unit: '' },
+  // --- HL7 / IHE PCD (codes seen in PCD-01 senders; sources in docs/nomenclature.md) ---
+  MDC_ECG_ELEC_POTL_AVR: { mdc: 131390, refid: 'MDC_ECG_ELEC_POTL_AVR', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_AVL: { mdc: 131391, refid: 'MDC_ECG_ELEC_POTL_AVL', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_AVF: { mdc: 131392, refid: 'MDC_ECG_ELEC_POTL_AVF', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V1: { mdc: 131331, refid: 'MDC_ECG_ELEC_POTL_V1', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V2: { mdc: 131332, refid: 'MDC_ECG_ELEC_POTL_V2', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V3: { mdc: 131333, refid: 'MDC_ECG_ELEC_POTL_V3', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V4: { mdc: 131334, refid: 'MDC_ECG_ELEC_POTL_V4', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V5: { mdc: 131335, refid: 'MDC_ECG_ELEC_POTL_V5', unit: 'mV' },
+  MDC_ECG_ELEC_POTL_V6: { mdc: 131336, refid: 'MDC_ECG_ELEC_POTL_V6', unit: 'mV' },
+  MDC_IMPED_TTHOR: { mdc: 151780, refid: 'MDC_IMPED_TTHOR', unit: '' },
+  MDC_TTHOR_RESP_RATE: { mdc: 151578, refid: 'MDC_TTHOR_RESP_RATE', unit: '/min' },
+  MDC_PULS_OXIM_PLETH_RESP_RATE: { mdc: 151658, refid: 'MDC_PULS_OXIM_PLETH_RESP_RATE', unit: '/min' },
+  MDC_ECG_V_P_C_RATE: { mdc: 148066, refid: 'MDC_ECG_V_P_C_RATE', unit: '/min' },
+  MDC_TEMP_AXIL: { mdc: 188496, refid: 'MDC_TEMP_AXIL', unit: 'Cel' },
+  MDC_ECG_STAT_RHY: { mdc: 184327, refid: 'MDC_ECG_STAT_RHY', unit: '' },
+  // --- BLE health profiles (Bluetooth SIG GATT via the BLE bridge; sources in docs/nomenclature.md) ---
+  MDC_PULS_RATE_NON_INV: { mdc: 149546, refid: 'MDC_PULS_RATE_NON_INV', unit: '/min' },
+  MDC_PRESS_BLD_NONINV_SYS: { mdc: 150021, refid: 'MDC_PRESS_BLD_NONINV_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_NONINV_DIA: { mdc: 150022, refid: 'MDC_PRESS_BLD_NONINV_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_NONINV_MEAN: { mdc: 150023, refid: 'MDC_PRESS_BLD_NONINV_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_CUFF: { mdc: 150300, refid: 'MDC_PRESS_CUFF', unit: 'mm[Hg]' },
+  MDC_PULS_OXIM_PERF_REL: { mdc: 150448, refid: 'MDC_PULS_OXIM_PERF_REL', unit: '%' },
+  MDC_TEMP_BODY: { mdc: 150364, refid: 'MDC_TEMP_BODY', unit: 'Cel' },
+  MDC_TEMP_TYMP: { mdc: 150392, refid: 'MDC_TEMP_TYMP', unit: 'Cel' },
+  MDC_TEMP_RECT: { mdc: 188420, refid: 'MDC_TEMP_RECT', unit: 'Cel' },
+  MDC_TEMP_ORAL: { mdc: 188424, refid: 'MDC_TEMP_ORAL', unit: 'Cel' },
+  MDC_TEMP_EAR: { mdc: 188428, refid: 'MDC_TEMP_EAR', unit: 'Cel' },
+  MDC_TEMP_FINGER: { mdc: 188432, refid: 'MDC_TEMP_FINGER', unit: 'Cel' },
+  MDC_TEMP_TOE: { mdc: 188448, refid: 'MDC_TEMP_TOE', unit: 'Cel' },
+  MDC_ECG_TIME_PD_RR_GL: { mdc: 147240, refid: 'MDC_ECG_TIME_PD_RR_GL', unit: 'ms' },
+  // Partition 129 (MDC_PART_PHD_HF) * 65536 + term 119.
+  MDC_HF_ENERGY: { mdc: 8454263, refid: 'MDC_HF_ENERGY', unit: 'kJ' },
+  // --- Datex S/5 (partition 2 term codes; two sources each in docs/nomenclature.md) ---
+  MDC_PRESS_BLD_SYS: { mdc: 150017, refid: 'MDC_PRESS_BLD_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_DIA: { mdc: 150018, refid: 'MDC_PRESS_BLD_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_MEAN: { mdc: 150019, refid: 'MDC_PRESS_BLD_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_SYS: { mdc: 150033, refid: 'MDC_PRESS_BLD_ART_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_DIA: { mdc: 150034, refid: 'MDC_PRESS_BLD_ART_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_MEAN: { mdc: 150035, refid: 'MDC_PRESS_BLD_ART_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_ABP_SYS: { mdc: 150037, refid: 'MDC_PRESS_BLD_ART_ABP_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_ABP_DIA: { mdc: 150038, refid: 'MDC_PRESS_BLD_ART_ABP_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_ABP_MEAN: { mdc: 150039, refid: 'MDC_PRESS_BLD_ART_ABP_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_PULM_SYS: { mdc: 150045, refid: 'MDC_PRESS_BLD_ART_PULM_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_PULM_DIA: { mdc: 150046, refid: 'MDC_PRESS_BLD_ART_PULM_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ART_PULM_MEAN: { mdc: 150047, refid: 'MDC_PRESS_BLD_ART_PULM_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_LEFT_SYS: { mdc: 150065, refid: 'MDC_PRESS_BLD_ATR_LEFT_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_LEFT_DIA: { mdc: 150066, refid: 'MDC_PRESS_BLD_ATR_LEFT_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_LEFT_MEAN: { mdc: 150067, refid: 'MDC_PRESS_BLD_ATR_LEFT_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_RIGHT_SYS: { mdc: 150069, refid: 'MDC_PRESS_BLD_ATR_RIGHT_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_RIGHT_DIA: { mdc: 150070, refid: 'MDC_PRESS_BLD_ATR_RIGHT_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_ATR_RIGHT_MEAN: { mdc: 150071, refid: 'MDC_PRESS_BLD_ATR_RIGHT_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_VEN_CENT_SYS: { mdc: 150085, refid: 'MDC_PRESS_BLD_VEN_CENT_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_VEN_CENT_DIA: { mdc: 150086, refid: 'MDC_PRESS_BLD_VEN_CENT_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_BLD_VEN_CENT_MEAN: { mdc: 150087, refid: 'MDC_PRESS_BLD_VEN_CENT_MEAN', unit: 'mm[Hg]' },
+  MDC_PRESS_INTRA_CRAN_SYS: { mdc: 153609, refid: 'MDC_PRESS_INTRA_CRAN_SYS', unit: 'mm[Hg]' },
+  MDC_PRESS_INTRA_CRAN_DIA: { mdc: 153610, refid: 'MDC_PRESS_INTRA_CRAN_DIA', unit: 'mm[Hg]' },
+  MDC_PRESS_INTRA_CRAN_MEAN: { mdc: 153611, refid: 'MDC_PRESS_INTRA_CRAN_MEAN', unit: 'mm[Hg]' },
+  // Concentration terms (term 20636/20644); 151728 (term 20656) is MDC_AWAY_CO2_ET, the partial
+  // pressure: a public table pairing 151708 with MDC_AWAY_CO2_ET is wrong.
+  MDC_CONC_AWAY_CO2_ET: { mdc: 151708, refid: 'MDC_CONC_AWAY_CO2_ET', unit: '%' },
+  MDC_CONC_AWAY_CO2_INSP: { mdc: 151716, refid: 'MDC_CONC_AWAY_CO2_INSP', unit: '%' },
+  MDC_CO2_RESP_RATE: { mdc: 151594, refid: 'MDC_CO2_RESP_RATE', unit: '/min' },
 } as const satisfies Record<string, Metric>;
+
+/** Reference ids that name the same term as a METRICS entry (older or vendor spellings). */
+export const METRIC_ALIASES: Readonly<Record<string, keyof typeof METRICS>> = {
+  // IEEE 11073-10101a renamed 147842; PCD-01 senders use both (Mindray eGateway sends the newer one).
+  MDC_ECG_HEART_RATE: 'MDC_ECG_CARD_BEAT_RATE',
+};
 
 export interface UnitCode {
   readonly mdc: number;
@@ -41,9 +110,17 @@ export const UNITS = {
   MDC_DIM_DEGC: { mdc: 268192, refid: 'MDC_DIM_DEGC', ucum: 'Cel' },
   MDC_DIM_MILLI_VOLT: { mdc: 266418, refid: 'MDC_DIM_MILLI_VOLT', ucum: 'mV' },
   MDC_DIM_DIMLESS: { mdc: 262656, refid: 'MDC_DIM_DIMLESS', ucum: '1' },
+  // --- HL7 / IHE PCD ---
+  MDC_DIM_PER_SEC: { mdc: 264608, refid: 'MDC_DIM_PER_SEC', ucum: '/s' },
+  MDC_DIM_HZ: { mdc: 266176, refid: 'MDC_DIM_HZ', ucum: 'Hz' },
+  // --- BLE health profiles ---
+  MDC_DIM_KILO_PASCAL: { mdc: 265987, refid: 'MDC_DIM_KILO_PASCAL', ucum: 'kPa' },
+  MDC_DIM_FAHR: { mdc: 266560, refid: 'MDC_DIM_FAHR', ucum: '[degF]' },
+  MDC_DIM_MILLI_SEC: { mdc: 264338, refid: 'MDC_DIM_MILLI_SEC', ucum: 'ms' },
 } as const satisfies Record<string, UnitCode>;
 
 const metricByRefid = new Map<string, Metric>(Object.values(METRICS).map((m) => [m.refid, m]));
+for (const [alias, canonical] of Object.entries(METRIC_ALIASES)) metricByRefid.set(alias, METRICS[canonical]);
 const metricByCode = new Map<number, Metric>(Object.values(METRICS).map((m) => [m.mdc, m]));
 const unitByRefid = new Map<string, UnitCode>(Object.values(UNITS).map((u) => [u.refid, u]));
 const unitByCode = new Map<number, UnitCode>(Object.values(UNITS).map((u) => [u.mdc, u]));

@@ -78,7 +78,10 @@ export function waveRecord(w: IWaveformChunk, device?: string, assumedOffsetMin 
   const scale = w.scale || 1;
   const offset = w.offset ?? 0;
   const invalid = w.invalidValue;
-  const samples = (w.samples ?? []).map((s) => (invalid !== undefined && invalid !== null && s === invalid ? null : s * scale + offset));
+  // Twelve significant digits: raw x scale in binary floating point would otherwise print
+  // 0.11721600000000001 for 96 x 0.001221.
+  const samples = Array.from(w.samples ?? [], (s) =>
+    invalid !== undefined && invalid !== null && s === invalid ? null : Number((s * scale + offset).toPrecision(12)));
   return base('wave', device, clean({
     mdc: w.mdc ?? 0,
     refid: w.refid ?? '',

@@ -2,13 +2,13 @@
 // `Protocol`; add one import and one entry here to register it.
 import type { Protocol } from './registry.js';
 import { createMllpFramer } from './framing/mllp.js';
-import { decodePcd01Minimal } from './hl7/pcd01-minimal.js';
+import { createHl7Decoder } from './hl7/decoder.js';
 
 const hl7: Protocol = {
   id: 'hl7',
-  description: 'HL7 v2 IHE PCD-01 ORU^R01 in MLLP framing',
+  description: 'HL7 v2 IHE PCD-01 ORU^R01/W01 and PCD-04 ORU^R40, MLLP framed',
   createFramer: (opts) => createMllpFramer(opts),
-  createDecoder: () => ({ decode: decodePcd01Minimal }),
+  createDecoder: createHl7Decoder,
   detect: (head) => head.includes(0x0b) || head.subarray(0, 3).toString('latin1') === 'MSH',
 };
 

@@ -30,3 +30,11 @@ describe('HL7 DTM', () => {
     expect(parseHl7Time(formatHl7Time(us, -90))?.us).toBe(us);
   });
 });
+
+describe('HL7 DTM quirks', () => {
+  it('reads Mindray milliseconds written without a decimal point', () => {
+    // 20260124124738000+0800: 12:47:38.000 at +08:00 = 04:47:38 UTC.
+    expect(parseHl7Time('20260124124738000+0800')?.us).toBe(Date.UTC(2026, 0, 24, 4, 47, 38) * 1000);
+    expect(parseHl7Time('20190929092149610')?.us).toBe(Date.UTC(2019, 8, 29, 9, 21, 49, 610) * 1000);
+  });
+});

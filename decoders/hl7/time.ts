@@ -7,7 +7,9 @@ export interface Hl7Time {
   offsetMin: number | undefined;
 }
 
-const DTM = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?([+-]\d{4})?$/;
+// Mindray senders write milliseconds as three digits without the decimal point
+// (20260124124738000+0800); they are read as milliseconds.
+const DTM = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4})|(\d{3}))?)?)?)?)?)?([+-]\d{4})?$/;
 
 export function parseHl7Time(s: string, defaultOffsetMin = 0): Hl7Time | null {
   const m = DTM.exec(s);
@@ -19,12 +21,14 @@ export function parseHl7Time(s: string, defaultOffsetMin = 0): Hl7Time | null {
   const min = m[5] ? Number(m[5]) : 0;
   const sec = m[6] ? Number(m[6]) : 0;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59) return null;
-  const fracUs = m[7] ? Math.round(Number(`0.${m[7]}`) * 1e6) : 0;
+  const frac = m[7] ?? m[8];
+  const fracUs = frac ? Math.round(Number(`0.${frac}`) * 1e6) : 0;
   let offsetMin: number | undefined;
-  if (m[8]) {
-    const sign = m[8][0] === '-' ? -1 : 1;
-    const oh = Number(m[8].slice(1, 3));
-    const om = Number(m[8].slice(3, 5));
+  const tz = m[9];
+  if (tz) {
+    const sign = tz[0] === '-' ? -1 : 1;
+    const oh = Number(tz.slice(1, 3));
+    const om = Number(tz.slice(3, 5));
     if (oh > 14 || om > 59) return null;
     offsetMin = sign * (oh * 60 + om);
   }

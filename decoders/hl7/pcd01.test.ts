@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Flag } from '../../proto/index.js';
-import { decodePcd01Minimal } from './pcd01-minimal.js';
+import { createHl7Decoder } from './decoder.js';
+
+
 import { buildPcd01 } from '../../simulators/hl7-monitor.js';
 
 const ctx = { gatewayTimeUs: 1_700_000_000_000_000 };
+const decodePcd01Minimal = (b: Buffer, c: typeof ctx) => createHl7Decoder().decode(b, c);
 
 // Written by hand from IHE PCD TF-2 (PCD-01 OBX layout) and the MDC tables in
 // ../shared/protocols.md: SpO2 = 150456 MDC_PULS_OXIM_SAT_O2 in % (262688 MDC_DIM_PERCENT),
@@ -17,7 +20,7 @@ const handWritten = [
   'OBX|4|NM|151562^MDC_RESP_RATE^MDC|1.3.1.151562|n/a|264928^MDC_DIM_RESP_PER_MIN^MDC|||||R',
 ].join('\r');
 
-describe('minimal PCD-01 decoder', () => {
+describe('PCD-01 decoder', () => {
   it('decodes the hand-written message to MDC codes and UCUM units', () => {
     const r = decodePcd01Minimal(Buffer.from(handWritten), ctx);
     expect(r.ok).toBe(true);
@@ -34,7 +37,8 @@ describe('minimal PCD-01 decoder', () => {
     expect(hr).toMatchObject({ mdc: 147842, number: 61.5, unit: '/min', flags: 0 });
     // No OBX-14: MSH-7 08:00:00 +07:00.
     expect(hr?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 1, 0, 0) * 1000);
-    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: 'mmol', flags: Flag.FLAG_UNMAPPED });
+    // A unit outside the known table is not guessed at: UCUM unit empty, the vendor's kept.
+    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: '', vendorUnit: 'mmol', flags: Flag.FLAG_UNMAPPED });
     expect(v.observations).toHaveLength(3);
     expect(v.warnings.map((w) => w.code)).toEqual(['VW_ERR_HL7_BAD_VALUE']);
   });

@@ -1,0 +1,149 @@
+// Field readers shared by the PCD-01 and PCD-04 decoders: codes, units, flags, equipment
+// identity, times. All read from spans of the in-place message.
+import { Flag } from '../../proto/index.js';
+import { metricByRefId, unitByMdc, unitByRefId, type Metric } from '../mdc.js';
+import { component, isEmpty, part, spanEquals, spanLength, spanStart, type Hl7Message, type Span } from './message.js';
+import { readNumber, readText, type Interner } from './text.js';
+import { parseHl7Time, type Hl7Time } from './time.js';
+import { PLAIN_UNITS, VITALRECORDER_TRACKS } from './vendor-codes.js';
+import { METRICS } from '../mdc.js';
+
+export interface CodeInfo {
+  metric: Metric | undefined;
+  /** The number the sender put in component 1 (0 when absent or not a number). */
+  sentCode: number;
+  refid: string;
+  /** Sender's code contradicts the reference id: trust neither silently. */
+  mismatch: boolean;
+  /** Sample rate carried in a VitalRecorder track name (`ECG_II@100`). */
+  rateFromCode: number;
+}
+
+/** OBX-3 / CWE code: `<code>^<refid>^MDC`, or a vendor form mapped through vendor-codes.ts. */
+export function readCode(m: Hl7Message, s: Span, intern: Interner): CodeInfo {
+  const c1 = component(m, s, 1);
+  const c2 = component(m, s, 2);
+  const sent = readNumber(m.buf, c1);
+  const refid = intern.get(m, c2);
+  let metric = metricByRefId(refid);
+  let rateFromCode = 0;
+  if (!metric && refid.includes('/')) {
+    // VitalRecorder: <Device>/<Track>[@rate]
+    const track = refid.slice(refid.indexOf('/') + 1);
+    const at = track.indexOf('@');
+    const name = at === -1 ? track : track.slice(0, at);
+    if (at !== -1) rateFromCode = Number(track.slice(at + 1)) || 0;
+    const key = VITALRECORDER_TRACKS[name];
+    if (key) metric = METRICS[key];
+  }
+  const sentCode = Number.isFinite(sent) ? sent : 0;
+  // A number that is not the refid's code (e.g. 131330, lead II, sent as MDC_PULS_OXIM_PLETH): one
+  // of the two is wrong. Code 0 is legitimate ("not given").
+  const mismatch = metric !== undefined && sentCode !== 0 && sentCode !== metric.mdc;
+  return { metric, sentCode, refid, mismatch, rateFromCode };
+}
+
+export interface UnitInfo {
+  ucum: string;
+  mdc: number;
+  mismatch: boolean;
+  /** Multiplier from a scaled UCUM unit such as Philips' `10.mV/4096` (else 1). */
+  scale: number;
+}
+
+const SCALED = /^([0-9.]+)\.([A-Za-z[\]%/]+)\/([0-9.]+)$/;
+
+/** OBX-6: `<code>^<MDC_DIM_..>^MDC`, `<ucum>^<ucum>^UCUM`, or a plain unit. */
+export function readUnit(m: Hl7Message, s: Span, intern: Interner): UnitInfo {
+  if (isEmpty(s)) return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+  const c1 = component(m, s, 1);
+  const c2 = component(m, s, 2);
+  const c3 = component(m, s, 3);
+  const refid = intern.get(m, c2);
+  if (refid.startsWith('MDC_DIM')) {
+    const byRef = unitByRefId(refid);
+    const code = readNumber(m.buf, c1);
+    const byCode = Number.isFinite(code) ? unitByMdc(code) : undefined;
+    if (byRef) return { ucum: byRef.ucum, mdc: byRef.mdc, mismatch: byCode !== undefined && byCode !== byRef, scale: 1 };
+    if (byCode) return { ucum: byCode.ucum, mdc: byCode.mdc, mismatch: true, scale: 1 };
+    return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+  }
+  const text = intern.get(m, c1);
+  if (spanEquals(m.buf, c3, 'UCUM') || !isEmpty(c1)) {
+    const plain = PLAIN_UNITS[text];
+    if (plain !== undefined) return { ucum: plain, mdc: 0, mismatch: false, scale: 1 };
+    const sc = SCALED.exec(text);
+    if (sc) {
+      const base = PLAIN_UNITS[sc[2] as string];
+      const num = Number(sc[1]);
+      const den = Number(sc[3]);
+      if (base !== undefined && num > 0 && den > 0) return { ucum: base, mdc: 0, mismatch: false, scale: num / den };
+    }
+  }
+  return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+}
+
+/** OBX-8 abnormal flags (HL7 Table 0078) and Mindray's DEMO, as Flag bits. */
+export function readAbnormalFlags(m: Hl7Message, s: Span): number {
+  if (isEmpty(s)) return 0;
+  let flags = 0;
+  const rs = m.delims.repetition;
+  for (let k = 1; ; k++) {
+    const r = part(m.buf, s, rs, k);
+    if (r < 0) break;
+    if (spanEquals(m.buf, r, 'DEMO')) flags |= Flag.FLAG_DEMO;
+    else if (spanEquals(m.buf, r, 'TEST')) flags |= Flag.FLAG_TEST;
+    else if (isAbnormal(m.buf, r)) flags |= Flag.FLAG_ABNORMAL;
+  }
+  return flags;
+}
+
+const ABNORMAL = ['L', 'H', 'LL', 'HH', '<', '>', 'A', 'AA', 'LU', 'HU'];
+function isAbnormal(buf: Buffer, s: Span): boolean {
+  for (const a of ABNORMAL) if (spanEquals(buf, s, a)) return true;
+  return false;
+}
+
+const HEX_ID = /^[0-9A-Fa-f]{12,16}$/;
+
+/**
+ * Equipment identity in an EI (IHE PCD TF-2: `<EUI-64>^<name>^<EUI-64>^EUI-64`, or
+ * `<name>^<EUI-64>^EUI-64` in MSH-3/4). Returns the id upper-cased, and the name if any.
+ */
+export function readEquipment(m: Hl7Message, s: Span): { id?: string; name?: string } {
+  if (isEmpty(s)) return {};
+  const c = [1, 2, 3, 4].map((k) => readText(m, component(m, s, k)));
+  let id: string | undefined;
+  let name: string | undefined;
+  if (c[3] === 'EUI-64' && HEX_ID.test(c[2] ?? '')) {
+    id = c[2];
+    name = c[1] || undefined;
+  } else if (c[2] === 'EUI-64' && HEX_ID.test(c[1] ?? '')) {
+    id = c[1];
+    name = c[0] || undefined;
+  } else if (c[3] === 'EUI-64' && HEX_ID.test(c[0] ?? '')) {
+    id = c[0];
+  } else if (c[1] === 'EUI-64' && HEX_ID.test(c[0] ?? '')) {
+    id = c[0]; // Draeger: `<EUI-64>^EUI-64`
+  }
+  const out: { id?: string; name?: string } = {};
+  if (id) out.id = id.toUpperCase();
+  if (name) out.name = name.trim();
+  return out;
+}
+
+/** Parses a DTM span with a one-entry cache: every OBX of a message usually repeats one time. */
+export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: number) => Hl7Time | null | undefined {
+  let lastText = '';
+  let lastOffset = NaN;
+  let last: Hl7Time | null = null;
+  return (m, s, off) => {
+    if (isEmpty(s)) return undefined;
+    const text = m.buf.toString('latin1', spanStart(s), spanStart(s) + spanLength(s)).trim();
+    if (text === lastText && off === lastOffset) return last;
+    lastText = text;
+    lastOffset = off;
+    last = parseHl7Time(text, off);
+    return last;
+  };
+}

@@ -1,0 +1,257 @@
+// HL7 v2 message model, parsed in place: one pass over the bytes records where each segment and
+// field starts; components, repetitions and values are read from the Buffer only when asked for.
+// The parser object is reused across messages, so a steady stream of messages allocates nothing
+// in here once its arrays have grown to the largest message seen.
+//
+// Encoding characters come from MSH-1 and MSH-2 (HL7 v2.x ch. 2.5.4): field, component,
+// repetition, escape, sub-component, and from v2.7 an optional truncation character. Segments
+// end with CR; LF and CRLF from sloppy senders are accepted, and empty lines are skipped.
+
+export interface Delimiters {
+  field: number;
+  component: number;
+  repetition: number;
+  escape: number;
+  subcomponent: number;
+}
+
+/** A byte range [start, end) packed in one number: start * 2^24 + end. -1 means absent. */
+export type Span = number;
+const SHIFT = 16777216; // 2^24: messages are capped below 16 MiB (the MLLP framer caps them at 1 MiB)
+export const NONE: Span = -1;
+
+export function spanStart(s: Span): number {
+  return Math.floor(s / SHIFT);
+}
+export function spanEnd(s: Span): number {
+  return s % SHIFT;
+}
+export function spanLength(s: Span): number {
+  return s < 0 ? 0 : (s % SHIFT) - Math.floor(s / SHIFT);
+}
+export function makeSpan(start: number, end: number): Span {
+  return start * SHIFT + end;
+}
+function span(start: number, end: number): Span {
+  return start * SHIFT + end;
+}
+
+export type Charset = 'utf8' | 'latin1';
+
+export interface ParseFailure {
+  code: 'VW_ERR_HL7_NO_MSH' | 'VW_ERR_HL7_BAD_ENCODING_CHARS';
+  detail: string;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+export interface Hl7Message {
+  readonly buf: Buffer;
+  readonly delims: Delimiters;
+  readonly charset: Charset;
+  readonly segmentCount: number;
+  /** Three-letter segment id compared without allocating. */
+  segmentIs(seg: number, id: string): boolean;
+  segmentId(seg: number): string;
+  /** HL7 field n of a segment (MSH-n counts MSH-1 as the separator itself), or NONE. */
+  field(seg: number, n: number): Span;
+  /** Number of the last field present in a segment. */
+  fieldCount(seg: number): number;
+}
+
+export interface Hl7Parser extends Hl7Message {
+  /** Parses buf in place. Returns null on success, or why the message cannot be read. */
+  parse(buf: Buffer): ParseFailure | null;
+}
+
+export function createHl7Parser(): Hl7Parser {
+  let buf: Buffer = Buffer.alloc(0);
+  const delims: Delimiters = { field: 0x7c, component: 0x5e, repetition: 0x7e, escape: 0x5c, subcomponent: 0x26 };
+  let charset: Charset = 'utf8';
+  let segCount = 0;
+  let segStart = new Int32Array(64);
+  let segEnd = new Int32Array(64);
+  let segFirstField = new Int32Array(64); // index into fieldStart of field 0 (the segment id)
+  let segFields = new Int32Array(64); // number of separators-delimited parts, id included
+  let fieldStart = new Int32Array(1024); // each part's first byte; its end is the next part's start - 1
+
+  function growSegments(): void {
+    const n = segStart.length * 2;
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    segStart = grow(segStart);
+    segEnd = grow(segEnd);
+    segFirstField = grow(segFirstField);
+    segFields = grow(segFields);
+  }
+
+  function parse(b: Buffer): ParseFailure | null {
+    buf = b;
+    segCount = 0;
+    const len = b.length;
+    // MSH|^~\& : the first segment must be MSH with its encoding characters.
+    let p = 0;
+    while (p < len && (b[p] === CR || b[p] === LF)) p++;
+    if (len - p < 8 || b[p] !== 0x4d || b[p + 1] !== 0x53 || b[p + 2] !== 0x48) {
+      return { code: 'VW_ERR_HL7_NO_MSH', detail: `${len} bytes` };
+    }
+    const fs = b[p + 3] as number;
+    const cs = b[p + 4] as number;
+    const rs = b[p + 5] as number;
+    const es = b[p + 6] as number;
+    const ss = b[p + 7] as number;
+    if (!isDelimiter(fs) || !isDelimiter(cs) || !isDelimiter(rs) || !isDelimiter(es) || new Set([fs, cs, rs, es]).size !== 4) {
+      return { code: 'VW_ERR_HL7_BAD_ENCODING_CHARS', detail: 'MSH-1/MSH-2' };
+    }
+    delims.field = fs;
+    delims.component = cs;
+    delims.repetition = rs;
+    delims.escape = es;
+    // A message may omit the sub-component separator (MSH-2 of three characters); then none exists.
+    delims.subcomponent = isDelimiter(ss) && ss !== fs ? ss : -1;
+
+    let nf = 0;
+    let inSeg = false;
+    for (let i = p; i <= len; i++) {
+      const c = i === len ? CR : (b[i] as number);
+      if (c === CR || c === LF) {
+        if (inSeg) {
+          segEnd[segCount] = i;
+          segFields[segCount] = nf - (segFirstField[segCount] as number);
+          segCount++;
+          inSeg = false;
+        }
+        continue;
+      }
+      if (!inSeg) {
+        if (segCount === segStart.length) growSegments();
+        segStart[segCount] = i;
+        segFirstField[segCount] = nf;
+        if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+        fieldStart[nf++] = i;
+        inSeg = true;
+      }
+      if (c === fs) {
+        if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+        fieldStart[nf++] = i + 1;
+      }
+    }
+    charset = 'utf8';
+    const msh18 = field(0, 18);
+    if (msh18 >= 0) {
+      const t = b.toString('latin1', spanStart(msh18), spanEnd(msh18)).toUpperCase();
+      // HL7 Table 0211: ISO IR100 / 8859/1 is Latin-1; ASCII is its subset. UTF-8 as "UNICODE UTF-8".
+      if (t === '8859/1' || t === 'ISO IR100' || t === 'ASCII') charset = 'latin1';
+    }
+    return null;
+  }
+
+  function field(seg: number, n: number): Span {
+    if (seg >= segCount || n < 0) return NONE;
+    // MSH-1 is the field separator itself: MSH-n is part n-1 of the split; MSH-1 has no span.
+    const isMsh = seg === 0;
+    if (isMsh && n === 1) return NONE;
+    const part = isMsh ? n - 1 : n;
+    if (part >= (segFields[seg] as number)) return NONE;
+    const idx = (segFirstField[seg] as number) + part;
+    const start = fieldStart[idx] as number;
+    const end = part + 1 < (segFields[seg] as number) ? (fieldStart[idx + 1] as number) - 1 : (segEnd[seg] as number);
+    return span(start, end);
+  }
+
+  const self: Hl7Parser = {
+    get buf() {
+      return buf;
+    },
+    delims,
+    get charset() {
+      return charset;
+    },
+    get segmentCount() {
+      return segCount;
+    },
+    segmentIs(seg, id) {
+      const s = segStart[seg] as number;
+      return (
+        seg < segCount &&
+        buf[s] === id.charCodeAt(0) &&
+        buf[s + 1] === id.charCodeAt(1) &&
+        buf[s + 2] === id.charCodeAt(2) &&
+        (s + 3 === segEnd[seg] || buf[s + 3] === delims.field)
+      );
+    },
+    segmentId(seg) {
+      const s = segStart[seg] as number;
+      return buf.toString('latin1', s, Math.min(s + 3, segEnd[seg] as number));
+    },
+    field,
+    fieldCount(seg) {
+      const parts = segFields[seg] ?? 0;
+      return seg === 0 ? parts : parts - 1;
+    },
+    parse,
+  };
+  return self;
+}
+
+function isDelimiter(c: number): boolean {
+  // Printable, not alphanumeric, not space: HL7 2.5.4 leaves the choice to the sender but these
+  // would make the message unreadable.
+  return c > 0x20 && c < 0x7f && !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
+}
+
+function growInt32(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** The k-th (1-based) part of a span split on a separator byte, or NONE. */
+export function part(buf: Buffer, s: Span, sep: number, k: number): Span {
+  if (s < 0 || sep < 0) return k === 1 ? s : NONE;
+  let start = spanStart(s);
+  const end = spanEnd(s);
+  for (let i = 1; i < k; i++) {
+    const next = buf.indexOf(sep, start);
+    if (next === -1 || next >= end) return NONE;
+    start = next + 1;
+  }
+  const stop = buf.indexOf(sep, start);
+  return span(start, stop === -1 || stop > end ? end : stop);
+}
+
+/** Component k (1-based) of the first repetition of a field. */
+export function component(m: Hl7Message, s: Span, k: number): Span {
+  return part(m.buf, part(m.buf, s, m.delims.repetition, 1), m.delims.component, k);
+}
+
+/** Number of parts of a span split on sep (an empty span has one empty part). */
+export function countParts(buf: Buffer, s: Span, sep: number): number {
+  if (s < 0) return 0;
+  let n = 1;
+  const end = spanEnd(s);
+  let i = spanStart(s);
+  for (;;) {
+    const next = buf.indexOf(sep, i);
+    if (next === -1 || next >= end) return n;
+    n++;
+    i = next + 1;
+  }
+}
+
+export function isEmpty(s: Span): boolean {
+  return s < 0 || spanLength(s) === 0;
+}
+
+/** True when the span's bytes equal the ASCII string. */
+export function spanEquals(buf: Buffer, s: Span, ascii: string): boolean {
+  if (s < 0) return ascii.length === 0;
+  const start = spanStart(s);
+  if (spanEnd(s) - start !== ascii.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (buf[start + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
