@@ -4,5 +4,6 @@
 import type { Bench } from './lib/types.js';
 import { bench as proto } from './proto.bench.js';
 import { bench as e2e } from './e2e.bench.js';
+import { bench as hl7 } from './hl7.bench.js';
 
-export const benches: readonly Bench[] = [proto, e2e];
+export const benches: readonly Bench[] = [proto, hl7, e2e];

@@ -25,6 +25,7 @@ export const ERRORS = {
   VW_ERR_WS_TOO_LARGE: 'websocket message exceeds the maximum size',
   // command line
   VW_ERR_USAGE: 'command line arguments are invalid',
+  VW_ERR_FORMAT_UNKNOWN: 'auto-detection recognised none of the supported formats in the first bytes',
   // central broker: limits, revocation, conformance, provisioning
   VW_ERR_PACKET_TOO_LARGE: 'an MQTT packet exceeds the broker maximum packet size',
   VW_ERR_RATE_LIMITED: 'an identity published faster than its publish rate limit',
@@ -45,6 +46,20 @@ export const ERRORS = {
   VW_ERR_NONIN_RANGE: 'a Nonin format 8 frame carries values outside the documented ranges',
   VW_ERR_MASIMO_SYNTAX: 'a Masimo line does not have the documented date, time and KEY=value layout',
   VW_ERR_MASIMO_BAD_VALUE: 'a Masimo field value cannot be read',
+  // Datex-Ohmeda S/5 computer interface (docs/datex.md)
+  VW_ERR_DATEX_CHECKSUM: 'a Datex frame failed its 8-bit sum check (or is too short to carry one); the frame was dropped',
+  VW_ERR_DATEX_ESCAPE: 'a Datex frame has 0x7D not followed by 0x5E or 0x5D; the frame was dropped',
+  VW_ERR_DATEX_RECORD: 'a Datex record or subrecord does not fit its stated length or layout',
+  VW_ERR_DATEX_UNSUPPORTED: 'a Datex record main type vitalwire does not decode (waveform, alarm, network)',
+  // gateway runtime (docs/gateway.md): outbox, device links, clocks, uplink
+  VW_ERR_OUTBOX_TORN: 'an outbox segment ends in an incomplete or corrupt record; it was truncated at the last whole record',
+  VW_ERR_OUTBOX_IO: 'writing or syncing the outbox failed',
+  VW_ERR_OUTBOX_SHED: 'the outbox disk quota was reached and stored batches were shed',
+  VW_ERR_MLLP_PEER_DENIED: 'an MLLP connection came from an address that is not an allowed peer',
+  VW_ERR_LINK_LIMIT: 'a device link limit was reached (connections, idle time, pending messages)',
+  VW_ERR_TIME_SUSPECT: 'a device timestamp is implausible (jump, future, roll-over)',
+  VW_ERR_UPLINK: 'the broker connection failed or dropped',
+  VW_ERR_CAPTURE: 'the raw device capture could not be written or reached its size limit',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

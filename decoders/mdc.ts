@@ -39,7 +39,7 @@ export const METRICS = {
   MDC_TTHOR_RESP_RATE: { mdc: 151578, refid: 'MDC_TTHOR_RESP_RATE', unit: '/min' },
   MDC_PULS_OXIM_PLETH_RESP_RATE: { mdc: 151658, refid: 'MDC_PULS_OXIM_PLETH_RESP_RATE', unit: '/min' },
   MDC_ECG_V_P_C_RATE: { mdc: 148066, refid: 'MDC_ECG_V_P_C_RATE', unit: '/min' },
-  MDC_TEMP_AXIL: { mdc: 188496, refid: 'MDC_TEMP_AXIL', unit: 'Cel' },
+  MDC_TEMP_AXILLA: { mdc: 188452, refid: 'MDC_TEMP_AXILLA', unit: 'Cel' },
   MDC_ECG_STAT_RHY: { mdc: 184327, refid: 'MDC_ECG_STAT_RHY', unit: '' },
   // --- BLE health profiles (Bluetooth SIG GATT via the BLE bridge; sources in docs/nomenclature.md) ---
   MDC_PULS_RATE_NON_INV: { mdc: 149546, refid: 'MDC_PULS_RATE_NON_INV', unit: '/min' },
@@ -92,8 +92,15 @@ export const METRICS = {
 
 /** Reference ids that name the same term as a METRICS entry (older or vendor spellings). */
 export const METRIC_ALIASES: Readonly<Record<string, keyof typeof METRICS>> = {
-  // IEEE 11073-10101a renamed 147842; PCD-01 senders use both (Mindray eGateway sends the newer one).
+  // 147842 is MDC_ECG_CARD_BEAT_RATE in the Rosetta (RTMMS) table and Philips PIC iX output, and
+  // MDC_ECG_HEART_RATE in the 10101:2004-based FHIR value set and Mindray eGateway output.
   MDC_ECG_HEART_RATE: 'MDC_ECG_CARD_BEAT_RATE',
+  // 150452 is displayed MDC_PLETH in the FHIR R4B devicemetric-type value set.
+  MDC_PLETH: 'MDC_PULS_OXIM_PLETH',
+  // Mindray sends 188496^MDC_TEMP_AXIL; no public table has that pair. It is read as the verified
+  // axillary term MDC_TEMP_AXILLA 188452, and since the sent number differs the value carries
+  // FLAG_QUESTIONABLE (docs/nomenclature.md).
+  MDC_TEMP_AXIL: 'MDC_TEMP_AXILLA',
 };
 
 export interface UnitCode {
@@ -111,8 +118,11 @@ export const UNITS = {
   MDC_DIM_MILLI_VOLT: { mdc: 266418, refid: 'MDC_DIM_MILLI_VOLT', ucum: 'mV' },
   MDC_DIM_DIMLESS: { mdc: 262656, refid: 'MDC_DIM_DIMLESS', ucum: '1' },
   // --- HL7 / IHE PCD ---
+  // Term 2464 (Philips: NOM_DIM_PER_X_SEC); PCD-01 senders send MDC_DIM_PER_SEC.
   MDC_DIM_PER_SEC: { mdc: 264608, refid: 'MDC_DIM_PER_SEC', ucum: '/s' },
-  MDC_DIM_HZ: { mdc: 266176, refid: 'MDC_DIM_HZ', ucum: 'Hz' },
+  // Term 2496. 266176 (term 4032) is MDC_DIM_X_WATT, not hertz.
+  MDC_DIM_HZ: { mdc: 264640, refid: 'MDC_DIM_HZ', ucum: 'Hz' },
+  MDC_DIM_CM_H2O: { mdc: 266048, refid: 'MDC_DIM_CM_H2O', ucum: 'cm[H2O]' },
   // --- BLE health profiles ---
   MDC_DIM_KILO_PASCAL: { mdc: 265987, refid: 'MDC_DIM_KILO_PASCAL', ucum: 'kPa' },
   MDC_DIM_FAHR: { mdc: 266560, refid: 'MDC_DIM_FAHR', ucum: '[degF]' },

@@ -35,3 +35,9 @@ export function protocolIds(): string[] {
 }
 
 for (const p of BUILT_IN_PROTOCOLS) registerProtocol(p);
+
+/** Auto-detection: the first registered protocol whose detect() accepts the stream's first bytes. */
+export function detectProtocol(head: Buffer): Protocol | undefined {
+  for (const p of protocols.values()) if (p.detect?.(head)) return p;
+  return undefined;
+}

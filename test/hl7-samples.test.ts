@@ -51,7 +51,8 @@ describe.skipIf(!present)(`real monitor messages in ${DIR}`, () => {
     expect(one(records, 'MDC_PRESS_CUFF_SYS')).toMatchObject({ value: 147 });
     expect(one(records, 'MDC_PRESS_CUFF_DIA')).toMatchObject({ value: 90 });
     expect(one(records, 'MDC_PRESS_CUFF_MEAN')).toMatchObject({ value: 109 });
-    expect(one(records, 'MDC_TEMP_AXIL')).toMatchObject({ mdc: 188496, value: 35.1, unit: 'Cel', time: '2019-12-06T11:34:15.000' });
+    // 188496^MDC_TEMP_AXIL is in no public table: read as MDC_TEMP_AXILLA 188452, flagged questionable.
+    expect(one(records, 'MDC_TEMP_AXILLA')).toMatchObject({ mdc: 188452, value: 35.1, unit: 'Cel', time: '2019-12-06T11:34:15.000', flags: ['questionable'], vendorCode: '188496^MDC_TEMP_AXIL^MDC' });
   });
 
   it('Mindray eGateway: private 99MNDRY codes kept and flagged unmapped; bedside device from OBX-18; .0000+0530 times', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Batch } from '../../proto/index.js';
 import { firstMismatch } from '../proto.bench.js';
 import { ecgBatch, ecgSamples, observationBatch } from './payloads.js';
+import { metricByMdc } from '../../decoders/mdc.js';
 
 describe('bench payloads', () => {
   it('are valid Batches of the announced size', () => {
@@ -29,5 +30,13 @@ describe('bench payloads', () => {
     expect(firstMismatch(obs, decoded)).toBeNull();
     decoded.observations[3]!.number = 0;
     expect(firstMismatch(obs, decoded)).toBe('$.observations[3].number');
+  });
+});
+
+describe('bench payload codes', () => {
+  it('uses only verified codes from the nomenclature table, with matching reference ids', () => {
+    for (const o of observationBatch().observations ?? []) {
+      expect(metricByMdc(o.mdc ?? 0)?.refid, String(o.mdc)).toBe(o.refid);
+    }
   });
 });

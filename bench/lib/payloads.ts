@@ -19,22 +19,22 @@ const SOURCE: ISource = {
 type Row = readonly [number, string, number, string, number, string, number, string, string];
 
 // IEEE 11073-10101 codes (partition × 65536 + term) and MDC_DIM units as an HL7 PCD-01 ORU^R01
-// from a multi-parameter monitor reports them.
+// from a multi-parameter monitor reports them; every code is one of decoders/mdc.ts (verified).
 const ROWS: readonly Row[] = [
   [147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min', 264864, 'MDC_DIM_BEAT_PER_MIN', 0, '', '50-120'],
-  [131842, 'MDC_ECG_AMPL_ST_II', -0.05, 'mV', 266418, 'MDC_DIM_MILLI_VOLT', 0, '', '-0.2-0.2'],
+  [151578, 'MDC_TTHOR_RESP_RATE', 17, '/min', 264928, 'MDC_DIM_RESP_PER_MIN', 0, '', '8-30'],
   [150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%', 262688, 'MDC_DIM_PERCENT', 0, '', '90-100'],
   [149530, 'MDC_PULS_OXIM_PULS_RATE', 73, '/min', 264864, 'MDC_DIM_BEAT_PER_MIN', 0, '', '50-120'],
-  [150488, 'MDC_PULS_OXIM_PERF_REL', 0.38, '%', 262688, 'MDC_DIM_PERCENT', Flag.FLAG_LOW_PERFUSION, '', ''],
+  [150448, 'MDC_PULS_OXIM_PERF_REL', 0.38, '%', 262688, 'MDC_DIM_PERCENT', Flag.FLAG_LOW_PERFUSION, '', ''],
   [151562, 'MDC_RESP_RATE', 16, '/min', 264928, 'MDC_DIM_RESP_PER_MIN', 0, '', '8-30'],
-  [151708, 'MDC_AWAY_CO2_ET', 38, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, '', '30-45'],
-  [151594, 'MDC_AWAY_RESP_RATE', 15, '/min', 264928, 'MDC_DIM_RESP_PER_MIN', 0, '', '8-30'],
+  [151708, 'MDC_CONC_AWAY_CO2_ET', 5.1, '%', 262688, 'MDC_DIM_PERCENT', 0, '', '4.5-6'],
+  [151594, 'MDC_CO2_RESP_RATE', 15, '/min', 264928, 'MDC_DIM_RESP_PER_MIN', 0, '', '8-30'],
   [150301, 'MDC_PRESS_CUFF_SYS', 124, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, 'APERIODIC', '90-160'],
   [150302, 'MDC_PRESS_CUFF_DIA', 78, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, 'APERIODIC', '50-90'],
   [150303, 'MDC_PRESS_CUFF_MEAN', 93, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, 'APERIODIC', '60-110'],
-  [150033, 'MDC_PRESS_BLD_ART_ABP_SYS', 131, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, '', '90-160'],
-  [150034, 'MDC_PRESS_BLD_ART_ABP_DIA', 74, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', Flag.FLAG_QUESTIONABLE, '', '50-90'],
-  [150035, 'MDC_PRESS_BLD_ART_ABP_MEAN', 93, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, '', '60-110'],
+  [150037, 'MDC_PRESS_BLD_ART_ABP_SYS', 131, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, '', '90-160'],
+  [150038, 'MDC_PRESS_BLD_ART_ABP_DIA', 74, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', Flag.FLAG_QUESTIONABLE, '', '50-90'],
+  [150039, 'MDC_PRESS_BLD_ART_ABP_MEAN', 93, 'mm[Hg]', 266016, 'MDC_DIM_MMHG', 0, '', '60-110'],
   [150344, 'MDC_TEMP', 36.8, 'Cel', 268192, 'MDC_DIM_DEGC', 0, '', '36-38'],
 ];
 

@@ -3,7 +3,7 @@
 // number the same facet 68480-68485, 68164-68167 or 68165-68168, so numbers are not trusted).
 import { AlarmInactivation, AlarmKind, AlarmPhase, AlarmPriority, AlarmState, Flag, type IAlarm } from '../../proto/index.js';
 import { decodeError, type DecodeError } from '../errors.js';
-import { component, isEmpty, part, spanEquals, type Hl7Message, type Span } from './message.js';
+import { component, isEmpty, part, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
 import { readNumber, readText } from './text.js';
 import { readEquipment } from './fields.js';
 import type { MessageContext } from './pcd01.js';
@@ -159,7 +159,7 @@ function readPriorityAndKind(m: Hl7Message, s: Span, alarm: IAlarm): void {
   for (let k = 1; ; k++) {
     const r = part(m.buf, s, m.delims.repetition, k);
     if (r < 0) break;
-    const t = m.buf.toString('latin1', Math.floor(r / 16777216), r % 16777216);
+    const t = m.buf.toString('latin1', spanStart(r), spanEnd(r));
     if (PRIORITY[t] !== undefined) alarm.priority = PRIORITY[t];
     else if (KIND[t] !== undefined) alarm.kind = KIND[t];
   }

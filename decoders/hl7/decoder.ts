@@ -7,7 +7,7 @@ import { decodeError } from '../errors.js';
 import { component, spanEquals, type Span } from './message.js';
 import { createHl7Parser } from './message.js';
 import { createInterner, readText } from './text.js';
-import { createTimeReader, readEquipment } from './fields.js';
+import { createCodeCaches, createTimeReader, readEquipment } from './fields.js';
 import { decodePcd01Body, type MessageContext, type WaveState } from './pcd01.js';
 import { decodeAcmBody } from './acm.js';
 
@@ -16,7 +16,7 @@ export function createHl7Decoder(): FrameDecoder {
   const intern = createInterner();
   const readTime = createTimeReader();
   const waves = new Map<string, WaveState>();
-  const mc: MessageContext = { m, ctx: { gatewayTimeUs: 0 }, intern, readTime, waves };
+  const mc: MessageContext = { m, ctx: { gatewayTimeUs: 0 }, intern, ...createCodeCaches(intern), readTime, waves };
 
   return {
     decode(frame: Buffer, ctx: DecodeContext): DecodeResult {

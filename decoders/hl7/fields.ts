@@ -3,12 +3,14 @@
 import { Flag } from '../../proto/index.js';
 import { metricByRefId, unitByMdc, unitByRefId, type Metric } from '../mdc.js';
 import { component, isEmpty, part, spanEquals, spanLength, spanStart, type Hl7Message, type Span } from './message.js';
-import { readNumber, readText, type Interner } from './text.js';
+import { createSpanCache, readNumber, readText, type Interner, type SpanCache } from './text.js';
 import { parseHl7Time, type Hl7Time } from './time.js';
 import { PLAIN_UNITS, VITALRECORDER_TRACKS } from './vendor-codes.js';
 import { METRICS } from '../mdc.js';
 
 export interface CodeInfo {
+  /** The field as sent, for vendorCode. */
+  vendor: string;
   metric: Metric | undefined;
   /** The number the sender put in component 1 (0 when absent or not a number). */
   sentCode: number;
@@ -40,10 +42,12 @@ export function readCode(m: Hl7Message, s: Span, intern: Interner): CodeInfo {
   // A number that is not the refid's code (e.g. 131330, lead II, sent as MDC_PULS_OXIM_PLETH): one
   // of the two is wrong. Code 0 is legitimate ("not given").
   const mismatch = metric !== undefined && sentCode !== 0 && sentCode !== metric.mdc;
-  return { metric, sentCode, refid, mismatch, rateFromCode };
+  return { vendor: readText(m, s), metric, sentCode, refid, mismatch, rateFromCode };
 }
 
 export interface UnitInfo {
+  /** The field as sent, for vendorUnit. */
+  vendor: string;
   ucum: string;
   mdc: number;
   mismatch: boolean;
@@ -55,7 +59,8 @@ const SCALED = /^([0-9.]+)\.([A-Za-z[\]%/]+)\/([0-9.]+)$/;
 
 /** OBX-6: `<code>^<MDC_DIM_..>^MDC`, `<ucum>^<ucum>^UCUM`, or a plain unit. */
 export function readUnit(m: Hl7Message, s: Span, intern: Interner): UnitInfo {
-  if (isEmpty(s)) return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+  if (isEmpty(s)) return NO_UNIT;
+  const vendor = readText(m, s);
   const c1 = component(m, s, 1);
   const c2 = component(m, s, 2);
   const c3 = component(m, s, 3);
@@ -64,23 +69,34 @@ export function readUnit(m: Hl7Message, s: Span, intern: Interner): UnitInfo {
     const byRef = unitByRefId(refid);
     const code = readNumber(m.buf, c1);
     const byCode = Number.isFinite(code) ? unitByMdc(code) : undefined;
-    if (byRef) return { ucum: byRef.ucum, mdc: byRef.mdc, mismatch: byCode !== undefined && byCode !== byRef, scale: 1 };
-    if (byCode) return { ucum: byCode.ucum, mdc: byCode.mdc, mismatch: true, scale: 1 };
-    return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+    if (byRef) return { vendor, ucum: byRef.ucum, mdc: byRef.mdc, mismatch: byCode !== undefined && byCode !== byRef, scale: 1 };
+    if (byCode) return { vendor, ucum: byCode.ucum, mdc: byCode.mdc, mismatch: true, scale: 1 };
+    return { vendor, ucum: '', mdc: 0, mismatch: false, scale: 1 };
   }
   const text = intern.get(m, c1);
   if (spanEquals(m.buf, c3, 'UCUM') || !isEmpty(c1)) {
     const plain = PLAIN_UNITS[text];
-    if (plain !== undefined) return { ucum: plain, mdc: 0, mismatch: false, scale: 1 };
+    if (plain !== undefined) return { vendor, ucum: plain, mdc: 0, mismatch: false, scale: 1 };
     const sc = SCALED.exec(text);
     if (sc) {
       const base = PLAIN_UNITS[sc[2] as string];
       const num = Number(sc[1]);
       const den = Number(sc[3]);
-      if (base !== undefined && num > 0 && den > 0) return { ucum: base, mdc: 0, mismatch: false, scale: num / den };
+      if (base !== undefined && num > 0 && den > 0) return { vendor, ucum: base, mdc: 0, mismatch: false, scale: num / den };
     }
   }
-  return { ucum: '', mdc: 0, mismatch: false, scale: 1 };
+  return { vendor, ucum: '', mdc: 0, mismatch: false, scale: 1 };
+}
+
+export const NO_UNIT: UnitInfo = Object.freeze({ vendor: '', ucum: '', mdc: 0, mismatch: false, scale: 1 });
+export const NO_CODE: CodeInfo = Object.freeze({ vendor: '', metric: undefined, sentCode: 0, refid: '', mismatch: false, rateFromCode: 0 });
+
+/** Per-decoder caches of decoded OBX-3 codes and OBX-6 units, keyed by their bytes. */
+export function createCodeCaches(intern: Interner): { codes: SpanCache<CodeInfo>; units: SpanCache<UnitInfo> } {
+  return {
+    codes: createSpanCache((m, s) => readCode(m, s, intern), NO_CODE),
+    units: createSpanCache((m, s) => readUnit(m, s, intern), NO_UNIT),
+  };
 }
 
 /** OBX-8 abnormal flags (HL7 Table 0078) and Mindray's DEMO, as Flag bits. */
@@ -111,39 +127,56 @@ const HEX_ID = /^[0-9A-Fa-f]{12,16}$/;
  * `<name>^<EUI-64>^EUI-64` in MSH-3/4). Returns the id upper-cased, and the name if any.
  */
 export function readEquipment(m: Hl7Message, s: Span): { id?: string; name?: string } {
-  if (isEmpty(s)) return {};
-  const c = [1, 2, 3, 4].map((k) => readText(m, component(m, s, k)));
-  let id: string | undefined;
-  let name: string | undefined;
-  if (c[3] === 'EUI-64' && HEX_ID.test(c[2] ?? '')) {
-    id = c[2];
-    name = c[1] || undefined;
-  } else if (c[2] === 'EUI-64' && HEX_ID.test(c[1] ?? '')) {
-    id = c[1];
-    name = c[0] || undefined;
-  } else if (c[3] === 'EUI-64' && HEX_ID.test(c[0] ?? '')) {
-    id = c[0];
-  } else if (c[1] === 'EUI-64' && HEX_ID.test(c[0] ?? '')) {
-    id = c[0]; // Draeger: `<EUI-64>^EUI-64`
+  if (isEmpty(s)) return NO_EQUIPMENT;
+  // Find which component says EUI-64 before reading any text: most OBX-18s are absent or plain.
+  let idAt: number;
+  let nameAt = 0;
+  if (spanEquals(m.buf, component(m, s, 4), 'EUI-64')) {
+    idAt = 3;
+    nameAt = 2;
+  } else if (spanEquals(m.buf, component(m, s, 3), 'EUI-64')) {
+    idAt = 2;
+    nameAt = 1;
+  } else if (spanEquals(m.buf, component(m, s, 2), 'EUI-64')) {
+    idAt = 1; // Draeger: `<EUI-64>^EUI-64`
+  } else {
+    return NO_EQUIPMENT;
   }
-  const out: { id?: string; name?: string } = {};
-  if (id) out.id = id.toUpperCase();
-  if (name) out.name = name.trim();
+  let id = readText(m, component(m, s, idAt));
+  if (!HEX_ID.test(id) && idAt === 3) id = readText(m, component(m, s, 1));
+  if (!HEX_ID.test(id)) return NO_EQUIPMENT;
+  const out: { id?: string; name?: string } = { id: id.toUpperCase() };
+  const name = nameAt ? readText(m, component(m, s, nameAt)).trim() : '';
+  if (name) out.name = name;
   return out;
 }
 
-/** Parses a DTM span with a one-entry cache: every OBX of a message usually repeats one time. */
+const NO_EQUIPMENT: { id?: string; name?: string } = Object.freeze({});
+
+/** Parses a DTM span with a one-entry cache keyed by its bytes: every OBX of a message usually repeats one time. */
 export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: number) => Hl7Time | null | undefined {
-  let lastText = '';
+  let lastBytes = Buffer.alloc(32);
+  let lastLen = -1;
   let lastOffset = NaN;
   let last: Hl7Time | null = null;
   return (m, s, off) => {
     if (isEmpty(s)) return undefined;
-    const text = m.buf.toString('latin1', spanStart(s), spanStart(s) + spanLength(s)).trim();
-    if (text === lastText && off === lastOffset) return last;
-    lastText = text;
+    const buf = m.buf;
+    let start = spanStart(s);
+    let end = start + spanLength(s);
+    while (start < end && buf[start] === 0x20) start++;
+    while (end > start && buf[end - 1] === 0x20) end--;
+    const len = end - start;
+    if (len === lastLen && off === lastOffset) {
+      let same = true;
+      for (let i = 0; i < len; i++) if (lastBytes[i] !== buf[start + i]) { same = false; break; }
+      if (same) return last;
+    }
+    if (len > lastBytes.length) lastBytes = Buffer.alloc(len);
+    buf.copy(lastBytes, 0, start, end);
+    lastLen = len;
     lastOffset = off;
-    last = parseHl7Time(text, off);
+    last = parseHl7Time(buf.toString('latin1', start, end), off);
     return last;
   };
 }

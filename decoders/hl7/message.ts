@@ -20,14 +20,18 @@ export type Span = number;
 const SHIFT = 16777216; // 2^24: messages are capped below 16 MiB (the MLLP framer caps them at 1 MiB)
 export const NONE: Span = -1;
 
+// Division by 2^24 is exact and `| 0` truncates (starts are < 2^31); `%` on a double would
+// compile to a slow fmod call, so the end is recovered by multiply and subtract.
 export function spanStart(s: Span): number {
-  return Math.floor(s / SHIFT);
+  return (s / SHIFT) | 0;
 }
 export function spanEnd(s: Span): number {
-  return s % SHIFT;
+  return s - ((s / SHIFT) | 0) * SHIFT;
 }
 export function spanLength(s: Span): number {
-  return s < 0 ? 0 : (s % SHIFT) - Math.floor(s / SHIFT);
+  if (s < 0) return 0;
+  const start = (s / SHIFT) | 0;
+  return s - start * SHIFT - start;
 }
 export function makeSpan(start: number, end: number): Span {
   return start * SHIFT + end;
@@ -91,6 +95,7 @@ export function createHl7Parser(): Hl7Parser {
 
   function parse(b: Buffer): ParseFailure | null {
     buf = b;
+    (self as { buf: Buffer }).buf = b;
     segCount = 0;
     const len = b.length;
     // MSH|^~\& : the first segment must be MSH with its encoding characters.
@@ -115,30 +120,33 @@ export function createHl7Parser(): Hl7Parser {
     delims.subcomponent = isDelimiter(ss) && ss !== fs ? ss : -1;
 
     let nf = 0;
-    let inSeg = false;
-    for (let i = p; i <= len; i++) {
-      const c = i === len ? CR : (b[i] as number);
-      if (c === CR || c === LF) {
-        if (inSeg) {
-          segEnd[segCount] = i;
-          segFields[segCount] = nf - (segFirstField[segCount] as number);
-          segCount++;
-          inSeg = false;
-        }
+    let i = p;
+    while (i < len) {
+      const c0 = b[i] as number;
+      if (c0 === CR || c0 === LF) {
+        i++; // segment terminator, or an empty line
         continue;
       }
-      if (!inSeg) {
-        if (segCount === segStart.length) growSegments();
-        segStart[segCount] = i;
-        segFirstField[segCount] = nf;
-        if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
-        fieldStart[nf++] = i;
-        inSeg = true;
+      if (segCount === segStart.length) growSegments();
+      segStart[segCount] = i;
+      segFirstField[segCount] = nf;
+      if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+      fieldStart[nf++] = i;
+      // One tight loop per segment: only the field separator and line ends matter here.
+      let j = i;
+      for (; j < len; j++) {
+        const c = b[j] as number;
+        if (c === fs) {
+          if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+          fieldStart[nf++] = j + 1;
+        } else if (c === CR || c === LF) {
+          break;
+        }
       }
-      if (c === fs) {
-        if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
-        fieldStart[nf++] = i + 1;
-      }
+      segEnd[segCount] = j;
+      segFields[segCount] = nf - (segFirstField[segCount] as number);
+      segCount++;
+      i = j + 1;
     }
     charset = 'utf8';
     const msh18 = field(0, 18);
@@ -164,9 +172,7 @@ export function createHl7Parser(): Hl7Parser {
   }
 
   const self: Hl7Parser = {
-    get buf() {
-      return buf;
-    },
+    buf,
     delims,
     get charset() {
       return charset;
@@ -213,20 +219,42 @@ function growInt32(a: Int32Array): Int32Array<ArrayBuffer> {
 /** The k-th (1-based) part of a span split on a separator byte, or NONE. */
 export function part(buf: Buffer, s: Span, sep: number, k: number): Span {
   if (s < 0 || sep < 0) return k === 1 ? s : NONE;
+  // A JS loop, not Buffer.indexOf: spans are a few bytes long and the native call costs more
+  // than the scan.
   let start = spanStart(s);
   const end = spanEnd(s);
-  for (let i = 1; i < k; i++) {
-    const next = buf.indexOf(sep, start);
-    if (next === -1 || next >= end) return NONE;
-    start = next + 1;
+  let i = start;
+  let n = 1;
+  for (; i < end; i++) {
+    if (buf[i] === sep) {
+      if (n === k) return span(start, i);
+      n++;
+      start = i + 1;
+    }
   }
-  const stop = buf.indexOf(sep, start);
-  return span(start, stop === -1 || stop > end ? end : stop);
+  return n === k ? span(start, end) : NONE;
 }
 
 /** Component k (1-based) of the first repetition of a field. */
 export function component(m: Hl7Message, s: Span, k: number): Span {
-  return part(m.buf, part(m.buf, s, m.delims.repetition, 1), m.delims.component, k);
+  if (s < 0) return NONE;
+  const buf = m.buf;
+  const rs = m.delims.repetition;
+  const cs = m.delims.component;
+  // One pass: stop at the first repetition separator, count component separators.
+  let start = spanStart(s);
+  const end = spanEnd(s);
+  let n = 1;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c === rs) return n === k ? span(start, i) : NONE;
+    if (c === cs) {
+      if (n === k) return span(start, i);
+      n++;
+      start = i + 1;
+    }
+  }
+  return n === k ? span(start, end) : NONE;
 }
 
 /** Number of parts of a span split on sep (an empty span has one empty part). */
@@ -234,13 +262,8 @@ export function countParts(buf: Buffer, s: Span, sep: number): number {
   if (s < 0) return 0;
   let n = 1;
   const end = spanEnd(s);
-  let i = spanStart(s);
-  for (;;) {
-    const next = buf.indexOf(sep, i);
-    if (next === -1 || next >= end) return n;
-    n++;
-    i = next + 1;
-  }
+  for (let i = spanStart(s); i < end; i++) if (buf[i] === sep) n++;
+  return n;
 }
 
 export function isEmpty(s: Span): boolean {

@@ -1,12 +1,12 @@
 // IHE PCD-01 (DEC) ORU^R01 — and its HL7 2.4 waveform sibling ORU^W01 — to Observations and
 // WaveformChunks (IHE PCD TF-2 B.8, WCM for waveforms). Per-link state: waveform sample
 // counters, so first_sample runs on across messages.
-import { Flag, type IObservation, type IWaveformChunk } from '../../proto/index.js';
+import { Flag, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
 import { component, countParts, isEmpty, makeSpan, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
-import { decimalPlaces, readNumber, readText, type Interner } from './text.js';
-import { readAbnormalFlags, readCode, readEquipment, readUnit, type createTimeReader } from './fields.js';
+import { decimalPlaces, readNumber, readText, type Interner, type SpanCache } from './text.js';
+import { readAbnormalFlags, readEquipment, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
 
 /** Vendors' "no measurement" values (XH80X sends -999 and -99.9); no vital sign takes them. */
 const NO_VALUE_SENTINELS = new Set([-999, -99.9, -9999]);
@@ -20,6 +20,8 @@ export interface MessageContext {
   m: Hl7Message;
   ctx: DecodeContext;
   intern: Interner;
+  codes: SpanCache<CodeInfo>;
+  units: SpanCache<UnitInfo>;
   readTime: ReturnType<typeof createTimeReader>;
   waves: Map<string, WaveState>;
 }
@@ -58,6 +60,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
   };
 
   for (let seg = 1; seg < m.segmentCount; seg++) {
+    const slot = seg * 4; // cache slots: this row's OBX-3, OBX-4, OBX-6
     if (m.segmentIs(seg, 'OBR')) {
       finish();
       const t7 = c.readTime(m, m.field(seg, 7), off);
@@ -72,17 +75,17 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     if (!m.segmentIs(seg, 'OBX')) continue;
 
     const type = m.field(seg, 2);
-    const code = readCode(m, m.field(seg, 3), intern);
+    const code = c.codes.get(m, m.field(seg, 3), slot);
     const eq = readEquipment(m, m.field(seg, 18));
     if (eq.id && !out.device) out.device = eq.id;
     if (eq.name && !out.model) out.model = eq.name;
     if (isEmpty(type)) continue; // header row (MDS/VMD/CHAN containment): identity only
 
-    const containment = intern.get(m, m.field(seg, 4));
+    const containment = intern.get(m, m.field(seg, 4), slot + 1);
     // Attribute rows describe the wave before them: match by reference id, never by number
     // (vendors number MDC_ATTR_NU_MSMT_RES 2327 or 67917, MDC_EVT_INOP 196660 or 262196).
     if (pending && (containment === '' || pending.containment === '' || containment.startsWith(`${pending.containment}.`))) {
-      if (applyWaveAttribute(m, seg, code.refid, pending, intern)) continue;
+      if (applyWaveAttribute(c, seg, code.refid, pending)) continue;
     }
     if (code.refid.startsWith('MDC_ATTR_')) continue; // an attribute of something we do not model (filter label...)
 
@@ -94,16 +97,13 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     const status = m.field(seg, 11);
     if (spanEquals(m.buf, status, 'W')) flags |= Flag.FLAG_QUESTIONABLE;
     if (code.mismatch) flags |= Flag.FLAG_QUESTIONABLE;
-    const time = {
-      gatewayTimeUs: ctx.gatewayTimeUs,
-      deviceTimeUs: timeUs,
-      ...(timeOffset !== undefined ? { deviceUtcOffsetMin: timeOffset } : {}),
-    };
-    const vendorCode = intern.get(m, m.field(seg, 3));
+    const time: ITiming = { gatewayTimeUs: ctx.gatewayTimeUs, deviceTimeUs: timeUs };
+    if (timeOffset !== undefined) time.deviceUtcOffsetMin = timeOffset;
+    const vendorCode = code.vendor;
 
     if (spanEquals(m.buf, type, 'NA') || spanEquals(m.buf, type, 'NR')) {
       finish();
-      const unit = readUnit(m, m.field(seg, 6), intern);
+      const unit = c.units.get(m, m.field(seg, 6), slot + 2);
       if (!code.metric) flags |= Flag.FLAG_UNMAPPED;
       pending = {
         chunk: {
@@ -130,19 +130,22 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
       mdc: code.metric ? code.metric.mdc : 0,
       refid: code.metric ? code.metric.refid : '',
       vendorCode,
-      vendorUnit: intern.get(m, m.field(seg, 6)),
+      vendorUnit: c.units.get(m, m.field(seg, 6), slot + 2).vendor,
       containment,
       flags,
     };
-    const method = component(m, m.field(seg, 17), 2);
-    if (!isEmpty(method)) obs.method = intern.get(m, method);
-    else if (!isEmpty(m.field(seg, 17))) obs.method = intern.get(m, component(m, m.field(seg, 17), 1));
-    if (!isEmpty(m.field(seg, 7))) obs.range = readText(m, m.field(seg, 7));
+    const f17 = m.field(seg, 17);
+    if (!isEmpty(f17)) {
+      const method = component(m, f17, 2);
+      obs.method = intern.get(m, isEmpty(method) ? component(m, f17, 1) : method);
+    }
+    const f7 = m.field(seg, 7);
+    if (!isEmpty(f7)) obs.range = readText(m, f7);
     if (!code.metric) obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNMAPPED;
 
     if (spanEquals(m.buf, type, 'NM')) {
       const value = m.field(seg, 5);
-      const unit = readUnit(m, m.field(seg, 6), intern);
+      const unit = c.units.get(m, m.field(seg, 6), slot + 2);
       obs.unit = unit.ucum;
       if (unit.mdc) obs.unitMdc = unit.mdc;
       if (unit.mismatch) obs.flags = (obs.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
@@ -182,7 +185,8 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
   return out;
 }
 
-function applyWaveAttribute(m: Hl7Message, seg: number, refid: string, w: PendingWave, intern: Interner): boolean {
+function applyWaveAttribute(c: MessageContext, seg: number, refid: string, w: PendingWave): boolean {
+  const m = c.m;
   const value = m.field(seg, 5);
   switch (refid) {
     case 'MDC_ATTR_SAMP_RATE': {
@@ -193,7 +197,7 @@ function applyWaveAttribute(m: Hl7Message, seg: number, refid: string, w: Pendin
     case 'MDC_ATTR_NU_MSMT_RES': {
       const r = readNumber(m.buf, value);
       if (Number.isFinite(r) && r > 0) w.unitScale = r;
-      const u = readUnit(m, m.field(seg, 6), intern);
+      const u = c.units.get(m, m.field(seg, 6));
       if (u.mismatch) w.chunk.flags = (w.chunk.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
       // Dimensionless resolution (pleth) leaves the wave unitless; a physical one names the unit.
       w.valueUnit = u.ucum === '1' ? w.valueUnit || '1' : u.ucum || w.valueUnit;

@@ -120,43 +120,79 @@ export function decimalPlaces(buf: Buffer, s: Span): number {
 }
 
 /**
- * Byte-keyed string cache: the same code and unit bytes arrive every second from every device,
- * so they are decoded to a string once. Bounded: when full, it is cleared and refilled.
+ * Byte-keyed cache of whatever a field's bytes decode to: the same code, unit and containment
+ * bytes arrive every second from every device, so each distinct value is decoded once. Bounded:
+ * when full, it is cleared and refilled. Escaped text is never cached (rare, and charset-bound).
  */
-export interface Interner {
-  get(m: Hl7Message, s: Span): string;
+export interface SpanCache<T> {
+  /**
+   * `slot` (optional) names where in a message the field sits (e.g. OBX row x field): a device
+   * sends the same rows in the same order, so the entry last seen in that slot is compared first
+   * and, on a hit, no hash is computed at all.
+   */
+  get(m: Hl7Message, s: Span, slot?: number): T;
 }
 
-export function createInterner(max = 4096): Interner {
-  const table = new Map<number, { bytes: Buffer; text: string }[]>();
+export function createSpanCache<T>(compute: (m: Hl7Message, s: Span) => T, empty: T, max = 4096): SpanCache<T> {
+  const table = new Map<number, { bytes: Buffer; value: T }[]>();
+  const slots: ({ bytes: Buffer; value: T } | undefined)[] = [];
+  const MAX_SLOTS = 1024;
   let size = 0;
   return {
-    get(m, s) {
-      if (s < 0) return '';
+    get(m, s, slot) {
+      if (s < 0) return empty;
       const buf = m.buf;
       const start = spanStart(s);
       const end = spanEnd(s);
-      if (end === start) return '';
-      if (buf.indexOf(m.delims.escape, start) !== -1 && buf.indexOf(m.delims.escape, start) < end) return readText(m, s);
-      let h = 0x811c9dc5;
-      for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-      h = (h ^ (m.charset === 'utf8' ? 1 : 2)) >>> 0;
-      const bucket = table.get(h);
-      if (bucket) {
-        for (const e of bucket) if (e.bytes.length === end - start && buf.compare(e.bytes, 0, e.bytes.length, start, end) === 0) return e.text;
+      if (end === start) return empty;
+      const inSlot = slot !== undefined && slot < MAX_SLOTS ? slots[slot] : undefined;
+      if (inSlot !== undefined && sameBytes(inSlot.bytes, buf, start, end)) return inSlot.value;
+      const esc = m.delims.escape;
+      let h = 0x811c9dc5 ^ (m.charset === 'utf8' ? 1 : 2);
+      for (let i = start; i < end; i++) {
+        const c = buf[i] as number;
+        if (c === esc) return compute(m, s);
+        h = Math.imul(h ^ c, 0x01000193);
       }
-      const text = buf.toString(m.charset, start, end);
+      // Keep the key a small integer (31-bit Smi): larger ones become heap numbers and every
+      // Map lookup would allocate.
+      h &= 0x3fffffff;
+      const bucket = table.get(h);
+      if (bucket !== undefined) {
+        for (let k = 0; k < bucket.length; k++) {
+          const e = bucket[k] as { bytes: Buffer; value: T };
+          if (sameBytes(e.bytes, buf, start, end)) {
+            if (slot !== undefined && slot < MAX_SLOTS) slots[slot] = e;
+            return e.value;
+          }
+        }
+      }
+      const value = compute(m, s);
       if (size >= max) {
         table.clear();
         size = 0;
       }
-      const entry = { bytes: Buffer.from(buf.subarray(start, end)), text };
-      if (bucket) bucket.push(entry);
+      const entry = { bytes: Buffer.from(buf.subarray(start, end)), value };
+      if (bucket !== undefined) bucket.push(entry);
       else table.set(h, [entry]);
       size++;
-      return text;
+      if (slot !== undefined && slot < MAX_SLOTS) slots[slot] = entry;
+      return value;
     },
   };
+}
+
+export type Interner = SpanCache<string>;
+
+/** Strings of spans, decoded once per distinct byte sequence. */
+export function createInterner(max = 4096): Interner {
+  return createSpanCache(readText, '', max);
+}
+
+function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
 }
 
 export { NONE };
