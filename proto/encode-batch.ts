@@ -23,6 +23,25 @@ function utf8(s: string): Uint8Array {
 }
 
 // ---- sizes ---------------------------------------------------------------------------------
+// The size pass records, in write order, every sub-message size and every string's bytes; the
+// write pass consumes them, so nothing is sized or looked up twice.
+let sizes = new Int32Array(1024);
+let sizeN = 0;
+let sizeR = 0;
+const strs: Uint8Array[] = [];
+let strN = 0;
+let strR = 0;
+function reserve(): number {
+  if (sizeN === sizes.length) {
+    const grown = new Int32Array(sizes.length * 2);
+    grown.set(sizes);
+    sizes = grown;
+  }
+  return sizeN++;
+}
+function nextSize(): number {
+  return sizes[sizeR++] as number;
+}
 function varint32Size(v: number): number {
   v >>>= 0;
   return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : v < 268435456 ? 4 : 5;
@@ -38,8 +57,9 @@ function zz32(v: number): number {
   return ((v << 1) ^ (v >> 31)) >>> 0;
 }
 function strSize(s: string): number {
-  const n = utf8(s).length;
-  return varint32Size(n) + n;
+  const b = utf8(s);
+  strs[strN++] = b;
+  return varint32Size(b.length) + b.length;
 }
 // proto3 presence, as the generated encoder applies it: scalars are written only when not their
 // default (0, +0.0, '', false); oneof members, `optional` fields and sub-messages whenever set.
@@ -61,16 +81,19 @@ function sub(size: number): number {
   return varint32Size(size) + size;
 }
 function observationSize(o: IObservation): number {
+  const slot = reserve();
   let n = 0;
   if (has(o.time)) n += 1 + sub(timingSize(o.time));
   if (nz(o.mdc)) n += 1 + varint32Size(o.mdc);
   if (ns(o.refid)) n += 1 + strSize(o.refid);
   if (has(o.number)) n += 9;
   if (has(o.code)) {
+    const cslot = reserve();
     let c = 0;
     if (nz(o.code.mdc)) c += 1 + varint32Size(o.code.mdc);
     if (ns(o.code.refid)) c += 1 + strSize(o.code.refid);
     if (ns(o.code.text)) c += 1 + strSize(o.code.text);
+    sizes[cslot] = c;
     n += 1 + sub(c);
   }
   if (has(o.text)) n += 1 + strSize(o.text);
@@ -82,30 +105,60 @@ function observationSize(o: IObservation): number {
   if (ns(o.containment)) n += 1 + strSize(o.containment);
   if (ns(o.method)) n += 1 + strSize(o.method);
   if (ns(o.range)) n += 1 + strSize(o.range);
+  sizes[slot] = n;
   return n;
 }
-function samplesSize(s: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) n += varint32Size(zz32(s[i] as number));
-  return n;
+// Packed sint32 samples of every wave in the batch, back to back.
+let packed = new Uint8Array(16 * 1024);
+let packedN = 0;
+function packSamples(s: ArrayLike<number>): number {
+  const start = packedN;
+  if (packedN + s.length * 5 > packed.length) {
+    const grown = new Uint8Array(Math.max(packed.length * 2, packedN + s.length * 5));
+    grown.set(packed.subarray(0, packedN));
+    packed = grown;
+  }
+  let p = packedN;
+  const out = packed;
+  for (let i = 0; i < s.length; i++) {
+    let v = zz32(s[i] as number);
+    while (v > 127) {
+      out[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    out[p++] = v;
+  }
+  packedN = p;
+  return p - start;
 }
 function waveSize(w: IWaveformChunk): number {
+  const slot = reserve();
   let n = 0;
   if (has(w.time)) n += 1 + sub(timingSize(w.time));
   if (nz(w.mdc)) n += 1 + varint32Size(w.mdc);
   if (ns(w.refid)) n += 1 + strSize(w.refid);
   if (nd(w.sampleRateHz)) n += 9;
   if (nz(w.firstSample)) n += 1 + varint64Size(w.firstSample);
-  if (has(w.samples) && w.samples.length > 0) n += 1 + sub(samplesSize(w.samples));
+  if (has(w.samples) && w.samples.length > 0) {
+    // Packed once here, copied in the write pass: each sample is varint-encoded a single time.
+    const sslot = reserve();
+    const at = reserve();
+    sizes[at] = packedN;
+    const ss = packSamples(w.samples);
+    sizes[sslot] = ss;
+    n += 1 + sub(ss);
+  }
   if (nd(w.scale)) n += 9;
   if (nd(w.offset)) n += 9;
   if (ns(w.unit)) n += 1 + strSize(w.unit);
   if (has(w.invalidValue)) n += 1 + varint32Size(zz32(w.invalidValue));
   if (ns(w.vendorCode)) n += 1 + strSize(w.vendorCode);
   if (nz(w.flags)) n += 1 + varint32Size(w.flags);
+  sizes[slot] = n;
   return n;
 }
 function alarmSize(a: IAlarm): number {
+  const slot = reserve();
   let n = 0;
   if (has(a.time)) n += 1 + sub(timingSize(a.time));
   if (ns(a.id)) n += 1 + strSize(a.id);
@@ -121,15 +174,18 @@ function alarmSize(a: IAlarm): number {
   if (ns(a.sourceRefid)) n += 1 + strSize(a.sourceRefid);
   if (ns(a.vendorCode)) n += 1 + strSize(a.vendorCode);
   if (nz(a.flags)) n += 1 + varint32Size(a.flags);
+  sizes[slot] = n;
   return n;
 }
 function statusSize(s: IDeviceStatus): number {
+  const slot = reserve();
   let n = 0;
   if (has(s.time)) n += 1 + sub(timingSize(s.time));
   if (nz(s.state)) n += 1 + int32Size(s.state);
   if (ns(s.reason)) n += 1 + strSize(s.reason);
   for (const v of [s.framesOk, s.framesBad, s.garbageBytes, s.unmapped, s.reconnects, s.queueDepth]) if (nz(v)) n += 1 + varint64Size(v);
   if (nb(s.clockSynced)) n += 2;
+  sizes[slot] = n;
   return n;
 }
 function gapSize(g: IGap): number {
@@ -142,8 +198,10 @@ function gapSize(g: IGap): number {
   return n;
 }
 function sourceSize(s: ISource): number {
+  const slot = reserve();
   let n = 0;
   for (const v of [s.site, s.gateway, s.device, s.model, s.protocol, s.bed, s.hardwareId]) if (ns(v)) n += 1 + strSize(v);
+  sizes[slot] = n;
   return n;
 }
 
@@ -190,8 +248,9 @@ function double(v: number): void {
   view.setFloat64(pos, v, true);
   pos += 8;
 }
-function str(field: number, s: string): void {
-  const b = utf8(s);
+/** Writes the next string recorded by the size pass as field `field`. */
+function str(field: number): void {
+  const b = strs[strR++] as Uint8Array;
   tag(field, 2);
   varint32(b.length);
   buf.set(b, pos);
@@ -220,57 +279,53 @@ function writeTiming(field: number, t: ITiming): void {
 }
 function writeObservation(o: IObservation): void {
   tag(10, 2);
-  varint32(observationSize(o));
+  varint32(nextSize());
   if (has(o.time)) writeTiming(1, o.time);
   if (nz(o.mdc)) {
     tag(2, 0);
     varint32(o.mdc);
   }
-  if (ns(o.refid)) str(3, o.refid);
+  if (ns(o.refid)) str(3);
   if (has(o.number)) {
     tag(4, 1);
     double(o.number);
   }
   if (has(o.code)) {
     const c = o.code;
-    let n = 0;
-    if (nz(c.mdc)) n += 1 + varint32Size(c.mdc);
-    if (ns(c.refid)) n += 1 + strSize(c.refid);
-    if (ns(c.text)) n += 1 + strSize(c.text);
     tag(5, 2);
-    varint32(n);
+    varint32(nextSize());
     if (nz(c.mdc)) {
     tag(1, 0);
     varint32(c.mdc);
   }
-    if (ns(c.refid)) str(2, c.refid);
-    if (ns(c.text)) str(3, c.text);
+    if (ns(c.refid)) str(2);
+    if (ns(c.text)) str(3);
   }
-  if (has(o.text)) str(6, o.text);
-  if (ns(o.unit)) str(7, o.unit);
+  if (has(o.text)) str(6);
+  if (ns(o.unit)) str(7);
   if (nz(o.unitMdc)) {
     tag(8, 0);
     varint32(o.unitMdc);
   }
-  if (ns(o.vendorCode)) str(9, o.vendorCode);
-  if (ns(o.vendorUnit)) str(10, o.vendorUnit);
+  if (ns(o.vendorCode)) str(9);
+  if (ns(o.vendorUnit)) str(10);
   if (nz(o.flags)) {
     tag(11, 0);
     varint32(o.flags);
   }
-  if (ns(o.containment)) str(12, o.containment);
-  if (ns(o.method)) str(13, o.method);
-  if (ns(o.range)) str(14, o.range);
+  if (ns(o.containment)) str(12);
+  if (ns(o.method)) str(13);
+  if (ns(o.range)) str(14);
 }
 function writeWave(w: IWaveformChunk): void {
   tag(11, 2);
-  varint32(waveSize(w));
+  varint32(nextSize());
   if (has(w.time)) writeTiming(1, w.time);
   if (nz(w.mdc)) {
     tag(2, 0);
     varint32(w.mdc);
   }
-  if (ns(w.refid)) str(3, w.refid);
+  if (ns(w.refid)) str(3);
   if (nd(w.sampleRateHz)) {
     tag(4, 1);
     double(w.sampleRateHz);
@@ -280,10 +335,12 @@ function writeWave(w: IWaveformChunk): void {
     varint64(w.firstSample);
   }
   if (has(w.samples) && w.samples.length > 0) {
-    const s = w.samples;
     tag(6, 2);
-    varint32(samplesSize(s));
-    for (let i = 0; i < s.length; i++) varint32(zz32(s[i] as number));
+    const len = nextSize();
+    const at = nextSize();
+    varint32(len);
+    buf.set(packed.subarray(at, at + len), pos);
+    pos += len;
   }
   if (nd(w.scale)) {
     tag(7, 1);
@@ -293,12 +350,12 @@ function writeWave(w: IWaveformChunk): void {
     tag(8, 1);
     double(w.offset);
   }
-  if (ns(w.unit)) str(9, w.unit);
+  if (ns(w.unit)) str(9);
   if (has(w.invalidValue)) {
     tag(10, 0);
     varint32(zz32(w.invalidValue));
   }
-  if (ns(w.vendorCode)) str(11, w.vendorCode);
+  if (ns(w.vendorCode)) str(11);
   if (nz(w.flags)) {
     tag(12, 0);
     varint32(w.flags);
@@ -306,15 +363,15 @@ function writeWave(w: IWaveformChunk): void {
 }
 function writeAlarm(a: IAlarm): void {
   tag(12, 2);
-  varint32(alarmSize(a));
+  varint32(nextSize());
   if (has(a.time)) writeTiming(1, a.time);
-  if (ns(a.id)) str(2, a.id);
+  if (ns(a.id)) str(2);
   if (nz(a.mdc)) {
     tag(3, 0);
     varint32(a.mdc);
   }
-  if (ns(a.refid)) str(4, a.refid);
-  if (ns(a.text)) str(5, a.text);
+  if (ns(a.refid)) str(4);
+  if (ns(a.text)) str(5);
   if (nz(a.priority)) {
     tag(6, 0);
     int32(a.priority);
@@ -339,8 +396,8 @@ function writeAlarm(a: IAlarm): void {
     tag(11, 0);
     varint32(a.sourceMdc);
   }
-  if (ns(a.sourceRefid)) str(12, a.sourceRefid);
-  if (ns(a.vendorCode)) str(13, a.vendorCode);
+  if (ns(a.sourceRefid)) str(12);
+  if (ns(a.vendorCode)) str(13);
   if (nz(a.flags)) {
     tag(14, 0);
     varint32(a.flags);
@@ -348,13 +405,13 @@ function writeAlarm(a: IAlarm): void {
 }
 function writeStatus(s: IDeviceStatus): void {
   tag(13, 2);
-  varint32(statusSize(s));
+  varint32(nextSize());
   if (has(s.time)) writeTiming(1, s.time);
   if (nz(s.state)) {
     tag(2, 0);
     int32(s.state);
   }
-  if (ns(s.reason)) str(3, s.reason);
+  if (ns(s.reason)) str(3);
   const counters = [s.framesOk, s.framesBad, s.garbageBytes, s.unmapped, s.reconnects, s.queueDepth];
   for (let i = 0; i < counters.length; i++) {
     const v = counters[i];
@@ -409,8 +466,11 @@ function writeGap(g: IGap): void {
   }
 }
 
-/** Encoded size of a Batch, in bytes. */
+/** Encoded size of a Batch, in bytes (and the scratch the write pass consumes). */
 export function batchSize(b: IBatch): number {
+  sizeN = 0;
+  strN = 0;
+  packedN = 0;
   let n = 0;
   if (has(b.source)) n += 1 + sub(sourceSize(b.source));
   if (nz(b.kind)) n += 1 + int32Size(b.kind);
@@ -433,14 +493,16 @@ export function encodeBatch(b: IBatch): Buffer {
     view = new DataView(buf.buffer);
   }
   pos = 0;
+  sizeR = 0;
+  strR = 0;
   if (has(b.source)) {
     const s = b.source;
     tag(1, 2);
-    varint32(sourceSize(s));
+    varint32(nextSize());
     const fields = [s.site, s.gateway, s.device, s.model, s.protocol, s.bed, s.hardwareId];
     for (let i = 0; i < fields.length; i++) {
       const v = fields[i];
-      if (ns(v)) str(i + 1, v);
+      if (ns(v)) str(i + 1);
     }
   }
   if (nz(b.kind)) {
@@ -464,7 +526,8 @@ export function encodeBatch(b: IBatch): Buffer {
   for (const a of b.alarms ?? []) writeAlarm(a);
   for (const s of b.statuses ?? []) writeStatus(s);
   for (const g of b.gaps ?? []) writeGap(g);
-  if (pos !== size) throw new Error(`encodeBatch: wrote ${pos} of ${size} bytes`);
+  if (pos !== size || sizeR !== sizeN || strR !== strN) throw new Error(`encodeBatch: wrote ${pos} of ${size} bytes`);
+  strs.fill(undefined as unknown as Uint8Array, 0, strN); // let the string bytes go
   return Buffer.from(buf.subarray(0, size));
 }
 

@@ -4,9 +4,9 @@ import type { FrameDecoder } from '../registry.js';
 import { Flag } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult, Decoded } from '../decoded.js';
 import { decodeError } from '../errors.js';
-import { component, spanEquals, type Span } from './message.js';
+import { component, NONE, spanEquals, type Span } from './message.js';
 import { createHl7Parser } from './message.js';
-import { createInterner, readText } from './text.js';
+import { createInterner, createSpanCache, readText } from './text.js';
 import { createCodeCaches, createTimeReader, readEquipment } from './fields.js';
 import { decodePcd01Body, type MessageContext, type WaveState } from './pcd01.js';
 import { decodeAcmBody } from './acm.js';
@@ -16,7 +16,9 @@ export function createHl7Decoder(): FrameDecoder {
   const intern = createInterner();
   const readTime = createTimeReader();
   const waves = new Map<string, WaveState>();
-  const mc: MessageContext = { m, ctx: { gatewayTimeUs: 0 }, intern, ...createCodeCaches(intern), readTime, waves };
+  // Sender identity and bed repeat in every message: decoded once per distinct bytes.
+  const equipment = createSpanCache((mm, sp) => readEquipment(mm, sp), {} as { id?: string; name?: string });
+  const mc: MessageContext = { m, ctx: { gatewayTimeUs: 0 }, intern, ...createCodeCaches(intern), readTime, waves, mantissas: new Int32Array(1024), decimals: new Uint8Array(1024), rows: [], valueSpan: NONE, timeSpan: NONE };
 
   return {
     decode(frame: Buffer, ctx: DecodeContext): DecodeResult {
@@ -47,8 +49,8 @@ export function createHl7Decoder(): FrameDecoder {
       const cid = readText(m, msh(10));
       if (cid) out.controlId = cid;
       // Identity: the bedside device in OBX-18 wins over the sender in MSH-3/MSH-4 (often a gateway).
-      const sender = readEquipment(m, m.field(0, 3));
-      const facility = readEquipment(m, m.field(0, 4));
+      const sender = equipment.get(m, m.field(0, 3), 0);
+      const facility = equipment.get(m, m.field(0, 4), 1);
       for (let seg = 1; seg < m.segmentCount; seg++) {
         if (m.segmentIs(seg, 'PV1')) {
           const bed = bedOf(m.field(seg, 3));

@@ -153,12 +153,17 @@ export function readEquipment(m: Hl7Message, s: Span): { id?: string; name?: str
 
 const NO_EQUIPMENT: { id?: string; name?: string } = Object.freeze({});
 
-/** Parses a DTM span with a one-entry cache keyed by its bytes: every OBX of a message usually repeats one time. */
+/**
+ * Parses DTM spans with a small cache keyed by their bytes: every OBX of a message usually
+ * repeats one time, and a waveform OBR alternates between its start and end.
+ */
 export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: number) => Hl7Time | null | undefined {
-  let lastBytes = Buffer.alloc(32);
-  let lastLen = -1;
-  let lastOffset = NaN;
-  let last: Hl7Time | null = null;
+  const WAYS = 4;
+  const keys: Buffer[] = Array.from({ length: WAYS }, () => Buffer.alloc(32));
+  const lens = new Int32Array(WAYS).fill(-1);
+  const offs = new Float64Array(WAYS);
+  const vals: (Hl7Time | null)[] = new Array<Hl7Time | null>(WAYS).fill(null);
+  let next = 0;
   return (m, s, off) => {
     if (isEmpty(s)) return undefined;
     const buf = m.buf;
@@ -167,16 +172,21 @@ export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: n
     while (start < end && buf[start] === 0x20) start++;
     while (end > start && buf[end - 1] === 0x20) end--;
     const len = end - start;
-    if (len === lastLen && off === lastOffset) {
+    for (let w = 0; w < WAYS; w++) {
+      if (lens[w] !== len || offs[w] !== off) continue;
+      const k = keys[w] as Buffer;
       let same = true;
-      for (let i = 0; i < len; i++) if (lastBytes[i] !== buf[start + i]) { same = false; break; }
-      if (same) return last;
+      for (let i = 0; i < len; i++) if (k[i] !== buf[start + i]) { same = false; break; }
+      if (same) return vals[w] as Hl7Time | null;
     }
-    if (len > lastBytes.length) lastBytes = Buffer.alloc(len);
-    buf.copy(lastBytes, 0, start, end);
-    lastLen = len;
-    lastOffset = off;
-    last = parseHl7Time(buf.toString('latin1', start, end), off);
-    return last;
+    const w = next;
+    next = (next + 1) % WAYS;
+    if (len > (keys[w] as Buffer).length) keys[w] = Buffer.alloc(len);
+    buf.copy(keys[w] as Buffer, 0, start, end);
+    lens[w] = len;
+    offs[w] = off;
+    const v = parseHl7Time(buf.toString('latin1', start, end), off);
+    vals[w] = v;
+    return v;
   };
 }

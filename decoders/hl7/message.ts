@@ -62,6 +62,10 @@ export interface Hl7Message {
   field(seg: number, n: number): Span;
   /** Number of the last field present in a segment. */
   fieldCount(seg: number): number;
+  /** Byte offset where a segment ends (its terminator, or the end of the message). */
+  segmentEnd(seg: number): number;
+  /** Byte offset where a segment starts. */
+  segmentStart(seg: number): number;
 }
 
 export interface Hl7Parser extends Hl7Message {
@@ -79,6 +83,25 @@ export function createHl7Parser(): Hl7Parser {
   let segFirstField = new Int32Array(64); // index into fieldStart of field 0 (the segment id)
   let segFields = new Int32Array(64); // number of separators-delimited parts, id included
   let fieldStart = new Int32Array(1024); // each part's first byte; its end is the next part's start - 1
+  let nf = 0; // fieldStart entries used by the segments indexed so far
+
+  /** Splits a segment into fields (once per message). */
+  function indexFields(seg: number): void {
+    const fs = delims.field;
+    const b = buf;
+    const start = segStart[seg] as number;
+    const end = segEnd[seg] as number;
+    segFirstField[seg] = nf;
+    if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+    fieldStart[nf++] = start;
+    for (let j = start; j < end; j++) {
+      if (b[j] === fs) {
+        if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
+        fieldStart[nf++] = j + 1;
+      }
+    }
+    segFields[seg] = nf - (segFirstField[seg] as number);
+  }
 
   function growSegments(): void {
     const n = segStart.length * 2;
@@ -119,7 +142,11 @@ export function createHl7Parser(): Hl7Parser {
     // A message may omit the sub-component separator (MSH-2 of three characters); then none exists.
     delims.subcomponent = isDelimiter(ss) && ss !== fs ? ss : -1;
 
-    let nf = 0;
+    // Segments are found with native scans for the line ends; fields are indexed lazily, on the
+    // first field() of a segment, so rows a decoder recognises by their bytes are never split.
+    nf = 0;
+    const hasLf = b.indexOf(LF, p) !== -1;
+    const hasCr = b.indexOf(CR, p) !== -1;
     let i = p;
     while (i < len) {
       const c0 = b[i] as number;
@@ -127,24 +154,16 @@ export function createHl7Parser(): Hl7Parser {
         i++; // segment terminator, or an empty line
         continue;
       }
+      let j = hasCr ? b.indexOf(CR, i) : len;
+      if (j === -1) j = len;
+      if (hasLf) {
+        const k = b.indexOf(LF, i);
+        if (k !== -1 && k < j) j = k;
+      }
       if (segCount === segStart.length) growSegments();
       segStart[segCount] = i;
-      segFirstField[segCount] = nf;
-      if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
-      fieldStart[nf++] = i;
-      // One tight loop per segment: only the field separator and line ends matter here.
-      let j = i;
-      for (; j < len; j++) {
-        const c = b[j] as number;
-        if (c === fs) {
-          if (nf === fieldStart.length) fieldStart = growInt32(fieldStart);
-          fieldStart[nf++] = j + 1;
-        } else if (c === CR || c === LF) {
-          break;
-        }
-      }
       segEnd[segCount] = j;
-      segFields[segCount] = nf - (segFirstField[segCount] as number);
+      segFirstField[segCount] = -1;
       segCount++;
       i = j + 1;
     }
@@ -160,6 +179,7 @@ export function createHl7Parser(): Hl7Parser {
 
   function field(seg: number, n: number): Span {
     if (seg >= segCount || n < 0) return NONE;
+    if ((segFirstField[seg] as number) < 0) indexFields(seg);
     // MSH-1 is the field separator itself: MSH-n is part n-1 of the split; MSH-1 has no span.
     const isMsh = seg === 0;
     if (isMsh && n === 1) return NONE;
@@ -195,7 +215,15 @@ export function createHl7Parser(): Hl7Parser {
       return buf.toString('latin1', s, Math.min(s + 3, segEnd[seg] as number));
     },
     field,
+    segmentEnd(seg) {
+      return segEnd[seg] ?? 0;
+    },
+    segmentStart(seg) {
+      return segStart[seg] ?? 0;
+    },
     fieldCount(seg) {
+      if (seg >= segCount) return 0;
+      if ((segFirstField[seg] as number) < 0) indexFields(seg);
       const parts = segFields[seg] ?? 0;
       return seg === 0 ? parts : parts - 1;
     },

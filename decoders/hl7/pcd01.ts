@@ -4,8 +4,8 @@
 import { Flag, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
-import { component, countParts, isEmpty, makeSpan, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
-import { decimalPlaces, readNumber, readText, type Interner, type SpanCache } from './text.js';
+import { component, isEmpty, makeSpan, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
+import { readNumber, readText, type Interner, type SpanCache } from './text.js';
 import { readAbnormalFlags, readEquipment, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
 
 /** Vendors' "no measurement" values (XH80X sends -999 and -99.9); no vital sign takes them. */
@@ -24,6 +24,14 @@ export interface MessageContext {
   units: SpanCache<UnitInfo>;
   readTime: ReturnType<typeof createTimeReader>;
   waves: Map<string, WaveState>;
+  /** Scratch for waveform samples being parsed, grown to the longest array seen. */
+  mantissas: Int32Array;
+  decimals: Uint8Array;
+  /** OBX rows of the previous message, by segment index (see rowInfo). */
+  rows: (RowInfo | undefined)[];
+  /** OBX-5 and OBX-14 of the row rowInfo last looked at. */
+  valueSpan: Span;
+  timeSpan: Span;
 }
 
 interface PendingWave {
@@ -74,37 +82,32 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     }
     if (!m.segmentIs(seg, 'OBX')) continue;
 
-    const type = m.field(seg, 2);
-    const code = c.codes.get(m, m.field(seg, 3), slot);
-    const eq = readEquipment(m, m.field(seg, 18));
-    if (eq.id && !out.device) out.device = eq.id;
-    if (eq.name && !out.model) out.model = eq.name;
-    if (isEmpty(type)) continue; // header row (MDS/VMD/CHAN containment): identity only
+    const row = rowInfo(c, seg, slot);
+    const code = row.code;
+    if (row.eq.id && !out.device) out.device = row.eq.id;
+    if (row.eq.name && !out.model) out.model = row.eq.name;
+    if (row.type === ROW_HEADER) continue; // header row (MDS/VMD/CHAN containment): identity only
 
-    const containment = intern.get(m, m.field(seg, 4), slot + 1);
+    const containment = row.containment;
     // Attribute rows describe the wave before them: match by reference id, never by number
     // (vendors number MDC_ATTR_NU_MSMT_RES 2327 or 67917, MDC_EVT_INOP 196660 or 262196).
     if (pending && (containment === '' || pending.containment === '' || containment.startsWith(`${pending.containment}.`))) {
       if (applyWaveAttribute(c, seg, code.refid, pending)) continue;
     }
-    if (code.refid.startsWith('MDC_ATTR_')) continue; // an attribute of something we do not model (filter label...)
+    if (row.isAttribute) continue; // an attribute of something we do not model (filter label...)
 
-    const t14 = c.readTime(m, m.field(seg, 14), off);
+    const t14 = c.readTime(m, c.timeSpan, off);
     if (t14 === null) out.warnings.push(decodeError('VW_ERR_HL7_BAD_TIME', `OBX-${seg} OBX-14`));
     const timeUs = t14 ? t14.us : obrStartUs || msgTimeUs;
     const timeOffset = t14 ? t14.offsetMin : obrStartUs ? obrOffset : msgOffset;
-    let flags = readAbnormalFlags(m, m.field(seg, 8));
-    const status = m.field(seg, 11);
-    if (spanEquals(m.buf, status, 'W')) flags |= Flag.FLAG_QUESTIONABLE;
-    if (code.mismatch) flags |= Flag.FLAG_QUESTIONABLE;
+    const flags = row.flags;
     const time: ITiming = { gatewayTimeUs: ctx.gatewayTimeUs, deviceTimeUs: timeUs };
     if (timeOffset !== undefined) time.deviceUtcOffsetMin = timeOffset;
     const vendorCode = code.vendor;
 
-    if (spanEquals(m.buf, type, 'NA') || spanEquals(m.buf, type, 'NR')) {
+    if (row.type === ROW_WAVE) {
       finish();
-      const unit = c.units.get(m, m.field(seg, 6), slot + 2);
-      if (!code.metric) flags |= Flag.FLAG_UNMAPPED;
+      const unit = row.unit;
       pending = {
         chunk: {
           time,
@@ -115,7 +118,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
           flags,
         },
         containment,
-        values: m.field(seg, 5),
+        values: c.valueSpan,
         unitScale: unit.scale,
         valueUnit: unit.ucum,
         startUs: obrStartUs || timeUs,
@@ -130,26 +133,19 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
       mdc: code.metric ? code.metric.mdc : 0,
       refid: code.metric ? code.metric.refid : '',
       vendorCode,
-      vendorUnit: c.units.get(m, m.field(seg, 6), slot + 2).vendor,
+      vendorUnit: row.unit.vendor,
       containment,
       flags,
     };
-    const f17 = m.field(seg, 17);
-    if (!isEmpty(f17)) {
-      const method = component(m, f17, 2);
-      obs.method = intern.get(m, isEmpty(method) ? component(m, f17, 1) : method);
-    }
-    const f7 = m.field(seg, 7);
-    if (!isEmpty(f7)) obs.range = readText(m, f7);
-    if (!code.metric) obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNMAPPED;
+    if (row.method !== undefined) obs.method = row.method;
+    if (row.range !== undefined) obs.range = row.range;
 
-    if (spanEquals(m.buf, type, 'NM')) {
-      const value = m.field(seg, 5);
-      const unit = c.units.get(m, m.field(seg, 6), slot + 2);
+    if (row.type === ROW_NUMERIC) {
+      const value = c.valueSpan;
+      const unit = row.unit;
       obs.unit = unit.ucum;
       if (unit.mdc) obs.unitMdc = unit.mdc;
-      if (unit.mismatch) obs.flags = (obs.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
-      if (!unit.ucum && !isEmpty(m.field(seg, 6))) obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNMAPPED;
+      obs.flags = flags | row.numericFlags;
       if (isEmpty(value)) {
         // OBX-11 X: the result cannot be obtained. Keep the row as "unavailable".
         obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
@@ -167,10 +163,10 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     }
     // Enumerations: CWE/CE/CNE carry a code (`<code>^<refid>^MDC`), ST/TX text. An ST value that
     // is itself an MDC reference id (Philips: MDC_ECG_PACED_RHY) is kept as a code.
-    const value = m.field(seg, 5);
+    const value = c.valueSpan;
     if (isEmpty(value)) {
       obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
-    } else if (spanEquals(m.buf, type, 'CWE') || spanEquals(m.buf, type, 'CE') || spanEquals(m.buf, type, 'CNE')) {
+    } else if (row.type === ROW_CODED) {
       const n = readNumber(m.buf, component(m, value, 1));
       obs.code = { mdc: Number.isFinite(n) ? n : 0, refid: intern.get(m, component(m, value, 2)), text: readText(m, component(m, value, 1)) };
     } else {
@@ -220,36 +216,63 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   const cs = m.delims.component;
   // Philips splits long arrays with a stray field separator in the value (hl7-samples SOURCES);
   // a strict reader takes OBX-5 as sent and rejects what does not parse.
-  const n = countParts(buf, w.values, cs);
-  if (isEmpty(w.values) || n === 0) {
+  if (isEmpty(w.values)) {
     out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: empty waveform array`));
     return;
   }
-  // Integers are taken as they are; decimal arrays (VitalRecorder sends physical mV) get a
-  // decimal scale so samples stay integers on the wire. One walk over the parts.
-  let decimals = 0;
-  const spans: Span[] = new Array<Span>(n);
-  const end = spanEnd(w.values);
+  // One pass over the bytes: each sample's digits become an integer mantissa and a count of
+  // decimals, no substring or span per sample, written into reused scratch arrays. Integer arrays
+  // go out as they are; decimal arrays (VitalRecorder sends physical mV) are brought to a common
+  // decimal scale so samples stay integers on the wire.
+  let maxDec = 0;
   let i = spanStart(w.values);
-  for (let k = 0; k < n; k++) {
-    let j = buf.indexOf(cs, i);
-    if (j === -1 || j > end) j = end;
-    const p = makeSpan(i, j);
-    spans[k] = p;
-    const d = decimalPlaces(buf, p);
-    if (d > decimals) decimals = d;
-    i = j + 1;
-  }
-  const samples: number[] = new Array<number>(n);
-  const mul = 10 ** decimals;
-  for (let k = 0; k < n; k++) {
-    const v = readNumber(buf, spans[k] as Span);
-    if (!Number.isFinite(v)) {
-      out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: sample ${k + 1} is not a number`));
+  const end = spanEnd(w.values);
+  let n = 0;
+  while (i <= end) {
+    if (n === c.mantissas.length) growScratch(c);
+    while (i < end && buf[i] === 0x20) i++;
+    let neg = false;
+    if (buf[i] === 0x2d || buf[i] === 0x2b) {
+      neg = buf[i] === 0x2d;
+      i++;
+    }
+    let mant = 0;
+    let dec = 0;
+    let dot = false;
+    let saw = false;
+    let bad = false;
+    let trailing = false; // spaces after the number: only more spaces may follow
+    for (; i < end; i++) {
+      const ch = buf[i] as number;
+      if (ch === cs) break;
+      if (ch >= 0x30 && ch <= 0x39 && !trailing) {
+        mant = mant * 10 + (ch - 0x30);
+        if (dot) dec++;
+        saw = true;
+      } else if (ch === 0x2e && !dot && !trailing) {
+        dot = true;
+      } else if (ch === 0x20) {
+        // "- 5" (a sign cut from its digits) is not a number; "5 " is.
+        if (saw) trailing = true;
+        else bad = true;
+      } else {
+        bad = true;
+      }
+    }
+    if (!saw || bad || dec > 9 || mant > 2147483647) {
+      out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: sample ${n + 1} is not a number`));
       return;
     }
-    samples[k] = Math.round(v * mul);
+    c.mantissas[n] = neg ? -mant : mant;
+    c.decimals[n] = dec;
+    if (dec > maxDec) maxDec = dec;
+    n++;
+    i++; // past the separator (or past the end, which ends the loop)
   }
+  const samples: number[] = new Array<number>(n);
+  for (let k = 0; k < n; k++) samples[k] = c.mantissas[k] as number;
+  if (maxDec > 0) for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
+  const mul = 10 ** maxDec;
   const chunk = w.chunk;
   chunk.samples = samples;
   chunk.scale = w.unitScale / mul;
@@ -280,3 +303,142 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   out.waves.push(chunk);
 }
 
+
+const ROW_HEADER = 0;
+const ROW_NUMERIC = 1;
+const ROW_WAVE = 2;
+const ROW_CODED = 3;
+const ROW_TEXT = 4;
+
+/** What an OBX row says apart from its value (OBX-5) and time (OBX-14). */
+export interface RowInfo {
+  type: number;
+  code: CodeInfo;
+  containment: string;
+  unit: UnitInfo;
+  eq: { id?: string; name?: string };
+  isAttribute: boolean;
+  /** OBX-8 abnormal flags, OBX-11 W, code/refid contradiction, unmapped code. */
+  flags: number;
+  /** For NM rows: unit contradiction or unmapped unit. */
+  numericFlags: number;
+  method: string | undefined;
+  range: string | undefined;
+  /** The row's bytes outside OBX-5 and OBX-14, to recognise it in the next message. */
+  key: Buffer;
+  cut1: number;
+  cut2: number;
+  hasValue: boolean;
+  hasTime: boolean;
+}
+
+/**
+ * Is this segment the same row as `prev`, apart from its value and time? Walks the bytes without
+ * splitting fields: the prefix up to OBX-5, the value up to the next field separator, the bytes
+ * between OBX-5 and OBX-14, the time, the rest. On a match, sets c.valueSpan and c.timeSpan.
+ */
+function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: number, segEnd: number): boolean {
+  const k = prev.key;
+  const fs = c.m.delims.field;
+  if (!prev.hasValue) return false; // a row without OBX-5 takes the slow path
+  const cut1 = prev.cut1;
+  const cut2 = prev.cut2;
+  if (segStart + cut1 > segEnd) return false;
+  // Buffer.compare is a native memcmp: cheaper than a JS loop beyond a few dozen bytes.
+  if (k.compare(buf, segStart, segStart + cut1, 0, cut1) !== 0) return false;
+  const v0 = segStart + cut1;
+  let v1 = v0;
+  while (v1 < segEnd && buf[v1] !== fs) v1++;
+  const midLen = cut2 - cut1;
+  if (!prev.hasTime) {
+    // No OBX-14 (waveform rows): everything after the value must be as before.
+    if (segEnd - v1 !== midLen || (midLen > 0 && k.compare(buf, v1, segEnd, cut1, cut2) !== 0)) return false;
+    c.valueSpan = makeSpan(v0, v1);
+    c.timeSpan = -1;
+    return true;
+  }
+  if (v1 + midLen > segEnd) return false;
+  if (k.compare(buf, v1, v1 + midLen, cut1, cut2) !== 0) return false;
+  const t0 = v1 + midLen;
+  let t1 = t0;
+  while (t1 < segEnd && buf[t1] !== fs) t1++;
+  const tailLen = k.length - cut2;
+  if (segEnd - t1 !== tailLen) return false;
+  if (tailLen > 0 && k.compare(buf, t1, segEnd, cut2, k.length) !== 0) return false;
+  c.valueSpan = makeSpan(v0, v1);
+  c.timeSpan = makeSpan(t0, t1);
+  return true;
+}
+
+const MAX_ROWS = 256;
+
+/**
+ * A device sends the same OBX rows in the same order every time; only values and times change.
+ * The row at the same position last time is compared byte for byte (outside OBX-5 and OBX-14)
+ * and, when equal, everything decoded from it is reused.
+ */
+function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
+  const m = c.m;
+  const buf = m.buf;
+  const segStart = m.segmentStart(seg);
+  const segEnd = m.segmentEnd(seg);
+  const prev = seg < MAX_ROWS ? c.rows[seg] : undefined;
+  if (prev !== undefined && matchRow(c, prev, buf, segStart, segEnd)) return prev;
+  const f5 = m.field(seg, 5);
+  const f14 = m.field(seg, 14);
+  const v0 = f5 < 0 ? segEnd : spanStart(f5);
+  const v1 = f5 < 0 ? segEnd : spanEnd(f5);
+  const t0 = f14 < 0 ? segEnd : spanStart(f14);
+  const t1 = f14 < 0 ? segEnd : spanEnd(f14);
+  c.valueSpan = f5;
+  c.timeSpan = f14;
+  const type = m.field(seg, 2);
+  const code = c.codes.get(m, m.field(seg, 3), slot);
+  const unit = c.units.get(m, m.field(seg, 6), slot + 2);
+  let flags = readAbnormalFlags(m, m.field(seg, 8));
+  if (spanEquals(buf, m.field(seg, 11), 'W')) flags |= Flag.FLAG_QUESTIONABLE;
+  if (code.mismatch) flags |= Flag.FLAG_QUESTIONABLE;
+  if (!code.metric) flags |= Flag.FLAG_UNMAPPED;
+  let numericFlags = 0;
+  if (unit.mismatch) numericFlags |= Flag.FLAG_QUESTIONABLE;
+  if (!unit.ucum && !isEmpty(m.field(seg, 6))) numericFlags |= Flag.FLAG_UNMAPPED;
+  const f17 = m.field(seg, 17);
+  let method: string | undefined;
+  if (!isEmpty(f17)) {
+    const mc = component(m, f17, 2);
+    method = c.intern.get(m, isEmpty(mc) ? component(m, f17, 1) : mc);
+  }
+  const f7 = m.field(seg, 7);
+  const info: RowInfo = {
+    type: isEmpty(type) ? ROW_HEADER
+      : spanEquals(buf, type, 'NM') ? ROW_NUMERIC
+        : spanEquals(buf, type, 'NA') || spanEquals(buf, type, 'NR') ? ROW_WAVE
+          : spanEquals(buf, type, 'CWE') || spanEquals(buf, type, 'CE') || spanEquals(buf, type, 'CNE') ? ROW_CODED : ROW_TEXT,
+    code,
+    containment: c.intern.get(m, m.field(seg, 4), slot + 1),
+    unit,
+    eq: readEquipment(m, m.field(seg, 18)),
+    isAttribute: code.refid.startsWith('MDC_ATTR_'),
+    flags,
+    numericFlags,
+    method,
+    range: isEmpty(f7) ? undefined : readText(m, f7),
+    key: Buffer.concat([buf.subarray(segStart, v0), buf.subarray(v1, t0), buf.subarray(t1, segEnd)]),
+    cut1: v0 - segStart,
+    cut2: v0 - segStart + (t0 - v1),
+    hasValue: f5 >= 0,
+    hasTime: f14 >= 0,
+  };
+  if (seg < MAX_ROWS) c.rows[seg] = info;
+  return info;
+}
+
+function growScratch(c: MessageContext): void {
+  const n = c.mantissas.length * 2;
+  const m = new Int32Array(n);
+  m.set(c.mantissas);
+  const d = new Uint8Array(n);
+  d.set(c.decimals);
+  c.mantissas = m;
+  c.decimals = d;
+}
