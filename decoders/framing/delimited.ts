@@ -9,6 +9,7 @@
 // - A line protocol has no bytes "between frames": garbage is a bad line, judged by the decoder.
 // - A multi-byte delimiter split across chunks is found with a KMP automaton over at most
 //   delimiter-1 bytes per chunk; no allocation per byte, and a frame inside one chunk is a view.
+import { createAccumulator } from './accumulator.js';
 import type { Framer, FrameSink, FramerStats } from './framer.js';
 
 export const LF = 0x0a;
@@ -41,8 +42,7 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
   const fail = failureTable(delim);
   const stats: FramerStats = { frames: 0, garbageBytes: 0, errors: 0 };
   let state = BODY;
-  let acc = Buffer.allocUnsafe(Math.min(4096, rawMax));
-  let accLen = 0;
+  const acc = createAccumulator(rawMax);
   let m = 0; // delimiter bytes matched at the end of the data seen so far (0..d-1)
 
   // KMP step: longest delimiter prefix that is a suffix of (matched prefix + b).
@@ -51,18 +51,6 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
     return delim[s] === b ? s + 1 : s;
   }
 
-  function append(chunk: Buffer, from: number, to: number): boolean {
-    const n = to - from;
-    if (accLen + n > rawMax) return false;
-    if (accLen + n > acc.length) {
-      const grown = Buffer.allocUnsafe(Math.min(rawMax, Math.max(acc.length * 2, accLen + n)));
-      acc.copy(grown, 0, 0, accLen);
-      acc = grown;
-    }
-    chunk.copy(acc, accLen, from, to);
-    accLen += n;
-    return true;
-  }
 
   // One frame ended (its delimiter excluded): deliver it or report it oversize.
   function end(frame: Buffer, sink: FrameSink): void {
@@ -90,8 +78,8 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
         s = step(s, chunk[j] as number);
         if (s === d) {
           if (state === SKIP) state = BODY;
-          else end(acc.subarray(0, accLen - (d - (j + 1))), sink); // d-(j+1) delimiter bytes are in acc
-          accLen = 0;
+          else end(acc.view().subarray(0, acc.length - (d - (j + 1))), sink); // d-(j+1) delimiter bytes are in acc
+          acc.clear();
           m = 0;
           i = j + 1;
           break;
@@ -102,10 +90,10 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
       const k = chunk.indexOf(delim, i);
       if (k === -1) break;
       if (state === SKIP) state = BODY; // the oversize frame ends here; reported when it overflowed
-      else if (accLen === 0) end(chunk.subarray(i, k), sink);
-      else if (append(chunk, i, k)) end(acc.subarray(0, accLen), sink);
-      else tooLarge(sink, accLen + (k - i));
-      accLen = 0;
+      else if (acc.length === 0) end(chunk.subarray(i, k), sink);
+      else if (acc.append(chunk, i, k)) end(acc.view(), sink);
+      else tooLarge(sink, acc.length + (k - i));
+      acc.clear();
       m = 0;
       i = k + d;
     }
@@ -116,27 +104,27 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
     for (let j = start; j < len; j++) s = step(s, chunk[j] as number);
     m = s;
     if (state === SKIP) return;
-    if (!append(chunk, i, len)) {
-      tooLarge(sink, accLen + (len - i));
+    if (!acc.append(chunk, i, len)) {
+      tooLarge(sink, acc.length + (len - i));
       state = SKIP;
-      accLen = 0;
+      acc.clear();
     }
   }
 
   return {
     push,
     flush(sink) {
-      if (state === BODY && accLen > 0) {
+      if (state === BODY && acc.length > 0) {
         stats.errors++;
-        sink.error('VW_ERR_FRAME_TRUNCATED', `${accLen} bytes at end of input`);
+        sink.error('VW_ERR_FRAME_TRUNCATED', `${acc.length} bytes at end of input`);
       }
       state = BODY;
-      accLen = 0;
+      acc.clear();
       m = 0;
     },
     reset() {
       state = BODY;
-      accLen = 0;
+      acc.clear();
       m = 0;
     },
     stats,

@@ -2,6 +2,7 @@
 // Garbage between frames is skipped and counted. A VT inside a frame means the sender
 // restarted: the partial frame is dropped as truncated. A frame larger than maxFrameBytes is
 // dropped whole and the framer waits for the next VT, so memory stays bounded.
+import { createAccumulator } from './accumulator.js';
 import type { Framer, FrameSink, FramerStats } from './framer.js';
 
 export const VT = 0x0b;
@@ -22,23 +23,10 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   const max = opts.maxFrameBytes ?? 1024 * 1024;
   const stats: FramerStats = { frames: 0, garbageBytes: 0, errors: 0 };
   let state = SEEK;
-  // Bytes of a frame that spans chunks. Grows by doubling up to max; never shrinks below 4 KiB.
-  let acc = Buffer.allocUnsafe(4096);
-  let accLen = 0;
+  // Bytes of a frame that spans chunks (framing/accumulator.ts): bounded by max.
+  const acc = createAccumulator(max);
   let garbageRun = 0; // bytes of the current garbage run, reported when it ends
 
-  function append(chunk: Buffer, from: number, to: number): boolean {
-    const n = to - from;
-    if (accLen + n > max) return false;
-    if (accLen + n > acc.length) {
-      const grown = Buffer.allocUnsafe(Math.min(max, Math.max(acc.length * 2, accLen + n)));
-      acc.copy(grown, 0, 0, accLen);
-      acc = grown;
-    }
-    chunk.copy(acc, accLen, from, to);
-    accLen += n;
-    return true;
-  }
 
   function push(chunk: Buffer, sink: FrameSink): void {
     let i = 0;
@@ -62,7 +50,7 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
         endGarbage(sink);
         i = vt + 1;
         state = BODY;
-        accLen = 0;
+        acc.clear();
         continue;
       }
       // BODY or SKIP: find the end of this frame or the start of a new one.
@@ -74,26 +62,26 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
       }
       if (state === BODY) {
         if (j === len) {
-          if (!append(chunk, i, j)) overflow(sink, accLen + (j - i));
+          if (!acc.append(chunk, i, j)) overflow(sink, acc.length + (j - i));
           return;
         }
         if (chunk[j] === VT) {
           stats.errors++;
-          sink.error('VW_ERR_FRAME_TRUNCATED', `${accLen + (j - i)} bytes before a new frame start`);
-          accLen = 0;
+          sink.error('VW_ERR_FRAME_TRUNCATED', `${acc.length + (j - i)} bytes before a new frame start`);
+          acc.clear();
           i = j + 1;
           continue;
         }
         // FS: frame complete.
-        if (accLen === 0) {
+        if (acc.length === 0) {
           if (j - i > max) overflow(sink, j - i);
           else emit(sink, chunk.subarray(i, j));
-        } else if (append(chunk, i, j)) {
-          emit(sink, acc.subarray(0, accLen));
+        } else if (acc.append(chunk, i, j)) {
+          emit(sink, acc.view());
         } else {
-          overflow(sink, accLen + (j - i));
+          overflow(sink, acc.length + (j - i));
         }
-        accLen = 0;
+        acc.clear();
         state = AFTER_FS;
         i = j + 1;
         continue;
@@ -101,7 +89,7 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
       // SKIP
       if (j === len) return;
       state = chunk[j] === VT ? BODY : AFTER_FS;
-      accLen = 0;
+      acc.clear();
       i = j + 1;
     }
   }
@@ -123,7 +111,7 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
     stats.errors++;
     sink.error('VW_ERR_FRAME_TOO_LARGE', `more than ${max} bytes (${seen} seen)`);
     state = SKIP;
-    accLen = 0;
+    acc.clear();
   }
 
   return {
@@ -132,14 +120,14 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
       endGarbage(sink);
       if (state === BODY) {
         stats.errors++;
-        sink.error('VW_ERR_FRAME_TRUNCATED', `${accLen} bytes at end of input`);
+        sink.error('VW_ERR_FRAME_TRUNCATED', `${acc.length} bytes at end of input`);
       }
       state = SEEK;
-      accLen = 0;
+      acc.clear();
     },
     reset() {
       state = SEEK;
-      accLen = 0;
+      acc.clear();
       garbageRun = 0;
     },
     stats,
