@@ -62,6 +62,12 @@ describe('MLLP framer', () => {
     expect(frames).toEqual([msgB]);
   });
 
+  it('reports a burst of start bytes once, with the next frame', () => {
+    const r = run([Buffer.alloc(500, 0x0b), Buffer.from('MSH|x'), mllpWrap(msgB)]);
+    expect(r.frames).toEqual([msgB]);
+    expect(r.errors).toEqual(['VW_ERR_FRAME_TRUNCATED']);
+  });
+
   it('drops a frame cut short by a new start byte and keeps the next one', () => {
     const r = run([Buffer.from([0x0b]), Buffer.from('MSH|partial'), mllpWrap(msgB)]);
     expect(r.frames).toEqual([msgB]);

@@ -26,6 +26,8 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   // Bytes of a frame that spans chunks (framing/accumulator.ts): bounded by max.
   const acc = createAccumulator(max);
   let garbageRun = 0; // bytes of the current garbage run, reported when it ends
+  let lostFrames = 0; // frames cut short by a new start byte, not yet reported
+  let lostBytes = 0;
 
 
   function push(chunk: Buffer, sink: FrameSink): void {
@@ -66,8 +68,10 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
           return;
         }
         if (chunk[j] === VT) {
-          stats.errors++;
-          sink.error('VW_ERR_FRAME_TRUNCATED', `${acc.length + (j - i)} bytes before a new frame start`);
+          // Consecutive cut frames (noise full of VT bytes) are one event, reported with the next
+          // frame, error or flush, not one error per byte.
+          lostFrames++;
+          lostBytes += acc.length + (j - i);
           acc.clear();
           i = j + 1;
           continue;
@@ -94,7 +98,16 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
     }
   }
 
+  function endLost(sink: FrameSink): void {
+    if (lostFrames === 0) return;
+    stats.errors++;
+    sink.error('VW_ERR_FRAME_TRUNCATED', `${lostFrames} frame(s) cut short by a new frame start (${lostBytes} bytes)`);
+    lostFrames = 0;
+    lostBytes = 0;
+  }
+
   function endGarbage(sink: FrameSink): void {
+    endLost(sink);
     if (garbageRun === 0) return;
     stats.errors++;
     sink.error('VW_ERR_FRAME_GARBAGE', `${garbageRun} bytes`);
@@ -102,12 +115,14 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   }
 
   function emit(sink: FrameSink, frame: Buffer): void {
+    endLost(sink);
     stats.frames++;
     sink.frame(frame);
   }
 
   function overflow(sink: FrameSink, seen: number): void {
     if (state === SKIP) return;
+    endLost(sink);
     stats.errors++;
     sink.error('VW_ERR_FRAME_TOO_LARGE', `more than ${max} bytes (${seen} seen)`);
     state = SKIP;
@@ -117,7 +132,7 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   return {
     push,
     flush(sink) {
-      endGarbage(sink);
+      endGarbage(sink); // reports pending cut frames first
       if (state === BODY) {
         stats.errors++;
         sink.error('VW_ERR_FRAME_TRUNCATED', `${acc.length} bytes at end of input`);
@@ -129,6 +144,8 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
       state = SEEK;
       acc.clear();
       garbageRun = 0;
+      lostFrames = 0;
+      lostBytes = 0;
     },
     stats,
   };
