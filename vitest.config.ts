@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', '.vitalwire/**'],
+    // One redis-server for the run, its URL provided to the Redis suites (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
     
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -36,11 +36,29 @@ describe('canPublish', () => {
     expect(canPublish(gw, topic)).toBe(false);
   });
 
-  it('refuses every user publish, whatever the role', () => {
+  it('refuses every user publish to streams, whatever the role, and commands from all but admins', () => {
     for (const id of [observerAll, observer1, service, admin]) {
       expect(canPublish(id, 'vw/v1/site1/gw1/dev/obs')).toBe(false);
-      expect(canPublish(id, 'vw/v1/site1/gw1/cmd/x')).toBe(false);
     }
+    for (const id of [observerAll, observer1, service]) expect(canPublish(id, 'vw/v1/site1/gw1/cmd/x')).toBe(false);
+  });
+
+  it('lets an admin command the gateways of its sites, literal levels only', () => {
+    const admin1 = user('admin', ['site1']);
+    expect(canPublish(admin, 'vw/v1/site7/gw1/cmd/identify')).toBe(true);
+    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/identify')).toBe(true);
+    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/set/rate')).toBe(true);
+    expect(canPublish(admin1, 'vw/v1/site2/gw1/cmd/identify')).toBe(false);
+    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd')).toBe(false);
+    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/')).toBe(false);
+    expect(canPublish(admin1, 'vw/v1/site1/gw 1/cmd/x')).toBe(false);
+  });
+
+  it('lets lab clients publish anything but $ topics', () => {
+    const lab: Identity = { kind: 'lab', clientId: 'x' };
+    expect(canPublish(lab, 'any/topic')).toBe(true);
+    expect(canPublish(lab, '$SYS/x')).toBe(false);
+    expect(canPublish(lab, 'a/#')).toBe(false);
   });
 
   it('lets internal publishers use any valid topic name, but never a wildcard', () => {

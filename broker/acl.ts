@@ -6,7 +6,9 @@ import type { User } from './users.js';
 export type Identity =
   | { kind: 'gateway'; site: string; gateway: string }
   | { kind: 'user'; name: string; role: User['role']; sites: string[] }
-  | { kind: 'internal' };
+  | { kind: 'internal' }
+  // The conformance listener (`central --lab`): no authentication, no topic ACL, loopback only.
+  | { kind: 'lab'; clientId: string };
 
 export const ALL_SITES = '*';
 const MAX_TOPIC_CHARS = 1024; // our topics are < 300 characters; anything longer is not ours
@@ -20,6 +22,8 @@ export function describeIdentity(id: Identity): string {
       return `user ${id.name} (${id.role})`;
     case 'internal':
       return 'internal';
+    case 'lab':
+      return `lab client ${id.clientId}`;
   }
 }
 
@@ -62,9 +66,22 @@ export function canPublish(id: Identity, topic: string): boolean {
       return t !== null && t.site === id.site && t.gateway === id.gateway;
     }
     case 'user':
-      // Observers never publish; service and admin have no publish rights yet (commands come later).
-      return false;
+      // Observers and services never publish. Admins (operators) may send commands to the gateways of their sites:
+      // vw/v1/<site>/<gateway>/cmd/<name>[/...], every level literal.
+      return id.role === 'admin' && isCommandTopic(topic, id.sites);
+    case 'lab':
+      // [MQTT-4.7.2-1] context: '$' topics are the broker's; Aedes refuses client publishes to $SYS by default too.
+      return !topic.startsWith('$');
   }
+}
+
+/** vw/v1/<site>/<gateway>/cmd/<name>[/...] with a site the caller may reach ('*' reaches all). */
+export function isCommandTopic(topic: string, sites: readonly string[]): boolean {
+  const l = topic.split('/');
+  if (l.length < 6 || l[0] !== 'vw' || l[1] !== 'v1' || l[4] !== 'cmd') return false;
+  if (!l.slice(2).every((s, i) => i === 2 || isValidSegment(s))) return false;
+  const site = l[2] ?? '';
+  return sites.includes(ALL_SITES) || sites.includes(site);
 }
 
 export function canSubscribe(id: Identity, filter: string): boolean {
@@ -72,6 +89,7 @@ export function canSubscribe(id: Identity, filter: string): boolean {
   const levels = filter.split('/');
   switch (id.kind) {
     case 'internal':
+    case 'lab':
       return true;
     case 'gateway':
       // Its own command topics: vw/v1/<site>/<gateway>/cmd/# or anything more specific below that prefix. Every

@@ -1,299 +1,136 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describeBrokerBehaviour } from './behaviour.js';
 import { PacketSizeGuard, startCentral, type Central } from './central.js';
-import { ensureDevPki, issueGatewayCert } from './pki.js';
-import { createUserStore, hashPassword } from './users.js';
+import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
+import { createUserStore } from './users.js';
 
-interface Pem { certPem: string; keyPem: string }
+describeBrokerBehaviour('single node, in-memory persistence', (o) => startCentral({ port: 0, ...o }));
 
-let dataDir: string;
-let caPem: string;
-let brokerTls: { key: string; cert: string; ca: string };
-let caFile: string;
-let gw1: Pem; // site1/gw1
-let gw2: Pem; // site2/gw1: same gateway name, another site
-let foreign: Pem; // site1/gw1, issued by another CA
-let central: Central;
-
-const MAX_PACKET = 64 * 1024;
-const clients: MqttClient[] = [];
-
+let dir: string;
+let pki: TestPki;
+const k = { clients: null as Clients | null };
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'vw-central-'));
-  const pki = await ensureDevPki(dataDir, { site: 'site1', gateway: 'gw1' });
-  const read = (p: string): Promise<string> => readFile(p, 'utf8');
-  caPem = await read(pki.caCert);
-  caFile = pki.caCert;
-  brokerTls = { key: await read(pki.brokerKey), cert: await read(pki.brokerCert), ca: caPem };
-  gw1 = { certPem: await read(pki.gatewayCert), keyPem: await read(pki.gatewayKey) };
-  const ca = { certPem: caPem, keyPem: await read(pki.caKey) };
-  gw2 = await issueGatewayCert(ca, 'site2', 'gw1');
-  const other = await ensureDevPki(join(dataDir, 'other'), { site: 'site1', gateway: 'gw1' });
-  foreign = { certPem: await read(other.gatewayCert), keyPem: await read(other.gatewayKey) };
-
-  const users = createUserStore([
-    { name: 'obs1', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-obs1') },
-    { name: 'obsall', role: 'observer', sites: ['*'], hash: await hashPassword('pw-obsall') },
-  ]);
-  central = await startCentral({ port: 0, tls: brokerTls, users, maxPacketBytes: MAX_PACKET });
+  dir = await mkdtemp(join(tmpdir(), 'vw-central-'));
+  pki = await makeTestPki(dir);
 });
-
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+  await k.clients?.endAll();
 });
-
 afterAll(async () => {
-  await central?.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
 });
 
-const url = (scheme = 'mqtts'): string => `${scheme}://127.0.0.1:${central.port}`;
-
-function base(extra: IClientOptions = {}): IClientOptions {
-  return { ca: caPem, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...extra };
-}
-
-async function connect(opts: IClientOptions, u = url()): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(u, opts, false);
-  clients.push(c);
-  return c;
-}
-
-const asGateway = (pem: Pem, clientId: string, extra: IClientOptions = {}): Promise<MqttClient> =>
-  connect(base({ cert: pem.certPem, key: pem.keyPem, clientId, ...extra }));
-const asUser = (username: string, password: string, extra: IClientOptions = {}): Promise<MqttClient> =>
-  connect(base({ username, password, clientId: `t-${username}-${Math.random().toString(16).slice(2, 8)}`, ...extra }));
-
-/** The CONNACK return code of a refused connect; fails the test if the connect succeeds. */
-async function refusedCode(opts: IClientOptions, u = url()): Promise<number | string | undefined> {
-  try {
-    await connect(opts, u);
-  } catch (err) {
-    return (err as { code?: number | string }).code;
-  }
-  throw new Error('connect was accepted');
-}
-
-/** The SUBACK return codes: mqtt.js resolves with grants when all succeed and rejects with the packet otherwise. */
-async function granted(c: MqttClient, filter: string | Record<string, { qos: 0 | 1 | 2 }>, qos: 0 | 1 | 2 = 1): Promise<number[]> {
-  try {
-    const grants = typeof filter === 'string' ? await c.subscribeAsync(filter, { qos }) : await c.subscribeAsync(filter);
-    return grants.map((g) => g.qos);
-  } catch (err) {
-    const codes = (err as { packet?: { granted?: number[] } }).packet?.granted;
-    if (!codes) throw err;
-    return codes;
-  }
-}
-
-function nextMessage(c: MqttClient): Promise<{ topic: string; payload: Buffer }> {
-  return new Promise((resolve) => c.once('message', (topic, payload) => resolve({ topic, payload })));
-}
-
-function closed(c: MqttClient): Promise<void> {
-  return new Promise((resolve) => (c.connected ? c.once('close', () => resolve()) : resolve()));
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const refused = (reason: string): number => central.counters.refusedConnects[reason] ?? 0;
-
-describe('central broker over TLS', () => {
-  it('carries a gateway QoS 1 publish to an observer of its site', async () => {
-    const connects = central.counters.connects;
-    const published = central.counters.published;
-    const obs = await asUser('obs1', 'pw-obs1');
-    expect(await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 })).toMatchObject([{ topic: 'vw/v1/site1/#', qos: 1 }]);
-    const gw = await asGateway(gw1, 'site1/gw1');
-    const got = nextMessage(obs);
-    await gw.publishAsync('vw/v1/site1/gw1/mon-1/obs', Buffer.from([1, 2, 3]), { qos: 1 }); // resolves on PUBACK
-    const m = await got;
-    expect(m.topic).toBe('vw/v1/site1/gw1/mon-1/obs');
-    expect([...m.payload]).toEqual([1, 2, 3]);
-    expect(central.counters.connects).toBe(connects + 2);
-    await until(() => central.counters.published === published + 1); // aedes acks a QoS 1 publish before routing it
-  });
-
-  it('accepts client ids below the gateway prefix', async () => {
-    const gw = await asGateway(gw1, 'site1/gw1/outbox');
-    expect(gw.connected).toBe(true);
-  });
-
-  it('refuses plain MQTT on the TLS port at the handshake', async () => {
-    const before = refused('tls-handshake');
-    await expect(connect(base({ clientId: 'plain' }), url('mqtt'))).rejects.toThrow();
-    await until(() => refused('tls-handshake') > before);
-  });
-
-  it('refuses a client with neither certificate nor password (5 not authorized)', async () => {
-    expect(await refusedCode(base({ clientId: 'anon' }))).toBe(5);
-    expect(refused('no-credentials')).toBeGreaterThan(0);
-  });
-
-  it('refuses a wrong password and an unknown user alike (4 bad username or password)', async () => {
-    expect(await refusedCode(base({ username: 'obs1', password: 'pw-obsall', clientId: 'a1' }))).toBe(4);
-    expect(await refusedCode(base({ username: 'mallory', password: 'pw-obs1', clientId: 'a2' }))).toBe(4);
-    expect(await refusedCode(base({ username: 'obs1', clientId: 'a3' }))).toBe(4);
-    expect(refused('bad-password')).toBe(2);
-    expect(refused('unknown-user')).toBe(1);
-  });
-
-  it('refuses a gateway certificate from a foreign CA, even with a valid password beside it', async () => {
-    expect(await refusedCode(base({ cert: foreign.certPem, key: foreign.keyPem, clientId: 'site1/gw1' }))).toBe(5);
-    expect(await refusedCode(base({ cert: foreign.certPem, key: foreign.keyPem, clientId: 'x', username: 'obsall', password: 'pw-obsall' }))).toBe(5);
-    expect(refused('tls-cert-unverified')).toBe(2);
-  });
-
-  it('binds the client id to the certificate identity (2 identifier rejected)', async () => {
-    for (const clientId of ['site1/gw2', 'site1/gw10', 'site1/gw1x', 'site2/gw1', 'gw1', '']) {
-      expect(await refusedCode(base({ cert: gw1.certPem, key: gw1.keyPem, clientId }))).toBe(2);
+describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
+  it('routes a QoS 1 message before its PUBACK even when storage is slow', async () => {
+    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    try {
+      // Slow the persistence down: Aedes alone would PUBACK first and store and route 150 ms later.
+      const p = (c.broker as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<unknown> } }).persistence;
+      const orig = p.subscriptionsByTopic.bind(p);
+      p.subscriptionsByTopic = async (t) => {
+        await new Promise((r) => setTimeout(r, 150));
+        return orig(t);
+      };
+      const seen: string[] = [];
+      await new Promise<void>((r) => c.broker.subscribe('vw/v1/#', (packet, cb) => {
+        seen.push(packet.topic);
+        cb();
+      }, r));
+      k.clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
+      const gw = await k.clients.gateway(pki.site1gw1, 'site1/gw1');
+      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'x', { qos: 1 });
+      expect(seen).toEqual(['vw/v1/site1/gw1/m/obs']);
+      expect(c.counters.messagesIn).toBe(1);
+    } finally {
+      await c.close();
     }
-    expect(refused('client-id-mismatch')).toBe(6);
+  });
+});
+
+describe('MQTT over secure WebSocket', () => {
+  let c: Central;
+  beforeAll(async () => {
+    c = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
+  });
+  afterAll(async () => {
+    await c.close();
   });
 
-  it("refuses a user claiming a gateway's client id", async () => {
-    expect(await refusedCode(base({ username: 'obsall', password: 'pw-obsall', clientId: 'site1/gw1' }))).toBe(2);
-    expect(refused('user-client-id')).toBe(1);
-  });
-
-  it('refuses a gateway whose Will names another site', async () => {
-    const will = { topic: 'vw/v1/site2/gw1/mon/status', payload: Buffer.from('offline'), qos: 1 as const, retain: false };
-    expect(await refusedCode(base({ cert: gw1.certPem, key: gw1.keyPem, clientId: 'site1/gw1', will }))).toBe(5);
-    expect(refused('will-denied')).toBe(1);
-  });
-
-  it('disconnects a gateway publishing cross-site or cross-gateway, and delivers nothing', async () => {
-    const obs = await asUser('obsall', 'pw-obsall');
-    const seen: string[] = [];
-    obs.on('message', (t) => seen.push(t));
-    await obs.subscribeAsync('vw/v1/#', { qos: 1 });
-
-    for (const topic of ['vw/v1/site2/gw1/mon/obs', 'vw/v1/site1/gw2/mon/obs']) {
-      const before = central.counters.refusedPublishes;
-      const gw = await asGateway(gw1, 'site1/gw1');
-      const gone = closed(gw);
-      gw.publish(topic, 'x', { qos: 1 });
-      await gone;
-      expect(central.counters.refusedPublishes).toBe(before + 1);
-    }
-    // A permitted message published after the refusals arrives; the refused ones never did.
-    const site2 = await asGateway(gw2, 'site2/gw1');
-    const marker = nextMessage(obs);
-    await site2.publishAsync('vw/v1/site2/gw1/mon/obs', 'ok', { qos: 1 });
-    expect((await marker).topic).toBe('vw/v1/site2/gw1/mon/obs');
-    expect(seen).toEqual(['vw/v1/site2/gw1/mon/obs']);
-  });
-
-  it('refuses users publishing, closing the connection', async () => {
-    const before = central.counters.refusedPublishes;
-    const obs = await asUser('obsall', 'pw-obsall');
-    const gone = closed(obs);
-    obs.publish('vw/v1/site1/gw1/mon/obs', 'spoof', { qos: 1 });
-    await gone;
-    expect(central.counters.refusedPublishes).toBe(before + 1);
-  });
-
-  it('answers an out-of-scope subscription with SUBACK failure (128) and keeps the connection', async () => {
-    const before = central.counters.refusedSubscribes;
-    const scoped = await asUser('obs1', 'pw-obs1');
-    expect(await granted(scoped, 'vw/v1/#')).toEqual([128]);
-    expect(await granted(scoped, 'vw/v1/+/gw1/#', 0)).toEqual([128]);
-    expect(await granted(scoped, { 'vw/v1/site1/#': { qos: 1 }, 'vw/v1/site2/#': { qos: 1 } })).toEqual([1, 128]);
-    expect(central.counters.refusedSubscribes).toBe(before + 3);
-    expect(scoped.connected).toBe(true);
-    expect(await granted(scoped, 'vw/v1/site1/gw1/+/obs', 0)).toEqual([0]);
-
-    const all = await asUser('obsall', 'pw-obsall');
-    expect(await granted(all, 'vw/v1/#')).toEqual([1]);
-    expect(await granted(all, '$SYS/#', 0)).toEqual([128]);
-
-    const gw = await asGateway(gw1, 'site1/gw1');
-    expect(await granted(gw, 'vw/v1/site1/gw1/cmd/#')).toEqual([1]);
-    expect(await granted(gw, 'vw/v1/site1/#')).toEqual([128]);
-    expect(central.counters.refusedSubscribes).toBe(before + 5);
-  });
-
-  it(`closes a client that sends a packet above maxPacketBytes (${MAX_PACKET}), delivering nothing`, async () => {
-    const obs = await asUser('obs1', 'pw-obs1');
-    const sizes: number[] = [];
-    obs.on('message', (_t, p) => sizes.push(p.length));
+  it('serves the same broker and policy to browsers and tools over wss', async () => {
+    k.clients = new Clients(pki.caPem, `wss://127.0.0.1:${c.wsPort}/mqtt`);
+    const obs = await k.clients.user('obs1');
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
-    const gw = await asGateway(gw1, 'site1/gw1');
-
-    const p0 = central.counters.published;
-    const fits = nextMessage(obs);
-    await gw.publishAsync('vw/v1/site1/gw1/mon/wave', Buffer.alloc(MAX_PACKET - 100), { qos: 1 });
-    expect((await fits).payload.length).toBe(MAX_PACKET - 100);
-    await until(() => central.counters.published === p0 + 1);
-
-    const before = { ...central.counters };
-    const gone = closed(gw);
-    gw.publish('vw/v1/site1/gw1/mon/wave', Buffer.alloc(MAX_PACKET + 1), { qos: 1 });
-    await gone;
-    expect(central.counters.oversizePackets).toBe(before.oversizePackets + 1);
-    expect(central.counters.refusedPublishes).toBe(before.refusedPublishes + 1);
-    expect(central.counters.published).toBe(before.published);
-    expect(sizes).toEqual([MAX_PACKET - 100]);
+    const tls = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
+    try {
+      const gw = await tls.gateway(pki.site1gw1, 'site1/gw1');
+      const got = nextMessage(obs);
+      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'over-ws', { qos: 1 });
+      expect((await got).payload.toString()).toBe('over-ws');
+    } finally {
+      await tls.endAll();
+    }
+    expect(await k.clients.refusedCode(k.clients.base({ username: 'obs1', password: 'nope', clientId: 'obs1' }))).toBe(4);
+    const before = c.counters.refusedSubscribes['topic-not-allowed'] ?? 0;
+    await expect(obs.subscribeAsync('vw/v1/site2/#', { qos: 1 })).rejects.toBeDefined();
+    expect(c.counters.refusedSubscribes['topic-not-allowed']).toBe(before + 1);
   });
 
-  const hasMosquittoSub = spawnSync('which', ['mosquitto_sub']).status === 0;
-  (hasMosquittoSub ? it : it.skip)(
-    hasMosquittoSub ? 'delivers to the real mosquitto_sub over TLS with a password'
-      : 'delivers to the real mosquitto_sub (skipped: `which mosquitto_sub` found nothing; apt-get install mosquitto-clients)', async () => {
-      const subscribed = new Promise<void>((resolve) => {
-        const on = (subs: { topic: string }[], client: { id: string }): void => {
-          if (client.id === 'mosq-vw-test' && subs.some((s) => s.topic === 'vw/v1/site1/#')) {
-            central.broker.off('subscribe', on);
-            resolve();
-          }
-        };
-        central.broker.on('subscribe', on);
-      });
-      const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(central.port), '--cafile', caFile, '-u', 'obs1', '-P', 'pw-obs1',
-        '-i', 'mosq-vw-test', '-V', 'mqttv311', '-q', '1', '-t', 'vw/v1/site1/#', '-C', '1', '-v', '-W', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      sub.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const exited = new Promise<number | null>((resolve) => sub.once('exit', (code) => resolve(code)));
-      try {
-        await Promise.race([subscribed, exited.then((code) => { throw new Error(`mosquitto_sub exited ${code}: ${err}`); })]);
-        const gw = await asGateway(gw1, 'site1/gw1');
-        await gw.publishAsync('vw/v1/site1/gw1/mon-2/alarm', 'hello-mosquitto', { qos: 1 });
-        expect(await exited).toBe(0);
-        expect(out.trim()).toBe('vw/v1/site1/gw1/mon-2/alarm hello-mosquitto');
-      } finally {
-        sub.kill();
+  it('refuses plain ws:// and a foreign client certificate over wss', async () => {
+    k.clients = new Clients(pki.caPem, `ws://127.0.0.1:${c.wsPort}/mqtt`);
+    await expect(k.clients.connect(k.clients.base({ clientId: 'x' }))).rejects.toThrow();
+    k.clients.url = `wss://127.0.0.1:${c.wsPort}/mqtt`;
+    expect(await k.clients.refusedCode(k.clients.base({ cert: pki.foreign.certPem, key: pki.foreign.keyPem, clientId: 'site1/gw1' }))).toBe(5);
+  });
+});
+
+describe('health and metrics endpoint', () => {
+  it('answers /healthz and /metrics over HTTP, and 503 once closing', async () => {
+    const c = await startCentral({ port: 0, tls: pki.brokerTls, http: { port: 0 } });
+    try {
+      const h = await fetch(`http://127.0.0.1:${c.httpPort}/healthz`);
+      expect(h.status).toBe(200);
+      expect(await h.json()).toMatchObject({ status: 'ok', mode: 'single', redis: 'none', connections: 0 });
+      const m = await fetch(`http://127.0.0.1:${c.httpPort}/metrics`);
+      expect(m.headers.get('content-type')).toMatch(/text\/plain/);
+      const text = await m.text();
+      for (const name of ['connections', 'messages_in_total', 'messages_out_total', 'refused_connects_total', 'refused_publishes_total',
+        'refused_subscribes_total', 'queue_drops_total', 'disconnects_total']) {
+        expect(text).toContain(`vitalwire_broker_${name}`);
       }
-    });
+      expect((await fetch(`http://127.0.0.1:${c.httpPort}/nope`)).status).toBe(404);
+    } finally {
+      await c.close();
+    }
+    expect(c.health().status).toBe('unavailable');
+  });
 });
 
 describe('close', () => {
   it('closes the listener, connected clients and half-open sockets without hanging', async () => {
-    const c = await startCentral({ port: 0, tls: brokerTls, users: createUserStore() });
-    const gw = await mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, base({ cert: gw1.certPem, key: gw1.keyPem, clientId: 'site1/gw1' }), false);
+    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    const gw = await mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, {
+      ca: pki.caPem, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', protocolVersion: 4, reconnectPeriod: 0,
+    }, false);
     const gone = closed(gw);
     const raw = netConnect(c.port, '127.0.0.1'); // never starts a TLS handshake
     await new Promise((r) => raw.once('connect', r));
     const rawClosed = new Promise((r) => raw.once('close', r));
-    const t0 = Date.now();
     await c.close();
     await Promise.all([gone, rawClosed]);
-    expect(Date.now() - t0).toBeLessThan(2000);
-    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, base({ clientId: 'late' }), false)).rejects.toThrow();
+    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, { ca: pki.caPem, reconnectPeriod: 0, clientId: 'late' }, false)).rejects.toThrow();
     await c.close(); // idempotent
     gw.end(true);
+  });
+
+  it('refuses to start without TLS material unless in lab mode, and with impossible limits', async () => {
+    await expect(startCentral({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
+    await expect(startCentral({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
+      .rejects.toThrow(/keepAliveMinSeconds must not exceed keepAliveMaxSeconds.*|maxPacketBytes/);
   });
 });
 
@@ -338,6 +175,28 @@ describe('PacketSizeGuard', () => {
       // Reported with the chunk that holds the oversized packet's last length byte (offset 249), not later.
       const lastHeaderByte = 42 + 2 + 203 + 2;
       expect(at <= lastHeaderByte && at + step > lastHeaderByte, `step ${step}, at ${at}`).toBe(true);
+    }
+  });
+
+  it('finds ill-formed strings in any chunking, copying only the topic of a PUBLISH', () => {
+    const topic = (bytes: number[]): number[] => [0, bytes.length, ...bytes];
+    const publish = (t: number[], payload: number): Uint8Array => {
+      const body = [...topic(t), ...new Array<number>(payload).fill(0xff)]; // an ill-formed payload is fine: it is binary
+      return Uint8Array.from([0x30, 0x80 | (body.length & 0x7f), body.length >> 7, ...body]);
+    };
+    const ok = publish([0x61, 0x2f, 0xc3, 0xa9], 300);
+    const bad = publish([0x61, 0x2f, 0xc3], 300);
+    const nul = publish([0x61, 0x00], 300);
+    for (const step of [1, 2, 5, 64, 10_000]) {
+      const feed = (bytes: Uint8Array): ReturnType<PacketSizeGuard['push']> => {
+        const g = new PacketSizeGuard(1 << 20);
+        let v: ReturnType<PacketSizeGuard['push']> = null;
+        for (let i = 0; i < bytes.length && v === null; i += step) v = g.push(bytes.subarray(i, i + step));
+        return v;
+      };
+      expect(feed(Uint8Array.from([...ok, ...ok])), `step ${step}`).toBeNull();
+      expect(feed(Uint8Array.from([...ok, ...bad])), `step ${step}`).toBe('bad-string');
+      expect(feed(nul), `step ${step}`).toBe('bad-string');
     }
   });
 

@@ -1,312 +1,465 @@
-// The central broker: Aedes (MQTT 3.1.1) behind a TLS listener, with gateway client certificates, user passwords,
-// topic ACLs and a byte limit per MQTT packet. Policy lives in acl.ts; this file only binds it to connections.
-import { Aedes, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import type { Socket } from 'node:net';
-import { createServer, TLSSocket, type Server } from 'node:tls';
-import { VitalwireError } from '../decoders/errors.js';
+// The central broker: Aedes (MQTT 3.1.1) behind TLS (and optionally secure WebSocket), with identities from gateway
+// client certificates or user passwords, deny-by-default topic ACLs (acl.ts), per-identity limits (limits.ts),
+// optional Redis clustering (cluster.ts), metrics and health (metrics.ts, health.ts). This file binds policy to
+// connections; the rules themselves live in those modules. `--lab` runs the same code on loopback TCP with
+// authentication and ACLs off, for conformance suites only.
+import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscription } from 'aedes';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Registry } from 'prom-client';
+import { VitalwireError, type ErrorCode } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { canPublish, canSubscribe, describeIdentity, type Identity } from './acl.js';
-import { gatewayIdentityFromCert } from './pki.js';
+import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
+import { startHealthServer, type HealthReport, type HealthServer } from './health.js';
+import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, type BrokerLimits } from './limits.js';
+import { listenMqttLab, listenMqttTls, listenMqttWss, type Listener, type TlsMaterial } from './listeners.js';
+import { bump, createMetricsRegistry, newCounters, type CentralCounters, type ConnectionRole } from './metrics.js';
+import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, PacketSizeGuard } from './packet-guard.js';
+import type { RevocationList } from './revocation.js';
 import { createUserStore, type UserStore } from './users.js';
+import { effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
+import { identify, identityKey, Refusal, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, RC_IDENTIFIER_REJECTED, roleOf, willOwner } from './identity.js';
+
+export { PacketSizeGuard } from './packet-guard.js';
+export { topicMatches } from './delivery.js';
+export type { CentralCounters } from './metrics.js';
 
 export interface CentralOptions {
   host?: string; // default '127.0.0.1'
   port?: number; // 0 = ephemeral; default 8883
-  tls: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer }; // PEM contents
+  /** PEM contents. Required except in lab mode. */
+  tls?: TlsMaterial;
   users?: UserStore;
+  /** Consulted for every gateway certificate at CONNECT. */
+  revocation?: RevocationList;
   logger?: Logger;
-  maxPacketBytes?: number; // default 256 KiB; a bigger packet closes the client
-  tlsHandshakeTimeoutMs?: number; // default 10_000; also the wait for CONNECT after the handshake
-}
-
-export interface CentralCounters {
-  connects: number;
-  refusedConnects: Record<string, number>; // by reason: 'bad-password', 'tls-handshake', ...
-  refusedPublishes: number; // ACL denials and oversized PUBLISH packets
-  refusedSubscribes: number;
-  published: number; // PUBLISH packets accepted from clients
-  oversizePackets: number; // connections closed for a packet above maxPacketBytes
+  limits?: Partial<BrokerLimits>;
+  /** @deprecated kept for callers of the first version: same as limits.maxPacketBytes */
+  maxPacketBytes?: number;
+  /** @deprecated same as limits.tlsHandshakeTimeoutMs */
+  tlsHandshakeTimeoutMs?: number;
+  /** Share sessions, retained messages and traffic with other brokers on this Redis. */
+  redis?: { url: string; connectTimeoutMs?: number; maxSessionDelivery?: number };
+  /** Aedes broker id, unique per process in a cluster; random by default. */
+  brokerId?: string;
+  /** MQTT over secure WebSocket, same TLS material and policy. */
+  websocket?: { host?: string; port: number; path?: string };
+  /** GET /healthz and /metrics. */
+  http?: { host?: string; port: number };
+  /** Conformance listener: plain TCP on loopback only, no authentication, no ACLs. */
+  lab?: boolean;
+  /** Clock for rate limits (tests). */
+  now?: () => number;
+  /** An Aedes persistence to use instead of the in-memory one (tests inject slow or failing ones). */
+  persistence?: object;
 }
 
 export interface Central {
   broker: Aedes;
+  id: string;
+  mode: 'single' | 'redis' | 'lab';
   host: string;
   port: number;
+  wsPort: number | null;
+  httpPort: number | null;
   counters: CentralCounters;
+  limits: Readonly<BrokerLimits>;
+  metrics: Registry;
+  health(): HealthReport;
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+export const DEFAULT_MAX_PACKET_BYTES = DEFAULT_LIMITS.maxPacketBytes;
 
-// MQTT 3.1.1 3.2.2.3 CONNACK return codes that aedes passes through from authenticate.
-const RC_IDENTIFIER_REJECTED = 2;
-const RC_BAD_USERNAME_OR_PASSWORD = 4;
-const RC_NOT_AUTHORIZED = 5;
-type RefusalCode = typeof RC_IDENTIFIER_REJECTED | typeof RC_BAD_USERNAME_OR_PASSWORD | typeof RC_NOT_AUTHORIZED;
+const SWEEP_MS = 60_000;
 
-const MQTT_PUBLISH = 3;
-
-/**
- * Sans-I/O scanner of MQTT fixed headers (MQTT 3.1.1 2.2): it follows packet boundaries in a byte stream and
- * reports the first packet whose total size (1 type byte + Remaining Length bytes + Remaining Length) exceeds `max`,
- * as soon as its header arrives, before the body is buffered. mqtt-packet's parser has no size limit of its own
- * and would buffer up to 256 MiB per packet.
- */
-export class PacketSizeGuard {
-  readonly max: number;
-  #state: 'header' | 'length' | 'body' = 'header';
-  #type = 0;
-  #length = 0;
-  #multiplier = 1;
-  #lengthBytes = 0;
-  #skip = 0;
-  #verdict: { type: number; size: number } | 'malformed' | null = null;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  /** Feed the next bytes. Returns null while every packet fits; after a violation keeps returning it. */
-  push(chunk: Uint8Array): { type: number; size: number } | 'malformed' | null {
-    let i = 0;
-    while (this.#verdict === null && i < chunk.length) {
-      if (this.#state === 'body') {
-        const n = Math.min(this.#skip, chunk.length - i);
-        this.#skip -= n;
-        i += n;
-        if (this.#skip === 0) this.#state = 'header';
-      } else if (this.#state === 'header') {
-        this.#type = (chunk[i++] ?? 0) >> 4;
-        this.#state = 'length';
-        this.#length = 0;
-        this.#multiplier = 1;
-        this.#lengthBytes = 0;
-      } else {
-        const b = chunk[i++] ?? 0;
-        this.#length += (b & 0x7f) * this.#multiplier;
-        this.#multiplier *= 128;
-        this.#lengthBytes++;
-        if (b & 0x80) {
-          // 2.2.3: Remaining Length is at most four bytes.
-          if (this.#lengthBytes === 4) this.#verdict = 'malformed';
-          continue;
-        }
-        const size = 1 + this.#lengthBytes + this.#length;
-        if (size > this.max) {
-          this.#verdict = { type: this.#type, size };
-        } else if (this.#length === 0) {
-          this.#state = 'header';
-        } else {
-          this.#skip = this.#length;
-          this.#state = 'body';
-        }
-      }
-    }
-    return this.#verdict;
-  }
+/** Per-connection state, created when a stream is handed to Aedes. */
+interface Conn {
+  stream: Duplex;
+  tls: TLSSocket | null;
+  remote: string | undefined;
+  connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null } | null;
+  identity: Identity | null;
+  key: string;
+  role: ConnectionRole | null;
+  /** CONNACK sent and the stored session restored: live deliveries stop waiting for the socket to drain. */
+  ready: boolean;
+  oversized: boolean;
+  timers: { drain: NodeJS.Timeout | null };
+  closedBy: string | null;
 }
 
-/** The gateway a bound MQTT client id belongs to: '<site>/<gateway>' or '<site>/<gateway>/...'. */
-function clientIdIsBound(clientId: string, site: string, gateway: string): boolean {
-  const prefix = `${site}/${gateway}`;
-  return clientId === prefix || clientId.startsWith(`${prefix}/`);
-}
-
-function refusal(code: RefusalCode, reason: string): Error & { returnCode: RefusalCode } {
-  return Object.assign(new VitalwireError('VW_ERR_AUTH_FAILED', reason), { returnCode: code });
+export function resolveLimits(o: CentralOptions): BrokerLimits {
+  const limits: BrokerLimits = {
+    ...DEFAULT_LIMITS,
+    ...(o.maxPacketBytes !== undefined ? { maxPacketBytes: o.maxPacketBytes } : {}),
+    ...(o.tlsHandshakeTimeoutMs !== undefined ? { tlsHandshakeTimeoutMs: o.tlsHandshakeTimeoutMs } : {}),
+    ...o.limits,
+  };
+  const problems = checkLimits(limits);
+  if (problems.length > 0) throw new VitalwireError('VW_ERR_CONFIG', `broker limits: ${problems.join('; ')}`);
+  return limits;
 }
 
 export async function startCentral(opts: CentralOptions): Promise<Central> {
+  const lab = opts.lab === true;
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? silentLogger();
   const users = opts.users ?? createUserStore();
-  const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
-  const handshakeTimeout = opts.tlsHandshakeTimeoutMs ?? 10_000;
-  if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 64) throw new VitalwireError('VW_ERR_CONFIG', `maxPacketBytes ${maxPacketBytes}`);
+  const limits = Object.freeze(resolveLimits(opts));
+  if (!lab && !opts.tls) throw new VitalwireError('VW_ERR_CONFIG', 'tls material is required unless lab mode is on');
+  const now = opts.now ?? Date.now;
+  const brokerId = opts.brokerId ?? randomUUID();
+  const mode: Central['mode'] = lab ? 'lab' : opts.redis ? 'redis' : 'single';
+  const startedAt = Date.now();
 
-  const counters: CentralCounters = {
-    connects: 0, refusedConnects: {}, refusedPublishes: 0, refusedSubscribes: 0, published: 0, oversizePackets: 0,
-  };
-  const identities = new WeakMap<Client, Identity>();
-  const wills = new WeakMap<Client, string>(); // the Will topic of a connecting client, checked once it has an identity
-  const oversized = new WeakSet<Client>();
+  const counters = newCounters();
+  // Weak: a Conn must outlive its socket's 'close' long enough for the client's Will to be checked against it.
+  const conns = new WeakMap<Client, Conn>();
+  const live = new ConnectionTable<Client>();
+  const rate = new RateLimiter(limits.publishRatePerSecond, limits.publishBurst, now);
+  const sweeper = setInterval(() => rate.sweep(), SWEEP_MS);
+  sweeper.unref();
 
-  const refuseConnect = (reason: string, fields: Record<string, unknown>): void => {
-    counters.refusedConnects[reason] = (counters.refusedConnects[reason] ?? 0) + 1;
+  const who = (c: Conn | undefined): string => (c?.identity ? describeIdentity(c.identity) : 'unauthenticated');
+
+  function refuseConnect(reason: string, fields: Record<string, unknown>): void {
+    bump(counters.refusedConnects, reason);
     log.warn({ event: 'connect_refused', reason, ...fields }, 'connection refused');
-  };
-
-  async function identify(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
-    const conn = client.conn;
-    if (!(conn instanceof TLSSocket)) throw refusal(RC_NOT_AUTHORIZED, 'not a TLS connection');
-    const remote = conn.remoteAddress;
-    const cert = conn.getPeerCertificate();
-    if (cert && cert.raw) {
-      // A presented certificate must be a valid gateway certificate; we never fall back to a password beside a
-      // certificate we could not trust.
-      if (!conn.authorized) {
-        refuseConnect('tls-cert-unverified', { clientId: client.id, remote, tlsError: String(conn.authorizationError) });
-        throw refusal(RC_NOT_AUTHORIZED, 'client certificate not issued by our CA');
-      }
-      const gw = gatewayIdentityFromCert(cert);
-      if (!gw) {
-        refuseConnect('tls-cert-no-identity', { clientId: client.id, remote });
-        throw refusal(RC_NOT_AUTHORIZED, 'client certificate names no gateway');
-      }
-      // The identity comes from the certificate; the client id must agree so one gateway cannot take over
-      // (and disconnect) another's session by claiming its id.
-      if (!clientIdIsBound(client.id, gw.site, gw.gateway)) {
-        refuseConnect('client-id-mismatch', { clientId: client.id, gateway: `${gw.site}/${gw.gateway}`, remote });
-        throw refusal(RC_IDENTIFIER_REJECTED, 'client id not bound to the certificate identity');
-      }
-      return { kind: 'gateway', site: gw.site, gateway: gw.gateway };
-    }
-    if (username === undefined) {
-      refuseConnect('no-credentials', { clientId: client.id, remote });
-      throw refusal(RC_NOT_AUTHORIZED, 'no client certificate and no username');
-    }
-    const user = await users.verify(username, password ?? Buffer.alloc(0));
-    if (!user) {
-      refuseConnect(users.get(username) ? 'bad-password' : 'unknown-user', { user: username, remote });
-      throw refusal(RC_BAD_USERNAME_OR_PASSWORD, 'bad username or password');
-    }
-    // Client ids with '/' are gateway ids; a user claiming one would disconnect that gateway (session takeover).
-    if (client.id.includes('/')) {
-      refuseConnect('user-client-id', { user: user.name, clientId: client.id, remote });
-      throw refusal(RC_IDENTIFIER_REJECTED, "user client ids may not contain '/'");
-    }
-    return { kind: 'user', name: user.name, role: user.role, sites: [...user.sites] };
   }
 
-  /** Wills published after their client is gone arrive with client null; only a bound gateway id may own one. */
-  function willOwner(packet: PublishPacket): Identity | null {
-    const clientId = (packet as { clientId?: unknown }).clientId;
-    if (typeof clientId !== 'string') return { kind: 'internal' };
-    const [site, gateway] = clientId.split('/');
-    return site && gateway ? { kind: 'gateway', site, gateway } : null;
+  /** Closes a connection after CONNACK, counting and logging why (MQTT 3.1.1 cannot tell the client). */
+  function disconnect(client: Client, c: Conn, reason: string, code: ErrorCode): void {
+    if (c.closedBy !== null) return;
+    c.closedBy = reason;
+    bump(counters.disconnects, reason);
+    log.warn({ event: 'disconnected', reason, code, identity: who(c), clientId: client.id }, 'connection closed by the broker');
+    c.stream.destroy();
   }
 
-  const broker = await Aedes.createBroker({
-    connectTimeout: handshakeTimeout,
+  async function admit(client: Client, c: Conn, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+    const p = c.connect;
+    if (!p) throw new Refusal('VW_ERR_PROTOCOL', RC_NOT_AUTHORIZED, 'no-connect');
+    // [MQTT-3.1.3-8]: a zero-byte ClientId with CleanSession 0 MUST get CONNACK 0x02 and the connection closed.
+    // Aedes assigns a random id instead, so the rule is enforced here.
+    if (p.clientId === '' && !p.clean) throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'empty-client-id-persistent');
+    if (p.clientId.length > limits.maxClientIdLength) throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'client-id-too-long');
+    if (p.keepalive < limits.keepAliveMinSeconds || p.keepalive > limits.keepAliveMaxSeconds) {
+      throw new Refusal('VW_ERR_PROTOCOL', RC_NOT_AUTHORIZED, 'keepalive-out-of-bounds');
+    }
+    const id: Identity = lab ? { kind: 'lab', clientId: client.id } : await identify({ users, revocation: opts.revocation }, c.tls, client, c.connect?.clientId, username, password);
+    // [MQTT-1.5.3-2] a U+0000 in the Will Topic; otherwise the Will obeys the publisher's ACL like any publish.
+    if (p.willTopic !== null && !canPublish(id, p.willTopic)) throw new Refusal('VW_ERR_ACL_DENIED', RC_NOT_AUTHORIZED, 'will-denied');
+    const key = identityKey(id);
+    // A connection with the same client id is about to be taken over and does not count against the limit.
+    if (live.count(key, (other) => other.id === client.id) >= limits.maxConnectionsPerIdentity) {
+      throw new Refusal('VW_ERR_CONN_LIMIT', RC_SERVER_UNAVAILABLE, 'too-many-connections');
+    }
+    return id;
+  }
+
+  function bind(client: Client, c: Conn, id: Identity): void {
+    c.identity = id;
+    c.key = identityKey(id);
+    c.role = roleOf(id);
+    live.add(c.key, client);
+    counters.connections[c.role]++;
+  }
+
+  function unbind(client: Client, c: Conn): void {
+    if (c.timers.drain) clearTimeout(c.timers.drain);
+    c.timers.drain = null;
+    if (c.role === null) return;
+    live.delete(c.key, client);
+    counters.connections[c.role]--;
+    c.role = null;
+  }
+
+  function refusePublish(c: Conn | undefined, topic: string, reason: string): void {
+    bump(counters.refusedPublishes, reason);
+    log.warn({ event: 'publish_refused', identity: who(c), topic, reason }, 'publish refused');
+  }
+
+  let backend: ClusterBackend | null = null;
+  if (opts.redis && !lab) {
+    backend = await connectRedis({
+      url: opts.redis.url,
+      concurrency: 100,
+      connectTimeoutMs: opts.redis.connectTimeoutMs ?? 30_000,
+      maxSessionDelivery: opts.redis.maxSessionDelivery ?? 1000,
+    }, (err) => log.warn({ event: 'redis_error', err: err.message }, 'redis connection error'));
+    log.info({ event: 'redis', url: redactRedisUrl(opts.redis.url) }, 'sessions and traffic shared through redis');
+  }
+
+  const aedesOptions: AedesOptions = {
+    id: brokerId,
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    maxInflightInbound: limits.maxInflightInbound,
+    maxClientsIdLength: limits.maxClientIdLength,
+    ...(backend ? { mq: backend.mq, persistence: backend.persistence } : opts.persistence ? { persistence: opts.persistence } : {}),
+
     preConnect(client: Client, packet: ConnectPacket, callback) {
-      if (packet.will) wills.set(client, packet.will.topic);
+      const c = conns.get(client);
+      if (c) {
+        c.connect = {
+          clientId: packet.clientId ?? '',
+          clean: packet.clean !== false,
+          keepalive: packet.keepalive ?? 0,
+          willTopic: packet.will ? packet.will.topic : null,
+        };
+      }
       callback(null, true);
     },
+
     authenticate(client, username, password, callback) {
-      identify(client, username, password).then((id) => {
-        const will = wills.get(client);
-        if (will !== undefined && !canPublish(id, will)) {
-          refuseConnect('will-denied', { identity: describeIdentity(id), will });
-          throw refusal(RC_NOT_AUTHORIZED, 'will topic not allowed');
-        }
-        identities.set(client, id);
-        log.info({ event: 'connected', identity: describeIdentity(id), clientId: client.id }, 'client authenticated');
+      const c = conns.get(client);
+      if (!c) return callback(Object.assign(new Error('unknown connection'), { returnCode: RC_NOT_AUTHORIZED as 5 }), false);
+      admit(client, c, username, password).then((id) => {
+        if (c.closedBy !== null || client.closed || c.stream.destroyed) return callback(null, false);
+        bind(client, c, id);
         callback(null, true);
-      }).catch((err: unknown) => {
-        const e = err instanceof Error && 'returnCode' in err ? err as Error & { returnCode: RefusalCode } : refusal(RC_NOT_AUTHORIZED, String(err));
-        callback(e, false);
+      }, (err: unknown) => {
+        const r = err instanceof Refusal ? err : new Refusal('VW_ERR_AUTH_FAILED', RC_NOT_AUTHORIZED, 'internal-error');
+        refuseConnect(r.reason, { code: r.code, clientId: client.id, user: username, remote: c.remote });
+        callback(r as Refusal & { returnCode: 2 | 3 | 4 | 5 }, false);
       });
     },
+
     authorizePublish(client, packet, callback) {
-      const id = client ? identities.get(client) : willOwner(packet);
-      const size = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
+      if (!client) {
+        // A Will of a client whose broker died, published by a surviving broker: same rules as at connect.
+        const owner = willOwner(packet, lab, users);
+        if (owner && canPublish(owner, packet.topic)) return callback(null);
+        refusePublish(undefined, packet.topic, 'will-denied');
+        return callback(new VitalwireError('VW_ERR_ACL_DENIED', 'will-denied'));
+      }
+      const c = conns.get(client);
+      const id = c?.identity;
+      if (!c || !id) {
+        refusePublish(c, packet.topic, 'no-identity');
+        return callback(new VitalwireError('VW_ERR_ACL_DENIED', 'no identity'));
+      }
+      if (client.closed) {
+        // The client's own Will, published as its connection ends ([MQTT-3.1.2-8]); checked again, never rate-limited.
+        if (canPublish(id, packet.topic)) return callback(null);
+        refusePublish(c, packet.topic, 'will-denied');
+        return callback(new VitalwireError('VW_ERR_ACL_DENIED', 'will-denied'));
+      }
       let reason: string | null = null;
-      if (!id) reason = 'no identity';
-      else if ((client && oversized.has(client)) || size > maxPacketBytes) reason = 'packet too large';
-      else if (!canPublish(id, packet.topic)) reason = 'topic not allowed';
-      if (reason === null) return callback(null);
-      counters.refusedPublishes++;
-      log.warn({ event: 'publish_refused', identity: id ? describeIdentity(id) : 'unknown', topic: packet.topic, reason }, 'publish refused');
-      // aedes closes the connection on an error: MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2].
-      callback(new VitalwireError('VW_ERR_ACL_DENIED', reason));
+      let code: ErrorCode = 'VW_ERR_ACL_DENIED';
+      if (c.oversized) {
+        reason = 'packet-too-large';
+        code = 'VW_ERR_PACKET_TOO_LARGE';
+      } else if (!canPublish(id, packet.topic)) {
+        reason = packet.retain ? 'retained-topic-not-allowed' : 'topic-not-allowed';
+      } else if (!rate.allow(c.key)) {
+        reason = 'publish-rate-exceeded';
+        code = 'VW_ERR_RATE_LIMITED';
+      }
+      if (reason === null) {
+        counters.messagesIn++;
+        if (packet.qos !== 1) return callback(null);
+        // [MQTT-4.3.2-2]: the receiver PUBACKs "having accepted ownership of the Application Message". Aedes writes
+        // the PUBACK first and stores and routes the message one turn later, so a crash in between loses a message
+        // its sender believes delivered. Here it is stored and routed first; Aedes then PUBACKs and its own publish
+        // call for this packet is skipped (see publishOnce below). A failed store closes the connection unacked, so
+        // the sender retransmits.
+        return publishRaw(packet, client, (err?: Error) => {
+          if (err) return callback(err);
+          markPublished(packet);
+          callback(null);
+        });
+      }
+      refusePublish(c, packet.topic, reason);
+      // MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2]: Aedes closes the connection on this error.
+      disconnect(client, c, reason, code);
+      callback(new VitalwireError(code, reason));
     },
+
     authorizeSubscribe(client, sub: Subscription, callback) {
-      const id = identities.get(client);
-      if (id && canSubscribe(id, sub.topic)) return callback(null, sub);
-      counters.refusedSubscribes++;
-      log.warn({ event: 'subscribe_refused', identity: id ? describeIdentity(id) : 'unknown', filter: sub.topic }, 'subscribe refused');
-      callback(null, null); // SUBACK return code 0x80 for this filter [MQTT-3.9.3]; the connection stays up
+      const c = conns.get(client);
+      if (sub.topic.includes('\u0000')) {
+        // [MQTT-1.5.3-2]: a string with U+0000 MUST close the connection; Aedes' filter check lets it through.
+        bump(counters.refusedSubscribes, 'protocol-violation');
+        if (c) disconnect(client, c, 'protocol-violation', 'VW_ERR_PROTOCOL');
+        return callback(new VitalwireError('VW_ERR_PROTOCOL', 'U+0000 in a topic filter [MQTT-1.5.3-2]'));
+      }
+      const id = c?.identity;
+      let reason: string | null = null;
+      if (!id || !canSubscribe(id, sub.topic)) reason = 'topic-not-allowed';
+      else {
+        const subs = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
+        if (!(sub.topic in subs) && Object.keys(subs).length >= limits.maxSubscriptionsPerClient) reason = 'too-many-subscriptions';
+      }
+      if (reason === null) return callback(null, sub);
+      bump(counters.refusedSubscribes, reason);
+      log.warn({ event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason }, 'subscribe refused');
+      callback(null, null); // SUBACK return code 0x80 for this filter [MQTT-3.9.3-2]; the connection stays up
     },
-    published(_packet, client, callback) {
-      if (client) counters.published++;
-      callback(null);
+
+    authorizeForward(client, packet) {
+      const c = conns.get(client);
+      // A slow subscriber: its unsent bytes passed the limit. QoS 0 may be dropped (at most once); a QoS 1 or 2
+      // message may not [MQTT-4.3.2], so the subscriber is disconnected instead and a persistent session keeps the
+      // message queued for its return. Either way no other subscriber waits for it.
+      if (c?.ready && c.stream.writableLength > limits.maxBufferedBytesPerClient) {
+        if (effectiveQos(client, packet.topic, packet.qos) === 0) {
+          bump(counters.queueDrops, 'buffer-full');
+          return null;
+        }
+        disconnect(client, c, 'slow-consumer', 'VW_ERR_SLOW_CONSUMER');
+        return packet;
+      }
+      counters.messagesOut++;
+      return packet;
     },
-  });
-  broker.on('clientReady', () => {
+  };
+
+  let broker: Aedes;
+  try {
+    broker = await Aedes.createBroker(aedesOptions);
+  } catch (err) {
+    backend?.abort();
+    throw err;
+  }
+  const { publishRaw, markPublished } = installPublishOnce(broker);
+  broker.on('clientReady', (client) => {
+    const c = conns.get(client);
+    if (c) c.ready = true;
     counters.connects++;
+    log.info({ event: 'connected', identity: who(c), clientId: client.id, remote: c?.remote }, 'client connected');
   });
   broker.on('clientError', (client, err) => {
-    log.debug({ event: 'client_error', clientId: client.id, err: err.message }, 'client error');
+    const c = conns.get(client);
+    if (err.message === 'drain timeout' && c && c.closedBy === null) {
+      c.closedBy = 'drain-timeout';
+      bump(counters.disconnects, 'drain-timeout');
+      log.warn({ event: 'disconnected', reason: 'drain-timeout', code: 'VW_ERR_SLOW_CONSUMER', identity: who(c), clientId: client.id }, 'connection closed by the broker');
+    }
+    log.debug({ event: 'client_error', identity: who(c), clientId: client.id, err: err.message }, 'client error');
   });
+  broker.on('connectionError', (_client, err) => log.debug({ event: 'connection_error', err: err.message }, 'connection error'));
+  (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ event: 'broker_error', err: err.message }, 'broker error'));
 
-  const sockets = new Set<Socket>();
-  const server: Server = createServer({
-    key: opts.tls.key,
-    cert: opts.tls.cert,
-    ca: opts.tls.ca,
-    requestCert: true, // gateways present certificates; users may not, so the check is ours (authenticate above)
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-    handshakeTimeout,
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    const reason = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls-handshake-timeout' : 'tls-handshake';
-    refuseConnect(reason, { remote: socket.remoteAddress, tlsError: err.code ?? err.message });
-  });
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const client = broker.handle(socket);
-    const guard = new PacketSizeGuard(maxPacketBytes);
-    // aedes reads with socket.read() on 'readable'; a 'data' listener beside it sees each chunk just before the
-    // parser does and does not switch the socket to flowing mode.
+  /** Hands one stream to Aedes with the byte guard and the slow-subscriber policy around it. */
+  function onStream(stream: Duplex, tls: TLSSocket | null): void {
+    const client = broker.handle(stream);
+    const c: Conn = {
+      stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
+      connect: null, identity: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
+    };
+    conns.set(client, c);
+    stream.once('close', () => unbind(client, c));
+
+    const timers = { drain: null as NodeJS.Timeout | null };
+    c.timers = timers;
+    installNonBlockingDrain(client, stream, {
+      live: () => c.ready, drainTimeoutMs: limits.drainTimeoutMs, timers,
+      onTimeout: () => disconnect(client, c, 'drain-timeout', 'VW_ERR_SLOW_CONSUMER'),
+    });
+
+    // Aedes reads with read() on 'readable'; a 'data' listener beside it sees each chunk just before the parser does
+    // and does not switch the stream to flowing mode.
+    const guard = new PacketSizeGuard(limits.maxPacketBytes);
+    let first = true;
     const onData = (chunk: Buffer): void => {
+      if (first) {
+        first = false;
+        const level = connectProtocolLevel(chunk);
+        // [MQTT-3.1.2-2]: an unsupported Protocol Level gets CONNACK 0x01, then the close. mqtt-packet would only
+        // close (levels other than 3, 4, 5); Aedes itself answers 5 correctly. 128+ marks a bridge.
+        if (level !== null && ![3, 4, 5].includes(level & 0x7f)) {
+          refuseConnect('unacceptable-protocol-level', { remote: c.remote, level });
+          stream.write(CONNACK_UNACCEPTABLE_PROTOCOL);
+          stream.end();
+          return;
+        }
+      }
       const verdict = guard.push(chunk);
       if (verdict === null) return;
-      socket.off('data', onData);
-      oversized.add(client);
-      const id = identities.get(client);
-      if (verdict !== 'malformed') {
-        counters.oversizePackets++;
-        if (verdict.type === MQTT_PUBLISH) counters.refusedPublishes++;
+      stream.off('data', onData);
+      c.oversized = true;
+      if (verdict === 'malformed') {
+        disconnect(client, c, 'malformed-remaining-length', 'VW_ERR_PROTOCOL');
+        return;
       }
-      log.warn({ event: 'packet_refused', identity: id ? describeIdentity(id) : 'unauthenticated', clientId: client.id,
-        reason: verdict === 'malformed' ? 'malformed remaining length' : `packet of ${verdict.size} bytes > ${maxPacketBytes}` },
-      'connection closed');
-      socket.destroy();
+      if (verdict === 'bad-string') {
+        // [MQTT-1.5.3-1] ill-formed UTF-8, [MQTT-1.5.3-2] U+0000: the receiver MUST close the connection.
+        disconnect(client, c, 'malformed-utf8', 'VW_ERR_PROTOCOL');
+        return;
+      }
+      if (verdict.type === MQTT_PUBLISH) bump(counters.refusedPublishes, 'packet-too-large');
+      log.warn({ event: 'packet_refused', identity: who(c), clientId: client.id, size: verdict.size, max: limits.maxPacketBytes }, 'packet too large');
+      disconnect(client, c, 'packet-too-large', 'VW_ERR_PACKET_TOO_LARGE');
     };
-    socket.on('data', onData);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8883, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log.error({ event: 'server_error', err: err.message }, 'TLS listener error'));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  log.info({ event: 'listening', host, port }, 'central broker listening');
-
-  let closing: Promise<void> | null = null;
-  async function close(): Promise<void> {
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve())); // stops accepting now
-    await new Promise<void>((resolve) => broker.close(() => resolve())); // closes authenticated clients, then mq
-    for (const s of sockets) s.destroy(); // connections still in TLS handshake or before CONNECT
-    // aedes does not destroy its persistence on close (ecosystem.md, trap 2).
-    await (broker as unknown as { persistence?: { destroy(): Promise<void> } }).persistence?.destroy();
-    await serverClosed;
+    stream.on('data', onData);
   }
+
+  const onTlsError = (reason: string, fields: Record<string, unknown>): void => refuseConnect(reason, fields);
+  const listeners: Listener[] = [];
+  let health: HealthServer | null = null;
+  const metrics = createMetricsRegistry(counters, { brokerId });
+  let closing: Promise<void> | null = null;
+
+  const report = (): HealthReport => ({
+    status: closing || broker.closed || (backend && !backend.ready()) ? 'unavailable' : 'ok',
+    brokerId,
+    mode,
+    redis: backend ? (backend.ready() ? 'ready' : 'down') : 'none',
+    connections: Object.values(counters.connections).reduce((a, b) => a + b, 0),
+    uptimeS: Math.round((Date.now() - startedAt) / 1000),
+  });
+
+  async function close(): Promise<void> {
+    clearInterval(sweeper);
+    const stopped = Promise.all(listeners.map((l) => l.close())); // stop accepting now
+    await new Promise<void>((resolve) => broker.close(() => resolve())); // closes authenticated clients, then mq
+    for (const l of listeners) l.destroyAll(); // TLS handshakes in progress, connections before CONNECT
+    // Aedes does not destroy its persistence on close (ecosystem trap 2).
+    if (backend) await backend.close().catch(() => undefined);
+    else await (broker as unknown as { persistence?: { destroy(): Promise<void> } }).persistence?.destroy().catch(() => undefined);
+    await stopped;
+    await health?.close();
+    log.info({ event: 'closed' }, 'central broker closed');
+  }
+
+  try {
+    if (lab) {
+      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, onStream }));
+      log.warn({ event: 'lab_mode', host }, 'LAB LISTENER: no authentication, no ACLs; loopback only; never carry patient data');
+    } else {
+      const tls = opts.tls as TlsMaterial;
+      listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, onStream, onTlsError }));
+      if (opts.websocket) {
+        listeners.push(await listenMqttWss({
+          host: opts.websocket.host ?? host, port: opts.websocket.port, path: opts.websocket.path ?? '/mqtt', tls,
+          handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
+        }));
+      }
+    }
+    if (opts.http) health = await startHealthServer({ host: opts.http.host ?? '127.0.0.1', port: opts.http.port, health: report, metrics });
+  } catch (err) {
+    await (closing = close());
+    throw err;
+  }
+  const [mqtt, ws] = listeners;
+  log.info({ event: 'listening', mode, host, port: mqtt?.port, wsPort: ws?.port ?? null, httpPort: health?.port ?? null, brokerId }, 'central broker listening');
 
   return {
     broker,
+    id: brokerId,
+    mode,
     host,
-    port,
+    port: mqtt?.port ?? 0,
+    wsPort: ws?.port ?? null,
+    httpPort: health?.port ?? null,
     counters,
+    limits,
+    metrics,
+    health: report,
     close: () => (closing ??= close()),
   };
 }

@@ -31,7 +31,7 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 // Node's webcrypto is the DOM Crypto at runtime; @types/node types it separately.
 const crypto = webcrypto as unknown as Crypto;
 
-interface Issued {
+export interface Issued {
   certPem: string;
   keyPem: string;
 }
@@ -58,16 +58,21 @@ async function importCa(ca: Issued): Promise<{ cert: x509.X509Certificate; key: 
   return { cert, key };
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
+export interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+function validity(days: number): Validity {
   const now = Date.now();
   return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
 }
 
-async function issueCa(): Promise<Issued> {
+export async function issueCa(commonName = 'vitalwire development CA'): Promise<Issued> {
   const keys = await newKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: [{ CN: ['vitalwire development CA'] }, { O: ['vitalwire'] }],
+    name: [{ CN: [commonName] }, { O: ['vitalwire'] }],
     keys,
     signingAlgorithm: ALG,
     ...validity(CA_DAYS),
@@ -85,7 +90,7 @@ async function issueLeaf(
   subject: x509.JsonName,
   names: x509.JsonGeneralNames,
   usage: x509.ExtendedKeyUsage,
-  days: number,
+  days: number | Validity,
 ): Promise<Issued> {
   const { cert: caCert, key: caKey } = await importCa(ca);
   const keys = await newKeyPair();
@@ -96,7 +101,7 @@ async function issueLeaf(
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: ALG,
-    ...validity(days),
+    ...(typeof days === 'number' ? validity(days) : days),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -122,7 +127,7 @@ function brokerNames(hosts: readonly string[]): x509.JsonGeneralNames {
   return out;
 }
 
-async function issueBrokerCert(ca: Issued, hosts: readonly string[]): Promise<Issued> {
+export async function issueBrokerCert(ca: Issued, hosts: readonly string[]): Promise<Issued> {
   return issueLeaf(ca, [{ CN: ['vitalwire broker'] }, { O: ['vitalwire'] }], brokerNames(hosts),
     x509.ExtendedKeyUsage.serverAuth, LEAF_DAYS);
 }
@@ -136,12 +141,15 @@ export async function issueGatewayCert(
   ca: { certPem: string; keyPem: string },
   site: string,
   gateway: string,
-  days = LEAF_DAYS,
+  /** Lifetime in days from now, or an explicit window (tests issue already-expired certificates with it). */
+  days: number | Validity = LEAF_DAYS,
 ): Promise<{ certPem: string; keyPem: string }> {
   if (!gatewaySegment(site) || !gatewaySegment(gateway)) {
     throw new VitalwireError('VW_ERR_CONFIG', `gateway identity ${JSON.stringify(`${site}/${gateway}`)} is not a valid site/gateway pair (no ':' allowed)`);
   }
-  if (!Number.isFinite(days) || days <= 0) throw new VitalwireError('VW_ERR_CONFIG', `certificate lifetime ${days} days`);
+  if (typeof days === 'number' ? !Number.isFinite(days) || days <= 0 : !(days.notAfter > days.notBefore)) {
+    throw new VitalwireError('VW_ERR_CONFIG', `certificate lifetime ${typeof days === 'number' ? `${days} days` : 'window is empty'}`);
+  }
   return issueLeaf(ca, [{ CN: [gateway] }, { O: [site] }], [{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }],
     x509.ExtendedKeyUsage.clientAuth, days);
 }
@@ -170,6 +178,16 @@ export function gatewayIdentityFromCert(cert: PeerCertificate | NodeX509): { sit
   return { site, gateway };
 }
 
+/**
+ * A certificate serial as one canonical string: upper-case hex without separators or leading zeros. Node prints
+ * serials upper-case (`getPeerCertificate().serialNumber`); the revocation list compares in this form.
+ */
+export function canonicalSerial(serial: string): string {
+  const hex = serial.replace(/[:\s]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
+  if (!/^[0-9A-F]{1,40}$/.test(hex)) throw new VitalwireError('VW_ERR_CONFIG', `certificate serial ${JSON.stringify(serial)}`);
+  return hex;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Files
 
@@ -177,7 +195,7 @@ function normalizeIp(ip: string): string {
   return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
-async function readPair(certPath: string, keyPath: string): Promise<Issued | null> {
+export async function readPair(certPath: string, keyPath: string): Promise<Issued | null> {
   try {
     const [certPem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
     return { certPem, keyPem };
@@ -187,7 +205,7 @@ async function readPair(certPath: string, keyPath: string): Promise<Issued | nul
 }
 
 /** Current, signed by `ca` (or self-signed when ca is omitted), and matching its private key. */
-function pairIsUsable(pair: Issued, ca?: NodeX509): NodeX509 | null {
+export function pairIsUsable(pair: Issued, ca?: NodeX509): NodeX509 | null {
   try {
     const cert = new NodeX509(pair.certPem);
     const now = Date.now();
@@ -214,14 +232,14 @@ function coversHosts(cert: NodeX509, hosts: readonly string[]): boolean {
 }
 
 /** Write via a fresh temporary file and rename, so a crash never leaves a half-written key or a key with loose mode. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, data, { mode, flag: 'wx' });
   await chmod(tmp, mode); // the umask may have narrowed or, for certs, the mode is already what we want
   await rename(tmp, path);
 }
 
-async function writePair(certPath: string, keyPath: string, pair: Issued): Promise<void> {
+export async function writePair(certPath: string, keyPath: string, pair: Issued): Promise<void> {
   await writeAtomic(keyPath, pair.keyPem, 0o600);
   await writeAtomic(certPath, pair.certPem, 0o644);
 }

@@ -27,7 +27,20 @@ const KEY_BYTES = 32;
 const MAX_N = 1 << 20;
 const MAX_R = 32;
 const MAX_P = 16;
-const ROLES: readonly User['role'][] = ['observer', 'service', 'admin'];
+export const ROLES: readonly User['role'][] = ['observer', 'service', 'admin'];
+/**
+ * User names: no '/', ':', '+', '#' or spaces. '/' marks gateway client ids and ':' separates a user's client-id
+ * suffix, so a user name can never reach another identity's client ids or widen a topic.
+ */
+export const USER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * A user's MQTT client id must be its name or `<name>:<anything>`, so no identity can claim (and so disconnect,
+ * [MQTT-3.1.4-2]) another identity's session. An empty client id gets a server-assigned one and is always allowed.
+ */
+export function userClientIdIsBound(clientId: string, name: string): boolean {
+  return clientId === name || clientId.startsWith(`${name}:`);
+}
 
 function scryptAsync(pw: BinaryLike, salt: Uint8Array, keylen: number, o: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -83,7 +96,7 @@ export async function verifyPassword(pw: string | Uint8Array, stored: string): P
 }
 
 function checkUser(u: User): void {
-  if (typeof u.name !== 'string' || u.name.length === 0 || u.name.length > 128) throw new TypeError('user name must be 1-128 characters');
+  if (typeof u.name !== 'string' || !USER_NAME.test(u.name)) throw new TypeError(`user name ${JSON.stringify(u.name)} must be 1-64 of A-Z a-z 0-9 . _ -`);
   if (!ROLES.includes(u.role)) throw new TypeError(`user ${u.name}: unknown role ${String(u.role)}`);
   if (!Array.isArray(u.sites) || u.sites.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new TypeError(`user ${u.name}: sites must be a list of site ids or '*'`);

@@ -1,0 +1,171 @@
+// Scale-out on a real redis-server (test/global-setup.ts): the shared behavioural suite on the Redis backend, two
+// brokers sharing traffic, retained messages and sessions, and a broker killed with SIGKILL while QoS 1 traffic
+// flows, its clients reconnecting to the other without losing a message.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describeBrokerBehaviour } from './behaviour.js';
+import { startCentral, type Central } from './central.js';
+import { Clients, closed, makeTestPki, nextMessage, startCentralProcess, testUsers, until, type TestPki } from './test-kit.js';
+import { startRedisServer, type TestRedis } from '../test/redis-server.js';
+import { writeUsersFile } from './users-file.js';
+import { createUserStore } from './users.js';
+
+// The run's redis-server (test/global-setup.ts) tells whether Redis is here at all. These suites then start one of
+// their own: their takeovers, SIGKILLs and fixed client ids (site1/gw1) must not meet other files' brokers, and Redis
+// pub/sub channels are shared across a server's databases.
+const skip = inject('redisUrl') ? null : inject('redisSkipReason');
+let redis: TestRedis | null = null;
+let url = 'redis://127.0.0.1:1';
+
+beforeAll(async () => {
+  if (skip) return;
+  redis = await startRedisServer();
+  url = redis.url;
+  const r = new Redis(url);
+  expect(await r.ping()).toBe('PONG');
+  r.disconnect();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, mqemitter-redis)', (o) => startCentral({ port: 0, ...o, redis: { url } }), skip);
+
+const d = skip ? describe.skip : describe;
+
+d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let dir: string;
+  let pki: TestPki;
+  let b1: Central;
+  let b2: Central;
+  let k1: Clients;
+  let k2: Clients;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-cluster-'));
+    pki = await makeTestPki(dir);
+    const users = await testUsers();
+    b1 = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url }, http: { port: 0 } });
+    b2 = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url } });
+    k1 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b1.port}`);
+    k2 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b2.port}`);
+  });
+  afterEach(async () => {
+    await Promise.all([k1.endAll(), k2.endAll()]);
+  });
+  afterAll(async () => {
+    await b1?.close();
+    await b2?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('carries a gateway on broker 1 to a subscriber on broker 2, and reports Redis in health', async () => {
+    const obs = await k2.user('obs1');
+    await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
+    const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
+    const got = nextMessage(obs);
+    await gw.publishAsync('vw/v1/site1/gw1/bed01/obs', 'across', { qos: 1 });
+    expect((await got).payload.toString()).toBe('across');
+    const h = await (await fetch(`http://127.0.0.1:${b1.httpPort}/healthz`)).json() as { redis: string; mode: string };
+    expect(h).toMatchObject({ redis: 'ready', mode: 'redis' });
+  });
+
+  it('shares retained messages between brokers', async () => {
+    const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
+    await gw.publishAsync('vw/v1/site1/gw1/shared/status', 'online', { qos: 1, retain: true });
+    const obs = await k2.user('obs1');
+    const got = nextMessage(obs);
+    await obs.subscribeAsync('vw/v1/site1/gw1/shared/status', { qos: 1 });
+    const m = await got;
+    expect([m.payload.toString(), m.retain]).toEqual(['online', true]);
+    await gw.publishAsync('vw/v1/site1/gw1/shared/status', '', { qos: 1, retain: true });
+  });
+
+  it('takes a session over across brokers: the same client id on broker 2 closes it on broker 1', async () => {
+    const first = await k1.gateway(pki.site1gw1, 'site1/gw1');
+    const gone = closed(first);
+    await k2.gateway(pki.site1gw1, 'site1/gw1');
+    await gone;
+  });
+
+  it('moves a persistent session: queued on broker 2 while away, delivered after reconnecting there', async () => {
+    const id = 'svc:moving';
+    const s = await k1.user('svc', { clientId: id, clean: false });
+    await s.subscribeAsync('vw/v1/site1/gw1/moving/obs', { qos: 1 });
+    await s.endAsync();
+    const gw = await k2.gateway(pki.site1gw1, 'site1/gw1');
+    for (let i = 1; i <= 3; i++) await gw.publishAsync('vw/v1/site1/gw1/moving/obs', String(i), { qos: 1 });
+    const got: string[] = [];
+    const back = k2.track(mqtt.connect(k2.url, k2.base({ username: 'svc', password: 'pw-svc', clientId: id, clean: false })));
+    back.on('message', (_t, p) => got.push(p.toString()));
+    await until(() => got.length >= 3);
+    expect(got).toEqual(['1', '2', '3']);
+  });
+});
+
+d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let dir: string;
+  let pki: TestPki;
+  const procs: Awaited<ReturnType<typeof startCentralProcess>>[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-failover-'));
+    pki = await makeTestPki(dir);
+    await writeFile(join(dir, 'broker.key'), pki.brokerTls.key, { mode: 0o600 });
+    await writeFile(join(dir, 'broker.crt'), pki.brokerTls.cert);
+    await writeUsersFile(join(dir, 'users.yaml'), await testUsers());
+    await writeFile(join(dir, 'central.yaml'), [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      `tls: { ca: ${pki.caFile}, cert: broker.crt, key: broker.key }`,
+      'users: { file: users.yaml }',
+      `redis: { url: "${url}" }`,
+      'log: { level: warn }',
+      '',
+    ].join('\n'));
+  });
+  afterAll(async () => {
+    for (const p of procs) await p.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('SIGKILL one of two brokers: its gateway and subscriber reconnect to the other and no QoS 1 message is lost', async () => {
+    const a = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
+    procs.push(a);
+    const b = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
+    procs.push(b);
+    // The load balancer's job, done by the clients: try A first, then B.
+    const servers = [{ host: '127.0.0.1', port: a.port }, { host: '127.0.0.1', port: b.port }];
+    const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 100, connectTimeout: 3000, servers, protocol: 'mqtts' as const };
+    const sub = mqtt.connect({ ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:failover', clean: false });
+    const seen = new Set<number>();
+    sub.on('message', (_t, p) => seen.add(Number(p.toString())));
+    await new Promise<void>((r) => sub.once('connect', () => r()));
+    await sub.subscribeAsync('vw/v1/site1/gw1/fo/obs', { qos: 1 });
+    const gw = mqtt.connect({ ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
+    await new Promise<void>((r) => gw.once('connect', () => r()));
+    try {
+      const N = 400;
+      let acked = 0;
+      let killed = false;
+      for (let i = 1; i <= N; i++) {
+        gw.publish('vw/v1/site1/gw1/fo/obs', String(i), { qos: 1 }, (err) => {
+          if (!err) acked++;
+        });
+        if (i === 150) {
+          await until(() => seen.size >= 100, 10_000, 'traffic before the kill');
+          a.child.kill('SIGKILL'); // mid-stream: messages in flight both ways
+          killed = true;
+        }
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      expect(killed).toBe(true);
+      await until(() => acked === N, 20_000, `all ${N} publishes acknowledged`);
+      await until(() => seen.size === N, 20_000, `subscriber saw all ${N}`);
+      expect([...seen].sort((x, y) => x - y)).toEqual([...Array(N)].map((_, i) => i + 1));
+    } finally {
+      await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
+    }
+  });
+});

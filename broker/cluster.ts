@@ -1,0 +1,97 @@
+// Scale-out on Redis: mqemitter-redis carries traffic between broker processes and aedes-persistence-redis (12.x,
+// forced by package.json "overrides") holds sessions, subscriptions, offline queues, retained messages and wills,
+// so several `vitalwire central` processes behind a TCP load balancer act as one broker.
+import { Redis } from 'ioredis';
+import mqemitterRedis from 'mqemitter-redis';
+import redisPersistence from 'aedes-persistence-redis';
+import { VitalwireError } from '../decoders/errors.js';
+
+export interface ClusterBackend {
+  /** Aedes `mq` and `persistence` options. */
+  readonly mq: unknown;
+  readonly persistence: { destroy(): Promise<void> };
+  /** True while all three Redis connections are up. */
+  ready(): boolean;
+  /** Closes the persistence connection (Aedes closes the mq itself on broker.close, ecosystem trap 2). */
+  close(): Promise<void>;
+  /** Closes everything: for a broker that failed to start. */
+  abort(): void;
+}
+
+export interface RedisOptions {
+  url: string;
+  /** Aedes' mqemitter concurrency (messages in flight inside the emitter). */
+  concurrency: number;
+  /** How long to wait for Redis at start before giving up. */
+  connectTimeoutMs: number;
+  /** Queued messages sent to a reconnecting persistent session per restore. */
+  maxSessionDelivery: number;
+}
+
+/** The URL without its password, for logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://(unparseable url)';
+  }
+}
+
+function whenReady(conn: Redis, timeoutMs: number, url: string): Promise<void> {
+  if (conn.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = '';
+    const onError = (err: Error): void => {
+      lastError = err.message;
+    };
+    const timer = setTimeout(() => {
+      conn.off('ready', onReady);
+      conn.off('error', onError);
+      reject(new VitalwireError('VW_ERR_CONFIG', `redis ${redactRedisUrl(url)} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      conn.off('error', onError);
+      resolve();
+    };
+    conn.once('ready', onReady);
+    conn.on('error', onError);
+  });
+}
+
+export async function connectRedis(o: RedisOptions, onError: (err: Error) => void): Promise<ClusterBackend> {
+  const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true } as const;
+  const subConn = new Redis(o.url, redisOpts);
+  const pubConn = new Redis(o.url, redisOpts);
+  const db = new Redis(o.url, { enableAutoPipelining: true });
+  const conns = [subConn, pubConn, db];
+  for (const c of conns) c.on('error', onError);
+  try {
+    // Ecosystem trap 1: mqemitter-redis races its own start-up ("Connection in subscriber mode, only subscriber
+    // commands may be used") unless both its connections are ready before Aedes subscribes.
+    await Promise.all(conns.map((c) => whenReady(c, o.connectTimeoutMs, o.url)));
+  } catch (err) {
+    for (const c of conns) c.disconnect();
+    throw err;
+  }
+  // matchEmptyLevels is what Aedes sets on its default emitter: [MQTT-4.7.1-3] 'a/#' matches 'a'.
+  const mq = mqemitterRedis({ subConn, pubConn, concurrency: o.concurrency, matchEmptyLevels: true });
+  const persistence = redisPersistence({ conn: db, maxSessionDelivery: o.maxSessionDelivery });
+  let closed = false;
+  return {
+    mq,
+    persistence,
+    ready: () => !closed && conns.every((c) => c.status === 'ready'),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await persistence.destroy();
+    },
+    abort() {
+      closed = true;
+      for (const c of conns) c.disconnect();
+    },
+  };
+}

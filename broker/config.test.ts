@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, validateConfig } from '../lib/config.js';
+import { BROKER_LIMIT_DOCS, centralConfigSchema } from './config.js';
+import { DEFAULT_LIMITS } from './limits.js';
+
+const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
+const documented = new Map([...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+const minimal = { tls: { ca: 'ca.crt', cert: 'b.crt', key: 'b.key' } };
+
+describe('central config', () => {
+  it('documents every limit once in docs/broker.md, with the default the code uses', () => {
+    expect(Object.fromEntries(documented)).toEqual({ ...BROKER_LIMIT_DOCS });
+  });
+
+  it('fills every limit with its default from a minimal file', () => {
+    const c = validateConfig(centralConfigSchema, minimal, 'test');
+    expect(c.limits).toEqual(DEFAULT_LIMITS);
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 8883 });
+    expect(c.redis).toBeUndefined();
+  });
+
+  it('refuses unknown keys, so a misspelt limit never keeps its default silently', () => {
+    let issues: readonly { path: string }[] = [];
+    try {
+      validateConfig(centralConfigSchema, { ...minimal, limits: { maxPacketByte: 10 }, extra: true }, 'test');
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues.map((i) => i.path).sort()).toEqual(['', 'limits']);
+  });
+
+  it('checks keep-alive bounds against each other', () => {
+    expect(() => validateConfig(centralConfigSchema, { ...minimal, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 50 } }, 'test'))
+      .toThrow(/limits.keepAliveMinSeconds: must not exceed keepAliveMaxSeconds/);
+  });
+});

@@ -1,0 +1,140 @@
+// The broker's network listeners: MQTT over TLS (the production port), MQTT over secure WebSocket (browsers and
+// tools), and plain TCP for the loopback-only conformance (lab) listener. Each hands a byte stream to one callback
+// with the TLS socket that carries it, so identity is read the same way whatever the framing.
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, isIP, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { VitalwireError } from '../decoders/errors.js';
+
+export interface TlsMaterial {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting; resolves when the server is closed (after destroyAll, at the latest). */
+  close(): Promise<void>;
+  /** Destroys every socket still open: TLS handshakes in progress, connections that never sent CONNECT. */
+  destroyAll(): void;
+}
+
+/** One new connection: the stream to hand to Aedes, and the TLS socket under it (null on the lab listener). */
+export type OnStream = (stream: Duplex, tls: TLSSocket | null, req?: import('node:http').IncomingMessage) => void;
+export type OnTlsError = (reason: 'tls-handshake' | 'tls-handshake-timeout', fields: Record<string, unknown>) => void;
+
+function tlsOptions(tls: TlsMaterial, handshakeTimeoutMs: number) {
+  return {
+    key: tls.key,
+    cert: tls.cert,
+    ca: tls.ca,
+    // Gateways present certificates, users may not: the check is the broker's, at CONNECT (central.ts).
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
+    handshakeTimeout: handshakeTimeoutMs,
+  };
+}
+
+function track(server: NetServer, sockets: Set<Socket>): void {
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+}
+
+async function listen(server: NetServer, port: number, host: string, sockets: Set<Socket>): Promise<Listener> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  return {
+    host,
+    port: typeof addr === 'object' && addr ? addr.port : 0,
+    close() {
+      if (server.listening) server.close();
+      return closed;
+    },
+    destroyAll() {
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+function tlsErrorReason(err: Error & { code?: string }): 'tls-handshake' | 'tls-handshake-timeout' {
+  return err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls-handshake-timeout' : 'tls-handshake';
+}
+
+export async function listenMqttTls(o: {
+  host: string; port: number; tls: TlsMaterial; handshakeTimeoutMs: number; onStream: OnStream; onTlsError: OnTlsError;
+}): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const server = createTlsServer(tlsOptions(o.tls, o.handshakeTimeoutMs));
+  track(server, sockets);
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    o.onTlsError(tlsErrorReason(err), { remote: socket.remoteAddress, tlsError: err.code ?? err.message });
+  });
+  server.on('secureConnection', (socket: TLSSocket) => o.onStream(socket, socket));
+  return listen(server, o.port, o.host, sockets);
+}
+
+export async function listenMqttWss(o: {
+  host: string; port: number; path: string; tls: TlsMaterial; handshakeTimeoutMs: number; maxPacketBytes: number;
+  onStream: OnStream; onTlsError: OnTlsError;
+}): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const server = createHttpsServer({ ...tlsOptions(o.tls, o.handshakeTimeoutMs), requestTimeout: o.handshakeTimeoutMs });
+  track(server, sockets);
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    o.onTlsError(tlsErrorReason(err), { remote: socket.remoteAddress, tlsError: err.code ?? err.message });
+  });
+  server.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+  });
+  // A WebSocket message carries whole or partial MQTT packets; the byte-stream guard in central.ts enforces the MQTT
+  // limit, and maxPayload stops one frame from being buffered beyond it first.
+  const wss = new WebSocketServer({
+    server, path: o.path, maxPayload: o.maxPacketBytes + 16, perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  wss.on('connection', (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    stream.on('error', () => ws.terminate());
+    o.onStream(stream, req.socket as TLSSocket, req);
+  });
+  const l = await listen(server, o.port, o.host, sockets);
+  return {
+    ...l,
+    close() {
+      wss.close();
+      return l.close();
+    },
+  };
+}
+
+export function isLoopbackAddress(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1' || /^::ffff:127\./i.test(host);
+  return false;
+}
+
+/** Plain TCP for `central --lab`: refuses anything but a loopback address, before binding. */
+export async function listenMqttLab(o: { host: string; port: number; onStream: OnStream }): Promise<Listener> {
+  if (!isLoopbackAddress(o.host)) {
+    throw new VitalwireError('VW_ERR_LAB_NOT_LOOPBACK', `${o.host}: the lab listener has no authentication and must never carry patient data`);
+  }
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => o.onStream(socket, null));
+  track(server, sockets);
+  return listen(server, o.port, o.host, sockets);
+}

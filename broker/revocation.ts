@@ -1,0 +1,76 @@
+// Gateway certificate revocation: a JSON list of revoked serials that `vitalwire gateways revoke` appends to and the
+// broker consults at every certificate connect, re-reading the file when it changes. So a revoked certificate is
+// refused at its next connect, on every broker that reads the file, with no restart. A list the broker cannot read
+// or validate refuses every certificate until fixed (fail closed): an unreadable list must not un-revoke anyone.
+import { readFile, stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { VitalwireError } from '../decoders/errors.js';
+import { parseConfigText, validateConfig } from '../lib/config.js';
+import { canonicalSerial, writeAtomic } from './pki.js';
+
+const entry = z.strictObject({
+  serial: z.string().regex(/^[0-9A-Fa-f:]{1,60}$/),
+  identity: z.string(),
+  revokedAt: z.string(),
+  reason: z.string().optional(),
+});
+
+export const revocationFileSchema = z.strictObject({ revoked: z.array(entry).default([]) });
+export type RevokedEntry = z.output<typeof entry>;
+
+export interface RevocationList {
+  /** True when the serial is revoked; throws VW_ERR_CONFIG while the list cannot be read. */
+  isRevoked(serial: string): Promise<boolean>;
+}
+
+export async function readRevocationFile(path: string, missingOk = false): Promise<RevokedEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new VitalwireError('VW_ERR_CONFIG', `revocation list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return validateConfig(revocationFileSchema, parseConfigText(text, 'json', path), path).revoked.map((e) => ({ ...e }));
+}
+
+export async function writeRevocationFile(path: string, entries: readonly RevokedEntry[]): Promise<void> {
+  await writeAtomic(path, `${JSON.stringify({ revoked: entries }, null, 2)}\n`, 0o644);
+}
+
+/** A revocation list over a file, reloaded when its inode, size or mtime change. */
+export function fileRevocationList(path: string): RevocationList {
+  let serials = new Set<string>();
+  let stamp = '';
+  let broken: Error | null = null;
+  let pending: Promise<void> | null = null;
+  const check = async (): Promise<void> => {
+    try {
+      const st = await stat(path);
+      const now = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (now === stamp && broken === null) return;
+      serials = new Set((await readRevocationFile(path)).map((e) => canonicalSerial(e.serial)));
+      stamp = now;
+      broken = null;
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      stamp = '';
+    }
+  };
+  return {
+    async isRevoked(serial) {
+      pending ??= check().finally(() => {
+        pending = null;
+      });
+      await pending;
+      if (broken) throw new VitalwireError('VW_ERR_CONFIG', `revocation list unusable: ${broken.message}`);
+      return serials.has(canonicalSerial(serial));
+    },
+  };
+}
+
+/** A fixed in-memory list (tests, embedding). */
+export function staticRevocationList(revoked: readonly string[]): RevocationList {
+  const set = new Set(revoked.map(canonicalSerial));
+  return { isRevoked: async (s) => set.has(canonicalSerial(s)) };
+}

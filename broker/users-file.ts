@@ -1,0 +1,99 @@
+// The users file: broker accounts with scrypt hashes, written by `vitalwire users add|remove` and read by the broker.
+// The broker re-reads it when it changes (checked at each password login), so adding or removing a user needs no
+// restart. A file it cannot read or validate refuses every password login until fixed: fail closed.
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { stringify as toYaml } from 'yaml';
+import { z } from 'zod';
+import { VitalwireError } from '../decoders/errors.js';
+import { formatOf, parseConfigText, validateConfig } from '../lib/config.js';
+import { createUserStore, ROLES, USER_NAME, type User, type UserStore } from './users.js';
+
+const userSchema = z.strictObject({
+  name: z.string().regex(USER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'),
+  role: z.enum(ROLES as [User['role'], ...User['role'][]]),
+  sites: z.array(z.string().min(1)).min(1),
+  hash: z.string().startsWith('scrypt$'),
+});
+
+export const usersFileSchema = z.strictObject({
+  users: z.array(userSchema).default([]),
+}).superRefine((f, ctx) => {
+  const seen = new Set<string>();
+  f.users.forEach((u, i) => {
+    if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `duplicate user ${u.name}` });
+    seen.add(u.name);
+  });
+});
+
+/** Reads and validates a users file; a missing file is an empty list only when `missingOk`. */
+export async function readUsersFile(path: string, missingOk = false): Promise<User[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new VitalwireError('VW_ERR_CONFIG', `users file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const parsed = validateConfig(usersFileSchema, parseConfigText(text, formatOf(path), path), path);
+  return parsed.users.map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash }));
+}
+
+/** Writes the list atomically with mode 0600: the file holds password hashes. */
+export async function writeUsersFile(path: string, users: readonly User[]): Promise<void> {
+  const data = { users: users.map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash })) };
+  const text = formatOf(path) === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data);
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+export interface FileUserStore extends UserStore {
+  readonly path: string;
+  /** Re-reads the file if it changed since the last read. Throws VW_ERR_CONFIG while the file is unusable. */
+  refresh(): Promise<void>;
+}
+
+/** A UserStore over a users file, reloaded when its size, mtime or inode change. */
+export async function openUsersFile(path: string): Promise<FileUserStore> {
+  let store = createUserStore(await readUsersFile(path));
+  let stamp = '';
+  let broken: Error | null = null;
+  let pending: Promise<void> | null = null;
+
+  const check = async (): Promise<void> => {
+    try {
+      const st = await stat(path);
+      const now = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (now === stamp && broken === null) return;
+      store = createUserStore(await readUsersFile(path));
+      stamp = now;
+      broken = null;
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      stamp = '';
+    }
+  };
+  await check();
+
+  const refresh = async (): Promise<void> => {
+    pending ??= check().finally(() => {
+      pending = null;
+    });
+    await pending;
+    if (broken) throw new VitalwireError('VW_ERR_CONFIG', `users file unusable: ${broken.message}`);
+  };
+
+  return {
+    path,
+    refresh,
+    get: (name) => (broken ? undefined : store.get(name)),
+    add: (u) => store.add(u),
+    remove: (name) => store.remove(name),
+    async verify(name, password) {
+      await refresh();
+      return store.verify(name, password);
+    },
+  };
+}
