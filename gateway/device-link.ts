@@ -21,12 +21,16 @@ export type LinkStateName = 'connecting' | 'connected' | 'disconnected';
 
 export interface DeviceLinkEvents {
   decoded(d: Decoded, gatewayTimeUs: number): void;
-  state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: string): void;
+  state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void;
+  /** Raw bytes as they arrived (capture); optional. */
+  data?(chunk: Buffer, gatewayTimeUs: number): void;
 }
 
 export interface DeviceLink {
   readonly id: string;
   readonly counters: DeviceCounters;
+  /** The link's state now. */
+  readonly state: LinkStateName;
   stop(): Promise<void>;
 }
 
@@ -38,10 +42,27 @@ export interface DeviceLinkOptions {
   logger: Logger;
   nowUs?: () => number;
   backoff?: { minMs: number; maxMs: number };
+  /** UTC offset assumed for device times sent without one. */
+  defaultUtcOffsetMin?: number;
 }
 
+// The gateway's clock, in Unix microseconds: the monotonic clock's resolution, anchored to the wall clock and
+// re-anchored whenever the wall clock moved away by more than CLOCK_REANCHOR_MS (an NTP step after a box booted with a
+// wrong time must not leave every receive time wrong until the next restart).
+export const CLOCK_REANCHOR_MS = 2;
+let anchorWall = performance.timeOrigin + performance.now();
+let anchorMono = performance.now();
+
 export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const mono = performance.now();
+  let t = anchorWall + (mono - anchorMono);
+  const wall = Date.now();
+  if (Math.abs(t - wall) > CLOCK_REANCHOR_MS) {
+    anchorWall = wall;
+    anchorMono = mono;
+    t = wall;
+  }
+  return Math.round(t * 1000);
 }
 
 export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
@@ -52,6 +73,12 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   let link: Link | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let state: LinkStateName = 'connecting';
+  const setState = (s: LinkStateName, reason?: ErrorCode) => {
+    state = s;
+    if (reason) o.events.state(s, counters, reason);
+    else o.events.state(s, counters);
+  };
 
   const count = (code: ErrorCode) => {
     counters.errors[code] = (counters.errors[code] ?? 0) + 1;
@@ -72,22 +99,27 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       }
       counters.garbageBytes = pipeline.stats.garbageBytes;
     },
-  });
+  }, o.defaultUtcOffsetMin !== undefined ? { defaultUtcOffsetMin: o.defaultUtcOffsetMin } : {});
 
-  const onData = (chunk: Buffer) => pipeline.push(chunk, clock());
+  const onData = (chunk: Buffer) => {
+    const t = clock();
+    o.events.data?.(chunk, t);
+    pipeline.push(chunk, t);
+  };
 
-  const schedule = (reason: string) => {
+  const schedule = (code: ErrorCode, detail: string) => {
     if (stopped) return;
     const wait = backoff.next();
-    log.info({ reason, retryMs: wait }, 'device link down');
-    o.events.state('disconnected', counters, reason);
+    // The detail is an OS error text (ENOENT, EIO): no device data.
+    log.info({ code, err: detail, retryMs: wait }, 'device link down');
+    setState('disconnected', code);
     timer = setTimeout(connect, wait);
   };
 
   async function connect(): Promise<void> {
     timer = undefined;
     if (stopped) return;
-    o.events.state('connecting', counters);
+    setState('connecting');
     pipeline.reset();
     try {
       const l = await o.open({
@@ -96,7 +128,9 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
           link = undefined;
           count('VW_ERR_LINK_CLOSED');
           counters.reconnects++;
-          schedule(err?.message ?? 'closed');
+          // A frame cut by the drop is dropped; the next connection starts clean.
+          pipeline.reset();
+          schedule('VW_ERR_LINK_CLOSED', err?.message ?? 'closed');
         },
       });
       if (stopped) {
@@ -106,10 +140,10 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       link = l;
       backoff.reset();
       log.info('device link up');
-      o.events.state('connected', counters);
+      setState('connected');
     } catch (err) {
       count('VW_ERR_LINK_OPEN');
-      schedule(err instanceof Error ? err.message : String(err));
+      schedule('VW_ERR_LINK_OPEN', err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -118,6 +152,9 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   return {
     id: o.id,
     counters,
+    get state() {
+      return state;
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

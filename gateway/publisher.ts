@@ -1,78 +1,289 @@
-// MQTT publisher: TLS with the gateway's client certificate, QoS 1, one Batch per message,
-// per-stream sequence numbers. The gateway-runtime issue puts the durable outbox in front of
-// it; here a publish that fails while offline is buffered by mqtt.js in memory only.
+// The uplink: MQTT over TLS with the gateway's client certificate, QoS 1, publishing what the outbox holds. Only
+// durable records are sent; a record leaves the outbox only on its PUBACK. A bounded window of messages in flight; live
+// records first; the backlog stored before the last (re)connect is replayed oldest first, marked backfill, paced by
+// its own rate and only in what live traffic leaves free. One mqtt.js client per connection (reconnectPeriod 0): the
+// gateway owns retries, so nothing is resent behind the outbox's back; reconnects use capped, jittered backoff and
+// cycle through the broker URLs. The last will marks the gateway offline (retained) if the connection dies.
 import mqtt, { type MqttClient } from 'mqtt';
-import { Batch, Kind, type IBatch, type ISource } from '../proto/index.js';
-import { streamTopic, type StreamKind } from '../lib/topics.js';
 import type { Logger } from '../lib/log.js';
-import { nowUs } from './device-link.js';
+import { streamTopic, type StreamKind } from '../lib/topics.js';
+import { encodeBatch } from '../proto/encode-batch.js';
+import { Kind, LinkState } from '../proto/index.js';
+import { createBackoff } from './backoff.js';
+import { GATEWAY_DEVICE } from './config.js';
+import type { Outbox, OutRecord } from './outbox/outbox.js';
+import { PUBLISH_TAIL_MAX, writePublishTail } from './outbox/records.js';
+import { RateBucket } from './rate.js';
 
-export interface PublisherOptions {
-  url: string; // mqtts://host:port
+/** Backlog records read ahead of publishing (at most the in-flight window). */
+export const BACKLOG_PREFETCH = 64;
+/** close() waits this long for the broker to take the DISCONNECT. */
+export const END_TIMEOUT_MS = 2000;
+
+export interface UplinkOptions {
   site: string;
   gateway: string;
-  tls: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
+  urls: readonly string[];
+  tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string };
+  keepaliveSeconds: number;
+  connectTimeoutMs: number;
+  reconnect: { minMs: number; maxMs: number };
+  inflightWindow: number;
+  maxMessagesPerSecond: number;
+  replayMessagesPerSecond: number;
+  outbox: Outbox;
   logger: Logger;
+  nowUs: () => number;
+  /** Called on each successful connect, before anything is published (the gateway queues its status). */
+  onConnect?: () => void;
+  /** Called with the PUBACK round trip of each message, in seconds. */
+  onAck?: (seconds: number, backfill: boolean) => void;
 }
 
-export type BatchBody = Omit<IBatch, 'source' | 'kind' | 'seq' | 'publishTimeUs'>;
+export interface UplinkCounters {
+  connects: number;
+  connectFailures: number;
+  disconnects: number;
+  published: number;
+  publishedBackfill: number;
+  acked: number;
+  nacked: number;
+}
 
-export interface Publisher {
-  publish(source: ISource & { device: string }, kind: StreamKind, body: BatchBody): Promise<void>;
-  readonly counters: { published: number; acked: number; failed: number };
+export interface Uplink {
+  readonly counters: UplinkCounters;
+  isConnected(): boolean;
+  inflight(): number;
+  /** Waits (at most timeoutMs) until nothing live is queued and nothing is in flight; true when it got there. */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
-  readonly client: MqttClient;
 }
 
-const KIND_OF: Record<StreamKind, number> = {
-  obs: Kind.KIND_OBS,
-  wave: Kind.KIND_WAVE,
-  alarm: Kind.KIND_ALARM,
-  status: Kind.KIND_STATUS,
-};
+/** The fields a publish adds to a stored Batch, as a separate buffer (tests; the uplink writes them in place). */
+export function publishTail(backfill: boolean, publishTimeUs: number): Buffer {
+  const b = Buffer.alloc(PUBLISH_TAIL_MAX);
+  return b.subarray(0, writePublishTail(b, 0, backfill, publishTimeUs));
+}
 
-export async function startPublisher(o: PublisherOptions): Promise<Publisher> {
-  const client = mqtt.connect(o.url, {
-    ca: o.tls.ca,
-    cert: o.tls.cert,
-    key: o.tls.key,
-    // The broker binds client ids to the certificate identity.
-    clientId: `${o.site}/${o.gateway}`,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-    keepalive: 30,
-  });
-  const log = o.logger.child({ component: 'publisher' });
-  client.on('connect', () => log.info('connected to broker'));
-  client.on('error', (err) => log.warn({ err: err.message }, 'broker connection error'));
-  client.on('offline', () => log.warn('broker offline'));
-  const seqs = new Map<string, number>();
-  const counters = { published: 0, acked: 0, failed: 0 };
+export function startUplink(o: UplinkOptions): Uplink {
+  const log = o.logger.child({ component: 'uplink' });
+  const counters: UplinkCounters = { connects: 0, connectFailures: 0, disconnects: 0, published: 0, publishedBackfill: 0, acked: 0, nacked: 0 };
+  const backoff = createBackoff(o.reconnect.minMs, o.reconnect.maxMs);
+  const total = new RateBucket(o.maxMessagesPerSecond, Math.max(1, Math.ceil(o.maxMessagesPerSecond / 10)));
+  const replay = new RateBucket(o.replayMessagesPerSecond, Math.max(1, Math.ceil(o.replayMessagesPerSecond / 10)));
+  const prefetchMax = Math.min(BACKLOG_PREFETCH, o.inflightWindow);
+  const inflight = new Map<number, OutRecord>();
+  const topics = new Map<string, string>();
+  let prefetch: OutRecord[] = [];
+  let prefetching = false;
+  let client: MqttClient | null = null;
+  let online = false;
+  let closing = false;
+  let gen = 0;
+  let urlIndex = 0;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let pumpTimer: NodeJS.Timeout | null = null;
+  let lastError = '';
+  let idleWaiters: (() => void)[] = [];
+
+  const topicOf = (device: string, kind: StreamKind): string => {
+    const k = `${device}/${kind}`;
+    let t = topics.get(k);
+    if (t === undefined) topics.set(k, (t = streamTopic(o.site, o.gateway, device, kind)));
+    return t;
+  };
+
+  const willPayload = (): Buffer =>
+    encodeBatch({
+      source: { site: o.site, gateway: o.gateway, device: GATEWAY_DEVICE },
+      kind: Kind.KIND_STATUS,
+      seq: 0, // not part of the stream's sequence: the broker may never publish it
+      statuses: [{ time: { gatewayTimeUs: o.nowUs() }, state: LinkState.LINK_STATE_DISCONNECTED, reason: 'VW_ERR_UPLINK' }],
+    });
+
+  const notifyIdle = () => {
+    if (inflight.size > 0 || o.outbox.hasLive()) return;
+    const w = idleWaiters;
+    idleWaiters = [];
+    for (const f of w) f();
+  };
+
+  const arm = (ms: number) => {
+    if (pumpTimer) return;
+    pumpTimer = setTimeout(() => {
+      pumpTimer = null;
+      pump();
+    }, Math.max(1, Math.ceil(ms)));
+  };
+
+  function send(c: MqttClient, r: OutRecord): void {
+    const g = gen;
+    inflight.set(r.id, r);
+    counters.published++;
+    if (r.backfill) counters.publishedBackfill++;
+    const started = performance.now();
+    // The tail goes into the spare bytes after the stored payload: no copy of the Batch per publish.
+    const payload = r.wire.subarray(0, r.payload.length + writePublishTail(r.wire, r.payload.length, r.backfill, o.nowUs()));
+    c.publish(topicOf(r.device, r.kind), payload, { qos: 1, retain: r.retain && !r.backfill }, (err) => {
+      if (g !== gen) return; // that connection is gone; its records went back to the backlog
+      inflight.delete(r.id);
+      if (err) {
+        counters.nacked++;
+        o.outbox.nack(r);
+      } else {
+        counters.acked++;
+        o.outbox.ack(r);
+        o.onAck?.((performance.now() - started) / 1000, r.backfill);
+      }
+      pump();
+      notifyIdle();
+    });
+  }
+
+  function fetchBacklog(): void {
+    if (prefetching || !online) return;
+    prefetching = true;
+    const g = gen;
+    o.outbox.takeBacklog(prefetchMax).then((recs) => {
+      prefetching = false;
+      if (g !== gen || !online) {
+        for (const r of recs) o.outbox.nack(r);
+        return;
+      }
+      prefetch.push(...recs);
+      if (recs.length > 0) pump();
+    }, (err: unknown) => {
+      prefetching = false;
+      log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'backlog read failed');
+      arm(1000);
+    });
+  }
+
+  function pump(): void {
+    const c = client;
+    if (!c || !online) return;
+    while (inflight.size < o.inflightWindow) {
+      if (!total.available()) return arm(total.msUntilNext());
+      let r = o.outbox.takeLive();
+      if (!r) {
+        if (prefetch.length === 0) {
+          if (!closing && o.outbox.hasBacklog()) fetchBacklog();
+          return;
+        }
+        if (closing) return;
+        if (!replay.available()) return arm(replay.msUntilNext());
+        r = prefetch.shift();
+        if (!r) return;
+        if (!o.outbox.inFlight(r)) continue; // shed by the quota while it waited here
+        replay.take();
+      }
+      total.take();
+      send(c, r);
+      if (prefetch.length < prefetchMax / 2 && !closing) fetchBacklog();
+    }
+  }
+
+  function onClose(c: MqttClient): void {
+    if (c !== client) return;
+    const wasOnline = online;
+    online = false;
+    client = null;
+    gen++;
+    for (const r of inflight.values()) {
+      counters.nacked++;
+      o.outbox.nack(r);
+    }
+    inflight.clear();
+    for (const r of prefetch) o.outbox.nack(r);
+    prefetch = [];
+    o.outbox.setOnline(false);
+    c.end(true);
+    notifyIdle();
+    if (wasOnline && closing) {
+      log.info({ depth: o.outbox.depth() }, 'disconnected from broker');
+    } else if (wasOnline) {
+      counters.disconnects++;
+      log.warn({ code: 'VW_ERR_UPLINK', err: lastError || 'connection closed', depth: o.outbox.depth() }, 'broker connection lost');
+    } else {
+      counters.connectFailures++;
+    }
+    if (closing) return;
+    urlIndex++;
+    const wait = backoff.next();
+    log.info({ retryMs: wait, failures: counters.connectFailures }, 'broker reconnect scheduled');
+    retryTimer = setTimeout(connect, wait);
+  }
+
+  function connect(): void {
+    retryTimer = null;
+    if (closing) return;
+    const url = o.urls[urlIndex % o.urls.length] ?? '';
+    lastError = '';
+    const c = mqtt.connect(url, {
+      ca: o.tls.ca,
+      cert: o.tls.cert,
+      key: o.tls.key,
+      clientId: `${o.site}/${o.gateway}`, // the broker binds client ids to the certificate identity
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: o.connectTimeoutMs,
+      keepalive: o.keepaliveSeconds,
+      resubscribe: false,
+      will: { topic: topicOf(GATEWAY_DEVICE, 'status'), payload: willPayload(), qos: 1, retain: true },
+    });
+    client = c;
+    c.on('connect', () => {
+      if (c !== client) return;
+      online = true;
+      backoff.reset();
+      counters.connects++;
+      o.outbox.setOnline(true);
+      log.info({ url: url.replace(/\/\/[^@]*@/, '//'), backlog: o.outbox.depth() }, 'connected to broker');
+      o.onConnect?.();
+      pump();
+    });
+    c.on('close', () => onClose(c));
+    c.on('error', (err) => {
+      if (err.message !== lastError) log.debug({ code: 'VW_ERR_UPLINK', err: err.message }, 'broker connection error');
+      lastError = err.message;
+    });
+  }
+
+  o.outbox.onLive(() => pump());
+  connect();
 
   return {
-    client,
     counters,
-    publish(source, kind, body) {
-      const topic = streamTopic(o.site, o.gateway, source.device, kind);
-      const seq = (seqs.get(topic) ?? 0) + 1;
-      seqs.set(topic, seq);
-      const bytes = Batch.encode({ ...body, source: { ...source, site: o.site, gateway: o.gateway }, kind: KIND_OF[kind], seq,
-        publishTimeUs: nowUs() }).finish();
-      counters.published++;
-      return new Promise((resolve, reject) => {
-        client.publish(topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), { qos: 1 }, (err) => {
-          if (err) {
-            counters.failed++;
-            reject(err);
-          } else {
-            counters.acked++;
-            resolve();
-          }
-        });
+    isConnected: () => online,
+    inflight: () => inflight.size,
+    drain(timeoutMs) {
+      if (inflight.size === 0 && !(online && o.outbox.hasLive())) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          idleWaiters = idleWaiters.filter((f) => f !== done);
+          resolve(false);
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(t);
+          resolve(true);
+        };
+        idleWaiters.push(done);
+        pump();
       });
     },
-    close: () => client.endAsync(),
+    async close() {
+      closing = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (pumpTimer) clearTimeout(pumpTimer);
+      const c = client;
+      if (!c) return;
+      // A DISCONNECT first: the broker drops the last will (the gateway published its own final status). A broker that
+      // does not answer gets END_TIMEOUT_MS, then the connection is dropped.
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([c.endAsync().catch(() => undefined), new Promise((r) => (t = setTimeout(r, END_TIMEOUT_MS)))]);
+      clearTimeout(t);
+      onClose(c);
+    },
   };
 }

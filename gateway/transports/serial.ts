@@ -8,7 +8,8 @@ export interface SerialLinkOptions {
   dataBits?: 7 | 8;
   parity?: 'none' | 'even' | 'odd';
   stopBits?: 1 | 2;
-  rtscts?: boolean;
+  /** RTS/CTS hardware flow control, or XON/XOFF software flow control. */
+  flowControl?: 'none' | 'rtscts' | 'xonxoff';
 }
 
 export function openSerialLink(opts: SerialLinkOptions, h: LinkHandlers): Promise<Link> {
@@ -19,7 +20,9 @@ export function openSerialLink(opts: SerialLinkOptions, h: LinkHandlers): Promis
       dataBits: opts.dataBits ?? 8,
       parity: opts.parity ?? 'none',
       stopBits: opts.stopBits ?? 1,
-      rtscts: opts.rtscts ?? false,
+      rtscts: opts.flowControl === 'rtscts',
+      xon: opts.flowControl === 'xonxoff',
+      xoff: opts.flowControl === 'xonxoff',
       autoOpen: false,
     });
     let closing = false;

@@ -1,0 +1,173 @@
+// Prometheus metrics of the gateway (vitalwire_gateway_*), served on a loopback HTTP port: GET /metrics and
+// GET /healthz. The registry reads the runtime's counters when scraped, so the hot path never touches prom-client
+// (except the publish-latency histogram). Labels are device ids, error codes and kinds: never patient data or values.
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface DeviceMetricsView {
+  id: string;
+  connected: boolean;
+  frames: number;
+  badFrames: number;
+  reconnects: number;
+  errors: Readonly<Record<string, number>>;
+  timeSuspect: Readonly<Record<string, number>>;
+  clockOffsetUs: number;
+  clockDriftPpm: number;
+  acks?: Readonly<Record<string, number>>;
+  duplicates?: number;
+}
+
+export interface GatewayMetricsSource {
+  devices(): DeviceMetricsView[];
+  outbox(): {
+    depth: number; bytes: number; quotaBytes: number; oldestUnsentUs: number | null; appendedBytes: number; appendedRecords: number;
+    commits: number; fsyncs: number; writeErrors: number; tornSegments: number; shedRecords: Readonly<Record<string, number>>; shedBytes: number;
+  };
+  gaps(): Readonly<Record<string, number>>;
+  uplink(): { connected: boolean; connects: number; disconnects: number; connectFailures: number; published: number; publishedBackfill: number; acked: number };
+  clockSynced(): boolean;
+  nowUs(): number;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** PUBACK round trip of one message. */
+  observePublish(seconds: number, backfill: boolean): void;
+}
+
+export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: string; gateway: string }): GatewayMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  const counter = (name: string, help: string, labelNames: string[], read: (set: (l: Record<string, string>, v: number) => void) => void) =>
+    registry.registerMetric(new Counter({
+      name, help, labelNames, registers: [],
+      collect() {
+        this.reset();
+        read((l, v) => this.inc(l, v));
+      },
+    }));
+  const gauge = (name: string, help: string, labelNames: string[], read: (set: (l: Record<string, string>, v: number) => void) => void) =>
+    registry.registerMetric(new Gauge({
+      name, help, labelNames, registers: [],
+      collect() {
+        this.reset();
+        read((l, v) => this.set(l, v));
+      },
+    }));
+  const perDevice = (pick: (d: DeviceMetricsView) => number) => (set: (l: Record<string, string>, v: number) => void) => {
+    for (const d of src.devices()) set({ device: d.id }, pick(d));
+  };
+
+  counter('vitalwire_gateway_frames_total', 'Frames framed on each device link (decoded or rejected)', ['device'], perDevice((d) => d.frames));
+  counter('vitalwire_gateway_bad_frames_total', 'Frames the decoder rejected', ['device'], perDevice((d) => d.badFrames));
+  counter('vitalwire_gateway_errors_total', 'Errors by device and VW_ERR_* code', ['device', 'code'], (set) => {
+    for (const d of src.devices()) for (const [code, v] of Object.entries(d.errors)) set({ device: d.id, code }, v);
+  });
+  counter('vitalwire_gateway_device_reconnects_total', 'Device link reconnects', ['device'], perDevice((d) => d.reconnects));
+  gauge('vitalwire_gateway_device_connected', '1 while the device link is up', ['device'], perDevice((d) => (d.connected ? 1 : 0)));
+  counter('vitalwire_gateway_time_suspect_total', 'Payloads with an implausible device time, by kind', ['device', 'kind'], (set) => {
+    for (const d of src.devices()) for (const [kind, v] of Object.entries(d.timeSuspect)) set({ device: d.id, kind }, v);
+  });
+  gauge('vitalwire_gateway_device_clock_offset_seconds', 'Estimated device clock minus gateway clock', ['device'], perDevice((d) => d.clockOffsetUs / 1e6));
+  gauge('vitalwire_gateway_device_clock_drift_ppm', 'Estimated device clock rate error', ['device'], perDevice((d) => d.clockDriftPpm));
+  counter('vitalwire_gateway_mllp_acks_total', 'HL7 acknowledgements sent by code (AA, AE, AR)', ['device', 'code'], (set) => {
+    for (const d of src.devices()) for (const [code, v] of Object.entries(d.acks ?? {})) set({ device: d.id, code }, v);
+  });
+  counter('vitalwire_gateway_mllp_duplicates_total', 'Resent HL7 messages answered from their first stored copy', ['device'], (set) => {
+    for (const d of src.devices()) if (d.duplicates !== undefined) set({ device: d.id }, d.duplicates);
+  });
+
+  const ob = () => src.outbox();
+  gauge('vitalwire_gateway_outbox_queue_depth', 'Batches stored and not yet acknowledged by the broker', [], (set) => set({}, ob().depth));
+  gauge('vitalwire_gateway_outbox_bytes', 'Bytes of outbox segment files', [], (set) => set({}, ob().bytes));
+  gauge('vitalwire_gateway_outbox_quota_bytes', 'Outbox disk quota', [], (set) => set({}, ob().quotaBytes));
+  gauge('vitalwire_gateway_outbox_oldest_unsent_age_seconds', 'Age of the oldest batch not yet acknowledged (0 when none)', [], (set) => {
+    const t = ob().oldestUnsentUs;
+    set({}, t === null ? 0 : Math.max(0, (src.nowUs() - t) / 1e6));
+  });
+  counter('vitalwire_gateway_outbox_appended_bytes_total', 'Bytes appended to the outbox', [], (set) => set({}, ob().appendedBytes));
+  counter('vitalwire_gateway_outbox_appended_batches_total', 'Batches appended to the outbox', [], (set) => set({}, ob().appendedRecords));
+  counter('vitalwire_gateway_outbox_commits_total', 'Group commits', [], (set) => set({}, ob().commits));
+  counter('vitalwire_gateway_outbox_fsyncs_total', 'fdatasync calls', [], (set) => set({}, ob().fsyncs));
+  counter('vitalwire_gateway_outbox_write_errors_total', 'Failed outbox writes (VW_ERR_OUTBOX_IO)', [], (set) => set({}, ob().writeErrors));
+  counter('vitalwire_gateway_outbox_torn_segments_total', 'Segments found with a torn tail at start', [], (set) => set({}, ob().tornSegments));
+  counter('vitalwire_gateway_shed_batches_total', 'Batches shed by the disk quota, by kind', ['kind'], (set) => {
+    for (const [kind, v] of Object.entries(ob().shedRecords)) set({ kind }, v);
+  });
+  counter('vitalwire_gateway_shed_bytes_total', 'Segment bytes shed by the disk quota', [], (set) => set({}, ob().shedBytes));
+  counter('vitalwire_gateway_gaps_total', 'Gap markers stored, by reason', ['reason'], (set) => {
+    for (const [reason, v] of Object.entries(src.gaps())) set({ reason }, v);
+  });
+
+  const up = () => src.uplink();
+  gauge('vitalwire_gateway_broker_connected', '1 while connected to a broker', [], (set) => set({}, up().connected ? 1 : 0));
+  counter('vitalwire_gateway_broker_connects_total', 'Successful broker connections', [], (set) => set({}, up().connects));
+  counter('vitalwire_gateway_broker_disconnects_total', 'Broker connections lost', [], (set) => set({}, up().disconnects));
+  counter('vitalwire_gateway_broker_connect_failures_total', 'Failed broker connection attempts', [], (set) => set({}, up().connectFailures));
+  counter('vitalwire_gateway_published_total', 'PUBLISH packets sent, by mode', ['mode'], (set) => {
+    const u = up();
+    set({ mode: 'live' }, u.published - u.publishedBackfill);
+    set({ mode: 'backfill' }, u.publishedBackfill);
+  });
+  counter('vitalwire_gateway_acked_total', 'PUBACKs received', [], (set) => set({}, up().acked));
+  gauge('vitalwire_gateway_clock_synced', '1 when the gateway clock is synchronised (timedatectl NTPSynchronized)', [], (set) => set({}, src.clockSynced() ? 1 : 0));
+  gauge('vitalwire_gateway_resident_memory_bytes', 'Resident set size of the gateway process', [], (set) => set({}, process.memoryUsage.rss()));
+
+  const latency = new Histogram({
+    name: 'vitalwire_gateway_publish_latency_seconds', help: 'PUBLISH to PUBACK round trip, by mode', labelNames: ['mode'], registers: [registry],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  });
+  return {
+    registry,
+    observePublish(seconds, backfill) {
+      latency.observe({ mode: backfill ? 'backfill' : 'live' }, seconds);
+    },
+  };
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** GET /metrics (Prometheus text) and GET /healthz (200 while the broker is connected, else 503). */
+export async function startMetricsServer(o: { host: string; port: number; registry: Registry; healthy: () => boolean }): Promise<MetricsServer> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+    } else if (path === '/metrics') {
+      o.registry.metrics().then((text) => res.writeHead(200, { 'content-type': o.registry.contentType }).end(text), () => res.writeHead(500).end());
+    } else if (path === '/healthz') {
+      const ok = o.healthy();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'broker not connected\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : o.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

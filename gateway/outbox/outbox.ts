@@ -1,0 +1,594 @@
+// The durable outbox: every Batch is written here (and fsynced) before it is published, and forgotten only after the
+// broker's PUBACK. Three append-only logs, one per shedding class (waveforms, numerics, alarms+status), so the disk
+// quota can shed whole segment files in the documented order. Group commit: appends wait at most commitDelayMs to
+// share one writev + fdatasync per log. Sequence numbers are allocated here, per stream, and survive restarts through
+// the snapshot record at the head of every segment. docs/gateway.md explains the design.
+import { join } from 'node:path';
+import type { Logger } from '../../lib/log.js';
+import type { StreamKind } from '../../lib/topics.js';
+import { encodeBatch } from '../../proto/encode-batch.js';
+import { GapReason, Kind, type IBatch, type IGap, type ISource } from '../../proto/index.js';
+import { SegmentLog } from './log.js';
+import { decodeAck, decodeDataHeader, decodeSnapshot, encodeAck, encodeData, encodeSnapshot, FLAG_RETAIN, PUBLISH_TAIL_MAX, type Snapshot } from './records.js';
+import { ST_ACKED, ST_INFLIGHT, ST_PENDING, ST_SHED, type Segment } from './segment.js';
+import { gapsOfSegment } from './shed.js';
+
+export type LogName = 'wave' | 'obs' | 'critical';
+/** Shedding order when the quota is reached: oldest waveforms first, then numerics, alarms and status last. */
+export const SHED_ORDER: readonly LogName[] = ['wave', 'obs', 'critical'];
+export const LOG_OF: Readonly<Record<StreamKind, LogName>> = { wave: 'wave', obs: 'obs', alarm: 'critical', status: 'critical' };
+export const KIND_NUMBER: Readonly<Record<StreamKind, number>> = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS };
+const KIND_NAME: Record<number, StreamKind> = { [Kind.KIND_OBS]: 'obs', [Kind.KIND_WAVE]: 'wave', [Kind.KIND_ALARM]: 'alarm', [Kind.KIND_STATUS]: 'status' };
+
+/** Durable records held in memory for the live path (default of OutboxOptions.maxLiveBytes). */
+export const MAX_LIVE_BYTES = 16 * 1024 * 1024;
+/** Dedup refs kept per device in memory, and in each snapshot. */
+const REFS_IN_MEMORY = 64;
+const REFS_IN_SNAPSHOT = 4;
+
+export type BatchBody = Pick<IBatch, 'observations' | 'waves' | 'alarms' | 'statuses' | 'gaps'>;
+
+export interface AppendInput {
+  source: ISource & { device: string };
+  kind: StreamKind;
+  /** Gateway-clock interval the batch covers. */
+  fromUs: number;
+  toUs: number;
+  body: BatchBody;
+  /** Publish retained when live (status). */
+  retain?: boolean;
+  /** Dedup reference of the input (HL7 MSH-10 + checksum). */
+  ref?: string;
+}
+
+export interface OutRecord {
+  readonly id: number;
+  readonly seq: number;
+  readonly device: string;
+  readonly kind: StreamKind;
+  /**
+   * The encoded Batch, published as it is plus the backfill and publish-time fields, which the publisher writes into
+   * the PUBLISH_TAIL_MAX bytes that follow it in the same buffer (`wire`, which starts with the payload).
+   */
+  readonly payload: Buffer;
+  readonly wire: Buffer;
+  readonly retain: boolean;
+  readonly fromUs: number;
+  readonly backfill: boolean;
+  seg: Segment | null;
+  index: number;
+}
+
+export interface OutboxOptions {
+  dir: string;
+  site: string;
+  gateway: string;
+  quotaBytes: number;
+  segmentBytes: number;
+  commitDelayMs: number;
+  commitMaxBytes: number;
+  logger: Logger;
+  /** Durable records kept in memory for the live path; beyond it the oldest are read back from disk. */
+  maxLiveBytes?: number;
+  /** ACK records are written (without fsync) at most this long after the PUBACK. */
+  ackFlushMs?: number;
+  nowUs?: () => number;
+}
+
+export interface OutboxCounters {
+  appendedRecords: number;
+  appendedBytes: number;
+  commits: number;
+  fsyncs: number;
+  writeErrors: number;
+  acked: number;
+  tornSegments: number;
+  shedRecords: Record<StreamKind, number>;
+  shedBytes: number;
+  shedSegments: number;
+  gaps: number;
+}
+
+interface Waiter {
+  rec: OutRecord;
+  log: LogName;
+  resolve(r: OutRecord): void;
+  reject(err: Error): void;
+}
+
+interface Cursor {
+  segNo: number;
+  index: number;
+}
+
+export class Outbox {
+  readonly counters: OutboxCounters = {
+    appendedRecords: 0, appendedBytes: 0, commits: 0, fsyncs: 0, writeErrors: 0, acked: 0, tornSegments: 0,
+    shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 }, shedBytes: 0, shedSegments: 0, gaps: 0,
+  };
+  /** Newest durable gateway time per device found at start (for restart gaps). */
+  readonly recoveredLastUs = new Map<string, number>();
+  private readonly o: OutboxOptions;
+  private readonly logs: Record<LogName, SegmentLog>;
+  private readonly log: Logger;
+  private nextId = 1;
+  private readonly allocated = new Map<string, number>();
+  private readonly durable = new Map<string, number>();
+  private readonly lastUs = new Map<string, number>();
+  private readonly refs = new Map<string, Map<string, Promise<unknown>>>();
+  private waiters: Waiter[] = [];
+  private stagedBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
+  private committing: Promise<void> | null = null;
+  private shedding = false;
+  private closed = false;
+  private online = false;
+  private boundary = 0;
+  private live: (OutRecord | null)[] = [];
+  private liveHead = 0;
+  private liveBytes = 0;
+  private readonly cursors: Record<LogName, Cursor> = { wave: { segNo: 0, index: 0 }, obs: { segNo: 0, index: 0 }, critical: { segNo: 0, index: 0 } };
+  private readonly pendingAcks: Record<LogName, number[]> = { wave: [], obs: [], critical: [] };
+  private listener: (() => void) | null = null;
+
+  private constructor(o: OutboxOptions) {
+    this.o = o;
+    this.log = o.logger.child({ component: 'outbox' });
+    this.logs = {
+      wave: new SegmentLog('wave', join(o.dir, 'wave'), o.segmentBytes),
+      obs: new SegmentLog('obs', join(o.dir, 'obs'), o.segmentBytes),
+      critical: new SegmentLog('critical', join(o.dir, 'critical'), o.segmentBytes),
+    };
+  }
+
+  /** Opens (and recovers) the outbox in `dir`: torn tails are truncated, acknowledged records forgotten. */
+  static async open(o: OutboxOptions): Promise<Outbox> {
+    const box = new Outbox(o);
+    await box.recover();
+    return box;
+  }
+
+  private key(device: string, kind: StreamKind): string {
+    return `${device}/${kind}`;
+  }
+
+  private async recover(): Promise<void> {
+    const snapshots: Snapshot[] = [];
+    let records = 0;
+    for (const name of SHED_ORDER) {
+      await this.logs[name].recover({
+        data: (seg, i, body) => {
+          records++;
+          const h = decodeDataHeader(body)?.header;
+          if (!h) return;
+          const kind = KIND_NAME[h.kind];
+          if (kind) {
+            const k = this.key(h.device, kind);
+            if (h.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, h.seq);
+          }
+          if (h.toUs > (this.lastUs.get(h.device) ?? 0)) this.lastUs.set(h.device, h.toUs);
+          if (h.ref) this.rememberRef(h.device, h.ref, Promise.resolve());
+          this.nextId = Math.max(this.nextId, (seg.ids[i] ?? 0) + 1);
+        },
+        ack: (log, body) => {
+          for (const id of decodeAck(body)) {
+            const at = log.find(id);
+            if (at && at.seg.state[at.index] !== ST_ACKED) at.seg.setState(at.index, ST_ACKED);
+          }
+        },
+        snapshot: (body) => {
+          const s = decodeSnapshot(body);
+          if (s) snapshots.push(s);
+        },
+        torn: (path, kept, dropped) => {
+          this.counters.tornSegments++;
+          this.log.warn({ code: 'VW_ERR_OUTBOX_TORN', segment: path, keptBytes: kept, droppedBytes: dropped }, 'outbox segment had a torn tail: truncated');
+        },
+      });
+    }
+    for (const s of snapshots) {
+      this.nextId = Math.max(this.nextId, s.nextId);
+      for (const [k, v] of Object.entries(s.seqs)) if (v > (this.durable.get(k) ?? 0)) this.durable.set(k, v);
+      for (const [d, v] of Object.entries(s.lastUs)) if (v > (this.lastUs.get(d) ?? 0)) this.lastUs.set(d, v);
+      for (const [d, list] of Object.entries(s.refs)) for (const r of list) this.rememberRef(d, r, Promise.resolve());
+    }
+    for (const [k, v] of this.durable) this.allocated.set(k, v);
+    for (const [d, v] of this.lastUs) this.recoveredLastUs.set(d, v);
+    for (const name of SHED_ORDER) await this.collect(name);
+    this.log.info({ records, pending: this.depth(), bytes: this.diskBytes() }, 'outbox opened');
+  }
+
+  private rememberRef(device: string, ref: string, done: Promise<unknown>): void {
+    let m = this.refs.get(device);
+    if (!m) this.refs.set(device, (m = new Map()));
+    m.delete(ref);
+    m.set(ref, done);
+    if (m.size > REFS_IN_MEMORY) {
+      const oldest = m.keys().next().value;
+      if (oldest !== undefined) m.delete(oldest);
+    }
+  }
+
+  /** When this input was already stored (an MLLP resend): a promise of its durability; otherwise undefined. */
+  seen(device: string, ref: string): Promise<unknown> | undefined {
+    return this.refs.get(device)?.get(ref);
+  }
+
+  /** Highest seq allocated so far per stream (tests and status). */
+  lastSeq(device: string, kind: StreamKind): number {
+    return this.allocated.get(this.key(device, kind)) ?? 0;
+  }
+
+  /** Encodes, numbers and stores one Batch; resolves once it is durable (fsynced), rejects on a write error. */
+  append(input: AppendInput): Promise<OutRecord> {
+    if (this.closed) return Promise.reject(new Error('outbox closed'));
+    const k = this.key(input.source.device, input.kind);
+    const seq = (this.allocated.get(k) ?? 0) + 1;
+    this.allocated.set(k, seq);
+    const id = this.nextId++;
+    const kind = KIND_NUMBER[input.kind];
+    const payload = encodeBatch({ ...input.body, source: input.source, kind, seq });
+    const retain = input.retain === true;
+    const enc = encodeData({
+      id, seq, fromUs: input.fromUs, toUs: input.toUs, kind, flags: retain ? FLAG_RETAIN : 0, device: input.source.device, ref: input.ref ?? '',
+    }, payload);
+    // One buffer per record: the frame written to disk, and (from payloadOffset) what is published.
+    const frame = enc.buf.subarray(0, enc.frameLength);
+    const wire = enc.buf.subarray(enc.payloadOffset);
+    const rec: OutRecord = {
+      id, seq, device: input.source.device, kind: input.kind, payload: wire.subarray(0, payload.length), wire, retain, fromUs: input.fromUs,
+      backfill: false, seg: null, index: -1,
+    };
+    const logName = LOG_OF[input.kind];
+    this.logs[logName].stageData(frame, id, input.fromUs, (seg, index) => {
+      rec.seg = seg;
+      rec.index = index;
+    });
+    this.stagedBytes += frame.length;
+    this.counters.appendedRecords++;
+    this.counters.appendedBytes += frame.length;
+    const p = new Promise<OutRecord>((resolve, reject) => this.waiters.push({ rec, log: logName, resolve, reject }));
+    if (input.ref) {
+      const ref = input.ref;
+      const device = input.source.device;
+      // Remembered as a bare durability promise: holding the record would hold its payload.
+      const durable = p.then(() => undefined);
+      durable.catch(() => this.refs.get(device)?.delete(ref));
+      this.rememberRef(device, ref, durable);
+    }
+    this.schedule();
+    return p;
+  }
+
+  private schedule(): void {
+    if (this.committing || this.closed) return;
+    const hasData = this.waiters.length > 0;
+    const hasAcks = SHED_ORDER.some((n) => this.pendingAcks[n].length > 0);
+    if (!hasData && !hasAcks) return;
+    const delay = !hasData ? (this.o.ackFlushMs ?? 1000) : this.stagedBytes >= this.o.commitMaxBytes ? 0 : this.o.commitDelayMs;
+    const due = Date.now() + delay;
+    // A data append must not wait behind the longer timer of ACK records.
+    if (this.timer) {
+      if (due >= this.timerDue) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.commit();
+    }, delay);
+  }
+
+  /** Writes everything staged now (group commit); resolves when it is durable. */
+  async commit(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.committing) await this.committing;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.stagedBytes = 0;
+    for (const name of SHED_ORDER) {
+      const ids = this.pendingAcks[name];
+      if (ids.length > 0) {
+        this.logs[name].stageRaw(encodeAck(ids));
+        this.pendingAcks[name] = [];
+      }
+    }
+    const run = async () => {
+      const withData = new Set(waiters.map((w) => w.log));
+      const results = await Promise.allSettled(SHED_ORDER.map((n) => this.logs[n].flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
+      this.counters.commits++;
+      const failed = new Map<LogName, Error>();
+      SHED_ORDER.forEach((n, i) => {
+        const r = results[i];
+        if (withData.has(n) && r?.status === 'fulfilled') this.counters.fsyncs++;
+        if (r?.status === 'rejected') {
+          const err = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+          failed.set(n, err);
+          this.counters.writeErrors++;
+          this.log.error({ code: 'VW_ERR_OUTBOX_IO', log: n, err: err.message }, 'outbox write failed');
+        }
+      });
+      for (const w of waiters) {
+        const err = failed.get(w.log);
+        if (err) {
+          w.reject(Object.assign(new Error(`outbox write failed: ${err.message}`), { code: 'VW_ERR_OUTBOX_IO' }));
+          continue;
+        }
+        const r = w.rec;
+        const k = this.key(r.device, r.kind);
+        if (r.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, r.seq);
+        if (r.fromUs > (this.lastUs.get(r.device) ?? 0)) this.lastUs.set(r.device, r.fromUs);
+        if (this.online) this.pushLive(r);
+        w.resolve(r);
+      }
+    };
+    this.committing = run();
+    try {
+      await this.committing;
+    } finally {
+      this.committing = null;
+    }
+    if (this.live.length > this.liveHead) this.listener?.();
+    this.schedule();
+    if (this.diskBytes() > this.o.quotaBytes) void this.shed();
+  }
+
+  private snapshot(): Snapshot {
+    const refs: Record<string, string[]> = {};
+    for (const [d, m] of this.refs) refs[d] = [...m.keys()].slice(-REFS_IN_SNAPSHOT);
+    return { v: 1, nextId: this.nextId, seqs: Object.fromEntries(this.durable), lastUs: Object.fromEntries(this.lastUs), refs };
+  }
+
+  // ---- live path and backlog ----------------------------------------------------------------
+
+  /** Called (once per commit) when live records are waiting. */
+  onLive(fn: () => void): void {
+    this.listener = fn;
+  }
+
+  /** Online: everything stored until now is backlog; what is committed from now on is live. Offline: nothing is. */
+  setOnline(on: boolean): void {
+    this.online = on;
+    this.live = [];
+    this.liveHead = 0;
+    this.liveBytes = 0;
+    if (on) {
+      this.boundary = this.nextId;
+      for (const n of SHED_ORDER) this.cursors[n] = { segNo: 0, index: 0 };
+    }
+  }
+
+  private pushLive(r: OutRecord): void {
+    this.live.push(r);
+    this.liveBytes += r.payload.length;
+    const max = this.o.maxLiveBytes ?? MAX_LIVE_BYTES;
+    // The publisher is not keeping up: the oldest live records are left on disk and become backlog.
+    while (this.liveBytes > max && this.liveHead < this.live.length) {
+      const old = this.shiftLive();
+      if (old) this.boundary = Math.max(this.boundary, old.id + 1);
+    }
+    if (this.liveHead > 256 && this.liveHead * 2 > this.live.length) {
+      this.live = this.live.slice(this.liveHead);
+      this.liveHead = 0;
+    }
+  }
+
+  /** Takes the head of the live queue, dropping the queue's reference to it (the payload must not outlive its use). */
+  private shiftLive(): OutRecord | null {
+    const r = this.live[this.liveHead] ?? null;
+    this.live[this.liveHead++] = null;
+    if (r) this.liveBytes -= r.payload.length;
+    return r;
+  }
+
+  /** The next live record (durable, committed while online), marked in flight. */
+  takeLive(): OutRecord | undefined {
+    while (this.liveHead < this.live.length) {
+      const r = this.shiftLive();
+      if (!r) continue;
+      if (r.seg && r.seg.state[r.index] === ST_PENDING) {
+        r.seg.setState(r.index, ST_INFLIGHT);
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  hasLive(): boolean {
+    return this.liveHead < this.live.length;
+  }
+
+  private peek(name: LogName): { seg: Segment; index: number; id: number } | null {
+    const c = this.cursors[name];
+    for (const seg of this.logs[name].segments) {
+      if (seg.no < c.segNo) continue;
+      if (seg.no > c.segNo) {
+        c.segNo = seg.no;
+        c.index = 0;
+      }
+      if (seg.queued === 0) {
+        c.index = seg.count;
+        continue;
+      }
+      for (let i = c.index; i < seg.count; i++) {
+        const id = seg.ids[i] ?? 0;
+        if (id >= this.boundary) {
+          c.index = i;
+          return null;
+        }
+        if (seg.state[i] === ST_PENDING) {
+          c.index = i;
+          return { seg, index: i, id };
+        }
+      }
+      c.index = seg.count;
+    }
+    return null;
+  }
+
+  /** Up to `max` backlog records (stored before the last reconnect), oldest first, marked in flight. */
+  async takeBacklog(max: number): Promise<OutRecord[]> {
+    if (!this.online) return [];
+    const picked: { seg: Segment; index: number; id: number }[] = [];
+    while (picked.length < max) {
+      let best: { seg: Segment; index: number; id: number; name: LogName } | null = null;
+      for (const name of SHED_ORDER) {
+        const p = this.peek(name);
+        if (p && (!best || p.id < best.id)) best = { ...p, name };
+      }
+      if (!best) break;
+      best.seg.setState(best.index, ST_INFLIGHT);
+      this.cursors[best.name].index = best.index + 1;
+      picked.push(best);
+    }
+    const out: OutRecord[] = [];
+    for (const p of picked) {
+      let body: Buffer;
+      try {
+        body = await p.seg.readBody(p.index, PUBLISH_TAIL_MAX);
+      } catch (err) {
+        if (p.seg.state[p.index] === ST_INFLIGHT) p.seg.setState(p.index, p.seg.closed ? ST_SHED : ST_PENDING);
+        if (!p.seg.closed) this.log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'outbox read failed');
+        continue;
+      }
+      const d = decodeDataHeader(body);
+      const kind = d ? KIND_NAME[d.header.kind] : undefined;
+      if (!d || !kind || p.seg.state[p.index] !== ST_INFLIGHT) continue;
+      const h = d.header;
+      // readBody left PUBLISH_TAIL_MAX spare bytes after the body in the same allocation.
+      const wire = Buffer.from(body.buffer, body.byteOffset + d.payloadOffset, body.length - d.payloadOffset + PUBLISH_TAIL_MAX);
+      out.push({ id: h.id, seq: h.seq, device: h.device, kind, payload: body.subarray(d.payloadOffset), wire, retain: (h.flags & FLAG_RETAIN) !== 0,
+        fromUs: h.fromUs, backfill: true, seg: p.seg, index: p.index });
+    }
+    return out;
+  }
+
+  /** Still in flight (not shed by the quota since it was taken)? */
+  inFlight(r: OutRecord): boolean {
+    return r.seg !== null && !r.seg.closed && r.seg.state[r.index] === ST_INFLIGHT;
+  }
+
+  /** Is anything stored before the last reconnect still waiting to be sent? */
+  hasBacklog(): boolean {
+    if (!this.online) return false;
+    return SHED_ORDER.some((n) => this.peek(n) !== null);
+  }
+
+  /** The broker acknowledged the record: it may go. */
+  ack(r: OutRecord): void {
+    const seg = r.seg;
+    if (!seg || seg.closed || seg.state[r.index] !== ST_INFLIGHT) return;
+    seg.setState(r.index, ST_ACKED);
+    this.counters.acked++;
+    const name = LOG_OF[r.kind];
+    this.pendingAcks[name].push(r.id);
+    if (seg.unacked === 0) void this.collect(name);
+    this.schedule();
+  }
+
+  /** The record was not acknowledged (connection lost): it goes back to the backlog. */
+  nack(r: OutRecord): void {
+    const seg = r.seg;
+    if (!seg || seg.closed || seg.state[r.index] !== ST_INFLIGHT) return;
+    seg.setState(r.index, ST_PENDING);
+    const name = LOG_OF[r.kind];
+    const c = this.cursors[name];
+    if (seg.no < c.segNo || (seg.no === c.segNo && r.index < c.index)) this.cursors[name] = { segNo: seg.no, index: r.index };
+    this.boundary = Math.max(this.boundary, r.id + 1);
+  }
+
+  /** Deletes the oldest segments of a log while nothing in them waits for a PUBACK. */
+  private async collect(name: LogName): Promise<void> {
+    const log = this.logs[name];
+    for (;;) {
+      const first = log.segments[0];
+      if (!first || first === log.active || first.unacked > 0) return;
+      await log.dropOldest();
+    }
+  }
+
+  // ---- quota ---------------------------------------------------------------------------------
+
+  diskBytes(): number {
+    return this.logs.wave.diskBytes() + this.logs.obs.diskBytes() + this.logs.critical.diskBytes();
+  }
+
+  /** Records stored and not yet acknowledged (including those in flight and staged). */
+  depth(): number {
+    let n = this.waiters.length;
+    for (const name of SHED_ORDER) for (const s of this.logs[name].segments) n += s.unacked;
+    return n;
+  }
+
+  /** Gateway time of the oldest record not yet acknowledged, or null. */
+  oldestUnsentUs(): number | null {
+    let best: number | null = null;
+    for (const name of SHED_ORDER) {
+      for (const s of this.logs[name].segments) {
+        if (s.unacked === 0) continue;
+        for (let i = 0; i < s.count; i++) {
+          const st = s.state[i];
+          if (st === ST_PENDING || st === ST_INFLIGHT) {
+            const t = s.times[i] ?? 0;
+            if (best === null || t < best) best = t;
+            break;
+          }
+        }
+        break;
+      }
+    }
+    return best;
+  }
+
+  /** Over quota: sheds whole oldest segments in SHED_ORDER; each shed range becomes a Gap on the device's status. */
+  private async shed(): Promise<void> {
+    if (this.shedding || this.closed) return;
+    this.shedding = true;
+    try {
+      while (this.diskBytes() > this.o.quotaBytes && !this.closed) {
+        const name = SHED_ORDER.find((n) => this.logs[n].segments.length >= 2);
+        if (!name) break;
+        const log = this.logs[name];
+        const seg = log.segments[0];
+        if (!seg) break;
+        const { gaps, records, byKind } = await gapsOfSegment(seg);
+        for (let i = 0; i < seg.count; i++) {
+          const st = seg.state[i];
+          if (st === ST_PENDING || st === ST_INFLIGHT) seg.setState(i, ST_SHED);
+        }
+        for (const [k, n] of Object.entries(byKind)) this.counters.shedRecords[k as StreamKind] += n;
+        this.counters.shedBytes += seg.size;
+        this.counters.shedSegments++;
+        this.log.warn({ code: 'VW_ERR_OUTBOX_SHED', log: name, records, bytes: seg.size, quotaBytes: this.o.quotaBytes }, 'outbox quota reached: oldest segment shed');
+        const nowUs = this.o.nowUs?.() ?? Date.now() * 1000;
+        const marks: Promise<OutRecord>[] = [];
+        for (const [device, list] of gaps) {
+          const g: IGap[] = list.map((x) => ({ ...x, reason: GapReason.GAP_REASON_SHED_QUOTA }));
+          this.counters.gaps += g.length;
+          marks.push(this.append({ source: { site: this.o.site, gateway: this.o.gateway, device }, kind: 'status', fromUs: nowUs, toUs: nowUs, body: { gaps: g } }));
+        }
+        // The Gap markers are durable before the data they describe is deleted.
+        await Promise.all(marks);
+        if (log.segments[0] === seg) await log.dropOldest();
+      }
+    } catch (err) {
+      this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'shedding failed');
+    } finally {
+      this.shedding = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.commit();
+    while (this.shedding) await new Promise((r) => setTimeout(r, 5));
+    await this.commit();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const name of SHED_ORDER) await this.logs[name].close();
+  }
+}
