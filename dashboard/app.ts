@@ -1,312 +1,315 @@
-// The live dashboard: one tile per device, fed by the fan-out's websocket. Each binary message
-// is exactly one protobuf Batch, the same bytes the gateway published; it is decoded here once.
-// Plain DOM: each tile's elements are built once and afterwards only their textContent,
-// classes and `hidden` change.
-import { Batch, Flag } from '../proto/index.js';
-import type { IBatch, IObservation } from '../proto/index.js';
+// The specialist's dashboard: login, the ward grid, one bed's view. Each binary WebSocket message carries Batches
+// exactly as the gateway published them; they are decoded here once, by the same generated code the gateway used.
+// Routes: #/login, #/ward, #/bed/<site>/<gateway>/<device>.
+import type { BedInfo, ServerMessage, SessionResponse } from '../broker/fanout/protocol.js';
+import type { vitalwire } from '../proto/gen/vitals.js';
+import { parseBedKey } from '../broker/fanout/protocol.js';
+import { BedView } from './bed-view.js';
+import { Connection, diag, type ConnState } from './connection.js';
+import { requireElement, setData, setHidden, setText } from './dom.js';
+import { ageText } from './format.js';
+import { BedState } from './model.js';
+import { clearSession, loadSession, login, renew, saveSession } from './session.js';
+import { WardView } from './ward.js';
 
-/** MDC codes shown on a tile (IEEE 11073-10101). */
-const MDC = {
-  ECG_HR: 147842, // MDC_ECG_CARD_BEAT_RATE
-  PULSE_RATE: 149530, // MDC_PULS_OXIM_PULS_RATE: HR fallback when no ECG is connected
-  SPO2: 150456, // MDC_PULS_OXIM_SAT_O2
-  RR: 151562, // MDC_RESP_RATE
-} as const;
+/** The connection indicator turns stale after this long without data while beds are open. */
+const CONN_STALE_MS = 3000;
+const TICK_MS = 500;
+const TREND_EVERY_TICKS = 4;
+const MAX_BED_STATES = 256;
+const LOGIN_MESSAGE = 'vitalwire.loginMessage';
 
-const STALE_AFTER_MS = 5_000; // a value older than this is marked stale
-const AGE_REFRESH_MS = 500; // how often ages and staleness are recomputed
-const BACKOFF_MIN_MS = 1_000; // first reconnect delay, doubled per failed attempt...
-const BACKOFF_MAX_MS = 10_000; // ...up to this cap
-const MAX_TILES = 512; // devices beyond this are ignored (and counted) rather than growing the page forever
-const SUBPROTOCOL = 'vw.v1';
+const conn$ = requireElement('conn');
+const user$ = requireElement('user');
+const logout$ = requireElement('logout');
+const demoGlobal$ = requireElement('demo-global');
+const notice$ = requireElement('notice');
+const main$ = requireElement('main');
+const loginView$ = requireElement('login');
+const loginForm = requireElement('login-form') as HTMLFormElement;
+const loginError$ = requireElement('login-error');
 
-type ConnState = 'connecting' | 'live' | 'offline';
+const beds = new Map<string, BedState>();
+const infos = new Map<string, BedInfo>();
+let session: SessionResponse | null = null;
+let connection: Connection | null = null;
+let connState: ConnState = 'offline';
+let renewTimer: ReturnType<typeof setTimeout> | undefined;
+let view: 'login' | 'ward' | 'bed' = 'login';
 
-/** The latest reading of one metric on one device. */
-interface Reading {
-  readonly text: string; // display text of the value ('—' when unavailable)
-  readonly unit: string;
-  readonly flags: number;
-  readonly atMs: number; // gateway time of the observation, or arrival time when it has none
+function bedState(key: string): BedState {
+  let b = beds.get(key);
+  if (!b) {
+    if (beds.size >= MAX_BED_STATES) {
+      const oldest = beds.keys().next().value;
+      if (oldest !== undefined) beds.delete(oldest);
+    }
+    b = new BedState(key);
+    const info = infos.get(key);
+    if (info) b.describe(info);
+    beds.set(key, b);
+  }
+  return b;
 }
 
-interface Slot {
-  readonly root: HTMLElement;
-  readonly label: HTMLElement;
-  readonly value: HTMLElement;
-  readonly unit: HTMLElement;
-  readonly age: HTMLElement;
-}
-
-interface Tile {
-  readonly root: HTMLElement;
-  readonly title: HTMLElement;
-  readonly demo: HTMLElement;
-  readonly stale: HTMLElement;
-  readonly meta: HTMLElement;
-  readonly hr: Slot;
-  readonly spo2: Slot;
-  readonly rr: Slot;
-  readonly readings: Map<number, Reading>; // by MDC code, only the codes in MDC
-  latestAtMs: number; // time of the newest observation of any metric
-  latestDemo: boolean; // did that newest observation carry FLAG_DEMO
-}
-
-const WATCHED = new Set<number>(Object.values(MDC));
-
-const grid = requireElement('grid');
-const conn = requireElement('conn');
-const notice = requireElement('notice');
-const empty = requireElement('empty');
-const tiles = new Map<string, Tile>();
-let ignoredDevices = 0;
-let badMessages = 0;
-
-// ---------------------------------------------------------------------------------------------
-// Connection
-
-let socket: WebSocket | null = null;
-let retryTimer: ReturnType<typeof setTimeout> | undefined;
-let backoffMs = BACKOFF_MIN_MS;
-
-/** The access token from `#token=<base64url>`; null when absent or malformed. */
-function readToken(): string | null {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  // A subprotocol must be an HTTP token (RFC 6455 4.1); base64url always is.
-  return token !== null && /^[A-Za-z0-9_-]+$/.test(token) ? token : null;
-}
-
-function setConn(state: ConnState, detail = ''): void {
-  setText(conn, state);
-  conn.dataset['state'] = state;
-  conn.title = detail;
-}
+const ward = new WardView({ bed: bedState, onTilesChanged: () => subscribeWard() });
+const bedView = new BedView();
+main$.append(ward.root, bedView.root);
 
 function setNotice(text: string): void {
-  setText(notice, text);
-  notice.hidden = text === '';
+  setText(notice$, text);
+  setHidden(notice$, text === '');
 }
 
-function connect(): void {
-  clearTimeout(retryTimer);
-  const token = readToken();
-  if (token === null) {
-    setConn('offline', 'no access token');
-    setNotice('No access token: open the link you were given (it ends in #token=…).');
-    return;
-  }
-  setNotice('');
-  setConn('connecting');
-  const url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
-  const ws = new WebSocket(url, [SUBPROTOCOL, 'vw.token.' + token]);
-  ws.binaryType = 'arraybuffer';
-  socket = ws;
-  ws.onopen = () => {
-    if (ws.protocol !== SUBPROTOCOL) {
-      ws.close(1002, 'unsupported subprotocol');
+// ---- session -------------------------------------------------------------------------------------------------
+
+function startSession(s: SessionResponse): void {
+  session = s;
+  saveSession(s);
+  setText(user$, `${s.user} (${s.role})`);
+  setHidden(user$, false);
+  setHidden(logout$, false);
+  scheduleRenewal();
+  if (connection === null) {
+    connection = new Connection(s.token, { batch: onBatch, control: onControl, state: onConnState, sessionProblem });
+    connection.start();
+  } else connection.setToken(s.token);
+}
+
+function scheduleRenewal(): void {
+  clearTimeout(renewTimer);
+  if (!session) return;
+  // Renew a third of the lifetime before expiry (at most 5 min before), so a slow renewal still lands in time.
+  const left = session.expiresAt - Date.now();
+  const delay = Math.max(1000, left - Math.min(300_000, left / 3));
+  renewTimer = setTimeout(() => void renewNow(), delay);
+}
+
+async function renewNow(): Promise<void> {
+  if (!session) return;
+  const r = await renew(session.token);
+  if (r.ok) startSession(r.session);
+  else if (r.status === 401) logout('Your session has ended. Please log in again.');
+  else renewTimer = setTimeout(() => void renewNow(), 10_000);
+}
+
+function sessionProblem(expired: boolean): void {
+  if (expired) logout('Your session has expired. Please log in again.');
+  else if (session && session.expiresAt <= Date.now()) logout('Your session has expired. Please log in again.');
+  else void renewNow(); // a refused upgrade: a renewal says whether the session still holds
+}
+
+function logout(message = ''): void {
+  clearTimeout(renewTimer);
+  connection?.stop();
+  connection = null;
+  session = null;
+  clearSession();
+  beds.clear();
+  setHidden(user$, true);
+  setHidden(logout$, true);
+  onConnState('offline', 'logged out');
+  // A clean page: nothing of the previous session survives. The message is shown after the reload.
+  if (message) sessionStorage.setItem(LOGIN_MESSAGE, message);
+  location.hash = '#/login';
+  location.reload();
+}
+
+logout$.addEventListener('click', () => logout());
+
+loginForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const data = new FormData(loginForm);
+  const user = String(data.get('user') ?? '');
+  const password = String(data.get('password') ?? '');
+  const button = loginForm.querySelector('button');
+  if (button) button.disabled = true;
+  void login(user, password).then((r) => {
+    if (button) button.disabled = false;
+    if (!r.ok) {
+      const text = r.status === 401 ? 'Unknown user or wrong password.' : r.status === 429 ? 'Too many failed attempts. Wait a few minutes.' : r.reason || 'Login failed.';
+      setText(loginError$, text);
+      setHidden(loginError$, false);
       return;
     }
-    backoffMs = BACKOFF_MIN_MS;
-    setConn('live');
-  };
-  ws.onmessage = (ev: MessageEvent) => {
-    if (!(ev.data instanceof ArrayBuffer)) return; // the contract has no text frames
-    let batch: IBatch;
-    try {
-      batch = Batch.decode(new Uint8Array(ev.data));
-    } catch (err) {
-      badMessages++;
-      console.warn('vitalwire: undecodable message', badMessages, err);
-      return;
-    }
-    noteLatency(batch);
-    applyBatch(batch, Date.now());
-  };
-  ws.onclose = (ev: CloseEvent) => {
-    if (socket !== ws) return; // replaced by a newer connection
-    socket = null;
-    const delay = Math.min(BACKOFF_MAX_MS, backoffMs * (1 + Math.random() * 0.2)); // jitter spreads a crowd of reconnecting pages
-    backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
-    setConn('offline', `closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''}), retrying in ${Math.round(delay / 1000)} s`);
-    retryTimer = setTimeout(connect, delay);
-  };
-}
-
-// Diagnostics: device-time-to-browser latency of recent observations, in ms, in a bounded ring.
-// Read by `npm run bench -- e2e --browser` and handy in the console when support asks "how fresh?".
-const LATENCY_RING = 4096;
-const diag = { latencyMs: new Float64Array(LATENCY_RING), count: 0 };
-(globalThis as { __vitalwire?: typeof diag }).__vitalwire = diag;
-
-function noteLatency(batch: IBatch): void {
-  const deviceUs = batch.observations?.[0]?.time?.deviceTimeUs ?? 0;
-  if (deviceUs <= 0) return;
-  diag.latencyMs[diag.count % LATENCY_RING] = performance.timeOrigin + performance.now() - deviceUs / 1000;
-  diag.count++;
-}
-
-// A new token in the address bar takes effect at once.
-window.addEventListener('hashchange', () => {
-  const old = socket;
-  socket = null;
-  old?.close(1000, 'token changed');
-  backoffMs = BACKOFF_MIN_MS;
-  connect();
+    setHidden(loginError$, true);
+    (loginForm.elements.namedItem('password') as HTMLInputElement).value = '';
+    startSession(r.session);
+    location.hash = pendingRoute ?? '#/ward';
+    pendingRoute = null;
+  });
 });
 
-// ---------------------------------------------------------------------------------------------
-// Model
+// ---- data ----------------------------------------------------------------------------------------------------
 
-function deviceKey(batch: IBatch): string | null {
-  const s = batch.source;
-  if (!s?.device) return null;
-  return `${s.site ?? ''}/${s.gateway ?? ''}/${s.device}`;
+function onBatch(b: vitalwire.v1.Batch, arrivalMs: number): void {
+  const s = b.source;
+  if (!s?.device) return;
+  const key = `${s.site}/${s.gateway}/${s.device}`;
+  if (!connection?.wants(key)) return; // data of a bed just closed
+  const bed = bedState(key);
+  if (!bed.apply(b, arrivalMs)) return;
+  if (view === 'ward') ward.update(bed);
+  else if (view === 'bed' && bedView.key === key) bedView.update(bed);
 }
 
-function applyBatch(batch: IBatch, arrivalMs: number): void {
-  const key = deviceKey(batch);
-  const observations = batch.observations ?? [];
-  if (key === null || observations.length === 0) return; // waves, alarms and statuses are not shown yet
-  const tile = tiles.get(key) ?? createTile(key);
-  if (tile === null) return;
-  const src = batch.source;
-  setText(tile.title, src?.bed || src?.device || key);
-  setText(tile.meta, [src?.model, src?.device, src?.protocol].filter(Boolean).join(' · '));
-  for (const obs of observations) applyObservation(tile, obs, arrivalMs);
-  renderTile(tile, arrivalMs);
-}
-
-function applyObservation(tile: Tile, obs: IObservation, arrivalMs: number): void {
-  const gatewayUs = obs.time?.gatewayTimeUs ?? 0;
-  const atMs = gatewayUs > 0 ? gatewayUs / 1000 : arrivalMs;
-  const flags = obs.flags ?? 0;
-  // Backfilled batches may arrive after newer live ones: only a newer observation replaces.
-  if (atMs >= tile.latestAtMs) {
-    tile.latestAtMs = atMs;
-    tile.latestDemo = (flags & Flag.FLAG_DEMO) !== 0;
+function onControl(m: ServerMessage): void {
+  switch (m.type) {
+    case 'hello':
+      if (connection) connection.lastDataMs = Date.now();
+      break;
+    case 'beds':
+      for (const b of m.beds) addBed(b);
+      break;
+    case 'bed':
+      addBed(m.bed);
+      break;
+    case 'subscribed':
+      bedState(m.bed).subscribed(m.backfill);
+      break;
+    case 'refused':
+      if (view === 'bed' && bedView.key === m.bed) {
+        bedView.showRefused(m.code === 'VW_ERR_WS_SCOPE' ? `You do not have access to this bed (${m.bed}). Ask an administrator to grant it.` : `This bed cannot be opened: ${m.reason}`);
+      }
+      connection?.drop(m.bed);
+      break;
+    case 'error':
+      console.warn('vitalwire: server says', m.code, m.reason);
+      break;
+    default:
+      break;
   }
-  const mdc = obs.mdc ?? 0;
-  if (!WATCHED.has(mdc)) return;
-  const previous = tile.readings.get(mdc);
-  if (previous !== undefined && previous.atMs > atMs) return;
-  tile.readings.set(mdc, { text: valueText(obs, flags), unit: obs.unit ?? '', flags, atMs });
 }
 
-function valueText(obs: IObservation, flags: number): string {
-  if (flags & Flag.FLAG_UNAVAILABLE) return '—';
-  if (typeof obs.number === 'number' && Number.isFinite(obs.number)) return String(Math.round(obs.number));
-  if (obs.code) return obs.code.text || obs.code.refid || String(obs.code.mdc ?? '');
-  if (obs.text) return obs.text;
-  return '—';
+function addBed(b: BedInfo): void {
+  infos.set(b.key, b);
+  beds.get(b.key)?.describe(b);
+  if (!ward.addBed(b)) setNotice('This ward shows its first 64 beds; open others by address.');
 }
 
-/** ECG heart rate when there is one, the pulse oximeter's rate when ECG is absent or gone stale. */
-function heartRate(tile: Tile, nowMs: number): { reading: Reading | undefined; fromPulse: boolean } {
-  const ecg = tile.readings.get(MDC.ECG_HR);
-  const pulse = tile.readings.get(MDC.PULSE_RATE);
-  const usePulse = pulse !== undefined && (ecg === undefined || (isStale(ecg, nowMs) && !isStale(pulse, nowMs)));
-  return usePulse ? { reading: pulse, fromPulse: true } : { reading: ecg, fromPulse: false };
+function onConnState(s: ConnState, detail: string): void {
+  connState = s;
+  renderConn();
+  conn$.title = detail;
 }
 
-function isStale(r: Reading, nowMs: number): boolean {
-  return nowMs - r.atMs > STALE_AFTER_MS;
-}
-
-// ---------------------------------------------------------------------------------------------
-// View
-
-function createTile(key: string): Tile | null {
-  if (tiles.size >= MAX_TILES) {
-    ignoredDevices++;
-    setNotice(`Showing ${MAX_TILES} devices; ${ignoredDevices} more ignored.`);
-    return null;
+function renderConn(): void {
+  let state: string = connState;
+  let text: string = connState;
+  if (connState === 'live' && connection && connection.subscribedCount > 0) {
+    const quiet = Date.now() - connection.lastDataMs;
+    if (quiet > CONN_STALE_MS) {
+      state = 'stale';
+      text = `stale · no data ${ageText(quiet)}`;
+    }
   }
-  const root = el('section', 'tile');
-  root.dataset['device'] = key;
-  const header = el('header', 'tile-head');
-  const title = el('h2', 'title', key);
-  const demo = el('span', 'badge demo', 'DEMO');
-  demo.title = 'Device in demo mode: simulated values, not a patient';
-  demo.hidden = true;
-  const stale = el('span', 'badge stale-badge', 'STALE');
-  stale.hidden = true;
-  header.append(title, demo, stale);
-  const hr = slot('hr', MDC.ECG_HR, 'HR');
-  const spo2 = slot('spo2', MDC.SPO2, 'SpO₂');
-  const rr = slot('rr', MDC.RR, 'RR');
-  const meta = el('footer', 'meta');
-  root.append(header, hr.root, spo2.root, rr.root, meta);
-
-  // Keep the grid in key order so tiles do not jump around as devices appear.
-  const next = [...tiles.keys()].filter((k) => k > key).sort()[0];
-  grid.insertBefore(root, next === undefined ? null : (tiles.get(next)?.root ?? null));
-  const tile: Tile = { root, title, demo, stale, meta, hr, spo2, rr, readings: new Map(), latestAtMs: 0, latestDemo: false };
-  tiles.set(key, tile);
-  empty.hidden = true;
-  return tile;
+  setData(conn$, 'state', state);
+  setText(conn$, text);
 }
 
-function slot(kind: string, mdc: number, label: string): Slot {
-  const root = el('div', `vital ${kind}`);
-  root.dataset['mdc'] = String(mdc);
-  const labelEl = el('span', 'label', label);
-  const value = el('span', 'value', '—');
-  const unit = el('span', 'unit');
-  const age = el('span', 'age');
-  root.append(labelEl, value, unit, age);
-  return { root, label: labelEl, value, unit, age };
+// ---- views ---------------------------------------------------------------------------------------------------
+
+const WARD_STREAMS = ['obs', 'wave', 'alarm', 'status'] as const;
+
+function subscribeWard(): void {
+  if (view !== 'ward' || !connection) return;
+  // Tiles need the newest value of each metric (NIBP may be minutes old), a few seconds of lead II, and the alarms
+  // of the last hour.
+  for (const key of ward.keys) if (!connection.wants(key)) connection.want(key, [...WARD_STREAMS], { obsLatest: true, waveMs: 4000, alarmMs: 3600_000 });
 }
 
-function renderTile(tile: Tile, nowMs: number): void {
-  const hr = heartRate(tile, nowMs);
-  renderSlot(tile.hr, hr.reading, nowMs);
-  setText(tile.hr.label, hr.fromPulse ? 'PR' : 'HR');
-  renderSlot(tile.spo2, tile.readings.get(MDC.SPO2), nowMs);
-  renderSlot(tile.rr, tile.readings.get(MDC.RR), nowMs);
-  tile.demo.hidden = !tile.latestDemo;
-  const stale = tile.latestAtMs > 0 && nowMs - tile.latestAtMs > STALE_AFTER_MS;
-  tile.root.classList.toggle('is-stale', stale);
-  tile.root.classList.toggle('is-demo', tile.latestDemo);
-  tile.stale.hidden = !stale;
+let pendingRoute: string | null = null;
+
+function route(): void {
+  const hash = location.hash || '#/ward';
+  if (!session) {
+    if (hash !== '#/login') pendingRoute = hash;
+    show('login');
+    return;
+  }
+  if (hash.startsWith('#/bed/')) {
+    const key = decodeURIComponent(hash.slice('#/bed/'.length));
+    openBed(key);
+    return;
+  }
+  if (hash === '#/login') {
+    location.hash = '#/ward';
+    return;
+  }
+  show('ward');
+  for (const key of [...beds.keys()]) if (connection?.wants(key) && !ward.keys.includes(key)) connection.drop(key);
+  subscribeWard();
+  for (const key of ward.keys) {
+    const b = beds.get(key);
+    if (b) ward.update(b);
+  }
 }
 
-function renderSlot(s: Slot, r: Reading | undefined, nowMs: number): void {
-  setText(s.value, r?.text ?? '—');
-  setText(s.unit, r?.unit ?? '');
-  setText(s.age, r === undefined ? '' : ageText(nowMs - r.atMs));
-  s.root.classList.toggle('is-empty', r === undefined);
-  s.root.classList.toggle('is-stale', r !== undefined && isStale(r, nowMs));
-  s.root.classList.toggle('is-unavailable', r !== undefined && (r.flags & Flag.FLAG_UNAVAILABLE) !== 0);
+function openBed(key: string): void {
+  show('bed');
+  const bed = bedState(key);
+  bedView.open(key, bed);
+  if (!parseBedKey(key)) {
+    bedView.showRefused(`"${key}" is not a bed address (site/gateway/device).`);
+    return;
+  }
+  // The bed view owns its subscription: the ward's are closed, this bed is opened with its full history.
+  for (const k of ward.keys) if (k !== key) connection?.drop(k);
+  connection?.drop(key);
+  connection?.want(key, ['obs', 'wave', 'alarm', 'status'], { obsMs: 3600_000, waveMs: 10_000, alarmMs: 3600_000 });
 }
 
-function ageText(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000)); // a gateway clock slightly ahead must not show "-1 s"
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min`;
-  return `${Math.floor(s / 3600)} h`;
+function show(v: typeof view): void {
+  view = v;
+  setHidden(loginView$, v !== 'login');
+  setHidden(ward.root, v !== 'ward');
+  setHidden(bedView.root, v !== 'bed');
+  document.body.dataset['view'] = v;
+  // Canvases take their size once visible.
+  requestAnimationFrame(() => {
+    if (v === 'ward') ward.resize();
+    if (v === 'bed') bedView.resize();
+  });
+  if (v === 'login') (loginForm.elements.namedItem('user') as HTMLInputElement | null)?.focus();
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = ''): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  e.className = className;
-  e.textContent = text;
-  return e;
-}
+window.addEventListener('hashchange', route);
+window.addEventListener('resize', () => {
+  if (view === 'ward') ward.resize();
+  if (view === 'bed') bedView.resize();
+});
 
-/** Writes only on change, so a steady value costs no DOM mutation. */
-function setText(e: HTMLElement, text: string): void {
-  if (e.textContent !== text) e.textContent = text;
-}
+// ---- clocks: one animation loop for every sweep, a slower tick for text ---------------------------------------
 
-function requireElement(id: string): HTMLElement {
-  const e = document.getElementById(id);
-  if (e === null) throw new Error(`dashboard: #${id} missing from index.html`);
-  return e;
-}
+const frame = (t: number): void => {
+  diag.frames++;
+  if (view === 'ward') ward.frame(t);
+  else if (view === 'bed') bedView.frame(t);
+  requestAnimationFrame(frame);
+};
+requestAnimationFrame(frame);
 
+let ticks = 0;
 setInterval(() => {
-  const now = Date.now();
-  for (const tile of tiles.values()) renderTile(tile, now);
-}, AGE_REFRESH_MS);
+  ticks++;
+  renderConn();
+  const now = connection ? connection.now() : Date.now();
+  if (view === 'ward') ward.tick(now, (k) => beds.get(k));
+  if (view === 'bed') bedView.tick(now, beds.get(bedView.key), ticks % TREND_EVERY_TICKS === 1);
+  let demo = 0;
+  for (const key of view === 'ward' ? ward.keys : [bedView.key]) if (beds.get(key)?.demo) demo++;
+  setText(demoGlobal$, `DEMO DATA${view === 'ward' && demo > 0 ? ` · ${demo} bed${demo === 1 ? '' : 's'}` : ''}`);
+  setHidden(demoGlobal$, demo === 0 || view === 'login');
+}, TICK_MS);
 
-connect();
+diag.sweeps = { ecg: bedView.sweeps[0]!.diag, pleth: bedView.sweeps[1]!.diag, resp: bedView.sweeps[2]!.diag };
+
+const message = sessionStorage.getItem(LOGIN_MESSAGE);
+if (message) {
+  sessionStorage.removeItem(LOGIN_MESSAGE);
+  setText(loginError$, message);
+  setHidden(loginError$, false);
+}
+const stored = loadSession();
+if (stored) startSession(stored);
+route();

@@ -1,5 +1,5 @@
-// Builds the dashboard in memory for the fan-out to serve: '/', '/index.html', '/app.js' and
-// '/style.css'. Everything is local; the bundle carries protobufjs and the generated contract code.
+// Builds the dashboard in memory for the fan-out to serve: '/', '/index.html', '/app.js', '/style.css' and
+// '/favicon.svg'. Everything is local; the bundle carries protobufjs and the generated contract code.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -12,7 +12,7 @@ export interface DashboardAsset {
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
 
 export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
-  const [result, html, css] = await Promise.all([
+  const [result, html, css, icon] = await Promise.all([
     build({
       entryPoints: [here('./app.ts')],
       bundle: true,
@@ -29,6 +29,7 @@ export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
     }),
     readFile(here('./index.html')),
     readFile(here('./style.css')),
+    readFile(here('./favicon.svg')),
   ]);
   const js = result.outputFiles[0];
   if (result.outputFiles.length !== 1 || js === undefined) {
@@ -40,5 +41,6 @@ export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
     ['/index.html', page],
     ['/app.js', { body: Buffer.from(js.contents), type: 'text/javascript; charset=utf-8' }],
     ['/style.css', { body: css, type: 'text/css; charset=utf-8' }],
+    ['/favicon.svg', { body: icon, type: 'image/svg+xml' }],
   ]);
 }

@@ -53,13 +53,18 @@ describe('vitalwire CLI', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       const url = /Dashboard: +(\S+)/.exec(out)?.[1] ?? '';
-      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{20,}$/);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/); // the login page
       expect(out).toMatch(/MQTT \(TLS\): mqtts:\/\/127\.0\.0\.1:\d+/);
       expect(out).toContain(join(dir, 'tls', 'ca.crt'));
       expect(out).toContain('demo / demo');
-      const page = await fetch(url.replace(/#.*/, ''));
+      const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
+      // The printed login works: demo / demo gets a session token scoped to every site.
+      const login = await fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'demo', password: 'demo' }) });
+      expect(login.status).toBe(200);
+      expect(await login.json()).toMatchObject({ user: 'demo', role: 'observer', scope: ['*'] });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       if (socatAvailable()) {

@@ -1,0 +1,406 @@
+// The fan-out hub: routes each Batch the broker delivers to the clients subscribed to its stream, keeps the
+// backfill rings, and runs each client's queue. No HTTP here (server.ts owns sockets and sessions).
+//
+// One published Batch costs: a header peek, one delimited copy (shared by the ring and every client), one ring
+// append, and one queue push per subscriber. Queues flush once per event-loop turn (setImmediate), so the Batches
+// a client gets in one turn leave in one ws message. A client whose socket holds sendThresholdBytes or more is
+// not written to until it drains; its queue applies the slow-client policy (client-queue.ts) meanwhile.
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../lib/log.js';
+import { parseStreamTopic } from '../../lib/topics.js';
+import type { AuditLog } from './audit.js';
+import { ClientQueue, type QueueLimits } from './client-queue.js';
+import { BedRegistry } from './beds.js';
+import { backfillWindows, lastSeq, selectHistory, type Windows } from './history.js';
+import { CLOSE, STREAMS, parseBedKey, type BackfillRequest, type BackfillSummary, type BedInfo, type ServerMessage, type StreamName } from './protocol.js';
+import type { SharedBackfill } from './redis-backfill.js';
+import { RingStore, type RingLimits, type StreamItem } from './ring.js';
+import { bedInScope, bedKeyInScope } from './scope.js';
+import type { Session } from './session.js';
+import { delimit, obsShape, peekBatch } from './wire.js';
+
+export interface HubLimits {
+  queue: QueueLimits;
+  /** A client's socket holding this many bytes or more is not written to until it drains. */
+  sendThresholdBytes: number;
+  /** A client that stays at or above sendThresholdBytes this long is closed (VW_ERR_WS_SLOW_CLIENT). */
+  stuckMs: number;
+  maxBedsPerClient: number;
+  /** Beds the hub lists (devices beyond are delivered but not listed). */
+  maxBeds: number;
+  /** Server-side caps on the history one subscription gets. */
+  backfill: { waveMs: number; obsMs: number; alarmMs: number; statusItems: number; trendBytes: number };
+}
+
+export interface HubCounters {
+  messagesIn: number;
+  badPayloads: number;
+  duplicates: number;
+  delivered: number;
+  subscriptions: number;
+  refusedSubscriptions: number;
+  slowClosed: number;
+  coalesced: number;
+  droppedWaves: number;
+  gaps: number;
+}
+
+export class HubClient {
+  readonly queue: ClientQueue;
+  readonly beds = new Map<string, Set<StreamName>>();
+  /** Streams whose backfill is being read from Redis: live Batches wait here meanwhile. */
+  readonly holding = new Map<string, StreamItem[]>();
+  congestedSince = 0;
+  closed = false;
+  constructor(readonly ws: WebSocket, public session: Session, readonly remote: string, limits: QueueLimits) {
+    this.queue = new ClientQueue(limits);
+  }
+}
+
+export interface HubOptions {
+  limits: HubLimits;
+  ring: RingLimits;
+  audit: AuditLog;
+  logger: Logger;
+  shared?: SharedBackfill | undefined;
+  /** Batches published to this broker are the ones this fan-out writes to the shared backfill. */
+  brokerId?: string;
+  now?: () => number;
+}
+
+const DEFAULT_STREAMS: readonly StreamName[] = STREAMS;
+/** How long a HOLD of live data may grow while Redis answers (Batches); beyond, the hold is given up. */
+const MAX_HOLD = 4096;
+
+export class Hub {
+  readonly ring: RingStore;
+  readonly clients = new Set<HubClient>();
+  readonly counters: HubCounters = {
+    messagesIn: 0, badPayloads: 0, duplicates: 0, delivered: 0, subscriptions: 0, refusedSubscriptions: 0,
+    slowClosed: 0, coalesced: 0, droppedWaves: 0, gaps: 0,
+  };
+  private readonly subs = new Map<string, Set<HubClient>>();
+  private readonly topics = new Map<string, { stream: string; bed: string; kind: StreamName; site: string; gateway: string; device: string }>();
+  private readonly beds: BedRegistry;
+  private readonly dirty = new Set<HubClient>();
+  private readonly congested = new Set<HubClient>();
+  private flushScheduled = false;
+  private readonly startedAt: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly o: HubOptions) {
+    this.now = o.now ?? Date.now;
+    this.startedAt = this.now();
+    this.ring = new RingStore(o.ring);
+    this.beds = new BedRegistry(o.limits.maxBeds);
+    this.log = o.logger;
+    this.timer = setInterval(() => this.checkCongested(), 50);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Ingest
+
+  /** One MQTT message from the broker. The payload is the gateway's Batch; it is not decoded. */
+  publish(topic: string, payload: Buffer, fromBrokerId?: string): void {
+    this.counters.messagesIn++;
+    let t = this.topics.get(topic);
+    if (t === undefined) {
+      const p = parseStreamTopic(topic);
+      if (p === null) return; // commands and anything else under vw/v1 are not dashboard streams
+      const bed = `${p.site}/${p.gateway}/${p.device}`;
+      t = { stream: `${bed}/${p.kind}`, bed, kind: p.kind, site: p.site, gateway: p.gateway, device: p.device };
+      if (this.topics.size < this.o.ring.maxStreams) this.topics.set(topic, t);
+    }
+    const h = peekBatch(payload);
+    if (h === null) {
+      this.counters.badPayloads++;
+      return;
+    }
+    const now = this.now();
+    const item: StreamItem = { stream: t.stream, bed: t.bed, kind: t.kind, seq: h.seq, atMs: now, publishTimeUs: h.publishTimeUs, bytes: delimit(payload),
+      ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}) };
+    if (this.ring.append(item, now) === 'duplicate') {
+      this.counters.duplicates++;
+      return;
+    }
+    this.noteBed(t, payload, h);
+    if (this.o.shared && fromBrokerId !== undefined && fromBrokerId === this.o.brokerId) this.o.shared.append(item);
+    const subs = this.subs.get(t.stream);
+    if (subs === undefined) return;
+    for (const c of subs) this.deliver(c, item);
+  }
+
+  private noteBed(t: { bed: string; site: string; gateway: string; device: string }, payload: Buffer, h: ReturnType<typeof peekBatch> & object): void {
+    const bed = this.beds.note(t, payload, h);
+    if (bed === null) return;
+    for (const c of this.clients) {
+      if (bedInScope(c.session.scope, t.site, t.gateway, t.device)) this.sendText(c, { type: 'bed', bed });
+    }
+  }
+
+  private deliver(c: HubClient, item: StreamItem): void {
+    if (c.closed) return;
+    const hold = c.holding.get(item.stream);
+    if (hold !== undefined) {
+      if (hold.length < MAX_HOLD) hold.push(item);
+      return;
+    }
+    if (c.queue.pushData(item, c.ws.bufferedAmount) === 'overflow') {
+      this.closeSlow(c, 'alarm backlog over maxAlarmBacklogBytes');
+      return;
+    }
+    this.markDirty(c);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Clients
+
+  /** Registers a client and greets it with its identity and the beds it may open. */
+  addClient(c: HubClient): void {
+    this.clients.add(c);
+    const s = c.session;
+    this.sendText(c, { type: 'hello', user: s.user, role: s.role, scope: [...s.scope.entries], expiresAt: s.expiresAt,
+      serverTimeMs: this.now(), maxBeds: this.o.limits.maxBedsPerClient });
+    this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
+  }
+
+  removeClient(c: HubClient): void {
+    if (!this.clients.delete(c)) return;
+    c.closed = true;
+    this.harvest(c);
+    for (const bed of [...c.beds.keys()]) this.dropBed(c, bed, false);
+    this.dirty.delete(c);
+    this.congested.delete(c);
+  }
+
+  bedsFor(c: HubClient): BedInfo[] {
+    return this.beds.list((b) => bedInScope(c.session.scope, b.site, b.gateway, b.device));
+  }
+
+  sendText(c: HubClient, m: ServerMessage): void {
+    if (c.closed) return;
+    if (c.queue.pushText(JSON.stringify(m), c.ws.bufferedAmount) === 'overflow') {
+      this.closeSlow(c, 'control backlog over maxAlarmBacklogBytes');
+      return;
+    }
+    this.markDirty(c);
+  }
+
+  /** A new session for the same user (renewal): beds now outside its scope are closed and reported. */
+  renew(c: HubClient, s: Session): void {
+    c.session = s;
+    for (const bed of [...c.beds.keys()]) {
+      if (!bedKeyInScope(s.scope, bed)) {
+        this.dropBed(c, bed, true);
+        this.sendText(c, { type: 'refused', bed, code: 'VW_ERR_WS_SCOPE', reason: 'no longer in your scope' });
+      }
+    }
+    this.sendText(c, { type: 'renewed', expiresAt: s.expiresAt });
+  }
+
+  subscribe(c: HubClient, bed: string, streamsIn: readonly StreamName[] | undefined, req: BackfillRequest | undefined): void {
+    const b = parseBedKey(bed);
+    if (b === null) {
+      this.sendText(c, { type: 'refused', bed: String(bed).slice(0, 200), code: 'VW_ERR_WS_BAD_REQUEST', reason: 'bed must be site/gateway/device' });
+      return;
+    }
+    const refuse = (code: string, reason: string): void => {
+      this.counters.refusedSubscriptions++;
+      this.sendText(c, { type: 'refused', bed, code, reason });
+    };
+    if (!bedInScope(c.session.scope, b.site, b.gateway, b.device)) {
+      this.o.audit.append({ event: 'denied', user: c.session.user, ...b, remote: c.remote, session: c.session.id });
+      this.log.warn({ event: 'subscribe_refused', user: c.session.user, bed, code: 'VW_ERR_WS_SCOPE' }, 'bed outside the session scope');
+      refuse('VW_ERR_WS_SCOPE', 'you are not granted this bed');
+      return;
+    }
+    const current = c.beds.get(bed);
+    if (current === undefined && c.beds.size >= this.o.limits.maxBedsPerClient) {
+      refuse('VW_ERR_WS_BAD_REQUEST', `at most ${this.o.limits.maxBedsPerClient} beds per connection`);
+      return;
+    }
+    if (current === undefined) {
+      const label = this.beds.label(bed);
+      const entry = { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
+      if (!this.o.audit.append(entry)) {
+        refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
+        return;
+      }
+    }
+    const streams = (streamsIn ?? DEFAULT_STREAMS).filter((s, i, a) => STREAMS.includes(s) && a.indexOf(s) === i);
+    const set = current ?? new Set<StreamName>();
+    c.beds.set(bed, set);
+    const added = streams.filter((s) => !set.has(s));
+    for (const s of added) {
+      set.add(s);
+      const key = `${bed}/${s}`;
+      let subs = this.subs.get(key);
+      if (!subs) {
+        subs = new Set();
+        this.subs.set(key, subs);
+      }
+      subs.add(c);
+    }
+    this.counters.subscriptions++;
+    const now = this.now();
+    const windows = backfillWindows(req, this.o.limits.backfill);
+    // Memory covers a window once this fan-out has run that long; a younger one asks the shared store.
+    const fromShared = this.o.shared ? added.filter((s) => s !== 'status' && now - this.startedAt < windows[s]) : [];
+    if (fromShared.length === 0) {
+      const summaries: Partial<Record<StreamName, BackfillSummary>> = {};
+      const items: StreamItem[][] = [];
+      for (const s of added) {
+        const sel = this.history(`${bed}/${s}`, s, now, windows, []);
+        summaries[s] = { items: sel.items.length, stride: sel.stride, toSeq: lastSeq(sel.items) };
+        items.push(sel.items);
+      }
+      this.sendText(c, { type: 'subscribed', bed, streams: [...set], backfill: summaries });
+      for (const list of items) for (const it of list) this.deliver(c, it);
+      return;
+    }
+    for (const s of fromShared) c.holding.set(`${bed}/${s}`, []);
+    const shared = this.o.shared as SharedBackfill;
+    void Promise.all(fromShared.map((s) =>
+      shared.read(`${bed}/${s}`, now - windows[s], this.o.ring.kinds[s].maxItems).catch((err: unknown) => {
+        this.log.warn({ event: 'backfill_read_failed', err: err instanceof Error ? err.message : String(err) }, 'shared backfill unavailable; memory only');
+        return [] as StreamItem[];
+      }),
+    )).then((lists) => {
+      if (c.closed || c.beds.get(bed) !== set) return;
+      const now2 = this.now();
+      const summaries: Partial<Record<StreamName, BackfillSummary>> = {};
+      const out: StreamItem[][] = [];
+      for (const s of added) {
+        const idx = fromShared.indexOf(s);
+        const sel = this.history(`${bed}/${s}`, s, now2, windows, idx >= 0 ? (lists[idx] ?? []) : []);
+        summaries[s] = { items: sel.items.length, stride: sel.stride, toSeq: lastSeq(sel.items) };
+        const held = c.holding.get(`${bed}/${s}`) ?? [];
+        c.holding.delete(`${bed}/${s}`);
+        const top = summaries[s].toSeq;
+        out.push([...sel.items, ...held.filter((h) => h.seq === 0 || h.seq > top)]);
+      }
+      this.sendText(c, { type: 'subscribed', bed, streams: [...set], backfill: summaries });
+      for (const list of out) for (const it of list) this.deliver(c, it);
+    });
+  }
+
+  unsubscribe(c: HubClient, bed: string): void {
+    if (!c.beds.has(bed)) return;
+    this.dropBed(c, bed, true);
+    this.sendText(c, { type: 'unsubscribed', bed });
+  }
+
+  private dropBed(c: HubClient, bed: string, purge: boolean): void {
+    const set = c.beds.get(bed);
+    if (!set) return;
+    c.beds.delete(bed);
+    for (const s of set) {
+      const key = `${bed}/${s}`;
+      const subs = this.subs.get(key);
+      subs?.delete(c);
+      if (subs && subs.size === 0) this.subs.delete(key);
+      c.holding.delete(key);
+    }
+    if (purge) c.queue.purgeBed(bed);
+    const b = parseBedKey(bed);
+    if (b) this.o.audit.append({ event: 'close', user: c.session.user, ...b, remote: c.remote, session: c.session.id });
+  }
+
+  private history(stream: string, kind: StreamName, now: number, windows: Windows, shared: StreamItem[]): { items: StreamItem[]; stride: number } {
+    return selectHistory(this.ring.ring(stream), kind, now, windows, shared, this.o.limits.backfill.trendBytes);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Sending
+
+  private markDirty(c: HubClient): void {
+    this.dirty.add(c);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const c of this.dirty) {
+      if (c.closed) continue;
+      if (c.ws.bufferedAmount >= this.o.limits.sendThresholdBytes) {
+        if (c.congestedSince === 0) c.congestedSince = this.now();
+        this.congested.add(c);
+        continue;
+      }
+      this.send(c);
+    }
+    this.dirty.clear();
+  }
+
+  private send(c: HubClient): void {
+    const before = c.queue.counters.sentBatches;
+    for (const f of c.queue.drain()) {
+      if (f.binary) c.ws.send(f.binary, { binary: true });
+      else c.ws.send(f.text, { binary: false });
+    }
+    this.counters.delivered += c.queue.counters.sentBatches - before;
+  }
+
+  private checkCongested(): void {
+    const now = this.now();
+    for (const c of this.congested) {
+      if (c.closed) {
+        this.congested.delete(c);
+        continue;
+      }
+      if (c.ws.bufferedAmount < this.o.limits.sendThresholdBytes) {
+        c.congestedSince = 0;
+        this.congested.delete(c);
+        this.send(c);
+      } else if (now - c.congestedSince > this.o.limits.stuckMs) {
+        this.closeSlow(c, `socket did not drain for ${this.o.limits.stuckMs} ms`);
+      }
+    }
+  }
+
+  private closeSlow(c: HubClient, why: string): void {
+    if (c.closed) return;
+    this.counters.slowClosed++;
+    this.log.warn({ event: 'client_closed', code: 'VW_ERR_WS_SLOW_CLIENT', user: c.session.user, why, queued: c.queue.queuedBytes,
+      buffered: c.ws.bufferedAmount }, 'slow dashboard client closed');
+    this.removeClient(c);
+    c.ws.close(CLOSE.SLOW_CLIENT, 'slow client');
+    // A socket that cannot drain cannot deliver the close frame either.
+    setTimeout(() => c.ws.terminate(), 2000).unref();
+  }
+
+  /** Counters including the queues of connected clients. */
+  snapshot(): HubCounters {
+    const out = { ...this.counters };
+    for (const c of this.clients) {
+      out.coalesced += c.queue.counters.coalesced;
+      out.droppedWaves += c.queue.counters.droppedWaves;
+      out.gaps += c.queue.counters.gaps;
+    }
+    return out;
+  }
+
+  /** Folds a client's queue counters into the hub's (when it goes). */
+  private harvest(c: HubClient): void {
+    const q = c.queue.counters;
+    this.counters.coalesced += q.coalesced;
+    this.counters.droppedWaves += q.droppedWaves;
+    this.counters.gaps += q.gaps;
+    q.coalesced = 0;
+    q.droppedWaves = 0;
+    q.gaps = 0;
+  }
+
+  sweep(): void {
+    this.ring.sweep(this.now());
+  }
+}

@@ -1,0 +1,66 @@
+// `vitalwire audit`: who opened which bed when, from the fan-out's append-only access log (docs/dashboard.md).
+import { resolve } from 'node:path';
+import { VitalwireError } from '../decoders/errors.js';
+import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../broker/fanout/audit.js';
+import { helpText, parse, type CommandSpec } from './args.js';
+
+export const auditCommand: CommandSpec = {
+  name: 'audit',
+  summary: 'Query the dashboard access audit: who opened which bed when (no clinical values).',
+  usage: 'audit [--dir DIR] [--user NAME] [--bed SITE[/GATEWAY[/DEVICE]]] [--event E] [--since T] [--until T] [--json]',
+  options: {
+    dir: { type: 'string', default: './.vitalwire/audit', arg: 'DIR', help: 'audit directory (the demo: <data-dir>/audit; central --config: <config dir>/audit)' },
+    user: { type: 'string', arg: 'NAME', help: 'only this user' },
+    bed: { type: 'string', arg: 'KEY', help: 'only this site, site/gateway or site/gateway/device' },
+    event: { type: 'string', arg: 'E', help: `only one event: ${AUDIT_EVENTS.join(', ')}` },
+    since: { type: 'string', arg: 'TIME', help: 'from this time on (ISO 8601, e.g. 2026-05-01T08:00Z, or a date)' },
+    until: { type: 'string', arg: 'TIME', help: 'before this time (ISO 8601)' },
+    json: { type: 'boolean', help: 'one JSON object per line instead of a table' },
+    limit: { type: 'string', default: '10000', arg: 'N', help: 'print at most N entries' },
+  },
+};
+
+function time(v: unknown, name: string): Date | undefined {
+  if (typeof v !== 'string') return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new VitalwireError('VW_ERR_USAGE', `--${name} must be an ISO 8601 time, got ${v}`);
+  return d;
+}
+
+function row(e: AuditEntry): string {
+  const bed = [e.site, e.gateway, e.device].filter((s) => s !== undefined).join('/');
+  return [e.t, e.event.padEnd(12), e.user.padEnd(16), (bed || '-').padEnd(32), e.bed ?? '', e.remote ?? ''].join('  ').trimEnd();
+}
+
+export async function runAudit(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const { values } = parse(auditCommand, argv);
+  if (values['help']) {
+    out(helpText(auditCommand).trimEnd());
+    return 0;
+  }
+  const event = values['event'];
+  if (event !== undefined && !(AUDIT_EVENTS as readonly unknown[]).includes(event)) {
+    throw new VitalwireError('VW_ERR_USAGE', `--event must be one of ${AUDIT_EVENTS.join(', ')}`);
+  }
+  const limit = Number(values['limit']);
+  if (!Number.isInteger(limit) || limit < 1) throw new VitalwireError('VW_ERR_USAGE', '--limit must be a positive integer');
+  const since = time(values['since'], 'since');
+  const until = time(values['until'], 'until');
+  const q: AuditQuery = {
+    ...(typeof values['user'] === 'string' ? { user: values['user'] } : {}),
+    ...(typeof values['bed'] === 'string' ? { bed: values['bed'] } : {}),
+    ...(event !== undefined ? { event: event as AuditEventName } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+  };
+  const json = values['json'] === true;
+  if (!json) out(['time'.padEnd(24), 'event'.padEnd(12), 'user'.padEnd(16), 'site/gateway/device'.padEnd(32), 'bed label', 'remote'].join('  '));
+  let n = 0;
+  const stats = { badLines: 0 };
+  for await (const e of queryAudit(resolve(String(values['dir'])), q, stats)) {
+    out(json ? JSON.stringify(e) : row(e));
+    if (++n >= limit) break;
+  }
+  if (stats.badLines > 0) process.stderr.write(`audit: ${stats.badLines} unreadable line(s) skipped\n`);
+  return 0;
+}

@@ -1,0 +1,171 @@
+// The dashboard's WebSocket to the fan-out: session token in the subprotocol, the beds the views want (re-sent
+// with their history request after every reconnect), binary messages decoded as length-delimited Batches, text
+// messages as the control protocol (broker/fanout/protocol.ts). Reconnects with capped, jittered backoff.
+import $protobuf from 'protobufjs/minimal.js';
+import { Batch } from '../proto/index.js';
+import type { vitalwire } from '../proto/gen/vitals.js';
+import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX, type BackfillRequest, type ServerMessage, type StreamName } from '../broker/fanout/protocol.js';
+
+const Reader = $protobuf.Reader;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 10_000;
+
+export type ConnState = 'connecting' | 'live' | 'offline';
+
+export interface ConnectionEvents {
+  batch(b: vitalwire.v1.Batch, arrivalMs: number): void;
+  control(m: ServerMessage): void;
+  state(s: ConnState, detail: string): void;
+  /** The server refused the session (expired token, or the upgrade failed before opening). */
+  sessionProblem(expired: boolean): void;
+}
+
+interface Wanted {
+  streams: StreamName[];
+  backfill: BackfillRequest;
+}
+
+export class Connection {
+  /** server clock minus page clock, ms (from the hello) */
+  clockOffsetMs = 0;
+  /** page time of the last binary message */
+  lastDataMs = 0;
+  badMessages = 0;
+  private ws: WebSocket | null = null;
+  private readonly wanted = new Map<string, Wanted>();
+  private backoffMs = BACKOFF_MIN_MS;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  private isOpen = false;
+
+  constructor(private token: string, private readonly ev: ConnectionEvents) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000, 'logout');
+  }
+
+  /** A renewed token: used for the next upgrade, and handed to the open connection. */
+  setToken(token: string): void {
+    this.token = token;
+    this.sendJson({ op: 'renew', token });
+  }
+
+  want(bed: string, streams: StreamName[], backfill: BackfillRequest): void {
+    this.wanted.set(bed, { streams, backfill });
+    this.sendJson({ op: 'subscribe', bed, streams, backfill });
+  }
+
+  drop(bed: string): void {
+    if (!this.wanted.delete(bed)) return;
+    this.sendJson({ op: 'unsubscribe', bed });
+  }
+
+  wants(bed: string): boolean {
+    return this.wanted.has(bed);
+  }
+
+  get subscribedCount(): number {
+    return this.wanted.size;
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private sendJson(m: object): void {
+    if (this.ws && this.isOpen) this.ws.send(JSON.stringify(m));
+  }
+
+  private connect(): void {
+    clearTimeout(this.retry);
+    if (this.stopped) return;
+    this.ev.state('connecting', '');
+    const url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
+    const ws = new WebSocket(url, [SUBPROTOCOL, TOKEN_PREFIX + this.token]);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.isOpen = false;
+    ws.onopen = () => {
+      if (ws.protocol !== SUBPROTOCOL) {
+        ws.close(1002, 'unsupported subprotocol');
+        return;
+      }
+      this.isOpen = true;
+      this.backoffMs = BACKOFF_MIN_MS;
+      for (const [bed, w] of this.wanted) ws.send(JSON.stringify({ op: 'subscribe', bed, streams: w.streams, backfill: w.backfill }));
+    };
+    ws.onmessage = (e: MessageEvent) => this.message(e.data);
+    ws.onclose = (e: CloseEvent) => {
+      if (this.ws !== ws) return; // replaced or stopped
+      const wasOpen = this.isOpen;
+      this.ws = null;
+      this.isOpen = false;
+      if (e.code === CLOSE.SESSION_EXPIRED) {
+        this.ev.state('offline', 'session expired');
+        this.ev.sessionProblem(true);
+        return;
+      }
+      if (!wasOpen) this.ev.sessionProblem(false); // the app checks whether the token still holds
+      const delay = Math.min(BACKOFF_MAX_MS, this.backoffMs * (1 + Math.random() * 0.2));
+      this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+      this.ev.state('offline', `closed (${e.code}${e.reason ? ' ' + e.reason : ''}), retrying in ${Math.round(delay / 1000)} s`);
+      this.retry = setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  private message(data: unknown): void {
+    if (typeof data === 'string') {
+      let m: ServerMessage;
+      try {
+        m = JSON.parse(data) as ServerMessage;
+      } catch {
+        this.badMessages++;
+        return;
+      }
+      if (m.type === 'hello') {
+        this.clockOffsetMs = m.serverTimeMs - Date.now();
+        this.ev.state('live', '');
+      }
+      this.ev.control(m);
+      return;
+    }
+    if (!(data instanceof ArrayBuffer)) return;
+    const arrival = Date.now();
+    this.lastDataMs = arrival;
+    const bytes = new Uint8Array(data);
+    const r = Reader.create(bytes);
+    try {
+      while (r.pos < r.len) {
+        const len = r.uint32();
+        const b = Batch.decode(r, len);
+        noteLatency(b);
+        this.ev.batch(b, arrival + this.clockOffsetMs);
+      }
+    } catch (err) {
+      this.badMessages++;
+      console.warn('vitalwire: undecodable message', this.badMessages, err);
+    }
+  }
+}
+
+// Diagnostics: device-time-to-page latency of recent numerics, in ms, in a bounded ring; frame counts. Read by
+// `npm run bench -- e2e` and the browser tests; handy in the console when support asks "how fresh?".
+const LATENCY_RING = 4096;
+export const diag = { latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }> };
+(globalThis as { __vitalwire?: typeof diag }).__vitalwire = diag;
+
+function noteLatency(b: vitalwire.v1.Batch): void {
+  const deviceUs = Number(b.observations[0]?.time?.deviceTimeUs ?? 0);
+  if (deviceUs <= 0) return;
+  diag.latencyMs[diag.count % LATENCY_RING] = performance.timeOrigin + performance.now() - deviceUs / 1000;
+  diag.count++;
+}

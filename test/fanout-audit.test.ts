@@ -1,0 +1,52 @@
+// `vitalwire audit`: the access log queried from the command line.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFileAuditLog } from '../broker/fanout/audit.js';
+import { runAudit } from '../cli/audit.js';
+import { VitalwireError } from '../decoders/errors.js';
+
+describe('vitalwire audit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vw-audit-cli-'));
+
+  beforeAll(async () => {
+    let now = Date.parse('2026-05-01T08:00:00Z');
+    const log = createFileAuditLog({ dir, now: () => now });
+    log.append({ event: 'login', user: 'dr-nguyen', remote: '10.1.1.5', session: 's1' });
+    now += 60_000;
+    log.append({ event: 'open', user: 'dr-nguyen', site: 'bv-soc-son', gateway: 'gw1', device: 'bed07', bed: 'Bed 7', remote: '10.1.1.5', session: 's1' });
+    now += 60_000;
+    log.append({ event: 'denied', user: 'nurse-b', site: 'bv-soc-son', gateway: 'gw2', device: 'bed01', remote: '10.1.1.9' });
+    now += 86_400_000;
+    log.append({ event: 'close', user: 'dr-nguyen', site: 'bv-soc-son', gateway: 'gw1', device: 'bed07', session: 's1' });
+    await log.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = async (...args: string[]): Promise<string[]> => {
+    const lines: string[] = [];
+    expect(await runAudit(['--dir', dir, ...args], (l) => lines.push(l))).toBe(0);
+    return lines;
+  };
+
+  it('prints who opened which bed when, as a table', async () => {
+    const lines = await run('--event', 'open');
+    expect(lines[0]).toMatch(/^time +event +user +site\/gateway\/device/);
+    expect(lines.slice(1)).toHaveLength(1);
+    expect(lines[1]).toMatch(/^2026-05-01T08:01:00.000Z +open +dr-nguyen +bv-soc-son\/gw1\/bed07 +Bed 7 +10\.1\.1\.5$/);
+  });
+
+  it('filters by user, bed and time, and prints JSON lines', async () => {
+    const byUser = (await run('--user', 'dr-nguyen', '--json')).map((l) => JSON.parse(l) as { event: string });
+    expect(byUser.map((e) => e.event)).toEqual(['login', 'open', 'close']);
+    expect((await run('--bed', 'bv-soc-son/gw2', '--json')).map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['nurse-b']);
+    expect((await run('--since', '2026-05-02', '--json'))).toHaveLength(1);
+    expect((await run('--until', '2026-05-01T08:01:30Z', '--json'))).toHaveLength(2);
+  });
+
+  it('says what is wrong with bad options', async () => {
+    await expect(runAudit(['--dir', dir, '--event', 'peek'], () => undefined)).rejects.toThrow(VitalwireError);
+    await expect(runAudit(['--dir', dir, '--since', 'yesterday'], () => undefined)).rejects.toThrow(/ISO 8601/);
+  });
+});
