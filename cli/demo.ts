@@ -30,17 +30,18 @@ export async function runDemo(argv: string[]): Promise<number> {
     httpPort: intOption(values['http-port'], 'http-port', 0, 65535),
     beds: intOption(values['beds'], 'beds', 1, 64),
     noSocat: Boolean(values['no-socat']),
+    alarms: true, // scripted lead-off and limit alarms, so the dashboard shows what alarms look like
     logger: log,
   });
   const loop = stack.deviceLink === 'serial' ? 'virtual serial cables (socat ptys)' : 'TCP (socat not found)';
   process.stdout.write(
     [
       'vitalwire demo is running.',
-      `  Dashboard:  ${stack.dashboardUrl}`,
+      `  Dashboard:  ${stack.dashboardUrl}  (log in as demo / demo)`,
       `  MQTT (TLS): ${stack.mqttUrl}`,
       `  CA:         ${stack.caPath}`,
       `  Login:      demo / demo (observer, loopback only)`,
-      `  Devices:    ${stack.monitors.length} simulated PCD-01 monitors over ${loop}`,
+      `  Devices:    ${stack.monitors.length} simulated PCD-01 monitors (vitals, NIBP, temperature, ECG/pleth/resp waves, alarms; DEMO-flagged) over ${loop}`,
       `  Watch raw:  mosquitto_sub --cafile ${stack.caPath} -h ${stack.central.host} -p ${stack.central.port} -u demo -P demo -t 'vw/v1/#' -v`,
       'Press Ctrl-C to stop.',
       '',

@@ -1,20 +1,29 @@
 // vitalwire command line: one binary, one sub-command per role.
 import { VitalwireError } from '../decoders/errors.js';
-import { runCentral, centralCommand } from './central.js';
-import { runDemo, demoCommand } from './demo.js';
-import { runGateway, gatewayCommand } from './gateway.js';
-import { runSimulate, simulateCommand } from './simulate.js';
 import type { CommandSpec } from './args.js';
 
-const COMMANDS: Record<string, { spec: CommandSpec; run: (argv: string[]) => Promise<number> }> = {
-  demo: { spec: demoCommand, run: runDemo },
-  central: { spec: centralCommand, run: runCentral },
-  gateway: { spec: gatewayCommand, run: runGateway },
-  simulate: { spec: simulateCommand, run: runSimulate },
+interface Command {
+  spec: CommandSpec;
+  run: (argv: string[]) => Promise<number>;
+}
+
+// Each command's module is loaded only when that command runs: a gateway box does not load the broker, the
+// dashboard bundler or the simulators (tens of MB of resident memory).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: () => import('./demo.js').then((m) => ({ spec: m.demoCommand, run: m.runDemo })),
+  central: () => import('./central.js').then((m) => ({ spec: m.centralCommand, run: m.runCentral })),
+  gateway: () => import('./gateway.js').then((m) => ({ spec: m.gatewayCommand, run: m.runGateway })),
+  simulate: () => import('./simulate.js').then((m) => ({ spec: m.simulateCommand, run: m.runSimulate })),
+  ca: () => import('./ca.js').then((m) => ({ spec: m.caCommand, run: m.runCa })),
+  gateways: () => import('./gateways.js').then((m) => ({ spec: m.gatewaysCommand, run: m.runGateways })),
+  users: () => import('./users.js').then((m) => ({ spec: m.usersCommand, run: m.runUsers })),
+  audit: () => import('./audit.js').then((m) => ({ spec: m.auditCommand, run: (argv) => m.runAudit(argv) })),
+  decode: () => import('./decode.js').then((m) => ({ spec: m.decodeCommand, run: m.runDecode })),
 };
 
-export function usage(): string {
-  const rows = Object.values(COMMANDS).map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
+export async function usage(): Promise<string> {
+  const specs = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).spec));
+  const rows = specs.map((spec) => `  ${spec.name.padEnd(10)} ${spec.summary}`);
   return `vitalwire: IoMT device gateway and vital-signs streaming\n\nUsage: vitalwire <command> [options]\n\nCommands:\n${rows.join(
     '\n',
   )}\n\nRun 'vitalwire <command> --help' for a command's options.\n`;
@@ -23,16 +32,16 @@ export function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return cmd === undefined ? 2 : 0;
   }
-  const c = COMMANDS[cmd];
-  if (!c) {
-    process.stderr.write(`vitalwire: unknown command '${cmd}'\n\n${usage()}`);
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!load) {
+    process.stderr.write(`vitalwire: unknown command '${cmd}'\n\n${await usage()}`);
     return 2;
   }
   try {
-    return await c.run(rest);
+    return await (await load()).run(rest);
   } catch (err) {
     if (err instanceof VitalwireError && err.code === 'VW_ERR_USAGE') {
       process.stderr.write(`vitalwire ${cmd}: ${err.message}\nRun 'vitalwire ${cmd} --help'.\n`);

@@ -2,15 +2,16 @@
 // fan-out with the dashboard, a gateway, and simulated monitors on virtual serial cables
 // (socat) or, when socat is absent, on TCP. `vitalwire demo`, the end-to-end tests and the
 // e2e bench all start it through here, so they exercise the same wiring.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleDashboard } from '../dashboard/bundle.js';
 import { ensureDevPki } from '../broker/pki.js';
-import { createUserStore, hashPassword } from '../broker/users.js';
+import { createUserStore, hashPassword, type UserStore } from '../broker/users.js';
 import { startCentral, type Central } from '../broker/central.js';
 import { startFanout, type Fanout } from '../broker/fanout/server.js';
-import { startGateway, type DeviceConfig, type Gateway } from '../gateway/gateway.js';
+import { createFileAuditLog } from '../broker/fanout/audit.js';
+import { startGateway, type Gateway } from '../gateway/gateway.js';
+import { gatewayConfig, type GatewayConfigInput } from '../gateway/config.js';
 import { openPtyPair, socatAvailable, type PtyPair } from '../simulators/pty.js';
 import { openSerialSink, openTcpSink, type Sink } from '../simulators/sinks.js';
 import { runMonitor, simulatedEui64, type RunningMonitor } from '../simulators/monitor.js';
@@ -31,6 +32,13 @@ export interface StackOptions {
   intervalMs?: number;
   logger: Logger;
   onSend?: (bed: number, v: Vitals, timeUs: number, controlId: string) => void;
+  /** Waveform messages from the monitors (default true). */
+  waves?: boolean;
+  /** Scripted alarm episodes on the monitors (default false: tests compare exact values). */
+  alarms?: boolean;
+  /** Which beds (1-based) flag their data DEMO (default: all, they are simulated). */
+  demoBeds?: (bed: number) => boolean;
+  onWave?: (bed: number, chunkStartUs: number, writtenUs: number) => void;
 }
 
 export interface Stack {
@@ -42,8 +50,14 @@ export interface Stack {
   sinks: Sink[];
   deviceLink: 'serial' | 'tcp';
   mqttUrl: string;
+  /** The dashboard's login page. */
   dashboardUrl: string;
+  /** A session token of the demo user (empty when not on loopback), for tests and benches. */
   token: string;
+  /** Users who may log in (the demo user when on loopback); tests add more. */
+  users: UserStore;
+  /** The fan-out's access audit directory. */
+  auditDir: string;
   caPath: string;
   tls: { ca: string; cert: string; key: string };
   close(): Promise<void>;
@@ -84,16 +98,21 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     });
     cleanups.push(() => central.close());
 
-    const token = randomBytes(24).toString('base64url');
+    const auditDir = join(dataDir, 'audit');
+    const audit = createFileAuditLog({ dir: auditDir });
+    cleanups.push(() => audit.close());
     const fanout = await startFanout({
       broker: central.broker,
       host,
       port: o.httpPort ?? 8080,
-      token,
+      users,
+      audit,
       assets: await bundleDashboard(),
       logger: log.child({ svc: 'fanout' }),
     });
     cleanups.push(() => fanout.close());
+    const demoUser = users.get('demo');
+    const token = demoUser ? (await fanout.sessions.issue(demoUser)).token : '';
 
     const useSerial = !o.noSocat && socatAvailable();
     if (!o.noSocat && !useSerial) {
@@ -101,7 +120,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     }
     const ptyDir = join(dataDir, 'pty');
     mkdirSync(ptyDir, { recursive: true });
-    const devices: DeviceConfig[] = [];
+    const devices: GatewayConfigInput['devices'] = [];
     const sinks: Sink[] = [];
     const pairs: PtyPair[] = [];
     cleanups.push(async () => {
@@ -125,12 +144,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     });
 
     const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.port}`;
+    // The gateway runtime with its durable outbox under <data-dir>/gateway. The demo favours latency: every decoded
+    // frame is its own Batch (no batching interval) and reconnects start fast.
     const gateway = await startGateway({
-      site: DEMO_SITE,
-      gateway: DEMO_GATEWAY,
-      brokerUrl: mqttUrl,
-      tls,
-      devices,
+      config: gatewayConfig({
+        site: DEMO_SITE,
+        gateway: DEMO_GATEWAY,
+        broker: { urls: [mqttUrl], reconnect: { minMs: 200, maxMs: 5000 } },
+        tls: { ca: pki.caCert, cert: pki.gatewayCert, key: pki.gatewayKey },
+        dataDir: join(dataDir, 'gateway'),
+        outbox: { quotaBytes: '256MiB', commitDelayMs: 2 },
+        batching: { obsMs: 0, waveMs: 0, alarmMs: 0 },
+        devices,
+      }),
       logger: log.child({ svc: 'gateway' }),
     });
     cleanups.push(() => gateway.close());
@@ -140,7 +166,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         identity: { eui64: simulatedEui64(idx + 1), model: 'VW-SIM-PCD01', bed: `Bed ${idx + 1}` },
         sink,
         seed: 1000 + idx,
+        demo: o.demoBeds ? o.demoBeds(idx + 1) : true,
+        waves: o.waves ?? true,
+        alarms: o.alarms ?? false,
         ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+        ...(o.onWave ? { onWave: (start: number, written: number) => o.onWave?.(idx + 1, start, written) } : {}),
         ...(o.onSend ? { onSend: (v: Vitals, t: number, c: string) => o.onSend?.(idx + 1, v, t, c) } : {}),
       }),
     );
@@ -156,8 +186,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       sinks,
       deviceLink: useSerial ? 'serial' : 'tcp',
       mqttUrl,
-      dashboardUrl: `${fanout.url}#token=${token}`,
+      dashboardUrl: fanout.url,
       token,
+      users,
+      auditDir,
       caPath: pki.caCert,
       tls,
       close,

@@ -60,6 +60,14 @@ export const ERRORS = {
   VW_ERR_TIME_SUSPECT: 'a device timestamp is implausible (jump, future, roll-over)',
   VW_ERR_UPLINK: 'the broker connection failed or dropped',
   VW_ERR_CAPTURE: 'the raw device capture could not be written or reached its size limit',
+  // live fan-out and dashboard (docs/dashboard.md)
+  VW_ERR_LOGIN_FAILED: 'dashboard login refused: unknown user, wrong password, or too many attempts',
+  VW_ERR_WS_SCOPE: 'a dashboard asked for a bed outside its session scope',
+  VW_ERR_WS_CONN_LIMIT: 'a user already holds the maximum number of dashboard connections',
+  VW_ERR_WS_SLOW_CLIENT: 'a dashboard connection stayed unable to drain its queue and was closed',
+  VW_ERR_WS_SESSION_EXPIRED: 'a dashboard session token expired without renewal',
+  VW_ERR_WS_BAD_REQUEST: 'a dashboard control message is malformed or names an unknown operation',
+  VW_ERR_AUDIT_UNAVAILABLE: 'the access audit log cannot be written, so beds are not opened',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
