@@ -79,7 +79,8 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium on the live chain',
     const spo2 = Number(await page.textContent(`${tile(BED1)} [data-mdc="150456"] .value`));
     expect(spo2).toBeGreaterThanOrEqual(80);
     expect(spo2).toBeLessThanOrEqual(100);
-    expect(await page.textContent(`${tile(BED1)} .age`)).toMatch(/^[0-4] s$/);
+    // The age is refreshed on a 500 ms tick (a tile built since the last tick shows '—' until then).
+    await expect.poll(() => page.textContent(`${tile(BED1)} .age`), { timeout: 5_000 }).toMatch(/^[0-4] s$/);
     // DEMO marks only the demo-flagged device.
     expect(await page.locator(`${tile(BED2)} .badge.demo`).isVisible()).toBe(true);
     expect(await page.locator(`${tile(BED1)} .badge.demo`).isVisible()).toBe(false);
