@@ -1,6 +1,7 @@
 // Health and metrics over plain HTTP, meant for a loopback or cluster-internal address: GET /healthz (200 when the
 // broker accepts connections and its Redis links are up, else 503) and GET /metrics (Prometheus text format).
 // Nothing here names a patient or a payload; identities appear only as counts.
+import { listen } from '../lib/listen.js';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -50,16 +51,9 @@ export async function startHealthServer(o: {
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
+  const boundPort = await listen(server, o.port, o.host);
   return {
-    port: typeof addr === 'object' && addr ? addr.port : 0,
+    port: boundPort,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of sockets) s.destroy();

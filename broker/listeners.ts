@@ -1,6 +1,7 @@
 // The broker's network listeners: MQTT over TLS (the production port), MQTT over secure WebSocket (browsers and
 // tools), and plain TCP for the loopback-only conformance (lab) listener. Each hands a byte stream to one callback
 // with the TLS socket that carries it, so identity is read the same way whatever the framing.
+import { listen as listenOn } from '../lib/listen.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -48,18 +49,11 @@ function track(server: NetServer, sockets: Set<Socket>): void {
 }
 
 async function listen(server: NetServer, port: number, host: string, sockets: Set<Socket>): Promise<Listener> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
+  const boundPort = await listenOn(server, port, host);
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return {
     host,
-    port: typeof addr === 'object' && addr ? addr.port : 0,
+    port: boundPort,
     close() {
       if (server.listening) server.close();
       return closed;

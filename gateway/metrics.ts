@@ -1,6 +1,7 @@
 // Prometheus metrics of the gateway (vitalwire_gateway_*), served on a loopback HTTP port: GET /metrics and
 // GET /healthz. The registry reads the runtime's counters when scraped, so the hot path never touches prom-client
 // (except the publish-latency histogram). Labels are device ids, error codes and kinds: never patient data or values.
+import { listen } from '../lib/listen.js';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -154,16 +155,9 @@ export async function startMetricsServer(o: { host: string; port: number; regist
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
+  const boundPort = await listen(server, o.port, o.host);
   return {
-    port: typeof addr === 'object' && addr ? addr.port : o.port,
+    port: boundPort,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
