@@ -2,8 +2,8 @@
 // Batch: random ones from every field of the schema, including negative, large and unset values.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Batch, type IBatch } from './index.js';
-import { encodeBatch } from './encode-batch.js';
+import { Batch, type IBatch, type IObservation } from './index.js';
+import { encodeBatch, PRE_ENCODED, preEncodeStatic } from './encode-batch.js';
 
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -54,6 +54,19 @@ describe('encodeBatch', () => {
         expect(Buffer.compare(ours, Buffer.from(theirs))).toBe(0);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('gives the same message when observations carry pre-encoded static fields (field order may differ)', () => {
+    fc.assert(
+      fc.property(fc.array(obs, { minLength: 1, maxLength: 6 }), fc.option(u64, { nil: undefined }), (os, seq) => {
+        const plain = { kind: 1, seq, observations: os as IObservation[] } as IBatch;
+        const pre = { ...plain, observations: (os as IObservation[]).map((o) => ({ ...o, [PRE_ENCODED]: preEncodeStatic(o) })) } as IBatch;
+        const ours = Batch.toObject(Batch.decode(encodeBatch(pre)));
+        const theirs = Batch.toObject(Batch.decode(Batch.encode(plain).finish()));
+        expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -4,10 +4,31 @@
 // strings that repeat in every message (codes, units, ids) are cached instead of re-encoded.
 // The generated code stays the decoder everywhere and the reference encoder.
 import $protobuf from 'protobufjs/minimal.js';
+import { Observation as ObservationCodec } from './index.js';
 import type { IAlarm, IBatch, IDeviceStatus, IGap, IObservation, ISource, ITiming, IWaveformChunk } from './index.js';
 import type { vitalwire } from './gen/vitals.js';
 
 const LongBits = $protobuf.util.LongBits;
+
+// ---- pre-encoded observation fields ----------------------------------------------------------
+/**
+ * A decoder may attach, under this symbol, the encoded bytes of an Observation's fields that
+ * never change for a given device row (mdc, refid, unit, unit_mdc, vendor_code, vendor_unit,
+ * containment, method, range), made once with preEncodeStatic. The writer then copies them
+ * instead of re-encoding six strings per value. Protobuf readers accept fields in any order, so
+ * the bytes decode to the same message; those fields must not change after decoding.
+ */
+export const PRE_ENCODED: unique symbol = Symbol('vitalwire.preEncoded');
+type WithPre = IObservation & { [PRE_ENCODED]?: Uint8Array };
+
+/** The static fields of an observation, encoded once (generated encoder, ascending order). */
+export function preEncodeStatic(o: IObservation): Uint8Array {
+  const only: IObservation = {};
+  for (const k of ['mdc', 'refid', 'unit', 'unitMdc', 'vendorCode', 'vendorUnit', 'containment', 'method', 'range'] as const) {
+    if (o[k] !== undefined) (only as Record<string, unknown>)[k] = o[k];
+  }
+  return ObservationCodec.encode(only).finish();
+}
 
 // ---- strings -------------------------------------------------------------------------------
 const MAX_CACHED = 8192;
@@ -69,23 +90,32 @@ const nd = (v: number | null | undefined): v is number => v !== null && v !== un
 const ns = (v: string | null | undefined): v is string => v !== null && v !== undefined && v !== '';
 const nb = (v: boolean | null | undefined): v is boolean => v !== null && v !== undefined && v !== false;
 
+// Observations of one frame share a Timing object: its size is computed once per batch.
+let lastTiming: ITiming | null = null;
+let lastTimingSize = 0;
 function timingSize(t: ITiming): number {
+  if (t === lastTiming) return lastTimingSize;
   let n = 0;
   if (nz(t.gatewayTimeUs)) n += 1 + varint64Size(t.gatewayTimeUs);
   if (nz(t.deviceTimeUs)) n += 1 + varint64Size(t.deviceTimeUs);
   if (nz(t.clockOffsetUs)) n += 1 + varint64Size(t.clockOffsetUs);
   if (has(t.deviceUtcOffsetMin)) n += 1 + varint32Size(zz32(t.deviceUtcOffsetMin));
+  lastTiming = t;
+  lastTimingSize = n;
   return n;
 }
 function sub(size: number): number {
   return varint32Size(size) + size;
 }
-function observationSize(o: IObservation): number {
+function observationSize(o: WithPre): number {
   const slot = reserve();
   let n = 0;
   if (has(o.time)) n += 1 + sub(timingSize(o.time));
-  if (nz(o.mdc)) n += 1 + varint32Size(o.mdc);
-  if (ns(o.refid)) n += 1 + strSize(o.refid);
+  const pre = o[PRE_ENCODED];
+  const own = pre === undefined; // static fields encoded here, not pre-encoded
+  if (!own) n += pre.length;
+  if (own && nz(o.mdc)) n += 1 + varint32Size(o.mdc);
+  if (own && ns(o.refid)) n += 1 + strSize(o.refid);
   if (has(o.number)) n += 9;
   if (has(o.code)) {
     const cslot = reserve();
@@ -97,14 +127,14 @@ function observationSize(o: IObservation): number {
     n += 1 + sub(c);
   }
   if (has(o.text)) n += 1 + strSize(o.text);
-  if (ns(o.unit)) n += 1 + strSize(o.unit);
-  if (nz(o.unitMdc)) n += 1 + varint32Size(o.unitMdc);
-  if (ns(o.vendorCode)) n += 1 + strSize(o.vendorCode);
-  if (ns(o.vendorUnit)) n += 1 + strSize(o.vendorUnit);
+  if (own && ns(o.unit)) n += 1 + strSize(o.unit);
+  if (own && nz(o.unitMdc)) n += 1 + varint32Size(o.unitMdc);
+  if (own && ns(o.vendorCode)) n += 1 + strSize(o.vendorCode);
+  if (own && ns(o.vendorUnit)) n += 1 + strSize(o.vendorUnit);
   if (nz(o.flags)) n += 1 + varint32Size(o.flags);
-  if (ns(o.containment)) n += 1 + strSize(o.containment);
-  if (ns(o.method)) n += 1 + strSize(o.method);
-  if (ns(o.range)) n += 1 + strSize(o.range);
+  if (own && ns(o.containment)) n += 1 + strSize(o.containment);
+  if (own && ns(o.method)) n += 1 + strSize(o.method);
+  if (own && ns(o.range)) n += 1 + strSize(o.range);
   sizes[slot] = n;
   return n;
 }
@@ -277,15 +307,21 @@ function writeTiming(field: number, t: ITiming): void {
     varint32(zz32(t.deviceUtcOffsetMin));
   }
 }
-function writeObservation(o: IObservation): void {
+function writeObservation(o: WithPre): void {
   tag(10, 2);
   varint32(nextSize());
   if (has(o.time)) writeTiming(1, o.time);
-  if (nz(o.mdc)) {
+  const pre = o[PRE_ENCODED];
+  const own = pre === undefined;
+  if (!own) {
+    buf.set(pre, pos);
+    pos += pre.length;
+  }
+  if (own && nz(o.mdc)) {
     tag(2, 0);
     varint32(o.mdc);
   }
-  if (ns(o.refid)) str(3);
+  if (own && ns(o.refid)) str(3);
   if (has(o.number)) {
     tag(4, 1);
     double(o.number);
@@ -302,20 +338,20 @@ function writeObservation(o: IObservation): void {
     if (ns(c.text)) str(3);
   }
   if (has(o.text)) str(6);
-  if (ns(o.unit)) str(7);
-  if (nz(o.unitMdc)) {
+  if (own && ns(o.unit)) str(7);
+  if (own && nz(o.unitMdc)) {
     tag(8, 0);
     varint32(o.unitMdc);
   }
-  if (ns(o.vendorCode)) str(9);
-  if (ns(o.vendorUnit)) str(10);
+  if (own && ns(o.vendorCode)) str(9);
+  if (own && ns(o.vendorUnit)) str(10);
   if (nz(o.flags)) {
     tag(11, 0);
     varint32(o.flags);
   }
-  if (ns(o.containment)) str(12);
-  if (ns(o.method)) str(13);
-  if (ns(o.range)) str(14);
+  if (own && ns(o.containment)) str(12);
+  if (own && ns(o.method)) str(13);
+  if (own && ns(o.range)) str(14);
 }
 function writeWave(w: IWaveformChunk): void {
   tag(11, 2);
@@ -471,6 +507,7 @@ export function batchSize(b: IBatch): number {
   sizeN = 0;
   strN = 0;
   packedN = 0;
+  lastTiming = null; // a Timing may have been changed since the last batch
   let n = 0;
   if (has(b.source)) n += 1 + sub(sourceSize(b.source));
   if (nz(b.kind)) n += 1 + int32Size(b.kind);

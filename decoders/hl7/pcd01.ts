@@ -2,6 +2,7 @@
 // WaveformChunks (IHE PCD TF-2 B.8, WCM for waveforms). Per-link state: waveform sample
 // counters, so first_sample runs on across messages.
 import { Flag, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
+import { PRE_ENCODED, preEncodeStatic } from '../../proto/encode-batch.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
 import { component, isEmpty, makeSpan, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
@@ -62,6 +63,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
   let obrOffset: number | undefined;
   let pending: PendingWave | undefined;
   let obrDevice: string | undefined;
+  let lastTime: ITiming | undefined;
   const finish = () => {
     if (pending) finishWave(c, pending, out);
     pending = undefined;
@@ -101,8 +103,14 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     const timeUs = t14 ? t14.us : obrStartUs || msgTimeUs;
     const timeOffset = t14 ? t14.offsetMin : obrStartUs ? obrOffset : msgOffset;
     const flags = row.flags;
-    const time: ITiming = { gatewayTimeUs: ctx.gatewayTimeUs, deviceTimeUs: timeUs };
-    if (timeOffset !== undefined) time.deviceUtcOffsetMin = timeOffset;
+    // Rows of one message mostly share one time: they share one Timing object (the gateway's
+    // clock stamping sets the same offset on all of a frame's payloads).
+    let time = lastTime;
+    if (time === undefined || time.deviceTimeUs !== timeUs || time.deviceUtcOffsetMin !== timeOffset) {
+      time = { gatewayTimeUs: ctx.gatewayTimeUs, deviceTimeUs: timeUs };
+      if (timeOffset !== undefined) time.deviceUtcOffsetMin = timeOffset;
+      lastTime = time;
+    }
     const vendorCode = code.vendor;
 
     if (row.type === ROW_WAVE) {
@@ -110,7 +118,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
       const unit = row.unit;
       pending = {
         chunk: {
-          time,
+          time: { ...time }, // its own: finishWave sets the window start on it
           mdc: code.metric ? code.metric.mdc : 0,
           refid: code.metric ? code.metric.refid : '',
           vendorCode,
@@ -145,6 +153,9 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
       const unit = row.unit;
       obs.unit = unit.ucum;
       if (unit.mdc) obs.unitMdc = unit.mdc;
+      // These fields are the row's own and never change: encoded once per row (proto/encode-batch.ts).
+      row.pre ??= preEncodeStatic(obs);
+      (obs as { [PRE_ENCODED]?: Uint8Array })[PRE_ENCODED] = row.pre;
       obs.flags = flags | row.numericFlags;
       if (isEmpty(value)) {
         // OBX-11 X: the result cannot be obtained. Keep the row as "unavailable".
@@ -330,6 +341,8 @@ export interface RowInfo {
   cut2: number;
   hasValue: boolean;
   hasTime: boolean;
+  /** Encoded static fields of a numeric row's observations (see PRE_ENCODED). */
+  pre?: Uint8Array;
 }
 
 /**
@@ -337,6 +350,16 @@ export interface RowInfo {
  * splitting fields: the prefix up to OBX-5, the value up to the next field separator, the bytes
  * between OBX-5 and OBX-14, the time, the rest. On a match, sets c.valueSpan and c.timeSpan.
  */
+/**
+ * a[aStart, +len) equals b[bStart, +len)? Row pieces are tens of bytes: a JS loop beats
+ * Buffer.compare there (its argument checks cost more than the scan); long pieces go native.
+ */
+function sameRange(a: Buffer, aStart: number, b: Buffer, bStart: number, len: number): boolean {
+  if (len > 96) return a.compare(b, bStart, bStart + len, aStart, aStart + len) === 0;
+  for (let i = 0; i < len; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
+
 function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: number, segEnd: number): boolean {
   const k = prev.key;
   const fs = c.m.delims.field;
@@ -344,27 +367,26 @@ function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: numbe
   const cut1 = prev.cut1;
   const cut2 = prev.cut2;
   if (segStart + cut1 > segEnd) return false;
-  // Buffer.compare is a native memcmp: cheaper than a JS loop beyond a few dozen bytes.
-  if (k.compare(buf, segStart, segStart + cut1, 0, cut1) !== 0) return false;
+  if (!sameRange(k, 0, buf, segStart, cut1)) return false;
   const v0 = segStart + cut1;
   let v1 = v0;
   while (v1 < segEnd && buf[v1] !== fs) v1++;
   const midLen = cut2 - cut1;
   if (!prev.hasTime) {
     // No OBX-14 (waveform rows): everything after the value must be as before.
-    if (segEnd - v1 !== midLen || (midLen > 0 && k.compare(buf, v1, segEnd, cut1, cut2) !== 0)) return false;
+    if (segEnd - v1 !== midLen || !sameRange(k, cut1, buf, v1, midLen)) return false;
     c.valueSpan = makeSpan(v0, v1);
     c.timeSpan = -1;
     return true;
   }
   if (v1 + midLen > segEnd) return false;
-  if (k.compare(buf, v1, v1 + midLen, cut1, cut2) !== 0) return false;
+  if (!sameRange(k, cut1, buf, v1, midLen)) return false;
   const t0 = v1 + midLen;
   let t1 = t0;
   while (t1 < segEnd && buf[t1] !== fs) t1++;
   const tailLen = k.length - cut2;
   if (segEnd - t1 !== tailLen) return false;
-  if (tailLen > 0 && k.compare(buf, t1, segEnd, cut2, k.length) !== 0) return false;
+  if (!sameRange(k, cut2, buf, t1, tailLen)) return false;
   c.valueSpan = makeSpan(v0, v1);
   c.timeSpan = makeSpan(t0, t1);
   return true;
