@@ -70,3 +70,30 @@ describe('PCD-01 decoder', () => {
     expect(bad('MSH|^~\\&|A||||20260101||ADT^A01|1|P|2.6')).toBe('VW_ERR_HL7_UNSUPPORTED_MESSAGE');
   });
 });
+
+describe('PCD-01 waveform arrays', () => {
+  const wave = (values: string) =>
+    createHl7Decoder().decode(Buffer.from([
+      'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
+      `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
+      'OBX|2|NM|0^MDC_ATTR_SAMP_RATE^MDC|1.1.1.131330.1|500|264608^MDC_DIM_PER_SEC^MDC|||||R',
+    ].join('\r')), ctx);
+
+  it('reads integers, negatives and decimals (brought to one decimal scale)', () => {
+    const ints = wave('1^-2^30000');
+    expect(ints.ok && ints.value.waves[0]?.samples).toEqual([1, -2, 30000]);
+    const dec = wave('0.12^-1.5^3');
+    expect(dec.ok && dec.value.waves[0]?.samples).toEqual([12, -150, 300]);
+    expect(dec.ok && dec.value.waves[0]?.scale).toBeCloseTo(0.01, 12);
+  });
+
+  it('rejects empty samples, a trailing separator, a cut sign and text, with a coded warning', () => {
+    for (const bad of ['1^^3', '1^2^', '- 5^1', '1^x^3', '']) {
+      const r = wave(bad);
+      expect(r.ok, bad).toBe(true);
+      if (!r.ok) continue;
+      expect(r.value.waves, bad).toEqual([]);
+      expect(r.value.warnings.map((w) => w.code), bad).toEqual(['VW_ERR_HL7_BAD_VALUE']);
+    }
+  });
+});

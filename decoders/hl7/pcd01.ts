@@ -236,9 +236,11 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   // go out as they are; decimal arrays (VitalRecorder sends physical mV) are brought to a common
   // decimal scale so samples stay integers on the wire.
   let maxDec = 0;
-  let i = spanStart(w.values);
   const end = spanEnd(w.values);
-  let n = 0;
+  // Fast path: plain integers (what monitors send); anything else takes the general loop below.
+  let n = parseIntegerSamples(c, buf, spanStart(w.values), end, cs);
+  let i = n < 0 ? spanStart(w.values) : end + 1;
+  if (n < 0) n = 0;
   while (i <= end) {
     if (n === c.mantissas.length) growScratch(c);
     while (i < end && buf[i] === 0x20) i++;
@@ -360,6 +362,18 @@ function sameRange(a: Buffer, aStart: number, b: Buffer, bStart: number, len: nu
   return true;
 }
 
+/**
+ * End of the field starting at `from`: a short JS scan first (numeric values are a few bytes),
+ * then a native indexOf for long ones (waveform arrays are kilobytes).
+ */
+function fieldEnd(buf: Buffer, from: number, end: number, fs: number): number {
+  const stop = Math.min(end, from + 24);
+  for (let i = from; i < stop; i++) if (buf[i] === fs) return i;
+  if (stop === end) return end;
+  const j = buf.indexOf(fs, stop);
+  return j === -1 || j > end ? end : j;
+}
+
 function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: number, segEnd: number): boolean {
   const k = prev.key;
   const fs = c.m.delims.field;
@@ -369,8 +383,7 @@ function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: numbe
   if (segStart + cut1 > segEnd) return false;
   if (!sameRange(k, 0, buf, segStart, cut1)) return false;
   const v0 = segStart + cut1;
-  let v1 = v0;
-  while (v1 < segEnd && buf[v1] !== fs) v1++;
+  const v1 = fieldEnd(buf, v0, segEnd, fs);
   const midLen = cut2 - cut1;
   if (!prev.hasTime) {
     // No OBX-14 (waveform rows): everything after the value must be as before.
@@ -453,6 +466,40 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
   };
   if (seg < MAX_ROWS) c.rows[seg] = info;
   return info;
+}
+
+/** Parses `int^int^...` into c.mantissas; -1 when the array holds anything but plain integers. */
+function parseIntegerSamples(c: MessageContext, buf: Buffer, start: number, end: number, cs: number): number {
+  let n = 0;
+  let i = start;
+  if (i >= end) return -1;
+  for (;;) {
+    let neg = false;
+    let ch = buf[i] as number;
+    if (ch === 0x2d) {
+      neg = true;
+      ch = buf[++i] as number;
+    }
+    if (i >= end || ch < 0x30 || ch > 0x39) return -1;
+    let mant = 0;
+    let digits = 0;
+    while (i < end) {
+      ch = buf[i] as number;
+      if (ch < 0x30 || ch > 0x39) break;
+      mant = mant * 10 + (ch - 0x30);
+      digits++;
+      i++;
+    }
+    if (digits > 9) return -1;
+    if (n === c.mantissas.length) growScratch(c);
+    c.mantissas[n] = neg ? -mant : mant;
+    c.decimals[n] = 0;
+    n++;
+    if (i === end) return n;
+    if (ch !== cs) return -1;
+    i++;
+    if (i === end) return -1; // a trailing separator: an empty last sample
+  }
 }
 
 function growScratch(c: MessageContext): void {
