@@ -4,10 +4,10 @@
 // its CPU (from /proc) and memory per connection are its own. Peer: mosquitto 2 in the same run, with TLS, a password
 // file, an ACL file and the same in-flight and queue limits. Then two vitalwire brokers on one redis-server against
 // one. The load generator shares the machine's cores with the brokers: compare ratios, not absolute rates.
+import { freePort } from '../lib/listen.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -46,16 +46,6 @@ function medianBy(xs: Step[], f: (s: Step) => number): number {
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** utime + stime of a process, in microseconds (Linux /proc, clock ticks of 10 ms). */
 function cpuUs(pid: number): number {

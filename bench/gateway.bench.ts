@@ -15,7 +15,7 @@ import { Outbox } from '../gateway/outbox/outbox.js';
 import { silentLogger } from '../lib/log.js';
 import { wardMllpMonitor, wardTcpMonitor, WARD_MESSAGE_MS } from '../simulators/ward.js';
 import { Rig, until } from '../test/chaos/harness.js';
-import { freePort } from '../test/chaos/scenarios.js';
+import { freePort } from '../lib/listen.js';
 import { figure } from './lib/report.js';
 import { median } from './lib/stats.js';
 import type { Bench, BenchResult } from './lib/types.js';

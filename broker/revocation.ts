@@ -2,11 +2,12 @@
 // broker consults at every certificate connect, re-reading the file when it changes. So a revoked certificate is
 // refused at its next connect, on every broker that reads the file, with no restart. A list the broker cannot read
 // or validate refuses every certificate until fixed (fail closed): an unreadable list must not un-revoke anyone.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { VitalwireError } from '../decoders/errors.js';
 import { parseConfigText, validateConfig } from '../lib/config.js';
 import { canonicalSerial, writeAtomic } from './pki.js';
+import { watchFile } from '../lib/watched-file.js';
 
 const entry = z.strictObject({
   serial: z.string().regex(/^[0-9A-Fa-f:]{1,60}$/),
@@ -40,31 +41,12 @@ export async function writeRevocationFile(path: string, entries: readonly Revoke
 
 /** A revocation list over a file, reloaded when its inode, size or mtime change. */
 export function fileRevocationList(path: string): RevocationList {
-  let serials = new Set<string>();
-  let stamp = '';
-  let broken: Error | null = null;
-  let pending: Promise<void> | null = null;
-  const check = async (): Promise<void> => {
-    try {
-      const st = await stat(path);
-      const now = `${st.ino}:${st.size}:${st.mtimeMs}`;
-      if (now === stamp && broken === null) return;
-      serials = new Set((await readRevocationFile(path)).map((e) => canonicalSerial(e.serial)));
-      stamp = now;
-      broken = null;
-    } catch (err) {
-      broken = err instanceof Error ? err : new Error(String(err));
-      stamp = '';
-    }
-  };
+  const file = watchFile(path, async (p) => new Set((await readRevocationFile(p)).map((e) => canonicalSerial(e.serial))), new Set<string>(),
+    'revocation list');
   return {
     async isRevoked(serial) {
-      pending ??= check().finally(() => {
-        pending = null;
-      });
-      await pending;
-      if (broken) throw new VitalwireError('VW_ERR_CONFIG', `revocation list unusable: ${broken.message}`);
-      return serials.has(canonicalSerial(serial));
+      await file.refresh();
+      return file.current().has(canonicalSerial(serial));
     },
   };
 }

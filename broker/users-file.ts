@@ -2,12 +2,13 @@
 // The broker re-reads it when it changes (checked at each password login), so adding or removing a user needs no
 // restart. A file it cannot read or validate refuses every password login until fixed: fail closed.
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { VitalwireError } from '../decoders/errors.js';
 import { formatOf, parseConfigText, validateConfig } from '../lib/config.js';
 import { createUserStore, ROLES, USER_NAME, type User, type UserStore } from './users.js';
+import { watchFile } from '../lib/watched-file.js';
 
 const userSchema = z.strictObject({
   name: z.string().regex(USER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'),
@@ -57,43 +58,17 @@ export interface FileUserStore extends UserStore {
 
 /** A UserStore over a users file, reloaded when its size, mtime or inode change. */
 export async function openUsersFile(path: string): Promise<FileUserStore> {
-  let store = createUserStore(await readUsersFile(path));
-  let stamp = '';
-  let broken: Error | null = null;
-  let pending: Promise<void> | null = null;
-
-  const check = async (): Promise<void> => {
-    try {
-      const st = await stat(path);
-      const now = `${st.ino}:${st.size}:${st.mtimeMs}`;
-      if (now === stamp && broken === null) return;
-      store = createUserStore(await readUsersFile(path));
-      stamp = now;
-      broken = null;
-    } catch (err) {
-      broken = err instanceof Error ? err : new Error(String(err));
-      stamp = '';
-    }
-  };
-  await check();
-
-  const refresh = async (): Promise<void> => {
-    pending ??= check().finally(() => {
-      pending = null;
-    });
-    await pending;
-    if (broken) throw new VitalwireError('VW_ERR_CONFIG', `users file unusable: ${broken.message}`);
-  };
-
+  const file = watchFile(path, async (p) => createUserStore(await readUsersFile(p)), createUserStore(await readUsersFile(path)), 'users file');
+  await file.refresh().catch(() => undefined); // the file was just read; a failure shows on the next use
   return {
     path,
-    refresh,
-    get: (name) => (broken ? undefined : store.get(name)),
-    add: (u) => store.add(u),
-    remove: (name) => store.remove(name),
+    refresh: () => file.refresh(),
+    get: (name) => (file.broken() ? undefined : file.current().get(name)),
+    add: (u) => file.current().add(u),
+    remove: (name) => file.current().remove(name),
     async verify(name, password) {
-      await refresh();
-      return store.verify(name, password);
+      await file.refresh();
+      return file.current().verify(name, password);
     },
   };
 }

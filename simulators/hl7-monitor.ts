@@ -21,6 +21,18 @@ export interface Pcd01Options {
   demo?: boolean;
 }
 
+/** The MSH/PV1 part every simulated message of this monitor shares (encodePcd01 options). */
+export function monitorHeader(id: MonitorIdentity, o: { controlId: string; timeUs: number; utcOffsetMin?: number }) {
+  return {
+    controlId: o.controlId,
+    timeUs: o.timeUs,
+    utcOffsetMin: o.utcOffsetMin ?? 0,
+    sender: { name: 'VWSIM', eui64: id.eui64 },
+    device: { eui64: id.eui64, model: id.model },
+    bed: { unit: id.unit ?? 'WARD', bed: id.bed },
+  };
+}
+
 /** Builds one PCD-01 ORU^R01 message (no MLLP framing). */
 export function buildPcd01(id: MonitorIdentity, v: Vitals, o: Pcd01Options): string {
   const flags = o.demo ? ['DEMO'] : [];
@@ -28,12 +40,7 @@ export function buildPcd01(id: MonitorIdentity, v: Vitals, o: Pcd01Options): str
     mdc: m.mdc, refid: m.refid, containment: path, value, unitMdc: u.mdc, unitRefid: u.refid, flags, timeUs: o.timeUs,
   });
   return encodePcd01({
-    controlId: o.controlId,
-    timeUs: o.timeUs,
-    utcOffsetMin: o.utcOffsetMin ?? 0,
-    sender: { name: 'VWSIM', eui64: id.eui64 },
-    device: { eui64: id.eui64, model: id.model },
-    bed: { unit: id.unit ?? 'WARD', bed: id.bed },
+    ...monitorHeader(id, o),
     numerics: [
       row(METRICS.MDC_ECG_CARD_BEAT_RATE, '1.1.1.147842', v.hr, UNITS.MDC_DIM_BEAT_PER_MIN),
       row(METRICS.MDC_PULS_OXIM_SAT_O2, '1.2.1.150456', v.spo2, UNITS.MDC_DIM_PERCENT),

@@ -6,7 +6,7 @@ import { encodePcd01, type EncodeNumeric } from '../decoders/hl7/encode.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { METRICS, UNITS } from '../decoders/mdc.js';
 import { INVALID_SAMPLE, WAVES, type WaveChunk } from './ecg.js';
-import type { MonitorIdentity } from './hl7-monitor.js';
+import { monitorHeader, type MonitorIdentity } from './hl7-monitor.js';
 
 export interface FrameTiming {
   controlId: string;
@@ -17,12 +17,7 @@ export interface FrameTiming {
 /** One waveform message: the chunk's first sample is at `timeUs` (OBR-7), its end in OBR-8. */
 export function buildWaveFrame(id: MonitorIdentity, w: WaveChunk, o: FrameTiming): Buffer {
   return mllpWrap(encodePcd01({
-    controlId: o.controlId,
-    timeUs: o.timeUs,
-    utcOffsetMin: o.utcOffsetMin ?? 0,
-    sender: { name: 'VWSIM', eui64: id.eui64 },
-    device: { eui64: id.eui64, model: id.model },
-    bed: { unit: id.unit ?? 'WARD', bed: id.bed },
+    ...monitorHeader(id, o),
     waves: [
       { ...METRICS.MDC_ECG_ELEC_POTL_II, containment: '1.1.1.131330', samples: w.ecg, rateHz: WAVES.ecg.rateHz, resolution: WAVES.ecg.resolution,
         unitMdc: UNITS.MDC_DIM_MILLI_VOLT.mdc, unitRefid: UNITS.MDC_DIM_MILLI_VOLT.refid, invalid: INVALID_SAMPLE },
@@ -56,12 +51,7 @@ export function buildSlowNumericsFrame(id: MonitorIdentity, v: SlowNumerics, o: 
   numerics.push({ mdc: METRICS.MDC_TEMP_BODY.mdc, refid: METRICS.MDC_TEMP_BODY.refid, containment: '1.5.1.150364', value: Math.round(v.tempC * 10) / 10,
     unitMdc: UNITS.MDC_DIM_DEGC.mdc, unitRefid: UNITS.MDC_DIM_DEGC.refid, flags, timeUs: o.timeUs });
   return mllpWrap(encodePcd01({
-    controlId: o.controlId,
-    timeUs: o.timeUs,
-    utcOffsetMin: o.utcOffsetMin ?? 0,
-    sender: { name: 'VWSIM', eui64: id.eui64 },
-    device: { eui64: id.eui64, model: id.model },
-    bed: { unit: id.unit ?? 'WARD', bed: id.bed },
+    ...monitorHeader(id, o),
     numerics,
   }));
 }

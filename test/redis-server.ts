@@ -1,24 +1,14 @@
 // A throwaway redis-server on a free loopback port (ecosystem trap 10): no persistence, killed by its pid.
 // test/global-setup.ts starts the run's shared one with it; a suite that needs Redis to itself (takeovers, flushes,
 // SIGKILLed brokers) starts its own, since Redis pub/sub channels are shared by every database of a server.
+import { freePort } from '../lib/listen.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 
 export function redisServerAvailable(): boolean {
   return spawnSync('which', ['redis-server']).status === 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {

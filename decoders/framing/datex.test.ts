@@ -125,7 +125,11 @@ describe('Datex framer', () => {
         for (const fr of frames) expect(fr.length).toBeLessThanOrEqual(127);
         frames.length = 0;
         f.push(datexWrap(Buffer.from(rec)), sink);
-        expect(frames.map((b) => b.toString('hex'))).toEqual([Buffer.from(rec).toString('hex')]);
+        // The record's opening flag also closes whatever the garbage left open, and 1 in 256
+        // random tails carries a valid checksum by chance: that one may come out as a frame too.
+        // The record itself must always be the last frame, whole.
+        expect(frames.length).toBeLessThanOrEqual(2);
+        expect(frames.at(-1)?.toString('hex')).toBe(Buffer.from(rec).toString('hex'));
       }),
     );
   });

@@ -1,8 +1,8 @@
 // The gateway's chaos scenarios on real parts. Each returns its figures and the facts the tests assert; the short
 // variants run in `npm test` (test/gateway-*.test.ts), the long ones in `npm run chaos` (test/chaos/run.ts).
+import { freePort } from '../../lib/listen.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gatewayConfig } from '../../gateway/config.js';
 import { startGateway, type Gateway } from '../../gateway/gateway.js';
@@ -16,16 +16,6 @@ import { analyse, mllpCounter, Rig, streamCounter, until, type Figures, type Rx 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vitalwire');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function drained(gw: Gateway, what: string, ms = 60_000): Promise<void> {
   // Batches still open (within their interval) are closed and stored first.
