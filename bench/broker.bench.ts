@@ -11,7 +11,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import mqtt, { type MqttClient } from 'mqtt';
 import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 import { writeUsersFile } from '../broker/users-file.js';
@@ -100,7 +99,8 @@ async function startVitalwire(dir: string, name: string, redisUrl: string | null
     'log: { level: warn }',
     '',
   ].join('\n'));
-  const p = await startCentralProcess(['--config', cfg]);
+  // VW_BENCH_BROKER_NODE_FLAGS passes flags to the broker processes' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const p = await startCentralProcess(['--config', cfg], (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean));
   return { url: `mqtts://127.0.0.1:${p.port}`, pid: p.child.pid ?? 0, stop: () => p.stop() };
 }
 
@@ -152,10 +152,10 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-class PublisherWorker {
+class LoadWorker {
   readonly #w: Worker;
-  constructor(ca: string, clients: object[]) {
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { ca, clients, sizes: SIZES } });
+  constructor(role: 'pub' | 'sub', ca: string, clients: object[]) {
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES } });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -178,31 +178,17 @@ class PublisherWorker {
 async function sweep(t: Target, o: {
   ca: string; pubs: Publisher[]; subs: { filter: string }[]; password: string; rates: number[]; stepMs: number; rounds: number; log: (m: string) => void;
 }): Promise<Step[]> {
-  const lat: number[] = [];
   let cuts = 0;
-  let windowStart = Infinity;
-  let windowEnd = Infinity;
-  const subClients: MqttClient[] = [];
-  for (const [j, s] of o.subs.entries()) {
-    // A subscriber the broker cuts for falling behind (maxBufferedBytesPerClient) comes back and resubscribes; the
-    // messages it missed count as not delivered, and the cut is logged with the step.
-    const c = await mqtt.connectAsync(t.subUrls[j % t.subUrls.length] ?? '', {
-      ca: o.ca, servername: 'localhost', protocolVersion: 4, reconnectPeriod: 200, resubscribe: true, clean: true,
-      clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password,
-    }, false);
-    c.on('close', () => cuts++);
-    c.on('message', (_topic, payload) => {
-      const sentAt = payload.readDoubleBE(0);
-      if (sentAt >= windowStart && sentAt <= windowEnd) lat.push(nowMs() - sentAt);
-    });
-    await c.subscribeAsync(s.filter, { qos: 1 });
-    subClients.push(c);
-  }
-  const worker = new PublisherWorker(o.ca, o.pubs.map((p, i) => ({
+  // Subscribers and publishers each in their own thread; this one only sets windows and reads the figures.
+  const subs = new LoadWorker('sub', o.ca, o.subs.map((s, j) => ({
+    url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
+  })));
+  const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
     url: t.pubUrls[i % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
   })));
   const steps: Step[] = [];
   try {
+    await subs.call({ cmd: 'connect' });
     await worker.call({ cmd: 'connect' });
     await worker.call({ cmd: 'run', ratePerSec: o.rates[0] ?? 1000, durationMs: 1000 }); // warm-up: JIT, TLS buffers
     for (const rate of o.rates) {
@@ -211,15 +197,18 @@ async function sweep(t: Target, o: {
       const rounds: Step[] = [];
       const cutsBefore = cuts;
       for (let r = 0; r < o.rounds; r++) {
-        lat.length = 0;
         const warm = Math.min(1000, o.stepMs / 4);
         const t0 = nowMs();
-        windowStart = t0 + warm;
-        windowEnd = t0 + o.stepMs;
+        const windowStart = t0 + warm;
+        const windowEnd = t0 + o.stepMs;
+        await subs.call({ cmd: 'window', start: windowStart, end: windowEnd });
         const cpu0 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
         await worker.call({ cmd: 'run', ratePerSec: rate, durationMs: o.stepMs });
         const cpu1 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
         await new Promise((res) => setTimeout(res, 300)); // stragglers sent inside the window
+        const got = await subs.call<{ lat: Float64Array; cuts: number }>({ cmd: 'collect' });
+        const lat = Array.from(got.lat);
+        cuts = got.cuts;
         const windowS = (windowEnd - windowStart) / 1000;
         const delivered = lat.length / windowS;
         const p99 = lat.length > 0 ? percentile(lat, 99) : Infinity;
@@ -240,9 +229,8 @@ async function sweep(t: Target, o: {
       if (failed && prev && (prev.p99 > P99_BOUND_MS || prev.delivered < 0.9 * prev.offered)) break;
     }
   } finally {
-    windowStart = Infinity;
     await worker.close();
-    await Promise.all(subClients.map((c) => c.endAsync(true).catch(() => undefined)));
+    await subs.close();
   }
   return steps;
 }
@@ -252,17 +240,27 @@ function best(steps: Step[]): Step {
   return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0 });
 }
 
-/** RSS growth per idle authenticated TLS connection (gateway certificates), in KiB. */
+/**
+ * RSS growth per idle authenticated TLS connection (gateway certificates), in KiB: the marginal cost. A first batch
+ * of connections is made and kept before the baseline is read, so lazily loaded code (certificate parsing, JIT, the
+ * heap's first growth) is not charged to the connections measured after it.
+ */
 async function rssPerConnection(t: Target, ca: string, pubs: Publisher[]): Promise<number> {
   const pid = t.pids[0] ?? 0;
-  const before = rssKb(pid);
-  const worker = new PublisherWorker(ca, pubs.map((p) => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key })));
+  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key });
+  const warmN = Math.min(20, pubs.length >> 2);
+  const warm = new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec));
+  const measured = new LoadWorker('pub', ca, pubs.slice(warmN).map(spec));
   try {
-    await worker.call({ cmd: 'connect' });
+    await warm.call({ cmd: 'connect' });
     await new Promise((r) => setTimeout(r, 1000));
-    return Math.max(0, rssKb(pid) - before) / pubs.length;
+    const before = rssKb(pid);
+    await measured.call({ cmd: 'connect' });
+    await new Promise((r) => setTimeout(r, 1000));
+    return Math.max(0, rssKb(pid) - before) / (pubs.length - warmN);
   } finally {
-    await worker.close();
+    await measured.close();
+    await warm.close();
   }
 }
 
@@ -289,26 +287,36 @@ export const bench: Bench = {
       const idle = pubs.slice(nPub);
       const password = 'bench-fanout-password';
       await writeUsersFile(join(dir, 'users.yaml'), [{ name: 'fanout', role: 'service', sites: ['*'], hash: await hashPassword(password) }]);
-      const rates = quick ? [2000, 5000, 10_000, 16_000, 24_000] : [2000, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000];
+      const rates = quick ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000] : [5000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 100_000];
+      const envRates = process.env['VW_BENCH_BROKER_RATES'];
+      if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
+      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all three).
+      const parts = new Set((process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,cluster').split(','));
       const stepMs = quick ? 2500 : 4000;
       const rounds = quick ? 1 : 3;
       const fanout = [{ filter: 'vw/v1/#' }];
       const out: BenchResult[] = [];
 
       // vitalwire, single node
-      const vw = await startVitalwire(dir, 'single', null);
-      stops.push(vw.stop);
-      const vwTarget: Target = { name: 'vitalwire', pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid], clientIdOf: (p) => p.clientId, stop: vw.stop };
-      // Memory first, on the fresh process: after a load sweep both brokers reuse memory they already hold.
-      const vwRss = await rssPerConnection(vwTarget, ca, idle);
-      log(`vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (${idle.length} connections)`);
-      const vwSteps = await sweep(vwTarget, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
-      await vw.stop();
+      let vwSteps: Step[] = [];
+      let vwRss = 0;
+      if (parts.has('single')) {
+        const vw = await startVitalwire(dir, 'single', null);
+        stops.push(vw.stop);
+        const vwTarget: Target = { name: 'vitalwire', pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid], clientIdOf: (p) => p.clientId, stop: vw.stop };
+        // Memory first, on the fresh process: after a load sweep both brokers reuse memory they already hold.
+        vwRss = await rssPerConnection(vwTarget, ca, idle);
+        log(`vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (${idle.length} connections, the first ${Math.min(20, idle.length >> 2)} before the baseline)`);
+        vwSteps = await sweep(vwTarget, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
+        await vw.stop();
+      }
 
       // mosquitto, the peer
       const bin = mosquittoPath();
       let mq: { steps: Step[]; rss: number } | null = null;
-      if (!bin) {
+      if (!parts.has('mosquitto')) {
+        log('mosquitto left out (VW_BENCH_BROKER_PARTS)');
+      } else if (!bin) {
         log('mosquitto not found (apt-get install mosquitto): no peer figures in this run');
       } else {
         log(`peer: ${bin}`);
@@ -322,12 +330,16 @@ export const bench: Bench = {
       const b = best(vwSteps);
       const mb = mq ? best(mq.steps) : null;
       const peer = (v: number | undefined): { peer?: string; peerValue?: number } => (mb && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {});
-      out.push(figure({ bench: 'broker', metric: 'delivered_per_s', value: b.delivered, unit: 'msg/s', ...peer(mb?.delivered) }));
-      out.push(figure({ bench: 'broker', metric: 'cpu_us_per_msg', value: b.cpuUsPerMsg, unit: 'µs', ...peer(mb?.cpuUsPerMsg) }));
-      out.push(figure({ bench: 'broker', metric: 'rss_kb_per_conn', value: vwRss, unit: 'KiB', ...peer(mq?.rss) }));
+      if (vwSteps.length > 0) {
+        out.push(figure({ bench: 'broker', metric: 'delivered_per_s', value: b.delivered, unit: 'msg/s', ...peer(mb?.delivered) }));
+        out.push(figure({ bench: 'broker', metric: 'cpu_us_per_msg', value: b.cpuUsPerMsg, unit: 'µs', ...peer(mb?.cpuUsPerMsg) }));
+        out.push(figure({ bench: 'broker', metric: 'rss_kb_per_conn', value: vwRss, unit: 'KiB', ...peer(mq?.rss) }));
+      }
 
       // Two Redis-clustered brokers against one, same workload: each subscriber takes one site's traffic.
-      if (spawnSync('which', ['redis-server']).status !== 0) {
+      if (!parts.has('cluster')) {
+        log('cluster left out (VW_BENCH_BROKER_PARTS)');
+      } else if (spawnSync('which', ['redis-server']).status !== 0) {
         log('redis-server not found (apt-get install redis-server): no cluster figure');
       } else {
         const perSite = SITES.map((s) => ({ filter: `vw/v1/${s}/#` }));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
+import fc from 'fast-check';
 import { PacketSizeGuard, startCentral, type Central } from './central.js';
 import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
@@ -198,6 +199,35 @@ describe('PacketSizeGuard', () => {
       expect(feed(Uint8Array.from([...ok, ...bad])), `step ${step}`).toBe('bad-string');
       expect(feed(nul), `step ${step}`).toBe('bad-string');
     }
+  });
+
+  it('gives the same verdict whether a packet arrives whole (checked in place) or in pieces (copied)', () => {
+    const str = fc.uint8Array({ maxLength: 12 }).map((b) => [0, b.length, ...b]);
+    const withLength = (head: number, body: number[]): number[] => {
+      const enc: number[] = [];
+      let x = body.length;
+      do {
+        enc.push((x % 128) | (x >= 128 ? 0x80 : 0));
+        x = Math.floor(x / 128);
+      } while (x > 0);
+      return [head, ...enc, ...body];
+    };
+    const pkt = fc.oneof(
+      fc.tuple(str, fc.uint8Array({ maxLength: 40 })).map(([t, p]) => withLength(0x30, [...t, ...p])),
+      fc.tuple(str, fc.uint8Array({ maxLength: 40 })).map(([t, p]) => withLength(0x32, [...t, 0, 1, ...p])),
+      fc.array(str, { minLength: 1, maxLength: 3 }).map((fs) => withLength(0x82, [0, 7, ...fs.flatMap((f) => [...f, 1])])),
+      fc.tuple(str, str).map(([id, user]) => withLength(0x10, [0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x82, 0, 60, ...id, ...user])),
+    );
+    fc.assert(fc.property(fc.array(pkt, { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1 }), (pkts, cuts) => {
+      const bytes = Uint8Array.from(pkts.flat());
+      const whole = new PacketSizeGuard(1 << 20).push(bytes);
+      const g = new PacketSizeGuard(1 << 20);
+      let pieces: ReturnType<PacketSizeGuard['push']> = null;
+      for (let i = 0, k = 0; i < bytes.length && pieces === null; i += cuts[k++ % cuts.length] ?? 1) {
+        pieces = g.push(bytes.subarray(i, i + (cuts[k % cuts.length] ?? 1)));
+      }
+      expect(pieces).toEqual(whole);
+    }), { numRuns: 500 });
   });
 
   it('accepts a stream of packets that all fit, and flags a five-byte length as malformed', () => {

@@ -19,7 +19,7 @@ import { bump, createMetricsRegistry, newCounters, type CentralCounters, type Co
 import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, PacketSizeGuard } from './packet-guard.js';
 import type { RevocationList } from './revocation.js';
 import { createUserStore, type UserStore } from './users.js';
-import { effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
+import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
 import { identify, identityKey, Refusal, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, RC_IDENTIFIER_REJECTED, roleOf, willOwner } from './identity.js';
 
 export { PacketSizeGuard } from './packet-guard.js';
@@ -346,6 +346,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
 
   /** Hands one stream to Aedes with the byte guard and the slow-subscriber policy around it. */
   function onStream(stream: Duplex, tls: TLSSocket | null): void {
+    // TLS sockets only: a ws stream's writes complete asynchronously, so a destroy right after a corked CONNACK
+    // (Aedes refusing a connection) would drop it; and browsers' low rates gain nothing from it.
+    if (tls !== null && stream === tls) coalesceWrites(stream);
     const client = broker.handle(stream);
     const c: Conn = {
       stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,

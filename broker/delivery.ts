@@ -74,3 +74,34 @@ export function installPublishOnce(broker: Aedes): { publishRaw: PublishFn; mark
   (broker as unknown as { publish: typeof publishOnce }).publish = publishOnce;
   return { publishRaw, markPublished: (p) => alreadyPublished.add(p) };
 }
+
+/**
+ * Gathers every write a connection gets within one turn of the event loop into one: mqtt-packet corks a stream per
+ * packet and uncorks it on the next tick, so each PUBLISH to a busy subscriber and each PUBACK to a busy publisher
+ * became its own TLS record and its own system call. Corked until setImmediate, the packets produced while one batch
+ * of reads is processed leave as one writev: one SSL_write, one syscall. writableLength still counts the corked
+ * bytes, so the slow-subscriber bound and write()'s backpressure signal are unchanged; end() uncorks fully, and
+ * destroy() first hands what is corked to the socket, as an uncorked write would already have been (a refusing
+ * CONNACK followed by destroy must still leave).
+ */
+export function coalesceWrites(stream: Duplex): void {
+  let corked = false;
+  const flush = (): void => {
+    corked = false;
+    if (stream.writableCorked > 0) stream.uncork();
+  };
+  const write = stream.write;
+  const destroy = stream.destroy;
+  stream.destroy = function flushThenDestroy(this: Duplex, ...args: Parameters<Duplex['destroy']>): Duplex {
+    if (corked) flush();
+    return destroy.apply(this, args);
+  } as Duplex['destroy'];
+  stream.write = function coalescedWrite(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
+    if (!corked && !stream.destroyed && !stream.writableEnded) {
+      corked = true;
+      stream.cork();
+      setImmediate(flush);
+    }
+    return write.apply(this, args);
+  } as Duplex['write'];
+}

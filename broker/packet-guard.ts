@@ -15,37 +15,45 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * [MQTT-1.5.3-1] well-formed UTF-8 with no surrogate code points, and [MQTT-1.5.3-2] no U+0000. mqtt-packet decodes
  * strings leniently (ill-formed bytes become U+FFFD), so the check is made on the bytes, before it parses them.
  */
-export function isWellFormedMqttString(b: Uint8Array): boolean {
+export function isWellFormedMqttString(b: Uint8Array, from = 0, to = b.length): boolean {
   let ascii = true;
-  for (let i = 0; i < b.length; i++) {
+  for (let i = from; i < to; i++) {
     const x = b[i] ?? 0;
     if (x === 0) return false;
     if (x >= 0x80) ascii = false;
   }
   if (ascii) return true;
   try {
-    utf8.decode(b);
+    utf8.decode(b.subarray(from, to));
     return true;
   } catch {
     return false;
   }
 }
 
-/** The UTF-8 strings of a packet body (topic names and filters, CONNECT's client id, Will topic, user name). */
-export function stringsWellFormed(type: number, body: Uint8Array): boolean {
+/**
+ * The UTF-8 strings of a packet body (topic names and filters, CONNECT's client id, Will topic, user name). The body
+ * is `buf[from, to)`: checked in place, without a copy.
+ */
+export function stringsWellFormed(type: number, buf: Uint8Array, from = 0, to = buf.length): boolean {
+  if (type === MQTT_PUBLISH) {
+    // The hot case, every PUBLISH: only the topic, read where it lies.
+    if (to - from < 2) return true;
+    const len = ((buf[from] ?? 0) << 8) | (buf[from + 1] ?? 0);
+    return from + 2 + len > to || isWellFormedMqttString(buf, from + 2, from + 2 + len);
+  }
+  const body = from === 0 && to === buf.length ? buf : buf.subarray(from, to);
   let pos = 0;
   /** Checks the length-prefixed string at pos; false when ill-formed, null when the body is too short to tell. */
   const next = (): boolean | null => {
     if (pos + 2 > body.length) return null;
     const len = ((body[pos] ?? 0) << 8) | (body[pos + 1] ?? 0);
     if (pos + 2 + len > body.length) return null;
-    const ok = isWellFormedMqttString(body.subarray(pos + 2, pos + 2 + len));
+    const ok = isWellFormedMqttString(body, pos + 2, pos + 2 + len);
     pos += 2 + len;
     return ok;
   };
   switch (type) {
-    case MQTT_PUBLISH:
-      return next() !== false;
     case SUBSCRIBE:
     case UNSUBSCRIBE:
       pos = 2; // packet identifier
@@ -96,6 +104,9 @@ export class PacketSizeGuard {
   #multiplier = 1;
   #lengthBytes = 0;
   #skip = 0;
+  /** Bytes of the body holding its strings (all of it for CONNECT/SUBSCRIBE/UNSUBSCRIBE, the topic for PUBLISH). */
+  #need = 0;
+  /** Reused buffer for the strings of a body that arrives in pieces; a body whole in one chunk is read in place. */
   #cap: Uint8Array = new Uint8Array(0);
   #capLen = 0;
   #verdict: GuardVerdict = null;
@@ -106,26 +117,35 @@ export class PacketSizeGuard {
 
   #startBody(): void {
     const t = this.#type;
-    const need = t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE ? this.#length : t === MQTT_PUBLISH ? Math.min(2, this.#length) : 0;
-    this.#cap = new Uint8Array(need);
+    this.#need = t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE ? this.#length : t === MQTT_PUBLISH ? Math.min(2, this.#length) : 0;
     this.#capLen = 0;
   }
 
-  #captured(): void {
-    if (this.#type === MQTT_PUBLISH && this.#cap.length === 2 && this.#capLen === 2) {
-      // The topic length is known now: capture the topic itself, and no more.
-      const topicLen = ((this.#cap[0] ?? 0) << 8) | (this.#cap[1] ?? 0);
-      const need = Math.min(2 + Math.min(topicLen, MAX_TOPIC_BYTES), this.#length);
-      if (need > 2) {
-        const grown = new Uint8Array(need);
-        grown.set(this.#cap);
-        this.#cap = grown;
-        return;
-      }
-    }
-    if (!stringsWellFormed(this.#type, this.#cap.subarray(0, this.#capLen))) this.#verdict = 'bad-string';
-    this.#cap = new Uint8Array(0);
+  /** For a PUBLISH whose first two bytes are known: the topic's length sets how much to capture, and no more. */
+  #publishNeed(hi: number, lo: number): number {
+    return Math.min(2 + Math.min((hi << 8) | lo, MAX_TOPIC_BYTES), this.#length);
+  }
+
+  #check(buf: Uint8Array, from: number, to: number): void {
+    if (!stringsWellFormed(this.#type, buf, from, to)) this.#verdict = 'bad-string';
+    this.#need = 0;
     this.#capLen = 0;
+  }
+
+  /** Copies what the strings need from chunk[i, i + n) into the reused buffer; checks them once all are there. */
+  #capture(chunk: Uint8Array, i: number, n: number): void {
+    if (this.#cap.length < this.#need) {
+      const grown = new Uint8Array(Math.max(this.#need, this.#cap.length * 2, 64));
+      grown.set(this.#cap.subarray(0, this.#capLen));
+      this.#cap = grown;
+    }
+    this.#cap.set(chunk.subarray(i, i + n), this.#capLen);
+    this.#capLen += n;
+    if (this.#type === MQTT_PUBLISH && this.#capLen === 2 && this.#need === 2) {
+      this.#need = this.#publishNeed(this.#cap[0] ?? 0, this.#cap[1] ?? 0);
+      if (this.#need > 2) return;
+    }
+    if (this.#capLen === this.#need) this.#check(this.#cap, 0, this.#capLen);
   }
 
   /** Feed the next bytes. Returns null while every packet is acceptable; after a violation keeps returning it. */
@@ -133,17 +153,24 @@ export class PacketSizeGuard {
     let i = 0;
     while (this.#verdict === null && i < chunk.length) {
       if (this.#state === 'body') {
+        if (this.#capLen === 0 && this.#need > 0) {
+          // The common case: the strings lie whole in this chunk and are checked where they are.
+          let need = this.#need;
+          if (this.#type === MQTT_PUBLISH && need === 2 && chunk.length - i >= 2) need = this.#publishNeed(chunk[i] ?? 0, chunk[i + 1] ?? 0);
+          if (chunk.length - i >= need) {
+            this.#need = need;
+            this.#check(chunk, i, i + need);
+          }
+        }
         let n = Math.min(this.#skip, chunk.length - i);
-        if (this.#capLen < this.#cap.length) {
-          n = Math.min(n, this.#cap.length - this.#capLen);
-          this.#cap.set(chunk.subarray(i, i + n), this.#capLen);
-          this.#capLen += n;
-          if (this.#capLen === this.#cap.length) this.#captured();
+        if (this.#capLen < this.#need) {
+          n = Math.min(n, this.#need - this.#capLen);
+          this.#capture(chunk, i, n);
         }
         this.#skip -= n;
         i += n;
         if (this.#skip === 0) {
-          if (this.#capLen > 0 && this.#verdict === null) this.#captured(); // body shorter than its strings claim
+          if (this.#capLen > 0 && this.#verdict === null) this.#check(this.#cap, 0, this.#capLen); // body shorter than its strings claim
           this.#state = 'header';
         }
       } else if (this.#state === 'header') {

@@ -164,8 +164,8 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 
 /** Starts `vitalwire central ...` and resolves once it printed 'central: ready', with the ports it printed. */
-export async function startCentralProcess(args: string[]): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'central', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startCentralProcess(args: string[], nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'central', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
