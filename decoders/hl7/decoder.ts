@@ -30,8 +30,8 @@ export function createHl7Decoder(): FrameDecoder {
       // does, read MSH-7.. one field later and say so.
       let shift = 0;
       if (!looksLikeType(m.field(0, 9)) && looksLikeType(m.field(0, 10))) shift = 1;
-      const msh = (n: number) => m.field(0, n >= 7 ? n + shift : n);
-      const type9 = msh(9);
+      // MSH-7 and later, shifted (no per-message closure for this: it costs an allocation).
+      const type9 = m.field(0, 9 + shift);
       const t1 = component(m, type9, 1);
       const t2 = component(m, type9, 2);
       const isOru = spanEquals(m.buf, t1, 'ORU');
@@ -40,13 +40,13 @@ export function createHl7Decoder(): FrameDecoder {
         return { ok: false, error: decodeError('VW_ERR_HL7_UNSUPPORTED_MESSAGE', `${readText(m, t1).slice(0, 8)}^${readText(m, t2).slice(0, 8)}`) };
       }
       const off = ctx.defaultUtcOffsetMin ?? 0;
-      const t7 = readTime(m, msh(7), off);
+      const t7 = readTime(m, m.field(0, 7 + shift), off);
       const warnings = t7 === null ? [decodeError('VW_ERR_HL7_BAD_TIME', 'MSH-7')] : [];
       if (shift) warnings.push(decodeError('VW_ERR_HL7_MSH_SHIFTED', 'MSH-9 empty, message type found in MSH-10'));
       const msgUs = t7 ? t7.us : 0;
       const msgOff = t7 ? t7.offsetMin : undefined;
       const out: Decoded = { observations: [], waves: [], alarms: [], warnings };
-      const cid = readText(m, msh(10));
+      const cid = readText(m, m.field(0, 10 + shift));
       if (cid) out.controlId = cid;
       // Identity: the bedside device in OBX-18 wins over the sender in MSH-3/MSH-4 (often a gateway).
       const sender = equipment.get(m, m.field(0, 3), 0);
@@ -59,7 +59,7 @@ export function createHl7Decoder(): FrameDecoder {
         }
       }
       // MSH-11 processing id D (debugging) or T (training): not production data (HL7 Table 0103).
-      const pid = component(m, msh(11), 1);
+      const pid = component(m, m.field(0, 11 + shift), 1);
       const nonProduction = spanEquals(m.buf, pid, 'D') || spanEquals(m.buf, pid, 'T');
       if (kind === 'dec') {
         const r = decodePcd01Body(mc, msgUs, msgOff);

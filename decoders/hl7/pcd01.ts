@@ -64,15 +64,12 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
   let pending: PendingWave | undefined;
   let obrDevice: string | undefined;
   let lastTime: ITiming | undefined;
-  const finish = () => {
-    if (pending) finishWave(c, pending, out);
-    pending = undefined;
-  };
 
   for (let seg = 1; seg < m.segmentCount; seg++) {
     const slot = seg * 4; // cache slots: this row's OBX-3, OBX-4, OBX-6
     if (m.segmentIs(seg, 'OBR')) {
-      finish();
+      if (pending) finishWave(c, pending, out);
+      pending = undefined;
       const t7 = c.readTime(m, m.field(seg, 7), off);
       const t8 = c.readTime(m, m.field(seg, 8), off);
       obrStartUs = t7 ? t7.us : 0;
@@ -93,8 +90,8 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     const containment = row.containment;
     // Attribute rows describe the wave before them: match by reference id, never by number
     // (vendors number MDC_ATTR_NU_MSMT_RES 2327 or 67917, MDC_EVT_INOP 196660 or 262196).
-    if (pending && (containment === '' || pending.containment === '' || containment.startsWith(`${pending.containment}.`))) {
-      if (applyWaveAttribute(c, seg, code.refid, pending)) continue;
+    if (pending && (containment === '' || pending.containment === '' || isChildOf(containment, pending.containment))) {
+      if (applyWaveAttribute(c, row, pending)) continue;
     }
     if (row.isAttribute) continue; // an attribute of something we do not model (filter label...)
 
@@ -114,7 +111,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     const vendorCode = code.vendor;
 
     if (row.type === ROW_WAVE) {
-      finish();
+      if (pending) finishWave(c, pending, out);
       const unit = row.unit;
       pending = {
         chunk: {
@@ -187,15 +184,21 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     }
     out.observations.push(obs);
   }
-  finish();
+  if (pending) finishWave(c, pending, out);
   if (!out.device && obrDevice) out.device = obrDevice;
   return out;
 }
 
-function applyWaveAttribute(c: MessageContext, seg: number, refid: string, w: PendingWave): boolean {
+/** `a` names a part of `parent` ("1.7.6.131330.1" of "1.7.6.131330"), without building "parent.". */
+function isChildOf(a: string, parent: string): boolean {
+  return a.length > parent.length && a.charCodeAt(parent.length) === 0x2e && a.startsWith(parent);
+}
+
+/** Applies an attribute row to the wave before it; its value is c.valueSpan (see rowInfo). */
+function applyWaveAttribute(c: MessageContext, row: RowInfo, w: PendingWave): boolean {
   const m = c.m;
-  const value = m.field(seg, 5);
-  switch (refid) {
+  const value = c.valueSpan;
+  switch (row.code.refid) {
     case 'MDC_ATTR_SAMP_RATE': {
       const r = readNumber(m.buf, value);
       if (Number.isFinite(r) && r > 0) w.chunk.sampleRateHz = r;
@@ -204,7 +207,7 @@ function applyWaveAttribute(c: MessageContext, seg: number, refid: string, w: Pe
     case 'MDC_ATTR_NU_MSMT_RES': {
       const r = readNumber(m.buf, value);
       if (Number.isFinite(r) && r > 0) w.unitScale = r;
-      const u = c.units.get(m, m.field(seg, 6));
+      const u = row.unit; // OBX-6, decoded when the row was first seen
       if (u.mismatch) w.chunk.flags = (w.chunk.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
       // Dimensionless resolution (pleth) leaves the wave unitless; a physical one names the unit.
       w.valueUnit = u.ucum === '1' ? w.valueUnit || '1' : u.ucum || w.valueUnit;
