@@ -111,6 +111,31 @@ describe('health and metrics endpoint', () => {
   });
 });
 
+describe('revocation while connected', () => {
+  it('closes a gateway whose certificate is revoked after it connected, and keeps the others', async () => {
+    const revoked = new Set<string>();
+    const serialOf = async (pem: string): Promise<string> => new (await import('node:crypto')).X509Certificate(pem).serialNumber;
+    const c = await startCentral({
+      port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocationRecheckMs: 50,
+      revocation: { isRevoked: async (serial) => revoked.has(serial.toUpperCase()) },
+    });
+    const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
+    try {
+      const doomed = await clients.gateway(pki.site1gw1, 'site1/gw1');
+      const kept = await clients.gateway(pki.site2gw1, 'site2/gw1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(doomed.connected).toBe(true); // nothing revoked yet: re-checks leave it alone
+      revoked.add((await serialOf(pki.site1gw1.certPem)).toUpperCase());
+      await closed(doomed);
+      expect(c.counters.disconnects['certificate-revoked']).toBe(1);
+      expect(kept.connected).toBe(true);
+    } finally {
+      await clients.endAll();
+      await c.close();
+    }
+  });
+});
+
 describe('close', () => {
   it('closes the listener, connected clients and half-open sockets without hanging', async () => {
     const c = await startCentral({ port: 0, tls: pki.brokerTls });

@@ -32,8 +32,10 @@ export interface CentralOptions {
   /** PEM contents. Required except in lab mode. */
   tls?: TlsMaterial;
   users?: UserStore;
-  /** Consulted for every gateway certificate at CONNECT. */
+  /** Consulted for every gateway certificate at CONNECT, and again for connected ones every revocationRecheckMs. */
   revocation?: RevocationList;
+  /** Default 30 s: a gateway whose certificate is revoked while connected is disconnected within this time. */
+  revocationRecheckMs?: number;
   logger?: Logger;
   limits?: Partial<BrokerLimits>;
   /** @deprecated kept for callers of the first version: same as limits.maxPacketBytes */
@@ -82,6 +84,8 @@ interface Conn {
   remote: string | undefined;
   connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null } | null;
   identity: Identity | null;
+  /** Serial of the gateway certificate the identity came from, for the revocation re-check. */
+  certSerial: string | null;
   key: string;
   role: ConnectionRole | null;
   /** CONNACK sent and the stored session restored: live deliveries stop waiting for the socket to drain. */
@@ -122,6 +126,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const rate = new RateLimiter(limits.publishRatePerSecond, limits.publishBurst, now);
   const sweeper = setInterval(() => rate.sweep(), SWEEP_MS);
   sweeper.unref();
+  /** Connected gateways, by certificate: re-checked against the revocation list. */
+  const certified = new Set<Client>();
 
   const who = (c: Conn | undefined): string => (c?.identity ? describeIdentity(c.identity) : 'unauthenticated');
 
@@ -138,6 +144,31 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     log.warn({ event: 'disconnected', reason, code, identity: who(c), clientId: client.id }, 'connection closed by the broker');
     c.stream.destroy();
   }
+
+  /**
+   * A certificate revoked while its gateway is connected: the connection is closed at the next re-check rather than
+   * at its next reconnect, which for a healthy gateway may be weeks away. A list that cannot be read leaves the
+   * connections admitted under the last good one (new connects are refused, fail closed) and is logged.
+   */
+  let rechecking = false;
+  async function recheckRevocations(): Promise<void> {
+    const list = opts.revocation;
+    if (!list || rechecking) return;
+    rechecking = true;
+    try {
+      for (const client of [...certified]) {
+        const c = conns.get(client);
+        if (!c?.certSerial || c.closedBy !== null) continue;
+        if (await list.isRevoked(c.certSerial)) disconnect(client, c, 'certificate-revoked', 'VW_ERR_CERT_REVOKED');
+      }
+    } catch (err) {
+      log.warn({ event: 'revocation_recheck_failed', err: (err as Error).message }, 'revocation list unreadable; connected gateways kept');
+    } finally {
+      rechecking = false;
+    }
+  }
+  const revocationTimer = opts.revocation ? setInterval(() => void recheckRevocations(), opts.revocationRecheckMs ?? 30_000) : null;
+  revocationTimer?.unref();
 
   async function admit(client: Client, c: Conn, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
     const p = c.connect;
@@ -164,6 +195,10 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     c.identity = id;
     c.key = identityKey(id);
     c.role = roleOf(id);
+    if (id.kind === 'gateway' && c.tls) {
+      c.certSerial = c.tls.getPeerCertificate().serialNumber ?? null;
+      certified.add(client);
+    }
     live.add(c.key, client);
     counters.connections[c.role]++;
   }
@@ -171,6 +206,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   function unbind(client: Client, c: Conn): void {
     if (c.timers.drain) clearTimeout(c.timers.drain);
     c.timers.drain = null;
+    certified.delete(client);
     if (c.role === null) return;
     live.delete(c.key, client);
     counters.connections[c.role]--;
@@ -352,7 +388,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     const client = broker.handle(stream);
     const c: Conn = {
       stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
-      connect: null, identity: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
+      connect: null, identity: null, certSerial: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
     };
     conns.set(client, c);
     stream.once('close', () => unbind(client, c));
@@ -418,6 +454,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
 
   async function close(): Promise<void> {
     clearInterval(sweeper);
+    if (revocationTimer) clearInterval(revocationTimer);
     const stopped = Promise.all(listeners.map((l) => l.close())); // stop accepting now
     await new Promise<void>((resolve) => broker.close(() => resolve())); // closes authenticated clients, then mq
     for (const l of listeners) l.destroyAll(); // TLS handshakes in progress, connections before CONNECT

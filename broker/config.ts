@@ -46,6 +46,8 @@ export const centralConfigSchema = z.strictObject({
     key: z.string().min(1),
     /** JSON list written by `vitalwire gateways revoke`; re-read when it changes. */
     revocationList: z.string().min(1).optional(),
+    /** How often connected gateways' certificates are checked against the list again. */
+    revocationRecheckSeconds: int(1, 86_400, 30),
   }),
   websocket: z.strictObject({
     host: z.string().min(1).optional(),
@@ -96,7 +98,10 @@ export async function centralOptionsFromConfig(
     port: config.listen.port,
     tls: { ca: await readFile(at(config.tls.ca)), cert: await readFile(at(config.tls.cert)), key: await readFile(at(config.tls.key)) },
     ...(config.users ? { users: await openUsersFile(at(config.users.file)) } : {}),
-    ...(config.tls.revocationList ? { revocation: fileRevocationList(at(config.tls.revocationList)) } : {}),
+    ...(config.tls.revocationList ? {
+      revocation: fileRevocationList(at(config.tls.revocationList)),
+      revocationRecheckMs: config.tls.revocationRecheckSeconds * 1000,
+    } : {}),
     limits,
     ...(redisUrl ? {
       redis: {
