@@ -2,7 +2,7 @@
 // identity, times. All read from spans of the in-place message.
 import { Flag } from '../../proto/index.js';
 import { metricByRefId, unitByMdc, unitByRefId, type Metric } from '../mdc.js';
-import { component, isEmpty, part, spanEquals, spanLength, spanStart, type Hl7Message, type Span } from './message.js';
+import { component, isEmpty, part, sameBytes, spanEquals, spanLength, spanStart, viewOf, type Hl7Message, type Span } from './message.js';
 import { createSpanCache, readNumber, readText, type Interner, type SpanCache } from './text.js';
 import { parseHl7Time, type Hl7Time } from './time.js';
 import { PLAIN_UNITS, VITALRECORDER_TRACKS } from './vendor-codes.js';
@@ -160,6 +160,7 @@ const NO_EQUIPMENT: { id?: string; name?: string } = Object.freeze({});
 export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: number) => Hl7Time | null | undefined {
   const WAYS = 4;
   const keys: Buffer[] = Array.from({ length: WAYS }, () => Buffer.alloc(32));
+  const views: DataView[] = keys.map(viewOf);
   const lens = new Int32Array(WAYS).fill(-1);
   const offs = new Float64Array(WAYS);
   const vals: (Hl7Time | null)[] = new Array<Hl7Time | null>(WAYS).fill(null);
@@ -173,15 +174,14 @@ export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: n
     while (end > start && buf[end - 1] === 0x20) end--;
     const len = end - start;
     for (let w = 0; w < WAYS; w++) {
-      if (lens[w] !== len || offs[w] !== off) continue;
-      const k = keys[w] as Buffer;
-      let same = true;
-      for (let i = 0; i < len; i++) if (k[i] !== buf[start + i]) { same = false; break; }
-      if (same) return vals[w] as Hl7Time | null;
+      if (lens[w] === len && offs[w] === off && sameBytes(views[w] as DataView, 0, m.view, start, len)) return vals[w] as Hl7Time | null;
     }
     const w = next;
     next = (next + 1) % WAYS;
-    if (len > (keys[w] as Buffer).length) keys[w] = Buffer.alloc(len);
+    if (len > (keys[w] as Buffer).length) {
+      keys[w] = Buffer.alloc(len);
+      views[w] = viewOf(keys[w] as Buffer);
+    }
     buf.copy(keys[w] as Buffer, 0, start, end);
     lens[w] = len;
     offs[w] = off;

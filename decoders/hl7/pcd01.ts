@@ -5,7 +5,7 @@ import { Flag, type IObservation, type ITiming, type IWaveformChunk } from '../.
 import { PRE_ENCODED, preEncodeStatic } from '../../proto/encode-batch.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
-import { component, isEmpty, makeSpan, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
+import { component, isEmpty, makeSpan, sameBytes, spanEnd, spanEquals, spanStart, viewOf, type Hl7Message, type Span } from './message.js';
 import { readNumber, readText, type Interner, type SpanCache } from './text.js';
 import { readAbnormalFlags, readEquipment, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
 
@@ -341,7 +341,7 @@ export interface RowInfo {
   method: string | undefined;
   range: string | undefined;
   /** The row's bytes outside OBX-5 and OBX-14, to recognise it in the next message. */
-  key: Buffer;
+  key: DataView;
   cut1: number;
   cut2: number;
   hasValue: boolean;
@@ -356,16 +356,6 @@ export interface RowInfo {
  * between OBX-5 and OBX-14, the time, the rest. On a match, sets c.valueSpan and c.timeSpan.
  */
 /**
- * a[aStart, +len) equals b[bStart, +len)? Row pieces are tens of bytes: a JS loop beats
- * Buffer.compare there (its argument checks cost more than the scan); long pieces go native.
- */
-function sameRange(a: Buffer, aStart: number, b: Buffer, bStart: number, len: number): boolean {
-  if (len > 96) return a.compare(b, bStart, bStart + len, aStart, aStart + len) === 0;
-  for (let i = 0; i < len; i++) if (a[aStart + i] !== b[bStart + i]) return false;
-  return true;
-}
-
-/**
  * End of the field starting at `from`: a short JS scan first (numeric values are a few bytes),
  * then a native indexOf for long ones (waveform arrays are kilobytes).
  */
@@ -379,30 +369,31 @@ function fieldEnd(buf: Buffer, from: number, end: number, fs: number): number {
 
 function matchRow(c: MessageContext, prev: RowInfo, buf: Buffer, segStart: number, segEnd: number): boolean {
   const k = prev.key;
+  const view = c.m.view;
   const fs = c.m.delims.field;
   if (!prev.hasValue) return false; // a row without OBX-5 takes the slow path
   const cut1 = prev.cut1;
   const cut2 = prev.cut2;
   if (segStart + cut1 > segEnd) return false;
-  if (!sameRange(k, 0, buf, segStart, cut1)) return false;
+  if (!sameBytes(k, 0, view, segStart, cut1)) return false;
   const v0 = segStart + cut1;
   const v1 = fieldEnd(buf, v0, segEnd, fs);
   const midLen = cut2 - cut1;
   if (!prev.hasTime) {
     // No OBX-14 (waveform rows): everything after the value must be as before.
-    if (segEnd - v1 !== midLen || !sameRange(k, cut1, buf, v1, midLen)) return false;
+    if (segEnd - v1 !== midLen || !sameBytes(k, cut1, view, v1, midLen)) return false;
     c.valueSpan = makeSpan(v0, v1);
     c.timeSpan = -1;
     return true;
   }
   if (v1 + midLen > segEnd) return false;
-  if (!sameRange(k, cut1, buf, v1, midLen)) return false;
+  if (!sameBytes(k, cut1, view, v1, midLen)) return false;
   const t0 = v1 + midLen;
   let t1 = t0;
   while (t1 < segEnd && buf[t1] !== fs) t1++;
-  const tailLen = k.length - cut2;
+  const tailLen = k.byteLength - cut2;
   if (segEnd - t1 !== tailLen) return false;
-  if (!sameRange(k, cut2, buf, t1, tailLen)) return false;
+  if (!sameBytes(k, cut2, view, t1, tailLen)) return false;
   c.valueSpan = makeSpan(v0, v1);
   c.timeSpan = makeSpan(t0, t1);
   return true;
@@ -461,7 +452,7 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
     numericFlags,
     method,
     range: isEmpty(f7) ? undefined : readText(m, f7),
-    key: Buffer.concat([buf.subarray(segStart, v0), buf.subarray(v1, t0), buf.subarray(t1, segEnd)]),
+    key: viewOf(Buffer.concat([buf.subarray(segStart, v0), buf.subarray(v1, t0), buf.subarray(t1, segEnd)])),
     cut1: v0 - segStart,
     cut2: v0 - segStart + (t0 - v1),
     hasValue: f5 >= 0,
