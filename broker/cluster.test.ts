@@ -1,7 +1,9 @@
 // Scale-out on a real redis-server (test/global-setup.ts): the shared behavioural suite on the Redis backend, two
 // brokers sharing traffic, retained messages and sessions, and a broker killed with SIGKILL while QoS 1 traffic
-// flows, its clients reconnecting to the other without losing a message.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// flows, its clients reconnecting to the other without losing a message: once with the clients choosing, once
+// through a real haproxy running deploy/haproxy.cfg (addresses changed, nothing else).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,6 +13,7 @@ import { describeBrokerBehaviour } from './behaviour.js';
 import { startCentral, type Central } from './central.js';
 import { Clients, closed, makeTestPki, nextMessage, startCentralProcess, testUsers, until, type TestPki } from './test-kit.js';
 import { startRedisServer, type TestRedis } from '../test/redis-server.js';
+import { freePort } from '../lib/listen.js';
 import { writeUsersFile } from './users-file.js';
 import { createUserStore } from './users.js';
 
@@ -166,6 +169,74 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
       expect([...seen].sort((x, y) => x - y)).toEqual([...Array(N)].map((_, i) => i + 1));
     } finally {
       await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
+    }
+  });
+
+  const haproxySkip = spawnSync('haproxy', ['-v']).status === 0 ? null : '`haproxy -v` failed (apt-get install haproxy)';
+  (haproxySkip ? it.skip : it)(`behind deploy/haproxy.cfg: a killed broker is marked down by /healthz and its clients land on the other${haproxySkip ? ` (skipped: ${haproxySkip})` : ''}`, async () => {
+    const brokers = [];
+    for (const name of ['c1', 'c2']) {
+      const cfg = join(dir, `${name}.yaml`);
+      const base = await readFile(join(dir, 'central.yaml'), 'utf8');
+      await writeFile(cfg, `${base}http: { host: 127.0.0.1, port: 0 }\n`);
+      const p = await startCentralProcess(['--config', cfg]);
+      procs.push(p);
+      brokers.push({ p, http: Number(/health and metrics on http port (\d+)/.exec(p.out())?.[1]) });
+    }
+    // The shipped file with only its addresses changed: binds on free loopback ports, servers at the two processes
+    // with their health ports (the per-server `port` overrides default-server's 9464).
+    const mqttsPort = await freePort();
+    const wssPort = await freePort();
+    let cfg = await readFile(new URL('../deploy/haproxy.cfg', import.meta.url), 'utf8');
+    cfg = cfg.replace('bind :8883', `bind 127.0.0.1:${mqttsPort}`).replace('bind :8884', `bind 127.0.0.1:${wssPort}`);
+    brokers.forEach((b, i) => {
+      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8883`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
+      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8884`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
+    });
+    expect(cfg).not.toMatch(/central\d:88\d\d|bind :/); // every address was found and changed
+    const cfgFile = join(dir, 'haproxy.cfg');
+    await writeFile(cfgFile, cfg);
+    expect(spawnSync('haproxy', ['-c', '-q', '-f', cfgFile]).status).toBe(0);
+    // -n: the file's maxconn 20000 needs 40k file descriptors, more than a test machine may allow; nothing else changes.
+    const lb = spawn('haproxy', ['-db', '-n', '2000', '-f', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lbOut = '';
+    lb.stdout.on('data', (b: Buffer) => (lbOut += b.toString()));
+    lb.stderr.on('data', (b: Buffer) => (lbOut += b.toString()));
+    try {
+      const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 200, connectTimeout: 3000, servername: 'localhost' };
+      const url = `mqtts://127.0.0.1:${mqttsPort}`;
+      // leastconn spreads the subscriber and the gateway over both brokers, so traffic crosses Redis too.
+      const sub = mqtt.connect(url, { ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:lb', clean: false });
+      await until(() => sub.connected, 10_000, 'subscriber through haproxy').catch((err: Error) => {
+        throw new Error(`${err.message}; haproxy said: ${lbOut}`);
+      });
+      await sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 });
+      const gw = mqtt.connect(url, { ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
+      await until(() => gw.connected, 10_000, 'gateway through haproxy');
+      const seen = new Set<number>();
+      sub.on('message', (_t, p) => seen.add(Number(p.toString())));
+      try {
+        const N = 300;
+        let acked = 0;
+        for (let i = 1; i <= N; i++) {
+          gw.publish('vw/v1/site1/gw1/lb/obs', String(i), { qos: 1 }, (err) => {
+            if (!err) acked++;
+          });
+          if (i === 100) {
+            await until(() => seen.size >= 50, 10_000, 'traffic before the kill');
+            brokers[0]?.p.child.kill('SIGKILL');
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await until(() => acked === N, 30_000, `all ${N} publishes acknowledged`);
+        await until(() => seen.size === N, 30_000, `subscriber saw all ${N}`);
+        // haproxy saw it through its health check, not only through the broken connections.
+        await until(() => /central1 is DOWN/.test(lbOut), 10_000, 'haproxy marking central1 down');
+      } finally {
+        await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
+      }
+    } finally {
+      lb.kill('SIGTERM');
     }
   });
 });
