@@ -36,7 +36,7 @@ interface Target {
   clientIdOf(p: Publisher): string;
   stop(): Promise<void>;
 }
-interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number }
+interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number }
 
 function medianBy(xs: Step[], f: (s: Step) => number): number {
   const v = xs.map(f).sort((a, b) => a - b);
@@ -203,8 +203,10 @@ async function sweep(t: Target, o: {
         const windowEnd = t0 + o.stepMs;
         await subs.call({ cmd: 'window', start: windowStart, end: windowEnd });
         const cpu0 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const gen0 = cpuUs(process.pid); // this process: the load generator's threads and the measuring
         await worker.call({ cmd: 'run', ratePerSec: rate, durationMs: o.stepMs });
         const cpu1 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const gen1 = cpuUs(process.pid);
         await new Promise((res) => setTimeout(res, 300)); // stragglers sent inside the window
         const got = await subs.call<{ lat: Float64Array; cuts: number }>({ cmd: 'collect' });
         const lat = Array.from(got.lat);
@@ -212,14 +214,16 @@ async function sweep(t: Target, o: {
         const windowS = (windowEnd - windowStart) / 1000;
         const delivered = lat.length / windowS;
         const p99 = lat.length > 0 ? percentile(lat, 99) : Infinity;
-        rounds.push({ offered: rate, delivered, p99, cpuUsPerMsg: (cpu1 - cpu0) / Math.max(1, (delivered * o.stepMs) / 1000) });
+        const msgs = Math.max(1, (delivered * o.stepMs) / 1000);
+        rounds.push({ offered: rate, delivered, p99, cpuUsPerMsg: (cpu1 - cpu0) / msgs, genUsPerMsg: (gen1 - gen0) / msgs });
       }
       const step = {
         offered: rate, delivered: medianBy(rounds, (x) => x.delivered), p99: medianBy(rounds, (x) => x.p99), cpuUsPerMsg: medianBy(rounds, (x) => x.cpuUsPerMsg),
+        genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg),
       };
       steps.push(step);
       o.log(`${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
-        `${Math.round(step.cpuUsPerMsg)} µs CPU/msg (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
+        `${Math.round(step.cpuUsPerMsg)} µs CPU/msg (load generator ${Math.round(step.genUsPerMsg)}) (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
         `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`);
       const delivered = step.delivered;
       const p99 = step.p99;
@@ -237,7 +241,7 @@ async function sweep(t: Target, o: {
 
 function best(steps: Step[]): Step {
   const ok = steps.filter((s) => s.p99 <= P99_BOUND_MS);
-  return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0 });
+  return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0 });
 }
 
 /**

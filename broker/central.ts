@@ -84,6 +84,9 @@ interface Conn {
   remote: string | undefined;
   connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null } | null;
   identity: Identity | null;
+  /** The last topic this connection was allowed to publish on: ACLs are a pure function of identity and topic, and a
+   *  gateway publishes on a handful of topics, so the check is skipped for a repeat. */
+  allowedTopic: string | null;
   /** Serial of the gateway certificate the identity came from, for the revocation re-check. */
   certSerial: string | null;
   key: string;
@@ -289,13 +292,14 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       if (c.oversized) {
         reason = 'packet-too-large';
         code = 'VW_ERR_PACKET_TOO_LARGE';
-      } else if (!canPublish(id, packet.topic)) {
+      } else if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
         reason = packet.retain ? 'retained-topic-not-allowed' : 'topic-not-allowed';
       } else if (!rate.allow(c.key)) {
         reason = 'publish-rate-exceeded';
         code = 'VW_ERR_RATE_LIMITED';
       }
       if (reason === null) {
+        c.allowedTopic = packet.topic;
         counters.messagesIn++;
         if (packet.qos !== 1) return callback(null);
         // [MQTT-4.3.2-2]: the receiver PUBACKs "having accepted ownership of the Application Message". Aedes writes
@@ -388,7 +392,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     const client = broker.handle(stream);
     const c: Conn = {
       stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
-      connect: null, identity: null, certSerial: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
+      connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
     };
     conns.set(client, c);
     stream.once('close', () => unbind(client, c));
