@@ -145,6 +145,24 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
   };
 }
 
+/** Bare Aedes on the same TLS options, no policy (bench/bare-aedes.mjs): what the policy layer costs. */
+async function startBareAedes(dir: string): Promise<Target> {
+  const tls = join(dir, 'pki', 'tls');
+  const child = spawn(process.execPath, [new URL('./bare-aedes.mjs', import.meta.url).pathname, join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /bare aedes on (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bare aedes exited ${code}`)));
+  });
+  const url = `mqtts://127.0.0.1:${port}`;
+  return { name: 'bare aedes', pubUrls: [url], subUrls: [url], pids: [child.pid ?? 0], clientIdOf: (p) => p.clientId, stop: () => stopChild(child) };
+}
+
 async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -294,7 +312,8 @@ export const bench: Bench = {
       const rates = quick ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000] : [5000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 100_000];
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
-      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all three).
+      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all three; 'aedes' adds bare Aedes,
+      // no policy, to show what vitalwire's authentication, ACLs and limits cost per message).
       const parts = new Set((process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,cluster').split(','));
       const stepMs = quick ? 2500 : 4000;
       const rounds = quick ? 1 : 3;
@@ -331,6 +350,20 @@ export const bench: Bench = {
         log(`mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection`);
         await m.stop();
       }
+      if (parts.has('aedes')) {
+        const bare = await startBareAedes(dir);
+        stops.push(bare.stop);
+        const bareSteps = await sweep(bare, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
+        await bare.stop();
+        // CPU per message at the highest offered rate both kept up with, whatever the latency: a like-for-like load.
+        const kept = (xs: Step[], rate: number): Step | undefined => xs.find((x) => x.offered === rate && x.delivered >= 0.9 * rate);
+        const common = [...rates].reverse().find((r) => kept(vwSteps, r) && kept(bareSteps, r));
+        if (common !== undefined) {
+          out.push(figure({ bench: 'broker', metric: 'policy_cpu_us_per_msg', value: kept(vwSteps, common)?.cpuUsPerMsg ?? 0, unit: 'µs',
+            peer: `bare aedes, no policy (${common}/s)`, peerValue: kept(bareSteps, common)?.cpuUsPerMsg ?? 0 }));
+        }
+      }
+
       const b = best(vwSteps);
       const mb = mq ? best(mq.steps) : null;
       const peer = (v: number | undefined): { peer?: string; peerValue?: number } => (mb && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {});
