@@ -286,7 +286,8 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
     i++; // past the separator (or past the end, which ends the loop)
   }
   const samples: number[] = new Array<number>(n);
-  for (let k = 0; k < n; k++) samples[k] = c.mantissas[k] as number;
+  const mant = c.mantissas;
+  for (let k = 0; k < n; k++) samples[k] = mant[k] as number;
   if (maxDec > 0) for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
   const mul = 10 ** maxDec;
   const chunk = w.chunk;
@@ -462,37 +463,42 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
   return info;
 }
 
-/** Parses `int^int^...` into c.mantissas; -1 when the array holds anything but plain integers. */
+/**
+ * Parses `int^int^...` into c.mantissas; -1 when the array holds anything but plain integers (of
+ * up to 9 digits, an optional minus). One compare per byte for "is a digit", and the output
+ * array kept in a local: this loop runs over every byte of every waveform.
+ */
 function parseIntegerSamples(c: MessageContext, buf: Buffer, start: number, end: number, cs: number): number {
+  if (start >= end) return -1;
+  let out = c.mantissas;
   let n = 0;
   let i = start;
-  if (i >= end) return -1;
   for (;;) {
-    let neg = false;
+    // Here i < end: checked on entry and after each separator.
     let ch = buf[i] as number;
+    let neg = false;
     if (ch === 0x2d) {
       neg = true;
-      ch = buf[++i] as number;
-    }
-    if (i >= end || ch < 0x30 || ch > 0x39) return -1;
-    let mant = 0;
-    let digits = 0;
-    while (i < end) {
+      if (++i === end) return -1;
       ch = buf[i] as number;
-      if (ch < 0x30 || ch > 0x39) break;
-      mant = mant * 10 + (ch - 0x30);
-      digits++;
-      i++;
     }
-    if (digits > 9) return -1;
-    if (n === c.mantissas.length) growScratch(c);
-    c.mantissas[n] = neg ? -mant : mant;
-    c.decimals[n] = 0;
-    n++;
+    let d = ch - 0x30;
+    if (d >>> 0 > 9) return -1; // not a digit (below '0' wraps around to a large unsigned)
+    const first = i;
+    let v = d;
+    while (++i < end) {
+      d = (buf[i] as number) - 0x30;
+      if (d >>> 0 > 9) break;
+      v = v * 10 + d;
+    }
+    if (i - first > 9) return -1;
+    if (n === out.length) {
+      growScratch(c);
+      out = c.mantissas;
+    }
+    out[n++] = neg ? -v : v;
     if (i === end) return n;
-    if (ch !== cs) return -1;
-    i++;
-    if (i === end) return -1; // a trailing separator: an empty last sample
+    if (buf[i] !== cs || ++i === end) return -1; // another character, or a trailing separator
   }
 }
 
