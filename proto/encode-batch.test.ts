@@ -57,6 +57,13 @@ describe('encodeBatch', () => {
     );
   });
 
+  it('packs samples of every varint length as the generated encoder does (the 1- and 2-byte fast paths)', () => {
+    // Zigzag boundaries: 63/-64 fit one byte, 8191/-8192 two, then 3, 4 and 5 bytes.
+    const edges = [0, 1, -1, 63, 64, -64, -65, 8191, 8192, -8192, -8193, 1048575, 1048576, -1048577, 134217727, 134217728, 2 ** 31 - 1, -(2 ** 31)];
+    const b: IBatch = { waves: [{ mdc: 131330, samples: edges }, { samples: Array.from({ length: 600 }, (_, i) => (i * 97) % 20000 - 10000) }] };
+    expect(Buffer.compare(encodeBatch(b), Buffer.from(Batch.encode(b).finish()))).toBe(0);
+  });
+
   it('gives the same message when observations carry pre-encoded static fields (field order may differ)', () => {
     fc.assert(
       fc.property(fc.array(obs, { minLength: 1, maxLength: 6 }), fc.option(u64, { nil: undefined }), (os, seq) => {

@@ -150,13 +150,24 @@ function packSamples(s: ArrayLike<number>): number {
   }
   let p = packedN;
   const out = packed;
-  for (let i = 0; i < s.length; i++) {
-    let v = zz32(s[i] as number);
-    while (v > 127) {
-      out[p++] = (v & 127) | 128;
-      v >>>= 7;
+  const len = s.length;
+  for (let i = 0; i < len; i++) {
+    const x = s[i] as number;
+    let v = ((x << 1) ^ (x >> 31)) >>> 0; // zigzag, as zz32
+    // Samples of 14-bit signals take one or two bytes: those two lengths without a loop.
+    if (v < 128) {
+      out[p++] = v;
+    } else if (v < 16384) {
+      out[p] = v | 128; // the byte store keeps the low 8 bits
+      out[p + 1] = v >>> 7;
+      p += 2;
+    } else {
+      while (v > 127) {
+        out[p++] = (v & 127) | 128;
+        v >>>= 7;
+      }
+      out[p++] = v;
     }
-    out[p++] = v;
   }
   packedN = p;
   return p - start;
