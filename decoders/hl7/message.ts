@@ -123,6 +123,7 @@ export function createHl7Parser(): Hl7Parser {
     (self as { buf: Buffer }).buf = b;
     (self as { view: DataView }).view = new DataView(b.buffer, b.byteOffset, b.length);
     segCount = 0;
+    (self as { segmentCount: number }).segmentCount = 0;
     const len = b.length;
     // MSH|^~\& : the first segment must be MSH with its encoding characters.
     let p = 0;
@@ -135,7 +136,7 @@ export function createHl7Parser(): Hl7Parser {
     const rs = b[p + 5] as number;
     const es = b[p + 6] as number;
     const ss = b[p + 7] as number;
-    if (!isDelimiter(fs) || !isDelimiter(cs) || !isDelimiter(rs) || !isDelimiter(es) || new Set([fs, cs, rs, es]).size !== 4) {
+    if (!isDelimiter(fs) || !isDelimiter(cs) || !isDelimiter(rs) || !isDelimiter(es) || !allDifferent(fs, cs, rs, es)) {
       return { code: 'VW_ERR_HL7_BAD_ENCODING_CHARS', detail: 'MSH-1/MSH-2' };
     }
     delims.field = fs;
@@ -172,11 +173,12 @@ export function createHl7Parser(): Hl7Parser {
     }
     charset = 'utf8';
     const msh18 = field(0, 18);
-    if (msh18 >= 0) {
-      const t = b.toString('latin1', spanStart(msh18), spanEnd(msh18)).toUpperCase();
-      // HL7 Table 0211: ISO IR100 / 8859/1 is Latin-1; ASCII is its subset. UTF-8 as "UNICODE UTF-8".
-      if (t === '8859/1' || t === 'ISO IR100' || t === 'ASCII') charset = 'latin1';
+    // HL7 Table 0211: ISO IR100 / 8859/1 is Latin-1; ASCII is its subset. UTF-8 as "UNICODE UTF-8".
+    if (msh18 >= 0 && (asciiEqualsUpper(b, msh18, '8859/1') || asciiEqualsUpper(b, msh18, 'ISO IR100') || asciiEqualsUpper(b, msh18, 'ASCII'))) {
+      charset = 'latin1';
     }
+    (self as { charset: Charset }).charset = charset;
+    (self as { segmentCount: number }).segmentCount = segCount;
     return null;
   }
 
@@ -194,16 +196,14 @@ export function createHl7Parser(): Hl7Parser {
     return span(start, end);
   }
 
+  // Plain data properties, set by parse(): an object literal with getters is created in V8's
+  // dictionary mode, and every m.buf / m.field(...) of the decoders would be a hash lookup.
   const self: Hl7Parser = {
     buf,
     view: new DataView(buf.buffer, buf.byteOffset, buf.length),
     delims,
-    get charset() {
-      return charset;
-    },
-    get segmentCount() {
-      return segCount;
-    },
+    charset,
+    segmentCount: 0,
     segmentIs(seg, id) {
       const s = segStart[seg] as number;
       return (
@@ -240,6 +240,22 @@ function isDelimiter(c: number): boolean {
   // Printable, not alphanumeric, not space: HL7 2.5.4 leaves the choice to the sender but these
   // would make the message unreadable.
   return c > 0x20 && c < 0x7f && !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
+}
+
+/** No two of the four encoding characters alike (without building a Set per message). */
+function allDifferent(a: number, b: number, c: number, d: number): boolean {
+  return a !== b && a !== c && a !== d && b !== c && b !== d && c !== d;
+}
+
+/** The span, upper-cased, equals `upper` (ASCII; no string is made). */
+function asciiEqualsUpper(buf: Buffer, s: Span, upper: string): boolean {
+  const start = spanStart(s);
+  if (spanEnd(s) - start !== upper.length) return false;
+  for (let i = 0; i < upper.length; i++) {
+    const c = buf[start + i] as number;
+    if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== upper.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function growInt32(a: Int32Array): Int32Array<ArrayBuffer> {
