@@ -29,7 +29,11 @@ const BUFFER_BYTES = 4 * 1024 * 1024;
 interface Publisher { clientId: string; topic: string; cert: string; key: string; site: string; gw: string }
 interface Target {
   name: string;
-  /** Publisher i connects to pubUrls[i % n]; subscriber j to subUrls[j % n]. */
+  /**
+   * Publisher i connects to pubUrls[(i >> 1) % n], subscriber j to subUrls[j % n]. Publishers alternate sites, so
+   * with two brokers each one serves both sites while each site's subscriber sits on one of them: half the messages
+   * cross between brokers, as they would behind a load balancer that knows nothing of sites.
+   */
   pubUrls: string[];
   subUrls: string[];
   pids: number[];
@@ -202,7 +206,7 @@ async function sweep(t: Target, o: {
     url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
   })));
   const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
-    url: t.pubUrls[i % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
+    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
   })));
   const steps: Step[] = [];
   try {
