@@ -21,12 +21,14 @@ const SHIFT = 16777216; // 2^24: messages are capped below 16 MiB (the MLLP fram
 export const NONE: Span = -1;
 
 // Division by 2^24 is exact and `| 0` truncates (starts are < 2^31); `%` on a double would
-// compile to a slow fmod call, so the end is recovered by multiply and subtract.
+// compile to a slow fmod call, so the end is recovered by multiply and subtract. The final
+// `| 0` (exact: ends are < 2^24) tells the compiler the end is an int32: loops bounded by it
+// then compare integers instead of converting the index to a double on every step.
 export function spanStart(s: Span): number {
   return (s / SHIFT) | 0;
 }
 export function spanEnd(s: Span): number {
-  return s - ((s / SHIFT) | 0) * SHIFT;
+  return (s - ((s / SHIFT) | 0) * SHIFT) | 0;
 }
 export function spanLength(s: Span): number {
   if (s < 0) return 0;
