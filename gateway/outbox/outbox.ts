@@ -7,87 +7,20 @@ import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import type { StreamKind } from '../../lib/topics.js';
 import { encodeBatch } from '../../proto/encode-batch.js';
-import { GapReason, Kind, type IBatch, type IGap, type ISource } from '../../proto/index.js';
+import { GapReason, type IGap } from '../../proto/index.js';
+import { LiveQueue } from './live-queue.js';
 import { SegmentLog } from './log.js';
 import { decodeAck, decodeDataHeader, decodeSnapshot, encodeAck, encodeData, encodeSnapshot, FLAG_RETAIN, PUBLISH_TAIL_MAX, type Snapshot } from './records.js';
 import { ST_ACKED, ST_INFLIGHT, ST_PENDING, ST_SHED, type Segment } from './segment.js';
 import { gapsOfSegment } from './shed.js';
+import { KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type AppendInput, type LogName, type OutboxCounters, type OutboxOptions, type OutRecord } from './types.js';
 
-export type LogName = 'wave' | 'obs' | 'critical';
-/** Shedding order when the quota is reached: oldest waveforms first, then numerics, alarms and status last. */
-export const SHED_ORDER: readonly LogName[] = ['wave', 'obs', 'critical'];
-export const LOG_OF: Readonly<Record<StreamKind, LogName>> = { wave: 'wave', obs: 'obs', alarm: 'critical', status: 'critical' };
-export const KIND_NUMBER: Readonly<Record<StreamKind, number>> = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS };
-const KIND_NAME: Record<number, StreamKind> = { [Kind.KIND_OBS]: 'obs', [Kind.KIND_WAVE]: 'wave', [Kind.KIND_ALARM]: 'alarm', [Kind.KIND_STATUS]: 'status' };
+export { KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
+export type { AppendInput, BatchBody, LogName, OutboxCounters, OutboxOptions, OutRecord } from './types.js';
 
-/** Durable records held in memory for the live path (default of OutboxOptions.maxLiveBytes). */
-export const MAX_LIVE_BYTES = 16 * 1024 * 1024;
 /** Dedup refs kept per device in memory, and in each snapshot. */
 const REFS_IN_MEMORY = 64;
 const REFS_IN_SNAPSHOT = 4;
-
-export type BatchBody = Pick<IBatch, 'observations' | 'waves' | 'alarms' | 'statuses' | 'gaps'>;
-
-export interface AppendInput {
-  source: ISource & { device: string };
-  kind: StreamKind;
-  /** Gateway-clock interval the batch covers. */
-  fromUs: number;
-  toUs: number;
-  body: BatchBody;
-  /** Publish retained when live (status). */
-  retain?: boolean;
-  /** Dedup reference of the input (HL7 MSH-10 + checksum). */
-  ref?: string;
-}
-
-export interface OutRecord {
-  readonly id: number;
-  readonly seq: number;
-  readonly device: string;
-  readonly kind: StreamKind;
-  /**
-   * The encoded Batch, published as it is plus the backfill and publish-time fields, which the publisher writes into
-   * the PUBLISH_TAIL_MAX bytes that follow it in the same buffer (`wire`, which starts with the payload).
-   */
-  readonly payload: Buffer;
-  readonly wire: Buffer;
-  readonly retain: boolean;
-  readonly fromUs: number;
-  readonly backfill: boolean;
-  seg: Segment | null;
-  index: number;
-}
-
-export interface OutboxOptions {
-  dir: string;
-  site: string;
-  gateway: string;
-  quotaBytes: number;
-  segmentBytes: number;
-  commitDelayMs: number;
-  commitMaxBytes: number;
-  logger: Logger;
-  /** Durable records kept in memory for the live path; beyond it the oldest are read back from disk. */
-  maxLiveBytes?: number;
-  /** ACK records are written (without fsync) at most this long after the PUBACK. */
-  ackFlushMs?: number;
-  nowUs?: () => number;
-}
-
-export interface OutboxCounters {
-  appendedRecords: number;
-  appendedBytes: number;
-  commits: number;
-  fsyncs: number;
-  writeErrors: number;
-  acked: number;
-  tornSegments: number;
-  shedRecords: Record<StreamKind, number>;
-  shedBytes: number;
-  shedSegments: number;
-  gaps: number;
-}
 
 interface Waiter {
   rec: OutRecord;
@@ -125,9 +58,7 @@ export class Outbox {
   private closed = false;
   private online = false;
   private boundary = 0;
-  private live: (OutRecord | null)[] = [];
-  private liveHead = 0;
-  private liveBytes = 0;
+  private readonly live = new LiveQueue();
   private readonly cursors: Record<LogName, Cursor> = { wave: { segNo: 0, index: 0 }, obs: { segNo: 0, index: 0 }, critical: { segNo: 0, index: 0 } };
   private readonly pendingAcks: Record<LogName, number[]> = { wave: [], obs: [], critical: [] };
   private listener: (() => void) | null = null;
@@ -322,7 +253,11 @@ export class Outbox {
         const k = this.key(r.device, r.kind);
         if (r.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, r.seq);
         if (r.fromUs > (this.lastUs.get(r.device) ?? 0)) this.lastUs.set(r.device, r.fromUs);
-        if (this.online) this.pushLive(r);
+        if (this.online) {
+          // The publisher is not keeping up: the oldest live records stay on disk and become backlog.
+          const overflow = this.live.push(r, this.o.maxLiveBytes ?? MAX_LIVE_BYTES);
+          if (overflow > 0) this.boundary = Math.max(this.boundary, overflow + 1);
+        }
         w.resolve(r);
       }
     };
@@ -332,7 +267,7 @@ export class Outbox {
     } finally {
       this.committing = null;
     }
-    if (this.live.length > this.liveHead) this.listener?.();
+    if (this.live.has()) this.listener?.();
     this.schedule();
     if (this.diskBytes() > this.o.quotaBytes) void this.shed();
   }
@@ -353,43 +288,16 @@ export class Outbox {
   /** Online: everything stored until now is backlog; what is committed from now on is live. Offline: nothing is. */
   setOnline(on: boolean): void {
     this.online = on;
-    this.live = [];
-    this.liveHead = 0;
-    this.liveBytes = 0;
+    this.live.clear();
     if (on) {
       this.boundary = this.nextId;
       for (const n of SHED_ORDER) this.cursors[n] = { segNo: 0, index: 0 };
     }
   }
 
-  private pushLive(r: OutRecord): void {
-    this.live.push(r);
-    this.liveBytes += r.payload.length;
-    const max = this.o.maxLiveBytes ?? MAX_LIVE_BYTES;
-    // The publisher is not keeping up: the oldest live records are left on disk and become backlog.
-    while (this.liveBytes > max && this.liveHead < this.live.length) {
-      const old = this.shiftLive();
-      if (old) this.boundary = Math.max(this.boundary, old.id + 1);
-    }
-    if (this.liveHead > 256 && this.liveHead * 2 > this.live.length) {
-      this.live = this.live.slice(this.liveHead);
-      this.liveHead = 0;
-    }
-  }
-
-  /** Takes the head of the live queue, dropping the queue's reference to it (the payload must not outlive its use). */
-  private shiftLive(): OutRecord | null {
-    const r = this.live[this.liveHead] ?? null;
-    this.live[this.liveHead++] = null;
-    if (r) this.liveBytes -= r.payload.length;
-    return r;
-  }
-
   /** The next live record (durable, committed while online), marked in flight. */
   takeLive(): OutRecord | undefined {
-    while (this.liveHead < this.live.length) {
-      const r = this.shiftLive();
-      if (!r) continue;
+    for (let r = this.live.shift(); r !== undefined; r = this.live.shift()) {
       if (r.seg && r.seg.state[r.index] === ST_PENDING) {
         r.seg.setState(r.index, ST_INFLIGHT);
         return r;
@@ -399,7 +307,7 @@ export class Outbox {
   }
 
   hasLive(): boolean {
-    return this.liveHead < this.live.length;
+    return this.live.has();
   }
 
   private peek(name: LogName): { seg: Segment; index: number; id: number } | null {
