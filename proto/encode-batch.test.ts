@@ -64,6 +64,20 @@ describe('encodeBatch', () => {
     expect(Buffer.compare(encodeBatch(b), Buffer.from(Batch.encode(b).finish()))).toBe(0);
   });
 
+  it('writes int64 boundaries and shared Timing objects as the generated encoder does', () => {
+    // Timestamps past 2^32 take the allocation-free split; a Timing shared by rows is copied.
+    const vals = [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 0.5, 2 ** 35, 2 ** 49, 2 ** 53 - 1, 2 ** 56, 2 ** 63, 2 ** 64, 1.79e15, -1.79e15, -1, Infinity, NaN];
+    for (const v of vals) {
+      const shared = { gatewayTimeUs: v, deviceTimeUs: 1.79e15, deviceUtcOffsetMin: -300 };
+      const b: IBatch = {
+        seq: v,
+        observations: [{ time: shared, number: 1 }, { time: shared, number: 2 }, { time: { clockOffsetUs: v }, number: 3 }, { time: shared, text: 'x' }],
+        waves: [{ time: shared, firstSample: v, samples: [1] }],
+      };
+      expect(Buffer.compare(encodeBatch(b), Buffer.from(Batch.encode(b).finish()))).toBe(0);
+    }
+  });
+
   it('gives the same message when observations carry pre-encoded static fields (field order may differ)', () => {
     fc.assert(
       fc.property(fc.array(obs, { minLength: 1, maxLength: 6 }), fc.option(u64, { nil: undefined }), (os, seq) => {
