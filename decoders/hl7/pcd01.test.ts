@@ -87,6 +87,21 @@ describe('PCD-01 waveform arrays', () => {
     expect(dec.ok && dec.value.waves[0]?.scale).toBeCloseTo(0.01, 12);
   });
 
+  it('reads arrays whose length changes from message to message on one link, and "-0" as 0', () => {
+    // The fast path makes each row's array as long as it was in the previous message.
+    const dec = createHl7Decoder();
+    const msg = (values: string) => Buffer.from([
+      'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
+      `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
+    ].join('\r'));
+    for (const arr of [[1, 2, 3], [4, 5, 6, 7, 8], [9], [-0, 10, -11], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]) {
+      const r = dec.decode(msg(arr.map((v) => (Object.is(v, -0) ? '-0' : String(v))).join('^')), ctx);
+      const samples = r.ok ? r.value.waves[0]?.samples : undefined;
+      expect(samples).toEqual(arr.map((v) => v + 0));
+      expect(samples?.some((v) => Object.is(v, -0))).toBe(false);
+    }
+  });
+
   it('rejects empty samples, a trailing separator, a cut sign and text, with a coded warning', () => {
     for (const bad of ['1^^3', '1^2^', '- 5^1', '1^x^3', '']) {
       const r = wave(bad);

@@ -37,6 +37,7 @@ export interface MessageContext {
 
 interface PendingWave {
   chunk: IWaveformChunk;
+  row: RowInfo;
   containment: string;
   values: Span;
   unitScale: number;
@@ -122,6 +123,7 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
           unit: unit.ucum,
           flags,
         },
+        row,
         containment,
         values: c.valueSpan,
         unitScale: unit.scale,
@@ -239,11 +241,14 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   // go out as they are; decimal arrays (VitalRecorder sends physical mV) are brought to a common
   // decimal scale so samples stay integers on the wire.
   let maxDec = 0;
+  const start = spanStart(w.values);
   const end = spanEnd(w.values);
-  // Fast path: plain integers (what monitors send); anything else takes the general loop below.
-  let n = parseIntegerSamples(c, buf, spanStart(w.values), end, cs);
-  let i = n < 0 ? spanStart(w.values) : end + 1;
-  if (n < 0) n = 0;
+  // Fast path: plain integers (what monitors send), parsed straight into the output array;
+  // anything else takes the general loop below. The array is made as long as this row's was in
+  // the last message (a device sends the same count every time), so no scratch copy is needed.
+  let samples = parseIntegerSamples(buf, start, end, cs, Math.min(w.row.sampleCount, (end - start + 1) >> 1));
+  let n = samples === null ? 0 : samples.length;
+  let i = samples === null ? start : end + 1;
   while (i <= end) {
     if (n === c.mantissas.length) growScratch(c);
     while (i < end && buf[i] === 0x20) i++;
@@ -285,10 +290,13 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
     n++;
     i++; // past the separator (or past the end, which ends the loop)
   }
-  const samples: number[] = new Array<number>(n);
-  const mant = c.mantissas;
-  for (let k = 0; k < n; k++) samples[k] = mant[k] as number;
-  if (maxDec > 0) for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
+  if (samples === null) {
+    samples = new Array<number>(n);
+    const mant = c.mantissas;
+    for (let k = 0; k < n; k++) samples[k] = mant[k] as number;
+    if (maxDec > 0) for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
+  }
+  w.row.sampleCount = n;
   const mul = 10 ** maxDec;
   const chunk = w.chunk;
   chunk.samples = samples;
@@ -349,6 +357,8 @@ export interface RowInfo {
   hasTime: boolean;
   /** Encoded static fields of a numeric row's observations (see PRE_ENCODED). */
   pre?: Uint8Array;
+  /** Waveform rows: samples in the row's last array (the length the next array is made with). */
+  sampleCount: number;
 }
 
 /**
@@ -458,19 +468,20 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
     cut2: v0 - segStart + (t0 - v1),
     hasValue: f5 >= 0,
     hasTime: f14 >= 0,
+    sampleCount: 0,
   };
   if (seg < MAX_ROWS) c.rows[seg] = info;
   return info;
 }
 
 /**
- * Parses `int^int^...` into c.mantissas; -1 when the array holds anything but plain integers (of
- * up to 9 digits, an optional minus). One compare per byte for "is a digit", and the output
- * array kept in a local: this loop runs over every byte of every waveform.
+ * Parses `int^int^...` into a new array made `capacity` long (grown or trimmed to the count);
+ * null when the array holds anything but plain integers (of up to 9 digits, an optional minus).
+ * One compare per byte for "is a digit": this loop runs over every byte of every waveform.
  */
-function parseIntegerSamples(c: MessageContext, buf: Buffer, start: number, end: number, cs: number): number {
-  if (start >= end) return -1;
-  let out = c.mantissas;
+function parseIntegerSamples(buf: Buffer, start: number, end: number, cs: number, capacity: number): number[] | null {
+  if (start >= end) return null;
+  const out = new Array<number>(capacity);
   let n = 0;
   let i = start;
   for (;;) {
@@ -479,11 +490,11 @@ function parseIntegerSamples(c: MessageContext, buf: Buffer, start: number, end:
     let neg = false;
     if (ch === 0x2d) {
       neg = true;
-      if (++i === end) return -1;
+      if (++i === end) return null;
       ch = buf[i] as number;
     }
     let d = ch - 0x30;
-    if (d >>> 0 > 9) return -1; // not a digit (below '0' wraps around to a large unsigned)
+    if (d >>> 0 > 9) return null; // not a digit (below '0' wraps around to a large unsigned)
     const first = i;
     let v = d;
     while (++i < end) {
@@ -491,14 +502,13 @@ function parseIntegerSamples(c: MessageContext, buf: Buffer, start: number, end:
       if (d >>> 0 > 9) break;
       v = v * 10 + d;
     }
-    if (i - first > 9) return -1;
-    if (n === out.length) {
-      growScratch(c);
-      out = c.mantissas;
+    if (i - first > 9) return null;
+    out[n++] = neg ? 0 - v : v; // "-0" is 0, as it was through an Int32Array; appends when short
+    if (i === end) {
+      if (n < out.length) out.length = n;
+      return out;
     }
-    out[n++] = neg ? -v : v;
-    if (i === end) return n;
-    if (buf[i] !== cs || ++i === end) return -1; // another character, or a trailing separator
+    if (buf[i] !== cs || ++i === end) return null; // another character, or a trailing separator
   }
 }
 
