@@ -202,17 +202,22 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let lbOut = '';
     lb.stdout.on('data', (b: Buffer) => (lbOut += b.toString()));
     lb.stderr.on('data', (b: Buffer) => (lbOut += b.toString()));
+    // Generous bounds (a loaded CI machine runs health checks and reconnects late); a failure says what haproxy said,
+    // and haproxy exiting fails the wait at once.
+    const exited = new Promise<never>((_, reject) => lb.once('exit', (code) => reject(new Error(`haproxy exited ${code}: ${lbOut}`))));
+    exited.catch(() => undefined);
+    const step = <T>(p: Promise<T>): Promise<T> => Promise.race([p, exited]).catch((err: Error) => {
+      throw new Error(`${err.message}\nhaproxy said:\n${lbOut}`);
+    });
     try {
       const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 200, connectTimeout: 3000, servername: 'localhost' };
       const url = `mqtts://127.0.0.1:${mqttsPort}`;
       // leastconn spreads the subscriber and the gateway over both brokers, so traffic crosses Redis too.
       const sub = mqtt.connect(url, { ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:lb', clean: false });
-      await until(() => sub.connected, 10_000, 'subscriber through haproxy').catch((err: Error) => {
-        throw new Error(`${err.message}; haproxy said: ${lbOut}`);
-      });
+      await step(until(() => sub.connected, 20_000, 'subscriber through haproxy'));
       await sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 });
       const gw = mqtt.connect(url, { ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
-      await until(() => gw.connected, 10_000, 'gateway through haproxy');
+      await step(until(() => gw.connected, 20_000, 'gateway through haproxy'));
       const seen = new Set<number>();
       sub.on('message', (_t, p) => seen.add(Number(p.toString())));
       try {
@@ -223,20 +228,20 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
             if (!err) acked++;
           });
           if (i === 100) {
-            await until(() => seen.size >= 50, 10_000, 'traffic before the kill');
+            await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
             brokers[0]?.p.child.kill('SIGKILL');
           }
           await new Promise((r) => setTimeout(r, 5));
         }
-        await until(() => acked === N, 30_000, `all ${N} publishes acknowledged`);
-        await until(() => seen.size === N, 30_000, `subscriber saw all ${N}`);
+        await step(until(() => acked === N, 60_000, `all ${N} publishes acknowledged`));
+        await step(until(() => seen.size === N, 60_000, `subscriber saw all ${N}`));
         // haproxy saw it through its health check, not only through the broken connections.
-        await until(() => /central1 is DOWN/.test(lbOut), 10_000, 'haproxy marking central1 down');
+        await step(until(() => /central1 is DOWN/.test(lbOut), 30_000, 'haproxy marking central1 down'));
       } finally {
         await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
       }
     } finally {
       lb.kill('SIGTERM');
     }
-  });
+  }, 180_000);
 });
