@@ -122,14 +122,17 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
     ...pubs.flatMap((p) => [`user ${p.gw}`, `topic write vw/v1/${p.site}/${p.gw}/#`, '']),
   ].join('\n'));
   const conf = join(dir, 'mosquitto.conf');
-  const tlsLines = [`cafile ${join(tls, 'ca.crt')}`, `certfile ${join(tls, 'broker.crt')}`, `keyfile ${join(tls, 'broker.key')}`, 'tls_version tlsv1.2'];
+  const tlsLines = [`cafile ${join(tls, 'ca.crt')}`, `certfile ${join(tls, 'broker.crt')}`, `keyfile ${join(tls, 'broker.key')}`];
   await writeFile(conf, [
     'per_listener_settings true',
     'persistence false',
     // Started as root, mosquitto would switch to the mosquitto user and fail to read our 0600 keys: stay the caller.
     `user ${process.getuid?.() === 0 ? 'root' : (process.env['USER'] ?? 'mosquitto')}`,
     'log_type error',
+    // No count limit (Aedes has none); the byte bound on what waits for one client applies to the messages in flight
+    // (with no count limit every message is in flight) as well as to those queued behind them.
     'max_inflight_messages 0',
+    `max_inflight_bytes ${BUFFER_BYTES}`,
     'max_queued_messages 0',
     `max_queued_bytes ${BUFFER_BYTES}`,
     `listener ${certPort} 127.0.0.1`, ...tlsLines,
@@ -149,10 +152,10 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
   };
 }
 
-/** Bare Aedes on the same TLS options, no policy (bench/bare-aedes.mjs): what the policy layer costs. */
+/** Bare Aedes on the same TLS options and write coalescing, no policy (bench/bare-aedes.ts): what the policy costs. */
 async function startBareAedes(dir: string): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
-  const child = spawn(process.execPath, [new URL('./bare-aedes.mjs', import.meta.url).pathname, join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')],
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

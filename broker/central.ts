@@ -162,7 +162,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       for (const client of [...certified]) {
         const c = conns.get(client);
         if (!c?.certSerial || c.closedBy !== null) continue;
-        if (await list.isRevoked(c.certSerial)) disconnect(client, c, 'certificate-revoked', 'VW_ERR_CERT_REVOKED');
+        const revoked = await list.isRevoked(c.certSerial);
+        // The client may have gone on its own while the list was read: then it was not the broker that closed it.
+        if (revoked && certified.has(client) && !c.stream.destroyed) disconnect(client, c, 'certificate-revoked', 'VW_ERR_CERT_REVOKED');
       }
     } catch (err) {
       log.warn({ event: 'revocation_recheck_failed', err: (err as Error).message }, 'revocation list unreadable; connected gateways kept');

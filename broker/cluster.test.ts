@@ -174,15 +174,16 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
 
   const haproxySkip = spawnSync('haproxy', ['-v']).status === 0 ? null : '`haproxy -v` failed (apt-get install haproxy)';
   (haproxySkip ? it.skip : it)(`behind deploy/haproxy.cfg: a killed broker is marked down by /healthz and its clients land on the other${haproxySkip ? ` (skipped: ${haproxySkip})` : ''}`, async () => {
-    const brokers = [];
-    for (const name of ['c1', 'c2']) {
+    // The previous test's survivor shares this Redis and the client id site1/gw1: it goes first.
+    for (const p of procs.splice(0)) await p.stop();
+    const base = await readFile(join(dir, 'central.yaml'), 'utf8');
+    const brokers = await Promise.all(['c1', 'c2'].map(async (name) => {
       const cfg = join(dir, `${name}.yaml`);
-      const base = await readFile(join(dir, 'central.yaml'), 'utf8');
       await writeFile(cfg, `${base}http: { host: 127.0.0.1, port: 0 }\n`);
       const p = await startCentralProcess(['--config', cfg]);
       procs.push(p);
-      brokers.push({ p, http: Number(/health and metrics on http port (\d+)/.exec(p.out())?.[1]) });
-    }
+      return { p, http: Number(/health and metrics on http port (\d+)/.exec(p.out())?.[1]) };
+    }));
     // The shipped file with only its addresses changed: binds on free loopback ports, servers at the two processes
     // with their health ports (the per-server `port` overrides default-server's 9464).
     const mqttsPort = await freePort();
@@ -215,7 +216,7 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
       // leastconn spreads the subscriber and the gateway over both brokers, so traffic crosses Redis too.
       const sub = mqtt.connect(url, { ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:lb', clean: false });
       await step(until(() => sub.connected, 20_000, 'subscriber through haproxy'));
-      await sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 });
+      await step(sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 }));
       const gw = mqtt.connect(url, { ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
       await step(until(() => gw.connected, 20_000, 'gateway through haproxy'));
       const seen = new Set<number>();
@@ -223,12 +224,17 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
       try {
         const N = 300;
         let acked = 0;
+        let logFrom = Infinity;
         for (let i = 1; i <= N; i++) {
           gw.publish('vw/v1/site1/gw1/lb/obs', String(i), { qos: 1 }, (err) => {
             if (!err) acked++;
           });
           if (i === 100) {
             await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
+            // leastconn put at least one of the two clients on central1, so the kill moves someone.
+            const h = (await (await fetch(`http://127.0.0.1:${brokers[0]?.http}/healthz`)).json()) as { connections: number };
+            expect(h.connections).toBeGreaterThanOrEqual(1);
+            logFrom = lbOut.length;
             brokers[0]?.p.child.kill('SIGKILL');
           }
           await new Promise((r) => setTimeout(r, 5));
@@ -236,7 +242,7 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
         await step(until(() => acked === N, 60_000, `all ${N} publishes acknowledged`));
         await step(until(() => seen.size === N, 60_000, `subscriber saw all ${N}`));
         // haproxy saw it through its health check, not only through the broken connections.
-        await step(until(() => /central1 is DOWN/.test(lbOut), 30_000, 'haproxy marking central1 down'));
+        await step(until(() => /brokers_mqtts\/central1 is DOWN/.test(lbOut.slice(logFrom)), 30_000, 'haproxy marking central1 down'));
       } finally {
         await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
       }

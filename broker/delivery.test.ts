@@ -40,13 +40,14 @@ describe('coalesceWrites', () => {
     expect(batches).toEqual([['a', 'b', 'c'], ['d']]);
   });
 
-  it('keeps backpressure: writableLength counts what waits, and write() returns false past the high-water mark', async () => {
-    const { stream } = recorder();
+  it('keeps backpressure: write() returns false past the high-water mark and writableLength counts what waits', async () => {
+    // A socket that has not accepted the bytes yet: the write completes a turn later.
+    const stream = new Duplex({ read() {}, writev(_chunks, cb) { setImmediate(cb); }, write(_c, _e, cb) { setImmediate(cb); } });
     coalesceWrites(stream);
     const big = Buffer.alloc(stream.writableHighWaterMark);
     expect(stream.write(big)).toBe(false);
     expect(stream.writableLength).toBe(big.length);
-    await turn();
+    await new Promise((r) => stream.once('drain', r));
     expect(stream.writableLength).toBe(0);
   });
 
@@ -56,6 +57,43 @@ describe('coalesceWrites', () => {
     stream.write('connack');
     stream.destroy();
     expect(batches).toEqual([['connack']]);
+  });
+
+  it('hands everything down before a destroy even while mqtt-packet holds its own cork', async () => {
+    const { stream, batches } = recorder();
+    coalesceWrites(stream);
+    stream.write('puback');
+    await new Promise((r) => process.nextTick(r));
+    stream.cork(); // mqtt-packet: cork, write, uncork on the next tick; the broker destroys before that tick
+    stream.write('pingresp');
+    process.nextTick(() => stream.uncork());
+    stream.destroy();
+    expect(batches.flat()).toEqual(['puback', 'pingresp']);
+  });
+
+  it('lets a batch leave early at the high-water mark, so writableLength over-counts by at most that much', async () => {
+    const batches: string[][] = [];
+    const stream = new Duplex({
+      read() {},
+      writableHighWaterMark: 100,
+      writev(chunks, cb) {
+        batches.push(chunks.map((c) => (c.chunk as Buffer).toString()));
+        cb();
+      },
+      write(chunk: Buffer, _enc, cb) {
+        batches.push([chunk.toString()]);
+        cb();
+      },
+    });
+    coalesceWrites(stream);
+    stream.write('a'.repeat(60));
+    expect(batches).toHaveLength(0);
+    stream.write('b'.repeat(60)); // 120 >= 100: this batch leaves now
+    expect(batches.flat().join('')).toBe('a'.repeat(60) + 'b'.repeat(60));
+    stream.write('c');
+    await turn(); // the first batch's scheduled flush must not uncork the second one early, nor twice
+    expect(batches.flat().join('')).toBe(`${'a'.repeat(60)}${'b'.repeat(60)}c`);
+    expect(stream.writableCorked).toBe(0);
   });
 
   it('lets end() flush at once', async () => {

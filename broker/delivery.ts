@@ -79,29 +79,37 @@ export function installPublishOnce(broker: Aedes): { publishRaw: PublishFn; mark
  * Gathers every write a connection gets within one turn of the event loop into one: mqtt-packet corks a stream per
  * packet and uncorks it on the next tick, so each PUBLISH to a busy subscriber and each PUBACK to a busy publisher
  * became its own TLS record and its own system call. Corked until setImmediate, the packets produced while one batch
- * of reads is processed leave as one writev: one SSL_write, one syscall. writableLength still counts the corked
- * bytes, so the slow-subscriber bound and write()'s backpressure signal are unchanged; end() uncorks fully, and
- * destroy() first hands what is corked to the socket, as an uncorked write would already have been (a refusing
- * CONNACK followed by destroy must still leave).
+ * of reads is processed leave as one writev: one SSL_write, one syscall. A batch leaves early once it reaches the
+ * stream's high-water mark (16 KiB on a socket, one TLS record's worth), so writableLength over-counts what the
+ * kernel refused by at most that much: the slow-subscriber bound and write()'s backpressure stay meaningful.
+ * end() uncorks fully; destroy() first hands everything corked (ours and mqtt-packet's) to the socket, as uncorked
+ * writes would already have been, so a refusing CONNACK or the PUBACKs before a disconnect still leave.
  */
 export function coalesceWrites(stream: Duplex): void {
   let corked = false;
-  const flush = (): void => {
+  let batch = 0; // which cork a scheduled flush belongs to: a batch that left early is not uncorked twice
+  const release = (): void => {
     corked = false;
     if (stream.writableCorked > 0) stream.uncork();
+  };
+  const flush = (n: number): void => {
+    if (corked && n === batch) release();
   };
   const write = stream.write;
   const destroy = stream.destroy;
   stream.destroy = function flushThenDestroy(this: Duplex, ...args: Parameters<Duplex['destroy']>): Duplex {
-    if (corked) flush();
+    corked = false;
+    while (stream.writableCorked > 0) stream.uncork(); // mqtt-packet's own cork too; its later uncork is then a no-op
     return destroy.apply(this, args);
   } as Duplex['destroy'];
   stream.write = function coalescedWrite(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
     if (!corked && !stream.destroyed && !stream.writableEnded) {
       corked = true;
       stream.cork();
-      setImmediate(flush);
+      setImmediate(flush, ++batch);
     }
-    return write.apply(this, args);
+    const ok = write.apply(this, args);
+    if (corked && stream.writableLength >= stream.writableHighWaterMark) release();
+    return ok;
   } as Duplex['write'];
 }
