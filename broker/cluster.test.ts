@@ -36,7 +36,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, mqemitter-redis)', (o) => startCentral({ port: 0, ...o, redis: { url } }), skip, true);
+describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, the Redis emitter)', (o) => startCentral({ port: 0, ...o, redis: { url } }), skip, true);
 
 const d = skip ? describe.skip : describe;
 

@@ -1,10 +1,10 @@
-// Scale-out on Redis: mqemitter-redis carries traffic between broker processes and aedes-persistence-redis (12.x,
-// forced by package.json "overrides") holds sessions, subscriptions, offline queues, retained messages and wills,
-// so several `vitalwire central` processes behind a TCP load balancer act as one broker.
+// Scale-out on Redis: a pub/sub emitter (redis-emitter.ts) carries traffic between broker processes, and
+// aedes-persistence-redis (12.x, forced by package.json "overrides") holds sessions, subscriptions, offline queues,
+// retained messages and wills, so several `vitalwire central` processes behind a TCP load balancer act as one broker.
 import { Redis } from 'ioredis';
-import mqemitterRedis from 'mqemitter-redis';
 import redisPersistence from 'aedes-persistence-redis';
 import { VitalwireError } from '../decoders/errors.js';
+import { createRedisEmitter } from './redis-emitter.js';
 
 export interface ClusterBackend {
   /** Aedes `mq` and `persistence` options. */
@@ -69,15 +69,15 @@ export async function connectRedis(o: RedisOptions, onError: (err: Error) => voi
   const conns = [subConn, pubConn, db];
   for (const c of conns) c.on('error', onError);
   try {
-    // Ecosystem trap 1: mqemitter-redis races its own start-up ("Connection in subscriber mode, only subscriber
-    // commands may be used") unless both its connections are ready before Aedes subscribes.
+    // Ecosystem trap 1 (met with mqemitter-redis, kept for the emitter): a connection that is not ready when Aedes
+    // subscribes fails with "Connection in subscriber mode, only subscriber commands may be used".
     await Promise.all(conns.map((c) => whenReady(c, o.connectTimeoutMs, o.url)));
   } catch (err) {
     for (const c of conns) c.disconnect();
     throw err;
   }
   // matchEmptyLevels is what Aedes sets on its default emitter: [MQTT-4.7.1-3] 'a/#' matches 'a'.
-  const mq = mqemitterRedis({ subConn, pubConn, concurrency: o.concurrency, matchEmptyLevels: true });
+  const mq = createRedisEmitter({ subConn, pubConn, concurrency: o.concurrency, matchEmptyLevels: true, onError });
   const persistence = redisPersistence({ conn: db, maxSessionDelivery: o.maxSessionDelivery });
   let closed = false;
   return {

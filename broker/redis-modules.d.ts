@@ -13,3 +13,12 @@ declare module 'aedes-persistence-redis' {
   }
   export default function persistence(opts?: RedisPersistenceOptions): RedisPersistence;
 }
+
+// msgpack-lite ships no typings: the two calls broker/redis-emitter.ts makes. Buffers round-trip as Buffers, which
+// Aedes' packets (payload: Buffer) need.
+declare module 'msgpack-lite' {
+  export function encode(value: unknown): Buffer;
+  export function decode(buf: Uint8Array): unknown;
+  const msgpack: { encode: typeof encode; decode: typeof decode };
+  export default msgpack;
+}

@@ -1,5 +1,5 @@
 // Backfill shared by clustered fan-outs through Redis Streams. Every fan-out sees every Batch (the brokers share
-// traffic over mqemitter-redis), so each keeps its own memory ring; Redis is what a fan-out that started less than
+// traffic over Redis pub/sub), so each keeps its own memory ring; Redis is what a fan-out that started less than
 // one window ago reads, so a dashboard that lands on a fresh instance still gets its history.
 //
 // One writer per Batch: the fan-out beside the broker the gateway published to (packet.brokerId is that broker's
