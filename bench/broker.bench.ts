@@ -321,7 +321,10 @@ export const bench: Bench = {
       const idle = pubs.slice(nPub);
       const password = 'bench-fanout-password';
       await writeUsersFile(join(dir, 'users.yaml'), [{ name: 'fanout', role: 'service', sites: ['*'], hash: await hashPassword(password) }]);
-      const rates = quick ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000] : [5000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 100_000];
+      // Steps of 5,000 where the brokers' bounds lie: with 10,000 a ratio of two neighbouring steps (2.0 for 20,000
+      // against 10,000) could stand for anything from 1.5 to 2.
+      const rates = quick ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000]
+        : [5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 55_000, 60_000, 65_000, 70_000, 80_000, 100_000];
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
       // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all three; 'aedes' adds bare Aedes,
