@@ -109,6 +109,22 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
   });
 });
 
+/**
+ * Publishes 1..n on `topic` at QoS 1, a few ms apart, and calls `kill` once after message `killAt` (mid-stream:
+ * messages in flight both ways). Returns the number acknowledged so far, as a function.
+ */
+async function publishAcrossKill(gw: mqtt.MqttClient, topic: string, n: number, killAt: number, gapMs: number, kill: () => Promise<void>): Promise<() => number> {
+  let acked = 0;
+  for (let i = 1; i <= n; i++) {
+    gw.publish(topic, String(i), { qos: 1 }, (err) => {
+      if (!err) acked++;
+    });
+    if (i === killAt) await kill();
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return () => acked;
+}
+
 d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let dir: string;
   let pki: TestPki;
@@ -150,21 +166,14 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await new Promise<void>((r) => gw.once('connect', () => r()));
     try {
       const N = 400;
-      let acked = 0;
       let killed = false;
-      for (let i = 1; i <= N; i++) {
-        gw.publish('vw/v1/site1/gw1/fo/obs', String(i), { qos: 1 }, (err) => {
-          if (!err) acked++;
-        });
-        if (i === 150) {
-          await until(() => seen.size >= 100, 10_000, 'traffic before the kill');
-          a.child.kill('SIGKILL'); // mid-stream: messages in flight both ways
-          killed = true;
-        }
-        await new Promise((r) => setTimeout(r, 3));
-      }
+      const acked = await publishAcrossKill(gw, 'vw/v1/site1/gw1/fo/obs', N, 150, 3, async () => {
+        await until(() => seen.size >= 100, 10_000, 'traffic before the kill');
+        a.child.kill('SIGKILL');
+        killed = true;
+      });
       expect(killed).toBe(true);
-      await until(() => acked === N, 20_000, `all ${N} publishes acknowledged`);
+      await until(() => acked() === N, 20_000, `all ${N} publishes acknowledged`);
       await until(() => seen.size === N, 20_000, `subscriber saw all ${N}`);
       expect([...seen].sort((x, y) => x - y)).toEqual([...Array(N)].map((_, i) => i + 1));
     } finally {
@@ -223,23 +232,16 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
       sub.on('message', (_t, p) => seen.add(Number(p.toString())));
       try {
         const N = 300;
-        let acked = 0;
         let logFrom = Infinity;
-        for (let i = 1; i <= N; i++) {
-          gw.publish('vw/v1/site1/gw1/lb/obs', String(i), { qos: 1 }, (err) => {
-            if (!err) acked++;
-          });
-          if (i === 100) {
-            await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
-            // leastconn put at least one of the two clients on central1, so the kill moves someone.
-            const h = (await (await fetch(`http://127.0.0.1:${brokers[0]?.http}/healthz`)).json()) as { connections: number };
-            expect(h.connections).toBeGreaterThanOrEqual(1);
-            logFrom = lbOut.length;
-            brokers[0]?.p.child.kill('SIGKILL');
-          }
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        await step(until(() => acked === N, 60_000, `all ${N} publishes acknowledged`));
+        const acked = await publishAcrossKill(gw, 'vw/v1/site1/gw1/lb/obs', N, 100, 5, async () => {
+          await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
+          // leastconn put at least one of the two clients on central1, so the kill moves someone.
+          const h = (await (await fetch(`http://127.0.0.1:${brokers[0]?.http}/healthz`)).json()) as { connections: number };
+          expect(h.connections).toBeGreaterThanOrEqual(1);
+          logFrom = lbOut.length;
+          brokers[0]?.p.child.kill('SIGKILL');
+        });
+        await step(until(() => acked() === N, 60_000, `all ${N} publishes acknowledged`));
         await step(until(() => seen.size === N, 60_000, `subscriber saw all ${N}`));
         // haproxy saw it through its health check, not only through the broken connections.
         await step(until(() => /brokers_mqtts\/central1 is DOWN/.test(lbOut.slice(logFrom)), 30_000, 'haproxy marking central1 down'));
