@@ -7,7 +7,7 @@ import { Flag } from '../../proto/index.js';
 import { decodeError } from '../errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, type CharacteristicDecoder } from './context.js';
-import { DATE_TIME_BYTES, readDateTime } from './date-time.js';
+import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';
 import { observation, sfloatObservation, spec, timing, type ObsSpec } from './observation.js';
 import { FloatKind } from './sfloat.js';
 
@@ -71,14 +71,7 @@ function decodeBloodPressure(cuffOnly: boolean): CharacteristicDecoder {
     const status = ms >= 0 ? u16(p, ms) : 0;
     const all = valueFlags(status);
     const pulse = pulseFlags(status);
-    let deviceUs = 0;
-    if (ts >= 0) {
-      deviceUs = readDateTime(p, ts, ctx.defaultUtcOffsetMin);
-      if (Number.isNaN(deviceUs)) {
-        ctx.warnings.push(decodeError('VW_ERR_BLE_BAD_TIME', `${uuid} time stamp out of range`));
-        deviceUs = 0;
-      }
-    }
+    const deviceUs = deviceTimeUs(p, ts, ctx, uuid);
     const time = timing(ctx.gatewayTimeUs, deviceUs);
     const out = ctx.out;
     if (cuffOnly) {

@@ -3,6 +3,9 @@
 // 0 = not known), hours u8 (0-23), minutes u8 (0-59), seconds u8 (0-59). It carries no UTC
 // offset: the device's local time, converted with the gateway's configured offset.
 
+import { decodeError } from '../errors.js';
+import type { BleContext } from './context.js';
+
 export const DATE_TIME_BYTES = 7;
 
 /**
@@ -33,4 +36,17 @@ export function writeDateTime(p: Buffer, i: number, t: { year: number; month: nu
   p[i + 4] = t.hours;
   p[i + 5] = t.minutes;
   p[i + 6] = t.seconds;
+}
+
+/**
+ * The device time of a characteristic whose Date Time is at p[at..at+7), or 0 when it has none (at < 0) or says
+ * "not known". A field out of range is warned about (VW_ERR_BLE_BAD_TIME) and read as no device time: the value
+ * itself is still good.
+ */
+export function deviceTimeUs(p: Buffer, at: number, ctx: BleContext, what: string): number {
+  if (at < 0) return 0;
+  const us = readDateTime(p, at, ctx.defaultUtcOffsetMin);
+  if (!Number.isNaN(us)) return us;
+  ctx.warnings.push(decodeError('VW_ERR_BLE_BAD_TIME', `${what} time stamp out of range`));
+  return 0;
 }

@@ -6,7 +6,7 @@ import { Flag } from '../../proto/index.js';
 import { decodeError } from '../errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, u24, type CharacteristicDecoder } from './context.js';
-import { DATE_TIME_BYTES, readDateTime } from './date-time.js';
+import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';
 import { sfloatObservation, spec, timing } from './observation.js';
 import { deviceStatusFlags, measurementStatusFlags } from './plx-status.js';
 
@@ -30,16 +30,9 @@ export const decodePlxSpotCheck: CharacteristicDecoder = (p, len, ctx) => {
   if (flags & 0x08) { pai = i; i += 2; } // bit 3: Pulse Amplitude Index present
   if (len < i) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A5E flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`);
   let q = (ms >= 0 ? measurementStatusFlags(u16(p, ms)) : 0) | (ds >= 0 ? deviceStatusFlags(u24(p, ds)) : 0);
-  let deviceUs = 0;
-  if (ts >= 0) {
-    deviceUs = readDateTime(p, ts, ctx.defaultUtcOffsetMin);
-    if (Number.isNaN(deviceUs)) {
-      ctx.warnings.push(decodeError('VW_ERR_BLE_BAD_TIME', '0x2A5E timestamp out of range'));
-      deviceUs = 0;
-    }
-    // flags bit 4: device clock is not set, so its timestamp is not to be trusted.
-    if (flags & 0x10 && deviceUs !== 0) q |= Flag.FLAG_TIME_SUSPECT;
-  }
+  const deviceUs = deviceTimeUs(p, ts, ctx, '0x2A5E');
+  // flags bit 4: device clock is not set, so its timestamp is not to be trusted.
+  if (flags & 0x10 && deviceUs !== 0) q |= Flag.FLAG_TIME_SUSPECT;
   const time = timing(ctx.gatewayTimeUs, deviceUs);
   ctx.out.push(sfloatObservation(SPO2, u16(p, 1), q, time));
   ctx.out.push(sfloatObservation(PR, u16(p, 3), q, time));

@@ -7,7 +7,7 @@ import { Flag } from '../../proto/index.js';
 import { decodeError } from '../errors.js';
 import { METRICS, UNITS, type Metric } from '../mdc.js';
 import { u32, type CharacteristicDecoder } from './context.js';
-import { DATE_TIME_BYTES, readDateTime } from './date-time.js';
+import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';
 import { observation, spec, timing, type ObsSpec } from './observation.js';
 import { floatKind, floatValue } from './sfloat.js';
 
@@ -52,14 +52,7 @@ function decodeTemperature(which: readonly ObsSpec[], uuid: string, extraFlags: 
     if (flags & 0x02) { ts = i; i += DATE_TIME_BYTES; } // bit 1: Time Stamp present
     if (flags & 0x04) { type = i; i += 1; } // bit 2: Temperature Type present
     if (len < i) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `${uuid} flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`);
-    let deviceUs = 0;
-    if (ts >= 0) {
-      deviceUs = readDateTime(p, ts, ctx.defaultUtcOffsetMin);
-      if (Number.isNaN(deviceUs)) {
-        ctx.warnings.push(decodeError('VW_ERR_BLE_BAD_TIME', `${uuid} time stamp out of range`));
-        deviceUs = 0;
-      }
-    }
+    const deviceUs = deviceTimeUs(p, ts, ctx, uuid);
     const t = type >= 0 ? (p[type] ?? 0) : 0;
     const site = t < SITES.length ? t : 0; // reserved types (0, 10-255): site unknown
     const s = which[(flags & 0x01 ? SITES.length : 0) + site] as ObsSpec; // bit 0: Fahrenheit
