@@ -9,12 +9,12 @@
 // A gateway bundle (`gateways add`) is a directory with the CA certificate, the gateway's certificate and key (0600)
 // and a config stub; it is what an engineer copies onto the gateway, and the key never needs to leave it again.
 import { X509Certificate } from 'node:crypto';
-import { access, chmod, mkdir, readFile } from 'node:fs/promises';
+import { access, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { VitalwireError } from '../decoders/errors.js';
-import { parseConfigText, validateConfig } from '../lib/config.js';
+import { readValidatedFile } from '../lib/config.js';
 import { canonicalSerial, issueBrokerCert, issueCa, issueGatewayCert, pairIsUsable, readPair, writeAtomic, writePair } from './pki.js';
 import { readRevocationFile, writeRevocationFile, type RevokedEntry } from './revocation.js';
 
@@ -55,11 +55,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function readIssued(path: string): Promise<IssuedEntry[]> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '{"issued":[]}';
-    throw err;
-  });
-  return validateConfig(issuedFile, parseConfigText(text, 'json', path), path).issued.map((e) => ({ ...e }));
+  const f = await readValidatedFile(issuedFile, path, { what: 'issued-certificates list', format: 'json', missingOk: true });
+  return f ? f.issued.map((e) => ({ ...e })) : [];
 }
 
 async function writeIssued(path: string, entries: readonly IssuedEntry[]): Promise<void> {

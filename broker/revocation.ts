@@ -2,10 +2,8 @@
 // broker consults at every certificate connect, re-reading the file when it changes. So a revoked certificate is
 // refused at its next connect, on every broker that reads the file, with no restart. A list the broker cannot read
 // or validate refuses every certificate until fixed (fail closed): an unreadable list must not un-revoke anyone.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { VitalwireError } from '../decoders/errors.js';
-import { parseConfigText, validateConfig } from '../lib/config.js';
+import { readValidatedFile } from '../lib/config.js';
 import { canonicalSerial, writeAtomic } from './pki.js';
 import { watchFile } from '../lib/watched-file.js';
 
@@ -25,14 +23,8 @@ export interface RevocationList {
 }
 
 export async function readRevocationFile(path: string, missingOk = false): Promise<RevokedEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new VitalwireError('VW_ERR_CONFIG', `revocation list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return validateConfig(revocationFileSchema, parseConfigText(text, 'json', path), path).revoked.map((e) => ({ ...e }));
+  const f = await readValidatedFile(revocationFileSchema, path, { what: 'revocation list', format: 'json', missingOk });
+  return f ? f.revoked.map((e) => ({ ...e })) : [];
 }
 
 export async function writeRevocationFile(path: string, entries: readonly RevokedEntry[]): Promise<void> {

@@ -2,11 +2,10 @@
 // The broker re-reads it when it changes (checked at each password login), so adding or removing a user needs no
 // restart. A file it cannot read or validate refuses every password login until fixed: fail closed.
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
-import { VitalwireError } from '../decoders/errors.js';
-import { formatOf, parseConfigText, validateConfig } from '../lib/config.js';
+import { formatOf, readValidatedFile } from '../lib/config.js';
 import { createUserStore, ROLES, USER_NAME, type User, type UserStore } from './users.js';
 import { watchFile } from '../lib/watched-file.js';
 
@@ -29,15 +28,8 @@ export const usersFileSchema = z.strictObject({
 
 /** Reads and validates a users file; a missing file is an empty list only when `missingOk`. */
 export async function readUsersFile(path: string, missingOk = false): Promise<User[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new VitalwireError('VW_ERR_CONFIG', `users file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  const parsed = validateConfig(usersFileSchema, parseConfigText(text, formatOf(path), path), path);
-  return parsed.users.map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash }));
+  const parsed = await readValidatedFile(usersFileSchema, path, { what: 'users file', missingOk });
+  return (parsed?.users ?? []).map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash }));
 }
 
 /** Writes the list atomically with mode 0600: the file holds password hashes. */

@@ -87,6 +87,24 @@ export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, so
   return deepFreeze(r.data);
 }
 
+/**
+ * Reads and validates one of the small files the CLI maintains (users, revocation list, issued certificates).
+ * null when the file does not exist and `missingOk`; any other read failure is a VW_ERR_CONFIG naming `what`.
+ */
+export async function readValidatedFile<S extends z.ZodType>(
+  schema: S, path: string, o: { what: string; format?: ConfigFormat; missingOk?: boolean },
+): Promise<DeepReadonly<z.output<S>> | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (o.missingOk && code === 'ENOENT') return null;
+    throw new VitalwireError('VW_ERR_CONFIG', `${o.what} ${path}: ${code ?? String(err)}`);
+  }
+  return validateConfig(schema, parseConfigText(text, o.format ?? formatOf(path), path), path);
+}
+
 export interface LoadedConfig<T> {
   readonly config: DeepReadonly<T>;
   /** Absolute path of the file, and its directory (for resolving relative paths it names). */
