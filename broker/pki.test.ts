@@ -81,7 +81,7 @@ describe('ensureDevPki', () => {
     expect(broker.serialNumber).not.toBe(gw.serialNumber);
   });
 
-  it.skipIf(!hasOpenssl)('passes openssl verify with the right purpose, and only that purpose', () => {
+  it.skipIf(!hasOpenssl)(`passes openssl verify with the right purpose, and only that purpose${hasOpenssl ? '' : ' (skipped: no openssl binary)'}`, () => {
     expect(opensslVerify(pki.caCert, pki.brokerCert, 'sslserver')).toBe(true);
     expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslclient')).toBe(true);
     expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslserver')).toBe(false);

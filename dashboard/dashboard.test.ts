@@ -30,7 +30,7 @@ describe('dashboard bundle', () => {
   });
 });
 
-describe.skipIf(!chromiumAvailable())('dashboard in Chromium against the fan-out', () => {
+describe.skipIf(!chromiumAvailable())(`dashboard in Chromium against the fan-out${chromiumAvailable() ? '' : ' (skipped: no chromium binary)'}`, () => {
   let broker: Aedes;
   let fanout: Fanout;
   let browser: Browser;

@@ -20,7 +20,7 @@ interface SweepDiag {
 }
 
 // Skipped only where no Chromium binary exists (CI installs Debian's chromium).
-describe.skipIf(!chromiumAvailable())('dashboard in Chromium on the live chain', () => {
+describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${chromiumAvailable() ? '' : ' (skipped: no chromium binary)'}`, () => {
   let stack: Stack;
   let browser: Browser;
   let dir: string;

@@ -21,7 +21,7 @@ interface Sent {
 
 function suite(name: string, noSocat: boolean) {
   // Without socat there is no pty to test; the TCP variant still runs. CI installs socat.
-  describe.skipIf(!noSocat && !socatAvailable())(name, () => {
+  describe.skipIf(!noSocat && !socatAvailable())(!noSocat && !socatAvailable() ? `${name} (skipped: socat not installed)` : name, () => {
     let stack: Stack;
     let dir: string;
     const sent: Sent[] = [];

@@ -96,7 +96,7 @@ describe('backfill from the memory rings', () => {
   });
 });
 
-describe.skipIf(inject('redisUrl') === null)('backfill through Redis in a cluster', () => {
+describe.skipIf(inject('redisUrl') === null)(`backfill through Redis in a cluster${inject('redisUrl') === null ? ` (skipped: ${inject('redisSkipReason')})` : ''}`, () => {
   it('gives a fan-out that just started the history other brokers saw', async () => {
     const url = inject('redisUrl') as string;
     const prefix = `vwtest:${Date.now()}:`;

@@ -27,7 +27,7 @@ const errors = (recs: NdjsonRecord[]) => recs.filter((r) => r['kind'] === 'error
 
 // Without the folder there is nothing to read: CI and developers have it beside the repository
 // (VW_HL7_SAMPLES names another place). Skipping says so rather than passing silently.
-describe.skipIf(!present)(`real monitor messages in ${DIR}`, () => {
+describe.skipIf(!present)(`real monitor messages in ${DIR}${present ? '' : ' (skipped: the folder is absent; set VW_HL7_SAMPLES)'}`, () => {
   it('Mindray VS900 demo: every value DEMO-flagged; NIBP APERIODIC with its own OBX-14', () => {
     const { records, device, bed } = decode('mindray-vs900-numerics-demo.hl7');
     expect(device).toBe('00A0370098006640');
