@@ -248,7 +248,7 @@ async function sweep(t: Target, o: {
       };
       steps.push(step);
       o.log(`${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
-        `${Math.round(step.cpuUsPerMsg)} µs CPU/msg (load generator ${Math.round(step.genUsPerMsg)}) (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
+        `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}) (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
         `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`);
       const delivered = step.delivered;
       const p99 = step.p99;

@@ -75,41 +75,111 @@ export function installPublishOnce(broker: Aedes): { publishRaw: PublishFn; mark
   return { publishRaw, markPublished: (p) => alreadyPublished.add(p) };
 }
 
+/** A connection's staged bytes: what mqtt-packet wrote to it during this turn of the event loop. */
+interface Stage {
+  stream: Duplex;
+  write: Duplex['write'];
+  slab: Buffer | null;
+  used: number;
+  queued: boolean;
+}
+
+// One slab holds a TLS record's worth, the socket's high-water mark; a batch that fills it leaves early.
+const SLAB_BYTES = 16 * 1024;
+// A batch smaller than this is copied out into Buffer's shared pool (no allocation of its own) and the slab is kept;
+// a larger one leaves in the slab itself, and the next write takes a fresh one.
+const POOLED_BYTES = 4096;
+
+let pending: Stage[] = [];
+
+function flushPending(): void {
+  const list = pending;
+  pending = [];
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i] as Stage;
+    s.queued = false;
+    flushStage(s);
+  }
+}
+
+function flushStage(s: Stage): boolean {
+  const slab = s.slab;
+  if (slab === null || s.used === 0) return true;
+  if (s.stream.destroyed || s.stream.writableEnded) {
+    s.used = 0; // destroy() and end() handed over what was staged before; nothing can follow
+    return false;
+  }
+  let out: Buffer;
+  if (s.used < POOLED_BYTES) {
+    out = Buffer.allocUnsafe(s.used);
+    slab.copy(out, 0, 0, s.used);
+  } else {
+    out = slab.subarray(0, s.used);
+    s.slab = null; // the socket may hold it until written
+  }
+  s.used = 0;
+  return (s.write as (chunk: Buffer) => boolean).call(s.stream, out);
+}
+
 /**
- * Gathers every write a connection gets within one turn of the event loop into one: mqtt-packet corks a stream per
- * packet and uncorks it on the next tick, so each PUBLISH to a busy subscriber and each PUBACK to a busy publisher
- * became its own TLS record and its own system call. Corked until setImmediate, the packets produced while one batch
- * of reads is processed leave as one writev: one SSL_write, one syscall. A batch leaves early once it reaches the
- * stream's high-water mark (16 KiB on a socket, one TLS record's worth), so writableLength over-counts what the
- * kernel refused by at most that much: the slow-subscriber bound and write()'s backpressure stay meaningful.
- * end() uncorks fully; destroy() first hands everything corked (ours and mqtt-packet's) to the socket, as uncorked
- * writes would already have been, so a refusing CONNACK or the PUBACKs before a disconnect still leave.
+ * Gathers every write a connection gets within one turn of the event loop into one buffer, handed to the socket once:
+ * one Writable.write, one SSL_write, one system call. mqtt-packet writes a PUBLISH as six pieces (header, length,
+ * topic length, topic, message id, payload) and a PUBACK as three, each a Writable.write with its own bookkeeping,
+ * and corks per packet with a process.nextTick to uncork: per message, more work than the encryption. Here each piece
+ * is copied into a per-connection slab instead, and the stream offers mqtt-packet no cork (it checks for one), so no
+ * tick is spent per packet.
+ *
+ * A batch leaves early once the socket's unsent bytes and the slab together reach the high-water mark (16 KiB on a
+ * socket, one TLS record): writableLength under-counts what waits by at most that much, so the slow-subscriber bound
+ * holds, and write() returns false exactly when the socket will emit 'drain'. Writes with a callback, or after the
+ * end, go straight through after what is staged. end() and destroy() first hand over what is staged, as an unstaged
+ * write would already have been, so a refusing CONNACK or the PUBACKs before a disconnect still leave.
  */
 export function coalesceWrites(stream: Duplex): void {
-  let corked = false;
-  let batch = 0; // which cork a scheduled flush belongs to: a batch that left early is not uncorked twice
-  const release = (): void => {
-    corked = false;
-    if (stream.writableCorked > 0) stream.uncork();
+  const s: Stage = { stream, write: stream.write, slab: null, used: 0, queued: false };
+  const hwm = stream.writableHighWaterMark;
+  const direct = (args: unknown[]): boolean => {
+    flushStage(s);
+    return (s.write as (...a: unknown[]) => boolean).apply(stream, args);
   };
-  const flush = (n: number): void => {
-    if (corked && n === batch) release();
-  };
-  const write = stream.write;
+  (stream as { cork?: unknown }).cork = undefined;
   const destroy = stream.destroy;
   stream.destroy = function flushThenDestroy(this: Duplex, ...args: Parameters<Duplex['destroy']>): Duplex {
-    corked = false;
-    while (stream.writableCorked > 0) stream.uncork(); // mqtt-packet's own cork too; its later uncork is then a no-op
+    if (!stream.destroyed && !stream.writableEnded) flushStage(s);
     return destroy.apply(this, args);
   } as Duplex['destroy'];
-  stream.write = function coalescedWrite(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
-    if (!corked && !stream.destroyed && !stream.writableEnded) {
-      corked = true;
-      stream.cork();
-      setImmediate(flush, ++batch);
+  const end = stream.end;
+  stream.end = function flushThenEnd(this: Duplex, ...args: unknown[]): Duplex {
+    if (!stream.destroyed && !stream.writableEnded) flushStage(s);
+    return (end as (...a: unknown[]) => Duplex).apply(this, args);
+  } as Duplex['end'];
+  stream.write = function stagedWrite(this: Duplex, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    if (cb !== undefined || typeof encoding === 'function' || stream.destroyed || stream.writableEnded) return direct([chunk, encoding, cb].slice(0, arguments.length));
+    let len: number;
+    const str = typeof chunk === 'string';
+    if (str) {
+      if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return direct([chunk, encoding]);
+      len = Buffer.byteLength(chunk);
+    } else if (chunk instanceof Uint8Array) {
+      len = chunk.length;
+    } else {
+      return direct([chunk, encoding].slice(0, arguments.length)); // let Writable raise its own error
     }
-    const ok = write.apply(this, args);
-    if (corked && stream.writableLength >= stream.writableHighWaterMark) release();
-    return ok;
+    if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
+    if (len >= SLAB_BYTES) return direct([chunk]); // a large payload goes as it is, after what was staged
+    if (s.slab === null) s.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    if (str) (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
+    else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
+    else s.slab.set(chunk as Uint8Array, s.used);
+    s.used += len;
+    if (!s.queued) {
+      s.queued = true;
+      if (pending.length === 0) setImmediate(flushPending);
+      pending.push(s);
+    }
+    const waiting = stream.writableLength;
+    if (waiting >= hwm) return false; // the socket's last write returned false: it will emit 'drain'
+    if (waiting + s.used >= hwm) return flushStage(s);
+    return true;
   } as Duplex['write'];
 }
