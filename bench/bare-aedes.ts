@@ -1,18 +1,19 @@
-// Reference broker for the broker bench: Aedes over TLS as vitalwire runs it (the same TLS options and the same write
-// coalescing, default in-memory persistence) with no policy at all: no authentication, no ACLs, no limits, no
-// metrics. Its CPU per message against vitalwire's is what vitalwire's policy layer costs. Never a deployment: it
-// lets anyone in.
+// Reference broker for the broker bench: Aedes over TLS as vitalwire runs it (the same TLS options, the same write
+// coalescing and parser fast path, default in-memory persistence) with no policy at all: no authentication, no ACLs,
+// no limits, no metrics. Its CPU per message against vitalwire's is what vitalwire's policy layer costs. Never a
+// deployment: it lets anyone in.
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import { coalesceWrites } from '../broker/delivery.js';
+import { installFastParse, type MqttParser } from '../broker/fast-parse.js';
 
 const [key, cert, ca] = process.argv.slice(2).map((p) => readFileSync(p));
 const broker = await Aedes.createBroker({});
 const server = createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (s) => {
   coalesceWrites(s);
-  broker.handle(s);
+  installFastParse((broker.handle(s) as unknown as { _parser: MqttParser })._parser);
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`bare aedes on ${(server.address() as AddressInfo).port}\n`));
 process.on('SIGTERM', () => broker.close(() => process.exit(0)));

@@ -20,6 +20,7 @@ import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, Pack
 import type { RevocationList } from './revocation.js';
 import { createUserStore, type UserStore } from './users.js';
 import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
+import { installFastParse, type MqttParser } from './fast-parse.js';
 import { identify, identityKey, Refusal, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, RC_IDENTIFIER_REJECTED, roleOf, willOwner } from './identity.js';
 
 export { PacketSizeGuard } from './packet-guard.js';
@@ -392,6 +393,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     // (Aedes refusing a connection) would drop it; and browsers' low rates gain nothing from it.
     if (tls !== null && stream === tls) coalesceWrites(stream);
     const client = broker.handle(stream);
+    installFastParse((client as unknown as { _parser: MqttParser })._parser);
     const c: Conn = {
       stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
       connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false, oversized: false, timers: { drain: null }, closedBy: null,
