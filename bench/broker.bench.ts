@@ -275,26 +275,33 @@ function best(steps: Step[]): Step {
 }
 
 /**
- * RSS growth per idle authenticated TLS connection (gateway certificates), in KiB: the marginal cost. A first batch
- * of connections is made and kept before the baseline is read, so lazily loaded code (certificate parsing, JIT, the
- * heap's first growth) is not charged to the connections measured after it.
+ * RSS growth per idle authenticated TLS connection (gateway certificates), in KiB: the marginal cost. A warm-up batch
+ * of connections is made and kept first, so lazily loaded code (certificate parsing, JIT) and the heap's first growth
+ * are not charged to the connections measured after it. Then three more batches, each kept open; the figure is their
+ * total growth over their total count. The heap and malloc grow in steps of megabytes, so one batch alone can read 0
+ * or twice the truth: the batches are logged to show it.
  */
-async function rssPerConnection(t: Target, ca: string, pubs: Publisher[]): Promise<number> {
+async function rssPerConnection(t: Target, ca: string, pubs: Publisher[], warmN: number, batchN: number): Promise<{ kib: number; batches: number[] }> {
   const pid = t.pids[0] ?? 0;
   const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key });
-  const warmN = Math.min(20, pubs.length >> 2);
-  const warm = new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec));
-  const measured = new LoadWorker('pub', ca, pubs.slice(warmN).map(spec));
+  const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec))];
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
+  const batches: number[] = [];
   try {
-    await warm.call({ cmd: 'connect' });
-    await new Promise((r) => setTimeout(r, 1000));
-    const before = rssKb(pid);
-    await measured.call({ cmd: 'connect' });
-    await new Promise((r) => setTimeout(r, 1000));
-    return Math.max(0, rssKb(pid) - before) / (pubs.length - warmN);
+    await workers[0]?.call({ cmd: 'connect' });
+    await settle();
+    for (let b = 0; b < 3; b++) {
+      const from = warmN + b * batchN;
+      const w = new LoadWorker('pub', ca, pubs.slice(from, from + batchN).map(spec));
+      workers.push(w);
+      const before = rssKb(pid);
+      await w.call({ cmd: 'connect' });
+      await settle();
+      batches.push(Math.max(0, rssKb(pid) - before) / batchN);
+    }
+    return { kib: batches.reduce((a, b) => a + b, 0) / batches.length, batches };
   } finally {
-    await measured.close();
-    await warm.close();
+    for (const w of workers.reverse()) await w.close();
   }
 }
 
@@ -309,7 +316,10 @@ export const bench: Bench = {
       const ca = readFileSync(pkiFiles.caCert, 'utf8');
       const caPair = { certPem: ca, keyPem: readFileSync(pkiFiles.caKey, 'utf8') };
       const nPub = quick ? 16 : 40;
-      const nIdle = quick ? 100 : 300;
+      // Idle connections for the memory figure: a warm-up batch, then three measured batches.
+      const rssWarm = quick ? 40 : 100;
+      const rssBatch = quick ? 40 : 100;
+      const nIdle = rssWarm + 3 * rssBatch;
       const pubs: Publisher[] = [];
       for (let i = 0; i < nPub + nIdle; i++) {
         const site = SITES[i % SITES.length] ?? 'site-a';
@@ -343,8 +353,9 @@ export const bench: Bench = {
         stops.push(vw.stop);
         const vwTarget: Target = { name: 'vitalwire', pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid], clientIdOf: (p) => p.clientId, stop: vw.stop };
         // Memory first, on the fresh process: after a load sweep both brokers reuse memory they already hold.
-        vwRss = await rssPerConnection(vwTarget, ca, idle);
-        log(`vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (${idle.length} connections, the first ${Math.min(20, idle.length >> 2)} before the baseline)`);
+        const m = await rssPerConnection(vwTarget, ca, idle, rssWarm, rssBatch);
+        vwRss = m.kib;
+        log(`vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (three batches of ${rssBatch} after ${rssWarm}: ${m.batches.map((x) => x.toFixed(1)).join('/')})`);
         vwSteps = await sweep(vwTarget, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
         await vw.stop();
       }
@@ -360,9 +371,10 @@ export const bench: Bench = {
         log(`peer: ${bin}`);
         const m = await startMosquitto(dir, bin, pubs, password);
         stops.push(m.stop);
-        const rss = await rssPerConnection(m, ca, idle);
+        const mem = await rssPerConnection(m, ca, idle, rssWarm, rssBatch);
+        const rss = mem.kib;
         mq = { rss, steps: await sweep(m, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log }) };
-        log(`mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection`);
+        log(`mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection (batches: ${mem.batches.map((x) => x.toFixed(1)).join('/')})`);
         await m.stop();
       }
       if (parts.has('aedes')) {

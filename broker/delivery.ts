@@ -86,9 +86,12 @@ interface Stage {
 
 // One slab holds a TLS record's worth, the socket's high-water mark; a batch that fills it leaves early.
 const SLAB_BYTES = 16 * 1024;
-// A batch smaller than this is copied out into Buffer's shared pool (no allocation of its own) and the slab is kept;
-// a larger one leaves in the slab itself, and the next write takes a fresh one.
+// A batch smaller than this is copied out into Buffer's shared pool (no allocation of its own) and its slab goes back
+// to `spareSlabs` for the next connection that writes; a larger one leaves in the slab itself. Only connections with
+// bytes staged in this turn hold a slab: thousands of idle gateways hold none.
 const POOLED_BYTES = 4096;
+const MAX_SPARE_SLABS = 64;
+const spareSlabs: Buffer[] = [];
 
 let pending: Stage[] = [];
 
@@ -102,22 +105,32 @@ function flushPending(): void {
   }
 }
 
+function spare(slab: Buffer): void {
+  if (spareSlabs.length < MAX_SPARE_SLABS) spareSlabs.push(slab);
+}
+
 function flushStage(s: Stage): boolean {
   const slab = s.slab;
-  if (slab === null || s.used === 0) return true;
+  if (slab === null) return true;
+  const used = s.used;
+  s.used = 0;
+  s.slab = null;
+  if (used === 0) {
+    spare(slab);
+    return true;
+  }
   if (s.stream.destroyed || s.stream.writableEnded) {
-    s.used = 0; // destroy() and end() handed over what was staged before; nothing can follow
+    spare(slab); // destroy() and end() handed over what was staged before; nothing can follow
     return false;
   }
   let out: Buffer;
-  if (s.used < POOLED_BYTES) {
-    out = Buffer.allocUnsafe(s.used);
-    slab.copy(out, 0, 0, s.used);
+  if (used < POOLED_BYTES) {
+    out = Buffer.allocUnsafe(used);
+    slab.copy(out, 0, 0, used);
+    spare(slab);
   } else {
-    out = slab.subarray(0, s.used);
-    s.slab = null; // the socket may hold it until written
+    out = slab.subarray(0, used); // the socket may hold it until written: not reused
   }
-  s.used = 0;
   return (s.write as (chunk: Buffer) => boolean).call(s.stream, out);
 }
 
@@ -167,7 +180,7 @@ export function coalesceWrites(stream: Duplex): void {
     }
     if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
     if (len >= SLAB_BYTES) return direct([chunk]); // a large payload goes as it is, after what was staged
-    if (s.slab === null) s.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    if (s.slab === null) s.slab = spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
     if (str) (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
     else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
     else s.slab.set(chunk as Uint8Array, s.used);
