@@ -64,7 +64,9 @@ function whenReady(conn: Redis, timeoutMs: number, url: string): Promise<void> {
 export async function connectRedis(o: RedisOptions, onError: (err: Error) => void): Promise<ClusterBackend> {
   const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true } as const;
   const subConn = new Redis(o.url, redisOpts);
-  const pubConn = new Redis(o.url, redisOpts);
+  // The emitter gathers its PUBLISHes per event-loop turn itself (corked socket): ioredis' auto-pipelining would
+  // build a Pipeline object and a second copy of every frame per turn.
+  const pubConn = new Redis(o.url, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const db = new Redis(o.url, { enableAutoPipelining: true });
   const conns = [subConn, pubConn, db];
   for (const c of conns) c.on('error', onError);

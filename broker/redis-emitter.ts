@@ -3,14 +3,14 @@
 //
 // mqemitter-redis, used before, delivered nothing locally: every message went to Redis and came back, was
 // msgpack-decoded and looked up in a cache, even when publisher and subscriber sat on the same broker. That cost a
-// Redis round trip of latency per message and a decode per message per broker. Here each frame carries, at a fixed
-// offset, the sending emitter's random id and a counter: a broker drops its own echo by comparing 16 bytes, before
-// any decoding, and a message that matches several of a broker's patterns (Redis sends one copy per pattern, one
-// after the other) is taken once, since one sender's counters arrive in order on one connection.
+// Redis round trip of latency per message and a decode per message per broker. Here each frame (bus-frame.ts)
+// carries, at a fixed offset, the sending emitter's random id and a counter: a broker drops its own echo by comparing
+// 16 bytes, before any decoding, and a message that matches several of a broker's patterns (Redis sends one copy per
+// pattern, one after the other) is taken once, since one sender's counters arrive in order on one connection.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import mqemitter from 'mqemitter';
-import msgpack from 'msgpack-lite';
+import { decodeFrame, encodeFrame, frameCounter, hasHeader, ID_AT, ID_BYTES, type BusMessage } from './bus-frame.js';
 
 export interface RedisEmitterOptions {
   subConn: Redis;
@@ -22,10 +22,7 @@ export interface RedisEmitterOptions {
   onError(err: Error): void;
 }
 
-export interface Message {
-  topic: string;
-  [k: string]: unknown;
-}
+export type Message = BusMessage;
 type Notify = (message: Message, done: () => void) => void;
 
 /** The subset of the mqemitter interface that Aedes uses. */
@@ -37,16 +34,6 @@ export interface RedisEmitter {
   /** Frames from other brokers that could not be decoded (counted, dropped). */
   readonly badFrames: number;
 }
-
-const ID_BYTES = 16;
-const HEADER_BYTES = ID_BYTES + 6; // sender id, then a 48-bit counter
-/**
- * A frame is the msgpack array [header, message], so the message is encoded once, straight into the frame. Its
- * first three bytes are always 0x92 (array of 2), 0xc4 0x16 (bin 8 of 22 bytes): the header sits at a fixed offset
- * and is read without decoding anything.
- */
-const PREFIX = Buffer.from([0x92, 0xc4, HEADER_BYTES]);
-const AT = PREFIX.length;
 
 /** Redis glob special characters in a literal topic level are escaped; they are plain characters in MQTT. */
 function globEscape(level: string): string {
@@ -71,8 +58,6 @@ export function redisPattern(filter: string, matchEmptyLevels: boolean): string 
 export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
   const local = mqemitter({ concurrency: o.concurrency, matchEmptyLevels: o.matchEmptyLevels });
   const self = randomBytes(ID_BYTES);
-  const header = Buffer.alloc(HEADER_BYTES); // reused: msgpack copies it into each frame
-  self.copy(header, 0);
   let counter = 0;
   /** Last counter taken from each other sender (by id); a new process has a new id. */
   const lastSeen = new Map<string, number>();
@@ -82,30 +67,46 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
   let badFrames = 0;
 
   function onFrame(_pattern: Buffer, _channel: Buffer, frame: Buffer): void {
-    if (frame.length <= AT + HEADER_BYTES || PREFIX.compare(frame, 0, AT) !== 0) {
+    if (!hasHeader(frame)) {
       badFrames++;
       return;
     }
-    if (self.compare(frame, AT, AT + ID_BYTES) === 0) return; // our own: delivered locally when emitted
-    const sender = frame.toString('latin1', AT, AT + ID_BYTES);
-    const n = frame.readUIntBE(AT + ID_BYTES, 6);
+    if (self.compare(frame, ID_AT, ID_AT + ID_BYTES) === 0) return; // our own: delivered locally when emitted
+    const sender = frame.toString('latin1', ID_AT, ID_AT + ID_BYTES);
+    const n = frameCounter(frame);
     if (n <= (lastSeen.get(sender) ?? -1)) return; // another pattern's copy of the message just taken
     lastSeen.set(sender, n);
-    let message: Message;
+    let message: Message | null;
     try {
-      message = (msgpack.decode(frame) as [Buffer, Message])[1];
+      message = decodeFrame(frame);
     } catch (err) {
       badFrames++;
       o.onError(err as Error);
       return;
     }
-    if (typeof message?.topic !== 'string') {
+    if (message === null) {
       badFrames++;
       return;
     }
     local.emit(message);
   }
   o.subConn.on('pmessageBuffer', onFrame);
+
+  // PUBLISHes of one event-loop turn leave in one write: the connection's socket is corked at the first and uncorked
+  // on setImmediate. The socket changes on reconnect, so the one corked is remembered.
+  let corked: { uncork(): void } | null = null;
+  const uncork = (): void => {
+    corked?.uncork();
+    corked = null;
+  };
+  const cork = (): void => {
+    if (corked !== null) return;
+    const stream = (o.pubConn as unknown as { stream?: { cork?(): void; uncork(): void; writable?: boolean } }).stream;
+    if (!stream?.cork || !stream.writable) return;
+    stream.cork();
+    corked = stream;
+    setImmediate(uncork);
+  };
 
   const later = (done?: () => void): void => {
     if (done) setImmediate(done);
@@ -151,9 +152,9 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
         if (err && !failed) failed = err;
         if (--pending === 0) done?.(failed);
       };
-      header.writeUIntBE(counter++, ID_BYTES, 6);
-      const frame = msgpack.encode([header, message]);
+      const frame = encodeFrame(message, self, counter++);
       local.emit(message, () => settle());
+      cork();
       o.pubConn.publish(message.topic, frame).then(() => settle(), (err: Error) => settle(err));
       return emitter;
     },
