@@ -8,7 +8,7 @@ import { freePort } from '../lib/listen.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
@@ -40,7 +40,7 @@ interface Target {
   clientIdOf(p: Publisher): string;
   stop(): Promise<void>;
 }
-interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number }
+interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number; machineCores: number }
 
 function medianBy(xs: Step[], f: (s: Step) => number): number {
   const v = xs.map(f).sort((a, b) => a - b);
@@ -54,6 +54,13 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 function cpuUs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/** Busy time of the whole machine, all cores, in microseconds (/proc/stat: everything but idle and iowait). */
+function machineBusyUs(): number {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - (f[3] ?? 0) - (f[4] ?? 0)) * 10_000;
 }
 
 function rssKb(pid: number): number {
@@ -228,9 +235,12 @@ async function sweep(t: Target, o: {
         const windowEnd = t0 + o.stepMs;
         await subs.call({ cmd: 'window', start: windowStart, end: windowEnd });
         const cpu0 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const busy0 = machineBusyUs();
+        const wall0 = nowMs();
         const gen0 = cpuUs(process.pid); // this process: the load generator's threads and the measuring
         await worker.call({ cmd: 'run', ratePerSec: rate, durationMs: o.stepMs });
         const cpu1 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const machineCores = (machineBusyUs() - busy0) / ((nowMs() - wall0) * 1000);
         const gen1 = cpuUs(process.pid);
         await new Promise((res) => setTimeout(res, 300)); // stragglers sent inside the window
         const got = await subs.call<{ lat: Float64Array; cuts: number }>({ cmd: 'collect' });
@@ -240,15 +250,15 @@ async function sweep(t: Target, o: {
         const delivered = lat.length / windowS;
         const p99 = lat.length > 0 ? percentile(lat, 99) : Infinity;
         const msgs = Math.max(1, (delivered * o.stepMs) / 1000);
-        rounds.push({ offered: rate, delivered, p99, cpuUsPerMsg: (cpu1 - cpu0) / msgs, genUsPerMsg: (gen1 - gen0) / msgs });
+        rounds.push({ offered: rate, delivered, p99, cpuUsPerMsg: (cpu1 - cpu0) / msgs, genUsPerMsg: (gen1 - gen0) / msgs, machineCores });
       }
       const step = {
         offered: rate, delivered: medianBy(rounds, (x) => x.delivered), p99: medianBy(rounds, (x) => x.p99), cpuUsPerMsg: medianBy(rounds, (x) => x.cpuUsPerMsg),
-        genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg),
+        genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg), machineCores: medianBy(rounds, (x) => x.machineCores),
       };
       steps.push(step);
       o.log(`${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
-        `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}) (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
+        `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}), machine ${step.machineCores.toFixed(2)} of ${availableParallelism()} cores busy (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
         `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`);
       const delivered = step.delivered;
       const p99 = step.p99;
@@ -271,7 +281,7 @@ async function sweep(t: Target, o: {
  */
 function best(steps: Step[]): Step {
   const ok = steps.filter((s) => s.p99 <= P99_BOUND_MS && s.delivered >= 0.99 * s.offered);
-  return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0 });
+  return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0, machineCores: 0 });
 }
 
 /**
@@ -431,6 +441,11 @@ export const bench: Bench = {
         out.push(figure({ bench: 'broker', metric: 'cluster_speedup', value: b1.delivered > 0 ? b2.delivered / b1.delivered : 0, unit: 'x',
           peer: 'one broker on the same redis', peerValue: 1 }));
         out.push(figure({ bench: 'broker', metric: 'cluster_delivered_per_s', value: b2.delivered, unit: 'msg/s', peer: 'one broker on the same redis', peerValue: b1.delivered }));
+        // Brokers' CPU per message at their best steps (two against one): what the second broker and the traffic
+        // between them cost. With the machine's cores all busy at the two-broker limit (the log's "machine ... busy"),
+        // this, not cluster_speedup, says what spare cores would give.
+        out.push(figure({ bench: 'broker', metric: 'cluster_cpu_us_per_msg', value: b2.cpuUsPerMsg, unit: 'µs', peer: 'one broker on the same redis', peerValue: b1.cpuUsPerMsg }));
+        out.push(figure({ bench: 'broker', metric: 'cluster_machine_cores_busy', value: b2.machineCores, unit: 'cores', peer: `one broker on the same redis (of ${availableParallelism()})`, peerValue: b1.machineCores }));
       }
       return out;
     } finally {
