@@ -448,7 +448,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const onTlsError = (reason: string, fields: Record<string, unknown>): void => refuseConnect(reason, fields);
   const listeners: Listener[] = [];
   let health: HealthServer | null = null;
-  const metrics = createMetricsRegistry(counters, { brokerId });
+  const metrics = createMetricsRegistry(counters, { brokerId, ...(backend ? { busBadFrames: backend.badFrames } : {}) });
   let closing: Promise<void> | null = null;
 
   const report = (): HealthReport => ({

@@ -74,6 +74,9 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect((await got).payload.toString()).toBe('across');
     const h = await (await fetch(`http://127.0.0.1:${b1.httpPort}/healthz`)).json() as { redis: string; mode: string };
     expect(h).toMatchObject({ redis: 'ready', mode: 'redis' });
+    // Every frame between the two was understood: the bus counter is exported and still 0.
+    const metrics = await (await fetch(`http://127.0.0.1:${b1.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^vitalwire_broker_bus_bad_frames_total\{broker="[^"]+"\} 0$/m);
   });
 
   it('shares retained messages between brokers', async () => {

@@ -10,6 +10,8 @@ export interface ClusterBackend {
   /** Aedes `mq` and `persistence` options. */
   readonly mq: unknown;
   readonly persistence: { destroy(): Promise<void> };
+  /** Frames from other brokers that could not be read (a broker of another version on the same Redis, or garbage). */
+  badFrames(): number;
   /** True while all three Redis connections are up. */
   ready(): boolean;
   /** Closes the persistence connection (Aedes closes the mq itself on broker.close, ecosystem trap 2). */
@@ -85,6 +87,7 @@ export async function connectRedis(o: RedisOptions, onError: (err: Error) => voi
   return {
     mq,
     persistence,
+    badFrames: () => mq.badFrames,
     ready: () => !closed && conns.every((c) => c.status === 'ready'),
     async close() {
       if (closed) return;

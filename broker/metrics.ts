@@ -48,7 +48,7 @@ export function total(rec: Record<string, number>): number {
 }
 
 /** A registry exposing the counters as vitalwire_broker_* metrics, plus process metrics under a `process_` prefix. */
-export function createMetricsRegistry(c: CentralCounters, extra: { brokerId: string }): Registry {
+export function createMetricsRegistry(c: CentralCounters, extra: { brokerId: string; busBadFrames?: () => number }): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ broker: extra.brokerId });
   const byLabel = (name: string, help: string, label: string, read: () => Record<string, number>): void => {
@@ -83,6 +83,8 @@ export function createMetricsRegistry(c: CentralCounters, extra: { brokerId: str
   byLabel('vitalwire_broker_refused_subscribes_total', 'Refused subscriptions by reason', 'reason', () => c.refusedSubscribes);
   byLabel('vitalwire_broker_disconnects_total', 'Connections closed by the broker by reason', 'reason', () => c.disconnects);
   byLabel('vitalwire_broker_queue_drops_total', 'Messages dropped for slow subscribers by reason', 'reason', () => c.queueDrops);
+  const busBad = extra.busBadFrames;
+  if (busBad) plain('vitalwire_broker_bus_bad_frames_total', 'Frames from other brokers on Redis that could not be read', busBad);
   registry.registerMetric(new Gauge({
     name: 'vitalwire_process_resident_memory_bytes', help: 'Resident set size of the broker process', registers: [],
     collect() {

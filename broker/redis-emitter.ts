@@ -65,10 +65,20 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
   const patterns = new Map<string, number>();
   let closed = false;
   let badFrames = 0;
+  /**
+   * Counts a frame it cannot read and reports the first, then every 10,000th: the usual cause is a broker of another
+   * vitalwire version on the same Redis (the frame format is not kept across versions), and every message between
+   * the two is then lost, so it must not go unseen.
+   */
+  const bad = (why: string): void => {
+    if (badFrames++ % 10_000 === 0) {
+      o.onError(new Error(`cluster bus: ${badFrames} frame(s) from another broker not understood (${why}); are all brokers on this Redis the same vitalwire version?`));
+    }
+  };
 
   function onFrame(_pattern: Buffer, _channel: Buffer, frame: Buffer): void {
     if (!hasHeader(frame)) {
-      badFrames++;
+      bad('no vitalwire frame header');
       return;
     }
     if (self.compare(frame, ID_AT, ID_AT + ID_BYTES) === 0) return; // our own: delivered locally when emitted
@@ -80,12 +90,11 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
     try {
       message = decodeFrame(frame);
     } catch (err) {
-      badFrames++;
-      o.onError(err as Error);
+      bad((err as Error).message);
       return;
     }
     if (message === null) {
-      badFrames++;
+      bad('body does not add up');
       return;
     }
     local.emit(message);
