@@ -110,6 +110,13 @@ export function frameCounter(frame: Buffer): number {
   return frame.readUIntBE(COUNTER_AT, 6);
 }
 
+/** Where the length-prefixed string at `at` ends, or -1 when it runs past `end`. */
+function stringEnd(frame: Buffer, at: number, end: number): number {
+  if (at + 2 > end) return -1;
+  const e = at + 2 + frame.readUInt16BE(at);
+  return e > end ? -1 : e;
+}
+
 /** Decodes the body of a frame that has the header; null when it does not add up. The payload is a view of the frame. */
 export function decodeFrame(frame: Buffer): BusMessage | null {
   if (frame[2] === FORM_MSGPACK) {
@@ -117,24 +124,22 @@ export function decodeFrame(frame: Buffer): BusMessage | null {
     return m !== null && typeof m === 'object' && typeof m.topic === 'string' ? m : null;
   }
   const end = frame.length;
-  let at = BODY_AT + 1;
-  const str = (): string | null => {
-    if (at + 2 > end) return null;
-    const len = frame.readUInt16BE(at);
-    if (at + 2 + len > end) return null;
-    const s = frame.toString('utf8', at + 2, at + 2 + len);
-    at += 2 + len;
-    return s;
-  };
   const flags = frame[BODY_AT] as number;
   if ((flags & 3) === 3 || (flags & 0xc0) !== 0) return null;
-  const topic = str();
-  const brokerId = str();
-  if (topic === null || brokerId === null || at + 8 > end) return null;
-  const brokerCounter = frame.readDoubleBE(at);
-  at += 8;
+  const topicEnd = stringEnd(frame, BODY_AT + 1, end);
+  const brokerEnd = topicEnd < 0 ? -1 : stringEnd(frame, topicEnd, end);
+  if (brokerEnd < 0 || brokerEnd + 8 > end) return null;
+  const topic = frame.toString('utf8', BODY_AT + 3, topicEnd);
+  const brokerId = frame.toString('utf8', topicEnd + 2, brokerEnd);
+  const brokerCounter = frame.readDoubleBE(brokerEnd);
+  let at = brokerEnd + 8;
   let clientId: string | null = null;
-  if ((flags & F_CLIENT_ID) !== 0 && (clientId = str()) === null) return null;
+  if ((flags & F_CLIENT_ID) !== 0) {
+    const clientEnd = stringEnd(frame, at, end);
+    if (clientEnd < 0) return null;
+    clientId = frame.toString('utf8', at + 2, clientEnd);
+    at = clientEnd;
+  }
   const payload = frame.subarray(at);
   // Fields in aedes-packet's order, so the packets Aedes handles keep one shape whichever broker built them.
   const m: PublishForm = clientId === null
