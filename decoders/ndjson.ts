@@ -9,21 +9,11 @@ import type { DecodeError } from './errors.js';
 
 export type NdjsonRecord = Record<string, unknown>;
 
-export const FLAG_NAMES: readonly [number, string][] = [
-  [Flag.FLAG_DEMO, 'demo'],
-  [Flag.FLAG_QUESTIONABLE, 'questionable'],
-  [Flag.FLAG_CALIBRATING, 'calibrating'],
-  [Flag.FLAG_UNAVAILABLE, 'unavailable'],
-  [Flag.FLAG_OUT_OF_RANGE, 'out-of-range'],
-  [Flag.FLAG_UNMAPPED, 'unmapped'],
-  [Flag.FLAG_ARTIFACT, 'artifact'],
-  [Flag.FLAG_LOW_PERFUSION, 'low-perfusion'],
-  [Flag.FLAG_SENSOR_OFF, 'sensor-off'],
-  [Flag.FLAG_TEST, 'test'],
-  [Flag.FLAG_TIME_SUSPECT, 'time-suspect'],
-  [Flag.FLAG_EARLY_ESTIMATE, 'early-estimate'],
-  [Flag.FLAG_ABNORMAL, 'abnormal'],
-];
+/** Every Flag of the contract by its name (FLAG_OUT_OF_RANGE -> "out-of-range"): derived, so a new flag needs no edit here. */
+export const FLAG_NAMES: readonly [number, string][] = Object.entries(Flag)
+  .filter(([k, v]) => typeof v === 'number' && v !== 0 && k.startsWith('FLAG_'))
+  .map(([k, v]) => [v as number, k.slice(5).toLowerCase().replace(/_/g, '-')] as [number, string])
+  .sort((x, y) => x[0] - y[0]);
 
 export function flagNames(flags: number | null | undefined): string[] {
   const out: string[] = [];

@@ -2,6 +2,8 @@
 // Batch: random ones from every field of the schema, including negative, large and unset values.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import protobuf from 'protobufjs';
+import { fileURLToPath } from 'node:url';
 import { Batch, type IBatch, type IObservation } from './index.js';
 import { encodeBatch, PRE_ENCODED, preEncodeStatic } from './encode-batch.js';
 
@@ -13,37 +15,48 @@ const s32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 const en = fc.integer({ min: 0, max: 9 });
 const str = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('MDC_PULS_OXIM_SAT_O2', '%', 'Nguyễn Văn ✓', ''));
 const dbl = fc.double({ noNaN: true });
-const timing = fc.record({ gatewayTimeUs: opt(i64), deviceTimeUs: opt(i64), clockOffsetUs: opt(i64), deviceUtcOffsetMin: opt(fc.integer({ min: -720, max: 840 })) }, { requiredKeys: [] });
-const obs = fc.record({
-  time: opt(timing), mdc: opt(u32), refid: opt(str), number: opt(dbl), code: opt(fc.record({ mdc: opt(u32), refid: opt(str), text: opt(str) }, { requiredKeys: [] })),
-  unit: opt(str), unitMdc: opt(u32), vendorCode: opt(str), vendorUnit: opt(str), flags: opt(u32), containment: opt(str), method: opt(str), range: opt(str),
-}, { requiredKeys: [] }).map((o) => {
-  // oneof value: at most one of number / code / text, as the generated code allows.
-  const x: Record<string, unknown> = { ...o };
-  if (x['number'] !== undefined) { delete x['code']; delete x['text']; } else if (x['code'] !== undefined) delete x['text'];
-  return x;
-});
-const wave = fc.record({
-  time: opt(timing), mdc: opt(u32), refid: opt(str), sampleRateHz: opt(dbl), firstSample: opt(u64), samples: opt(fc.array(s32, { maxLength: 600 })),
-  scale: opt(dbl), offset: opt(dbl), unit: opt(str), invalidValue: opt(s32), vendorCode: opt(str), flags: opt(u32),
-}, { requiredKeys: [] });
-const alarm = fc.record({
-  time: opt(timing), id: opt(str), mdc: opt(u32), refid: opt(str), text: opt(str), priority: opt(en), kind: opt(en), state: opt(en), phase: opt(en),
-  inactivation: opt(en), sourceMdc: opt(u32), sourceRefid: opt(str), vendorCode: opt(str), flags: opt(u32),
-}, { requiredKeys: [] });
-const status = fc.record({
-  time: opt(timing), state: opt(en), reason: opt(str), framesOk: opt(u64), framesBad: opt(u64), garbageBytes: opt(u64), unmapped: opt(u64),
-  reconnects: opt(u64), queueDepth: opt(u64), clockSynced: opt(fc.boolean()),
-}, { requiredKeys: [] });
-const gap = fc.record({
-  kind: opt(en), fromSeq: opt(u64), toSeq: opt(u64), waveMdc: opt(u32), fromSample: opt(u64), sampleCount: opt(u64), fromTimeUs: opt(i64), toTimeUs: opt(i64), reason: opt(en),
-}, { requiredKeys: [] });
-const batch = fc.record({
-  source: opt(fc.record({ site: opt(str), gateway: opt(str), device: opt(str), model: opt(str), protocol: opt(str), bed: opt(str), hardwareId: opt(str) }, { requiredKeys: [] })),
-  kind: opt(en), seq: opt(u64), backfill: opt(fc.boolean()), publishTimeUs: opt(i64),
-  observations: opt(fc.array(obs, { maxLength: 5 })), waves: opt(fc.array(wave, { maxLength: 3 })), alarms: opt(fc.array(alarm, { maxLength: 3 })),
-  statuses: opt(fc.array(status, { maxLength: 2 })), gaps: opt(fc.array(gap, { maxLength: 2 })),
-}, { requiredKeys: [] });
+
+// Arbitraries built from the schema itself, so a field added to vitals.proto is generated here without anyone
+// remembering to: the encoder must then write it, or this test fails.
+const schema = protobuf.loadSync(fileURLToPath(new URL('./vitalwire/v1/vitals.proto', import.meta.url))).lookupType('vitalwire.v1.Batch').parent as protobuf.Namespace;
+const SCALAR: Record<string, fc.Arbitrary<unknown>> = {
+  uint32: u32, int64: i64, uint64: u64, sint32: s32, double: dbl, string: str, bool: fc.boolean(),
+};
+const cache = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
+function arbitraryOf(typeName: string, depth = 0): fc.Arbitrary<Record<string, unknown>> {
+  const hit = cache.get(typeName);
+  if (hit) return hit;
+  const t = schema.lookupType(typeName);
+  const fields: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const f of t.fieldsArray) {
+    f.resolve();
+    let a: fc.Arbitrary<unknown>;
+    if (f.resolvedType instanceof protobuf.Type) a = arbitraryOf(f.resolvedType.name, depth + 1);
+    else if (f.resolvedType instanceof protobuf.Enum) a = en;
+    else if (f.name === 'deviceUtcOffsetMin') a = fc.integer({ min: -720, max: 840 });
+    else {
+      const s = SCALAR[f.type];
+      if (!s) throw new Error(`encode-batch.test: no arbitrary for ${t.name}.${f.name} (${f.type})`);
+      a = s;
+    }
+    if (f.repeated) a = fc.array(a, { maxLength: f.name === 'samples' ? 600 : depth === 0 ? 5 : 3 });
+    fields[f.name] = opt(a);
+  }
+  // oneof members: at most one set, as the generated code allows.
+  const oneofs = t.oneofsArray.map((o) => o.fieldsArray.map((f) => f.name));
+  const arb = fc.record(fields, { requiredKeys: [] }).map((o) => {
+    const x: Record<string, unknown> = { ...o };
+    for (const names of oneofs) {
+      const set = names.filter((n) => x[n] !== undefined);
+      for (const n of set.slice(1)) delete x[n];
+    }
+    return x;
+  });
+  cache.set(typeName, arb);
+  return arb;
+}
+const obs = arbitraryOf('Observation');
+const batch = arbitraryOf('Batch');
 
 describe('encodeBatch', () => {
   it('writes the same bytes as the generated encoder', () => {

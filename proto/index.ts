@@ -3,7 +3,7 @@
 import { vitalwire } from './gen/vitals.js';
 
 export const v1 = vitalwire.v1;
-export const { Batch, Observation, WaveformChunk, Alarm, DeviceStatus, Gap, Source, Timing, Code } = vitalwire.v1;
+export const { Batch, Observation, WaveformChunk, Alarm, AlarmFacet, DeviceStatus, Gap, Source, Timing, Code } = vitalwire.v1;
 export const { Kind, Flag, AlarmPriority, AlarmKind, AlarmState, AlarmPhase, AlarmInactivation, LinkState, GapReason } =
   vitalwire.v1;
 
@@ -11,6 +11,7 @@ export type IBatch = vitalwire.v1.IBatch;
 export type IObservation = vitalwire.v1.IObservation;
 export type IWaveformChunk = vitalwire.v1.IWaveformChunk;
 export type IAlarm = vitalwire.v1.IAlarm;
+export type IAlarmFacet = vitalwire.v1.IAlarmFacet;
 export type IDeviceStatus = vitalwire.v1.IDeviceStatus;
 export type IGap = vitalwire.v1.IGap;
 export type ISource = vitalwire.v1.ISource;

@@ -70,7 +70,19 @@ export namespace vitalwire {
             FLAG_EARLY_ESTIMATE = 2048,
 
             /** FLAG_ABNORMAL value */
-            FLAG_ABNORMAL = 4096
+            FLAG_ABNORMAL = 4096,
+
+            /** FLAG_SIMULATED value */
+            FLAG_SIMULATED = 8192,
+
+            /** FLAG_DERIVED value */
+            FLAG_DERIVED = 16384,
+
+            /** FLAG_RETRACTED value */
+            FLAG_RETRACTED = 32768,
+
+            /** FLAG_UNIT_UNKNOWN value */
+            FLAG_UNIT_UNKNOWN = 65536
         }
 
         /**
@@ -112,6 +124,9 @@ export namespace vitalwire {
 
             /** Source hardwareId. */
             hardwareId: string;
+
+            /** Source bedClaim. */
+            bedClaim: string;
 
             /**
              * Creates a new Source instance using the specified properties.
@@ -200,6 +215,9 @@ export namespace vitalwire {
 
                 /** Source hardwareId */
                 hardwareId?: (string|null);
+
+                /** Source bedClaim */
+                bedClaim?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -500,6 +518,9 @@ export namespace vitalwire {
             /** Observation range. */
             range: string;
 
+            /** Observation sentNumber. */
+            sentNumber?: (number|null);
+
             /** Observation value. */
             value?: ("number"|"code"|"text");
 
@@ -612,6 +633,9 @@ export namespace vitalwire {
                 /** Observation range */
                 range?: (string|null);
 
+                /** Observation sentNumber */
+                sentNumber?: (number|null);
+
                 /** Observation value */
                 value?: ("number"|"code"|"text");
 
@@ -635,6 +659,7 @@ export namespace vitalwire {
               containment?: string|null;
               method?: string|null;
               range?: string|null;
+              sentNumber?: number|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ value?: undefined; number?: null; code?: null; text?: null }|{ value?: "number"; number: number; code?: null; text?: null }|{ value?: "code"; number?: null; code: vitalwire.v1.Code.$Shape; text?: null }|{ value?: "text"; number?: null; code?: null; text: string })
@@ -978,6 +1003,27 @@ export namespace vitalwire {
             /** Alarm flags. */
             flags: number;
 
+            /** Alarm sourceValue. */
+            sourceValue?: (number|null);
+
+            /** Alarm sourceUnit. */
+            sourceUnit: string;
+
+            /** Alarm limitLow. */
+            limitLow?: (number|null);
+
+            /** Alarm limitHigh. */
+            limitHigh?: (number|null);
+
+            /** Alarm limits. */
+            limits: string;
+
+            /** Alarm sourceContainment. */
+            sourceContainment: string;
+
+            /** Alarm facets. */
+            facets: vitalwire.v1.AlarmFacet.$Properties[];
+
             /**
              * Creates a new Alarm instance using the specified properties.
              * @param [properties] Properties to set
@@ -1087,12 +1133,157 @@ export namespace vitalwire {
                 /** Alarm flags */
                 flags?: (number|null);
 
+                /** Alarm sourceValue */
+                sourceValue?: (number|null);
+
+                /** Alarm sourceUnit */
+                sourceUnit?: (string|null);
+
+                /** Alarm limitLow */
+                limitLow?: (number|null);
+
+                /** Alarm limitHigh */
+                limitHigh?: (number|null);
+
+                /** Alarm limits */
+                limits?: (string|null);
+
+                /** Alarm sourceContainment */
+                sourceContainment?: (string|null);
+
+                /** Alarm facets */
+                facets?: (vitalwire.v1.AlarmFacet.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of an Alarm. */
             type $Shape = vitalwire.v1.Alarm.$Properties;
+        }
+
+        /**
+         * Properties of an AlarmFacet.
+         * @deprecated Use vitalwire.v1.AlarmFacet.$Properties instead.
+         */
+        interface IAlarmFacet extends vitalwire.v1.AlarmFacet.$Properties {
+        }
+
+        /** Represents an AlarmFacet. */
+        class AlarmFacet {
+
+            /**
+             * Constructs a new AlarmFacet.
+             * @param [p] Properties to set
+             */
+            constructor(p?: vitalwire.v1.AlarmFacet.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AlarmFacet mdc. */
+            mdc: number;
+
+            /** AlarmFacet refid. */
+            refid: string;
+
+            /** AlarmFacet value. */
+            value: string;
+
+            /** AlarmFacet unit. */
+            unit: string;
+
+            /** AlarmFacet containment. */
+            containment: string;
+
+            /**
+             * Creates a new AlarmFacet instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AlarmFacet instance
+             */
+            static create(properties: vitalwire.v1.AlarmFacet.$Shape): vitalwire.v1.AlarmFacet & vitalwire.v1.AlarmFacet.$Shape;
+            static create(properties?: vitalwire.v1.AlarmFacet.$Properties): vitalwire.v1.AlarmFacet;
+
+            /**
+             * Encodes the specified AlarmFacet message. Does not implicitly {@link vitalwire.v1.AlarmFacet.verify|verify} messages.
+             * @param m AlarmFacet message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: vitalwire.v1.AlarmFacet.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AlarmFacet message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {vitalwire.v1.AlarmFacet & vitalwire.v1.AlarmFacet.$Shape} AlarmFacet
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): vitalwire.v1.AlarmFacet & vitalwire.v1.AlarmFacet.$Shape;
+
+            /**
+             * Verifies an AlarmFacet message.
+             * @param m Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(m: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an AlarmFacet message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns AlarmFacet
+             */
+            static fromObject(d: { [k: string]: any }): vitalwire.v1.AlarmFacet;
+
+            /**
+             * Creates a plain object from an AlarmFacet message. Also converts values to other types if specified.
+             * @param m AlarmFacet
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: vitalwire.v1.AlarmFacet, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AlarmFacet to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for AlarmFacet
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AlarmFacet {
+
+            /** Properties of an AlarmFacet. */
+            interface $Properties {
+
+                /** AlarmFacet mdc */
+                mdc?: (number|null);
+
+                /** AlarmFacet refid */
+                refid?: (string|null);
+
+                /** AlarmFacet value */
+                value?: (string|null);
+
+                /** AlarmFacet unit */
+                unit?: (string|null);
+
+                /** AlarmFacet containment */
+                containment?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AlarmFacet. */
+            type $Shape = vitalwire.v1.AlarmFacet.$Properties;
         }
 
         /** LinkState enum. */
@@ -1108,7 +1299,10 @@ export namespace vitalwire {
             LINK_STATE_CONNECTED = 2,
 
             /** LINK_STATE_DISCONNECTED value */
-            LINK_STATE_DISCONNECTED = 3
+            LINK_STATE_DISCONNECTED = 3,
+
+            /** LINK_STATE_SILENT value */
+            LINK_STATE_SILENT = 4
         }
 
         /**
@@ -1159,6 +1353,15 @@ export namespace vitalwire {
 
             /** DeviceStatus clockSynced. */
             clockSynced: boolean;
+
+            /** DeviceStatus lastFrameTimeUs. */
+            lastFrameTimeUs: number;
+
+            /** DeviceStatus diagnosis. */
+            diagnosis: string;
+
+            /** DeviceStatus session. */
+            session: string;
 
             /**
              * Creates a new DeviceStatus instance using the specified properties.
@@ -1257,6 +1460,15 @@ export namespace vitalwire {
                 /** DeviceStatus clockSynced */
                 clockSynced?: (boolean|null);
 
+                /** DeviceStatus lastFrameTimeUs */
+                lastFrameTimeUs?: (number|null);
+
+                /** DeviceStatus diagnosis */
+                diagnosis?: (string|null);
+
+                /** DeviceStatus session */
+                session?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1284,7 +1496,16 @@ export namespace vitalwire {
             GAP_REASON_DEVICE_ERROR = 4,
 
             /** GAP_REASON_RESTART value */
-            GAP_REASON_RESTART = 5
+            GAP_REASON_RESTART = 5,
+
+            /** GAP_REASON_DEVICE_SILENT value */
+            GAP_REASON_DEVICE_SILENT = 6,
+
+            /** GAP_REASON_DEVICE_SKIPPED value */
+            GAP_REASON_DEVICE_SKIPPED = 7,
+
+            /** GAP_REASON_UNSENDABLE value */
+            GAP_REASON_UNSENDABLE = 8
         }
 
         /**

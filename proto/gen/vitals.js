@@ -67,6 +67,10 @@ export const vitalwire = $root.vitalwire = (() => {
          * @property {number} FLAG_TIME_SUSPECT=1024 FLAG_TIME_SUSPECT value
          * @property {number} FLAG_EARLY_ESTIMATE=2048 FLAG_EARLY_ESTIMATE value
          * @property {number} FLAG_ABNORMAL=4096 FLAG_ABNORMAL value
+         * @property {number} FLAG_SIMULATED=8192 FLAG_SIMULATED value
+         * @property {number} FLAG_DERIVED=16384 FLAG_DERIVED value
+         * @property {number} FLAG_RETRACTED=32768 FLAG_RETRACTED value
+         * @property {number} FLAG_UNIT_UNKNOWN=65536 FLAG_UNIT_UNKNOWN value
          */
         v1.Flag = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -84,6 +88,10 @@ export const vitalwire = $root.vitalwire = (() => {
             values[valuesById[1024] = "FLAG_TIME_SUSPECT"] = 1024;
             values[valuesById[2048] = "FLAG_EARLY_ESTIMATE"] = 2048;
             values[valuesById[4096] = "FLAG_ABNORMAL"] = 4096;
+            values[valuesById[8192] = "FLAG_SIMULATED"] = 8192;
+            values[valuesById[16384] = "FLAG_DERIVED"] = 16384;
+            values[valuesById[32768] = "FLAG_RETRACTED"] = 32768;
+            values[valuesById[65536] = "FLAG_UNIT_UNKNOWN"] = 65536;
             return values;
         })();
 
@@ -99,6 +107,7 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {string|null} [protocol] Source protocol
              * @property {string|null} [bed] Source bed
              * @property {string|null} [hardwareId] Source hardwareId
+             * @property {string|null} [bedClaim] Source bedClaim
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -187,6 +196,14 @@ export const vitalwire = $root.vitalwire = (() => {
             Source.prototype.hardwareId = "";
 
             /**
+             * Source bedClaim.
+             * @member {string} bedClaim
+             * @memberof vitalwire.v1.Source
+             * @instance
+             */
+            Source.prototype.bedClaim = "";
+
+            /**
              * Creates a new Source instance using the specified properties.
              * @function create
              * @memberof vitalwire.v1.Source
@@ -232,6 +249,8 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 6, wireType 2 =*/50).string(m.bed);
                 if (m.hardwareId != null && $Object.hasOwnProperty.call(m, "hardwareId") && m.hardwareId !== "")
                     w.uint32(/* id 7, wireType 2 =*/58).string(m.hardwareId);
+                if (m.bedClaim != null && $Object.hasOwnProperty.call(m, "bedClaim") && m.bedClaim !== "")
+                    w.uint32(/* id 8, wireType 2 =*/66).string(m.bedClaim);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -339,6 +358,15 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.hardwareId;
                             continue;
                         }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.bedClaim = v;
+                            else
+                                delete m.bedClaim;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -399,6 +427,10 @@ export const vitalwire = $root.vitalwire = (() => {
                     if (!$util.isString(m.hardwareId))
                         return "hardwareId: string expected";
                 }
+                if (m.bedClaim != null && $Object.hasOwnProperty.call(m, "bedClaim")) {
+                    if (!$util.isString(m.bedClaim))
+                        return "bedClaim: string expected";
+                }
                 return null;
             };
 
@@ -455,6 +487,11 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.hardwareId = $String(d.hardwareId);
                     }
                 }
+                if (d.bedClaim != null) {
+                    if (typeof d.bedClaim !== "string" || d.bedClaim.length) {
+                        m.bedClaim = $String(d.bedClaim);
+                    }
+                }
                 return m;
             };
 
@@ -483,6 +520,7 @@ export const vitalwire = $root.vitalwire = (() => {
                     d.protocol = "";
                     d.bed = "";
                     d.hardwareId = "";
+                    d.bedClaim = "";
                 }
                 if (m.site != null && $Object.hasOwnProperty.call(m, "site")) {
                     d.site = m.site;
@@ -504,6 +542,9 @@ export const vitalwire = $root.vitalwire = (() => {
                 }
                 if (m.hardwareId != null && $Object.hasOwnProperty.call(m, "hardwareId")) {
                     d.hardwareId = m.hardwareId;
+                }
+                if (m.bedClaim != null && $Object.hasOwnProperty.call(m, "bedClaim")) {
+                    d.bedClaim = m.bedClaim;
                 }
                 return d;
             };
@@ -1276,6 +1317,7 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {string|null} [containment] Observation containment
              * @property {string|null} [method] Observation method
              * @property {string|null} [range] Observation range
+             * @property {number|null} [sentNumber] Observation sentNumber
              * @property {"number"|"code"|"text"} [value] Observation value
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -1305,6 +1347,7 @@ export const vitalwire = $root.vitalwire = (() => {
              *   containment?: string|null;
              *   method?: string|null;
              *   range?: string|null;
+             *   sentNumber?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ value?: undefined; number?: null; code?: null; text?: null }|{ value?: "number"; number: number; code?: null; text?: null }|{ value?: "code"; number?: null; code: vitalwire.v1.Code.$Shape; text?: null }|{ value?: "text"; number?: null; code?: null; text: string })
@@ -1438,6 +1481,14 @@ export const vitalwire = $root.vitalwire = (() => {
              */
             Observation.prototype.range = "";
 
+            /**
+             * Observation sentNumber.
+             * @member {number|null|undefined} sentNumber
+             * @memberof vitalwire.v1.Observation
+             * @instance
+             */
+            Observation.prototype.sentNumber = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -1449,6 +1500,12 @@ export const vitalwire = $root.vitalwire = (() => {
              */
             $Object.defineProperty(Observation.prototype, "value", {
                 get: $util.oneOfGetter($oneOfFields = ["number", "code", "text"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Observation.prototype, "_sentNumber", {
+                get: $util.oneOfGetter($oneOfFields = ["sentNumber"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1512,6 +1569,8 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 13, wireType 2 =*/106).string(m.method);
                 if (m.range != null && $Object.hasOwnProperty.call(m, "range") && m.range !== "")
                     w.uint32(/* id 14, wireType 2 =*/114).string(m.range);
+                if (m.sentNumber != null && $Object.hasOwnProperty.call(m, "sentNumber"))
+                    w.uint32(/* id 15, wireType 1 =*/121).double(m.sentNumber);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -1673,6 +1732,13 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.range;
                             continue;
                         }
+                    case 15: {
+                            if (u !== 1)
+                                break;
+                            m.sentNumber = r.double();
+                            m._sentNumber = "sentNumber";
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -1775,6 +1841,11 @@ export const vitalwire = $root.vitalwire = (() => {
                     if (!$util.isString(m.range))
                         return "range: string expected";
                 }
+                if (m.sentNumber != null && $Object.hasOwnProperty.call(m, "sentNumber")) {
+                    p._sentNumber = 1;
+                    if (typeof m.sentNumber !== "number")
+                        return "sentNumber: number expected";
+                }
                 return null;
             };
 
@@ -1862,6 +1933,9 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.range = $String(d.range);
                     }
                 }
+                if (d.sentNumber != null) {
+                    m.sentNumber = $Number(d.sentNumber);
+                }
                 return m;
             };
 
@@ -1942,6 +2016,9 @@ export const vitalwire = $root.vitalwire = (() => {
                 }
                 if (m.range != null && $Object.hasOwnProperty.call(m, "range")) {
                     d.range = m.range;
+                }
+                if (m.sentNumber != null && $Object.hasOwnProperty.call(m, "sentNumber")) {
+                    d.sentNumber = o.json && !$isFinite(m.sentNumber) ? $String(m.sentNumber) : m.sentNumber;
                 }
                 return d;
             };
@@ -2758,6 +2835,13 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {string|null} [sourceRefid] Alarm sourceRefid
              * @property {string|null} [vendorCode] Alarm vendorCode
              * @property {number|null} [flags] Alarm flags
+             * @property {number|null} [sourceValue] Alarm sourceValue
+             * @property {string|null} [sourceUnit] Alarm sourceUnit
+             * @property {number|null} [limitLow] Alarm limitLow
+             * @property {number|null} [limitHigh] Alarm limitHigh
+             * @property {string|null} [limits] Alarm limits
+             * @property {string|null} [sourceContainment] Alarm sourceContainment
+             * @property {Array.<vitalwire.v1.AlarmFacet.$Properties>|null} [facets] Alarm facets
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2783,6 +2867,7 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Alarm = function (p) {
+                this.facets = [];
                 if (p)
                     for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                         if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2902,6 +2987,83 @@ export const vitalwire = $root.vitalwire = (() => {
             Alarm.prototype.flags = 0;
 
             /**
+             * Alarm sourceValue.
+             * @member {number|null|undefined} sourceValue
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.sourceValue = null;
+
+            /**
+             * Alarm sourceUnit.
+             * @member {string} sourceUnit
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.sourceUnit = "";
+
+            /**
+             * Alarm limitLow.
+             * @member {number|null|undefined} limitLow
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.limitLow = null;
+
+            /**
+             * Alarm limitHigh.
+             * @member {number|null|undefined} limitHigh
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.limitHigh = null;
+
+            /**
+             * Alarm limits.
+             * @member {string} limits
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.limits = "";
+
+            /**
+             * Alarm sourceContainment.
+             * @member {string} sourceContainment
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.sourceContainment = "";
+
+            /**
+             * Alarm facets.
+             * @member {Array.<vitalwire.v1.AlarmFacet.$Properties>} facets
+             * @memberof vitalwire.v1.Alarm
+             * @instance
+             */
+            Alarm.prototype.facets = $util.emptyArray;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Alarm.prototype, "_sourceValue", {
+                get: $util.oneOfGetter($oneOfFields = ["sourceValue"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Alarm.prototype, "_limitLow", {
+                get: $util.oneOfGetter($oneOfFields = ["limitLow"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Alarm.prototype, "_limitHigh", {
+                get: $util.oneOfGetter($oneOfFields = ["limitHigh"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
              * Creates a new Alarm instance using the specified properties.
              * @function create
              * @memberof vitalwire.v1.Alarm
@@ -2961,6 +3123,22 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 13, wireType 2 =*/106).string(m.vendorCode);
                 if (m.flags != null && $Object.hasOwnProperty.call(m, "flags") && m.flags !== 0)
                     w.uint32(/* id 14, wireType 0 =*/112).uint32(m.flags);
+                if (m.sourceValue != null && $Object.hasOwnProperty.call(m, "sourceValue"))
+                    w.uint32(/* id 15, wireType 1 =*/121).double(m.sourceValue);
+                if (m.sourceUnit != null && $Object.hasOwnProperty.call(m, "sourceUnit") && m.sourceUnit !== "")
+                    w.uint32(/* id 16, wireType 2 =*/130).string(m.sourceUnit);
+                if (m.limitLow != null && $Object.hasOwnProperty.call(m, "limitLow"))
+                    w.uint32(/* id 17, wireType 1 =*/137).double(m.limitLow);
+                if (m.limitHigh != null && $Object.hasOwnProperty.call(m, "limitHigh"))
+                    w.uint32(/* id 18, wireType 1 =*/145).double(m.limitHigh);
+                if (m.limits != null && $Object.hasOwnProperty.call(m, "limits") && m.limits !== "")
+                    w.uint32(/* id 19, wireType 2 =*/154).string(m.limits);
+                if (m.sourceContainment != null && $Object.hasOwnProperty.call(m, "sourceContainment") && m.sourceContainment !== "")
+                    w.uint32(/* id 20, wireType 2 =*/162).string(m.sourceContainment);
+                if (m.facets != null && m.facets.length) {
+                    for (var i = 0; i < m.facets.length; ++i)
+                        $root.vitalwire.v1.AlarmFacet.encode(m.facets[i], w.uint32(/* id 21, wireType 2 =*/170).fork(), q + 1).ldelim();
+                }
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3128,6 +3306,62 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.flags;
                             continue;
                         }
+                    case 15: {
+                            if (u !== 1)
+                                break;
+                            m.sourceValue = r.double();
+                            m._sourceValue = "sourceValue";
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.sourceUnit = v;
+                            else
+                                delete m.sourceUnit;
+                            continue;
+                        }
+                    case 17: {
+                            if (u !== 1)
+                                break;
+                            m.limitLow = r.double();
+                            m._limitLow = "limitLow";
+                            continue;
+                        }
+                    case 18: {
+                            if (u !== 1)
+                                break;
+                            m.limitHigh = r.double();
+                            m._limitHigh = "limitHigh";
+                            continue;
+                        }
+                    case 19: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.limits = v;
+                            else
+                                delete m.limits;
+                            continue;
+                        }
+                    case 20: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.sourceContainment = v;
+                            else
+                                delete m.sourceContainment;
+                            continue;
+                        }
+                    case 21: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.facets && m.facets.length))
+                                m.facets = [];
+                            m.facets.push($root.vitalwire.v1.AlarmFacet.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3160,6 +3394,7 @@ export const vitalwire = $root.vitalwire = (() => {
                     q = 0;
                 if (q > $util.recursionLimit)
                     return "max depth exceeded";
+                var p = {};
                 if (m.time != null && $Object.hasOwnProperty.call(m, "time")) {
                     {
                         var e = $root.vitalwire.v1.Timing.verify(m.time, q + 1);
@@ -3218,6 +3453,44 @@ export const vitalwire = $root.vitalwire = (() => {
                 if (m.flags != null && $Object.hasOwnProperty.call(m, "flags")) {
                     if (!$util.isInteger(m.flags))
                         return "flags: integer expected";
+                }
+                if (m.sourceValue != null && $Object.hasOwnProperty.call(m, "sourceValue")) {
+                    p._sourceValue = 1;
+                    if (typeof m.sourceValue !== "number")
+                        return "sourceValue: number expected";
+                }
+                if (m.sourceUnit != null && $Object.hasOwnProperty.call(m, "sourceUnit")) {
+                    if (!$util.isString(m.sourceUnit))
+                        return "sourceUnit: string expected";
+                }
+                if (m.limitLow != null && $Object.hasOwnProperty.call(m, "limitLow")) {
+                    p._limitLow = 1;
+                    if (typeof m.limitLow !== "number")
+                        return "limitLow: number expected";
+                }
+                if (m.limitHigh != null && $Object.hasOwnProperty.call(m, "limitHigh")) {
+                    p._limitHigh = 1;
+                    if (typeof m.limitHigh !== "number")
+                        return "limitHigh: number expected";
+                }
+                if (m.limits != null && $Object.hasOwnProperty.call(m, "limits")) {
+                    if (!$util.isString(m.limits))
+                        return "limits: string expected";
+                }
+                if (m.sourceContainment != null && $Object.hasOwnProperty.call(m, "sourceContainment")) {
+                    if (!$util.isString(m.sourceContainment))
+                        return "sourceContainment: string expected";
+                }
+                if (m.facets != null && $Object.hasOwnProperty.call(m, "facets")) {
+                    if (!$Array.isArray(m.facets))
+                        return "facets: array expected";
+                    for (var i = 0; i < m.facets.length; ++i) {
+                        {
+                            var e = $root.vitalwire.v1.AlarmFacet.verify(m.facets[i], q + 1);
+                            if (e)
+                                return "facets." + e;
+                        }
+                    }
                 }
                 return null;
             };
@@ -3440,6 +3713,40 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.flags = d.flags >>> 0;
                     }
                 }
+                if (d.sourceValue != null) {
+                    m.sourceValue = $Number(d.sourceValue);
+                }
+                if (d.sourceUnit != null) {
+                    if (typeof d.sourceUnit !== "string" || d.sourceUnit.length) {
+                        m.sourceUnit = $String(d.sourceUnit);
+                    }
+                }
+                if (d.limitLow != null) {
+                    m.limitLow = $Number(d.limitLow);
+                }
+                if (d.limitHigh != null) {
+                    m.limitHigh = $Number(d.limitHigh);
+                }
+                if (d.limits != null) {
+                    if (typeof d.limits !== "string" || d.limits.length) {
+                        m.limits = $String(d.limits);
+                    }
+                }
+                if (d.sourceContainment != null) {
+                    if (typeof d.sourceContainment !== "string" || d.sourceContainment.length) {
+                        m.sourceContainment = $String(d.sourceContainment);
+                    }
+                }
+                if (d.facets) {
+                    if (!$Array.isArray(d.facets))
+                        throw $TypeError(".vitalwire.v1.Alarm.facets: array expected");
+                    m.facets = $Array(d.facets.length);
+                    for (var i = 0; i < d.facets.length; ++i) {
+                        if (!$util.isObject(d.facets[i]))
+                            throw $TypeError(".vitalwire.v1.Alarm.facets: object expected");
+                        m.facets[i] = $root.vitalwire.v1.AlarmFacet.fromObject(d.facets[i], q + 1);
+                    }
+                }
                 return m;
             };
 
@@ -3460,6 +3767,9 @@ export const vitalwire = $root.vitalwire = (() => {
                 if (q > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 var d = {};
+                if (o.arrays || o.defaults) {
+                    d.facets = [];
+                }
                 if (o.defaults) {
                     d.time = null;
                     d.id = "";
@@ -3475,6 +3785,9 @@ export const vitalwire = $root.vitalwire = (() => {
                     d.sourceRefid = "";
                     d.vendorCode = "";
                     d.flags = 0;
+                    d.sourceUnit = "";
+                    d.limits = "";
+                    d.sourceContainment = "";
                 }
                 if (m.time != null && $Object.hasOwnProperty.call(m, "time")) {
                     d.time = $root.vitalwire.v1.Timing.toObject(m.time, o, q + 1);
@@ -3518,6 +3831,30 @@ export const vitalwire = $root.vitalwire = (() => {
                 if (m.flags != null && $Object.hasOwnProperty.call(m, "flags")) {
                     d.flags = m.flags;
                 }
+                if (m.sourceValue != null && $Object.hasOwnProperty.call(m, "sourceValue")) {
+                    d.sourceValue = o.json && !$isFinite(m.sourceValue) ? $String(m.sourceValue) : m.sourceValue;
+                }
+                if (m.sourceUnit != null && $Object.hasOwnProperty.call(m, "sourceUnit")) {
+                    d.sourceUnit = m.sourceUnit;
+                }
+                if (m.limitLow != null && $Object.hasOwnProperty.call(m, "limitLow")) {
+                    d.limitLow = o.json && !$isFinite(m.limitLow) ? $String(m.limitLow) : m.limitLow;
+                }
+                if (m.limitHigh != null && $Object.hasOwnProperty.call(m, "limitHigh")) {
+                    d.limitHigh = o.json && !$isFinite(m.limitHigh) ? $String(m.limitHigh) : m.limitHigh;
+                }
+                if (m.limits != null && $Object.hasOwnProperty.call(m, "limits")) {
+                    d.limits = m.limits;
+                }
+                if (m.sourceContainment != null && $Object.hasOwnProperty.call(m, "sourceContainment")) {
+                    d.sourceContainment = m.sourceContainment;
+                }
+                if (m.facets && m.facets.length) {
+                    d.facets = $Array(m.facets.length);
+                    for (var j = 0; j < m.facets.length; ++j) {
+                        d.facets[j] = $root.vitalwire.v1.AlarmFacet.toObject(m.facets[j], o, q + 1);
+                    }
+                }
                 return d;
             };
 
@@ -3549,6 +3886,389 @@ export const vitalwire = $root.vitalwire = (() => {
             return Alarm;
         })();
 
+        v1.AlarmFacet = (function() {
+
+            /**
+             * Properties of an AlarmFacet.
+             * @typedef {Object} vitalwire.v1.AlarmFacet.$Properties
+             * @property {number|null} [mdc] AlarmFacet mdc
+             * @property {string|null} [refid] AlarmFacet refid
+             * @property {string|null} [value] AlarmFacet value
+             * @property {string|null} [unit] AlarmFacet unit
+             * @property {string|null} [containment] AlarmFacet containment
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AlarmFacet.
+             * @memberof vitalwire.v1
+             * @interface IAlarmFacet
+             * @augments vitalwire.v1.AlarmFacet.$Properties
+             * @deprecated Use vitalwire.v1.AlarmFacet.$Properties instead.
+             */
+
+            /**
+             * Shape of an AlarmFacet.
+             * @typedef {vitalwire.v1.AlarmFacet.$Properties} vitalwire.v1.AlarmFacet.$Shape
+             */
+
+            /**
+             * Constructs a new AlarmFacet.
+             * @memberof vitalwire.v1
+             * @classdesc Represents an AlarmFacet.
+             * @constructor
+             * @param {vitalwire.v1.AlarmFacet.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AlarmFacet = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AlarmFacet mdc.
+             * @member {number} mdc
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             */
+            AlarmFacet.prototype.mdc = 0;
+
+            /**
+             * AlarmFacet refid.
+             * @member {string} refid
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             */
+            AlarmFacet.prototype.refid = "";
+
+            /**
+             * AlarmFacet value.
+             * @member {string} value
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             */
+            AlarmFacet.prototype.value = "";
+
+            /**
+             * AlarmFacet unit.
+             * @member {string} unit
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             */
+            AlarmFacet.prototype.unit = "";
+
+            /**
+             * AlarmFacet containment.
+             * @member {string} containment
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             */
+            AlarmFacet.prototype.containment = "";
+
+            /**
+             * Creates a new AlarmFacet instance using the specified properties.
+             * @function create
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {vitalwire.v1.AlarmFacet.$Properties=} [properties] Properties to set
+             * @returns {vitalwire.v1.AlarmFacet} AlarmFacet instance
+             * @type {{
+             *   (properties: vitalwire.v1.AlarmFacet.$Shape): vitalwire.v1.AlarmFacet & vitalwire.v1.AlarmFacet.$Shape;
+             *   (properties?: vitalwire.v1.AlarmFacet.$Properties): vitalwire.v1.AlarmFacet;
+             * }}
+             */
+            AlarmFacet.create = function(properties) {
+                return new AlarmFacet(properties);
+            };
+
+            /**
+             * Encodes the specified AlarmFacet message. Does not implicitly {@link vitalwire.v1.AlarmFacet.verify|verify} messages.
+             * @function encode
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {vitalwire.v1.AlarmFacet.$Properties} m AlarmFacet message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AlarmFacet.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.mdc != null && $Object.hasOwnProperty.call(m, "mdc") && m.mdc !== 0)
+                    w.uint32(/* id 1, wireType 0 =*/8).uint32(m.mdc);
+                if (m.refid != null && $Object.hasOwnProperty.call(m, "refid") && m.refid !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.refid);
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.value);
+                if (m.unit != null && $Object.hasOwnProperty.call(m, "unit") && m.unit !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.unit);
+                if (m.containment != null && $Object.hasOwnProperty.call(m, "containment") && m.containment !== "")
+                    w.uint32(/* id 5, wireType 2 =*/42).string(m.containment);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AlarmFacet message from the specified reader or buffer.
+             * @function decode
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {vitalwire.v1.AlarmFacet & vitalwire.v1.AlarmFacet.$Shape} AlarmFacet
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AlarmFacet.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.vitalwire.v1.AlarmFacet();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.mdc = v;
+                            else
+                                delete m.mdc;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.refid = v;
+                            else
+                                delete m.refid;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.value = v;
+                            else
+                                delete m.value;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.unit = v;
+                            else
+                                delete m.unit;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.containment = v;
+                            else
+                                delete m.containment;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Verifies an AlarmFacet message.
+             * @function verify
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {Object.<string,*>} m Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            AlarmFacet.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.mdc != null && $Object.hasOwnProperty.call(m, "mdc")) {
+                    if (!$util.isInteger(m.mdc))
+                        return "mdc: integer expected";
+                }
+                if (m.refid != null && $Object.hasOwnProperty.call(m, "refid")) {
+                    if (!$util.isString(m.refid))
+                        return "refid: string expected";
+                }
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value")) {
+                    if (!$util.isString(m.value))
+                        return "value: string expected";
+                }
+                if (m.unit != null && $Object.hasOwnProperty.call(m, "unit")) {
+                    if (!$util.isString(m.unit))
+                        return "unit: string expected";
+                }
+                if (m.containment != null && $Object.hasOwnProperty.call(m, "containment")) {
+                    if (!$util.isString(m.containment))
+                        return "containment: string expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates an AlarmFacet message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {vitalwire.v1.AlarmFacet} AlarmFacet
+             */
+            AlarmFacet.fromObject = function (d, q) {
+                if (d instanceof $root.vitalwire.v1.AlarmFacet)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".vitalwire.v1.AlarmFacet: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.vitalwire.v1.AlarmFacet();
+                if (d.mdc != null) {
+                    if ($Number(d.mdc) !== 0) {
+                        m.mdc = d.mdc >>> 0;
+                    }
+                }
+                if (d.refid != null) {
+                    if (typeof d.refid !== "string" || d.refid.length) {
+                        m.refid = $String(d.refid);
+                    }
+                }
+                if (d.value != null) {
+                    if (typeof d.value !== "string" || d.value.length) {
+                        m.value = $String(d.value);
+                    }
+                }
+                if (d.unit != null) {
+                    if (typeof d.unit !== "string" || d.unit.length) {
+                        m.unit = $String(d.unit);
+                    }
+                }
+                if (d.containment != null) {
+                    if (typeof d.containment !== "string" || d.containment.length) {
+                        m.containment = $String(d.containment);
+                    }
+                }
+                return m;
+            };
+
+            /**
+             * Creates a plain object from an AlarmFacet message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {vitalwire.v1.AlarmFacet} m AlarmFacet
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AlarmFacet.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.defaults) {
+                    d.mdc = 0;
+                    d.refid = "";
+                    d.value = "";
+                    d.unit = "";
+                    d.containment = "";
+                }
+                if (m.mdc != null && $Object.hasOwnProperty.call(m, "mdc")) {
+                    d.mdc = m.mdc;
+                }
+                if (m.refid != null && $Object.hasOwnProperty.call(m, "refid")) {
+                    d.refid = m.refid;
+                }
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value")) {
+                    d.value = m.value;
+                }
+                if (m.unit != null && $Object.hasOwnProperty.call(m, "unit")) {
+                    d.unit = m.unit;
+                }
+                if (m.containment != null && $Object.hasOwnProperty.call(m, "containment")) {
+                    d.containment = m.containment;
+                }
+                return d;
+            };
+
+            /**
+             * Converts this AlarmFacet to JSON.
+             * @function toJSON
+             * @memberof vitalwire.v1.AlarmFacet
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AlarmFacet.prototype.toJSON = function() {
+                return AlarmFacet.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for AlarmFacet
+             * @function getTypeUrl
+             * @memberof vitalwire.v1.AlarmFacet
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AlarmFacet.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/vitalwire.v1.AlarmFacet";
+            };
+
+            return AlarmFacet;
+        })();
+
         /**
          * LinkState enum.
          * @name vitalwire.v1.LinkState
@@ -3557,6 +4277,7 @@ export const vitalwire = $root.vitalwire = (() => {
          * @property {number} LINK_STATE_CONNECTING=1 LINK_STATE_CONNECTING value
          * @property {number} LINK_STATE_CONNECTED=2 LINK_STATE_CONNECTED value
          * @property {number} LINK_STATE_DISCONNECTED=3 LINK_STATE_DISCONNECTED value
+         * @property {number} LINK_STATE_SILENT=4 LINK_STATE_SILENT value
          */
         v1.LinkState = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3564,6 +4285,7 @@ export const vitalwire = $root.vitalwire = (() => {
             values[valuesById[1] = "LINK_STATE_CONNECTING"] = 1;
             values[valuesById[2] = "LINK_STATE_CONNECTED"] = 2;
             values[valuesById[3] = "LINK_STATE_DISCONNECTED"] = 3;
+            values[valuesById[4] = "LINK_STATE_SILENT"] = 4;
             return values;
         })();
 
@@ -3582,6 +4304,9 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {number|null} [reconnects] DeviceStatus reconnects
              * @property {number|null} [queueDepth] DeviceStatus queueDepth
              * @property {boolean|null} [clockSynced] DeviceStatus clockSynced
+             * @property {number|null} [lastFrameTimeUs] DeviceStatus lastFrameTimeUs
+             * @property {string|null} [diagnosis] DeviceStatus diagnosis
+             * @property {string|null} [session] DeviceStatus session
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3694,6 +4419,30 @@ export const vitalwire = $root.vitalwire = (() => {
             DeviceStatus.prototype.clockSynced = false;
 
             /**
+             * DeviceStatus lastFrameTimeUs.
+             * @member {number} lastFrameTimeUs
+             * @memberof vitalwire.v1.DeviceStatus
+             * @instance
+             */
+            DeviceStatus.prototype.lastFrameTimeUs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * DeviceStatus diagnosis.
+             * @member {string} diagnosis
+             * @memberof vitalwire.v1.DeviceStatus
+             * @instance
+             */
+            DeviceStatus.prototype.diagnosis = "";
+
+            /**
+             * DeviceStatus session.
+             * @member {string} session
+             * @memberof vitalwire.v1.DeviceStatus
+             * @instance
+             */
+            DeviceStatus.prototype.session = "";
+
+            /**
              * Creates a new DeviceStatus instance using the specified properties.
              * @function create
              * @memberof vitalwire.v1.DeviceStatus
@@ -3745,6 +4494,12 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 9, wireType 0 =*/72).uint64(m.queueDepth);
                 if (m.clockSynced != null && $Object.hasOwnProperty.call(m, "clockSynced") && m.clockSynced !== false)
                     w.uint32(/* id 10, wireType 0 =*/80).bool(m.clockSynced);
+                if (m.lastFrameTimeUs != null && $Object.hasOwnProperty.call(m, "lastFrameTimeUs") && (typeof m.lastFrameTimeUs === "object" ? m.lastFrameTimeUs.low || m.lastFrameTimeUs.high : m.lastFrameTimeUs !== 0))
+                    w.uint32(/* id 11, wireType 0 =*/88).int64(m.lastFrameTimeUs);
+                if (m.diagnosis != null && $Object.hasOwnProperty.call(m, "diagnosis") && m.diagnosis !== "")
+                    w.uint32(/* id 12, wireType 2 =*/98).string(m.diagnosis);
+                if (m.session != null && $Object.hasOwnProperty.call(m, "session") && m.session !== "")
+                    w.uint32(/* id 13, wireType 2 =*/106).string(m.session);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3876,6 +4631,33 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.clockSynced;
                             continue;
                         }
+                    case 11: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.int64()) === "object" ? v.low || v.high : v !== 0)
+                                m.lastFrameTimeUs = v;
+                            else
+                                delete m.lastFrameTimeUs;
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.diagnosis = v;
+                            else
+                                delete m.diagnosis;
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.session = v;
+                            else
+                                delete m.session;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3951,6 +4733,18 @@ export const vitalwire = $root.vitalwire = (() => {
                     if (typeof m.clockSynced !== "boolean")
                         return "clockSynced: boolean expected";
                 }
+                if (m.lastFrameTimeUs != null && $Object.hasOwnProperty.call(m, "lastFrameTimeUs")) {
+                    if (!$util.isInteger(m.lastFrameTimeUs) && !(m.lastFrameTimeUs && $util.isInteger(m.lastFrameTimeUs.low) && $util.isInteger(m.lastFrameTimeUs.high)))
+                        return "lastFrameTimeUs: integer|Long expected";
+                }
+                if (m.diagnosis != null && $Object.hasOwnProperty.call(m, "diagnosis")) {
+                    if (!$util.isString(m.diagnosis))
+                        return "diagnosis: string expected";
+                }
+                if (m.session != null && $Object.hasOwnProperty.call(m, "session")) {
+                    if (!$util.isString(m.session))
+                        return "session: string expected";
+                }
                 return null;
             };
 
@@ -3994,6 +4788,10 @@ export const vitalwire = $root.vitalwire = (() => {
                     case "LINK_STATE_DISCONNECTED":
                     case 3:
                         m.state = 3;
+                        break;
+                    case "LINK_STATE_SILENT":
+                    case 4:
+                        m.state = 4;
                         break;
                     default:
                         if (typeof d.state === "number" && (d.state | 0) === d.state)
@@ -4082,6 +4880,28 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.clockSynced = $Boolean(d.clockSynced);
                     }
                 }
+                if (d.lastFrameTimeUs != null) {
+                    if (typeof d.lastFrameTimeUs === "object" ? d.lastFrameTimeUs.low || d.lastFrameTimeUs.high : $Number(d.lastFrameTimeUs) !== 0) {
+                        if ($util.Long)
+                            m.lastFrameTimeUs = $util.Long.fromValue(d.lastFrameTimeUs, false);
+                        else if (typeof d.lastFrameTimeUs === "string")
+                            m.lastFrameTimeUs = $parseInt(d.lastFrameTimeUs, 10);
+                        else if (typeof d.lastFrameTimeUs === "number")
+                            m.lastFrameTimeUs = d.lastFrameTimeUs;
+                        else if (typeof d.lastFrameTimeUs === "object")
+                            m.lastFrameTimeUs = new $util.LongBits(d.lastFrameTimeUs.low >>> 0, d.lastFrameTimeUs.high >>> 0).toNumber();
+                    }
+                }
+                if (d.diagnosis != null) {
+                    if (typeof d.diagnosis !== "string" || d.diagnosis.length) {
+                        m.diagnosis = $String(d.diagnosis);
+                    }
+                }
+                if (d.session != null) {
+                    if (typeof d.session !== "string" || d.session.length) {
+                        m.session = $String(d.session);
+                    }
+                }
                 return m;
             };
 
@@ -4137,6 +4957,13 @@ export const vitalwire = $root.vitalwire = (() => {
                     } else
                         d.queueDepth = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                     d.clockSynced = false;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, false);
+                        d.lastFrameTimeUs = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.lastFrameTimeUs = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    d.diagnosis = "";
+                    d.session = "";
                 }
                 if (m.time != null && $Object.hasOwnProperty.call(m, "time")) {
                     d.time = $root.vitalwire.v1.Timing.toObject(m.time, o, q + 1);
@@ -4198,6 +5025,20 @@ export const vitalwire = $root.vitalwire = (() => {
                 if (m.clockSynced != null && $Object.hasOwnProperty.call(m, "clockSynced")) {
                     d.clockSynced = m.clockSynced;
                 }
+                if (m.lastFrameTimeUs != null && $Object.hasOwnProperty.call(m, "lastFrameTimeUs")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.lastFrameTimeUs = typeof m.lastFrameTimeUs === "number" ? $BigInt(m.lastFrameTimeUs) : $util.Long.fromBits(m.lastFrameTimeUs.low >>> 0, m.lastFrameTimeUs.high >>> 0, false).toBigInt();
+                    else if (typeof m.lastFrameTimeUs === "number")
+                        d.lastFrameTimeUs = o.longs === $String ? $String(m.lastFrameTimeUs) : m.lastFrameTimeUs;
+                    else
+                        d.lastFrameTimeUs = o.longs === $String ? $util.Long.prototype.toString.call(m.lastFrameTimeUs) : o.longs === $Number ? new $util.LongBits(m.lastFrameTimeUs.low >>> 0, m.lastFrameTimeUs.high >>> 0).toNumber() : m.lastFrameTimeUs;
+                }
+                if (m.diagnosis != null && $Object.hasOwnProperty.call(m, "diagnosis")) {
+                    d.diagnosis = m.diagnosis;
+                }
+                if (m.session != null && $Object.hasOwnProperty.call(m, "session")) {
+                    d.session = m.session;
+                }
                 return d;
             };
 
@@ -4239,6 +5080,9 @@ export const vitalwire = $root.vitalwire = (() => {
          * @property {number} GAP_REASON_SLOW_CLIENT=3 GAP_REASON_SLOW_CLIENT value
          * @property {number} GAP_REASON_DEVICE_ERROR=4 GAP_REASON_DEVICE_ERROR value
          * @property {number} GAP_REASON_RESTART=5 GAP_REASON_RESTART value
+         * @property {number} GAP_REASON_DEVICE_SILENT=6 GAP_REASON_DEVICE_SILENT value
+         * @property {number} GAP_REASON_DEVICE_SKIPPED=7 GAP_REASON_DEVICE_SKIPPED value
+         * @property {number} GAP_REASON_UNSENDABLE=8 GAP_REASON_UNSENDABLE value
          */
         v1.GapReason = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -4248,6 +5092,9 @@ export const vitalwire = $root.vitalwire = (() => {
             values[valuesById[3] = "GAP_REASON_SLOW_CLIENT"] = 3;
             values[valuesById[4] = "GAP_REASON_DEVICE_ERROR"] = 4;
             values[valuesById[5] = "GAP_REASON_RESTART"] = 5;
+            values[valuesById[6] = "GAP_REASON_DEVICE_SILENT"] = 6;
+            values[valuesById[7] = "GAP_REASON_DEVICE_SKIPPED"] = 7;
+            values[valuesById[8] = "GAP_REASON_UNSENDABLE"] = 8;
             return values;
         })();
 
@@ -4761,6 +5608,18 @@ export const vitalwire = $root.vitalwire = (() => {
                     case "GAP_REASON_RESTART":
                     case 5:
                         m.reason = 5;
+                        break;
+                    case "GAP_REASON_DEVICE_SILENT":
+                    case 6:
+                        m.reason = 6;
+                        break;
+                    case "GAP_REASON_DEVICE_SKIPPED":
+                    case 7:
+                        m.reason = 7;
+                        break;
+                    case "GAP_REASON_UNSENDABLE":
+                    case 8:
+                        m.reason = 8;
                         break;
                     default:
                         if (typeof d.reason === "number" && (d.reason | 0) === d.reason)
