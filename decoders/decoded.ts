@@ -1,12 +1,13 @@
 // What a decoder hands the gateway for one frame: standard payloads plus the device context
 // the frame revealed. Context (bed, device identity) is kept apart from values.
-import type { IAlarm, IDeviceStatus, IObservation, IWaveformChunk } from '../proto/index.js';
+import type { IAlarm, IDeviceStatus, IGap, IObservation, IWaveformChunk } from '../proto/index.js';
 import type { DecodeError } from './errors.js';
 
 export interface Decoded {
   /** Device identity found in the frame (EUI-64, serial number); undefined when the frame has none. */
   device?: string;
   model?: string;
+  /** Bed the device claims (HL7 PV1-3): published as Source.bed_claim, never as the configured bed. */
   bed?: string;
   /** Message control id (HL7 MSH-10), for acknowledgements. */
   controlId?: string;
@@ -15,6 +16,8 @@ export interface Decoded {
   alarms: IAlarm[];
   /** Device-reported status (sensor off, link state inside a bridge); optional, most frames have none. */
   statuses?: IDeviceStatus[];
+  /** Holes the frame reveals in the device's own streams (a waveform window it skipped); optional. */
+  gaps?: IGap[];
   /** Non-fatal problems inside an accepted frame (e.g. one unreadable OBX). */
   warnings: DecodeError[];
 }

@@ -50,6 +50,8 @@ export class DeviceRuntime {
   private hardwareId = '';
   private model: string;
   private bed: string;
+  /** The bed the device itself claims (HL7 PV1-3): its claim, published apart from the configured bed. */
+  private bedClaim = '';
   private lastDataUs = 0;
   private downSinceUs = 0;
   /** Newest data time stored before this process started (a restart gap is due at the first connect). */
@@ -76,14 +78,14 @@ export class DeviceRuntime {
   }
 
   private source(): ISource & { device: string } {
-    return { site: this.o.site, gateway: this.o.gateway, device: this.o.device, protocol: this.o.protocol, bed: this.bed, model: this.model, hardwareId: this.hardwareId };
+    return { site: this.o.site, gateway: this.o.gateway, device: this.o.device, protocol: this.o.protocol, bed: this.bed, bedClaim: this.bedClaim, model: this.model, hardwareId: this.hardwareId };
   }
 
   /** One decoded frame, received at rxUs (gateway clock). */
   ingest(d: Decoded, rxUs: number): void {
     if (d.device) this.hardwareId = d.device;
     if (d.model) this.model = d.model;
-    if (d.bed && !this.o.bed) this.bed = d.bed;
+    if (d.bed) this.bedClaim = d.bed;
     this.lastDataUs = rxUs;
     const suspect = this.clock.stamp(d, rxUs);
     if (suspect) {
@@ -98,6 +100,10 @@ export class DeviceRuntime {
     this.batcher.add('wave', d.waves, rxUs);
     this.batcher.add('alarm', d.alarms, rxUs);
     if (d.statuses && d.statuses.length > 0) void this.batcher.put('status', { statuses: d.statuses }, rxUs, rxUs).catch(() => undefined);
+    if (d.gaps && d.gaps.length > 0) {
+      this.counters.gaps['device-skipped'] = (this.counters.gaps['device-skipped'] ?? 0) + d.gaps.length;
+      void this.batcher.put('status', { gaps: d.gaps }, rxUs, rxUs).catch(() => undefined);
+    }
   }
 
   /** Stores everything open now; resolves when durable (the MLLP ACK waits for it). */
