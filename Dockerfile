@@ -1,17 +1,25 @@
-# vitalwire central broker (and the other vitalwire commands). Build: docker build -t vitalwire .
-# TypeScript runs through tsx at start; there is no build step. Secrets (PKI, users file) are mounted, never baked in.
-FROM node:20-bookworm-slim
+# vitalwire central (and the other vitalwire commands). Build: docker build -t vitalwire .
+# The image runs compiled JavaScript (dist/, built in the first stage); no TypeScript loader and no development
+# dependency is in it. Secrets (PKI, users file) are mounted, never baked in.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY . .
+RUN npm run build
 
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY . .
-# Never ship development keys or local state that a checkout may hold.
-RUN rm -rf .vitalwire pki gateways users.yaml test-results
+# --ignore-scripts: the package's own `prepare` (the build) already ran in the first stage.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/dist ./dist
+COPY bin/vitalwire ./bin/vitalwire
+COPY deploy ./deploy
 
 USER node
-EXPOSE 8883 8884 9464
+EXPOSE 8883 8884 8080 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/vitalwire"]

@@ -109,7 +109,10 @@ export const bench: Bench = {
       const unit = readFileSync(join(import.meta.dirname, '..', 'deploy', 'vitalwire-gateway.service'), 'utf8');
       const nodeFlags = (process.env['VW_BENCH_NODE_FLAGS'] ?? /^Environment="NODE_OPTIONS=([^"]*)"/m.exec(unit)?.[1] ?? '').split(' ').filter(Boolean);
       log(`gateway node options: ${nodeFlags.join(' ') || '(none)'}`);
-      child = spawn(process.execPath, [...nodeFlags, BIN, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VW_LOG_LEVEL: 'warn' } });
+      // VW_BENCH_GATEWAY_RUNNER=tsx runs the sources through tsx instead of dist/ (how every start ran before the build).
+      const runner = process.env['VW_BENCH_GATEWAY_RUNNER'] === 'tsx' ? ['--import', 'tsx', join(import.meta.dirname, 'lib', 'tsx-entry.ts')] : [BIN];
+      log(`gateway runs ${runner.join(' ')}`);
+      child = spawn(process.execPath, [...nodeFlags, ...runner, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VW_LOG_LEVEL: 'warn' } });
       const pid = child.pid ?? 0;
       await until(() => rig.tally.messages > 0, 'the gateway publishing', 30_000);
       mllpPorts.forEach((port, k) => mllpMonitors.push(wardMllpMonitor(half + k + 1, port, { ecgLeads })));

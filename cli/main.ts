@@ -1,6 +1,21 @@
 // vitalwire command line: one binary, one sub-command per role.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { VitalwireError } from '../decoders/errors.js';
 import type { CommandSpec } from './args.js';
+
+/** The package's version, from the nearest package.json named vitalwire (cli/ in a checkout, dist/cli/ installed). */
+export function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (!existsSync(p)) continue;
+    const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'vitalwire' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
 
 interface Command {
   spec: CommandSpec;
@@ -26,11 +41,15 @@ export async function usage(): Promise<string> {
   const rows = specs.map((spec) => `  ${spec.name.padEnd(10)} ${spec.summary}`);
   return `vitalwire: IoMT device gateway and vital-signs streaming\n\nUsage: vitalwire <command> [options]\n\nCommands:\n${rows.join(
     '\n',
-  )}\n\nRun 'vitalwire <command> --help' for a command's options.\n`;
+  )}\n\nRun 'vitalwire <command> --help' for a command's options; 'vitalwire --version' prints the version.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    process.stdout.write(`vitalwire ${version()} (node ${process.version})\n`);
+    return 0;
+  }
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(await usage());
     return cmd === undefined ? 2 : 0;

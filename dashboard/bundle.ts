@@ -1,8 +1,10 @@
-// Builds the dashboard in memory for the fan-out to serve: '/', '/index.html', '/app.js', '/style.css' and
-// '/favicon.svg'. Everything is local; the bundle carries protobufjs and the generated contract code.
+// The dashboard's files for the fan-out to serve: '/', '/index.html', '/app.js', '/style.css' and '/favicon.svg'.
+// What a user runs (dist/) carries them prebuilt by scripts/build.mjs in ./public; a source checkout under a test
+// runner bundles them in memory with esbuild (a development dependency). Everything is local; the bundle carries
+// protobufjs and the generated contract code.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface DashboardAsset {
   readonly body: Buffer;
@@ -12,6 +14,11 @@ export interface DashboardAsset {
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
 
 export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
+  if (existsSync(here('./public/app.js'))) {
+    const [js, html, css, icon] = await Promise.all(['app.js', 'index.html', 'style.css', 'favicon.svg'].map((f) => readFile(here(`./public/${f}`))));
+    return assets(js as Buffer, html as Buffer, css as Buffer, icon as Buffer);
+  }
+  const { build } = await import('esbuild');
   const [result, html, css, icon] = await Promise.all([
     build({
       entryPoints: [here('./app.ts')],
@@ -35,11 +42,15 @@ export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
   if (result.outputFiles.length !== 1 || js === undefined) {
     throw new Error(`dashboard bundle: expected one output file, got ${result.outputFiles.length}`);
   }
+  return assets(Buffer.from(js.contents), html, css, icon);
+}
+
+function assets(js: Buffer, html: Buffer, css: Buffer, icon: Buffer): Map<string, DashboardAsset> {
   const page: DashboardAsset = { body: html, type: 'text/html; charset=utf-8' };
   return new Map<string, DashboardAsset>([
     ['/', page],
     ['/index.html', page],
-    ['/app.js', { body: Buffer.from(js.contents), type: 'text/javascript; charset=utf-8' }],
+    ['/app.js', { body: js, type: 'text/javascript; charset=utf-8' }],
     ['/style.css', { body: css, type: 'text/css; charset=utf-8' }],
     ['/favicon.svg', { body: icon, type: 'image/svg+xml' }],
   ]);

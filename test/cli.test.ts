@@ -1,7 +1,7 @@
 // The vitalwire executable as a user runs it: help for every command, usage errors, and a demo
 // that starts, serves, and stops cleanly on SIGTERM without leaving socat behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,26 @@ describe('vitalwire CLI', () => {
       expect(h.stdout, cmd).toContain(`Usage: vitalwire ${cmd}`);
       expect(h.stdout, cmd).toContain('--help');
     }
+  });
+
+  it('prints its version, from package.json', async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const v = run(['--version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(new RegExp(`^vitalwire ${pkg.version.replace(/\./g, '\\.')} \\(node v\\d+`));
+  });
+
+  it('runs compiled JavaScript from dist/, never a TypeScript loader', () => {
+    // With every .ts module and tsx forbidden at resolve time (test/forbid-typescript.mjs), the command still runs.
+    // Nonin format 8 (protocols.md): STATUS1 0x80 (HR bits 8-7 = 0), HR_LSB 72, SpO2 97.
+    const forbid = join(import.meta.dirname, 'forbid-typescript.mjs');
+    const ok = spawnSync(process.execPath, ['--import', forbid, BIN, 'decode', '--format', 'nonin8', '-'], { encoding: 'utf8', input: Buffer.from([0x80, 72, 97, 0]), timeout: 20_000 });
+    expect(ok.stderr).toBe('');
+    expect(JSON.parse(ok.stdout.split('\n')[0] ?? '')).toMatchObject({ kind: 'obs', refid: 'MDC_PULS_OXIM_PULS_RATE', value: 72 });
+    // The hook does catch a TypeScript load: the same check on the TypeScript entry fails.
+    const ts = spawnSync(process.execPath, ['--import', forbid, '--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'main.ts')], { encoding: 'utf8', timeout: 20_000 });
+    expect(ts.status).not.toBe(0);
+    expect(ts.stderr).toContain('TypeScript loaded at run time');
   });
 
   it('exits 2 with a clear message on usage errors', () => {
