@@ -79,21 +79,23 @@ describe('topic filter syntax (MQTT 3.1.1 4.7)', () => {
 });
 
 describe('canSubscribe', () => {
-  it('lets a gateway subscribe to its own command topics only', () => {
+  it('lets a gateway subscribe below its own prefix only: its command topics and its own streams read back', () => {
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/#')).toBe(true);
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/reboot')).toBe(true);
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/dev-1/+')).toBe(true);
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/dev/obs')).toBe(true);
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/+/+')).toBe(true);
+    expect(canSubscribe(gw, 'vw/v1/site1/gw1/#')).toBe(true);
   });
 
   it.each([
-    'vw/v1/site1/gw1/cmd', // the prefix itself is not a command topic
+    'vw/v1/site1/gw1', // its prefix without a level below
     'vw/v1/site1/gw2/cmd/#',
     'vw/v1/site2/gw1/cmd/#',
     'vw/v1/site1/+/cmd/#',
     'vw/v1/+/gw1/cmd/#',
-    'vw/v1/site1/gw1/+/#',
-    'vw/v1/site1/gw1/#',
-    'vw/v1/site1/gw1/dev/obs',
+    'vw/v1/site1/+/dev/obs',
+    'vw/v1/site10/gw1/#',
     'vw/v1/#',
     '#',
     '+/v1/site1/gw1/cmd/#',

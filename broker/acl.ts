@@ -92,10 +92,11 @@ export function canSubscribe(id: Identity, filter: string): boolean {
     case 'lab':
       return true;
     case 'gateway':
-      // Its own command topics: vw/v1/<site>/<gateway>/cmd/# or anything more specific below that prefix. Every
-      // level up to 'cmd' must be literal, so no filter can reach another gateway's commands.
-      return levels.length >= 6 && levels[0] === 'vw' && levels[1] === 'v1' && levels[2] === id.site &&
-        levels[3] === id.gateway && levels[4] === 'cmd';
+      // Anything below its own prefix vw/v1/<site>/<gateway>/: its command topics, and its own streams read back
+      // (`vitalwire watch` with the gateway's certificate shows what it published). Site and gateway must be
+      // literal, so no filter can reach another gateway's topics.
+      return levels.length >= 5 && levels[0] === 'vw' && levels[1] === 'v1' && levels[2] === id.site &&
+        levels[3] === id.gateway;
     case 'user': {
       if (filter.startsWith('$')) {
         // $SYS carries client ids and broker internals: admins only. Other $-topics ($share...) are not offered.

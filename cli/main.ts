@@ -34,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   users: () => import('./users.js').then((m) => ({ spec: m.usersCommand, run: m.runUsers })),
   audit: () => import('./audit.js').then((m) => ({ spec: m.auditCommand, run: (argv) => m.runAudit(argv) })),
   decode: () => import('./decode.js').then((m) => ({ spec: m.decodeCommand, run: m.runDecode })),
+  watch: () => import('./watch.js').then((m) => ({ spec: m.watchCommand, run: (argv) => m.runWatch(argv) })),
 };
 
 export async function usage(): Promise<string> {

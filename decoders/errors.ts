@@ -59,6 +59,7 @@ export const ERRORS = {
   VW_ERR_LINK_LIMIT: 'a device link limit was reached (connections, idle time, pending messages)',
   VW_ERR_TIME_SUSPECT: 'a device timestamp is implausible (jump, future, roll-over)',
   VW_ERR_UPLINK: 'the broker connection failed or dropped',
+  VW_ERR_PAYLOAD_INVALID: 'a published payload is not a vitalwire.v1.Batch as the contract defines it',
   VW_ERR_CAPTURE: 'the raw device capture could not be written or reached its size limit',
   // live fan-out and dashboard (docs/dashboard.md)
   VW_ERR_LOGIN_FAILED: 'dashboard login refused: unknown user, wrong password, or too many attempts',
