@@ -50,8 +50,11 @@ describe('provisioning CLI and a broker from a config file', () => {
     const u = run(['users', 'add', 'ops1', '--role', 'observer', '--sites', 'site1', '--file', users, '--password-stdin'], 'correct horse battery\n');
     expect(u.status, u.stderr).toBe(0);
     expect((await stat(users)).mode & 0o777).toBe(0o600);
-    const gen = run(['users', 'add', 'fanout', '--role', 'service', '--file', users]);
-    expect(gen.stdout).toMatch(/password for fanout \(shown once\): \S{20,}/);
+    const gen = run(['users', 'add', 'records', '--role', 'service', '--file', users]);
+    expect(gen.stdout).toMatch(/password for records \(shown once\): \S{20,}/);
+    // No --sites, no scope: the account sees nothing (it used to get '*', every site).
+    expect(gen.stdout).toContain('no sites');
+    expect(run(['users', 'list', '--file', users]).stdout).toMatch(/^records\s+service\s+\(no sites\)$/m);
     expect(await readFile(users, 'utf8')).not.toContain('correct horse');
     expect(run(['users', 'add', 'ops1', '--role', 'observer', '--file', users], '').status).toBe(1);
     expect(run(['users', 'add', 'x/y', '--role', 'observer', '--file', users]).status).toBe(2);

@@ -12,7 +12,7 @@ import { watchFile } from '../lib/watched-file.js';
 const userSchema = z.strictObject({
   name: z.string().regex(USER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'),
   role: z.enum(ROLES as [User['role'], ...User['role'][]]),
-  sites: z.array(z.string().min(1)).min(1),
+  sites: z.array(z.string().min(1)), // empty: the account sees nothing
   hash: z.string().startsWith('scrypt$'),
 });
 

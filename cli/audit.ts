@@ -1,5 +1,6 @@
 // `vitalwire audit`: who opened which bed when, from the fan-out's append-only access log (docs/dashboard.md).
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { VitalwireError } from '../decoders/errors.js';
 import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../broker/fanout/audit.js';
 import { helpText, parse, type CommandSpec } from './args.js';
@@ -7,9 +8,10 @@ import { helpText, parse, type CommandSpec } from './args.js';
 export const auditCommand: CommandSpec = {
   name: 'audit',
   summary: 'Query the dashboard access audit: who opened which bed when (no clinical values).',
-  usage: 'audit [--dir DIR] [--user NAME] [--bed SITE[/GATEWAY[/DEVICE]]] [--event E] [--since T] [--until T] [--json]',
+  usage: 'audit [--dir DIR | --config central.yaml] [--user NAME] [--bed SITE[/GATEWAY[/DEVICE]]] [--event E] [--since T] [--until T] [--json]',
   options: {
-    dir: { type: 'string', default: './.vitalwire/audit', arg: 'DIR', help: 'audit directory (the demo: <data-dir>/audit; central --config: <config dir>/audit)' },
+    dir: { type: 'string', arg: 'DIR', help: 'audit directory (the demo: <data-dir>/audit; central --config: <config dir>/audit); default: the demo\'s ./.vitalwire/audit' },
+    config: { type: 'string', arg: 'FILE', help: "the central's config file: read the audit beside it (<config dir>/audit)" },
     user: { type: 'string', arg: 'NAME', help: 'only this user' },
     bed: { type: 'string', arg: 'KEY', help: 'only this site, site/gateway or site/gateway/device' },
     event: { type: 'string', arg: 'E', help: `only one event: ${AUDIT_EVENTS.join(', ')}` },
@@ -57,7 +59,15 @@ export async function runAudit(argv: string[], out: (line: string) => void = (l)
   if (!json) out(['time'.padEnd(24), 'event'.padEnd(12), 'user'.padEnd(16), 'site/gateway/device'.padEnd(32), 'bed label', 'remote'].join('  '));
   let n = 0;
   const stats = { badLines: 0 };
-  for await (const e of queryAudit(resolve(String(values['dir'])), q, stats)) {
+  // Where the audit is: given, beside the central's config, or the demo's default; never an empty answer for a
+  // directory that does not exist (that printed nothing and looked like "nobody opened anything").
+  if (values['dir'] !== undefined && values['config'] !== undefined) throw new VitalwireError('VW_ERR_USAGE', 'give --dir or --config, not both');
+  const dir = resolve(typeof values['dir'] === 'string' ? values['dir'] : typeof values['config'] === 'string' ? join(dirname(values['config']), 'audit') : './.vitalwire/audit');
+  if (!existsSync(dir)) {
+    const how = values['dir'] === undefined && values['config'] === undefined ? ': give --dir DIR (the demo: <data-dir>/audit) or --config central.yaml' : '';
+    throw new VitalwireError('VW_ERR_USAGE', `no audit directory at ${dir}${how}`);
+  }
+  for await (const e of queryAudit(dir, q, stats)) {
     out(json ? JSON.stringify(e) : row(e));
     if (++n >= limit) break;
   }

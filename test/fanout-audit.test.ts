@@ -49,4 +49,21 @@ describe('vitalwire audit', () => {
     await expect(runAudit(['--dir', dir, '--event', 'peek'], () => undefined)).rejects.toThrow(VitalwireError);
     await expect(runAudit(['--dir', dir, '--since', 'yesterday'], () => undefined)).rejects.toThrow(/ISO 8601/);
   });
+
+  it('finds the audit beside a central config, and says what it needs instead of printing nothing', async () => {
+    const central = mkdtempSync(join(tmpdir(), 'vw-audit-central-'));
+    try {
+      const log = createFileAuditLog({ dir: join(central, 'audit') });
+      log.append({ event: 'login', user: 'dr-tran', remote: '10.1.1.7', session: 's9' });
+      await log.close();
+      const lines: string[] = [];
+      expect(await runAudit(['--config', join(central, 'central.yaml'), '--json'], (l) => lines.push(l))).toBe(0);
+      expect(lines.map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['dr-tran']);
+      // A directory that does not exist is an error that names it, not an empty table.
+      await expect(runAudit(['--dir', join(central, 'nowhere')], () => undefined)).rejects.toThrow(/no audit directory at .*nowhere/);
+      await expect(runAudit(['--dir', dir, '--config', join(central, 'central.yaml')], () => undefined)).rejects.toThrow(/not both/);
+    } finally {
+      rmSync(central, { recursive: true, force: true });
+    }
+  });
 });
