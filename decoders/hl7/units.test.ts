@@ -2,7 +2,9 @@
 // an MDC dimension code `<code>^<MDC_DIM_..>^MDC` or UCUM `<ucum>^<ucum>^UCUM`). Expected values
 // follow the definitions: [degF] = 5/9 K offset so that 32 [degF] = 0 Cel; K = Cel + 273.15.
 import { describe, expect, it } from 'vitest';
-import { records } from './test-messages.js';
+import { createHl7Decoder } from './decoder.js';
+import { decode, message, records } from './test-messages.js';
+import { ucumCalls } from '../units/ucum.js';
 
 const TEMP = '150344^MDC_TEMP^MDC';
 const obx = (code: string, value: string, unit: string, status = 'R') => `OBX|1|NM|${code}|1.13.1.150344|${value}|${unit}|||||${status}`;
@@ -69,5 +71,20 @@ describe('PCD-01 units (UCUM)', () => {
     expect(hr).toMatchObject({ unit: '/min', vendorUnit: 'bpm' });
     expect(sys).toMatchObject({ unit: 'mm[Hg]', vendorUnit: 'mmHg' });
     expect(hr?.['flags']).toEqual([]);
+  });
+});
+
+describe('unit resolution cost', () => {
+  it('runs once per distinct OBX-6 and row, never per message: 200 more messages make no UCUM call', () => {
+    const dec = createHl7Decoder();
+    const msg = (v: number) => message([
+      `OBX|1|NM|150344^MDC_TEMP^MDC|1.13.1.150344|${v}|[degF]^[degF]^UCUM|||||R`,
+      `OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|${90 + (v % 10)}|262688^MDC_DIM_PERCENT^MDC|||||R`,
+      `OBX|3|NM|147842^MDC_ECG_HEART_RATE^MDC|1.7.4.147842|${60 + (v % 30)}|bpm|||||R`,
+    ]);
+    decode(msg(98.6), dec);
+    const before = ucumCalls();
+    for (let i = 0; i < 200; i++) expect(decode(msg(97 + i / 10), dec).observations).toHaveLength(3);
+    expect(ucumCalls()).toBe(before);
   });
 });

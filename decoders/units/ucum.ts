@@ -28,8 +28,15 @@ const MAX_CACHED = 1024;
 const cache = new Map<string, UcumInfo>();
 let utils: ReturnType<typeof UcumLhcUtils.getInstance> | undefined;
 
+let calls = 0;
+/** How many times ucumInfo ran (tests: unit resolution must not happen per message). */
+export function ucumCalls(): number {
+  return calls;
+}
+
 /** UCUM validity and dimension of a unit string, as the library reads it. */
 export function ucumInfo(unit: string): UcumInfo {
+  calls++;
   const hit = cache.get(unit);
   if (hit !== undefined) return hit;
   const info = compute(unit);
