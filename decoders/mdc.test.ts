@@ -3,7 +3,7 @@
 // refid per code, and to docs/nomenclature.md, where every code must be listed with its sources.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METRIC_ALIASES, METRICS, UNITS, metricByMdc, metricByRefId, unitByMdc, unitByRefId } from './mdc.js';
+import { METRIC_ALIASES, METRICS, TABLE_METRICS, UNIT_ALIASES, UNITS, displayLabel, isMetricCode, metricByMdc, metricByRefId, unitByMdc, unitByRefId } from './mdc.js';
 
 const PART = 65536;
 const partition = (code: number): number => Math.floor(code / PART);
@@ -14,7 +14,11 @@ const term = (code: number): number => code % PART;
 const METRIC_PARTITIONS = new Set([2, 128, 129, 130]);
 const UNIT_PARTITION = 4;
 
-const metrics = Object.entries(METRICS);
+// Every metric vitalwire knows: the emitted set (METRICS) and the Rosetta table (decoders/mdc-table.ts).
+const metrics: [string, { mdc: number; refid: string; unit: string; alt?: readonly string[] }][] = [
+  ...Object.entries(METRICS),
+  ...TABLE_METRICS.map((m) => [m.refid, m] as [string, typeof m]),
+];
 const units = Object.entries(UNITS);
 const doc = readFileSync(new URL('../docs/nomenclature.md', import.meta.url), 'utf8');
 const docLines = doc.split('\n');
@@ -61,6 +65,39 @@ describe('MDC nomenclature table', () => {
     for (const [key, u] of units) {
       expect(unitByMdc(u.mdc)?.refid, key).toBe(key);
       expect(unitByRefId(key)?.mdc, key).toBe(u.mdc);
+    }
+  });
+
+  it('the Rosetta table is substantial and adds only codes METRICS lacks', () => {
+    expect(TABLE_METRICS.length).toBeGreaterThan(140);
+    for (const m of TABLE_METRICS) expect(m.refid in METRICS, `${m.refid} is in both`).toBe(false);
+    // Codes the review found thrown away (ST II/III/V5, invasive pulse rate, end-tidal CO2, airway pressure):
+    for (const [code, refid] of [[131842, 'MDC_ECG_AMPL_ST_II'], [131901, 'MDC_ECG_AMPL_ST_III'], [131847, 'MDC_ECG_AMPL_ST_V5'],
+      [149522, 'MDC_BLD_PULS_RATE_INV'], [151728, 'MDC_AWAY_CO2_ET'], [151792, 'MDC_PRESS_AWAY']] as const) {
+      expect(metricByMdc(code)?.refid, String(code)).toBe(refid);
+      expect(isMetricCode(code)).toBe(true);
+    }
+  });
+
+  it('ST amplitude of a lead is 768 + the lead code (I 1 .. V6 8, III 61, aVR/aVL/aVF 62-64)', () => {
+    const leads: Record<string, number> = { I: 1, II: 2, V1: 3, V2: 4, V3: 5, V4: 6, V5: 7, V6: 8, III: 61, AVR: 62, AVL: 63, AVF: 64 };
+    for (const [lead, n] of Object.entries(leads)) expect(term(metricByRefId(`MDC_ECG_AMPL_ST_${lead}`)?.mdc ?? 0), lead).toBe(768 + n);
+    expect(displayLabel('MDC_ECG_AMPL_ST_II')).toBe('ST-II');
+  });
+
+  it('every unit a metric names is valid UCUM syntax (checked in decoders/units/units.test.ts) and metric partitions are checked', () => {
+    expect(isMetricCode(131842)).toBe(true);
+    expect(isMetricCode(188496)).toBe(true); // partition 2, a standard term (Mindray's axillary code)
+    expect(isMetricCode(196680)).toBe(false); // partition 3: an event
+    expect(isMetricCode(262196)).toBe(false); // partition 4: a unit
+    expect(isMetricCode(2327)).toBe(false); // no partition
+    expect(isMetricCode(2 * 65536 + 0xf10c)).toBe(false); // private term (Philips NOM_TEMP_AXIL 0xF10C)
+  });
+
+  it('unit aliases point at existing units', () => {
+    for (const [alias, target] of Object.entries(UNIT_ALIASES)) {
+      expect(alias in UNITS, alias).toBe(false);
+      expect(unitByRefId(alias)?.mdc, alias).toBe(UNITS[target].mdc);
     }
   });
 

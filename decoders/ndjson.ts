@@ -1,9 +1,9 @@
 // The decode CLI's NDJSON view of decoded payloads, also the shape golden fixtures state their
-// expected values in. One object per observation, wave chunk, alarm or status; errors as
+// expected values in. One object per observation, wave chunk, alarm, status or gap; errors as
 // {"kind":"error","code","detail"}. Times are shown as the device sent them: its local time
 // with the offset it stated, or without an offset when it stated none.
-import { AlarmInactivation, AlarmKind, AlarmPhase, AlarmPriority, AlarmState, Flag, LinkState } from '../proto/index.js';
-import type { IAlarm, IDeviceStatus, IObservation, ITiming, IWaveformChunk } from '../proto/index.js';
+import { AlarmInactivation, AlarmKind, AlarmPhase, AlarmPriority, AlarmState, Flag, GapReason, Kind, LinkState } from '../proto/index.js';
+import type { IAlarm, IAlarmFacet, IDeviceStatus, IGap, IObservation, ITiming, IWaveformChunk } from '../proto/index.js';
 import type { Decoded } from './decoded.js';
 import type { DecodeError } from './errors.js';
 
@@ -55,6 +55,8 @@ export function observationRecord(o: IObservation, device?: string, assumedOffse
     refid: o.refid ?? '',
     value,
     unit: o.unit ?? '',
+    // The value as the device sent it, when vitalwire converted it (FLAG_DERIVED).
+    sentValue: o.sentNumber ?? undefined,
     vendorCode: o.vendorCode ?? '',
     vendorUnit: o.vendorUnit ?? '',
     time: deviceTimeText(o.time, assumedOffsetMin),
@@ -98,9 +100,30 @@ export function alarmRecord(a: IAlarm, device?: string, assumedOffsetMin = 0): N
     inactivation: enumName(AlarmInactivation, a.inactivation, 'ALARM_INACTIVATION_'),
     sourceMdc: a.sourceMdc || undefined,
     sourceRefid: a.sourceRefid ?? '',
+    sourceValue: a.sourceValue ?? undefined,
+    sourceUnit: a.sourceUnit ?? '',
+    limitLow: a.limitLow ?? undefined,
+    limitHigh: a.limitHigh ?? undefined,
+    limits: a.limits ?? '',
+    sourceContainment: a.sourceContainment ?? '',
     vendorCode: a.vendorCode ?? '',
     time: deviceTimeText(a.time, assumedOffsetMin),
+    facets: a.facets && a.facets.length > 0 ? a.facets.map(facetRecord) : undefined,
     flags: flagNames(a.flags),
+  }));
+}
+
+function facetRecord(f: IAlarmFacet): NdjsonRecord {
+  return clean({ mdc: f.mdc || undefined, refid: f.refid ?? '', value: f.value ?? '', unit: f.unit ?? '', containment: f.containment ?? '' });
+}
+
+export function gapRecord(g: IGap, device?: string): NdjsonRecord {
+  return base('gap', device, clean({
+    stream: enumName(Kind, g.kind, 'KIND_'),
+    reason: enumName(GapReason, g.reason, 'GAP_REASON_'),
+    waveMdc: g.waveMdc || undefined,
+    fromSample: g.sampleCount ? Number(g.fromSample ?? 0) : undefined,
+    sampleCount: g.sampleCount ? Number(g.sampleCount) : undefined,
   }));
 }
 
@@ -112,13 +135,14 @@ export function errorRecord(e: DecodeError): NdjsonRecord {
   return { kind: 'error', code: e.code, detail: e.detail };
 }
 
-/** All records of one decoded frame, in payload order: observations, waves, alarms. */
+/** All records of one decoded frame, in payload order: observations, waves, alarms, statuses, gaps. */
 export function decodedRecords(d: Decoded, assumedOffsetMin = 0): NdjsonRecord[] {
   const out: NdjsonRecord[] = [];
   for (const o of d.observations) out.push(observationRecord(o, d.device, assumedOffsetMin));
   for (const w of d.waves) out.push(waveRecord(w, d.device, assumedOffsetMin));
   for (const a of d.alarms) out.push(alarmRecord(a, d.device, assumedOffsetMin));
   for (const s of d.statuses ?? []) out.push(statusRecord(s, d.device));
+  for (const g of d.gaps ?? []) out.push(gapRecord(g, d.device));
   for (const w of d.warnings) out.push(errorRecord(w));
   return out;
 }

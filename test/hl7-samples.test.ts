@@ -2,11 +2,12 @@
 // SOURCES.md). They are read in place and never copied into this repository. Every expected
 // value below was read off the message text by hand (field positions per IHE PCD TF-2), not
 // taken from the decoder's output.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHl7Decoder } from '../decoders/hl7/decoder.js';
 import { decodedRecords, type NdjsonRecord } from '../decoders/ndjson.js';
+import { isMetricCode } from '../decoders/mdc.js';
 
 const DIR = process.env['VW_HL7_SAMPLES'] ?? join(import.meta.dirname, '..', '..', 'shared', 'hl7-samples');
 const present = existsSync(DIR);
@@ -66,6 +67,22 @@ describe.skipIf(!present)(`real monitor messages in ${DIR}${present ? '' : ' (sk
     const mindray = records.filter((r) => String(r['vendorCode']).endsWith('^99MNDRY'));
     expect(mindray.map((r) => String(r['vendorCode']).split('^')[0])).toEqual(['108', '352', '579', '580', '581']);
     for (const r of mindray) expect(r).toMatchObject({ mdc: 0, value: 0, flags: ['unmapped'] });
+    // 148216 (2:17144) is a valid SCADA code the sender states in MDC: kept, with its unit '1'.
+    expect(one(records, 'MDC_ECG_SV_BEATS')).toMatchObject({ mdc: 148216, value: 0, unit: '1', flags: [] });
+  });
+
+  it('every sample: a stated valid MDC metric code is never published as 0; no numeric leaves with an empty unit unflagged', () => {
+    const files = readdirSync(DIR).filter((f) => f.endsWith('.hl7'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      for (const r of decode(f).records) {
+        const m = /^(\d+)\^(MDC_[A-Z0-9_]+)\^MDC$/.exec(String(r['vendorCode'] ?? ''));
+        if ((r['kind'] === 'obs' || r['kind'] === 'wave') && m && isMetricCode(Number(m[1]))) expect(r['mdc'], `${f} ${m[0]}`).not.toBe(0);
+        if (r['kind'] === 'obs' && (typeof r['value'] === 'number' || r['value'] === null) && !r['unit']) {
+          expect(r['flags'], `${f} ${String(r['vendorCode'])}`).toContain('unit-unknown');
+        }
+      }
+    }
   });
 
   it('XH80X: -999 and -99.9 mean "no measurement"; values unavailable, never 999 below zero', () => {

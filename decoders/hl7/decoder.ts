@@ -35,7 +35,9 @@ export function createHl7Decoder(): FrameDecoder {
       const t1 = component(m, type9, 1);
       const t2 = component(m, type9, 2);
       const isOru = spanEquals(m.buf, t1, 'ORU');
-      const kind = !isOru ? '' : spanEquals(m.buf, t2, 'R01') || spanEquals(m.buf, t2, 'W01') ? 'dec' : spanEquals(m.buf, t2, 'R40') ? 'acm' : '';
+      // ORF^R04 (HL7 v2 ch. 7, query response): the same OBR/OBX content as ORU^R01 (Philips, others).
+      const isOrf = spanEquals(m.buf, t1, 'ORF') && spanEquals(m.buf, t2, 'R04');
+      const kind = isOrf ? 'dec' : !isOru ? '' : spanEquals(m.buf, t2, 'R01') || spanEquals(m.buf, t2, 'W01') ? 'dec' : spanEquals(m.buf, t2, 'R40') ? 'acm' : '';
       if (!kind) {
         return { ok: false, error: decodeError('VW_ERR_HL7_UNSUPPORTED_MESSAGE', `${readText(m, t1).slice(0, 8)}^${readText(m, t2).slice(0, 8)}`) };
       }
@@ -65,6 +67,8 @@ export function createHl7Decoder(): FrameDecoder {
         const r = decodePcd01Body(mc, msgUs, msgOff);
         out.observations = r.observations;
         out.waves = r.waves;
+        out.alarms = r.alarms;
+        if (r.gaps.length > 0) out.gaps = r.gaps;
         out.warnings.push(...r.warnings);
         const device = r.device ?? sender.id ?? facility.id;
         if (device) out.device = device;
@@ -73,6 +77,7 @@ export function createHl7Decoder(): FrameDecoder {
         if (nonProduction) {
           for (const o of out.observations) o.flags = (o.flags ?? 0) | Flag.FLAG_TEST;
           for (const w of out.waves) w.flags = (w.flags ?? 0) | Flag.FLAG_TEST;
+          for (const a of out.alarms) a.flags = (a.flags ?? 0) | Flag.FLAG_TEST;
         }
       } else {
         const r = decodeAcmBody(mc, msgUs, msgOff);
@@ -88,7 +93,7 @@ export function createHl7Decoder(): FrameDecoder {
 
   function looksLikeType(s: Span): boolean {
     const t = component(m, s, 1);
-    return spanEquals(m.buf, t, 'ORU') || spanEquals(m.buf, t, 'ACK') || spanEquals(m.buf, t, 'ADT') || spanEquals(m.buf, t, 'QRY') || spanEquals(m.buf, t, 'ORM');
+    return spanEquals(m.buf, t, 'ORU') || spanEquals(m.buf, t, 'ORF') || spanEquals(m.buf, t, 'ACK') || spanEquals(m.buf, t, 'ADT') || spanEquals(m.buf, t, 'QRY') || spanEquals(m.buf, t, 'ORM');
   }
 
   // PV1-3 point of care ^ room ^ bed: "ICU^^5" -> "ICU-5".

@@ -37,8 +37,8 @@ describe('PCD-01 decoder', () => {
     expect(hr).toMatchObject({ mdc: 147842, number: 61.5, unit: '/min', flags: 0 });
     // No OBX-14: MSH-7 08:00:00 +07:00.
     expect(hr?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 1, 0, 0) * 1000);
-    // A unit outside the known table is not guessed at: UCUM unit empty, the vendor's kept.
-    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: '', vendorUnit: 'mmol', flags: Flag.FLAG_UNMAPPED });
+    // A local code is not guessed at; its unit is valid UCUM (millimole, UCUM §4.3) and kept as sent.
+    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: 'mmol', vendorUnit: 'mmol', flags: Flag.FLAG_UNMAPPED });
     expect(v.observations).toHaveLength(3);
     expect(v.warnings.map((w) => w.code)).toEqual(['VW_ERR_HL7_BAD_VALUE']);
   });

@@ -1,13 +1,17 @@
 // IHE PCD-01 (DEC) ORU^R01 — and its HL7 2.4 waveform sibling ORU^W01 — to Observations and
 // WaveformChunks (IHE PCD TF-2 B.8, WCM for waveforms). Per-link state: waveform sample
 // counters, so first_sample runs on across messages.
-import { Flag, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
+import { AlarmKind, AlarmPriority, Flag, GapReason, Kind, type IAlarm, type IGap, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
+import { alertMeaning } from '../vendor-maps/index.js';
 import { PRE_ENCODED, preEncodeStatic } from '../../proto/encode-batch.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
 import { component, isEmpty, makeSpan, sameBytes, spanEnd, spanEquals, spanStart, viewOf, type Hl7Message, type Span } from './message.js';
 import { readNumber, readText, type Interner, type SpanCache } from './text.js';
-import { readAbnormalFlags, readEquipment, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
+import { readAbnormalFlags, readEquipment, resultStatus, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
+import { convert, fitUnit, type Conversion, type FittedUnit } from '../units/units.js';
+
+const NOT_NUMERIC: FittedUnit = Object.freeze({ ucum: '', mdc: 0, flags: 0 });
 
 /** Vendors' "no measurement" values (XH80X sends -999 and -99.9); no vital sign takes them. */
 const NO_VALUE_SENTINELS = new Set([-999, -99.9, -9999]);
@@ -50,6 +54,10 @@ interface PendingWave {
 export interface Pcd01Result {
   observations: IObservation[];
   waves: IWaveformChunk[];
+  /** Free-text alarm rows (Philips `TX` rows coded MDIL-ALERT) found among the values. */
+  alarms: IAlarm[];
+  /** Holes in a waveform's own stream (a window the device skipped). */
+  gaps: IGap[];
   warnings: DecodeError[];
   device?: string;
   model?: string;
@@ -57,7 +65,7 @@ export interface Pcd01Result {
 
 export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset: number | undefined): Pcd01Result {
   const { m, ctx, intern } = c;
-  const out: Pcd01Result = { observations: [], waves: [], warnings: [] };
+  const out: Pcd01Result = { observations: [], waves: [], alarms: [], gaps: [], warnings: [] };
   const off = ctx.defaultUtcOffsetMin ?? 0;
   let obrStartUs = 0;
   let obrEndUs = 0;
@@ -111,14 +119,18 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     }
     const vendorCode = code.vendor;
 
+    if (code.alertSystem) {
+      out.alarms.push(alertRowAlarm(c, code, row, time));
+      continue;
+    }
     if (row.type === ROW_WAVE) {
       if (pending) finishWave(c, pending, out);
       const unit = row.unit;
       pending = {
         chunk: {
           time: { ...time }, // its own: finishWave sets the window start on it
-          mdc: code.metric ? code.metric.mdc : 0,
-          refid: code.metric ? code.metric.refid : '',
+          mdc: code.mdc,
+          refid: code.name,
           vendorCode,
           unit: unit.ucum,
           flags,
@@ -137,8 +149,8 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
 
     const obs: IObservation = {
       time,
-      mdc: code.metric ? code.metric.mdc : 0,
-      refid: code.metric ? code.metric.refid : '',
+      mdc: code.mdc,
+      refid: code.name,
       vendorCode,
       vendorUnit: row.unit.vendor,
       containment,
@@ -149,24 +161,29 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
 
     if (row.type === ROW_NUMERIC) {
       const value = c.valueSpan;
-      const unit = row.unit;
-      obs.unit = unit.ucum;
-      if (unit.mdc) obs.unitMdc = unit.mdc;
+      obs.unit = row.unitUcum;
+      if (row.unitMdc) obs.unitMdc = row.unitMdc;
       // These fields are the row's own and never change: encoded once per row (proto/encode-batch.ts).
       row.pre ??= preEncodeStatic(obs);
       (obs as { [PRE_ENCODED]?: Uint8Array })[PRE_ENCODED] = row.pre;
       obs.flags = flags | row.numericFlags;
-      if (isEmpty(value)) {
-        // OBX-11 X: the result cannot be obtained. Keep the row as "unavailable".
+      if (row.noValue) {
+        // OBX-11 X/N/I/O (no result) or D/W (withdrawn): whatever OBX-5 holds is not a measurement.
+      } else if (isEmpty(value)) {
+        // An empty OBX-5 (Philips: "?" on the screen): keep the row as "unavailable".
         obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
       } else {
-        const v = readNumber(m.buf, value) * unit.scale;
+        const v = readNumber(m.buf, value) * row.unit.scale;
         if (!Number.isFinite(v)) {
           out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `OBX-${seg}: NM value not a number`));
           continue;
         }
         if (NO_VALUE_SENTINELS.has(v)) obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
-        else obs.number = v;
+        else if (row.conversion) {
+          // UCUM: an exact conversion to the metric's canonical unit (FLAG_DERIVED is in numericFlags).
+          obs.sentNumber = v;
+          obs.number = convert(row.conversion, v);
+        } else obs.number = v;
       }
       out.observations.push(obs);
       continue;
@@ -174,7 +191,9 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
     // Enumerations: CWE/CE/CNE carry a code (`<code>^<refid>^MDC`), ST/TX text. An ST value that
     // is itself an MDC reference id (Philips: MDC_ECG_PACED_RHY) is kept as a code.
     const value = c.valueSpan;
-    if (isEmpty(value)) {
+    if (row.noValue) {
+      // OBX-11 says there is no valid value (flags set in rowInfo).
+    } else if (isEmpty(value)) {
       obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
     } else if (row.type === ROW_CODED) {
       const n = readNumber(m.buf, component(m, value, 1));
@@ -190,6 +209,33 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
   if (!out.device && obrDevice) out.device = obrDevice;
   return out;
 }
+
+/**
+ * A free-text alarm row (Philips Data Export: `OBX||TX|2^Yellow Alarm^MDIL-ALERT||HR Low, HR=55 /min`):
+ * the alert code's meaning comes from the vendor map (decoders/vendor-maps/philips.ts); the text is
+ * what the monitor shows. No MDC event code is stated, so the alarm is unmapped.
+ */
+function alertRowAlarm(c: MessageContext, code: CodeInfo, row: RowInfo, time: ITiming): IAlarm {
+  const m = c.m;
+  const text = readText(m, c.valueSpan);
+  const key = readText(m, component(m, m.field(row.seg, 3), 1));
+  const meaning = alertMeaning(code.alertSystem, key);
+  const a: IAlarm = {
+    id: `${code.alertSystem}:${key}:${text}`,
+    time: { ...time },
+    mdc: 0,
+    refid: '',
+    text,
+    vendorCode: code.vendor,
+    flags: row.flags | Flag.FLAG_UNMAPPED,
+  };
+  if (meaning?.priority) a.priority = ALERT_PRIORITY[meaning.priority];
+  if (meaning?.kind) a.kind = ALERT_KIND[meaning.kind];
+  return a;
+}
+
+const ALERT_PRIORITY = { high: AlarmPriority.ALARM_PRIORITY_HIGH, medium: AlarmPriority.ALARM_PRIORITY_MEDIUM, low: AlarmPriority.ALARM_PRIORITY_LOW, none: AlarmPriority.ALARM_PRIORITY_NONE } as const;
+const ALERT_KIND = { physiological: AlarmKind.ALARM_KIND_PHYSIOLOGICAL, technical: AlarmKind.ALARM_KIND_TECHNICAL, advisory: AlarmKind.ALARM_KIND_ADVISORY } as const;
 
 /** `a` names a part of `parent` ("1.7.6.131330.1" of "1.7.6.131330"), without building "parent.". */
 function isChildOf(a: string, parent: string): boolean {
@@ -226,10 +272,48 @@ function applyWaveAttribute(c: MessageContext, row: RowInfo, w: PendingWave): bo
   }
 }
 
+function waveState(c: MessageContext, chunk: IWaveformChunk): WaveState {
+  const key = chunk.refid || chunk.vendorCode || '';
+  let st = c.waves.get(key);
+  if (!st) {
+    st = { next: 0, nextStartUs: 0 };
+    c.waves.set(key, st);
+  }
+  return st;
+}
+
+/**
+ * The Gap for `missing` samples skipped before a window starting at `startUs` (device clock).
+ * Its times are on the gateway clock, estimated by taking the frame's receive time as the end
+ * of its window (`windowEndUs`); the sample indices are exact.
+ */
+function skippedGap(c: MessageContext, chunk: IWaveformChunk, st: WaveState, missing: number, startUs: number, windowEndUs: number): IGap {
+  const toGateway = c.ctx.gatewayTimeUs - windowEndUs;
+  return {
+    kind: Kind.KIND_WAVE,
+    waveMdc: chunk.mdc ?? 0,
+    fromSample: st.next,
+    sampleCount: missing,
+    fromTimeUs: st.nextStartUs + toGateway,
+    toTimeUs: startUs + toGateway,
+    reason: GapReason.GAP_REASON_DEVICE_SKIPPED,
+  };
+}
+
 function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   const { m } = c;
   const buf = m.buf;
   const cs = m.delims.component;
+  if (w.row.noValue) {
+    // OBX-11 X/N/D/W on the array: no valid samples. The chunk says so (flags from rowInfo); the
+    // index does not advance, so the next window's Gap covers this one.
+    const st = waveState(c, w.chunk);
+    w.chunk.samples = [];
+    w.chunk.firstSample = st.next;
+    if (w.chunk.time) w.chunk.time.deviceTimeUs = w.startUs;
+    out.waves.push(w.chunk);
+    return;
+  }
   // Philips splits long arrays with a stray field separator in the value (hl7-samples SOURCES);
   // a strict reader takes OBX-5 as sent and rejects what does not parse.
   if (isEmpty(w.values)) {
@@ -303,23 +387,29 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   chunk.scale = w.unitScale / mul;
   chunk.unit = w.valueUnit;
   if (!chunk.sampleRateHz && w.rateFromCode > 0) chunk.sampleRateHz = w.rateFromCode;
+  const windowUs = w.endUs - w.startUs;
+  if (!chunk.sampleRateHz && windowUs > 0 && n > 0) {
+    // No rate stated: the OBR-7/OBR-8 window and the sample count imply one (IHE PCD TF-2 WCM
+    // allows senders that do so). vitalwire computed it: FLAG_DERIVED.
+    chunk.sampleRateHz = n / (windowUs / 1e6);
+    chunk.flags = (chunk.flags ?? 0) | Flag.FLAG_DERIVED;
+  }
   const rate = chunk.sampleRateHz ?? 0;
   if (!rate) chunk.flags = (chunk.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
   // A window that does not hold rate x duration samples (58 at 60 Hz over 1 s) is kept, flagged.
-  if (rate && w.endUs > w.startUs && Math.abs(((w.endUs - w.startUs) / 1e6) * rate - n) > 1) {
+  if (rate && windowUs > 0 && Math.abs((windowUs / 1e6) * rate - n) > 1) {
     chunk.flags = (chunk.flags ?? 0) | Flag.FLAG_QUESTIONABLE;
   }
-  const key = chunk.refid || chunk.vendorCode || '';
-  let st = c.waves.get(key);
-  if (!st) {
-    st = { next: 0, nextStartUs: 0 };
-    c.waves.set(key, st);
-  }
-  // A window that starts later than the previous one ended means samples were lost: the index
-  // jumps by the missing count, so consumers see the hole instead of a silent splice.
-  if (rate && st.nextStartUs && w.startUs > st.nextStartUs) {
+  const st = waveState(c, chunk);
+  // A window that starts later than the previous one ended means the device skipped samples: the
+  // index jumps by the missing count and a Gap declares the hole, so nothing is spliced across it.
+  // HL7 times carry milliseconds at best: a hole of 1 ms or less is timestamp resolution.
+  if (rate && st.nextStartUs && w.startUs - st.nextStartUs > 1000) {
     const missing = Math.round(((w.startUs - st.nextStartUs) / 1e6) * rate);
-    if (missing > 0) st.next += missing;
+    if (missing > 0) {
+      out.gaps.push(skippedGap(c, chunk, st, missing, w.startUs, w.endUs > w.startUs ? w.endUs : w.startUs + Math.round((n / rate) * 1e6)));
+      st.next += missing;
+    }
   }
   chunk.firstSample = st.next;
   st.next += n;
@@ -337,16 +427,24 @@ const ROW_TEXT = 4;
 
 /** What an OBX row says apart from its value (OBX-5) and time (OBX-14). */
 export interface RowInfo {
+  /** Segment index the row was decoded at (rows are reused by position). */
+  seg: number;
   type: number;
   code: CodeInfo;
   containment: string;
   unit: UnitInfo;
   eq: { id?: string; name?: string };
   isAttribute: boolean;
-  /** OBX-8 abnormal flags, OBX-11 W, code/refid contradiction, unmapped code. */
+  /** OBX-8 abnormal and mode flags, OBX-11 status, code/refid contradiction, unmapped code. */
   flags: number;
-  /** For NM rows: unit contradiction or unmapped unit. */
+  /** OBX-11 says the row carries no valid value (X, N, I, O, D, W): OBX-5 is not read. */
+  noValue: boolean;
+  /** For NM rows: how far the unit can be trusted (decoders/units/units.ts fitUnit). */
   numericFlags: number;
+  /** For NM rows: the unit the values leave with, and the conversion to it when there is one. */
+  unitUcum: string;
+  unitMdc: number;
+  conversion: Conversion | undefined;
   method: string | undefined;
   range: string | undefined;
   /** The row's bytes outside OBX-5 and OBX-14, to recognise it in the next message. */
@@ -435,13 +533,14 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
   const type = m.field(seg, 2);
   const code = c.codes.get(m, m.field(seg, 3), slot);
   const unit = c.units.get(m, m.field(seg, 6), slot + 2);
-  let flags = readAbnormalFlags(m, m.field(seg, 8));
-  if (spanEquals(buf, m.field(seg, 11), 'W')) flags |= Flag.FLAG_QUESTIONABLE;
+  const status = resultStatus(m, m.field(seg, 11));
+  let flags = readAbnormalFlags(m, m.field(seg, 8)) | status.flags;
   if (code.mismatch) flags |= Flag.FLAG_QUESTIONABLE;
-  if (!code.metric) flags |= Flag.FLAG_UNMAPPED;
-  let numericFlags = 0;
+  if (!code.mdc) flags |= Flag.FLAG_UNMAPPED;
+  const isNumeric = spanEquals(buf, type, 'NM');
+  const fitted = isNumeric ? fitUnit(code.metric, unit.reading) : NOT_NUMERIC;
+  let numericFlags = fitted.flags;
   if (unit.mismatch) numericFlags |= Flag.FLAG_QUESTIONABLE;
-  if (!unit.ucum && !isEmpty(m.field(seg, 6))) numericFlags |= Flag.FLAG_UNMAPPED;
   const f17 = m.field(seg, 17);
   let method: string | undefined;
   if (!isEmpty(f17)) {
@@ -450,8 +549,9 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
   }
   const f7 = m.field(seg, 7);
   const info: RowInfo = {
+    seg,
     type: isEmpty(type) ? ROW_HEADER
-      : spanEquals(buf, type, 'NM') ? ROW_NUMERIC
+      : isNumeric ? ROW_NUMERIC
         : spanEquals(buf, type, 'NA') || spanEquals(buf, type, 'NR') ? ROW_WAVE
           : spanEquals(buf, type, 'CWE') || spanEquals(buf, type, 'CE') || spanEquals(buf, type, 'CNE') ? ROW_CODED : ROW_TEXT,
     code,
@@ -460,7 +560,11 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
     eq: readEquipment(m, m.field(seg, 18)),
     isAttribute: code.refid.startsWith('MDC_ATTR_'),
     flags,
+    noValue: status.noValue,
     numericFlags,
+    unitUcum: fitted.ucum,
+    unitMdc: fitted.mdc,
+    conversion: fitted.conversion,
     method,
     range: isEmpty(f7) ? undefined : readText(m, f7),
     key: viewOf(Buffer.concat([buf.subarray(segStart, v0), buf.subarray(v1, t0), buf.subarray(t1, segEnd)])),
