@@ -13,7 +13,7 @@ import { helpText, intOption, parse, type CommandSpec } from './args.js';
 export const decodeCommand: CommandSpec = {
   name: 'decode',
   summary: 'Decode raw device bytes (a capture file or stdin) to NDJSON: MDC codes, UCUM units, flags, coded errors.',
-  usage: 'decode [--format auto|hl7|nonin7|nonin8|masimo|datex|ble-bridge] [file|-]',
+  usage: 'decode [--format auto|hl7|nonin7|nonin8|masimo|datex|ble-bridge] [file|-]\n\nExit status: 0 when every frame decoded, 2 when some failed (their errors are in the output), 1 when none decoded.',
   positionals: true,
   options: {
     format: { type: 'string', default: 'auto', arg: 'FORMAT', help: 'wire format; auto detects it from the first bytes' },
@@ -49,6 +49,9 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
     if (!ok) await once(stdout, 'drain');
   };
 
+  // Exit status (docs/decoders.md): 0 every frame decoded, 2 some frames failed, 1 nothing decoded at all.
+  let framesOk = 0;
+  let framesBad = 0;
   let protocol: Protocol | undefined = format === 'auto' ? undefined : getProtocol(format);
   let pipeline: ReturnType<typeof createPipeline> | undefined;
   let head: Buffer = Buffer.alloc(0);
@@ -56,9 +59,13 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
     protocol = p;
     return createPipeline(p, {
       decoded: (d) => {
+        framesOk++;
         for (const r of decodedRecords(d, offset)) emit(r);
       },
-      error: (e) => emit(errorRecord(e)),
+      error: (e) => {
+        framesBad++;
+        emit(errorRecord(e));
+      },
     }, { defaultUtcOffsetMin: offset, ...(maxFrame !== undefined ? { maxFrameBytes: maxFrame } : {}) });
   };
   if (protocol) pipeline = start(protocol);
@@ -87,10 +94,11 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
     }
   }
   if (!pipeline) {
+    framesBad++;
     emit({ kind: 'error', code: 'VW_ERR_FORMAT_UNKNOWN', detail: `none of ${protocolIds().join(', ')} recognised; use --format` });
   } else {
     pipeline.end();
   }
   await flushOut();
-  return 0;
+  return framesBad === 0 ? 0 : framesOk === 0 ? 1 : 2;
 }

@@ -7,10 +7,10 @@ import { X509Certificate } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { VitalwireError } from '../decoders/errors.js';
-import { alarmRecord, observationRecord, statusRecord, waveRecord, type NdjsonRecord } from '../decoders/ndjson.js';
+import { alarmRecord, gapRecord, observationRecord, statusRecord, waveRecord, type NdjsonRecord } from '../decoders/ndjson.js';
 import { checkOwnCertificate, explainConnectError } from '../lib/connect-diagnosis.js';
 import { isValidSegment, TOPIC_ROOT, type StreamKind } from '../lib/topics.js';
-import { Batch, GapReason, Kind, type IGap } from '../proto/index.js';
+import { Batch } from '../proto/index.js';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 
 export const watchCommand: CommandSpec = {
@@ -56,18 +56,6 @@ function segments(v: string, n: number, flag: string): string {
   return v;
 }
 
-const GAP_REASON = Object.fromEntries(Object.entries(GapReason).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k.slice('GAP_REASON_'.length).toLowerCase().replace(/_/g, '-')]));
-const KIND_NAME: Record<number, string> = { [Kind.KIND_OBS]: 'obs', [Kind.KIND_WAVE]: 'wave', [Kind.KIND_ALARM]: 'alarm', [Kind.KIND_STATUS]: 'status' };
-
-function gapRecord(g: IGap): NdjsonRecord {
-  const rec: NdjsonRecord = { kind: 'gap', stream: KIND_NAME[g.kind ?? 0] ?? 'all', reason: GAP_REASON[g.reason ?? 0] ?? 'unspecified' };
-  if (g.fromSeq || g.toSeq) Object.assign(rec, { fromSeq: Number(g.fromSeq ?? 0), toSeq: Number(g.toSeq ?? 0) });
-  if (g.waveMdc) Object.assign(rec, { waveMdc: g.waveMdc, fromSample: Number(g.fromSample ?? 0), sampleCount: Number(g.sampleCount ?? 0) });
-  if (g.fromTimeUs) rec['from'] = new Date(Number(g.fromTimeUs) / 1000).toISOString();
-  if (g.toTimeUs) rec['to'] = new Date(Number(g.toTimeUs) / 1000).toISOString();
-  return rec;
-}
-
 /** Every record of one published Batch, each with where it came from. */
 export function batchRecords(topic: string, payload: Uint8Array, o: { kinds: RecordKind[]; summary: boolean }): NdjsonRecord[] {
   let b;
@@ -98,11 +86,7 @@ export function batchRecords(topic: string, payload: Uint8Array, o: { kinds: Rec
   if (want('alarm')) for (const a of b.alarms) add(alarmRecord(a));
   if (want('status')) {
     for (const s of b.statuses) {
-      const rec = statusRecord(s);
-      if (s.diagnosis) rec['diagnosis'] = s.diagnosis;
-      if (Number(s.lastFrameTimeUs)) rec['lastFrame'] = new Date(Number(s.lastFrameTimeUs) / 1000).toISOString();
-      for (const k of ['framesOk', 'framesBad', 'garbageBytes', 'unmapped', 'reconnects', 'queueDepth'] as const) if (Number(s[k])) rec[k] = Number(s[k]);
-      add(rec);
+      add(statusRecord(s));
     }
   }
   if (want('gap')) for (const g of b.gaps) add(gapRecord(g));

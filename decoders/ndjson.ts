@@ -118,17 +118,30 @@ function facetRecord(f: IAlarmFacet): NdjsonRecord {
 }
 
 export function gapRecord(g: IGap, device?: string): NdjsonRecord {
+  const iso = (us: number | null | undefined) => (Number(us ?? 0) ? new Date(Number(us) / 1000).toISOString() : undefined);
   return base('gap', device, clean({
-    stream: enumName(Kind, g.kind, 'KIND_'),
+    stream: enumName(Kind, g.kind, 'KIND_') ?? 'all',
     reason: enumName(GapReason, g.reason, 'GAP_REASON_'),
+    fromSeq: g.fromSeq || g.toSeq ? Number(g.fromSeq ?? 0) : undefined,
+    toSeq: g.fromSeq || g.toSeq ? Number(g.toSeq ?? 0) : undefined,
     waveMdc: g.waveMdc || undefined,
     fromSample: g.sampleCount ? Number(g.fromSample ?? 0) : undefined,
     sampleCount: g.sampleCount ? Number(g.sampleCount) : undefined,
+    from: iso(g.fromTimeUs),
+    to: iso(g.toTimeUs),
   }));
 }
 
 export function statusRecord(s: IDeviceStatus, device?: string): NdjsonRecord {
-  return base('status', device, clean({ state: enumName(LinkState, s.state, 'LINK_STATE_'), reason: s.reason ?? '' }));
+  const rec = clean({
+    state: enumName(LinkState, s.state, 'LINK_STATE_'),
+    reason: s.reason ?? '',
+    diagnosis: s.diagnosis ?? '',
+    session: s.session ?? '',
+    lastFrame: Number(s.lastFrameTimeUs ?? 0) ? new Date(Number(s.lastFrameTimeUs) / 1000).toISOString() : undefined,
+  });
+  for (const k of ['framesOk', 'framesBad', 'garbageBytes', 'unmapped', 'reconnects', 'queueDepth'] as const) if (Number(s[k] ?? 0)) rec[k] = Number(s[k]);
+  return base('status', device, rec);
 }
 
 export function errorRecord(e: DecodeError): NdjsonRecord {

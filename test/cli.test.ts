@@ -46,6 +46,19 @@ describe('vitalwire CLI', () => {
     expect(ts.stderr).toContain('TypeScript loaded at run time');
   });
 
+  it('decode: exit status 0 when every frame decoded, 2 when some failed, 1 when none did', () => {
+    const decode = (input: Buffer) => spawnSync(process.execPath, [BIN, 'decode', '--format', 'nonin8', '-'], { encoding: 'utf8', input, timeout: 20_000 });
+    // Nonin format 8 (protocols.md): 4-byte frames STATUS1 (bit 7 set), HR_LSB, SpO2, STATUS2.
+    const good = Buffer.from([0x80, 72, 97, 0]);
+    expect(decode(good).status).toBe(0);
+    const mixed = decode(Buffer.concat([good, Buffer.from([0x13, 0x37, 0x00]), good]));
+    expect(mixed.status).toBe(2);
+    expect(mixed.stdout).toContain('"kind":"error"');
+    const none = decode(Buffer.from('this is not a pulse oximeter\n'));
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain('"kind":"error"');
+  });
+
   it('exits 2 with a clear message on usage errors', () => {
     const unknown = run(['frobnicate']);
     expect(unknown.status).toBe(2);
