@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startStack, type Stack } from '../cli/stack.js';
+import { hashPassword } from '../broker/users.js';
+import { queryAudit } from '../broker/fanout/audit.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { encodePcd01, type EncodeNumeric } from '../decoders/hl7/encode.js';
 import { formatHl7Time } from '../decoders/hl7/time.js';
@@ -76,6 +78,7 @@ describe.skipIf(!chromiumAvailable())(`clinical truth in Chromium on the live ch
         { id: 'unplug', protocol: 'hl7', bed: 'Bed U' },
       ],
     });
+    stack.users.add({ name: 'auditor', role: 'observer', sites: ['demo'], hash: await hashPassword('auditor-pw') });
     // When a device's DISCONNECTED status reaches the broker (the page is given 2 s from there).
     await new Promise<void>((resolve) => stack.central.broker.subscribe('vw/v1/demo/gw1/+/status', (packet, cb) => {
       const b = Batch.decode(packet.payload as Buffer);
@@ -240,8 +243,24 @@ describe.skipIf(!chromiumAvailable())(`clinical truth in Chromium on the live ch
     await expect.poll(() => page.locator(`${tile('unplug')} .link`).textContent(), { timeout: 5000 }).toMatch(/^DISCONNECTED/);
     expect(await page.locator(`${tile('unplug')}`).getAttribute('data-link')).toBe('down');
     expect(await page.locator(`${tile('stopper')}`).getAttribute('data-link')).toBe('live');
-    expect(pageErrors).toEqual([]);
   });
 
-
+  it('opening the ward writes one audit entry, not one per tile; opening a bed writes its own', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const p = await ctx.newPage();
+    try {
+      await logIn(p, 'auditor', 'auditor-pw');
+      await expect.poll(() => p.locator('.tile').count(), { timeout: 10_000 }).toBe(6);
+      await expect.poll(() => p.textContent(`${tile('stopper')} [data-mdc="147842"] .value`), { timeout: 10_000 }).toMatch(/^7\d$/);
+      await p.goto(`${stack.dashboardUrl}#/bed/${SITE}/datex`);
+      await expect.poll(() => p.textContent('#bed [data-mdc="150021"] .value'), { timeout: 10_000 }).toBe('121/79');
+      await new Promise((r) => setTimeout(r, 300)); // the audit file is written asynchronously
+      const opens: string[] = [];
+      for await (const e of queryAudit(stack.auditDir, { user: 'auditor', event: 'open' })) opens.push(e.device ? `${e.site}/${e.gateway}/${e.device}` : (e.bed ?? ''));
+      expect(opens).toEqual(['ward view', `${SITE}/datex`]);
+    } finally {
+      await ctx.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
 });
