@@ -3,6 +3,7 @@
 // Routes: #/login, #/ward, #/bed/<site>/<gateway>/<device>.
 import type { BedInfo, ServerMessage, SessionResponse } from '../broker/fanout/protocol.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
+import { Kind } from '../proto/index.js';
 import { parseBedKey } from '../broker/fanout/protocol.js';
 import { BedView } from './bed-view.js';
 import { Connection, diag, type ConnState } from './connection.js';
@@ -151,8 +152,10 @@ function onBatch(b: vitalwire.v1.Batch, arrivalMs: number): void {
   if (!connection?.wants(key)) return; // data of a bed just closed
   const bed = bedState(key);
   if (!bed.apply(b, arrivalMs)) return;
-  if (view === 'ward') ward.update(bed);
-  else if (view === 'bed' && bedView.key === key) bedView.update(bed);
+  // A waveform chunk (4 per second per bed) changes no numeric: only what it may bring (a new track, a mode) is redrawn.
+  const wave = b.kind === Kind.KIND_WAVE;
+  if (view === 'ward') ward.update(bed, wave);
+  else if (view === 'bed' && bedView.key === key) bedView.update(bed, wave);
 }
 
 function onControl(m: ServerMessage): void {

@@ -151,7 +151,8 @@ export class BedView {
     for (const s of this.sweeps) s.resize();
   }
 
-  update(bed: BedState): void {
+  /** New data for the bed shown (`waveOnly`: a waveform chunk, which changes no number). */
+  update(bed: BedState, waveOnly = false): void {
     if (bed.key !== this.key) return;
     this.ecg.track ??= bed.tracks.get(MDC.ECG_II) ?? null;
     this.pleth.track ??= bed.tracks.get(MDC.PLETH) ?? null;
@@ -168,6 +169,7 @@ export class BedView {
     setHidden(this.banner, modes.length === 0 || !this.refused.hidden);
     setClass(this.root, 'not-patient', modes.length > 0);
     setData(this.root, 'mode', modes[0] ?? 'none');
+    if (waveOnly) return;
     this.renderNumerics(bed);
     this.renderAlarms(bed);
     setData(this.root, 'alarm', PRIORITY_NAME[bed.topPriority()] ?? 'none');

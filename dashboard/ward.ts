@@ -125,12 +125,13 @@ export class WardView {
     for (const s of this.sweeps) s.resize();
   }
 
-  /** New data for a bed: its numbers, marks, link, mode badge and alarm colour. */
-  update(bed: BedState): void {
+  /** New data for a bed: its numbers, marks, link, mode badge and alarm colour (`waveOnly`: a waveform chunk, which
+   *  changes no number; the 500 ms tick refreshes them anyway). */
+  update(bed: BedState, waveOnly = false): void {
     const t = this.tiles.get(bed.key);
     if (!t) return;
     if (t.sweep.track === null) t.sweep.track = bed.tracks.get(MDC.ECG_II) ?? null;
-    this.renderValues(t, bed);
+    if (!waveOnly) this.renderValues(t, bed);
     const modes = modesOf(bed.modes());
     setText(t.mode, modes.map((m) => MODE_TEXT[m].badge).join(' '));
     t.mode.title = modes.map((m) => MODE_TEXT[m].banner).join('. ');
