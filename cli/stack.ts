@@ -39,6 +39,9 @@ export interface StackOptions {
   /** Which beds (1-based) flag their data DEMO (default: all, they are simulated). */
   demoBeds?: (bed: number) => boolean;
   onWave?: (bed: number, chunkStartUs: number, writtenUs: number) => void;
+  /** Devices with no simulator behind them: a TCP listener each (the gateway dials it) that tests write real device
+   *  bytes to (HL7 MLLP frames, Datex records). */
+  rawDevices?: { id: string; protocol: string; bed?: string }[];
 }
 
 export interface Stack {
@@ -48,6 +51,8 @@ export interface Stack {
   monitors: RunningMonitor[];
   /** Device-side ends the monitors write to (tests inject faults here). */
   sinks: Sink[];
+  /** The listeners of `rawDevices`, by device id. */
+  rawSinks: Map<string, Sink>;
   deviceLink: 'serial' | 'tcp';
   mqttUrl: string;
   /** The dashboard's login page. */
@@ -139,8 +144,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
       }
     }
+    const rawSinks = new Map<string, Sink>();
+    for (const d of o.rawDevices ?? []) {
+      const sink = await openTcpSink(host, 0);
+      rawSinks.set(d.id, sink);
+      devices.push({ id: d.id, protocol: d.protocol, ...(d.bed ? { bed: d.bed } : {}), transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
+    }
     cleanups.push(async () => {
-      await Promise.all(sinks.map((s) => s.close()));
+      await Promise.all([...sinks, ...rawSinks.values()].map((s) => s.close()));
     });
 
     const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.port}`;
@@ -184,6 +195,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       gateway,
       monitors,
       sinks,
+      rawSinks,
       deviceLink: useSerial ? 'serial' : 'tcp',
       mqttUrl,
       dashboardUrl: fanout.url,

@@ -3,12 +3,14 @@
 // Routes: #/login, #/ward, #/bed/<site>/<gateway>/<device>.
 import type { BedInfo, ServerMessage, SessionResponse } from '../broker/fanout/protocol.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
+import { Kind } from '../proto/index.js';
 import { parseBedKey } from '../broker/fanout/protocol.js';
 import { BedView } from './bed-view.js';
 import { Connection, diag, type ConnState } from './connection.js';
 import { requireElement, setData, setHidden, setText } from './dom.js';
 import { ageText } from './format.js';
 import { BedState } from './model.js';
+import { MODE_TEXT, modesOf } from './quality.js';
 import { clearSession, loadSession, login, renew, saveSession } from './session.js';
 import { WardView } from './ward.js';
 
@@ -22,7 +24,7 @@ const LOGIN_MESSAGE = 'vitalwire.loginMessage';
 const conn$ = requireElement('conn');
 const user$ = requireElement('user');
 const logout$ = requireElement('logout');
-const demoGlobal$ = requireElement('demo-global');
+const modeGlobal$ = requireElement('mode-global');
 const notice$ = requireElement('notice');
 const main$ = requireElement('main');
 const loginView$ = requireElement('login');
@@ -52,8 +54,9 @@ function bedState(key: string): BedState {
   return b;
 }
 
-const ward = new WardView({ bed: bedState, onTilesChanged: () => subscribeWard() });
-const bedView = new BedView();
+const now = (): number => (connection ? connection.now() : Date.now());
+const ward = new WardView({ bed: bedState, onTilesChanged: () => subscribeWard(), now });
+const bedView = new BedView(now);
 main$.append(ward.root, bedView.root);
 
 function setNotice(text: string): void {
@@ -149,8 +152,10 @@ function onBatch(b: vitalwire.v1.Batch, arrivalMs: number): void {
   if (!connection?.wants(key)) return; // data of a bed just closed
   const bed = bedState(key);
   if (!bed.apply(b, arrivalMs)) return;
-  if (view === 'ward') ward.update(bed);
-  else if (view === 'bed' && bedView.key === key) bedView.update(bed);
+  // A waveform chunk (4 per second per bed) changes no numeric: only what it may bring (a new track, a mode) is redrawn.
+  const wave = b.kind === Kind.KIND_WAVE;
+  if (view === 'ward') ward.update(bed, wave);
+  else if (view === 'bed' && bedView.key === key) bedView.update(bed, wave);
 }
 
 function onControl(m: ServerMessage): void {
@@ -293,13 +298,21 @@ let ticks = 0;
 setInterval(() => {
   ticks++;
   renderConn();
-  const now = connection ? connection.now() : Date.now();
-  if (view === 'ward') ward.tick(now, (k) => beds.get(k));
-  if (view === 'bed') bedView.tick(now, beds.get(bedView.key), ticks % TREND_EVERY_TICKS === 1);
-  let demo = 0;
-  for (const key of view === 'ward' ? ward.keys : [bedView.key]) if (beds.get(key)?.demo) demo++;
-  setText(demoGlobal$, `DEMO DATA${view === 'ward' && demo > 0 ? ` · ${demo} bed${demo === 1 ? '' : 's'}` : ''}`);
-  setHidden(demoGlobal$, demo === 0 || view === 'login');
+  const t = now();
+  if (view === 'ward') ward.tick(t, (k) => beds.get(k));
+  if (view === 'bed') bedView.tick(t, beds.get(bedView.key), ticks % TREND_EVERY_TICKS === 1);
+  // The top bar says how many beds on screen show data that is not a patient's, and which kind.
+  let flags = 0;
+  let count = 0;
+  for (const key of view === 'ward' ? ward.keys : [bedView.key]) {
+    const m = beds.get(key)?.modes() ?? 0;
+    flags |= m;
+    if (m) count++;
+  }
+  const modes = modesOf(flags);
+  setText(modeGlobal$, `${modes.map((m) => MODE_TEXT[m].badge).join(' / ')} DATA${view === 'ward' && count > 0 ? ` · ${count} bed${count === 1 ? '' : 's'}` : ''}`);
+  setData(modeGlobal$, 'mode', modes[0] ?? 'none');
+  setHidden(modeGlobal$, count === 0 || view === 'login');
 }, TICK_MS);
 
 diag.sweeps = { ecg: bedView.sweeps[0]!.diag, pleth: bedView.sweeps[1]!.diag, resp: bedView.sweeps[2]!.diag };

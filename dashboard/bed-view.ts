@@ -1,48 +1,40 @@
 // One bed: ECG lead II, pleth and respiration as sweeps at 25 mm/s (ECG at 10 mm/mV with a 1 mV calibration
-// pulse), the numerics beside them with units and age, the alarm list by priority, numerics trends over the last
-// hour, gap markers, and a DEMO banner for demo-flagged data. Built once; each bed opened reuses the elements.
+// pulse), labelled above their paper so no trace ever crosses a label; the numerics beside them with the unit each
+// value carries, its quality marks and its age; every temperature site; the device link; the alarm list with what
+// triggered each alarm; numerics trends over the last hour; gap markers; and a banner whenever the data is not a
+// patient's (TEST, DEMO, SIMULATED). Built once; each bed opened reuses the elements.
 import { el, setClass, setData, setHidden, setText } from './dom.js';
-import { MDC, ageText, clockText, unitText, valueText } from './format.js';
-import { PRIORITY_NAME, type BedState, type Reading } from './model.js';
+import { ageText, clockText } from './format.js';
+import { GAP_REASON_TEXT, PRIORITY_NAME, type BedState } from './model.js';
+import { MDC, PARAMS } from './params.js';
+import { alarmDetail, showEmpty, showHr, showLink, showNibp, showRr, showSpo2, showTemperatures } from './present.js';
+import { MODE_TEXT, modeOf, modesOf } from './quality.js';
+import { renderSlot, slotView, type SlotView } from './slot-view.js';
 import { Sweep } from './sweep.js';
 import { drawTrends } from './trend.js';
 
-interface Big {
-  root: HTMLElement;
-  label: HTMLElement;
-  value: HTMLElement;
-  unit: HTMLElement;
-  sub: HTMLElement;
-}
-
-function big(cls: string, label: string, unit: string, mdc: string): Big {
-  const root = el('div', `num ${cls}`);
-  root.dataset['mdc'] = mdc;
-  const l = el('span', 'label', label);
-  const unitEl = el('span', 'unit', unit);
-  const value = el('span', 'value', '—');
-  const sub = el('span', 'sub');
-  root.append(l, unitEl, value, sub);
-  return { root, label: l, value, unit: unitEl, sub };
-}
+/** Temperature sites shown at once; more are named in the last one's hover text. */
+const MAX_TEMPS = 4;
 
 function strip(cls: string, name: string, scale: string, cal: boolean): { root: HTMLElement; canvas: HTMLCanvasElement; scale: HTMLElement } {
   const root = el('div', `strip ${cls}`);
+  // The label has its own band above the paper: a trace never runs over it.
   const label = el('div', 'strip-label');
   label.append(el('b', '', name));
   const scaleEl = el('span', 'scale', scale);
   label.append(scaleEl);
+  const paper = el('div', 'paper');
   const canvas = el('canvas');
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `${name} waveform`);
-  root.append(label);
   if (cal) {
     // The standard 1 mV calibration pulse: 10 mm high at 10 mm/mV, 200 ms (5 mm) wide at 25 mm/s.
     const c = el('div', 'cal');
     c.title = '1 mV calibration: 10 mm at 10 mm/mV';
-    root.append(c);
+    paper.append(c);
   }
-  root.append(canvas);
+  paper.append(canvas);
+  root.append(label, paper);
   return { root, canvas, scale: scaleEl };
 }
 
@@ -52,24 +44,26 @@ export class BedView {
   readonly sweeps: Sweep[];
   private readonly title: HTMLElement;
   private readonly meta: HTMLElement;
+  private readonly claim: HTMLElement;
+  private readonly link: HTMLElement;
   private readonly age: HTMLElement;
-  private readonly demo: HTMLElement;
+  private readonly banner: HTMLElement;
   private readonly refused: HTMLElement;
   private readonly body: HTMLElement;
   private readonly gapInfo: HTMLElement;
   private readonly alarmList: HTMLOListElement;
   private readonly trendCanvas: HTMLCanvasElement;
-  private readonly hr: Big;
-  private readonly spo2: Big;
-  private readonly nibp: Big;
-  private readonly rr: Big;
-  private readonly temp: Big;
+  private readonly hr: SlotView;
+  private readonly spo2: SlotView;
+  private readonly nibp: SlotView;
+  private readonly rr: SlotView;
+  private readonly temps: SlotView[] = [];
   private readonly ecg: Sweep;
   private readonly pleth: Sweep;
   private readonly resp: Sweep;
   private alarmStamp = '-';
 
-  constructor() {
+  constructor(private readonly now: () => number) {
     this.root = el('section', 'bed-view');
     this.root.id = 'bed';
     const head = el('header', 'bed-head');
@@ -77,11 +71,16 @@ export class BedView {
     back.href = '#/ward';
     this.title = el('h2', 'title');
     this.meta = el('span', 'meta');
+    this.claim = el('span', 'claim');
+    this.claim.hidden = true;
+    this.link = el('span', 'link');
+    this.link.setAttribute('role', 'status');
+    this.link.hidden = true;
     this.age = el('span', 'age');
-    head.append(back, this.title, this.meta, this.age);
-    this.demo = el('div', 'demo-banner', 'DEMO — simulated data from a device in demo mode, not from a patient');
-    this.demo.setAttribute('role', 'status');
-    this.demo.hidden = true;
+    head.append(back, this.title, this.meta, this.claim, this.link, this.age);
+    this.banner = el('div', 'mode-banner');
+    this.banner.setAttribute('role', 'alert');
+    this.banner.hidden = true;
     this.refused = el('div', 'refused');
     this.refused.setAttribute('role', 'alert');
     this.refused.hidden = true;
@@ -98,12 +97,17 @@ export class BedView {
     this.sweeps = [this.ecg, this.pleth, this.resp];
 
     const nums = el('div', 'numerics');
-    this.hr = big('hr', 'HR', '/min', String(MDC.ECG_HR));
-    this.spo2 = big('spo2', 'SpO₂', '%', String(MDC.SPO2));
-    this.nibp = big('nibp', 'NIBP', 'mmHg', String(MDC.NIBP_SYS));
-    this.rr = big('rr', 'RR', '/min', String(MDC.RR));
-    this.temp = big('temp', 'Temp', '°C', 'temp');
-    nums.append(this.hr.root, this.spo2.root, this.nibp.root, this.rr.root, this.temp.root);
+    this.hr = slotView('num hr', 'HR', '/min', String(MDC.ECG_HR));
+    this.spo2 = slotView('num spo2', 'SpO₂', '%', String(MDC.SPO2));
+    this.nibp = slotView('num nibp', 'NIBP', 'mmHg', String(MDC.NIBP_SYS));
+    this.rr = slotView('num rr', 'RR', '/min', String(MDC.RR));
+    nums.append(this.hr.root, this.spo2.root, this.nibp.root, this.rr.root);
+    for (let i = 0; i < MAX_TEMPS; i++) {
+      const t = slotView('num temp', 'Temp', '°C', 'temp');
+      if (i > 0) t.root.hidden = true;
+      this.temps.push(t);
+      nums.append(t.root);
+    }
     this.body.append(waves, nums);
 
     const foot = el('div', 'bed-foot');
@@ -119,7 +123,7 @@ export class BedView {
     this.gapInfo = el('p', 'gap-info');
     this.gapInfo.hidden = true;
     this.body.append(foot);
-    this.root.append(head, this.demo, this.refused, this.body, this.gapInfo);
+    this.root.append(head, this.banner, this.refused, this.body, this.gapInfo);
   }
 
   /** Shows a bed (or, with `refusedReason`, says it may not be shown). */
@@ -140,59 +144,87 @@ export class BedView {
     setText(this.refused, reason);
     setHidden(this.refused, false);
     setHidden(this.body, true);
-    setHidden(this.demo, true);
+    setHidden(this.banner, true);
   }
 
   resize(): void {
     for (const s of this.sweeps) s.resize();
   }
 
-  update(bed: BedState): void {
+  /** New data for the bed shown (`waveOnly`: a waveform chunk, which changes no number). */
+  update(bed: BedState, waveOnly = false): void {
     if (bed.key !== this.key) return;
     this.ecg.track ??= bed.tracks.get(MDC.ECG_II) ?? null;
     this.pleth.track ??= bed.tracks.get(MDC.PLETH) ?? null;
     this.resp.track ??= bed.tracks.get(MDC.RESP_WAVE) ?? null;
     setText(this.title, bed.label || this.key.split('/')[2] || this.key);
     setText(this.meta, `${this.key}${bed.model ? ` · ${bed.model}` : ''}`);
-    setHidden(this.demo, !bed.demo || !this.refused.hidden);
-
-    const hr = bed.heartRate();
-    this.show(this.hr, hr.reading, MDC.ECG_HR);
-    setText(this.hr.label, hr.fromPulse ? 'PR' : 'HR');
-    this.show(this.spo2, bed.readings.get(MDC.SPO2), MDC.SPO2);
-    const pr = bed.readings.get(MDC.PULSE_RATE);
-    setText(this.spo2.sub, pr?.value != null && !hr.fromPulse ? `PR ${Math.round(pr.value)}` : '');
-    const sys = bed.readings.get(MDC.NIBP_SYS);
-    const dia = bed.readings.get(MDC.NIBP_DIA);
-    const mean = bed.readings.get(MDC.NIBP_MEAN);
-    setText(this.nibp.value, sys?.value != null && dia?.value != null ? `${Math.round(sys.value)}/${Math.round(dia.value)}` : '—');
-    setText(this.nibp.unit, unitText(sys?.unit || 'mm[Hg]'));
-    setText(this.nibp.sub, sys ? `${mean?.value != null ? `(${Math.round(mean.value)}) ` : ''}at ${clockText(sys.atMs)}` : '');
-    setClass(this.nibp.root, 'is-empty', sys?.value == null);
-    this.show(this.rr, bed.respRate(), MDC.RR);
-    this.show(this.temp, bed.temperature(), 150364);
+    // The device's own bed claim is shown as its claim, never as the bed (vitals.proto Source.bed_claim).
+    setText(this.claim, bed.bedClaim ? `device says: ${bed.bedClaim}` : '');
+    this.claim.title = bed.bedClaim ? 'The bed the device itself reports (HL7 PV1-3). The bed above is the one the gateway is configured with.' : '';
+    setHidden(this.claim, bed.bedClaim === '');
+    const modes = modesOf(bed.modes());
+    setText(this.banner, modes.map((m) => MODE_TEXT[m].banner).join(' · '));
+    setData(this.banner, 'mode', modes[0] ?? 'none');
+    setHidden(this.banner, modes.length === 0 || !this.refused.hidden);
+    setClass(this.root, 'not-patient', modes.length > 0);
+    setData(this.root, 'mode', modes[0] ?? 'none');
+    if (waveOnly) return;
+    this.renderNumerics(bed);
     this.renderAlarms(bed);
     setData(this.root, 'alarm', PRIORITY_NAME[bed.topPriority()] ?? 'none');
   }
 
-  private show(b: Big, r: Reading | undefined, mdc: number): void {
-    setText(b.value, r === undefined ? '—' : r.value !== null ? valueText(r.value, mdc) : r.text || '—');
-    if (r?.unit) setText(b.unit, unitText(r.unit));
-    setClass(b.root, 'is-empty', r === undefined || r.value === null);
+  private renderNumerics(bed: BedState): void {
+    const now = this.now();
+    renderSlot(this.hr, showHr(bed, now), 'sub');
+    renderSlot(this.spo2, showSpo2(bed, now), 'sub');
+    renderSlot(this.nibp, showNibp(bed.nibp(), now), 'sub');
+    renderSlot(this.rr, showRr(bed, now), 'sub');
+    const temps = showTemperatures(bed, now);
+    for (let i = 0; i < MAX_TEMPS; i++) {
+      const t = this.temps[i] as SlotView;
+      const shown = temps[i];
+      if (shown === undefined) {
+        if (i === 0) renderSlot(t, showEmpty(PARAMS.temp), 'sub');
+        setHidden(t.root, i > 0);
+        continue;
+      }
+      const more = i === MAX_TEMPS - 1 && temps.length > MAX_TEMPS ? ` Also: ${temps.slice(MAX_TEMPS).map((x) => `${x.label} ${x.value} ${x.unit}`).join(', ')}.` : '';
+      renderSlot(t, more ? { ...shown, title: shown.title + more } : shown, 'sub');
+      setHidden(t.root, false);
+    }
+    const link = showLink(bed);
+    setText(this.link, link.text);
+    this.link.title = link.title;
+    setData(this.link, 'state', link.state || 'none');
+    setHidden(this.link, link.text === '');
+    setData(this.root, 'link', link.state || 'none');
   }
 
   private renderAlarms(bed: BedState): void {
     // Rebuilt only when an alarm changed (alarms are rare; this is not per frame).
     let stamp = '';
-    for (const a of bed.alarms.values()) stamp += `${a.id}:${a.active ? 1 : 0}:${a.priority}:${a.lastMs};`;
+    for (const a of bed.alarms.values()) stamp += `${a.id}:${a.active ? 1 : 0}:${a.priority}:${a.lastMs}:${a.flags};`;
     if (stamp === this.alarmStamp) return;
     this.alarmStamp = stamp;
     const rows = [...bed.alarms.values()].sort((x, y) => Number(y.active) - Number(x.active) || y.priority - x.priority || y.lastMs - x.lastMs).slice(0, 12);
     const items = rows.map((a) => {
+      const mode = modeOf(a.flags);
       const li = el('li', `alarm ${PRIORITY_NAME[a.priority] ?? 'info'}${a.active ? ' active' : ' ended'}`);
+      li.dataset['mode'] = mode || 'none';
+      const text = el('span', 'text', a.text);
+      if (mode) {
+        // An alarm from a device in test or demo mode is not a patient's alarm: said on the alarm itself.
+        const badge = el('span', `badge mode ${mode}`, MODE_TEXT[mode].badge);
+        badge.title = MODE_TEXT[mode].banner;
+        text.prepend(badge, ' ');
+      }
+      const detail = alarmDetail(a);
+      if (detail) text.append(el('span', 'detail', detail));
       li.append(
         el('span', 'prio', (PRIORITY_NAME[a.priority] ?? 'info').toUpperCase()),
-        el('span', 'text', a.text),
+        text,
         el('span', 'kind', a.technical ? 'technical' : 'physiological'),
         el('span', 'when', `${clockText(a.startMs)}${a.active ? '' : ` – ${clockText(a.lastMs)}`}`),
       );
@@ -202,13 +234,15 @@ export class BedView {
     this.alarmList.replaceChildren(...items);
   }
 
-  /** Ages, gap notice and trends (every 500 ms). */
+  /** Ages, staleness, gap notice and trends (every 500 ms). */
   tick(nowMs: number, bed: BedState | undefined, drawTrend: boolean): void {
-    if (!bed) return;
+    if (!bed || bed.key !== this.key) return;
     const age = nowMs - bed.lastDataMs;
     setText(this.age, `data age ${ageText(age)}`);
     setClass(this.age, 'is-stale', !(age <= 5000));
-    setText(this.gapInfo, bed.gaps > 0 ? `${bed.gaps} gap${bed.gaps === 1 ? '' : 's'} in the data, last at ${clockText(bed.lastGapMs)}` : '');
+    this.renderNumerics(bed);
+    const why = GAP_REASON_TEXT[bed.lastGapReason];
+    setText(this.gapInfo, bed.gaps > 0 ? `${bed.gaps} gap${bed.gaps === 1 ? '' : 's'} in the data, last at ${clockText(bed.lastGapMs)}${why ? ` (${why})` : ''}` : '');
     setHidden(this.gapInfo, bed.gaps === 0);
     if (drawTrend) {
       drawTrends(this.trendCanvas, [

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startFanout, type Fanout } from '../broker/fanout/server.js';
 import { createUserStore, hashPassword } from '../broker/users.js';
 import { silentLogger } from '../lib/log.js';
-import { AlarmPhase, AlarmPriority, AlarmState, Batch, Kind, type IBatch } from '../proto/index.js';
+import { AlarmPhase, AlarmPriority, AlarmState, Batch, Flag, Kind, LinkState, type IBatch } from '../proto/index.js';
 import { chromiumAvailable, launchChromium } from '../test/browser.js';
 import { bundleDashboard } from './bundle.js';
 
@@ -39,13 +39,15 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium against the fan-out
   const pageErrors: string[] = [];
   const seqs = new Map<string, number>();
 
-  const publish = (device: string, kind: 'obs' | 'wave' | 'alarm', body: Omit<IBatch, 'source' | 'kind' | 'seq'>): void => {
+  const KINDS = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS } as const;
+  const publish = (device: string, kind: keyof typeof KINDS, body: Omit<IBatch, 'source' | 'kind' | 'seq'>): void => {
     const key = `${device}/${kind}`;
     const seq = (seqs.get(key) ?? 0) + 1;
     seqs.set(key, seq);
     const payload = Buffer.from(Batch.encode({
-      source: { site: 'site1', gateway: 'gw1', device, bed: device === 'bedA' ? 'Bed A' : 'Bed B' },
-      kind: kind === 'obs' ? Kind.KIND_OBS : kind === 'wave' ? Kind.KIND_WAVE : Kind.KIND_ALARM,
+      // bedC's monitor claims another bed (PV1-3) than the one the gateway is configured with.
+      source: { site: 'site1', gateway: 'gw1', device, bed: `Bed ${device.slice(3)}`, ...(device === 'bedC' ? { bedClaim: 'ICU-5' } : {}) },
+      kind: KINDS[kind],
       seq, publishTimeUs: Date.now() * 1000, ...body,
     }).finish());
     broker.publish({ cmd: 'publish', topic: `vw/v1/site1/gw1/${device}/${kind}`, payload, qos: 0, retain: false, dup: false }, () => undefined);
@@ -61,6 +63,11 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium against the fan-out
     fanout = await startFanout({ broker, port: 0, users, assets: await bundleDashboard(), logger: silentLogger() });
     publish('bedA', 'alarm', alarm('a1', 'SpO2 LOW', AlarmPriority.ALARM_PRIORITY_HIGH));
     publish('bedA', 'alarm', alarm('a2', 'ECG LEAD OFF', AlarmPriority.ALARM_PRIORITY_MEDIUM));
+    // bedC: a monitor in demo mode whose alarm carries the trigger facet (PCD-04), a simulated wave, then a link the
+    // gateway reports silent with its diagnosis.
+    const a3 = alarm('a3', 'SpO2 LOW', AlarmPriority.ALARM_PRIORITY_HIGH);
+    publish('bedC', 'alarm', { alarms: a3.alarms!.map((a) => ({ ...a, flags: Flag.FLAG_DEMO, sourceMdc: 150456, sourceValue: 85, sourceUnit: '%', limitLow: 90, limitHigh: 100 })) });
+
     let sample = 0;
     let tick = 0;
     timer = setInterval(() => {
@@ -73,6 +80,8 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium against the fan-out
       if (tick === 15) sample += 25;
       publish('bedB', 'wave', { waves: [{ mdc: 131330, sampleRateHz: 250, firstSample: sample, scale: 0.005, unit: 'mV', time: { gatewayTimeUs: now },
         samples: Array.from({ length: 25 }, (_, i) => Math.round(150 * Math.sin((sample + i) / 8))) }] });
+      if (tick === 1) publish('bedC', 'wave', { waves: [{ mdc: 150452, sampleRateHz: 100, firstSample: 0, scale: 1, flags: Flag.FLAG_SIMULATED, time: { gatewayTimeUs: now }, samples: [1, 2, 3] }] });
+      if (tick === 2) publish('bedC', 'status', { statuses: [{ state: LinkState.LINK_STATE_SILENT, diagnosis: 'no bytes for 30 s', time: { gatewayTimeUs: now } }] });
       sample += 25;
     }, 100);
     browser = await launchChromium();
@@ -117,6 +126,27 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium against the fan-out
       for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - 125) < 4 && Math.abs(d[i + 1]! - 134) < 4 && d[i + 3]! > 60 && d[i + 3]! < 120) n++;
       return n;
     }), { timeout: 10_000 }).toBeGreaterThan(100);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('marks an alarm from a demo-mode device DEMO, says what triggered it, and names every mode in the banner', async () => {
+    await page.goto(`${fanout.url}#/bed/site1/gw1/bedC`);
+    await expect.poll(() => page.locator('.alarm-list .alarm').count(), { timeout: 10_000 }).toBe(1);
+    const row = page.locator('.alarm-list .alarm');
+    expect(await row.getAttribute('data-mode')).toBe('demo');
+    expect(await row.locator('.badge.mode').textContent()).toBe('DEMO');
+    expect(await row.locator('.detail').textContent()).toBe('SpO₂ 85 % < 90');
+    await expect.poll(() => page.textContent('#bed .mode-banner'), { timeout: 5000 }).toMatch(/^DEMO — .* · SIMULATED — /);
+  });
+
+  it('shows the device\'s own bed as its claim, never as the bed, and a silent link with its diagnosis', async () => {
+    await expect.poll(() => page.textContent('#bed .claim'), { timeout: 5000 }).toBe('device says: ICU-5');
+    expect(await page.textContent('#bed .title')).toBe('Bed C');
+    expect(await page.textContent('#bed .link')).toBe('DEVICE SILENT — no bytes for 30 s');
+    await page.goto(`${fanout.url}#/ward`);
+    const c = page.locator('.tile[data-bed="site1/gw1/bedC"]');
+    await expect.poll(() => c.locator('.link').textContent(), { timeout: 10_000 }).toBe('DEVICE SILENT');
+    expect(await c.locator('.title').textContent()).toBe('Bed C');
     expect(pageErrors).toEqual([]);
   });
 });

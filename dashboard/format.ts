@@ -1,40 +1,12 @@
-// What the dashboard shows and how: MDC codes of the metrics it places (IEEE 11073-10101), display units for UCUM
-// codes, and number formats. Pure: no DOM.
-
-export const MDC = {
-  ECG_HR: 147842, // MDC_ECG_CARD_BEAT_RATE
-  PULSE_RATE: 149530, // MDC_PULS_OXIM_PULS_RATE: HR fallback when no ECG is connected
-  SPO2: 150456, // MDC_PULS_OXIM_SAT_O2
-  RR: 151562, // MDC_RESP_RATE
-  RR_IMPEDANCE: 151578, // MDC_TTHOR_RESP_RATE
-  RR_CO2: 151594, // MDC_CO2_RESP_RATE
-  NIBP_SYS: 150021, // MDC_PRESS_BLD_NONINV_SYS
-  NIBP_DIA: 150022,
-  NIBP_MEAN: 150023,
-  ECG_II: 131330, // MDC_ECG_ELEC_POTL_II
-  PLETH: 150452, // MDC_PULS_OXIM_PLETH
-  RESP_WAVE: 151780, // MDC_IMPED_TTHOR
-} as const;
-
-/** Temperature sites, all shown in the one temperature slot (the newest wins). */
-export const TEMPERATURES: ReadonlySet<number> = new Set([
-  150344, // MDC_TEMP
-  150364, // MDC_TEMP_BODY
-  150392, // MDC_TEMP_TYMP
-  188420, // MDC_TEMP_RECT
-  188424, // MDC_TEMP_ORAL
-  188428, // MDC_TEMP_EAR
-  188432, // MDC_TEMP_FINGER
-  188448, // MDC_TEMP_TOE
-  188452, // MDC_TEMP_AXILLA
-  188496, // MDC_TEMP_AXIL (Mindray)
-]);
-
-/** Respiration rate sources in order of preference. */
-export const RESP_RATES: readonly number[] = [MDC.RR, MDC.RR_IMPEDANCE, MDC.RR_CO2];
+// How the dashboard writes values, units and times. Pure: no DOM.
 
 const UNIT_TEXT: Record<string, string> = {
   '/min': '/min',
+  '1/min': '/min',
+  '{beats}/min': '/min',
+  '{beat}/min': '/min',
+  '{breaths}/min': '/min',
+  '{resp}/min': '/min',
   '%': '%',
   'mm[Hg]': 'mmHg',
   'Cel': '°C',
@@ -49,9 +21,22 @@ export function unitText(ucum: string): string {
   return UNIT_TEXT[ucum] ?? ucum;
 }
 
-/** Temperatures with one decimal, everything else whole. */
-export function valueText(v: number, mdc: number): string {
-  return TEMPERATURES.has(mdc) ? v.toFixed(1) : String(Math.round(v));
+// Fahrenheit as devices spell it in their own unit field (vendor_unit): shown as °F, not as a UCUM code.
+const VENDOR_UNIT_TEXT: Record<string, string> = { 'degF': '°F', '°F': '°F', '[degF]': '°F', 'degC': '°C', '°C': '°C', 'Cel': '°C' };
+
+/** A device's own unit text (Observation.vendor_unit) as it is best read. */
+export function vendorUnitText(u: string): string {
+  return VENDOR_UNIT_TEXT[u] ?? unitText(u);
+}
+
+/** A number with a fixed count of decimals ("37.0", "98"). */
+export function fixed(v: number, decimals: number): string {
+  return decimals > 0 ? v.toFixed(decimals) : String(Math.round(v));
+}
+
+/** A number as sent, at most one decimal ("90", "38.5"). */
+export function plain(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
 export function ageText(ms: number): string {
@@ -62,10 +47,16 @@ export function ageText(ms: number): string {
   return `${Math.floor(s / 3600)} h`;
 }
 
+const p2 = (n: number): string => String(n).padStart(2, '0');
+
 export function clockText(ms: number): string {
   const d = new Date(ms);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+}
+
+export function hhmm(ms: number): string {
+  const d = new Date(ms);
+  return `${p2(d.getHours())}:${p2(d.getMinutes())}`;
 }
 
 /** CSS pixels per millimetre: CSS fixes 1 in = 96 px = 25.4 mm. */

@@ -1,22 +1,42 @@
-// What the dashboard knows about one bed, built from decoded Batches. Pure (no DOM): latest numerics, trends,
-// waveform tracks, alarms, sequence bookkeeping (duplicates dropped, holes counted as gaps), the DEMO state.
-import { AlarmPhase, AlarmPriority, AlarmState, Flag, Kind } from '../proto/index.js';
+// What the dashboard knows about one bed, built from decoded Batches. Pure (no DOM): readings keyed by what they
+// measure (code, containment, method), the pick of each clinical slot, trends, waveform tracks, alarms with their
+// facets, the device link, sequence bookkeeping (duplicates dropped, holes counted as gaps), and whether the data is
+// a patient's at all (TEST / DEMO / SIMULATED).
+import { AlarmPhase, AlarmPriority, AlarmState, Flag, GapReason, Kind, LinkState } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
 import type { BackfillSummary, BedInfo, StreamName } from '../broker/fanout/protocol.js';
-import { MDC, RESP_RATES, TEMPERATURES } from './format.js';
+import { APERIODIC, FAST, MDC, MODALITY_VARIANTS, NIBP_FAMILIES, PARAMS, TEMPERATURE_SITES, siteRank, temperatureSite, type ParamDef } from './params.js';
+import { MODE_FLAGS } from './quality.js';
 import { TrendSeries } from './trend.js';
 import { WaveTrack } from './wave-track.js';
 
 type Batch = vitalwire.v1.Batch;
+type Timing = vitalwire.v1.Timing.$Properties;
 
 export interface Reading {
-  /** null when the device says unavailable */
+  /** `${mdc}|${containment}|${method}`: what was measured, where and how */
+  key: string;
+  mdc: number;
+  refid: string;
+  containment: string;
+  method: string;
+  /** null when the row carries no number (unavailable, retracted, an enumeration) */
   value: number | null;
+  /** the last number this key had, while the newest row has none: shown crossed out, never as current */
+  lastValue: number | null;
   text: string;
   unit: string;
+  vendorUnit: string;
+  /** the number as the device sent it, when vitalwire converted it (FLAG_DERIVED) */
+  sentNumber: number | null;
   flags: number;
-  /** gateway time, ms */
+  /** when it was measured, gateway clock, ms: the device's own time (OBX-14, corrected by the clock offset) when it
+   *  sent one and the gateway trusts it, else the gateway's receive time */
   atMs: number;
+  /** atMs is the device's measurement time */
+  deviceTime: boolean;
+  /** when the gateway received it, ms */
+  receivedMs: number;
 }
 
 export interface AlarmRow {
@@ -27,10 +47,39 @@ export interface AlarmRow {
   active: boolean;
   startMs: number;
   lastMs: number;
+  flags: number;
+  sourceMdc: number;
+  sourceRefid: string;
+  sourceValue: number | null;
+  sourceUnit: string;
+  limitLow: number | null;
+  limitHigh: number | null;
+  limits: string;
+}
+
+export interface LinkInfo {
+  /** LinkState of the newest status; 0 before any */
+  state: number;
+  /** gateway time of that status, ms */
+  atMs: number;
+  reason: string;
+  diagnosis: string;
+  /** gateway time of the device's last good frame, ms; 0 unknown */
+  lastFrameMs: number;
+  /** gateway time the link went down (DISCONNECTED), until a CONNECTED status; 0 = not down */
+  downSinceMs: number;
+}
+
+export interface Nibp {
+  sys: Reading;
+  dia: Reading | undefined;
+  mean: Reading | undefined;
 }
 
 const MAX_ALARMS = 50;
 const MAX_TRACKS = 8;
+/** Distinct (code, containment, method) keys held per bed; beyond, the least recently measured goes. */
+const MAX_READINGS = 256;
 
 const STREAM_OF: Record<number, StreamName> = {
   [Kind.KIND_OBS]: 'obs',
@@ -40,23 +89,50 @@ const STREAM_OF: Record<number, StreamName> = {
 };
 
 const ENDING = new Set<number>([AlarmPhase.ALARM_PHASE_END, AlarmPhase.ALARM_PHASE_INACTIVATE, AlarmPhase.ALARM_PHASE_RESET]);
+const TIME_SUSPECT = Flag.FLAG_TIME_SUSPECT;
+
+/** Measurement time of a value on the gateway clock: device time minus the device's clock offset, when trusted. */
+export function measuredAt(t: Timing | null | undefined, flags: number, fallbackMs: number): { atMs: number; deviceTime: boolean; receivedMs: number } {
+  const receivedMs = Number(t?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
+  const deviceUs = Number(t?.deviceTimeUs ?? 0);
+  if (deviceUs > 0 && (flags & TIME_SUSPECT) === 0) {
+    // vitals.proto Timing: device_time_us - clock_offset_us ~ gateway clock. A value is never newer than its receipt.
+    const atMs = (deviceUs - Number(t?.clockOffsetUs ?? 0)) / 1000;
+    if (Number.isFinite(atMs) && atMs > 0) return { atMs: Math.min(atMs, receivedMs), deviceTime: true, receivedMs };
+  }
+  return { atMs: receivedMs, deviceTime: false, receivedMs };
+}
+
+export function isAperiodic(def: ParamDef, r: Reading): boolean {
+  return def.aperiodic || r.method === APERIODIC;
+}
+
+/** Has the value outlived its parameter's limit (by its measurement time)? */
+export function isStale(def: ParamDef, r: Reading, nowMs: number): boolean {
+  return nowMs - r.atMs > (isAperiodic(def, r) ? def.aperiodicStaleMs : def.staleMs);
+}
 
 export class BedState {
   label = '';
   model = '';
-  readonly readings = new Map<number, Reading>();
-  /** Did the newest numerics or waves carry FLAG_DEMO? */
-  demo = false;
-  /** gateway time of the newest data of any kind, ms */
+  /** The bed the device itself claims (HL7 PV1-3): its claim, never the bed. */
+  bedClaim = '';
+  readonly readings = new Map<string, Reading>();
+  /** gateway receive time of the newest data of any kind, ms */
   lastDataMs = Number.NEGATIVE_INFINITY;
   readonly alarms = new Map<string, AlarmRow>();
   readonly tracks = new Map<number, WaveTrack>();
+  /** FLAG bits of the newest chunk of each track */
+  private readonly trackFlags = new Map<number, number>();
   readonly trends = { hr: new TrendSeries(), spo2: new TrendSeries(), rr: new TrendSeries() };
   /** last seq per stream; 0 = none yet */
   readonly seq: Record<StreamName, number> = { obs: 0, wave: 0, alarm: 0, status: 0 };
   gaps = 0;
   lastGapMs = 0;
-  linkState = 0;
+  lastGapReason = 0;
+  readonly link: LinkInfo = { state: 0, atMs: 0, reason: '', diagnosis: '', lastFrameMs: 0, downSinceMs: 0 };
+  /** The newest data Batch was replayed from the gateway's outbox after an outage (Batch.backfill). */
+  backfilling = false;
   /** obs seqs up to this one came as a thinned trend (holes expected) */
   private trendUntil = 0;
 
@@ -87,8 +163,7 @@ export class BedState {
     if (stream === undefined) return false;
     if (seq === 0 && b.gaps.length > 0) {
       // A Gap declared by the fan-out (slow connection) or the gateway: show it, never interpolate.
-      this.gaps += b.gaps.length;
-      this.lastGapMs = arrivalMs;
+      this.noteGaps(b, arrivalMs);
       // The declared range is accounted for: the sequence goes on after it without a second gap.
       for (const g of b.gaps) if (Number(g.toSeq) > this.seq[stream]) this.seq[stream] = Number(g.toSeq);
       if (stream === 'obs') this.breakTrends(Number(b.gaps[0]?.fromTimeUs ?? 0) / 1000 || arrivalMs);
@@ -101,66 +176,96 @@ export class BedState {
       if (last > 0 && seq > last + 1 && !(stream === 'obs' && seq <= this.trendUntil)) {
         this.gaps++;
         this.lastGapMs = arrivalMs;
+        this.lastGapReason = 0;
         if (stream === 'obs') this.breakTrends(arrivalMs);
       }
       this.seq[stream] = seq;
     }
-    if (b.gaps.length > 0) {
-      this.gaps += b.gaps.length;
-      this.lastGapMs = arrivalMs;
-    }
+    if (b.gaps.length > 0) this.noteGaps(b, arrivalMs);
     const src = b.source;
+    // Source.bed is the configured bed; a device's own claim (PV1-3) is kept apart (vitals.proto Source.bed_claim).
     if (src?.bed) this.label = src.bed;
+    if (src?.bedClaim) this.bedClaim = src.bedClaim;
     if (src?.model) this.model = src.model;
-    const publishMs = Number(b.publishTimeUs) / 1000;
+    const fallbackMs = Number(b.publishTimeUs) / 1000 || arrivalMs;
     switch (b.kind) {
       case Kind.KIND_OBS:
-        this.applyObservations(b, publishMs || arrivalMs);
+        this.applyObservations(b, fallbackMs);
         break;
       case Kind.KIND_WAVE:
-        this.applyWaves(b, publishMs || arrivalMs);
+        this.applyWaves(b, fallbackMs);
         break;
       case Kind.KIND_ALARM:
-        this.applyAlarms(b, publishMs || arrivalMs);
+        this.applyAlarms(b, fallbackMs);
         break;
       case Kind.KIND_STATUS:
-        this.linkState = b.statuses[0]?.state ?? this.linkState;
+        this.applyStatuses(b, fallbackMs);
         break;
     }
+    if (b.kind !== Kind.KIND_STATUS) this.backfilling = b.backfill === true;
     return true;
   }
 
-  private seen(atMs: number): void {
-    if (atMs > this.lastDataMs) this.lastDataMs = atMs;
+  private noteGaps(b: Batch, arrivalMs: number): void {
+    this.gaps += b.gaps.length;
+    this.lastGapMs = arrivalMs;
+    this.lastGapReason = b.gaps[b.gaps.length - 1]?.reason ?? 0;
+  }
+
+  private seen(receivedMs: number): void {
+    if (receivedMs > this.lastDataMs) this.lastDataMs = receivedMs;
   }
 
   private applyObservations(b: Batch, fallbackMs: number): void {
-    let demo = false;
-    let newest = Number.NEGATIVE_INFINITY;
     for (const o of b.observations) {
       const flags = o.flags ?? 0;
       const mdc = o.mdc ?? 0;
-      if (flags & Flag.FLAG_DEMO) demo = true;
-      const atMs = Number(o.time?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
-      if (atMs > newest) newest = atMs;
+      const t = measuredAt(o.time, flags, fallbackMs);
+      this.seen(t.receivedMs);
       const isNumber = o.value === 'number' && typeof o.number === 'number' && Number.isFinite(o.number);
-      const unavailable = (flags & Flag.FLAG_UNAVAILABLE) !== 0;
-      const value = isNumber && !unavailable ? (o.number as number) : null;
-      // Trends take history too (older than the reading shown); the series ignores what is older than its newest.
-      const trendValue = value ?? Number.NaN;
-      if (mdc === MDC.ECG_HR) this.trends.hr.push(atMs, trendValue);
-      else if (mdc === MDC.PULSE_RATE && !this.readings.has(MDC.ECG_HR)) this.trends.hr.push(atMs, trendValue);
-      else if (mdc === MDC.SPO2) this.trends.spo2.push(atMs, trendValue);
-      else if (mdc === MDC.RR) this.trends.rr.push(atMs, trendValue);
-      const prev = this.readings.get(mdc);
-      if (prev !== undefined && prev.atMs > atMs) continue;
+      // A withdrawn or unavailable row carries no measurement, whatever number field it has.
+      const value = isNumber && (flags & (Flag.FLAG_UNAVAILABLE | Flag.FLAG_RETRACTED)) === 0 ? (o.number as number) : null;
+      const containment = o.containment ?? '';
+      const method = o.method ?? '';
+      const key = `${mdc}|${containment}|${method}`;
+      this.trend(mdc, method, t.atMs, value);
+      const prev = this.readings.get(key);
+      if (prev !== undefined && prev.atMs > t.atMs) continue; // older than what is shown (history under live data)
       const text = value !== null ? '' : o.code ? o.code.text || o.code.refid || '' : (o.text ?? '');
-      this.readings.set(mdc, { value, text, unit: o.unit ?? '', flags, atMs });
+      const lastValue = value !== null ? null : (prev?.value ?? prev?.lastValue ?? null);
+      const r: Reading = {
+        key, mdc, refid: o.refid ?? '', containment, method, value, lastValue, text, unit: o.unit ?? '', vendorUnit: o.vendorUnit ?? '',
+        sentNumber: typeof o.sentNumber === 'number' && Number.isFinite(o.sentNumber) ? o.sentNumber : null,
+        flags, atMs: t.atMs, deviceTime: t.deviceTime, receivedMs: t.receivedMs,
+      };
+      if (prev === undefined && this.readings.size >= MAX_READINGS) this.evictOldest();
+      this.readings.set(key, r);
     }
-    if (b.observations.length > 0) {
-      this.demo = demo;
-      this.seen(newest);
+  }
+
+  private evictOldest(): void {
+    let oldest: Reading | undefined;
+    for (const r of this.readings.values()) if (oldest === undefined || r.atMs < oldest.atMs) oldest = r;
+    if (oldest) this.readings.delete(oldest.key);
+  }
+
+  /** Trends follow each slot's own choice: ECG HR (the pulse rate only without ECG), normal-averaging SpO2, the
+   *  preferred respiration source. */
+  private trend(mdc: number, method: string, atMs: number, value: number | null): void {
+    if (MODALITY_VARIANTS.has(method)) return;
+    const v = value ?? Number.NaN;
+    if (mdc === MDC.ECG_HR) this.trends.hr.push(atMs, v);
+    else if (mdc === MDC.PULSE_RATE && !this.holds(MDC.ECG_HR)) this.trends.hr.push(atMs, v);
+    else if (mdc === MDC.SPO2) this.trends.spo2.push(atMs, v);
+    else {
+      const i = PARAMS.rr.codes.indexOf(mdc);
+      if (i >= 0 && !PARAMS.rr.codes.slice(0, i).some((c) => this.holds(c))) this.trends.rr.push(atMs, v);
     }
+  }
+
+  private holds(mdc: number): boolean {
+    for (const r of this.readings.values()) if (r.mdc === mdc && !MODALITY_VARIANTS.has(r.method)) return true;
+    return false;
   }
 
   private applyWaves(b: Batch, fallbackMs: number): void {
@@ -186,11 +291,10 @@ export class BedState {
         // first_sample jumped: samples were lost upstream (or dropped for this slow connection).
         this.gaps += t.gaps - holes;
         this.lastGapMs = fallbackMs;
+        this.lastGapReason = 0;
       }
-      if ((w.flags ?? 0) & Flag.FLAG_DEMO) this.demo = true;
-      // The chunk's last sample, on the gateway clock.
-      const startMs = Number(w.time?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
-      this.seen(startMs);
+      this.trackFlags.set(mdc, w.flags ?? 0);
+      this.seen(Number(w.time?.gatewayTimeUs ?? 0) / 1000 || fallbackMs);
     }
   }
 
@@ -200,7 +304,10 @@ export class BedState {
       const atMs = Number(a.time?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
       let row = this.alarms.get(id);
       if (row === undefined) {
-        row = { id, text: '', priority: 0, technical: false, active: false, startMs: atMs, lastMs: atMs };
+        row = {
+          id, text: '', priority: 0, technical: false, active: false, startMs: atMs, lastMs: atMs, flags: 0, sourceMdc: 0, sourceRefid: '',
+          sourceValue: null, sourceUnit: '', limitLow: null, limitHigh: null, limits: '',
+        };
         this.alarms.set(id, row);
       } else if (atMs < row.lastMs) continue;
       row.text = a.text || a.refid || 'alarm';
@@ -210,6 +317,15 @@ export class BedState {
       const phase = a.phase ?? 0;
       row.active = !a.state ? !ENDING.has(phase) : stated && !ENDING.has(phase);
       row.lastMs = atMs;
+      row.flags = a.flags ?? 0;
+      if (a.sourceMdc) row.sourceMdc = a.sourceMdc;
+      if (a.sourceRefid) row.sourceRefid = a.sourceRefid;
+      // PCD-04 source facet: the value that triggered it and the limits in force, as sent (vitals.proto Alarm).
+      if (typeof a.sourceValue === 'number' && Number.isFinite(a.sourceValue)) row.sourceValue = a.sourceValue;
+      if (a.sourceUnit) row.sourceUnit = a.sourceUnit;
+      if (typeof a.limitLow === 'number' && Number.isFinite(a.limitLow)) row.limitLow = a.limitLow;
+      if (typeof a.limitHigh === 'number' && Number.isFinite(a.limitHigh)) row.limitHigh = a.limitHigh;
+      if (a.limits) row.limits = a.limits;
       this.seen(atMs);
     }
     if (this.alarms.size > MAX_ALARMS) {
@@ -217,6 +333,24 @@ export class BedState {
         if (this.alarms.size <= MAX_ALARMS) break;
         if (!row.active) this.alarms.delete(id);
       }
+    }
+  }
+
+  private applyStatuses(b: Batch, fallbackMs: number): void {
+    for (const s of b.statuses) {
+      const atMs = Number(s.time?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
+      if (atMs < this.link.atMs) continue; // history older than the status shown
+      const l = this.link;
+      l.state = s.state ?? 0;
+      l.atMs = atMs;
+      l.reason = s.reason ?? '';
+      l.diagnosis = s.diagnosis ?? '';
+      const last = Number(s.lastFrameTimeUs ?? 0) / 1000;
+      if (last > 0) l.lastFrameMs = last;
+      // Down until the link says CONNECTED again: a reconnect attempt (CONNECTING) brings no data back.
+      if (l.state === LinkState.LINK_STATE_DISCONNECTED) {
+        if (l.downSinceMs === 0) l.downSinceMs = atMs;
+      } else if (l.state === LinkState.LINK_STATE_CONNECTED) l.downSinceMs = 0;
     }
   }
 
@@ -233,27 +367,79 @@ export class BedState {
     return p;
   }
 
-  /** ECG heart rate when present, else the oximeter's pulse rate. */
-  heartRate(): { reading: Reading | undefined; fromPulse: boolean } {
-    const ecg = this.readings.get(MDC.ECG_HR);
-    if (ecg !== undefined && ecg.value !== null) return { reading: ecg, fromPulse: false };
-    const pulse = this.readings.get(MDC.PULSE_RATE);
-    return pulse !== undefined ? { reading: pulse, fromPulse: true } : { reading: ecg, fromPulse: false };
+  /** TEST / DEMO / SIMULATED bits in what the bed shows: its readings, its waves, its active alarms. */
+  modes(): number {
+    let m = 0;
+    for (const r of this.readings.values()) m |= r.flags;
+    for (const f of this.trackFlags.values()) m |= f;
+    for (const a of this.alarms.values()) if (a.active) m |= a.flags;
+    return m & MODE_FLAGS;
   }
 
-  respRate(): Reading | undefined {
-    for (const m of RESP_RATES) {
-      const r = this.readings.get(m);
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  }
-
-  temperature(): Reading | undefined {
+  /**
+   * The reading a single-value slot shows: among the codes that mean the parameter (never an averaging variant such
+   * as fast SpO2), a current one before a stale one, a number before none, the preferred code, then the newest.
+   */
+  pick(def: ParamDef, nowMs: number): Reading | undefined {
     let best: Reading | undefined;
-    for (const [mdc, r] of this.readings) if (TEMPERATURES.has(mdc) && (best === undefined || r.atMs > best.atMs)) best = r;
+    let bestRank: number[] = [];
+    for (const r of this.readings.values()) {
+      const pref = def.codes.indexOf(r.mdc);
+      if (pref < 0 || MODALITY_VARIANTS.has(r.method)) continue;
+      const rank = [isStale(def, r, nowMs) ? 1 : 0, r.value === null ? 1 : 0, pref, -r.atMs];
+      if (best === undefined || lexLess(rank, bestRank)) {
+        best = r;
+        bestRank = rank;
+      }
+    }
     return best;
   }
+
+  /** The fast-averaging SpO2 (IEEE 11073-10404 MDC_MODALITY_FAST), shown beside the normal one, never instead. */
+  fastSpo2(): Reading | undefined {
+    let best: Reading | undefined;
+    for (const r of this.readings.values()) if (r.mdc === MDC.SPO2 && r.method === FAST && (best === undefined || r.atMs > best.atMs)) best = r;
+    return best;
+  }
+
+  /** Every temperature held, one per site, core sites first. */
+  temperatures(): { site: string; reading: Reading }[] {
+    const out: { site: string; reading: Reading }[] = [];
+    for (const r of this.readings.values()) {
+      if (!TEMPERATURE_SITES.has(r.mdc)) continue;
+      out.push({ site: temperatureSite(r.mdc, r.containment, r.method), reading: r });
+    }
+    return out.sort((a, b) => siteRank(a.site) - siteRank(b.site) || a.site.localeCompare(b.site) || a.reading.key.localeCompare(b.reading.key));
+  }
+
+  /** The newest NIBP measurement: systolic, and diastolic and mean of the same code family (cuff or non-invasive). */
+  nibp(): Nibp | undefined {
+    let sys: Reading | undefined;
+    let family: readonly number[] = [];
+    for (const r of this.readings.values()) {
+      const f = NIBP_FAMILIES.find((x) => x[0] === r.mdc);
+      if (f && (sys === undefined || r.atMs > sys.atMs)) {
+        sys = r;
+        family = f;
+      }
+    }
+    if (sys === undefined) return undefined;
+    const newest = (mdc: number | undefined): Reading | undefined => {
+      let best: Reading | undefined;
+      for (const r of this.readings.values()) if (r.mdc === mdc && (best === undefined || r.atMs > best.atMs)) best = r;
+      return best;
+    };
+    return { sys, dia: newest(family[1]), mean: newest(family[2]) };
+  }
+}
+
+function lexLess(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x !== y) return x < y;
+  }
+  return false;
 }
 
 export const PRIORITY_NAME: Record<number, string> = {
@@ -261,4 +447,15 @@ export const PRIORITY_NAME: Record<number, string> = {
   [AlarmPriority.ALARM_PRIORITY_MEDIUM]: 'medium',
   [AlarmPriority.ALARM_PRIORITY_LOW]: 'low',
   [AlarmPriority.ALARM_PRIORITY_NONE]: 'info',
+};
+
+export const GAP_REASON_TEXT: Record<number, string> = {
+  [GapReason.GAP_REASON_DEVICE_DISCONNECTED]: 'device disconnected',
+  [GapReason.GAP_REASON_SHED_QUOTA]: 'gateway storage full: data shed',
+  [GapReason.GAP_REASON_SLOW_CLIENT]: 'this screen fell behind',
+  [GapReason.GAP_REASON_DEVICE_ERROR]: 'corrupt frames from the device',
+  [GapReason.GAP_REASON_RESTART]: 'gateway restarted',
+  [GapReason.GAP_REASON_DEVICE_SILENT]: 'device silent',
+  [GapReason.GAP_REASON_DEVICE_SKIPPED]: 'the device skipped data',
+  [GapReason.GAP_REASON_UNSENDABLE]: 'data the gateway could not send',
 };

@@ -1,57 +1,44 @@
-// The ward grid: one tile per bed the session may see, with lead II as a small sweep, HR, SpO2, NIBP, RR and
-// temperature with their units, the alarm state as the tile colour, the DEMO mark and the data age. Tiles are
-// built once; updates change text and classes only.
+// The ward grid: one tile per bed the session may see, with lead II as a small sweep (its label above the paper,
+// never under the trace), HR, SpO2, NIBP, RR and the temperature sites with the units their values carry, quality
+// marks, per-parameter staleness, the device link, the alarm state as the tile colour, a TEST / DEMO / SIMULATED
+// badge, and the data age. Tiles are built once; updates change text and classes only.
 import type { BedInfo } from '../broker/fanout/protocol.js';
 import { el, setClass, setData, setHidden, setText } from './dom.js';
-import { MDC, ageText, unitText, valueText } from './format.js';
-import { PRIORITY_NAME, type BedState, type Reading } from './model.js';
+import { ageText } from './format.js';
+import { PRIORITY_NAME, type BedState } from './model.js';
+import { MDC, PARAMS } from './params.js';
+import { showEmpty, showHr, showLink, showNibp, showRr, showSpo2, showTemperatures } from './present.js';
+import { MODE_TEXT, modesOf } from './quality.js';
+import { renderSlot, slotView, type SlotView } from './slot-view.js';
 import { Sweep } from './sweep.js';
 
 /** A bed whose newest data is older than this is marked stale. */
 export const BED_STALE_MS = 5000;
 const MAX_TILES = 64;
-
-interface Slot {
-  root: HTMLElement;
-  value: HTMLElement;
-  unit: HTMLElement;
-  label: HTMLElement;
-}
+/** Temperature sites a tile has room for; the rest are named in the last one's hover text. */
+const TILE_TEMPS = 2;
 
 interface Tile {
   key: string;
   root: HTMLAnchorElement;
   title: HTMLElement;
   sub: HTMLElement;
-  demo: HTMLElement;
+  mode: HTMLElement;
+  link: HTMLElement;
   alarm: HTMLElement;
   age: HTMLElement;
   sweep: Sweep;
-  hr: Slot;
-  spo2: Slot;
-  nibp: Slot;
-  rr: Slot;
-  temp: Slot;
+  hr: SlotView;
+  spo2: SlotView;
+  nibp: SlotView;
+  rr: SlotView;
+  temps: SlotView[];
 }
 
 export interface WardHost {
   bed(key: string): BedState;
   onTilesChanged(): void;
-}
-
-function slot(cls: string, label: string, unit: string): Slot {
-  const root = el('div', `v ${cls}`);
-  const l = el('span', 'label', label);
-  const value = el('span', 'value', '—');
-  const u = el('span', 'unit', unit);
-  root.append(l, value, u);
-  return { root, value, unit: u, label: l };
-}
-
-function showReading(s: Slot, r: Reading | undefined, mdc: number, fallbackUnit: string): void {
-  setText(s.value, r === undefined ? '—' : r.value !== null ? valueText(r.value, mdc) : r.text || '—');
-  setText(s.unit, unitText(r?.unit || fallbackUnit));
-  setClass(s.root, 'is-empty', r === undefined || r.value === null);
+  now(): number;
 }
 
 export class WardView {
@@ -88,33 +75,32 @@ export class WardView {
     const head = el('header', 'tile-head');
     const title = el('span', 'title');
     const sub = el('span', 'sub');
-    const demo = el('span', 'badge demo', 'DEMO');
-    demo.title = 'Device in demo mode: simulated values, not a patient';
-    demo.hidden = true;
+    const mode = el('span', 'badge mode');
+    mode.hidden = true;
+    const link = el('span', 'link');
+    link.hidden = true;
     const alarm = el('span', 'alarm-chip');
     alarm.hidden = true;
     const age = el('span', 'age', '—');
-    head.append(title, sub, demo, alarm, age);
+    head.append(title, sub, mode, link, alarm, age);
     const wave = el('div', 'tile-wave');
-    const canvas = el('canvas');
     const waveLabel = el('span', 'wave-label', 'II  5 mm/mV');
-    wave.append(canvas, waveLabel);
+    const paper = el('div', 'paper');
+    const canvas = el('canvas');
+    paper.append(canvas);
+    wave.append(waveLabel, paper);
     const vitals = el('div', 'tile-vitals');
     const tile: Tile = {
-      key: b.key, root, title, sub, demo, alarm, age,
+      key: b.key, root, title, sub, mode, link, alarm, age,
       sweep: null as unknown as Sweep,
-      hr: slot('hr', 'HR', '/min'),
-      spo2: slot('spo2', 'SpO₂', '%'),
-      nibp: slot('nibp', 'NIBP', 'mmHg'),
-      rr: slot('rr', 'RR', '/min'),
-      temp: slot('temp', 'Temp', '°C'),
+      hr: slotView('v hr', 'HR', '/min', String(MDC.ECG_HR)),
+      spo2: slotView('v spo2', 'SpO₂', '%', String(MDC.SPO2)),
+      nibp: slotView('v nibp', 'NIBP', 'mmHg', String(MDC.NIBP_SYS)),
+      rr: slotView('v rr', 'RR', '/min', String(MDC.RR)),
+      temps: Array.from({ length: TILE_TEMPS }, () => slotView('v temp', 'Temp', '°C', 'temp')),
     };
-    tile.hr.root.dataset['mdc'] = String(MDC.ECG_HR);
-    tile.spo2.root.dataset['mdc'] = String(MDC.SPO2);
-    tile.nibp.root.dataset['mdc'] = String(MDC.NIBP_SYS);
-    tile.rr.root.dataset['mdc'] = String(MDC.RR);
-    tile.temp.root.dataset['mdc'] = 'temp';
-    vitals.append(tile.hr.root, tile.spo2.root, tile.nibp.root, tile.rr.root, tile.temp.root);
+    for (const s of tile.temps.slice(1)) s.root.hidden = true;
+    vitals.append(tile.hr.root, tile.spo2.root, tile.nibp.root, tile.rr.root, ...tile.temps.map((s) => s.root));
     root.append(head, wave, vitals);
     // Tiles in bed-label order (Bed 2 before Bed 10).
     const label = b.label || b.device;
@@ -139,32 +125,52 @@ export class WardView {
     for (const s of this.sweeps) s.resize();
   }
 
-  /** New data for a bed: its numbers, DEMO mark and alarm colour. */
-  update(bed: BedState): void {
+  /** New data for a bed: its numbers, marks, link, mode badge and alarm colour (`waveOnly`: a waveform chunk, which
+   *  changes no number; the 500 ms tick refreshes them anyway). */
+  update(bed: BedState, waveOnly = false): void {
     const t = this.tiles.get(bed.key);
     if (!t) return;
     if (t.sweep.track === null) t.sweep.track = bed.tracks.get(MDC.ECG_II) ?? null;
-    const hr = bed.heartRate();
-    showReading(t.hr, hr.reading, MDC.ECG_HR, '/min');
-    setText(t.hr.label, hr.fromPulse ? 'PR' : 'HR');
-    showReading(t.spo2, bed.readings.get(MDC.SPO2), MDC.SPO2, '%');
-    const sys = bed.readings.get(MDC.NIBP_SYS);
-    const dia = bed.readings.get(MDC.NIBP_DIA);
-    setText(t.nibp.value, sys?.value != null && dia?.value != null ? `${Math.round(sys.value)}/${Math.round(dia.value)}` : '—');
-    setText(t.nibp.unit, unitText(sys?.unit || 'mm[Hg]'));
-    setClass(t.nibp.root, 'is-empty', sys?.value == null);
-    const rr = bed.respRate();
-    showReading(t.rr, rr, MDC.RR, '/min');
-    const temp = bed.temperature();
-    showReading(t.temp, temp, 150364, 'Cel');
-    setHidden(t.demo, !bed.demo);
-    setClass(t.root, 'is-demo', bed.demo);
+    if (!waveOnly) this.renderValues(t, bed);
+    const modes = modesOf(bed.modes());
+    setText(t.mode, modes.map((m) => MODE_TEXT[m].badge).join(' '));
+    t.mode.title = modes.map((m) => MODE_TEXT[m].banner).join('. ');
+    setData(t.mode, 'mode', modes[0] ?? 'none');
+    setHidden(t.mode, modes.length === 0);
+    setData(t.root, 'mode', modes[0] ?? 'none');
     const p = bed.topPriority();
     setData(t.root, 'alarm', PRIORITY_NAME[p] ?? 'none');
     let top = '';
     for (const a of bed.alarms.values()) if (a.active && a.priority === p) top = a.text;
     setText(t.alarm, top);
     setHidden(t.alarm, top === '');
+  }
+
+  private renderValues(t: Tile, bed: BedState): void {
+    const now = this.host.now();
+    renderSlot(t.hr, showHr(bed, now), 'short');
+    renderSlot(t.spo2, showSpo2(bed, now), 'short');
+    renderSlot(t.nibp, showNibp(bed.nibp(), now), 'short');
+    renderSlot(t.rr, showRr(bed, now), 'short');
+    const temps = showTemperatures(bed, now);
+    t.temps.forEach((s, i) => {
+      const shown = temps[i];
+      if (shown === undefined) {
+        if (i === 0) renderSlot(s, showEmpty(PARAMS.temp), 'short');
+        setHidden(s.root, i > 0);
+        return;
+      }
+      const more = i === TILE_TEMPS - 1 && temps.length > TILE_TEMPS ? ` Also: ${temps.slice(TILE_TEMPS).map((x) => `${x.label} ${x.value} ${x.unit}`).join(', ')}.` : '';
+      renderSlot(s, more ? { ...shown, title: shown.title + more } : shown, 'short');
+      setHidden(s.root, false);
+    });
+    const link = showLink(bed);
+    // A connected, live device needs no words on a tile; anything else does.
+    const say = link.state !== '' && link.state !== 'live';
+    setText(t.link, say ? link.text.split(' — ')[0] ?? '' : '');
+    t.link.title = say ? `${link.text}. ${link.title}` : '';
+    setHidden(t.link, !say);
+    setData(t.root, 'link', link.state || 'none');
   }
 
   /** Ages and staleness (every 500 ms, not per frame). */
@@ -174,6 +180,7 @@ export class WardView {
       const age = b ? nowMs - b.lastDataMs : Number.POSITIVE_INFINITY;
       setText(t.age, ageText(age));
       setClass(t.root, 'is-stale', !(age <= BED_STALE_MS));
+      if (b) this.renderValues(t, b);
     }
   }
 

@@ -82,8 +82,13 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${
     // The age is refreshed on a 500 ms tick (a tile built since the last tick shows '—' until then).
     await expect.poll(() => page.textContent(`${tile(BED1)} .age`), { timeout: 5_000 }).toMatch(/^[0-4] s$/);
     // DEMO marks only the demo-flagged device.
-    expect(await page.locator(`${tile(BED2)} .badge.demo`).isVisible()).toBe(true);
-    expect(await page.locator(`${tile(BED1)} .badge.demo`).isVisible()).toBe(false);
+    expect(await page.locator(`${tile(BED2)} .badge.mode`).isVisible()).toBe(true);
+    expect(await page.textContent(`${tile(BED2)} .badge.mode`)).toBe('DEMO');
+    expect(await page.locator(`${tile(BED1)} .badge.mode`).isVisible()).toBe(false);
+    // The tile's lead II label sits above its paper: the trace is never drawn over it.
+    const label = await page.locator(`${tile(BED1)} .wave-label`).boundingBox();
+    const paper = await page.locator(`${tile(BED1)} .tile-wave canvas`).boundingBox();
+    expect(label!.y + label!.height).toBeLessThanOrEqual(paper!.y);
     await page.waitForTimeout(1500); // let the tile sweeps fill for the picture
     await page.screenshot({ path: 'test-results/dashboard-ward.png' });
   });
@@ -112,15 +117,21 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${
     const cal = await page.locator('.strip.ecg .cal').boundingBox();
     expect(cal!.height).toBeCloseTo((10 * 96) / 25.4, 0);
     await expect.poll(() => page.textContent(`#bed [data-mdc="147842"] .value`), { timeout: 5000 }).toMatch(/^\d+$/);
-    expect(await page.locator('.demo-banner').isVisible()).toBe(false);
+    expect(await page.locator('.mode-banner').isVisible()).toBe(false);
+    // Every strip's label is above its paper: no trace runs under a label (issue 15).
+    for (const name of ['ecg', 'pleth', 'resp']) {
+      const label = await page.locator(`.strip.${name} .strip-label`).boundingBox();
+      const canvas = await page.locator(`.strip.${name} canvas`).boundingBox();
+      expect(label!.y + label!.height, name).toBeLessThanOrEqual(canvas!.y);
+    }
     await page.waitForTimeout(2000); // a few more seconds of trace for the picture
     await page.screenshot({ path: 'test-results/dashboard-bed.png' });
   });
 
   it('shows a clear DEMO banner on a demo-flagged device', async () => {
     await page.goto(`${stack.dashboardUrl}#/bed/${BED2}`);
-    await expect.poll(() => page.locator('.demo-banner').isVisible(), { timeout: 10_000 }).toBe(true);
-    expect(await page.textContent('.demo-banner')).toContain('DEMO');
+    await expect.poll(() => page.locator('.mode-banner').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await page.textContent('.mode-banner')).toContain('DEMO');
     await page.waitForTimeout(2500);
     await page.screenshot({ path: 'test-results/dashboard-demo-bed.png' });
   });

@@ -50,6 +50,8 @@ export class HubClient {
   readonly beds = new Map<string, Set<StreamName>>();
   /** Streams whose backfill is being read from Redis: live Batches wait here meanwhile. */
   readonly holding = new Map<string, StreamItem[]>();
+  /** Beds subscribed as ward tiles (obsLatest): audited once as the ward, not one by one. */
+  readonly wardBeds = new Set<string>();
   congestedSince = 0;
   closed = false;
   constructor(readonly ws: WebSocket, public session: Session, readonly remote: string, limits: QueueLimits) {
@@ -69,6 +71,8 @@ export interface HubOptions {
 }
 
 const DEFAULT_STREAMS: readonly StreamName[] = STREAMS;
+/** Audit `bed` of the one entry a ward view writes (it stands for every bed of the session's scope it shows). */
+export const WARD_AUDIT_BED = 'ward view';
 /** How long a HOLD of live data may grow while Redis answers (Batches); beyond, the hold is given up. */
 const MAX_HOLD = 4096;
 
@@ -226,13 +230,22 @@ export class Hub {
       refuse('VW_ERR_WS_BAD_REQUEST', `at most ${this.o.limits.maxBedsPerClient} beds per connection`);
       return;
     }
-    if (current === undefined) {
+    // A ward tile (newest numerics only, BackfillRequest.obsLatest) is part of the ward view: one 'open' entry for the
+    // ward when its first tile comes, not one per tile. Any other subscription, or a tile becoming a bed view, is
+    // audited bed by bed.
+    const tile = req?.obsLatest === true;
+    if (current === undefined || (!tile && c.wardBeds.has(bed))) {
+      const first = tile && c.wardBeds.size === 0;
       const label = this.beds.label(bed);
-      const entry = { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
-      if (!this.o.audit.append(entry)) {
+      const entry = tile
+        ? { event: 'open' as const, user: c.session.user, bed: WARD_AUDIT_BED, remote: c.remote, session: c.session.id }
+        : { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
+      if ((!tile || first) && !this.o.audit.append(entry)) {
         refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
         return;
       }
+      if (tile) c.wardBeds.add(bed);
+      else c.wardBeds.delete(bed);
     }
     const streams = (streamsIn ?? DEFAULT_STREAMS).filter((s, i, a) => STREAMS.includes(s) && a.indexOf(s) === i);
     const set = current ?? new Set<StreamName>();
@@ -309,6 +322,10 @@ export class Hub {
       c.holding.delete(key);
     }
     if (purge) c.queue.purgeBed(bed);
+    if (c.wardBeds.delete(bed)) {
+      if (c.wardBeds.size === 0) this.o.audit.append({ event: 'close', user: c.session.user, bed: WARD_AUDIT_BED, remote: c.remote, session: c.session.id });
+      return;
+    }
     const b = parseBedKey(bed);
     if (b) this.o.audit.append({ event: 'close', user: c.session.user, ...b, remote: c.remote, session: c.session.id });
   }

@@ -23,7 +23,8 @@ export const CLOSE = {
 /** Backfill a subscription asks for, per stream, in milliseconds of history. The server caps each. */
 export interface BackfillRequest {
   obsMs?: number;
-  /** Instead of a numerics history: the newest Batch of each set of metrics the device sends (vitals, NIBP...). */
+  /** Instead of a numerics history: the newest Batch of each set of metrics the device sends (vitals, NIBP...).
+   *  This is what a ward tile asks for: such subscriptions are audited as one ward view, not bed by bed. */
   obsLatest?: boolean;
   waveMs?: number;
   alarmMs?: number;
