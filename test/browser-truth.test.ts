@@ -153,7 +153,8 @@ describe.skipIf(!chromiumAvailable())(`clinical truth in Chromium on the live ch
       expect(await page.locator(`#bed [data-mdc="${mdc}"] .mode-mark`).textContent()).toBe('TEST');
       expect(await page.locator(`#bed [data-mdc="${mdc}"]`).getAttribute('aria-label')).toContain('test mode');
     }
-    expect(await page.textContent('#mode-global')).toContain('TEST');
+    // The top bar follows on its next tick (dashboard/app.ts TICK_MS).
+    await expect.poll(() => page.textContent('#mode-global'), { timeout: 5_000 }).toContain('TEST');
     await page.screenshot({ path: 'test-results/truth-test-mode.png' });
   });
 
