@@ -231,16 +231,17 @@ export class Journal {
     await this.commit();
     while (this.committing) await this.committing;
     if (this.active) {
+      // Taken before any await: a commit that starts while the file closes opens the next segment.
       const fh = this.active;
+      const seg: SealedSegment = { no: this.activeNo, path: this.pathOf(this.activeNo), bytes: this.activeSize };
       this.active = null;
-      await fh.close();
-      if (this.activeSize > 0) {
-        this.sealed.push({ no: this.activeNo, path: this.pathOf(this.activeNo), bytes: this.activeSize });
-        this.sealedBytes += this.activeSize;
-      } else {
-        await unlink(this.pathOf(this.activeNo)).catch(() => undefined);
-      }
       this.activeSize = 0;
+      if (seg.bytes > 0) {
+        this.sealed.push(seg);
+        this.sealedBytes += seg.bytes;
+      }
+      await fh.close();
+      if (seg.bytes === 0) await unlink(seg.path).catch(() => undefined);
     }
     return [...this.sealed];
   }
