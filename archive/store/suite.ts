@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Flag } from '../../proto/index.js';
 import { fullBatches, publish, replayOf, rowsOf, vitalsBatch, type Dev } from '../test-kit.js';
+import { BindingIndex, endBinding, listBindings, setBinding } from '../bindings.js';
+import { selectRows, trend } from '../query.js';
 import type { ArchiveStore } from './types.js';
 
 export interface StoreFactory {
@@ -146,6 +148,63 @@ export function archiveStoreSuite(name: string, f: StoreFactory): void {
       expect((await s.audit.list(['retention.purge']))).toHaveLength(1);
     });
 
+    it('applies each binding to the data of its own time range, and audits every change', async () => {
+      const A = { ...dev, device: 'bindA' };
+      const H = 3_600_000_000;
+      const T = T0 + 100 * H;
+      // A reading every 10 minutes from T-1h to T+2h (19 Batches).
+      await s.write(Array.from({ length: 19 }, (_, i) => rowsOf(vitalsBatch(A, i + 1, T - H + i * 600e6, { hr: 100 + i }))));
+      const p1 = await setBinding(s.audit, 'nurse1', { ...A, bed: 'ICU-7', patient: 'P-0001', encounter: 'E-1', fromUs: T, toUs: T + H });
+      // The next patient from T+1h, open; then that binding ends at T+90min.
+      const p2 = await setBinding(s.audit, 'nurse2', { ...A, bed: 'ICU-7', patient: 'P-0002', fromUs: T + H });
+      await endBinding(s.audit, 'nurse2', p2.id, T + 1.5 * H);
+      // A binding that overlaps P-0001's closed one is refused, and changes nothing.
+      await expect(setBinding(s.audit, 'nurse3', { ...A, bed: 'ICU-8', fromUs: T + 0.5 * H, toUs: T + 0.7 * H })).rejects.toMatchObject({ code: 'VW_ERR_BINDING' });
+      const idx = new BindingIndex(await listBindings(s.audit));
+      const hr = (rows: { value_number: number | null }[]) => rows.map((r) => r.value_number);
+      expect(hr(await selectRows(s, idx, 'obs', { patient: 'P-0001' }))).toEqual([106, 107, 108, 109, 110, 111]);
+      expect(hr(await selectRows(s, idx, 'obs', { patient: 'P-0002' }))).toEqual([112, 113, 114]);
+      expect(hr(await selectRows(s, idx, 'obs', { bed: 'ICU-7', fromUs: T + 0.5 * H, toUs: T + 1.2 * H }))).toEqual([109, 110, 111, 112, 113]);
+      const all = await selectRows(s, idx, 'obs', { ...A });
+      expect(all).toHaveLength(19);
+      expect(all.filter((r) => r.binding === null).map((r) => r.value_number)).toEqual([100, 101, 102, 103, 104, 105, 115, 116, 117, 118]);
+      expect(all.find((r) => r.value_number === 108)?.binding).toMatchObject({ id: p1.id, bed: 'ICU-7', patient: 'P-0001', encounter: 'E-1' });
+      const changes = (await s.audit.list(['binding.set', 'binding.end'])).filter((e) => e.subject === p1.id || e.subject === p2.id);
+      expect(changes.map((e) => [e.actor, e.action, (e.before as { toUs?: number } | null)?.toUs ?? null, (e.after as { toUs: number | null }).toUs])).toEqual([
+        ['nurse1', 'binding.set', null, T + H],
+        ['nurse2', 'binding.set', null, null],
+        ['nurse2', 'binding.end', null, T + 1.5 * H],
+      ]);
+    });
+
+    it('trends a bed in buckets, with empty buckets, declared gaps and unbound time kept as holes', async () => {
+      const B = { ...dev, device: 'trendB' };
+      const M = 60_000_000;
+      const T = T0 + 200 * 3_600_000_000;
+      // Two readings a minute for 10 minutes, none in minutes 4 and 5 (the device was unplugged: a Gap says so).
+      const batches = [];
+      let seq = 1;
+      for (let m = 0; m < 10; m++) {
+        if (m === 4 || m === 5) continue;
+        batches.push(rowsOf(vitalsBatch(B, seq++, T + m * M, { spo2: 90 + m })), rowsOf(vitalsBatch(B, seq++, T + m * M + 30e6, { spo2: 91 + m })));
+      }
+      batches.push(rowsOf(publish(B, 'status', 1, { gaps: [{ kind: 1, fromSeq: 9, toSeq: 9, fromTimeUs: T + 4 * M, toTimeUs: T + 6 * M, reason: 1 }] })));
+      await s.write(batches);
+      await setBinding(s.audit, 'nurse1', { ...B, bed: 'HDU-2', fromUs: T + M });
+      const idx = new BindingIndex(await listBindings(s.audit));
+      const tr = await trend(s, idx, { bed: 'HDU-2', fromUs: T, toUs: T + 10 * M }, M);
+      expect(tr.unbound).toEqual([{ fromUs: T, toUs: T + M }]);
+      expect(tr.gaps).toEqual([{ fromUs: T + 4 * M, toUs: T + 6 * M, reason: 1, device: 'trendB' }]);
+      expect(tr.series.map((x) => [x.mdc, x.unit])).toEqual([[150456, '%']]);
+      const pts = tr.series[0]!.points;
+      expect(pts).toHaveLength(10);
+      expect(pts[0]).toBeNull(); // before the binding
+      expect(pts[4]).toBeNull();
+      expect(pts[5]).toBeNull();
+      expect(pts[3]).toEqual({ t: T + 3 * M, min: 93, max: 94, mean: 93.5, n: 2, flags: 0 });
+      expect(pts.filter((p) => p !== null)).toHaveLength(7);
+    });
+
     it('still holds everything after a checkpoint and a reopen, and still drops repeats', async () => {
       const d = { ...dev, device: 'reopen' };
       const p = vitalsBatch(d, 1, T0, { hr: 99 });
@@ -155,7 +214,8 @@ export function archiveStoreSuite(name: string, f: StoreFactory): void {
       expect(await count('obs', `device = 'reopen'`)).toBe(1);
       expect(await count('obs', `device = 'dup'`)).toBe(4);
       expect(await s.write([rowsOf(p), rowsOf(replayOf(p, T0 + 1))])).toMatchObject({ stored: 0, duplicates: 2 });
-      expect(await s.audit.list()).toHaveLength(2);
+      expect((await s.audit.list()).length).toBeGreaterThanOrEqual(5);
+      expect(await listBindings(s.audit)).toHaveLength(4); // b1 of the audit test, P-0001, P-0002, HDU-2
     });
   });
 }
