@@ -14,6 +14,7 @@ import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
 import { Journal, readSegment, type Done, type JournalRecord, type SealedSegment } from './journal.js';
 import { toRows } from './rows.js';
+import { runRetention, type RetentionDays } from './retention.js';
 import type { BatchRows, RejectRow } from './schema.js';
 import type { ArchiveStore, WriteReport } from './store/types.js';
 
@@ -51,6 +52,8 @@ export interface ArchiveOptions {
   nowUs?: () => number;
   /** Read the journal without writing it (the export command beside a running central). */
   readOnly?: boolean;
+  /** Days kept per kind; the purge runs a minute after start, then daily. Absent: no purge. */
+  retention?: RetentionDays;
 }
 
 export interface ArchiveCounters {
@@ -201,6 +204,21 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
   // What the journal held at start goes in before anything new (and, read-only, is all there is).
   await serial(false);
   if (!o.readOnly) timer = setTimeout(tick, tuning.loadIntervalMs);
+  let purgeTimer: NodeJS.Timeout | null = null;
+  const purge = (): void => {
+    purgeTimer = null;
+    if (closed || !o.retention) return;
+    const days = o.retention;
+    const run = chain.then(() => runRetention(o.store, o.store.audit, days, nowUs()));
+    chain = run.then(() => undefined, () => undefined);
+    run.then(
+      (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
+      (err: unknown) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive retention purge failed; retried tomorrow'),
+    ).finally(() => {
+      if (!closed) purgeTimer = setTimeout(purge, 86_400_000);
+    });
+  };
+  if (!o.readOnly && o.retention) purgeTimer = setTimeout(purge, 60_000);
 
   return {
     append: (topic, payload, done) => journal.append(topic, payload, done),
@@ -212,6 +230,7 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
+      if (purgeTimer) clearTimeout(purgeTimer);
       await journal.close();
       await chain;
       await o.store.close();

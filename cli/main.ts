@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   users: () => import('./users.js').then((m) => ({ spec: m.usersCommand, run: m.runUsers })),
   audit: () => import('./audit.js').then((m) => ({ spec: m.auditCommand, run: (argv) => m.runAudit(argv) })),
   decode: () => import('./decode.js').then((m) => ({ spec: m.decodeCommand, run: m.runDecode })),
+  export: () => import('./export.js').then((m) => ({ spec: m.exportCommand, run: m.runExportCommand })),
+  bind: () => import('./bind.js').then((m) => ({ spec: m.bindCommand, run: m.runBind })),
 };
 
 export async function usage(): Promise<string> {
