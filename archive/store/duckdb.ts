@@ -222,6 +222,7 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
       await rm(staging, { recursive: true, force: true });
       await mkdir(staging, { recursive: true, mode: 0o700 });
       const added: ParquetFile[] = [];
+      const moves: { from: string; to: string; file: ParquetFile }[] = [];
       for (const t of TABLE_NAMES) {
         const n = Number((await sql.all(`SELECT count(*) AS n FROM h_${t}`))[0]?.['n'] ?? 0);
         if (n === 0) continue;
@@ -235,14 +236,21 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
           const day = decodeURIComponent(m[1] as string);
           const site = decodeURIComponent(m[2] as string);
           const dest = join(pqDir, t, `day=${day}`, `site=${encodeURIComponent(site)}`, `${randomUUID()}.parquet`);
-          const fh = await open(f, 'r');
-          await fh.sync().finally(() => fh.close());
-          await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
-          await rename(f, dest);
-          await syncDir(dirname(dest));
-          added.push({ table: t, day, site, path: relative(pqDir, dest) });
+          moves.push({ from: f, to: dest, file: { table: t, day, site, path: relative(pqDir, dest) } });
         }
       }
+      // Every file fsynced, moved into place, and every directory touched fsynced, before the manifest names them.
+      // In parallel: one central of many sites writes a file per site, and the file system merges concurrent syncs.
+      await inParallel(moves, async (mv) => {
+        const fh = await open(mv.from, 'r');
+        await fh.sync().finally(() => fh.close());
+        await mkdir(dirname(mv.to), { recursive: true, mode: 0o700 });
+        await rename(mv.from, mv.to);
+      });
+      const dirs = new Set<string>();
+      for (const mv of moves) for (let d = dirname(mv.to); d.length > pqDir.length; d = dirname(d)) dirs.add(d);
+      await inParallel([...dirs, pqDir], syncDir);
+      added.push(...moves.map((mv) => mv.file));
       // The manifest names the new files: from here they count, and the journal segments loaded so far may go.
       manifest = { v: 1, files: [...manifest.files, ...added] };
       await writeManifest(pqDir, manifest);
@@ -281,6 +289,14 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
       instance.closeSync();
     },
   };
+}
+
+async function inParallel<T>(items: readonly T[], fn: (x: T) => Promise<void>, width = 32): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 /** Files under the parquet directory that the manifest does not name: an interrupted checkpoint's. */

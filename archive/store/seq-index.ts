@@ -30,21 +30,29 @@ export class SeqIntervals {
     const r = this.r;
     // Common case: the next seq of the newest interval.
     const n = r.length;
-    if (n > 0 && from === (r[n - 1] as number) + 1) {
+    if (n > 0 && from === (r[n - 1] as number) + 1 && to >= from) {
       r[n - 1] = Math.max(to, r[n - 1] as number);
       return;
     }
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < n; i += 2) pairs.push([r[i] as number, r[i + 1] as number]);
-    pairs.push([from, to]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    const out: number[] = [];
-    for (const [f, t] of pairs) {
-      const m = out.length;
-      if (m > 0 && f <= (out[m - 1] as number) + 1) out[m - 1] = Math.max(out[m - 1] as number, t);
-      else out.push(f, t);
+    // First interval that ends at or after from - 1 (may merge), by binary search: out-of-order arrivals (backfill
+    // beside live data) stay O(log n) plus one splice, never a rebuild.
+    let lo = 0;
+    let hi = n / 2;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((r[mid * 2 + 1] as number) < from - 1) lo = mid + 1;
+      else hi = mid;
     }
-    this.r = out;
+    let f = from;
+    let t = to;
+    let k = lo;
+    // Absorb every interval that overlaps or touches [f, t].
+    while (k < n / 2 && (r[k * 2] as number) <= t + 1) {
+      f = Math.min(f, r[k * 2] as number);
+      t = Math.max(t, r[k * 2 + 1] as number);
+      k++;
+    }
+    r.splice(lo * 2, (k - lo) * 2, f, t);
   }
 
   get intervals(): number {
