@@ -155,6 +155,8 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
   };
 
   const loadOnce = async (force: boolean): Promise<void> => {
+    // A reader beside a shared store (PostgreSQL) writes nothing: the broker that owns the journal loads it.
+    if (o.readOnly && o.store.durableOnWrite) return;
     const segs = await journal.seal();
     for (const seg of segs) {
       if (loadedNos.has(seg.no)) continue;
