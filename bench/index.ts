@@ -8,5 +8,6 @@ import { bench as broker } from './broker.bench.js';
 import { bench as hl7 } from './hl7.bench.js';
 import { bench as gateway } from './gateway.bench.js';
 import { bench as fanout } from './fanout.bench.js';
+import { bench as archive } from './archive.bench.js';
 
-export const benches: readonly Bench[] = [proto, hl7, e2e, broker, gateway, fanout];
+export const benches: readonly Bench[] = [proto, hl7, e2e, broker, gateway, fanout, archive];

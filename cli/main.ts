@@ -35,6 +35,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: () => import('./audit.js').then((m) => ({ spec: m.auditCommand, run: (argv) => m.runAudit(argv) })),
   decode: () => import('./decode.js').then((m) => ({ spec: m.decodeCommand, run: m.runDecode })),
   watch: () => import('./watch.js').then((m) => ({ spec: m.watchCommand, run: (argv) => m.runWatch(argv) })),
+  export: () => import('./export.js').then((m) => ({ spec: m.exportCommand, run: m.runExportCommand })),
+  bind: () => import('./bind.js').then((m) => ({ spec: m.bindCommand, run: m.runBind })),
 };
 
 export async function usage(): Promise<string> {

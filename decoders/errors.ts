@@ -69,6 +69,14 @@ export const ERRORS = {
   VW_ERR_WS_SESSION_EXPIRED: 'a dashboard session token expired without renewal',
   VW_ERR_WS_BAD_REQUEST: 'a dashboard control message is malformed or names an unknown operation',
   VW_ERR_AUDIT_UNAVAILABLE: 'the access audit log cannot be written, so beds are not opened',
+  // clinical archive (docs/archive.md)
+  VW_ERR_ARCHIVE_FULL: 'the archive journal reached its size limit; the Batch was not accepted',
+  VW_ERR_ARCHIVE_IO: 'writing or syncing the archive journal failed; the Batch was not accepted',
+  VW_ERR_ARCHIVE_TORN: 'an archive journal segment ends in an incomplete record; it was truncated at the last whole record',
+  VW_ERR_ARCHIVE_STORE: 'loading journaled Batches into the archive store failed; retried with backoff',
+  VW_ERR_ARCHIVE_REJECT: 'an accepted payload is not a readable Batch on a stream topic; kept raw in the reject table',
+  VW_ERR_ARCHIVE_CONFLICT: 'a Batch reuses a stored key (site, gateway, device, kind, seq) with different content; kept apart',
+  VW_ERR_BINDING: 'a bed/patient binding change was refused (overlap, unknown binding, bad time)',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -12,6 +12,8 @@ export interface EncodeNumeric {
   flags?: string[]; // OBX-8 repetitions, e.g. ['DEMO']
   timeUs?: number;
   method?: string;
+  /** OBX-7 reference range as text. */
+  range?: string;
 }
 
 export interface EncodeWave {
@@ -33,6 +35,10 @@ export interface EncodePcd01 {
   sender?: { name: string; eui64: string };
   device?: { eui64: string; model: string };
   bed?: { unit: string; bed: string };
+  /** PID-3 patient identifier (CX: id^^^assigning authority^MR), e.g. the archive's export of a bound patient. */
+  patient?: { id: string; authority?: string };
+  /** PV1-19 visit number (the encounter). */
+  visit?: string;
   numerics?: EncodeNumeric[];
   /** Waves go in their own OBR (MDC_OBS_WAVE_CTS) with OBR-7/OBR-8 as the window. */
   waves?: EncodeWave[];
@@ -52,8 +58,8 @@ export function encodePcd01(o: EncodePcd01): string {
   const eq = o.device ? `${o.device.eui64}^${escapeHl7(o.device.model)}^${o.device.eui64}^EUI-64` : '';
   const segs = [
     `MSH|^~\\&|${sender}|VITALWIRE|||${ts}||ORU^R01^ORU_R01|${escapeHl7(o.controlId)}|${o.processingId ?? 'P'}|2.6|||NE|AL||UNICODE UTF-8|||${PROFILE}`,
-    'PID|||',
-    o.bed ? `PV1||I|${escapeHl7(o.bed.unit)}^^${escapeHl7(o.bed.bed)}` : 'PV1||I',
+    o.patient ? `PID|||${escapeHl7(o.patient.id)}^^^${escapeHl7(o.patient.authority ?? '')}^MR` : 'PID|||',
+    pv1(o),
     `OBR|1|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(o.controlId)}^VITALWIRE|182777000^monitoring of patient^SCT|||${ts}`,
   ];
   let n = 0;
@@ -67,7 +73,7 @@ export function encodePcd01(o: EncodePcd01): string {
     const value = v.value === null ? '' : numText(v.value);
     const status = v.value === null ? 'X' : 'R';
     const method = v.method ? `^${escapeHl7(v.method)}` : '';
-    segs.push(`OBX|${++n}|NM|${v.mdc}^${v.refid}^MDC|${v.containment ?? `1.1.1.${v.mdc}`}|${value}|${v.unitMdc}^${v.unitRefid}^MDC||${(v.flags ?? []).map(escapeHl7).join('~')}|||${status}|||${t}|||${method}|${eqHere}`);
+    segs.push(`OBX|${++n}|NM|${v.mdc}^${v.refid}^MDC|${v.containment ?? `1.1.1.${v.mdc}`}|${value}|${v.unitMdc}^${v.unitRefid}^MDC|${escapeHl7(v.range ?? '')}|${(v.flags ?? []).map(escapeHl7).join('~')}|||${status}|||${t}|||${method}|${eqHere}`);
   }
   if (o.waves?.length) {
     const end = formatHl7Time(o.timeUs + Math.round(((o.waves[0]?.samples.length ?? 0) / (o.waves[0]?.rateHz || 1)) * 1e6), off);
@@ -80,6 +86,13 @@ export function encodePcd01(o: EncodePcd01): string {
     }
   }
   return segs.join('\r') + '\r';
+}
+
+// PV1-2 I (inpatient), PV1-3 point of care ^ room ^ bed, PV1-19 visit number.
+function pv1(o: EncodePcd01): string {
+  const loc = o.bed ? `${escapeHl7(o.bed.unit)}^^${escapeHl7(o.bed.bed)}` : '';
+  if (!o.visit) return o.bed ? `PV1||I|${loc}` : 'PV1||I';
+  return `PV1||I|${loc}||||||||||||||||${escapeHl7(o.visit)}`;
 }
 
 // Plain decimal text: HL7 NM has no exponent form.

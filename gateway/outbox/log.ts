@@ -2,7 +2,8 @@
 // one active. Records are staged in memory and written by flush(), which the outbox's group commit calls: one writev
 // and one fdatasync for everything staged. Segments are deleted oldest first only, so an ACK record (always written
 // after its DATA record, in the same log) is never deleted before the record it acknowledges.
-import { mkdir, open, readdir, readFile, truncate, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, truncate, unlink } from 'node:fs/promises';
+import { syncDir } from '../../lib/framed-records.js';
 import { FRAME_HEADER_BYTES, REC_ACK, REC_DATA, REC_SNAPSHOT, scanFrames } from './records.js';
 import { Segment } from './segment.js';
 
@@ -19,15 +20,6 @@ interface StagedData {
   relOff: number;
   len: number;
   indexed?: ((seg: Segment, index: number) => void) | undefined;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class SegmentLog {

@@ -7,16 +7,15 @@
 //     ACK (2)      u32 count | count x f64 id             (PUBACKed records; written without fsync)
 //     SNAPSHOT (3) UTF-8 JSON                             (first record of every segment: seqs, ids, refs)
 //
-// A frame whose length runs past the end of the file, whose length is 0 or beyond MAX_BODY_BYTES, or whose CRC does
-// not match is a torn tail: everything from it on is discarded, everything before it is kept.
+// Framing and torn-tail rules: lib/framed-records.ts (shared with the archive's journal).
 import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, frameRecord } from '../../lib/framed-records.js';
+
+export { FRAME_HEADER_BYTES, MAX_BODY_BYTES, scanFrames, type ScanResult } from '../../lib/framed-records.js';
 
 export const REC_DATA = 1;
 export const REC_ACK = 2;
 export const REC_SNAPSHOT = 3;
-export const FRAME_HEADER_BYTES = 8;
-/** A body larger than this is not ours: a corrupt length field. */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Flags of a DATA record. */
 export const FLAG_RETAIN = 1;
 
@@ -33,14 +32,6 @@ export interface DataHeader {
   device: string;
   /** Deduplication reference of the input (HL7 MSH-10 + checksum), '' when none. */
   ref: string;
-}
-
-function frame(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
-  out.writeUInt32LE(body.length, 0);
-  out.writeUInt32LE(crc32(body), 4);
-  body.copy(out, FRAME_HEADER_BYTES);
-  return out;
 }
 
 /** Bytes a publish appends to a stored Batch (backfill + publish time): room for them follows each payload. */
@@ -123,7 +114,7 @@ export function encodeAck(ids: readonly number[]): Buffer {
   body[0] = REC_ACK;
   body.writeUInt32LE(ids.length, 1);
   ids.forEach((id, i) => body.writeDoubleLE(id, 5 + 8 * i));
-  return frame(body);
+  return frameRecord(body);
 }
 
 export function decodeAck(body: Buffer): number[] {
@@ -149,7 +140,7 @@ export function encodeSnapshot(s: Snapshot): Buffer {
   const body = Buffer.allocUnsafe(1 + json.length);
   body[0] = REC_SNAPSHOT;
   json.copy(body, 1);
-  return frame(body);
+  return frameRecord(body);
 }
 
 export function decodeSnapshot(body: Buffer): Snapshot | null {
@@ -160,26 +151,4 @@ export function decodeSnapshot(body: Buffer): Snapshot | null {
   } catch {
     return null;
   }
-}
-
-export interface ScanResult {
-  /** Bytes of whole, valid frames from the start. */
-  end: number;
-  /** True when bytes after `end` were discarded (a torn or corrupt tail). */
-  torn: boolean;
-}
-
-/** Walks the frames of a segment file's contents; stops at the first torn or corrupt one. */
-export function scanFrames(buf: Buffer, visit: (type: number, body: Buffer, bodyOffset: number) => void): ScanResult {
-  let o = 0;
-  while (o < buf.length) {
-    if (buf.length - o < FRAME_HEADER_BYTES) return { end: o, torn: true };
-    const len = buf.readUInt32LE(o);
-    if (len === 0 || len > MAX_BODY_BYTES || o + FRAME_HEADER_BYTES + len > buf.length) return { end: o, torn: true };
-    const body = buf.subarray(o + FRAME_HEADER_BYTES, o + FRAME_HEADER_BYTES + len);
-    if (crc32(body) !== buf.readUInt32LE(o + 4)) return { end: o, torn: true };
-    visit(body[0] ?? 0, body, o + FRAME_HEADER_BYTES);
-    o += FRAME_HEADER_BYTES + len;
-  }
-  return { end: o, torn: false };
 }

@@ -1,0 +1,288 @@
+// The archive's write-ahead journal: every accepted Batch is appended here, and its `done` fires once an fdatasync has
+// made it durable. Appends wait at most commitDelayMs to share one writev + fdatasync (group commit, as the gateway's
+// outbox does), so the broker's PUBACK costs one shared fsync, not one per message. The loader later seals the active
+// segment, loads sealed segments into the store off the hot path, and drops them once the store holds their data.
+//
+//   segment file  = frames (lib/framed-records.ts), named <12-digit number>.jnl
+//   record body   = u8 type (1) | f64 LE received time (us, central clock) | u16 LE topic length | topic (latin1)
+//                   | payload (the Batch bytes exactly as published)
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VitalwireError } from '../decoders/errors.js';
+import { FRAME_HEADER_BYTES, scanFrames, syncDir } from '../lib/framed-records.js';
+import type { Logger } from '../lib/log.js';
+import { crc32 } from 'node:zlib';
+
+const REC_BATCH = 1;
+const BODY_FIXED = 1 + 8 + 2;
+const NAME = /^(\d{12})\.jnl$/;
+
+export interface JournalOptions {
+  dir: string;
+  /** Longest an append waits for others to share its fsync. */
+  commitDelayMs: number;
+  /** Staged bytes that start a commit at once. */
+  commitMaxBytes: number;
+  /** Bytes on disk (all segments) beyond which appends are refused with VW_ERR_ARCHIVE_FULL. */
+  maxBytes: number;
+  logger: Logger;
+  nowUs?: () => number;
+  /** Open without writing: no torn-tail truncation, no appends (the export command's view of a running archive). */
+  readOnly?: boolean;
+}
+
+export interface JournalRecord {
+  topic: string;
+  payload: Buffer;
+  receivedUs: number;
+}
+
+export interface SealedSegment {
+  no: number;
+  path: string;
+  bytes: number;
+}
+
+export type Done = (err?: Error | null) => void;
+
+export interface JournalCounters {
+  appends: number;
+  commits: number;
+  fsyncs: number;
+  refusedFull: number;
+  writeErrors: number;
+  tornSegments: number;
+}
+
+export class Journal {
+  readonly counters: JournalCounters = { appends: 0, commits: 0, fsyncs: 0, refusedFull: 0, writeErrors: 0, tornSegments: 0 };
+  private readonly o: JournalOptions;
+  private readonly nowUs: () => number;
+  private sealed: SealedSegment[] = [];
+  private activeNo = 0;
+  private active: FileHandle | null = null;
+  private activeSize = 0;
+  private sealedBytes = 0;
+  private staged: Buffer[] = [];
+  private stagedBytes = 0;
+  private waiters: Done[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private committing: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(o: JournalOptions) {
+    this.o = o;
+    this.nowUs = o.nowUs ?? (() => Date.now() * 1000);
+  }
+
+  /** Opens the journal: every segment found is sealed (to be loaded); a torn tail is truncated at its last whole record. */
+  static async open(o: JournalOptions): Promise<Journal> {
+    const j = new Journal(o);
+    await j.recover();
+    return j;
+  }
+
+  private async recover(): Promise<void> {
+    if (!this.o.readOnly) await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
+    let names: string[] = [];
+    try {
+      names = (await readdir(this.o.dir)).filter((n) => NAME.test(n)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const name of names) {
+      const no = Number(name.slice(0, 12));
+      const path = join(this.o.dir, name);
+      this.activeNo = Math.max(this.activeNo, no);
+      const buf = await readFile(path);
+      let bytes = buf.length;
+      if (!this.o.readOnly) {
+        const r = scanFrames(buf, () => undefined);
+        if (r.torn) {
+          // A write cut by the crash: never acknowledged (done fires after the fsync of whole frames only).
+          await truncate(path, r.end);
+          this.counters.tornSegments++;
+          this.o.logger.warn({ code: 'VW_ERR_ARCHIVE_TORN', segment: path, keptBytes: r.end, droppedBytes: bytes - r.end }, 'archive journal had a torn tail: truncated');
+          bytes = r.end;
+        }
+      }
+      this.sealed.push({ no, path, bytes });
+      this.sealedBytes += bytes;
+    }
+  }
+
+  /** Bytes held on disk and staged. */
+  diskBytes(): number {
+    return this.sealedBytes + this.activeSize + this.stagedBytes;
+  }
+
+  /**
+   * Appends one published Batch. `done()` fires once it is durable (fsynced); `done(err)` when it was refused
+   * (VW_ERR_ARCHIVE_FULL, closed) or the write failed (VW_ERR_ARCHIVE_IO). Never throws.
+   */
+  append(topic: string, payload: Uint8Array, done: Done): void {
+    if (this.closed || this.o.readOnly) {
+      done(new VitalwireError('VW_ERR_ARCHIVE_IO', 'journal closed'));
+      return;
+    }
+    const topicLen = Buffer.byteLength(topic, 'latin1');
+    const bodyLen = BODY_FIXED + topicLen + payload.length;
+    if (this.diskBytes() + bodyLen + FRAME_HEADER_BYTES > this.o.maxBytes) {
+      this.counters.refusedFull++;
+      done(new VitalwireError('VW_ERR_ARCHIVE_FULL', `journal holds ${this.diskBytes()} bytes (maxBytes ${this.o.maxBytes})`));
+      return;
+    }
+    // One allocation per record: header, body and payload copied once into the frame that is written.
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLen);
+    frame.writeUInt32LE(bodyLen, 0);
+    let o = FRAME_HEADER_BYTES;
+    frame[o++] = REC_BATCH;
+    o = frame.writeDoubleLE(this.nowUs(), o);
+    o = frame.writeUInt16LE(topicLen, o);
+    o += frame.write(topic, o, 'latin1');
+    frame.set(payload, o);
+    frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
+    this.staged.push(frame);
+    this.stagedBytes += frame.length;
+    this.waiters.push(done);
+    this.counters.appends++;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.committing) return; // the running commit schedules the next one
+    if (this.stagedBytes >= this.o.commitMaxBytes) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      void this.commit();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.commit();
+    }, this.o.commitDelayMs);
+  }
+
+  /** Writes and fsyncs everything staged now; each waiter's done fires with the result. */
+  async commit(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.committing) await this.committing;
+    if (this.staged.length === 0) return;
+    const bufs = this.staged;
+    const waiters = this.waiters;
+    const bytes = this.stagedBytes;
+    this.staged = [];
+    this.waiters = [];
+    this.stagedBytes = 0;
+    this.committing = (async () => {
+      let err: Error | null = null;
+      try {
+        const fh = await this.openActive();
+        const base = this.activeSize;
+        try {
+          const { bytesWritten } = await fh.writev(bufs, base);
+          if (bytesWritten !== bytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes}`), { code: 'ENOSPC' });
+          await fh.datasync();
+          this.activeSize = base + bytes;
+          this.counters.fsyncs++;
+        } catch (e) {
+          // Take a partial write back off the file, so the next record follows a whole one.
+          await fh.truncate(base).catch(() => undefined);
+          throw e;
+        }
+      } catch (e) {
+        this.counters.writeErrors++;
+        err = new VitalwireError('VW_ERR_ARCHIVE_IO', (e as NodeJS.ErrnoException).code ?? String(e), { cause: e });
+        this.o.logger.error({ code: 'VW_ERR_ARCHIVE_IO', records: waiters.length, err: (e as Error).message }, 'archive journal write failed');
+      }
+      this.counters.commits++;
+      for (const w of waiters) w(err);
+    })();
+    try {
+      await this.committing;
+    } finally {
+      this.committing = null;
+    }
+    if (this.staged.length > 0) this.schedule();
+  }
+
+  /** The active segment, created (and its directory entry synced) on first use. */
+  private async openActive(): Promise<FileHandle> {
+    if (this.active) return this.active;
+    this.activeNo++;
+    this.activeSize = 0;
+    const fh = await open(this.pathOf(this.activeNo), constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    await syncDir(this.o.dir);
+    this.active = fh;
+    return fh;
+  }
+
+  private pathOf(no: number): string {
+    return join(this.o.dir, `${String(no).padStart(12, '0')}.jnl`);
+  }
+
+  /** Closes the active segment (after the commit in progress) so the loader may take it; returns every sealed segment. */
+  async seal(): Promise<SealedSegment[]> {
+    if (this.o.readOnly) return [...this.sealed];
+    await this.commit();
+    while (this.committing) await this.committing;
+    if (this.active) {
+      // Taken before any await: a commit that starts while the file closes opens the next segment.
+      const fh = this.active;
+      const seg: SealedSegment = { no: this.activeNo, path: this.pathOf(this.activeNo), bytes: this.activeSize };
+      this.active = null;
+      this.activeSize = 0;
+      if (seg.bytes > 0) {
+        this.sealed.push(seg);
+        this.sealedBytes += seg.bytes;
+      }
+      await fh.close();
+      if (seg.bytes === 0) await unlink(seg.path).catch(() => undefined);
+    }
+    return [...this.sealed];
+  }
+
+  /** Deletes a sealed segment whose records the store now holds durably. */
+  async drop(seg: SealedSegment): Promise<void> {
+    const i = this.sealed.findIndex((s) => s.no === seg.no);
+    if (i < 0) return;
+    this.sealed.splice(i, 1);
+    this.sealedBytes -= seg.bytes;
+    await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.commit();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.active?.close();
+    this.active = null;
+  }
+}
+
+/** Reads the records of a sealed segment (a missing file reads as empty: another process loaded and dropped it). */
+export async function readSegment(path: string): Promise<JournalRecord[]> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: JournalRecord[] = [];
+  scanFrames(buf, (type, body) => {
+    if (type !== REC_BATCH || body.length < BODY_FIXED) return;
+    const receivedUs = body.readDoubleLE(1);
+    const topicLen = body.readUInt16LE(9);
+    if (BODY_FIXED + topicLen > body.length) return;
+    out.push({ receivedUs, topic: body.toString('latin1', BODY_FIXED, BODY_FIXED + topicLen), payload: body.subarray(BODY_FIXED + topicLen) });
+  });
+  return out;
+}
