@@ -6,9 +6,9 @@
 // nothing: at start the journal's segments are loaded again, and the store drops what it already holds (exactly once
 // by Batch key). A segment is deleted only once the store holds its data durably (after the PostgreSQL commit, or
 // after the embedded store's next checkpoint names the Parquet files in its manifest).
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { takeLock } from '../lib/pid-lock.js';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
@@ -81,35 +81,11 @@ export interface Archive {
   close(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** One writing process per archive directory: a second would interleave journal segments. */
 async function lockDir(dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, 'archive.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return () => unlink(path).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new VitalwireError('VW_ERR_CONFIG', `archive dataDir ${dir} is in use by process ${pid}`);
-      }
-      await unlink(path).catch(() => undefined); // stale: its owner is gone
-    }
-  }
-  throw new VitalwireError('VW_ERR_CONFIG', `archive dataDir ${dir}: cannot take ${path}`);
+  const r = await takeLock(join(dir, 'archive.lock'));
+  if (typeof r === 'function') return r;
+  throw new VitalwireError('VW_ERR_CONFIG', `archive dataDir ${dir} is in use by process ${r.heldBy}`);
 }
 
 export async function openArchive(o: ArchiveOptions): Promise<Archive> {

@@ -6,8 +6,9 @@
 // The file form (embedded store): <dir>/audit.jsonl, one JSON object per line, appended and fdatasynced per entry. An
 // exclusive section (a lock file holding the owner's pid; a dead owner's lock is taken over) lets `vitalwire bind` and
 // a running central read, check and append without racing each other.
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { takeLock } from '../lib/pid-lock.js';
 import { VitalwireError } from '../decoders/errors.js';
 
 export const AUDIT_ACTIONS = ['binding.set', 'binding.end', 'retention.purge', 'export'] as const;
@@ -45,15 +46,6 @@ export interface AuditLog extends AuditTx {
   close(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface FileAuditOptions {
   dir: string;
   now?: () => number;
@@ -89,25 +81,9 @@ export function openFileAudit(o: FileAuditOptions): AuditLog {
   };
 
   const lock = async (): Promise<() => Promise<void>> => {
-    await mkdir(o.dir, { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + (o.lockTimeoutMs ?? 10_000);
-    for (;;) {
-      try {
-        const fh = await open(lockPath, 'wx', 0o600);
-        await fh.writeFile(`${process.pid}\n`);
-        await fh.close();
-        return () => unlink(lockPath).catch(() => undefined);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-        if (!(Number.isInteger(pid) && pid > 0 && alive(pid))) {
-          await unlink(lockPath).catch(() => undefined); // its owner is gone
-          continue;
-        }
-        if (Date.now() > deadline) throw new VitalwireError('VW_ERR_BINDING', `audit store ${o.dir} is locked by process ${pid}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    const r = await takeLock(lockPath, o.lockTimeoutMs ?? 10_000);
+    if (typeof r === 'function') return r;
+    throw new VitalwireError('VW_ERR_BINDING', `audit store ${o.dir} is locked by process ${r.heldBy}`);
   };
 
   const tx: AuditTx = {
