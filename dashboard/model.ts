@@ -107,8 +107,17 @@ export function isAperiodic(def: ParamDef, r: Reading): boolean {
   return def.aperiodic || r.method === APERIODIC;
 }
 
-/** Has the value outlived its parameter's limit (by its measurement time)? */
+/**
+ * An on-demand measurement whose device sent no time for it (a Datex S/5 NIBP already on screen when the link came up:
+ * decoders/datex/decode.ts). Its receipt says nothing about when it was measured, so it is never shown as current.
+ */
+export function timeUnknown(r: Reading): boolean {
+  return r.method === APERIODIC && !r.deviceTime && (r.flags & TIME_SUSPECT) === 0;
+}
+
+/** Has the value outlived its parameter's limit (by its measurement time)? One of unknown time always has. */
 export function isStale(def: ParamDef, r: Reading, nowMs: number): boolean {
+  if (timeUnknown(r)) return true;
   return nowMs - r.atMs > (isAperiodic(def, r) ? def.aperiodicStaleMs : def.staleMs);
 }
 
@@ -238,6 +247,8 @@ export class BedState {
         sentNumber: typeof o.sentNumber === 'number' && Number.isFinite(o.sentNumber) ? o.sentNumber : null,
         flags, atMs: t.atMs, deviceTime: t.deviceTime, receivedMs: t.receivedMs,
       };
+      // The same value repeated with no time of its own: the earliest receipt is the most that is known of it.
+      if (prev !== undefined && timeUnknown(r) && timeUnknown(prev) && prev.value === r.value) r.atMs = prev.atMs;
       if (prev === undefined && this.readings.size >= MAX_READINGS) this.evictOldest();
       this.readings.set(key, r);
     }

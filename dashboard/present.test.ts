@@ -96,6 +96,20 @@ describe('time on screen', () => {
     expect(showNibp(b.nibp(), measured + 31 * 60_000).stale).toBe(true);
   });
 
+  it('an NIBP whose device sent no time (a Datex S/5 one on screen at link-up) is never shown as current', () => {
+    const rx = Date.UTC(2026, 4, 1, 7, 13, 0);
+    const row = (mdc: number, number: number, t: number) => ({ mdc, number, unit: 'mm[Hg]', method: 'APERIODIC', time: { gatewayTimeUs: t * 1000 } });
+    const b = bedWith(row(150301, 121, rx), row(150302, 79, rx), row(150303, 93, rx));
+    const hhmm = new Date(rx).toTimeString().slice(0, 5);
+    const s = showNibp(b.nibp(), rx + 1000);
+    expect(s).toMatchObject({ value: '121/79', stale: true, short: `<${hhmm}` });
+    expect(s.sub).toContain(`time not sent · on screen before ${hhmm}`);
+    expect(s.title).toContain('The device sent no time of measurement');
+    // Repeated in later records, it stays dated by its first receipt, never by the newest record.
+    b.apply(decoded({ source: { device: 'd' }, kind: Kind.KIND_OBS, seq: ++seq, observations: [row(150301, 121, rx + 600_000), row(150302, 79, rx + 600_000), row(150303, 93, rx + 600_000)] }), rx + 600_000);
+    expect(showNibp(b.nibp(), rx + 600_000).short).toBe(`<${hhmm}`);
+  });
+
   it('a stale value says how long it has not been updated', () => {
     const b = bedWith({ mdc: 147842, number: 80, unit: '/min', time: at(0) });
     expect(showHr(b, 5000)).toMatchObject({ stale: false, sub: '5 s ago' });

@@ -3,7 +3,7 @@
 // all of it for hover and screen readers. Pure: no DOM; bed-view.ts and ward.ts put it on screen the same way.
 import { Flag, LinkState } from '../proto/index.js';
 import { ageText, clockText, fixed, hhmm, plain, unitText, vendorUnitText } from './format.js';
-import { isAperiodic, isStale, type AlarmRow, type BedState, type Nibp, type Reading } from './model.js';
+import { isAperiodic, isStale, timeUnknown, type AlarmRow, type BedState, type Nibp, type Reading } from './model.js';
 import { MDC, PARAMS, SOURCE_NAMES, type ParamDef } from './params.js';
 import { modeOf, quality, type Mode } from './quality.js';
 
@@ -83,10 +83,13 @@ export function showReading(def: ParamDef, r: Reading, nowMs: number, o: { label
   const stale = isStale(def, r, nowMs);
   const aperiodic = isAperiodic(def, r);
   const age = ageText(nowMs - r.atMs);
-  const when = aperiodic ? `at ${hhmm(r.atMs)} · ${age} ago` : stale ? `no update for ${age}` : `${age} ago`;
+  const unknown = timeUnknown(r);
+  const when = unknown ? `time not sent · on screen before ${hhmm(r.atMs)}` : aperiodic ? `at ${hhmm(r.atMs)} · ${age} ago` : stale ? `no update for ${age}` : `${age} ago`;
   const limit = aperiodic ? def.aperiodicStaleMs : def.staleMs;
-  const timeSentence = `${r.deviceTime ? 'Measured' : 'Received'} at ${clockText(r.atMs)}${r.deviceTime ? ' (device time)' : ''}, ${age} ago.`;
-  const staleSentence = stale ? ` Not current: ${label} is expected at least every ${ageText(limit)}.` : '';
+  const timeSentence = unknown
+    ? `The device sent no time of measurement: it was measured before ${clockText(r.atMs)}, when it was first received.`
+    : `${r.deviceTime ? 'Measured' : 'Received'} at ${clockText(r.atMs)}${r.deviceTime ? ' (device time)' : ''}, ${age} ago.`;
+  const staleSentence = unknown ? ' Not shown as current.' : stale ? ` Not current: ${label} is expected at least every ${ageText(limit)}.` : '';
   const mode = modeOf(flags);
   return {
     label,
@@ -94,7 +97,7 @@ export function showReading(def: ParamDef, r: Reading, nowMs: number, o: { label
     unit: unit.text,
     mark: doubtful ? '?' : flags & Flag.FLAG_ABNORMAL ? '!' : '',
     sub: [...notes, when].join(' · '),
-    short: aperiodic ? hhmm(r.atMs) : stale ? `${age} old` : '',
+    short: unknown ? `<${hhmm(r.atMs)}` : aperiodic ? hhmm(r.atMs) : stale ? `${age} old` : '',
     mode,
     empty: r.value === null,
     stale,

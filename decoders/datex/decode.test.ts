@@ -198,10 +198,32 @@ describe('Datex record decoder', () => {
             expect(o.number).toBeUndefined();
             expect((o.flags ?? 0) & ~Flag.FLAG_UNMAPPED).toBe(sentinelFlags(sentinelOf[want as string] as number));
           }
-          expect(o.time?.deviceTimeUs).toBe(time * 1e6);
+          // A single record on a new link: its NIBP has no known time (see the NIBP time test).
+          if (String(o.vendorCode).startsWith('nibp.')) expect(o.time?.deviceTimeUs ?? 0).toBe(0);
+          else expect(o.time?.deviceTimeUs).toBe(time * 1e6);
         });
       }),
     );
+  });
+
+  it('dates an NIBP by the record where it changed: a repeated one keeps that time, one already there at link-up has none', () => {
+    // The S/5 repeats its last NIBP in every record and sends no time of measurement (docs/datex.md, "NIBP time").
+    const dec = datexProtocol.createDecoder();
+    const nibpOf = (r: ReturnType<typeof dec.decode>) => (r.ok ? r.value.observations.filter((o) => String(o.vendorCode).startsWith('nibp.')) : []);
+    const rec = (t: number, sys: number, dia: number, mean: number) => encodePhdbRecord({ time: t, subrecords: [{ basic: { nibp: { sys, dia, mean } } }] });
+    const t0 = 1_780_000_000;
+    const first = nibpOf(dec.decode(rec(t0, 120, 80, 93), ctx));
+    expect(first.map((o) => o.number)).toEqual([120, 80, 93]);
+    for (const o of first) {
+      expect(o.time?.deviceTimeUs ?? 0).toBe(0); // measured before the link came up: when, nobody knows
+      expect(o.method).toBe('APERIODIC');
+    }
+    expect(nibpOf(dec.decode(rec(t0 + 10, 120, 80, 93), ctx)).map((o) => o.time?.deviceTimeUs ?? 0)).toEqual([0, 0, 0]);
+    // A new measurement between two records: dated by the record that shows it, then kept while it is repeated.
+    expect(nibpOf(dec.decode(rec(t0 + 20, 131, 85, 100), ctx)).map((o) => o.time?.deviceTimeUs)).toEqual([(t0 + 20) * 1e6, (t0 + 20) * 1e6, (t0 + 20) * 1e6]);
+    const later = nibpOf(dec.decode(rec(t0 + 600, 131, 85, 100), ctx));
+    expect(later.map((o) => o.time?.deviceTimeUs)).toEqual([(t0 + 20) * 1e6, (t0 + 20) * 1e6, (t0 + 20) * 1e6]);
+    expect(later.map((o) => o.number)).toEqual([131, 85, 100]);
   });
 
   it('never throws on random bytes, truncated or mutated records', () => {

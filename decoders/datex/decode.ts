@@ -24,7 +24,21 @@ export function sentinelFlags(raw: number): number {
   return Flag.FLAG_UNAVAILABLE; // no data, not updated, discontinuity, other reserved values
 }
 
-export function decodeDatexRecord(frame: Buffer, ctx: DecodeContext): DecodeResult {
+/**
+ * What one link's decoder remembers between records. The S/5 repeats its last NIBP in every record and sends no time
+ * of measurement: the NIBP is dated by the record in which it changed, and one first seen after the link came up has
+ * no known time (device_time_us 0, method APERIODIC), never the time of the record that happens to carry it.
+ */
+export interface DatexLinkState {
+  nibpKey: string | null;
+  nibpTimeUs: number;
+}
+
+export function createDatexState(): DatexLinkState {
+  return { nibpKey: null, nibpTimeUs: 0 };
+}
+
+export function decodeDatexRecord(frame: Buffer, ctx: DecodeContext, state: DatexLinkState = createDatexState()): DecodeResult {
   if (frame.length < HDR.SIZE) {
     return { ok: false, error: decodeError('VW_ERR_DATEX_RECORD', `${frame.length}-byte record is shorter than the 40-byte header`) };
   }
@@ -58,12 +72,12 @@ export function decodeDatexRecord(frame: Buffer, ctx: DecodeContext): DecodeResu
     const t = frame.readUInt32LE(start + PHDB.TIME) || recordTime;
     // dri_phdb.time / r_time are Unix seconds, UTC by definition: offset 0 is stated.
     const time: ITiming = { gatewayTimeUs: ctx.gatewayTimeUs, deviceTimeUs: t * 1_000_000, deviceUtcOffsetMin: 0 };
-    decodeBasic(frame, start + PHDB.CLASS_BLOCK, time, out.observations);
+    decodeBasic(frame, start + PHDB.CLASS_BLOCK, time, out.observations, state);
   }
   return { ok: true, value: out };
 }
 
-function decodeBasic(b: Buffer, base: number, time: ITiming, obs: IObservation[]): void {
+function decodeBasic(b: Buffer, base: number, time: ITiming, obs: IObservation[], state: DatexLinkState): void {
   let g = base + BASIC.ECG;
   let status = b.readUInt32LE(g + GROUP_HDR.STATUS);
   if (status & STATUS_EXISTS) {
@@ -75,9 +89,10 @@ function decodeBasic(b: Buffer, base: number, time: ITiming, obs: IObservation[]
   status = b.readUInt32LE(g + GROUP_HDR.STATUS);
   if (status & STATUS_EXISTS) {
     const cal = b.readUInt16LE(g + GROUP_HDR.LABEL) & NIBP_LABEL_CALIBRATING ? Flag.FLAG_CALIBRATING : 0;
-    push(obs, b, g + P_F.SYS, C.NIBP[0], time, cal, '');
-    push(obs, b, g + P_F.DIA, C.NIBP[1], time, cal, '');
-    push(obs, b, g + P_F.MEAN, C.NIBP[2], time, cal, '');
+    const nibp = nibpTime(b, g, time, state);
+    push(obs, b, g + P_F.SYS, C.NIBP[0], nibp, cal, '', APERIODIC);
+    push(obs, b, g + P_F.DIA, C.NIBP[1], nibp, cal, '', APERIODIC);
+    push(obs, b, g + P_F.MEAN, C.NIBP[2], nibp, cal, '', APERIODIC);
   }
   for (let k = 0; k < 4; k++) {
     g = base + (T_GROUPS[k] as number);
@@ -101,6 +116,22 @@ function decodeBasic(b: Buffer, base: number, time: ITiming, obs: IObservation[]
   for (let k = 4; k < 6; k++) pressure(b, base + (P_GROUPS[k] as number), k + 1, time, obs);
 }
 
+/** HL7 OBX-17 convention (IHE PCD): a measurement taken on demand, dated by its own time. */
+const APERIODIC = 'APERIODIC';
+
+/** The NIBP's time: the record where its values changed; unknown (0) for one already there when the link came up. */
+function nibpTime(b: Buffer, g: number, time: ITiming, state: DatexLinkState): ITiming {
+  const key = `${b.readInt16LE(g + P_F.SYS)},${b.readInt16LE(g + P_F.DIA)},${b.readInt16LE(g + P_F.MEAN)}`;
+  if (key !== state.nibpKey) {
+    // A change seen on this link is a new measurement, made since the previous record: dated by this record.
+    state.nibpTimeUs = state.nibpKey === null ? 0 : Number(time.deviceTimeUs ?? 0);
+    state.nibpKey = key;
+  }
+  return state.nibpTimeUs
+    ? { gatewayTimeUs: time.gatewayTimeUs ?? 0, deviceTimeUs: state.nibpTimeUs, deviceUtcOffsetMin: 0 }
+    : { gatewayTimeUs: time.gatewayTimeUs ?? 0 };
+}
+
 function pressure(b: Buffer, g: number, channel: number, time: ITiming, obs: IObservation[]): void {
   const status = b.readUInt32LE(g + GROUP_HDR.STATUS);
   if (!(status & STATUS_EXISTS)) return;
@@ -113,7 +144,7 @@ function pressure(b: Buffer, g: number, channel: number, time: ITiming, obs: IOb
   push(obs, b, g + P_F.MEAN, codes[2] as FieldCode, time, zero, where);
 }
 
-function push(obs: IObservation[], b: Buffer, at: number, code: FieldCode, time: ITiming, extra: number, containment: string): void {
+function push(obs: IObservation[], b: Buffer, at: number, code: FieldCode, time: ITiming, extra: number, containment: string, method = ''): void {
   const raw = b.readInt16LE(at);
   let flags = sentinelFlags(raw) | extra;
   if (!code.metric) flags |= Flag.FLAG_UNMAPPED;
@@ -128,6 +159,7 @@ function push(obs: IObservation[], b: Buffer, at: number, code: FieldCode, time:
     flags,
     containment,
   };
+  if (method) o.method = method;
   if (!(flags & Flag.FLAG_UNAVAILABLE)) o.number = raw / code.divisor;
   obs.push(o);
 }

@@ -1,7 +1,7 @@
 // Protocol `datex`: GE Datex-Ohmeda S/5 (AS/3, CARESCAPE) computer interface. See docs/datex.md.
 import type { Protocol } from '../registry.js';
 import { createDatexFramer, ESC, FLAG } from '../framing/datex.js';
-import { decodeDatexRecord } from './decode.js';
+import { createDatexState, decodeDatexRecord } from './decode.js';
 import { HDR, MAINTYPE, MAX_RECORD_BYTES } from './layout.js';
 
 const MAINTYPES: readonly number[] = Object.values(MAINTYPE);
@@ -38,6 +38,10 @@ export const datexProtocol: Protocol = {
   id: 'datex',
   description: 'GE Datex-Ohmeda S/5 computer interface (S/5, AS/3, CARESCAPE): physiological data records',
   createFramer: (opts) => createDatexFramer(opts?.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
-  createDecoder: () => ({ decode: decodeDatexRecord }),
+  // Per link: the NIBP's time is known only from the records that showed it change (decode.ts).
+  createDecoder: () => {
+    const state = createDatexState();
+    return { decode: (frame, ctx) => decodeDatexRecord(frame, ctx, state) };
+  },
   detect: looksLikeDatex,
 };
