@@ -18,6 +18,9 @@ import { KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type Append
 export { KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
 export type { AppendInput, BatchBody, LogName, OutboxCounters, OutboxOptions, OutRecord } from './types.js';
 
+/** The logs of data (not of what happened to it): replayed after the critical log. */
+const DATA_LOGS: readonly LogName[] = ['wave', 'obs'];
+
 /** Dedup refs kept per device in memory, and in each snapshot. */
 const REFS_IN_MEMORY = 64;
 const REFS_IN_SNAPSHOT = 4;
@@ -338,13 +341,20 @@ export class Outbox {
     return null;
   }
 
-  /** Up to `max` backlog records (stored before the last reconnect), oldest first, marked in flight. */
+  /**
+   * Up to `max` backlog records (stored before the last reconnect), marked in flight: alarms, status and Gap markers
+   * (the critical log) first, since they say what happened while the uplink was down and the live status waits for
+   * them (publisher.ts); then numerics and waveforms oldest first. Each stream lives in one log and is read in record-id
+   * order, so each stream replays in seq order.
+   */
   async takeBacklog(max: number): Promise<OutRecord[]> {
     if (!this.online) return [];
     const picked: { seg: Segment; index: number; id: number }[] = [];
     while (picked.length < max) {
-      let best: { seg: Segment; index: number; id: number; name: LogName } | null = null;
-      for (const name of SHED_ORDER) {
+      const critical = this.peek('critical');
+      let best: { seg: Segment; index: number; id: number; name: LogName } | null = critical ? { ...critical, name: 'critical' } : null;
+      for (const name of DATA_LOGS) {
+        if (critical) break;
         const p = this.peek(name);
         if (p && (!best || p.id < best.id)) best = { ...p, name };
       }
@@ -380,9 +390,10 @@ export class Outbox {
     return r.seg !== null && !r.seg.closed && r.seg.state[r.index] === ST_INFLIGHT;
   }
 
-  /** Is anything stored before the last reconnect still waiting to be sent? */
-  hasBacklog(): boolean {
+  /** Is anything stored before the last reconnect (of one log, or of any) still waiting to be taken? */
+  hasBacklog(log?: LogName): boolean {
     if (!this.online) return false;
+    if (log) return this.peek(log) !== null;
     return SHED_ORDER.some((n) => this.peek(n) !== null);
   }
 
