@@ -180,8 +180,10 @@ export function startUplink(o: UplinkOptions): Uplink {
     });
   }
 
+  /** Is backlog (of one log, or of any) still to be read: durable, or appended before the connect and still in write? */
+  const backlogLeft = (log?: 'critical'): boolean => o.outbox.hasBacklog(log) || o.outbox.backlogInWrite(log);
   /** Are alarms or statuses stored before the connect still to be sent? (A read in progress may be bringing some.) */
-  const criticalBacklog = (): boolean => prefetchCritical > 0 || prefetching || o.outbox.hasBacklog('critical');
+  const criticalBacklog = (): boolean => prefetchCritical > 0 || prefetching || backlogLeft('critical');
 
   /** The next live record to send, holding statuses back while the backlog's statuses are unsent. */
   function nextLive(): OutRecord | undefined {
@@ -217,7 +219,7 @@ export function startUplink(o: UplinkOptions): Uplink {
       let r = backlogFirst ? undefined : nextLive();
       if (!r) {
         if (prefetch.length === 0) {
-          if (backlogFirst && !prefetching && !o.outbox.hasBacklog()) {
+          if (backlogFirst && !prefetching && !backlogLeft()) {
             backlogFirst = false; // the small backlog is sent: live records from now on
             continue;
           }

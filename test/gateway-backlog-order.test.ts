@@ -27,9 +27,9 @@ afterEach(async () => {
   await rig.close();
 });
 
-async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; live: StreamKind[] }): Promise<{ kind: StreamKind; seq: number; backfill: boolean }[]> {
+async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; live: StreamKind[]; storedInWrite?: boolean }): Promise<{ kind: StreamKind; seq: number; backfill: boolean }[]> {
   const b = await Outbox.open({
-    dir: join(rig.dir, 'outbox'), site: SITE, gateway: GATEWAY, quotaBytes: 64 << 20, segmentBytes: 1 << 20, commitDelayMs: 1, commitMaxBytes: 1 << 20,
+    dir: join(rig.dir, 'outbox'), site: SITE, gateway: GATEWAY, quotaBytes: 64 << 20, segmentBytes: 1 << 20, commitDelayMs: o.storedInWrite ? 1000 : 1, commitMaxBytes: 1 << 20,
     logger: silentLogger(), ackFlushMs: 5,
   });
   box = b;
@@ -37,7 +37,8 @@ async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; l
     source: { site: SITE, gateway: GATEWAY, device: 'bed01' }, kind, fromUs: 1, toUs: 1, retain: kind === 'status',
     body: kind === 'status' ? { statuses: [{ state: 2 }] } : { observations: [{ mdc: 147842, number: 60 }] },
   });
-  for (const k of o.stored) await add(k);
+  // Stored before the connect: durable already, or (storedInWrite) still waiting for their group commit when it comes.
+  if (!o.storedInWrite) for (const k of o.stored) await add(k);
   // A slow disk: every backlog read takes 150 ms, so the records stored at the connect are live before it returns.
   const take = b.takeBacklog.bind(b);
   b.takeBacklog = async (max) => {
@@ -53,6 +54,7 @@ async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; l
       for (const k of o.live) void add(k);
     },
   });
+  if (o.storedInWrite) for (const k of o.stored) void add(k);
   const total = o.stored.length + o.live.length;
   await until(() => rig.received.length >= total && b.depth() === 0, 'everything published and acknowledged', 20_000);
   return rig.received.map((r) => ({ kind: r.kind, seq: r.seq, backfill: r.backfill }));
@@ -66,6 +68,15 @@ describe('uplink: order after a connect', () => {
     expect(seqs(rx, 'obs')).toEqual([1, 2, 3, 4, 5]);
     expect(seqs(rx, 'status')).toEqual([1, 2, 3, 4]);
     expect(rx.map((r) => r.backfill)).toEqual([true, true, true, true, true, false, false, false, false]);
+  });
+
+  it('counts records appended before the connect but durable only after it as backlog too (sent first, as backfill)', async () => {
+    // A group commit of a second: the uplink connects while the stored records wait for their fsync (on a loaded
+    // machine, the monitor data of the end-to-end suite did).
+    const rx = await run({ replayMessagesPerSecond: 400, stored: ['obs', 'obs', 'status'], live: ['obs', 'status'], storedInWrite: true });
+    expect(rx.map((r) => [r.kind, r.seq, r.backfill])).toEqual([
+      ['status', 1, true], ['obs', 1, true], ['obs', 2, true], ['obs', 3, false], ['status', 2, false],
+    ]);
   });
 
   it('sends live numerics before a longer backlog, but a live status only after the stored statuses', async () => {

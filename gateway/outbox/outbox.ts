@@ -53,6 +53,8 @@ export class Outbox {
   private readonly lastUs = new Map<string, number>();
   private readonly refs = new Map<string, Map<string, Promise<unknown>>>();
   private waiters: Waiter[] = [];
+  /** The appends of the group commit being written now (neither staged nor durable). */
+  private writing: Waiter[] = [];
   private stagedBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
@@ -223,6 +225,7 @@ export class Outbox {
     while (this.committing) await this.committing;
     const waiters = this.waiters;
     this.waiters = [];
+    this.writing = waiters;
     this.stagedBytes = 0;
     for (const name of SHED_ORDER) {
       const ids = this.pendingAcks[name];
@@ -231,6 +234,7 @@ export class Outbox {
         this.pendingAcks[name] = [];
       }
     }
+    let backlogDurable = false;
     const run = async () => {
       const withData = new Set(waiters.map((w) => w.log));
       const results = await Promise.allSettled(SHED_ORDER.map((n) => this.logs[n].flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
@@ -246,6 +250,7 @@ export class Outbox {
           this.log.error({ code: 'VW_ERR_OUTBOX_IO', log: n, err: err.message }, 'outbox write failed');
         }
       });
+      this.writing = [];
       for (const w of waiters) {
         const err = failed.get(w.log);
         if (err) {
@@ -256,10 +261,13 @@ export class Outbox {
         const k = this.key(r.device, r.kind);
         if (r.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, r.seq);
         if (r.fromUs > (this.lastUs.get(r.device) ?? 0)) this.lastUs.set(r.device, r.fromUs);
-        if (this.online) {
+        if (this.online && r.id >= this.boundary) {
           // The publisher is not keeping up: the oldest live records stay on disk and become backlog.
           const overflow = this.live.push(r, this.o.maxLiveBytes ?? MAX_LIVE_BYTES);
           if (overflow > 0) this.boundary = Math.max(this.boundary, overflow + 1);
+        } else if (this.online) {
+          // Appended before the connect, durable only now: backlog, like everything stored before it.
+          backlogDurable = true;
         }
         w.resolve(r);
       }
@@ -270,7 +278,7 @@ export class Outbox {
     } finally {
       this.committing = null;
     }
-    if (this.live.has()) this.listener?.();
+    if (this.live.has() || backlogDurable) this.listener?.();
     this.schedule();
     if (this.diskBytes() > this.o.quotaBytes) void this.shed();
   }
@@ -283,7 +291,8 @@ export class Outbox {
 
   // ---- live path and backlog ----------------------------------------------------------------
 
-  /** Called (once per commit) when live records are waiting. */
+  /** Called (once per commit) when live records are waiting, or backlog records appended before the connect became
+   *  durable. */
   onLive(fn: () => void): void {
     this.listener = fn;
   }
@@ -395,6 +404,16 @@ export class Outbox {
     if (!this.online) return false;
     if (log) return this.peek(log) !== null;
     return SHED_ORDER.some((n) => this.peek(n) !== null);
+  }
+
+  /**
+   * Are records appended before the last reconnect (of one log, or of any) still on their way to disk? They are
+   * backlog too, and takeBacklog will return them once durable (the onLive listener says when).
+   */
+  backlogInWrite(log?: LogName): boolean {
+    if (!this.online) return false;
+    const before = (ws: readonly Waiter[]) => ws.some((w) => w.rec.id < this.boundary && (log === undefined || w.log === log));
+    return before(this.writing) || before(this.waiters);
   }
 
   /** The broker acknowledged the record: it may go. */
