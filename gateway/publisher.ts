@@ -84,6 +84,8 @@ export function startUplink(o: UplinkOptions): Uplink {
   const topics = new Map<string, string>();
   let prefetch: OutRecord[] = [];
   let prefetching = false;
+  /** The read in progress may bring alarms or statuses (the critical log had backlog when it started). */
+  let prefetchingCritical = false;
   /** Alarm and status records (the outbox's critical log) among `prefetch`. */
   let prefetchCritical = 0;
   /** Live statuses waiting for the backlog's statuses to be sent: a status stream is published in seq order. */
@@ -160,6 +162,8 @@ export function startUplink(o: UplinkOptions): Uplink {
   function fetchBacklog(): void {
     if (prefetching || !online) return;
     prefetching = true;
+    // takeBacklog reads the critical log first: without critical backlog now, this read brings none.
+    prefetchingCritical = o.outbox.hasBacklog('critical');
     const g = gen;
     o.outbox.takeBacklog(prefetchMax).then((recs) => {
       prefetching = false;
@@ -183,7 +187,7 @@ export function startUplink(o: UplinkOptions): Uplink {
   /** Is backlog (of one log, or of any) still to be read: durable, or appended before the connect and still in write? */
   const backlogLeft = (log?: 'critical'): boolean => o.outbox.hasBacklog(log) || o.outbox.backlogInWrite(log);
   /** Are alarms or statuses stored before the connect still to be sent? (A read in progress may be bringing some.) */
-  const criticalBacklog = (): boolean => prefetchCritical > 0 || prefetching || backlogLeft('critical');
+  const criticalBacklog = (): boolean => prefetchCritical > 0 || (prefetching && prefetchingCritical) || backlogLeft('critical');
 
   /** The next live record to send, holding statuses back while the backlog's statuses are unsent. */
   function nextLive(): OutRecord | undefined {
