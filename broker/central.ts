@@ -19,7 +19,7 @@ import { bump, createMetricsRegistry, newCounters, type CentralCounters, type Co
 import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, PacketSizeGuard } from './packet-guard.js';
 import type { RevocationList } from './revocation.js';
 import { createUserStore, type UserStore } from './users.js';
-import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
+import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce, retainedBeside, type RetainedStore } from './delivery.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
 import { identify, identityKey, Refusal, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, RC_IDENTIFIER_REJECTED, roleOf, willOwner } from './identity.js';
 
@@ -310,11 +310,13 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         // its sender believes delivered. Here it is stored and routed first; Aedes then PUBACKs and its own publish
         // call for this packet is skipped (see publishOnce below). A failed store closes the connection unacked, so
         // the sender retransmits.
-        return publishRaw(packet, client, (err?: Error) => {
+        const accepted = (err?: Error): void => {
           if (err) return callback(err);
           markPublished(packet);
           callback(null);
-        });
+        };
+        if (packet.retain) return publishRetained(packet, client, accepted);
+        return publishRaw(packet, client, accepted);
       }
       refusePublish(c, packet.topic, reason);
       // MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2]: Aedes closes the connection on this error.
@@ -369,6 +371,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     throw err;
   }
   const { publishRaw, markPublished } = installPublishOnce(broker);
+  const publishRetained = retainedBeside(publishRaw, (broker as unknown as { persistence: RetainedStore }).persistence);
   broker.on('clientReady', (client) => {
     const c = conns.get(client);
     if (c) c.ready = true;

@@ -75,6 +75,34 @@ export function installPublishOnce(broker: Aedes): { publishRaw: PublishFn; mark
   return { publishRaw, markPublished: (p) => alreadyPublished.add(p) };
 }
 
+/** The part of an Aedes persistence that keeps retained messages. */
+export interface RetainedStore {
+  storeRetained(packet: object): Promise<void>;
+}
+
+/**
+ * Publishes a retained QoS 1 message as two things side by side: routed like any other message, and its retained copy
+ * stored; `done` once both are. Aedes stores a retained message before it routes it, one asynchronous step more than
+ * any other message, so it was routed after the messages its sender published after it: out of order on its topic
+ * ([MQTT-4.6.0-6]), and then dropped for every subscriber that had already got one of those, since Aedes delivers a
+ * message to a client only if its brokerCounter (numbered at publish) is above the last one delivered (`dedupe`): a
+ * PUBACKed message never delivered. Routed as not retained, every QoS 1 message takes the same steps; subscribers get
+ * RETAIN 0 for it as [MQTT-3.3.1-9] wants, and the stored copy goes to later subscribers with RETAIN 1.
+ */
+export function retainedBeside(publishRaw: PublishFn, store: RetainedStore): (packet: PublishPacket, client: Client, done: (err?: Error) => void) => void {
+  return (packet, client, done) => {
+    let left = 2;
+    let failed: Error | undefined;
+    const one = (err?: Error): void => {
+      failed ??= err;
+      if (--left === 0) done(failed);
+    };
+    const { topic, payload, qos } = packet;
+    store.storeRetained({ cmd: 'publish', topic, payload, qos, retain: true, dup: false }).then(() => one(), (err: unknown) => one(err instanceof Error ? err : new Error(String(err))));
+    publishRaw({ cmd: 'publish', topic, payload, qos, retain: false, dup: false } as PublishPacket, client, one);
+  };
+}
+
 /** A connection's staged bytes: what mqtt-packet wrote to it during this turn of the event loop. */
 interface Stage {
   stream: Duplex;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { VitalwireError } from '../decoders/errors.js';
 import { protocolIds } from '../decoders/registry.js';
 import { gatewayConfig, loadGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../gateway/config.js';
+import { silenceAfterMs } from '../gateway/silence.js';
 import { startGateway } from '../gateway/gateway.js';
 import { createLogger } from '../lib/log.js';
 import { isValidSegment } from '../lib/topics.js';
@@ -83,7 +84,9 @@ function describe(c: GatewayConfig, file: string): string {
   for (const d of c.devices) {
     const t = d.transport;
     const where = t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'mllp-listener' ? `${t.host}:${t.port} from ${t.allowedPeers.join(' ')}` : t.path;
-    lines.push(`  device ${d.id}: ${d.protocol} over ${t.kind} ${where}`);
+    const after = silenceAfterMs(d.protocol, d.silence);
+    const silence = after === null ? 'silence not judged' : `silent after ${after / 1000} s without a frame`;
+    lines.push(`  device ${d.id}: ${d.protocol} over ${t.kind} ${where}; ${silence}${d.simulated ? '; SIMULATED (FLAG_SIMULATED on all it produces)' : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -6,7 +6,9 @@ import { helpText, intOption, parse, untilSignal, type CommandSpec } from './arg
 
 export const simulateCommand: CommandSpec = {
   name: 'simulate',
-  summary: 'Run a simulated bedside monitor (synthetic patient) speaking HL7 PCD-01 in MLLP framing.',
+  summary: 'Run a simulated bedside monitor (synthetic patient) speaking HL7 PCD-01 in MLLP framing. Its messages say they\n' +
+    'are simulated in HL7\'s own terms (MSH-11 processing id T, OBX-8 DEMO on every value), so no screen shows them as a\n' +
+    'patient\'s; in a gateway config, also mark the device `simulated: true` (FLAG_SIMULATED on all it produces).',
   usage: 'simulate (--serial PATH | --tcp-listen PORT) [options]',
   options: {
     serial: { type: 'string', arg: 'PATH', help: 'write to this serial port or pty' },
@@ -16,7 +18,8 @@ export const simulateCommand: CommandSpec = {
     bed: { type: 'string', default: '1', arg: 'N', help: 'bed number (sets the bed label and device EUI-64)' },
     seed: { type: 'string', default: '1', arg: 'N', help: 'seed of the synthetic patient' },
     'interval-ms': { type: 'string', default: '1000', arg: 'MS', help: 'time between messages' },
-    demo: { type: 'boolean', help: 'mark values as demo-mode data (OBX-8 DEMO)' },
+    demo: { type: 'boolean', help: 'mark values as demo-mode data (OBX-8 DEMO); the default, kept for old scripts' },
+    'as-real': { type: 'boolean', help: 'send without any simulator mark (MSH-11 P, no DEMO), as a real monitor would: conformance tests only, never where a clinician can see it' },
   },
 };
 
@@ -28,6 +31,11 @@ export async function runSimulate(argv: string[]): Promise<number> {
   }
   const log = createLogger('vitalwire-simulate');
   const bed = intOption(values['bed'], 'bed', 1, 255);
+  const asReal = Boolean(values['as-real']);
+  if (asReal && values['demo']) throw new VitalwireError('VW_ERR_USAGE', '--as-real and --demo contradict each other');
+  if (asReal) {
+    log.warn({ bed }, 'simulate --as-real: this synthetic patient is sent WITHOUT any simulator mark and looks like a real one; for conformance tests only');
+  }
   let sink;
   if (typeof values['serial'] === 'string') sink = await openSerialSink(values['serial'], intOption(values['baud'], 'baud', 50, 4_000_000));
   else if (typeof values['tcp-listen'] === 'string') {
@@ -39,9 +47,9 @@ export async function runSimulate(argv: string[]): Promise<number> {
     sink,
     seed: intOption(values['seed'], 'seed', 0, 2 ** 31),
     intervalMs: intOption(values['interval-ms'], 'interval-ms', 10, 3_600_000),
-    demo: Boolean(values['demo']),
+    asReal,
   });
-  log.info({ bed }, 'simulated monitor running');
+  log.info({ bed, marked: !asReal }, 'simulated monitor running');
   await untilSignal();
   mon.stop();
   await sink.close();

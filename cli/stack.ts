@@ -137,11 +137,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         const pair = await openPtyPair(ptyDir, id);
         pairs.push(pair);
         sinks.push(await openSerialSink(pair.device));
-        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, transport: { kind: 'serial', path: pair.host, baudRate: 115200 } });
+        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, simulated: true, transport: { kind: 'serial', path: pair.host, baudRate: 115200 } });
       } else {
         const sink = await openTcpSink(host, 0);
         sinks.push(sink);
-        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
+        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, simulated: true, transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
       }
     }
     const rawSinks = new Map<string, Sink>();
@@ -156,7 +156,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.port}`;
     // The gateway runtime with its durable outbox under <data-dir>/gateway. The demo favours latency: every decoded
-    // frame is its own Batch (no batching interval) and reconnects start fast.
+    // frame is its own Batch (no batching interval) and reconnects start fast. Every device is a simulator: `simulated`
+    // puts FLAG_SIMULATED on all it produces, beside the marks the simulated monitors send themselves.
     const gateway = await startGateway({
       config: gatewayConfig({
         site: DEMO_SITE,

@@ -16,6 +16,7 @@ export const ERRORS = {
   // gateway
   VW_ERR_LINK_OPEN: 'the device link could not be opened',
   VW_ERR_LINK_CLOSED: 'the device link closed unexpectedly',
+  VW_ERR_DEVICE_SILENT: 'the device link is up but the device sent no frame for longer than its silence threshold',
   VW_ERR_CONFIG: 'the configuration is invalid',
   // broker and fan-out
   VW_ERR_AUTH_FAILED: 'authentication failed',

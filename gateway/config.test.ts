@@ -117,4 +117,26 @@ describe('gateway config', () => {
     writeFileSync(y, 'site: s1\n  gateway: : g1\n');
     await expect(loadGatewayConfig(y)).rejects.toThrow(/line \d/);
   });
+
+  it('takes silence detection and the simulated mark per device, and refuses a threshold below the period', () => {
+    const c = base();
+    c.devices = [
+      { id: 'ox1', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB1' }, silence: { periodMs: 1000, afterMs: 5000 }, simulated: true },
+      { id: 'bp1', protocol: 'ble-bridge', transport: { kind: 'ble-bridge', path: '/dev/ttyUSB2' }, silence: 'off' },
+      { id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '10.0.0.9', port: 4001 } },
+    ];
+    const cfg = gatewayConfig(c, dir);
+    expect(cfg.devices.map((d) => [d.silence, d.simulated])).toEqual([[{ periodMs: 1000, afterMs: 5000 }, true], ['off', false], [undefined, false]]);
+    const bad = base() as unknown as { devices: unknown[] };
+    bad.devices = [
+      { id: 'ox1', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB1' }, silence: { periodMs: 1000, afterMs: 500 } },
+      { id: 'ox2', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB2' }, silence: { afterMs: 10, perodMs: 5 } },
+      { id: 'ox3', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB3' }, silence: 'never', simulated: 'yes' },
+    ];
+    const m = issues(bad);
+    expect(m.get('devices[0].silence.afterMs')).toMatch(/at least periodMs \(1000\)/);
+    expect([...m.keys()].some((k) => k.startsWith('devices[1].silence')), [...m.keys()].join(', ')).toBe(true);
+    expect([...m.keys()].some((k) => k.startsWith('devices[2].silence'))).toBe(true);
+    expect(m.get('devices[2].simulated')).toMatch(/boolean/i);
+  });
 });

@@ -100,6 +100,18 @@ const device = z.strictObject({
   patient: z.string().max(128).optional(),
   /** UTC offset (minutes) assumed for device times sent without one; default: clock.defaultUtcOffsetMin. */
   utcOffsetMin: z.number().int().min(-720).max(840).optional(),
+  /** Silence detection (gateway/silence.ts): the device's send interval (default by protocol) and how long without a
+   *  frame makes it SILENT (default: 3 periods, at least 3 s); 'off' for devices that send only when measuring. */
+  silence: z.union([z.literal('off'), z.strictObject({
+    periodMs: z.number().positive().max(86_400_000).optional(),
+    afterMs: z.number().int().min(100).max(86_400_000).optional(),
+  }).superRefine((s, ctx) => {
+    if (s.periodMs !== undefined && s.afterMs !== undefined && s.afterMs < s.periodMs) {
+      ctx.addIssue({ code: 'custom', path: ['afterMs'], message: `must be at least periodMs (${s.periodMs}): a device is not silent between two frames` });
+    }
+  })]).optional(),
+  /** A simulator, never a patient: every observation, wave, alarm and status of the device carries FLAG_SIMULATED. */
+  simulated: z.boolean().default(false),
 });
 
 const reconnect = (minMs: number, maxMs: number) =>

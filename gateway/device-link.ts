@@ -13,6 +13,8 @@ export interface DeviceCounters {
   frames: number;
   badFrames: number;
   garbageBytes: number;
+  /** Bytes received from the device (silence diagnosis: bytes that never make a frame point at the line settings). */
+  bytes: number;
   reconnects: number;
   errors: Partial<Record<ErrorCode, number>>;
 }
@@ -69,7 +71,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   const clock = o.nowUs ?? nowUs;
   const log = o.logger.child({ device: o.id });
   const backoff = createBackoff(o.backoff?.minMs ?? 250, o.backoff?.maxMs ?? 30_000);
-  const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, reconnects: 0, errors: {} };
+  const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {} };
   let link: Link | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -103,6 +105,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
 
   const onData = (chunk: Buffer) => {
     const t = clock();
+    counters.bytes += chunk.length;
     o.events.data?.(chunk, t);
     pipeline.push(chunk, t);
   };

@@ -1,6 +1,7 @@
 // What the gateway does with one device's decoded frames and link events: clock offsets and suspect times, batching
 // into the outbox, link status (retained when live) and Gap markers for the intervals it could not get (the link was
-// down, or the gateway itself was). The device's I/O lives in its link (device-link.ts, transports/mllp-listener.ts).
+// down, the device fell silent, or the gateway itself was down). The device's I/O lives in its link (device-link.ts,
+// transports/mllp-listener.ts).
 import type { Decoded } from '../decoders/decoded.js';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -9,6 +10,7 @@ import { DeviceBatcher, type BatchingOptions } from './batcher.js';
 import { DeviceClock, type ClockOptions, type TimeSuspect } from './clock.js';
 import type { DeviceCounters, LinkStateName } from './device-link.js';
 import type { Outbox } from './outbox/outbox.js';
+import { silenceDiagnosis } from './silence.js';
 
 const LINK_STATE: Record<LinkStateName, number> = {
   connecting: LinkState.LINK_STATE_CONNECTING,
@@ -25,6 +27,10 @@ export interface DeviceRuntimeOptions {
   model?: string | undefined;
   /** Streaming links lose what the device sends while they are down; MLLP senders resend, so they lose nothing. */
   losesDataWhileDown: boolean;
+  /** With the link up, no good frame for this long makes the device SILENT (gateway/silence.ts); null: not judged. */
+  silenceAfterMs?: number | null;
+  /** A simulator, not a patient: everything of the device is flagged FLAG_SIMULATED. */
+  simulated?: boolean;
   outbox: Outbox;
   batching: BatchingOptions;
   clock: ClockOptions;
@@ -35,7 +41,7 @@ export interface DeviceRuntimeOptions {
 export interface DeviceRuntimeCounters {
   unmapped: number;
   timeSuspect: Record<TimeSuspect, number>;
-  /** Gap markers stored, by reason ('device-disconnected', 'restart'). */
+  /** Gap markers stored, by reason ('device-disconnected', 'device-silent', 'device-skipped', 'restart'). */
   gaps: Record<string, number>;
   storeErrors: number;
 }
@@ -53,7 +59,19 @@ export class DeviceRuntime {
   /** The bed the device itself claims (HL7 PV1-3): its claim, published apart from the configured bed. */
   private bedClaim = '';
   private lastDataUs = 0;
+  /** Link bytes and rejected frames counted when the last good frame arrived (silence diagnosis). */
+  private bytesAtFrame = 0;
+  private badAtFrame = 0;
   private downSinceUs = 0;
+  /** When the link last came up (silence is measured from the later of this and the last frame). */
+  private upSinceUs = 0;
+  /** Start of the silence now being reported (0: not silent); its Gap is stored when the device sends again. */
+  private silentFromUs = 0;
+  /** The device is reported SILENT (silentFromUs may outlive it over an MLLP reconnect). */
+  private silent = false;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  private readonly silenceAfterUs: number | null;
+  private readonly flag: number;
   /** Newest data time stored before this process started (a restart gap is due at the first connect). */
   private restartFromUs: number;
   private lastState: LinkStateName = 'connecting';
@@ -69,6 +87,8 @@ export class DeviceRuntime {
     this.clock = new DeviceClock(o.clock);
     this.log = o.logger.child({ device: o.device });
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
+    this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
+    this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
     this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref) =>
       o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}) }),
     (err) => {
@@ -87,6 +107,13 @@ export class DeviceRuntime {
     if (d.model) this.model = d.model;
     if (d.bed) this.bedClaim = d.bed;
     this.lastDataUs = rxUs;
+    const c = this.lastCounters;
+    if (c) {
+      this.bytesAtFrame = c.bytes;
+      this.badAtFrame = c.badFrames;
+    }
+    if (this.silentFromUs > 0) this.resume(rxUs);
+    if (this.flag) markSimulated(d, this.flag);
     const suspect = this.clock.stamp(d, rxUs);
     if (suspect) {
       this.counters.timeSuspect[suspect]++;
@@ -120,7 +147,18 @@ export class DeviceRuntime {
   /** Link state changes: a status record, and a Gap when the link comes back after losing data. */
   linkState(state: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void {
     const now = this.o.nowUs();
+    this.lastCounters = counters;
+    if (state !== 'connected') this.stopSilenceWatch();
+    if (state === 'disconnected' && this.silentFromUs > 0 && this.o.losesDataWhileDown) {
+      // The disconnect's Gap starts at the last frame: it covers the silence too.
+      this.silentFromUs = 0;
+    }
+    this.silent = false;
     if (state === 'connected') {
+      // Silence is measured from the later of the last frame and now; so is what its diagnosis counts.
+      this.upSinceUs = now;
+      this.bytesAtFrame = counters.bytes;
+      this.badAtFrame = counters.badFrames;
       if (this.restartFromUs > 0) {
         this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: this.restartFromUs, toTimeUs: now, reason: GapReason.GAP_REASON_RESTART }, 'restart');
         this.restartFromUs = 0;
@@ -137,6 +175,61 @@ export class DeviceRuntime {
     this.lastState = state;
     this.lastReason = reason ?? '';
     this.status(counters);
+    if (state === 'connected') this.watchSilence();
+  }
+
+  // ---- silence: the link is up, the device sends nothing ----------------------------------------------------------
+
+  /** Arms one timer for the moment the device would become silent; frames in between cost nothing. */
+  private watchSilence(): void {
+    const after = this.silenceAfterUs;
+    if (after === null || this.silent || this.silenceTimer || this.lastState !== 'connected') return;
+    const due = Math.max(this.lastDataUs, this.upSinceUs) + after;
+    const ms = Math.max(1, Math.ceil((due - this.o.nowUs()) / 1000));
+    this.silenceTimer = setTimeout(() => {
+      this.silenceTimer = null;
+      this.checkSilence();
+    }, ms);
+    this.silenceTimer.unref();
+  }
+
+  private stopSilenceWatch(): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = null;
+  }
+
+  private checkSilence(): void {
+    const after = this.silenceAfterUs;
+    if (after === null || this.lastState !== 'connected' || this.silent) return;
+    const now = this.o.nowUs();
+    const from = Math.max(this.lastDataUs, this.upSinceUs);
+    if (now - from < after) return this.watchSilence();
+    this.silent = true;
+    // A silence carried over an MLLP reconnect keeps its start: its Gap runs from the last frame.
+    if (this.silentFromUs === 0) this.silentFromUs = from;
+    const c = this.lastCounters;
+    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame }, 'device silent: link up, no frames');
+    this.lastReason = 'VW_ERR_DEVICE_SILENT';
+    this.status();
+  }
+
+  /** The device sends again: the silent interval becomes a Gap, the link is CONNECTED again. */
+  private resume(rxUs: number): void {
+    const from = this.silentFromUs;
+    this.silentFromUs = 0;
+    this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: from, toTimeUs: rxUs, reason: GapReason.GAP_REASON_DEVICE_SILENT }, 'device-silent');
+    if (this.silent) {
+      this.silent = false;
+      this.lastReason = '';
+      this.log.info({ silentMs: Math.round((rxUs - from) / 1000) }, 'device sends again');
+      this.status();
+    }
+    this.watchSilence();
+  }
+
+  /** Is the device reported SILENT now? */
+  isSilent(): boolean {
+    return this.silent;
   }
 
   /** A status record with the link's counters (also sent periodically). */
@@ -144,22 +237,39 @@ export class DeviceRuntime {
     if (!counters) return;
     this.lastCounters = counters;
     const now = this.o.nowUs();
+    const from = Math.max(this.lastDataUs, this.upSinceUs);
     void this.batcher.put('status', {
       statuses: [{
         time: { gatewayTimeUs: now },
-        state: LINK_STATE[this.lastState],
+        state: this.silent ? LinkState.LINK_STATE_SILENT : LINK_STATE[this.lastState],
         reason: this.lastReason,
         framesOk: counters.frames - counters.badFrames,
         framesBad: counters.badFrames,
         garbageBytes: counters.garbageBytes,
         unmapped: this.counters.unmapped,
         reconnects: counters.reconnects,
+        lastFrameTimeUs: this.lastDataUs,
+        ...(this.silent ? {
+          diagnosis: silenceDiagnosis({
+            silentMs: (now - from) / 1000, protocol: this.o.protocol, bytes: counters.bytes - this.bytesAtFrame, badFrames: counters.badFrames - this.badAtFrame, neverFramed: this.lastDataUs < this.upSinceUs,
+          }),
+        } : {}),
+        flags: this.flag,
       }],
     }, now, now).catch(() => undefined);
   }
 
   /** Shutdown: everything open is stored. */
   flush(): Promise<void> {
+    this.stopSilenceWatch();
     return this.batcher.flush();
   }
+}
+
+/** FLAG_SIMULATED on everything a frame of a simulated device carries. */
+function markSimulated(d: Decoded, flag: number): void {
+  for (const x of d.observations) x.flags = (x.flags ?? 0) | flag;
+  for (const x of d.waves) x.flags = (x.flags ?? 0) | flag;
+  for (const x of d.alarms) x.flags = (x.flags ?? 0) | flag;
+  if (d.statuses) for (const x of d.statuses) x.flags = (x.flags ?? 0) | flag;
 }

@@ -16,6 +16,7 @@ import { acquireDataDir } from './lock.js';
 import { createGatewayMetrics, startMetricsServer, type GatewayMetrics, type MetricsServer } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
 import { startUplink, type Uplink } from './publisher.js';
+import { silenceAfterMs } from './silence.js';
 import type { LinkOpener } from './transports/link.js';
 import { startMllpListener, type MllpListener } from './transports/mllp-listener.js';
 import { openSerialLink } from './transports/serial.js';
@@ -92,7 +93,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     for (const d of c.devices) {
       runtimes.set(d.id, new DeviceRuntime({
         site: c.site, gateway: c.gateway, device: d.id, protocol: d.protocol, bed: d.bed, model: d.model,
-        losesDataWhileDown: d.transport.kind !== 'mllp-listener', outbox, batching: c.batching, clock: clockOpts, logger: log, nowUs: now,
+        losesDataWhileDown: d.transport.kind !== 'mllp-listener', silenceAfterMs: silenceAfterMs(d.protocol, d.silence), simulated: d.simulated,
+        outbox, batching: c.batching, clock: clockOpts, logger: log, nowUs: now,
       }));
     }
 
@@ -190,7 +192,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         const rt = runtimes.get(l.id);
         const x = l.counters as typeof l.counters & { acks?: Record<string, number>; duplicates?: number };
         return {
-          id: l.id, connected: connected.get(l.id) ?? false, frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
+          id: l.id, connected: connected.get(l.id) ?? false, silent: rt?.isSilent() ?? false, frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
           errors: x.errors as Record<string, number>, timeSuspect: rt?.counters.timeSuspect ?? {}, clockOffsetUs: rt?.clock.stats.offsetUs ?? 0,
           clockDriftPpm: rt?.clock.stats.driftPpm ?? 0, ...(x.acks ? { acks: x.acks } : {}), ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
         };

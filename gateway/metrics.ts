@@ -9,6 +9,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export interface DeviceMetricsView {
   id: string;
   connected: boolean;
+  /** Link up, no frames for longer than the device's silence threshold. */
+  silent: boolean;
   frames: number;
   badFrames: number;
   reconnects: number;
@@ -68,6 +70,7 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
   });
   counter('vitalwire_gateway_device_reconnects_total', 'Device link reconnects', ['device'], perDevice((d) => d.reconnects));
   gauge('vitalwire_gateway_device_connected', '1 while the device link is up', ['device'], perDevice((d) => (d.connected ? 1 : 0)));
+  gauge('vitalwire_gateway_device_silent', '1 while the device link is up but the device sends no frames (LINK_STATE_SILENT)', ['device'], perDevice((d) => (d.silent ? 1 : 0)));
   counter('vitalwire_gateway_time_suspect_total', 'Payloads with an implausible device time, by kind', ['device', 'kind'], (set) => {
     for (const d of src.devices()) for (const [kind, v] of Object.entries(d.timeSuspect)) set({ device: d.id, kind }, v);
   });

@@ -1,7 +1,9 @@
 // The uplink: MQTT over TLS with the gateway's client certificate, QoS 1, publishing what the outbox holds. Only
 // durable records are sent; a record leaves the outbox only on its PUBACK. A bounded window of messages in flight; live
-// records first; the backlog stored before the last (re)connect is replayed oldest first, marked backfill, paced by
-// its own rate and only in what live traffic leaves free. One mqtt.js client per connection (reconnectPeriod 0): the
+// records first; the backlog stored before the last (re)connect is replayed (alarms and status first, then the rest
+// oldest first), marked backfill, paced by its own rate and only in what live traffic leaves free. Two exceptions keep
+// streams in seq order: a small backlog (a second of replay) goes before everything live, and a live status waits
+// until the backlog's alarms and statuses are sent. One mqtt.js client per connection (reconnectPeriod 0): the
 // gateway owns retries, so nothing is resent behind the outbox's back; reconnects use capped, jittered backoff and
 // cycle through the broker URLs. The last will marks the gateway offline (retained) if the connection dies.
 import mqtt, { type MqttClient } from 'mqtt';
@@ -11,7 +13,7 @@ import { encodeBatch } from '../proto/encode-batch.js';
 import { Kind, LinkState } from '../proto/index.js';
 import { createBackoff } from './backoff.js';
 import { GATEWAY_DEVICE } from './config.js';
-import type { Outbox, OutRecord } from './outbox/outbox.js';
+import { LOG_OF, type Outbox, type OutRecord } from './outbox/outbox.js';
 import { PUBLISH_TAIL_MAX, writePublishTail } from './outbox/records.js';
 import { RateBucket } from './rate.js';
 
@@ -19,6 +21,12 @@ import { RateBucket } from './rate.js';
 export const BACKLOG_PREFETCH = 64;
 /** close() waits this long for the broker to take the DISCONNECT. */
 export const END_TIMEOUT_MS = 2000;
+/**
+ * A backlog the replay pace sends within this long is sent before anything live: after a short interruption (data
+ * stored before the first connect, a broker blip) every stream then arrives in seq order, at the cost of live data
+ * waiting at most about this long. A longer backlog goes behind live data.
+ */
+export const SMALL_BACKLOG_SECONDS = 1;
 
 export interface UplinkOptions {
   site: string;
@@ -76,6 +84,14 @@ export function startUplink(o: UplinkOptions): Uplink {
   const topics = new Map<string, string>();
   let prefetch: OutRecord[] = [];
   let prefetching = false;
+  /** The read in progress may bring alarms or statuses (the critical log had backlog when it started). */
+  let prefetchingCritical = false;
+  /** Alarm and status records (the outbox's critical log) among `prefetch`. */
+  let prefetchCritical = 0;
+  /** Live statuses waiting for the backlog's statuses to be sent: a status stream is published in seq order. */
+  let held: OutRecord[] = [];
+  /** This connection's backlog was small: all of it goes before anything live. */
+  let backlogFirst = false;
   let client: MqttClient | null = null;
   let online = false;
   let closing = false;
@@ -101,8 +117,11 @@ export function startUplink(o: UplinkOptions): Uplink {
       statuses: [{ time: { gatewayTimeUs: o.nowUs() }, state: LinkState.LINK_STATE_DISCONNECTED, reason: 'VW_ERR_UPLINK' }],
     });
 
+  /** Live records that are waiting to be sent (queued, held behind the backlog's statuses, or behind a small backlog). */
+  const liveWaiting = (): boolean => o.outbox.hasLive() || held.length > 0 || backlogFirst;
+
   const notifyIdle = () => {
-    if (inflight.size > 0 || o.outbox.hasLive()) return;
+    if (inflight.size > 0 || liveWaiting()) return;
     const w = idleWaiters;
     idleWaiters = [];
     for (const f of w) f();
@@ -143,6 +162,8 @@ export function startUplink(o: UplinkOptions): Uplink {
   function fetchBacklog(): void {
     if (prefetching || !online) return;
     prefetching = true;
+    // takeBacklog reads the critical log first: without critical backlog now, this read brings none.
+    prefetchingCritical = o.outbox.hasBacklog('critical');
     const g = gen;
     o.outbox.takeBacklog(prefetchMax).then((recs) => {
       prefetching = false;
@@ -150,8 +171,12 @@ export function startUplink(o: UplinkOptions): Uplink {
         for (const r of recs) o.outbox.nack(r);
         return;
       }
+      for (const r of recs) if (LOG_OF[r.kind] === 'critical') prefetchCritical++;
       prefetch.push(...recs);
-      if (recs.length > 0) pump();
+      // Nothing read while records wait: their reads failed, retried later rather than at once. Otherwise the pump
+      // goes on (with what was read, or past a backlog that turned out empty: what waited for it goes now).
+      if (recs.length === 0 && o.outbox.hasBacklog()) arm(1000);
+      else pump();
     }, (err: unknown) => {
       prefetching = false;
       log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'backlog read failed');
@@ -159,27 +184,62 @@ export function startUplink(o: UplinkOptions): Uplink {
     });
   }
 
+  /** Is backlog (of one log, or of any) still to be read: durable, or appended before the connect and still in write? */
+  const backlogLeft = (log?: 'critical'): boolean => o.outbox.hasBacklog(log) || o.outbox.backlogInWrite(log);
+  /** Are alarms or statuses stored before the connect still to be sent? (A read in progress may be bringing some.) */
+  const criticalBacklog = (): boolean => prefetchCritical > 0 || (prefetching && prefetchingCritical) || backlogLeft('critical');
+
+  /** The next live record to send, holding statuses back while the backlog's statuses are unsent. */
+  function nextLive(): OutRecord | undefined {
+    while (held.length > 0 && !criticalBacklog()) {
+      const r = held.shift() as OutRecord;
+      if (o.outbox.inFlight(r)) return r; // else shed by the quota while it waited here
+    }
+    for (let r = o.outbox.takeLive(); r !== undefined; r = o.outbox.takeLive()) {
+      // Live numerics, waves and alarms overtake the backlog (marked backfill, so consumers can tell); a status says
+      // how the link is now, so it must not be followed by older ones: it waits for them (they are replayed first).
+      if (r.kind === 'status' && (held.length > 0 || criticalBacklog())) {
+        held.push(r);
+        continue;
+      }
+      return r;
+    }
+    return undefined;
+  }
+
+  function nextPrefetched(): OutRecord | undefined {
+    const r = prefetch.shift();
+    if (r && LOG_OF[r.kind] === 'critical') prefetchCritical--;
+    return r;
+  }
+
   function pump(): void {
     const c = client;
     if (!c || !online) return;
+    // At shutdown the backlog waits for the next start, unless live records wait for it (a final status).
+    const replaying = () => !closing || backlogFirst || held.length > 0;
     while (inflight.size < o.inflightWindow) {
       if (!total.available()) return arm(total.msUntilNext());
-      let r = o.outbox.takeLive();
+      let r = backlogFirst ? undefined : nextLive();
       if (!r) {
         if (prefetch.length === 0) {
-          if (!closing && o.outbox.hasBacklog()) fetchBacklog();
+          if (backlogFirst && !prefetching && !backlogLeft()) {
+            backlogFirst = false; // the small backlog is sent: live records from now on
+            continue;
+          }
+          if (replaying() && o.outbox.hasBacklog()) fetchBacklog();
           return;
         }
-        if (closing) return;
-        if (!replay.available()) return arm(replay.msUntilNext());
-        r = prefetch.shift();
+        if (!replaying()) return;
+        if (!backlogFirst && !replay.available()) return arm(replay.msUntilNext());
+        r = nextPrefetched();
         if (!r) return;
         if (!o.outbox.inFlight(r)) continue; // shed by the quota while it waited here
-        replay.take();
+        if (!backlogFirst) replay.take();
       }
       total.take();
       send(c, r);
-      if (prefetch.length < prefetchMax / 2 && !closing) fetchBacklog();
+      if (prefetch.length < prefetchMax / 2 && replaying()) fetchBacklog();
     }
   }
 
@@ -196,6 +256,10 @@ export function startUplink(o: UplinkOptions): Uplink {
     inflight.clear();
     for (const r of prefetch) o.outbox.nack(r);
     prefetch = [];
+    prefetchCritical = 0;
+    for (const r of held) o.outbox.nack(r);
+    held = [];
+    backlogFirst = false;
     o.outbox.setOnline(false);
     c.end(true);
     notifyIdle();
@@ -239,7 +303,9 @@ export function startUplink(o: UplinkOptions): Uplink {
       backoff.reset();
       counters.connects++;
       o.outbox.setOnline(true);
-      log.info({ url: url.replace(/\/\/[^@]*@/, '//'), backlog: o.outbox.depth() }, 'connected to broker');
+      const backlog = o.outbox.depth();
+      backlogFirst = backlog <= o.replayMessagesPerSecond * SMALL_BACKLOG_SECONDS;
+      log.info({ url: url.replace(/\/\/[^@]*@/, '//'), backlog }, 'connected to broker');
       o.onConnect?.();
       pump();
     });
@@ -258,7 +324,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     isConnected: () => online,
     inflight: () => inflight.size,
     drain(timeoutMs) {
-      if (inflight.size === 0 && !(online && o.outbox.hasLive())) return Promise.resolve(true);
+      if (inflight.size === 0 && !(online && liveWaiting())) return Promise.resolve(true);
       return new Promise((resolve) => {
         const t = setTimeout(() => {
           idleWaiters = idleWaiters.filter((f) => f !== done);

@@ -275,6 +275,7 @@ function statusSize(s: IDeviceStatus): number {
   if (nz(s.lastFrameTimeUs)) n += ts(D.lastFrameTimeUs) + varint64Size(s.lastFrameTimeUs);
   if (ns(s.diagnosis)) n += ts(D.diagnosis) + strSize(s.diagnosis);
   if (ns(s.session)) n += ts(D.session) + strSize(s.session);
+  if (nz(s.flags)) n += ts(D.flags) + varint32Size(s.flags);
   sizes[slot] = n;
   return n;
 }
@@ -543,6 +544,7 @@ function writeStatus(s: IDeviceStatus): void {
   if (nz(s.lastFrameTimeUs)) u64f(D.lastFrameTimeUs, s.lastFrameTimeUs);
   if (ns(s.diagnosis)) str(D.diagnosis);
   if (ns(s.session)) str(D.session);
+  if (nz(s.flags)) u32f(D.flags, s.flags);
 }
 function writeGap(g: IGap): void {
   const G = F.Gap;

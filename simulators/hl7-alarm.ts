@@ -4,7 +4,7 @@
 import { escapeHl7 } from '../decoders/hl7/encode.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { formatHl7Time } from '../decoders/hl7/time.js';
-import type { MonitorIdentity } from './hl7-monitor.js';
+import { processingId, valueFlags, type MonitorIdentity, type SimMarking } from './hl7-monitor.js';
 
 export interface SimAlarm {
   /** Alarm instance id, the same across its phases. */
@@ -20,13 +20,13 @@ export interface SimAlarm {
 
 const PROFILE = 'IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4^ISO';
 
-export function buildAlarmFrame(id: MonitorIdentity, a: SimAlarm, o: { controlId: string; timeUs: number; utcOffsetMin?: number; demo?: boolean }): Buffer {
+export function buildAlarmFrame(id: MonitorIdentity, a: SimAlarm, o: { controlId: string; timeUs: number; utcOffsetMin?: number } & SimMarking): Buffer {
   const ts = formatHl7Time(o.timeUs, o.utcOffsetMin ?? 0);
   const c = a.source.containment;
   const abnormal = a.kind === 'SP' ? 'H' : 'A';
-  const flags = [abnormal, a.priority, a.kind, ...(o.demo ? ['DEMO'] : [])].join('~');
+  const flags = [abnormal, a.priority, a.kind, ...valueFlags(o)].join('~');
   const segs = [
-    `MSH|^~\\&|VWSIM^${id.eui64}^EUI-64|VITALWIRE|||${ts}||ORU^R40^ORU_R40|${escapeHl7(o.controlId)}|P|2.6|||AL|NE||UNICODE UTF-8|||${PROFILE}`,
+    `MSH|^~\\&|VWSIM^${id.eui64}^EUI-64|VITALWIRE|||${ts}||ORU^R40^ORU_R40|${escapeHl7(o.controlId)}|${processingId(o)}|2.6|||AL|NE||UNICODE UTF-8|||${PROFILE}`,
     'PID|||',
     `PV1||I|${escapeHl7(id.unit ?? 'WARD')}^^${escapeHl7(id.bed)}`,
     `OBR|1|${escapeHl7(o.controlId)}^VWSIM|${escapeHl7(a.id)}^VWSIM|196616^MDC_EVT_ALARM^MDC|||${ts}`,

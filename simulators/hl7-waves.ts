@@ -6,9 +6,9 @@ import { encodePcd01, type EncodeNumeric } from '../decoders/hl7/encode.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { METRICS, UNITS } from '../decoders/mdc.js';
 import { INVALID_SAMPLE, WAVES, type WaveChunk } from './ecg.js';
-import { monitorHeader, type MonitorIdentity } from './hl7-monitor.js';
+import { monitorHeader, valueFlags, type MonitorIdentity, type SimMarking } from './hl7-monitor.js';
 
-export interface FrameTiming {
+export interface FrameTiming extends SimMarking {
   controlId: string;
   timeUs: number;
   utcOffsetMin?: number;
@@ -36,8 +36,8 @@ export interface SlowNumerics {
 }
 
 /** NIBP (APERIODIC, with the time the cuff measured) and body temperature. */
-export function buildSlowNumericsFrame(id: MonitorIdentity, v: SlowNumerics, o: FrameTiming & { demo?: boolean }): Buffer {
-  const flags = o.demo ? ['DEMO'] : [];
+export function buildSlowNumericsFrame(id: MonitorIdentity, v: SlowNumerics, o: FrameTiming): Buffer {
+  const flags = valueFlags(o);
   const numerics: EncodeNumeric[] = [];
   if (v.nibp) {
     const u = UNITS.MDC_DIM_MMHG;

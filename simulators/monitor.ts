@@ -16,7 +16,10 @@ export interface MonitorOptions {
   sink: Sink;
   seed: number;
   intervalMs?: number;
+  /** OBX-8 DEMO on values (default true). */
   demo?: boolean;
+  /** No simulator marks at all (MSH-11 P, no DEMO): conformance tests only; say so in the log. */
+  asReal?: boolean;
   utcOffsetMin?: number;
   /** Waveform messages every CHUNK_MS (default true). */
   waves?: boolean;
@@ -52,7 +55,7 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
   const patient = createPatient(o.seed);
   const interval = o.intervalMs ?? 1000;
   const utcOffsetMin = o.utcOffsetMin ?? 420;
-  const demo = o.demo ?? false;
+  const mark = { demo: o.demo ?? true, asReal: o.asReal ?? false };
   const tag = o.identity.eui64.slice(-4);
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
@@ -66,7 +69,7 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
     latest = v;
     const t = nowUs();
     const controlId = `${tag}${String(sent + 1).padStart(8, '0')}`;
-    o.sink.write(buildPcd01Frame(o.identity, v, { controlId, timeUs: t, utcOffsetMin, demo }));
+    o.sink.write(buildPcd01Frame(o.identity, v, { controlId, timeUs: t, utcOffsetMin, ...mark }));
     sent++;
     o.onSend?.(v, t, controlId);
     if (o.alarms) checkAlarms(v, t);
@@ -86,7 +89,7 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
     while (startMs + (chunk + 1) * CHUNK_MS <= now) {
       const startChunkMs = startMs + chunk * CHUNK_MS;
       const w = synth.next(latest.hr, latest.rr, leadOff(startChunkMs));
-      o.sink.write(buildWaveFrame(o.identity, w, { controlId: `${tag}W${String(chunk).padStart(8, '0')}`, timeUs: startChunkMs * 1000, utcOffsetMin }));
+      o.sink.write(buildWaveFrame(o.identity, w, { controlId: `${tag}W${String(chunk).padStart(8, '0')}`, timeUs: startChunkMs * 1000, utcOffsetMin, ...mark }));
       wavesSent++;
       o.onWave?.(startChunkMs * 1000, nowUs());
       chunk++;
@@ -116,7 +119,7 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
       nibp = { sys, dia, mean: Math.round(dia + (sys - dia) / 3), timeUs: t };
     }
     slowSent++;
-    o.sink.write(buildSlowNumericsFrame(o.identity, { nibp, tempC: temp }, { controlId: `${tag}S${String(slowSent).padStart(8, '0')}`, timeUs: t, utcOffsetMin, demo }));
+    o.sink.write(buildSlowNumericsFrame(o.identity, { nibp, tempC: temp }, { controlId: `${tag}S${String(slowSent).padStart(8, '0')}`, timeUs: t, utcOffsetMin, ...mark }));
   };
   const slowEvery = o.slowNumericsEveryMs ?? 10_000;
   if (slowEvery > 0) {
@@ -129,7 +132,7 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
   let alarmSeq = 0;
   const sendAlarm = (a: SimAlarm, t: number): void => {
     alarmSeq++;
-    o.sink.write(buildAlarmFrame(o.identity, a, { controlId: `${tag}A${String(alarmSeq).padStart(8, '0')}`, timeUs: t, utcOffsetMin, demo }));
+    o.sink.write(buildAlarmFrame(o.identity, a, { controlId: `${tag}A${String(alarmSeq).padStart(8, '0')}`, timeUs: t, utcOffsetMin, ...mark }));
   };
   const setAlarm = (key: string, on: boolean, make: () => Omit<SimAlarm, 'id' | 'phase' | 'state'>, t: number): void => {
     const cur = active.get(key);

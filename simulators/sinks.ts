@@ -8,6 +8,9 @@ export interface Sink {
   close(): Promise<void>;
   /** For TCP sinks: the listening port. */
   readonly port?: number;
+  /** For TCP sinks (fault injection): drops every connected peer and keeps listening, as a terminal server that
+   *  lost its line does; the gateway sees the link close and dials again. */
+  dropPeers?(): void;
 }
 
 export function openSerialSink(path: string, baudRate = 115200): Promise<Sink> {
@@ -42,6 +45,9 @@ export function openTcpSink(host = '127.0.0.1', port = 0): Promise<Sink> {
         port: typeof addr === 'object' && addr ? addr.port : 0,
         write(b) {
           for (const s of peers) s.write(b);
+        },
+        dropPeers() {
+          for (const s of peers) s.destroy();
         },
         close: () =>
           new Promise<void>((res) => {

@@ -9,6 +9,7 @@ import { encodePcd01, type EncodeWave } from '../decoders/hl7/encode.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { METRICS, UNITS } from '../decoders/mdc.js';
 import { createRng } from './prng.js';
+import { processingId, valueFlags, type SimMarking } from './hl7-monitor.js';
 import { simulatedEui64 } from './monitor.js';
 import { openTcpSink, type Sink } from './sinks.js';
 
@@ -63,8 +64,10 @@ export interface WardMonitor {
   readonly samplesSent: number;
 }
 
-/** `ecgLeads`: 3 by default (I, II, III); up to 12. */
-export function createWardMonitor(index: number, o: { ecgLeads?: number } = {}): WardMonitor {
+/** `ecgLeads`: 3 by default (I, II, III); up to 12. Marked as simulated (MSH-11 T, OBX-8 DEMO) unless `asReal`. */
+export function createWardMonitor(index: number, o: { ecgLeads?: number } & SimMarking = {}): WardMonitor {
+  const flags = valueFlags(o);
+  const pid = processingId(o);
   const waves = waveDefs(Math.min(12, Math.max(1, o.ecgLeads ?? 3)));
   const rng = createRng(7000 + index);
   const eui = simulatedEui64(index);
@@ -90,12 +93,12 @@ export function createWardMonitor(index: number, o: { ecgLeads?: number } = {}):
         return { mdc: w.mdc, refid: w.refid, containment: w.containment, samples: s, rateHz: w.rateHz, resolution: w.resolution, unitMdc: w.unit.mdc, unitRefid: w.unit.refid };
       });
       const numerics = n % 4 === 1 ? [
-        { mdc: METRICS.MDC_ECG_CARD_BEAT_RATE.mdc, refid: METRICS.MDC_ECG_CARD_BEAT_RATE.refid, value: hr + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_BEAT_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_BEAT_PER_MIN.refid },
-        { mdc: METRICS.MDC_PULS_OXIM_SAT_O2.mdc, refid: METRICS.MDC_PULS_OXIM_SAT_O2.refid, value: 95 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_PERCENT.mdc, unitRefid: UNITS.MDC_DIM_PERCENT.refid },
-        { mdc: METRICS.MDC_RESP_RATE.mdc, refid: METRICS.MDC_RESP_RATE.refid, value: 14 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_RESP_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_RESP_PER_MIN.refid },
+        { mdc: METRICS.MDC_ECG_CARD_BEAT_RATE.mdc, refid: METRICS.MDC_ECG_CARD_BEAT_RATE.refid, value: hr + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_BEAT_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_BEAT_PER_MIN.refid, flags },
+        { mdc: METRICS.MDC_PULS_OXIM_SAT_O2.mdc, refid: METRICS.MDC_PULS_OXIM_SAT_O2.refid, value: 95 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_PERCENT.mdc, unitRefid: UNITS.MDC_DIM_PERCENT.refid, flags },
+        { mdc: METRICS.MDC_RESP_RATE.mdc, refid: METRICS.MDC_RESP_RATE.refid, value: 14 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_RESP_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_RESP_PER_MIN.refid, flags },
       ] : [];
       return mllpWrap(encodePcd01({
-        controlId: `W${index}-${n}`, timeUs, utcOffsetMin: 420,
+        controlId: `W${index}-${n}`, timeUs, utcOffsetMin: 420, processingId: pid,
         device: { eui64: eui, model: 'VW-SIM-WARD' }, bed: { unit: 'WARD', bed: String(index) },
         ...(numerics.length > 0 ? { numerics } : {}), waves: out,
       }));

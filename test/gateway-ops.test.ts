@@ -34,12 +34,15 @@ describe('vitalwire gateway --check-config', () => {
     writeFileSync(good, [
       `site: ${SITE}`, `gateway: ${GATEWAY}`, `broker: { urls: ["${rig.url}"] }`,
       `tls: { ca: "${rig.tls.ca}", cert: "${rig.tls.cert}", key: "${rig.tls.key}" }`, 'dataDir: ./gw-data',
-      'devices:', '  - { id: bed1, protocol: hl7, transport: { kind: tcp, host: 127.0.0.1, port: 4001 } }', '',
+      'devices:', '  - { id: bed1, protocol: hl7, transport: { kind: tcp, host: 127.0.0.1, port: 4001 } }',
+      '  - { id: ox1, protocol: nonin8, transport: { kind: tcp, host: 127.0.0.1, port: 4002 }, silence: { afterMs: 5000 }, simulated: true }', '',
     ].join('\n'));
     const ok = cli(['--config', good, '--check-config']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('valid');
-    expect(ok.stdout).toContain('device bed1: hl7 over tcp 127.0.0.1:4001');
+    // The silence threshold each device gets (the HL7 default: three 60 s periods), and which devices are simulators.
+    expect(ok.stdout).toContain('device bed1: hl7 over tcp 127.0.0.1:4001; silent after 180 s without a frame\n');
+    expect(ok.stdout).toContain('device ox1: nonin8 over tcp 127.0.0.1:4002; silent after 5 s without a frame; SIMULATED');
 
     const bad = join(rig.dir, 'bad.yaml');
     writeFileSync(bad, [

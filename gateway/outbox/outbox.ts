@@ -18,6 +18,9 @@ import { KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type Append
 export { KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
 export type { AppendInput, BatchBody, LogName, OutboxCounters, OutboxOptions, OutRecord } from './types.js';
 
+/** The logs of data (not of what happened to it): replayed after the critical log. */
+const DATA_LOGS: readonly LogName[] = ['wave', 'obs'];
+
 /** Dedup refs kept per device in memory, and in each snapshot. */
 const REFS_IN_MEMORY = 64;
 const REFS_IN_SNAPSHOT = 4;
@@ -50,6 +53,8 @@ export class Outbox {
   private readonly lastUs = new Map<string, number>();
   private readonly refs = new Map<string, Map<string, Promise<unknown>>>();
   private waiters: Waiter[] = [];
+  /** The appends of the group commit being written now (neither staged nor durable). */
+  private writing: Waiter[] = [];
   private stagedBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
@@ -220,6 +225,7 @@ export class Outbox {
     while (this.committing) await this.committing;
     const waiters = this.waiters;
     this.waiters = [];
+    this.writing = waiters;
     this.stagedBytes = 0;
     for (const name of SHED_ORDER) {
       const ids = this.pendingAcks[name];
@@ -228,6 +234,7 @@ export class Outbox {
         this.pendingAcks[name] = [];
       }
     }
+    let backlogDurable = false;
     const run = async () => {
       const withData = new Set(waiters.map((w) => w.log));
       const results = await Promise.allSettled(SHED_ORDER.map((n) => this.logs[n].flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
@@ -243,6 +250,7 @@ export class Outbox {
           this.log.error({ code: 'VW_ERR_OUTBOX_IO', log: n, err: err.message }, 'outbox write failed');
         }
       });
+      this.writing = [];
       for (const w of waiters) {
         const err = failed.get(w.log);
         if (err) {
@@ -253,10 +261,13 @@ export class Outbox {
         const k = this.key(r.device, r.kind);
         if (r.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, r.seq);
         if (r.fromUs > (this.lastUs.get(r.device) ?? 0)) this.lastUs.set(r.device, r.fromUs);
-        if (this.online) {
+        if (this.online && r.id >= this.boundary) {
           // The publisher is not keeping up: the oldest live records stay on disk and become backlog.
           const overflow = this.live.push(r, this.o.maxLiveBytes ?? MAX_LIVE_BYTES);
           if (overflow > 0) this.boundary = Math.max(this.boundary, overflow + 1);
+        } else if (this.online) {
+          // Appended before the connect, durable only now: backlog, like everything stored before it.
+          backlogDurable = true;
         }
         w.resolve(r);
       }
@@ -267,7 +278,7 @@ export class Outbox {
     } finally {
       this.committing = null;
     }
-    if (this.live.has()) this.listener?.();
+    if (this.live.has() || backlogDurable) this.listener?.();
     this.schedule();
     if (this.diskBytes() > this.o.quotaBytes) void this.shed();
   }
@@ -280,7 +291,8 @@ export class Outbox {
 
   // ---- live path and backlog ----------------------------------------------------------------
 
-  /** Called (once per commit) when live records are waiting. */
+  /** Called (once per commit) when live records are waiting, or backlog records appended before the connect became
+   *  durable. */
   onLive(fn: () => void): void {
     this.listener = fn;
   }
@@ -338,13 +350,20 @@ export class Outbox {
     return null;
   }
 
-  /** Up to `max` backlog records (stored before the last reconnect), oldest first, marked in flight. */
+  /**
+   * Up to `max` backlog records (stored before the last reconnect), marked in flight: alarms, status and Gap markers
+   * (the critical log) first, since they say what happened while the uplink was down and the live status waits for
+   * them (publisher.ts); then numerics and waveforms oldest first. Each stream lives in one log and is read in record-id
+   * order, so each stream replays in seq order.
+   */
   async takeBacklog(max: number): Promise<OutRecord[]> {
     if (!this.online) return [];
     const picked: { seg: Segment; index: number; id: number }[] = [];
     while (picked.length < max) {
-      let best: { seg: Segment; index: number; id: number; name: LogName } | null = null;
-      for (const name of SHED_ORDER) {
+      const critical = this.peek('critical');
+      let best: { seg: Segment; index: number; id: number; name: LogName } | null = critical ? { ...critical, name: 'critical' } : null;
+      for (const name of DATA_LOGS) {
+        if (critical) break;
         const p = this.peek(name);
         if (p && (!best || p.id < best.id)) best = { ...p, name };
       }
@@ -380,10 +399,21 @@ export class Outbox {
     return r.seg !== null && !r.seg.closed && r.seg.state[r.index] === ST_INFLIGHT;
   }
 
-  /** Is anything stored before the last reconnect still waiting to be sent? */
-  hasBacklog(): boolean {
+  /** Is anything stored before the last reconnect (of one log, or of any) still waiting to be taken? */
+  hasBacklog(log?: LogName): boolean {
     if (!this.online) return false;
+    if (log) return this.peek(log) !== null;
     return SHED_ORDER.some((n) => this.peek(n) !== null);
+  }
+
+  /**
+   * Are records appended before the last reconnect (of one log, or of any) still on their way to disk? They are
+   * backlog too, and takeBacklog will return them once durable (the onLive listener says when).
+   */
+  backlogInWrite(log?: LogName): boolean {
+    if (!this.online) return false;
+    const before = (ws: readonly Waiter[]) => ws.some((w) => w.rec.id < this.boundary && (log === undefined || w.log === log));
+    return before(this.writing) || before(this.waiters);
   }
 
   /** The broker acknowledged the record: it may go. */

@@ -91,7 +91,7 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
   const decoder = o.protocol.createDecoder();
   const ctx = { gatewayTimeUs: 0, defaultUtcOffsetMin: o.defaultUtcOffsetMin ?? 0 };
   const counters: MllpCounters = {
-    frames: 0, badFrames: 0, garbageBytes: 0, reconnects: 0, errors: {}, acks: { AA: 0, AE: 0, AR: 0 }, duplicates: 0, refusedPeers: 0, connections: 0,
+    frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {}, acks: { AA: 0, AE: 0, AR: 0 }, duplicates: 0, refusedPeers: 0, connections: 0,
   };
   const conns = new Set<Conn>();
   const queue: Job[] = [];
@@ -216,6 +216,7 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
     };
     sock.on('data', (chunk: Buffer) => {
       const t = o.nowUs();
+      counters.bytes += chunk.length;
       o.events.data?.(chunk, t);
       rxNow = t;
       framer.push(chunk, sink);

@@ -8,6 +8,6 @@ export const Observation = { time: 1, mdc: 2, refid: 3, number: 4, code: 5, text
 export const WaveformChunk = { time: 1, mdc: 2, refid: 3, sampleRateHz: 4, firstSample: 5, samples: 6, scale: 7, offset: 8, unit: 9, invalidValue: 10, vendorCode: 11, flags: 12 } as const;
 export const Alarm = { time: 1, id: 2, mdc: 3, refid: 4, text: 5, priority: 6, kind: 7, state: 8, phase: 9, inactivation: 10, sourceMdc: 11, sourceRefid: 12, vendorCode: 13, flags: 14, sourceValue: 15, sourceUnit: 16, limitLow: 17, limitHigh: 18, limits: 19, sourceContainment: 20, facets: 21 } as const;
 export const AlarmFacet = { mdc: 1, refid: 2, value: 3, unit: 4, containment: 5 } as const;
-export const DeviceStatus = { time: 1, state: 2, reason: 3, framesOk: 4, framesBad: 5, garbageBytes: 6, unmapped: 7, reconnects: 8, queueDepth: 9, clockSynced: 10, lastFrameTimeUs: 11, diagnosis: 12, session: 13 } as const;
+export const DeviceStatus = { time: 1, state: 2, reason: 3, framesOk: 4, framesBad: 5, garbageBytes: 6, unmapped: 7, reconnects: 8, queueDepth: 9, clockSynced: 10, lastFrameTimeUs: 11, diagnosis: 12, session: 13, flags: 14 } as const;
 export const Gap = { kind: 1, fromSeq: 2, toSeq: 3, waveMdc: 4, fromSample: 5, sampleCount: 6, fromTimeUs: 7, toTimeUs: 8, reason: 9 } as const;
 export const Batch = { source: 1, kind: 2, seq: 3, backfill: 4, publishTimeUs: 5, observations: 10, waves: 11, alarms: 12, statuses: 13, gaps: 14 } as const;

@@ -1363,6 +1363,9 @@ export namespace vitalwire {
             /** DeviceStatus session. */
             session: string;
 
+            /** DeviceStatus flags. */
+            flags: number;
+
             /**
              * Creates a new DeviceStatus instance using the specified properties.
              * @param [properties] Properties to set
@@ -1468,6 +1471,9 @@ export namespace vitalwire {
 
                 /** DeviceStatus session */
                 session?: (string|null);
+
+                /** DeviceStatus flags */
+                flags?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -4307,6 +4307,7 @@ export const vitalwire = $root.vitalwire = (() => {
              * @property {number|null} [lastFrameTimeUs] DeviceStatus lastFrameTimeUs
              * @property {string|null} [diagnosis] DeviceStatus diagnosis
              * @property {string|null} [session] DeviceStatus session
+             * @property {number|null} [flags] DeviceStatus flags
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4443,6 +4444,14 @@ export const vitalwire = $root.vitalwire = (() => {
             DeviceStatus.prototype.session = "";
 
             /**
+             * DeviceStatus flags.
+             * @member {number} flags
+             * @memberof vitalwire.v1.DeviceStatus
+             * @instance
+             */
+            DeviceStatus.prototype.flags = 0;
+
+            /**
              * Creates a new DeviceStatus instance using the specified properties.
              * @function create
              * @memberof vitalwire.v1.DeviceStatus
@@ -4500,6 +4509,8 @@ export const vitalwire = $root.vitalwire = (() => {
                     w.uint32(/* id 12, wireType 2 =*/98).string(m.diagnosis);
                 if (m.session != null && $Object.hasOwnProperty.call(m, "session") && m.session !== "")
                     w.uint32(/* id 13, wireType 2 =*/106).string(m.session);
+                if (m.flags != null && $Object.hasOwnProperty.call(m, "flags") && m.flags !== 0)
+                    w.uint32(/* id 14, wireType 0 =*/112).uint32(m.flags);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -4658,6 +4669,15 @@ export const vitalwire = $root.vitalwire = (() => {
                                 delete m.session;
                             continue;
                         }
+                    case 14: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.flags = v;
+                            else
+                                delete m.flags;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -4744,6 +4764,10 @@ export const vitalwire = $root.vitalwire = (() => {
                 if (m.session != null && $Object.hasOwnProperty.call(m, "session")) {
                     if (!$util.isString(m.session))
                         return "session: string expected";
+                }
+                if (m.flags != null && $Object.hasOwnProperty.call(m, "flags")) {
+                    if (!$util.isInteger(m.flags))
+                        return "flags: integer expected";
                 }
                 return null;
             };
@@ -4902,6 +4926,11 @@ export const vitalwire = $root.vitalwire = (() => {
                         m.session = $String(d.session);
                     }
                 }
+                if (d.flags != null) {
+                    if ($Number(d.flags) !== 0) {
+                        m.flags = d.flags >>> 0;
+                    }
+                }
                 return m;
             };
 
@@ -4964,6 +4993,7 @@ export const vitalwire = $root.vitalwire = (() => {
                         d.lastFrameTimeUs = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                     d.diagnosis = "";
                     d.session = "";
+                    d.flags = 0;
                 }
                 if (m.time != null && $Object.hasOwnProperty.call(m, "time")) {
                     d.time = $root.vitalwire.v1.Timing.toObject(m.time, o, q + 1);
@@ -5038,6 +5068,9 @@ export const vitalwire = $root.vitalwire = (() => {
                 }
                 if (m.session != null && $Object.hasOwnProperty.call(m, "session")) {
                     d.session = m.session;
+                }
+                if (m.flags != null && $Object.hasOwnProperty.call(m, "flags")) {
+                    d.flags = m.flags;
                 }
                 return d;
             };

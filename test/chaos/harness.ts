@@ -107,12 +107,13 @@ export class Rig {
     return `mqtts://127.0.0.1:${this.port}`;
   }
 
-  /** A gateway config for this rig: its broker, its certificates, a data dir under the rig. */
+  /** A gateway config for this rig: its broker, its certificates, a data dir under the rig. Its devices are all
+   *  simulators, so each is `simulated` unless the caller says otherwise. */
   config(devices: GatewayConfigInput['devices'], over: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
     return {
       site: SITE, gateway: GATEWAY,
       broker: { urls: [this.url], reconnect: { minMs: 100, maxMs: 1000 }, connectTimeoutMs: 3000 },
-      tls: this.tls, dataDir: join(this.dir, 'gateway'), devices,
+      tls: this.tls, dataDir: join(this.dir, 'gateway'), devices: devices.map((d) => ({ simulated: true, ...d })),
       ...over,
     };
   }
@@ -123,10 +124,11 @@ export class Rig {
   }
 }
 
-/** One PCD-01 message whose HR value is the message counter n (a synthetic test value). */
+/** One PCD-01 message whose HR value is the message counter n (a synthetic test value), marked as not production
+ *  data (MSH-11 T) as every simulator's message is. */
 export function counterMessage(n: number, timeUs: number, waveSamples = 0): Buffer {
   return mllpWrap(encodePcd01({
-    controlId: `C${n}`, timeUs,
+    controlId: `C${n}`, timeUs, processingId: 'T',
     numerics: [{ ...HR, value: n }],
     ...(waveSamples > 0 ? { waves: [{ mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', containment: '1.1.1.131330', samples: Array.from({ length: waveSamples }, (_, i) => ((n * 31 + i * 17) % 2000) - 1000),
       rateHz: 500, resolution: 0.001, unitMdc: 266418, unitRefid: 'MDC_DIM_MILLI_VOLT' }] } : {}),
