@@ -81,10 +81,12 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${
     expect(spo2).toBeLessThanOrEqual(100);
     // The age is refreshed on a 500 ms tick (a tile built since the last tick shows '—' until then).
     await expect.poll(() => page.textContent(`${tile(BED1)} .age`), { timeout: 5_000 }).toMatch(/^[0-4] s$/);
-    // DEMO marks only the demo-flagged device.
-    expect(await page.locator(`${tile(BED2)} .badge.mode`).isVisible()).toBe(true);
-    expect(await page.textContent(`${tile(BED2)} .badge.mode`)).toBe('DEMO');
-    expect(await page.locator(`${tile(BED1)} .badge.mode`).isVisible()).toBe(false);
+    // Every demo bed is a simulator (gateway `simulated`, MSH-11 T from the simulator): no tile looks like a patient's.
+    // DEMO (OBX-8) marks only the demo-flagged device.
+    for (const bed of [BED1, BED2]) expect(await page.locator(`${tile(bed)} .badge.mode`).isVisible()).toBe(true);
+    expect(await page.textContent(`${tile(BED2)} .badge.mode`)).toContain('DEMO');
+    expect(await page.textContent(`${tile(BED1)} .badge.mode`)).toContain('SIMULATED');
+    expect(await page.textContent(`${tile(BED1)} .badge.mode`)).not.toContain('DEMO');
     // The tile's lead II label sits above its paper: the trace is never drawn over it.
     const label = await page.locator(`${tile(BED1)} .wave-label`).boundingBox();
     const paper = await page.locator(`${tile(BED1)} .tile-wave canvas`).boundingBox();
@@ -117,7 +119,9 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${
     const cal = await page.locator('.strip.ecg .cal').boundingBox();
     expect(cal!.height).toBeCloseTo((10 * 96) / 25.4, 0);
     await expect.poll(() => page.textContent(`#bed [data-mdc="147842"] .value`), { timeout: 5000 }).toMatch(/^\d+$/);
-    expect(await page.locator('.mode-banner').isVisible()).toBe(false);
+    // A simulated bed is bannered as such (docs/clinical-safety.md D1).
+    expect(await page.locator('.mode-banner').isVisible()).toBe(true);
+    expect(await page.textContent('.mode-banner')).toContain('SIMULATED');
     // Every strip's label is above its paper: no trace runs under a label (issue 15).
     for (const name of ['ecg', 'pleth', 'resp']) {
       const label = await page.locator(`.strip.${name} .strip-label`).boundingBox();
