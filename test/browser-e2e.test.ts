@@ -9,7 +9,7 @@ import { startStack, type Stack } from '../cli/stack.js';
 import { hashPassword } from '../broker/users.js';
 import { queryAudit } from '../broker/fanout/audit.js';
 import { silentLogger } from '../lib/log.js';
-import { chromiumAvailable, launchChromium } from './browser.js';
+import { chromiumAvailable, launchChromium, submitLogin } from './browser.js';
 
 const BED1 = 'demo/gw1/bed01';
 const BED2 = 'demo/gw1/bed02'; // the demo-flagged one
@@ -45,13 +45,7 @@ describe.skipIf(!chromiumAvailable())(`dashboard in Chromium on the live chain${
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function logIn(p: Page, user: string, password: string): Promise<void> {
-    await p.goto(stack.dashboardUrl);
-    await p.locator('#login-form').waitFor();
-    await p.fill('input[name=user]', user);
-    await p.fill('input[name=password]', password);
-    await p.click('#login-form button[type=submit]');
-  }
+  const logIn = (p: Page, user: string, password: string): Promise<void> => submitLogin(p, stack.dashboardUrl, user, password);
 
   const tile = (key: string): string => `.tile[data-bed="${key}"]`;
 

@@ -15,7 +15,7 @@ import { formatHl7Time } from '../decoders/hl7/time.js';
 import { encodePhdbFrame } from '../decoders/datex/encode.js';
 import { silentLogger } from '../lib/log.js';
 import { Batch, LinkState } from '../proto/index.js';
-import { chromiumAvailable, launchChromium } from './browser.js';
+import { chromiumAvailable, launchChromium, submitLogin } from './browser.js';
 
 const SITE = 'demo/gw1';
 // Third-party samples are read in place, never copied into the repository (test/hl7-samples.test.ts).
@@ -127,11 +127,7 @@ describe.skipIf(!chromiumAvailable())(`clinical truth in Chromium on the live ch
   });
 
   async function logIn(p: Page, user: string, password: string): Promise<void> {
-    await p.goto(stack.dashboardUrl);
-    await p.locator('#login-form').waitFor();
-    await p.fill('input[name=user]', user);
-    await p.fill('input[name=password]', password);
-    await p.click('#login-form button[type=submit]');
+    await submitLogin(p, stack.dashboardUrl, user, password);
     await p.waitForFunction(() => document.querySelector('#conn')?.getAttribute('data-state') === 'live', undefined, { timeout: 10_000 });
   }
 

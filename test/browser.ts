@@ -2,7 +2,7 @@
 // playwright-core. Never `playwright install`: nothing is downloaded.
 import { accessSync, constants } from 'node:fs';
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 const chromiumPath = (): string => process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -31,4 +31,13 @@ export function chromiumAvailable(): boolean {
 
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), args: ARGS });
+}
+
+/** Fills the dashboard's login form at `url` and submits it (the page decides what follows). */
+export async function submitLogin(p: Page, url: string, user: string, password: string): Promise<void> {
+  await p.goto(url);
+  await p.locator('#login-form').waitFor();
+  await p.fill('input[name=user]', user);
+  await p.fill('input[name=password]', password);
+  await p.click('#login-form button[type=submit]');
 }
