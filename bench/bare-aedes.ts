@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:tls';
 import { Aedes } from 'aedes';
-import { coalesceWrites } from '../broker/delivery.js';
-import { installFastParse, type MqttParser } from '../broker/fast-parse.js';
+import { coalesceWrites } from '../broker/aedes-internals/staged-writes.js';
+import { installFastParse, type MqttParser } from '../broker/aedes-internals/fast-parse.js';
 
 const [key, cert, ca] = process.argv.slice(2).map((p) => readFileSync(p));
 const broker = await Aedes.createBroker({});

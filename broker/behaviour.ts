@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AedesPublishPacket } from 'aedes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Central, CentralOptions } from './central.js';
+import type { Central, CentralOptions } from './broker.js';
 import { total } from './metrics.js';
 import { staticRevocationList } from './revocation.js';
 import { Clients, closed, granted, makeTestPki, nextMessage, testUsers, until, type TestPki } from './test-kit.js';

@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
-import { PacketSizeGuard, startCentral, type Central } from './central.js';
+import { PacketSizeGuard, startCentral, type Central } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 

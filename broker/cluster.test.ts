@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
-import { startCentral, type Central } from './central.js';
+import { startCentral, type Central } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, startCentralProcess, testUsers, until, type TestPki } from './test-kit.js';
 import { startRedisServer, type TestRedis } from '../test/redis-server.js';
 import { freePort } from '../lib/listen.js';

@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, topicMatches, type Central } from './central.js';
+import { startCentral, topicMatches, type Central } from './broker.js';
 
 let lab: Central;
 const open: Socket[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { generate, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from './central.js';
+import { startCentral, type Central } from './broker.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, TokenBucket } from './limits.js';
 import { Clients, closed, granted, makeTestPki, testUsers, until, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from './central.js';
+import { startCentral, type Central } from './broker.js';
 import { staticRevocationList } from './revocation.js';
 import { Clients, makeTestPki, nextMessage, testUsers, type Pem, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';

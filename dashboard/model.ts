@@ -2,7 +2,7 @@
 // waveform tracks, alarms, sequence bookkeeping (duplicates dropped, holes counted as gaps), the DEMO state.
 import { AlarmPhase, AlarmPriority, AlarmState, Flag, Kind } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
-import type { BackfillSummary, BedInfo, StreamName } from '../broker/fanout/protocol.js';
+import type { BackfillSummary, BedInfo, StreamName } from '../fanout/protocol.js';
 import { MDC, RESP_RATES, TEMPERATURES } from './format.js';
 import { TrendSeries } from './trend.js';
 import { WaveTrack } from './wave-track.js';

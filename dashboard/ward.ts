@@ -1,7 +1,7 @@
 // The ward grid: one tile per bed the session may see, with lead II as a small sweep, HR, SpO2, NIBP, RR and
 // temperature with their units, the alarm state as the tile colour, the DEMO mark and the data age. Tiles are
 // built once; updates change text and classes only.
-import type { BedInfo } from '../broker/fanout/protocol.js';
+import type { BedInfo } from '../fanout/protocol.js';
 import { el, setClass, setData, setHidden, setText } from './dom.js';
 import { MDC, ageText, unitText, valueText } from './format.js';
 import { PRIORITY_NAME, type BedState, type Reading } from './model.js';

@@ -2,8 +2,8 @@
 // connection limit, bed scopes, session expiry, audit, on a real TLS broker and real WebSockets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSessionIssuer } from '../broker/fanout/session.js';
-import { startFanout } from '../broker/fanout/server.js';
+import { createSessionIssuer } from '../fanout/session.js';
+import { startFanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { publish, hr, startRig, type FanoutRig } from './fanout-kit.js';
 import { connectWs, login, waitFor, wsUrl } from './ws-client.js';

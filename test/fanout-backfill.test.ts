@@ -1,8 +1,8 @@
 // Backfill on subscribe: a bed opened late gets its recent history, then live data, with no seam (every seq once,
 // in order), from the fan-out's memory rings, or from Redis when a clustered fan-out has only just started.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startCentral } from '../broker/central.js';
-import { startFanout } from '../broker/fanout/server.js';
+import { startCentral } from '../broker/broker.js';
+import { startFanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { Kind } from '../proto/index.js';
 import { ecg, hr, publish, startRig, type FanoutRig } from './fanout-kit.js';

@@ -2,7 +2,7 @@
 // markers and every alarm; the other clients get everything meanwhile; a client stuck for good is closed.
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFanout, type Fanout } from '../broker/fanout/server.js';
+import { startFanout, type Fanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { GapReason, Kind } from '../proto/index.js';
 import { ecg, hr, publish, startRig, type FanoutRig } from './fanout-kit.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import type { AedesPublishPacket } from 'aedes';
-import { startCentral, type Central } from '../../broker/central.js';
+import { startCentral, type Central } from '../../broker/broker.js';
 import { ensureDevPki } from '../../broker/pki.js';
 import { createUserStore, hashPassword, type UserStore } from '../../broker/users.js';
 import { createMllpFramer, mllpWrap } from '../../decoders/framing/mllp.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../lib/config.js';
 import { BROKER_LIMIT_DOCS, centralConfigSchema } from './config.js';
-import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_LIMITS } from '../broker/limits.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
 const documented = new Map([...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));

@@ -2,7 +2,7 @@ import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { coalesceWrites, topicMatches } from './delivery.js';
+import { coalesceWrites, topicMatches } from './staged-writes.js';
 
 /** A Duplex that records each batch its writable side hands down (one entry per _writev or _write call). */
 function recorder(): { stream: Duplex; batches: string[][] } {

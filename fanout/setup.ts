@@ -1,8 +1,8 @@
 // What `vitalwire central` hands the fan-out besides the broker: the users store, the session key file, the audit
 // directory and, in a cluster, the Redis URL for shared backfill. Kept here so the CLI wiring stays one call.
 import { join } from 'node:path';
-import type { Logger } from '../../lib/log.js';
-import { createUserStore, type UserStore } from '../users.js';
+import type { Logger } from '../lib/log.js';
+import { createUserStore, type UserStore } from '../broker/users.js';
 import { createFileAuditLog, type AuditLog } from './audit.js';
 import { loadOrCreateSessionSecret } from './secret.js';
 

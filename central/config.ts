@@ -6,10 +6,10 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile, type DeepReadonly } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
-import type { CentralOptions } from './central.js';
-import { checkLimits, DEFAULT_LIMITS, type BrokerLimits } from './limits.js';
-import { fileRevocationList } from './revocation.js';
-import { openUsersFile } from './users-file.js';
+import type { CentralOptions } from '../broker/broker.js';
+import { checkLimits, DEFAULT_LIMITS, type BrokerLimits } from '../broker/limits.js';
+import { fileRevocationList } from '../broker/revocation.js';
+import { openUsersFile } from '../broker/users-file.js';
 
 const D = DEFAULT_LIMITS;
 const port = z.number().int().min(0).max(65535);

@@ -19,12 +19,12 @@ import { bump, createMetricsRegistry, newCounters, type CentralCounters, type Co
 import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, PacketSizeGuard } from './packet-guard.js';
 import type { RevocationList } from './revocation.js';
 import { createUserStore, type UserStore } from './users.js';
-import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce } from './delivery.js';
-import { installFastParse, type MqttParser } from './fast-parse.js';
+import { coalesceWrites, effectiveQos, installNonBlockingDrain, installPublishOnce } from './aedes-internals/staged-writes.js';
+import { installFastParse, type MqttParser } from './aedes-internals/fast-parse.js';
 import { identify, identityKey, Refusal, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, RC_IDENTIFIER_REJECTED, roleOf, willOwner } from './identity.js';
 
 export { PacketSizeGuard } from './packet-guard.js';
-export { topicMatches } from './delivery.js';
+export { topicMatches } from './aedes-internals/staged-writes.js';
 export type { CentralCounters } from './metrics.js';
 
 export interface CentralOptions {
