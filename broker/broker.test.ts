@@ -3,14 +3,17 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
-import { PacketSizeGuard, startCentral, type Central } from './broker.js';
+import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
-describeBrokerBehaviour('single node, in-memory persistence', (o) => startCentral({ port: 0, ...o }));
+const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as typeof import('aedes-persistence').default;
+
+describeBrokerBehaviour('single node, in-memory persistence', (o) => startBroker({ port: 0, ...o }));
 
 let dir: string;
 let pki: TestPki;
@@ -28,17 +31,17 @@ afterAll(async () => {
 
 describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
   it('routes a QoS 1 message before its PUBACK even when storage is slow', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    // A persistence slowed down: Aedes alone would PUBACK first and store and route 150 ms later.
+    const slow = memoryPersistence() as unknown as { subscriptionsByTopic(t: string): Promise<unknown> };
+    const orig = slow.subscriptionsByTopic.bind(slow);
+    slow.subscriptionsByTopic = async (t) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return orig(t);
+    };
+    const c = await startBroker({ port: 0, tls: pki.brokerTls, persistence: slow });
     try {
-      // Slow the persistence down: Aedes alone would PUBACK first and store and route 150 ms later.
-      const p = (c.broker as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<unknown> } }).persistence;
-      const orig = p.subscriptionsByTopic.bind(p);
-      p.subscriptionsByTopic = async (t) => {
-        await new Promise((r) => setTimeout(r, 150));
-        return orig(t);
-      };
       const seen: string[] = [];
-      await new Promise<void>((r) => c.broker.subscribe('vw/v1/#', (packet, cb) => {
+      await new Promise<void>((r) => c.aedes.subscribe('vw/v1/#', (packet, cb) => {
         seen.push(packet.topic);
         cb();
       }, r));
@@ -54,9 +57,9 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
 });
 
 describe('MQTT over secure WebSocket', () => {
-  let c: Central;
+  let c: Broker;
   beforeAll(async () => {
-    c = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
+    c = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
   });
   afterAll(async () => {
     await c.close();
@@ -91,7 +94,7 @@ describe('MQTT over secure WebSocket', () => {
 
 describe('health and metrics endpoint', () => {
   it('answers /healthz and /metrics over HTTP, and 503 once closing', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls, http: { port: 0 } });
+    const c = await startBroker({ port: 0, tls: pki.brokerTls, http: { port: 0 } });
     try {
       const h = await fetch(`http://127.0.0.1:${c.httpPort}/healthz`);
       expect(h.status).toBe(200);
@@ -115,7 +118,7 @@ describe('revocation while connected', () => {
   it('closes a gateway whose certificate is revoked after it connected, and keeps the others', async () => {
     const revoked = new Set<string>();
     const serialOf = async (pem: string): Promise<string> => new (await import('node:crypto')).X509Certificate(pem).serialNumber;
-    const c = await startCentral({
+    const c = await startBroker({
       port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocationRecheckMs: 50,
       revocation: { isRevoked: async (serial) => revoked.has(serial.toUpperCase()) },
     });
@@ -138,7 +141,7 @@ describe('revocation while connected', () => {
 
 describe('close', () => {
   it('closes the listener, connected clients and half-open sockets without hanging', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    const c = await startBroker({ port: 0, tls: pki.brokerTls });
     const gw = await mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, {
       ca: pki.caPem, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', protocolVersion: 4, reconnectPeriod: 0,
     }, false);
@@ -154,8 +157,8 @@ describe('close', () => {
   });
 
   it('refuses to start without TLS material unless in lab mode, and with impossible limits', async () => {
-    await expect(startCentral({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
-    await expect(startCentral({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
+    await expect(startBroker({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
+    await expect(startBroker({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
       .rejects.toThrow(/keepAliveMinSeconds must not exceed keepAliveMaxSeconds.*|maxPacketBytes/);
   });
 });

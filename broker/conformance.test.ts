@@ -4,12 +4,13 @@
 import { connect, type Socket } from 'node:net';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, topicMatches, type Central } from './broker.js';
+import { startBroker, type Broker } from './broker.js';
+import { topicMatches } from './topic-match.js';
 
-let lab: Central;
+let lab: Broker;
 const open: Socket[] = [];
 beforeAll(async () => {
-  lab = await startCentral({ lab: true, port: 0, limits: { keepAliveMinSeconds: 1, keepAliveMaxSeconds: 60 } });
+  lab = await startBroker({ lab: true, port: 0, limits: { keepAliveMinSeconds: 1, keepAliveMaxSeconds: 60 } });
 });
 afterEach(() => {
   for (const s of open.splice(0)) s.destroy();
@@ -188,8 +189,8 @@ describe('clauses Aedes keeps, still kept behind vitalwire hooks', () => {
     const sys = await connected('sys');
     sys.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$SYS/vw-test/#', qos: 0 }] });
     await sys.next('suback');
-    await new Promise<void>((r) => lab.broker.publish({ cmd: 'publish', topic: '$SYS/vw-test/x', payload: Buffer.from('s'), qos: 0, retain: false, dup: false }, () => r()));
-    await new Promise<void>((r) => lab.broker.publish({ cmd: 'publish', topic: 'plain/x', payload: Buffer.from('p'), qos: 0, retain: false, dup: false }, () => r()));
+    await new Promise<void>((r) => lab.aedes.publish({ cmd: 'publish', topic: '$SYS/vw-test/x', payload: Buffer.from('s'), qos: 0, retain: false, dup: false }, () => r()));
+    await new Promise<void>((r) => lab.aedes.publish({ cmd: 'publish', topic: 'plain/x', payload: Buffer.from('p'), qos: 0, retain: false, dup: false }, () => r()));
     await sys.next('publish');
     await wait(() => all.packets.some((p) => p.cmd === 'publish'), 'plain publish');
     expect(all.packets.filter((p) => p.cmd === 'publish').map((p) => (p as { topic: string }).topic)).toEqual(['plain/x']);

@@ -1,0 +1,33 @@
+// Aedes `authorizeSubscribe`: each topic filter of a SUBSCRIBE (and of a restored persistent session). A refused
+// filter gets SUBACK return code 0x80 and the connection stays up [MQTT-3.9.3-2]; a filter with U+0000 closes it.
+import type { AedesOptions } from 'aedes';
+import { VitalwireError } from '../../decoders/errors.js';
+import { canSubscribe } from '../acl.js';
+import { subscriptionsOf } from '../aedes-internals/index.js';
+import { disconnect, who, type BrokerContext } from '../context.js';
+import { bump } from '../metrics.js';
+
+export function authorizeSubscribe(ctx: BrokerContext): NonNullable<AedesOptions['authorizeSubscribe']> {
+  return (client, sub, callback) => {
+    const c = ctx.conns.get(client);
+    if (sub.topic.includes('\u0000')) {
+      // [MQTT-1.5.3-2]: a string with U+0000 MUST close the connection; Aedes' filter check lets it through. (The byte
+      // guard in connection.ts closes it first; this is the second line.)
+      bump(ctx.counters.refusedSubscribes, 'protocol-violation');
+      if (c) disconnect(ctx, client, c, 'protocol-violation', 'VW_ERR_PROTOCOL');
+      return callback(new VitalwireError('VW_ERR_PROTOCOL', 'U+0000 in a topic filter [MQTT-1.5.3-2]'));
+    }
+    const id = c?.identity;
+    let reason: string | null = null;
+    if (!id || !canSubscribe(id, sub.topic)) reason = 'topic-not-allowed';
+    else {
+      const subs = subscriptionsOf(client);
+      // A filter the client holds already is replaced, not added [MQTT-3.8.4-3].
+      if (!(sub.topic in subs) && Object.keys(subs).length >= ctx.limits.maxSubscriptionsPerClient) reason = 'too-many-subscriptions';
+    }
+    if (reason === null) return callback(null, sub);
+    bump(ctx.counters.refusedSubscribes, reason);
+    ctx.log.warn({ event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason }, 'subscribe refused');
+    callback(null, null);
+  };
+}
