@@ -5,7 +5,7 @@ import type { Aedes } from 'aedes';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { fastParse, nonBlockingDrain, stageWrites } from './aedes-internals/index.js';
+import { dedupeByEquality, fastParse, nonBlockingDrain, stageWrites } from './aedes-internals/index.js';
 import { disconnect, newConn, refuseConnect, who, type BrokerContext } from './context.js';
 import { unbind } from './hooks/authenticate.js';
 import type { OnStream } from './listeners.js';
@@ -21,6 +21,7 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
     const client = broker.handle(stream);
     fastParse(client);
     const c = newConn(stream, tls);
+    c.isRepeat = dedupeByEquality(client);
     ctx.conns.set(client, c);
     stream.once('close', () => unbind(ctx, client, c));
     nonBlockingDrain(client, stream, {

@@ -1,7 +1,7 @@
 // What the broker's hooks share: the per-connection state, the tables the limits keep, the counters, and the few
 // actions any hook may take (refuse a CONNECT, close a connection, refuse a PUBLISH). broker.ts builds one context per
 // broker and hands it to each hook (hooks/), to the connection set-up (connection.ts) and to the revocation re-check.
-import type { Client } from 'aedes';
+import type { AedesPublishPacket, Client } from 'aedes';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../decoders/errors.js';
@@ -34,6 +34,8 @@ export interface Conn {
   timers: { drain: NodeJS.Timeout | null };
   /** Why the broker closed it, once it did. */
   closedBy: string | null;
+  /** True for a second copy of the message just forwarded (overlapping subscriptions): aedes-internals dedupeByEquality. */
+  isRepeat: (packet: AedesPublishPacket) => boolean;
 }
 
 export interface BrokerContext {
@@ -58,7 +60,7 @@ export function newConn(stream: Duplex, tls: TLSSocket | null): Conn {
   return {
     stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
     connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false, oversized: false,
-    timers: { drain: null }, closedBy: null,
+    timers: { drain: null }, closedBy: null, isRepeat: () => false,
   };
 }
 

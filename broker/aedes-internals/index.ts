@@ -4,7 +4,7 @@
 // re-run differential.test.ts (stock Aedes against ours, same MQTT-visible result), the MQTT conformance suite
 // (test/mqtt-conformance/) and `npm run bench -- broker --quick`, then add the version here.
 // Nothing outside this folder touches a private field of those packages (eslint.config.js enforces the obvious ones).
-import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -113,6 +113,33 @@ export function nonBlockingDrain(client: Client, stream: Duplex, o: {
       });
     }
     setImmediate(cb, null, client);
+  };
+}
+
+/** Reads as "nothing forwarded yet" for every broker id, and keeps nothing: Aedes' own dedupe, switched off. */
+const NO_DUPLICATES: object = new Proxy(Object.create(null) as object, { get: () => undefined, set: () => true, deleteProperty: () => true });
+
+/**
+ * Aedes forwards a message to a client only if its number (brokerCounter) is above the last one it forwarded from the
+ * same broker (lib/client.js dedupe() over `client.duplicates`). That is meant for overlapping subscriptions: one
+ * message matching both 'a/#' and 'a/b' of a client reaches it twice, back to back. But messages are not emitted in
+ * number order: a QoS 0 message goes out at once while a QoS 1 message numbered before it waits for the persistence
+ * (moscajs/aedes#955, #994), and acknowledge-after-store (hooks/authorize-publish.ts) made that the rule for a client
+ * mixing QoS 0 and 1: the subscriber lost the QoS 1 messages as "duplicates". So Aedes' check is switched off for
+ * this client and the returned function does its job exactly: a message equal to the one forwarded just before is a
+ * repeat. Called before the client gets any message; authorizeForward asks it first.
+ */
+export function dedupeByEquality(client: Client): (packet: AedesPublishPacket) => boolean {
+  (client as unknown as { duplicates: object }).duplicates = NO_DUPLICATES;
+  let lastBroker: string | null = null;
+  let lastCounter = -1;
+  return (packet) => {
+    const broker = packet.brokerId;
+    if (!broker) return false; // a retained message on subscribe: Aedes never deduplicated those either
+    if (broker === lastBroker && packet.brokerCounter === lastCounter) return true;
+    lastBroker = broker;
+    lastCounter = packet.brokerCounter;
+    return false;
   };
 }
 

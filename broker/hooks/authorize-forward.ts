@@ -11,6 +11,8 @@ export function authorizeForward(ctx: BrokerContext): NonNullable<AedesOptions['
   const maxBuffered = ctx.limits.maxBufferedBytesPerClient;
   return (client, packet) => {
     const c = ctx.conns.get(client);
+    // One copy per message when a client's subscriptions overlap (what Aedes' own dedupe was for, see aedes-internals).
+    if (c?.isRepeat(packet)) return null;
     // A slow subscriber: its unsent bytes passed the limit. QoS 0 may be dropped (at most once); a QoS 1 or 2 message
     // may not [MQTT-4.3.2], so the subscriber is disconnected instead and a persistent session keeps the message
     // queued for its return.
