@@ -4,8 +4,8 @@
 import { connect, type Socket } from 'node:net';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from './broker.js';
-import { topicMatches } from './topic-match.js';
+import { startBroker, type Broker } from '../../broker/broker.js';
+import { topicMatches } from '../../broker/topic-match.js';
 
 let lab: Broker;
 const open: Socket[] = [];
