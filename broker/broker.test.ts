@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
+import { connectBytes, RawClient } from '../test/mqtt-raw.js';
 
 const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as typeof import('aedes-persistence').default;
 
@@ -163,6 +164,24 @@ describe('close', () => {
   });
 });
 
+describe('what the byte guard refuses is counted by reason', () => {
+  it('counts ill-formed strings as malformed-utf8 disconnects and unknown protocol levels as refused connects', async () => {
+    const c = await startBroker({ lab: true, port: 0 });
+    try {
+      const { c: bad } = await RawClient.connected(c.port, { clientId: 'nul' });
+      bad.send({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'a/\u0000/b', qos: 0 }] });
+      await bad.gone();
+      expect(c.counters.disconnects['malformed-utf8']).toBe(1);
+      const old = await RawClient.open(c.port);
+      old.send(connectBytes({ level: 6, flags: 0x02, clientId: 'ab' }));
+      await old.gone();
+      expect(c.counters.refusedConnects['unacceptable-protocol-level']).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('PacketSizeGuard', () => {
   // MQTT 3.1.1 table 2.4: Remaining Length encodings at each byte-count boundary.
   const encodings: [number, number[]][] = [
@@ -256,6 +275,28 @@ describe('PacketSizeGuard', () => {
       }
       expect(pieces).toEqual(whole);
     }), { numRuns: 500 });
+  });
+
+  it('flags CONNECT flags and empty SUBSCRIBE/UNSUBSCRIBE bodies that MQTT 3.1.1 forbids, in any chunking', () => {
+    const cases: [string, Buffer, ReturnType<PacketSizeGuard['push']>][] = [
+      ['a valid CONNECT with Will QoS 2 and a user name', connectBytes({ flags: 0x02 | 0x04 | 0x10 | 0x80, clientId: 'a', willTopic: 'w', username: 'u' }), null],
+      ['[MQTT-3.1.2-14] Will QoS 3', connectBytes({ flags: 0x02 | 0x04 | 0x18, clientId: 'a', willTopic: 'w' }), 'bad-packet'],
+      ['[MQTT-3.1.2-13] Will QoS without the Will flag', connectBytes({ flags: 0x02 | 0x08, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.1.2-15] Will Retain without the Will flag', connectBytes({ flags: 0x02 | 0x20, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.1.2-22] a password without a user name', connectBytes({ flags: 0x02 | 0x40, clientId: 'a', password: [1] }), 'bad-packet'],
+      ['[MQTT-3.1.2-3] the reserved flag', connectBytes({ flags: 0x03, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.8.3-3] SUBSCRIBE with no filter', Buffer.from([0x82, 2, 0, 1]), 'bad-packet'],
+      ['[MQTT-3.10.3-2] UNSUBSCRIBE with no filter', Buffer.from([0xa2, 2, 0, 1]), 'bad-packet'],
+      ['a SUBSCRIBE with one filter', Buffer.from([0x82, 6, 0, 1, 0, 1, 0x61, 1]), null],
+    ];
+    for (const [what, bytes, verdict] of cases) {
+      for (const step of [1, 3, bytes.length]) {
+        const g = new PacketSizeGuard(1 << 20);
+        let v: ReturnType<PacketSizeGuard['push']> = null;
+        for (let i = 0; i < bytes.length && v === null; i += step) v = g.push(bytes.subarray(i, i + step));
+        expect(v, `${what}, step ${step}`).toEqual(verdict);
+      }
+    }
   });
 
   it('accepts a stream of packets that all fit, and flags a five-byte length as malformed', () => {

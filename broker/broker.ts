@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { checkTestedVersions, publishBeforeAck, type PublishBeforeAck } from './aedes-internals/index.js';
+import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck } from './aedes-internals/index.js';
 import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
 import { acceptStreams } from './connection.js';
 import { refuseConnect, type BrokerContext } from './context.js';
@@ -21,7 +21,7 @@ import { authorizeForward } from './hooks/authorize-forward.js';
 import { authorizePublish } from './hooks/authorize-publish.js';
 import { authorizeSubscribe } from './hooks/authorize-subscribe.js';
 import { preConnect } from './hooks/pre-connect.js';
-import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, type BrokerLimits } from './limits.js';
+import { checkLimits, ConnectionTable, DEFAULT_LIMITS, LAB_LIMITS, RateLimiter, type BrokerLimits } from './limits.js';
 import { listenMqttLab, listenMqttTls, listenMqttWss, type Listener, type TlsMaterial } from './listeners.js';
 import { createMetricsRegistry, newCounters, type BrokerCounters } from './metrics.js';
 import type { RevocationList } from './revocation.js';
@@ -79,8 +79,9 @@ export interface Broker {
 
 const SWEEP_MS = 60_000;
 
-export function resolveLimits(o: Pick<BrokerOptions, 'limits'>): BrokerLimits {
-  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...o.limits };
+/** The limits a broker runs with: the lab's (MQTT 3.1.1's own bounds) or production defaults, under what was given. */
+export function resolveLimits(o: Pick<BrokerOptions, 'limits' | 'lab'>): BrokerLimits {
+  const limits: BrokerLimits = { ...(o.lab ? LAB_LIMITS : DEFAULT_LIMITS), ...o.limits };
   const problems = checkLimits(limits);
   if (problems.length > 0) throw new VitalwireError('VW_ERR_CONFIG', `broker limits: ${problems.join('; ')}`);
   return limits;
@@ -125,6 +126,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   // In memory unless a cluster (or a test) provides one; Aedes does not destroy it on close (ecosystem trap 2).
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
+  markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
 
   // authorizePublish publishes before the PUBACK through the broker's own publish, which exists once the broker does.
   let ack: PublishBeforeAck | null = null;

@@ -54,6 +54,11 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
         disconnect(ctx, client, c, 'malformed-remaining-length', 'VW_ERR_PROTOCOL');
         return;
       }
+      if (verdict === 'bad-packet') {
+        // [MQTT-3.1.4-1] a CONNECT that does not conform is closed without CONNACK; [MQTT-4.8.0-1] other violations too.
+        disconnect(ctx, client, c, 'protocol-violation', 'VW_ERR_PROTOCOL');
+        return;
+      }
       if (verdict === 'bad-string') {
         // [MQTT-1.5.3-1] ill-formed UTF-8, [MQTT-1.5.3-2] U+0000: the receiver MUST close the connection.
         disconnect(ctx, client, c, 'malformed-utf8', 'VW_ERR_PROTOCOL');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../lib/config.js';
 import { BROKER_LIMIT_DOCS, centralConfig, centralConfigSchema, withRedis } from './config.js';
-import { DEFAULT_LIMITS } from '../broker/limits.js';
+import { DEFAULT_LIMITS, LAB_LIMITS } from '../broker/limits.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
 const documented = new Map([...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
@@ -40,6 +40,8 @@ describe('central config', () => {
     expect(() => validateConfig(centralConfigSchema, {}, 'test')).toThrow(/tls: required/);
     const lab = centralConfig({ lab: true });
     expect(lab.listen).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(lab.limits).toEqual(LAB_LIMITS); // MQTT 3.1.1's bounds, not production policy: keep-alive 0 is allowed
+    expect(centralConfig({ lab: true, limits: { keepAliveMinSeconds: 2 } }).limits).toEqual({ ...LAB_LIMITS, keepAliveMinSeconds: 2 });
     expect(lab.tls).toBeUndefined();
     let issues: readonly { path: string }[] = [];
     try {

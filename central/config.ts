@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile, validateConfig, type DeepReadonly } from '../lib/config.js';
 import type { BrokerOptions } from '../broker/broker.js';
-import { checkLimits, DEFAULT_LIMITS, type BrokerLimits } from '../broker/limits.js';
+import { checkLimits, DEFAULT_LIMITS, LAB_LIMITS, type BrokerLimits } from '../broker/limits.js';
 import { fileRevocationList } from '../broker/revocation.js';
 import { openUsersFile } from '../broker/users-file.js';
 import type { UserStore } from '../broker/users.js';
@@ -83,11 +83,15 @@ const centralObject = z.strictObject({
 /** What the lab listener cannot have: it has no authentication, so nothing that serves or shares real data. */
 const NOT_IN_LAB = ['tls', 'websocket', 'users', 'redis', 'fanout'] as const;
 
-/** The lab listener's own defaults: loopback and the port MQTT registers for plain TCP (IANA 1883). */
+/**
+ * The lab listener's own defaults: loopback, the port registered for MQTT over plain TCP (IANA 1883), and limits that
+ * are MQTT 3.1.1's own bounds (LAB_LIMITS: keep-alive 0 to 65535, any packet size...), so a conformance suite meets
+ * the protocol rather than production policy. Limits given in the config still win.
+ */
 function labDefaults(input: unknown): unknown {
   if (typeof input !== 'object' || input === null || (input as { lab?: unknown }).lab !== true) return input;
-  const i = input as { listen?: object };
-  return { ...i, listen: { host: '127.0.0.1', port: 1883, ...i.listen } };
+  const i = input as { listen?: object; limits?: object };
+  return { ...i, listen: { host: '127.0.0.1', port: 1883, ...i.listen }, limits: { ...LAB_LIMITS, ...i.limits } };
 }
 
 export const centralConfigSchema = z.preprocess(labDefaults, centralObject.superRefine((c, ctx) => {

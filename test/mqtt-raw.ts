@@ -25,6 +25,8 @@ export type ConnectFields = Partial<Omit<IConnectPacket, 'cmd'>> & { clientId: s
 
 export class RawClient {
   readonly packets: Packet[] = [];
+  /** Every byte received, as it came. */
+  readonly bytes: Buffer[] = [];
   closed = false;
   autoAck: boolean;
   readonly sock: Socket;
@@ -40,7 +42,10 @@ export class RawClient {
     });
     // A server packet mqtt-packet cannot parse is recorded as a close: the test sees it and fails where it asserts.
     p.on('error', () => sock.destroy());
-    sock.on('data', (d: Buffer) => p.parse(d));
+    sock.on('data', (d: Buffer) => {
+      this.bytes.push(d);
+      p.parse(d);
+    });
     sock.on('close', () => (this.closed = true));
     sock.on('error', () => undefined);
   }
@@ -134,4 +139,42 @@ export class RawClient {
 /** Publish fields with mqtt-packet's required defaults. */
 export function pub(topic: string, payload: string | Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; dup?: boolean; messageId?: number } = {}): IPublishPacket {
   return { cmd: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: o.qos ?? 0, retain: o.retain ?? false, dup: o.dup ?? false, ...(o.messageId !== undefined ? { messageId: o.messageId } : {}) };
+}
+
+/** A 2-byte length and the bytes of a string (MQTT 3.1.1 1.5.3), from UTF-8 text or raw bytes. */
+export function mqttString(s: string | readonly number[]): number[] {
+  const b = typeof s === 'string' ? [...Buffer.from(s, 'utf8')] : [...s];
+  return [b.length >> 8, b.length & 0xff, ...b];
+}
+
+/** A whole packet from its first byte and body: the Remaining Length encoded as 2.2.3 says. */
+export function packetBytes(firstByte: number, body: readonly number[]): Buffer {
+  const len: number[] = [];
+  let x = body.length;
+  do {
+    let b = x % 128;
+    x = Math.floor(x / 128);
+    if (x > 0) b |= 0x80;
+    len.push(b);
+  } while (x > 0);
+  return Buffer.from([firstByte, ...len, ...body]);
+}
+
+/**
+ * A CONNECT made by hand, for the edge cases mqtt-packet will not generate: any protocol name and level, any flag
+ * byte (3.1.2.3: bit 7 user name, 6 password, 5 Will retain, 4-3 Will QoS, 2 Will, 1 clean session, 0 reserved).
+ */
+export function connectBytes(o: {
+  name?: string; level?: number; flags: number; keepalive?: number; clientId: string | readonly number[];
+  willTopic?: string | readonly number[]; willPayload?: readonly number[]; username?: string | readonly number[]; password?: readonly number[];
+}): Buffer {
+  const ka = o.keepalive ?? 60;
+  const body = [
+    ...mqttString(o.name ?? 'MQTT'), o.level ?? 4, o.flags, ka >> 8, ka & 0xff,
+    ...mqttString(o.clientId),
+    ...(o.willTopic !== undefined ? [...mqttString(o.willTopic), ...mqttString(o.willPayload ?? [])] : []),
+    ...(o.username !== undefined ? mqttString(o.username) : []),
+    ...(o.password !== undefined ? mqttString(o.password) : []),
+  ];
+  return packetBytes(0x10, body);
 }

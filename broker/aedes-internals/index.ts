@@ -8,7 +8,7 @@ import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
 import { VitalwireError } from '../../decoders/errors.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
 import { coalesceWrites } from './staged-writes.js';
@@ -140,6 +140,28 @@ export function dedupeByEquality(client: Client): (packet: AedesPublishPacket) =
     lastBroker = broker;
     lastCounter = packet.brokerCounter;
     return false;
+  };
+}
+
+/**
+ * [MQTT-3.3.1-1] [MQTT-4.4.0-1]: a message re-sent to a reconnecting persistent session must carry DUP 1. Aedes
+ * re-sends a session's queue from `persistence.outgoingStream(client)` (lib/handlers/connect.js emptyQueue) with the
+ * DUP flag as stored, always 0. A queued message holds a packet identifier only once it was sent (Aedes gives one in
+ * deliverQoS and stores it with outgoingUpdate; messages queued while the client was away have none), so those are
+ * the re-deliveries: they leave this stream marked DUP, as copies (the stored ones are left alone).
+ */
+export function markRedeliveries(persistence: object): void {
+  const p = persistence as { outgoingStream(client: Client): Readable };
+  const stream = p.outgoingStream.bind(p);
+  p.outgoingStream = (client) => {
+    const marked = new Transform({
+      objectMode: true,
+      transform(packet: { cmd?: string; messageId?: number }, _enc, done) {
+        done(null, packet.cmd === 'publish' && packet.messageId ? { ...packet, dup: true } : packet); // not a PUBREL
+      },
+    });
+    pipeline(stream(client), marked, () => undefined); // a failing store destroys `marked` with its error, for Aedes
+    return marked;
   };
 }
 

@@ -1,8 +1,8 @@
 // Aedes `authorizeSubscribe`: each topic filter of a SUBSCRIBE (and of a restored persistent session). A refused
-// filter gets SUBACK return code 0x80 and the connection stays up [MQTT-3.9.3-2]; a filter with U+0000 closes it.
+// filter gets SUBACK return code 0x80 and the connection stays up [MQTT-3.9.3-2]; a malformed filter closes it.
 import type { AedesOptions } from 'aedes';
 import { VitalwireError } from '../../decoders/errors.js';
-import { canSubscribe } from '../acl.js';
+import { canSubscribe, isWellFormedTopicFilter } from '../acl.js';
 import { subscriptionsOf } from '../aedes-internals/index.js';
 import { disconnect, who, type BrokerContext } from '../context.js';
 import { bump } from '../metrics.js';
@@ -10,12 +10,13 @@ import { bump } from '../metrics.js';
 export function authorizeSubscribe(ctx: BrokerContext): NonNullable<AedesOptions['authorizeSubscribe']> {
   return (client, sub, callback) => {
     const c = ctx.conns.get(client);
-    if (sub.topic.includes('\u0000')) {
-      // [MQTT-1.5.3-2]: a string with U+0000 MUST close the connection; Aedes' filter check lets it through. (The byte
-      // guard in connection.ts closes it first; this is the second line.)
+    if (!isWellFormedTopicFilter(sub.topic)) {
+      // A filter that breaks 4.7 (a wildcard not a whole level, '#' not last, empty, U+0000) is a protocol violation:
+      // [MQTT-4.8.0-1] close. Aedes' own check misses 'a#', 'a+' and 'a/+b'; U+0000 [MQTT-1.5.3-2] is closed by the byte
+      // guard first (connection.ts), this is the second line.
       bump(ctx.counters.refusedSubscribes, 'protocol-violation');
       if (c) disconnect(ctx, client, c, 'protocol-violation', 'VW_ERR_PROTOCOL');
-      return callback(new VitalwireError('VW_ERR_PROTOCOL', 'U+0000 in a topic filter [MQTT-1.5.3-2]'));
+      return callback(new VitalwireError('VW_ERR_PROTOCOL', 'malformed topic filter [MQTT-4.7.1-2] [MQTT-4.7.1-3]'));
     }
     const id = c?.identity;
     let reason: string | null = null;
