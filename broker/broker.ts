@@ -115,12 +115,18 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   let backend: ClusterBackend | null = null;
   if (opts.redis && !lab) {
-    backend = await connectRedis({
-      url: opts.redis.url,
-      concurrency: 100,
-      connectTimeoutMs: opts.redis.connectTimeoutMs ?? 30_000,
-      maxSessionDelivery: opts.redis.maxSessionDelivery ?? 1000,
-    }, (err) => log.warn({ event: 'redis_error', err: err.message }, 'redis connection error'));
+    try {
+      backend = await connectRedis({
+        url: opts.redis.url,
+        concurrency: 100,
+        connectTimeoutMs: opts.redis.connectTimeoutMs ?? 30_000,
+        maxSessionDelivery: opts.redis.maxSessionDelivery ?? 1000,
+      }, (err) => log.warn({ event: 'redis_error', err: err.message }, 'redis connection error'));
+    } catch (err) {
+      clearInterval(sweeper);
+      stopRecheck();
+      throw err;
+    }
     log.info({ event: 'redis', url: redactRedisUrl(opts.redis.url) }, 'sessions and traffic shared through redis');
   }
 
