@@ -6,14 +6,13 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:tls';
 import { Aedes } from 'aedes';
-import { coalesceWrites } from '../broker/delivery.js';
-import { installFastParse, type MqttParser } from '../broker/fast-parse.js';
+import { fastParse, stageWrites } from '../broker/aedes-internals/index.js';
 
 const [key, cert, ca] = process.argv.slice(2).map((p) => readFileSync(p));
 const broker = await Aedes.createBroker({});
 const server = createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (s) => {
-  coalesceWrites(s);
-  installFastParse((broker.handle(s) as unknown as { _parser: MqttParser })._parser);
+  stageWrites(s);
+  fastParse(broker.handle(s));
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`bare aedes on ${(server.address() as AddressInfo).port}\n`));
 process.on('SIGTERM', () => broker.close(() => process.exit(0)));

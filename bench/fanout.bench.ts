@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startFanout } from '../broker/fanout/server.js';
+import { startFanout } from '../fanout/server.js';
 import { createUserStore } from '../broker/users.js';
 import { silentLogger } from '../lib/log.js';
 import { Batch, Kind, type IObservation, type IWaveformChunk } from '../proto/index.js';

@@ -54,11 +54,15 @@ describe('canPublish', () => {
     expect(canPublish(admin1, 'vw/v1/site1/gw 1/cmd/x')).toBe(false);
   });
 
-  it('lets lab clients publish anything but $ topics', () => {
+  it('lets lab clients publish and subscribe to anything MQTT 3.1.1 allows, but publish nothing under $SYS/', () => {
     const lab: Identity = { kind: 'lab', clientId: 'x' };
     expect(canPublish(lab, 'any/topic')).toBe(true);
+    expect(canPublish(lab, '$TopicA/B')).toBe(true); // the Paho interoperability suite's $ topic
+    expect(canPublish(lab, 'x'.repeat(65535))).toBe(true); // [MQTT-4.7.3-3]
     expect(canPublish(lab, '$SYS/x')).toBe(false);
     expect(canPublish(lab, 'a/#')).toBe(false);
+    expect(canSubscribe(lab, `${'y'.repeat(5000)}/#`)).toBe(true);
+    expect(canSubscribe(lab, 'a+')).toBe(false);
   });
 
   it('lets internal publishers use any valid topic name, but never a wildcard', () => {

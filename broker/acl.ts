@@ -28,19 +28,24 @@ export function describeIdentity(id: Identity): string {
 }
 
 /**
- * A syntactically valid PUBLISH topic name: non-empty, no wildcards, no U+0000.
- * [MQTT-3.3.2-2] wildcards are not allowed in a topic name; [MQTT-1.5.3-2] no null character.
+ * A well-formed PUBLISH topic name: [MQTT-4.7.3-1] non-empty, [MQTT-4.7.1-1] [MQTT-3.3.2-2] no wildcards,
+ * [MQTT-4.7.3-2] no U+0000.
  */
+export function isWellFormedTopicName(topic: string): boolean {
+  return topic.length > 0 && !/[+#\u0000]/.test(topic);
+}
+
+/** A well-formed topic name no longer than vitalwire's topics can be. */
 export function isValidTopicName(topic: string): boolean {
-  return topic.length > 0 && topic.length <= MAX_TOPIC_CHARS && !/[+#\u0000]/.test(topic);
+  return topic.length <= MAX_TOPIC_CHARS && isWellFormedTopicName(topic);
 }
 
 /**
- * A syntactically valid SUBSCRIBE topic filter. [MQTT-4.7.1-1] '#' only as the whole last level;
- * [MQTT-4.7.1-2] '+' only as a whole level; [MQTT-4.7.3-1] non-empty; [MQTT-1.5.3-2] no U+0000.
+ * A well-formed SUBSCRIBE topic filter: [MQTT-4.7.1-2] '#' only as the whole last level; [MQTT-4.7.1-3] '+' only as a
+ * whole level; [MQTT-4.7.3-1] non-empty; [MQTT-4.7.3-2] no U+0000. Anything else is a protocol violation.
  */
-export function isValidTopicFilter(filter: string): boolean {
-  if (filter.length === 0 || filter.length > MAX_TOPIC_CHARS || filter.includes('\u0000')) return false;
+export function isWellFormedTopicFilter(filter: string): boolean {
+  if (filter.length === 0 || filter.includes('\u0000')) return false;
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i] ?? '';
@@ -55,7 +60,16 @@ export function isValidTopicFilter(filter: string): boolean {
   return true;
 }
 
+/** A well-formed topic filter no longer than vitalwire's topics can be. */
+export function isValidTopicFilter(filter: string): boolean {
+  return filter.length <= MAX_TOPIC_CHARS && isWellFormedTopicFilter(filter);
+}
+
 export function canPublish(id: Identity, topic: string): boolean {
+  // The lab listener takes any topic MQTT 3.1.1 allows, up to its 65,535 bytes [MQTT-4.7.3-3], except the server's
+  // own $SYS/ (Aedes refuses client publishes there by default, 4.7.2). Other '$' topics carry client traffic, which
+  // conformance suites send; [MQTT-4.7.2-1] keeps them from wildcard-first subscriptions (hooks/authorize-forward.ts).
+  if (id.kind === 'lab') return isWellFormedTopicName(topic) && !topic.startsWith('$SYS/');
   if (!isValidTopicName(topic)) return false;
   switch (id.kind) {
     case 'internal':
@@ -69,9 +83,6 @@ export function canPublish(id: Identity, topic: string): boolean {
       // Observers and services never publish. Admins (operators) may send commands to the gateways of their sites:
       // vw/v1/<site>/<gateway>/cmd/<name>[/...], every level literal.
       return id.role === 'admin' && isCommandTopic(topic, id.sites);
-    case 'lab':
-      // [MQTT-4.7.2-1] context: '$' topics are the broker's; Aedes refuses client publishes to $SYS by default too.
-      return !topic.startsWith('$');
   }
 }
 
@@ -85,11 +96,11 @@ export function isCommandTopic(topic: string, sites: readonly string[]): boolean
 }
 
 export function canSubscribe(id: Identity, filter: string): boolean {
+  if (id.kind === 'lab') return isWellFormedTopicFilter(filter);
   if (!isValidTopicFilter(filter)) return false;
   const levels = filter.split('/');
   switch (id.kind) {
     case 'internal':
-    case 'lab':
       return true;
     case 'gateway':
       // Anything below its own prefix vw/v1/<site>/<gateway>/: its command topics, and its own streams read back

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AedesPublishPacket } from 'aedes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Central, CentralOptions } from './central.js';
+import type { Broker, BrokerOptions } from './broker.js';
 import { total } from './metrics.js';
 import { staticRevocationList } from './revocation.js';
 import { Clients, closed, granted, makeTestPki, nextMessage, testUsers, until, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
-export type StartBroker = (o: Pick<CentralOptions, 'tls' | 'users' | 'revocation' | 'limits'>) => Promise<Central>;
+export type StartBroker = (o: Pick<BrokerOptions, 'tls' | 'users' | 'revocation' | 'limits'>) => Promise<Broker>;
 
 /**
  * `busRouting`: messages reach even in-process subscribers through an external bus (Redis
@@ -23,7 +23,7 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
   d(`broker behaviour: ${label}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let dir: string;
     let pki: TestPki;
-    let central: Central;
+    let central: Broker;
     let k: Clients;
     const refused = (reason: string): number => central.counters.refusedConnects[reason] ?? 0;
     const refusedPub = (reason: string): number => central.counters.refusedPublishes[reason] ?? 0;
@@ -267,13 +267,13 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
           seen.push(packet.topic);
           cb();
         };
-        await new Promise<void>((r) => central.broker.subscribe(`vw/v1/site1/gw1/${t}/obs`, deliver, r));
+        await new Promise<void>((r) => central.aedes.subscribe(`vw/v1/site1/gw1/${t}/obs`, deliver, r));
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, 'x', { qos: 1 });
         // Single node: already delivered when the PUBACK arrived. Over a bus: on its way back from it.
         if (busRouting) await until(() => seen.length > 0, 5000, 'delivery through the bus');
         expect(seen).toEqual([`vw/v1/site1/gw1/${t}/obs`]);
-        await new Promise<void>((r) => central.broker.unsubscribe(`vw/v1/site1/gw1/${t}/obs`, deliver, r));
+        await new Promise<void>((r) => central.aedes.unsubscribe(`vw/v1/site1/gw1/${t}/obs`, deliver, r));
       });
     });
 

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
-import { startCentral, type Central } from './central.js';
+import { startBroker, type Broker } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, startCentralProcess, testUsers, until, type TestPki } from './test-kit.js';
 import { startRedisServer, type TestRedis } from '../test/redis-server.js';
 import { freePort } from '../lib/listen.js';
@@ -36,23 +36,23 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, the Redis emitter)', (o) => startCentral({ port: 0, ...o, redis: { url } }), skip, true);
+describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, the Redis emitter)', (o) => startBroker({ port: 0, ...o, redis: { url } }), skip, true);
 
 const d = skip ? describe.skip : describe;
 
 d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let dir: string;
   let pki: TestPki;
-  let b1: Central;
-  let b2: Central;
+  let b1: Broker;
+  let b2: Broker;
   let k1: Clients;
   let k2: Clients;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-cluster-'));
     pki = await makeTestPki(dir);
     const users = await testUsers();
-    b1 = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url }, http: { port: 0 } });
-    b2 = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url } });
+    b1 = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url }, http: { port: 0 } });
+    b2 = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url } });
     k1 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b1.port}`);
     k2 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b2.port}`);
   });

@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import redisPersistence from 'aedes-persistence-redis';
 import { VitalwireError } from '../decoders/errors.js';
+import { checkTestedVersions } from './aedes-internals/index.js';
 import { createRedisEmitter } from './redis-emitter.js';
 
 export interface ClusterBackend {
@@ -64,6 +65,7 @@ function whenReady(conn: Redis, timeoutMs: number, url: string): Promise<void> {
 }
 
 export async function connectRedis(o: RedisOptions, onError: (err: Error) => void): Promise<ClusterBackend> {
+  checkTestedVersions(['ioredis']); // the emitter corks an ioredis socket (aedes-internals)
   const redisOpts = { maxRetriesPerRequest: null, enableAutoPipelining: true } as const;
   const subConn = new Redis(o.url, redisOpts);
   // The emitter gathers its PUBLISHes per event-loop turn itself (corked socket): ioredis' auto-pipelining would

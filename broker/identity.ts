@@ -1,10 +1,11 @@
 // Who is connecting: the identity behind a CONNECT, from a verified gateway certificate or a user password, and the
 // refusals (with their CONNACK codes and counted reasons) when there is none. Policy on what an identity may do lives
-// in acl.ts; connection limits in central.ts.
+// in acl.ts; connection limits in hooks/authenticate.ts.
 import type { Client, PublishPacket } from 'aedes';
 import type { TLSSocket } from 'node:tls';
 import { VitalwireError, type ErrorCode } from '../decoders/errors.js';
 import type { Identity } from './acl.js';
+import { willClientId } from './aedes-internals/index.js';
 import type { ConnectionRole } from './metrics.js';
 import { gatewayIdentityFromCert } from './pki.js';
 import type { RevocationList } from './revocation.js';
@@ -110,8 +111,8 @@ export async function identify(
 
 /** The owner of a Will published with no live client (from a broker that died): bound client ids say who. */
 export function willOwner(packet: PublishPacket, lab: boolean, users: UserStore): Identity | null {
-  const clientId = (packet as { clientId?: unknown }).clientId;
-  if (typeof clientId !== 'string') return null;
+  const clientId = willClientId(packet);
+  if (clientId === null) return null;
   if (lab) return { kind: 'lab', clientId };
   const [site, gateway] = clientId.split('/');
   if (site && gateway) return { kind: 'gateway', site, gateway };

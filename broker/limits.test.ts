@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { generate, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from './central.js';
+import { startBroker, type Broker } from './broker.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, TokenBucket } from './limits.js';
 import { Clients, closed, granted, makeTestPki, testUsers, until, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
@@ -68,8 +68,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function broker(limits: NonNullable<Parameters<typeof startCentral>[0]['limits']>, now?: () => number): Promise<Central> {
-  const c = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), limits, ...(now ? { now } : {}) });
+async function broker(limits: NonNullable<Parameters<typeof startBroker>[0]['limits']>, now?: () => number): Promise<Broker> {
+  const c = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), limits, ...(now ? { now } : {}) });
   k.url = `mqtts://127.0.0.1:${c.port}`;
   return c;
 }
@@ -106,7 +106,7 @@ describe('publish rate per identity', () => {
 });
 
 describe('connections per identity, keep-alive bounds, subscriptions per client', () => {
-  let c: Central;
+  let c: Broker;
   beforeAll(async () => {
     c = await broker({ maxConnectionsPerIdentity: 2, keepAliveMinSeconds: 5, keepAliveMaxSeconds: 300, maxSubscriptionsPerClient: 3 });
   });
@@ -172,7 +172,7 @@ describe('a subscriber that stops reading', () => {
   const N = 4000;
   const payload = Buffer.alloc(4096, 7);
 
-  async function run(qos: 0 | 1, drainTimeoutMs: number, context: { annotate?: (m: string) => unknown }): Promise<{ c: Central; stalledWasConnected: boolean }> {
+  async function run(qos: 0 | 1, drainTimeoutMs: number, context: { annotate?: (m: string) => unknown }): Promise<{ c: Broker; stalledWasConnected: boolean }> {
     const c = await broker({ maxBufferedBytesPerClient: 256 * 1024, drainTimeoutMs, publishRatePerSecond: 1e6, publishBurst: 1e6 });
     const stalled = await stalledSubscriber(c.port, qos);
     const healthy = await k.user('svc');

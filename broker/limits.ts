@@ -43,6 +43,24 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxClientIdLength: 128,
 });
 
+/**
+ * The lab listener's limits (`vitalwire central --lab`): the bounds of MQTT 3.1.1 itself rather than production
+ * policy, so a conformance suite meets the protocol and nothing else. The listener is loopback-only and has no
+ * authentication; it never carries patient data.
+ */
+export const LAB_LIMITS: Readonly<BrokerLimits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxPacketBytes: 268_435_460, // 2.2.3: Remaining Length up to 268,435,455, plus the fixed header
+  maxConnectionsPerIdentity: 1_000_000, // a lab identity is one client id
+  publishRatePerSecond: 1e9,
+  publishBurst: 1e9,
+  keepAliveMinSeconds: 0, // 3.1.2.10: keep-alive 0 turns the mechanism off
+  keepAliveMaxSeconds: 65535, // 3.1.2.10: a 16-bit number of seconds
+  maxSubscriptionsPerClient: 100_000,
+  maxInflightInbound: 65535, // every packet identifier
+  maxClientIdLength: 65535, // 1.5.3: a UTF-8 string of up to 65,535 bytes
+});
+
 /** Checks a complete limit set; returns the problems (empty when fine) so callers can report all of them. */
 export function checkLimits(l: BrokerLimits): string[] {
   const problems: string[] = [];

@@ -33,7 +33,7 @@ function tlsOptions(tls: TlsMaterial, handshakeTimeoutMs: number) {
     key: tls.key,
     cert: tls.cert,
     ca: tls.ca,
-    // Gateways present certificates, users may not: the check is the broker's, at CONNECT (central.ts).
+    // Gateways present certificates, users may not: the check is the broker's, at CONNECT (hooks/authenticate.ts).
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2' as const,
@@ -94,7 +94,7 @@ export async function listenMqttWss(o: {
   server.on('request', (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
   });
-  // A WebSocket message carries whole or partial MQTT packets; the byte-stream guard in central.ts enforces the MQTT
+  // A WebSocket message carries whole or partial MQTT packets; the byte-stream guard in connection.ts enforces the MQTT
   // limit, and maxPayload stops one frame from being buffered beyond it first.
   const wss = new WebSocketServer({
     server, path: o.path, maxPayload: o.maxPacketBytes + 16, perMessageDeflate: false,

@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 
 export type ConnectionRole = 'gateway' | 'observer' | 'service' | 'admin' | 'lab';
 
-export interface CentralCounters {
+export interface BrokerCounters {
   /** Connections that reached CONNACK 0. */
   connects: number;
   /** Live authenticated connections by role. */
@@ -23,7 +23,7 @@ export interface CentralCounters {
   queueDrops: Record<string, number>;
 }
 
-export function newCounters(): CentralCounters {
+export function newCounters(): BrokerCounters {
   return {
     connects: 0,
     connections: { gateway: 0, observer: 0, service: 0, admin: 0, lab: 0 },
@@ -48,7 +48,7 @@ export function total(rec: Record<string, number>): number {
 }
 
 /** A registry exposing the counters as vitalwire_broker_* metrics, plus process metrics under a `process_` prefix. */
-export function createMetricsRegistry(c: CentralCounters, extra: { brokerId: string; busBadFrames?: () => number }): Registry {
+export function createMetricsRegistry(c: BrokerCounters, extra: { brokerId: string; busBadFrames?: () => number }): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ broker: extra.brokerId });
   const byLabel = (name: string, help: string, label: string, read: () => Record<string, number>): void => {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from './central.js';
+import { startBroker, type Broker } from './broker.js';
 import { staticRevocationList } from './revocation.js';
 import { Clients, makeTestPki, nextMessage, testUsers, type Pem, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
@@ -33,12 +33,12 @@ const d = present ? describe : describe.skip;
 d(`mosquitto clients${present ? '' : ' (skipped: `which mosquitto_pub mosquitto_sub` found nothing; apt-get install mosquitto-clients)'}`, () => {
   let dir: string;
   let pki: TestPki;
-  let central: Central;
+  let central: Broker;
   let k: Clients;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-mosq-'));
     pki = await makeTestPki(dir);
-    central = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocation: staticRevocationList(pki.revokedSerials) });
+    central = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocation: staticRevocationList(pki.revokedSerials) });
     k = new Clients(pki.caPem, `mqtts://127.0.0.1:${central.port}`);
   });
   afterEach(async () => {
@@ -71,11 +71,11 @@ d(`mosquitto clients${present ? '' : ' (skipped: `which mosquitto_pub mosquitto_
     const subscribed = new Promise<void>((resolve) => {
       const on = (subs: { topic: string }[], client: { id: string }): void => {
         if ((idArgs.length ? client.id === 'obs1:mosq' : !client.id.includes('/')) && subs.some((s) => s.topic === 'vw/v1/site1/#')) {
-          central.broker.off('subscribe', on);
+          central.aedes.off('subscribe', on);
           resolve();
         }
       };
-      central.broker.on('subscribe', on);
+      central.aedes.on('subscribe', on);
     });
     const sub = spawn('mosquitto_sub', [...common(), '-u', 'obs1', '-P', 'pw-obs1', ...idArgs, '-q', '1', '-t', 'vw/v1/site1/#', '-C', '1', '-v', '-W', '10'],
       { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -86,7 +86,28 @@ export function stringsWellFormed(type: number, buf: Uint8Array, from = 0, to = 
   }
 }
 
-export type GuardVerdict = { type: number; size: number } | 'malformed' | 'bad-string' | null;
+/**
+ * Rules of a packet body that mqtt-packet does not check, on the same bytes as the strings: a CONNECT's flags
+ * ([MQTT-3.1.2-14] Will QoS 3, [MQTT-3.1.2-13] [MQTT-3.1.2-15] Will QoS or Retain without the Will flag,
+ * [MQTT-3.1.2-22] a password without a user name, [MQTT-3.1.2-3] the reserved bit; [MQTT-3.1.4-1] such a CONNECT is
+ * closed without CONNACK), and a SUBSCRIBE or UNSUBSCRIBE with no topic filter ([MQTT-3.8.3-3], [MQTT-3.10.3-2]).
+ */
+export function bodyWellFormed(type: number, buf: Uint8Array, from = 0, to = buf.length): boolean {
+  if (type === SUBSCRIBE || type === UNSUBSCRIBE) return to - from > 2; // more than the packet identifier
+  if (type !== CONNECT || to - from < 2) return true;
+  const at = from + 2 + (((buf[from] ?? 0) << 8) | (buf[from + 1] ?? 0)); // after the protocol name
+  if (at + 1 >= to) return true; // too short to tell: mqtt-packet reports it
+  const level = (buf[at] ?? 0) & 0x7f;
+  if (level !== 3 && level !== 4) return true; // other levels get CONNACK 1 (connection.ts)
+  const flags = buf[at + 1] ?? 0;
+  const will = (flags & 0x04) !== 0;
+  const willQos = (flags >> 3) & 3;
+  if (flags & 0x01) return false;
+  if (will ? willQos === 3 : willQos !== 0 || (flags & 0x20) !== 0) return false;
+  return !((flags & 0x40) !== 0 && (flags & 0x80) === 0);
+}
+
+export type GuardVerdict = { type: number; size: number } | 'malformed' | 'bad-string' | 'bad-packet' | null;
 
 /**
  * Sans-I/O scanner of one connection's MQTT byte stream (MQTT 3.1.1 2.2). It follows packet boundaries and reports:
@@ -94,7 +115,8 @@ export type GuardVerdict = { type: number; size: number } | 'malformed' | 'bad-s
  *   soon as its header arrives, before the body is buffered (mqtt-packet has no limit and would buffer 256 MiB);
  * - 'malformed' for a Remaining Length of more than four bytes;
  * - 'bad-string' for a topic name, topic filter, client id, Will topic or user name that is not well-formed UTF-8 or
- *   holds U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]). Only those bytes are copied: a PUBLISH's topic, never its payload.
+ *   holds U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]). Only those bytes are copied: a PUBLISH's topic, never its payload;
+ * - 'bad-packet' for a CONNECT, SUBSCRIBE or UNSUBSCRIBE body that breaks a rule of bodyWellFormed().
  */
 export class PacketSizeGuard {
   readonly max: number;
@@ -128,6 +150,7 @@ export class PacketSizeGuard {
 
   #check(buf: Uint8Array, from: number, to: number): void {
     if (!stringsWellFormed(this.#type, buf, from, to)) this.#verdict = 'bad-string';
+    else if (this.#type !== MQTT_PUBLISH && !bodyWellFormed(this.#type, buf, from, to)) this.#verdict = 'bad-packet';
     this.#need = 0;
     this.#capLen = 0;
   }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import mqemitter from 'mqemitter';
+import { redisSocket } from './aedes-internals/index.js';
 import { decodeFrame, encodeFrame, frameCounter, hasHeader, ID_AT, ID_BYTES, type BusMessage } from './bus-frame.js';
 
 export interface RedisEmitterOptions {
@@ -110,7 +111,7 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
   };
   const cork = (): void => {
     if (corked !== null) return;
-    const stream = (o.pubConn as unknown as { stream?: { cork?(): void; uncork(): void; writable?: boolean } }).stream;
+    const stream = redisSocket(o.pubConn);
     if (!stream?.cork || !stream.writable) return;
     stream.cork();
     corked = stream;

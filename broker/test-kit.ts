@@ -21,6 +21,8 @@ export interface TestPki {
   caFile: string;
   caKeyPem: string;
   brokerTls: { key: string; cert: string; ca: string };
+  /** The same material as files, for a config (central/config.ts `tls`). */
+  brokerFiles: { key: string; cert: string; ca: string };
   site1gw1: Pem;
   site1gw2: Pem;
   site2gw1: Pem;
@@ -59,6 +61,7 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     caFile: pki.caCert,
     caKeyPem,
     brokerTls: { key: await read(pki.brokerKey), cert: await read(pki.brokerCert), ca: caPem },
+    brokerFiles: { key: pki.brokerKey, cert: pki.brokerCert, ca: pki.caCert },
     site1gw1: await onDisk(certs, 'site1-gw1', { certPem: await read(pki.gatewayCert), keyPem: await read(pki.gatewayKey) }),
     site1gw2: await onDisk(certs, 'site1-gw2', await issueGatewayCert(ca, 'site1', 'gw2')),
     site2gw1: await onDisk(certs, 'site2-gw1', await issueGatewayCert(ca, 'site2', 'gw1')),

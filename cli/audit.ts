@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { VitalwireError } from '../decoders/errors.js';
-import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../broker/fanout/audit.js';
+import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../fanout/audit.js';
 import { helpText, parse, type CommandSpec } from './args.js';
 
 export const auditCommand: CommandSpec = {

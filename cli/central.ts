@@ -2,18 +2,13 @@
 //   --config FILE        production: a validated config file (docs/broker.md); --check-config only validates it
 //   --lab --port N       the conformance listener: plain TCP, no authentication, no ACLs, loopback only
 //   (neither)            development: a dev CA under --data-dir, the broker on TLS and the dashboard fan-out
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bundleDashboard } from '../dashboard/bundle.js';
 import { VitalwireError } from '../decoders/errors.js';
-import { centralOptionsFromConfig, loadCentralConfig } from '../broker/config.js';
-import { startCentral, type Central } from '../broker/central.js';
+import { brokerOptions, centralConfig, loadCentralConfig, withRedis, type CentralConfig } from '../central/config.js';
+import { startCentral, type Central } from '../central/central.js';
 import { redactRedisUrl } from '../broker/cluster.js';
-import { startFanout, type Fanout } from '../broker/fanout/server.js';
-import { fanoutSecurity } from '../broker/fanout/setup.js';
-import { openUsersFile } from '../broker/users-file.js';
 import { ensureDevPki } from '../broker/pki.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, type Logger } from '../lib/log.js';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 
 export const centralCommand: CommandSpec = {
@@ -40,57 +35,43 @@ function hostPort(host: string, port: number): string {
 }
 
 async function runFromConfig(file: string, check: boolean, redisUrl: string | undefined): Promise<number> {
-  const { config, configDir, file: abs } = await loadCentralConfig(file);
-  const log = createLogger('vitalwire-central', config.log.level);
-  const opts = await centralOptionsFromConfig(config, configDir, log, redisUrl ? { redisUrl } : {});
+  const loaded = await loadCentralConfig(file);
+  const config = redisUrl ? withRedis(loaded.config, redisUrl) : loaded.config;
   if (check) {
-    process.stdout.write(`central: ${abs} is valid\n`);
-    process.stdout.write(`central: mqtts ${hostPort(config.listen.host, config.listen.port)}` +
+    await brokerOptions(config, loaded.configDir); // the files it names must be readable too
+    process.stdout.write(`central: ${loaded.file} is valid\n`);
+    process.stdout.write(`central: ${config.lab ? 'lab mqtt' : 'mqtts'} ${hostPort(config.listen.host, config.listen.port)}` +
       `${config.websocket ? `, wss :${config.websocket.port}${config.websocket.path}` : ''}` +
       `${config.http ? `, health/metrics http ${hostPort(config.http.host, config.http.port)}` : ''}` +
-      `${opts.redis ? `, redis ${redactRedisUrl(opts.redis.url)}` : ', single node'}\n`);
+      `${config.redis ? `, redis ${redactRedisUrl(config.redis.url)}` : ', single node'}\n`);
     process.stdout.write(`central: limits ${JSON.stringify(config.limits)}\n`);
     return 0;
   }
-  const central = await startCentral(opts);
-  let fanout: Fanout | null = null;
-  try {
-    if (config.fanout) {
-      // Session key and audit log live beside the config file (docs/dashboard.md).
-      const security = await fanoutSecurity({ stateDir: configDir, users: opts.users, redisUrl: opts.redis?.url, logger: log });
-      fanout = await startFanout({
-        broker: central.broker, host: config.fanout.host, port: config.fanout.port, assets: await bundleDashboard(), logger: log, ...security,
-      });
-    }
-  } catch (err) {
-    await central.close();
-    throw err;
-  }
+  return run(config, loaded.configDir, createLogger('vitalwire-central', config.log.level));
+}
+
+/** Starts the central side from a validated config, says where it listens, and runs until a signal. */
+async function run(config: CentralConfig, baseDir: string, log: Logger, extra = ''): Promise<number> {
+  const central = await startCentral({ config, baseDir, logger: log });
   printListening(central);
+  if (extra) process.stdout.write(extra);
+  process.stdout.write('central: ready\n');
+  await untilSignal();
+  await central.close();
+  return 0;
+}
+
+function printListening({ broker: b, fanout }: Central): void {
+  if (b.mode === 'lab') {
+    process.stderr.write('central: LAB LISTENER: no authentication, no ACLs. For MQTT conformance suites on this machine only;\n' +
+      'central: it must never carry patient data.\n');
+    process.stdout.write(`central: lab MQTT (plain TCP) on ${hostPort(b.host, b.port)}\n`);
+    return;
+  }
+  process.stdout.write(`central: MQTT over TLS on ${hostPort(b.host, b.port)} (broker ${b.id}, ${b.mode})\n`);
+  if (b.wsPort !== null) process.stdout.write(`central: MQTT over secure WebSocket on port ${b.wsPort}\n`);
+  if (b.httpPort !== null) process.stdout.write(`central: health and metrics on http port ${b.httpPort} (/healthz, /metrics)\n`);
   if (fanout) process.stdout.write(`central: dashboard ${fanout.url} (log in with a users-file account)\n`);
-  process.stdout.write('central: ready\n');
-  await untilSignal();
-  await fanout?.close();
-  await central.close();
-  return 0;
-}
-
-function printListening(c: Central): void {
-  process.stdout.write(`central: MQTT over TLS on ${hostPort(c.host, c.port)} (broker ${c.id}, ${c.mode})\n`);
-  if (c.wsPort !== null) process.stdout.write(`central: MQTT over secure WebSocket on port ${c.wsPort}\n`);
-  if (c.httpPort !== null) process.stdout.write(`central: health and metrics on http port ${c.httpPort} (/healthz, /metrics)\n`);
-}
-
-async function runLab(host: string, port: number): Promise<number> {
-  const log = createLogger('vitalwire-central-lab');
-  const central = await startCentral({ lab: true, host, port, logger: log });
-  process.stderr.write('central: LAB LISTENER: no authentication, no ACLs. For MQTT conformance suites on this machine only;\n' +
-    'central: it must never carry patient data.\n');
-  process.stdout.write(`central: lab MQTT (plain TCP) on ${hostPort(central.host, central.port)}\n`);
-  process.stdout.write('central: ready\n');
-  await untilSignal();
-  await central.close();
-  return 0;
 }
 
 export async function runCentral(argv: string[]): Promise<number> {
@@ -108,36 +89,20 @@ export async function runCentral(argv: string[]): Promise<number> {
   const host = String(values['host']);
   if (values['lab']) {
     if (redis) throw new VitalwireError('VW_ERR_USAGE', '--lab runs a single in-memory broker; --redis does not apply');
-    return runLab(host, intOption(values['port'] ?? '1883', 'port', 0, 65535));
+    const config = centralConfig({ lab: true, listen: { host, port: intOption(values['port'] ?? '1883', 'port', 0, 65535) } }, '--lab');
+    return run(config, process.cwd(), createLogger('vitalwire-central-lab'));
   }
 
-  const log = createLogger('vitalwire-central');
-  const pki = await ensureDevPki(resolve(String(values['data-dir'])), {
-    site: String(values['site']),
-    gateway: String(values['gateway']),
-    hosts: [host],
-  });
-  const users = typeof values['users'] === 'string' ? await openUsersFile(resolve(values['users'])) : undefined;
-  const central = await startCentral({
-    host,
-    port: intOption(values['port'] ?? '8883', 'port', 0, 65535),
-    tls: { key: readFileSync(pki.brokerKey), cert: readFileSync(pki.brokerCert), ca: readFileSync(pki.caCert) },
-    logger: log,
-    ...(users ? { users } : {}),
+  // Development: a dev CA under --data-dir, the broker on TLS and the dashboard fan-out, the same config shape.
+  const dataDir = resolve(String(values['data-dir']));
+  const pki = await ensureDevPki(dataDir, { site: String(values['site']), gateway: String(values['gateway']), hosts: [host] });
+  const config = centralConfig({
+    listen: { host, port: intOption(values['port'] ?? '8883', 'port', 0, 65535) },
+    tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
+    ...(typeof values['users'] === 'string' ? { users: { file: resolve(values['users']) } } : {}),
     ...(redis ? { redis: { url: redis } } : {}),
-  });
-  const fanout = await startFanout({
-    broker: central.broker,
-    host,
-    port: intOption(values['http-port'], 'http-port', 0, 65535),
-    assets: await bundleDashboard(),
-    logger: log,
-    ...(await fanoutSecurity({ stateDir: resolve(String(values['data-dir'])), users, redisUrl: redis, logger: log })),
-  });
-  process.stdout.write(`central: MQTT over TLS on ${hostPort(central.host, central.port)}, CA ${pki.caCert}\n`);
-  process.stdout.write(`central: dashboard ${fanout.url} (log in with a --users account)\n`);
-  await untilSignal();
-  await fanout.close();
-  await central.close();
-  return 0;
+    fanout: { host, port: intOption(values['http-port'], 'http-port', 0, 65535) },
+    dataDir,
+  }, 'development options');
+  return run(config, process.cwd(), createLogger('vitalwire-central'), `central: development CA ${pki.caCert}\n`);
 }

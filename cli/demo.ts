@@ -42,7 +42,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       `  CA:         ${stack.caPath}`,
       `  Login:      demo / demo (observer, loopback only)`,
       `  Devices:    ${stack.monitors.length} simulated PCD-01 monitors (vitals, NIBP, temperature, ECG/pleth/resp waves, alarms; DEMO-flagged) over ${loop}`,
-      `  Watch raw:  mosquitto_sub --cafile ${stack.caPath} -h ${stack.central.host} -p ${stack.central.port} -u demo -P demo -t 'vw/v1/#' -v`,
+      `  Watch raw:  mosquitto_sub --cafile ${stack.caPath} -h ${stack.central.broker.host} -p ${stack.central.broker.port} -u demo -P demo -t 'vw/v1/#' -v`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -4,12 +4,11 @@
 // e2e bench all start it through here, so they exercise the same wiring.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleDashboard } from '../dashboard/bundle.js';
 import { ensureDevPki } from '../broker/pki.js';
 import { createUserStore, hashPassword, type UserStore } from '../broker/users.js';
-import { startCentral, type Central } from '../broker/central.js';
-import { startFanout, type Fanout } from '../broker/fanout/server.js';
-import { createFileAuditLog } from '../broker/fanout/audit.js';
+import { auditDir as auditDirOf, startCentral, type Central } from '../central/central.js';
+import { centralConfig } from '../central/config.js';
+import type { Fanout } from '../fanout/server.js';
 import { startGateway, type Gateway } from '../gateway/gateway.js';
 import { gatewayConfig, type GatewayConfigInput } from '../gateway/config.js';
 import { openPtyPair, socatAvailable, type PtyPair } from '../simulators/pty.js';
@@ -94,28 +93,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (isLoopback(host)) {
       users.add({ name: 'demo', role: 'observer', sites: ['*'], hash: await hashPassword('demo') });
     }
-    const central = await startCentral({
-      host,
-      port: o.mqttPort ?? 8883,
-      tls: { key: readFileSync(pki.brokerKey), cert: readFileSync(pki.brokerCert), ca: tls.ca },
-      users,
-      logger: log.child({ svc: 'central' }),
-    });
+    // The central side as `vitalwire central` builds it in development mode, with the demo's in-memory users.
+    const config = centralConfig({
+      listen: { host, port: o.mqttPort ?? 8883 },
+      tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
+      fanout: { host, port: o.httpPort ?? 8080 },
+      dataDir,
+    }, 'demo stack');
+    const central = await startCentral({ config, baseDir: dataDir, logger: log.child({ svc: 'central' }), parts: { users } });
     cleanups.push(() => central.close());
-
-    const auditDir = join(dataDir, 'audit');
-    const audit = createFileAuditLog({ dir: auditDir });
-    cleanups.push(() => audit.close());
-    const fanout = await startFanout({
-      broker: central.broker,
-      host,
-      port: o.httpPort ?? 8080,
-      users,
-      audit,
-      assets: await bundleDashboard(),
-      logger: log.child({ svc: 'fanout' }),
-    });
-    cleanups.push(() => fanout.close());
+    const fanout = central.fanout;
+    if (!fanout) throw new Error('the demo config has a fan-out section');
+    const auditDir = auditDirOf(config, dataDir);
     const demoUser = users.get('demo');
     const token = demoUser ? (await fanout.sessions.issue(demoUser)).token : '';
 
@@ -154,7 +143,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await Promise.all([...sinks, ...rawSinks.values()].map((s) => s.close()));
     });
 
-    const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.port}`;
+    const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.broker.port}`;
     // The gateway runtime with its durable outbox under <data-dir>/gateway. The demo favours latency: every decoded
     // frame is its own Batch (no batching interval) and reconnects start fast. Every device is a simulator: `simulated`
     // puts FLAG_SIMULATED on all it produces, beside the marks the simulated monitors send themselves.

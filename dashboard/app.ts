@@ -1,10 +1,10 @@
 // The specialist's dashboard: login, the ward grid, one bed's view. Each binary WebSocket message carries Batches
 // exactly as the gateway published them; they are decoded here once, by the same generated code the gateway used.
 // Routes: #/login, #/ward, #/bed/<site>/<gateway>/<device>.
-import type { BedInfo, ServerMessage, SessionResponse } from '../broker/fanout/protocol.js';
+import type { BedInfo, ServerMessage, SessionResponse } from '../fanout/protocol.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
 import { Kind } from '../proto/index.js';
-import { parseBedKey } from '../broker/fanout/protocol.js';
+import { parseBedKey } from '../fanout/protocol.js';
 import { BedView } from './bed-view.js';
 import { Connection, diag, type ConnState } from './connection.js';
 import { requireElement, setData, setHidden, setText } from './dom.js';

@@ -1,10 +1,10 @@
 // The dashboard's WebSocket to the fan-out: session token in the subprotocol, the beds the views want (re-sent
 // with their history request after every reconnect), binary messages decoded as length-delimited Batches, text
-// messages as the control protocol (broker/fanout/protocol.ts). Reconnects with capped, jittered backoff.
+// messages as the control protocol (fanout/protocol.ts). Reconnects with capped, jittered backoff.
 import $protobuf from 'protobufjs/minimal.js';
 import { Batch } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
-import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX, type BackfillRequest, type ServerMessage, type StreamName } from '../broker/fanout/protocol.js';
+import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX, type BackfillRequest, type ServerMessage, type StreamName } from '../fanout/protocol.js';
 
 const Reader = $protobuf.Reader;
 const BACKOFF_MIN_MS = 1000;

@@ -4,7 +4,7 @@
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startFanout, type Fanout } from '../broker/fanout/server.js';
+import { startFanout, type Fanout } from '../fanout/server.js';
 import { createUserStore, hashPassword } from '../broker/users.js';
 import { silentLogger } from '../lib/log.js';
 import { AlarmPhase, AlarmPriority, AlarmState, Batch, Flag, Kind, LinkState, type IBatch } from '../proto/index.js';

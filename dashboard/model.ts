@@ -4,7 +4,7 @@
 // a patient's at all (TEST / DEMO / SIMULATED).
 import { AlarmPhase, AlarmPriority, AlarmState, Flag, GapReason, Kind, LinkState } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
-import type { BackfillSummary, BedInfo, StreamName } from '../broker/fanout/protocol.js';
+import type { BackfillSummary, BedInfo, StreamName } from '../fanout/protocol.js';
 import { APERIODIC, FAST, MDC, MODALITY_VARIANTS, NIBP_FAMILIES, PARAMS, TEMPERATURE_SITES, siteRank, temperatureSite, type ParamDef } from './params.js';
 import { MODE_FLAGS } from './quality.js';
 import { TrendSeries } from './trend.js';

@@ -1,6 +1,6 @@
 // The dashboard session: POST /api/login with a user and password, a short-lived token kept in sessionStorage (per
 // tab, gone when the tab closes), renewed through POST /api/session before it expires.
-import type { SessionResponse } from '../broker/fanout/protocol.js';
+import type { SessionResponse } from '../fanout/protocol.js';
 
 const KEY = 'vitalwire.session';
 

@@ -2,7 +2,7 @@
 // never under the trace), HR, SpO2, NIBP, RR and the temperature sites with the units their values carry, quality
 // marks, per-parameter staleness, the device link, the alarm state as the tile colour, a TEST / DEMO / SIMULATED
 // badge, and the data age. Tiles are built once; updates change text and classes only.
-import type { BedInfo } from '../broker/fanout/protocol.js';
+import type { BedInfo } from '../fanout/protocol.js';
 import { el, setClass, setData, setHidden, setText } from './dom.js';
 import { ageText } from './format.js';
 import { PRIORITY_NAME, type BedState } from './model.js';

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startCentral, type CentralOptions } from '../broker/central.js';
+import { startBroker, type BrokerOptions } from '../broker/broker.js';
 import { Clients, makeTestPki, testUsers, until, type TestPki } from '../broker/test-kit.js';
 import { createUserStore } from '../broker/users.js';
 import { startRedisServer, type TestRedis } from './redis-server.js';
@@ -27,10 +27,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function suite(label: string, extra: () => Partial<CentralOptions>, skip: string | null): void {
+function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string | null): void {
   describe.skipIf(skip !== null)(`${label}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     it('delivers every retained and non-retained QoS 1 message of a gateway, each topic in the order published', async () => {
-      const central = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), ...extra() });
+      const central = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), ...extra() });
       const k = new Clients(pki.caPem, `mqtts://127.0.0.1:${central.port}`);
       try {
         const sub = await k.user('obs1');

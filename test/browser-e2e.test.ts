@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, type Stack } from '../cli/stack.js';
 import { hashPassword } from '../broker/users.js';
-import { queryAudit } from '../broker/fanout/audit.js';
+import { queryAudit } from '../fanout/audit.js';
 import { silentLogger } from '../lib/log.js';
 import { chromiumAvailable, launchChromium, submitLogin } from './browser.js';
 

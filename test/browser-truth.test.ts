@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startStack, type Stack } from '../cli/stack.js';
 import { hashPassword } from '../broker/users.js';
-import { queryAudit } from '../broker/fanout/audit.js';
+import { queryAudit } from '../fanout/audit.js';
 import { mllpWrap } from '../decoders/framing/mllp.js';
 import { encodePcd01, type EncodeNumeric } from '../decoders/hl7/encode.js';
 import { formatHl7Time } from '../decoders/hl7/time.js';
@@ -80,7 +80,7 @@ describe.skipIf(!chromiumAvailable())(`clinical truth in Chromium on the live ch
     });
     stack.users.add({ name: 'auditor', role: 'observer', sites: ['demo'], hash: await hashPassword('auditor-pw') });
     // When a device's DISCONNECTED status reaches the broker (the page is given 2 s from there).
-    await new Promise<void>((resolve) => stack.central.broker.subscribe('vw/v1/demo/gw1/+/status', (packet, cb) => {
+    await new Promise<void>((resolve) => stack.central.broker.aedes.subscribe('vw/v1/demo/gw1/+/status', (packet, cb) => {
       const b = Batch.decode(packet.payload as Buffer);
       if (b.statuses.some((s) => s.state === LinkState.LINK_STATE_DISCONNECTED) && !statusSeen.has(b.source?.device ?? '')) statusSeen.set(b.source?.device ?? '', Date.now());
       cb();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFileAuditLog } from '../broker/fanout/audit.js';
+import { createFileAuditLog } from '../fanout/audit.js';
 import { runAudit } from '../cli/audit.js';
 import { VitalwireError } from '../decoders/errors.js';
 

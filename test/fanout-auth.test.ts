@@ -2,8 +2,8 @@
 // connection limit, bed scopes, session expiry, audit, on a real TLS broker and real WebSockets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSessionIssuer } from '../broker/fanout/session.js';
-import { startFanout } from '../broker/fanout/server.js';
+import { createSessionIssuer } from '../fanout/session.js';
+import { startFanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { publish, hr, startRig, type FanoutRig } from './fanout-kit.js';
 import { connectWs, login, waitFor, wsUrl } from './ws-client.js';
@@ -49,7 +49,7 @@ describe('fan-out logins, sessions and scopes', () => {
     expect(rig.audit.entries.filter((e) => e.event === 'login_failed').map((e) => e.user)).toEqual(['obs1', 'nobody']);
     expect(JSON.stringify(rig.audit.entries)).not.toContain('nope'); // no password in the audit
     // A fan-out of its own with a low limit, so the other tests' logins from this address go on.
-    const f = await startFanout({ broker: rig.central.broker, port: 0, users: rig.users, logger: silentLogger(),
+    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
       limits: { login: { maxBodyBytes: 4096, maxConcurrentLogins: 4, maxFailures: 3, failureWindowMs: 60_000, maxTrackedAddresses: 100 } } });
     try {
       const at = (body: unknown): Promise<Response> => fetch(new URL('/api/login', f.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -159,7 +159,7 @@ describe('fan-out logins, sessions and scopes', () => {
 
   it('terminates a client that stops answering pings', async () => {
     // Its own fan-out with a fast ping clock on the same broker.
-    const f = await startFanout({ broker: rig.central.broker, port: 0, users: rig.users, logger: silentLogger(), limits: { pingIntervalMs: 1000 } });
+    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(), limits: { pingIntervalMs: 1000 } });
     try {
       const token = (await f.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
       const mute = new WebSocket(wsUrl(f.url), ['vw.v1', `vw.token.${token}`], { autoPong: false });

@@ -1,8 +1,8 @@
 // Backfill on subscribe: a bed opened late gets its recent history, then live data, with no seam (every seq once,
 // in order), from the fan-out's memory rings, or from Redis when a clustered fan-out has only just started.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startCentral } from '../broker/central.js';
-import { startFanout } from '../broker/fanout/server.js';
+import { startBroker } from '../broker/broker.js';
+import { startFanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { Kind } from '../proto/index.js';
 import { ecg, hr, publish, startRig, type FanoutRig } from './fanout-kit.js';
@@ -102,11 +102,12 @@ describe.skipIf(inject('redisUrl') === null)(`backfill through Redis in a cluste
     const prefix = `vwtest:${Date.now()}:`;
     // Broker A with its fan-out takes the gateway; broker B joins the cluster, its fan-out starts later.
     const rig = await startRig({ redis: { url, prefix } }, { redis: { url } });
-    const b = await startCentral({ host: '127.0.0.1', port: 0, tls: rig.pki.brokerTls, users: rig.users, logger: silentLogger(), redis: { url } });
+    // B's parts by hand, because its fan-out must start after the history was published.
+    const b = await startBroker({ host: '127.0.0.1', port: 0, tls: rig.pki.brokerTls, users: rig.users, logger: silentLogger(), redis: { url } });
     try {
       for (let i = 1; i <= 20; i++) await publish(rig.gw, 'bed07', 'wave', i, ecg((i - 1) * 64));
       await waitFor(() => rig.fanout.counters.messagesIn >= 20, 10_000, 'A saw 20');
-      const fb = await startFanout({ broker: b.broker, port: 0, users: rig.users, logger: silentLogger(), redis: { url, prefix } });
+      const fb = await startFanout({ broker: b.aedes, port: 0, users: rig.users, logger: silentLogger(), redis: { url, prefix } });
       try {
         const token = (await fb.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
         const s = await connectWs(fb.url, token, undefined, { subscribe: ['site1/gw1/bed07'] });

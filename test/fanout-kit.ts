@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { startCentral, type Central } from '../broker/central.js';
-import { createMemoryAuditLog } from '../broker/fanout/audit.js';
-import { startFanout, type Fanout, type FanoutOptions } from '../broker/fanout/server.js';
+import { startCentral, type Central } from '../central/central.js';
+import { centralConfig } from '../central/config.js';
+import { createMemoryAuditLog } from '../fanout/audit.js';
+import type { Fanout, FanoutOptions } from '../fanout/server.js';
 import { Clients, makeTestPki, testUsers, type TestPki } from '../broker/test-kit.js';
 import { createUserStore, hashPassword, type UserStore } from '../broker/users.js';
 import { silentLogger } from '../lib/log.js';
@@ -33,26 +34,24 @@ export async function startRig(extra: Partial<FanoutOptions> = {}, central: { re
   const dir = mkdtempSync(join(tmpdir(), 'vw-fanout-'));
   const pki = await makeTestPki(dir);
   const users = createUserStore([...(await testUsers()), { name: 'nurse1', role: 'observer', sites: ['site1/gw1/bed01'], hash: await hashPassword('pw-nurse1') }]);
-  const c = await startCentral({
-    host: '127.0.0.1', port: 0, tls: pki.brokerTls, users, logger: silentLogger(),
+  const audit = createMemoryAuditLog();
+  // The central side as every entry point builds it (central/central.ts), with in-memory users and audit.
+  const config = centralConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: pki.brokerFiles,
+    fanout: { host: '127.0.0.1', port: 0 },
     limits: { publishRatePerSecond: 1e6, publishBurst: 1e6 },
     ...(central.redis ? { redis: central.redis } : {}),
-  });
-  const audit = createMemoryAuditLog();
-  let fanout: Fanout;
-  try {
-    fanout = await startFanout({ broker: c.broker, port: 0, users, audit, logger: silentLogger(), ...extra });
-  } catch (err) {
-    await c.close();
-    throw err;
-  }
-  const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
+  }, 'fan-out rig');
+  const c = await startCentral({ config, baseDir: dir, logger: silentLogger(), parts: { users, audit, assets: new Map(), fanout: extra } });
+  const fanout = c.fanout;
+  if (!fanout) throw new Error('the rig config has a fan-out section');
+  const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.broker.port}`);
   const gw = await clients.gateway(pki.site1gw1, 'site1/gw1');
   return {
     dir, pki, central: c, fanout, users, audit, clients, gw,
     async close() {
       await clients.endAll();
-      await fanout.close();
       await c.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,7 @@
 // markers and every alarm; the other clients get everything meanwhile; a client stuck for good is closed.
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFanout, type Fanout } from '../broker/fanout/server.js';
+import { startFanout, type Fanout } from '../fanout/server.js';
 import { silentLogger } from '../lib/log.js';
 import { GapReason, Kind } from '../proto/index.js';
 import { ecg, hr, publish, startRig, type FanoutRig } from './fanout-kit.js';
@@ -10,6 +10,8 @@ import { connectWs, waitFor, type Received, type WsSession } from './ws-client.j
 
 const BIG = 4000; // samples per chunk: ~10 kB Batches, so socket buffers fill quickly
 const N = 600; // wave chunks
+// The test client's TCP socket, paused to play a slow reader: ws offers no public handle on it (test code only).
+// eslint-disable-next-line no-restricted-syntax
 const socketOf = (s: WsSession): Socket => (s.ws as unknown as { _socket: Socket })._socket;
 const seqsOf = (rs: Received[], kind: number): number[] => rs.filter((r) => r.batch.kind === kind && Number(r.batch.seq) > 0).map((r) => Number(r.batch.seq));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -38,7 +40,7 @@ describe('slow dashboard clients', () => {
   beforeAll(async () => {
     rig = await startRig();
     f = await startFanout({
-      broker: rig.central.broker, port: 0, users: rig.users, logger: silentLogger(),
+      broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
       limits: { queue: { maxQueuedBytes: 256 << 10, maxAlarmBacklogBytes: 1 << 20, maxMessageBytes: 64 << 10 }, sendThresholdBytes: 64 << 10, stuckMs: 60_000 },
     });
   });
@@ -97,7 +99,7 @@ describe('slow dashboard clients', () => {
 
   it('closes a client that stays stuck, with a reason, and counts it', async () => {
     const g = await startFanout({
-      broker: rig.central.broker, port: 0, users: rig.users, logger: silentLogger(),
+      broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
       limits: { queue: { maxQueuedBytes: 256 << 10, maxAlarmBacklogBytes: 1 << 20, maxMessageBytes: 64 << 10 }, sendThresholdBytes: 64 << 10, stuckMs: 500 },
     });
     try {

@@ -12,6 +12,7 @@ import { silentLogger } from '../lib/log.js';
 import { Batch, LinkState } from '../proto/index.js';
 import { openTcpSink, type Sink } from '../simulators/sinks.js';
 import { counterMessage, GATEWAY, Rig, SITE, until } from './chaos/harness.js';
+import { clientsOf } from '../broker/aedes-internals/index.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, 'gateway', ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -133,7 +134,7 @@ describe('gateway operations', () => {
       await until(() => gw.uplink.isConnected(), 'connected');
       const before = rig.received.length;
       // The broker sees the gateway's connection drop without a DISCONNECT.
-      for (const c of Object.values((rig.central?.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) c.conn.destroy();
+      for (const c of rig.central ? clientsOf(rig.central.broker.aedes) : []) c.conn.destroy();
       await until(() => rig.received.slice(before).some((r) => r.device === '_gateway' && r.seq === 0), 'the last will');
       const will = rig.received.slice(before).find((r) => r.device === '_gateway' && r.seq === 0);
       expect(will?.statuses[0]).toBe(LinkState.LINK_STATE_DISCONNECTED);

@@ -27,7 +27,7 @@ describe('gateway: a device that falls silent with its link up', () => {
   it('publishes SILENT with a diagnosis, then CONNECTED and a DEVICE_SILENT Gap from its last frame to its return', async () => {
     await rig.startBroker();
     const status: { device: string; batch: vitalwire.v1.Batch }[] = [];
-    await new Promise<void>((resolve) => rig.central?.broker.subscribe('vw/v1/+/+/+/status', (packet: AedesPublishPacket, cb: () => void) => {
+    await new Promise<void>((resolve) => rig.central?.broker.aedes.subscribe('vw/v1/+/+/+/status', (packet: AedesPublishPacket, cb: () => void) => {
       const t = parseStreamTopic(packet.topic);
       if (t) status.push({ device: t.device, batch: Batch.decode(packet.payload as Buffer) });
       cb();

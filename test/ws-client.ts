@@ -3,8 +3,8 @@
 import WebSocket from 'ws';
 import { Batch } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
-import { undelimit } from '../broker/fanout/wire.js';
-import type { BackfillRequest, ServerMessage, StreamName } from '../broker/fanout/protocol.js';
+import { undelimit } from '../fanout/wire.js';
+import type { BackfillRequest, ServerMessage, StreamName } from '../fanout/protocol.js';
 
 export interface Received {
   batch: vitalwire.v1.Batch;

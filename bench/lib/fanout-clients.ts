@@ -3,7 +3,7 @@
 // broadcaster), reset, stats, disconnect. Each client counts the Batches it receives and their latency from the
 // Batch's publish_time_us (stamped by the bench's publisher on the same machine clock) to arrival.
 import WebSocket from 'ws';
-import { peekBatch, undelimit } from '../../broker/fanout/wire.js';
+import { peekBatch, undelimit } from '../../fanout/wire.js';
 
 export type SwarmCommand =
   | { type: 'connect'; url: string; mode: 'fanout' | 'bare'; tokens: string[]; beds: string[][] }

@@ -1,14 +1,14 @@
 // Shared parts of the gateway's chaos scenarios (test/gateway-*.test.ts run them short; test/chaos/run.ts long):
-// a real TLS Aedes broker (startCentral with the dev PKI) that can be stopped and restarted on the same port, an
+// a real TLS Aedes broker (the central side's composition root with the dev PKI) that can be stopped and restarted on the same port, an
 // in-process subscriber that records every Batch, simulated monitors that number what they send, and the analysis
 // that turns it into figures: sent, received, lost, duplicated, gaps.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import type { AedesPublishPacket } from 'aedes';
-import { startCentral, type Central } from '../../broker/central.js';
+import { startCentral, type Central } from '../../central/central.js';
+import { centralConfig } from '../../central/config.js';
 import { ensureDevPki } from '../../broker/pki.js';
 import { createUserStore, hashPassword, type UserStore } from '../../broker/users.js';
 import { createMllpFramer, mllpWrap } from '../../decoders/framing/mllp.js';
@@ -58,24 +58,26 @@ export class Rig {
     if (!this.tls.ca) {
       const pki = await ensureDevPki(this.dir, { site: SITE, gateway: GATEWAY, hosts: ['127.0.0.1'] });
       this.tls = { ca: pki.caCert, cert: pki.gatewayCert, key: pki.gatewayKey };
-      this.brokerTls = { key: await readFile(pki.brokerKey), cert: await readFile(pki.brokerCert), ca: await readFile(pki.caCert) };
+      this.brokerTls = { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey };
     }
     // An observer account for tests that subscribe over MQTT (password 'observer-pw').
     this.users ??= createUserStore([{ name: 'observer', role: 'observer', sites: [SITE], hash: await hashPassword('observer-pw') }]);
     // The same port again after a restart, as a real broker comes back at its address.
-    const central = await startCentral({ host: '127.0.0.1', port: this.port, tls: this.brokerTls, users: this.users, logger: silentLogger() });
+    const config = centralConfig({ listen: { host: '127.0.0.1', port: this.port }, tls: this.brokerTls }, 'chaos rig');
+    const central = await startCentral({ config, baseDir: this.dir, logger: silentLogger(), parts: { users: this.users } });
     this.epoch++;
     const epoch = this.epoch;
-    await new Promise<void>((resolve) => central.broker.subscribe('vw/v1/#', (packet: AedesPublishPacket, cb: () => void) => {
+    await new Promise<void>((resolve) => central.broker.aedes.subscribe('vw/v1/#', (packet: AedesPublishPacket, cb: () => void) => {
       this.record(packet, epoch);
       cb();
     }, resolve));
     this.central = central;
-    this.port = central.port;
+    this.port = central.broker.port;
   }
 
   private users: UserStore | undefined;
-  private brokerTls: { key: Buffer; cert: Buffer; ca: Buffer } = { key: Buffer.alloc(0), cert: Buffer.alloc(0), ca: Buffer.alloc(0) };
+  /** The broker's TLS files. */
+  private brokerTls = { ca: '', cert: '', key: '' };
 
   private record(packet: AedesPublishPacket, epoch: number): void {
     const t = parseStreamTopic(packet.topic);

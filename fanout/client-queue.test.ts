@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batch, GapReason } from '../../proto/index.js';
+import { Batch, GapReason } from '../proto/index.js';
 import { ClientQueue } from './client-queue.js';
 import type { StreamName } from './protocol.js';
 import type { StreamItem } from './ring.js';

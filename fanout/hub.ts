@@ -6,8 +6,8 @@
 // a client gets in one turn leave in one ws message. A client whose socket holds sendThresholdBytes or more is
 // not written to until it drains; its queue applies the slow-client policy (client-queue.ts) meanwhile.
 import type { WebSocket } from 'ws';
-import type { Logger } from '../../lib/log.js';
-import { parseStreamTopic } from '../../lib/topics.js';
+import type { Logger } from '../lib/log.js';
+import { parseStreamTopic } from '../lib/topics.js';
 import type { AuditLog } from './audit.js';
 import { ClientQueue, type QueueLimits } from './client-queue.js';
 import { BedRegistry } from './beds.js';

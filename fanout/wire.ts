@@ -2,7 +2,7 @@
 // fields it routes on (seq, publish time, the Source sub-message) by walking the top-level tags, and forwards the
 // gateway's bytes unchanged behind a varint length prefix (protobuf's length-delimited stream format).
 import $protobuf from 'protobufjs/minimal.js';
-import { Batch, GapReason, Kind, Source } from '../../proto/index.js';
+import { Batch, GapReason, Kind, Source } from '../proto/index.js';
 import type { StreamName } from './protocol.js';
 
 const Reader = $protobuf.Reader;

@@ -3,14 +3,18 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
-import { PacketSizeGuard, startCentral, type Central } from './central.js';
+import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
 import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
+import { connectBytes, RawClient } from '../test/mqtt-raw.js';
 
-describeBrokerBehaviour('single node, in-memory persistence', (o) => startCentral({ port: 0, ...o }));
+const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as typeof import('aedes-persistence').default;
+
+describeBrokerBehaviour('single node, in-memory persistence', (o) => startBroker({ port: 0, ...o }));
 
 let dir: string;
 let pki: TestPki;
@@ -28,17 +32,17 @@ afterAll(async () => {
 
 describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
   it('routes a QoS 1 message before its PUBACK even when storage is slow', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    // A persistence slowed down: Aedes alone would PUBACK first and store and route 150 ms later.
+    const slow = memoryPersistence() as unknown as { subscriptionsByTopic(t: string): Promise<unknown> };
+    const orig = slow.subscriptionsByTopic.bind(slow);
+    slow.subscriptionsByTopic = async (t) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return orig(t);
+    };
+    const c = await startBroker({ port: 0, tls: pki.brokerTls, persistence: slow });
     try {
-      // Slow the persistence down: Aedes alone would PUBACK first and store and route 150 ms later.
-      const p = (c.broker as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<unknown> } }).persistence;
-      const orig = p.subscriptionsByTopic.bind(p);
-      p.subscriptionsByTopic = async (t) => {
-        await new Promise((r) => setTimeout(r, 150));
-        return orig(t);
-      };
       const seen: string[] = [];
-      await new Promise<void>((r) => c.broker.subscribe('vw/v1/#', (packet, cb) => {
+      await new Promise<void>((r) => c.aedes.subscribe('vw/v1/#', (packet, cb) => {
         seen.push(packet.topic);
         cb();
       }, r));
@@ -54,9 +58,9 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
 });
 
 describe('MQTT over secure WebSocket', () => {
-  let c: Central;
+  let c: Broker;
   beforeAll(async () => {
-    c = await startCentral({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
+    c = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
   });
   afterAll(async () => {
     await c.close();
@@ -91,7 +95,7 @@ describe('MQTT over secure WebSocket', () => {
 
 describe('health and metrics endpoint', () => {
   it('answers /healthz and /metrics over HTTP, and 503 once closing', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls, http: { port: 0 } });
+    const c = await startBroker({ port: 0, tls: pki.brokerTls, http: { port: 0 } });
     try {
       const h = await fetch(`http://127.0.0.1:${c.httpPort}/healthz`);
       expect(h.status).toBe(200);
@@ -115,7 +119,7 @@ describe('revocation while connected', () => {
   it('closes a gateway whose certificate is revoked after it connected, and keeps the others', async () => {
     const revoked = new Set<string>();
     const serialOf = async (pem: string): Promise<string> => new (await import('node:crypto')).X509Certificate(pem).serialNumber;
-    const c = await startCentral({
+    const c = await startBroker({
       port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocationRecheckMs: 50,
       revocation: { isRevoked: async (serial) => revoked.has(serial.toUpperCase()) },
     });
@@ -138,7 +142,7 @@ describe('revocation while connected', () => {
 
 describe('close', () => {
   it('closes the listener, connected clients and half-open sockets without hanging', async () => {
-    const c = await startCentral({ port: 0, tls: pki.brokerTls });
+    const c = await startBroker({ port: 0, tls: pki.brokerTls });
     const gw = await mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, {
       ca: pki.caPem, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', protocolVersion: 4, reconnectPeriod: 0,
     }, false);
@@ -154,9 +158,27 @@ describe('close', () => {
   });
 
   it('refuses to start without TLS material unless in lab mode, and with impossible limits', async () => {
-    await expect(startCentral({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
-    await expect(startCentral({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
+    await expect(startBroker({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
+    await expect(startBroker({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
       .rejects.toThrow(/keepAliveMinSeconds must not exceed keepAliveMaxSeconds.*|maxPacketBytes/);
+  });
+});
+
+describe('what the byte guard refuses is counted by reason', () => {
+  it('counts ill-formed strings as malformed-utf8 disconnects and unknown protocol levels as refused connects', async () => {
+    const c = await startBroker({ lab: true, port: 0 });
+    try {
+      const { c: bad } = await RawClient.connected(c.port, { clientId: 'nul' });
+      bad.send({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'a/\u0000/b', qos: 0 }] });
+      await bad.gone();
+      expect(c.counters.disconnects['malformed-utf8']).toBe(1);
+      const old = await RawClient.open(c.port);
+      old.send(connectBytes({ level: 6, flags: 0x02, clientId: 'ab' }));
+      await old.gone();
+      expect(c.counters.refusedConnects['unacceptable-protocol-level']).toBe(1);
+    } finally {
+      await c.close();
+    }
   });
 });
 
@@ -253,6 +275,28 @@ describe('PacketSizeGuard', () => {
       }
       expect(pieces).toEqual(whole);
     }), { numRuns: 500 });
+  });
+
+  it('flags CONNECT flags and empty SUBSCRIBE/UNSUBSCRIBE bodies that MQTT 3.1.1 forbids, in any chunking', () => {
+    const cases: [string, Buffer, ReturnType<PacketSizeGuard['push']>][] = [
+      ['a valid CONNECT with Will QoS 2 and a user name', connectBytes({ flags: 0x02 | 0x04 | 0x10 | 0x80, clientId: 'a', willTopic: 'w', username: 'u' }), null],
+      ['[MQTT-3.1.2-14] Will QoS 3', connectBytes({ flags: 0x02 | 0x04 | 0x18, clientId: 'a', willTopic: 'w' }), 'bad-packet'],
+      ['[MQTT-3.1.2-13] Will QoS without the Will flag', connectBytes({ flags: 0x02 | 0x08, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.1.2-15] Will Retain without the Will flag', connectBytes({ flags: 0x02 | 0x20, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.1.2-22] a password without a user name', connectBytes({ flags: 0x02 | 0x40, clientId: 'a', password: [1] }), 'bad-packet'],
+      ['[MQTT-3.1.2-3] the reserved flag', connectBytes({ flags: 0x03, clientId: 'a' }), 'bad-packet'],
+      ['[MQTT-3.8.3-3] SUBSCRIBE with no filter', Buffer.from([0x82, 2, 0, 1]), 'bad-packet'],
+      ['[MQTT-3.10.3-2] UNSUBSCRIBE with no filter', Buffer.from([0xa2, 2, 0, 1]), 'bad-packet'],
+      ['a SUBSCRIBE with one filter', Buffer.from([0x82, 6, 0, 1, 0, 1, 0x61, 1]), null],
+    ];
+    for (const [what, bytes, verdict] of cases) {
+      for (const step of [1, 3, bytes.length]) {
+        const g = new PacketSizeGuard(1 << 20);
+        let v: ReturnType<PacketSizeGuard['push']> = null;
+        for (let i = 0; i < bytes.length && v === null; i += step) v = g.push(bytes.subarray(i, i + step));
+        expect(v, `${what}, step ${step}`).toEqual(verdict);
+      }
+    }
   });
 
   it('accepts a stream of packets that all fit, and flags a five-byte length as malformed', () => {

@@ -2,8 +2,8 @@
 // session token; POST /api/session renews a live token after re-reading the user. Bounded: body size, concurrent
 // scrypt checks, failed attempts per remote address.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../lib/log.js';
-import type { UserStore } from '../users.js';
+import type { Logger } from '../lib/log.js';
+import type { UserStore } from '../broker/users.js';
 import type { AuditLog } from './audit.js';
 import type { SessionResponse } from './protocol.js';
 import type { SessionIssuer } from './session.js';

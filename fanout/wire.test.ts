@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Batch, GapReason, Kind, Source } from '../../proto/index.js';
+import { Batch, GapReason, Kind, Source } from '../proto/index.js';
 import { delimit, encodeSlowClientGap, obsShape, peekBatch, readSource, undelimit } from './wire.js';
 
 const batch = (seq: number, publishTimeUs: number, bed = 'Bed 7'): Uint8Array => Batch.encode({

@@ -2,7 +2,7 @@ import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { coalesceWrites, topicMatches } from './delivery.js';
+import { coalesceWrites } from './staged-writes.js';
 
 /** A Duplex that records each batch its writable side hands down (one entry per _writev or _write call). */
 function recorder(): { stream: Duplex; batches: string[][] } {
@@ -138,14 +138,5 @@ describe('coalesceWrites', () => {
     stream.end('y');
     await new Promise((r) => stream.once('finish', r));
     expect(batches.flat()).toEqual(['x', 'y']);
-  });
-});
-
-describe('topicMatches', () => {
-  it('follows MQTT 3.1.1 4.7', () => {
-    expect(topicMatches('vw/v1/#', 'vw/v1')).toBe(true);
-    expect(topicMatches('vw/+/a', 'vw/v1/a')).toBe(true);
-    expect(topicMatches('vw/+/a', 'vw/v1/b')).toBe(false);
-    expect(topicMatches('#', '$SYS/x')).toBe(false);
   });
 });

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../lib/config.js';
-import { BROKER_LIMIT_DOCS, centralConfigSchema } from './config.js';
-import { DEFAULT_LIMITS } from './limits.js';
+import { BROKER_LIMIT_DOCS, centralConfig, centralConfigSchema, withRedis } from './config.js';
+import { DEFAULT_LIMITS, LAB_LIMITS } from '../broker/limits.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
 const documented = new Map([...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
@@ -34,5 +34,28 @@ describe('central config', () => {
   it('checks keep-alive bounds against each other', () => {
     expect(() => validateConfig(centralConfigSchema, { ...minimal, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 50 } }, 'test'))
       .toThrow(/limits.keepAliveMinSeconds: must not exceed keepAliveMaxSeconds/);
+  });
+
+  it('requires TLS outside lab mode, and keeps the lab listener free of anything that serves or shares data', () => {
+    expect(() => validateConfig(centralConfigSchema, {}, 'test')).toThrow(/tls: required/);
+    const lab = centralConfig({ lab: true });
+    expect(lab.listen).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(lab.limits).toEqual(LAB_LIMITS); // MQTT 3.1.1's bounds, not production policy: keep-alive 0 is allowed
+    expect(centralConfig({ lab: true, limits: { keepAliveMinSeconds: 2 } }).limits).toEqual({ ...LAB_LIMITS, keepAliveMinSeconds: 2 });
+    expect(lab.tls).toBeUndefined();
+    let issues: readonly { path: string }[] = [];
+    try {
+      centralConfig({ lab: true, ...minimal, users: { file: 'u.yaml' }, fanout: {} });
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues.map((i) => i.path).sort()).toEqual(['fanout', 'tls', 'users']);
+  });
+
+  it('puts --redis over a config file by validating the whole config again', () => {
+    const c = withRedis(centralConfig({ ...minimal, redis: { url: 'redis://a:6379', maxSessionDelivery: 7 } }), 'redis://b:6379');
+    expect(c.redis).toEqual({ url: 'redis://b:6379', connectTimeoutMs: 30_000, maxSessionDelivery: 7 });
+    expect(Object.isFrozen(c.redis)).toBe(true);
+    expect(() => withRedis(centralConfig(minimal), 'http://nope')).toThrow(/redis.url/);
   });
 });

@@ -9,9 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
-import { VitalwireError } from '../../decoders/errors.js';
-import type { Logger } from '../../lib/log.js';
-import type { UserStore } from '../users.js';
+import { VitalwireError } from '../decoders/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { UserStore } from '../broker/users.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
 import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';
 import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';

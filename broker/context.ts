@@ -1,0 +1,89 @@
+// What the broker's hooks share: the per-connection state, the tables the limits keep, the counters, and the few
+// actions any hook may take (refuse a CONNECT, close a connection, refuse a PUBLISH). broker.ts builds one context per
+// broker and hands it to each hook (hooks/), to the connection set-up (connection.ts) and to the revocation re-check.
+import type { AedesPublishPacket, Client } from 'aedes';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { ErrorCode } from '../decoders/errors.js';
+import type { Logger } from '../lib/log.js';
+import { describeIdentity, type Identity } from './acl.js';
+import type { BrokerLimits, ConnectionTable, RateLimiter } from './limits.js';
+import { bump, type BrokerCounters, type ConnectionRole } from './metrics.js';
+import type { RevocationList } from './revocation.js';
+import type { UserStore } from './users.js';
+
+/** Per-connection state, created when a stream is handed to Aedes. */
+export interface Conn {
+  stream: Duplex;
+  tls: TLSSocket | null;
+  remote: string | undefined;
+  /** What the CONNECT asked for (hooks/pre-connect.ts), read by authenticate. */
+  connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null } | null;
+  identity: Identity | null;
+  /** The last topic this connection was allowed to publish on: ACLs are a pure function of identity and topic, and a
+   *  gateway publishes on a handful of topics, so the check is skipped for a repeat. */
+  allowedTopic: string | null;
+  /** Serial of the gateway certificate the identity came from, for the revocation re-check. */
+  certSerial: string | null;
+  key: string;
+  role: ConnectionRole | null;
+  /** CONNACK sent and the stored session restored: live deliveries stop waiting for the socket to drain. */
+  ready: boolean;
+  /** The byte guard refused a packet: anything Aedes still parses from this connection is refused too. */
+  oversized: boolean;
+  timers: { drain: NodeJS.Timeout | null };
+  /** Why the broker closed it, once it did. */
+  closedBy: string | null;
+  /** True for a second copy of the message just forwarded (overlapping subscriptions): aedes-internals dedupeByEquality. */
+  isRepeat: (packet: AedesPublishPacket) => boolean;
+}
+
+export interface BrokerContext {
+  /** The conformance listener: no authentication, no ACLs (acl.ts `lab` identity). */
+  readonly lab: boolean;
+  readonly limits: Readonly<BrokerLimits>;
+  readonly log: Logger;
+  readonly counters: BrokerCounters;
+  readonly users: UserStore;
+  readonly revocation: RevocationList | undefined;
+  /** Weak: a Conn must outlive its socket's 'close' long enough for the client's Will to be checked against it. */
+  readonly conns: WeakMap<Client, Conn>;
+  /** Live connections per identity (maxConnectionsPerIdentity). */
+  readonly live: ConnectionTable<Client>;
+  /** Publish rate per identity. */
+  readonly rate: RateLimiter;
+  /** Connected gateways, by certificate: re-checked against the revocation list. */
+  readonly certified: Set<Client>;
+}
+
+export function newConn(stream: Duplex, tls: TLSSocket | null): Conn {
+  return {
+    stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
+    connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false, oversized: false,
+    timers: { drain: null }, closedBy: null, isRepeat: () => false,
+  };
+}
+
+/** A name for logs: ids only, never payloads. */
+export function who(c: Conn | undefined): string {
+  return c?.identity ? describeIdentity(c.identity) : 'unauthenticated';
+}
+
+export function refuseConnect(ctx: BrokerContext, reason: string, fields: Record<string, unknown>): void {
+  bump(ctx.counters.refusedConnects, reason);
+  ctx.log.warn({ event: 'connect_refused', reason, ...fields }, 'connection refused');
+}
+
+export function refusePublish(ctx: BrokerContext, c: Conn | undefined, topic: string, reason: string): void {
+  bump(ctx.counters.refusedPublishes, reason);
+  ctx.log.warn({ event: 'publish_refused', identity: who(c), topic, reason }, 'publish refused');
+}
+
+/** Closes a connection after CONNACK, counting and logging why (MQTT 3.1.1 cannot tell the client). Once only. */
+export function disconnect(ctx: BrokerContext, client: Client, c: Conn, reason: string, code: ErrorCode): void {
+  if (c.closedBy !== null) return;
+  c.closedBy = reason;
+  bump(ctx.counters.disconnects, reason);
+  ctx.log.warn({ event: 'disconnected', reason, code, identity: who(c), clientId: client.id }, 'connection closed by the broker');
+  c.stream.destroy();
+}

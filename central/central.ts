@@ -1,0 +1,93 @@
+// The central side's composition root: one validated config in; the MQTT broker (broker/) and the dashboard fan-out
+// (fanout/) built and wired here, and closed in reverse order. Every entry point builds the central side through
+// this function: `vitalwire central` in its three modes (config file, development, lab), the demo stack
+// (cli/stack.ts) that the end-to-end tests and benches run, and the test rigs. What the config only names (TLS files,
+// the users file, the revocation list, the fan-out's key and audit) is opened here; `parts` replaces any of it with an
+// object built elsewhere (the demo's in-memory users, a test's memory audit).
+import { join, resolve } from 'node:path';
+import { bundleDashboard } from '../dashboard/bundle.js';
+import type { Logger } from '../lib/log.js';
+import { startBroker, type Broker } from '../broker/broker.js';
+import type { UserStore } from '../broker/users.js';
+import type { AuditLog } from '../fanout/audit.js';
+import { startFanout, type Asset, type Fanout, type FanoutOptions } from '../fanout/server.js';
+import { fanoutSecurity } from '../fanout/setup.js';
+import { brokerOptions, type CentralConfig } from './config.js';
+
+export type { CentralConfig } from './config.js';
+
+export interface CentralParts {
+  /** Who may log in, to the broker and the dashboard; default: config `users.file`, else nobody. */
+  users?: UserStore;
+  /** The fan-out's access audit; default: files under `<dataDir>/audit`. */
+  audit?: AuditLog;
+  /** The dashboard's files; default: the bundle built from dashboard/ at start. */
+  assets?: Map<string, Asset>;
+  /** Clock for the broker's rate limits (tests). */
+  now?: () => number;
+  /** Fan-out settings the config file does not expose (tests: limits, ring sizes, Redis key prefix, clock). */
+  fanout?: Omit<Partial<FanoutOptions>, 'broker' | 'users' | 'logger' | 'host' | 'port' | 'audit' | 'assets'>;
+}
+
+export interface CentralOptions {
+  config: CentralConfig;
+  /** Where the config's relative paths start (the config file's directory). */
+  baseDir: string;
+  logger: Logger;
+  parts?: CentralParts;
+}
+
+export interface Central {
+  readonly config: CentralConfig;
+  readonly broker: Broker;
+  /** Null when the config has no `fanout` section. */
+  readonly fanout: Fanout | null;
+  close(): Promise<void>;
+}
+
+export async function startCentral(o: CentralOptions): Promise<Central> {
+  const { config, logger: log } = o;
+  const parts = o.parts ?? {};
+  const opts = await brokerOptions(config, o.baseDir, { users: parts.users });
+  const broker = await startBroker({ ...opts, logger: log.child({ svc: 'broker' }), ...(parts.now ? { now: parts.now } : {}) });
+  let fanout: Fanout | null = null;
+  let ownAudit: AuditLog | null = null;
+  try {
+    if (config.fanout) {
+      const security = await fanoutSecurity({
+        stateDir: resolve(o.baseDir, config.dataDir), users: opts.users, redisUrl: config.redis?.url, logger: log, ...(parts.audit ? { audit: parts.audit } : {}),
+      });
+      // An audit made here is closed here; one passed in belongs to the caller.
+      if (!parts.audit) ownAudit = security.audit;
+      fanout = await startFanout({
+        ...security,
+        ...parts.fanout,
+        broker: broker.aedes,
+        host: config.fanout.host,
+        port: config.fanout.port,
+        assets: parts.assets ?? await bundleDashboard(),
+        logger: log.child({ svc: 'fanout' }),
+      });
+    }
+  } catch (err) {
+    await ownAudit?.close();
+    await broker.close();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    broker,
+    fanout,
+    close: () => (closing ??= (async () => {
+      await fanout?.close();
+      await ownAudit?.close();
+      await broker.close();
+    })()),
+  };
+}
+
+/** The fan-out's audit directory for a config (what `vitalwire audit` reads). */
+export function auditDir(config: CentralConfig, baseDir: string): string {
+  return join(resolve(baseDir, config.dataDir), 'audit');
+}
