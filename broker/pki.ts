@@ -92,13 +92,26 @@ async function issueLeaf(
   usage: x509.ExtendedKeyUsage,
   days: number | Validity,
 ): Promise<Issued> {
-  const { cert: caCert, key: caKey } = await importCa(ca);
   const keys = await newKeyPair();
+  const certPem = await signLeaf(ca, keys.publicKey, subject, names, usage, days);
+  return { certPem, keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/** A leaf certificate for `publicKey`, signed by the CA: the subject and names are the CA's choice, never a request's. */
+async function signLeaf(
+  ca: Issued,
+  publicKey: CryptoKey,
+  subject: x509.JsonName,
+  names: x509.JsonGeneralNames,
+  usage: x509.ExtendedKeyUsage,
+  days: number | Validity,
+): Promise<string> {
+  const { cert: caCert, key: caKey } = await importCa(ca);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject,
     issuer: caCert.subjectName,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: caKey,
     signingAlgorithm: ALG,
     ...(typeof days === 'number' ? validity(days) : days),
@@ -107,11 +120,11 @@ async function issueLeaf(
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([usage], false),
       new x509.SubjectAlternativeNameExtension(names, false),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
       await x509.AuthorityKeyIdentifierExtension.create(caCert, false, crypto),
     ],
   }, crypto);
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return cert.toString('pem');
 }
 
 function brokerNames(hosts: readonly string[]): x509.JsonGeneralNames {
@@ -144,14 +157,66 @@ export async function issueGatewayCert(
   /** Lifetime in days from now, or an explicit window (tests issue already-expired certificates with it). */
   days: number | Validity = LEAF_DAYS,
 ): Promise<{ certPem: string; keyPem: string }> {
-  if (!gatewaySegment(site) || !gatewaySegment(gateway)) {
-    throw new VitalwireError('VW_ERR_CONFIG', `gateway identity ${JSON.stringify(`${site}/${gateway}`)} is not a valid site/gateway pair (no ':' allowed)`);
-  }
+  checkGatewayIdentity(site, gateway);
   if (typeof days === 'number' ? !Number.isFinite(days) || days <= 0 : !(days.notAfter > days.notBefore)) {
     throw new VitalwireError('VW_ERR_CONFIG', `certificate lifetime ${typeof days === 'number' ? `${days} days` : 'window is empty'}`);
   }
   return issueLeaf(ca, [{ CN: [gateway] }, { O: [site] }], [{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }],
     x509.ExtendedKeyUsage.clientAuth, days);
+}
+
+function checkGatewayIdentity(site: string, gateway: string): void {
+  if (!gatewaySegment(site) || !gatewaySegment(gateway)) {
+    throw new VitalwireError('VW_ERR_CONFIG', `gateway identity ${JSON.stringify(`${site}/${gateway}`)} is not a valid site/gateway pair (no ':' allowed)`);
+  }
+}
+
+/**
+ * A gateway's own key and a PKCS #10 certificate request for it (`vitalwire gateway init`, on the gateway): the key
+ * never leaves the gateway; only the request travels to the centre. The request names the identity the gateway asks
+ * for; the CA decides what it signs (signGatewayRequest).
+ */
+export async function makeGatewayRequest(site: string, gateway: string): Promise<{ csrPem: string; keyPem: string }> {
+  checkGatewayIdentity(site, gateway);
+  const keys = await newKeyPair();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [gateway] }, { O: [site] }],
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }], false)],
+  }, crypto);
+  return { csrPem: csr.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/**
+ * Signs a gateway's certificate request for site/gateway (`vitalwire gateways sign`, at the centre). The request must
+ * be well formed, signed by the key it carries (proof of possession), use the key type the site uses, and ask for
+ * exactly this identity; the certificate then carries only what the CA puts in it (subject, SAN URI, client-auth use),
+ * never extensions copied from the request.
+ */
+export async function signGatewayRequest(ca: Issued, csrPem: string, site: string, gateway: string, days: number | Validity = LEAF_DAYS): Promise<string> {
+  checkGatewayIdentity(site, gateway);
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch {
+    throw new VitalwireError('VW_ERR_PROVISION', 'the certificate request is not a PEM PKCS #10 request');
+  }
+  if (!(await csr.verify(crypto))) throw new VitalwireError('VW_ERR_PROVISION', 'the certificate request is not signed by the key it carries');
+  const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
+  if (alg.name !== 'ECDSA' || alg.namedCurve !== ALG.namedCurve) {
+    throw new VitalwireError('VW_ERR_PROVISION', `the request's key is ${alg.name}${alg.namedCurve ? ` ${alg.namedCurve}` : ''}; gateways use ECDSA P-256`);
+  }
+  // The request's extensions are plain here; the SAN is read by its OID (2.5.29.17) and parsed as one.
+  const sanRaw = csr.getExtension('2.5.29.17');
+  const names = sanRaw ? new x509.SubjectAlternativeNameExtension(sanRaw.rawData).names.items : [];
+  const asked = names.filter((n) => n.type === 'url' && n.value.startsWith(GATEWAY_URI_PREFIX)).map((n) => n.value);
+  const want = `${GATEWAY_URI_PREFIX}${site}:${gateway}`;
+  if (asked.length !== 1 || asked[0] !== want) {
+    throw new VitalwireError('VW_ERR_PROVISION', `the request asks for ${asked.length === 0 ? 'no gateway identity' : asked.join(', ')}, not ${site}/${gateway}`);
+  }
+  const publicKey = await csr.publicKey.export(ALG, ['verify'], crypto);
+  return signLeaf(ca, publicKey, [{ CN: [gateway] }, { O: [site] }], [{ type: 'url', value: want }], x509.ExtendedKeyUsage.clientAuth, days);
 }
 
 /**

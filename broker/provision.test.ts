@@ -71,7 +71,7 @@ describe('provisioning CLI and a broker from a config file', () => {
     const good = join(dir, 'central.yaml');
     await writeFile(good, [
       'listen: { host: 127.0.0.1, port: 0 }',
-      'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revoked.json }',
+      'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revocation/revoked.json }',
       'users: { file: users.yaml }',
       'http: { port: 0 }',
       'limits: { maxConnectionsPerIdentity: 2 }',
@@ -98,7 +98,7 @@ describe('provisioning CLI and a broker from a config file', () => {
     await gw.endAsync();
     await obs.endAsync();
 
-    const rv = run(['gateways', 'revoke', 'site1/gw1', '--pki', join(dir, 'pki'), '--reason', 'stolen']);
+    const rv = run(['gateways', 'revoke', 'site1/gw1', '--all', '--pki', join(dir, 'pki'), '--reason', 'stolen']);
     expect(rv.status, rv.stderr).toBe(0);
     expect(run(['gateways', 'list', '--pki', join(dir, 'pki')]).stdout).toMatch(/site1\/gw1 .* REVOKED/);
     await expect(mqtt.connectAsync(url, gwOpts, false)).rejects.toMatchObject({ code: 5 });

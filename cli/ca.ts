@@ -27,6 +27,6 @@ export async function runCa(argv: string[]): Promise<number> {
   const p = await caInit(dir, { hosts: (values['host'] as string[] | undefined) ?? [], name: String(values['name']) });
   process.stdout.write(`ca: created ${p.caCert} (key ${p.caKey}, mode 0600)\n`);
   process.stdout.write(`ca: broker certificate ${p.brokerCert}, revocation list ${p.revoked}\n`);
-  process.stdout.write('ca: keep ca.key offline or on the provisioning machine only; the broker needs ca.crt, broker.crt, broker.key, revoked.json\n');
+  process.stdout.write('ca: keep ca.key offline or on the provisioning machine only; the broker needs ca.crt, broker.crt, broker.key and the revocation/ directory\n');
   return 0;
 }

@@ -11,7 +11,7 @@ import { helpText, parse, untilSignal, type CommandSpec } from './args.js';
 export const gatewayCommand: CommandSpec = {
   name: 'gateway',
   summary: 'Run an edge gateway: read devices, decode to standard observations, store durably, publish over TLS MQTT.',
-  usage: 'gateway --config FILE [--check-config] [--record DIR]\n       vitalwire gateway --broker URL --site SITE --gateway ID --ca FILE --cert FILE --key FILE --device SPEC [--device SPEC...]',
+  usage: 'gateway --config FILE [--check-config] [--record DIR]\n       vitalwire gateway init --site SITE --gateway ID [--dir DIR] (this gateway\'s key and certificate request: gateway init --help)\n       vitalwire gateway --broker URL --site SITE --gateway ID --ca FILE --cert FILE --key FILE --device SPEC [--device SPEC...]',
   options: {
     config: { type: 'string', arg: 'FILE', help: 'gateway configuration (YAML or JSON; see docs/gateway.md and deploy/gateway.example.yaml)' },
     'check-config': { type: 'boolean', help: 'validate the configuration, print every problem with its path, and exit' },
@@ -92,6 +92,7 @@ function describe(c: GatewayConfig, file: string): string {
 }
 
 export async function runGateway(argv: string[]): Promise<number> {
+  if (argv[0] === 'init') return (await import('./gateway-init.js')).runGatewayInit(argv.slice(1));
   const { values } = parse(gatewayCommand, argv);
   if (values['help']) {
     process.stdout.write(helpText(gatewayCommand));
