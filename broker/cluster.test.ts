@@ -201,12 +201,14 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const mqttsPort = await freePort();
     const wssPort = await freePort();
     let cfg = await readFile(new URL('../deploy/haproxy.cfg', import.meta.url), 'utf8');
-    cfg = cfg.replace('bind :8883', `bind 127.0.0.1:${mqttsPort}`).replace('bind :8884', `bind 127.0.0.1:${wssPort}`);
+    cfg = cfg.replace('bind :8883', `bind 127.0.0.1:${mqttsPort}`).replace('bind :8884', `bind 127.0.0.1:${wssPort}`)
+      .replace('bind :8080', `bind 127.0.0.1:${await freePort()}`);
     brokers.forEach((b, i) => {
       cfg = cfg.replace(`server central${i + 1} central${i + 1}:8883`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
       cfg = cfg.replace(`server central${i + 1} central${i + 1}:8884`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
+      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8080`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
     });
-    expect(cfg).not.toMatch(/central\d:88\d\d|bind :/); // every address was found and changed
+    expect(cfg).not.toMatch(/central\d:8\d\d\d|bind :/); // every address was found and changed
     const cfgFile = join(dir, 'haproxy.cfg');
     await writeFile(cfgFile, cfg);
     expect(spawnSync('haproxy', ['-c', '-q', '-f', cfgFile]).status).toBe(0);

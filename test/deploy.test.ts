@@ -1,0 +1,86 @@
+// The deployment files as a site would use them: the one-site central example starts on one machine with no Redis and
+// serves the dashboard; the Grafana dashboard queries only metrics that the code exports; both compose files name
+// no CA private key.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCentralProcess } from '../broker/test-kit.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'vitalwire');
+const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...(input !== undefined ? { input } : {}) });
+
+/** Every .ts file of the runtime folders, for "is this metric name defined anywhere". */
+function runtimeSources(): string {
+  let text = '';
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) text += readFileSync(p, 'utf8');
+    }
+  };
+  for (const d of ['gateway', 'broker', 'central', 'fanout', 'archive', 'lib']) walk(join(ROOT, d));
+  return text;
+}
+
+describe('deploy/', () => {
+  it('the Grafana dashboard queries only metrics the gateway and the central export', () => {
+    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(15);
+    const names = new Set(exprs.flatMap((e) => e.match(/vitalwire_[a-z_]+/g) ?? []));
+    const src = runtimeSources();
+    const missing = [...names].filter((n) => !src.includes(`'${n}'`));
+    expect(missing).toEqual([]);
+  });
+
+  it('no compose file mounts the CA private key', async () => {
+    for (const f of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
+      const text = await readFile(join(ROOT, f), 'utf8');
+      const mounts = JSON.stringify(parseYaml(text));
+      expect(mounts, f).not.toMatch(/ca\.key|"\.\/pki:/);
+    }
+  });
+
+  describe('the one-site central example', () => {
+    let dir: string;
+    let central: Awaited<ReturnType<typeof startCentralProcess>> | null = null;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'vw-one-site-'));
+    });
+    afterAll(async () => {
+      await central?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('starts on one machine with no Redis and serves the dashboard to a user of the site', async () => {
+      expect(run(['ca', 'init', '--dir', join(dir, 'pki'), '--host', '127.0.0.1']).status).toBe(0);
+      expect(run(['users', 'add', 'dr-an', '--role', 'observer', '--sites', 'site1', '--file', join(dir, 'users.yaml'), '--password-stdin'], 'a long enough password\n').status).toBe(0);
+      // The shipped file, with only what a test machine needs changed: free ports, a state directory it may write.
+      const config = parseYaml(await readFile(join(ROOT, 'deploy', 'central.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+      expect(config['redis']).toBeUndefined();
+      expect(config['fanout']).toBeDefined();
+      config['listen'] = { ...config['listen'], host: '127.0.0.1', port: 0 };
+      config['fanout'] = { ...config['fanout'], host: '127.0.0.1', port: 0 };
+      config['http'] = { ...config['http'], host: '127.0.0.1', port: 0 };
+      (config as Record<string, unknown>)['dataDir'] = join(dir, 'state');
+      await writeFile(join(dir, 'central.yaml'), toYaml(config));
+      const check = run(['central', '--config', join(dir, 'central.yaml'), '--check-config']);
+      expect(check.status, check.stderr).toBe(0);
+      expect(check.stdout).toContain('single node');
+      central = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
+      const url = /dashboard (http:\/\/\S+)/.exec(central.out())?.[1];
+      expect(url, central.out()).toBeDefined();
+      const page = await fetch(url as string);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      const login = await fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json', origin: new URL(url as string).origin }, body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }) });
+      expect(login.status).toBe(200);
+    });
+  });
+});
