@@ -11,16 +11,16 @@ export type SimProtocol = (typeof SIM_PROTOCOLS)[number];
 /** Vendor quirks a real device shows, switchable per device. */
 export interface Quirks {
   /** HL7: OBX-8 DEMO on values, MSH-11 T (default true: simulated data says so). */
-  demo?: boolean;
+  demo?: boolean | undefined;
   /** No simulator marks at all: conformance tests only. */
-  asReal?: boolean;
+  asReal?: boolean | undefined;
   /** Now and then a value is sent as "no value" (HL7 empty OBX-5 with OBX-11 X, Nonin 127/511, Masimo dashes,
    *  Datex -32767, BLE NaN): every this many frames (0 = never). */
-  missingEvery?: number;
+  missingEvery?: number | undefined;
   /** HL7: a private code beside the MDC ones (Mindray 99MNDRY style) for ST. */
-  localCodes?: boolean;
+  localCodes?: boolean | undefined;
   /** HL7: OBX-3 in Philips MDIL form (`0002-4182^HR^MDIL`) instead of MDC. */
-  mdil?: boolean;
+  mdil?: boolean | undefined;
 }
 
 export interface Emission {
