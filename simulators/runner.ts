@@ -17,6 +17,9 @@ import { freePort } from '../lib/listen.js';
 
 type GatewayDevice = GatewayConfigInput['devices'][number];
 
+/** The simulated devices' local clock: Vietnam, UTC+7 (devices that send local time use it). */
+export const SIM_UTC_OFFSET_MIN = 420;
+
 /** Serial line settings of each protocol's real device (docs/serial-oximeters.md, docs/datex.md, docs/ble-bridge.md). */
 const SERIAL: Record<string, { baudRate: number; parity?: 'even' }> = {
   nonin7: { baudRate: 9600 }, nonin8: { baudRate: 9600 }, masimo: { baudRate: 9600 }, datex: { baudRate: 19200, parity: 'even' },
@@ -83,13 +86,15 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
   const startRef = { us: 0 };
   // Beds are created at start (their clock starts then); devices hold a lazy reference through this proxy.
   const bedOf = (no: number): Bed => beds.get(no)!;
-  const pending: { spec: ScenarioDevice; bedNo: number; seed: number; port: DevicePort | null; mllpPort: number }[] = [];
+  const pending: { spec: ScenarioDevice; bedNo: number; seed: number; port: DevicePort | null; mllpPort: number; early: Buffer[] }[] = [];
   try {
     for (const b of sc.beds) {
       for (const d of b.devices) {
         let port: DevicePort | null = null;
         let mllpPort = 0;
-        const extra = { simulated: true, bed: `Bed ${b.bed}`, ...(o.silence !== undefined ? { silence: o.silence } : {}) } as const;
+        // Masimo sends local time without an offset (docs/serial-oximeters.md): the gateway is told the device's offset.
+        const extra = { simulated: true, bed: `Bed ${b.bed}`, ...(d.protocol === 'masimo' ? { utcOffsetMin: SIM_UTC_OFFSET_MIN } : {}),
+          ...(o.silence !== undefined ? { silence: o.silence } : {}) } as const;
         if (d.transport === 'mllp') {
           mllpPort = await freePort();
           gatewayDevices.push({ id: d.id, protocol: 'hl7', ...extra, transport: { kind: 'mllp-listener', host, port: mllpPort, allowedPeers: ['127.0.0.1', '::1'] } });
@@ -105,7 +110,11 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
           port = await openTcpPort(host, 0);
           gatewayDevices.push({ id: d.id, protocol: d.protocol, ...extra, transport: { kind: 'tcp', host, port: port.port ?? 0 } });
         }
-        pending.push({ spec: d, bedNo: b.bed, seed: b.seed ?? sc.seed * 1000 + b.bed, port, mllpPort });
+        const early: Buffer[] = [];
+        // Host bytes before start (a Datex request sent as soon as the gateway opened the port) reach the device then,
+        // as they would reach a monitor that was already on.
+        port?.onData((b) => early.push(Buffer.from(b)));
+        pending.push({ spec: d, bedNo: b.bed, seed: b.seed ?? sc.seed * 1000 + b.bed, port, mllpPort, early });
       }
     }
   } catch (err) {
@@ -283,7 +292,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       for (const b of sc.beds) beds.set(b.bed, createBed(b.bed, b.seed ?? sc.seed * 1000 + b.bed, startRef.us));
       for (const p of pending) {
         const device = createSimDevice(p.spec.protocol, {
-          id: p.spec.id, bed: bedOf(p.bedNo), bedNo: p.bedNo, seed: p.seed, ...(p.spec.quirks ? { quirks: p.spec.quirks } : {}),
+          id: p.spec.id, bed: bedOf(p.bedNo), bedNo: p.bedNo, seed: p.seed, utcOffsetMin: SIM_UTC_OFFSET_MIN, ...(p.spec.quirks ? { quirks: p.spec.quirks } : {}),
           ...(p.spec.ecgRateHz ? { ecgRateHz: p.spec.ecgRateHz } : {}),
         });
         rngs.set(p.spec.id, createRng(p.seed ^ 0xfa17));
@@ -304,6 +313,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
         }
         if (p.port && device.receive) {
           const recv = device.receive.bind(device);
+          for (const b of p.early.splice(0)) recv(b, startRef.us);
           p.port.onData((b) => recv(b, Date.now() * 1000));
         }
         const rd: RunningDevice = {
