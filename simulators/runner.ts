@@ -52,6 +52,8 @@ export interface RunnerCounters {
   faults: number;
   /** Frames due while nobody received them (a TCP port before the gateway dialled, a pulled cable). */
   unsent: number;
+  /** Waveform samples in the frames emitted. */
+  samples: number;
 }
 
 export interface RunningDevice {
@@ -79,7 +81,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
   const sc = o.scenario;
   const host = o.host ?? '127.0.0.1';
   const usePty = !o.noSocat && socatAvailable();
-  const counters: RunnerCounters = { frames: 0, bytes: 0, acks: 0, naks: 0, resends: 0, faults: 0, unsent: 0 };
+  const counters: RunnerCounters = { frames: 0, bytes: 0, acks: 0, naks: 0, resends: 0, faults: 0, unsent: 0, samples: 0 };
   const devices: RunningDevice[] = [];
   const gatewayDevices: GatewayDevice[] = [];
   const beds = new Map<number, Bed>();
@@ -342,6 +344,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
         for (const b of beds.values()) b.advanceTo(now);
         for (const rd of devices) {
           for (const e of rd.device.emit(now)) {
+            for (const t of e.truth) if (t.t === 'wave') counters.samples += t.samples.length;
             if (rd.mllp) {
               counters.frames++;
               counters.bytes += e.bytes.length;
