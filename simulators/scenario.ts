@@ -41,12 +41,13 @@ const device = z.strictObject({
 }).superRefine((d, ctx) => {
   if (d.transport === 'mllp' && d.protocol !== 'hl7') ctx.addIssue({ code: 'custom', path: ['transport'], message: 'mllp carries HL7: protocol must be hl7' });
   if (d.ecgRateHz !== undefined && d.protocol !== 'hl7') ctx.addIssue({ code: 'custom', path: ['ecgRateHz'], message: 'only hl7 monitors send ECG' });
-  d.faults.forEach((f, i) => {
+  (Array.isArray(d.faults) ? d.faults : []).forEach((f, i) => {
     if (f.kind === 'no-ack-read' && d.transport !== 'mllp') ctx.addIssue({ code: 'custom', path: ['faults', i, 'kind'], message: 'no-ack-read needs an mllp transport' });
     if ((f.kind === 'clock-skew' || f.kind === 'clock-jump') && f.offsetMs === undefined) ctx.addIssue({ code: 'custom', path: ['faults', i, 'offsetMs'], message: `${f.kind} needs offsetMs` });
-    if (['disconnect', 'burst', 'drip', 'no-ack-read'].includes(f.kind) && f.for === undefined) ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `${f.kind} needs for (seconds)` });
+    const needsFor = ['burst', 'drip', 'no-ack-read'].includes(f.kind) || (f.kind === 'disconnect' && d.transport !== 'mllp');
+    if (needsFor && f.for === undefined) ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `${f.kind} needs for (seconds)` });
   });
-});
+}, { when: () => true });
 
 const bed = z.strictObject({
   bed: z.number().int().min(1).max(9999),
@@ -67,18 +68,22 @@ export const scenarioSchema = z.strictObject({
   /** Outages of the gateway's uplink (run with --uplink-gate): the relay between gateway and broker is cut. */
   uplink: z.array(z.strictObject({ at: seconds, for: seconds })).default([]),
 }).superRefine((s, ctx) => {
+  if (!Array.isArray(s.beds)) return;
+  // Runs even when parts are invalid (every problem in one pass), so it reads defensively.
   const ids = new Map<string, string>();
-  s.beds.forEach((b, i) => b.devices.forEach((d, j) => {
+  s.beds.forEach((b, i) => (Array.isArray(b?.devices) ? b.devices : []).forEach((d, j) => {
+    if (typeof d?.id !== 'string') return;
     const first = ids.get(d.id);
     if (first) ctx.addIssue({ code: 'custom', path: ['beds', i, 'devices', j, 'id'], message: `duplicate device id '${d.id}' (also ${first})` });
     else ids.set(d.id, `beds[${i}].devices[${j}]`);
   }));
   const beds = new Map<number, number>();
   s.beds.forEach((b, i) => {
+    if (typeof b?.bed !== 'number') return;
     if (beds.has(b.bed)) ctx.addIssue({ code: 'custom', path: ['beds', i, 'bed'], message: `bed ${b.bed} twice (also beds[${beds.get(b.bed)}])` });
     beds.set(b.bed, i);
   });
-});
+}, { when: () => true });
 
 export type Scenario = DeepReadonly<z.output<typeof scenarioSchema>>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
