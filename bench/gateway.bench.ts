@@ -1,19 +1,21 @@
-// gateway: a simulated 50-monitor ward (each: ECG 500 Hz x 3 leads, pleth 125 Hz, resp 62.5 Hz, numerics 1 Hz; one
-// PCD-01 message per 250 ms) through real links into the gateway and out to a local TLS broker. The gateway runs as
-// its own process (`vitalwire gateway --config`), so its CPU and RSS are read from /proc without the simulators' and
-// the broker's. Half the monitors sit behind terminal-server ports the gateway dials (tcp), half dial the gateway's
-// MLLP listeners and wait for each ACK (which waits for the fsync). Figures:
+// gateway: the ward of `vitalwire simulate --ward 50 --seed 1` (simulators/runner.ts: 50 devices of mixed protocols,
+// HL7 PCD-01 monitors with ECG I/II/III, pleth and respiration over MLLP (waiting for each ACK, which waits for the
+// fsync) and terminal-server TCP ports, Nonin 7 and 8, Masimo, Datex S/5 through its session and BLE bridges on socat
+// ptys) into the gateway and out to a local TLS broker. The gateway runs as its own process (`vitalwire gateway
+// --config`), so its CPU and RSS are read from /proc without the simulators' and the broker's. Figures:
 //   cpu_pct_one_core, rss_mb     steady state under the ward (target: <= 25 % of one core, <= 150 MB)
 //   outbox_mb_per_s              the outbox's sustained append rate with group commit and fsync, in process, peer:
 //                                what the ward needs (measured from the gateway's metrics in the same run)
 //   replay_msgs_per_s            backfill published after a broker outage while the ward keeps sending, peer: live rate
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox } from '../gateway/outbox/outbox.js';
 import { silentLogger } from '../lib/log.js';
-import { wardMllpMonitor, wardTcpMonitor, WARD_MESSAGE_MS } from '../simulators/ward.js';
+import { noTruth } from '../simulators/ground-truth.js';
+import { prepareRunner, type Runner } from '../simulators/runner.js';
+import { wardScenario } from '../simulators/scenario.js';
 import { Rig, until } from '../test/chaos/harness.js';
 import { freePort } from '../lib/listen.js';
 import { figure } from './lib/report.js';
@@ -78,31 +80,26 @@ async function outboxCapacity(seconds: number): Promise<number> {
 
 export const bench: Bench = {
   name: 'gateway',
-  description: 'a 50-monitor ward through TCP/MLLP links into the gateway process and out to a TLS broker: CPU, RSS, outbox MB/s, replay rate',
+  description: 'the mixed 50-device ward of simulate --ward 50 --seed 1 (ptys, TCP, MLLP) into the gateway process and out to a TLS broker: CPU, RSS, outbox MB/s, replay rate',
   async run({ quick, log }): Promise<BenchResult[]> {
     const warmS = quick ? 5 : 10;
     const measureS = quick ? 10 : 30;
     const outageS = quick ? 5 : 20;
     const rig = new Rig('bench-gw', { keep: false });
     let child: ChildProcess | null = null;
-    const tcpMonitors: Awaited<ReturnType<typeof wardTcpMonitor>>[] = [];
-    const mllpMonitors: ReturnType<typeof wardMllpMonitor>[] = [];
-    let ticker: NodeJS.Timeout | null = null;
+    let ward: Runner | null = null;
     const out: BenchResult[] = [];
     try {
       await rig.startBroker();
-      const half = MONITORS / 2;
-      // VW_BENCH_ECG_LEADS=10 gives ~256k samples/s (10 leads x 500 Hz + pleth + resp per monitor); the default 3 leads ~84k.
-      const ecgLeads = Number(process.env['VW_BENCH_ECG_LEADS'] ?? 3);
-      for (let i = 1; i <= half; i++) tcpMonitors.push(await wardTcpMonitor(i, { ecgLeads }));
-      const mllpPorts: number[] = [];
-      for (let i = 0; i < MONITORS - half; i++) mllpPorts.push(await freePort());
+      // VW_BENCH_ECG_RATE=500 sends the HL7 monitors' three ECG leads at 500 Hz instead of 250 Hz.
+      const ecgRateHz = process.env['VW_BENCH_ECG_RATE'] === '500' ? 500 : 250;
+      mkdirSync(join(rig.dir, 'pty'), { recursive: true });
+      ward = await prepareRunner({ scenario: wardScenario(MONITORS, 1, { ecgRateHz }), truth: noTruth, logger: silentLogger(), ptyDir: join(rig.dir, 'pty') });
+      const w = ward;
       const metricsPort = await freePort();
-      const devices = [
-        ...tcpMonitors.map((m) => ({ id: `bed${String(m.monitor.index).padStart(2, '0')}`, protocol: 'hl7', transport: { kind: 'tcp' as const, host: '127.0.0.1', port: m.port } })),
-        ...mllpPorts.map((port, k) => ({ id: `bed${String(half + k + 1).padStart(2, '0')}`, protocol: 'hl7',
-          transport: { kind: 'mllp-listener' as const, host: '127.0.0.1', port, allowedPeers: ['127.0.0.1'] } })),
-      ];
+      const devices = ward.gatewayDevices;
+      const mix = new Map<string, number>();
+      for (const d of devices) mix.set(`${d.protocol}/${d.transport.kind}`, (mix.get(`${d.protocol}/${d.transport.kind}`) ?? 0) + 1);
       const file = join(rig.dir, 'gateway.json');
       writeFileSync(file, JSON.stringify(rig.config(devices, { metrics: { host: '127.0.0.1', port: metricsPort } })));
       // The gateway runs with the V8 options of the systemd unit (deploy/vitalwire-gateway.service), as deployed.
@@ -115,23 +112,9 @@ export const bench: Bench = {
       child = spawn(process.execPath, [...nodeFlags, ...runner, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VW_LOG_LEVEL: 'warn' } });
       const pid = child.pid ?? 0;
       await until(() => rig.tally.messages > 0, 'the gateway publishing', 30_000);
-      mllpPorts.forEach((port, k) => mllpMonitors.push(wardMllpMonitor(half + k + 1, port, { ecgLeads })));
-      // Each monitor on its own 250 ms schedule, staggered across the interval as real monitors are.
-      const t0 = performance.now();
-      const next = new Array<number>(MONITORS).fill(0).map((_, i) => t0 + (i * WARD_MESSAGE_MS) / MONITORS);
-      const ticks = [...tcpMonitors.map((m) => m.tick), ...mllpMonitors.map((m) => m.tick)];
-      ticker = setInterval(() => {
-        const now = performance.now();
-        const us = Math.round((performance.timeOrigin + now) * 1000);
-        for (let i = 0; i < MONITORS; i++) {
-          if ((next[i] ?? 0) > now) continue;
-          ticks[i]?.(us);
-          next[i] = (next[i] ?? 0) + WARD_MESSAGE_MS;
-          if ((next[i] ?? 0) < now) next[i] = now + WARD_MESSAGE_MS; // never a burst to catch up
-        }
-      }, 5);
-      const samples = () => [...tcpMonitors, ...mllpMonitors].reduce((a, m) => a + m.monitor.samplesSent, 0);
-      log(`ward of ${MONITORS} monitors (${half} tcp, ${MONITORS - half} mllp), ECG ${ecgLeads} leads; warm-up ${warmS} s`);
+      ward.start();
+      const samples = () => w.counters.samples;
+      log(`ward of ${MONITORS} devices (${[...mix].map(([k, n]) => `${n} ${k}`).join(', ')}), ECG 3 leads at ${ecgRateHz} Hz; warm-up ${warmS} s`);
       await sleep(warmS * 1000);
 
       const hz = clockTicks();
@@ -159,9 +142,8 @@ export const bench: Bench = {
       const wardMb = ((m1.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0) - (m0.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0)) / 1e6 / wall;
       const liveRate = ((m1.get('vitalwire_gateway_published_total:live') ?? 0) - (m0.get('vitalwire_gateway_published_total:live') ?? 0)) / wall;
       const fsyncs = ((m1.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0) - (m0.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0)) / wall;
-      const late = mllpMonitors.reduce((a, m) => a + m.late, 0);
       log(`steady: cpu ${cpu.toFixed(1)} % (windows ${Math.min(...cpuWindows).toFixed(1)}-${Math.max(...cpuWindows).toFixed(1)}), rss ${median(rss).toFixed(0)} MB (max ${Math.max(...rss).toFixed(0)}), ` +
-        `${Math.round(samplesPerS)} samples/s, ${liveRate.toFixed(0)} msgs/s, outbox ${wardMb.toFixed(2)} MB/s, ${fsyncs.toFixed(0)} fsyncs/s, mllp ticks skipped waiting for an ACK: ${late}`);
+        `${Math.round(samplesPerS)} samples/s, ${liveRate.toFixed(0)} msgs/s, outbox ${wardMb.toFixed(2)} MB/s, ${fsyncs.toFixed(0)} fsyncs/s; ward: ${w.progress()}`);
 
       out.push(figure({ bench: 'gateway', metric: 'cpu_pct_one_core', value: cpu, unit: '%' }));
       out.push(figure({ bench: 'gateway', metric: 'rss_mb', value: median(rss), unit: 'MB' }));
@@ -194,8 +176,7 @@ export const bench: Bench = {
       out.push(figure({ bench: 'gateway', metric: 'outbox_mb_per_s', value: capacity, unit: 'MB/s', peer: 'ward write rate', peerValue: wardMb }));
       return out;
     } finally {
-      if (ticker) clearInterval(ticker);
-      for (const m of mllpMonitors) m.close();
+      await ward?.stop();
       if (child && child.exitCode === null) {
         const c = child;
         const exited = new Promise((r) => c.once('exit', r));
@@ -203,7 +184,6 @@ export const bench: Bench = {
         await Promise.race([exited, sleep(15_000)]);
         if (c.exitCode === null) c.kill('SIGKILL');
       }
-      for (const m of tcpMonitors) await m.close();
       await rig.close();
     }
   },

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   central: () => import('./central.js').then((m) => ({ spec: m.centralCommand, run: m.runCentral })),
   gateway: () => import('./gateway.js').then((m) => ({ spec: m.gatewayCommand, run: m.runGateway })),
   simulate: () => import('./simulate.js').then((m) => ({ spec: m.simulateCommand, run: m.runSimulate })),
+  replay: () => import('./replay.js').then((m) => ({ spec: m.replayCommand, run: m.runReplay })),
   ca: () => import('./ca.js').then((m) => ({ spec: m.caCommand, run: m.runCa })),
   gateways: () => import('./gateways.js').then((m) => ({ spec: m.gatewaysCommand, run: m.runGateways })),
   users: () => import('./users.js').then((m) => ({ spec: m.usersCommand, run: m.runUsers })),

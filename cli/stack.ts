@@ -16,6 +16,9 @@ import { openSerialSink, openTcpSink, type Sink } from '../simulators/sinks.js';
 import { runMonitor, simulatedEui64, type RunningMonitor } from '../simulators/monitor.js';
 import type { Vitals } from '../simulators/physiology.js';
 import type { Logger } from '../lib/log.js';
+import { noTruth } from '../simulators/ground-truth.js';
+import { prepareRunner, type Runner } from '../simulators/runner.js';
+import { wardScenario } from '../simulators/scenario.js';
 
 export const DEMO_SITE = 'demo';
 export const DEMO_GATEWAY = 'gw1';
@@ -41,6 +44,9 @@ export interface StackOptions {
   /** Devices with no simulator behind them: a TCP listener each (the gateway dials it) that tests write real device
    *  bytes to (HL7 MLLP frames, Datex records). */
   rawDevices?: { id: string; protocol: string; bed?: string }[];
+  /** A mixed-protocol ward (simulators/runner.ts: HL7 over MLLP and TCP, Nonin 7/8, Masimo, Datex, BLE bridge) of
+   *  this many devices, beside the `beds` PCD-01 monitors; numbered after them. */
+  ward?: { devices: number; seed: number };
 }
 
 export interface Stack {
@@ -52,6 +58,8 @@ export interface Stack {
   sinks: Sink[];
   /** The listeners of `rawDevices`, by device id. */
   rawSinks: Map<string, Sink>;
+  /** The mixed ward's runner (when `ward` was given). */
+  ward: Runner | null;
   deviceLink: 'serial' | 'tcp';
   mqttUrl: string;
   /** The dashboard's login page. */
@@ -142,6 +150,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     cleanups.push(async () => {
       await Promise.all([...sinks, ...rawSinks.values()].map((s) => s.close()));
     });
+    let ward: Runner | null = null;
+    if (o.ward && o.ward.devices > 0) {
+      const sc = wardScenario(o.ward.devices, o.ward.seed);
+      // Beds after the PCD-01 monitors', so ids and bed labels do not collide.
+      const shifted = { ...sc, beds: sc.beds.map((b) => ({ ...b, bed: b.bed + beds, devices: b.devices.map((d) => ({ ...d, id: d.id.replace(/^bed\d+/, `bed${String(b.bed + beds).padStart(2, '0')}`) })) })) };
+      const w = await prepareRunner({ scenario: shifted, truth: noTruth, logger: log.child({ svc: 'ward' }), ptyDir, host, noSocat: !useSerial });
+      ward = w;
+      devices.push(...w.gatewayDevices);
+      cleanups.push(() => w.stop());
+    }
 
     const mqttUrl = `mqtts://${host.includes(':') ? `[${host}]` : host}:${central.broker.port}`;
     // The gateway runtime with its durable outbox under <data-dir>/gateway. The demo favours latency: every decoded
@@ -178,6 +196,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     cleanups.push(async () => {
       for (const m of monitors) m.stop();
     });
+    ward?.start();
 
     return {
       central,
@@ -186,6 +205,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       monitors,
       sinks,
       rawSinks,
+      ward,
       deviceLink: useSerial ? 'serial' : 'tcp',
       mqttUrl,
       dashboardUrl: fanout.url,

@@ -2,6 +2,7 @@
 // Gateway configuration picks a protocol by id.
 import type { DecodeContext, DecodeResult } from './decoded.js';
 import type { Framer } from './framing/framer.js';
+import type { ProtocolSession } from './session.js';
 import { BUILT_IN_PROTOCOLS } from './protocols.js';
 
 /** Per-link decoding state (waveform sample counters, multiplexed values being assembled). */
@@ -17,6 +18,9 @@ export interface Protocol {
   createDecoder(): FrameDecoder;
   /** Auto-detection: does a stream that starts with these bytes look like this protocol? */
   detect?(head: Buffer): boolean;
+  /** Request/response devices: the host-side session (decoders/session.ts) a link runs beside the decoder, built
+   *  from the device's validated `session` options. Listen-only protocols have none. */
+  createSession?(options: Readonly<Record<string, unknown>>): ProtocolSession;
 }
 
 const protocols = new Map<string, Protocol>();

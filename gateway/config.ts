@@ -9,6 +9,7 @@ import { protocolIds } from '../decoders/registry.js';
 import { loadConfigFile, validateConfig, type DeepReadonly } from '../lib/config.js';
 import { isValidSegment } from '../lib/topics.js';
 import { parsePeer } from './transports/peers.js';
+import { sessionIssues } from './session-config.js';
 
 /** Where the outbox lives unless the file says otherwise (deploy/vitalwire-gateway.service: StateDirectory). */
 export const DEFAULT_DATA_DIR = '/var/lib/vitalwire/gateway';
@@ -112,6 +113,8 @@ const device = z.strictObject({
   })]).optional(),
   /** A simulator, never a patient: every observation, wave, alarm and status of the device carries FLAG_SIMULATED. */
   simulated: z.boolean().default(false),
+  /** Options of the protocol's host-side session (gateway/session-config.ts: Datex's transmission request). */
+  session: z.record(z.string(), z.unknown()).optional(),
 });
 
 const reconnect = (minMs: number, maxMs: number) =>
@@ -217,7 +220,10 @@ function crossCheck(raw: unknown, ctx: { addIssue(i: Issue): void }): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   devices.forEach((raw, i) => {
     if (raw === null || typeof raw !== 'object') return;
-    const d = raw as { id?: unknown; protocol?: unknown; transport?: { kind?: unknown; port?: unknown; path?: unknown } };
+    const d = raw as { id?: unknown; protocol?: unknown; session?: unknown; transport?: { kind?: unknown; port?: unknown; path?: unknown } };
+    if (d.session !== undefined && typeof d.protocol === 'string') {
+      for (const s of sessionIssues(d.protocol, d.session)) issue(['devices', i, 'session', ...s.path], s.message);
+    }
     if (typeof d.id === 'string') {
       const first = ids.get(d.id);
       if (first !== undefined) issue(['devices', i, 'id'], `duplicate device id '${d.id}' (also devices[${first}])`);

@@ -4,9 +4,11 @@
 import type { Decoded } from '../decoders/decoded.js';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Protocol } from '../decoders/registry.js';
+import type { ProtocolSession } from '../decoders/session.js';
 import { createPipeline } from '../decoders/pipeline.js';
 import type { Logger } from '../lib/log.js';
 import { createBackoff } from './backoff.js';
+import { createSessionDriver } from './session-driver.js';
 import type { Link, LinkOpener } from './transports/link.js';
 
 export interface DeviceCounters {
@@ -17,6 +19,8 @@ export interface DeviceCounters {
   bytes: number;
   reconnects: number;
   errors: Partial<Record<ErrorCode, number>>;
+  /** State of the protocol session (request/response devices, e.g. Datex "streaming"); absent on listen-only links. */
+  session?: string;
 }
 
 export type LinkStateName = 'connecting' | 'connected' | 'disconnected';
@@ -26,6 +30,8 @@ export interface DeviceLinkEvents {
   state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void;
   /** Raw bytes as they arrived (capture); optional. */
   data?(chunk: Buffer, gatewayTimeUs: number): void;
+  /** The protocol session changed state (counters.session); optional. */
+  session?(state: string, counters: Readonly<DeviceCounters>): void;
 }
 
 export interface DeviceLink {
@@ -46,6 +52,8 @@ export interface DeviceLinkOptions {
   backoff?: { minMs: number; maxMs: number };
   /** UTC offset assumed for device times sent without one. */
   defaultUtcOffsetMin?: number;
+  /** A host-side session to run on the link (protocol.createSession): it may write to the device. */
+  session?: ProtocolSession;
 }
 
 // The gateway's clock, in Unix microseconds: the monotonic clock's resolution, anchored to the wall clock and
@@ -82,6 +90,14 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     else o.events.state(s, counters);
   };
 
+  const session = o.session ? createSessionDriver(o.session, {
+    onState: (st) => {
+      counters.session = st;
+      o.events.session?.(st, counters);
+    },
+  }) : null;
+  if (session) counters.session = session.state;
+
   const count = (code: ErrorCode) => {
     counters.errors[code] = (counters.errors[code] ?? 0) + 1;
   };
@@ -91,6 +107,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       counters.frames++;
       for (const w of d.warnings) count(w.code);
       o.events.decoded(d, rxTimeUs);
+      session?.decoded(d);
     },
     error(e, frameLevel) {
       count(e.code);
@@ -129,6 +146,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
         data: onData,
         close: (err) => {
           link = undefined;
+          session?.closed();
           count('VW_ERR_LINK_CLOSED');
           counters.reconnects++;
           // A frame cut by the drop is dropped; the next connection starts clean.
@@ -144,6 +162,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       backoff.reset();
       log.info('device link up');
       setState('connected');
+      session?.opened(l);
     } catch (err) {
       count('VW_ERR_LINK_OPEN');
       schedule('VW_ERR_LINK_OPEN', err instanceof Error ? err.message : String(err));
@@ -163,6 +182,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       if (timer) clearTimeout(timer);
       const l = link;
       link = undefined;
+      session?.stopping(l);
       if (l) await l.close();
     },
   };

@@ -255,6 +255,7 @@ export class DeviceRuntime {
           }),
         } : {}),
         flags: this.flag,
+        ...(counters.session ? { session: counters.session } : {}),
       }],
     }, now, now).catch(() => undefined);
   }

@@ -156,9 +156,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       } else if (open) {
         devices.push(startDeviceLink({
           id: d.id, protocol, open, logger: log, nowUs: now, backoff: c.reconnect, defaultUtcOffsetMin: utc,
+          ...(protocol.createSession ? { session: protocol.createSession(d.session ?? {}) } : {}),
           events: {
             decoded: (dec, rx) => rt.ingest(dec, rx),
             state,
+            session: (_s, counters) => rt.status(counters),
             ...(cap ? { data: (chunk: Buffer, rx: number) => cap.write(chunk, rx) } : {}),
           },
         }));

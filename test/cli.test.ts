@@ -17,7 +17,7 @@ describe('vitalwire CLI', () => {
   it('lists its commands and prints --help for each', () => {
     const top = run(['--help']);
     expect(top.status).toBe(0);
-    for (const cmd of ['demo', 'central', 'gateway', 'simulate', 'decode', 'watch', 'export', 'bind', 'ca', 'gateways', 'users', 'audit']) {
+    for (const cmd of ['demo', 'central', 'gateway', 'simulate', 'replay', 'decode', 'watch', 'export', 'bind', 'ca', 'gateways', 'users', 'audit']) {
       expect(top.stdout).toContain(`  ${cmd} `);
       const h = run([cmd, '--help']);
       expect(h.status, cmd).toBe(0);

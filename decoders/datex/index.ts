@@ -3,6 +3,7 @@ import type { Protocol } from '../registry.js';
 import { createDatexFramer, ESC, FLAG } from '../framing/datex.js';
 import { createDatexState, decodeDatexRecord } from './decode.js';
 import { HDR, MAINTYPE, MAX_RECORD_BYTES } from './layout.js';
+import { createDatexSession, type DatexSessionOptions } from './session.js';
 
 const MAINTYPES: readonly number[] = Object.values(MAINTYPE);
 
@@ -44,4 +45,7 @@ export const datexProtocol: Protocol = {
     return { decode: (frame, ctx) => decodeDatexRecord(frame, ctx, state) };
   },
   detect: looksLikeDatex,
+  // The S/5 sends nothing until the host's transmission request (session.ts); the options are validated by the
+  // gateway config (gateway/session-config.ts).
+  createSession: (opts) => createDatexSession(opts as DatexSessionOptions),
 };
