@@ -57,7 +57,7 @@ export const ERRORS = {
   VW_ERR_OUTBOX_IO: 'writing or syncing the outbox failed',
   VW_ERR_OUTBOX_SHED: 'the outbox disk quota was reached and stored batches were shed',
   VW_ERR_MLLP_PEER_DENIED: 'an MLLP connection came from an address that is not an allowed peer',
-  VW_ERR_LINK_LIMIT: 'a device link limit was reached (connections, idle time, pending messages)',
+  VW_ERR_LINK_LIMIT: 'a device link limit was reached (connections, idle time, frame time, pending messages)',
   VW_ERR_TIME_SUSPECT: 'a device timestamp is implausible (jump, future, roll-over)',
   VW_ERR_UPLINK: 'the broker connection failed or dropped',
   VW_ERR_PAYLOAD_INVALID: 'a published payload is not a vitalwire.v1.Batch as the contract defines it',

@@ -42,7 +42,7 @@ describe('gateway config', () => {
     expect(c.dataDir).toBe(join(dir, 'data'));
     expect(c.devices[0]?.transport).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' });
     const mllp = c.devices[1]?.transport;
-    expect(mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections]).toEqual([2575, 1024 * 1024, 4]);
+    expect(mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections, mllp.frameTimeoutMs]).toEqual([2575, 1024 * 1024, 4, 30_000]);
     expect(c.outbox.quotaBytes).toBe(1024 ** 3);
     expect(c.outbox.segmentBytes).toBe(8 * 1024 * 1024);
     expect(c.batching).toEqual({ obsMs: 1000, waveMs: 250, alarmMs: 0, maxBatchBytes: 128 * 1024 });

@@ -76,6 +76,8 @@ const mllpTransport = z.strictObject({
   allowedPeers: z.array(z.string().refine((p) => parsePeer(p) !== null, 'must be an IP address or CIDR range')).min(1),
   maxFrameBytes: size(256, '1MiB'),
   idleTimeoutMs: int(1000, 86_400_000, 300_000),
+  /** A message whose first byte arrived must be complete within this (a peer trickling bytes cannot hold a slot). */
+  frameTimeoutMs: int(100, 3_600_000, 30_000),
   maxConnections: int(1, 1024, 4),
   /** Messages received but not yet acknowledged on one connection before the socket is paused. */
   maxPendingMessages: int(1, 10_000, 32),

@@ -142,7 +142,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       if (t.kind === 'mllp-listener') {
         const l: MllpListener = await startMllpListener({
           id: d.id, host: t.host, port: t.port, allowedPeers: t.allowedPeers, maxFrameBytes: t.maxFrameBytes, idleTimeoutMs: t.idleTimeoutMs,
-          maxConnections: t.maxConnections, maxPendingMessages: t.maxPendingMessages, protocol, defaultUtcOffsetMin: utc, logger: log, nowUs: now,
+          frameTimeoutMs: t.frameTimeoutMs, maxConnections: t.maxConnections, maxPendingMessages: t.maxPendingMessages, protocol, defaultUtcOffsetMin: utc, logger: log, nowUs: now,
           events: {
             ingest: (dec, rx) => rt.ingest(dec, rx),
             commit: (ref) => rt.commit(ref),
