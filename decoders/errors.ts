@@ -62,6 +62,8 @@ export const ERRORS = {
   VW_ERR_UPLINK: 'the broker connection failed or dropped',
   VW_ERR_PAYLOAD_INVALID: 'a published payload is not a vitalwire.v1.Batch as the contract defines it',
   VW_ERR_CAPTURE: 'the raw device capture could not be written or reached its size limit',
+  VW_ERR_UNSENDABLE: 'a Batch would exceed the uplink publish limit even split; it was set aside in the dead-letter log with a Gap',
+  VW_ERR_TEXT_TRUNCATED: 'a free text too long for a Batch was cut and flagged questionable; the whole item was set aside',
   // live fan-out and dashboard (docs/dashboard.md)
   VW_ERR_LOGIN_FAILED: 'dashboard login refused: unknown user, wrong password, or too many attempts',
   VW_ERR_WS_SCOPE: 'a dashboard asked for a bed outside its session scope',

@@ -20,6 +20,8 @@ export interface DeviceMetricsView {
   clockDriftPpm: number;
   acks?: Readonly<Record<string, number>>;
   duplicates?: number;
+  /** Items over batching.maxBatchBytes, by what was done: split, truncated, whole. */
+  fitted?: Readonly<Record<string, number>>;
 }
 
 export interface GatewayMetricsSource {
@@ -27,6 +29,8 @@ export interface GatewayMetricsSource {
   outbox(): {
     depth: number; bytes: number; quotaBytes: number; oldestUnsentUs: number | null; appendedBytes: number; appendedRecords: number;
     commits: number; fsyncs: number; writeErrors: number; tornSegments: number; shedRecords: Readonly<Record<string, number>>; shedBytes: number;
+    /** Batches set aside because their publish would exceed publish.maxPacketBytes, by kind; the dead-letter log's bytes. */
+    unsendable?: Readonly<Record<string, number>>; deadLetterBytes?: number;
   };
   gaps(): Readonly<Record<string, number>>;
   uplink(): { connected: boolean; connects: number; disconnects: number; connectFailures: number; published: number; publishedBackfill: number; acked: number };
@@ -101,6 +105,13 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
     for (const [kind, v] of Object.entries(ob().shedRecords)) set({ kind }, v);
   });
   counter('vitalwire_gateway_shed_bytes_total', 'Segment bytes shed by the disk quota', [], (set) => set({}, ob().shedBytes));
+  counter('vitalwire_gateway_unsendable_total', 'Batches set aside in the dead-letter log because their publish would exceed publish.maxPacketBytes, by kind (each with a Gap)', ['kind'], (set) => {
+    for (const [kind, v] of Object.entries(ob().unsendable ?? {})) set({ kind }, v);
+  });
+  gauge('vitalwire_gateway_dead_letter_bytes', 'Bytes of the outbox dead-letter log (what could never be published, kept)', [], (set) => set({}, ob().deadLetterBytes ?? 0));
+  counter('vitalwire_gateway_items_fitted_total', 'Items over batching.maxBatchBytes, by action: split (waveform, lossless), truncated (text cut), whole (nothing to cut)', ['device', 'action'], (set) => {
+    for (const d of src.devices()) for (const [action, v] of Object.entries(d.fitted ?? {})) set({ device: d.id, action }, v);
+  });
   counter('vitalwire_gateway_gaps_total', 'Gap markers stored, by reason', ['reason'], (set) => {
     for (const [reason, v] of Object.entries(src.gaps())) set({ reason }, v);
   });
