@@ -42,10 +42,12 @@ describe('gateway config', () => {
     expect(c.dataDir).toBe(join(dir, 'data'));
     expect(c.devices[0]?.transport).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' });
     const mllp = c.devices[1]?.transport;
-    expect(mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections]).toEqual([2575, 1024 * 1024, 4]);
+    expect(mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections, mllp.frameTimeoutMs]).toEqual([2575, 1024 * 1024, 4, 30_000]);
     expect(c.outbox.quotaBytes).toBe(1024 ** 3);
     expect(c.outbox.segmentBytes).toBe(8 * 1024 * 1024);
     expect(c.batching).toEqual({ obsMs: 1000, waveMs: 250, alarmMs: 0, maxBatchBytes: 128 * 1024 });
+    expect(c.publish.maxPacketBytes).toBe(255 * 1024); // under the broker's default 256 KiB
+    expect(c.outbox.deadLetterBytes).toBe(64 * 1024 * 1024);
     expect(c.metrics).toBeUndefined();
     expect(Object.isFrozen(c.devices[0]?.transport)).toBe(true);
   });
@@ -90,6 +92,21 @@ describe('gateway config', () => {
     expectIssue('devices[2].transport.allowedPeers[0]', /IP address or CIDR/);
     expectIssue('devices[3].transport.kind', /serial|tcp|mllp-listener|ble-bridge|Invalid/i);
     expectIssue('devices[4].transport.path', /already used by devices\[0\]/);
+  });
+
+  it('keeps every Batch inside a publish: maxBatchBytes must leave room for the MQTT header, the topic and the Source', () => {
+    const ok = gatewayConfig({ ...base(), publish: { maxPacketBytes: '64KiB' }, batching: { maxBatchBytes: '60KiB' } }, dir);
+    expect([ok.publish.maxPacketBytes, ok.batching.maxBatchBytes]).toEqual([64 * 1024, 60 * 1024]);
+    // The default maxBatchBytes (128 KiB) does not fit a 64 KiB publish: said on the batching key, with the room left.
+    let m = issues({ ...base(), publish: { maxPacketBytes: '64KiB' } });
+    expect(m.get('batching.maxBatchBytes')).toMatch(/^must be at most 6\d{4} bytes: publish.maxPacketBytes \(65536\)/);
+    m = issues({ ...base(), publish: { maxPacketBytes: 1000 }, outbox: { deadLetterBytes: 'x' } });
+    expect(m.get('publish.maxPacketBytes')).toMatch(/at least 16384/);
+    expect(m.get('outbox.deadLetterBytes')).toMatch(/not a size/);
+    m = issues({ ...base(), publish: { maxPacketBytes: '1GiB' } });
+    expect(m.get('publish.maxPacketBytes')).toMatch(/MQTT 3.1.1 2.2.3/);
+    m = issues({ ...base(), devices: [{ id: 'm', protocol: 'hl7', transport: { kind: 'mllp-listener', allowedPeers: ['10.0.0.1'], frameTimeoutMs: 10 } }] });
+    expect(m.get('devices[0].transport.frameTimeoutMs')).toMatch(/>=100|at least|too small/i);
   });
 
   it('reads the stub that `vitalwire gateways add` writes once devices are added', () => {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { protocolIds } from '../decoders/registry.js';
 import { loadConfigFile, validateConfig, type DeepReadonly } from '../lib/config.js';
 import { isValidSegment } from '../lib/topics.js';
+import { maxItemsBytes } from './publish-size.js';
 import { parsePeer } from './transports/peers.js';
 import { sessionIssues } from './session-config.js';
 
@@ -16,6 +17,14 @@ export const DEFAULT_DATA_DIR = '/var/lib/vitalwire/gateway';
 
 /** The pseudo-device whose status stream describes the gateway itself: vw/v1/<site>/<gateway>/_gateway/status. */
 export const GATEWAY_DEVICE = '_gateway';
+
+/**
+ * Default publish.maxPacketBytes: 1 KiB under the central broker's default limits.maxPacketBytes (256 KiB), so a
+ * difference in how the two count never matters.
+ */
+export const DEFAULT_MAX_PACKET_BYTES = 255 * 1024;
+/** MQTT 3.1.1 2.2.3: the largest packet the Remaining Length can describe. */
+const MQTT_MAX_PACKET_BYTES = 268_435_460;
 
 const UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
 
@@ -77,6 +86,8 @@ const mllpTransport = z.strictObject({
   allowedPeers: z.array(z.string().refine((p) => parsePeer(p) !== null, 'must be an IP address or CIDR range')).min(1),
   maxFrameBytes: size(256, '1MiB'),
   idleTimeoutMs: int(1000, 86_400_000, 300_000),
+  /** A message whose first byte arrived must be complete within this (a peer trickling bytes cannot hold a slot). */
+  frameTimeoutMs: int(100, 3_600_000, 30_000),
   maxConnections: int(1, 1024, 4),
   /** Messages received but not yet acknowledged on one connection before the socket is paused. */
   maxPendingMessages: int(1, 10_000, 32),
@@ -158,6 +169,8 @@ export function gatewayConfigSchema(configDir: string, opts: { checkFiles?: bool
       commitDelayMs: int(0, 1000, 20),
       /** Group commit: a pending batch this large is written at once. */
       commitMaxBytes: size(4096, '1MiB'),
+      /** What can never be published is kept in the dead-letter log, up to this; its oldest segments go beyond it. */
+      deadLetterBytes: size(64 * 1024, '64MiB'),
     }).prefault({}),
     publish: z.strictObject({
       /** QoS 1 messages sent but not yet acknowledged (PUBACK). */
@@ -169,12 +182,17 @@ export function gatewayConfigSchema(configDir: string, opts: { checkFiles?: bool
       /** Graceful shutdown waits this long for PUBACKs of messages in flight. */
       drainTimeoutMs: int(0, 600_000, 5000),
       statusIntervalMs: int(1000, 3_600_000, 30_000),
+      /**
+       * The largest MQTT packet a publish may be: at most the broker's limits.maxPacketBytes (the broker closes the
+       * connection on a larger one). A Batch that would exceed it is set aside with a Gap instead of resent forever.
+       */
+      maxPacketBytes: size(16 * 1024, DEFAULT_MAX_PACKET_BYTES).refine((n) => n <= MQTT_MAX_PACKET_BYTES, `must be at most ${MQTT_MAX_PACKET_BYTES} bytes (MQTT 3.1.1 2.2.3)`),
     }).prefault({}),
     batching: z.strictObject({
       obsMs: int(0, 60_000, 1000),
       waveMs: int(0, 60_000, 250),
       alarmMs: int(0, 60_000, 0),
-      /** A batch is closed early when its payloads reach this estimated size. */
+      /** A batch is closed before its encoded items would exceed this; at most publish.maxPacketBytes less headers. */
       maxBatchBytes: size(1024, '128KiB'),
     }).prefault({}),
     clock: z.strictObject({
@@ -211,7 +229,7 @@ type Issue = { code: 'custom'; path: (string | number)[]; message: string };
  * even when other parts of the file are invalid (so every problem is reported in one pass), so it reads defensively.
  */
 function crossCheck(raw: unknown, ctx: { addIssue(i: Issue): void }): void {
-  const c = (raw ?? {}) as { devices?: unknown; metrics?: { port?: unknown } };
+  const c = (raw ?? {}) as { devices?: unknown; metrics?: { port?: unknown }; publish?: { maxPacketBytes?: unknown }; batching?: { maxBatchBytes?: unknown } };
   const devices = Array.isArray(c.devices) ? (c.devices as unknown[]) : [];
   const known = protocolIds();
   const ids = new Map<string, number>();
@@ -249,6 +267,13 @@ function crossCheck(raw: unknown, ctx: { addIssue(i: Issue): void }): void {
       else paths.set(t.path, i);
     }
   });
+  // Every Batch must fit a publish: its items (maxBatchBytes), its Source and the MQTT header with the longest topic.
+  const sizeOf = (v: unknown, def: number | string) => (typeof v === 'number' || typeof v === 'string' ? parseSize(v) : v === undefined ? parseSize(def) : null);
+  const packet = sizeOf(c.publish?.maxPacketBytes, DEFAULT_MAX_PACKET_BYTES);
+  const batch = sizeOf(c.batching?.maxBatchBytes, '128KiB');
+  if (packet !== null && batch !== null && packet >= 16 * 1024 && batch > maxItemsBytes(packet)) {
+    issue(['batching', 'maxBatchBytes'], `must be at most ${maxItemsBytes(packet)} bytes: publish.maxPacketBytes (${packet}) less the MQTT header, the longest topic and a Batch's Source`);
+  }
   const metricsPort = c.metrics?.port ?? 9465;
   if (c.metrics && typeof metricsPort === 'number' && metricsPort !== 0 && ports.has(metricsPort)) {
     issue(['metrics', 'port'], `port ${metricsPort} is also an MLLP listener port`);

@@ -7,6 +7,7 @@ import type { Protocol } from '../decoders/registry.js';
 import type { ProtocolSession } from '../decoders/session.js';
 import { createPipeline } from '../decoders/pipeline.js';
 import type { Logger } from '../lib/log.js';
+import { createLogLimiter } from '../lib/log-limiter.js';
 import { createBackoff } from './backoff.js';
 import { createSessionDriver } from './session-driver.js';
 import type { Link, LinkOpener } from './transports/link.js';
@@ -78,6 +79,8 @@ export function nowUs(): number {
 export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   const clock = o.nowUs ?? nowUs;
   const log = o.logger.child({ device: o.id });
+  // A device can send bad frames as fast as its line runs: the first of each kind per interval is logged, then a count.
+  const limited = createLogLimiter({ logger: log });
   const backoff = createBackoff(o.backoff?.minMs ?? 250, o.backoff?.maxMs ?? 30_000);
   const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {} };
   let link: Link | undefined;
@@ -114,7 +117,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       if (frameLevel) {
         counters.frames++;
         counters.badFrames++;
-        log.warn({ err: e.code }, 'frame rejected');
+        limited.log(e.code, 'warn', { err: e.code }, 'frame rejected');
       }
       counters.garbageBytes = pipeline.stats.garbageBytes;
     },
@@ -184,6 +187,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
       link = undefined;
       session?.stopping(l);
       if (l) await l.close();
+      limited.close();
     },
   };
 }

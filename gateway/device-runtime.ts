@@ -6,10 +6,11 @@ import type { Decoded } from '../decoders/decoded.js';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
 import { Flag, GapReason, Kind, LinkState, type IGap, type ISource } from '../proto/index.js';
-import { DeviceBatcher, type BatchingOptions } from './batcher.js';
+import { DeviceBatcher, type BatcherCounters, type BatchingOptions } from './batcher.js';
 import { DeviceClock, type ClockOptions, type TimeSuspect } from './clock.js';
 import type { DeviceCounters, LinkStateName } from './device-link.js';
 import type { Outbox } from './outbox/outbox.js';
+import { clipSourceText } from './publish-size.js';
 import { silenceDiagnosis } from './silence.js';
 
 const LINK_STATE: Record<LinkStateName, number> = {
@@ -89,12 +90,17 @@ export class DeviceRuntime {
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
     this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
     this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
-    this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref) =>
-      o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}) }),
+    this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref, setAside) =>
+      o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}), ...(setAside ? { setAside } : {}) }),
     (err) => {
       this.counters.storeErrors++;
       this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: err instanceof Error ? err.message : String(err) }, 'batch not stored');
-    });
+    }, this.log);
+  }
+
+  /** Items the batcher made fit its limit: waveforms split, texts cut, items batched whole. */
+  get fitted(): Readonly<BatcherCounters> {
+    return this.batcher.counters;
   }
 
   private source(): ISource & { device: string } {
@@ -103,9 +109,10 @@ export class DeviceRuntime {
 
   /** One decoded frame, received at rxUs (gateway clock). */
   ingest(d: Decoded, rxUs: number): void {
-    if (d.device) this.hardwareId = d.device;
-    if (d.model) this.model = d.model;
-    if (d.bed) this.bedClaim = d.bed;
+    // Device text in every Batch's Source, bounded so the header always fits a publish (gateway/publish-size.ts).
+    if (d.device) this.hardwareId = clipSourceText(d.device);
+    if (d.model) this.model = clipSourceText(d.model);
+    if (d.bed) this.bedClaim = clipSourceText(d.bed);
     this.lastDataUs = rxUs;
     const c = this.lastCounters;
     if (c) {

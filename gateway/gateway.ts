@@ -76,6 +76,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const outbox = await Outbox.open({
       dir: join(c.dataDir, 'outbox'), site: c.site, gateway: c.gateway, quotaBytes: c.outbox.quotaBytes, segmentBytes: c.outbox.segmentBytes,
       commitDelayMs: c.outbox.commitDelayMs, commitMaxBytes: c.outbox.commitMaxBytes, logger: log, nowUs: now,
+      maxPacketBytes: c.publish.maxPacketBytes, deadLetterBytes: c.outbox.deadLetterBytes,
     });
     cleanups.push(() => outbox.close());
     const recordDir = o.recordDir ?? c.record?.dir;
@@ -111,7 +112,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const uplink = startUplink({
       site: c.site, gateway: c.gateway, urls: c.broker.urls, tls, keepaliveSeconds: c.broker.keepaliveSeconds, connectTimeoutMs: c.broker.connectTimeoutMs,
       reconnect: c.broker.reconnect, inflightWindow: c.publish.inflightWindow, maxMessagesPerSecond: c.publish.maxMessagesPerSecond,
-      replayMessagesPerSecond: c.publish.replayMessagesPerSecond, outbox, logger: log, nowUs: now,
+      replayMessagesPerSecond: c.publish.replayMessagesPerSecond, maxPacketBytes: c.publish.maxPacketBytes, outbox, logger: log, nowUs: now,
       // Fresh statuses at each connect: retained ones must be current (what was stored offline goes as backfill).
       onConnect: () => {
         gatewayStatus(LinkState.LINK_STATE_CONNECTED);
@@ -142,7 +143,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       if (t.kind === 'mllp-listener') {
         const l: MllpListener = await startMllpListener({
           id: d.id, host: t.host, port: t.port, allowedPeers: t.allowedPeers, maxFrameBytes: t.maxFrameBytes, idleTimeoutMs: t.idleTimeoutMs,
-          maxConnections: t.maxConnections, maxPendingMessages: t.maxPendingMessages, protocol, defaultUtcOffsetMin: utc, logger: log, nowUs: now,
+          frameTimeoutMs: t.frameTimeoutMs, maxConnections: t.maxConnections, maxPendingMessages: t.maxPendingMessages, protocol, defaultUtcOffsetMin: utc, logger: log, nowUs: now,
           events: {
             ingest: (dec, rx) => rt.ingest(dec, rx),
             commit: (ref) => rt.commit(ref),
@@ -185,7 +186,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
     const gaps = () => {
-      const out: Record<string, number> = { 'shed-quota': outbox.counters.gaps };
+      const u = outbox.counters.unsendable;
+      const out: Record<string, number> = { 'shed-quota': outbox.counters.gaps, unsendable: u.obs + u.wave + u.alarm + u.status };
       for (const rt of runtimes.values()) for (const [k, v] of Object.entries(rt.counters.gaps)) out[k] = (out[k] ?? 0) + v;
       return out;
     };
@@ -196,7 +198,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         return {
           id: l.id, connected: connected.get(l.id) ?? false, silent: rt?.isSilent() ?? false, frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
           errors: x.errors as Record<string, number>, timeSuspect: rt?.counters.timeSuspect ?? {}, clockOffsetUs: rt?.clock.stats.offsetUs ?? 0,
-          clockDriftPpm: rt?.clock.stats.driftPpm ?? 0, ...(x.acks ? { acks: x.acks } : {}), ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
+          clockDriftPpm: rt?.clock.stats.driftPpm ?? 0, fitted: rt?.fitted ?? {}, ...(x.acks ? { acks: x.acks } : {}), ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
         };
       }),
       outbox: () => ({
@@ -204,6 +206,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         appendedBytes: outbox.counters.appendedBytes, appendedRecords: outbox.counters.appendedRecords, commits: outbox.counters.commits,
         fsyncs: outbox.counters.fsyncs, writeErrors: outbox.counters.writeErrors, tornSegments: outbox.counters.tornSegments,
         shedRecords: outbox.counters.shedRecords, shedBytes: outbox.counters.shedBytes,
+        unsendable: outbox.counters.unsendable, deadLetterBytes: outbox.deadLetterBytes(),
       }),
       gaps,
       uplink: () => ({ connected: uplink.isConnected(), ...uplink.counters }),

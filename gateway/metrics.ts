@@ -20,6 +20,8 @@ export interface DeviceMetricsView {
   clockDriftPpm: number;
   acks?: Readonly<Record<string, number>>;
   duplicates?: number;
+  /** Items over batching.maxBatchBytes, by what was done: split, truncated, whole. */
+  fitted?: Readonly<Record<string, number>>;
 }
 
 export interface GatewayMetricsSource {
@@ -27,6 +29,8 @@ export interface GatewayMetricsSource {
   outbox(): {
     depth: number; bytes: number; quotaBytes: number; oldestUnsentUs: number | null; appendedBytes: number; appendedRecords: number;
     commits: number; fsyncs: number; writeErrors: number; tornSegments: number; shedRecords: Readonly<Record<string, number>>; shedBytes: number;
+    /** Batches set aside because their publish would exceed publish.maxPacketBytes, by kind; the dead-letter log's bytes. */
+    unsendable?: Readonly<Record<string, number>>; deadLetterBytes?: number;
   };
   gaps(): Readonly<Record<string, number>>;
   uplink(): { connected: boolean; connects: number; disconnects: number; connectFailures: number; published: number; publishedBackfill: number; acked: number };
@@ -101,6 +105,13 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
     for (const [kind, v] of Object.entries(ob().shedRecords)) set({ kind }, v);
   });
   counter('vitalwire_gateway_shed_bytes_total', 'Segment bytes shed by the disk quota', [], (set) => set({}, ob().shedBytes));
+  counter('vitalwire_gateway_unsendable_total', 'Batches set aside in the dead-letter log because their publish would exceed publish.maxPacketBytes, by kind (each with a Gap)', ['kind'], (set) => {
+    for (const [kind, v] of Object.entries(ob().unsendable ?? {})) set({ kind }, v);
+  });
+  gauge('vitalwire_gateway_dead_letter_bytes', 'Bytes of the outbox dead-letter log (what could never be published, kept)', [], (set) => set({}, ob().deadLetterBytes ?? 0));
+  counter('vitalwire_gateway_items_fitted_total', 'Items over batching.maxBatchBytes, by action: split (waveform, lossless), truncated (text cut), whole (nothing to cut)', ['device', 'action'], (set) => {
+    for (const d of src.devices()) for (const [action, v] of Object.entries(d.fitted ?? {})) set({ device: d.id, action }, v);
+  });
   counter('vitalwire_gateway_gaps_total', 'Gap markers stored, by reason', ['reason'], (set) => {
     for (const [reason, v] of Object.entries(src.gaps())) set({ reason }, v);
   });
@@ -133,13 +144,35 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
 
 export interface MetricsServer {
   readonly port: number;
+  /** Sockets open now (tests, and a check that the deadlines hold). */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
+/**
+ * Deadlines of the metrics port (issue 14: idle and half-sent requests held sockets for minutes). A scrape is one small
+ * request on loopback: everything it needs takes milliseconds.
+ */
+export interface MetricsDeadlines {
+  /** The request's headers must be complete within this after its first byte (a slowloris trickling headers). */
+  headersTimeoutMs: number;
+  /** The whole request must be received within this. */
+  requestTimeoutMs: number;
+  /** An answered keep-alive connection is closed when no next request starts within this. */
+  keepAliveTimeoutMs: number;
+  /** A socket that sends nothing at all (before its first byte, or between requests) is destroyed after this. */
+  idleSocketMs: number;
+}
+
+export const METRICS_DEADLINES: Readonly<MetricsDeadlines> = { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5000, idleSocketMs: 10_000 };
+
 /** GET /metrics (Prometheus text) and GET /healthz (200 while the broker is connected, else 503). */
-export async function startMetricsServer(o: { host: string; port: number; registry: Registry; healthy: () => boolean }): Promise<MetricsServer> {
+export async function startMetricsServer(o: { host: string; port: number; registry: Registry; healthy: () => boolean; deadlines?: Partial<MetricsDeadlines> }): Promise<MetricsServer> {
+  const d = { ...METRICS_DEADLINES, ...o.deadlines };
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by default): often enough
+  // here that a deadline is late by at most half of itself.
+  const server: Server = createServer({ connectionsCheckingInterval: Math.max(50, Math.min(1000, d.headersTimeoutMs / 2)) }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
@@ -152,15 +185,19 @@ export async function startMetricsServer(o: { host: string; port: number; regist
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
+  server.headersTimeout = d.headersTimeoutMs;
+  server.requestTimeout = d.requestTimeoutMs;
+  server.keepAliveTimeout = d.keepAliveTimeoutMs;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
+    // The HTTP deadlines start with a request's first byte: a peer that connects and sends nothing needs its own.
+    s.setTimeout(d.idleSocketMs, () => s.destroy());
   });
   const boundPort = await listen(server, o.port, o.host);
   return {
     port: boundPort,
+    openSockets: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -15,6 +15,7 @@ import { createBackoff } from './backoff.js';
 import { GATEWAY_DEVICE } from './config.js';
 import { LOG_OF, type Outbox, type OutRecord } from './outbox/outbox.js';
 import { PUBLISH_TAIL_MAX, writePublishTail } from './outbox/records.js';
+import { storedPublishBytes } from './publish-size.js';
 import { RateBucket } from './rate.js';
 
 /** Backlog records read ahead of publishing (at most the in-flight window). */
@@ -39,6 +40,8 @@ export interface UplinkOptions {
   inflightWindow: number;
   maxMessagesPerSecond: number;
   replayMessagesPerSecond: number;
+  /** The largest packet to publish (publish.maxPacketBytes): a record over it is handed back to the outbox to set aside. */
+  maxPacketBytes?: number;
   outbox: Outbox;
   logger: Logger;
   nowUs: () => number;
@@ -236,6 +239,11 @@ export function startUplink(o: UplinkOptions): Uplink {
         if (!r) return;
         if (!o.outbox.inFlight(r)) continue; // shed by the quota while it waited here
         if (!backlogFirst) replay.take();
+      }
+      if (o.maxPacketBytes !== undefined && storedPublishBytes(topicOf(r.device, r.kind).length, r.payload.length) > o.maxPacketBytes) {
+        // The broker would close the connection on it, and the record would come back forever (issue 14).
+        o.outbox.setAside(r);
+        continue;
       }
       total.take();
       send(c, r);

@@ -2,21 +2,31 @@
 // broker's PUBACK. Three append-only logs, one per shedding class (waveforms, numerics, alarms+status), so the disk
 // quota can shed whole segment files in the documented order. Group commit: appends wait at most commitDelayMs to
 // share one writev + fdatasync per log. Sequence numbers are allocated here, per stream, and survive restarts through
-// the snapshot record at the head of every segment. docs/gateway.md explains the design.
+// the snapshot record at the head of every segment. A record whose publish would exceed the uplink's packet limit never
+// enters the queue: it goes to a fourth log, the dead-letter log, and a Gap says its seq is missing (issue 14: one such
+// record, resent forever, cut a gateway off for good). docs/gateway.md explains the design.
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
-import type { StreamKind } from '../../lib/topics.js';
+import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js';
+import { streamTopic, type StreamKind } from '../../lib/topics.js';
 import { encodeBatch } from '../../proto/encode-batch.js';
 import { GapReason, type IGap } from '../../proto/index.js';
+import { MAX_TOPIC_BYTES, storedPublishBytes } from '../publish-size.js';
 import { LiveQueue } from './live-queue.js';
 import { SegmentLog } from './log.js';
-import { decodeAck, decodeDataHeader, decodeSnapshot, encodeAck, encodeData, encodeSnapshot, FLAG_RETAIN, PUBLISH_TAIL_MAX, type Snapshot } from './records.js';
+import { decodeAck, decodeDataHeader, decodeSnapshot, encodeAck, encodeData, encodeSnapshot, FLAG_RETAIN, PUBLISH_TAIL_MAX, type DataHeader, type Snapshot } from './records.js';
 import { ST_ACKED, ST_INFLIGHT, ST_PENDING, ST_SHED, type Segment } from './segment.js';
 import { gapsOfSegment } from './shed.js';
-import { KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type AppendInput, type LogName, type OutboxCounters, type OutboxOptions, type OutRecord } from './types.js';
+import { DEAD_LETTER_BYTES, KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type AppendInput, type LogName, type OutboxCounters, type OutboxOptions, type OutRecord } from './types.js';
 
-export { KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
+export { DEAD_LETTER_BYTES, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
 export type { AppendInput, BatchBody, LogName, OutboxCounters, OutboxOptions, OutRecord } from './types.js';
+
+/** Records over the publish limit found at start are moved this many at a time (each held in memory until durable). */
+const SET_ASIDE_AT_ONCE = 16;
+
+/** Every log a group commit writes. */
+const ALL_LOGS: readonly AnyLog[] = [...SHED_ORDER, 'dead'];
 
 /** The logs of data (not of what happened to it): replayed after the critical log. */
 const DATA_LOGS: readonly LogName[] = ['wave', 'obs'];
@@ -25,9 +35,12 @@ const DATA_LOGS: readonly LogName[] = ['wave', 'obs'];
 const REFS_IN_MEMORY = 64;
 const REFS_IN_SNAPSHOT = 4;
 
+/** The queue's logs, and the dead-letter log: what could never be published, kept and never read back. */
+type AnyLog = LogName | 'dead';
+
 interface Waiter {
   rec: OutRecord;
-  log: LogName;
+  log: AnyLog;
   resolve(r: OutRecord): void;
   reject(err: Error): void;
 }
@@ -41,12 +54,17 @@ export class Outbox {
   readonly counters: OutboxCounters = {
     appendedRecords: 0, appendedBytes: 0, commits: 0, fsyncs: 0, writeErrors: 0, acked: 0, tornSegments: 0,
     shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 }, shedBytes: 0, shedSegments: 0, gaps: 0,
+    unsendable: { obs: 0, wave: 0, alarm: 0, status: 0 }, setAside: 0, deadLetterDropped: 0,
   };
   /** Newest durable gateway time per device found at start (for restart gaps). */
   readonly recoveredLastUs = new Map<string, number>();
   private readonly o: OutboxOptions;
   private readonly logs: Record<LogName, SegmentLog>;
+  private readonly dead: SegmentLog;
   private readonly log: Logger;
+  private readonly limited: LogLimiter;
+  private readonly topicBytes = new Map<string, number>();
+  private trimming = false;
   private nextId = 1;
   private readonly allocated = new Map<string, number>();
   private readonly durable = new Map<string, number>();
@@ -76,6 +94,36 @@ export class Outbox {
       obs: new SegmentLog('obs', join(o.dir, 'obs'), o.segmentBytes),
       critical: new SegmentLog('critical', join(o.dir, 'critical'), o.segmentBytes),
     };
+    this.dead = new SegmentLog('dead', join(o.dir, 'dead'), o.segmentBytes);
+    this.limited = createLogLimiter({ logger: this.log });
+  }
+
+  private logOf(name: AnyLog): SegmentLog {
+    return name === 'dead' ? this.dead : this.logs[name];
+  }
+
+  /** Bytes of the publish of a stored Batch of `payloadBytes` on its stream's topic, with the most the uplink adds. */
+  private publishBytes(device: string, kind: StreamKind, payloadBytes: number): number {
+    const k = this.key(device, kind);
+    let t = this.topicBytes.get(k);
+    if (t === undefined) {
+      // A device id no topic can carry (never from a valid config) is measured at the longest topic.
+      try {
+        t = Buffer.byteLength(streamTopic(this.o.site, this.o.gateway, device, kind));
+      } catch {
+        t = MAX_TOPIC_BYTES;
+      }
+      this.topicBytes.set(k, t);
+    }
+    return storedPublishBytes(t, payloadBytes);
+  }
+
+  /** Would this record's publish exceed the uplink's limit? Its packet size when so, else 0. */
+  private overLimit(device: string, kind: StreamKind, payloadBytes: number): number {
+    const max = this.o.maxPacketBytes;
+    if (max === undefined) return 0;
+    const bytes = this.publishBytes(device, kind, payloadBytes);
+    return bytes > max ? bytes : 0;
   }
 
   /** Opens (and recovers) the outbox in `dir`: torn tails are truncated, acknowledged records forgotten. */
@@ -92,13 +140,38 @@ export class Outbox {
   private async recover(): Promise<void> {
     const snapshots: Snapshot[] = [];
     let records = 0;
+    /** Stored records whose publish would exceed the limit (a gateway upgraded onto an outbox that holds them). */
+    const poisoned: { seg: Segment; index: number; header: DataHeader; payloadOffset: number }[] = [];
+    const torn = (path: string, kept: number, dropped: number) => {
+      this.counters.tornSegments++;
+      this.log.warn({ code: 'VW_ERR_OUTBOX_TORN', segment: path, keptBytes: kept, droppedBytes: dropped }, 'outbox segment had a torn tail: truncated');
+    };
+    // The dead-letter log is never read back; its records' seqs count, so a seq set aside is never reused.
+    await this.dead.recover({
+      data: (seg, i, body) => {
+        seg.setState(i, ST_ACKED);
+        const h = decodeDataHeader(body)?.header;
+        const kind = h ? KIND_NAME[h.kind] : undefined;
+        if (!h || !kind || h.seq === 0) return;
+        const k = this.key(h.device, kind);
+        if (h.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, h.seq);
+      },
+      ack: () => undefined,
+      snapshot: (body) => {
+        const s = decodeSnapshot(body);
+        if (s) snapshots.push(s);
+      },
+      torn,
+    });
     for (const name of SHED_ORDER) {
       await this.logs[name].recover({
         data: (seg, i, body) => {
           records++;
-          const h = decodeDataHeader(body)?.header;
-          if (!h) return;
+          const d = decodeDataHeader(body);
+          const h = d?.header;
+          if (!d || !h) return;
           const kind = KIND_NAME[h.kind];
+          if (kind && this.overLimit(h.device, kind, body.length - d.payloadOffset) > 0) poisoned.push({ seg, index: i, header: h, payloadOffset: d.payloadOffset });
           if (kind) {
             const k = this.key(h.device, kind);
             if (h.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, h.seq);
@@ -117,10 +190,7 @@ export class Outbox {
           const s = decodeSnapshot(body);
           if (s) snapshots.push(s);
         },
-        torn: (path, kept, dropped) => {
-          this.counters.tornSegments++;
-          this.log.warn({ code: 'VW_ERR_OUTBOX_TORN', segment: path, keptBytes: kept, droppedBytes: dropped }, 'outbox segment had a torn tail: truncated');
-        },
+        torn,
       });
     }
     for (const s of snapshots) {
@@ -131,6 +201,24 @@ export class Outbox {
     }
     for (const [k, v] of this.durable) this.allocated.set(k, v);
     for (const [d, v] of this.lastUs) this.recoveredLastUs.set(d, v);
+    // Stored by a gateway without the limit (or a larger one): resending them would loop forever. Set aside now, before
+    // the uplink starts, each with its Gap.
+    let moving: Promise<void>[] = [];
+    for (const p of poisoned) {
+      const kind = KIND_NAME[p.header.kind];
+      if (!kind || p.seg.state[p.index] !== ST_PENDING) continue;
+      if (moving.length >= SET_ASIDE_AT_ONCE) {
+        await Promise.all(moving); // each holds its record's bytes until durable
+        moving = [];
+      }
+      p.seg.setState(p.index, ST_INFLIGHT);
+      const body = await p.seg.readBody(p.index, PUBLISH_TAIL_MAX);
+      const h = p.header;
+      const rec: OutRecord = { id: h.id, seq: h.seq, device: h.device, kind, payload: body.subarray(p.payloadOffset), wire: body.subarray(p.payloadOffset),
+        retain: (h.flags & FLAG_RETAIN) !== 0, fromUs: h.fromUs, backfill: true, seg: p.seg, index: p.index };
+      moving.push(this.setAsideStored(rec, h.toUs));
+    }
+    await Promise.all(moving);
     for (const name of SHED_ORDER) await this.collect(name);
     this.log.info({ records, pending: this.depth(), bytes: this.diskBytes() }, 'outbox opened');
   }
@@ -159,6 +247,7 @@ export class Outbox {
   /** Encodes, numbers and stores one Batch; resolves once it is durable (fsynced), rejects on a write error. */
   append(input: AppendInput): Promise<OutRecord> {
     if (this.closed) return Promise.reject(new Error('outbox closed'));
+    if (input.setAside) return this.keepAside(input);
     const k = this.key(input.source.device, input.kind);
     const seq = (this.allocated.get(k) ?? 0) + 1;
     this.allocated.set(k, seq);
@@ -176,15 +265,22 @@ export class Outbox {
       id, seq, device: input.source.device, kind: input.kind, payload: wire.subarray(0, payload.length), wire, retain, fromUs: input.fromUs,
       backfill: false, seg: null, index: -1,
     };
-    const logName = LOG_OF[input.kind];
-    this.logs[logName].stageData(frame, id, input.fromUs, (seg, index) => {
-      rec.seg = seg;
-      rec.index = index;
-    });
-    this.stagedBytes += frame.length;
-    this.counters.appendedRecords++;
-    this.counters.appendedBytes += frame.length;
-    const p = new Promise<OutRecord>((resolve, reject) => this.waiters.push({ rec, log: logName, resolve, reject }));
+    const over = this.overLimit(rec.device, rec.kind, payload.length);
+    let p: Promise<OutRecord>;
+    if (over > 0) {
+      // Never publishable: stored in the dead-letter log (rec.seg stays null: never queued), its seq covered by a Gap.
+      p = this.unsendable(rec, input.toUs, over, this.stageDead(frame, rec));
+    } else {
+      const logName = LOG_OF[input.kind];
+      this.logs[logName].stageData(frame, id, input.fromUs, (seg, index) => {
+        rec.seg = seg;
+        rec.index = index;
+      });
+      this.stagedBytes += frame.length;
+      this.counters.appendedRecords++;
+      this.counters.appendedBytes += frame.length;
+      p = new Promise<OutRecord>((resolve, reject) => this.waiters.push({ rec, log: logName, resolve, reject }));
+    }
     if (input.ref) {
       const ref = input.ref;
       const device = input.source.device;
@@ -195,6 +291,86 @@ export class Outbox {
     }
     this.schedule();
     return p;
+  }
+
+  // ---- the dead-letter log ---------------------------------------------------------------------
+
+  /** Stages a DATA frame in the dead-letter log; resolves when durable (with the next group commit). */
+  private stageDead(frame: Buffer, rec: OutRecord): Promise<OutRecord> {
+    this.dead.stageData(frame, rec.id, rec.fromUs);
+    this.stagedBytes += frame.length;
+    const p = new Promise<OutRecord>((resolve, reject) => this.waiters.push({ rec, log: 'dead', resolve, reject }));
+    this.schedule();
+    return p;
+  }
+
+  /** The whole of an item whose text was cut (AppendInput.setAside): kept, no seq, no Gap (its cut copy is published). */
+  private keepAside(input: AppendInput): Promise<OutRecord> {
+    const kind = KIND_NUMBER[input.kind];
+    const payload = encodeBatch({ ...input.body, source: input.source, kind, seq: 0 });
+    const enc = encodeData({ id: 0, seq: 0, fromUs: input.fromUs, toUs: input.toUs, kind, flags: 0, device: input.source.device, ref: '' }, payload);
+    const rec: OutRecord = { id: 0, seq: 0, device: input.source.device, kind: input.kind, payload, wire: payload, retain: false, fromUs: input.fromUs,
+      backfill: false, seg: null, index: -1 };
+    this.counters.setAside++;
+    return this.stageDead(enc.buf.subarray(0, enc.frameLength), rec);
+  }
+
+  /** A record set aside: counted, logged (device, kind, seq, size; never values), its seq declared missing by a Gap. */
+  private unsendable(rec: OutRecord, toUs: number, bytes: number, stored: Promise<OutRecord>): Promise<OutRecord> {
+    this.counters.unsendable[rec.kind]++;
+    this.limited.log(`${rec.device}|${rec.kind}`, 'warn', { code: 'VW_ERR_UNSENDABLE', device: rec.device, kind: rec.kind, seq: rec.seq, bytes, maxBytes: this.o.maxPacketBytes },
+      'batch larger than the publish limit: set aside in the dead-letter log, Gap stored');
+    const nowUs = this.o.nowUs?.() ?? Date.now() * 1000;
+    const gap: IGap = { kind: KIND_NUMBER[rec.kind], fromSeq: rec.seq, toSeq: rec.seq, fromTimeUs: rec.fromUs, toTimeUs: toUs, reason: GapReason.GAP_REASON_UNSENDABLE };
+    const marked = this.append({ source: { site: this.o.site, gateway: this.o.gateway, device: rec.device }, kind: 'status', fromUs: nowUs, toUs: nowUs, body: { gaps: [gap] } });
+    return Promise.all([stored, marked]).then(() => rec);
+  }
+
+  /** A queued record (in flight) that can never be published: copied to the dead-letter log with its Gap, then forgotten. */
+  private async setAsideStored(r: OutRecord, toUs: number): Promise<void> {
+    const enc = encodeData({ id: r.id, seq: r.seq, fromUs: r.fromUs, toUs, kind: KIND_NUMBER[r.kind], flags: r.retain ? FLAG_RETAIN : 0, device: r.device, ref: '' }, r.payload);
+    const copy: OutRecord = { ...r, seg: null, index: -1 };
+    try {
+      // Forgotten only once the copy and its Gap are durable.
+      await this.unsendable(copy, toUs, this.publishBytes(r.device, r.kind, r.payload.length), this.stageDead(enc.buf.subarray(0, enc.frameLength), copy));
+      this.forget(r);
+    } catch (err) {
+      this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'setting a record aside failed: it stays queued');
+      this.nack(r);
+    }
+  }
+
+  /**
+   * The uplink holds a record (taken, in flight) whose publish would exceed its limit: it goes to the dead-letter log
+   * with its Gap instead (the outbox stores none such since it has the limit; this covers an uplink limit lower than
+   * the outbox's).
+   */
+  setAside(r: OutRecord): void {
+    if (!this.inFlight(r)) return;
+    void this.setAsideStored(r, r.fromUs);
+  }
+
+  /** Bytes of the dead-letter log's files. */
+  deadLetterBytes(): number {
+    return this.dead.diskBytes();
+  }
+
+  /** Deletes the oldest dead-letter segments while the log is over its cap (never the active one). */
+  private async trimDead(): Promise<void> {
+    const cap = this.o.deadLetterBytes ?? DEAD_LETTER_BYTES;
+    if (this.trimming || this.dead.diskBytes() <= cap) return;
+    this.trimming = true;
+    try {
+      while (this.dead.diskBytes() > cap && this.dead.segments.length >= 2 && !this.closed) {
+        const seg = await this.dead.dropOldest();
+        this.counters.deadLetterDropped++;
+        this.limited.log('dead-letter-cap', 'warn', { code: 'VW_ERR_UNSENDABLE', bytes: seg?.size ?? 0, capBytes: cap }, 'dead-letter log over its cap: its oldest segment deleted');
+      }
+    } catch (err) {
+      this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'dead-letter trim failed');
+    } finally {
+      this.trimming = false;
+    }
   }
 
   private schedule(): void {
@@ -237,10 +413,10 @@ export class Outbox {
     let backlogDurable = false;
     const run = async () => {
       const withData = new Set(waiters.map((w) => w.log));
-      const results = await Promise.allSettled(SHED_ORDER.map((n) => this.logs[n].flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
+      const results = await Promise.allSettled(ALL_LOGS.map((n) => this.logOf(n).flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
       this.counters.commits++;
-      const failed = new Map<LogName, Error>();
-      SHED_ORDER.forEach((n, i) => {
+      const failed = new Map<AnyLog, Error>();
+      ALL_LOGS.forEach((n, i) => {
         const r = results[i];
         if (withData.has(n) && r?.status === 'fulfilled') this.counters.fsyncs++;
         if (r?.status === 'rejected') {
@@ -260,6 +436,10 @@ export class Outbox {
         const r = w.rec;
         const k = this.key(r.device, r.kind);
         if (r.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, r.seq);
+        if (w.log === 'dead') {
+          w.resolve(r); // kept, never queued
+          continue;
+        }
         if (r.fromUs > (this.lastUs.get(r.device) ?? 0)) this.lastUs.set(r.device, r.fromUs);
         if (this.online && r.id >= this.boundary) {
           // The publisher is not keeping up: the oldest live records stay on disk and become backlog.
@@ -281,6 +461,7 @@ export class Outbox {
     if (this.live.has() || backlogDurable) this.listener?.();
     this.schedule();
     if (this.diskBytes() > this.o.quotaBytes) void this.shed();
+    void this.trimDead();
   }
 
   private snapshot(): Snapshot {
@@ -412,20 +593,25 @@ export class Outbox {
    */
   backlogInWrite(log?: LogName): boolean {
     if (!this.online) return false;
-    const before = (ws: readonly Waiter[]) => ws.some((w) => w.rec.id < this.boundary && (log === undefined || w.log === log));
+    const before = (ws: readonly Waiter[]) => ws.some((w) => w.log !== 'dead' && w.rec.id < this.boundary && (log === undefined || w.log === log));
     return before(this.writing) || before(this.waiters);
   }
 
   /** The broker acknowledged the record: it may go. */
   ack(r: OutRecord): void {
+    if (this.forget(r)) this.counters.acked++;
+  }
+
+  /** An in-flight record leaves the queue (an ACK record says so on disk). */
+  private forget(r: OutRecord): boolean {
     const seg = r.seg;
-    if (!seg || seg.closed || seg.state[r.index] !== ST_INFLIGHT) return;
+    if (!seg || seg.closed || seg.state[r.index] !== ST_INFLIGHT) return false;
     seg.setState(r.index, ST_ACKED);
-    this.counters.acked++;
     const name = LOG_OF[r.kind];
     this.pendingAcks[name].push(r.id);
     if (seg.unacked === 0) void this.collect(name);
     this.schedule();
+    return true;
   }
 
   /** The record was not acknowledged (connection lost): it goes back to the backlog. */
@@ -528,5 +714,7 @@ export class Outbox {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     for (const name of SHED_ORDER) await this.logs[name].close();
+    await this.dead.close();
+    this.limited.close();
   }
 }

@@ -28,6 +28,8 @@ export interface AppendInput {
   retain?: boolean;
   /** Dedup reference of the input (HL7 MSH-10 + checksum). */
   ref?: string;
+  /** Kept, never published: written to the dead-letter log without a seq (the whole of an item whose text was cut). */
+  setAside?: boolean;
 }
 
 export interface OutRecord {
@@ -62,7 +64,17 @@ export interface OutboxOptions {
   /** ACK records are written (without fsync) at most this long after the PUBACK. */
   ackFlushMs?: number;
   nowUs?: () => number;
+  /**
+   * The uplink's largest publish (publish.maxPacketBytes): a record whose publish would exceed it goes to the dead-letter
+   * log instead of the queue, with a Gap (issue 14); at start, stored records over it are moved there. Absent: no limit.
+   */
+  maxPacketBytes?: number;
+  /** Bytes the dead-letter log may keep; beyond it its oldest segments are deleted. Default DEAD_LETTER_BYTES. */
+  deadLetterBytes?: number;
 }
+
+/** Default cap of the dead-letter log (outbox.deadLetterBytes). */
+export const DEAD_LETTER_BYTES = 64 * 1024 * 1024;
 
 export interface OutboxCounters {
   appendedRecords: number;
@@ -76,4 +88,10 @@ export interface OutboxCounters {
   shedBytes: number;
   shedSegments: number;
   gaps: number;
+  /** Records set aside because their publish would exceed maxPacketBytes, by kind (each with a Gap). */
+  unsendable: Record<StreamKind, number>;
+  /** Whole items kept beside a cut copy (AppendInput.setAside). */
+  setAside: number;
+  /** Dead-letter segments deleted over deadLetterBytes. */
+  deadLetterDropped: number;
 }

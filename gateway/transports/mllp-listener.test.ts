@@ -2,12 +2,13 @@
 // durable write, rejected messages get AR, failed writes AE, resends are answered from the first copy, and the
 // per-connection limits hold.
 import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Decoded } from '../../decoders/decoded.js';
 import { encodePcd01 } from '../../decoders/hl7/encode.js';
 import { createMllpFramer, mllpWrap } from '../../decoders/framing/mllp.js';
 import { getProtocol } from '../../decoders/registry.js';
-import { silentLogger } from '../../lib/log.js';
+import { createLogger, silentLogger } from '../../lib/log.js';
 import { messageRef, startMllpListener, type MllpListener, type MllpListenerOptions } from './mllp-listener.js';
 
 const T = Date.UTC(2026, 5, 1, 8) * 1000;
@@ -65,7 +66,7 @@ afterEach(async () => {
 async function start(over: Partial<MllpListenerOptions> = {}): Promise<Harness> {
   const h = { ingested: [], commits: [], stored: new Map() } as unknown as Harness;
   h.listener = await startMllpListener({
-    id: 'mon1', host: '127.0.0.1', port: 0, allowedPeers: ['127.0.0.1'], maxFrameBytes: 64 * 1024, idleTimeoutMs: 60_000, maxConnections: 2,
+    id: 'mon1', host: '127.0.0.1', port: 0, allowedPeers: ['127.0.0.1'], maxFrameBytes: 64 * 1024, idleTimeoutMs: 60_000, frameTimeoutMs: 60_000, maxConnections: 2,
     maxPendingMessages: 8, protocol: getProtocol('hl7')!, logger: silentLogger(), nowUs: () => Date.now() * 1000,
     events: {
       ingest: (d) => h.ingested.push(d),
@@ -176,7 +177,7 @@ describe('MLLP listener', () => {
     expect(h.listener.counters.errors.VW_ERR_FRAME_TOO_LARGE).toBe(1);
   });
 
-  it('refuses peers outside allowedPeers and connections beyond maxConnections; closes idle ones', async () => {
+  it('refuses peers outside allowedPeers; at maxConnections refuses only when every connection is busy; closes idle ones', async () => {
     const denied = await start({ allowedPeers: ['10.0.0.0/8'] });
     const d = await client(denied);
     await until(() => d.closed, 'refused connection closed');
@@ -184,14 +185,21 @@ describe('MLLP listener', () => {
 
     const h = await start({ maxConnections: 1, idleTimeoutMs: 1000 });
     const a = await client(h);
-    a.sock.write(oru(6)); // make sure the first connection is established and counted
+    a.sock.write(oru(6));
     await until(() => h.commits.length === 1, 'commit');
-    h.commits[0]?.resolve();
+    // a's message is being stored: its connection is busy and keeps its slot.
     const b = await client(h);
     await until(() => b.closed, 'second connection refused');
     expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT).toBe(1);
-    await until(() => a.closed, 'idle connection closed');
+    h.commits[0]?.resolve();
+    await until(() => a.acks.length === 1, 'AA');
+    // Answered and idle now: a newcomer takes its slot (a monitor that rebooted leaves such a connection behind).
+    const c = await client(h);
+    await until(() => a.closed, 'the idle connection made room');
+    expect(c.closed).toBe(false);
     expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT).toBe(2);
+    await until(() => c.closed, 'idle connection closed');
+    expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT).toBe(3);
   });
 
   it('pauses a sender with maxPendingMessages unacknowledged and resumes as ACKs go out', async () => {
@@ -206,5 +214,137 @@ describe('MLLP listener', () => {
     await until(() => c.acks.length === 6, 'six ACKs');
     expect(c.acks.map((_, i) => c.msa(i))).toEqual(['AA MSG10', 'AA MSG11', 'AA MSG12', 'AA MSG13', 'AA MSG14', 'AA MSG15']);
     expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT ?? 0).toBeGreaterThan(0);
+  });
+});
+
+/** A peer that sends one byte at a time (slowloris): `bytes` in turn, every `everyMs`, until stopped or closed. */
+function trickle(c: Client, bytes: Buffer, everyMs: number): () => void {
+  let i = 0;
+  const t = setInterval(() => {
+    if (c.sock.destroyed || c.closed) return clearInterval(t);
+    c.sock.write(bytes.subarray(i % bytes.length, (i % bytes.length) + 1));
+    i++;
+  }, everyMs);
+  return () => clearInterval(t);
+}
+
+function logLines(): { lines: { msg: string; code?: string; suppressed?: number }[]; logger: ReturnType<typeof createLogger> } {
+  const lines: { msg: string; code?: string; suppressed?: number }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { msg: string });
+      cb();
+    },
+  });
+  return { lines, logger: createLogger('test', 'debug', sink) };
+}
+
+describe('MLLP listener: hostile and odd peers (issues 14 and 15)', () => {
+  it('answers a sender that half-closes its socket after sending, then ends its own side (issue 15)', async () => {
+    const h = await start();
+    const c = await client(h);
+    c.sock.write(oru(20));
+    c.sock.end(oru(21)); // the last message, then FIN: the sender waits for its ACKs on the half-open socket
+    await until(() => h.commits.length === 1, 'first commit');
+    h.commits[0]?.resolve();
+    await until(() => h.commits.length === 2, 'second commit');
+    h.commits[1]?.resolve();
+    await until(() => c.acks.length === 2, 'both ACKs after the half-close');
+    expect([c.msa(0), c.msa(1)]).toEqual(['AA MSG20', 'AA MSG21']);
+    await until(() => c.closed, 'the gateway ends its side once everything is answered');
+    expect(h.listener.state).toBe('disconnected');
+  });
+
+  it('a frame started must complete within frameTimeoutMs: a peer trickling bytes is closed, an idle sender is not', async () => {
+    const h = await start({ frameTimeoutMs: 300, maxConnections: 4 });
+    // A peer that started a frame and sends one byte every 50 ms: never idle, never done.
+    const slow = await client(h);
+    slow.sock.write(Buffer.from([0x0b]));
+    const stopSlow = trickle(slow, Buffer.from('MSH|^~\\&|'), 50);
+    // A peer that sends only bytes outside any frame, one at a time.
+    const noise = await client(h);
+    const stopNoise = trickle(noise, Buffer.from('garbage'), 50);
+    // A real sender: one message whose trailing CR arrives in a chunk of its own, then silence.
+    const idle = await client(h);
+    const msg = oru(22);
+    idle.sock.write(msg.subarray(0, msg.length - 1));
+    await new Promise((r) => setTimeout(r, 20));
+    idle.sock.write(msg.subarray(msg.length - 1));
+    try {
+      await until(() => slow.closed && noise.closed, 'the trickling peers closed', 10_000);
+    } finally {
+      stopSlow();
+      stopNoise();
+    }
+    expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT).toBe(2);
+    await until(() => h.commits.length === 1, 'the sender\'s message');
+    h.commits[0]?.resolve();
+    await until(() => idle.acks.length === 1, 'its ACK');
+    expect(idle.msa(0)).toBe('AA MSG22');
+    await new Promise((r) => setTimeout(r, 700)); // twice the deadline: a finished frame arms nothing
+    expect(idle.closed).toBe(false);
+  });
+
+  it('four slow peers holding every connection slot cannot lock out a real sender (slowloris)', async () => {
+    // frameTimeoutMs far away: the slots are won back by eviction, not by the deadline.
+    const h = await start({ maxConnections: 4, frameTimeoutMs: 600_000 });
+    const slow: Client[] = [];
+    const stops: (() => void)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await client(h);
+      c.sock.write(Buffer.from([0x0b]));
+      stops.push(trickle(c, Buffer.from('MSH|^~\\&|'), 50));
+      slow.push(c);
+    }
+    try {
+      await until(() => h.listener.counters.connections === 4, 'four slow peers connected');
+      const real = await client(h);
+      real.sock.write(oru(23));
+      await until(() => h.commits.length === 1 || real.closed, 'the real sender served or refused');
+      expect(real.closed).toBe(false);
+      h.commits[0]?.resolve();
+      await until(() => real.acks.length === 1, 'its ACK');
+      expect(real.msa(0)).toBe('AA MSG23');
+      expect(slow.filter((c) => c.closed)).toHaveLength(1); // the slowest one made room
+      // The sender has proven itself; further slow peers evict each other, never it.
+      for (let i = 0; i < 3; i++) {
+        const c = await client(h);
+        c.sock.write(Buffer.from([0x0b]));
+        stops.push(trickle(c, Buffer.from('MSH|'), 50));
+        slow.push(c);
+      }
+      await until(() => slow.filter((c) => c.closed).length === 4, 'three more evictions');
+      real.sock.write(oru(24));
+      await until(() => h.commits.length === 2, 'second message');
+      h.commits[1]?.resolve();
+      await until(() => real.acks.length === 2, 'second ACK');
+      expect(real.closed).toBe(false);
+    } finally {
+      for (const s of stops) s();
+    }
+  });
+
+  it('logs a flood of refused peers and rejected messages once per interval with the count, counting each (issue 14)', async () => {
+    const { lines, logger } = logLines();
+    const denied = await start({ allowedPeers: ['10.0.0.0/8'], logger });
+    const cs = await Promise.all(Array.from({ length: 100 }, () => client(denied)));
+    await until(() => denied.listener.counters.refusedPeers === 100 && cs.every((c) => c.closed), '100 refusals');
+    const h = await start({ logger, maxPendingMessages: 1000 });
+    const c = await client(h);
+    const bad = mllpWrap('MSH|^~\\&|X||||20260601||ADT^A01|ADT1|P|2.6\r');
+    c.sock.write(Buffer.concat(Array.from({ length: 300 }, () => bad)));
+    await until(() => c.acks.length === 300, '300 AR');
+    expect(h.listener.counters.badFrames).toBe(300);
+    expect(denied.listener.counters.errors.VW_ERR_MLLP_PEER_DENIED).toBe(100);
+    const refused = lines.filter((l) => l.code === 'VW_ERR_MLLP_PEER_DENIED');
+    const rejected = lines.filter((l) => l.code === 'VW_ERR_HL7_UNSUPPORTED_MESSAGE');
+    expect(refused.length).toBe(1);
+    expect(rejected.length).toBe(1);
+    // Stopping reports what was counted and not logged: every event is accounted for.
+    await denied.listener.stop();
+    await h.listener.stop();
+    const sum = (ls: typeof lines) => ls.length + ls.reduce((a, l) => a + (l.suppressed ?? 0), 0) - ls.filter((l) => l.suppressed).length;
+    expect(sum(lines.filter((l) => l.code === 'VW_ERR_MLLP_PEER_DENIED'))).toBe(100);
+    expect(sum(lines.filter((l) => l.code === 'VW_ERR_HL7_UNSUPPORTED_MESSAGE'))).toBe(300);
   });
 });

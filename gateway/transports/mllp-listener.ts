@@ -2,16 +2,20 @@
 // 2575). The HL7 ACK is sent only after the message's payloads are durably in the outbox (commit after write): AA
 // when stored, AE when storing failed (the sender retries), AR when the message cannot be decoded (do not resend it
 // unchanged). A message resent after a lost ACK (same MSH-10 and bytes) is answered from the first copy, not stored
-// twice. Limits per listener and connection: allowed peers, maxConnections, idleTimeoutMs, maxFrameBytes,
-// maxPendingMessages (the socket is paused while that many wait for their ACK).
+// twice. Limits per listener and connection: allowed peers, maxConnections (a new connection at the limit evicts the
+// connection that has gone longest without completing a message), idleTimeoutMs, frameTimeoutMs (a message started
+// must be complete within it: a peer trickling bytes cannot hold a slot), maxFrameBytes, maxPendingMessages (the
+// socket is paused while that many wait for their ACK). A sender that half-closes after its last message still gets
+// its ACKs. Peer-triggered events are logged through a limiter (lib/log-limiter.ts); the counters count every one.
 import { createServer, type Server, type Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Decoded } from '../../decoders/decoded.js';
 import type { ErrorCode } from '../../decoders/errors.js';
-import { createMllpFramer, mllpWrap } from '../../decoders/framing/mllp.js';
+import { CR, createMllpFramer, FS, mllpWrap } from '../../decoders/framing/mllp.js';
 import { buildAck, type AckCode } from '../../decoders/hl7/ack.js';
 import type { Protocol } from '../../decoders/registry.js';
 import type { Logger } from '../../lib/log.js';
+import { createLogLimiter } from '../../lib/log-limiter.js';
 import type { DeviceCounters, DeviceLink, LinkStateName } from '../device-link.js';
 import { peerMatcher } from './peers.js';
 
@@ -22,6 +26,8 @@ export interface MllpListenerOptions {
   allowedPeers: readonly string[];
   maxFrameBytes: number;
   idleTimeoutMs: number;
+  /** A message whose first byte arrived must be complete (its FS received) within this. */
+  frameTimeoutMs: number;
   maxConnections: number;
   maxPendingMessages: number;
   protocol: Protocol;
@@ -60,11 +66,21 @@ interface Job {
 
 interface Conn {
   sock: Socket;
+  peer: string;
   pending: number;
   paused: boolean;
+  /** Messages of this connection that decoded: a proven sender, evicted only after every unproven connection. */
+  good: number;
+  /** When it last completed a message (or connected): the eviction order at maxConnections. */
+  progressAt: number;
+  /** Bytes received that are not yet part of a complete message: the frame deadline runs (unless we paused it). */
+  partial: boolean;
+  frameTimer: NodeJS.Timeout | null;
+  /** The peer half-closed (FIN): its side is done; ours ends once every message of it is answered. */
+  ended: boolean;
 }
 
-const CR = 0x0d;
+const LF = 0x0a;
 /** stop() waits this long for received messages to be stored and acknowledged. */
 export const MLLP_STOP_DRAIN_MS = 10_000;
 
@@ -85,8 +101,29 @@ function controlIdOf(frame: Buffer): string {
   return msh.split(msh.charAt(3))[9] ?? '';
 }
 
+/** Does buf[from..] hold a byte other than the CR/LF that may trail a frame? */
+function hasData(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== CR && buf[i] !== LF) return true;
+  return false;
+}
+
+/**
+ * The connection to give up for a new one at maxConnections: the one that has gone longest without completing a
+ * message, unproven senders (no decoded message yet) before proven ones; never one whose messages are being answered.
+ */
+function evictionCandidate(conns: Iterable<Conn>): Conn | null {
+  let best: Conn | null = null;
+  for (const c of conns) {
+    if (c.pending > 0 || c.ended) continue;
+    if (!best || (c.good > 0 ? 1 : 0) < (best.good > 0 ? 1 : 0) || ((c.good > 0) === (best.good > 0) && c.progressAt < best.progressAt)) best = c;
+  }
+  return best;
+}
+
 export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener> {
   const log = o.logger.child({ device: o.id, transport: 'mllp' });
+  // Everything a peer can repeat at will is logged through this: the first of each kind per interval, then a count.
+  const limited = createLogLimiter({ logger: log });
   const allowed = peerMatcher(o.allowedPeers);
   const decoder = o.protocol.createDecoder();
   const ctx = { gatewayTimeUs: 0, defaultUtcOffsetMin: o.defaultUtcOffsetMin ?? 0 };
@@ -131,10 +168,11 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
       counters.badFrames++;
       const code = r.error.code;
       count(code);
-      log.warn({ code }, 'message rejected');
+      limited.log(code, 'warn', { code }, 'message rejected');
       ack(conn, frame, 'AR', code);
       return;
     }
+    conn.good++;
     for (const w of r.value.warnings) count(w.code);
     o.events.ingest(r.value, job.rxUs);
     try {
@@ -154,10 +192,15 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
       const job = queue.shift();
       if (!job) break;
       await handle(job).catch((err: unknown) => log.error({ err: String(err) }, 'mllp handler failed'));
-      job.conn.pending--;
-      if (job.conn.paused && job.conn.pending < o.maxPendingMessages) {
-        job.conn.paused = false;
-        job.conn.sock.resume();
+      const c = job.conn;
+      c.pending--;
+      if (c.ended && c.pending === 0) {
+        // Every message of a half-closed sender is answered: now our side ends too.
+        c.sock.end();
+      } else if (c.paused && c.pending < o.maxPendingMessages) {
+        c.paused = false;
+        c.sock.resume();
+        if (c.partial) startFrameDeadline(c);
       }
     }
     running = false;
@@ -165,34 +208,61 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
 
   const linkState = () => o.events.state(conns.size > 0 ? 'connected' : 'disconnected', counters);
 
-  const server: Server = createServer((sock) => {
-    const peer = sock.remoteAddress;
+  const limit = (name: string, fields: Record<string, unknown>, msg: string, level: 'warn' | 'info' = 'warn') => {
+    count('VW_ERR_LINK_LIMIT');
+    limited.log(`limit:${name}`, level, { code: 'VW_ERR_LINK_LIMIT', limit: name, ...fields }, msg);
+  };
+
+  const stopFrameDeadline = (c: Conn) => {
+    if (c.frameTimer) clearTimeout(c.frameTimer);
+    c.frameTimer = null;
+  };
+  const startFrameDeadline = (c: Conn) => {
+    stopFrameDeadline(c);
+    c.frameTimer = setTimeout(() => {
+      c.frameTimer = null;
+      limit('frameTimeoutMs', { ms: o.frameTimeoutMs, peer: c.peer }, 'message not completed in time: connection closed');
+      c.sock.destroy();
+    }, o.frameTimeoutMs);
+    c.frameTimer.unref();
+  };
+
+  // allowHalfOpen: a sender that ends its side after its last message still reads our ACKs (issue 15).
+  const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
+    const peer = sock.remoteAddress ?? '';
     if (stopped || !allowed(peer)) {
       counters.refusedPeers++;
       count('VW_ERR_MLLP_PEER_DENIED');
-      log.warn({ code: 'VW_ERR_MLLP_PEER_DENIED', peer }, 'connection refused: not an allowed peer');
+      limited.log('VW_ERR_MLLP_PEER_DENIED', 'warn', { code: 'VW_ERR_MLLP_PEER_DENIED', peer }, 'connection refused: not an allowed peer');
       sock.destroy();
       return;
     }
     if (conns.size >= o.maxConnections) {
-      count('VW_ERR_LINK_LIMIT');
-      log.warn({ code: 'VW_ERR_LINK_LIMIT', limit: 'maxConnections', max: o.maxConnections, peer }, 'connection refused: too many connections');
-      sock.destroy();
-      return;
+      // Refusing the newcomer would let peers that never finish a message hold every slot (slowloris): the
+      // connection that has gone longest without completing one makes room, unproven senders first.
+      const victim = evictionCandidate(conns);
+      if (!victim) {
+        limit('maxConnections', { max: o.maxConnections, peer }, 'connection refused: too many connections, all busy');
+        sock.destroy();
+        return;
+      }
+      limit('maxConnections', { max: o.maxConnections, peer, evicted: victim.peer, provenSender: victim.good > 0 }, 'too many connections: the least active one closed for the new one');
+      conns.delete(victim);
+      victim.sock.destroy();
     }
-    const conn: Conn = { sock, pending: 0, paused: false };
+    const conn: Conn = { sock, peer, pending: 0, paused: false, good: 0, progressAt: performance.now(), partial: false, frameTimer: null, ended: false };
     conns.add(conn);
     counters.connections++;
     if (counters.connections > 1) counters.reconnects++;
     sock.setNoDelay(true);
     sock.setTimeout(o.idleTimeoutMs, () => {
-      count('VW_ERR_LINK_LIMIT');
-      log.info({ code: 'VW_ERR_LINK_LIMIT', limit: 'idleTimeoutMs', ms: o.idleTimeoutMs, peer }, 'idle connection closed');
+      limit('idleTimeoutMs', { ms: o.idleTimeoutMs, peer }, 'idle connection closed', 'info');
       sock.destroy();
     });
     const framer = createMllpFramer({ maxFrameBytes: o.maxFrameBytes });
     const sink = {
       frame(f: Buffer) {
+        conn.progressAt = performance.now();
         // A copy: the framer's view is only valid during this call, and the job waits in the queue.
         queue.push({ frame: Buffer.from(f), rxUs: rxNow, conn });
         conn.pending++;
@@ -207,10 +277,10 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
         count(code);
         counters.garbageBytes = framer.stats.garbageBytes;
         if (code === 'VW_ERR_FRAME_TOO_LARGE') {
-          log.warn({ code, max: o.maxFrameBytes }, 'message too large: dropped');
+          limited.log(code, 'warn', { code, max: o.maxFrameBytes }, 'message too large: dropped');
           ack(conn, Buffer.alloc(0), 'AR', 'message too large');
         } else {
-          log.debug({ code, detail }, 'framing problem');
+          limited.log(code, 'debug', { code, detail }, 'framing problem');
         }
       },
     };
@@ -220,10 +290,32 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
       o.events.data?.(chunk, t);
       rxNow = t;
       framer.push(chunk, sink);
+      // The frame deadline runs while bytes are held that no complete message accounts for: from the first byte after
+      // the last FS (or of garbage), until a chunk ends a message. While we hold the socket paused, the peer is not late.
+      const fs = chunk.lastIndexOf(FS);
+      if (fs !== -1) {
+        conn.partial = hasData(chunk, fs + 1);
+        if (conn.partial) startFrameDeadline(conn);
+        else stopFrameDeadline(conn);
+      } else if (!conn.partial && hasData(chunk, 0)) {
+        conn.partial = true;
+        startFrameDeadline(conn);
+      }
+      if (conn.paused) stopFrameDeadline(conn);
+    });
+    sock.on('end', () => {
+      // The peer sends nothing more: a message it left unfinished is dropped, what it finished is answered first.
+      conn.ended = true;
+      conn.partial = false;
+      stopFrameDeadline(conn);
+      framer.flush(sink);
+      if (conn.pending === 0) sock.end();
     });
     sock.on('error', () => undefined); // 'close' follows
     sock.on('close', () => {
-      conns.delete(conn);
+      stopFrameDeadline(conn);
+      // An evicted connection left the set already; the one that replaced it may be there under the same slot.
+      if (!conns.delete(conn)) return;
       if (!stopped) linkState();
     });
     if (conns.size === 1) linkState();
@@ -253,6 +345,7 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
           while ((running || queue.length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
           for (const c of conns) c.sock.destroy();
           await closed;
+          limited.close();
         },
       });
     });
