@@ -80,6 +80,8 @@ describe('gateway operations', () => {
       await until(() => gw.uplink.isConnected() && gw.devices[0]?.state === 'connected', 'connected');
       for (let n = 1; n <= 5; n++) sink.write(counterMessage(n, Date.now() * 1000));
       await until(() => (gw.devices[0]?.counters.frames ?? 0) === 5, 'five frames');
+      // The publish-latency histogram has a series only once a PUBACK was timed: wait for one, not for luck.
+      await until(() => gw.uplink.counters.acked > 0, 'a PUBACK');
 
       const health = await fetch(`http://127.0.0.1:${gw.metricsPort}/healthz`);
       expect(health.status).toBe(200);

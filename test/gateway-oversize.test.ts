@@ -83,7 +83,7 @@ interface Got {
 
 function subscribeAll(rig: Rig): Promise<Got[]> {
   const got: Got[] = [];
-  return new Promise((resolve) => rig.central?.broker.subscribe('vw/v1/#', (packet: AedesPublishPacket, cb: () => void) => {
+  return new Promise((resolve) => rig.central?.broker.aedes.subscribe('vw/v1/#', (packet: AedesPublishPacket, cb: () => void) => {
     const t = parseStreamTopic(packet.topic);
     if (t) got.push({ device: t.device, kind: t.kind, batch: Batch.decode(packet.payload as Buffer) });
     cb();
