@@ -9,8 +9,12 @@ import { Flag, GapReason, Kind, LinkState, type IGap, type ISource } from '../pr
 import { DeviceBatcher, type BatchingOptions } from './batcher.js';
 import { DeviceClock, type ClockOptions, type TimeSuspect } from './clock.js';
 import type { DeviceCounters, LinkStateName } from './device-link.js';
+import { inferFromBytes, type Inference } from './diagnosis-bytes.js';
+import {
+  diagnose, DIAGNOSIS_LOG_INTERVAL_MS, DIAGNOSIS_WINDOW_MS, ERROR_WINDOW_MIN_MS, ErrorWindow, INFERENCE_INTERVAL_MS, PROBLEM_STATES, silentText,
+  type Diagnosis, type DiagnosisInput, type DiagnosisState, type LineSettings,
+} from './diagnosis.js';
 import type { Outbox } from './outbox/outbox.js';
-import { silenceDiagnosis } from './silence.js';
 
 const LINK_STATE: Record<LinkStateName, number> = {
   connecting: LinkState.LINK_STATE_CONNECTING,
@@ -31,6 +35,10 @@ export interface DeviceRuntimeOptions {
   silenceAfterMs?: number | null;
   /** A simulator, not a patient: everything of the device is flagged FLAG_SIMULATED. */
   simulated?: boolean;
+  /** Serial links: the line settings (the diagnosis names the rate the bytes were read at). */
+  line?: LineSettings | undefined;
+  /** The link's newest bytes that made no frame (device-link.ts), for the diagnosis; absent for MLLP listeners. */
+  recentBytes?: (() => Buffer) | undefined;
   outbox: Outbox;
   batching: BatchingOptions;
   clock: ClockOptions;
@@ -76,8 +84,20 @@ export class DeviceRuntime {
   private restartFromUs: number;
   private lastState: LinkStateName = 'connecting';
   private lastReason = '';
+  /** The OS's words for the last link failure (diagnosis). */
+  private lastDetail = '';
   private lastCounters: Readonly<DeviceCounters> | null = null;
   private suspectLogged = new Set<TimeSuspect>();
+  // ---- diagnosis (gateway/diagnosis.ts) ----
+  private readonly windowUs: number;
+  private readonly errorWindow: ErrorWindow;
+  private diag: Diagnosis = { state: 'down', text: 'connecting' };
+  /** The state last logged, and when (a change is logged at most once per DIAGNOSIS_LOG_INTERVAL_MS). */
+  private loggedState: DiagnosisState = 'down';
+  private loggedAtUs = -Infinity;
+  private inference: { atUs: number; value: Inference | null } | null = null;
+  /** Most frames of the last error window were rejected: the values that pass are flagged questionable. */
+  private doubtful = false;
 
   constructor(o: DeviceRuntimeOptions) {
     this.o = o;
@@ -88,6 +108,8 @@ export class DeviceRuntime {
     this.log = o.logger.child({ device: o.device });
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
     this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
+    this.windowUs = this.silenceAfterUs ?? DIAGNOSIS_WINDOW_MS * 1000;
+    this.errorWindow = new ErrorWindow(Math.max(this.windowUs, ERROR_WINDOW_MIN_MS * 1000));
     this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
     this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref) =>
       o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}) }),
@@ -114,6 +136,7 @@ export class DeviceRuntime {
     }
     if (this.silentFromUs > 0) this.resume(rxUs);
     if (this.flag) markSimulated(d, this.flag);
+    if (this.doubtful) markAll(d, Flag.FLAG_QUESTIONABLE);
     const suspect = this.clock.stamp(d, rxUs);
     if (suspect) {
       this.counters.timeSuspect[suspect]++;
@@ -145,9 +168,12 @@ export class DeviceRuntime {
   }
 
   /** Link state changes: a status record, and a Gap when the link comes back after losing data. */
-  linkState(state: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void {
+  linkState(state: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode, detail?: string): void {
     const now = this.o.nowUs();
     this.lastCounters = counters;
+    this.lastDetail = detail ?? '';
+    this.inference = null;
+    this.doubtful = false;
     if (state !== 'connected') this.stopSilenceWatch();
     if (state === 'disconnected' && this.silentFromUs > 0 && this.o.losesDataWhileDown) {
       // The disconnect's Gap starts at the last frame: it covers the silence too.
@@ -159,6 +185,7 @@ export class DeviceRuntime {
       this.upSinceUs = now;
       this.bytesAtFrame = counters.bytes;
       this.badAtFrame = counters.badFrames;
+      this.errorWindow.reset(now, counters);
       if (this.restartFromUs > 0) {
         this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: this.restartFromUs, toTimeUs: now, reason: GapReason.GAP_REASON_RESTART }, 'restart');
         this.restartFromUs = 0;
@@ -208,7 +235,11 @@ export class DeviceRuntime {
     // A silence carried over an MLLP reconnect keeps its start: its Gap runs from the last frame.
     if (this.silentFromUs === 0) this.silentFromUs = from;
     const c = this.lastCounters;
-    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame }, 'device silent: link up, no frames');
+    // This line is the diagnosis's log line for the state too: the periodic diagnosis does not repeat it.
+    this.diag = diagnose(this.diagnosisInput(now));
+    this.loggedState = this.diag.state;
+    this.loggedAtUs = now;
+    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame, state: this.diag.state, diagnosis: this.diag.text }, 'device silent: link up, no frames');
     this.lastReason = 'VW_ERR_DEVICE_SILENT';
     this.status();
   }
@@ -232,12 +263,74 @@ export class DeviceRuntime {
     return this.silent;
   }
 
+  /** Gateway time of the last good frame (0: none since the gateway started). */
+  get lastFrameUs(): number {
+    return this.lastDataUs;
+  }
+
+  /** The device's diagnosis as of the last evaluation (diagnose()). */
+  get diagnosis(): Diagnosis {
+    return this.diag;
+  }
+
+  // ---- diagnosis: the state of the link with a reason a person can act on ------------------------------------------
+
+  /** What bytes that made no frame look like: analysed at most every INFERENCE_INTERVAL_MS. */
+  private inferred(now: number): Inference | null {
+    if (!this.o.recentBytes) return null;
+    const cached = this.inference;
+    if (cached && now - cached.atUs < INFERENCE_INTERVAL_MS * 1000) return cached.value;
+    const line = this.o.line;
+    const value = inferFromBytes(this.o.recentBytes(), { protocol: this.o.protocol, ...(line ? { readAt: line.baudRate, dataBits: line.dataBits } : {}) });
+    this.inference = { atUs: now, value };
+    return value;
+  }
+
+  private diagnosisInput(now: number): DiagnosisInput {
+    const c = this.lastCounters;
+    const bytesSinceFrame = (c?.bytes ?? 0) - this.bytesAtFrame;
+    return {
+      protocol: this.o.protocol, line: this.o.line, link: this.lastState, linkReason: this.lastReason, linkDetail: this.lastDetail, nowUs: now,
+      upSinceUs: this.upSinceUs, lastFrameUs: this.lastDataUs, windowUs: this.windowUs, silent: this.silent, bytesSinceFrame,
+      badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame, errors: this.errorWindow.last, inference: () => this.inferred(now),
+    };
+  }
+
+  /**
+   * Re-evaluates the diagnosis (the gateway calls this every second). A change is logged, at most once per
+   * DIAGNOSIS_LOG_INTERVAL_MS (a later change waits and is logged if it still holds); entering or leaving frame-errors
+   * also publishes a status, since DeviceStatus.diagnosis carries it (SILENT has statuses of its own).
+   */
+  diagnose(): Diagnosis {
+    const now = this.o.nowUs();
+    const c = this.lastCounters;
+    if (c && this.lastState === 'connected') this.errorWindow.roll(now, c);
+    const d = diagnose(this.diagnosisInput(now));
+    this.diag = d;
+    // The diagnosis text says so when values are flagged (and is logged with the state).
+    this.doubtful = d.questionable === true;
+    if (d.state === this.loggedState) return d;
+    // The link's own lines say when it goes down or comes up; a wait for the first frame is no news.
+    if (d.state === 'down' || d.state === 'waiting') return d;
+    const was = this.loggedState;
+    const speak = PROBLEM_STATES.has(d.state) || PROBLEM_STATES.has(was);
+    if (speak && now - this.loggedAtUs < DIAGNOSIS_LOG_INTERVAL_MS * 1000) return d; // said recently: wait
+    this.loggedState = d.state;
+    if (speak) {
+      this.loggedAtUs = now;
+      const fields = { state: d.state, diagnosis: d.text, ...(d.suggestion ? { suggestion: d.suggestion } : {}) };
+      if (PROBLEM_STATES.has(d.state)) this.log.warn(fields, 'device diagnosis');
+      else this.log.info(fields, 'device diagnosis');
+    }
+    if ((d.state === 'frame-errors') !== (was === 'frame-errors')) this.status();
+    return d;
+  }
+
   /** A status record with the link's counters (also sent periodically). */
   status(counters: Readonly<DeviceCounters> | null = this.lastCounters): void {
     if (!counters) return;
     this.lastCounters = counters;
     const now = this.o.nowUs();
-    const from = Math.max(this.lastDataUs, this.upSinceUs);
     void this.batcher.put('status', {
       statuses: [{
         time: { gatewayTimeUs: now },
@@ -249,11 +342,7 @@ export class DeviceRuntime {
         unmapped: this.counters.unmapped,
         reconnects: counters.reconnects,
         lastFrameTimeUs: this.lastDataUs,
-        ...(this.silent ? {
-          diagnosis: silenceDiagnosis({
-            silentMs: (now - from) / 1000, protocol: this.o.protocol, bytes: counters.bytes - this.bytesAtFrame, badFrames: counters.badFrames - this.badAtFrame, neverFramed: this.lastDataUs < this.upSinceUs,
-          }),
-        } : {}),
+        ...(this.silent ? { diagnosis: silentText(this.diagnosisInput(now)).text } : this.diag.state === 'frame-errors' ? { diagnosis: this.diag.text } : {}),
         flags: this.flag,
       }],
     }, now, now).catch(() => undefined);
@@ -266,10 +355,15 @@ export class DeviceRuntime {
   }
 }
 
-/** FLAG_SIMULATED on everything a frame of a simulated device carries. */
-function markSimulated(d: Decoded, flag: number): void {
+/** `flag` on every value, waveform chunk and alarm of a frame. */
+function markAll(d: Decoded, flag: number): void {
   for (const x of d.observations) x.flags = (x.flags ?? 0) | flag;
   for (const x of d.waves) x.flags = (x.flags ?? 0) | flag;
   for (const x of d.alarms) x.flags = (x.flags ?? 0) | flag;
+}
+
+/** FLAG_SIMULATED on everything a frame of a simulated device carries. */
+function markSimulated(d: Decoded, flag: number): void {
+  markAll(d, flag);
   if (d.statuses) for (const x of d.statuses) x.flags = (x.flags ?? 0) | flag;
 }
