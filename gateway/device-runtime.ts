@@ -9,11 +9,8 @@ import { Flag, GapReason, Kind, LinkState, type IGap, type ISource } from '../pr
 import { DeviceBatcher, type BatchingOptions } from './batcher.js';
 import { DeviceClock, type ClockOptions, type TimeSuspect } from './clock.js';
 import type { DeviceCounters, LinkStateName } from './device-link.js';
-import { inferFromBytes, type Inference } from './diagnosis-bytes.js';
-import {
-  diagnose, DIAGNOSIS_LOG_INTERVAL_MS, DIAGNOSIS_WINDOW_MS, ERROR_WINDOW_MIN_MS, ErrorWindow, INFERENCE_INTERVAL_MS, PROBLEM_STATES, silentText,
-  type Diagnosis, type DiagnosisInput, type DiagnosisState, type LineSettings,
-} from './diagnosis.js';
+import { silentText, type Diagnosis, type LineSettings } from './diagnosis.js';
+import { DeviceDiagnosis, type LinkFacts } from './diagnosis-tracker.js';
 import type { Outbox } from './outbox/outbox.js';
 
 const LINK_STATE: Record<LinkStateName, number> = {
@@ -88,16 +85,7 @@ export class DeviceRuntime {
   private lastDetail = '';
   private lastCounters: Readonly<DeviceCounters> | null = null;
   private suspectLogged = new Set<TimeSuspect>();
-  // ---- diagnosis (gateway/diagnosis.ts) ----
-  private readonly windowUs: number;
-  private readonly errorWindow: ErrorWindow;
-  private diag: Diagnosis = { state: 'down', text: 'connecting' };
-  /** The state last logged, and when (a change is logged at most once per DIAGNOSIS_LOG_INTERVAL_MS). */
-  private loggedState: DiagnosisState = 'down';
-  private loggedAtUs = -Infinity;
-  private inference: { atUs: number; value: Inference | null } | null = null;
-  /** Most frames of the last error window were rejected: the values that pass are flagged questionable. */
-  private doubtful = false;
+  private readonly diag: DeviceDiagnosis;
 
   constructor(o: DeviceRuntimeOptions) {
     this.o = o;
@@ -108,8 +96,7 @@ export class DeviceRuntime {
     this.log = o.logger.child({ device: o.device });
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
     this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
-    this.windowUs = this.silenceAfterUs ?? DIAGNOSIS_WINDOW_MS * 1000;
-    this.errorWindow = new ErrorWindow(Math.max(this.windowUs, ERROR_WINDOW_MIN_MS * 1000));
+    this.diag = new DeviceDiagnosis({ protocol: o.protocol, line: o.line, silenceAfterUs: this.silenceAfterUs, recentBytes: o.recentBytes, log: this.log });
     this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
     this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref) =>
       o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}) }),
@@ -136,7 +123,8 @@ export class DeviceRuntime {
     }
     if (this.silentFromUs > 0) this.resume(rxUs);
     if (this.flag) markSimulated(d, this.flag);
-    if (this.doubtful) markAll(d, Flag.FLAG_QUESTIONABLE);
+    // Most frames are rejected, or the bytes look like a wrong rate or protocol: what passes is likely noise.
+    if (this.diag.questionable) markAll(d, Flag.FLAG_QUESTIONABLE);
     const suspect = this.clock.stamp(d, rxUs);
     if (suspect) {
       this.counters.timeSuspect[suspect]++;
@@ -172,8 +160,6 @@ export class DeviceRuntime {
     const now = this.o.nowUs();
     this.lastCounters = counters;
     this.lastDetail = detail ?? '';
-    this.inference = null;
-    this.doubtful = false;
     if (state !== 'connected') this.stopSilenceWatch();
     if (state === 'disconnected' && this.silentFromUs > 0 && this.o.losesDataWhileDown) {
       // The disconnect's Gap starts at the last frame: it covers the silence too.
@@ -185,7 +171,6 @@ export class DeviceRuntime {
       this.upSinceUs = now;
       this.bytesAtFrame = counters.bytes;
       this.badAtFrame = counters.badFrames;
-      this.errorWindow.reset(now, counters);
       if (this.restartFromUs > 0) {
         this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: this.restartFromUs, toTimeUs: now, reason: GapReason.GAP_REASON_RESTART }, 'restart');
         this.restartFromUs = 0;
@@ -201,6 +186,7 @@ export class DeviceRuntime {
     }
     this.lastState = state;
     this.lastReason = reason ?? '';
+    this.diag.linkChanged(this.facts(now), counters);
     this.status(counters);
     if (state === 'connected') this.watchSilence();
   }
@@ -236,10 +222,8 @@ export class DeviceRuntime {
     if (this.silentFromUs === 0) this.silentFromUs = from;
     const c = this.lastCounters;
     // This line is the diagnosis's log line for the state too: the periodic diagnosis does not repeat it.
-    this.diag = diagnose(this.diagnosisInput(now));
-    this.loggedState = this.diag.state;
-    this.loggedAtUs = now;
-    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame, state: this.diag.state, diagnosis: this.diag.text }, 'device silent: link up, no frames');
+    const d = this.diag.silent(this.facts(now));
+    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame, state: d.state, diagnosis: d.text }, 'device silent: link up, no frames');
     this.lastReason = 'VW_ERR_DEVICE_SILENT';
     this.status();
   }
@@ -270,60 +254,22 @@ export class DeviceRuntime {
 
   /** The device's diagnosis as of the last evaluation (diagnose()). */
   get diagnosis(): Diagnosis {
-    return this.diag;
+    return this.diag.current;
   }
 
-  // ---- diagnosis: the state of the link with a reason a person can act on ------------------------------------------
-
-  /** What bytes that made no frame look like: analysed at most every INFERENCE_INTERVAL_MS. */
-  private inferred(now: number): Inference | null {
-    if (!this.o.recentBytes) return null;
-    const cached = this.inference;
-    if (cached && now - cached.atUs < INFERENCE_INTERVAL_MS * 1000) return cached.value;
-    const line = this.o.line;
-    const value = inferFromBytes(this.o.recentBytes(), { protocol: this.o.protocol, ...(line ? { readAt: line.baudRate, dataBits: line.dataBits } : {}) });
-    this.inference = { atUs: now, value };
-    return value;
-  }
-
-  private diagnosisInput(now: number): DiagnosisInput {
+  /** What the diagnosis needs to know of the link now. */
+  private facts(now: number): LinkFacts {
     const c = this.lastCounters;
-    const bytesSinceFrame = (c?.bytes ?? 0) - this.bytesAtFrame;
     return {
-      protocol: this.o.protocol, line: this.o.line, link: this.lastState, linkReason: this.lastReason, linkDetail: this.lastDetail, nowUs: now,
-      upSinceUs: this.upSinceUs, lastFrameUs: this.lastDataUs, windowUs: this.windowUs, silent: this.silent, bytesSinceFrame,
-      badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame, errors: this.errorWindow.last, inference: () => this.inferred(now),
+      link: this.lastState, linkReason: this.lastReason, linkDetail: this.lastDetail, nowUs: now, upSinceUs: this.upSinceUs, lastFrameUs: this.lastDataUs,
+      silent: this.silent, bytesSinceFrame: (c?.bytes ?? 0) - this.bytesAtFrame, badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame,
     };
   }
 
-  /**
-   * Re-evaluates the diagnosis (the gateway calls this every second). A change is logged, at most once per
-   * DIAGNOSIS_LOG_INTERVAL_MS (a later change waits and is logged if it still holds); entering or leaving frame-errors
-   * also publishes a status, since DeviceStatus.diagnosis carries it (SILENT has statuses of its own).
-   */
+  /** Re-evaluates the link's state with its reason (the gateway calls this every second: gateway/diagnosis-tracker.ts). */
   diagnose(): Diagnosis {
-    const now = this.o.nowUs();
-    const c = this.lastCounters;
-    if (c && this.lastState === 'connected') this.errorWindow.roll(now, c);
-    const d = diagnose(this.diagnosisInput(now));
-    this.diag = d;
-    // The diagnosis text says so when values are flagged (and is logged with the state).
-    this.doubtful = d.questionable === true;
-    if (d.state === this.loggedState) return d;
-    // The link's own lines say when it goes down or comes up; a wait for the first frame is no news.
-    if (d.state === 'down' || d.state === 'waiting') return d;
-    const was = this.loggedState;
-    const speak = PROBLEM_STATES.has(d.state) || PROBLEM_STATES.has(was);
-    if (speak && now - this.loggedAtUs < DIAGNOSIS_LOG_INTERVAL_MS * 1000) return d; // said recently: wait
-    this.loggedState = d.state;
-    if (speak) {
-      this.loggedAtUs = now;
-      const fields = { state: d.state, diagnosis: d.text, ...(d.suggestion ? { suggestion: d.suggestion } : {}) };
-      if (PROBLEM_STATES.has(d.state)) this.log.warn(fields, 'device diagnosis');
-      else this.log.info(fields, 'device diagnosis');
-    }
-    if ((d.state === 'frame-errors') !== (was === 'frame-errors')) this.status();
-    return d;
+    if (this.diag.tick(this.facts(this.o.nowUs()), this.lastCounters)) this.status();
+    return this.diag.current;
   }
 
   /** A status record with the link's counters (also sent periodically). */
@@ -342,7 +288,7 @@ export class DeviceRuntime {
         unmapped: this.counters.unmapped,
         reconnects: counters.reconnects,
         lastFrameTimeUs: this.lastDataUs,
-        ...(this.silent ? { diagnosis: silentText(this.diagnosisInput(now)).text } : this.diag.state === 'frame-errors' ? { diagnosis: this.diag.text } : {}),
+        ...(this.silent ? { diagnosis: silentText(this.diag.input(this.facts(now))).text } : this.diag.current.state === 'frame-errors' ? { diagnosis: this.diag.current.text } : {}),
         flags: this.flag,
       }],
     }, now, now).catch(() => undefined);
