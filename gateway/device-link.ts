@@ -10,6 +10,7 @@ import type { Logger } from '../lib/log.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
 import { createBackoff } from './backoff.js';
 import { createSessionDriver } from './session-driver.js';
+import { ByteRing } from './diagnosis-bytes.js';
 import type { Link, LinkOpener } from './transports/link.js';
 
 export interface DeviceCounters {
@@ -28,7 +29,8 @@ export type LinkStateName = 'connecting' | 'connected' | 'disconnected';
 
 export interface DeviceLinkEvents {
   decoded(d: Decoded, gatewayTimeUs: number): void;
-  state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void;
+  /** `detail`: the OS's words for a failure (ENOENT, ECONNREFUSED ...), for the diagnosis; never device data. */
+  state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode, detail?: string): void;
   /** Raw bytes as they arrived (capture); optional. */
   data?(chunk: Buffer, gatewayTimeUs: number): void;
   /** The protocol session changed state (counters.session); optional. */
@@ -40,6 +42,8 @@ export interface DeviceLink {
   readonly counters: DeviceCounters;
   /** The link's state now. */
   readonly state: LinkStateName;
+  /** The newest bytes that made no good frame (at most RING_BYTES), for the diagnosis; absent where not kept. */
+  recentBytes?(): Buffer;
   stop(): Promise<void>;
 }
 
@@ -87,11 +91,14 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let state: LinkStateName = 'connecting';
-  const setState = (s: LinkStateName, reason?: ErrorCode) => {
+  const setState = (s: LinkStateName, reason?: ErrorCode, detail?: string) => {
     state = s;
-    if (reason) o.events.state(s, counters, reason);
+    if (reason) o.events.state(s, counters, reason, detail);
     else o.events.state(s, counters);
   };
+  // Bytes that made no good frame, or rejected frames or garbage, for the diagnosis (what they look like instead). A
+  // chunk of nothing but good frames empties it, so a healthy link copies little: the chunks that end mid-frame.
+  const recent = new ByteRing();
 
   const session = o.session ? createSessionDriver(o.session, {
     onState: (st) => {
@@ -127,7 +134,16 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     const t = clock();
     counters.bytes += chunk.length;
     o.events.data?.(chunk, t);
+    const frames = counters.frames;
+    const bad = counters.badFrames;
+    const garbage = pipeline.stats.garbageBytes;
+    const framing = pipeline.stats.errors;
     pipeline.push(chunk, t);
+    // A chunk that completed good frames and nothing else (no rejected frame, garbage or truncation) is the healthy
+    // case: nothing to keep.
+    if (counters.frames > frames && counters.badFrames === bad && pipeline.stats.garbageBytes === garbage && pipeline.stats.errors === framing) {
+      if (recent.length > 0) recent.clear();
+    } else recent.push(chunk);
   };
 
   const schedule = (code: ErrorCode, detail: string) => {
@@ -135,7 +151,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     const wait = backoff.next();
     // The detail is an OS error text (ENOENT, EIO): no device data.
     log.info({ code, err: detail, retryMs: wait }, 'device link down');
-    setState('disconnected', code);
+    setState('disconnected', code, detail);
     timer = setTimeout(connect, wait);
   };
 
@@ -144,6 +160,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     if (stopped) return;
     setState('connecting');
     pipeline.reset();
+    recent.clear();
     try {
       const l = await o.open({
         data: onData,
@@ -180,6 +197,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     get state() {
       return state;
     },
+    recentBytes: () => recent.snapshot(),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -9,9 +9,10 @@ import { Flag, GapReason, Kind, LinkState, type IGap, type ISource } from '../pr
 import { DeviceBatcher, type BatcherCounters, type BatchingOptions } from './batcher.js';
 import { DeviceClock, type ClockOptions, type TimeSuspect } from './clock.js';
 import type { DeviceCounters, LinkStateName } from './device-link.js';
+import { silentText, type Diagnosis, type LineSettings } from './diagnosis.js';
+import { DeviceDiagnosis, type LinkFacts } from './diagnosis-tracker.js';
 import type { Outbox } from './outbox/outbox.js';
 import { clipSourceText } from './publish-size.js';
-import { silenceDiagnosis } from './silence.js';
 
 const LINK_STATE: Record<LinkStateName, number> = {
   connecting: LinkState.LINK_STATE_CONNECTING,
@@ -32,6 +33,10 @@ export interface DeviceRuntimeOptions {
   silenceAfterMs?: number | null;
   /** A simulator, not a patient: everything of the device is flagged FLAG_SIMULATED. */
   simulated?: boolean;
+  /** Serial links: the line settings (the diagnosis names the rate the bytes were read at). */
+  line?: LineSettings | undefined;
+  /** The link's newest bytes that made no frame (device-link.ts), for the diagnosis; absent for MLLP listeners. */
+  recentBytes?: (() => Buffer) | undefined;
   outbox: Outbox;
   batching: BatchingOptions;
   clock: ClockOptions;
@@ -77,8 +82,11 @@ export class DeviceRuntime {
   private restartFromUs: number;
   private lastState: LinkStateName = 'connecting';
   private lastReason = '';
+  /** The OS's words for the last link failure (diagnosis). */
+  private lastDetail = '';
   private lastCounters: Readonly<DeviceCounters> | null = null;
   private suspectLogged = new Set<TimeSuspect>();
+  private readonly diag: DeviceDiagnosis;
 
   constructor(o: DeviceRuntimeOptions) {
     this.o = o;
@@ -89,6 +97,7 @@ export class DeviceRuntime {
     this.log = o.logger.child({ device: o.device });
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
     this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
+    this.diag = new DeviceDiagnosis({ protocol: o.protocol, line: o.line, silenceAfterUs: this.silenceAfterUs, recentBytes: o.recentBytes, log: this.log });
     this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
     this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref, setAside) =>
       o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}), ...(setAside ? { setAside } : {}) }),
@@ -121,6 +130,8 @@ export class DeviceRuntime {
     }
     if (this.silentFromUs > 0) this.resume(rxUs);
     if (this.flag) markSimulated(d, this.flag);
+    // Most frames are rejected, or the bytes look like a wrong rate or protocol: what passes is likely noise.
+    if (this.diag.questionable) markAll(d, Flag.FLAG_QUESTIONABLE);
     const suspect = this.clock.stamp(d, rxUs);
     if (suspect) {
       this.counters.timeSuspect[suspect]++;
@@ -152,9 +163,10 @@ export class DeviceRuntime {
   }
 
   /** Link state changes: a status record, and a Gap when the link comes back after losing data. */
-  linkState(state: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void {
+  linkState(state: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode, detail?: string): void {
     const now = this.o.nowUs();
     this.lastCounters = counters;
+    this.lastDetail = detail ?? '';
     if (state !== 'connected') this.stopSilenceWatch();
     if (state === 'disconnected' && this.silentFromUs > 0 && this.o.losesDataWhileDown) {
       // The disconnect's Gap starts at the last frame: it covers the silence too.
@@ -181,6 +193,7 @@ export class DeviceRuntime {
     }
     this.lastState = state;
     this.lastReason = reason ?? '';
+    this.diag.linkChanged(this.facts(now), counters);
     this.status(counters);
     if (state === 'connected') this.watchSilence();
   }
@@ -215,7 +228,9 @@ export class DeviceRuntime {
     // A silence carried over an MLLP reconnect keeps its start: its Gap runs from the last frame.
     if (this.silentFromUs === 0) this.silentFromUs = from;
     const c = this.lastCounters;
-    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame }, 'device silent: link up, no frames');
+    // This line is the diagnosis's log line for the state too: the periodic diagnosis does not repeat it.
+    const d = this.diag.silent(this.facts(now));
+    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame, state: d.state, diagnosis: d.text }, 'device silent: link up, no frames');
     this.lastReason = 'VW_ERR_DEVICE_SILENT';
     this.status();
   }
@@ -239,12 +254,36 @@ export class DeviceRuntime {
     return this.silent;
   }
 
+  /** Gateway time of the last good frame (0: none since the gateway started). */
+  get lastFrameUs(): number {
+    return this.lastDataUs;
+  }
+
+  /** The device's diagnosis as of the last evaluation (diagnose()). */
+  get diagnosis(): Diagnosis {
+    return this.diag.current;
+  }
+
+  /** What the diagnosis needs to know of the link now. */
+  private facts(now: number): LinkFacts {
+    const c = this.lastCounters;
+    return {
+      link: this.lastState, linkReason: this.lastReason, linkDetail: this.lastDetail, nowUs: now, upSinceUs: this.upSinceUs, lastFrameUs: this.lastDataUs,
+      silent: this.silent, bytesSinceFrame: (c?.bytes ?? 0) - this.bytesAtFrame, badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame,
+    };
+  }
+
+  /** Re-evaluates the link's state with its reason (the gateway calls this every second: gateway/diagnosis-tracker.ts). */
+  diagnose(): Diagnosis {
+    if (this.diag.tick(this.facts(this.o.nowUs()), this.lastCounters)) this.status();
+    return this.diag.current;
+  }
+
   /** A status record with the link's counters (also sent periodically). */
   status(counters: Readonly<DeviceCounters> | null = this.lastCounters): void {
     if (!counters) return;
     this.lastCounters = counters;
     const now = this.o.nowUs();
-    const from = Math.max(this.lastDataUs, this.upSinceUs);
     void this.batcher.put('status', {
       statuses: [{
         time: { gatewayTimeUs: now },
@@ -256,11 +295,7 @@ export class DeviceRuntime {
         unmapped: this.counters.unmapped,
         reconnects: counters.reconnects,
         lastFrameTimeUs: this.lastDataUs,
-        ...(this.silent ? {
-          diagnosis: silenceDiagnosis({
-            silentMs: (now - from) / 1000, protocol: this.o.protocol, bytes: counters.bytes - this.bytesAtFrame, badFrames: counters.badFrames - this.badAtFrame, neverFramed: this.lastDataUs < this.upSinceUs,
-          }),
-        } : {}),
+        ...(this.silent ? { diagnosis: silentText(this.diag.input(this.facts(now))).text } : this.diag.current.state === 'frame-errors' ? { diagnosis: this.diag.current.text } : {}),
         flags: this.flag,
         ...(counters.session ? { session: counters.session } : {}),
       }],
@@ -274,10 +309,15 @@ export class DeviceRuntime {
   }
 }
 
-/** FLAG_SIMULATED on everything a frame of a simulated device carries. */
-function markSimulated(d: Decoded, flag: number): void {
+/** `flag` on every value, waveform chunk and alarm of a frame. */
+function markAll(d: Decoded, flag: number): void {
   for (const x of d.observations) x.flags = (x.flags ?? 0) | flag;
   for (const x of d.waves) x.flags = (x.flags ?? 0) | flag;
   for (const x of d.alarms) x.flags = (x.flags ?? 0) | flag;
+}
+
+/** FLAG_SIMULATED on everything a frame of a simulated device carries. */
+function markSimulated(d: Decoded, flag: number): void {
+  markAll(d, flag);
   if (d.statuses) for (const x of d.statuses) x.flags = (x.flags ?? 0) | flag;
 }

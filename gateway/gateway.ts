@@ -12,6 +12,8 @@ import { probeClockSync } from './clock-sync.js';
 import { GATEWAY_DEVICE, type DeviceConfig, type GatewayConfig, type TransportConfig } from './config.js';
 import { startDeviceLink, nowUs as systemNowUs, type DeviceLink } from './device-link.js';
 import { DeviceRuntime } from './device-runtime.js';
+import { lineName, type LineSettings } from './diagnosis.js';
+import { isoUs, STATUS_FILE_INTERVAL_MS, writeStatusFile, type GatewayReport } from './diagnosis-status.js';
 import { acquireDataDir } from './lock.js';
 import { createGatewayMetrics, startMetricsServer, type GatewayMetrics, type MetricsServer } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
@@ -26,6 +28,8 @@ export type { DeviceConfig, GatewayConfig, TransportConfig } from './config.js';
 
 /** How often the gateway's own clock sync state is read. */
 export const CLOCK_PROBE_INTERVAL_MS = 60_000;
+/** How often each device's diagnosis is re-evaluated (gateway/diagnosis.ts). */
+export const DIAGNOSIS_TICK_MS = 1000;
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -45,6 +49,8 @@ export interface Gateway {
   /** Bound ports of MLLP listeners by device id (port 0 in the config picks one). */
   readonly mllpPorts: ReadonlyMap<string, number>;
   readonly metricsPort: number | null;
+  /** What `vitalwire gateway status` shows (gateway/diagnosis-status.ts). */
+  report(): GatewayReport;
   close(): Promise<void>;
 }
 
@@ -59,6 +65,19 @@ function opener(t: TransportConfig): LinkOpener | null {
     case 'mllp-listener':
       return null;
   }
+}
+
+/** The line settings of a serial link, for the diagnosis (which rate were the bytes read at?). */
+function lineOf(t: TransportConfig): LineSettings | undefined {
+  if (t.kind === 'serial') return { baudRate: t.baudRate, dataBits: t.dataBits, parity: t.parity, stopBits: t.stopBits };
+  if (t.kind === 'ble-bridge') return { baudRate: t.baudRate, dataBits: 8, parity: 'none', stopBits: 1 };
+  return undefined;
+}
+
+function describeTransport(t: TransportConfig): string {
+  const line = lineOf(t);
+  if (t.kind === 'serial' || t.kind === 'ble-bridge') return `${t.kind} ${t.path}${line ? ` ${lineName(line)}` : ''}`;
+  return `${t.kind} ${t.host}:${t.port}`;
 }
 
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {
@@ -90,11 +109,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
     let clockSynced = false;
     const runtimes = new Map<string, DeviceRuntime>();
+    const links = new Map<string, DeviceLink>();
     const clockOpts = { maxFutureMs: c.clock.maxFutureMs, jumpMs: c.clock.jumpMs, minPlausibleUs: Date.parse(c.clock.minPlausible) * 1000 };
     for (const d of c.devices) {
       runtimes.set(d.id, new DeviceRuntime({
         site: c.site, gateway: c.gateway, device: d.id, protocol: d.protocol, bed: d.bed, model: d.model,
         losesDataWhileDown: d.transport.kind !== 'mllp-listener', silenceAfterMs: silenceAfterMs(d.protocol, d.silence), simulated: d.simulated,
+        line: lineOf(d.transport), recentBytes: () => links.get(d.id)?.recentBytes?.() ?? Buffer.alloc(0),
         outbox, batching: c.batching, clock: clockOpts, logger: log, nowUs: now,
       }));
     }
@@ -134,9 +155,9 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       if (!rt || !protocol) throw new VitalwireError('VW_ERR_CONFIG', `devices: unknown protocol ${d.protocol}`);
       const cap: CaptureWriter | null = capture ? capture.forDevice(d.id) : null;
       const utc = d.utcOffsetMin ?? c.clock.defaultUtcOffsetMin;
-      const state = (s: 'connecting' | 'connected' | 'disconnected', counters: Parameters<DeviceRuntime['linkState']>[1], reason?: Parameters<DeviceRuntime['linkState']>[2]) => {
+      const state = (s: 'connecting' | 'connected' | 'disconnected', counters: Parameters<DeviceRuntime['linkState']>[1], reason?: Parameters<DeviceRuntime['linkState']>[2], detail?: string) => {
         connected.set(d.id, s === 'connected');
-        rt.linkState(s, counters, reason);
+        rt.linkState(s, counters, reason, detail);
       };
       const t = d.transport;
       const open = opener(t);
@@ -154,6 +175,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         });
         mllpPorts.set(d.id, l.port);
         devices.push(l);
+        links.set(d.id, l);
       } else if (open) {
         devices.push(startDeviceLink({
           id: d.id, protocol, open, logger: log, nowUs: now, backoff: c.reconnect, defaultUtcOffsetMin: utc,
@@ -165,8 +187,14 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
             ...(cap ? { data: (chunk: Buffer, rx: number) => cap.write(chunk, rx) } : {}),
           },
         }));
+        links.set(d.id, devices[devices.length - 1] as DeviceLink);
       }
     }
+    const diagnosisTimer = setInterval(() => {
+      for (const rt of runtimes.values()) rt.diagnose();
+    }, DIAGNOSIS_TICK_MS);
+    diagnosisTimer.unref();
+    cleanups.push(async () => clearInterval(diagnosisTimer));
 
     const statusTimer = setInterval(() => {
       gatewayStatus(LinkState.LINK_STATE_CONNECTED);
@@ -196,7 +224,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         const rt = runtimes.get(l.id);
         const x = l.counters as typeof l.counters & { acks?: Record<string, number>; duplicates?: number };
         return {
-          id: l.id, connected: connected.get(l.id) ?? false, silent: rt?.isSilent() ?? false, frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
+          id: l.id, connected: connected.get(l.id) ?? false, silent: rt?.isSilent() ?? false, state: rt?.diagnosis.state ?? 'down', lastFrameUs: rt?.lastFrameUs ?? 0,
+          frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
           errors: x.errors as Record<string, number>, timeSuspect: rt?.counters.timeSuspect ?? {}, clockOffsetUs: rt?.clock.stats.offsetUs ?? 0,
           clockDriftPpm: rt?.clock.stats.driftPpm ?? 0, fitted: rt?.fitted ?? {}, ...(x.acks ? { acks: x.acks } : {}), ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
         };
@@ -209,16 +238,54 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         unsendable: outbox.counters.unsendable, deadLetterBytes: outbox.deadLetterBytes(),
       }),
       gaps,
-      uplink: () => ({ connected: uplink.isConnected(), ...uplink.counters }),
+      uplink: () => {
+        const st = uplink.status();
+        return { connected: uplink.isConnected(), reason: st.connected ? 'connected' : st.reason?.reason ?? 'connecting', ...uplink.counters };
+      },
       clockSynced: () => clockSynced,
       nowUs: now,
     }, { site: c.site, gateway: c.gateway });
     metrics = m;
+
+    const startedAt = new Date().toISOString();
+    const report = (): GatewayReport => {
+      const u = uplink.status();
+      const oldest = outbox.oldestUnsentUs();
+      return {
+        site: c.site, gateway: c.gateway, pid: process.pid, startedAt, time: new Date().toISOString(),
+        uplink: {
+          connected: u.connected, url: u.url.replace(/\/\/[^@]*@/, '//'), since: isoUs(u.sinceUs) ?? startedAt, reason: u.connected ? null : u.reason?.reason ?? null,
+          text: u.connected ? null : u.reason?.text ?? null, failures: u.failures, lastConnected: isoUs(u.lastConnectedUs),
+        },
+        outbox: { depth: outbox.depth(), bytes: outbox.diskBytes(), quotaBytes: c.outbox.quotaBytes, oldestUnsent: oldest === null ? null : isoUs(oldest) },
+        devices: c.devices.map((d) => {
+          const rt = runtimes.get(d.id);
+          const l = links.get(d.id);
+          const diag = rt?.diagnosis ?? { state: 'down' as const, text: 'not started' };
+          return {
+            id: d.id, protocol: d.protocol, transport: describeTransport(d.transport), link: l?.state ?? 'connecting', state: diag.state, diagnosis: diag.text,
+            ...(diag.suggestion ? { suggestion: diag.suggestion } : {}), silent: rt?.isSilent() ?? false, lastFrame: isoUs(rt?.lastFrameUs ?? 0),
+            framesOk: (l?.counters.frames ?? 0) - (l?.counters.badFrames ?? 0), framesBad: l?.counters.badFrames ?? 0, bytes: l?.counters.bytes ?? 0,
+            reconnects: l?.counters.reconnects ?? 0, simulated: d.simulated,
+          };
+        }),
+      };
+    };
+
     let server: MetricsServer | null = null;
+    let statusFileTimer: NodeJS.Timeout | null = null;
     if (c.metrics) {
-      server = await startMetricsServer({ host: c.metrics.host, port: c.metrics.port, registry: m.registry, healthy: () => uplink.isConnected() });
+      server = await startMetricsServer({ host: c.metrics.host, port: c.metrics.port, registry: m.registry, healthy: () => uplink.isConnected(), status: report });
       const s = server;
       cleanups.push(() => s.close());
+    } else {
+      // No metrics port: `vitalwire gateway status` reads the report from the data directory instead.
+      const write = () => void writeStatusFile(c.dataDir, report()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status file not written'));
+      write();
+      statusFileTimer = setInterval(write, STATUS_FILE_INTERVAL_MS);
+      statusFileTimer.unref();
+      const t = statusFileTimer;
+      cleanups.push(async () => clearInterval(t));
     }
     log.info({ devices: c.devices.length, metricsPort: server?.port ?? null, backlog: outbox.depth() }, 'gateway started');
 
@@ -226,6 +293,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const close = async () => {
       clearInterval(statusTimer);
       clearInterval(probeTimer);
+      clearInterval(diagnosisTimer);
+      if (statusFileTimer) clearInterval(statusFileTimer);
       // Devices first (an MLLP listener stores and acknowledges what it has received), then everything batched.
       await Promise.all(devices.map((d) => d.stop().catch(() => undefined)));
       await Promise.all([...runtimes.values()].map((rt) => rt.flush()));
@@ -234,13 +303,15 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       const drained = await uplink.drain(c.publish.drainTimeoutMs);
       await uplink.close();
       await server?.close();
+      // The last report stays behind: `vitalwire gateway status` shows it as the state when the gateway stopped.
+      if (statusFileTimer) await writeStatusFile(c.dataDir, { ...report(), stoppedAt: new Date().toISOString() }).catch(() => undefined);
       await capture?.close();
       await outbox.close();
       await release();
       log.info({ drained, backlog: outbox.depth() }, 'gateway stopped');
     };
     return {
-      config: c, devices, runtimes, outbox, uplink, metrics: m, mllpPorts, metricsPort: server?.port ?? null,
+      config: c, devices, runtimes, outbox, uplink, metrics: m, mllpPorts, metricsPort: server?.port ?? null, report,
       close: () => (closing ??= close()),
     };
   } catch (err) {

@@ -1,7 +1,9 @@
 // Prometheus metrics of the gateway (vitalwire_gateway_*), served on a loopback HTTP port: GET /metrics and
 // GET /healthz. The registry reads the runtime's counters when scraped, so the hot path never touches prom-client
 // (except the publish-latency histogram). Labels are device ids, error codes and kinds: never patient data or values.
+import { CONNECT_REASONS } from '../lib/connect-diagnosis.js';
 import { listen } from '../lib/listen.js';
+import { DIAGNOSIS_STATES } from './diagnosis.js';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -11,6 +13,10 @@ export interface DeviceMetricsView {
   connected: boolean;
   /** Link up, no frames for longer than the device's silence threshold. */
   silent: boolean;
+  /** The diagnosis state (gateway/diagnosis.ts). */
+  state: string;
+  /** Gateway time of the last good frame, us (0: none). */
+  lastFrameUs: number;
   frames: number;
   badFrames: number;
   reconnects: number;
@@ -33,7 +39,8 @@ export interface GatewayMetricsSource {
     unsendable?: Readonly<Record<string, number>>; deadLetterBytes?: number;
   };
   gaps(): Readonly<Record<string, number>>;
-  uplink(): { connected: boolean; connects: number; disconnects: number; connectFailures: number; published: number; publishedBackfill: number; acked: number };
+  /** `reason`: 'connected', 'connecting' (no attempt has ended yet), or a ConnectReason (lib/connect-diagnosis.ts). */
+  uplink(): { connected: boolean; reason: string; connects: number; disconnects: number; connectFailures: number; published: number; publishedBackfill: number; acked: number };
   clockSynced(): boolean;
   nowUs(): number;
 }
@@ -75,6 +82,10 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
   counter('vitalwire_gateway_device_reconnects_total', 'Device link reconnects', ['device'], perDevice((d) => d.reconnects));
   gauge('vitalwire_gateway_device_connected', '1 while the device link is up', ['device'], perDevice((d) => (d.connected ? 1 : 0)));
   gauge('vitalwire_gateway_device_silent', '1 while the device link is up but the device sends no frames (LINK_STATE_SILENT)', ['device'], perDevice((d) => (d.silent ? 1 : 0)));
+  gauge('vitalwire_gateway_device_state', 'The device\'s diagnosis: 1 for its state (down, waiting, no-bytes, no-frames, frame-errors, ok), 0 for the others', ['device', 'state'], (set) => {
+    for (const d of src.devices()) for (const state of DIAGNOSIS_STATES) set({ device: d.id, state }, d.state === state ? 1 : 0);
+  });
+  gauge('vitalwire_gateway_device_last_frame_timestamp_seconds', 'Unix time of the device\'s last good frame (0: none since the gateway started)', ['device'], perDevice((d) => d.lastFrameUs / 1e6));
   counter('vitalwire_gateway_time_suspect_total', 'Payloads with an implausible device time, by kind', ['device', 'kind'], (set) => {
     for (const d of src.devices()) for (const [kind, v] of Object.entries(d.timeSuspect)) set({ device: d.id, kind }, v);
   });
@@ -118,6 +129,10 @@ export function createGatewayMetrics(src: GatewayMetricsSource, labels: { site: 
 
   const up = () => src.uplink();
   gauge('vitalwire_gateway_broker_connected', '1 while connected to a broker', [], (set) => set({}, up().connected ? 1 : 0));
+  gauge('vitalwire_gateway_broker_connect_reason', 'Why the uplink is not connected: 1 for the current reason (connected, connecting, or lib/connect-diagnosis.ts reasons), 0 for the others', ['reason'], (set) => {
+    const now = up().reason;
+    for (const reason of ['connected', 'connecting', ...CONNECT_REASONS]) set({ reason }, reason === now ? 1 : 0);
+  });
   counter('vitalwire_gateway_broker_connects_total', 'Successful broker connections', [], (set) => set({}, up().connects));
   counter('vitalwire_gateway_broker_disconnects_total', 'Broker connections lost', [], (set) => set({}, up().disconnects));
   counter('vitalwire_gateway_broker_connect_failures_total', 'Failed broker connection attempts', [], (set) => set({}, up().connectFailures));
@@ -166,8 +181,11 @@ export interface MetricsDeadlines {
 
 export const METRICS_DEADLINES: Readonly<MetricsDeadlines> = { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5000, idleSocketMs: 10_000 };
 
-/** GET /metrics (Prometheus text) and GET /healthz (200 while the broker is connected, else 503). */
-export async function startMetricsServer(o: { host: string; port: number; registry: Registry; healthy: () => boolean; deadlines?: Partial<MetricsDeadlines> }): Promise<MetricsServer> {
+/**
+ * GET /metrics (Prometheus text), GET /healthz (200 while the broker is connected, else 503) and GET /status (JSON for
+ * `vitalwire gateway status`, gateway/diagnosis-status.ts).
+ */
+export async function startMetricsServer(o: { host: string; port: number; registry: Registry; healthy: () => boolean; status?: () => unknown; deadlines?: Partial<MetricsDeadlines> }): Promise<MetricsServer> {
   const d = { ...METRICS_DEADLINES, ...o.deadlines };
   const sockets = new Set<Socket>();
   // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by default): often enough
@@ -181,6 +199,8 @@ export async function startMetricsServer(o: { host: string; port: number; regist
     } else if (path === '/healthz') {
       const ok = o.healthy();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'broker not connected\n');
+    } else if (path === '/status' && o.status) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(o.status())}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

@@ -7,6 +7,7 @@
 // gateway owns retries, so nothing is resent behind the outbox's back; reconnects use capped, jittered backoff and
 // cycle through the broker URLs. The last will marks the gateway offline (retained) if the connection dies.
 import mqtt, { type MqttClient } from 'mqtt';
+import { checkOwnCertificate, explainConnectError, type ConnectDiagnosis } from '../lib/connect-diagnosis.js';
 import type { Logger } from '../lib/log.js';
 import { streamTopic, type StreamKind } from '../lib/topics.js';
 import { encodeBatch } from '../proto/encode-batch.js';
@@ -61,9 +62,25 @@ export interface UplinkCounters {
   nacked: number;
 }
 
+/** Where the uplink stands, for `vitalwire gateway status` and the metrics. */
+export interface UplinkStatus {
+  connected: boolean;
+  /** The broker connected to, or tried last. */
+  url: string;
+  /** Gateway time since which `connected` and `reason` hold. */
+  sinceUs: number;
+  /** Why the uplink is not connected (lib/connect-diagnosis.ts); null while connected and before the first attempt. */
+  reason: ConnectDiagnosis | null;
+  /** Failed attempts since the last connect. */
+  failures: number;
+  /** Gateway time of the last successful connect (0: none yet). */
+  lastConnectedUs: number;
+}
+
 export interface Uplink {
   readonly counters: UplinkCounters;
   isConnected(): boolean;
+  status(): UplinkStatus;
   inflight(): number;
   /** Waits (at most timeoutMs) until nothing live is queued and nothing is in flight; true when it got there. */
   drain(timeoutMs: number): Promise<boolean>;
@@ -104,6 +121,34 @@ export function startUplink(o: UplinkOptions): Uplink {
   let pumpTimer: NodeJS.Timeout | null = null;
   let lastError = '';
   let idleWaiters: (() => void)[] = [];
+  // ---- why the uplink is down: explained per attempt, logged once per change of reason ----
+  const state: UplinkStatus = { connected: false, url: o.urls[0] ?? '', sinceUs: o.nowUs(), reason: null, failures: 0, lastConnectedUs: 0 };
+  /** The most telling error of the attempt in progress (a CONNACK code, then a TLS error, then anything). */
+  let attemptErr: unknown = null;
+  let attemptStartMs = 0;
+  const errRank = (e: unknown): number => {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'number') return 3;
+    return typeof code === 'string' && /CERT|SSL|TLS|VERIFY|SIGN/.test(code) ? 2 : 1;
+  };
+  const noteError = (e: unknown) => {
+    if (attemptErr === null || errRank(e) > errRank(attemptErr)) attemptErr = e;
+  };
+  const safeUrl = (u: string) => u.replace(/\/\/[^@]*@/, '//');
+  const setReason = (d: ConnectDiagnosis, logIt: boolean) => {
+    if (state.reason?.reason !== d.reason) {
+      state.sinceUs = o.nowUs();
+      if (logIt) log.warn({ code: 'VW_ERR_UPLINK', reason: d.reason, url: safeUrl(state.url), failures: state.failures }, `cannot connect to the broker: ${d.text}`);
+    }
+    state.reason = d;
+  };
+  // Our own certificate, checked before dialling: an expired one, or one from another CA, is refused by any broker.
+  const ownCheck = () => checkOwnCertificate(o.tls.cert, o.tls.ca);
+  const own0 = ownCheck();
+  if (own0) {
+    state.reason = own0;
+    log.error({ code: 'VW_ERR_UPLINK', reason: own0.reason }, `our certificate cannot work: ${own0.text}`);
+  }
 
   const topicOf = (device: string, kind: StreamKind): string => {
     const k = `${device}/${kind}`;
@@ -276,8 +321,18 @@ export function startUplink(o: UplinkOptions): Uplink {
     } else if (wasOnline) {
       counters.disconnects++;
       log.warn({ code: 'VW_ERR_UPLINK', err: lastError || 'connection closed', depth: o.outbox.depth() }, 'broker connection lost');
+      state.connected = false;
+      setReason(explainConnectError(attemptErr ?? { code: 'ECONNRESET', message: 'connection closed' }, safeUrl(state.url)), false);
     } else {
       counters.connectFailures++;
+      state.failures++;
+      if (!closing) {
+        // No error at all: mqtt.js closes without one when CONNACK does not come in time, or the peer hangs up.
+        const timedOut = performance.now() - attemptStartMs >= o.connectTimeoutMs - 50;
+        const err = attemptErr ?? (timedOut ? { code: 'ETIMEDOUT', message: 'no CONNACK in time' } : { code: 'ECONNRESET', message: 'closed before CONNACK' });
+        const own = ownCheck();
+        setReason(explainConnectError(err, safeUrl(state.url), own, { ownCertChecked: own === null }), true);
+      }
     }
     if (closing) return;
     urlIndex++;
@@ -291,10 +346,15 @@ export function startUplink(o: UplinkOptions): Uplink {
     if (closing) return;
     const url = o.urls[urlIndex % o.urls.length] ?? '';
     lastError = '';
+    state.url = url;
+    attemptErr = null;
+    attemptStartMs = performance.now();
     const c = mqtt.connect(url, {
       ca: o.tls.ca,
       cert: o.tls.cert,
       key: o.tls.key,
+      // Explicitly: mqtt.js reports a TLS verification error (unknown CA, host name) only when this is set.
+      rejectUnauthorized: true,
       clientId: `${o.site}/${o.gateway}`, // the broker binds client ids to the certificate identity
       protocolVersion: 4,
       clean: true,
@@ -310,6 +370,8 @@ export function startUplink(o: UplinkOptions): Uplink {
       online = true;
       backoff.reset();
       counters.connects++;
+      Object.assign(state, { connected: true, sinceUs: o.nowUs(), reason: null, failures: 0, lastConnectedUs: o.nowUs() });
+      attemptErr = null;
       o.outbox.setOnline(true);
       const backlog = o.outbox.depth();
       backlogFirst = backlog <= o.replayMessagesPerSecond * SMALL_BACKLOG_SECONDS;
@@ -321,7 +383,10 @@ export function startUplink(o: UplinkOptions): Uplink {
     c.on('error', (err) => {
       if (err.message !== lastError) log.debug({ code: 'VW_ERR_UPLINK', err: err.message }, 'broker connection error');
       lastError = err.message;
+      noteError(err);
     });
+    // A TLS alert after the handshake (the broker refusing our certificate under TLS 1.3) reaches only the socket.
+    c.stream?.on?.('error', noteError);
   }
 
   o.outbox.onLive(() => pump());
@@ -330,6 +395,7 @@ export function startUplink(o: UplinkOptions): Uplink {
   return {
     counters,
     isConnected: () => online,
+    status: () => ({ ...state, connected: online }),
     inflight: () => inflight.size,
     drain(timeoutMs) {
       if (inflight.size === 0 && !(online && liveWaiting())) return Promise.resolve(true);

@@ -44,12 +44,17 @@ export function silenceAfterMs(protocol: string, cfg: SilenceConfig | undefined)
 
 /**
  * What a person can act on (DeviceStatus.diagnosis): whether bytes still arrive tells a device that stopped (off,
- * export disabled, cable) from one whose bytes the gateway cannot read (protocol, baud rate, framing). No values.
+ * export disabled, cable) from one whose bytes the gateway cannot read (protocol, baud rate, framing). `hint` ends the
+ * second sentence with what the bytes look like instead (gateway/diagnosis.ts). No values.
  */
-export function silenceDiagnosis(o: { silentMs: number; protocol: string; bytes: number; badFrames: number; neverFramed: boolean }): string {
+export function silenceDiagnosis(o: { silentMs: number; protocol: string; bytes: number; badFrames: number; neverFramed: boolean; hint?: string }): string {
   const s = Math.round(o.silentMs / 1000);
   const since = o.neverFramed ? `since the link opened (${s} s)` : `for ${s} s`;
-  if (o.bytes === 0) return `no bytes from the device ${since}: is it on, and is its data output enabled and cabled?`;
+  if (o.bytes === 0) {
+    // Datex S/5 computer interface: the monitor sends records only after a transmission request from the host.
+    const asked = o.protocol === 'datex' ? ' (an S/5 sends only after the gateway requests a transmission)' : '';
+    return `no bytes from the device ${since}: is it on, and is its data output enabled and cabled?${asked}`;
+  }
   const rejected = o.badFrames > 0 ? `, ${o.badFrames} frames rejected` : '';
-  return `${o.bytes} bytes but no valid ${o.protocol} frame ${since}${rejected}: check the protocol, baud rate and framing`;
+  return `${o.bytes} bytes but no valid ${o.protocol} frame ${since}${rejected}: ${o.hint ?? 'check the protocol, baud rate and framing'}`;
 }

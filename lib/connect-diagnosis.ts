@@ -4,25 +4,28 @@
 // (expired, not yet valid, issued by another CA). Shared by the gateway's uplink and `vitalwire watch`.
 import { X509Certificate } from 'node:crypto';
 
-export type ConnectReason =
-  | 'unknown-ca' // the broker's certificate is not signed by the CA we trust
-  | 'broker-cert-expired'
-  | 'host-name-mismatch' // the broker's certificate does not name the host we dialled
-  | 'cert-rejected' // the broker refused our client certificate during the handshake
-  | 'own-cert-expired'
-  | 'own-cert-not-yet-valid'
-  | 'own-cert-other-ca' // our certificate was not issued by the CA we were given (a mixed-up bundle)
-  | 'not-authorised' // CONNACK 5: revoked, unknown, or not allowed
-  | 'bad-credentials' // CONNACK 4: wrong user name or password
-  | 'client-id-rejected' // CONNACK 2
-  | 'server-unavailable' // CONNACK 3
-  | 'protocol-refused' // CONNACK 1
-  | 'refused' // nothing listens at host:port
-  | 'dns' // the host name does not resolve
-  | 'unreachable' // no route, network down
-  | 'timeout'
-  | 'reset' // the connection was cut without a word
-  | 'other';
+export const CONNECT_REASONS = [
+  'unknown-ca', // the broker's certificate is not signed by the CA we trust
+  'broker-cert-expired',
+  'host-name-mismatch', // the broker's certificate does not name the host we dialled
+  'cert-rejected', // the broker refused our client certificate during the handshake
+  'own-cert-expired',
+  'own-cert-not-yet-valid',
+  'own-cert-other-ca', // our certificate was not issued by the CA we were given (a mixed-up bundle)
+  'not-authorised', // CONNACK 5: revoked, unknown, or not allowed
+  'bad-credentials', // CONNACK 4: wrong user name or password
+  'client-id-rejected', // CONNACK 2
+  'server-unavailable', // CONNACK 3
+  'protocol-refused', // CONNACK 1
+  'refused', // nothing listens at host:port
+  'dns', // the host name does not resolve
+  'unreachable', // no route, network down
+  'timeout',
+  'reset', // the connection was cut without a word
+  'other',
+] as const;
+
+export type ConnectReason = (typeof CONNECT_REASONS)[number];
 
 export interface ConnectDiagnosis {
   reason: ConnectReason;
@@ -38,7 +41,7 @@ export function checkOwnCertificate(certPem: string | Buffer, caPem: string | Bu
   } catch {
     return { reason: 'other', text: 'our certificate file is not a readable PEM certificate' };
   }
-  if (Date.parse(cert.validTo) < nowMs) return { reason: 'own-cert-expired', text: `our certificate expired on ${new Date(cert.validTo).toISOString()}: ask the central operator for a new one (vitalwire gateways sign)` };
+  if (Date.parse(cert.validTo) < nowMs) return { reason: 'own-cert-expired', text: `our certificate expired on ${new Date(cert.validTo).toISOString()}: ask the central operator to sign a new one (vitalwire gateways sign, from this gateway's request: vitalwire gateway init --force makes one), then restart the gateway` };
   if (Date.parse(cert.validFrom) > nowMs) return { reason: 'own-cert-not-yet-valid', text: `our certificate is valid only from ${new Date(cert.validFrom).toISOString()}: is this machine's clock right?` };
   if (caPem !== undefined) {
     try {
@@ -58,8 +61,10 @@ const TLS_UNKNOWN_CA = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_
 /**
  * The reason behind a failed connection attempt. `err` is what the client library reported (a TLS/socket error with a
  * `code`, or a CONNACK refusal whose `code` is the return code); `own` is our own certificate check, if any.
+ * `ownCertChecked`: a client certificate was presented and checkOwnCertificate found nothing wrong with it, so a
+ * CONNACK 5 most likely means it was revoked.
  */
-export function explainConnectError(err: unknown, target: string, own: ConnectDiagnosis | null = null): ConnectDiagnosis {
+export function explainConnectError(err: unknown, target: string, own: ConnectDiagnosis | null = null, o: { ownCertChecked?: boolean } = {}): ConnectDiagnosis {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = e?.code;
   const msg = typeof e?.message === 'string' ? e.message : String(err);
@@ -76,6 +81,10 @@ export function explainConnectError(err: unknown, target: string, own: ConnectDi
         return { reason: 'bad-credentials', text: `${target} refused the user name or password (CONNACK 4)` };
       case 5:
         if (own) return own;
+        if (o.ownCertChecked) {
+          // The broker refuses a foreign, expired or revoked certificate with 5; the first two were ruled out here.
+          return { reason: 'not-authorised', text: `${target} refused our certificate (CONNACK 5), which is current and issued by our CA: it has most likely been revoked (vitalwire gateways revoke), or the broker trusts another CA for gateways; ask the central operator` };
+        }
         return { reason: 'not-authorised', text: `${target} refused us (CONNACK 5): the certificate may have been revoked, or the account may not use this broker; ask the central operator` };
     }
   }

@@ -24,7 +24,7 @@ describe('vitalwire CLI', () => {
       expect(h.stdout, cmd).toContain(`Usage: vitalwire ${cmd}`);
       expect(h.stdout, cmd).toContain('--help');
     }
-  });
+  }, 120_000); // a dozen process starts: slow on a loaded machine
 
   it('prints its version, from package.json', async () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
