@@ -168,6 +168,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
           events: {
             ingest: (dec, rx) => rt.ingest(dec, rx),
             commit: (ref) => rt.commit(ref),
+            room: () => outbox.room(),
             seen: (ref) => outbox.seen(d.id, ref),
             state,
             ...(cap ? { data: (chunk: Buffer, rx: number) => cap.write(chunk, rx) } : {}),

@@ -58,4 +58,45 @@ describe('simulated MLLP monitor into the gateway', () => {
     await until(() => hr().length >= sentHr.length, 'every acknowledged heart rate at the subscriber', 30_000);
     expect(hr()).toEqual(sentHr);
   }, 90_000);
+
+  it('near the outbox quota, its ACKs wait: the monitor stops instead of its data being shed, and resumes when the uplink returns', async () => {
+    await runner?.stop();
+    await gw?.close();
+    await rig.stopBroker().catch(() => undefined);
+    rig.received.length = 0;
+    const truth = memoryTruth();
+    // A small outbox (the smallest quota the config takes, 4 KiB segments), the uplink down: the monitor's messages
+    // fill it. Above 80 % its ACKs are held (Outbox.room), so it stops sending (one message in flight, per MLLP).
+    const quotaBytes = 64 * 1024;
+    runner = await prepareRunner({
+      scenario: scenario({ version: 1, seed: 11, beds: [{ bed: 2, devices: [{ id: 'mon2', protocol: 'hl7', transport: 'mllp' }] }] }),
+      truth, logger: silentLogger(), ptyDir: dir,
+    });
+    gw = await startGateway({
+      config: gatewayConfig(rig.config(runner.gatewayDevices, { dataDir: join(dir, 'gw-bp'), outbox: { quotaBytes, segmentBytes: 4096 } })),
+      logger: silentLogger(),
+    });
+    const r = runner;
+    const g = gw;
+    r.start();
+    await until(() => g.outbox.counters.roomWaits > 0, 'an ACK held for room', 30_000);
+    const held = r.counters.acks;
+    await new Promise((res) => setTimeout(res, 2000));
+    // Held: no more ACKs, nothing shed, the outbox below its quota.
+    expect(r.counters.acks).toBe(held);
+    expect(g.outbox.counters.shedSegments).toBe(0);
+    expect(g.outbox.diskBytes()).toBeLessThanOrEqual(quotaBytes);
+    await rig.startBroker();
+    await until(() => r.counters.acks > held + 5, 'ACKs again once the uplink drains the outbox', 30_000);
+    await r.stop(5000);
+    const sentHr = truth.records.filter((t): t is TruthObs => t.t === 'obs' && t.code === 'MDC_ECG_CARD_BEAT_RATE').map((t) => t.value);
+    const hr = () => {
+      const seen = new Map<number, number[]>();
+      for (const x of rig.received) if (x.device === 'mon2' && x.kind === 'obs') seen.set(x.seq, x.values);
+      return [...seen.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, v]) => v);
+    };
+    await until(() => hr().length >= sentHr.length, 'every acknowledged heart rate at the subscriber', 30_000);
+    expect(hr()).toEqual(sentHr);
+    expect(g.outbox.counters.shedSegments).toBe(0);
+  }, 120_000);
 });

@@ -32,6 +32,9 @@ const ALL_LOGS: readonly AnyLog[] = [...SHED_ORDER, 'dead'];
 const DATA_LOGS: readonly LogName[] = ['wave', 'obs'];
 
 /** Dedup refs kept per device in memory, and in each snapshot. */
+/** Outbox.room(): MLLP ACKs wait above this share of the quota, and go on again below ROOM_LOW. */
+export const ROOM_HIGH = 0.8;
+export const ROOM_LOW = 0.7;
 const REFS_IN_MEMORY = 64;
 const REFS_IN_SNAPSHOT = 4;
 
@@ -53,7 +56,7 @@ interface Cursor {
 export class Outbox {
   readonly counters: OutboxCounters = {
     appendedRecords: 0, appendedBytes: 0, commits: 0, fsyncs: 0, writeErrors: 0, acked: 0, tornSegments: 0,
-    shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 }, shedBytes: 0, shedSegments: 0, gaps: 0,
+    shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 }, shedBytes: 0, shedSegments: 0, gaps: 0, roomWaits: 0,
     unsendable: { obs: 0, wave: 0, alarm: 0, status: 0 }, setAside: 0, deadLetterDropped: 0,
   };
   /** Newest durable gateway time per device found at start (for restart gaps). */
@@ -630,9 +633,33 @@ export class Outbox {
     const log = this.logs[name];
     for (;;) {
       const first = log.segments[0];
-      if (!first || first === log.active || first.unacked > 0) return;
+      if (!first || first === log.active || first.unacked > 0) {
+        this.wakeRoom();
+        return;
+      }
       await log.dropOldest();
     }
+  }
+
+  // ---- room for senders that can wait ---------------------------------------------------------
+  // An MLLP sender waits for each ACK and resends on its own: it can be slowed, unlike a streaming device. Near the
+  // quota its ACK waits for room (transports/mllp-listener.ts), so its messages stop before the quota sheds anything:
+  // back-pressure through deferred ACKs instead of shedding what the sender was told is safe. Hysteresis: wait above
+  // ROOM_HIGH of the quota, go on below ROOM_LOW.
+  private roomWaiters: (() => void)[] = [];
+
+  /** Resolves when the outbox is below its high-water mark (at once if it is), or when it closes. */
+  room(): Promise<void> {
+    if (this.closed || this.diskBytes() <= this.o.quotaBytes * ROOM_HIGH) return Promise.resolve();
+    this.counters.roomWaits++;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private wakeRoom(): void {
+    if (this.roomWaiters.length === 0 || (!this.closed && this.diskBytes() > this.o.quotaBytes * ROOM_LOW)) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ---- quota ---------------------------------------------------------------------------------
@@ -703,6 +730,7 @@ export class Outbox {
       this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'shedding failed');
     } finally {
       this.shedding = false;
+      this.wakeRoom();
     }
   }
 
@@ -712,6 +740,7 @@ export class Outbox {
     while (this.shedding) await new Promise((r) => setTimeout(r, 5));
     await this.commit();
     this.closed = true;
+    this.wakeRoom(); // a held sender is answered (its message is stored) rather than left waiting on a closed outbox
     if (this.timer) clearTimeout(this.timer);
     for (const name of SHED_ORDER) await this.logs[name].close();
     await this.dead.close();

@@ -88,6 +88,8 @@ export interface OutboxCounters {
   shedBytes: number;
   shedSegments: number;
   gaps: number;
+  /** Times a sender that can wait (MLLP) was held for room near the quota (Outbox.room). */
+  roomWaits: number;
   /** Records set aside because their publish would exceed maxPacketBytes, by kind (each with a Gap). */
   unsendable: Record<StreamKind, number>;
   /** Whole items kept beside a cut copy (AppendInput.setAside). */

@@ -39,6 +39,9 @@ export interface MllpListenerOptions {
     ingest(d: Decoded, rxUs: number): void;
     /** Store everything ingested so far, tagged with the message's dedup ref; resolves when durable. */
     commit(ref: string): Promise<void>;
+    /** Resolves when the store has room for more (Outbox.room): the ACK of a stored message waits for it, so a sender
+     *  near the outbox quota stops (it sends the next message only after an ACK) instead of its data being shed. */
+    room?(): Promise<void>;
     /** The durability promise of an earlier copy of this message, if one was stored. */
     seen(ref: string): Promise<unknown> | undefined;
     state(s: LinkStateName, counters: Readonly<DeviceCounters>, reason?: ErrorCode): void;
@@ -177,6 +180,7 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
     o.events.ingest(r.value, job.rxUs);
     try {
       await o.events.commit(ref);
+      if (o.events.room) await o.events.room();
       ack(conn, frame, 'AA');
     } catch (err) {
       count('VW_ERR_OUTBOX_IO');
