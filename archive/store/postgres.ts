@@ -180,7 +180,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
         if (first.has(k)) later.push(b);
         else first.set(k, b);
       }
-      const candidates = [...first.values()];
+      // One global order of keys: brokers inserting overlapping Batches in different orders would otherwise
+      // wait on each other's uncommitted keys and deadlock.
+      const candidates = [...first.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((e) => e[1]);
       for (const t of ROW_TABLES) await ensurePartitions(t, candidates.flatMap((b) => b[t].map((r) => r.t_us)));
       const conflicts: ConflictRow[] = [];
       const conflict = (b: BatchRows): void => {
