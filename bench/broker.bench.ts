@@ -15,6 +15,7 @@ import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 import { writeUsersFile } from '../broker/users-file.js';
 import { hashPassword } from '../broker/users.js';
+import { Batch, Kind } from '../proto/index.js';
 import { figure } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 import type { Bench, BenchResult } from './lib/types.js';
@@ -27,6 +28,37 @@ const SITES = ['site-a', 'site-b'];
 const BUFFER_BYTES = 4 * 1024 * 1024;
 
 interface Publisher { clientId: string; topic: string; cert: string; key: string; site: string; gw: string }
+
+/**
+ * Where the load generator writes the send time into a payload (float64, little-endian): the `offset` of a first
+ * WaveformChunk that holds nothing else. Protobuf readers accept a message in pieces, so a Batch is that chunk, then
+ * one with the filler samples, then the Source, kind and seq: a contract-valid wave Batch of the publisher's own
+ * site, gateway and device, of exactly `size` bytes (the broker checks payloads against the contract).
+ */
+const TIME_SENTINEL = 1234.5;
+function benchPayload(p: Publisher, size: number): { payload: Buffer; timeAt: number } {
+  const time = Buffer.from(Batch.encode({ waves: [{ offset: TIME_SENTINEL }] }).finish());
+  const head = Buffer.from(Batch.encode({ source: { site: p.site, gateway: p.gw, device: 'bed01' }, kind: Kind.KIND_WAVE, seq: 1 }).finish());
+  const fill = (n: number): Buffer => Buffer.from(Batch.encode({ waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }] }).finish());
+  // One-byte samples: find the count whose encoding fills the size exactly (the length prefixes grow in steps).
+  let n = size - time.length - head.length;
+  while (n > 0 && time.length + head.length + fill(n).length > size) n--;
+  const payload = Buffer.concat([time, fill(n), head]);
+  const timeAt = time.indexOf(Buffer.from(new Float64Array([TIME_SENTINEL]).buffer));
+  if (timeAt < 0 || payload.length !== size) throw new Error(`bench payload of ${size} bytes could not be built`);
+  return { payload, timeAt };
+}
+
+const TIME_AT = benchPayload({ clientId: 'a/b', topic: '', cert: '', key: '', site: 'a', gw: 'b' }, SIZES[0] ?? 200).timeAt;
+
+/** The payloads a publisher cycles through, one per size. */
+function payloadsOf(p: Publisher): Buffer[] {
+  return SIZES.map((n) => {
+    const b = benchPayload(p, n);
+    if (b.timeAt !== TIME_AT) throw new Error('bench payload: the send time moved');
+    return b.payload;
+  });
+}
 interface Target {
   name: string;
   /**
@@ -187,7 +219,7 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
 class LoadWorker {
   readonly #w: Worker;
   constructor(role: 'pub' | 'sub', ca: string, clients: object[]) {
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES } });
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, timeAt: TIME_AT } });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -216,7 +248,7 @@ async function sweep(t: Target, o: {
     url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
   })));
   const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
-    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
+    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p),
   })));
   const steps: Step[] = [];
   try {
@@ -293,7 +325,7 @@ function best(steps: Step[]): Step {
  */
 async function rssPerConnection(t: Target, ca: string, pubs: Publisher[], warmN: number, batchN: number): Promise<{ kib: number; batches: number[] }> {
   const pid = t.pids[0] ?? 0;
-  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key });
+  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p) });
   const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec))];
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
   const batches: number[] = [];
