@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker, BrokerOptions } from './broker.js';
 import { total } from './metrics.js';
 import { staticRevocationList } from './revocation.js';
-import { Clients, closed, granted, makeTestPki, nextMessage, testUsers, until, type TestPki } from './test-kit.js';
+import { commandFilter, commandTopic } from '../lib/topics.js';
+import { batch, Clients, closed, granted, makeTestPki, nextMessage, testUsers, until, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 export type StartBroker = (o: Pick<BrokerOptions, 'tls' | 'users' | 'revocation' | 'limits'>) => Promise<Broker>;
@@ -171,10 +172,10 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(scoped.connected).toBe(true);
         expect(await granted(scoped, 'vw/v1/site1/gw1/+/obs', 0)).toEqual([0]);
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        expect(await granted(gw, 'vw/v1/site1/gw1/cmd/#')).toEqual([1]);
+        expect(await granted(gw, commandFilter('site1', 'gw1'))).toEqual([1]);
         expect(await granted(gw, 'vw/v1/site1/#')).toEqual([128]);
-        expect(await granted(gw, 'vw/v1/site1/+/cmd/#')).toEqual([128]);
-        expect(await granted(gw, 'vw/v1/site1/gw2/cmd/#')).toEqual([128]);
+        expect(await granted(gw, 'vwcmd/v1/site1/+/#')).toEqual([128]);
+        expect(await granted(gw, commandFilter('site1', 'gw2'))).toEqual([128]);
         expect(refusedSub('topic-not-allowed')).toBe(before + 8);
       });
 
@@ -226,16 +227,44 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
 
       it('lets an admin command the gateways of its sites only; the gateway receives on its own command topic', async () => {
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        await gw.subscribeAsync('vw/v1/site1/gw1/cmd/#', { qos: 1 });
+        await gw.subscribeAsync(commandFilter('site1', 'gw1'), { qos: 1 });
         const admin = await k.user('admin1');
         const got = nextMessage(gw);
-        await admin.publishAsync('vw/v1/site1/gw1/cmd/identify', 'blink', { qos: 1 });
-        expect((await got).topic).toBe('vw/v1/site1/gw1/cmd/identify');
+        await admin.publishAsync(commandTopic('site1', 'gw1', 'identify'), 'blink', { qos: 1 });
+        expect((await got).topic).toBe('vwcmd/v1/site1/gw1/identify');
         const before = refusedPub('topic-not-allowed');
         const gone = closed(admin);
-        admin.publish('vw/v1/site2/gw1/cmd/identify', 'blink', { qos: 1 });
+        admin.publish(commandTopic('site2', 'gw1', 'identify'), 'blink', { qos: 1 });
         await gone;
         expect(refusedPub('topic-not-allowed')).toBe(before + 1);
+      });
+
+      it('never lets an admin inject a stream: vw/v1/<site>/<gw>/cmd/obs is refused, and commands reach no reader of streams', async () => {
+        // Issue 14: an admin's `vw/v1/site1/gw1/cmd/obs` was an allowed command and a valid stream topic of a device
+        // "cmd": every reader of vw/v1/ (the fan-out, an observer) took it for a bed with the values the admin chose.
+        const obs = await k.user('obsall');
+        const seen: string[] = [];
+        obs.on('message', (topic) => seen.push(topic));
+        await obs.subscribeAsync('vw/v1/#', { qos: 1 });
+        const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+        await gw.subscribeAsync(commandFilter('site1', 'gw1'), { qos: 1 });
+        const admin = await k.user('admin1');
+        const before = refusedPub('topic-not-allowed');
+        const gone = closed(admin);
+        admin.publish('vw/v1/site1/gw1/cmd/obs', 'a fake bed', { qos: 1 });
+        await gone;
+        expect(refusedPub('topic-not-allowed')).toBe(before + 1);
+        // A command, even one named like a stream kind, goes to the gateway and to no reader of streams.
+        const admin2 = await k.user('admin1');
+        const got = nextMessage(gw);
+        await admin2.publishAsync(commandTopic('site1', 'gw1', 'obs'), 'a command', { qos: 1 });
+        expect((await got).topic).toBe('vwcmd/v1/site1/gw1/obs');
+        // A marker on a stream the observer reads proves its deliveries are flowing up to here.
+        const t = uniq();
+        const marker = nextMessage(obs, `vw/v1/site1/gw1/${t}/obs`);
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`), { qos: 1 });
+        await marker;
+        expect(seen).toEqual([`vw/v1/site1/gw1/${t}/obs`]);
       });
     });
 

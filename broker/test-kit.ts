@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { parseStreamTopic } from '../lib/topics.js';
+import { Batch, Kind, type IBatch } from '../proto/index.js';
 import { ensureDevPki, issueGatewayCert } from './pki.js';
 import { hashPassword, type User } from './users.js';
 
@@ -72,6 +74,28 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     revoked: await onDisk(certs, 'revoked', revoked),
     revokedSerials: [new X509Certificate(revoked.certPem).serialNumber],
   };
+}
+
+const KINDS = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS } as const;
+
+/**
+ * A contract-valid payload for a stream topic: a vitalwire.v1.Batch whose Source and kind are the topic's (what the
+ * broker requires of every payload on a stream topic). `body` adds the rest (seq, observations, statuses...).
+ */
+export function batch(topic: string, body: Omit<IBatch, 'source' | 'kind'> = {}): Buffer {
+  const t = parseStreamTopic(topic);
+  if (!t) throw new Error(`${topic} is not a stream topic`);
+  return Buffer.from(Batch.encode({ seq: 1, ...body, source: { site: t.site, gateway: t.gateway, device: t.device }, kind: KINDS[t.kind] }).finish());
+}
+
+/** A status Batch that says `diagnosis`: tests tell payloads apart by it. */
+export function statusBatch(topic: string, diagnosis: string, seq = 1): Buffer {
+  return batch(topic, { seq, statuses: [{ diagnosis }] });
+}
+
+/** The diagnosis a statusBatch carried ('' when none). */
+export function diagnosisOf(payload: Uint8Array): string {
+  return Batch.decode(payload).statuses[0]?.diagnosis ?? '';
 }
 
 /** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1. Password = 'pw-' + name. */
