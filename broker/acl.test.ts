@@ -144,11 +144,13 @@ describe('canSubscribe', () => {
     expect(canSubscribe(internal, 'a/#/b')).toBe(false);
   });
 
-  it('keeps $SYS for admins', () => {
+  it('keeps $SYS for admins of all sites: it names every site\'s clients and cannot be scoped to one', () => {
     expect(canSubscribe(admin, '$SYS/#')).toBe(true);
     expect(canSubscribe(admin, '$SYS/+/new/clients')).toBe(true);
     expect(canSubscribe(admin, '$share/g/vw/v1/#')).toBe(false);
     for (const id of [observerAll, service, observer1]) expect(canSubscribe(id, '$SYS/#')).toBe(false);
+    const admin1 = user('admin', ['site1']);
+    for (const f of ['$SYS/#', '$SYS/+/new/clients', '$SYS/b1/new/clients']) expect(canSubscribe(admin1, f), f).toBe(false);
   });
 });
 

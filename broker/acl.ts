@@ -108,8 +108,10 @@ export function canSubscribe(id: Identity, filter: string): boolean {
         levels[3] === id.gateway;
     case 'user': {
       if (filter.startsWith('$')) {
-        // $SYS carries client ids and broker internals: admins only. Other $-topics ($share...) are not offered.
-        return id.role === 'admin' && (filter === '$SYS/#' || filter.startsWith('$SYS/'));
+        // $SYS carries every site's client ids (Aedes' new/clients, disconnect/clients...) and broker internals, with no
+        // site in its topics to scope by: admins of all sites only (issue 14: a site-scoped admin saw every site's
+        // clients). Other $-topics ($share...) are not offered.
+        return id.role === 'admin' && id.sites.includes(ALL_SITES) && (filter === '$SYS/#' || filter.startsWith('$SYS/'));
       }
       // Streams only: commands (vwcmd/v1/...) are for the gateway they name.
       if (!filter.startsWith(`${TOPIC_ROOT}/`)) return false;

@@ -239,6 +239,20 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(refusedPub('topic-not-allowed')).toBe(before + 1);
       });
 
+      it('shows $SYS (every site\'s client ids) to admins of all sites only, not to an admin of one site', async () => {
+        // Issue 14: a site-scoped admin subscribed to $SYS/# and read the client ids of every site's gateways and users.
+        const scoped = await k.user('admin1');
+        expect(await granted(scoped, '$SYS/#', 0)).toEqual([128]);
+        expect(await granted(scoped, '$SYS/+/new/clients', 0)).toEqual([128]);
+        const global = await k.user('adminall');
+        expect(await granted(global, '$SYS/+/new/clients', 0)).toEqual([0]);
+        const announced = new Promise<string>((resolve) => global.on('message', (topic, payload) => {
+          if (/^\$SYS\/[^/]+\/new\/clients$/.test(topic) && payload.toString() === 'site1/gw1/sys-probe') resolve(payload.toString());
+        }));
+        await k.gateway(pki.site1gw1, 'site1/gw1/sys-probe');
+        expect(await announced).toBe('site1/gw1/sys-probe');
+      });
+
       it('never lets an admin inject a stream: vw/v1/<site>/<gw>/cmd/obs is refused, and commands reach no reader of streams', async () => {
         // Issue 14: an admin's `vw/v1/site1/gw1/cmd/obs` was an allowed command and a valid stream topic of a device
         // "cmd": every reader of vw/v1/ (the fan-out, an observer) took it for a bed with the values the admin chose.

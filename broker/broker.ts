@@ -75,6 +75,8 @@ export interface Broker {
   limits: Readonly<BrokerLimits>;
   metrics: Registry;
   health(): HealthReport;
+  /** TCP connections open on the MQTT listeners, authenticated or not (the servers' own count). */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -146,7 +148,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   };
   const aedesOptions: AedesOptions = {
     id: brokerId,
-    connectTimeout: limits.connectTimeoutMs,
+    // The listeners' own authentication deadline (auth-deadline.ts) closes and counts first; Aedes' is a backstop.
+    connectTimeout: limits.connectTimeoutMs + 1000,
     drainTimeout: limits.drainTimeoutMs,
     maxInflightInbound: limits.maxInflightInbound,
     maxClientsIdLength: limits.maxClientIdLength,
@@ -203,15 +206,16 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   try {
     if (lab) {
-      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, onStream }));
+      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, connectTimeoutMs: limits.connectTimeoutMs, onStream, onDeadline: onTlsError }));
       log.warn({ event: 'lab_mode', host }, 'LAB LISTENER: no authentication, no ACLs; loopback only; never carry patient data');
     } else {
       const tls = opts.tls as TlsMaterial;
-      listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, onStream, onTlsError }));
+      const deadlines = { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, connectTimeoutMs: limits.connectTimeoutMs };
+      listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, deadlines, onStream, onTlsError }));
       if (opts.websocket) {
         listeners.push(await listenMqttWss({
           host: opts.websocket.host ?? host, port: opts.websocket.port, path: opts.websocket.path ?? '/mqtt', tls,
-          handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
+          deadlines, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
         }));
       }
     }
@@ -235,6 +239,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     limits,
     metrics,
     health: report,
+    openSockets: () => listeners.reduce((n, l) => n + l.openSockets(), 0),
     close: () => (closing ??= close()),
   };
 }

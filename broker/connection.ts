@@ -5,6 +5,7 @@ import type { Aedes } from 'aedes';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { AuthDeadline } from './auth-deadline.js';
 import { dedupeByEquality, fastParse, nonBlockingDrain, stageWrites } from './aedes-internals/index.js';
 import { disconnect, newConn, refuseConnect, who, type BrokerContext } from './context.js';
 import { unbind } from './hooks/authenticate.js';
@@ -14,13 +15,13 @@ import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, Pack
 
 export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
   const limits = ctx.limits;
-  return (stream: Duplex, tls: TLSSocket | null): void => {
+  return (stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): void => {
     // Sockets only (TLS or the lab's TCP): a ws stream's writes complete asynchronously, so a destroy right after a
     // staged CONNACK (Aedes refusing a connection) would drop it; and browsers' low rates gain nothing from it.
     if (stream instanceof Socket) stageWrites(stream);
     const client = broker.handle(stream);
     fastParse(client);
-    const c = newConn(stream, tls);
+    const c = newConn(stream, tls, deadline);
     c.isRepeat = dedupeByEquality(client);
     ctx.conns.set(client, c);
     stream.once('close', () => unbind(ctx, client, c));

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
 import { describeIdentity, type Identity } from './acl.js';
+import type { AuthDeadline } from './auth-deadline.js';
 import type { BrokerLimits, ConnectionTable, RateLimiter } from './limits.js';
 import { bump, type BrokerCounters, type ConnectionRole } from './metrics.js';
 import type { RevocationList } from './revocation.js';
@@ -34,6 +35,8 @@ export interface Conn {
   timers: { drain: NodeJS.Timeout | null };
   /** Why the broker closed it, once it did. */
   closedBy: string | null;
+  /** Its deadline to authenticate (auth-deadline.ts), met when the CONNECT is admitted. */
+  deadline: AuthDeadline;
   /** True for a second copy of the message just forwarded (overlapping subscriptions): aedes-internals dedupeByEquality. */
   isRepeat: (packet: AedesPublishPacket) => boolean;
 }
@@ -56,11 +59,11 @@ export interface BrokerContext {
   readonly certified: Set<Client>;
 }
 
-export function newConn(stream: Duplex, tls: TLSSocket | null): Conn {
+export function newConn(stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): Conn {
   return {
     stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
     connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false, oversized: false,
-    timers: { drain: null }, closedBy: null, isRepeat: () => false,
+    timers: { drain: null }, closedBy: null, deadline, isRepeat: () => false,
   };
 }
 

@@ -98,10 +98,10 @@ export function diagnosisOf(payload: Uint8Array): string {
   return Batch.decode(payload).statuses[0]?.diagnosis ?? '';
 }
 
-/** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1. Password = 'pw-' + name. */
+/** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1; adminall: admin of all sites. Password = 'pw-' + name. */
 export async function testUsers(): Promise<User[]> {
   const u = async (name: string, role: User['role'], sites: string[]): Promise<User> => ({ name, role, sites, hash: await hashPassword(`pw-${name}`) });
-  return Promise.all([u('obs1', 'observer', ['site1']), u('obsall', 'observer', ['*']), u('svc', 'service', ['*']), u('admin1', 'admin', ['site1'])]);
+  return Promise.all([u('obs1', 'observer', ['site1']), u('obsall', 'observer', ['*']), u('svc', 'service', ['*']), u('admin1', 'admin', ['site1']), u('adminall', 'admin', ['*'])]);
 }
 
 /** Real mqtt.js clients, all ended by `endAll` (call it in afterEach). */

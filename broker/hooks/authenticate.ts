@@ -33,6 +33,7 @@ async function admit(ctx: BrokerContext, client: Client, c: Conn, username: stri
 }
 
 function bind(ctx: BrokerContext, client: Client, c: Conn, id: Identity): void {
+  c.deadline.met();
   c.identity = id;
   c.key = identityKey(id);
   c.role = roleOf(id);
