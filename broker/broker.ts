@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { createLogLimiter } from '../lib/log-limiter.js';
 import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck, type PublishFn } from './aedes-internals/index.js';
 import { retainedBeside, type RetainedStore } from './retained.js';
 import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
@@ -104,6 +105,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   const ctx: BrokerContext = {
     lab, limits, log,
+    peerLog: createLogLimiter({ logger: log }),
     counters: newCounters(),
     users: opts.users ?? createUserStore(),
     revocation: opts.revocation,
@@ -128,6 +130,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     } catch (err) {
       clearInterval(sweeper);
       stopRecheck();
+      ctx.peerLog.close();
       throw err;
     }
     log.info({ event: 'redis', url: redactRedisUrl(opts.redis.url) }, 'sessions and traffic shared through redis');
@@ -170,6 +173,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await persistence.destroy().catch(() => undefined);
     clearInterval(sweeper);
     stopRecheck();
+    ctx.peerLog.close();
     throw err;
   }
   ack = publishBeforeAck(aedes);
@@ -201,6 +205,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     else await persistence.destroy().catch(() => undefined);
     await stopped;
     await health?.close();
+    ctx.peerLog.close(); // what the last interval held back
     log.info({ event: 'closed' }, 'central broker closed');
   }
 

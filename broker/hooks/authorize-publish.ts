@@ -7,6 +7,7 @@ import { VitalwireError, type ErrorCode } from '../../decoders/errors.js';
 import { canPublish } from '../acl.js';
 import type { PublishBeforeAck } from '../aedes-internals/index.js';
 import { disconnect, refusePublish, type BrokerContext } from '../context.js';
+import { bump } from '../metrics.js';
 import { willOwner } from '../identity.js';
 
 export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): NonNullable<AedesOptions['authorizePublish']> {
@@ -30,12 +31,16 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
       refusePublish(ctx, c, packet.topic, 'will-denied');
       return callback(new VitalwireError('VW_ERR_ACL_DENIED', 'will-denied'));
     }
+    if (c.closedBy !== null) {
+      // Parsed from bytes that arrived with the one the broker closed the connection for (an oversized packet's
+      // header, a refused publish): not refused for anything of its own, so counted apart and not logged; it was never
+      // acknowledged, so its sender sends it again.
+      bump(ctx.counters.refusedPublishes, 'connection-closed');
+      return callback(new VitalwireError('VW_ERR_PROTOCOL', `connection closed by the broker: ${c.closedBy}`));
+    }
     let reason: string | null = null;
     let code: ErrorCode = 'VW_ERR_ACL_DENIED';
-    if (c.oversized) {
-      reason = 'packet-too-large';
-      code = 'VW_ERR_PACKET_TOO_LARGE';
-    } else if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
+    if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
       reason = packet.retain ? 'retained-topic-not-allowed' : 'topic-not-allowed';
     } else if (!ctx.rate.allow(c.key)) {
       reason = 'publish-rate-exceeded';
