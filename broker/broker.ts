@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { createAuthThrottle } from '../lib/auth-throttle.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
 import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck, type PublishFn } from './aedes-internals/index.js';
 import { retainedBeside, type RetainedStore } from './retained.js';
@@ -112,6 +113,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     conns: new WeakMap(),
     live: new ConnectionTable<Client>(),
     rate: new RateLimiter(limits.publishRatePerSecond, limits.publishBurst, opts.now ?? Date.now),
+    throttle: createAuthThrottle({
+      freeFailures: limits.authFailuresBeforeBackoff, baseDelayMs: limits.authBackoffBaseMs, maxDelayMs: limits.authBackoffMaxMs,
+    }, opts.now ?? Date.now),
     certified: new Set(),
   };
   const sweeper = setInterval(() => ctx.rate.sweep(), SWEEP_MS);

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
+import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { LogLimiter } from '../lib/log-limiter.js';
 import { peerText } from '../lib/log-safe.js';
 import { describeIdentity, type Identity } from './acl.js';
@@ -61,6 +62,8 @@ export interface BrokerContext {
   readonly live: ConnectionTable<Client>;
   /** Publish rate per identity. */
   readonly rate: RateLimiter;
+  /** Password guessing: back-off per account, address and pair (lib/auth-throttle.ts). Per broker process. */
+  readonly throttle: AuthThrottle;
   /** Connected gateways, by certificate: re-checked against the revocation list. */
   readonly certified: Set<Client>;
 }

@@ -25,6 +25,10 @@ export interface BrokerLimits {
   maxInflightInbound: number;
   /** Client identifiers longer than this are refused (CONNACK 2). MQTT 3.1.1 lets a server allow more than 23. */
   maxClientIdLength: number;
+  /** Password logins: failures per record before back-off, the first back-off, and its cap (lib/auth-throttle.ts). */
+  authFailuresBeforeBackoff: number;
+  authBackoffBaseMs: number;
+  authBackoffMaxMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
@@ -41,6 +45,9 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxSubscriptionsPerClient: 64,
   maxInflightInbound: 1000,
   maxClientIdLength: 128,
+  authFailuresBeforeBackoff: 5,
+  authBackoffBaseMs: 1000,
+  authBackoffMaxMs: 300_000,
 });
 
 /**
@@ -82,6 +89,10 @@ export function checkLimits(l: BrokerLimits): string[] {
   int('maxSubscriptionsPerClient', 1);
   int('maxInflightInbound', 1, 65535);
   int('maxClientIdLength', 23, 65535); // [MQTT-3.1.3-5]: a server MUST allow 1-23 characters
+  int('authFailuresBeforeBackoff', 0, 1000);
+  int('authBackoffBaseMs', 1, 3_600_000);
+  int('authBackoffMaxMs', 1, 86_400_000);
+  if (l.authBackoffBaseMs > l.authBackoffMaxMs) problems.push('authBackoffBaseMs must not exceed authBackoffMaxMs');
   return problems;
 }
 

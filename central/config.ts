@@ -30,9 +30,15 @@ const limitsSchema = z.strictObject({
   maxSubscriptionsPerClient: int(1, 100_000, D.maxSubscriptionsPerClient),
   maxInflightInbound: int(1, 65535, D.maxInflightInbound),
   maxClientIdLength: int(23, 65535, D.maxClientIdLength),
+  authFailuresBeforeBackoff: int(0, 1000, D.authFailuresBeforeBackoff),
+  authBackoffBaseMs: int(1, 3_600_000, D.authBackoffBaseMs),
+  authBackoffMaxMs: int(1, 86_400_000, D.authBackoffMaxMs),
 }).prefault({}).superRefine((l, ctx) => {
   if (l.keepAliveMinSeconds > l.keepAliveMaxSeconds) {
     ctx.addIssue({ code: 'custom', path: ['keepAliveMinSeconds'], message: 'must not exceed keepAliveMaxSeconds' });
+  }
+  if (l.authBackoffBaseMs > l.authBackoffMaxMs) {
+    ctx.addIssue({ code: 'custom', path: ['authBackoffBaseMs'], message: 'must not exceed authBackoffMaxMs' });
   }
 });
 

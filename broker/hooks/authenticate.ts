@@ -22,7 +22,7 @@ async function admit(ctx: BrokerContext, client: Client, c: Conn, username: stri
   }
   const id: Identity = ctx.lab
     ? { kind: 'lab', clientId: client.id }
-    : await identify({ users: ctx.users, revocation: ctx.revocation }, c.tls, client, p.clientId, username, password);
+    : await identify({ users: ctx.users, revocation: ctx.revocation, throttle: ctx.throttle }, c.tls, client, p.clientId, username, password);
   // A Will topic with U+0000 [MQTT-1.5.3-2] or a wildcard is no topic name (acl.ts); and it obeys the publisher's ACL.
   if (p.willTopic !== null && !canPublish(id, p.willTopic)) throw new Refusal('VW_ERR_ACL_DENIED', RC_NOT_AUTHORIZED, 'will-denied');
   // A connection with the same client id is about to be taken over ([MQTT-3.1.4-2]) and does not count.
