@@ -30,6 +30,7 @@ import { createMetricsRegistry, newCounters, type BrokerCounters } from './metri
 import type { RevocationList } from './revocation.js';
 import { startRevocationRecheck } from './revocation-recheck.js';
 import { createUserStore, type UserStore } from './users.js';
+import { startUsersRecheck, type SubscriptionStore } from './users-recheck.js';
 
 export { PacketSizeGuard } from './packet-guard.js';
 
@@ -47,6 +48,8 @@ export interface BrokerOptions {
   revocation?: RevocationList;
   /** Default 30 s: a gateway whose certificate is revoked while connected is disconnected within this time. */
   revocationRecheckMs?: number;
+  /** Default 10 s: a user removed, or whose password or scope changed, while connected is dealt with within this time. */
+  usersRecheckMs?: number;
   logger?: Logger;
   limits?: Partial<BrokerLimits>;
   /** Share sessions, retained messages and traffic with other brokers on this Redis. */
@@ -117,6 +120,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       freeFailures: limits.authFailuresBeforeBackoff, baseDelayMs: limits.authBackoffBaseMs, maxDelayMs: limits.authBackoffMaxMs,
     }, opts.now ?? Date.now),
     certified: new Set(),
+    userClients: new Set(),
   };
   const sweeper = setInterval(() => ctx.rate.sweep(), SWEEP_MS);
   sweeper.unref();
@@ -143,6 +147,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   // In memory unless a cluster (or a test) provides one; Aedes does not destroy it on close (ecosystem trap 2).
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
+  const stopUsersRecheck = lab ? () => undefined : startUsersRecheck(ctx, persistence as unknown as SubscriptionStore, opts.usersRecheckMs ?? 10_000);
 
   // authorizePublish publishes before the PUBACK through the broker's own publish, which exists once the broker does.
   let ack: PublishBeforeAck | null = null;
@@ -177,6 +182,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await persistence.destroy().catch(() => undefined);
     clearInterval(sweeper);
     stopRecheck();
+    stopUsersRecheck();
     ctx.peerLog.close();
     throw err;
   }
@@ -202,6 +208,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   async function close(): Promise<void> {
     clearInterval(sweeper);
     stopRecheck();
+    stopUsersRecheck();
     const stopped = Promise.all(listeners.map((l) => l.close())); // stop accepting now
     await new Promise<void>((resolve) => aedes.close(() => resolve())); // closes authenticated clients, then mq
     for (const l of listeners) l.destroyAll(); // TLS handshakes in progress, connections before CONNECT

@@ -29,6 +29,8 @@ export interface Conn {
   allowedTopic: string | null;
   /** Serial of the gateway certificate the identity came from, for the revocation re-check. */
   certSerial: string | null;
+  /** The password hash a user logged in with, for the users re-check (a changed password ends the session). */
+  userHash: string | null;
   key: string;
   role: ConnectionRole | null;
   /** CONNACK sent and the stored session restored: live deliveries stop waiting for the socket to drain. */
@@ -66,12 +68,14 @@ export interface BrokerContext {
   readonly throttle: AuthThrottle;
   /** Connected gateways, by certificate: re-checked against the revocation list. */
   readonly certified: Set<Client>;
+  /** Connected users, by password: re-checked against the users file (users-recheck.ts). */
+  readonly userClients: Set<Client>;
 }
 
 export function newConn(stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): Conn {
   return {
     stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
-    connect: null, identity: null, allowedTopic: null, certSerial: null, key: '', role: null, ready: false,
+    connect: null, identity: null, allowedTopic: null, certSerial: null, userHash: null, key: '', role: null, ready: false,
     timers: { drain: null }, closedBy: null, deadline, isRepeat: () => false,
   };
 }

@@ -63,7 +63,11 @@ const centralObject = z.strictObject({
     port: port.default(8884),
     path: z.string().startsWith('/').default('/mqtt'),
   }).optional(),
-  users: z.strictObject({ file: z.string().min(1) }).optional(),
+  users: z.strictObject({
+    file: z.string().min(1),
+    /** How often connected users are checked against the file: removed ones disconnected, narrowed scopes applied. */
+    recheckSeconds: int(1, 3600, 10),
+  }).optional(),
   redis: z.strictObject({
     url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
     connectTimeoutMs: int(100, 600_000, 30_000),
@@ -146,6 +150,7 @@ export async function brokerOptions(config: CentralConfig, baseDir: string, o: {
     ...(config.lab ? { lab: true } : {}),
     ...(tls ? { tls: { ca: await readFile(at(tls.ca)), cert: await readFile(at(tls.cert)), key: await readFile(at(tls.key)) } } : {}),
     ...(users ? { users } : {}),
+    ...(config.users ? { usersRecheckMs: config.users.recheckSeconds * 1000 } : {}),
     ...(tls?.revocationList ? {
       revocation: fileRevocationList(at(tls.revocationList)),
       revocationRecheckMs: tls.revocationRecheckSeconds * 1000,

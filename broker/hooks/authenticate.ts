@@ -40,6 +40,9 @@ function bind(ctx: BrokerContext, client: Client, c: Conn, id: Identity): void {
   if (id.kind === 'gateway' && c.tls) {
     c.certSerial = c.tls.getPeerCertificate().serialNumber ?? null;
     ctx.certified.add(client);
+  } else if (id.kind === 'user') {
+    c.userHash = ctx.users.get(id.name)?.hash ?? null;
+    ctx.userClients.add(client);
   }
   ctx.live.add(c.key, client);
   ctx.counters.connections[c.role]++;
@@ -50,6 +53,7 @@ export function unbind(ctx: BrokerContext, client: Client, c: Conn): void {
   if (c.timers.drain) clearTimeout(c.timers.drain);
   c.timers.drain = null;
   ctx.certified.delete(client);
+  ctx.userClients.delete(client);
   if (c.role === null) return;
   ctx.live.delete(c.key, client);
   ctx.counters.connections[c.role]--;
