@@ -14,6 +14,7 @@ import { createAuthThrottle } from '../lib/auth-throttle.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
 import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck, type PublishFn } from './aedes-internals/index.js';
 import { retainedBeside, type RetainedStore } from './retained.js';
+import { RetainedQuota } from './retained-quota.js';
 import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
 import { acceptStreams } from './connection.js';
 import { refuseConnect, type BrokerContext } from './context.js';
@@ -107,6 +108,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const mode: Broker['mode'] = lab ? 'lab' : opts.redis ? 'redis' : 'single';
   const startedAt = Date.now();
 
+  let clearRetained: (topic: string) => void = () => undefined;
   const ctx: BrokerContext = {
     lab, limits, log,
     peerLog: createLogLimiter({ logger: log }),
@@ -121,6 +123,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     }, opts.now ?? Date.now),
     certified: new Set(),
     userClients: new Set(),
+    // Deletes a topic's stored retained message; the persistence exists a few lines below, before any client.
+    retained: new RetainedQuota(limits.maxRetainedPerIdentity, limits.maxRetainedBytesPerIdentity, (topic) => clearRetained(topic)),
   };
   const sweeper = setInterval(() => ctx.rate.sweep(), SWEEP_MS);
   sweeper.unref();
@@ -147,6 +151,10 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   // In memory unless a cluster (or a test) provides one; Aedes does not destroy it on close (ecosystem trap 2).
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
+  clearRetained = (topic) => {
+    (persistence as unknown as RetainedStore).storeRetained({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false })
+      .catch((err: unknown) => log.warn({ event: 'retained_clear_failed', topic, err: String(err) }, 'stale retained message not deleted'));
+  };
   const stopUsersRecheck = lab ? () => undefined : startUsersRecheck(ctx, persistence as unknown as SubscriptionStore, opts.usersRecheckMs ?? 10_000);
 
   // authorizePublish publishes before the PUBACK through the broker's own publish, which exists once the broker does.

@@ -12,6 +12,7 @@ import { peerText } from '../lib/log-safe.js';
 import { describeIdentity, type Identity } from './acl.js';
 import type { AuthDeadline } from './auth-deadline.js';
 import type { BrokerLimits, ConnectionTable, RateLimiter } from './limits.js';
+import type { RetainedQuota } from './retained-quota.js';
 import { bump, type BrokerCounters, type ConnectionRole } from './metrics.js';
 import type { RevocationList } from './revocation.js';
 import type { UserStore } from './users.js';
@@ -64,6 +65,8 @@ export interface BrokerContext {
   readonly live: ConnectionTable<Client>;
   /** Publish rate per identity. */
   readonly rate: RateLimiter;
+  /** Retained messages stored per identity (retained-quota.ts). */
+  readonly retained: RetainedQuota;
   /** Password guessing: back-off per account, address and pair (lib/auth-throttle.ts). Per broker process. */
   readonly throttle: AuthThrottle;
   /** Connected gateways, by certificate: re-checked against the revocation list. */

@@ -30,6 +30,8 @@ const limitsSchema = z.strictObject({
   maxSubscriptionsPerClient: int(1, 100_000, D.maxSubscriptionsPerClient),
   maxInflightInbound: int(1, 65535, D.maxInflightInbound),
   maxClientIdLength: int(23, 65535, D.maxClientIdLength),
+  maxRetainedPerIdentity: int(0, 1e9, D.maxRetainedPerIdentity),
+  maxRetainedBytesPerIdentity: int(0, 1e15, D.maxRetainedBytesPerIdentity),
   authFailuresBeforeBackoff: int(0, 1000, D.authFailuresBeforeBackoff),
   authBackoffBaseMs: int(1, 3_600_000, D.authBackoffBaseMs),
   authBackoffMaxMs: int(1, 86_400_000, D.authBackoffMaxMs),

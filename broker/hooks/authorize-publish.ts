@@ -9,6 +9,7 @@ import type { PublishBeforeAck } from '../aedes-internals/index.js';
 import { disconnect, refusePublish, type BrokerContext } from '../context.js';
 import { bump } from '../metrics.js';
 import { willOwner } from '../identity.js';
+import { keepRetainedWithinQuota } from '../retained-quota.js';
 
 export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): NonNullable<AedesOptions['authorizePublish']> {
   return (client, packet, callback) => {
@@ -48,6 +49,7 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
     }
     if (reason === null) {
       c.allowedTopic = packet.topic;
+      if (packet.retain) keepRetainedWithinQuota(ctx, c, packet);
       ctx.counters.messagesIn++;
       if (packet.qos !== 1) return callback(null);
       // [MQTT-4.3.2-2]: the receiver PUBACKs "having accepted ownership of the Application Message". Aedes writes the
