@@ -15,6 +15,7 @@ import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 import { writeUsersFile } from '../broker/users-file.js';
 import { hashPassword } from '../broker/users.js';
+import { Batch as BatchFields } from '../proto/gen/fields.js';
 import { Batch, Kind } from '../proto/index.js';
 import { figure } from './lib/report.js';
 import { percentile } from './lib/stats.js';
@@ -28,37 +29,6 @@ const SITES = ['site-a', 'site-b'];
 const BUFFER_BYTES = 4 * 1024 * 1024;
 
 interface Publisher { clientId: string; topic: string; cert: string; key: string; site: string; gw: string }
-
-/**
- * Where the load generator writes the send time into a payload (float64, little-endian): the `offset` of a first
- * WaveformChunk that holds nothing else. Protobuf readers accept a message in pieces, so a Batch is that chunk, then
- * one with the filler samples, then the Source, kind and seq: a contract-valid wave Batch of the publisher's own
- * site, gateway and device, of exactly `size` bytes (the broker checks payloads against the contract).
- */
-const TIME_SENTINEL = 1234.5;
-function benchPayload(p: Publisher, size: number): { payload: Buffer; timeAt: number } {
-  const time = Buffer.from(Batch.encode({ waves: [{ offset: TIME_SENTINEL }] }).finish());
-  const head = Buffer.from(Batch.encode({ source: { site: p.site, gateway: p.gw, device: 'bed01' }, kind: Kind.KIND_WAVE, seq: 1 }).finish());
-  const fill = (n: number): Buffer => Buffer.from(Batch.encode({ waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }] }).finish());
-  // One-byte samples: find the count whose encoding fills the size exactly (the length prefixes grow in steps).
-  let n = size - time.length - head.length;
-  while (n > 0 && time.length + head.length + fill(n).length > size) n--;
-  const payload = Buffer.concat([time, fill(n), head]);
-  const timeAt = time.indexOf(Buffer.from(new Float64Array([TIME_SENTINEL]).buffer));
-  if (timeAt < 0 || payload.length !== size) throw new Error(`bench payload of ${size} bytes could not be built`);
-  return { payload, timeAt };
-}
-
-const TIME_AT = benchPayload({ clientId: 'a/b', topic: '', cert: '', key: '', site: 'a', gw: 'b' }, SIZES[0] ?? 200).timeAt;
-
-/** The payloads a publisher cycles through, one per size. */
-function payloadsOf(p: Publisher): Buffer[] {
-  return SIZES.map((n) => {
-    const b = benchPayload(p, n);
-    if (b.timeAt !== TIME_AT) throw new Error('bench payload: the send time moved');
-    return b.payload;
-  });
-}
 interface Target {
   name: string;
   /**
@@ -71,6 +41,30 @@ interface Target {
   pids: number[];
   clientIdOf(p: Publisher): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The payloads a publisher cycles through: for each of SIZES, a contract-valid wave Batch of exactly that many bytes,
+ * of the publisher's own site, gateway and device (the broker checks each stream payload against its topic). Each
+ * starts with the send time in a field number the contract does not use (fixed64, which a decoder skips), written by
+ * the load generator at TIME_AT; the rest is the Batch as the generated encoder writes it, samples as filler.
+ */
+const UNUSED_FIELD = Math.max(...Object.values(BatchFields)) + 1;
+const TIME_AT = 1;
+function payloadsOf(p: Publisher): Buffer[] {
+  const head = Buffer.alloc(1 + 8);
+  head[0] = (UNUSED_FIELD << 3) | 1;
+  const body = (n: number): Buffer => Buffer.from(Batch.encode({
+    source: { site: p.site, gateway: p.gw, device: 'bed01' }, kind: Kind.KIND_WAVE, seq: 1, waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }],
+  }).finish());
+  return SIZES.map((size) => {
+    // One-byte samples: the count whose encoding fills the size exactly (the length prefixes grow in steps).
+    let n = size - head.length;
+    while (n > 0 && head.length + body(n).length > size) n--;
+    const payload = Buffer.concat([head, body(n)]);
+    if (payload.length !== size) throw new Error(`bench payload of ${size} bytes could not be built`);
+    return payload;
+  });
 }
 interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number; machineCores: number }
 
@@ -219,7 +213,7 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
 class LoadWorker {
   readonly #w: Worker;
   constructor(role: 'pub' | 'sub', ca: string, clients: object[]) {
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, timeAt: TIME_AT } });
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES, timeAt: TIME_AT } });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {

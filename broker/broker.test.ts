@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
 import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
-import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
+import { batch, Clients, closed, diagnosisOf, makeTestPki, nextMessage, statusBatch, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 import { connectBytes, RawClient } from '../test/mqtt-raw.js';
 
@@ -48,7 +48,7 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
       }, r));
       k.clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
       const gw = await k.clients.gateway(pki.site1gw1, 'site1/gw1');
-      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'x', { qos: 1 });
+      await gw.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs'), { qos: 1 });
       expect(seen).toEqual(['vw/v1/site1/gw1/m/obs']);
       expect(c.counters.messagesIn).toBe(1);
     } finally {
@@ -74,8 +74,8 @@ describe('MQTT over secure WebSocket', () => {
     try {
       const gw = await tls.gateway(pki.site1gw1, 'site1/gw1');
       const got = nextMessage(obs);
-      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'over-ws', { qos: 1 });
-      expect((await got).payload.toString()).toBe('over-ws');
+      await gw.publishAsync('vw/v1/site1/gw1/m/status', statusBatch('vw/v1/site1/gw1/m/status', 'over-ws'), { qos: 1 });
+      expect(diagnosisOf((await got).payload)).toBe('over-ws');
     } finally {
       await tls.endAll();
     }

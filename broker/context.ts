@@ -12,6 +12,7 @@ import { peerText } from '../lib/log-safe.js';
 import { describeIdentity, type Identity } from './acl.js';
 import type { AuthDeadline } from './auth-deadline.js';
 import type { BrokerLimits, ConnectionTable, RateLimiter } from './limits.js';
+import type { ExpectedCache } from './payload-check.js';
 import type { RetainedQuota } from './retained-quota.js';
 import { bump, type BrokerCounters, type ConnectionRole } from './metrics.js';
 import type { RevocationList } from './revocation.js';
@@ -23,11 +24,13 @@ export interface Conn {
   tls: TLSSocket | null;
   remote: string | undefined;
   /** What the CONNECT asked for (hooks/pre-connect.ts), read by authenticate. */
-  connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null } | null;
+  connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null; willPayload: Buffer; willRetain: boolean } | null;
   identity: Identity | null;
   /** The last topic this connection was allowed to publish on: ACLs are a pure function of identity and topic, and a
    *  gateway publishes on a handful of topics, so the check is skipped for a repeat. */
   allowedTopic: string | null;
+  /** What the last stream topic requires of its payloads (payload-check.ts). */
+  expected: ExpectedCache;
   /** Serial of the gateway certificate the identity came from, for the revocation re-check. */
   certSerial: string | null;
   /** The password hash a user logged in with, for the users re-check (a changed password ends the session). */
@@ -78,7 +81,7 @@ export interface BrokerContext {
 export function newConn(stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): Conn {
   return {
     stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
-    connect: null, identity: null, allowedTopic: null, certSerial: null, userHash: null, key: '', role: null, ready: false,
+    connect: null, identity: null, allowedTopic: null, expected: { topic: null, batch: null }, certSerial: null, userHash: null, key: '', role: null, ready: false,
     timers: { drain: null }, closedBy: null, deadline, isRepeat: () => false,
   };
 }
@@ -93,10 +96,13 @@ export function peerOf(c: Conn | undefined): string {
   return c?.key || c?.remote || '?';
 }
 
-/** Logs an event a peer triggered, rate-limited per (event, reason, peer). Peer-chosen strings are cut and cleaned. */
+/**
+ * Logs an event a peer triggered, rate-limited per (event, reason, problem, peer): each kind of fault of each peer has
+ * its first line per interval. Peer-chosen strings are cut and cleaned.
+ */
 export function peerEvent(ctx: BrokerContext, level: 'warn' | 'info', peer: string, fields: Record<string, unknown> & { event: string; reason?: string }, msg: string): void {
   for (const k of ['user', 'clientId', 'topic', 'filter'] as const) if (k in fields) fields[k] = peerText(fields[k], k === 'user' ? 64 : 256);
-  ctx.peerLog.log(`${fields.event}|${fields.reason ?? ''}|${peer}`, level, fields, msg);
+  ctx.peerLog.log(`${fields.event}|${fields.reason ?? ''}|${String(fields['problem'] ?? '')}|${peer}`, level, fields, msg);
 }
 
 export function refuseConnect(ctx: BrokerContext, reason: string, fields: Record<string, unknown>): void {
@@ -104,9 +110,9 @@ export function refuseConnect(ctx: BrokerContext, reason: string, fields: Record
   peerEvent(ctx, 'warn', String(fields['remote'] ?? '?'), { event: 'connect_refused', reason, ...fields }, 'connection refused');
 }
 
-export function refusePublish(ctx: BrokerContext, c: Conn | undefined, topic: string, reason: string): void {
+export function refusePublish(ctx: BrokerContext, c: Conn | undefined, topic: string, reason: string, problem?: string): void {
   bump(ctx.counters.refusedPublishes, reason);
-  peerEvent(ctx, 'warn', peerOf(c), { event: 'publish_refused', identity: who(c), topic, reason }, 'publish refused');
+  peerEvent(ctx, 'warn', peerOf(c), { event: 'publish_refused', identity: who(c), topic, reason, ...(problem ? { problem } : {}) }, 'publish refused');
 }
 
 /** Closes a connection after CONNACK, counting and logging why (MQTT 3.1.1 cannot tell the client). Once only. */

@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { parseStreamTopic } from '../lib/topics.js';
+import { Batch as BatchFields } from '../proto/gen/fields.js';
 import { Batch, Kind, type IBatch } from '../proto/index.js';
 import { ensureDevPki, issueGatewayCert } from './pki.js';
 import { hashPassword, type User } from './users.js';
@@ -86,6 +87,31 @@ export function batch(topic: string, body: Omit<IBatch, 'source' | 'kind'> = {})
   const t = parseStreamTopic(topic);
   if (!t) throw new Error(`${topic} is not a stream topic`);
   return Buffer.from(Batch.encode({ seq: 1, ...body, source: { site: t.site, gateway: t.gateway, device: t.device }, kind: KINDS[t.kind] }).finish());
+}
+
+/** A contract-valid Batch for `topic` of exactly `size` bytes (its Source.model as filler), for tests of size limits. */
+export function sizedBatch(topic: string, size: number): Buffer {
+  const t = parseStreamTopic(topic);
+  if (!t) throw new Error(`${topic} is not a stream topic`);
+  const of = (n: number): Buffer => Buffer.from(Batch.encode({
+    source: { site: t.site, gateway: t.gateway, device: t.device, model: 'x'.repeat(Math.max(0, n)) }, kind: KINDS[t.kind], seq: 1,
+  }).finish());
+  let n = size;
+  while (n > 0 && of(n).length > size) n--;
+  const b = of(n);
+  if (b.length !== size) throw new Error(`no Batch of exactly ${size} bytes for ${topic}`);
+  return b;
+}
+
+/**
+ * `payload` with a send time (ms, float64 big-endian) in front, at byte 1, in a field number the contract does not use
+ * (fixed64, which a decoder skips): still a valid Batch, and a latency probe for tests of delivery. 9 bytes more.
+ */
+export function withSendTime(payload: Uint8Array, ms = Date.now()): Buffer {
+  const head = Buffer.alloc(9);
+  head[0] = ((Math.max(...Object.values(BatchFields)) + 1) << 3) | 1;
+  head.writeDoubleBE(ms, 1);
+  return Buffer.concat([head, payload]);
 }
 
 /** A status Batch that says `diagnosis`: tests tell payloads apart by it. */

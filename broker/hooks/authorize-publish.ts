@@ -9,6 +9,7 @@ import type { PublishBeforeAck } from '../aedes-internals/index.js';
 import { disconnect, refusePublish, type BrokerContext } from '../context.js';
 import { bump } from '../metrics.js';
 import { willOwner } from '../identity.js';
+import { payloadProblem } from '../payload-check.js';
 import { keepRetainedWithinQuota } from '../retained-quota.js';
 
 export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): NonNullable<AedesOptions['authorizePublish']> {
@@ -41,11 +42,15 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
     }
     let reason: string | null = null;
     let code: ErrorCode = 'VW_ERR_ACL_DENIED';
+    let problem: string | null = null;
     if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
       reason = packet.retain ? 'retained-topic-not-allowed' : 'topic-not-allowed';
     } else if (!ctx.rate.allow(c.key)) {
       reason = 'publish-rate-exceeded';
       code = 'VW_ERR_RATE_LIMITED';
+    } else if (id.kind === 'gateway' && (problem = payloadProblem(ctx, c, packet)) !== null) {
+      reason = 'payload-invalid'; // payload-check.ts: not a Batch of this topic; refused where it enters
+      code = 'VW_ERR_PAYLOAD_INVALID';
     }
     if (reason === null) {
       c.allowedTopic = packet.topic;
@@ -62,7 +67,7 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
         callback(null);
       });
     }
-    refusePublish(ctx, c, packet.topic, reason);
+    refusePublish(ctx, c, packet.topic, reason, problem ?? undefined);
     disconnect(ctx, client, c, reason, code); // Aedes also closes the connection on the error below
     callback(new VitalwireError(code, reason));
   };
