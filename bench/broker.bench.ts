@@ -15,6 +15,8 @@ import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 import { writeUsersFile } from '../broker/users-file.js';
 import { hashPassword } from '../broker/users.js';
+import { Batch as BatchFields } from '../proto/gen/fields.js';
+import { Batch, Kind } from '../proto/index.js';
 import { figure } from './lib/report.js';
 import { percentile } from './lib/stats.js';
 import type { Bench, BenchResult } from './lib/types.js';
@@ -39,6 +41,30 @@ interface Target {
   pids: number[];
   clientIdOf(p: Publisher): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The payloads a publisher cycles through: for each of SIZES, a contract-valid wave Batch of exactly that many bytes,
+ * of the publisher's own site, gateway and device (the broker checks each stream payload against its topic). Each
+ * starts with the send time in a field number the contract does not use (fixed64, which a decoder skips), written by
+ * the load generator at TIME_AT; the rest is the Batch as the generated encoder writes it, samples as filler.
+ */
+const UNUSED_FIELD = Math.max(...Object.values(BatchFields)) + 1;
+const TIME_AT = 1;
+function payloadsOf(p: Publisher): Buffer[] {
+  const head = Buffer.alloc(1 + 8);
+  head[0] = (UNUSED_FIELD << 3) | 1;
+  const body = (n: number): Buffer => Buffer.from(Batch.encode({
+    source: { site: p.site, gateway: p.gw, device: 'bed01' }, kind: Kind.KIND_WAVE, seq: 1, waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }],
+  }).finish());
+  return SIZES.map((size) => {
+    // One-byte samples: the count whose encoding fills the size exactly (the length prefixes grow in steps).
+    let n = size - head.length;
+    while (n > 0 && head.length + body(n).length > size) n--;
+    const payload = Buffer.concat([head, body(n)]);
+    if (payload.length !== size) throw new Error(`bench payload of ${size} bytes could not be built`);
+    return payload;
+  });
 }
 interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number; machineCores: number }
 
@@ -187,7 +213,7 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
 class LoadWorker {
   readonly #w: Worker;
   constructor(role: 'pub' | 'sub', ca: string, clients: object[]) {
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES } });
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES, timeAt: TIME_AT } });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -216,7 +242,7 @@ async function sweep(t: Target, o: {
     url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
   })));
   const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
-    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
+    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p),
   })));
   const steps: Step[] = [];
   try {
@@ -293,7 +319,7 @@ function best(steps: Step[]): Step {
  */
 async function rssPerConnection(t: Target, ca: string, pubs: Publisher[], warmN: number, batchN: number): Promise<{ kib: number; batches: number[] }> {
   const pid = t.pids[0] ?? 0;
-  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key });
+  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p) });
   const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec))];
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
   const batches: number[] = [];

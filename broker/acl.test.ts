@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { commandFilter, commandTopic, parseCommandTopic, parseStreamTopic } from '../lib/topics.js';
 import { canPublish, canSubscribe, isValidTopicFilter, type Identity } from './acl.js';
 import { createUserStore, hashPassword, verifyPassword, type User } from './users.js';
 
@@ -28,7 +30,7 @@ describe('canPublish', () => {
     ['too shallow', 'vw/v1/site1/gw1/obs'],
     ['other version', 'vw/v2/site1/gw1/dev/obs'],
     ['empty device', 'vw/v1/site1/gw1//obs'],
-    ['its own command topic', 'vw/v1/site1/gw1/cmd/reboot'],
+    ['its own command topic', 'vwcmd/v1/site1/gw1/reboot'],
     ['$SYS', '$SYS/broker/x'],
     ['empty', ''],
     ['null character', 'vw/v1/site1/gw1/dev\u0000/obs'],
@@ -40,18 +42,21 @@ describe('canPublish', () => {
     for (const id of [observerAll, observer1, service, admin]) {
       expect(canPublish(id, 'vw/v1/site1/gw1/dev/obs')).toBe(false);
     }
-    for (const id of [observerAll, observer1, service]) expect(canPublish(id, 'vw/v1/site1/gw1/cmd/x')).toBe(false);
+    for (const id of [observerAll, observer1, service]) expect(canPublish(id, 'vwcmd/v1/site1/gw1/x')).toBe(false);
   });
 
   it('lets an admin command the gateways of its sites, literal levels only', () => {
     const admin1 = user('admin', ['site1']);
-    expect(canPublish(admin, 'vw/v1/site7/gw1/cmd/identify')).toBe(true);
-    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/identify')).toBe(true);
-    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/set/rate')).toBe(true);
-    expect(canPublish(admin1, 'vw/v1/site2/gw1/cmd/identify')).toBe(false);
-    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd')).toBe(false);
-    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/')).toBe(false);
-    expect(canPublish(admin1, 'vw/v1/site1/gw 1/cmd/x')).toBe(false);
+    expect(canPublish(admin, 'vwcmd/v1/site7/gw1/identify')).toBe(true);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1/identify')).toBe(true);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1/set/rate')).toBe(true);
+    expect(canPublish(admin1, 'vwcmd/v1/site2/gw1/identify')).toBe(false);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1')).toBe(false);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1/')).toBe(false);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw 1/x')).toBe(false);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1/+')).toBe(false);
+    expect(canPublish(admin1, 'vwcmd/v1/site1/gw1/a/b/c/d/e')).toBe(false); // at most four command levels
+    expect(canPublish(admin1, 'vw/v1/site1/gw1/cmd/identify')).toBe(false); // the old layout: stream topics
   });
 
   it('lets lab clients publish and subscribe to anything MQTT 3.1.1 allows, but publish nothing under $SYS/', () => {
@@ -83,10 +88,10 @@ describe('topic filter syntax (MQTT 3.1.1 4.7)', () => {
 });
 
 describe('canSubscribe', () => {
-  it('lets a gateway subscribe below its own prefix only: its command topics and its own streams read back', () => {
-    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/#')).toBe(true);
-    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/reboot')).toBe(true);
-    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/dev-1/+')).toBe(true);
+  it('lets a gateway subscribe below its own prefixes only: its command topics and its own streams read back', () => {
+    expect(canSubscribe(gw, 'vwcmd/v1/site1/gw1/#')).toBe(true);
+    expect(canSubscribe(gw, 'vwcmd/v1/site1/gw1/reboot')).toBe(true);
+    expect(canSubscribe(gw, 'vwcmd/v1/site1/gw1/dev-1/+')).toBe(true);
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/dev/obs')).toBe(true);
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/+/+')).toBe(true);
     expect(canSubscribe(gw, 'vw/v1/site1/gw1/#')).toBe(true);
@@ -94,17 +99,20 @@ describe('canSubscribe', () => {
 
   it.each([
     'vw/v1/site1/gw1', // its prefix without a level below
-    'vw/v1/site1/gw2/cmd/#',
-    'vw/v1/site2/gw1/cmd/#',
-    'vw/v1/site1/+/cmd/#',
-    'vw/v1/+/gw1/cmd/#',
+    'vwcmd/v1/site1/gw1',
+    'vwcmd/v1/site1/gw2/#',
+    'vwcmd/v1/site2/gw1/#',
+    'vwcmd/v1/site1/+/#',
+    'vwcmd/v1/+/gw1/#',
+    'vwcmd/v1/#',
+    'vwcmd/#',
     'vw/v1/site1/+/dev/obs',
     'vw/v1/site10/gw1/#',
     'vw/v1/#',
     '#',
-    '+/v1/site1/gw1/cmd/#',
+    '+/v1/site1/gw1/#',
     '$SYS/#',
-    'vw/v1/site1/gw1/cmd/#/x',
+    'vwcmd/v1/site1/gw1/#/x',
   ])('refuses a gateway subscription to %j', (f) => {
     expect(canSubscribe(gw, f)).toBe(false);
   });
@@ -132,15 +140,17 @@ describe('canSubscribe', () => {
       expect(canSubscribe(observerAll, f), f).toBe(false);
       expect(canSubscribe(observer1, f), f).toBe(false);
     }
-    expect(canSubscribe(gw, 'vw/v1/site1/gw1/cmd/a#')).toBe(false);
+    expect(canSubscribe(gw, 'vwcmd/v1/site1/gw1/a#')).toBe(false);
     expect(canSubscribe(internal, 'a/#/b')).toBe(false);
   });
 
-  it('keeps $SYS for admins', () => {
+  it('keeps $SYS for admins of all sites: it names every site\'s clients and cannot be scoped to one', () => {
     expect(canSubscribe(admin, '$SYS/#')).toBe(true);
     expect(canSubscribe(admin, '$SYS/+/new/clients')).toBe(true);
     expect(canSubscribe(admin, '$share/g/vw/v1/#')).toBe(false);
     for (const id of [observerAll, service, observer1]) expect(canSubscribe(id, '$SYS/#')).toBe(false);
+    const admin1 = user('admin', ['site1']);
+    for (const f of ['$SYS/#', '$SYS/+/new/clients', '$SYS/b1/new/clients']) expect(canSubscribe(admin1, f), f).toBe(false);
   });
 });
 
@@ -209,5 +219,54 @@ describe('user store', () => {
     expect(() => store.add({ name: '', role: 'observer', sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
     expect(() => store.add({ name: 'x', role: 'root' as User['role'], sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
     expect(() => store.add({ name: 'x', role: 'observer', sites: ['*'], hash: 'plaintext' })).toThrow();
+  });
+});
+
+describe('the command namespace never collides with stream topics (issue 14, finding 3)', () => {
+  // An admin sent `vw/v1/<site>/<gw>/cmd/obs`: an allowed command topic that is also a valid stream topic (device
+  // "cmd", kind "obs"), so the fan-out showed a bed with values and a label the sender chose.
+  it('refuses an admin publish that any consumer would read as a stream', () => {
+    for (const id of [admin, user('admin', ['site1'])]) {
+      for (const kind of ['obs', 'wave', 'alarm', 'status']) {
+        const topic = `vw/v1/site1/gw1/cmd/${kind}`;
+        expect(parseStreamTopic(topic), topic).not.toBeNull();
+        expect(canPublish(id, topic), topic).toBe(false);
+      }
+    }
+  });
+
+  it('holds for any topic: what an admin may publish is never a stream topic, what a gateway may publish never a command', () => {
+    const seg = fc.oneof(fc.constantFrom('vw', 'v1', 'vwcmd', 'cmd', 'site1', 'gw1', 'obs', 'wave', 'alarm', 'status', '_gateway', '+', '#', ''),
+      fc.stringMatching(/^[A-Za-z0-9._:-]{1,8}$/));
+    const admins = [admin, user('admin', ['site1'])];
+    // Random levels, and topics shaped like either layout (root, version, then 3 to 6 levels) where collisions live.
+    const tail = fc.constantFrom('cmd', 'obs', 'wave', 'alarm', 'status', 'identify', '_gateway', 'x');
+    const shaped = fc.tuple(fc.constantFrom('vw', 'vwcmd'), fc.constantFrom('v1', 'v2'), fc.constantFrom('site1', 'site2'), fc.oneof(fc.constant('gw1'), seg),
+      fc.array(tail, { minLength: 1, maxLength: 4 })).map(([root, v, site, gateway, rest]) => [root, v, site, gateway, ...rest]);
+    fc.assert(fc.property(fc.oneof(fc.array(seg, { minLength: 1, maxLength: 8 }), shaped), (levels) => {
+      const topic = levels.join('/');
+      for (const id of admins) if (canPublish(id, topic)) expect(parseStreamTopic(topic), topic).toBeNull();
+      if (canPublish(gw, topic)) expect(parseCommandTopic(topic), topic).toBeNull();
+    }), { numRuns: 5000 });
+    // And the layout functions themselves: every command topic parses as a command, never as a stream.
+    fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
+      fc.constantFrom('obs', 'wave', 'alarm', 'status', 'identify', 'set/rate'), (site, gateway, name) => {
+        const t = commandTopic(site, gateway, name);
+        expect(parseStreamTopic(t)).toBeNull();
+        expect(parseCommandTopic(t)).toEqual({ site, gateway, command: name });
+      }));
+  });
+
+  it('lets an admin command the gateways of its sites under the command root, and a gateway subscribe to its own', () => {
+    const admin1 = user('admin', ['site1']);
+    expect(canPublish(admin1, commandTopic('site1', 'gw1', 'identify'))).toBe(true);
+    expect(canPublish(admin1, commandTopic('site1', 'gw1', 'obs'))).toBe(true); // a command named obs is still a command
+    expect(canPublish(admin1, commandTopic('site2', 'gw1', 'identify'))).toBe(false);
+    expect(canPublish(observer1, commandTopic('site1', 'gw1', 'identify'))).toBe(false);
+    expect(canSubscribe(gw, commandFilter('site1', 'gw1'))).toBe(true);
+    expect(canSubscribe(gw, commandFilter('site1', 'gw2'))).toBe(false);
+    expect(canSubscribe(gw, commandFilter('site2', 'gw1'))).toBe(false);
+    // Commands are for gateways: users read streams only.
+    for (const id of [observerAll, service, admin]) expect(canSubscribe(id, commandFilter('site1', 'gw1'))).toBe(false);
   });
 });

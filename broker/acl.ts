@@ -1,6 +1,6 @@
 // Topic ACLs for the central broker. Pure functions: an identity and a topic in, a decision out.
 // Deny by default: every rule below names what is allowed; anything else is refused.
-import { TOPIC_ROOT, isValidSegment, parseStreamTopic } from '../lib/topics.js';
+import { TOPIC_ROOT, isValidSegment, parseCommandTopic, parseStreamTopic } from '../lib/topics.js';
 import type { User } from './users.js';
 
 export type Identity =
@@ -81,18 +81,16 @@ export function canPublish(id: Identity, topic: string): boolean {
     }
     case 'user':
       // Observers and services never publish. Admins (operators) may send commands to the gateways of their sites:
-      // vw/v1/<site>/<gateway>/cmd/<name>[/...], every level literal.
+      // vwcmd/v1/<site>/<gateway>/<command>[/...], every level literal. Commands have a root of their own, so no
+      // topic an admin may publish is a stream topic (lib/topics.ts; issue 14: `vw/v1/<site>/<gw>/cmd/obs` was both).
       return id.role === 'admin' && isCommandTopic(topic, id.sites);
   }
 }
 
-/** vw/v1/<site>/<gateway>/cmd/<name>[/...] with a site the caller may reach ('*' reaches all). */
+/** vwcmd/v1/<site>/<gateway>/<command>[/...] with a site the caller may reach ('*' reaches all). */
 export function isCommandTopic(topic: string, sites: readonly string[]): boolean {
-  const l = topic.split('/');
-  if (l.length < 6 || l[0] !== 'vw' || l[1] !== 'v1' || l[4] !== 'cmd') return false;
-  if (!l.slice(2).every((s, i) => i === 2 || isValidSegment(s))) return false;
-  const site = l[2] ?? '';
-  return sites.includes(ALL_SITES) || sites.includes(site);
+  const t = parseCommandTopic(topic);
+  return t !== null && (sites.includes(ALL_SITES) || sites.includes(t.site));
 }
 
 export function canSubscribe(id: Identity, filter: string): boolean {
@@ -103,16 +101,19 @@ export function canSubscribe(id: Identity, filter: string): boolean {
     case 'internal':
       return true;
     case 'gateway':
-      // Anything below its own prefix vw/v1/<site>/<gateway>/: its command topics, and its own streams read back
-      // (`vitalwire watch` with the gateway's certificate shows what it published). Site and gateway must be
-      // literal, so no filter can reach another gateway's topics.
-      return levels.length >= 5 && levels[0] === 'vw' && levels[1] === 'v1' && levels[2] === id.site &&
+      // Anything below its own command prefix vwcmd/v1/<site>/<gateway>/ (lib/topics.ts commandFilter), and below its
+      // own stream prefix vw/v1/<site>/<gateway>/ (`vitalwire watch` with the gateway's certificate reads back what
+      // it published). Site and gateway must be literal, so no filter can reach another gateway's topics.
+      return levels.length >= 5 && (levels[0] === 'vw' || levels[0] === 'vwcmd') && levels[1] === 'v1' && levels[2] === id.site &&
         levels[3] === id.gateway;
     case 'user': {
       if (filter.startsWith('$')) {
-        // $SYS carries client ids and broker internals: admins only. Other $-topics ($share...) are not offered.
-        return id.role === 'admin' && (filter === '$SYS/#' || filter.startsWith('$SYS/'));
+        // $SYS carries every site's client ids (Aedes' new/clients, disconnect/clients...) and broker internals, with no
+        // site in its topics to scope by: admins of all sites only (issue 14: a site-scoped admin saw every site's
+        // clients). Other $-topics ($share...) are not offered.
+        return id.role === 'admin' && id.sites.includes(ALL_SITES) && (filter === '$SYS/#' || filter.startsWith('$SYS/'));
       }
+      // Streams only: commands (vwcmd/v1/...) are for the gateway they name.
       if (!filter.startsWith(`${TOPIC_ROOT}/`)) return false;
       if (id.sites.includes(ALL_SITES)) return true;
       // A scoped user names one of its sites literally: vw/v1/<site>/..., never '+' or '#' in the site level.

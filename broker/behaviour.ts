@@ -8,7 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker, BrokerOptions } from './broker.js';
 import { total } from './metrics.js';
 import { staticRevocationList } from './revocation.js';
-import { Clients, closed, granted, makeTestPki, nextMessage, testUsers, until, type TestPki } from './test-kit.js';
+import { commandFilter, commandTopic } from '../lib/topics.js';
+import { Batch } from '../proto/index.js';
+import { batch, Clients, closed, diagnosisOf, granted, makeTestPki, nextMessage, sizedBatch, statusBatch, testUsers, until, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 export type StartBroker = (o: Pick<BrokerOptions, 'tls' | 'users' | 'revocation' | 'limits'>) => Promise<Broker>;
@@ -55,7 +57,7 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(await granted(obs, 'vw/v1/site1/#')).toEqual([1]);
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         const got = nextMessage(obs);
-        const payload = Buffer.from([0, 1, 2, 0xff, 0x80]);
+        const payload = batch('vw/v1/site1/gw1/mon-1/obs', { seq: 9, observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%' }] });
         await gw.publishAsync('vw/v1/site1/gw1/mon-1/obs', payload, { qos: 1 });
         const m = await got;
         expect(m.topic).toBe('vw/v1/site1/gw1/mon-1/obs');
@@ -110,7 +112,7 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obs1' }))).toBe(2);
         expect(refused('client-id-mismatch')).toBe(before + 3);
         // Both still answer: a round trip on each proves the connection survived.
-        await gw.publishAsync('vw/v1/site1/gw1/x/status', 'alive', { qos: 1 });
+        await gw.publishAsync('vw/v1/site1/gw1/x/status', statusBatch('vw/v1/site1/gw1/x/status', 'alive'), { qos: 1 });
         expect(await granted(victim, 'vw/v1/site1/#')).toEqual([1]);
       });
 
@@ -138,13 +140,13 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
           const before = refusedPub('topic-not-allowed');
           const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
           const gone = closed(gw);
-          gw.publish(topic, 'x', { qos: 1 });
+          gw.publish(topic, batch(topic), { qos: 1 });
           await gone;
           expect(refusedPub('topic-not-allowed')).toBe(before + 1);
         }
         const site2 = await k.gateway(pki.site2gw1, 'site2/gw1');
         const marker = nextMessage(obs);
-        await site2.publishAsync('vw/v1/site2/gw1/mon/obs', 'ok', { qos: 1 });
+        await site2.publishAsync('vw/v1/site2/gw1/mon/obs', batch('vw/v1/site2/gw1/mon/obs'), { qos: 1 });
         expect((await marker).topic).toBe('vw/v1/site2/gw1/mon/obs');
         expect(seen).toEqual(['vw/v1/site2/gw1/mon/obs']);
       });
@@ -154,7 +156,7 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
           const before = refusedPub('topic-not-allowed');
           const u = await k.user(name);
           const gone = closed(u);
-          u.publish('vw/v1/site1/gw1/mon/obs', 'spoof', { qos: 1 });
+          u.publish('vw/v1/site1/gw1/mon/obs', batch('vw/v1/site1/gw1/mon/obs'), { qos: 1 });
           await gone;
           expect(refusedPub('topic-not-allowed'), name).toBe(before + 1);
         }
@@ -171,10 +173,10 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(scoped.connected).toBe(true);
         expect(await granted(scoped, 'vw/v1/site1/gw1/+/obs', 0)).toEqual([0]);
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        expect(await granted(gw, 'vw/v1/site1/gw1/cmd/#')).toEqual([1]);
+        expect(await granted(gw, commandFilter('site1', 'gw1'))).toEqual([1]);
         expect(await granted(gw, 'vw/v1/site1/#')).toEqual([128]);
-        expect(await granted(gw, 'vw/v1/site1/+/cmd/#')).toEqual([128]);
-        expect(await granted(gw, 'vw/v1/site1/gw2/cmd/#')).toEqual([128]);
+        expect(await granted(gw, 'vwcmd/v1/site1/+/#')).toEqual([128]);
+        expect(await granted(gw, commandFilter('site1', 'gw2'))).toEqual([128]);
         expect(refusedSub('topic-not-allowed')).toBe(before + 8);
       });
 
@@ -183,18 +185,18 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         const before = refusedPub('retained-topic-not-allowed');
         const bad = await k.gateway(pki.site1gw1, 'site1/gw1');
         const gone = closed(bad);
-        bad.publish(`vw/v1/site2/gw1/${t}/status`, 'forged', { qos: 1, retain: true });
+        bad.publish(`vw/v1/site2/gw1/${t}/status`, statusBatch(`vw/v1/site2/gw1/${t}/status`, 'forged'), { qos: 1, retain: true });
         await gone;
         expect(refusedPub('retained-topic-not-allowed')).toBe(before + 1);
 
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, 'online', { qos: 1, retain: true });
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, statusBatch(`vw/v1/site1/gw1/${t}/status`, 'online'), { qos: 1, retain: true });
         const site1 = await k.user('obs1');
         const got = nextMessage(site1);
         await site1.subscribeAsync(`vw/v1/site1/gw1/${t}/status`, { qos: 1 });
         const m = await got;
         expect(m.retain).toBe(true);
-        expect(m.payload.toString()).toBe('online');
+        expect(diagnosisOf(m.payload)).toBe('online');
         // The forged retained message never got stored: a subscriber of site2 sees nothing retained there.
         const all = await k.user('obsall');
         const seen: string[] = [];
@@ -203,13 +205,13 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         await all.subscribeAsync(`vw/v1/site1/gw1/${t}/status`, { qos: 1 }); // its retained copy marks "retained sent"
         await until(() => seen.length > 0);
         expect(seen).toEqual([`vw/v1/site1/gw1/${t}/status`]);
-        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, '', { qos: 1, retain: true }); // clear it
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, Buffer.alloc(0), { qos: 1, retain: true }); // clear it
       });
 
       it('refuses a Will outside the identity scope at CONNECT, and publishes one inside it when the gateway vanishes', async () => {
         const t = uniq();
         const before = refused('will-denied');
-        const will = { topic: `vw/v1/site2/gw1/${t}/status`, payload: Buffer.from('offline'), qos: 1 as const, retain: false };
+        const will = { topic: `vw/v1/site2/gw1/${t}/status`, payload: statusBatch(`vw/v1/site2/gw1/${t}/status`, 'offline'), qos: 1 as const, retain: false };
         expect(await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', will }))).toBe(5);
         expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', will }))).toBe(5);
         expect(refused('will-denied')).toBe(before + 2);
@@ -217,25 +219,67 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         const obs = await k.user('obs1');
         await obs.subscribeAsync(`vw/v1/site1/gw1/${t}/status`, { qos: 1 });
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1', {
-          will: { topic: `vw/v1/site1/gw1/${t}/status`, payload: Buffer.from('offline'), qos: 1, retain: false },
+          will: { topic: `vw/v1/site1/gw1/${t}/status`, payload: statusBatch(`vw/v1/site1/gw1/${t}/status`, 'offline'), qos: 1, retain: false },
         });
         const got = nextMessage(obs);
         gw.stream.destroy(); // no DISCONNECT: the broker must publish the Will [MQTT-3.1.2-8]
-        expect((await got).payload.toString()).toBe('offline');
+        expect(diagnosisOf((await got).payload)).toBe('offline');
       });
 
       it('lets an admin command the gateways of its sites only; the gateway receives on its own command topic', async () => {
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        await gw.subscribeAsync('vw/v1/site1/gw1/cmd/#', { qos: 1 });
+        await gw.subscribeAsync(commandFilter('site1', 'gw1'), { qos: 1 });
         const admin = await k.user('admin1');
         const got = nextMessage(gw);
-        await admin.publishAsync('vw/v1/site1/gw1/cmd/identify', 'blink', { qos: 1 });
-        expect((await got).topic).toBe('vw/v1/site1/gw1/cmd/identify');
+        await admin.publishAsync(commandTopic('site1', 'gw1', 'identify'), 'blink', { qos: 1 });
+        expect((await got).topic).toBe('vwcmd/v1/site1/gw1/identify');
         const before = refusedPub('topic-not-allowed');
         const gone = closed(admin);
-        admin.publish('vw/v1/site2/gw1/cmd/identify', 'blink', { qos: 1 });
+        admin.publish(commandTopic('site2', 'gw1', 'identify'), 'blink', { qos: 1 });
         await gone;
         expect(refusedPub('topic-not-allowed')).toBe(before + 1);
+      });
+
+      it('shows $SYS (every site\'s client ids) to admins of all sites only, not to an admin of one site', async () => {
+        // Issue 14: a site-scoped admin subscribed to $SYS/# and read the client ids of every site's gateways and users.
+        const scoped = await k.user('admin1');
+        expect(await granted(scoped, '$SYS/#', 0)).toEqual([128]);
+        expect(await granted(scoped, '$SYS/+/new/clients', 0)).toEqual([128]);
+        const global = await k.user('adminall');
+        expect(await granted(global, '$SYS/+/new/clients', 0)).toEqual([0]);
+        const announced = new Promise<string>((resolve) => global.on('message', (topic, payload) => {
+          if (/^\$SYS\/[^/]+\/new\/clients$/.test(topic) && payload.toString() === 'site1/gw1/sys-probe') resolve(payload.toString());
+        }));
+        await k.gateway(pki.site1gw1, 'site1/gw1/sys-probe');
+        expect(await announced).toBe('site1/gw1/sys-probe');
+      });
+
+      it('never lets an admin inject a stream: vw/v1/<site>/<gw>/cmd/obs is refused, and commands reach no reader of streams', async () => {
+        // Issue 14: an admin's `vw/v1/site1/gw1/cmd/obs` was an allowed command and a valid stream topic of a device
+        // "cmd": every reader of vw/v1/ (the fan-out, an observer) took it for a bed with the values the admin chose.
+        const obs = await k.user('obsall');
+        const seen: string[] = [];
+        obs.on('message', (topic) => seen.push(topic));
+        await obs.subscribeAsync('vw/v1/#', { qos: 1 });
+        const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+        await gw.subscribeAsync(commandFilter('site1', 'gw1'), { qos: 1 });
+        const admin = await k.user('admin1');
+        const before = refusedPub('topic-not-allowed');
+        const gone = closed(admin);
+        admin.publish('vw/v1/site1/gw1/cmd/obs', 'a fake bed', { qos: 1 });
+        await gone;
+        expect(refusedPub('topic-not-allowed')).toBe(before + 1);
+        // A command, even one named like a stream kind, goes to the gateway and to no reader of streams.
+        const admin2 = await k.user('admin1');
+        const got = nextMessage(gw);
+        await admin2.publishAsync(commandTopic('site1', 'gw1', 'obs'), 'a command', { qos: 1 });
+        expect((await got).topic).toBe('vwcmd/v1/site1/gw1/obs');
+        // A marker on a stream the observer reads proves its deliveries are flowing up to here.
+        const t = uniq();
+        const marker = nextMessage(obs, `vw/v1/site1/gw1/${t}/obs`);
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`), { qos: 1 });
+        await marker;
+        expect(seen).toEqual([`vw/v1/site1/gw1/${t}/obs`]);
       });
     });
 
@@ -247,12 +291,12 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         await s1.subscribeAsync(`vw/v1/site1/gw1/${t}/obs`, { qos: 1 });
         await s1.endAsync();
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        for (let i = 1; i <= 5; i++) await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, String(i), { qos: 1 });
+        for (let i = 1; i <= 5; i++) await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`, { seq: i }), { qos: 1 });
         const got: string[] = [];
         const s2 = k.track(await import('mqtt').then((m) => m.default.connect(k.url, k.base({
           username: 'svc', password: 'pw-svc', clientId: id, clean: false,
         }))));
-        s2.on('message', (_t, p) => got.push(p.toString()));
+        s2.on('message', (_t, p) => got.push(String(Batch.decode(p).seq)));
         await until(() => got.length >= 5);
         expect(got).toEqual(['1', '2', '3', '4', '5']);
         await s2.endAsync();
@@ -269,7 +313,7 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         };
         await new Promise<void>((r) => central.aedes.subscribe(`vw/v1/site1/gw1/${t}/obs`, deliver, r));
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, 'x', { qos: 1 });
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`), { qos: 1 });
         // Single node: already delivered when the PUBACK arrived. Over a bus: on its way back from it.
         if (busRouting) await until(() => seen.length > 0, 5000, 'delivery through the bus');
         expect(seen).toEqual([`vw/v1/site1/gw1/${t}/obs`]);
@@ -286,11 +330,11 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         await obs.subscribeAsync('vw/v1/site1/gw1/big/wave', { qos: 1 });
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         const fits = nextMessage(obs);
-        await gw.publishAsync('vw/v1/site1/gw1/big/wave', Buffer.alloc(max - 100), { qos: 1 });
+        await gw.publishAsync('vw/v1/site1/gw1/big/wave', sizedBatch('vw/v1/site1/gw1/big/wave', max - 100), { qos: 1 });
         expect((await fits).payload.length).toBe(max - 100);
         const before = { pub: refusedPub('packet-too-large'), disc: central.counters.disconnects['packet-too-large'] ?? 0, in: central.counters.messagesIn };
         const gone = closed(gw);
-        gw.publish('vw/v1/site1/gw1/big/wave', Buffer.alloc(max + 1), { qos: 1 });
+        gw.publish('vw/v1/site1/gw1/big/wave', sizedBatch('vw/v1/site1/gw1/big/wave', max + 1), { qos: 1 });
         await gone;
         expect(refusedPub('packet-too-large')).toBe(before.pub + 1);
         expect(central.counters.disconnects['packet-too-large']).toBe(before.disc + 1);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
 import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
-import { Clients, closed, makeTestPki, nextMessage, testUsers, type TestPki } from './test-kit.js';
+import { batch, Clients, closed, diagnosisOf, makeTestPki, nextMessage, statusBatch, testUsers, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 import { connectBytes, RawClient } from '../test/mqtt-raw.js';
 
@@ -48,7 +48,7 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
       }, r));
       k.clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
       const gw = await k.clients.gateway(pki.site1gw1, 'site1/gw1');
-      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'x', { qos: 1 });
+      await gw.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs'), { qos: 1 });
       expect(seen).toEqual(['vw/v1/site1/gw1/m/obs']);
       expect(c.counters.messagesIn).toBe(1);
     } finally {
@@ -74,8 +74,8 @@ describe('MQTT over secure WebSocket', () => {
     try {
       const gw = await tls.gateway(pki.site1gw1, 'site1/gw1');
       const got = nextMessage(obs);
-      await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'over-ws', { qos: 1 });
-      expect((await got).payload.toString()).toBe('over-ws');
+      await gw.publishAsync('vw/v1/site1/gw1/m/status', statusBatch('vw/v1/site1/gw1/m/status', 'over-ws'), { qos: 1 });
+      expect(diagnosisOf((await got).payload)).toBe('over-ws');
     } finally {
       await tls.endAll();
     }
@@ -193,7 +193,7 @@ describe('PacketSizeGuard', () => {
   it.each(encodings)('reads Remaining Length %i from its header, before any body byte', (len, enc) => {
     const size = 1 + enc.length + len;
     expect(new PacketSizeGuard(size).push(Uint8Array.from([0x30, ...enc]))).toBeNull();
-    expect(new PacketSizeGuard(size - 1).push(Uint8Array.from([0x30, ...enc]))).toEqual({ type: 3, size });
+    expect(new PacketSizeGuard(size - 1).push(Uint8Array.from([0x30, ...enc]))).toEqual({ type: 3, size, topic: null });
   });
 
   const packet = (type: number, bodyLen: number): Uint8Array => {
@@ -219,11 +219,22 @@ describe('PacketSizeGuard', () => {
         verdict = g.push(stream.subarray(i, i + step));
         at = i;
       }
-      expect(verdict, `step ${step}`).toEqual({ type: 3, size: 205 });
+      expect(verdict, `step ${step}`).toMatchObject({ type: 3, size: 205 });
       // Reported with the chunk that holds the oversized packet's last length byte (offset 249), not later.
       const lastHeaderByte = 42 + 2 + 203 + 2;
       expect(at <= lastHeaderByte && at + step > lastHeaderByte, `step ${step}, at ${at}`).toBe(true);
     }
+  });
+
+  it('reports an oversized PUBLISH with its own topic when the chunk holding its header holds the topic too', () => {
+    const topic = [...Buffer.from('vw/v1/s/g/d/wave')];
+    const body = [0, topic.length, ...topic, 0, 1, ...new Array<number>(300).fill(7)];
+    const big = [0x32, 0x80 | (body.length & 0x7f), body.length >> 7, ...body];
+    const small = [0x30, 4, 0, 2, 0x61, 0x62]; // a PUBLISH to 'ab' in front of it
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big]))).toEqual({ type: 3, size: 3 + body.length, topic: 'vw/v1/s/g/d/wave' });
+    // Cut inside the topic: unknown, not guessed, and the verdict still comes at the header.
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big.slice(0, 10)]))).toEqual({ type: 3, size: 3 + body.length, topic: null });
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([0x82, 0x80, 0x01]))).toEqual({ type: 8, size: 131, topic: null }); // a SUBSCRIBE has none
   });
 
   it('finds ill-formed strings in any chunking, copying only the topic of a PUBLISH', () => {

@@ -10,8 +10,11 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { createAuthThrottle } from '../lib/auth-throttle.js';
+import { createLogLimiter } from '../lib/log-limiter.js';
 import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck, type PublishFn } from './aedes-internals/index.js';
 import { retainedBeside, type RetainedStore } from './retained.js';
+import { RetainedQuota } from './retained-quota.js';
 import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
 import { acceptStreams } from './connection.js';
 import { refuseConnect, type BrokerContext } from './context.js';
@@ -28,6 +31,7 @@ import { createMetricsRegistry, newCounters, type BrokerCounters } from './metri
 import type { RevocationList } from './revocation.js';
 import { startRevocationRecheck } from './revocation-recheck.js';
 import { createUserStore, type UserStore } from './users.js';
+import { startUsersRecheck, type SubscriptionStore } from './users-recheck.js';
 
 export { PacketSizeGuard } from './packet-guard.js';
 
@@ -45,6 +49,8 @@ export interface BrokerOptions {
   revocation?: RevocationList;
   /** Default 30 s: a gateway whose certificate is revoked while connected is disconnected within this time. */
   revocationRecheckMs?: number;
+  /** Default 10 s: a user removed, or whose password or scope changed, while connected is dealt with within this time. */
+  usersRecheckMs?: number;
   logger?: Logger;
   limits?: Partial<BrokerLimits>;
   /** Share sessions, retained messages and traffic with other brokers on this Redis. */
@@ -75,6 +81,8 @@ export interface Broker {
   limits: Readonly<BrokerLimits>;
   metrics: Registry;
   health(): HealthReport;
+  /** TCP connections open on the MQTT listeners, authenticated or not (the servers' own count). */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -100,15 +108,23 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const mode: Broker['mode'] = lab ? 'lab' : opts.redis ? 'redis' : 'single';
   const startedAt = Date.now();
 
+  let clearRetained: (topic: string) => void = () => undefined;
   const ctx: BrokerContext = {
     lab, limits, log,
+    peerLog: createLogLimiter({ logger: log }),
     counters: newCounters(),
     users: opts.users ?? createUserStore(),
     revocation: opts.revocation,
     conns: new WeakMap(),
     live: new ConnectionTable<Client>(),
     rate: new RateLimiter(limits.publishRatePerSecond, limits.publishBurst, opts.now ?? Date.now),
+    throttle: createAuthThrottle({
+      freeFailures: limits.authFailuresBeforeBackoff, baseDelayMs: limits.authBackoffBaseMs, maxDelayMs: limits.authBackoffMaxMs,
+    }, opts.now ?? Date.now),
     certified: new Set(),
+    userClients: new Set(),
+    // Deletes a topic's stored retained message; the persistence exists a few lines below, before any client.
+    retained: new RetainedQuota(limits.maxRetainedPerIdentity, limits.maxRetainedBytesPerIdentity, (topic) => clearRetained(topic)),
   };
   const sweeper = setInterval(() => ctx.rate.sweep(), SWEEP_MS);
   sweeper.unref();
@@ -126,6 +142,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     } catch (err) {
       clearInterval(sweeper);
       stopRecheck();
+      ctx.peerLog.close();
       throw err;
     }
     log.info({ event: 'redis', url: redactRedisUrl(opts.redis.url) }, 'sessions and traffic shared through redis');
@@ -134,6 +151,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   // In memory unless a cluster (or a test) provides one; Aedes does not destroy it on close (ecosystem trap 2).
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
+  clearRetained = (topic) => {
+    (persistence as unknown as RetainedStore).storeRetained({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false })
+      .catch((err: unknown) => log.warn({ event: 'retained_clear_failed', topic, err: String(err) }, 'stale retained message not deleted'));
+  };
+  const stopUsersRecheck = lab ? () => undefined : startUsersRecheck(ctx, persistence as unknown as SubscriptionStore, opts.usersRecheckMs ?? 10_000);
 
   // authorizePublish publishes before the PUBACK through the broker's own publish, which exists once the broker does.
   let ack: PublishBeforeAck | null = null;
@@ -146,7 +168,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   };
   const aedesOptions: AedesOptions = {
     id: brokerId,
-    connectTimeout: limits.connectTimeoutMs,
+    // The listeners' own authentication deadline (auth-deadline.ts) closes and counts first; Aedes' is a backstop.
+    connectTimeout: limits.connectTimeoutMs + 1000,
     drainTimeout: limits.drainTimeoutMs,
     maxInflightInbound: limits.maxInflightInbound,
     maxClientsIdLength: limits.maxClientIdLength,
@@ -167,6 +190,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await persistence.destroy().catch(() => undefined);
     clearInterval(sweeper);
     stopRecheck();
+    stopUsersRecheck();
+    ctx.peerLog.close();
     throw err;
   }
   ack = publishBeforeAck(aedes);
@@ -191,6 +216,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   async function close(): Promise<void> {
     clearInterval(sweeper);
     stopRecheck();
+    stopUsersRecheck();
     const stopped = Promise.all(listeners.map((l) => l.close())); // stop accepting now
     await new Promise<void>((resolve) => aedes.close(() => resolve())); // closes authenticated clients, then mq
     for (const l of listeners) l.destroyAll(); // TLS handshakes in progress, connections before CONNECT
@@ -198,20 +224,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     else await persistence.destroy().catch(() => undefined);
     await stopped;
     await health?.close();
+    ctx.peerLog.close(); // what the last interval held back
     log.info({ event: 'closed' }, 'central broker closed');
   }
 
   try {
     if (lab) {
-      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, onStream }));
+      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, connectTimeoutMs: limits.connectTimeoutMs, onStream, onDeadline: onTlsError }));
       log.warn({ event: 'lab_mode', host }, 'LAB LISTENER: no authentication, no ACLs; loopback only; never carry patient data');
     } else {
       const tls = opts.tls as TlsMaterial;
-      listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, onStream, onTlsError }));
+      const deadlines = { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, connectTimeoutMs: limits.connectTimeoutMs };
+      listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, deadlines, onStream, onTlsError }));
       if (opts.websocket) {
         listeners.push(await listenMqttWss({
           host: opts.websocket.host ?? host, port: opts.websocket.port, path: opts.websocket.path ?? '/mqtt', tls,
-          handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
+          deadlines, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
         }));
       }
     }
@@ -235,6 +263,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     limits,
     metrics,
     health: report,
+    openSockets: () => listeners.reduce((n, l) => n + l.openSockets(), 0),
     close: () => (closing ??= close()),
   };
 }

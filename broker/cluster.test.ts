@@ -11,7 +11,8 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import { startBroker, type Broker } from './broker.js';
-import { Clients, closed, makeTestPki, nextMessage, startCentralProcess, testUsers, until, type TestPki } from './test-kit.js';
+import { Batch } from '../proto/index.js';
+import { batch, Clients, closed, diagnosisOf, makeTestPki, nextMessage, startCentralProcess, statusBatch, testUsers, until, type TestPki } from './test-kit.js';
 import { startRedisServer, type TestRedis } from '../test/redis-server.js';
 import { freePort } from '../lib/listen.js';
 import { writeUsersFile } from './users-file.js';
@@ -70,8 +71,8 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
     const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
     const got = nextMessage(obs);
-    await gw.publishAsync('vw/v1/site1/gw1/bed01/obs', 'across', { qos: 1 });
-    expect((await got).payload.toString()).toBe('across');
+    await gw.publishAsync('vw/v1/site1/gw1/bed01/status', statusBatch('vw/v1/site1/gw1/bed01/status', 'across'), { qos: 1 });
+    expect(diagnosisOf((await got).payload)).toBe('across');
     const h = await (await fetch(`http://127.0.0.1:${b1.httpPort}/healthz`)).json() as { redis: string; mode: string };
     expect(h).toMatchObject({ redis: 'ready', mode: 'redis' });
     // Every frame between the two was understood: the bus counter is exported and still 0.
@@ -81,13 +82,13 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
 
   it('shares retained messages between brokers', async () => {
     const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
-    await gw.publishAsync('vw/v1/site1/gw1/shared/status', 'online', { qos: 1, retain: true });
+    await gw.publishAsync('vw/v1/site1/gw1/shared/status', statusBatch('vw/v1/site1/gw1/shared/status', 'online'), { qos: 1, retain: true });
     const obs = await k2.user('obs1');
     const got = nextMessage(obs);
     await obs.subscribeAsync('vw/v1/site1/gw1/shared/status', { qos: 1 });
     const m = await got;
-    expect([m.payload.toString(), m.retain]).toEqual(['online', true]);
-    await gw.publishAsync('vw/v1/site1/gw1/shared/status', '', { qos: 1, retain: true });
+    expect([diagnosisOf(m.payload), m.retain]).toEqual(['online', true]);
+    await gw.publishAsync('vw/v1/site1/gw1/shared/status', Buffer.alloc(0), { qos: 1, retain: true });
   });
 
   it('takes a session over across brokers: the same client id on broker 2 closes it on broker 1', async () => {
@@ -103,10 +104,10 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await s.subscribeAsync('vw/v1/site1/gw1/moving/obs', { qos: 1 });
     await s.endAsync();
     const gw = await k2.gateway(pki.site1gw1, 'site1/gw1');
-    for (let i = 1; i <= 3; i++) await gw.publishAsync('vw/v1/site1/gw1/moving/obs', String(i), { qos: 1 });
+    for (let i = 1; i <= 3; i++) await gw.publishAsync('vw/v1/site1/gw1/moving/obs', batch('vw/v1/site1/gw1/moving/obs', { seq: i }), { qos: 1 });
     const got: string[] = [];
     const back = k2.track(mqtt.connect(k2.url, k2.base({ username: 'svc', password: 'pw-svc', clientId: id, clean: false })));
-    back.on('message', (_t, p) => got.push(p.toString()));
+    back.on('message', (_t, p) => got.push(String(Batch.decode(p).seq)));
     await until(() => got.length >= 3);
     expect(got).toEqual(['1', '2', '3']);
   });
@@ -119,7 +120,7 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
 async function publishAcrossKill(gw: mqtt.MqttClient, topic: string, n: number, killAt: number, gapMs: number, kill: () => Promise<void>): Promise<() => number> {
   let acked = 0;
   for (let i = 1; i <= n; i++) {
-    gw.publish(topic, String(i), { qos: 1 }, (err) => {
+    gw.publish(topic, batch(topic, { seq: i }), { qos: 1 }, (err) => {
       if (!err) acked++;
     });
     if (i === killAt) await kill();
@@ -162,7 +163,7 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 100, connectTimeout: 3000, servers, protocol: 'mqtts' as const };
     const sub = mqtt.connect({ ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:failover', clean: false });
     const seen = new Set<number>();
-    sub.on('message', (_t, p) => seen.add(Number(p.toString())));
+    sub.on('message', (_t, p) => seen.add(Batch.decode(p).seq));
     await new Promise<void>((r) => sub.once('connect', () => r()));
     await sub.subscribeAsync('vw/v1/site1/gw1/fo/obs', { qos: 1 });
     const gw = mqtt.connect({ ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
@@ -234,7 +235,7 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
       const gw = mqtt.connect(url, { ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
       await step(until(() => gw.connected, 20_000, 'gateway through haproxy'));
       const seen = new Set<number>();
-      sub.on('message', (_t, p) => seen.add(Number(p.toString())));
+      sub.on('message', (_t, p) => seen.add(Batch.decode(p).seq));
       try {
         const N = 300;
         let logFrom = Infinity;

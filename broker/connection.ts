@@ -5,8 +5,9 @@ import type { Aedes } from 'aedes';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { AuthDeadline } from './auth-deadline.js';
 import { dedupeByEquality, fastParse, nonBlockingDrain, stageWrites } from './aedes-internals/index.js';
-import { disconnect, newConn, refuseConnect, who, type BrokerContext } from './context.js';
+import { disconnect, newConn, peerEvent, peerOf, refuseConnect, who, type BrokerContext } from './context.js';
 import { unbind } from './hooks/authenticate.js';
 import type { OnStream } from './listeners.js';
 import { bump } from './metrics.js';
@@ -14,13 +15,13 @@ import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, Pack
 
 export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
   const limits = ctx.limits;
-  return (stream: Duplex, tls: TLSSocket | null): void => {
+  return (stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): void => {
     // Sockets only (TLS or the lab's TCP): a ws stream's writes complete asynchronously, so a destroy right after a
     // staged CONNACK (Aedes refusing a connection) would drop it; and browsers' low rates gain nothing from it.
     if (stream instanceof Socket) stageWrites(stream);
     const client = broker.handle(stream);
     fastParse(client);
-    const c = newConn(stream, tls);
+    const c = newConn(stream, tls, deadline);
     c.isRepeat = dedupeByEquality(client);
     ctx.conns.set(client, c);
     stream.once('close', () => unbind(ctx, client, c));
@@ -49,7 +50,6 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
       const verdict = guard.push(chunk);
       if (verdict === null) return;
       stream.off('data', onData);
-      c.oversized = true;
       if (verdict === 'malformed') {
         disconnect(ctx, client, c, 'malformed-remaining-length', 'VW_ERR_PROTOCOL');
         return;
@@ -65,7 +65,10 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
         return;
       }
       if (verdict.type === MQTT_PUBLISH) bump(ctx.counters.refusedPublishes, 'packet-too-large');
-      ctx.log.warn({ event: 'packet_refused', identity: who(c), clientId: client.id, size: verdict.size, max: limits.maxPacketBytes }, 'packet too large');
+      peerEvent(ctx, 'warn', peerOf(c), {
+        event: 'packet_refused', reason: 'packet-too-large', identity: who(c), clientId: client.id, ...(verdict.type === MQTT_PUBLISH ? { topic: verdict.topic } : {}),
+        size: verdict.size, max: limits.maxPacketBytes,
+      }, 'packet too large');
       disconnect(ctx, client, c, 'packet-too-large', 'VW_ERR_PACKET_TOO_LARGE');
     };
     stream.on('data', onData);

@@ -4,6 +4,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { TLSSocket } from 'node:tls';
 import { VitalwireError, type ErrorCode } from '../decoders/errors.js';
+import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { Identity } from './acl.js';
 import { willClientId } from './aedes-internals/index.js';
 import type { ConnectionRole } from './metrics.js';
@@ -58,7 +59,7 @@ export function roleOf(id: Identity): ConnectionRole {
  * identity matches the client id; otherwise a user name and password. Throws a Refusal.
  */
 export async function identify(
-  deps: { users: UserStore; revocation?: RevocationList | undefined },
+  deps: { users: UserStore; revocation?: RevocationList | undefined; throttle?: AuthThrottle | undefined },
   tls: TLSSocket | null,
   client: Client,
   requestedClientId: string | undefined,
@@ -92,6 +93,11 @@ export async function identify(
     return { kind: 'gateway', site: gw.site, gateway: gw.gateway };
   }
   if (username === undefined) throw new Refusal('VW_ERR_AUTH_FAILED', RC_NOT_AUTHORIZED, 'no-credentials');
+  // Password guessing (lib/auth-throttle.ts): an attempt in back-off is refused before its password is checked, with
+  // CONNACK 3 so a client retries later rather than taking it for a wrong password. Refused for the account, the
+  // address or the pair alike, so the answer does not tell which names exist.
+  const remote = tls.remoteAddress;
+  if ((deps.throttle?.retryAfterMs(username, remote) ?? 0) > 0) throw new Refusal('VW_ERR_AUTH_THROTTLED', RC_SERVER_UNAVAILABLE, 'auth-throttled');
   let user;
   try {
     user = await deps.users.verify(username, password ?? Buffer.alloc(0));
@@ -99,8 +105,10 @@ export async function identify(
     throw new Refusal('VW_ERR_CONFIG', RC_SERVER_UNAVAILABLE, 'users-file-unavailable');
   }
   if (!user) {
+    deps.throttle?.failure(username, remote);
     throw new Refusal('VW_ERR_AUTH_FAILED', RC_BAD_USERNAME_OR_PASSWORD, deps.users.get(username) ? 'bad-password' : 'unknown-user');
   }
+  deps.throttle?.success(username, remote);
   // A server-assigned id (empty client id, clean session: what mosquitto_sub 2 sends by default)
   // cannot collide with anyone's; any other id must be bound to the user (`name` or `name:...`).
   if (requestedClientId !== '' && !userClientIdIsBound(client.id, user.name)) {

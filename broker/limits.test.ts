@@ -6,7 +6,7 @@ import { generate, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, TokenBucket } from './limits.js';
-import { Clients, closed, granted, makeTestPki, testUsers, until, type TestPki } from './test-kit.js';
+import { batch, Clients, closed, granted, makeTestPki, sizedBatch, testUsers, until, withSendTime, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 describe('TokenBucket and RateLimiter', () => {
@@ -80,25 +80,25 @@ describe('publish rate per identity', () => {
     const c = await broker({ publishRatePerSecond: 10, publishBurst: 20 }, () => now);
     try {
       const flood = await k.gateway(pki.site1gw1, 'site1/gw1');
-      for (let i = 0; i < 20; i++) await flood.publishAsync('vw/v1/site1/gw1/m/obs', String(i), { qos: 1 });
+      for (let i = 0; i < 20; i++) await flood.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: i + 1 }), { qos: 1 });
       const gone = closed(flood);
-      flood.publish('vw/v1/site1/gw1/m/obs', 'one too many', { qos: 1 });
+      flood.publish('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 21 }), { qos: 1 });
       await gone;
       expect(c.counters.refusedPublishes['publish-rate-exceeded']).toBe(1);
       expect(c.counters.disconnects['publish-rate-exceeded']).toBe(1);
       // Another identity has its own bucket.
       const other = await k.gateway(pki.site2gw1, 'site2/gw1');
-      await other.publishAsync('vw/v1/site2/gw1/m/obs', 'fine', { qos: 1 });
+      await other.publishAsync('vw/v1/site2/gw1/m/obs', batch('vw/v1/site2/gw1/m/obs'), { qos: 1 });
       // The bucket is per identity, not per connection: reconnecting does not refill it...
       const again = await k.gateway(pki.site1gw1, 'site1/gw1');
       const gone2 = closed(again);
-      again.publish('vw/v1/site1/gw1/m/obs', 'still empty', { qos: 1 });
+      again.publish('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 22 }), { qos: 1 });
       await gone2;
       expect(c.counters.refusedPublishes['publish-rate-exceeded']).toBe(2);
       // ...time does.
       now += 1000;
       const later = await k.gateway(pki.site1gw1, 'site1/gw1');
-      for (let i = 0; i < 10; i++) await later.publishAsync('vw/v1/site1/gw1/m/obs', String(i), { qos: 1 });
+      for (let i = 0; i < 10; i++) await later.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 23 + i }), { qos: 1 });
     } finally {
       await c.close();
     }
@@ -170,7 +170,8 @@ async function stalledSubscriber(port: number, qos: 0 | 1): Promise<TLSSocket> {
 
 describe('a subscriber that stops reading', () => {
   const N = 4000;
-  const payload = Buffer.alloc(4096, 7);
+  // 4 KB wave Batches with their send time at byte 1 (withSendTime), to measure the healthy subscriber's latency.
+  const payload = withSendTime(sizedBatch('vw/v1/site1/gw1/m/wave', 4096 - 9));
 
   async function run(qos: 0 | 1, drainTimeoutMs: number, context: { annotate?: (m: string) => unknown }): Promise<{ c: Broker; stalledWasConnected: boolean }> {
     const c = await broker({ maxBufferedBytesPerClient: 256 * 1024, drainTimeoutMs, publishRatePerSecond: 1e6, publishBurst: 1e6 });
@@ -180,13 +181,13 @@ describe('a subscriber that stops reading', () => {
     const lat: number[] = [];
     healthy.on('message', (_t, p) => {
       got++;
-      lat.push(Date.now() - p.readDoubleBE(0));
+      lat.push(Date.now() - p.readDoubleBE(1));
     });
     await healthy.subscribeAsync('vw/v1/#', { qos });
     const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
     for (let i = 0; i < N; i += 100) {
       await Promise.all([...Array(100)].map(() => {
-        payload.writeDoubleBE(Date.now(), 0);
+        payload.writeDoubleBE(Date.now(), 1);
         return gw.publishAsync('vw/v1/site1/gw1/m/wave', Buffer.from(payload), { qos: 1 });
       }));
     }

@@ -25,6 +25,13 @@ export interface BrokerLimits {
   maxInflightInbound: number;
   /** Client identifiers longer than this are refused (CONNACK 2). MQTT 3.1.1 lets a server allow more than 23. */
   maxClientIdLength: number;
+  /** Retained messages one identity may hold stored, and their topic and payload bytes (retained-quota.ts). */
+  maxRetainedPerIdentity: number;
+  maxRetainedBytesPerIdentity: number;
+  /** Password logins: failures per record before back-off, the first back-off, and its cap (lib/auth-throttle.ts). */
+  authFailuresBeforeBackoff: number;
+  authBackoffBaseMs: number;
+  authBackoffMaxMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
@@ -41,6 +48,11 @@ export const DEFAULT_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxSubscriptionsPerClient: 64,
   maxInflightInbound: 1000,
   maxClientIdLength: 128,
+  maxRetainedPerIdentity: 256,
+  maxRetainedBytesPerIdentity: 1024 * 1024,
+  authFailuresBeforeBackoff: 5,
+  authBackoffBaseMs: 1000,
+  authBackoffMaxMs: 300_000,
 });
 
 /**
@@ -59,6 +71,8 @@ export const LAB_LIMITS: Readonly<BrokerLimits> = Object.freeze({
   maxSubscriptionsPerClient: 100_000,
   maxInflightInbound: 65535, // every packet identifier
   maxClientIdLength: 65535, // 1.5.3: a UTF-8 string of up to 65,535 bytes
+  maxRetainedPerIdentity: 1e9, // MQTT 3.1.1 bounds retained messages by nothing but topics
+  maxRetainedBytesPerIdentity: 1e15,
 });
 
 /** Checks a complete limit set; returns the problems (empty when fine) so callers can report all of them. */
@@ -82,6 +96,12 @@ export function checkLimits(l: BrokerLimits): string[] {
   int('maxSubscriptionsPerClient', 1);
   int('maxInflightInbound', 1, 65535);
   int('maxClientIdLength', 23, 65535); // [MQTT-3.1.3-5]: a server MUST allow 1-23 characters
+  int('maxRetainedPerIdentity', 0);
+  int('maxRetainedBytesPerIdentity', 0);
+  int('authFailuresBeforeBackoff', 0, 1000);
+  int('authBackoffBaseMs', 1, 3_600_000);
+  int('authBackoffMaxMs', 1, 86_400_000);
+  if (l.authBackoffBaseMs > l.authBackoffMaxMs) problems.push('authBackoffBaseMs must not exceed authBackoffMaxMs');
   return problems;
 }
 

@@ -21,6 +21,10 @@ export interface BrokerCounters {
   messagesOut: number;
   /** Messages not delivered to a subscriber because its buffer was full, by reason. */
   queueDrops: Record<string, number>;
+  /** Retained PUBLISH packets delivered but not stored: the identity held its retained limit (retained-quota.ts). */
+  retainedNotStored: Record<string, number>;
+  /** Stream payloads refused for not being a Batch of their topic, by gateway 'site/gw' (payload-check.ts). */
+  invalidPayloads: Record<string, number>;
 }
 
 export function newCounters(): BrokerCounters {
@@ -34,6 +38,8 @@ export function newCounters(): BrokerCounters {
     messagesIn: 0,
     messagesOut: 0,
     queueDrops: {},
+    retainedNotStored: {},
+    invalidPayloads: {},
   };
 }
 
@@ -83,6 +89,8 @@ export function createMetricsRegistry(c: BrokerCounters, extra: { brokerId: stri
   byLabel('vitalwire_broker_refused_subscribes_total', 'Refused subscriptions by reason', 'reason', () => c.refusedSubscribes);
   byLabel('vitalwire_broker_disconnects_total', 'Connections closed by the broker by reason', 'reason', () => c.disconnects);
   byLabel('vitalwire_broker_queue_drops_total', 'Messages dropped for slow subscribers by reason', 'reason', () => c.queueDrops);
+  byLabel('vitalwire_broker_invalid_payloads_total', 'Stream payloads refused for not being a Batch of their topic, by gateway', 'gateway', () => c.invalidPayloads);
+  byLabel('vitalwire_broker_retained_not_stored_total', 'Retained messages delivered but not stored: the identity held its limit', 'reason', () => c.retainedNotStored);
   const busBad = extra.busBadFrames;
   if (busBad) plain('vitalwire_broker_bus_bad_frames_total', 'Frames from other brokers on Redis that could not be read', busBad);
   registry.registerMetric(new Gauge({

@@ -1,13 +1,13 @@
 // Third-party clients against the broker: mosquitto_pub and mosquitto_sub (Debian mosquitto-clients) over real TLS,
 // with a gateway certificate or a password, and the refusals they must meet.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { staticRevocationList } from './revocation.js';
-import { Clients, makeTestPki, nextMessage, testUsers, type Pem, type TestPki } from './test-kit.js';
+import { batch, Clients, makeTestPki, nextMessage, statusBatch, testUsers, type Pem, type TestPki } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 const has = (cmd: string): boolean => spawnSync('which', [cmd]).status === 0;
@@ -58,9 +58,13 @@ d(`mosquitto clients${present ? '' : ' (skipped: `which mosquitto_pub mosquitto_
     const obs = await k.user('obs1');
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
     const got = nextMessage(obs);
-    const r = await pub([...withCert(pki.site1gw1), '-i', 'site1/gw1', '-q', '1', '-t', 'vw/v1/site1/gw1/mosq/obs', '-m', 'from-mosquitto']);
+    // A Batch is binary: mosquitto_pub sends it from a file (-f), as it is.
+    const payload = statusBatch('vw/v1/site1/gw1/mosq/status', 'from-mosquitto');
+    const file = join(dir, 'batch.bin');
+    await writeFile(file, payload);
+    const r = await pub([...withCert(pki.site1gw1), '-i', 'site1/gw1', '-q', '1', '-t', 'vw/v1/site1/gw1/mosq/status', '-f', file]);
     expect(r.status, r.stderr).toBe(0);
-    expect((await got).payload.toString()).toBe('from-mosquitto');
+    expect((await got).payload.equals(payload)).toBe(true);
   });
 
   // With its own default client id too (mosquitto_sub 2 sends an empty id and a clean session,
@@ -77,7 +81,8 @@ d(`mosquitto clients${present ? '' : ' (skipped: `which mosquitto_pub mosquitto_
       };
       central.aedes.on('subscribe', on);
     });
-    const sub = spawn('mosquitto_sub', [...common(), '-u', 'obs1', '-P', 'pw-obs1', ...idArgs, '-q', '1', '-t', 'vw/v1/site1/#', '-C', '1', '-v', '-W', '10'],
+    // -F '%t %x': the topic and the payload in hex (a Batch is binary).
+    const sub = spawn('mosquitto_sub', [...common(), '-u', 'obs1', '-P', 'pw-obs1', ...idArgs, '-q', '1', '-t', 'vw/v1/site1/#', '-C', '1', '-F', '%t %x', '-W', '10'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -89,9 +94,10 @@ d(`mosquitto clients${present ? '' : ' (skipped: `which mosquitto_pub mosquitto_
         throw new Error(`mosquitto_sub exited ${code}: ${err}`);
       })]);
       const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-      await gw.publishAsync('vw/v1/site1/gw1/mon-2/alarm', 'hello-mosquitto', { qos: 1 });
+      const payload = batch('vw/v1/site1/gw1/mon-2/alarm', { alarms: [{ text: 'hello-mosquitto' }] });
+      await gw.publishAsync('vw/v1/site1/gw1/mon-2/alarm', payload, { qos: 1 });
       expect(await exited).toBe(0);
-      expect(out.trim()).toBe('vw/v1/site1/gw1/mon-2/alarm hello-mosquitto');
+      expect(out.trim()).toBe(`vw/v1/site1/gw1/mon-2/alarm ${payload.toString('hex')}`);
     } finally {
       sub.kill();
     }

@@ -107,7 +107,24 @@ export function bodyWellFormed(type: number, buf: Uint8Array, from = 0, to = buf
   return !((flags & 0x40) !== 0 && (flags & 0x80) === 0);
 }
 
-export type GuardVerdict = { type: number; size: number } | 'malformed' | 'bad-string' | 'bad-packet' | null;
+/**
+ * A packet over the limit: its type, total size, and for a PUBLISH its topic as far as this chunk holds it (null when
+ * the topic had not arrived yet: the connection is closed at the header, never later to learn it).
+ */
+export type TooLarge = { type: number; size: number; topic: string | null };
+export type GuardVerdict = TooLarge | 'malformed' | 'bad-string' | 'bad-packet' | null;
+
+const lenient = new TextDecoder('utf-8');
+/** Bytes of an oversized packet's topic read for the log (which cuts it further). */
+const MAX_LOGGED_TOPIC_BYTES = 1024;
+
+/** The topic of a PUBLISH whose variable header starts at chunk[i] (MQTT 3.1.1 3.3.2.1), if the chunk holds it. */
+function topicAt(chunk: Uint8Array, i: number): string | null {
+  if (i + 2 > chunk.length) return null;
+  const len = ((chunk[i] ?? 0) << 8) | (chunk[i + 1] ?? 0);
+  if (i + 2 + len > chunk.length) return null;
+  return lenient.decode(chunk.subarray(i + 2, i + 2 + Math.min(len, MAX_LOGGED_TOPIC_BYTES)));
+}
 
 /**
  * Sans-I/O scanner of one connection's MQTT byte stream (MQTT 3.1.1 2.2). It follows packet boundaries and reports:
@@ -214,7 +231,8 @@ export class PacketSizeGuard {
         }
         const size = 1 + this.#lengthBytes + this.#length;
         if (size > this.max) {
-          this.#verdict = { type: this.#type, size };
+          // Its own topic, from its own header bytes: what the log names (issue 14: it named another packet's).
+          this.#verdict = { type: this.#type, size, topic: this.#type === MQTT_PUBLISH ? topicAt(chunk, i) : null };
         } else if (this.#length === 0) {
           this.#state = 'header';
         } else {

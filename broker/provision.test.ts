@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentralProcess } from './test-kit.js';
+import { batch, startCentralProcess } from './test-kit.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 const run = (args: string[], input?: string) =>
@@ -93,7 +93,7 @@ describe('provisioning CLI and a broker from a config file', () => {
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
     const got = new Promise<string>((r) => obs.once('message', (t) => r(t)));
     const gw = await mqtt.connectAsync(url, gwOpts, false);
-    await gw.publishAsync('vw/v1/site1/gw1/bed01/obs', 'x', { qos: 1 });
+    await gw.publishAsync('vw/v1/site1/gw1/bed01/obs', batch('vw/v1/site1/gw1/bed01/obs'), { qos: 1 });
     expect(await got).toBe('vw/v1/site1/gw1/bed01/obs');
     await gw.endAsync();
     await obs.endAsync();

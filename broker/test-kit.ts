@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { parseStreamTopic } from '../lib/topics.js';
+import { Batch as BatchFields } from '../proto/gen/fields.js';
+import { Batch, Kind, type IBatch } from '../proto/index.js';
 import { ensureDevPki, issueGatewayCert } from './pki.js';
 import { hashPassword, type User } from './users.js';
 
@@ -74,10 +77,57 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   };
 }
 
-/** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1. Password = 'pw-' + name. */
+const KINDS = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS } as const;
+
+/**
+ * A contract-valid payload for a stream topic: a vitalwire.v1.Batch whose Source and kind are the topic's (what the
+ * broker requires of every payload on a stream topic). `body` adds the rest (seq, observations, statuses...).
+ */
+export function batch(topic: string, body: Omit<IBatch, 'source' | 'kind'> = {}): Buffer {
+  const t = parseStreamTopic(topic);
+  if (!t) throw new Error(`${topic} is not a stream topic`);
+  return Buffer.from(Batch.encode({ seq: 1, ...body, source: { site: t.site, gateway: t.gateway, device: t.device }, kind: KINDS[t.kind] }).finish());
+}
+
+/** A contract-valid Batch for `topic` of exactly `size` bytes (its Source.model as filler), for tests of size limits. */
+export function sizedBatch(topic: string, size: number): Buffer {
+  const t = parseStreamTopic(topic);
+  if (!t) throw new Error(`${topic} is not a stream topic`);
+  const of = (n: number): Buffer => Buffer.from(Batch.encode({
+    source: { site: t.site, gateway: t.gateway, device: t.device, model: 'x'.repeat(Math.max(0, n)) }, kind: KINDS[t.kind], seq: 1,
+  }).finish());
+  let n = size;
+  while (n > 0 && of(n).length > size) n--;
+  const b = of(n);
+  if (b.length !== size) throw new Error(`no Batch of exactly ${size} bytes for ${topic}`);
+  return b;
+}
+
+/**
+ * `payload` with a send time (ms, float64 big-endian) in front, at byte 1, in a field number the contract does not use
+ * (fixed64, which a decoder skips): still a valid Batch, and a latency probe for tests of delivery. 9 bytes more.
+ */
+export function withSendTime(payload: Uint8Array, ms = Date.now()): Buffer {
+  const head = Buffer.alloc(9);
+  head[0] = ((Math.max(...Object.values(BatchFields)) + 1) << 3) | 1;
+  head.writeDoubleBE(ms, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** A status Batch that says `diagnosis`: tests tell payloads apart by it. */
+export function statusBatch(topic: string, diagnosis: string, seq = 1): Buffer {
+  return batch(topic, { seq, statuses: [{ diagnosis }] });
+}
+
+/** The diagnosis a statusBatch carried ('' when none). */
+export function diagnosisOf(payload: Uint8Array): string {
+  return Batch.decode(payload).statuses[0]?.diagnosis ?? '';
+}
+
+/** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1; adminall: admin of all sites. Password = 'pw-' + name. */
 export async function testUsers(): Promise<User[]> {
   const u = async (name: string, role: User['role'], sites: string[]): Promise<User> => ({ name, role, sites, hash: await hashPassword(`pw-${name}`) });
-  return Promise.all([u('obs1', 'observer', ['site1']), u('obsall', 'observer', ['*']), u('svc', 'service', ['*']), u('admin1', 'admin', ['site1'])]);
+  return Promise.all([u('obs1', 'observer', ['site1']), u('obsall', 'observer', ['*']), u('svc', 'service', ['*']), u('admin1', 'admin', ['site1']), u('adminall', 'admin', ['*'])]);
 }
 
 /** Real mqtt.js clients, all ended by `endAll` (call it in afterEach). */

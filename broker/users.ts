@@ -15,6 +15,8 @@ export interface UserStore {
   remove(name: string): boolean;
   /** The user when the password matches, else null. Unknown names cost the same scrypt as known ones. */
   verify(name: string, password: string | Uint8Array): Promise<User | null>;
+  /** Stores backed by a file: re-read it if it changed. Throws VW_ERR_CONFIG while the file is unusable. */
+  refresh?(): Promise<void>;
 }
 
 // RFC 7914 parameters (N=2^14, r=8, p=1): the interactive-login cost, ~16 MiB and tens of ms per check.

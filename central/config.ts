@@ -30,9 +30,17 @@ const limitsSchema = z.strictObject({
   maxSubscriptionsPerClient: int(1, 100_000, D.maxSubscriptionsPerClient),
   maxInflightInbound: int(1, 65535, D.maxInflightInbound),
   maxClientIdLength: int(23, 65535, D.maxClientIdLength),
+  maxRetainedPerIdentity: int(0, 1e9, D.maxRetainedPerIdentity),
+  maxRetainedBytesPerIdentity: int(0, 1e15, D.maxRetainedBytesPerIdentity),
+  authFailuresBeforeBackoff: int(0, 1000, D.authFailuresBeforeBackoff),
+  authBackoffBaseMs: int(1, 3_600_000, D.authBackoffBaseMs),
+  authBackoffMaxMs: int(1, 86_400_000, D.authBackoffMaxMs),
 }).prefault({}).superRefine((l, ctx) => {
   if (l.keepAliveMinSeconds > l.keepAliveMaxSeconds) {
     ctx.addIssue({ code: 'custom', path: ['keepAliveMinSeconds'], message: 'must not exceed keepAliveMaxSeconds' });
+  }
+  if (l.authBackoffBaseMs > l.authBackoffMaxMs) {
+    ctx.addIssue({ code: 'custom', path: ['authBackoffBaseMs'], message: 'must not exceed authBackoffMaxMs' });
   }
 });
 
@@ -57,7 +65,11 @@ const centralObject = z.strictObject({
     port: port.default(8884),
     path: z.string().startsWith('/').default('/mqtt'),
   }).optional(),
-  users: z.strictObject({ file: z.string().min(1) }).optional(),
+  users: z.strictObject({
+    file: z.string().min(1),
+    /** How often connected users are checked against the file: removed ones disconnected, narrowed scopes applied. */
+    recheckSeconds: int(1, 3600, 10),
+  }).optional(),
   redis: z.strictObject({
     url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
     connectTimeoutMs: int(100, 600_000, 30_000),
@@ -140,6 +152,7 @@ export async function brokerOptions(config: CentralConfig, baseDir: string, o: {
     ...(config.lab ? { lab: true } : {}),
     ...(tls ? { tls: { ca: await readFile(at(tls.ca)), cert: await readFile(at(tls.cert)), key: await readFile(at(tls.key)) } } : {}),
     ...(users ? { users } : {}),
+    ...(config.users ? { usersRecheckMs: config.users.recheckSeconds * 1000 } : {}),
     ...(tls?.revocationList ? {
       revocation: fileRevocationList(at(tls.revocationList)),
       revocationRecheckMs: tls.revocationRecheckSeconds * 1000,

@@ -37,6 +37,8 @@ export const ERRORS = {
   VW_ERR_LAB_NOT_LOOPBACK: 'the conformance (lab) listener may only bind a loopback address',
   VW_ERR_PROVISION: 'a provisioning step (CA, gateway certificate, user) could not be done',
   VW_ERR_UNTESTED_DEPENDENCY: 'an installed Aedes, mqtt-packet or ioredis version is not one the broker adapter was tested with',
+  VW_ERR_ACCOUNT_CHANGED: 'a connected user was removed from the users file, or its password changed',
+  VW_ERR_AUTH_THROTTLED: 'too many failed password logins for this account or from this address; retry after the back-off',
   // BLE bridge (docs/ble-bridge.md)
   VW_ERR_BLE_BAD_LINE: 'a BLE bridge line is not in the documented VWB line format',
   VW_ERR_BLE_UNSUPPORTED_VERSION: 'a BLE bridge line carries a format version vitalwire does not read',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStreamTopic, streamTopic } from './topics.js';
+import { commandFilter, commandTopic, parseCommandTopic, parseStreamTopic, streamTopic } from './topics.js';
 
 describe('topics', () => {
   it('builds and parses vw/v1/<site>/<gateway>/<device>/<kind>', () => {
@@ -15,5 +15,16 @@ describe('topics', () => {
     for (const t of ['vw/v1/a/b/c', 'vw/v2/a/b/c/obs', 'vw/v1/a/b/c/other', 'vw/v1/+/b/c/obs', 'vw/v1/a/b/c/obs/x']) {
       expect(parseStreamTopic(t), t).toBeNull();
     }
+  });
+
+  it('builds and parses commands under their own root, never under the stream root', () => {
+    expect(commandTopic('s1', 'gw1', 'set/rate')).toBe('vwcmd/v1/s1/gw1/set/rate');
+    expect(commandFilter('s1', 'gw1')).toBe('vwcmd/v1/s1/gw1/#');
+    expect(parseCommandTopic('vwcmd/v1/s1/gw1/identify')).toEqual({ site: 's1', gateway: 'gw1', command: 'identify' });
+    for (const t of ['vwcmd/v1/s1/gw1', 'vwcmd/v2/s1/gw1/x', 'vw/v1/s1/gw1/cmd/x', 'vwcmd/v1/s1/gw1/+', 'vwcmd/v1/s1/gw1/a/b/c/d/e', 'vwcmd/v1/s1//x']) {
+      expect(parseCommandTopic(t), t).toBeNull();
+    }
+    for (const bad of ['', 'a//b', '#', 'a/b/c/d/e']) expect(() => commandTopic('s1', 'gw1', bad), bad).toThrow(TypeError);
+    expect(() => commandFilter('+', 'gw1')).toThrow(TypeError);
   });
 });

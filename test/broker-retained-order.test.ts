@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBroker, type BrokerOptions } from '../broker/broker.js';
-import { Clients, makeTestPki, testUsers, until, type TestPki } from '../broker/test-kit.js';
+import { batch, Clients, makeTestPki, testUsers, until, type TestPki } from '../broker/test-kit.js';
+import { Batch } from '../proto/index.js';
 import { createUserStore } from '../broker/users.js';
 import { startRedisServer, type TestRedis } from './redis-server.js';
 
@@ -37,7 +38,7 @@ function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string 
         const got = new Map<string, number[]>();
         sub.on('message', (topic, payload) => {
           const list = got.get(topic) ?? [];
-          list.push(Number(payload.toString()));
+          list.push(Batch.decode(payload).seq);
           got.set(topic, list);
         });
         await sub.subscribeAsync('vw/v1/site1/#', { qos: 1 });
@@ -48,8 +49,8 @@ function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string 
         // Not awaited one by one: the messages share TLS records and socket reads, as the uplink's window makes them.
         for (let i = 1; i <= rounds; i++) {
           for (const d of devices) {
-            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/status`, String(i), { qos: 1, retain: true }));
-            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/obs`, String(i), { qos: 1 }));
+            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/status`, batch(`vw/v1/site1/gw1/${d}/status`, { seq: i }), { qos: 1, retain: true }));
+            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/obs`, batch(`vw/v1/site1/gw1/${d}/obs`, { seq: i }), { qos: 1 }));
           }
         }
         await Promise.all(sends); // every one PUBACKed
@@ -64,7 +65,7 @@ function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string 
         const late = await k.user('obs1');
         const retained: string[] = [];
         late.on('message', (_t, payload, packet) => {
-          if (packet.retain) retained.push(payload.toString());
+          if (packet.retain) retained.push(String(Batch.decode(payload).seq));
         });
         await late.subscribeAsync('vw/v1/site1/gw1/+/status', { qos: 1 });
         await until(() => retained.length === devices.length, 5000, 'retained statuses');

@@ -5,6 +5,7 @@
 import type { AedesOptions, Client } from 'aedes';
 import { canPublish, type Identity } from '../acl.js';
 import { refuseConnect, type BrokerContext, type Conn } from '../context.js';
+import { countInvalid, willProblem } from '../payload-check.js';
 import { identify, identityKey, Refusal, RC_IDENTIFIER_REJECTED, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, roleOf } from '../identity.js';
 
 async function admit(ctx: BrokerContext, client: Client, c: Conn, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
@@ -22,9 +23,14 @@ async function admit(ctx: BrokerContext, client: Client, c: Conn, username: stri
   }
   const id: Identity = ctx.lab
     ? { kind: 'lab', clientId: client.id }
-    : await identify({ users: ctx.users, revocation: ctx.revocation }, c.tls, client, p.clientId, username, password);
+    : await identify({ users: ctx.users, revocation: ctx.revocation, throttle: ctx.throttle }, c.tls, client, p.clientId, username, password);
   // A Will topic with U+0000 [MQTT-1.5.3-2] or a wildcard is no topic name (acl.ts); and it obeys the publisher's ACL.
   if (p.willTopic !== null && !canPublish(id, p.willTopic)) throw new Refusal('VW_ERR_ACL_DENIED', RC_NOT_AUTHORIZED, 'will-denied');
+  // A gateway's Will on a stream topic is a Batch of that topic, like its PUBLISHes (payload-check.ts).
+  if (p.willTopic !== null && id.kind === 'gateway' && willProblem(p.willTopic, p.willPayload, p.willRetain) !== null) {
+    countInvalid(ctx, `${id.site}/${id.gateway}`);
+    throw new Refusal('VW_ERR_PAYLOAD_INVALID', RC_NOT_AUTHORIZED, 'will-invalid');
+  }
   // A connection with the same client id is about to be taken over ([MQTT-3.1.4-2]) and does not count.
   if (ctx.live.count(identityKey(id), (other) => other.id === client.id) >= limits.maxConnectionsPerIdentity) {
     throw new Refusal('VW_ERR_CONN_LIMIT', RC_SERVER_UNAVAILABLE, 'too-many-connections');
@@ -33,12 +39,16 @@ async function admit(ctx: BrokerContext, client: Client, c: Conn, username: stri
 }
 
 function bind(ctx: BrokerContext, client: Client, c: Conn, id: Identity): void {
+  c.deadline.met();
   c.identity = id;
   c.key = identityKey(id);
   c.role = roleOf(id);
   if (id.kind === 'gateway' && c.tls) {
     c.certSerial = c.tls.getPeerCertificate().serialNumber ?? null;
     ctx.certified.add(client);
+  } else if (id.kind === 'user') {
+    c.userHash = ctx.users.get(id.name)?.hash ?? null;
+    ctx.userClients.add(client);
   }
   ctx.live.add(c.key, client);
   ctx.counters.connections[c.role]++;
@@ -49,6 +59,7 @@ export function unbind(ctx: BrokerContext, client: Client, c: Conn): void {
   if (c.timers.drain) clearTimeout(c.timers.drain);
   c.timers.drain = null;
   ctx.certified.delete(client);
+  ctx.userClients.delete(client);
   if (c.role === null) return;
   ctx.live.delete(c.key, client);
   ctx.counters.connections[c.role]--;

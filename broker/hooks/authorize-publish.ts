@@ -7,7 +7,10 @@ import { VitalwireError, type ErrorCode } from '../../decoders/errors.js';
 import { canPublish } from '../acl.js';
 import type { PublishBeforeAck } from '../aedes-internals/index.js';
 import { disconnect, refusePublish, type BrokerContext } from '../context.js';
+import { bump } from '../metrics.js';
 import { willOwner } from '../identity.js';
+import { payloadProblem } from '../payload-check.js';
+import { keepRetainedWithinQuota } from '../retained-quota.js';
 
 export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): NonNullable<AedesOptions['authorizePublish']> {
   return (client, packet, callback) => {
@@ -30,19 +33,28 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
       refusePublish(ctx, c, packet.topic, 'will-denied');
       return callback(new VitalwireError('VW_ERR_ACL_DENIED', 'will-denied'));
     }
+    if (c.closedBy !== null) {
+      // Parsed from bytes that arrived with the one the broker closed the connection for (an oversized packet's
+      // header, a refused publish): not refused for anything of its own, so counted apart and not logged; it was never
+      // acknowledged, so its sender sends it again.
+      bump(ctx.counters.refusedPublishes, 'connection-closed');
+      return callback(new VitalwireError('VW_ERR_PROTOCOL', `connection closed by the broker: ${c.closedBy}`));
+    }
     let reason: string | null = null;
     let code: ErrorCode = 'VW_ERR_ACL_DENIED';
-    if (c.oversized) {
-      reason = 'packet-too-large';
-      code = 'VW_ERR_PACKET_TOO_LARGE';
-    } else if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
+    let problem: string | null = null;
+    if (packet.topic !== c.allowedTopic && !canPublish(id, packet.topic)) {
       reason = packet.retain ? 'retained-topic-not-allowed' : 'topic-not-allowed';
     } else if (!ctx.rate.allow(c.key)) {
       reason = 'publish-rate-exceeded';
       code = 'VW_ERR_RATE_LIMITED';
+    } else if (id.kind === 'gateway' && (problem = payloadProblem(ctx, c, packet)) !== null) {
+      reason = 'payload-invalid'; // payload-check.ts: not a Batch of this topic; refused where it enters
+      code = 'VW_ERR_PAYLOAD_INVALID';
     }
     if (reason === null) {
       c.allowedTopic = packet.topic;
+      if (packet.retain) keepRetainedWithinQuota(ctx, c, packet);
       ctx.counters.messagesIn++;
       if (packet.qos !== 1) return callback(null);
       // [MQTT-4.3.2-2]: the receiver PUBACKs "having accepted ownership of the Application Message". Aedes writes the
@@ -55,7 +67,7 @@ export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck): Non
         callback(null);
       });
     }
-    refusePublish(ctx, c, packet.topic, reason);
+    refusePublish(ctx, c, packet.topic, reason, problem ?? undefined);
     disconnect(ctx, client, c, reason, code); // Aedes also closes the connection on the error below
     callback(new VitalwireError(code, reason));
   };

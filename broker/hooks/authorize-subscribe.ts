@@ -4,7 +4,7 @@ import type { AedesOptions } from 'aedes';
 import { VitalwireError } from '../../decoders/errors.js';
 import { canSubscribe, isWellFormedTopicFilter } from '../acl.js';
 import { subscriptionsOf } from '../aedes-internals/index.js';
-import { disconnect, who, type BrokerContext } from '../context.js';
+import { disconnect, peerEvent, peerOf, who, type BrokerContext } from '../context.js';
 import { bump } from '../metrics.js';
 
 export function authorizeSubscribe(ctx: BrokerContext): NonNullable<AedesOptions['authorizeSubscribe']> {
@@ -28,7 +28,7 @@ export function authorizeSubscribe(ctx: BrokerContext): NonNullable<AedesOptions
     }
     if (reason === null) return callback(null, sub);
     bump(ctx.counters.refusedSubscribes, reason);
-    ctx.log.warn({ event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason }, 'subscribe refused');
+    peerEvent(ctx, 'warn', peerOf(c), { event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason }, 'subscribe refused');
     callback(null, null);
   };
 }

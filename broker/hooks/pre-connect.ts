@@ -3,6 +3,8 @@
 import type { AedesOptions } from 'aedes';
 import type { BrokerContext } from '../context.js';
 
+const EMPTY = Buffer.alloc(0);
+
 export function preConnect(ctx: BrokerContext): NonNullable<AedesOptions['preConnect']> {
   return (client, packet, callback) => {
     const c = ctx.conns.get(client);
@@ -12,6 +14,8 @@ export function preConnect(ctx: BrokerContext): NonNullable<AedesOptions['preCon
         clean: packet.clean !== false,
         keepalive: packet.keepalive ?? 0,
         willTopic: packet.will ? packet.will.topic : null,
+        willPayload: packet.will ? Buffer.from(packet.will.payload) : EMPTY,
+        willRetain: packet.will?.retain === true,
       };
     }
     callback(null, true);
