@@ -37,7 +37,33 @@ export interface FanoutLimits extends HubLimits {
   /** Malformed control messages tolerated per connection before it is closed (1008). */
   maxBadMessages: number;
   login: LoginLimits;
+  http: HttpDeadlines;
 }
+
+/** Deadlines of every socket on the dashboard's HTTP port (docs/dashboard.md, Limits): none stays open unasked. */
+export interface HttpDeadlines {
+  /** From the first byte of a request to the end of its headers (slowloris). */
+  headersTimeoutMs: number;
+  /** From the first byte of a request to the end of its body. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive socket after a response. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic at all (before any request, or between them). */
+  idleTimeoutMs: number;
+  /** From a complete upgrade request to the 101 or the refusal (the session and users checks). */
+  upgradeTimeoutMs: number;
+  /** How often Node checks the header and request deadlines (the deadlines are late by at most this). */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_HTTP_DEADLINES: HttpDeadlines = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  upgradeTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+};
 
 export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   queue: DEFAULT_QUEUE_LIMITS,
@@ -52,6 +78,7 @@ export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   pingIntervalMs: 15_000,
   maxBadMessages: 20,
   login: DEFAULT_LOGIN_LIMITS,
+  http: DEFAULT_HTTP_DEADLINES,
 };
 
 export interface FanoutOptions {
@@ -82,6 +109,9 @@ export interface FanoutOptions {
 export type FanoutCounters = HubCounters & ApiCounters & {
   clients: number;
   refusedUpgrades: number;
+  upgradeTimeouts: number;
+  /** Sockets open on the HTTP port (dashboards' WebSockets included). */
+  httpSockets: number;
   pongTimeouts: number;
   expired: number;
   badMessages: number;
@@ -115,13 +145,15 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('queue.maxQueuedBytes', l.queue.maxQueuedBytes);
   pos('queue.maxAlarmBacklogBytes', l.queue.maxAlarmBacklogBytes);
   pos('queue.maxMessageBytes', l.queue.maxMessageBytes);
+  for (const [k, v] of Object.entries(l.http)) pos(`http.${k}`, v);
+  if (l.http.headersTimeoutMs > l.http.requestTimeoutMs) problems.push('http.headersTimeoutMs must not exceed http.requestTimeoutMs');
   if (l.sendThresholdBytes > l.queue.maxQueuedBytes) problems.push('sendThresholdBytes must not exceed queue.maxQueuedBytes');
   return problems;
 }
 
 export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const log = o.logger.child({ component: 'fanout' });
-  const limits: FanoutLimits = { ...DEFAULT_FANOUT_LIMITS, ...o.limits };
+  const limits: FanoutLimits = { ...DEFAULT_FANOUT_LIMITS, ...o.limits, http: { ...DEFAULT_HTTP_DEADLINES, ...o.limits?.http } };
   const problems = checkLimits(limits);
   if (problems.length > 0) throw new VitalwireError('VW_ERR_CONFIG', `fan-out limits: ${problems.join('; ')}`);
   const ringLimits: RingLimits = { ...DEFAULT_RING_LIMITS, ...o.ring };
@@ -133,7 +165,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     ? await createRedisBackfill({ url: o.redis.url, limits: ringLimits, ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}) })
     : undefined;
   const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, now });
-  const extra = { refusedUpgrades: 0, pongTimeouts: 0, expired: 0, badMessages: 0 };
+  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0 };
   const perUser = new Map<string, number>();
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
@@ -146,7 +178,14 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   };
   const api = createApi({ users: o.users, sessions, audit, logger: log, limits: limits.login, sameOrigin, now });
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const d = limits.http;
+  const http = createServer({
+    headersTimeout: d.headersTimeoutMs,
+    requestTimeout: d.requestTimeoutMs,
+    keepAliveTimeout: d.keepAliveTimeoutMs,
+    // Node checks the two deadlines above only this often (30 s by default: sockets lived a minute and more).
+    connectionsCheckingInterval: d.checkIntervalMs,
+  }, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
     const asset = req.method === 'GET' || req.method === 'HEAD' ? o.assets?.get(path) : undefined;
@@ -164,8 +203,13 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   });
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 15_000;
+  // A socket that sends nothing at all is destroyed (Node's idle timeout; ws clears it on a socket it takes over).
+  http.timeout = d.idleTimeoutMs;
+  const sockets = new Set<Duplex>();
+  http.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -178,11 +222,21 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const refuse = (socket: Duplex, status: number, why: string): void => {
     extra.refusedUpgrades++;
     log.warn({ event: 'upgrade_refused', reason: why }, 'websocket upgrade refused');
-    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`);
+    // Written, then the socket goes: a client that keeps its side open does not keep ours.
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`, () => socket.destroy());
   };
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    // The checks below are asynchronous (session, users file): the upgrade finishes by this deadline or the socket goes.
+    const deadline = setTimeout(() => {
+      if (socket.destroyed) return;
+      extra.upgradeTimeouts++;
+      log.warn({ event: 'upgrade_timeout', ms: d.upgradeTimeoutMs }, 'websocket upgrade not finished in time');
+      socket.destroy();
+    }, d.upgradeTimeoutMs);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 400, 'path');
     if (!sameOrigin(req)) return refuse(socket, 403, 'VW_ERR_WS_ORIGIN');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
@@ -206,6 +260,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       });
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         upgraded = true;
+        clearTimeout(deadline);
         const remote = req.socket.remoteAddress ?? '';
         const c = new HubClient(ws, session, remote, limits.queue);
         alive.set(c, true);
@@ -313,6 +368,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   for (const k of Object.keys(api.counters) as (keyof ApiCounters)[]) define(k, () => api.counters[k]);
   for (const k of Object.keys(extra) as (keyof typeof extra)[]) define(k, () => extra[k]);
   define('clients', () => hub.clients.size);
+  define('httpSockets', () => sockets.size);
   define('ringBytes', () => hub.ring.totalBytes);
 
   let closing: Promise<void> | null = null;
