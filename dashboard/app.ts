@@ -96,8 +96,9 @@ async function renewNow(): Promise<void> {
   else renewTimer = setTimeout(() => void renewNow(), 10_000);
 }
 
-function sessionProblem(expired: boolean): void {
-  if (expired) logout('Your session has expired. Please log in again.');
+function sessionProblem(why: 'expired' | 'removed' | 'refused'): void {
+  if (why === 'removed') logout('Your access to this dashboard was withdrawn. Ask an administrator if this is a mistake.');
+  else if (why === 'expired') logout('Your session has expired. Please log in again.');
   else if (session && session.expiresAt <= Date.now()) logout('Your session has expired. Please log in again.');
   else void renewNow(); // a refused upgrade: a renewal says whether the session still holds
 }

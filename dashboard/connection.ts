@@ -16,8 +16,8 @@ export interface ConnectionEvents {
   batch(b: vitalwire.v1.Batch, arrivalMs: number): void;
   control(m: ServerMessage): void;
   state(s: ConnState, detail: string): void;
-  /** The server refused the session (expired token, or the upgrade failed before opening). */
-  sessionProblem(expired: boolean): void;
+  /** The session ended (its token expired, or its user was removed), or an upgrade failed before opening ('refused'). */
+  sessionProblem(why: 'expired' | 'removed' | 'refused'): void;
 }
 
 interface Wanted {
@@ -109,12 +109,12 @@ export class Connection {
       const wasOpen = this.isOpen;
       this.ws = null;
       this.isOpen = false;
-      if (e.code === CLOSE.SESSION_EXPIRED) {
-        this.ev.state('offline', 'session expired');
-        this.ev.sessionProblem(true);
+      if (e.code === CLOSE.SESSION_EXPIRED || e.code === CLOSE.USER_REMOVED) {
+        this.ev.state('offline', e.code === CLOSE.USER_REMOVED ? 'access withdrawn' : 'session expired');
+        this.ev.sessionProblem(e.code === CLOSE.USER_REMOVED ? 'removed' : 'expired');
         return;
       }
-      if (!wasOpen) this.ev.sessionProblem(false); // the app checks whether the token still holds
+      if (!wasOpen) this.ev.sessionProblem('refused'); // the app checks whether the token still holds
       const delay = Math.min(BACKOFF_MAX_MS, this.backoffMs * (1 + Math.random() * 0.2));
       this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
       this.ev.state('offline', `closed (${e.code}${e.reason ? ' ' + e.reason : ''}), retrying in ${Math.round(delay / 1000)} s`);

@@ -15,7 +15,7 @@ import { backfillWindows, lastSeq, selectHistory, type Windows } from './history
 import { CLOSE, STREAMS, parseBedKey, type BackfillRequest, type BackfillSummary, type BedInfo, type ServerMessage, type StreamName } from './protocol.js';
 import type { SharedBackfill } from './redis-backfill.js';
 import { RingStore, type RingLimits, type StreamItem } from './ring.js';
-import { bedInScope, bedKeyInScope } from './scope.js';
+import { bedInScope, bedKeyInScope, sameScope, type Scope } from './scope.js';
 import type { Session } from './session.js';
 import { delimit, obsShape, peekBatch } from './wire.js';
 
@@ -54,8 +54,11 @@ export class HubClient {
   readonly wardBeds = new Set<string>();
   congestedSince = 0;
   closed = false;
-  constructor(readonly ws: WebSocket, public session: Session, readonly remote: string, limits: QueueLimits) {
+  /** What the session's token granted; `session.scope` is that narrowed to the user's sites as they are now. */
+  granted: Scope;
+  constructor(readonly ws: WebSocket, public session: Session, readonly remote: string, limits: QueueLimits, granted: Scope = session.scope) {
     this.queue = new ClientQueue(limits);
+    this.granted = granted;
   }
 }
 
@@ -198,15 +201,27 @@ export class Hub {
   }
 
   /** A new session for the same user (renewal): beds now outside its scope are closed and reported. */
-  renew(c: HubClient, s: Session): void {
+  renew(c: HubClient, s: Session, granted: Scope = s.scope): void {
+    c.granted = granted;
+    this.rescope(c, s);
+    this.sendText(c, { type: 'renewed', expiresAt: s.expiresAt });
+  }
+
+  /**
+   * The session's scope changed (a renewal, or the users store narrowed the user's sites): beds now outside it are
+   * closed and reported, and the bed list is sent again (the page shows exactly that list).
+   */
+  rescope(c: HubClient, s: Session): void {
+    const changed = !sameScope(c.session.scope, s.scope);
     c.session = s;
+    if (!changed) return;
     for (const bed of [...c.beds.keys()]) {
       if (!bedKeyInScope(s.scope, bed)) {
         this.dropBed(c, bed, true);
         this.sendText(c, { type: 'refused', bed, code: 'VW_ERR_WS_SCOPE', reason: 'no longer in your scope' });
       }
     }
-    this.sendText(c, { type: 'renewed', expiresAt: s.expiresAt });
+    this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
   }
 
   subscribe(c: HubClient, bed: string, streamsIn: readonly StreamName[] | undefined, req: BackfillRequest | undefined): void {

@@ -3,7 +3,7 @@
 // scrypt checks, failed attempts per remote address.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
-import type { UserStore } from '../broker/users.js';
+import { lookUpUser, type UserSource } from './live-users.js';
 import type { AuditLog } from './audit.js';
 import type { SessionResponse } from './protocol.js';
 import type { SessionIssuer } from './session.js';
@@ -27,7 +27,7 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
 };
 
 export interface ApiOptions {
-  users: Pick<UserStore, 'get' | 'verify'>;
+  users: UserSource;
   sessions: SessionIssuer;
   audit: AuditLog;
   logger: Logger;
@@ -167,8 +167,10 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     const auth = req.headers['authorization'] ?? '';
     const m = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(auth);
     const session = m ? await o.sessions.verify(m[1] as string) : null;
-    // The user is read again: a removed user or narrowed sites take effect at the next renewal.
-    const user = session ? o.users.get(session.user) : undefined;
+    // The user is read again (the users file re-read if it changed): a removed user gets no new token.
+    const found = session ? await lookUpUser(o.users, session.user) : null;
+    if (found?.state === 'unavailable') return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'users store unavailable, retry' });
+    const user = found?.state === 'found' ? found.user : undefined;
     if (!session || !user) return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'session expired or user removed' });
     const { token, session: next } = await o.sessions.issue(user);
     counters.renewals++;

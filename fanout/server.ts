@@ -11,7 +11,6 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
-import type { UserStore } from '../broker/users.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
 import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';
 import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
@@ -20,7 +19,8 @@ import { parseControl } from './control.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
-import { createSessionIssuer, newSessionSecret, type SessionIssuer } from './session.js';
+import { createSessionIssuer, newSessionSecret, type Session, type SessionIssuer } from './session.js';
+import { liveScope, lookUpUser, refreshUsers, type UserSource } from './live-users.js';
 
 export interface Asset {
   body: Buffer;
@@ -36,6 +36,8 @@ export interface FanoutLimits extends HubLimits {
   pingIntervalMs: number;
   /** Malformed control messages tolerated per connection before it is closed (1008). */
   maxBadMessages: number;
+  /** How often open sessions are checked against the users store (a removed user's sockets close within this). */
+  userRecheckMs: number;
   login: LoginLimits;
   http: HttpDeadlines;
 }
@@ -77,6 +79,7 @@ export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   maxClients: 10_000,
   pingIntervalMs: 15_000,
   maxBadMessages: 20,
+  userRecheckMs: 5_000,
   login: DEFAULT_LOGIN_LIMITS,
   http: DEFAULT_HTTP_DEADLINES,
 };
@@ -85,8 +88,8 @@ export interface FanoutOptions {
   broker: Aedes;
   host?: string;
   port?: number;
-  /** Who may log in (scrypt hashes) and what they may see (`sites`, see scope.ts). */
-  users: Pick<UserStore, 'get' | 'verify'>;
+  /** Who may log in (scrypt hashes) and what they may see (`sites`, see scope.ts); re-read as it changes. */
+  users: UserSource;
   /** HS256 key for session tokens, shared by every fan-out of a cluster; random per process when absent. */
   sessionSecret?: Uint8Array;
   sessionTtlMs?: number;
@@ -99,7 +102,7 @@ export interface FanoutOptions {
   topic?: string;
   /** Origins allowed besides the server's own (e.g. a reverse proxy's public name). */
   allowedOrigins?: readonly string[];
-  limits?: Partial<FanoutLimits>;
+  limits?: Partial<Omit<FanoutLimits, 'http'>> & { http?: Partial<HttpDeadlines> };
   ring?: Partial<RingLimits>;
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
@@ -114,6 +117,8 @@ export type FanoutCounters = HubCounters & ApiCounters & {
   httpSockets: number;
   pongTimeouts: number;
   expired: number;
+  /** Sockets closed because their user left the users store. */
+  usersRemoved: number;
   badMessages: number;
   ringBytes: number;
 };
@@ -139,6 +144,7 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('maxConnectionsPerUser', l.maxConnectionsPerUser);
   pos('maxClients', l.maxClients);
   pos('pingIntervalMs', l.pingIntervalMs);
+  pos('userRecheckMs', l.userRecheckMs);
   pos('stuckMs', l.stuckMs);
   pos('sendThresholdBytes', l.sendThresholdBytes);
   pos('maxBedsPerClient', l.maxBedsPerClient);
@@ -165,7 +171,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     ? await createRedisBackfill({ url: o.redis.url, limits: ringLimits, ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}) })
     : undefined;
   const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, now });
-  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0 };
+  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0, usersRemoved: 0 };
   const perUser = new Map<string, number>();
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
@@ -243,9 +249,19 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     if (!offered.includes(SUBPROTOCOL)) return refuse(socket, 400, 'subprotocol');
     const token = offered.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length) ?? '';
     if (hub.clients.size >= limits.maxClients) return refuse(socket, 503, 'max-clients');
-    sessions.verify(token).then((session) => {
+    void (async () => {
+      const granted = await sessions.verify(token);
       if (socket.destroyed) return;
-      if (!session) return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      if (!granted) return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      // A token signed with our key proves what was granted at login, not that the user still exists (finding 10).
+      const found = await lookUpUser(o.users, granted.user);
+      if (socket.destroyed) return;
+      if (found.state === 'unavailable') {
+        log.error({ event: 'users_unavailable', err: found.reason }, 'users store unreadable: upgrade refused');
+        return refuse(socket, 503, 'users-unavailable');
+      }
+      if (found.state === 'removed') return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      const session: Session = { ...granted, scope: liveScope(granted.scope, found.user) };
       const n = perUser.get(session.user) ?? 0;
       if (n >= limits.maxConnectionsPerUser) return refuse(socket, 429, 'VW_ERR_WS_CONN_LIMIT');
       perUser.set(session.user, n + 1);
@@ -262,7 +278,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         upgraded = true;
         clearTimeout(deadline);
         const remote = req.socket.remoteAddress ?? '';
-        const c = new HubClient(ws, session, remote, limits.queue);
+        const c = new HubClient(ws, session, remote, limits.queue, granted.scope);
         alive.set(c, true);
         ws.on('pong', () => alive.set(c, true));
         ws.on('message', (data: RawData, isBinary: boolean) => onControl(c, data, isBinary));
@@ -274,9 +290,9 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         hub.addClient(c);
         log.info({ event: 'client_connected', user: session.user }, 'dashboard connected');
       });
-    }, (err: unknown) => {
+    })().catch((err: unknown) => {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'session check failed');
-      refuse(socket, 503, 'session-check');
+      if (!socket.destroyed) refuse(socket, 503, 'session-check');
     });
   });
 
@@ -297,13 +313,52 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       case 'unsubscribe':
         return hub.unsubscribe(c, op.bed);
       case 'renew':
-        sessions.verify(op.token).then((s) => {
+        void (async () => {
+          const s = await sessions.verify(op.token);
           if (c.closed) return;
           if (!s || s.user !== c.session.user) return badMessage(c, 'renewal token invalid or for another user');
-          hub.renew(c, s);
-        }, () => badMessage(c, 'renewal failed'));
+          const found = await lookUpUser(o.users, s.user);
+          if (c.closed) return;
+          if (found.state === 'removed') return closeRemoved(c);
+          // An unreadable users file: the token's own scope stands until the next check.
+          hub.renew(c, found.state === 'found' ? { ...s, scope: liveScope(s.scope, found.user) } : s, s.scope);
+        })().catch(() => badMessage(c, 'renewal failed'));
     }
   }
+
+  const closeRemoved = (c: HubClient): void => {
+    extra.usersRemoved++;
+    log.info({ event: 'client_closed', code: 'VW_ERR_WS_USER_REMOVED', user: c.session.user }, 'user removed: dashboard closed');
+    hub.removeClient(c);
+    c.ws.close(CLOSE.USER_REMOVED, 'user removed');
+  };
+
+  // The users store read again every userRecheckMs: removed users' sockets close, narrowed scopes drop beds. While the
+  // file cannot be read, live sessions stay as they are (new ones are refused) and the failure is logged.
+  let rechecking = false;
+  let usersBroken = false;
+  const recheckUsers = async (): Promise<void> => {
+    if (rechecking) return;
+    rechecking = true;
+    try {
+      const broken = await refreshUsers(o.users);
+      if (broken !== null) {
+        if (!usersBroken) log.error({ event: 'users_unavailable', err: broken }, 'users store unreadable: live sessions kept, new ones refused');
+        usersBroken = true;
+        return;
+      }
+      usersBroken = false;
+      for (const c of [...hub.clients]) {
+        const user = o.users.get(c.session.user);
+        if (!user) closeRemoved(c);
+        else hub.rescope(c, { ...c.session, scope: liveScope(c.granted, user) });
+      }
+    } finally {
+      rechecking = false;
+    }
+  };
+  const userTimer = setInterval(() => void recheckUsers(), limits.userRecheckMs);
+  userTimer.unref();
 
   // Liveness (ws README recipe), session expiry, ring sweep.
   let ticks = 0;
@@ -353,6 +408,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
     hub.stop();
     clearInterval(housekeeping);
+    clearInterval(userTimer);
     await shared?.close();
     throw err;
   }
@@ -384,6 +440,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     close: () => (closing ??= (async () => {
       await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
       clearInterval(housekeeping);
+      clearInterval(userTimer);
       hub.stop();
       for (const c of [...hub.clients]) {
         hub.removeClient(c);

@@ -30,10 +30,10 @@ export interface FanoutRig {
  * Users: obs1 (site1), obsall ('*'), svc, admin1 (test-kit), plus nurse1 who may see only site1/gw1/bed01.
  * Passwords are 'pw-' + name.
  */
-export async function startRig(extra: Partial<FanoutOptions> = {}, central: { redis?: { url: string } } = {}): Promise<FanoutRig> {
+export async function startRig(extra: Partial<FanoutOptions> = {}, central: { redis?: { url: string }; users?: UserStore } = {}): Promise<FanoutRig> {
   const dir = mkdtempSync(join(tmpdir(), 'vw-fanout-'));
   const pki = await makeTestPki(dir);
-  const users = createUserStore([...(await testUsers()), { name: 'nurse1', role: 'observer', sites: ['site1/gw1/bed01'], hash: await hashPassword('pw-nurse1') }]);
+  const users = central.users ?? createUserStore([...(await testUsers()), { name: 'nurse1', role: 'observer', sites: ['site1/gw1/bed01'], hash: await hashPassword('pw-nurse1') }]);
   const audit = createMemoryAuditLog();
   // The central side as every entry point builds it (central/central.ts), with in-memory users and audit.
   const config = centralConfig({
