@@ -131,7 +131,8 @@ loginForm.addEventListener('submit', (e) => {
   void login(user, password).then((r) => {
     if (button) button.disabled = false;
     if (!r.ok) {
-      const text = r.status === 401 ? 'Unknown user or wrong password.' : r.status === 429 ? 'Too many failed attempts. Wait a few minutes.' : r.reason || 'Login failed.';
+      const text = r.status === 401 ? 'Unknown user or wrong password.'
+        : r.status === 429 ? `Too many failed attempts. Try again in ${r.retryAfterS ?? 60} s.` : r.reason || 'Login failed.';
       setText(loginError$, text);
       setHidden(loginError$, false);
       return;

@@ -16,6 +16,7 @@ import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';
 import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
 import { parseControl } from './control.js';
+import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
@@ -40,6 +41,8 @@ export interface FanoutLimits extends HubLimits {
   userRecheckMs: number;
   login: LoginLimits;
   http: HttpDeadlines;
+  /** Log lines a peer can trigger, per event (peer-log.ts). */
+  peerLog: PeerLogLimits;
 }
 
 /** Deadlines of every socket on the dashboard's HTTP port (docs/dashboard.md, Limits): none stays open unasked. */
@@ -82,6 +85,7 @@ export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   userRecheckMs: 5_000,
   login: DEFAULT_LOGIN_LIMITS,
   http: DEFAULT_HTTP_DEADLINES,
+  peerLog: DEFAULT_PEER_LOG_LIMITS,
 };
 
 export interface FanoutOptions {
@@ -102,7 +106,7 @@ export interface FanoutOptions {
   topic?: string;
   /** Origins allowed besides the server's own (e.g. a reverse proxy's public name). */
   allowedOrigins?: readonly string[];
-  limits?: Partial<Omit<FanoutLimits, 'http'>> & { http?: Partial<HttpDeadlines> };
+  limits?: Partial<Omit<FanoutLimits, 'http' | 'login'>> & { http?: Partial<HttpDeadlines>; login?: Partial<LoginLimits> };
   ring?: Partial<RingLimits>;
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
@@ -117,6 +121,8 @@ export type FanoutCounters = HubCounters & ApiCounters & {
   httpSockets: number;
   pongTimeouts: number;
   expired: number;
+  /** Peer-triggered log lines not written (rate limit), all events. */
+  logsSuppressed: number;
   /** Sockets closed because their user left the users store. */
   usersRemoved: number;
   badMessages: number;
@@ -159,7 +165,11 @@ function checkLimits(l: FanoutLimits): string[] {
 
 export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const log = o.logger.child({ component: 'fanout' });
-  const limits: FanoutLimits = { ...DEFAULT_FANOUT_LIMITS, ...o.limits, http: { ...DEFAULT_HTTP_DEADLINES, ...o.limits?.http } };
+  const limits: FanoutLimits = {
+    ...DEFAULT_FANOUT_LIMITS, ...o.limits,
+    http: { ...DEFAULT_HTTP_DEADLINES, ...o.limits?.http },
+    login: { ...DEFAULT_LOGIN_LIMITS, ...o.limits?.login },
+  };
   const problems = checkLimits(limits);
   if (problems.length > 0) throw new VitalwireError('VW_ERR_CONFIG', `fan-out limits: ${problems.join('; ')}`);
   const ringLimits: RingLimits = { ...DEFAULT_RING_LIMITS, ...o.ring };
@@ -182,7 +192,8 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     const host = req.headers.host ?? '';
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
-  const api = createApi({ users: o.users, sessions, audit, logger: log, limits: limits.login, sameOrigin, now });
+  const peerLog = createPeerLog(log, limits.peerLog, now);
+  const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
 
   const d = limits.http;
   const http = createServer({
@@ -227,7 +238,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
   const refuse = (socket: Duplex, status: number, why: string): void => {
     extra.refusedUpgrades++;
-    log.warn({ event: 'upgrade_refused', reason: why }, 'websocket upgrade refused');
+    peerLog.warn('upgrade_refused', { reason: why }, 'websocket upgrade refused');
     // Written, then the socket goes: a client that keeps its side open does not keep ours.
     socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`, () => socket.destroy());
   };
@@ -238,7 +249,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     const deadline = setTimeout(() => {
       if (socket.destroyed) return;
       extra.upgradeTimeouts++;
-      log.warn({ event: 'upgrade_timeout', ms: d.upgradeTimeoutMs }, 'websocket upgrade not finished in time');
+      peerLog.warn('upgrade_timeout', { ms: d.upgradeTimeoutMs }, 'websocket upgrade not finished in time');
       socket.destroy();
     }, d.upgradeTimeoutMs);
     deadline.unref();
@@ -282,7 +293,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         alive.set(c, true);
         ws.on('pong', () => alive.set(c, true));
         ws.on('message', (data: RawData, isBinary: boolean) => onControl(c, data, isBinary));
-        ws.on('error', (err) => log.info({ err: (err as { code?: string }).code ?? 'ws' }, 'client error'));
+        ws.on('error', (err) => peerLog.info('client_error', { err: (err as { code?: string }).code ?? 'ws' }, 'client error'));
         ws.on('close', () => {
           hub.removeClient(c);
           release();
@@ -385,6 +396,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       c.ws.ping();
     }
     if (ticks % 60 === 0) hub.sweep();
+    peerLog.flush();
   }, Math.min(1000, limits.pingIntervalMs));
   housekeeping.unref();
 
@@ -425,6 +437,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   for (const k of Object.keys(extra) as (keyof typeof extra)[]) define(k, () => extra[k]);
   define('clients', () => hub.clients.size);
   define('httpSockets', () => sockets.size);
+  define('logsSuppressed', () => peerLog.suppressed);
   define('ringBytes', () => hub.ring.totalBytes);
 
   let closing: Promise<void> | null = null;
