@@ -10,6 +10,8 @@ import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
 import type { AuditLog } from './audit.js';
 import { ClientQueue, type QueueLimits } from './client-queue.js';
+import { createDenialAudit, type DenialAudit } from './denial-audit.js';
+import { plainPeerLog, type PeerLog } from './peer-log.js';
 import { BedRegistry } from './beds.js';
 import { backfillWindows, lastSeq, selectHistory, type Windows } from './history.js';
 import { CLOSE, STREAMS, parseBedKey, type BackfillRequest, type BackfillSummary, type BedInfo, type ServerMessage, type StreamName } from './protocol.js';
@@ -70,6 +72,10 @@ export interface HubOptions {
   shared?: SharedBackfill | undefined;
   /** Batches published to this broker are the ones this fan-out writes to the shared backfill. */
   brokerId?: string;
+  /** Refused subscriptions go to the audit through this (aggregated per user and window); one over `audit` when absent. */
+  denials?: DenialAudit;
+  /** Peer-triggered log lines (rate-limited); the plain logger when absent. */
+  peerLog?: PeerLog;
   now?: () => number;
 }
 
@@ -95,6 +101,8 @@ export class Hub {
   private readonly startedAt: number;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly peerLog: PeerLog;
+  private readonly denials: DenialAudit;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly o: HubOptions) {
@@ -103,6 +111,8 @@ export class Hub {
     this.ring = new RingStore(o.ring);
     this.beds = new BedRegistry(o.limits.maxBeds);
     this.log = o.logger;
+    this.peerLog = o.peerLog ?? plainPeerLog(o.logger);
+    this.denials = o.denials ?? createDenialAudit(o.audit, undefined, this.now);
     this.timer = setInterval(() => this.checkCongested(), 50);
     this.timer.unref();
   }
@@ -235,8 +245,8 @@ export class Hub {
       this.sendText(c, { type: 'refused', bed, code, reason });
     };
     if (!bedInScope(c.session.scope, b.site, b.gateway, b.device)) {
-      this.o.audit.append({ event: 'denied', user: c.session.user, ...b, remote: c.remote, session: c.session.id });
-      this.log.warn({ event: 'subscribe_refused', user: c.session.user, bed, code: 'VW_ERR_WS_SCOPE' }, 'bed outside the session scope');
+      this.denials.deny({ user: c.session.user, ...b, remote: c.remote, session: c.session.id });
+      this.peerLog.warn('subscribe_refused', { user: c.session.user, bed, code: 'VW_ERR_WS_SCOPE' }, 'bed outside the session scope');
       refuse('VW_ERR_WS_SCOPE', 'you are not granted this bed');
       return;
     }
@@ -402,7 +412,7 @@ export class Hub {
   private closeSlow(c: HubClient, why: string): void {
     if (c.closed) return;
     this.counters.slowClosed++;
-    this.log.warn({ event: 'client_closed', code: 'VW_ERR_WS_SLOW_CLIENT', user: c.session.user, why, queued: c.queue.queuedBytes,
+    this.peerLog.warn('client_closed', { code: 'VW_ERR_WS_SLOW_CLIENT', user: c.session.user, why, queued: c.queue.queuedBytes,
       buffered: c.ws.bufferedAmount }, 'slow dashboard client closed');
     this.removeClient(c);
     c.ws.close(CLOSE.SLOW_CLIENT, 'slow client');

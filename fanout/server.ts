@@ -17,6 +17,7 @@ import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
 import { parseControl } from './control.js';
 import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
+import { createDenialAudit, DEFAULT_DENIAL_LIMITS, type DenialLimits } from './denial-audit.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
@@ -43,6 +44,10 @@ export interface FanoutLimits extends HubLimits {
   http: HttpDeadlines;
   /** Log lines a peer can trigger, per event (peer-log.ts). */
   peerLog: PeerLogLimits;
+  /** Refused subscriptions in the audit: the first of a user's window as it happens, the rest as one entry. */
+  denials: DenialLimits;
+  /** Control messages per connection: a token bucket; over it, an error (VW_ERR_WS_RATE_LIMITED) that counts as a bad message. */
+  controlOps: { perSecond: number; burst: number };
 }
 
 /** Deadlines of every socket on the dashboard's HTTP port (docs/dashboard.md, Limits): none stays open unasked. */
@@ -86,6 +91,8 @@ export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   login: DEFAULT_LOGIN_LIMITS,
   http: DEFAULT_HTTP_DEADLINES,
   peerLog: DEFAULT_PEER_LOG_LIMITS,
+  denials: DEFAULT_DENIAL_LIMITS,
+  controlOps: { perSecond: 50, burst: 200 },
 };
 
 export interface FanoutOptions {
@@ -125,6 +132,8 @@ export type FanoutCounters = HubCounters & ApiCounters & {
   logsSuppressed: number;
   /** Sockets closed because their user left the users store. */
   usersRemoved: number;
+  /** Control messages refused by the per-connection rate limit. */
+  rateLimited: number;
   badMessages: number;
   ringBytes: number;
 };
@@ -151,6 +160,9 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('maxClients', l.maxClients);
   pos('pingIntervalMs', l.pingIntervalMs);
   pos('userRecheckMs', l.userRecheckMs);
+  pos('controlOps.perSecond', l.controlOps.perSecond);
+  pos('controlOps.burst', l.controlOps.burst);
+  pos('denials.windowMs', l.denials.windowMs);
   pos('stuckMs', l.stuckMs);
   pos('sendThresholdBytes', l.sendThresholdBytes);
   pos('maxBedsPerClient', l.maxBedsPerClient);
@@ -180,8 +192,10 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const shared: SharedBackfill | undefined = o.redis
     ? await createRedisBackfill({ url: o.redis.url, limits: ringLimits, ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}) })
     : undefined;
-  const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, now });
-  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0, usersRemoved: 0 };
+  const peerLog = createPeerLog(log, limits.peerLog, now);
+  const denials = createDenialAudit(audit, limits.denials, now);
+  const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, denials, peerLog, now });
+  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0, usersRemoved: 0, rateLimited: 0 };
   const perUser = new Map<string, number>();
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
@@ -192,7 +206,6 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     const host = req.headers.host ?? '';
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
-  const peerLog = createPeerLog(log, limits.peerLog, now);
   const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
 
   const d = limits.http;
@@ -307,15 +320,34 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     });
   });
 
-  const badMessage = (c: HubClient, reason: string): void => {
+  const badMessage = (c: HubClient, reason: string, code = 'VW_ERR_WS_BAD_REQUEST'): void => {
     extra.badMessages++;
     const n = (bad.get(c) ?? 0) + 1;
     bad.set(c, n);
-    hub.sendText(c, { type: 'error', code: 'VW_ERR_WS_BAD_REQUEST', reason });
-    if (n >= limits.maxBadMessages) c.ws.close(CLOSE.POLICY, 'too many bad messages');
+    hub.sendText(c, { type: 'error', code, reason });
+    // Closed after the queued answers leave (the hub flushes in the same kind of turn, queued before this one).
+    if (n === limits.maxBadMessages) setImmediate(() => c.ws.close(CLOSE.POLICY, 'too many bad messages'));
+  };
+
+  // Each op may write the audit (open, close, denied) and the log: a token bucket per connection bounds them.
+  const buckets = new WeakMap<HubClient, { tokens: number; atMs: number }>();
+  const admitOp = (c: HubClient): boolean => {
+    const t = now();
+    const b = buckets.get(c) ?? { tokens: limits.controlOps.burst, atMs: t };
+    b.tokens = Math.min(limits.controlOps.burst, b.tokens + ((t - b.atMs) * limits.controlOps.perSecond) / 1000);
+    b.atMs = t;
+    buckets.set(c, b);
+    if (b.tokens < 1) return false;
+    b.tokens--;
+    return true;
   };
 
   function onControl(c: HubClient, data: RawData, isBinary: boolean): void {
+    if (!admitOp(c)) {
+      extra.rateLimited++;
+      peerLog.warn('control_rate_limited', { user: c.session.user }, 'dashboard control messages over the rate limit');
+      return badMessage(c, `more than ${limits.controlOps.perSecond} control messages per second`, 'VW_ERR_WS_RATE_LIMITED');
+    }
     const op = parseControl(data, isBinary);
     if ('error' in op) return badMessage(c, op.error);
     switch (op.op) {
@@ -397,6 +429,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     }
     if (ticks % 60 === 0) hub.sweep();
     peerLog.flush();
+    denials.flush();
   }, Math.min(1000, limits.pingIntervalMs));
   housekeeping.unref();
 
@@ -460,6 +493,8 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         c.ws.terminate();
       }
       wss.close();
+      denials.flush(true);
+      peerLog.flush();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await shared?.close();

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { startCentral, type Central } from '../central/central.js';
 import { centralConfig } from '../central/config.js';
-import { createMemoryAuditLog } from '../fanout/audit.js';
+import { createMemoryAuditLog, type AuditLog } from '../fanout/audit.js';
 import type { Fanout, FanoutOptions } from '../fanout/server.js';
 import { Clients, makeTestPki, testUsers, type TestPki } from '../broker/test-kit.js';
 import { createUserStore, hashPassword, type UserStore } from '../broker/users.js';
-import { silentLogger } from '../lib/log.js';
+import { silentLogger, type Logger } from '../lib/log.js';
 import { Batch, Kind, type IBatch } from '../proto/index.js';
 
 export interface FanoutRig {
@@ -30,7 +30,16 @@ export interface FanoutRig {
  * Users: obs1 (site1), obsall ('*'), svc, admin1 (test-kit), plus nurse1 who may see only site1/gw1/bed01.
  * Passwords are 'pw-' + name.
  */
-export async function startRig(extra: Partial<FanoutOptions> = {}, central: { redis?: { url: string }; users?: UserStore } = {}): Promise<FanoutRig> {
+export interface RigParts {
+  redis?: { url: string };
+  users?: UserStore;
+  /** The central's logger (a test that reads the log lines); silent by default. */
+  logger?: Logger;
+  /** The fan-out's audit (a file audit with its real bounds); the rig's memory audit by default. */
+  audit?: AuditLog;
+}
+
+export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigParts = {}): Promise<FanoutRig> {
   const dir = mkdtempSync(join(tmpdir(), 'vw-fanout-'));
   const pki = await makeTestPki(dir);
   const users = central.users ?? createUserStore([...(await testUsers()), { name: 'nurse1', role: 'observer', sites: ['site1/gw1/bed01'], hash: await hashPassword('pw-nurse1') }]);
@@ -43,7 +52,7 @@ export async function startRig(extra: Partial<FanoutOptions> = {}, central: { re
     limits: { publishRatePerSecond: 1e6, publishBurst: 1e6 },
     ...(central.redis ? { redis: central.redis } : {}),
   }, 'fan-out rig');
-  const c = await startCentral({ config, baseDir: dir, logger: silentLogger(), parts: { users, audit, assets: new Map(), fanout: extra } });
+  const c = await startCentral({ config, baseDir: dir, logger: central.logger ?? silentLogger(), parts: { users, audit: central.audit ?? audit, assets: new Map(), fanout: extra } });
   const fanout = c.fanout;
   if (!fanout) throw new Error('the rig config has a fan-out section');
   const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.broker.port}`);
