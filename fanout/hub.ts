@@ -8,7 +8,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
-import type { AuditLog } from './audit.js';
+import { MAX_AUDIT_BEDS, type AuditLog } from './audit.js';
 import { ClientQueue, type QueueLimits } from './client-queue.js';
 import { createDenialAudit, type DenialAudit } from './denial-audit.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
@@ -52,8 +52,14 @@ export class HubClient {
   readonly beds = new Map<string, Set<StreamName>>();
   /** Streams whose backfill is being read from Redis: live Batches wait here meanwhile. */
   readonly holding = new Map<string, StreamItem[]>();
-  /** Beds subscribed as ward tiles (obsLatest): audited once as the ward, not one by one. */
+  /** Beds subscribed as ward tiles (obsLatest): audited as the ward view, not one by one. */
   readonly wardBeds = new Set<string>();
+  /** Tiles subscribed since the last ward entry was written (one entry per burst of tiles). */
+  wardPending: string[] = [];
+  /** Every bed the ward view showed since it opened (named in its `close` entry), bounded; the rest counted. */
+  readonly wardShown = new Set<string>();
+  wardOmitted = 0;
+  wardFlushScheduled = false;
   congestedSince = 0;
   closed = false;
   /** What the session's token granted; `session.scope` is that narrowed to the user's sites as they are now. */
@@ -82,6 +88,8 @@ export interface HubOptions {
 const DEFAULT_STREAMS: readonly StreamName[] = STREAMS;
 /** Audit `bed` of the one entry a ward view writes (it stands for every bed of the session's scope it shows). */
 export const WARD_AUDIT_BED = 'ward view';
+/** Tiles subscribed within this long of the first one share one ward-view entry (a page sends them in one burst). */
+const WARD_AUDIT_COALESCE_MS = 100;
 /** How long a HOLD of live data may grow while Redis answers (Batches); beyond, the hold is given up. */
 const MAX_HOLD = 4096;
 
@@ -255,22 +263,31 @@ export class Hub {
       refuse('VW_ERR_WS_BAD_REQUEST', `at most ${this.o.limits.maxBedsPerClient} beds per connection`);
       return;
     }
-    // A ward tile (newest numerics only, BackfillRequest.obsLatest) is part of the ward view: one 'open' entry for the
-    // ward when its first tile comes, not one per tile. Any other subscription, or a tile becoming a bed view, is
-    // audited bed by bed.
+    // A ward tile (newest numerics only, BackfillRequest.obsLatest) is part of the ward view: the tiles a page
+    // subscribes in one burst are audited as one 'open' entry of the ward view naming them (`beds`), written
+    // WARD_AUDIT_COALESCE_MS after the first. Any other subscription, or a tile becoming a bed view, is audited bed by bed.
     const tile = req?.obsLatest === true;
-    if (current === undefined || (!tile && c.wardBeds.has(bed))) {
-      const first = tile && c.wardBeds.size === 0;
-      const label = this.beds.label(bed);
-      const entry = tile
-        ? { event: 'open' as const, user: c.session.user, bed: WARD_AUDIT_BED, remote: c.remote, session: c.session.id }
-        : { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
-      if ((!tile || first) && !this.o.audit.append(entry)) {
+    if (current === undefined && tile) {
+      if (!this.o.audit.available) {
         refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
         return;
       }
-      if (tile) c.wardBeds.add(bed);
-      else c.wardBeds.delete(bed);
+      c.wardBeds.add(bed);
+      c.wardPending.push(bed);
+      if (c.wardShown.size < MAX_AUDIT_BEDS) c.wardShown.add(bed);
+      else if (!c.wardShown.has(bed)) c.wardOmitted++;
+      if (!c.wardFlushScheduled) {
+        c.wardFlushScheduled = true;
+        setTimeout(() => this.writeWardOpen(c), WARD_AUDIT_COALESCE_MS).unref();
+      }
+    } else if (current === undefined || (!tile && c.wardBeds.has(bed))) {
+      const label = this.beds.label(bed);
+      const entry = { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
+      if (!this.o.audit.append(entry)) {
+        refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
+        return;
+      }
+      c.wardBeds.delete(bed);
     }
     const streams = (streamsIn ?? DEFAULT_STREAMS).filter((s, i, a) => STREAMS.includes(s) && a.indexOf(s) === i);
     const set = current ?? new Set<StreamName>();
@@ -335,7 +352,24 @@ export class Hub {
     this.sendText(c, { type: 'unsubscribed', bed });
   }
 
-  private dropBed(c: HubClient, bed: string, purge: boolean): void {
+  /** The ward view's entry for the tiles of one burst; tiles it cannot record are closed again (fail closed). */
+  private writeWardOpen(c: HubClient): void {
+    c.wardFlushScheduled = false;
+    const beds = c.wardPending;
+    c.wardPending = [];
+    if (beds.length === 0 || c.closed) return;
+    const entry = { event: 'open' as const, user: c.session.user, bed: WARD_AUDIT_BED, beds: beds.slice(0, MAX_AUDIT_BEDS),
+      ...(beds.length > MAX_AUDIT_BEDS ? { bedsOmitted: beds.length - MAX_AUDIT_BEDS } : {}), remote: c.remote, session: c.session.id };
+    if (this.o.audit.append(entry)) return;
+    for (const bed of beds) {
+      if (!c.wardBeds.delete(bed)) continue;
+      c.wardShown.delete(bed);
+      this.dropBed(c, bed, true, false);
+      this.sendText(c, { type: 'refused', bed, code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'the access audit log cannot be written; try again later' });
+    }
+  }
+
+  private dropBed(c: HubClient, bed: string, purge: boolean, audited = true): void {
     const set = c.beds.get(bed);
     if (!set) return;
     c.beds.delete(bed);
@@ -347,8 +381,15 @@ export class Hub {
       c.holding.delete(key);
     }
     if (purge) c.queue.purgeBed(bed);
+    if (!audited) return;
     if (c.wardBeds.delete(bed)) {
-      if (c.wardBeds.size === 0) this.o.audit.append({ event: 'close', user: c.session.user, bed: WARD_AUDIT_BED, remote: c.remote, session: c.session.id });
+      if (c.wardBeds.size > 0) return;
+      // The ward view closes: its open entry first if it is still pending, then the close naming every bed it showed.
+      if (c.wardPending.length > 0) this.writeWardOpen(c);
+      this.o.audit.append({ event: 'close', user: c.session.user, bed: WARD_AUDIT_BED, beds: [...c.wardShown],
+        ...(c.wardOmitted > 0 ? { bedsOmitted: c.wardOmitted } : {}), remote: c.remote, session: c.session.id });
+      c.wardShown.clear();
+      c.wardOmitted = 0;
       return;
     }
     const b = parseBedKey(bed);
