@@ -25,7 +25,6 @@ const conn$ = requireElement('conn');
 const user$ = requireElement('user');
 const logout$ = requireElement('logout');
 const modeGlobal$ = requireElement('mode-global');
-const notice$ = requireElement('notice');
 const main$ = requireElement('main');
 const loginView$ = requireElement('login');
 const loginForm = requireElement('login-form') as HTMLFormElement;
@@ -55,14 +54,10 @@ function bedState(key: string): BedState {
 }
 
 const now = (): number => (connection ? connection.now() : Date.now());
-const ward = new WardView({ bed: bedState, onTilesChanged: () => subscribeWard(), now });
+const ward = new WardView({ bed: bedState, onTilesChanged: () => wardTilesChanged(), now });
 const bedView = new BedView(now);
 main$.append(ward.root, bedView.root);
 
-function setNotice(text: string): void {
-  setText(notice$, text);
-  setHidden(notice$, text === '');
-}
 
 // ---- session -------------------------------------------------------------------------------------------------
 
@@ -164,9 +159,16 @@ function onControl(m: ServerMessage): void {
   switch (m.type) {
     case 'hello':
       if (connection) connection.lastDataMs = Date.now();
+      ward.setPageSize(m.maxBeds);
       break;
     case 'beds':
-      for (const b of m.beds) addBed(b);
+      // The whole list in scope (at connect, after a scope change, after silent devices expired).
+      infos.clear();
+      for (const b of m.beds) {
+        infos.set(b.key, b);
+        beds.get(b.key)?.describe(b);
+      }
+      ward.setBeds(m.beds);
       break;
     case 'bed':
       addBed(m.bed);
@@ -191,7 +193,7 @@ function onControl(m: ServerMessage): void {
 function addBed(b: BedInfo): void {
   infos.set(b.key, b);
   beds.get(b.key)?.describe(b);
-  if (!ward.addBed(b)) setNotice('This ward shows its first 64 beds; open others by address.');
+  ward.addBed(b);
 }
 
 function onConnState(s: ConnState, detail: string): void {
@@ -220,9 +222,20 @@ const WARD_STREAMS = ['obs', 'wave', 'alarm', 'status'] as const;
 
 function subscribeWard(): void {
   if (view !== 'ward' || !connection) return;
+  // The tiles of the page shown, and nothing else: a page change closes the tiles it leaves.
+  const shown = new Set(ward.keys);
+  for (const key of connection.wantedKeys()) if (!shown.has(key)) connection.drop(key);
   // Tiles need the newest value of each metric (NIBP may be minutes old), a few seconds of lead II, and the alarms
   // of the last hour.
   for (const key of ward.keys) if (!connection.wants(key)) connection.want(key, [...WARD_STREAMS], { obsLatest: true, waveMs: 4000, alarmMs: 3600_000 });
+}
+
+function wardTilesChanged(): void {
+  subscribeWard();
+  for (const key of ward.keys) {
+    const b = beds.get(key);
+    if (b) ward.update(b);
+  }
 }
 
 let pendingRoute: string | null = null;
@@ -244,7 +257,6 @@ function route(): void {
     return;
   }
   show('ward');
-  for (const key of [...beds.keys()]) if (connection?.wants(key) && !ward.keys.includes(key)) connection.drop(key);
   subscribeWard();
   for (const key of ward.keys) {
     const b = beds.get(key);

@@ -73,6 +73,10 @@ export class Connection {
     return this.wanted.has(bed);
   }
 
+  wantedKeys(): string[] {
+    return [...this.wanted.keys()];
+  }
+
   get subscribedCount(): number {
     return this.wanted.size;
   }

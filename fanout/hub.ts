@@ -12,7 +12,7 @@ import { MAX_AUDIT_BEDS, type AuditLog } from './audit.js';
 import { ClientQueue, type QueueLimits } from './client-queue.js';
 import { createDenialAudit, type DenialAudit } from './denial-audit.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
-import { BedRegistry } from './beds.js';
+import { BedRegistry, type BedLimits } from './beds.js';
 import { backfillWindows, lastSeq, selectHistory, type Windows } from './history.js';
 import { CLOSE, STREAMS, parseBedKey, type BackfillRequest, type BackfillSummary, type BedInfo, type ServerMessage, type StreamName } from './protocol.js';
 import type { SharedBackfill } from './redis-backfill.js';
@@ -28,8 +28,8 @@ export interface HubLimits {
   /** A client that stays at or above sendThresholdBytes this long is closed (VW_ERR_WS_SLOW_CLIENT). */
   stuckMs: number;
   maxBedsPerClient: number;
-  /** Beds the hub lists (devices beyond are delivered but not listed). */
-  maxBeds: number;
+  /** Devices admitted per gateway, per site and in all, and how long a silent one stays listed (beds.ts). */
+  beds: BedLimits;
   /** Server-side caps on the history one subscription gets. */
   backfill: { waveMs: number; obsMs: number; alarmMs: number; statusItems: number; trendBytes: number };
 }
@@ -45,6 +45,10 @@ export interface HubCounters {
   coalesced: number;
   droppedWaves: number;
   gaps: number;
+  /** Batches of new devices refused because their gateway or site had its quota of devices (VW_ERR_FANOUT_BED_LIMIT). */
+  bedsRefused: number;
+  /** Devices forgotten after bedExpiryMs without a Batch. */
+  bedsExpired: number;
 }
 
 export class HubClient {
@@ -98,7 +102,7 @@ export class Hub {
   readonly clients = new Set<HubClient>();
   readonly counters: HubCounters = {
     messagesIn: 0, badPayloads: 0, duplicates: 0, delivered: 0, subscriptions: 0, refusedSubscriptions: 0,
-    slowClosed: 0, coalesced: 0, droppedWaves: 0, gaps: 0,
+    slowClosed: 0, coalesced: 0, droppedWaves: 0, gaps: 0, bedsRefused: 0, bedsExpired: 0,
   };
   private readonly subs = new Map<string, Set<HubClient>>();
   private readonly topics = new Map<string, { stream: string; bed: string; kind: StreamName; site: string; gateway: string; device: string }>();
@@ -117,7 +121,7 @@ export class Hub {
     this.now = o.now ?? Date.now;
     this.startedAt = this.now();
     this.ring = new RingStore(o.ring);
-    this.beds = new BedRegistry(o.limits.maxBeds);
+    this.beds = new BedRegistry(o.limits.beds);
     this.log = o.logger;
     this.peerLog = o.peerLog ?? plainPeerLog(o.logger);
     this.denials = o.denials ?? createDenialAudit(o.audit, undefined, this.now);
@@ -149,24 +153,44 @@ export class Hub {
       return;
     }
     const now = this.now();
+    // A device beyond its gateway's or site's quota is refused whole: one gateway cannot crowd out the beds of others.
+    const admission = this.beds.admit(t, now);
+    if (admission === 'quota') {
+      this.counters.bedsRefused++;
+      this.peerLog.warn('bed_refused', { code: 'VW_ERR_FANOUT_BED_LIMIT', site: t.site, gateway: t.gateway, device: t.device },
+        'device over its gateway or site quota: not listed, kept or delivered');
+      return;
+    }
     const item: StreamItem = { stream: t.stream, bed: t.bed, kind: t.kind, seq: h.seq, atMs: now, publishTimeUs: h.publishTimeUs, bytes: delimit(payload),
       ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}) };
     if (this.ring.append(item, now) === 'duplicate') {
       this.counters.duplicates++;
       return;
     }
-    this.noteBed(t, payload, h);
+    this.noteBed(t, payload, h, admission === 'new');
     if (this.o.shared && fromBrokerId !== undefined && fromBrokerId === this.o.brokerId) this.o.shared.append(item);
     const subs = this.subs.get(t.stream);
     if (subs === undefined) return;
     for (const c of subs) this.deliver(c, item);
   }
 
-  private noteBed(t: { bed: string; site: string; gateway: string; device: string }, payload: Buffer, h: ReturnType<typeof peekBatch> & object): void {
-    const bed = this.beds.note(t, payload, h);
+  private noteBed(t: { bed: string; site: string; gateway: string; device: string }, payload: Buffer, h: ReturnType<typeof peekBatch> & object, isNew: boolean): void {
+    const bed = this.beds.note(t, payload, h, isNew);
     if (bed === null) return;
     for (const c of this.clients) {
       if (bedInScope(c.session.scope, t.site, t.gateway, t.device)) this.sendText(c, { type: 'bed', bed });
+    }
+  }
+
+  /** Forgets devices silent for bedExpiryMs; the sessions that saw one get their bed list again. */
+  expireBeds(): void {
+    const gone = this.beds.expire(this.now());
+    if (gone.length === 0) return;
+    this.counters.bedsExpired += gone.length;
+    const keys = new Set(gone.map((b) => b.key));
+    for (const [topic, t] of this.topics) if (keys.has(t.bed)) this.topics.delete(topic);
+    for (const c of this.clients) {
+      if (gone.some((b) => bedInScope(c.session.scope, b.site, b.gateway, b.device))) this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
     }
   }
 

@@ -43,7 +43,7 @@ export const DEFAULT_RING_LIMITS: RingLimits = {
     alarm: { retainMs: 3600_000, maxItems: 2000, maxBytes: 1 << 20 },
     status: { retainMs: 3600_000, maxItems: 8, maxBytes: 64 << 10 },
   },
-  maxStreams: 8192,
+  maxStreams: 65_536,
   maxTotalBytes: 512 << 20,
   pressureRetainMs: 60_000,
 };

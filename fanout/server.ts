@@ -15,6 +15,7 @@ import { createMemoryAuditLog, type AuditLog } from './audit.js';
 import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';
 import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
+import { DEFAULT_BED_LIMITS } from './beds.js';
 import { parseControl } from './control.js';
 import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
 import { createDenialAudit, DEFAULT_DENIAL_LIMITS, type DenialLimits } from './denial-audit.js';
@@ -80,7 +81,7 @@ export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   sendThresholdBytes: 256 << 10,
   stuckMs: 10_000,
   maxBedsPerClient: 64,
-  maxBeds: 4096,
+  beds: DEFAULT_BED_LIMITS,
   backfill: { waveMs: 10_000, obsMs: 3600_000, alarmMs: 3600_000, statusItems: 1, trendBytes: 512 << 10 },
   maxClientMessageBytes: 4096,
   maxConnectionsPerUser: 8,
@@ -163,6 +164,7 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('controlOps.perSecond', l.controlOps.perSecond);
   pos('controlOps.burst', l.controlOps.burst);
   pos('denials.windowMs', l.denials.windowMs);
+  for (const [k, v] of Object.entries(l.beds)) pos(`beds.${k}`, v);
   pos('stuckMs', l.stuckMs);
   pos('sendThresholdBytes', l.sendThresholdBytes);
   pos('maxBedsPerClient', l.maxBedsPerClient);
@@ -428,6 +430,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       c.ws.ping();
     }
     if (ticks % 60 === 0) hub.sweep();
+    if (ticks % Math.max(1, Math.round(limits.beds.sweepMs / 1000)) === 0) hub.expireBeds();
     peerLog.flush();
     denials.flush();
   }, Math.min(1000, limits.pingIntervalMs));

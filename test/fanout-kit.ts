@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { startCentral, type Central } from '../central/central.js';
 import { centralConfig } from '../central/config.js';
+import { bundleDashboard } from '../dashboard/bundle.js';
 import { createMemoryAuditLog, type AuditLog } from '../fanout/audit.js';
 import type { Fanout, FanoutOptions } from '../fanout/server.js';
 import { Clients, makeTestPki, testUsers, type TestPki } from '../broker/test-kit.js';
@@ -37,6 +38,8 @@ export interface RigParts {
   logger?: Logger;
   /** The fan-out's audit (a file audit with its real bounds); the rig's memory audit by default. */
   audit?: AuditLog;
+  /** Serve the dashboard page (bundled from dashboard/), for tests in Chromium; no page by default. */
+  dashboard?: boolean;
 }
 
 export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigParts = {}): Promise<FanoutRig> {
@@ -52,7 +55,7 @@ export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigP
     limits: { publishRatePerSecond: 1e6, publishBurst: 1e6 },
     ...(central.redis ? { redis: central.redis } : {}),
   }, 'fan-out rig');
-  const c = await startCentral({ config, baseDir: dir, logger: central.logger ?? silentLogger(), parts: { users, audit: central.audit ?? audit, assets: new Map(), fanout: extra } });
+  const c = await startCentral({ config, baseDir: dir, logger: central.logger ?? silentLogger(), parts: { users, audit: central.audit ?? audit, assets: central.dashboard ? await bundleDashboard() : new Map(), fanout: extra } });
   const fanout = c.fanout;
   if (!fanout) throw new Error('the rig config has a fan-out section');
   const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.broker.port}`);
@@ -70,15 +73,22 @@ export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigP
 const KIND: Record<string, number> = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS };
 
 /** Publishes one Batch as the gateway site1/gw1 would (QoS 1, per-stream topic). */
-export async function publish(gw: MqttClient, device: string, kind: 'obs' | 'wave' | 'alarm' | 'status', seq: number, body: Omit<IBatch, 'source' | 'kind' | 'seq'> = {}): Promise<Buffer> {
+export function publish(gw: MqttClient, device: string, kind: 'obs' | 'wave' | 'alarm' | 'status', seq: number, body: Omit<IBatch, 'source' | 'kind' | 'seq'> = {}): Promise<Buffer> {
+  return publishAs(gw, 'site1/gw1', device, kind, seq, body);
+}
+
+/** Publishes one Batch as the gateway `site/gateway` (its client certificate must say so). */
+export async function publishAs(gw: MqttClient, siteGateway: string, device: string, kind: 'obs' | 'wave' | 'alarm' | 'status', seq: number,
+  body: Omit<IBatch, 'source' | 'kind' | 'seq'> = {}, bed = `Bed ${device.slice(-2)}`): Promise<Buffer> {
+  const [site = '', gateway = ''] = siteGateway.split('/');
   const bytes = Buffer.from(Batch.encode({
-    source: { site: 'site1', gateway: 'gw1', device, bed: `Bed ${device.slice(-2)}`, model: 'TEST' },
+    source: { site, gateway, device, bed, model: 'TEST' },
     kind: KIND[kind] ?? 0,
     seq,
     publishTimeUs: Date.now() * 1000,
     ...body,
   }).finish());
-  await gw.publishAsync(`vw/v1/site1/gw1/${device}/${kind}`, bytes, { qos: 1 });
+  await gw.publishAsync(`vw/v1/${site}/${gateway}/${device}/${kind}`, bytes, { qos: 1 });
   return bytes;
 }
 
