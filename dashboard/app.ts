@@ -6,7 +6,7 @@ import type { vitalwire } from '../proto/gen/vitals.js';
 import { Kind } from '../proto/index.js';
 import { parseBedKey } from '../fanout/protocol.js';
 import { BedView } from './bed-view.js';
-import { Connection, diag, type ConnState } from './connection.js';
+import { Connection, diag, type BadBatch, type ConnState } from './connection.js';
 import { requireElement, setData, setHidden, setText } from './dom.js';
 import { ageText } from './format.js';
 import { BedState } from './model.js';
@@ -69,7 +69,7 @@ function startSession(s: SessionResponse): void {
   setHidden(logout$, false);
   scheduleRenewal();
   if (connection === null) {
-    connection = new Connection(s.token, { batch: onBatch, control: onControl, state: onConnState, sessionProblem });
+    connection = new Connection(s.token, { batch: onBatch, badBatch: onBadBatch, control: onControl, state: onConnState, sessionProblem });
     connection.start();
   } else connection.setToken(s.token);
 }
@@ -153,6 +153,15 @@ function onBatch(b: vitalwire.v1.Batch, arrivalMs: number): void {
   const wave = b.kind === Kind.KIND_WAVE;
   if (view === 'ward') ward.update(bed, wave);
   else if (view === 'bed' && bedView.key === key) bedView.update(bed, wave);
+}
+
+function onBadBatch(bad: BadBatch, arrivalMs: number): void {
+  // Counted in the connection; shown as a gap of that bed only, when the header still says which bed it was.
+  if (!bad.bed || !connection?.wants(bad.bed)) return;
+  const bed = bedState(bad.bed);
+  bed.noteUndecodable(bad.kind, bad.seq, arrivalMs);
+  if (view === 'ward') ward.update(bed);
+  else if (view === 'bed' && bedView.key === bad.bed) bedView.update(bed);
 }
 
 function onControl(m: ServerMessage): void {

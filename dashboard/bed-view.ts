@@ -134,6 +134,9 @@ export class BedView {
     this.pleth.track = null;
     this.resp.track = null;
     this.alarmStamp = '-';
+    // The previous bed's gap notice must not stand over this one until the next tick.
+    setText(this.gapInfo, '');
+    setHidden(this.gapInfo, true);
     setHidden(this.refused, true);
     setHidden(this.body, false);
     setText(this.title, bed.label || key.split('/')[2] || key);

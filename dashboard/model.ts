@@ -215,6 +215,20 @@ export class BedState {
     return true;
   }
 
+  /**
+   * A Batch of this bed that did not decode (its header still named the bed): a gap in that stream, shown as such;
+   * its seq is accounted for, so the next Batch does not count a second gap.
+   */
+  noteUndecodable(kind: number, seq: number, arrivalMs: number): void {
+    this.gaps++;
+    this.lastGapMs = arrivalMs;
+    this.lastGapReason = GAP_UNDECODABLE;
+    const stream = STREAM_OF[kind];
+    if (stream === undefined) return;
+    if (seq > this.seq[stream]) this.seq[stream] = seq;
+    if (stream === 'obs') this.breakTrends(arrivalMs);
+  }
+
   private noteGaps(b: Batch, arrivalMs: number): void {
     this.gaps += b.gaps.length;
     this.lastGapMs = arrivalMs;
@@ -460,7 +474,11 @@ export const PRIORITY_NAME: Record<number, string> = {
   [AlarmPriority.ALARM_PRIORITY_NONE]: 'info',
 };
 
+/** The page's own gap reason (not a GapReason of the contract): a Batch arrived that could not be decoded. */
+export const GAP_UNDECODABLE = -1;
+
 export const GAP_REASON_TEXT: Record<number, string> = {
+  [GAP_UNDECODABLE]: 'data that could not be read',
   [GapReason.GAP_REASON_DEVICE_DISCONNECTED]: 'device disconnected',
   [GapReason.GAP_REASON_SHED_QUOTA]: 'gateway storage full: data shed',
   [GapReason.GAP_REASON_SLOW_CLIENT]: 'this screen fell behind',
