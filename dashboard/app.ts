@@ -339,6 +339,12 @@ setInterval(() => {
 }, TICK_MS);
 
 diag.sweeps = { ecg: bedView.sweeps[0]!.diag, pleth: bedView.sweeps[1]!.diag, resp: bedView.sweeps[2]!.diag };
+// What the page holds of a bed, for support and the browser tests: its gap count and the times of its HR trend.
+diag.bed = (key: string) => {
+  const b = beds.get(key);
+  if (!b) return null;
+  return { gaps: b.gaps, hrTrendMs: Array.from({ length: b.trends.hr.size }, (_, k) => b.trends.hr.timeAt(k)) };
+};
 
 const message = sessionStorage.getItem(LOGIN_MESSAGE);
 if (message) {

@@ -225,7 +225,11 @@ function describeBad(payload: Uint8Array): BadBatch {
 // Diagnostics: device-time-to-page latency of recent numerics, in ms, in a bounded ring; frame counts. Read by
 // `npm run bench -- e2e` and the browser tests; handy in the console when support asks "how fresh?".
 const LATENCY_RING = 4096;
-export const diag = { latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, badBatches: 0, sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }> };
+export const diag = {
+  latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, badBatches: 0,
+  sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }>,
+  bed: (_key: string): { gaps: number; hrTrendMs: number[] } | null => null,
+};
 (globalThis as { __vitalwire?: typeof diag }).__vitalwire = diag;
 
 function noteLatency(b: vitalwire.v1.Batch): void {

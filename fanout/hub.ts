@@ -162,7 +162,7 @@ export class Hub {
       return;
     }
     const item: StreamItem = { stream: t.stream, bed: t.bed, kind: t.kind, seq: h.seq, atMs: now, publishTimeUs: h.publishTimeUs, bytes: delimit(payload),
-      ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}) };
+      ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}), ...(h.backfill ? { backfill: true } : {}) };
     if (this.ring.append(item, now) === 'duplicate') {
       this.counters.duplicates++;
       return;
@@ -362,8 +362,9 @@ export class Hub {
         summaries[s] = { items: sel.items.length, stride: sel.stride, toSeq: lastSeq(sel.items) };
         const held = c.holding.get(`${bed}/${s}`) ?? [];
         c.holding.delete(`${bed}/${s}`);
-        const top = summaries[s].toSeq;
-        out.push([...sel.items, ...held.filter((h) => h.seq === 0 || h.seq > top)]);
+        // What was held and is not in the history (by seq: history replayed by the gateway may be below it).
+        const sent = new Set(sel.items.map((it) => it.seq));
+        out.push([...sel.items, ...held.filter((h) => h.seq === 0 || !sent.has(h.seq))]);
       }
       this.sendText(c, { type: 'subscribed', bed, streams: [...set], backfill: summaries });
       for (const list of out) for (const it of list) this.deliver(c, it);
