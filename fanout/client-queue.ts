@@ -54,6 +54,8 @@ export class ClientQueue {
   /** Unsent gap entries per stream that later drops of the same stream may extend. */
   private openGaps = new Map<string, GapEntry>();
   readonly counters = { coalesced: 0, droppedWaves: 0, gaps: 0, sentBatches: 0 };
+  /** Batches handed to the socket, by stream kind ('gap': the Gap markers of this queue's drop policy). */
+  readonly sentByKind: Record<StreamName | 'gap', number> = { obs: 0, wave: 0, alarm: 0, status: 0, gap: 0 };
 
   constructor(private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS) {}
 
@@ -173,6 +175,7 @@ export class ClientQueue {
       }
       const b = e.t === 'data' ? e.item.bytes : encodeSlowClientGap(e.gap);
       this.counters.sentBatches++;
+      this.sentByKind[e.t === 'data' ? e.item.kind : 'gap']++;
       if (partBytes > 0 && partBytes + b.length > this.limits.maxMessageBytes) flush();
       parts.push(b);
       partBytes += b.length;

@@ -104,6 +104,7 @@ export class Hub {
     messagesIn: 0, badPayloads: 0, duplicates: 0, delivered: 0, subscriptions: 0, refusedSubscriptions: 0,
     slowClosed: 0, coalesced: 0, droppedWaves: 0, gaps: 0, bedsRefused: 0, bedsExpired: 0,
   };
+  private readonly sentByKind: Record<StreamName | 'gap', number> = { obs: 0, wave: 0, alarm: 0, status: 0, gap: 0 };
   private readonly subs = new Map<string, Set<HubClient>>();
   private readonly topics = new Map<string, { stream: string; bed: string; kind: StreamName; site: string; gateway: string; device: string }>();
   private readonly beds: BedRegistry;
@@ -486,6 +487,13 @@ export class Hub {
     setTimeout(() => c.ws.terminate(), 2000).unref();
   }
 
+  /** Batches handed to dashboards' sockets by kind, the gone clients' and the connected ones'. */
+  deliveredByKind(): Record<StreamName | 'gap', number> {
+    const out = { ...this.sentByKind };
+    for (const c of this.clients) for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] += c.queue.sentByKind[k];
+    return out;
+  }
+
   /** Counters including the queues of connected clients. */
   snapshot(): HubCounters {
     const out = { ...this.counters };
@@ -506,9 +514,18 @@ export class Hub {
     q.coalesced = 0;
     q.droppedWaves = 0;
     q.gaps = 0;
+    for (const k of Object.keys(this.sentByKind) as (keyof typeof this.sentByKind)[]) {
+      this.sentByKind[k] += c.queue.sentByKind[k];
+      c.queue.sentByKind[k] = 0;
+    }
   }
 
   sweep(): void {
     this.ring.sweep(this.now());
+  }
+
+  /** Beds listed now (every site). */
+  get bedCount(): number {
+    return this.beds.size;
   }
 }

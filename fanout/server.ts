@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
@@ -17,6 +18,7 @@ import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
 import { DEFAULT_BED_LIMITS } from './beds.js';
 import { parseControl } from './control.js';
+import { registerFanoutMetrics } from './metrics.js';
 import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
 import { createDenialAudit, DEFAULT_DENIAL_LIMITS, type DenialLimits } from './denial-audit.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
@@ -118,6 +120,8 @@ export interface FanoutOptions {
   ring?: Partial<RingLimits>;
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
+  /** The registry the central side exposes on its health port (GET /metrics); the fan-out's metrics go there. */
+  metrics?: Registry;
   now?: () => number;
 }
 
@@ -475,6 +479,15 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   define('httpSockets', () => sockets.size);
   define('logsSuppressed', () => peerLog.suppressed);
   define('ringBytes', () => hub.ring.totalBytes);
+  const unregister = o.metrics
+    ? registerFanoutMetrics(o.metrics, {
+      counters: () => counters as unknown as Record<string, number>,
+      deliveredByKind: () => hub.deliveredByKind(),
+      beds: () => hub.bedCount,
+      auditPendingBytes: () => audit.pendingBytes,
+      auditAvailable: () => audit.available,
+    })
+    : () => undefined;
 
   let closing: Promise<void> | null = null;
   return {
@@ -487,6 +500,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     audit,
     hub,
     close: () => (closing ??= (async () => {
+      unregister();
       await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
       clearInterval(housekeeping);
       clearInterval(userTimer);

@@ -40,6 +40,8 @@ export interface RigParts {
   audit?: AuditLog;
   /** Serve the dashboard page (bundled from dashboard/), for tests in Chromium; no page by default. */
   dashboard?: boolean;
+  /** Open the central's health port (GET /metrics) on an ephemeral port. */
+  health?: boolean;
 }
 
 export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigParts = {}): Promise<FanoutRig> {
@@ -54,6 +56,7 @@ export async function startRig(extra: Partial<FanoutOptions> = {}, central: RigP
     fanout: { host: '127.0.0.1', port: 0 },
     limits: { publishRatePerSecond: 1e6, publishBurst: 1e6 },
     ...(central.redis ? { redis: central.redis } : {}),
+    ...(central.health ? { http: { host: '127.0.0.1', port: 0 } } : {}),
   }, 'fan-out rig');
   const c = await startCentral({ config, baseDir: dir, logger: central.logger ?? silentLogger(), parts: { users, audit: central.audit ?? audit, assets: central.dashboard ? await bundleDashboard() : new Map(), fanout: extra } });
   const fanout = c.fanout;
