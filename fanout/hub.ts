@@ -8,7 +8,8 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
-import { MAX_AUDIT_BEDS, type AuditLog } from './audit.js';
+import type { AuditLog } from './audit.js';
+import { WardAudit, WARD_AUDIT_COALESCE_MS } from './ward-audit.js';
 import { ClientQueue, type QueueLimits } from './client-queue.js';
 import { createDenialAudit, type DenialAudit } from './denial-audit.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
@@ -56,14 +57,8 @@ export class HubClient {
   readonly beds = new Map<string, Set<StreamName>>();
   /** Streams whose backfill is being read from Redis: live Batches wait here meanwhile. */
   readonly holding = new Map<string, StreamItem[]>();
-  /** Beds subscribed as ward tiles (obsLatest): audited as the ward view, not one by one. */
-  readonly wardBeds = new Set<string>();
-  /** Tiles subscribed since the last ward entry was written (one entry per burst of tiles). */
-  wardPending: string[] = [];
-  /** Every bed the ward view showed since it opened (named in its `close` entry), bounded; the rest counted. */
-  readonly wardShown = new Set<string>();
-  wardOmitted = 0;
-  wardFlushScheduled = false;
+  /** Ward tiles (obsLatest subscriptions): audited as the ward view, not one by one. */
+  readonly ward = new WardAudit();
   congestedSince = 0;
   closed = false;
   /** What the session's token granted; `session.scope` is that narrowed to the user's sites as they are now. */
@@ -90,10 +85,7 @@ export interface HubOptions {
 }
 
 const DEFAULT_STREAMS: readonly StreamName[] = STREAMS;
-/** Audit `bed` of the one entry a ward view writes (it stands for every bed of the session's scope it shows). */
-export const WARD_AUDIT_BED = 'ward view';
-/** Tiles subscribed within this long of the first one share one ward-view entry (a page sends them in one burst). */
-const WARD_AUDIT_COALESCE_MS = 100;
+export { WARD_AUDIT_BED } from './ward-audit.js';
 /** How long a HOLD of live data may grow while Redis answers (Batches); beyond, the hold is given up. */
 const MAX_HOLD = 4096;
 
@@ -297,22 +289,15 @@ export class Hub {
         refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
         return;
       }
-      c.wardBeds.add(bed);
-      c.wardPending.push(bed);
-      if (c.wardShown.size < MAX_AUDIT_BEDS) c.wardShown.add(bed);
-      else if (!c.wardShown.has(bed)) c.wardOmitted++;
-      if (!c.wardFlushScheduled) {
-        c.wardFlushScheduled = true;
-        setTimeout(() => this.writeWardOpen(c), WARD_AUDIT_COALESCE_MS).unref();
-      }
-    } else if (current === undefined || (!tile && c.wardBeds.has(bed))) {
+      if (c.ward.add(bed)) setTimeout(() => this.writeWardOpen(c), WARD_AUDIT_COALESCE_MS).unref();
+    } else if (current === undefined || (!tile && c.ward.tiles.has(bed))) {
       const label = this.beds.label(bed);
       const entry = { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
       if (!this.o.audit.append(entry)) {
         refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
         return;
       }
-      c.wardBeds.delete(bed);
+      c.ward.tiles.delete(bed);
     }
     const streams = (streamsIn ?? DEFAULT_STREAMS).filter((s, i, a) => STREAMS.includes(s) && a.indexOf(s) === i);
     const set = current ?? new Set<StreamName>();
@@ -380,16 +365,11 @@ export class Hub {
 
   /** The ward view's entry for the tiles of one burst; tiles it cannot record are closed again (fail closed). */
   private writeWardOpen(c: HubClient): void {
-    c.wardFlushScheduled = false;
-    const beds = c.wardPending;
-    c.wardPending = [];
-    if (beds.length === 0 || c.closed) return;
-    const entry = { event: 'open' as const, user: c.session.user, bed: WARD_AUDIT_BED, beds: beds.slice(0, MAX_AUDIT_BEDS),
-      ...(beds.length > MAX_AUDIT_BEDS ? { bedsOmitted: beds.length - MAX_AUDIT_BEDS } : {}), remote: c.remote, session: c.session.id };
-    if (this.o.audit.append(entry)) return;
-    for (const bed of beds) {
-      if (!c.wardBeds.delete(bed)) continue;
-      c.wardShown.delete(bed);
+    const open = c.ward.takeOpen(this.who(c));
+    if (open === null || c.closed) return;
+    if (this.o.audit.append(open.entry)) return;
+    for (const bed of open.beds) {
+      if (!c.ward.forget(bed)) continue;
       this.dropBed(c, bed, true, false);
       this.sendText(c, { type: 'refused', bed, code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'the access audit log cannot be written; try again later' });
     }
@@ -408,18 +388,19 @@ export class Hub {
     }
     if (purge) c.queue.purgeBed(bed);
     if (!audited) return;
-    if (c.wardBeds.delete(bed)) {
-      if (c.wardBeds.size > 0) return;
+    if (c.ward.tiles.delete(bed)) {
+      if (c.ward.tiles.size > 0) return;
       // The ward view closes: its open entry first if it is still pending, then the close naming every bed it showed.
-      if (c.wardPending.length > 0) this.writeWardOpen(c);
-      this.o.audit.append({ event: 'close', user: c.session.user, bed: WARD_AUDIT_BED, beds: [...c.wardShown],
-        ...(c.wardOmitted > 0 ? { bedsOmitted: c.wardOmitted } : {}), remote: c.remote, session: c.session.id });
-      c.wardShown.clear();
-      c.wardOmitted = 0;
+      if (c.ward.hasPending) this.writeWardOpen(c);
+      this.o.audit.append(c.ward.takeClose(this.who(c)));
       return;
     }
     const b = parseBedKey(bed);
     if (b) this.o.audit.append({ event: 'close', user: c.session.user, ...b, remote: c.remote, session: c.session.id });
+  }
+
+  private who(c: HubClient): { user: string; remote: string; session: string } {
+    return { user: c.session.user, remote: c.remote, session: c.session.id };
   }
 
   private history(stream: string, kind: StreamName, now: number, windows: Windows, shared: StreamItem[]): { items: StreamItem[]; stride: number } {

@@ -2,7 +2,9 @@
 // each renewal, and every `userRecheckMs` for every open socket. A token proves what was granted at login; the users
 // store says what holds now. A removed user's sockets are closed; a narrowed scope drops the beds outside it.
 import type { User, UserStore } from '../broker/users.js';
+import type { Logger } from '../lib/log.js';
 import { compileScope, intersectScopes, type Scope } from './scope.js';
+import type { Session } from './session.js';
 
 /** The users store as the fan-out reads it; `refresh` re-reads a users file when it changed (broker/users-file.ts). */
 export type UserSource = Pick<UserStore, 'get' | 'verify'> & { refresh?: () => Promise<void> };
@@ -35,4 +37,40 @@ export async function refreshUsers(users: UserSource): Promise<string | null> {
 /** The scope a session may use now: what its token granted, narrowed to the user's current sites. */
 export function liveScope(granted: Scope, user: Pick<User, 'sites'>): Scope {
   return intersectScopes(granted, compileScope(user.sites));
+}
+
+/**
+ * Every `intervalMs`: the users file re-read if it changed, then every open socket checked against it. A removed
+ * user's sockets go to `onRemoved` (closed with 4003); a narrowed scope drops the beds outside it (hub.rescope). While
+ * the file cannot be read, live sessions stay as they are (new ones are refused elsewhere) and the failure is logged
+ * once. Returns the way to stop it.
+ */
+export function startUserRecheck<C extends { session: Session; granted: Scope }>(o: {
+  users: UserSource; hub: { readonly clients: ReadonlySet<C>; rescope(c: C, s: Session): void }; intervalMs: number; logger: Logger; onRemoved(c: C): void;
+}): () => void {
+  let running = false;
+  let broken = false;
+  const check = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const reason = await refreshUsers(o.users);
+      if (reason !== null) {
+        if (!broken) o.logger.error({ event: 'users_unavailable', err: reason }, 'users store unreadable: live sessions kept, new ones refused');
+        broken = true;
+        return;
+      }
+      broken = false;
+      for (const c of [...o.hub.clients]) {
+        const user = o.users.get(c.session.user);
+        if (!user) o.onRemoved(c);
+        else o.hub.rescope(c, { ...c.session, scope: liveScope(c.granted, user) });
+      }
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void check(), o.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

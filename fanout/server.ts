@@ -25,7 +25,9 @@ import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
 import { createSessionIssuer, newSessionSecret, type Session, type SessionIssuer } from './session.js';
-import { liveScope, lookUpUser, refreshUsers, type UserSource } from './live-users.js';
+import { liveScope, lookUpUser, startUserRecheck, type UserSource } from './live-users.js';
+import { DEFAULT_HTTP_DEADLINES, serverDeadlines, upgradeDeadline, watchSockets, type HttpDeadlines } from './http-deadlines.js';
+import { createOpBucket, type OpRate } from './op-bucket.js';
 
 export interface Asset {
   body: Buffer;
@@ -50,33 +52,10 @@ export interface FanoutLimits extends HubLimits {
   /** Refused subscriptions in the audit: the first of a user's window as it happens, the rest as one entry. */
   denials: DenialLimits;
   /** Control messages per connection: a token bucket; over it, an error (VW_ERR_WS_RATE_LIMITED) that counts as a bad message. */
-  controlOps: { perSecond: number; burst: number };
+  controlOps: OpRate;
 }
 
-/** Deadlines of every socket on the dashboard's HTTP port (docs/dashboard.md, Limits): none stays open unasked. */
-export interface HttpDeadlines {
-  /** From the first byte of a request to the end of its headers (slowloris). */
-  headersTimeoutMs: number;
-  /** From the first byte of a request to the end of its body. */
-  requestTimeoutMs: number;
-  /** An idle keep-alive socket after a response. */
-  keepAliveTimeoutMs: number;
-  /** A socket with no traffic at all (before any request, or between them). */
-  idleTimeoutMs: number;
-  /** From a complete upgrade request to the 101 or the refusal (the session and users checks). */
-  upgradeTimeoutMs: number;
-  /** How often Node checks the header and request deadlines (the deadlines are late by at most this). */
-  checkIntervalMs: number;
-}
-
-export const DEFAULT_HTTP_DEADLINES: HttpDeadlines = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 15_000,
-  keepAliveTimeoutMs: 5_000,
-  idleTimeoutMs: 30_000,
-  upgradeTimeoutMs: 5_000,
-  checkIntervalMs: 1_000,
-};
+export { DEFAULT_HTTP_DEADLINES, type HttpDeadlines } from './http-deadlines.js';
 
 export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   queue: DEFAULT_QUEUE_LIMITS,
@@ -215,13 +194,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
 
   const d = limits.http;
-  const http = createServer({
-    headersTimeout: d.headersTimeoutMs,
-    requestTimeout: d.requestTimeoutMs,
-    keepAliveTimeout: d.keepAliveTimeoutMs,
-    // Node checks the two deadlines above only this often (30 s by default: sockets lived a minute and more).
-    connectionsCheckingInterval: d.checkIntervalMs,
-  }, (req: IncomingMessage, res: ServerResponse) => {
+  const http = createServer(serverDeadlines(d), (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
     const asset = req.method === 'GET' || req.method === 'HEAD' ? o.assets?.get(path) : undefined;
@@ -239,13 +212,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   });
-  // A socket that sends nothing at all is destroyed (Node's idle timeout; ws clears it on a socket it takes over).
-  http.timeout = d.idleTimeoutMs;
-  const sockets = new Set<Duplex>();
-  http.on('connection', (socket: Duplex) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = watchSockets(http, d);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -265,14 +232,10 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     // The checks below are asynchronous (session, users file): the upgrade finishes by this deadline or the socket goes.
-    const deadline = setTimeout(() => {
-      if (socket.destroyed) return;
+    const upgradedInTime = upgradeDeadline(socket, d.upgradeTimeoutMs, () => {
       extra.upgradeTimeouts++;
       peerLog.warn('upgrade_timeout', { ms: d.upgradeTimeoutMs }, 'websocket upgrade not finished in time');
-      socket.destroy();
-    }, d.upgradeTimeoutMs);
-    deadline.unref();
-    socket.once('close', () => clearTimeout(deadline));
+    });
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 400, 'path');
     if (!sameOrigin(req)) return refuse(socket, 403, 'VW_ERR_WS_ORIGIN');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
@@ -306,7 +269,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       });
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         upgraded = true;
-        clearTimeout(deadline);
+        upgradedInTime();
         const remote = req.socket.remoteAddress ?? '';
         const c = new HubClient(ws, session, remote, limits.queue, granted.scope);
         alive.set(c, true);
@@ -335,21 +298,10 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     if (n === limits.maxBadMessages) setImmediate(() => c.ws.close(CLOSE.POLICY, 'too many bad messages'));
   };
 
-  // Each op may write the audit (open, close, denied) and the log: a token bucket per connection bounds them.
-  const buckets = new WeakMap<HubClient, { tokens: number; atMs: number }>();
-  const admitOp = (c: HubClient): boolean => {
-    const t = now();
-    const b = buckets.get(c) ?? { tokens: limits.controlOps.burst, atMs: t };
-    b.tokens = Math.min(limits.controlOps.burst, b.tokens + ((t - b.atMs) * limits.controlOps.perSecond) / 1000);
-    b.atMs = t;
-    buckets.set(c, b);
-    if (b.tokens < 1) return false;
-    b.tokens--;
-    return true;
-  };
+  const admitOp = createOpBucket<HubClient>(limits.controlOps);
 
   function onControl(c: HubClient, data: RawData, isBinary: boolean): void {
-    if (!admitOp(c)) {
+    if (!admitOp(c, now())) {
       extra.rateLimited++;
       peerLog.warn('control_rate_limited', { user: c.session.user }, 'dashboard control messages over the rate limit');
       return badMessage(c, `more than ${limits.controlOps.perSecond} control messages per second`, 'VW_ERR_WS_RATE_LIMITED');
@@ -382,32 +334,8 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     c.ws.close(CLOSE.USER_REMOVED, 'user removed');
   };
 
-  // The users store read again every userRecheckMs: removed users' sockets close, narrowed scopes drop beds. While the
-  // file cannot be read, live sessions stay as they are (new ones are refused) and the failure is logged.
-  let rechecking = false;
-  let usersBroken = false;
-  const recheckUsers = async (): Promise<void> => {
-    if (rechecking) return;
-    rechecking = true;
-    try {
-      const broken = await refreshUsers(o.users);
-      if (broken !== null) {
-        if (!usersBroken) log.error({ event: 'users_unavailable', err: broken }, 'users store unreadable: live sessions kept, new ones refused');
-        usersBroken = true;
-        return;
-      }
-      usersBroken = false;
-      for (const c of [...hub.clients]) {
-        const user = o.users.get(c.session.user);
-        if (!user) closeRemoved(c);
-        else hub.rescope(c, { ...c.session, scope: liveScope(c.granted, user) });
-      }
-    } finally {
-      rechecking = false;
-    }
-  };
-  const userTimer = setInterval(() => void recheckUsers(), limits.userRecheckMs);
-  userTimer.unref();
+  // The users store read again every userRecheckMs: removed users' sockets close, narrowed scopes drop beds.
+  const stopRecheck = startUserRecheck({ users: o.users, hub, intervalMs: limits.userRecheckMs, logger: log, onRemoved: closeRemoved });
 
   // Liveness (ws README recipe), session expiry, ring sweep.
   let ticks = 0;
@@ -460,7 +388,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
     hub.stop();
     clearInterval(housekeeping);
-    clearInterval(userTimer);
+    stopRecheck();
     await shared?.close();
     throw err;
   }
@@ -476,7 +404,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   for (const k of Object.keys(api.counters) as (keyof ApiCounters)[]) define(k, () => api.counters[k]);
   for (const k of Object.keys(extra) as (keyof typeof extra)[]) define(k, () => extra[k]);
   define('clients', () => hub.clients.size);
-  define('httpSockets', () => sockets.size);
+  define('httpSockets', () => sockets.open);
   define('logsSuppressed', () => peerLog.suppressed);
   define('ringBytes', () => hub.ring.totalBytes);
   const unregister = o.metrics
@@ -503,7 +431,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       unregister();
       await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
       clearInterval(housekeeping);
-      clearInterval(userTimer);
+      stopRecheck();
       hub.stop();
       for (const c of [...hub.clients]) {
         hub.removeClient(c);
