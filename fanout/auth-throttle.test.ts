@@ -37,3 +37,16 @@ describe('auth throttle', () => {
     expect(t.check('owner', '10.0.0.9', 40)).toMatchObject({ ok: false, by: 'pair' });
   });
 });
+
+describe('addresses as the throttle counts them', () => {
+  it('counts an IPv6 peer by its /64, and an IPv4-mapped one as IPv4', async () => {
+    const { addressKey } = await import('./auth-throttle.js');
+    expect(addressKey('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('2001:0db8:0000:0001:ffff:1:2:3')).toBe('2001:db8:0:1::/64');
+    expect(addressKey('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(addressKey('10.1.2.3')).toBe('10.1.2.3');
+    const t = createAuthThrottle(L);
+    for (let i = 0; i < 6; i++) t.failed(`u${i}`, `2001:db8:0:1::${i + 1}`, 0); // a fresh address per guess
+    expect(t.check('v', '2001:db8:0:1::99', 1)).toMatchObject({ ok: false, by: 'address' });
+  });
+});

@@ -10,10 +10,11 @@
 // A success never clears the account or address counters (an attacker with an account of their own could reset
 // them), and an account that logged in from an address recently is *trusted* there: only its pair counter applies
 // to it, so a third party hammering an account or sharing a NAT cannot keep its owner out. Each table is bounded
-// (least recently touched entries go first).
+// (least recently touched entries go first). IPv6 peers are counted by their /64.
 //
 // The MQTT side may get a throttle of its own (lib/auth-throttle.ts, another branch); this interface is what the
 // fan-out needs of one, so the two can become one module.
+import { isIPv6 } from 'node:net';
 
 export interface AuthThrottle {
   /** May a password check run now for this account from this address? If not, how long until it may. */
@@ -53,6 +54,23 @@ export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
   maxTracked: 10_000,
 };
 
+/**
+ * The address as the throttle counts it: IPv4 (and IPv4-mapped IPv6) as is, IPv6 by its /64 prefix, since one host
+ * commonly holds a whole /64 and could otherwise take a fresh address for every guess.
+ */
+export function addressKey(address: string): string {
+  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!isIPv6(a)) return a;
+  const [head = '', tail] = a.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined) {
+    const rest = tail === '' ? [] : tail.split(':');
+    while (groups.length + rest.length < 8) groups.push('0');
+    groups.push(...rest);
+  }
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
 interface Counter {
   failures: number;
   lastMs: number;
@@ -87,7 +105,10 @@ export function createAuthThrottle(l: ThrottleLimits = DEFAULT_THROTTLE_LIMITS):
     pair: new Bounded(l.maxTracked), account: new Bounded(l.maxTracked), address: new Bounded(l.maxTracked),
   };
   const trusted = new Bounded<number>(l.maxTracked);
-  const keys = (user: string, address: string): Record<ThrottleScope, string> => ({ pair: `${user}\n${address}`, account: user, address });
+  const keys = (user: string, address: string): Record<ThrottleScope, string> => {
+    const a = addressKey(address);
+    return { pair: `${user}\n${a}`, account: user, address: a };
+  };
   const isTrusted = (pair: string, now: number): boolean => {
     const at = trusted.get(pair);
     return at !== undefined && now - at < l.trustMs;
