@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startFanout } from '../fanout/server.js';
-import { createUserStore } from '../broker/users.js';
+import { createUserStore, hashPassword } from '../broker/users.js';
 import { silentLogger } from '../lib/log.js';
 import { Batch, Kind, type IObservation, type IWaveformChunk } from '../proto/index.js';
 import { CHUNK_MS, WAVES, createWaveSynth } from '../simulators/ecg.js';
@@ -222,7 +222,11 @@ export const bench: Bench = {
     for (const a of assignments) for (const b of a) watchers.set(b, (watchers.get(b) ?? 0) + 1);
 
     const broker = await Aedes.createBroker();
-    const fanout = await startFanout({ broker, port: 0, users: createUserStore(), logger: silentLogger(), limits: { maxClients: 5000 } });
+    // The fan-out checks every session's user against the store (issue 14 finding 10): the clients' users exist there
+    // (one hash for all: no one logs in with a password here).
+    const hash = await hashPassword('bench-password-unused');
+    const users = createUserStore(assignments.map((_, i) => ({ name: `u${i}`, role: 'observer' as const, sites: ['ward'], hash })));
+    const fanout = await startFanout({ broker, port: 0, users, logger: silentLogger(), limits: { maxClients: 5000 } });
     const bare = await startBare(broker);
     const child = fork(here('../bin/run-ts.mjs'), [here('./lib/fanout-clients.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ward = new Ward(broker, beds, watchers);

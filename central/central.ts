@@ -63,6 +63,8 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         ...security,
         ...parts.fanout,
         broker: broker.aedes,
+        // One /metrics per central process: the fan-out's metrics go into the broker's registry (its health port).
+        metrics: broker.metrics,
         host: config.fanout.host,
         port: config.fanout.port,
         assets: parts.assets ?? await bundleDashboard(),

@@ -13,7 +13,7 @@ export const auditCommand: CommandSpec = {
     dir: { type: 'string', arg: 'DIR', help: 'audit directory (the demo: <data-dir>/audit; central --config: <config dir>/audit); default: the demo\'s ./.vitalwire/audit' },
     config: { type: 'string', arg: 'FILE', help: "the central's config file: read the audit beside it (<config dir>/audit)" },
     user: { type: 'string', arg: 'NAME', help: 'only this user' },
-    bed: { type: 'string', arg: 'KEY', help: 'only this site, site/gateway or site/gateway/device' },
+    bed: { type: 'string', arg: 'KEY', help: 'only this site, site/gateway or site/gateway/device (ward views that showed it included)' },
     event: { type: 'string', arg: 'E', help: `only one event: ${AUDIT_EVENTS.join(', ')}` },
     since: { type: 'string', arg: 'TIME', help: 'from this time on (ISO 8601, e.g. 2026-05-01T08:00Z, or a date)' },
     until: { type: 'string', arg: 'TIME', help: 'before this time (ISO 8601)' },
@@ -29,9 +29,18 @@ function time(v: unknown, name: string): Date | undefined {
   return d;
 }
 
-function row(e: AuditEntry): string {
-  const bed = [e.site, e.gateway, e.device].filter((s) => s !== undefined).join('/');
-  return [e.t, e.event.padEnd(12), e.user.padEnd(16), (bed || '-').padEnd(32), e.bed ?? '', e.remote ?? ''].join('  ').trimEnd();
+function row(e: AuditEntry, q: AuditQuery): string {
+  let bed = [e.site, e.gateway, e.device].filter((s) => s !== undefined).join('/');
+  const listed = Array.isArray(e.beds) ? e.beds : [];
+  if (!bed && listed.length > 0) {
+    // A ward view or an aggregate of refusals: the beds the query asked about, else how many it names.
+    const asked = q.bed;
+    const hits = asked === undefined ? [] : listed.filter((b) => b === asked || b.startsWith(`${asked}/`));
+    const total = listed.length + (e.bedsOmitted ?? 0);
+    bed = hits.length > 0 ? `${hits.slice(0, 2).join(',')}${hits.length > 2 ? ',…' : ''} (of ${total})` : `${total} beds`;
+  }
+  const label = `${e.bed ?? ''}${e.count !== undefined ? ` ×${e.count}` : ''}`;
+  return [e.t, e.event.padEnd(12), e.user.padEnd(16), (bed || '-').padEnd(32), label, e.remote ?? ''].join('  ').trimEnd();
 }
 
 export async function runAudit(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -68,7 +77,7 @@ export async function runAudit(argv: string[], out: (line: string) => void = (l)
     throw new VitalwireError('VW_ERR_USAGE', `no audit directory at ${dir}${how}`);
   }
   for await (const e of queryAudit(dir, q, stats)) {
-    out(json ? JSON.stringify(e) : row(e));
+    out(json ? JSON.stringify(e) : row(e, q));
     if (++n >= limit) break;
   }
   if (stats.badLines > 0) process.stderr.write(`audit: ${stats.badLines} unreadable line(s) skipped\n`);

@@ -6,7 +6,7 @@ import type { vitalwire } from '../proto/gen/vitals.js';
 import { Kind } from '../proto/index.js';
 import { parseBedKey } from '../fanout/protocol.js';
 import { BedView } from './bed-view.js';
-import { Connection, diag, type ConnState } from './connection.js';
+import { Connection, diag, type BadBatch, type ConnState } from './connection.js';
 import { requireElement, setData, setHidden, setText } from './dom.js';
 import { ageText } from './format.js';
 import { BedState } from './model.js';
@@ -25,7 +25,6 @@ const conn$ = requireElement('conn');
 const user$ = requireElement('user');
 const logout$ = requireElement('logout');
 const modeGlobal$ = requireElement('mode-global');
-const notice$ = requireElement('notice');
 const main$ = requireElement('main');
 const loginView$ = requireElement('login');
 const loginForm = requireElement('login-form') as HTMLFormElement;
@@ -55,14 +54,10 @@ function bedState(key: string): BedState {
 }
 
 const now = (): number => (connection ? connection.now() : Date.now());
-const ward = new WardView({ bed: bedState, onTilesChanged: () => subscribeWard(), now });
+const ward = new WardView({ bed: bedState, onTilesChanged: () => wardTilesChanged(), now });
 const bedView = new BedView(now);
 main$.append(ward.root, bedView.root);
 
-function setNotice(text: string): void {
-  setText(notice$, text);
-  setHidden(notice$, text === '');
-}
 
 // ---- session -------------------------------------------------------------------------------------------------
 
@@ -74,7 +69,7 @@ function startSession(s: SessionResponse): void {
   setHidden(logout$, false);
   scheduleRenewal();
   if (connection === null) {
-    connection = new Connection(s.token, { batch: onBatch, control: onControl, state: onConnState, sessionProblem });
+    connection = new Connection(s.token, { batch: onBatch, badBatch: onBadBatch, control: onControl, state: onConnState, sessionProblem });
     connection.start();
   } else connection.setToken(s.token);
 }
@@ -96,8 +91,9 @@ async function renewNow(): Promise<void> {
   else renewTimer = setTimeout(() => void renewNow(), 10_000);
 }
 
-function sessionProblem(expired: boolean): void {
-  if (expired) logout('Your session has expired. Please log in again.');
+function sessionProblem(why: 'expired' | 'removed' | 'refused'): void {
+  if (why === 'removed') logout('Your access to this dashboard was withdrawn. Ask an administrator if this is a mistake.');
+  else if (why === 'expired') logout('Your session has expired. Please log in again.');
   else if (session && session.expiresAt <= Date.now()) logout('Your session has expired. Please log in again.');
   else void renewNow(); // a refused upgrade: a renewal says whether the session still holds
 }
@@ -130,7 +126,8 @@ loginForm.addEventListener('submit', (e) => {
   void login(user, password).then((r) => {
     if (button) button.disabled = false;
     if (!r.ok) {
-      const text = r.status === 401 ? 'Unknown user or wrong password.' : r.status === 429 ? 'Too many failed attempts. Wait a few minutes.' : r.reason || 'Login failed.';
+      const text = r.status === 401 ? 'Unknown user or wrong password.'
+        : r.status === 429 ? `Too many failed attempts. Try again in ${r.retryAfterS ?? 60} s.` : r.reason || 'Login failed.';
       setText(loginError$, text);
       setHidden(loginError$, false);
       return;
@@ -158,13 +155,29 @@ function onBatch(b: vitalwire.v1.Batch, arrivalMs: number): void {
   else if (view === 'bed' && bedView.key === key) bedView.update(bed, wave);
 }
 
+function onBadBatch(bad: BadBatch, arrivalMs: number): void {
+  // Counted in the connection; shown as a gap of that bed only, when the header still says which bed it was.
+  if (!bad.bed || !connection?.wants(bad.bed)) return;
+  const bed = bedState(bad.bed);
+  bed.noteUndecodable(bad.kind, bad.seq, arrivalMs);
+  if (view === 'ward') ward.update(bed);
+  else if (view === 'bed' && bedView.key === bad.bed) bedView.update(bed);
+}
+
 function onControl(m: ServerMessage): void {
   switch (m.type) {
     case 'hello':
       if (connection) connection.lastDataMs = Date.now();
+      ward.setPageSize(m.maxBeds);
       break;
     case 'beds':
-      for (const b of m.beds) addBed(b);
+      // The whole list in scope (at connect, after a scope change, after silent devices expired).
+      infos.clear();
+      for (const b of m.beds) {
+        infos.set(b.key, b);
+        beds.get(b.key)?.describe(b);
+      }
+      ward.setBeds(m.beds);
       break;
     case 'bed':
       addBed(m.bed);
@@ -189,7 +202,7 @@ function onControl(m: ServerMessage): void {
 function addBed(b: BedInfo): void {
   infos.set(b.key, b);
   beds.get(b.key)?.describe(b);
-  if (!ward.addBed(b)) setNotice('This ward shows its first 64 beds; open others by address.');
+  ward.addBed(b);
 }
 
 function onConnState(s: ConnState, detail: string): void {
@@ -218,9 +231,20 @@ const WARD_STREAMS = ['obs', 'wave', 'alarm', 'status'] as const;
 
 function subscribeWard(): void {
   if (view !== 'ward' || !connection) return;
+  // The tiles of the page shown, and nothing else: a page change closes the tiles it leaves.
+  const shown = new Set(ward.keys);
+  for (const key of connection.wantedKeys()) if (!shown.has(key)) connection.drop(key);
   // Tiles need the newest value of each metric (NIBP may be minutes old), a few seconds of lead II, and the alarms
   // of the last hour.
   for (const key of ward.keys) if (!connection.wants(key)) connection.want(key, [...WARD_STREAMS], { obsLatest: true, waveMs: 4000, alarmMs: 3600_000 });
+}
+
+function wardTilesChanged(): void {
+  subscribeWard();
+  for (const key of ward.keys) {
+    const b = beds.get(key);
+    if (b) ward.update(b);
+  }
 }
 
 let pendingRoute: string | null = null;
@@ -242,7 +266,6 @@ function route(): void {
     return;
   }
   show('ward');
-  for (const key of [...beds.keys()]) if (connection?.wants(key) && !ward.keys.includes(key)) connection.drop(key);
   subscribeWard();
   for (const key of ward.keys) {
     const b = beds.get(key);
@@ -316,6 +339,12 @@ setInterval(() => {
 }, TICK_MS);
 
 diag.sweeps = { ecg: bedView.sweeps[0]!.diag, pleth: bedView.sweeps[1]!.diag, resp: bedView.sweeps[2]!.diag };
+// What the page holds of a bed, for support and the browser tests: its gap count and the times of its HR trend.
+diag.bed = (key: string) => {
+  const b = beds.get(key);
+  if (!b) return null;
+  return { gaps: b.gaps, hrTrendMs: Array.from({ length: b.trends.hr.size }, (_, k) => b.trends.hr.timeAt(k)) };
+};
 
 const message = sessionStorage.getItem(LOGIN_MESSAGE);
 if (message) {

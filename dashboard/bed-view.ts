@@ -134,6 +134,9 @@ export class BedView {
     this.pleth.track = null;
     this.resp.track = null;
     this.alarmStamp = '-';
+    // The previous bed's gap notice must not stand over this one until the next tick.
+    setText(this.gapInfo, '');
+    setHidden(this.gapInfo, true);
     setHidden(this.refused, true);
     setHidden(this.body, false);
     setText(this.title, bed.label || key.split('/')[2] || key);
@@ -245,10 +248,12 @@ export class BedView {
     setText(this.gapInfo, bed.gaps > 0 ? `${bed.gaps} gap${bed.gaps === 1 ? '' : 's'} in the data, last at ${clockText(bed.lastGapMs)}${why ? ` (${why})` : ''}` : '');
     setHidden(this.gapInfo, bed.gaps === 0);
     if (drawTrend) {
+      // A line is broken where no point came for the parameter's staleness limit (times the history's thinning).
+      const join = Math.max(1, bed.trendStride);
       drawTrends(this.trendCanvas, [
-        { series: bed.trends.hr, color: '#3ddc5a', min: 30, max: 180, label: 'HR 30–180' },
-        { series: bed.trends.spo2, color: '#33d6f0', min: 70, max: 100, label: 'SpO₂ 70–100' },
-        { series: bed.trends.rr, color: '#f2d43a', min: 0, max: 40, label: 'RR 0–40' },
+        { series: bed.trends.hr, color: '#3ddc5a', min: 30, max: 180, label: 'HR 30–180', maxGapMs: PARAMS.hr.staleMs * join },
+        { series: bed.trends.spo2, color: '#33d6f0', min: 70, max: 100, label: 'SpO₂ 70–100', maxGapMs: PARAMS.spo2.staleMs * join },
+        { series: bed.trends.rr, color: '#f2d43a', min: 0, max: 40, label: 'RR 0–40', maxGapMs: PARAMS.rr.staleMs * join },
       ], nowMs, 3600_000);
     }
   }

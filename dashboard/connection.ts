@@ -2,7 +2,8 @@
 // with their history request after every reconnect), binary messages decoded as length-delimited Batches, text
 // messages as the control protocol (fanout/protocol.ts). Reconnects with capped, jittered backoff.
 import $protobuf from 'protobufjs/minimal.js';
-import { Batch } from '../proto/index.js';
+import { Batch, Source } from '../proto/index.js';
+import { peekBatch } from '../fanout/wire.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX, type BackfillRequest, type ServerMessage, type StreamName } from '../fanout/protocol.js';
 
@@ -14,10 +15,18 @@ export type ConnState = 'connecting' | 'live' | 'offline';
 
 export interface ConnectionEvents {
   batch(b: vitalwire.v1.Batch, arrivalMs: number): void;
+  /** A Batch that does not decode: what its header says of its bed, stream and seq (bed '' when even that is unreadable). */
+  badBatch(bad: BadBatch, arrivalMs: number): void;
   control(m: ServerMessage): void;
   state(s: ConnState, detail: string): void;
-  /** The server refused the session (expired token, or the upgrade failed before opening). */
-  sessionProblem(expired: boolean): void;
+  /** The session ended (its token expired, or its user was removed), or an upgrade failed before opening ('refused'). */
+  sessionProblem(why: 'expired' | 'removed' | 'refused'): void;
+}
+
+export interface BadBatch {
+  bed: string;
+  kind: number;
+  seq: number;
 }
 
 interface Wanted {
@@ -31,6 +40,8 @@ export class Connection {
   /** page time of the last binary message */
   lastDataMs = 0;
   badMessages = 0;
+  /** Batches that did not decode (VW_ERR_PAYLOAD_INVALID): each costs itself, never the rest of its message. */
+  badBatches = 0;
   private ws: WebSocket | null = null;
   private readonly wanted = new Map<string, Wanted>();
   private backoffMs = BACKOFF_MIN_MS;
@@ -73,6 +84,10 @@ export class Connection {
     return this.wanted.has(bed);
   }
 
+  wantedKeys(): string[] {
+    return [...this.wanted.keys()];
+  }
+
   get subscribedCount(): number {
     return this.wanted.size;
   }
@@ -109,12 +124,12 @@ export class Connection {
       const wasOpen = this.isOpen;
       this.ws = null;
       this.isOpen = false;
-      if (e.code === CLOSE.SESSION_EXPIRED) {
-        this.ev.state('offline', 'session expired');
-        this.ev.sessionProblem(true);
+      if (e.code === CLOSE.SESSION_EXPIRED || e.code === CLOSE.USER_REMOVED) {
+        this.ev.state('offline', e.code === CLOSE.USER_REMOVED ? 'access withdrawn' : 'session expired');
+        this.ev.sessionProblem(e.code === CLOSE.USER_REMOVED ? 'removed' : 'expired');
         return;
       }
-      if (!wasOpen) this.ev.sessionProblem(false); // the app checks whether the token still holds
+      if (!wasOpen) this.ev.sessionProblem('refused'); // the app checks whether the token still holds
       const delay = Math.min(BACKOFF_MAX_MS, this.backoffMs * (1 + Math.random() * 0.2));
       this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
       this.ev.state('offline', `closed (${e.code}${e.reason ? ' ' + e.reason : ''}), retrying in ${Math.round(delay / 1000)} s`);
@@ -143,24 +158,78 @@ export class Connection {
     this.lastDataMs = arrival;
     const bytes = new Uint8Array(data);
     const r = Reader.create(bytes);
-    try {
-      while (r.pos < r.len) {
+    // Several beds' Batches share one message: each is decoded on its own, so one that does not decode costs only
+    // itself (issue 14 finding 11). The length prefixes are the fan-out's own; a broken one ends the message.
+    while (r.pos < r.len) {
+      let end: number;
+      try {
         const len = r.uint32();
-        const b = Batch.decode(r, len);
-        noteLatency(b);
-        this.ev.batch(b, arrival + this.clockOffsetMs);
+        end = r.pos + len;
+        if (end > r.len) throw new RangeError('length beyond the message');
+      } catch {
+        this.badMessages++;
+        return;
       }
-    } catch (err) {
-      this.badMessages++;
-      console.warn('vitalwire: undecodable message', this.badMessages, err);
+      const start = r.pos;
+      const messageEnd = r.len;
+      let b: vitalwire.v1.Batch | null;
+      try {
+        b = Batch.decode(r, end - start);
+      } catch {
+        b = null;
+      }
+      // The generated decoder narrows r.len to the item while it reads and restores it only when it returns: after a
+      // throw the reader still ends at the bad item.
+      r.len = messageEnd;
+      r.pos = end;
+      if (b === null) {
+        this.badBatches++;
+        diag.badBatches++;
+        this.ev.badBatch(describeBad(bytes.subarray(start, end)), arrival + this.clockOffsetMs);
+        continue;
+      }
+      noteLatency(b);
+      this.ev.batch(b, arrival + this.clockOffsetMs);
     }
   }
+}
+
+/** What the header of an undecodable Batch still says: its bed (Source), kind and seq, read field by field. */
+function describeBad(payload: Uint8Array): BadBatch {
+  const h = peekBatch(payload);
+  if (h === null) return { bed: '', kind: 0, seq: 0 };
+  let kind = 0;
+  try {
+    const r = Reader.create(payload);
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === (2 << 3)) {
+        kind = r.int32();
+        break;
+      }
+      r.skipType(tag & 7);
+    }
+  } catch {
+    kind = 0;
+  }
+  let bed = '';
+  try {
+    const s = h.sourceEnd > h.sourceStart ? Source.decode(payload.subarray(h.sourceStart, h.sourceEnd)) : null;
+    if (s?.site && s.gateway && s.device) bed = `${s.site}/${s.gateway}/${s.device}`;
+  } catch {
+    bed = '';
+  }
+  return { bed, kind, seq: h.seq };
 }
 
 // Diagnostics: device-time-to-page latency of recent numerics, in ms, in a bounded ring; frame counts. Read by
 // `npm run bench -- e2e` and the browser tests; handy in the console when support asks "how fresh?".
 const LATENCY_RING = 4096;
-export const diag = { latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }> };
+export const diag = {
+  latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, badBatches: 0,
+  sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }>,
+  bed: (_key: string): { gaps: number; hrTrendMs: number[] } | null => null,
+};
 (globalThis as { __vitalwire?: typeof diag }).__vitalwire = diag;
 
 function noteLatency(b: vitalwire.v1.Batch): void {

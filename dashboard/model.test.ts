@@ -226,3 +226,46 @@ describe('device link', () => {
     expect(b.backfilling).toBe(false);
   });
 });
+
+describe('history replayed after live data (a long backlog: docs/gateway.md, live first)', () => {
+  const back = (b: IBatch): IBatch => ({ ...b, backfill: true });
+
+  it('takes the backlog in under the live values: the hole closes, the trend fills in time order, the newest value stays', () => {
+    const b = new BedState('s/g/d');
+    for (let s = 1; s <= 10; s++) b.apply(decoded(obs(s, 60 + s)), 0);
+    b.apply(decoded(obs(51, 99)), 0); // live, after the outage
+    expect(b.gaps).toBe(1);
+    for (let s = 11; s <= 50; s++) expect(b.apply(decoded(back(obs(s, 60 + (s % 30)))), 0)).toBe(true);
+    expect(b.gaps).toBe(0);
+    expect(b.pick(PARAMS.hr, 51_000)?.value).toBe(99); // history never replaces the newer value
+    expect(b.backfilling).toBe(false); // history under live data is not "catching up"
+    const times = Array.from({ length: b.trends.hr.size }, (_, k) => b.trends.hr.timeAt(k));
+    expect(times).toEqual(Array.from({ length: 51 }, (_, k) => (k + 1) * 1000));
+    // Duplicates by seq only: a repeat of a replayed Batch is dropped.
+    expect(b.apply(decoded(back(obs(30, 70))), 0)).toBe(false);
+  });
+
+  it('never takes a backfilled seq 1 for a restarted stream', () => {
+    const b = new BedState('s/g/d');
+    b.apply(decoded(obs(5, 70)), 0);
+    expect(b.apply(decoded(back(obs(1, 66))), 0)).toBe(true);
+    for (let s = 2; s <= 4; s++) b.apply(decoded(back(obs(s, 66 + s))), 0);
+    b.apply(decoded(obs(6, 71)), 0); // live goes on from 5: no hole
+    expect(b.gaps).toBe(0);
+    expect(b.pick(PARAMS.hr, 6000)?.value).toBe(71);
+  });
+
+  it('drops a replayed waveform chunk older than the sweep instead of starting the track over', () => {
+    const b = new BedState('s/g/d');
+    const wave = (seq: number, first: number, backfill = false): IBatch => ({
+      source: { device: 'd' }, kind: Kind.KIND_WAVE, seq, backfill,
+      waves: [{ mdc: 131330, sampleRateHz: 250, firstSample: first, scale: 0.005, unit: 'mV', samples: Array.from({ length: 250 }, () => 100) }],
+    });
+    for (let s = 1; s <= 30; s++) b.apply(decoded(wave(1000 + s, 100_000 + s * 250)), 0); // live, 30 s
+    const t = b.tracks.get(131330)!;
+    const end = t.end;
+    b.apply(decoded(wave(10, 2500, true)), 0); // replayed, long before the sweep
+    expect(t.end).toBe(end);
+    expect(t.valueAt(end - 1)).toBeCloseTo(0.5);
+  });
+});

@@ -7,6 +7,7 @@ import type { vitalwire } from '../proto/gen/vitals.js';
 import type { BackfillSummary, BedInfo, StreamName } from '../fanout/protocol.js';
 import { APERIODIC, FAST, MDC, MODALITY_VARIANTS, NIBP_FAMILIES, PARAMS, TEMPERATURE_SITES, siteRank, temperatureSite, type ParamDef } from './params.js';
 import { MODE_FLAGS } from './quality.js';
+import { SeqTrack } from './seq-track.js';
 import { TrendSeries } from './trend.js';
 import { WaveTrack } from './wave-track.js';
 
@@ -81,6 +82,8 @@ const MAX_TRACKS = 8;
 /** Distinct (code, containment, method) keys held per bed; beyond, the least recently measured goes. */
 const MAX_READINGS = 256;
 
+const STREAM_NAMES: readonly StreamName[] = ['obs', 'wave', 'alarm', 'status'];
+
 const STREAM_OF: Record<number, StreamName> = {
   [Kind.KIND_OBS]: 'obs',
   [Kind.KIND_WAVE]: 'wave',
@@ -134,16 +137,19 @@ export class BedState {
   /** FLAG bits of the newest chunk of each track */
   private readonly trackFlags = new Map<number, number>();
   readonly trends = { hr: new TrendSeries(), spo2: new TrendSeries(), rr: new TrendSeries() };
-  /** last seq per stream; 0 = none yet */
-  readonly seq: Record<StreamName, number> = { obs: 0, wave: 0, alarm: 0, status: 0 };
-  gaps = 0;
+  /** Sequence bookkeeping per stream (duplicates, holes, history). */
+  private readonly seqs: Record<StreamName, SeqTrack> = { obs: new SeqTrack(), wave: new SeqTrack(), alarm: new SeqTrack(), status: new SeqTrack() };
+  /** Per stream since its subscription: ranges declared missing (Gap) and Batches that could not be read. */
+  private readonly declared: Record<StreamName, number> = { obs: 0, wave: 0, alarm: 0, status: 0 };
+  /** Jumps in waveform sample indices held by the tracks (they outlive subscriptions, as the tracks do). */
+  private waveJumps = 0;
   lastGapMs = 0;
   lastGapReason = 0;
   readonly link: LinkInfo = { state: 0, atMs: 0, reason: '', diagnosis: '', lastFrameMs: 0, downSinceMs: 0 };
   /** The newest data Batch was replayed from the gateway's outbox after an outage (Batch.backfill). */
   backfilling = false;
-  /** obs seqs up to this one came as a thinned trend (holes expected) */
-  private trendUntil = 0;
+  /** The trend history came as every n-th Batch: its points are n times further apart than live ones. */
+  trendStride = 1;
 
   constructor(readonly key: string) {}
 
@@ -152,12 +158,17 @@ export class BedState {
     if (b.model) this.model = b.model;
   }
 
-  /** A (re)subscription: its history follows, so sequence checks restart from it. */
+  /** A (re)subscription: its history follows, so the bookkeeping of each stream it names starts from it. */
   subscribed(backfill: Partial<Record<StreamName, BackfillSummary>>): void {
-    for (const s of Object.keys(backfill) as StreamName[]) this.seq[s] = 0;
-    this.trendUntil = backfill.obs?.toSeq ?? 0;
-    // A numerics history refills the trends from its start (they only take points newer than their newest).
+    for (const s of Object.keys(backfill) as StreamName[]) {
+      this.seqs[s].reset();
+      this.declared[s] = 0;
+    }
+    // Holes in a thinned numerics history (every n-th Batch, or the newest per metric set) are not gaps.
     const obs = backfill.obs;
+    if (obs !== undefined && obs.stride !== 1) this.seqs.obs.thinnedUntil = obs.toSeq;
+    if (obs !== undefined && obs.stride > 0) this.trendStride = obs.stride;
+    // A numerics history refills the trends from its start.
     if (obs !== undefined && obs.items > 1 && obs.stride > 0) {
       this.trends.hr.clear();
       this.trends.spo2.clear();
@@ -165,44 +176,53 @@ export class BedState {
     }
   }
 
+  /**
+   * Gaps in what this bed shows: since each stream was subscribed, holes in its sequence not (yet) filled by history,
+   * ranges declared missing (Gap) and Batches that could not be read; and the jumps in the waveform samples held.
+   */
+  get gaps(): number {
+    let n = this.waveJumps;
+    for (const s of STREAM_NAMES) n += this.seqs[s].openHoles + this.seqs[s].lost + this.declared[s];
+    return n;
+  }
+
   /** Applies one Batch; arrivalMs is the page's clock corrected to the server's. False for a duplicate. */
   apply(b: Batch, arrivalMs: number): boolean {
     const stream = STREAM_OF[b.kind];
     const seq = Number(b.seq);
     if (stream === undefined) return false;
+    const track = this.seqs[stream];
     if (seq === 0 && b.gaps.length > 0) {
       // A Gap declared by the fan-out (slow connection) or the gateway: show it, never interpolate.
-      this.noteGaps(b, arrivalMs);
-      // The declared range is accounted for: the sequence goes on after it without a second gap.
-      for (const g of b.gaps) if (Number(g.toSeq) > this.seq[stream]) this.seq[stream] = Number(g.toSeq);
+      this.noteGaps(stream, b, arrivalMs);
       if (stream === 'obs') this.breakTrends(Number(b.gaps[0]?.fromTimeUs ?? 0) / 1000 || arrivalMs);
       return true;
     }
-    if (seq > 0) {
-      const last = this.seq[stream];
-      // Seen already: a QoS 1 repeat or history overlapping live data (seq 1 again after more: the stream restarted).
-      if (seq === last || (seq < last && seq !== 1)) return false;
-      if (last > 0 && seq > last + 1 && !(stream === 'obs' && seq <= this.trendUntil)) {
-        this.gaps++;
-        this.lastGapMs = arrivalMs;
-        this.lastGapReason = 0;
-        if (stream === 'obs') this.breakTrends(arrivalMs);
-      }
-      this.seq[stream] = seq;
+    // Duplicates by seq only: history older than what is shown (a backlog replayed after live data) is taken in.
+    const holes = track.openHoles;
+    const verdict = track.accept(seq, b.backfill === true);
+    if (verdict === 'duplicate') return false;
+    if (verdict === 'restart') this.declared[stream] = 0;
+    const history = verdict === 'history';
+    if (track.openHoles > holes) {
+      this.lastGapMs = arrivalMs;
+      this.lastGapReason = 0;
     }
-    if (b.gaps.length > 0) this.noteGaps(b, arrivalMs);
+    if (b.gaps.length > 0) this.noteGaps(stream, b, arrivalMs);
     const src = b.source;
     // Source.bed is the configured bed; a device's own claim (PV1-3) is kept apart (vitals.proto Source.bed_claim).
-    if (src?.bed) this.label = src.bed;
-    if (src?.bedClaim) this.bedClaim = src.bedClaim;
-    if (src?.model) this.model = src.model;
+    if (!history) {
+      if (src?.bed) this.label = src.bed;
+      if (src?.bedClaim) this.bedClaim = src.bedClaim;
+      if (src?.model) this.model = src.model;
+    }
     const fallbackMs = Number(b.publishTimeUs) / 1000 || arrivalMs;
     switch (b.kind) {
       case Kind.KIND_OBS:
         this.applyObservations(b, fallbackMs);
         break;
       case Kind.KIND_WAVE:
-        this.applyWaves(b, fallbackMs);
+        this.applyWaves(b, fallbackMs, history);
         break;
       case Kind.KIND_ALARM:
         this.applyAlarms(b, fallbackMs);
@@ -211,12 +231,29 @@ export class BedState {
         this.applyStatuses(b, fallbackMs);
         break;
     }
-    if (b.kind !== Kind.KIND_STATUS) this.backfilling = b.backfill === true;
+    // Replayed data is the news only when nothing newer came live (a short backlog is sent first); history replayed
+    // under live data fills the trends and never makes the bed look like it is catching up.
+    if (b.kind !== Kind.KIND_STATUS && !history) this.backfilling = b.backfill === true;
     return true;
   }
 
-  private noteGaps(b: Batch, arrivalMs: number): void {
-    this.gaps += b.gaps.length;
+  /**
+   * A Batch of this bed that did not decode (its header still named the bed): a gap in that stream, shown as such;
+   * its seq is accounted for, so the next Batch does not count a second gap, and a repeat of it is not counted again.
+   */
+  noteUndecodable(kind: number, seq: number, arrivalMs: number): void {
+    const stream = STREAM_OF[kind];
+    if (stream !== undefined && seq > 0 && this.seqs[stream].accept(seq, true) === 'duplicate') return;
+    if (stream !== undefined) this.declared[stream]++;
+    else this.declared.obs++;
+    this.lastGapMs = arrivalMs;
+    this.lastGapReason = GAP_UNDECODABLE;
+  }
+
+  private noteGaps(stream: StreamName, b: Batch, arrivalMs: number): void {
+    this.declared[stream] += b.gaps.length;
+    // The declared ranges are accounted for: the sequence goes on after them without a second gap.
+    for (const g of b.gaps) this.seqs[stream].declare(Number(g.fromSeq), Number(g.toSeq));
     this.lastGapMs = arrivalMs;
     this.lastGapReason = b.gaps[b.gaps.length - 1]?.reason ?? 0;
   }
@@ -279,7 +316,7 @@ export class BedState {
     return false;
   }
 
-  private applyWaves(b: Batch, fallbackMs: number): void {
+  private applyWaves(b: Batch, fallbackMs: number, history: boolean): void {
     for (const w of b.waves) {
       const mdc = w.mdc ?? 0;
       let t = this.tracks.get(mdc);
@@ -290,6 +327,7 @@ export class BedState {
       }
       const holes = t.gaps;
       t.push({
+        history,
         firstSample: Number(w.firstSample ?? 0),
         samples: w.samples ?? [],
         rateHz: w.sampleRateHz ?? 0,
@@ -300,7 +338,7 @@ export class BedState {
       });
       if (t.gaps > holes) {
         // first_sample jumped: samples were lost upstream (or dropped for this slow connection).
-        this.gaps += t.gaps - holes;
+        this.waveJumps += t.gaps - holes;
         this.lastGapMs = fallbackMs;
         this.lastGapReason = 0;
       }
@@ -460,7 +498,11 @@ export const PRIORITY_NAME: Record<number, string> = {
   [AlarmPriority.ALARM_PRIORITY_NONE]: 'info',
 };
 
+/** The page's own gap reason (not a GapReason of the contract): a Batch arrived that could not be decoded. */
+export const GAP_UNDECODABLE = -1;
+
 export const GAP_REASON_TEXT: Record<number, string> = {
+  [GAP_UNDECODABLE]: 'data that could not be read',
   [GapReason.GAP_REASON_DEVICE_DISCONNECTED]: 'device disconnected',
   [GapReason.GAP_REASON_SHED_QUOTA]: 'gateway storage full: data shed',
   [GapReason.GAP_REASON_SLOW_CLIENT]: 'this screen fell behind',

@@ -1,6 +1,8 @@
-// Numerics trends of one bed (HR, SpO2, RR over the last hour): a fixed ring of (time, value) per metric, filled
-// from the numerics history the fan-out sends on subscribe and from live data; drawn on a canvas every few seconds,
-// not per frame. A NaN point breaks the line (a gap in the numerics stream).
+// Numerics trends of one bed (HR, SpO2, RR over the last hour): a fixed ring of (time, value) per metric in time
+// order, filled from the numerics history the fan-out sends on subscribe, from live data, and from history the
+// gateway replays after an outage (it lands where it belongs in time); drawn on a canvas every few seconds, not per
+// frame. A NaN point breaks the line (no value, a declared gap), and so does a stretch with no point longer than the
+// line's maxGapMs: a hole is never bridged.
 
 export class TrendSeries {
   private readonly t: Float64Array;
@@ -16,14 +18,53 @@ export class TrendSeries {
     return this.n;
   }
 
-  /** Appends a point; points older than the newest one are ignored (history arrives before live data). */
+  /**
+   * Adds a point in time order: at the end for live data, in its place for history (a repeat of a point, same time
+   * and value, is not added twice). When full, the oldest point goes; a point older than all of a full series is
+   * dropped.
+   */
   push(atMs: number, value: number): void {
-    if (this.n > 0 && atMs < (this.t[(this.head + this.n - 1) % this.capacity] as number)) return;
-    const i = (this.head + this.n) % this.capacity;
-    this.t[i] = atMs;
-    this.v[i] = value;
-    if (this.n < this.capacity) this.n++;
-    else this.head = (this.head + 1) % this.capacity;
+    const newest = this.n > 0 ? this.timeAt(this.n - 1) : Number.NEGATIVE_INFINITY;
+    if (atMs >= newest) {
+      if (atMs === newest && this.same(this.n - 1, value)) return;
+      const i = (this.head + this.n) % this.capacity;
+      this.t[i] = atMs;
+      this.v[i] = value;
+      if (this.n < this.capacity) this.n++;
+      else this.head = (this.head + 1) % this.capacity;
+      return;
+    }
+    // History: the first point later than atMs, by binary search.
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timeAt(mid) <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && this.timeAt(lo - 1) === atMs && this.same(lo - 1, value)) return;
+    if (this.n === this.capacity) {
+      if (lo === 0) return; // older than everything a full series holds
+      // Make room by dropping the oldest point; everything before the insertion point moves down one.
+      this.head = (this.head + 1) % this.capacity;
+      this.n--;
+      lo--;
+    }
+    for (let k = this.n; k > lo; k--) {
+      const to = (this.head + k) % this.capacity;
+      const from = (this.head + k - 1) % this.capacity;
+      this.t[to] = this.t[from] as number;
+      this.v[to] = this.v[from] as number;
+    }
+    const at = (this.head + lo) % this.capacity;
+    this.t[at] = atMs;
+    this.v[at] = value;
+    this.n++;
+  }
+
+  private same(k: number, value: number): boolean {
+    const v = this.valueAt(k);
+    return v === value || (Number.isNaN(v) && Number.isNaN(value)) || Math.fround(value) === v;
   }
 
   clear(): void {
@@ -46,6 +87,8 @@ export interface TrendLine {
   min: number;
   max: number;
   label: string;
+  /** Two points further apart than this are not joined (the parameter's staleness limit). */
+  maxGapMs?: number;
 }
 
 /** Draws the lines over [now - spanMs, now]; each line on its own fixed scale (min..max), labelled. */
@@ -79,6 +122,8 @@ export function drawTrends(canvas: HTMLCanvasElement, lines: readonly TrendLine[
     ctx.lineWidth = 1.5 * dpr;
     ctx.beginPath();
     let pen = false;
+    let prevT = Number.NEGATIVE_INFINITY;
+    const maxGap = line.maxGapMs ?? Number.POSITIVE_INFINITY;
     for (let k = 0; k < s.size; k++) {
       const t = s.timeAt(k);
       if (t < nowMs - spanMs) continue;
@@ -87,6 +132,8 @@ export function drawTrends(canvas: HTMLCanvasElement, lines: readonly TrendLine[
         pen = false;
         continue;
       }
+      if (t - prevT > maxGap) pen = false;
+      prevT = t;
       const x = pad + ((w - 2 * pad) * (t - (nowMs - spanMs))) / spanMs;
       const y = h - pad - ((h - 2 * pad) * (Math.min(line.max, Math.max(line.min, v)) - line.min)) / (line.max - line.min);
       if (pen) ctx.lineTo(x, y);

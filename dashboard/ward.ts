@@ -1,7 +1,9 @@
 // The ward grid: one tile per bed the session may see, with lead II as a small sweep (its label above the paper,
 // never under the trace), HR, SpO2, NIBP, RR and the temperature sites with the units their values carry, quality
 // marks, per-parameter staleness, the device link, the alarm state as the tile colour, a TEST / DEMO / SIMULATED
-// badge, and the data age. Tiles are built once; updates change text and classes only.
+// badge, and the data age. Every bed in scope is reachable: the ward is paged (a page is what one connection may
+// subscribe), with a pager that says how many beds there are; no bed is ever silently cut (issue 14 finding 4).
+// Tiles are built when their page is shown; updates change text and classes only.
 import type { BedInfo } from '../fanout/protocol.js';
 import { el, setClass, setData, setHidden, setText } from './dom.js';
 import { ageText } from './format.js';
@@ -14,7 +16,8 @@ import { Sweep } from './sweep.js';
 
 /** A bed whose newest data is older than this is marked stale. */
 export const BED_STALE_MS = 5000;
-const MAX_TILES = 64;
+/** Tiles per page, at most: the fan-out's beds per connection (hello.maxBeds) may lower it. */
+export const WARD_PAGE_SIZE = 64;
 /** Temperature sites a tile has room for; the rest are named in the last one's hover text. */
 const TILE_TEMPS = 2;
 
@@ -45,8 +48,16 @@ export class WardView {
   readonly root: HTMLElement;
   private readonly grid: HTMLElement;
   private readonly empty: HTMLElement;
+  private readonly pager: HTMLElement;
+  private readonly pagerText: HTMLElement;
+  private readonly prev: HTMLButtonElement;
+  private readonly next: HTMLButtonElement;
   private readonly tiles = new Map<string, Tile>();
-  readonly sweeps: Sweep[] = [];
+  /** Every bed the session may see, shown or not. */
+  private readonly infos = new Map<string, BedInfo>();
+  private page = 0;
+  private pageSize = WARD_PAGE_SIZE;
+  sweeps: Sweep[] = [];
 
   constructor(private readonly host: WardHost) {
     this.root = el('section', 'ward');
@@ -54,21 +65,108 @@ export class WardView {
     this.grid = el('div', 'grid');
     this.grid.setAttribute('aria-label', 'Beds');
     this.empty = el('p', 'empty', 'No beds yet: waiting for data from the gateways you may see.');
-    this.root.append(this.empty, this.grid);
+    this.pager = el('nav', 'pager');
+    this.pager.setAttribute('aria-label', 'Ward pages');
+    this.prev = el('button', 'prev', '‹ Previous');
+    this.prev.type = 'button';
+    this.next = el('button', 'next', 'Next ›');
+    this.next.type = 'button';
+    this.pagerText = el('span', 'pages');
+    this.pagerText.setAttribute('role', 'status');
+    this.pager.append(this.prev, this.pagerText, this.next);
+    this.pager.hidden = true;
+    this.prev.addEventListener('click', () => this.showPage(this.page - 1));
+    this.next.addEventListener('click', () => this.showPage(this.page + 1));
+    this.root.append(this.empty, this.pager, this.grid);
   }
 
+  /** The beds on the page shown (what the ward subscribes). */
   get keys(): string[] {
     return [...this.tiles.keys()];
   }
 
-  /** Adds (or relabels) the tile of a bed. Returns false when the grid is full. */
-  addBed(b: BedInfo): boolean {
+  /** How many beds the session may see, on every page. */
+  get bedCount(): number {
+    return this.infos.size;
+  }
+
+  get pageCount(): number {
+    return Math.max(1, Math.ceil(this.infos.size / this.pageSize));
+  }
+
+  /** The fan-out's limit of beds per connection: a page never holds more. */
+  setPageSize(n: number): void {
+    const size = Math.max(1, Math.min(WARD_PAGE_SIZE, Math.floor(n)));
+    if (size === this.pageSize) return;
+    this.pageSize = size;
+    this.render();
+  }
+
+  /** The whole list of beds in scope (the fan-out's `beds`): beds not in it leave the ward. */
+  setBeds(list: readonly BedInfo[]): void {
+    this.infos.clear();
+    for (const b of list) this.infos.set(b.key, b);
+    this.render();
+  }
+
+  /** A new or relabelled bed. */
+  addBed(b: BedInfo): void {
+    const known = this.infos.get(b.key);
+    this.infos.set(b.key, b);
     const t = this.tiles.get(b.key);
-    if (t) {
+    // A relabel of a tile shown changes its text; the order may change too.
+    if (known !== undefined && t !== undefined && (known.label || known.device) === (b.label || b.device)) {
       this.describe(t, b);
-      return true;
+      return;
     }
-    if (this.tiles.size >= MAX_TILES) return false;
+    this.render();
+  }
+
+  showPage(n: number): void {
+    const page = Math.max(0, Math.min(this.pageCount - 1, n));
+    if (page === this.page) return;
+    this.page = page;
+    this.render();
+  }
+
+  /** Builds the tiles of the page shown, in bed-label order (Bed 2 before Bed 10), and the pager. */
+  private render(): void {
+    const sorted = [...this.infos.values()].sort((a, b) => collate(a.label || a.device, b.label || b.device) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.page = Math.max(0, Math.min(this.pageCount - 1, this.page));
+    const from = this.page * this.pageSize;
+    const shown = sorted.slice(from, from + this.pageSize);
+    const want = new Set(shown.map((b) => b.key));
+    let changed = false;
+    for (const [key, t] of this.tiles) {
+      if (want.has(key)) continue;
+      t.root.remove();
+      this.tiles.delete(key);
+      changed = true;
+    }
+    for (const b of shown) {
+      let t = this.tiles.get(b.key);
+      if (t === undefined) {
+        t = this.buildTile(b);
+        this.tiles.set(b.key, t);
+        changed = true;
+      }
+      this.describe(t, b);
+      this.grid.append(t.root); // moves it to its place in the order
+    }
+    this.sweeps = [...this.tiles.values()].map((t) => t.sweep);
+    setHidden(this.empty, sorted.length > 0);
+    // The pager is there whenever one page cannot hold every bed: how many there are is always said.
+    setHidden(this.pager, this.pageCount <= 1);
+    setText(this.pagerText, sorted.length === 0 ? '' : `Beds ${from + 1}–${from + shown.length} of ${sorted.length} · page ${this.page + 1} of ${this.pageCount}`);
+    this.prev.disabled = this.page === 0;
+    this.next.disabled = this.page >= this.pageCount - 1;
+    if (changed) {
+      requestAnimationFrame(() => this.resize());
+      this.host.onTilesChanged();
+    }
+  }
+
+  private buildTile(b: BedInfo): Tile {
     const root = el('a', 'tile');
     root.href = `#/bed/${b.key}`;
     root.dataset['bed'] = b.key;
@@ -92,7 +190,7 @@ export class WardView {
     const vitals = el('div', 'tile-vitals');
     const tile: Tile = {
       key: b.key, root, title, sub, mode, link, alarm, age,
-      sweep: null as unknown as Sweep,
+      sweep: new Sweep(canvas, { kind: 'mv', mmPerMv: 5 }, '#3ddc5a', 'rgba(125,134,144,0.35)'),
       hr: slotView('v hr', 'HR', '/min', String(MDC.ECG_HR)),
       spo2: slotView('v spo2', 'SpO₂', '%', String(MDC.SPO2)),
       nibp: slotView('v nibp', 'NIBP', 'mmHg', String(MDC.NIBP_SYS)),
@@ -102,17 +200,7 @@ export class WardView {
     for (const s of tile.temps.slice(1)) s.root.hidden = true;
     vitals.append(tile.hr.root, tile.spo2.root, tile.nibp.root, tile.rr.root, ...tile.temps.map((s) => s.root));
     root.append(head, wave, vitals);
-    // Tiles in bed-label order (Bed 2 before Bed 10).
-    const label = b.label || b.device;
-    const after = [...this.tiles.values()].find((x) => collate(x.title.textContent || x.key, label) > 0);
-    this.grid.insertBefore(root, after ? after.root : null);
-    tile.sweep = new Sweep(canvas, { kind: 'mv', mmPerMv: 5 }, '#3ddc5a', 'rgba(125,134,144,0.35)');
-    this.sweeps.push(tile.sweep);
-    this.tiles.set(b.key, tile);
-    this.describe(tile, b);
-    setHidden(this.empty, true);
-    this.host.onTilesChanged();
-    return true;
+    return tile;
   }
 
   private describe(t: Tile, b: BedInfo): void {

@@ -24,6 +24,8 @@ const MAX_LAG_S = 2.5;
 const RUN_ON_S = 0.5;
 
 export interface ChunkIn {
+  /** Replayed history under newer data (Batch.backfill after live data): it may fill a hole, never move the track. */
+  history?: boolean;
   firstSample: number;
   samples: ArrayLike<number>;
   rateHz: number;
@@ -73,6 +75,8 @@ export class WaveTrack {
     this.unit = c.unit;
     const first = c.firstSample;
     if (this.end > this.start) {
+      // Older than anything held: history replayed after an outage is past the sweep; dropped, never a restart.
+      if (first + n <= this.start && c.history === true) return;
       // A stream that started over (device link re-opened: first_sample from 0 again) or jumped far: start afresh.
       if (first + n < this.end - this.cap || first > this.end + this.cap) this.reset();
       else if (first + n <= this.start) return; // older than anything held

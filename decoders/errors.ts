@@ -75,6 +75,10 @@ export const ERRORS = {
   VW_ERR_WS_SESSION_EXPIRED: 'a dashboard session token expired without renewal',
   VW_ERR_WS_BAD_REQUEST: 'a dashboard control message is malformed or names an unknown operation',
   VW_ERR_AUDIT_UNAVAILABLE: 'the access audit log cannot be written, so beds are not opened',
+  VW_ERR_LOGIN_THROTTLED: 'dashboard logins for this account or from this address are delayed after failed attempts',
+  VW_ERR_WS_RATE_LIMITED: 'a dashboard sent control messages faster than its connection may',
+  VW_ERR_FANOUT_BED_LIMIT: 'a new device was refused by the fan-out: its gateway or site holds its quota of devices',
+  VW_ERR_WS_USER_REMOVED: 'a dashboard user was removed from the users store; their live sockets were closed',
   // clinical archive (docs/archive.md)
   VW_ERR_ARCHIVE_FULL: 'the archive journal reached its size limit; the Batch was not accepted',
   VW_ERR_ARCHIVE_IO: 'writing or syncing the archive journal failed; the Batch was not accepted',

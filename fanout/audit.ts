@@ -24,12 +24,24 @@ export interface AuditEntry {
   remote?: string;
   /** session token id (jti), to tell one user's tabs apart */
   session?: string;
+  /** The beds an entry stands for (`site/gateway/device`): those a ward view showed, or a sample of refused ones. */
+  beds?: string[];
+  /** Beds shown beyond the `beds` list's bound (a ward view). */
+  bedsOmitted?: number;
+  /** An aggregated entry: this many events since `since` (refused subscriptions of one user in one window). */
+  count?: number;
+  since?: string;
 }
+
+/** The most beds one entry names; a ward view of more says how many it left out (`bedsOmitted`). */
+export const MAX_AUDIT_BEDS = 256;
 
 export interface AuditLog {
   /** Records one entry; false when the log cannot take it now (the caller refuses the action). */
   append(e: Omit<AuditEntry, 't'>): boolean;
   readonly available: boolean;
+  /** Bytes accepted and not yet written (the queue whose bound makes the log unavailable). */
+  readonly pendingBytes: number;
   close(): Promise<void>;
 }
 
@@ -70,6 +82,9 @@ export function createFileAuditLog(o: FileAuditOptions): AuditLog {
     get available() {
       return now() >= brokenUntil && (stream === null || stream.writableLength <= maxPending);
     },
+    get pendingBytes() {
+      return stream?.writableLength ?? 0;
+    },
     append(e) {
       const t = now();
       if (t < brokenUntil) return false;
@@ -97,6 +112,7 @@ export function createMemoryAuditLog(max = 10_000, now: () => number = Date.now)
   return {
     entries,
     available: true,
+    pendingBytes: 0,
     append(e) {
       entries.push({ t: new Date(now()).toISOString(), ...e });
       if (entries.length > max) entries.splice(0, entries.length - max);
@@ -119,8 +135,11 @@ export function matchesAudit(e: AuditEntry, q: AuditQuery): boolean {
   if (q.user !== undefined && e.user !== q.user) return false;
   if (q.event !== undefined && e.event !== q.event) return false;
   if (q.bed !== undefined) {
+    const bed = q.bed;
+    const hit = (key: string): boolean => key === bed || key.startsWith(`${bed}/`);
     const key = [e.site, e.gateway, e.device].filter((s) => s !== undefined).join('/');
-    if (key !== q.bed && !key.startsWith(`${q.bed}/`)) return false;
+    // A ward view's entry, or an aggregate of refusals, names its beds in `beds`.
+    if (!hit(key) && !(Array.isArray(e.beds) && e.beds.some((b) => typeof b === 'string' && hit(b)))) return false;
   }
   const t = Date.parse(e.t);
   if (q.since && !(t >= q.since.getTime())) return false;

@@ -102,4 +102,12 @@ describe('slow-client queue policy', () => {
     expect(q.length).toBe(1);
     expect(q.queuedBytes).toBe(100);
   });
+
+  it('coalesces numerics to the highest seq, not the last queued, when replayed history follows live data', () => {
+    const q = new ClientQueue(limits);
+    for (const seq of [50, 51, 52]) q.pushData(item('obs', seq, 1500), 0); // live
+    for (const seq of [10, 11, 12, 13, 14, 15, 16]) q.pushData(item('obs', seq, 1500), 0); // the backlog, behind it
+    // Over budget at 13: the newest (52) stands for the rest; each run of dropped seqs going up is one Gap.
+    expect(received(q)).toEqual(['gap:1:50-51', 'data:52', 'gap:1:10-13', 'data:14', 'data:15', 'data:16']);
+  });
 });

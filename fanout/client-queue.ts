@@ -54,6 +54,8 @@ export class ClientQueue {
   /** Unsent gap entries per stream that later drops of the same stream may extend. */
   private openGaps = new Map<string, GapEntry>();
   readonly counters = { coalesced: 0, droppedWaves: 0, gaps: 0, sentBatches: 0 };
+  /** Batches handed to the socket, by stream kind ('gap': the Gap markers of this queue's drop policy). */
+  readonly sentByKind: Record<StreamName | 'gap', number> = { obs: 0, wave: 0, alarm: 0, status: 0, gap: 0 };
 
   constructor(private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS) {}
 
@@ -85,17 +87,21 @@ export class ClientQueue {
 
   private shed(buffered: number): void {
     const drop = new Set<Entry>();
-    // 1. Coalesce numerics and status: the newest Batch of each stream stands for the ones before it.
-    const seen = new Set<string>();
-    let bytes = this.bytes;
+    // 1. Coalesce numerics and status: the newest Batch of each stream (the highest seq: history replayed by the
+    //    gateway may be queued after live data) stands for the ones before it.
+    const newest = new Map<string, DataEntry>();
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i] as Entry;
       if (e.t !== 'data' || (e.item.kind !== 'obs' && e.item.kind !== 'status')) continue;
-      if (seen.has(e.item.stream)) {
-        drop.add(e);
-        bytes -= sizeOf(e);
-        this.counters.coalesced++;
-      } else seen.add(e.item.stream);
+      const best = newest.get(e.item.stream);
+      if (best === undefined || (e.item.seq > 0 && e.item.seq > best.item.seq)) newest.set(e.item.stream, e);
+    }
+    let bytes = this.bytes;
+    for (const e of this.entries) {
+      if (e.t !== 'data' || (e.item.kind !== 'obs' && e.item.kind !== 'status') || newest.get(e.item.stream) === e) continue;
+      drop.add(e);
+      bytes -= sizeOf(e);
+      this.counters.coalesced++;
     }
     // 2. Oldest waveform chunks go next, down to 3/4 of the budget so the policy does not run on every push.
     const target = (this.limits.maxQueuedBytes * 3) / 4;
@@ -115,7 +121,8 @@ export class ClientQueue {
         const it = e.item;
         if (it.kind === 'status') continue; // status is a latest-state stream: nothing to declare
         const open = this.openGaps.get(it.stream);
-        if (open) {
+        // A run extends its Gap while the seqs go up; one going back (history under live data) starts a new Gap.
+        if (open && it.seq > open.gap.toSeq) {
           open.gap.toSeq = it.seq;
           open.gap.toTimeUs = it.publishTimeUs;
           continue;
@@ -168,6 +175,7 @@ export class ClientQueue {
       }
       const b = e.t === 'data' ? e.item.bytes : encodeSlowClientGap(e.gap);
       this.counters.sentBatches++;
+      this.sentByKind[e.t === 'data' ? e.item.kind : 'gap']++;
       if (partBytes > 0 && partBytes + b.length > this.limits.maxMessageBytes) flush();
       parts.push(b);
       partBytes += b.length;

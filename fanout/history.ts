@@ -26,7 +26,7 @@ export function backfillWindows(req: BackfillRequest | undefined, cap: BackfillC
   };
 }
 
-/** The history of one stream: shared-store items older than the ring's merged under it (by seq), then capped. */
+/** The history of one stream: the ring's items and what the shared store holds beside them (by seq), then capped. */
 export function selectHistory(ring: ItemRing | undefined, kind: StreamName, now: number, w: Windows, shared: readonly StreamItem[], trendBytes: number): { items: StreamItem[]; stride: number } {
   if (kind === 'status') {
     // The latest status says how the device link is; older ones only repeat it.
@@ -37,18 +37,19 @@ export function selectHistory(ring: ItemRing | undefined, kind: StreamName, now:
   // A zero window still gives the newest numerics, so a tile has a value at once.
   if (items.length === 0 && kind === 'obs' && ring && ring.size > 0) items = [ring.at(ring.size - 1) as StreamItem];
   if (shared.length > 0) {
-    const first = items[0]?.seq ?? Infinity;
-    items = [...shared.filter((s) => s.seq > 0 && s.seq < first), ...items];
+    // Union by seq, in seq order: the shared store may hold history this ring never had (it started later).
+    const have = new Set(items.map((it) => it.seq));
+    const extra = shared.filter((s) => s.seq > 0 && !have.has(s.seq) && (have.add(s.seq), true));
+    if (extra.length > 0) items = [...items, ...extra].sort((a, b) => (a.seq || Infinity) - (b.seq || Infinity));
   }
   if (kind !== 'obs') return { items, stride: 1 };
   if (w.obsLatest) return { items: latestPerShape(items), stride: 0 };
   return selectBackfill(items, trendBytes);
 }
 
+/** The highest seq of a history (0 when none): live data continues above it. */
 export function lastSeq(items: readonly StreamItem[]): number {
-  for (let i = items.length - 1; i >= 0; i--) {
-    const s = (items[i] as StreamItem).seq;
-    if (s > 0) return s;
-  }
-  return 0;
+  let top = 0;
+  for (const it of items) if (it.seq > top) top = it.seq;
+  return top;
 }

@@ -1,9 +1,12 @@
 // The dashboard's HTTP API: POST /api/login checks a user against the users store (scrypt hashes) and issues a
 // session token; POST /api/session renews a live token after re-reading the user. Bounded: body size, concurrent
-// scrypt checks, failed attempts per remote address.
+// scrypt checks, and failed checks per account, per address and per pair with exponential back-off
+// (auth-throttle.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
-import type { UserStore } from '../broker/users.js';
+import { createAuthThrottle, DEFAULT_THROTTLE_LIMITS, type AuthThrottle, type ThrottleLimits } from './auth-throttle.js';
+import { lookUpUser, type UserSource } from './live-users.js';
+import { plainPeerLog, type PeerLog } from './peer-log.js';
 import type { AuditLog } from './audit.js';
 import type { SessionResponse } from './protocol.js';
 import type { SessionIssuer } from './session.js';
@@ -12,34 +15,37 @@ export interface LoginLimits {
   maxBodyBytes: number;
   /** scrypt checks running at once (each costs ~16 MiB and tens of ms); more get 503. */
   maxConcurrentLogins: number;
-  /** Failed logins per remote address per window before 429. */
-  maxFailures: number;
-  failureWindowMs: number;
-  maxTrackedAddresses: number;
+  /** Back-off of failed checks per account, address and pair (429 VW_ERR_LOGIN_THROTTLED with Retry-After). */
+  throttle: ThrottleLimits;
 }
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxBodyBytes: 4096,
   maxConcurrentLogins: 8,
-  maxFailures: 10,
-  failureWindowMs: 5 * 60_000,
-  maxTrackedAddresses: 10_000,
+  throttle: DEFAULT_THROTTLE_LIMITS,
 };
 
 export interface ApiOptions {
-  users: Pick<UserStore, 'get' | 'verify'>;
+  users: UserSource;
   sessions: SessionIssuer;
   audit: AuditLog;
   logger: Logger;
   limits: LoginLimits;
   sameOrigin: (req: IncomingMessage) => boolean;
+  /** The throttle of password checks; one from `limits.throttle` when absent. */
+  throttle?: AuthThrottle;
+  /** Peer-triggered log lines go through this (rate-limited); the plain logger when absent. */
+  peerLog?: PeerLog;
   now?: () => number;
 }
 
 export interface ApiCounters {
   logins: number;
   loginFailures: number;
-  loginsLimited: number;
+  /** Attempts refused by the throttle before any password check ran. */
+  loginsThrottled: number;
+  /** Attempts refused because maxConcurrentLogins checks were running. */
+  loginsBusy: number;
   renewals: number;
 }
 
@@ -83,38 +89,13 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
 export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: ServerResponse, path: string): boolean; counters: ApiCounters } {
   const now = o.now ?? Date.now;
   const log = o.logger;
-  const failures = new Map<string, { count: number; resetAt: number }>();
+  const peer = o.peerLog ?? plainPeerLog(log);
+  const throttle = o.throttle ?? createAuthThrottle(o.limits.throttle);
   let inFlight = 0;
-  const counters: ApiCounters = { logins: 0, loginFailures: 0, loginsLimited: 0, renewals: 0 };
-
-  const limited = (addr: string): boolean => {
-    const f = failures.get(addr);
-    if (!f) return false;
-    if (f.resetAt <= now()) {
-      failures.delete(addr);
-      return false;
-    }
-    return f.count >= o.limits.maxFailures;
-  };
-  const fail = (addr: string): void => {
-    const f = failures.get(addr);
-    if (f && f.resetAt > now()) f.count++;
-    else {
-      failures.delete(addr);
-      if (failures.size >= o.limits.maxTrackedAddresses) {
-        const oldest = failures.keys().next().value;
-        if (oldest !== undefined) failures.delete(oldest);
-      }
-      failures.set(addr, { count: 1, resetAt: now() + o.limits.failureWindowMs });
-    }
-  };
+  const counters: ApiCounters = { logins: 0, loginFailures: 0, loginsThrottled: 0, loginsBusy: 0, renewals: 0 };
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const remote = req.socket.remoteAddress ?? '';
-    if (limited(remote)) {
-      counters.loginsLimited++;
-      return json(res, 429, { code: 'VW_ERR_LOGIN_FAILED', reason: 'too many failed logins from this address; wait and retry' });
-    }
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
       return json(res, 415, { code: 'VW_ERR_LOGIN_FAILED', reason: 'send JSON {"user","password"}' });
     }
@@ -130,7 +111,17 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     if (typeof user !== 'string' || typeof password !== 'string' || password.length > 1024 || user.length > 64) {
       return json(res, 400, { code: 'VW_ERR_LOGIN_FAILED', reason: 'user and password must be strings' });
     }
+    // Names that cannot exist share one account key: they cannot be told apart from each other either.
+    const auditUser = USER.test(user) ? user : '?';
+    const verdict = throttle.check(auditUser, remote, now());
+    if (!verdict.ok) {
+      counters.loginsThrottled++;
+      peer.warn('login_throttled', { user: auditUser, remote, by: verdict.by, retryAfterMs: verdict.retryAfterMs }, 'dashboard login throttled');
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+      return json(res, 429, { code: 'VW_ERR_LOGIN_THROTTLED', reason: 'too many failed logins; wait and retry', retryAfterMs: verdict.retryAfterMs });
+    }
     if (inFlight >= o.limits.maxConcurrentLogins) {
+      counters.loginsBusy++;
       res.setHeader('retry-after', '1');
       return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'busy, retry' });
     }
@@ -144,15 +135,14 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     } finally {
       inFlight--;
     }
-    const auditUser = USER.test(user) ? user : '?';
     if (!found) {
-      fail(remote);
+      throttle.failed(auditUser, remote, now());
       counters.loginFailures++;
       o.audit.append({ event: 'login_failed', user: auditUser, remote });
-      log.warn({ event: 'login_failed', user: auditUser, remote }, 'dashboard login refused');
+      peer.warn('login_failed', { user: auditUser, remote }, 'dashboard login refused');
       return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'unknown user or wrong password' });
     }
-    failures.delete(remote);
+    throttle.succeeded(found.name, remote, now());
     const { token, session } = await o.sessions.issue(found);
     if (!o.audit.append({ event: 'login', user: found.name, remote, session: session.id })) {
       return json(res, 503, { code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'audit log unavailable' });
@@ -167,8 +157,10 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     const auth = req.headers['authorization'] ?? '';
     const m = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(auth);
     const session = m ? await o.sessions.verify(m[1] as string) : null;
-    // The user is read again: a removed user or narrowed sites take effect at the next renewal.
-    const user = session ? o.users.get(session.user) : undefined;
+    // The user is read again (the users file re-read if it changed): a removed user gets no new token.
+    const found = session ? await lookUpUser(o.users, session.user) : null;
+    if (found?.state === 'unavailable') return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'users store unavailable, retry' });
+    const user = found?.state === 'found' ? found.user : undefined;
     if (!session || !user) return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'session expired or user removed' });
     const { token, session: next } = await o.sessions.issue(user);
     counters.renewals++;

@@ -14,6 +14,7 @@ export type StreamName = (typeof STREAMS)[number];
 /** Close codes of the fan-out (RFC 6455 7.4.2: 4000-4999 are for applications). */
 export const CLOSE = {
   SESSION_EXPIRED: 4001, // VW_ERR_WS_SESSION_EXPIRED: log in again
+  USER_REMOVED: 4003, // VW_ERR_WS_USER_REMOVED: the account was removed from the users store
   SLOW_CLIENT: 4008, // VW_ERR_WS_SLOW_CLIENT: reconnect; backfill covers what was missed
   GOING_AWAY: 1001, // server shutting down
   POLICY: 1008, // too many bad control messages

@@ -4,7 +4,7 @@
 //
 // One writer per Batch: the fan-out beside the broker the gateway published to (packet.brokerId is that broker's
 // id). Key `<prefix><site>/<gateway>/<device>/<kind>`, entry id from Redis' clock (ms), fields s (seq), p
-// (publish time us), b (the delimited bytes). Bounded: XADD MAXLEN ~ per kind, and PEXPIRE so a stream of a
+// (publish time us), f (1 when Batch.backfill), b (the delimited bytes). Bounded: XADD MAXLEN ~ per kind, and PEXPIRE so a stream of a
 // device that went away disappears.
 import { Redis } from 'ioredis';
 import type { StreamName } from './protocol.js';
@@ -40,7 +40,7 @@ export async function createRedisBackfill(o: RedisBackfillOptions): Promise<Shar
       const key = prefix + item.stream;
       redis
         .multi()
-        .xadd(key, 'MAXLEN', '~', String(k.maxItems), '*', 's', String(item.seq), 'p', String(item.publishTimeUs), 'b', item.bytes)
+        .xadd(key, 'MAXLEN', '~', String(k.maxItems), '*', 's', String(item.seq), 'p', String(item.publishTimeUs), 'f', item.backfill ? '1' : '0', 'b', item.bytes)
         .pexpire(key, k.retainMs * 2)
         .exec()
         .then((r) => {
@@ -66,15 +66,17 @@ export async function createRedisBackfill(o: RedisBackfillOptions): Promise<Shar
         let seq = 0;
         let pub = 0;
         let bytes: Buffer | undefined;
+        let backfill = false;
         for (let f = 0; f + 1 < fields.length; f += 2) {
           const name = (fields[f] as Buffer).toString();
           const v = fields[f + 1] as Buffer;
           if (name === 's') seq = Number(v.toString());
           else if (name === 'p') pub = Number(v.toString());
           else if (name === 'b') bytes = v;
+          else if (name === 'f') backfill = v.toString() === '1';
         }
         if (!bytes || !Number.isFinite(seq)) continue;
-        out.push({ stream, bed, kind, seq, atMs: Number(id.toString().split('-')[0]), publishTimeUs: pub, bytes });
+        out.push({ stream, bed, kind, seq, atMs: Number(id.toString().split('-')[0]), publishTimeUs: pub, bytes, ...(backfill ? { backfill } : {}) });
       }
       return out;
     },

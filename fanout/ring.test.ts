@@ -71,3 +71,42 @@ describe('backfill rings', () => {
     expect(latestPerShape(items, 2).map((x) => x.seq)).toEqual([5, 6]);
   });
 });
+
+describe('history replayed under live data (the gateway sends a long backlog after live data: docs/gateway.md)', () => {
+  const back = (kind: StreamName, seq: number, atMs: number): StreamItem => ({ ...item(kind, seq, atMs), backfill: true });
+
+  it('keeps backfilled Batches below the live ones, in seq order, and never takes seq 1 of a backlog for a restart', () => {
+    const r = new RingStore(limits());
+    for (let s = 100; s <= 110; s++) expect(r.append(item('obs', s, s), s)).toBe('stored'); // live, after the outage
+    expect(r.append(back('obs', 1, 111), 111)).toBe('stored'); // the backlog, oldest first
+    for (let s = 2; s <= 99; s++) expect(r.append(back('obs', s, 111 + s), 111 + s)).toBe('stored');
+    expect(r.counters.restarts).toBe(0);
+    const ring = r.ring('s/g/d/obs')!;
+    expect(Array.from({ length: ring.size }, (_, i) => ring.at(i)!.seq)).toEqual(Array.from({ length: 110 }, (_, i) => i + 1));
+    // Duplicates by seq only: a repeat of a live or of a backfilled seq.
+    expect(r.append(item('obs', 105, 300), 300)).toBe('duplicate');
+    expect(r.append(back('obs', 50, 301), 301)).toBe('duplicate');
+    expect(r.append(item('obs', 111, 302), 302)).toBe('stored');
+  });
+
+  it('keeps the newest data when a stream is over its count: backfill older than what is kept goes first', () => {
+    const r = new RingStore(limits({ kinds: { ...DEFAULT_RING_LIMITS.kinds, wave: { retainMs: 10_000, maxItems: 5, maxBytes: 1 << 20 } } }));
+    for (const s of [50, 52, 54, 56, 58]) r.append(item('wave', s, 1000), 1000);
+    r.append(back('wave', 10, 1001), 1001);
+    r.append(back('wave', 55, 1002), 1002);
+    const ring = r.ring('s/g/d/wave')!;
+    expect(Array.from({ length: ring.size }, (_, i) => ring.at(i)!.seq)).toEqual([52, 54, 55, 56, 58]);
+  });
+
+  it('gives history received within a window, in seq order, and sweeps out what the window left behind it', () => {
+    const r = new RingStore(limits());
+    for (let s = 10; s <= 12; s++) r.append(item('wave', s, 1000), 1000);
+    r.append(back('wave', 5, 9000), 9000);
+    const ring = r.ring('s/g/d/wave')!;
+    expect(ring.since(0).map((x) => x.seq)).toEqual([5, 10, 11, 12]);
+    expect(ring.since(5000).map((x) => x.seq)).toEqual([5]);
+    r.sweep(12_000); // the live ones are older than 10 s; the backfilled one is not
+    expect(ring.since(0).map((x) => x.seq)).toEqual([5]);
+    expect(r.totalBytes).toBe(100);
+  });
+});

@@ -19,6 +19,8 @@ export interface StreamItem {
   readonly bytes: Buffer;
   /** numerics only: the metric codes it carries (wire.ts obsShape) */
   readonly shape?: string;
+  /** Batch.backfill: replayed from the gateway's outbox, not live. */
+  readonly backfill?: boolean;
 }
 
 export interface KindRetention {
@@ -43,18 +45,26 @@ export const DEFAULT_RING_LIMITS: RingLimits = {
     alarm: { retainMs: 3600_000, maxItems: 2000, maxBytes: 1 << 20 },
     status: { retainMs: 3600_000, maxItems: 8, maxBytes: 64 << 10 },
   },
-  maxStreams: 8192,
+  maxStreams: 65_536,
   maxTotalBytes: 512 << 20,
   pressureRetainMs: 60_000,
 };
 
-/** A growable circular buffer of one stream's items, oldest first. */
+/**
+ * A growable circular buffer of one stream's items in seq order (the gateway's numbering, so history replayed after
+ * live data still sits where it belongs). An unnumbered item (seq 0) sits after the numbered item it followed.
+ */
 export class ItemRing {
   private buf: (StreamItem | undefined)[] = new Array<StreamItem | undefined>(8);
+  /** Sort key of each slot: its seq, or for seq 0 the seq it followed. */
+  private keys: number[] = new Array<number>(8).fill(0);
   private head = 0;
   private n = 0;
   bytes = 0;
+  /** The highest seq this stream has had since it (re)started, kept or not. */
   lastSeq = 0;
+  /** An item went in below the newest one (backfill): time trimming from the head may leave older receipts behind it. */
+  unordered = false;
 
   get size(): number {
     return this.n;
@@ -64,17 +74,68 @@ export class ItemRing {
     return i >= 0 && i < this.n ? this.buf[(this.head + i) % this.buf.length] : undefined;
   }
 
-  push(item: StreamItem): void {
-    if (this.n === this.buf.length) {
-      const next = new Array<StreamItem | undefined>(this.buf.length * 2);
-      for (let i = 0; i < this.n; i++) next[i] = this.at(i);
-      this.buf = next;
-      this.head = 0;
+  private keyAt(i: number): number {
+    return this.keys[(this.head + i) % this.buf.length] as number;
+  }
+
+  private grow(): void {
+    const next = new Array<StreamItem | undefined>(this.buf.length * 2);
+    const keys = new Array<number>(this.buf.length * 2).fill(0);
+    for (let i = 0; i < this.n; i++) {
+      next[i] = this.at(i);
+      keys[i] = this.keyAt(i);
     }
-    this.buf[(this.head + this.n) % this.buf.length] = item;
+    this.buf = next;
+    this.keys = keys;
+    this.head = 0;
+  }
+
+  /** Index of the first item whose key is >= key (binary search). */
+  private lowerBound(key: number): number {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keyAt(mid) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The stream holds an item with this seq (> 0). */
+  has(seq: number): boolean {
+    for (let i = this.lowerBound(seq); i < this.n && this.keyAt(i) === seq; i++) if (this.at(i)?.seq === seq) return true;
+    return false;
+  }
+
+  /** Adds an item in seq order: at the end for live data (the usual case), in its place for history. */
+  insert(item: StreamItem): void {
+    if (this.n === this.buf.length) this.grow();
+    const last = this.n > 0 ? this.keyAt(this.n - 1) : 0;
+    const key = item.seq > 0 ? item.seq : last;
+    let pos = this.n;
+    if (key < last) {
+      // After every item of a lower or equal key: seq-0 items stay behind the item they followed.
+      pos = this.lowerBound(key + 1);
+      for (let i = this.n; i > pos; i--) {
+        const to = (this.head + i) % this.buf.length;
+        const from = (this.head + i - 1) % this.buf.length;
+        this.buf[to] = this.buf[from];
+        this.keys[to] = this.keys[from] as number;
+      }
+      this.unordered = true;
+    }
+    const slot = (this.head + pos) % this.buf.length;
+    this.buf[slot] = item;
+    this.keys[slot] = key;
     this.n++;
     this.bytes += item.bytes.length;
-    if (item.seq > 0) this.lastSeq = item.seq;
+    if (item.seq > this.lastSeq) this.lastSeq = item.seq;
+  }
+
+  /** Appends an item as the newest (kept for callers that build a ring in order). */
+  push(item: StreamItem): void {
+    this.insert(item);
   }
 
   shift(): StreamItem | undefined {
@@ -84,6 +145,7 @@ export class ItemRing {
     this.head = (this.head + 1) % this.buf.length;
     this.n--;
     if (item) this.bytes -= item.bytes.length;
+    if (this.n === 0) this.unordered = false;
     return item;
   }
 
@@ -92,30 +154,54 @@ export class ItemRing {
     this.lastSeq = 0;
   }
 
-  /** Items received at or after fromMs, oldest first. */
+  /** Items received at or after fromMs, in seq order. */
   since(fromMs: number): StreamItem[] {
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.at(mid)?.atMs ?? 0) < fromMs) lo = mid + 1;
-      else hi = mid;
-    }
     const out: StreamItem[] = [];
-    for (let i = lo; i < this.n; i++) out.push(this.at(i) as StreamItem);
+    for (let i = 0; i < this.n; i++) {
+      const it = this.at(i) as StreamItem;
+      if (it.atMs >= fromMs) out.push(it);
+    }
     return out;
+  }
+
+  /** Keeps only the items a predicate accepts (in order); returns the bytes removed. */
+  retain(keep: (it: StreamItem) => boolean): number {
+    const kept: StreamItem[] = [];
+    const keys: number[] = [];
+    let removed = 0;
+    for (let i = 0; i < this.n; i++) {
+      const it = this.at(i) as StreamItem;
+      if (keep(it)) {
+        kept.push(it);
+        keys.push(this.keyAt(i));
+      } else removed += it.bytes.length;
+    }
+    const lastSeq = this.lastSeq;
+    this.buf = new Array<StreamItem | undefined>(Math.max(8, this.buf.length));
+    this.keys = new Array<number>(this.buf.length).fill(0);
+    this.head = 0;
+    this.n = 0;
+    this.bytes = 0;
+    kept.forEach((it, i) => {
+      this.buf[i] = it;
+      this.keys[i] = keys[i] as number;
+      this.bytes += it.bytes.length;
+    });
+    this.n = kept.length;
+    this.lastSeq = lastSeq;
+    return removed;
   }
 }
 
 export type AppendVerdict = 'stored' | 'duplicate' | 'restarted' | 'untracked';
 
-/** How far back a repeated seq still counts as a QoS 1 duplicate rather than a stream that restarted from 1. */
-const DUPLICATE_WINDOW = 4096;
+/** How far below the newest seq a live (not backfill) Batch still counts as out of order rather than a restart. */
+const RESTART_DISTANCE = 4096;
 
 export class RingStore {
   private readonly rings = new Map<string, ItemRing>();
   private total = 0;
-  readonly counters = { duplicates: 0, restarts: 0, untracked: 0, evicted: 0 };
+  readonly counters = { duplicates: 0, restarts: 0, untracked: 0, evicted: 0, history: 0 };
 
   constructor(private readonly limits: RingLimits = DEFAULT_RING_LIMITS) {}
 
@@ -132,9 +218,11 @@ export class RingStore {
   }
 
   /**
-   * Classifies and stores an item. 'duplicate': a seq this stream already had (QoS 1 redelivery): not stored, and
-   * the caller must not deliver it either. 'restarted': seq went back beyond the duplicate window (or to 1): the
-   * old history is dropped and the item stored.
+   * Classifies and stores an item. Duplicates are told by seq only: 'duplicate' is a seq the stream holds (a QoS 1
+   * redelivery): not stored, and the caller must not deliver it either. A seq below the newest one that the stream
+   * does not hold is history (the gateway replays a long backlog after live data, docs/gateway.md): stored in its
+   * place. 'restarted': a live Batch numbered 1, or far below the newest, after more (the gateway's numbering began
+   * again): the old history is dropped. A backfilled Batch never restarts a stream.
    */
   append(item: StreamItem, nowMs: number): AppendVerdict {
     let ring = this.rings.get(item.stream);
@@ -148,16 +236,17 @@ export class RingStore {
     }
     let verdict: AppendVerdict = 'stored';
     if (item.seq > 0 && item.seq <= ring.lastSeq) {
-      if (item.seq === ring.lastSeq || (item.seq !== 1 && ring.lastSeq - item.seq < DUPLICATE_WINDOW)) {
+      if (item.backfill !== true && item.seq < ring.lastSeq && (item.seq === 1 || ring.lastSeq - item.seq >= RESTART_DISTANCE)) {
+        this.counters.restarts++;
+        this.total -= ring.bytes;
+        ring.clear();
+        verdict = 'restarted';
+      } else if (ring.has(item.seq)) {
         this.counters.duplicates++;
         return 'duplicate';
-      }
-      this.counters.restarts++;
-      this.total -= ring.bytes;
-      ring.clear();
-      verdict = 'restarted';
+      } else this.counters.history++;
     }
-    ring.push(item);
+    ring.insert(item);
     this.total += item.bytes.length;
     this.trim(ring, item.kind, nowMs);
     return verdict;
@@ -167,6 +256,7 @@ export class RingStore {
     const k = this.limits.kinds[kind];
     const windowMs = this.total > this.limits.maxTotalBytes ? Math.min(k.retainMs, this.limits.pressureRetainMs) : k.retainMs;
     const cutoff = nowMs - windowMs;
+    // From the lowest seq: the oldest data goes first, whatever order it arrived in.
     for (;;) {
       const oldest = ring.at(0);
       if (oldest === undefined || ring.size <= 1) break;
@@ -177,15 +267,26 @@ export class RingStore {
     }
   }
 
-  /** Drops streams with nothing newer than their window (devices gone for good). */
+  /**
+   * Drops streams with nothing received within their window (devices gone for good), and items outside the window
+   * that history inserted below newer ones kept from time trimming.
+   */
   sweep(nowMs: number): void {
     for (const [stream, ring] of this.rings) {
-      const newest = ring.at(ring.size - 1);
       const kind = stream.slice(stream.lastIndexOf('/') + 1) as StreamName;
       const k = this.limits.kinds[kind];
-      if (newest === undefined || (k && newest.atMs < nowMs - k.retainMs)) {
+      const cutoff = k ? nowMs - k.retainMs : Number.NEGATIVE_INFINITY;
+      // In seq order the last item is the newest received, unless history went in below it.
+      let newest = ring.at(ring.size - 1)?.atMs ?? Number.NEGATIVE_INFINITY;
+      if (ring.unordered) for (let i = 0; i < ring.size; i++) newest = Math.max(newest, (ring.at(i) as StreamItem).atMs);
+      if (ring.size === 0 || newest < cutoff) {
         this.total -= ring.bytes;
         this.rings.delete(stream);
+        continue;
+      }
+      if (ring.unordered) {
+        this.total -= ring.retain((it) => it.atMs >= cutoff);
+        ring.unordered = false;
       }
     }
   }

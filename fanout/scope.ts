@@ -51,3 +51,31 @@ export function bedKeyInScope(scope: Scope, key: string): boolean {
   const b = parseBedKey(key);
   return b !== null && bedInScope(scope, b.site, b.gateway, b.device);
 }
+
+/** `outer` grants everything `inner` names (`*` ⊇ `site` ⊇ `site/gw` ⊇ `site/gw/dev`). */
+function covers(outer: string, inner: string): boolean {
+  return outer === '*' || inner === outer || inner.startsWith(`${outer}/`);
+}
+
+/**
+ * What both scopes grant: for each pair of entries the narrower one when one contains the other, nothing for disjoint
+ * ones. A session's token scope narrowed to its user's sites as the users store holds them now (a widening waits for
+ * the next token: the token is what was granted at login).
+ */
+export function intersectScopes(a: Scope, b: Scope): Scope {
+  const out = new Set<string>();
+  for (const x of a.entries) {
+    for (const y of b.entries) {
+      if (covers(x, y)) out.add(y);
+      else if (covers(y, x)) out.add(x);
+    }
+  }
+  return compileScope([...out].sort());
+}
+
+export function sameScope(a: Scope, b: Scope): boolean {
+  if (a.entries.length !== b.entries.length) return false;
+  const x = [...a.entries].sort();
+  const y = [...b.entries].sort();
+  return x.every((e, i) => e === y[i]);
+}

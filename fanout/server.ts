@@ -9,18 +9,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { Registry } from 'prom-client';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
-import type { UserStore } from '../broker/users.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
 import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';
 import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
+import { DEFAULT_BED_LIMITS } from './beds.js';
 import { parseControl } from './control.js';
+import { registerFanoutMetrics } from './metrics.js';
+import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
+import { createDenialAudit, DEFAULT_DENIAL_LIMITS, type DenialLimits } from './denial-audit.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
-import { createSessionIssuer, newSessionSecret, type SessionIssuer } from './session.js';
+import { createSessionIssuer, newSessionSecret, type Session, type SessionIssuer } from './session.js';
+import { liveScope, lookUpUser, startUserRecheck, type UserSource } from './live-users.js';
+import { DEFAULT_HTTP_DEADLINES, serverDeadlines, upgradeDeadline, watchSockets, type HttpDeadlines } from './http-deadlines.js';
+import { createOpBucket, type OpRate } from './op-bucket.js';
 
 export interface Asset {
   body: Buffer;
@@ -36,30 +43,46 @@ export interface FanoutLimits extends HubLimits {
   pingIntervalMs: number;
   /** Malformed control messages tolerated per connection before it is closed (1008). */
   maxBadMessages: number;
+  /** How often open sessions are checked against the users store (a removed user's sockets close within this). */
+  userRecheckMs: number;
   login: LoginLimits;
+  http: HttpDeadlines;
+  /** Log lines a peer can trigger, per event (peer-log.ts). */
+  peerLog: PeerLogLimits;
+  /** Refused subscriptions in the audit: the first of a user's window as it happens, the rest as one entry. */
+  denials: DenialLimits;
+  /** Control messages per connection: a token bucket; over it, an error (VW_ERR_WS_RATE_LIMITED) that counts as a bad message. */
+  controlOps: OpRate;
 }
+
+export { DEFAULT_HTTP_DEADLINES, type HttpDeadlines } from './http-deadlines.js';
 
 export const DEFAULT_FANOUT_LIMITS: FanoutLimits = {
   queue: DEFAULT_QUEUE_LIMITS,
   sendThresholdBytes: 256 << 10,
   stuckMs: 10_000,
   maxBedsPerClient: 64,
-  maxBeds: 4096,
+  beds: DEFAULT_BED_LIMITS,
   backfill: { waveMs: 10_000, obsMs: 3600_000, alarmMs: 3600_000, statusItems: 1, trendBytes: 512 << 10 },
   maxClientMessageBytes: 4096,
   maxConnectionsPerUser: 8,
   maxClients: 10_000,
   pingIntervalMs: 15_000,
   maxBadMessages: 20,
+  userRecheckMs: 5_000,
   login: DEFAULT_LOGIN_LIMITS,
+  http: DEFAULT_HTTP_DEADLINES,
+  peerLog: DEFAULT_PEER_LOG_LIMITS,
+  denials: DEFAULT_DENIAL_LIMITS,
+  controlOps: { perSecond: 50, burst: 200 },
 };
 
 export interface FanoutOptions {
   broker: Aedes;
   host?: string;
   port?: number;
-  /** Who may log in (scrypt hashes) and what they may see (`sites`, see scope.ts). */
-  users: Pick<UserStore, 'get' | 'verify'>;
+  /** Who may log in (scrypt hashes) and what they may see (`sites`, see scope.ts); re-read as it changes. */
+  users: UserSource;
   /** HS256 key for session tokens, shared by every fan-out of a cluster; random per process when absent. */
   sessionSecret?: Uint8Array;
   sessionTtlMs?: number;
@@ -72,18 +95,29 @@ export interface FanoutOptions {
   topic?: string;
   /** Origins allowed besides the server's own (e.g. a reverse proxy's public name). */
   allowedOrigins?: readonly string[];
-  limits?: Partial<FanoutLimits>;
+  limits?: Partial<Omit<FanoutLimits, 'http' | 'login'>> & { http?: Partial<HttpDeadlines>; login?: Partial<LoginLimits> };
   ring?: Partial<RingLimits>;
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
+  /** The registry the central side exposes on its health port (GET /metrics); the fan-out's metrics go there. */
+  metrics?: Registry;
   now?: () => number;
 }
 
 export type FanoutCounters = HubCounters & ApiCounters & {
   clients: number;
   refusedUpgrades: number;
+  upgradeTimeouts: number;
+  /** Sockets open on the HTTP port (dashboards' WebSockets included). */
+  httpSockets: number;
   pongTimeouts: number;
   expired: number;
+  /** Peer-triggered log lines not written (rate limit), all events. */
+  logsSuppressed: number;
+  /** Sockets closed because their user left the users store. */
+  usersRemoved: number;
+  /** Control messages refused by the per-connection rate limit. */
+  rateLimited: number;
   badMessages: number;
   ringBytes: number;
 };
@@ -109,19 +143,30 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('maxConnectionsPerUser', l.maxConnectionsPerUser);
   pos('maxClients', l.maxClients);
   pos('pingIntervalMs', l.pingIntervalMs);
+  pos('userRecheckMs', l.userRecheckMs);
+  pos('controlOps.perSecond', l.controlOps.perSecond);
+  pos('controlOps.burst', l.controlOps.burst);
+  pos('denials.windowMs', l.denials.windowMs);
+  for (const [k, v] of Object.entries(l.beds)) pos(`beds.${k}`, v);
   pos('stuckMs', l.stuckMs);
   pos('sendThresholdBytes', l.sendThresholdBytes);
   pos('maxBedsPerClient', l.maxBedsPerClient);
   pos('queue.maxQueuedBytes', l.queue.maxQueuedBytes);
   pos('queue.maxAlarmBacklogBytes', l.queue.maxAlarmBacklogBytes);
   pos('queue.maxMessageBytes', l.queue.maxMessageBytes);
+  for (const [k, v] of Object.entries(l.http)) pos(`http.${k}`, v);
+  if (l.http.headersTimeoutMs > l.http.requestTimeoutMs) problems.push('http.headersTimeoutMs must not exceed http.requestTimeoutMs');
   if (l.sendThresholdBytes > l.queue.maxQueuedBytes) problems.push('sendThresholdBytes must not exceed queue.maxQueuedBytes');
   return problems;
 }
 
 export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const log = o.logger.child({ component: 'fanout' });
-  const limits: FanoutLimits = { ...DEFAULT_FANOUT_LIMITS, ...o.limits };
+  const limits: FanoutLimits = {
+    ...DEFAULT_FANOUT_LIMITS, ...o.limits,
+    http: { ...DEFAULT_HTTP_DEADLINES, ...o.limits?.http },
+    login: { ...DEFAULT_LOGIN_LIMITS, ...o.limits?.login },
+  };
   const problems = checkLimits(limits);
   if (problems.length > 0) throw new VitalwireError('VW_ERR_CONFIG', `fan-out limits: ${problems.join('; ')}`);
   const ringLimits: RingLimits = { ...DEFAULT_RING_LIMITS, ...o.ring };
@@ -132,8 +177,10 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const shared: SharedBackfill | undefined = o.redis
     ? await createRedisBackfill({ url: o.redis.url, limits: ringLimits, ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}) })
     : undefined;
-  const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, now });
-  const extra = { refusedUpgrades: 0, pongTimeouts: 0, expired: 0, badMessages: 0 };
+  const peerLog = createPeerLog(log, limits.peerLog, now);
+  const denials = createDenialAudit(audit, limits.denials, now);
+  const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, denials, peerLog, now });
+  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0, usersRemoved: 0, rateLimited: 0 };
   const perUser = new Map<string, number>();
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
@@ -144,9 +191,10 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     const host = req.headers.host ?? '';
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
-  const api = createApi({ users: o.users, sessions, audit, logger: log, limits: limits.login, sameOrigin, now });
+  const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const d = limits.http;
+  const http = createServer(serverDeadlines(d), (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
     const asset = req.method === 'GET' || req.method === 'HEAD' ? o.assets?.get(path) : undefined;
@@ -164,8 +212,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   });
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 15_000;
+  const sockets = watchSockets(http, d);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -177,21 +224,37 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
   const refuse = (socket: Duplex, status: number, why: string): void => {
     extra.refusedUpgrades++;
-    log.warn({ event: 'upgrade_refused', reason: why }, 'websocket upgrade refused');
-    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`);
+    peerLog.warn('upgrade_refused', { reason: why }, 'websocket upgrade refused');
+    // Written, then the socket goes: a client that keeps its side open does not keep ours.
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`, () => socket.destroy());
   };
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    // The checks below are asynchronous (session, users file): the upgrade finishes by this deadline or the socket goes.
+    const upgradedInTime = upgradeDeadline(socket, d.upgradeTimeoutMs, () => {
+      extra.upgradeTimeouts++;
+      peerLog.warn('upgrade_timeout', { ms: d.upgradeTimeoutMs }, 'websocket upgrade not finished in time');
+    });
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 400, 'path');
     if (!sameOrigin(req)) return refuse(socket, 403, 'VW_ERR_WS_ORIGIN');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     if (!offered.includes(SUBPROTOCOL)) return refuse(socket, 400, 'subprotocol');
     const token = offered.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length) ?? '';
     if (hub.clients.size >= limits.maxClients) return refuse(socket, 503, 'max-clients');
-    sessions.verify(token).then((session) => {
+    void (async () => {
+      const granted = await sessions.verify(token);
       if (socket.destroyed) return;
-      if (!session) return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      if (!granted) return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      // A token signed with our key proves what was granted at login, not that the user still exists (finding 10).
+      const found = await lookUpUser(o.users, granted.user);
+      if (socket.destroyed) return;
+      if (found.state === 'unavailable') {
+        log.error({ event: 'users_unavailable', err: found.reason }, 'users store unreadable: upgrade refused');
+        return refuse(socket, 503, 'users-unavailable');
+      }
+      if (found.state === 'removed') return refuse(socket, 403, 'VW_ERR_WS_AUTH');
+      const session: Session = { ...granted, scope: liveScope(granted.scope, found.user) };
       const n = perUser.get(session.user) ?? 0;
       if (n >= limits.maxConnectionsPerUser) return refuse(socket, 429, 'VW_ERR_WS_CONN_LIMIT');
       perUser.set(session.user, n + 1);
@@ -206,12 +269,13 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       });
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         upgraded = true;
+        upgradedInTime();
         const remote = req.socket.remoteAddress ?? '';
-        const c = new HubClient(ws, session, remote, limits.queue);
+        const c = new HubClient(ws, session, remote, limits.queue, granted.scope);
         alive.set(c, true);
         ws.on('pong', () => alive.set(c, true));
         ws.on('message', (data: RawData, isBinary: boolean) => onControl(c, data, isBinary));
-        ws.on('error', (err) => log.info({ err: (err as { code?: string }).code ?? 'ws' }, 'client error'));
+        ws.on('error', (err) => peerLog.info('client_error', { err: (err as { code?: string }).code ?? 'ws' }, 'client error'));
         ws.on('close', () => {
           hub.removeClient(c);
           release();
@@ -219,21 +283,29 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         hub.addClient(c);
         log.info({ event: 'client_connected', user: session.user }, 'dashboard connected');
       });
-    }, (err: unknown) => {
+    })().catch((err: unknown) => {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'session check failed');
-      refuse(socket, 503, 'session-check');
+      if (!socket.destroyed) refuse(socket, 503, 'session-check');
     });
   });
 
-  const badMessage = (c: HubClient, reason: string): void => {
+  const badMessage = (c: HubClient, reason: string, code = 'VW_ERR_WS_BAD_REQUEST'): void => {
     extra.badMessages++;
     const n = (bad.get(c) ?? 0) + 1;
     bad.set(c, n);
-    hub.sendText(c, { type: 'error', code: 'VW_ERR_WS_BAD_REQUEST', reason });
-    if (n >= limits.maxBadMessages) c.ws.close(CLOSE.POLICY, 'too many bad messages');
+    hub.sendText(c, { type: 'error', code, reason });
+    // Closed after the queued answers leave (the hub flushes in the same kind of turn, queued before this one).
+    if (n === limits.maxBadMessages) setImmediate(() => c.ws.close(CLOSE.POLICY, 'too many bad messages'));
   };
 
+  const admitOp = createOpBucket<HubClient>(limits.controlOps);
+
   function onControl(c: HubClient, data: RawData, isBinary: boolean): void {
+    if (!admitOp(c, now())) {
+      extra.rateLimited++;
+      peerLog.warn('control_rate_limited', { user: c.session.user }, 'dashboard control messages over the rate limit');
+      return badMessage(c, `more than ${limits.controlOps.perSecond} control messages per second`, 'VW_ERR_WS_RATE_LIMITED');
+    }
     const op = parseControl(data, isBinary);
     if ('error' in op) return badMessage(c, op.error);
     switch (op.op) {
@@ -242,13 +314,28 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       case 'unsubscribe':
         return hub.unsubscribe(c, op.bed);
       case 'renew':
-        sessions.verify(op.token).then((s) => {
+        void (async () => {
+          const s = await sessions.verify(op.token);
           if (c.closed) return;
           if (!s || s.user !== c.session.user) return badMessage(c, 'renewal token invalid or for another user');
-          hub.renew(c, s);
-        }, () => badMessage(c, 'renewal failed'));
+          const found = await lookUpUser(o.users, s.user);
+          if (c.closed) return;
+          if (found.state === 'removed') return closeRemoved(c);
+          // An unreadable users file: the token's own scope stands until the next check.
+          hub.renew(c, found.state === 'found' ? { ...s, scope: liveScope(s.scope, found.user) } : s, s.scope);
+        })().catch(() => badMessage(c, 'renewal failed'));
     }
   }
+
+  const closeRemoved = (c: HubClient): void => {
+    extra.usersRemoved++;
+    log.info({ event: 'client_closed', code: 'VW_ERR_WS_USER_REMOVED', user: c.session.user }, 'user removed: dashboard closed');
+    hub.removeClient(c);
+    c.ws.close(CLOSE.USER_REMOVED, 'user removed');
+  };
+
+  // The users store read again every userRecheckMs: removed users' sockets close, narrowed scopes drop beds.
+  const stopRecheck = startUserRecheck({ users: o.users, hub, intervalMs: limits.userRecheckMs, logger: log, onRemoved: closeRemoved });
 
   // Liveness (ws README recipe), session expiry, ring sweep.
   let ticks = 0;
@@ -275,6 +362,9 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       c.ws.ping();
     }
     if (ticks % 60 === 0) hub.sweep();
+    if (ticks % Math.max(1, Math.round(limits.beds.sweepMs / 1000)) === 0) hub.expireBeds();
+    peerLog.flush();
+    denials.flush();
   }, Math.min(1000, limits.pingIntervalMs));
   housekeeping.unref();
 
@@ -298,6 +388,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
     hub.stop();
     clearInterval(housekeeping);
+    stopRecheck();
     await shared?.close();
     throw err;
   }
@@ -313,7 +404,18 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   for (const k of Object.keys(api.counters) as (keyof ApiCounters)[]) define(k, () => api.counters[k]);
   for (const k of Object.keys(extra) as (keyof typeof extra)[]) define(k, () => extra[k]);
   define('clients', () => hub.clients.size);
+  define('httpSockets', () => sockets.open);
+  define('logsSuppressed', () => peerLog.suppressed);
   define('ringBytes', () => hub.ring.totalBytes);
+  const unregister = o.metrics
+    ? registerFanoutMetrics(o.metrics, {
+      counters: () => counters as unknown as Record<string, number>,
+      deliveredByKind: () => hub.deliveredByKind(),
+      beds: () => hub.bedCount,
+      auditPendingBytes: () => audit.pendingBytes,
+      auditAvailable: () => audit.available,
+    })
+    : () => undefined;
 
   let closing: Promise<void> | null = null;
   return {
@@ -326,14 +428,18 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     audit,
     hub,
     close: () => (closing ??= (async () => {
+      unregister();
       await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
       clearInterval(housekeeping);
+      stopRecheck();
       hub.stop();
       for (const c of [...hub.clients]) {
         hub.removeClient(c);
         c.ws.terminate();
       }
       wss.close();
+      denials.flush(true);
+      peerLog.flush();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await shared?.close();

@@ -9,15 +9,17 @@ const Reader = $protobuf.Reader;
 
 export interface BatchHeader {
   seq: number;
+  /** Batch.backfill: replayed from the gateway's outbox after an outage. */
+  backfill: boolean;
   publishTimeUs: number;
   /** Byte range of the encoded Source inside the payload (0/0 when absent). */
   sourceStart: number;
   sourceEnd: number;
 }
 
-/** Reads seq, publish_time_us and where the Source lies; null when the bytes are not a well-formed Batch prefix. */
+/** Reads seq, backfill, publish_time_us and where the Source lies; null when the bytes are not a well-formed Batch prefix. */
 export function peekBatch(payload: Uint8Array): BatchHeader | null {
-  const h: BatchHeader = { seq: 0, publishTimeUs: 0, sourceStart: 0, sourceEnd: 0 };
+  const h: BatchHeader = { seq: 0, backfill: false, publishTimeUs: 0, sourceStart: 0, sourceEnd: 0 };
   try {
     const r = Reader.create(payload);
     while (r.pos < r.len) {
@@ -32,6 +34,8 @@ export function peekBatch(payload: Uint8Array): BatchHeader | null {
         h.sourceEnd = r.pos;
       } else if (field === 3 && wire === 0) {
         h.seq = Number(r.uint64());
+      } else if (field === 4 && wire === 0) {
+        h.backfill = r.bool();
       } else if (field === 5 && wire === 0) {
         h.publishTimeUs = Number(r.int64());
       } else {

@@ -20,6 +20,11 @@ describe('vitalwire audit', () => {
     log.append({ event: 'denied', user: 'nurse-b', site: 'bv-soc-son', gateway: 'gw2', device: 'bed01', remote: '10.1.1.9' });
     now += 86_400_000;
     log.append({ event: 'close', user: 'dr-nguyen', site: 'bv-soc-son', gateway: 'gw1', device: 'bed07', session: 's1' });
+    // A ward view, as the fan-out writes it: one entry naming the beds its tiles showed.
+    now += 60_000;
+    log.append({ event: 'open', user: 'dr-le', bed: 'ward view', beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'], remote: '10.1.1.8', session: 's3' });
+    now += 60_000;
+    log.append({ event: 'close', user: 'dr-le', bed: 'ward view', beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'], remote: '10.1.1.8', session: 's3' });
     await log.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +36,7 @@ describe('vitalwire audit', () => {
   };
 
   it('prints who opened which bed when, as a table', async () => {
-    const lines = await run('--event', 'open');
+    const lines = await run('--event', 'open', '--user', 'dr-nguyen');
     expect(lines[0]).toMatch(/^time +event +user +site\/gateway\/device/);
     expect(lines.slice(1)).toHaveLength(1);
     expect(lines[1]).toMatch(/^2026-05-01T08:01:00.000Z +open +dr-nguyen +bv-soc-son\/gw1\/bed07 +Bed 7 +10\.1\.1\.5$/);
@@ -40,9 +45,17 @@ describe('vitalwire audit', () => {
   it('filters by user, bed and time, and prints JSON lines', async () => {
     const byUser = (await run('--user', 'dr-nguyen', '--json')).map((l) => JSON.parse(l) as { event: string });
     expect(byUser.map((e) => e.event)).toEqual(['login', 'open', 'close']);
-    expect((await run('--bed', 'bv-soc-son/gw2', '--json')).map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['nurse-b']);
-    expect((await run('--since', '2026-05-02', '--json'))).toHaveLength(1);
+    expect((await run('--bed', 'bv-soc-son/gw2', '--json')).map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['nurse-b', 'dr-le', 'dr-le']);
+    expect((await run('--since', '2026-05-02', '--json'))).toHaveLength(3);
     expect((await run('--until', '2026-05-01T08:01:30Z', '--json'))).toHaveLength(2);
+  });
+
+  it('finds the ward views that showed a bed, and names the bed in the table', async () => {
+    const lines = await run('--bed', 'bv-dong-anh/gw1/bed09');
+    expect(lines.slice(1)).toHaveLength(2);
+    expect(lines[1]).toMatch(/ open +dr-le +bv-dong-anh\/gw1\/bed09 \(of 3\) +ward view +10\.1\.1\.8$/);
+    expect(lines[2]).toMatch(/ close +dr-le +bv-dong-anh\/gw1\/bed09 \(of 3\) +ward view/);
+    expect(await run('--bed', 'bv-dong-anh/gw1/bed1', '--json')).toEqual([]); // a prefix of a segment is not the bed
   });
 
   it('says what is wrong with bad options', async () => {

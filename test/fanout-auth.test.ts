@@ -41,7 +41,7 @@ describe('fan-out logins, sessions and scopes', () => {
     expect(rig.audit.entries.some((e) => e.event === 'login' && e.user === 'obs1')).toBe(true);
   });
 
-  it('refuses wrong passwords and unknown users alike, then rate-limits the address', async () => {
+  it('refuses wrong passwords and unknown users alike, then throttles the guesses', async () => {
     const a = await post('/api/login', { user: 'obs1', password: 'nope' });
     const b = await post('/api/login', { user: 'nobody', password: 'nope' });
     expect([a.status, b.status]).toEqual([401, 401]);
@@ -50,12 +50,16 @@ describe('fan-out logins, sessions and scopes', () => {
     expect(JSON.stringify(rig.audit.entries)).not.toContain('nope'); // no password in the audit
     // A fan-out of its own with a low limit, so the other tests' logins from this address go on.
     const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
-      limits: { login: { maxBodyBytes: 4096, maxConcurrentLogins: 4, maxFailures: 3, failureWindowMs: 60_000, maxTrackedAddresses: 100 } } });
+      limits: { login: { throttle: { freeFailures: { pair: 3, account: 10, address: 10 }, baseDelayMs: 60_000, maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
+        forgetMs: 60_000, trustMs: 60_000, maxTracked: 100 } } } });
     try {
       const at = (body: unknown): Promise<Response> => fetch(new URL('/api/login', f.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       for (let i = 0; i < 3; i++) expect((await at({ user: 'obs1', password: 'nope' })).status).toBe(401);
-      expect((await at({ user: 'obs1', password: 'pw-obs1' })).status).toBe(429); // right, but limited now
-      expect(f.counters.loginsLimited).toBe(1);
+      const limited = await at({ user: 'obs1', password: 'pw-obs1' }); // right, but throttled now: no check runs
+      expect(limited.status).toBe(429);
+      expect(await limited.json()).toMatchObject({ code: 'VW_ERR_LOGIN_THROTTLED' });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(f.counters.loginsThrottled).toBe(1);
     } finally {
       await f.close();
     }
