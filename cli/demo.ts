@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { createLogger } from '../lib/log.js';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 import { startStack } from './stack.js';
@@ -9,7 +10,7 @@ export const demoCommand: CommandSpec = {
   options: {
     'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'dashboard HTTP port (0 = any free port)' },
     'mqtt-port': { type: 'string', default: '8883', arg: 'PORT', help: 'MQTT over TLS port (0 = any free port)' },
-    'data-dir': { type: 'string', default: './.vitalwire', arg: 'DIR', help: 'where the dev PKI and runtime files live' },
+    'data-dir': { type: 'string', default: './.vitalwire', arg: 'DIR', help: 'where the dev PKI, runtime files and the archive live (vitalwire export --data-dir DIR --include-demo)' },
     beds: { type: 'string', default: '2', arg: 'N', help: 'number of simulated bedside monitors' },
     host: { type: 'string', default: '127.0.0.1', arg: 'ADDR', help: 'address to bind (the demo login exists only on loopback)' },
     'no-socat': { type: 'boolean', help: 'use TCP device links even when socat is installed' },
@@ -42,6 +43,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       `  CA:         ${stack.caPath}`,
       `  Login:      demo / demo (observer, loopback only)`,
       `  Devices:    ${stack.monitors.length} simulated PCD-01 monitors (vitals, NIBP, temperature, ECG/pleth/resp waves, alarms; DEMO-flagged) over ${loop}`,
+      `  Archive:    ${stack.central.archive ? `${resolve(String(values['data-dir']))} (all simulated: vitalwire export --data-dir ${String(values['data-dir'])} --format fhir --include-demo)` : 'off'}`,
       `  Watch raw:  mosquitto_sub --cafile ${stack.caPath} -h ${stack.central.broker.host} -p ${stack.central.broker.port} -u demo -P demo -t 'vw/v1/#' -v`,
       'Press Ctrl-C to stop.',
       '',
