@@ -1,0 +1,65 @@
+// The central's archive (config.ts openArchiveFromConfig): journal in this thread, loader, store and queries in a
+// worker thread at a lower priority. What this thread sees of it: done() after the fsync, queries and the audit
+// through the proxy, the loader's counters, and a directory another process reads afterwards.
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../lib/log.js';
+import { BindingIndex, listBindings } from './bindings.js';
+import { archiveConfigFromSection, openArchiveFromConfig, openArchiveReader } from './config.js';
+import { trend } from './query.js';
+import { publish, vitalsBatch } from './test-kit.js';
+
+let dir = '';
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const T0 = Date.UTC(2026, 1, 3, 9) * 1000;
+const dev = { site: 's1', gateway: 'g1', device: 'm1' };
+
+/** Niceness of each thread of this process (Linux /proc). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((t) => Number(readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+}
+
+describe('archive worker', () => {
+  it('journals here, loads and answers queries in a niced worker thread', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-archive-worker-'));
+    const before = threadNices().filter((n) => n === 7).length;
+    const a = await openArchiveFromConfig(archiveConfigFromSection({ dataDir: dir, loader: { intervalMs: 50, nice: 7 } }, '/'), silentLogger());
+    try {
+      expect(threadNices().filter((n) => n === 7).length).toBe(before + 1);
+      const acks = await Promise.all(Array.from({ length: 30 }, (_, i) => new Promise<Error | null | undefined>((resolve) => {
+        const p = vitalsBatch(dev, i + 1, T0 + i * 60e6, { hr: 60 + i });
+        a.append(p.topic, p.payload, resolve);
+      })));
+      expect(acks.every((e) => !e)).toBe(true);
+      const bad = publish(dev, 'obs', 99, {});
+      a.append(bad.topic, Buffer.from([0x0a, 0xff]), () => undefined);
+      await a.flush();
+      expect(a.counters).toMatchObject({ batchesStored: 30, rejects: 1, checkpoints: 1 });
+      // A query composed here over a relation only the worker can name (the current Parquet files).
+      const rows = await a.store.sql.all(`SELECT count(*) AS n, max(value_number) AS hi FROM ${a.store.sql.from('obs', { fromUs: T0, toUs: T0 + 3600e6 })} t WHERE device = $1`, ['m1']);
+      expect(rows).toEqual([{ n: 30, hi: 89 }]);
+      const tr = await trend(a.store, new BindingIndex(await listBindings(a.store.audit)), { ...dev, fromUs: T0, toUs: T0 + 30 * 60e6 }, 60e6);
+      expect(tr.series[0]?.points.map((p) => p?.mean ?? null)).toEqual(Array.from({ length: 30 }, (_, i) => 60 + i));
+      await a.store.audit.append({ actor: 'test', action: 'export', subject: 'csv', before: null, after: { rows: 1 } });
+      expect((await a.store.audit.list(['export'])).map((e) => e.actor)).toEqual(['test']);
+      // A failed query is an error here, not a dead worker.
+      await expect(a.store.sql.all('SELECT * FROM no_such_table')).rejects.toThrow(/no_such_table/);
+      expect((await a.store.sql.all('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+    } finally {
+      await a.close();
+    }
+    expect(threadNices().filter((n) => n === 7).length).toBe(before);
+    const r = await openArchiveReader(archiveConfigFromSection({ dataDir: dir }, '/'), silentLogger());
+    try {
+      expect(await r.store.sql.all(`SELECT count(*) AS n FROM ${r.store.sql.from('obs')} t`)).toEqual([{ n: 30 }]);
+    } finally {
+      await r.close();
+    }
+  });
+});
