@@ -1,7 +1,7 @@
 // The archive service: what the broker calls for every Batch it accepts, and the background loader that moves
 // journaled Batches into the store. The broker's cost is one buffer copy and a share of one fdatasync per commit;
-// decoding, row building and store writes happen later, in the loader (loader.ts): in a worker thread for the central
-// (worker.ts: the broker's event loop never runs it), or in the caller's thread for the export command and tests.
+// decoding, row building and store writes happen later, in the loader (loader.ts): in a loader process for the central
+// (loader-client.ts: never on the broker's threads), or in the caller's thread for the export command and tests.
 //
 // Durability: `done()` fires after the journal's fdatasync of the record (journal.ts). From then on a crash loses
 // nothing: at start the journal's segments are loaded again, and the store drops what it already holds (exactly once
@@ -65,14 +65,14 @@ export interface Archive {
   append(topic: string, payload: Uint8Array, done: Done): void;
   /** Loads everything journaled so far and makes it durable in the store (tests, shutdown, export). */
   flush(): Promise<void>;
-  /** The store, for queries (in worker mode: a proxy whose queries run in the worker). */
+  /** The store, for queries (the central's: a proxy whose queries run in the loader process). */
   readonly store: ArchiveStore;
   readonly counters: ArchiveCounters;
   readonly journal: Journal;
   close(): Promise<void>;
 }
 
-/** Where the loading happens: here (Loader over a store) or in the worker thread. */
+/** Where the loading happens: here (Loader over a store) or in the loader process. */
 export interface LoadBackend {
   readonly store: ArchiveStore;
   readonly counters: ArchiveCounters;

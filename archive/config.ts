@@ -12,7 +12,7 @@ import { openArchive, type Archive } from './archive.js';
 import { openFileAudit, type AuditLog } from './audit.js';
 import { openDuckDbStore } from './store/duckdb.js';
 import { openPostgresStore } from './store/postgres.js';
-import { openWorkerArchive } from './worker.js';
+import { openLoaderArchive } from './loader-client.js';
 import type { ArchiveStore } from './store/types.js';
 
 const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
@@ -34,7 +34,7 @@ export const archiveConfigSchema = z.strictObject({
   loader: z.strictObject({
     intervalMs: int(10, 60_000, 1000),
     batchSize: int(1, 100_000, 2000),
-    /** Niceness of the loader's worker thread: on a busy machine the broker's thread goes first (Linux). */
+    /** Niceness of the loader process: on a busy machine the broker goes first. */
     nice: int(0, 19, 10),
   }).prefault({}),
   /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */
@@ -98,10 +98,10 @@ export async function openStore(c: ArchiveConfig, logger: Logger, readOnly: bool
 
 /**
  * The archive a central runs: the broker appends to its journal; its loader, checkpoints, retention and queries run in
- * a worker thread (worker.ts).
+ * a loader process at a lower priority (loader-client.ts).
  */
 export async function openArchiveFromConfig(c: ArchiveConfig, logger: Logger): Promise<Archive> {
-  return openWorkerArchive({
+  return openLoaderArchive({
     config: c, logger, nice: c.loader.nice,
     tuning: {
       commitDelayMs: c.journal.commitDelayMs, commitMaxBytes: c.journal.commitMaxBytes, journalMaxBytes: c.journal.maxBytes,

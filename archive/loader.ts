@@ -1,7 +1,7 @@
 // The loader: sealed journal segments into the store. It reads a segment, decodes its Batches into rows in slices of
 // `loadBatchSize` (yielding to the event loop between slices), writes them, and says which segments may be deleted:
 // at once for a store whose write is durable (PostgreSQL), after the next checkpoint for the embedded store. The same
-// loader runs in the archive's worker thread (loader-worker.ts, the central) or in the caller's thread (export, tests).
+// loader runs in the archive's loader process (loader-process.ts, the central) or in the caller's thread (export, tests).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';

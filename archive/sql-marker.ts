@@ -1,6 +1,6 @@
-// Queries composed in one thread and run in the archive's worker (worker.ts): the relation of a table, which only the
-// worker can name (the embedded store's current Parquet files), travels as a marker that the worker replaces with
-// its store's `from(table, range)`.
+// Queries composed in the central and run in the archive's loader process (loader-client.ts): the relation of a table,
+// which only the loader can name (the embedded store's current Parquet files), travels as a marker that the loader
+// replaces with its store's `from(table, range)`.
 import { TABLE_NAMES, type TableName } from './schema.js';
 import type { SqlRunner, TimeRange } from './store/types.js';
 

@@ -7,7 +7,9 @@
 // and on two shared cores that made the generator, not the broker, the ceiling. Both brokers face the same clients.
 //
 // role 'pub': each client is one gateway-like publisher (client certificate, one topic, QoS 1); payloads cycle
-//             through the given sizes and start with the send time (float64 ms since the epoch).
+//             through the given sizes and start with the send time (float64 ms since the epoch). With `payloads`
+//             (the archive variant), they cycle through those bytes instead: the send time goes at `timeAt` and,
+//             at `seqAt`, a five-byte varint that counts up per publisher (a Batch's seq, so each is a new Batch).
 // role 'sub': each client is one fan-out-like subscriber (password, QoS 1 on its filter); it PUBACKs every message
 //             and keeps the latency of those sent inside the current window. A subscriber the broker cuts comes back
 //             and subscribes again; what it missed counts as not delivered.
@@ -15,7 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 
-const { ca, clients, sizes = [], role } = workerData;
+const { ca, clients, sizes = [], role, payloads = null, timeAt = 0, seqAt = -1 } = workerData;
 const nowMs = () => performance.timeOrigin + performance.now();
 const conns = [];
 let closing = false;
@@ -50,9 +52,10 @@ function writeRemainingLength(buf, at, n) {
   return at;
 }
 
-/** A QoS 1 PUBLISH of `size` payload bytes on `topic`, with the offsets of its packet id and payload. */
-function publishTemplate(topic, size) {
+/** A QoS 1 PUBLISH of `size` payload bytes (or of `bytes`) on `topic`, with the offsets of its packet id and payload. */
+function publishTemplate(topic, size, bytes = null) {
   const t = Buffer.from(topic, 'utf8');
+  if (bytes) size = bytes.length;
   const rl = 2 + t.length + 2 + size;
   const buf = Buffer.alloc(1 + remainingLengthBytes(rl) + rl, 0x5a);
   buf[0] = 0x32;
@@ -60,6 +63,7 @@ function publishTemplate(topic, size) {
   buf.writeUInt16BE(t.length, at);
   t.copy(buf, at + 2);
   at += 2 + t.length;
+  if (bytes) Buffer.from(bytes).copy(buf, at + 2);
   return { buf, idAt: at, payloadAt: at + 2 };
 }
 
@@ -127,7 +131,7 @@ async function session(c, onPublish, onPuback) {
         const topicEnd = from + 2 + buf.readUInt16BE(from);
         const payloadAt = qos > 0 ? topicEnd + 2 : topicEnd;
         if (qos > 0) acks.push(0x40, 0x02, buf[topicEnd], buf[topicEnd + 1]);
-        if (to - payloadAt >= 8) onPublish(buf.readDoubleBE(payloadAt));
+        if (to - payloadAt >= timeAt + 8) onPublish(buf.readDoubleBE(payloadAt + timeAt));
       } else if (type === 4) {
         onPuback();
       } else if (type === 2) {
@@ -154,7 +158,10 @@ async function session(c, onPublish, onPuback) {
 }
 
 async function connectPublisher(c) {
-  const conn = { socket: null, templates: sizes.map((n) => publishTemplate(c.topic, n)), nextId: 1, acked: 0 };
+  const conn = {
+    socket: null, nextId: 1, acked: 0, seq: 1,
+    templates: payloads ? payloads.map((b) => publishTemplate(c.topic, 0, b)) : sizes.map((n) => publishTemplate(c.topic, n)),
+  };
   conn.socket = await session(c, () => undefined, () => conn.acked++);
   conns.push(conn);
 }
@@ -194,7 +201,12 @@ async function run(ratePerSec, durationMs) {
         t.buf.copy(p);
         p.writeUInt16BE(c.nextId, t.idAt);
         c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;
-        p.writeDoubleBE(nowMs(), t.payloadAt);
+        p.writeDoubleBE(nowMs(), t.payloadAt + timeAt);
+        if (seqAt >= 0) {
+          // A varint in five bytes, whatever its value: continuation bits on the first four.
+          let v = c.seq++;
+          for (let b = 0; b < 5; b++, v = Math.floor(v / 128)) p[t.payloadAt + seqAt + b] = (v % 128) | (b < 4 ? 0x80 : 0);
+        }
         c.socket.write(p);
         sent++;
       }

@@ -2,6 +2,7 @@
 // section) killed twice mid-stream while a gateway client publishes QoS 1 Batches over TLS and resends what was not
 // acknowledged after each reconnect. Afterwards the archive holds every acknowledged Batch exactly once, with its
 // values: the PUBACK waited for the journal's fdatasync (docs/archive.md "Durability").
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,10 @@ const N = 1500;
 const batchOf = (seq: number) => vitalsBatch(dev, seq, T0 + seq * 1e6, { hr: 40 + (seq % 100), spo2: 90 + (seq % 10) });
 
 let dir = '';
+
+/** The child processes of a process (any of its threads), by /proc. */
+const childrenOf = (pid: number): number[] => readdirSync(`/proc/${pid}/task`)
+  .flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -62,8 +67,12 @@ describe('central archive: SIGKILL of the central mid-stream', () => {
     try {
       for (const at of [300, 900]) {
         await until(() => acked.size >= at, 60_000, `${at} acknowledgements`);
+        const loaders = childrenOf(central.child.pid ?? 0);
+        expect(loaders).toHaveLength(1); // the archive's loader process
         central.child.kill('SIGKILL');
         await new Promise((r) => central.child.once('exit', r));
+        // The loader goes with the central (its IPC channel closed): it never writes beside the next one.
+        await until(() => loaders.every((p) => !existsSync(`/proc/${p}`)), 10_000, 'the loader process gone');
         central = await startCentralProcess(['--config', cfg]);
       }
       await until(() => acked.size === N, 90_000, 'every Batch acknowledged');

@@ -1,6 +1,7 @@
-// The central's archive (config.ts openArchiveFromConfig): journal in this thread, loader, store and queries in a
-// worker thread at a lower priority. What this thread sees of it: done() after the fsync, queries and the audit
-// through the proxy, the loader's counters, and a directory another process reads afterwards.
+// The central's archive (config.ts openArchiveFromConfig): journal in this process; loader, store and queries in a
+// loader process at a lower priority. What the central sees of it: done() after the fsync, queries and the audit
+// through the proxy, the loader's counters, and a directory another process reads afterwards; and the loader goes
+// when the central does.
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,18 +21,28 @@ afterAll(async () => {
 const T0 = Date.UTC(2026, 1, 3, 9) * 1000;
 const dev = { site: 's1', gateway: 'g1', device: 'm1' };
 
-/** Niceness of each thread of this process (Linux /proc). */
-function threadNices(): number[] {
-  return readdirSync('/proc/self/task').map((t) => Number(readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+/** Child processes of this process (any of its threads), by /proc. */
+function children(): number[] {
+  return readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
-describe('archive worker', () => {
-  it('journals here, loads and answers queries in a niced worker thread', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vw-archive-worker-'));
-    const before = threadNices().filter((n) => n === 7).length;
+/** Niceness of every thread of a process. */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((t) => Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+}
+
+describe('archive loader process', () => {
+  it('journals here, loads and answers queries in a loader process whose every thread is niced', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-archive-loader-'));
+    const before = new Set(children());
     const a = await openArchiveFromConfig(archiveConfigFromSection({ dataDir: dir, loader: { intervalMs: 50, nice: 7 } }, '/'), silentLogger());
+    const loaderPid = children().find((p) => !before.has(p));
     try {
-      expect(threadNices().filter((n) => n === 7).length).toBe(before + 1);
+      expect(loaderPid).toBeDefined();
+      const nices = threadNices(loaderPid as number);
+      expect(nices.length).toBeGreaterThan(3);
+      expect(new Set(nices)).toEqual(new Set([7]));
+      expect(threadNices(process.pid)).not.toContain(7);
       const acks = await Promise.all(Array.from({ length: 30 }, (_, i) => new Promise<Error | null | undefined>((resolve) => {
         const p = vitalsBatch(dev, i + 1, T0 + i * 60e6, { hr: 60 + i });
         a.append(p.topic, p.payload, resolve);
@@ -54,7 +65,7 @@ describe('archive worker', () => {
     } finally {
       await a.close();
     }
-    expect(threadNices().filter((n) => n === 7).length).toBe(before);
+    expect(children()).not.toContain(loaderPid);
     const r = await openArchiveReader(archiveConfigFromSection({ dataDir: dir }, '/'), silentLogger());
     try {
       expect(await r.store.sql.all(`SELECT count(*) AS n FROM ${r.store.sql.from('obs')} t`)).toEqual([{ n: 30 }]);

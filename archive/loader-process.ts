@@ -1,10 +1,10 @@
-// The archive's worker thread (started by worker.ts): it owns the store and runs the loader, retention and queries,
-// so decoding Batches and writing the store never take a turn of the broker's event loop. The thread lowers its own
-// scheduling priority (nice, Linux: per thread) so that on a busy machine the broker's thread comes first; the
-// journal absorbs what the loader has not taken yet (journal.maxBytes bounds it).
-import { readlinkSync } from 'node:fs';
+// The archive's loader process (started by loader-client.ts): it owns the store and runs the loader, checkpoints,
+// merges, retention and queries, so decoding Batches and writing the store take neither a turn of the broker's event
+// loop nor its threads. It lowers its scheduling priority first thing (nice: every thread of it, DuckDB's and V8's
+// included), so that on a busy machine the broker comes first; the journal absorbs what the loader has not taken yet
+// (journal.maxBytes bounds it). It exits when the central goes (its IPC channel closes).
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { AuditAction, AuditInput } from './audit.js';
 import { openStore, type ArchiveConfig } from './config.js';
@@ -14,7 +14,7 @@ import { replaceFromMarkers } from './sql-marker.js';
 import type { DataKind } from './schema.js';
 import type { ArchiveStore } from './store/types.js';
 
-export interface WorkerData {
+export interface LoaderInit {
   config: ArchiveConfig;
   logLevel: string;
   /** Niceness of this thread (0 to 19). */
@@ -29,7 +29,8 @@ export type Request =
   | { op: 'audit.append'; id: number; entry: AuditInput }
   | { op: 'purge'; id: number; kind: DataKind; beforeUs: number }
   | { op: 'checkpoint'; id: number }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  | { op: 'init'; id: number; init: LoaderInit };
 
 export type Reply =
   | { op: 'ready'; name: ArchiveStore['name']; durableOnWrite: boolean }
@@ -38,22 +39,35 @@ export type Reply =
   | { op: 'reply'; id: number; ok: true; value: unknown; counters: Loader['counters'] }
   | { op: 'reply'; id: number; ok: false; message: string; code?: string; counters: Loader['counters'] };
 
-const port = parentPort;
-if (!port) throw new Error('archive/loader-worker.ts runs as a worker thread');
-const data = workerData as WorkerData;
-const post = (m: Reply): void => port.postMessage(m);
+const post = (m: Reply): void => {
+  process.send?.(m);
+};
 
+/**
+ * Lowers every thread of this process to `nice`. Linux's setpriority on a thread id changes that thread only, and a
+ * new thread inherits its creator's: this thread first, then the ones Node started before this ran (V8's, libuv's).
+ */
 function lowerPriority(nice: number): void {
   if (nice <= 0) return;
   try {
-    // /proc/thread-self names this thread: setpriority on a thread id changes that thread only (Linux).
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+    setPriority(nice);
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
   } catch {
-    // Not Linux, or not permitted: the loader runs at the process's priority.
+    // Not Linux, or not permitted: the loader runs at the central's priority.
   }
 }
 
+const init = await new Promise<LoaderInit>((resolve) => {
+  const first = (m: Request): void => {
+    if (m.op !== 'init') return;
+    process.off('message', first);
+    resolve(m.init);
+  };
+  process.on('message', first);
+});
+// The central is gone (exited, crashed, killed): so is its loader. The journal keeps everything for the next start.
+process.on('disconnect', () => process.exit(0));
+const data = init;
 const log = pino({ level: data.logLevel, base: null, timestamp: false }, { write: (line: string) => post({ op: 'log', entry: JSON.parse(line) as Record<string, unknown> }) });
 lowerPriority(data.nice);
 
@@ -61,8 +75,10 @@ let store: ArchiveStore;
 try {
   store = await openStore(data.config, log, false);
 } catch (err) {
-  post({ op: 'failed', message: (err as Error).message, ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}) });
-  process.exit(1);
+  const failed: Reply = { op: 'failed', message: (err as Error).message, ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}) };
+  process.send?.(failed, () => process.exit(1));
+  await new Promise(() => undefined); // exits once the message is out
+  throw err;
 }
 const loader = new Loader(store, data.tuning, log, false);
 const retention = data.config.retention;
@@ -103,14 +119,17 @@ async function handle(m: Request): Promise<unknown> {
       await chain;
       await store.close();
       return null;
+    case 'init':
+      return null;
   }
 }
 
-port.on('message', (m: Request) => {
+process.on('message', (m: Request) => {
   handle(m).then(
     (value) => {
-      post({ op: 'reply', id: m.id, ok: true, value, counters: loader.counters });
-      if (m.op === 'close') port.close();
+      const reply: Reply = { op: 'reply', id: m.id, ok: true, value, counters: loader.counters };
+      if (m.op === 'close') process.send?.(reply, () => process.disconnect());
+      else post(reply);
     },
     (err: unknown) => post({
       op: 'reply', id: m.id, ok: false, message: (err as Error).message, counters: loader.counters,

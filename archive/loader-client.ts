@@ -1,19 +1,22 @@
-// The central's archive: the journal in the broker's thread (append, group commit, fdatasync: what the PUBACK waits
-// for), everything else in a worker thread (loader-worker.ts): decoding, the store's writes, checkpoints, merges,
-// retention, and the queries of the FHIR endpoint and the dashboard's trends. `store` here is a proxy whose queries
-// run in the worker; structured clone carries the rows back.
+// The central's archive: the journal in the broker's process (append, group commit, fdatasync: what the PUBACK waits
+// for), everything else in a loader process (loader-process.ts) at a lower priority: decoding, the store's writes,
+// checkpoints, merges, retention, and the queries of the FHIR endpoint and the dashboard's trends. A process rather
+// than a worker thread: DuckDB's threads, V8's garbage-collector threads and libuv's pool are then all the loader's
+// own and all lowered, and none of them competes with the broker's at its priority (measured: a worker thread alone
+// lowered still cost the broker half its throughput on a busy two-core machine). `store` here is a proxy whose
+// queries run there; the IPC channel carries rows by structured clone.
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
 import { DEFAULT_TUNING, lockDir, openJournal, runArchive, type Archive, type ArchiveTuning, type LoadBackend } from './archive.js';
 import type { AuditEntry, AuditLog } from './audit.js';
 import type { ArchiveConfig } from './config.js';
 import { newCounters } from './loader.js';
-import type { Reply, Request, WorkerData } from './loader-worker.js';
+import type { LoaderInit, Reply, Request } from './loader-process.js';
 import { fromMarker } from './sql-marker.js';
 import type { PurgeReport, SqlRunner, ArchiveStore } from './store/types.js';
 
@@ -23,29 +26,29 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 /** Pino's level numbers (the worker logs through this thread's logger). */
 const LEVEL: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
-/** The worker's entry: compiled JavaScript in dist/, the TypeScript source (through tsx) under the test runner. */
-function startWorker(data: WorkerData): Worker {
+/** The loader's entry: compiled JavaScript in dist/, the TypeScript source (through tsx's loader) under the test runner. */
+function startLoader(): ChildProcess {
   const here = import.meta.url;
+  const opts = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
   if (here.endsWith('.ts')) {
-    const entry = new URL('./loader-worker.ts', here).href;
-    // tsx's ESM entry, as its package.json exports it (worker threads do not inherit the parent's loader).
+    // tsx's loader, as its package.json exports it, so the child resolves it wherever it runs.
     const pkgPath = createRequire(here).resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-    const tsx = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']?.import.default ?? '')).href;
-    return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: data });
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, string> };
+    const tsx = pathToFileURL(join(dirname(pkgPath), pkg.exports['.'] ?? '')).href;
+    return fork(fileURLToPath(new URL('./loader-process.ts', here)), [], { ...opts, execArgv: ['--import', tsx] });
   }
-  return new Worker(new URL('./loader-worker.js', here), { workerData: data });
+  return fork(fileURLToPath(new URL('./loader-process.js', here)), [], { ...opts, execArgv: [] });
 }
 
-export interface WorkerArchiveOptions {
+export interface LoaderArchiveOptions {
   config: ArchiveConfig;
   logger: Logger;
   tuning: ArchiveTuning;
-  /** Niceness of the loader's thread (0 to 19): how far the broker's thread goes first on a busy machine. */
+  /** Niceness of the loader process (0 to 19): how far the broker goes first on a busy machine. */
   nice: number;
 }
 
-export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archive> {
+export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archive> {
   const log = o.logger.child({ component: 'archive' });
   const tuning: ArchiveTuning = { ...DEFAULT_TUNING, ...o.tuning };
   const dataDir = o.config.dataDir;
@@ -57,10 +60,12 @@ export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archiv
     await release();
     throw err;
   }
-  const worker = startWorker({
+  const init: LoaderInit = {
     config: o.config, logLevel: typeof log.level === 'string' ? log.level : 'info', nice: o.nice,
     tuning: { loadBatchSize: tuning.loadBatchSize, checkpointIntervalMs: tuning.checkpointIntervalMs, checkpointRows: tuning.checkpointRows },
-  });
+  };
+  const child = startLoader();
+  let closing = false;
   const counters = newCounters();
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -69,7 +74,7 @@ export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archiv
   let onReady: { resolve: () => void; reject: (e: Error) => void } | null = null;
   const ready = new Promise<void>((resolve, reject) => (onReady = { resolve, reject }));
 
-  worker.on('message', (m: Reply) => {
+  child.on('message', (m: Reply) => {
     switch (m.op) {
       case 'ready':
         readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
@@ -95,9 +100,10 @@ export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archiv
       }
     }
   });
-  worker.on('error', (err) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive worker failed'));
-  worker.on('exit', (code) => {
-    exited = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive worker exited (${code})`);
+  child.on('error', (err) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'));
+  child.on('exit', (code, signal) => {
+    exited = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
+    if (!closing) log.error({ code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code }, 'archive loader process exited: the journal keeps the data until the central restarts');
     onReady?.reject(exited);
     for (const p of pending.values()) p.reject(exited);
     pending.clear();
@@ -108,13 +114,16 @@ export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archiv
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ ...req, id });
+      child.send({ ...req, id });
     });
   };
+  child.send({ op: 'init', id: 0, init });
 
   try {
     await ready;
   } catch (err) {
+    closing = true;
+    child.kill('SIGKILL');
     await journal.close();
     await release();
     throw err;
@@ -147,10 +156,14 @@ export async function openWorkerArchive(o: WorkerArchiveOptions): Promise<Archiv
     counters,
     load: (segments, force) => call<number[]>({ op: 'load', segments: [...segments], force }),
     async close() {
-      if (!exited) {
-        await call({ op: 'close' }).catch(() => undefined);
-        await worker.terminate();
-      }
+      closing = true;
+      if (exited) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      await call({ op: 'close' }).catch(() => undefined);
+      // It exits once its channel closes; one that does not within 10 s is ended.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
     },
   };
   return runArchive({ journal, backend, tuning, log, readOnly: false, release });
