@@ -18,6 +18,11 @@ export interface Scope {
   codes?: readonly number[] | undefined;
   /** Read the quarantine tables too (demo, test and simulated data): only when a user asks for it explicitly. */
   includeQuarantine?: boolean | undefined;
+  /** Only devices this lets through (a user's scope): applied to the devices a bed or patient was bound to. */
+  allow?: ((site: string, gateway: string, device: string) => boolean) | undefined;
+  /** A page of rows, oldest first (selectRows; per table when the quarantine tables are read too). */
+  limit?: number | undefined;
+  offset?: number | undefined;
 }
 
 export type DataTable = 'obs' | 'wave' | 'alarm' | 'status' | 'gap';
@@ -44,6 +49,7 @@ export function slicesOf(idx: BindingIndex, s: Scope): Slice[] {
   if (s.bed === undefined && s.patient === undefined) return [{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }];
   return idx.where({ bed: s.bed, patient: s.patient, site: s.site }, s.fromUs ?? 0, s.toUs ?? null)
     .filter((b) => (s.gateway === undefined || b.gateway === s.gateway) && (s.device === undefined || b.device === s.device))
+    .filter((b) => s.allow === undefined || s.allow(b.site, b.gateway, b.device))
     .map((b) => ({
       site: b.site, gateway: b.gateway, device: b.device,
       fromUs: Math.max(b.fromUs, s.fromUs ?? 0), toUs: b.toUs === null ? (s.toUs ?? null) : s.toUs === undefined ? b.toUs : Math.min(b.toUs, s.toUs),
@@ -86,7 +92,8 @@ export async function selectRows<T extends DataTable>(store: ArchiveStore, idx: 
   for (const [t, q] of tables) {
     const p = new Params();
     const range = { ...(s.fromUs !== undefined ? { fromUs: s.fromUs } : {}), ...(s.toUs !== undefined ? { toUs: s.toUs } : {}) };
-    const rows = await store.sql.all(`SELECT * FROM ${store.sql.from(t, range)} t WHERE ${where(slices, s, p, CODE_COL[table])}`, p.values);
+    const page = s.limit !== undefined ? ` ORDER BY t_us, device, seq, idx LIMIT ${Math.trunc(s.limit)} OFFSET ${Math.trunc(s.offset ?? 0)}` : '';
+    const rows = await store.sql.all(`SELECT * FROM ${store.sql.from(t, range)} t WHERE ${where(slices, s, p, CODE_COL[table])}${page}`, p.values);
     for (const r of rows) {
       // Set in place: a spread copy of a 30-column row costs far more than the query (see rows.ts).
       const row = r as unknown as Bound<RowOfTable[T]>;

@@ -102,6 +102,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         port: config.fanout.port,
         assets: parts.assets ?? await bundleDashboard(),
         logger: log.child({ svc: 'fanout' }),
+        ...(archive && archiveCfg ? { records: { store: archive.store, fhir: { patientSystem: archiveCfg.fhir.patientSystem, encounterSystem: archiveCfg.fhir.encounterSystem } } } : {}),
       });
     }
   } catch (err) {

@@ -18,6 +18,7 @@ import { Hub, HubClient, type HubCounters, type HubLimits } from './hub.js';
 import { createApi, DEFAULT_LOGIN_LIMITS, type ApiCounters, type LoginLimits } from './login.js';
 import { parseControl } from './control.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
+import { createRecordRoutes, type RecordSource } from './records.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
 import { createSessionIssuer, newSessionSecret, type SessionIssuer } from './session.js';
@@ -77,6 +78,8 @@ export interface FanoutOptions {
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
   now?: () => number;
+  /** The clinical record (the central's archive): the FHIR API and the dashboard's trends (records.ts). */
+  records?: RecordSource;
 }
 
 export type FanoutCounters = HubCounters & ApiCounters & {
@@ -145,10 +148,12 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
   const api = createApi({ users: o.users, sessions, audit, logger: log, limits: limits.login, sameOrigin, now });
+  const records = o.records ? createRecordRoutes({ source: o.records, sessions, logger: log, now }) : null;
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
+    if (records?.handle(req, res, path)) return;
     const asset = req.method === 'GET' || req.method === 'HEAD' ? o.assets?.get(path) : undefined;
     if (!asset) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
