@@ -75,7 +75,8 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
       const cols = TABLES[table].map(([n]) => n).join(', ');
       const list = filesOf(table, range);
       if (list.length === 0) return `h_${table}`;
-      return `(SELECT ${cols} FROM h_${table} UNION ALL SELECT ${cols} FROM read_parquet([${list.map(quoteLiteral).join(', ')}]))`;
+      // union_by_name: a column added to the schema later reads as NULL from files written before it.
+      return `(SELECT ${cols} FROM h_${table} UNION ALL SELECT ${cols} FROM read_parquet([${list.map(quoteLiteral).join(', ')}], union_by_name = true))`;
     },
     bucket: (col, p) => `((${col} // ${p}) * ${p})`,
     all: (text, params = []) => serial(() => all(text, params)),
