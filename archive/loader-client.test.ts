@@ -73,4 +73,34 @@ describe('archive loader process', () => {
       await r.close();
     }
   });
+
+  it('starts a loader that died again; the journal kept everything meanwhile, stored once', async () => {
+    const d2 = await mkdtemp(join(tmpdir(), 'vw-archive-loader-kill-'));
+    const before = new Set(children());
+    const a = await openArchiveFromConfig(archiveConfigFromSection({ dataDir: d2, loader: { intervalMs: 50 } }, '/'), silentLogger());
+    try {
+      const append = (from: number, n: number) => Promise.all(Array.from({ length: n }, (_, i) => new Promise<Error | null | undefined>((resolve) => {
+        const p = vitalsBatch(dev, from + i, T0 + (from + i) * 60e6, { hr: 60 + ((from + i) % 40) });
+        a.append(p.topic, p.payload, resolve);
+      })));
+      expect((await append(1, 20)).every((e) => !e)).toBe(true);
+      // Loaded into the store's hot tables by the loader's timer; the next checkpoint is minutes away.
+      for (let i = 0; i < 100 && a.counters.batchesStored < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(a.counters).toMatchObject({ batchesStored: 20, checkpoints: 0 });
+      const first = children().find((p) => !before.has(p)) as number;
+      process.kill(first, 'SIGKILL');
+      // Appends do not need the loader: they are durable in the journal all the same.
+      expect((await append(21, 20)).every((e) => !e)).toBe(true);
+      await new Promise((r) => setTimeout(r, 3000));
+      const second = children().find((p) => !before.has(p));
+      expect(second).toBeDefined();
+      expect(second).not.toBe(first);
+      await a.flush();
+      const rows = await a.store.sql.all(`SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${a.store.sql.from('obs')} t`);
+      expect(rows).toEqual([{ n: 40, d: 40 }]);
+    } finally {
+      await a.close();
+      await rm(d2, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

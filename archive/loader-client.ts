@@ -23,7 +23,11 @@ import type { PurgeReport, SqlRunner, ArchiveStore } from './store/types.js';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-/** Pino's level numbers (the worker logs through this thread's logger). */
+/** The first restart of a loader that died waits this long; each next one twice as long, up to RESTART_MAX_MS. */
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+
+/** Pino's level numbers (the loader logs through the central's logger). */
 const LEVEL: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /** The loader's entry: compiled JavaScript in dist/, the TypeScript source (through tsx's loader) under the test runner. */
@@ -64,66 +68,94 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
     config: o.config, logLevel: typeof log.level === 'string' ? log.level : 'info', nice: o.nice,
     tuning: { loadBatchSize: tuning.loadBatchSize, checkpointIntervalMs: tuning.checkpointIntervalMs, checkpointRows: tuning.checkpointRows },
   };
-  const child = startLoader();
-  let closing = false;
   const counters = newCounters();
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let exited: Error | null = null;
+  let closing = false;
+  let child: ChildProcess | null = null;
+  let down: Error | null = new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process starting');
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | null = null;
   let readyInfo: { name: ArchiveStore['name']; durableOnWrite: boolean } | null = null;
-  let onReady: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  const ready = new Promise<void>((resolve, reject) => (onReady = { resolve, reject }));
 
-  child.on('message', (m: Reply) => {
-    switch (m.op) {
-      case 'ready':
-        readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
-        onReady?.resolve();
-        return;
-      case 'failed':
-        onReady?.reject(new VitalwireError(m.code === 'VW_ERR_CONFIG' ? 'VW_ERR_CONFIG' : 'VW_ERR_ARCHIVE_STORE', m.message));
-        return;
-      case 'log': {
-        const { level, msg, ...rest } = m.entry;
-        log[LEVEL[level as number] ?? 'info'](rest, typeof msg === 'string' ? msg : '');
-        return;
+  /**
+   * Starts the loader process; resolves once its store is open. One that dies later is started again, after a delay
+   * that doubles up to RESTART_MAX_MS: meanwhile loads fail (and are retried) and the journal keeps every Batch; the
+   * new loader loads whatever the old one had not made durable (the store keeps each Batch once).
+   */
+  const launch = (): Promise<void> => new Promise<void>((resolve, reject) => {
+    const c = startLoader();
+    child = c;
+    let started = false;
+    c.on('message', (m: Reply) => {
+      switch (m.op) {
+        case 'ready':
+          readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
+          started = true;
+          down = null;
+          resolve();
+          return;
+        case 'failed':
+          reject(new VitalwireError(m.code === 'VW_ERR_CONFIG' ? 'VW_ERR_CONFIG' : 'VW_ERR_ARCHIVE_STORE', m.message));
+          return;
+        case 'log': {
+          const { level, msg, ...rest } = m.entry;
+          log[LEVEL[level as number] ?? 'info'](rest, typeof msg === 'string' ? msg : '');
+          return;
+        }
+        case 'reply': {
+          // A failed load is counted here, where it is retried; the loader's other counters add up across restarts.
+          const { loadErrors, ...theirs } = m.counters;
+          void loadErrors;
+          for (const [k, v] of Object.entries(theirs)) counters[k as keyof typeof theirs] = (base[k as keyof typeof theirs] ?? 0) + v;
+          const p = pending.get(m.id);
+          pending.delete(m.id);
+          if (!p) return;
+          if (m.ok) p.resolve(m.value);
+          else p.reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+        }
       }
-      case 'reply': {
-        // The loader's loadErrors are this thread's (a failed load is counted where it is retried).
-        const loadErrors = counters.loadErrors;
-        Object.assign(counters, m.counters, { loadErrors });
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        if (!p) return;
-        if (m.ok) p.resolve(m.value);
-        else p.reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
-      }
-    }
+    });
+    c.on('error', (err) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'));
+    c.on('exit', (code, signal) => {
+      down = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
+      if (child === c) child = null;
+      for (const p of pending.values()) p.reject(down);
+      pending.clear();
+      // What this loader counted stays counted.
+      Object.assign(base, { ...counters });
+      if (!started) return reject(down);
+      if (closing) return;
+      const delay = Math.min(RESTART_MIN_MS * 2 ** restarts++, RESTART_MAX_MS);
+      log.error({ code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code, restartMs: delay }, 'archive loader process exited: the journal keeps the data; starting it again');
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        if (closing) return;
+        launch().then(() => log.info({ restarts }, 'archive loader process running again'), (err: unknown) => {
+          log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive loader process did not start');
+        });
+      }, delay);
+    });
+    c.send({ op: 'init', id: 0, init });
   });
-  child.on('error', (err) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'));
-  child.on('exit', (code, signal) => {
-    exited = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
-    if (!closing) log.error({ code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code }, 'archive loader process exited: the journal keeps the data until the central restarts');
-    onReady?.reject(exited);
-    for (const p of pending.values()) p.reject(exited);
-    pending.clear();
-  });
+  /** Counters of loaders that exited: the current one's are added to them. */
+  const base: Partial<Record<keyof ReturnType<typeof newCounters>, number>> = {};
 
   const call = <T>(req: DistributiveOmit<Request, 'id'>): Promise<T> => {
-    if (exited) return Promise.reject(exited);
+    const c = child;
+    if (down || !c) return Promise.reject(down ?? new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process not running'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ ...req, id });
+      c.send({ ...req, id });
     });
   };
-  child.send({ op: 'init', id: 0, init });
 
   try {
-    await ready;
+    await launch();
   } catch (err) {
     closing = true;
-    child.kill('SIGKILL');
+    (child as ChildProcess | null)?.kill('SIGKILL');
     await journal.close();
     await release();
     throw err;
@@ -157,11 +189,13 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
     load: (segments, force) => call<number[]>({ op: 'load', segments: [...segments], force }),
     async close() {
       closing = true;
-      if (exited) return;
-      const gone = new Promise((r) => child.once('exit', r));
+      if (restartTimer) clearTimeout(restartTimer);
+      const c = child;
+      if (!c) return;
+      const gone = new Promise((r) => c.once('exit', r));
       await call({ op: 'close' }).catch(() => undefined);
       // It exits once its channel closes; one that does not within 10 s is ended.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
       await gone;
       clearTimeout(timer);
     },
