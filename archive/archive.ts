@@ -19,7 +19,7 @@ import type { ArchiveStore } from './store/types.js';
 export type { ArchiveCounters } from './loader.js';
 
 export interface ArchiveTuning {
-  /** Longest an append waits to share an fsync (the PUBACK delay this adds). */
+  /** How long a commit waits for more appends to share its fsync (the PUBACK delay this adds); 0: none (journal.ts). */
   commitDelayMs: number;
   commitMaxBytes: number;
   /** Journal bytes beyond which appends are refused (VW_ERR_ARCHIVE_FULL): the store has been down too long. */
@@ -34,7 +34,7 @@ export interface ArchiveTuning {
 }
 
 export const DEFAULT_TUNING: ArchiveTuning = {
-  commitDelayMs: 5,
+  commitDelayMs: 0,
   commitMaxBytes: 1 << 20,
   journalMaxBytes: 4 * 1024 ** 3,
   loadIntervalMs: 1000,

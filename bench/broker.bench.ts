@@ -125,8 +125,9 @@ async function startVitalwire(dir: string, name: string, redisUrl: string | null
     'tls: { ca: pki/tls/ca.crt, cert: pki/tls/broker.crt, key: pki/tls/broker.key }',
     'users: { file: users.yaml }',
     ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
-    // The embedded store on its defaults (journal commit 5 ms, loader every second in its worker at nice 10).
-    ...(archive ? [`archive: { dataDir: archive-${name} }`] : []),
+    // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 10);
+    // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
+    ...(archive ? [`archive: { dataDir: archive-${name}${process.env['VW_BENCH_BROKER_ARCHIVE'] ? `, ${process.env['VW_BENCH_BROKER_ARCHIVE']}` : ''} }`] : []),
     // Each bench publisher stands for a whole gateway at full tilt: the per-identity rate limit is raised so the
     // bench measures the broker, not the limiter (its default, 1000/s, is documented in docs/broker.md).
     `limits: { publishRatePerSecond: 1000000, publishBurst: 1000000, maxBufferedBytesPerClient: ${BUFFER_BYTES} }`,
