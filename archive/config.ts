@@ -27,7 +27,7 @@ export const archiveConfigSchema = z.strictObject({
     poolSize: int(1, 100, 4),
   }).optional(),
   journal: z.strictObject({
-    commitDelayMs: int(0, 1000, 0),
+    commitDelayMs: int(0, 1000, 2),
     commitMaxBytes: int(4096, 1 << 30, 1 << 20),
     maxBytes: int(1 << 20, 2 ** 50, 4 * 1024 ** 3),
   }).prefault({}),

@@ -28,7 +28,7 @@ describe('archive journal', () => {
     await j.close();
   });
 
-  it('with no commit delay (the default), commits at the end of the turn, and what arrives meanwhile shares the next fsync', async () => {
+  it('with no commit delay, commits at the end of the turn, and what arrives meanwhile shares the next fsync', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
     const j = await open(1 << 30, 0);
     // One turn's appends: one commit, started without waiting for a timer.

@@ -1,7 +1,7 @@
 // The archive's write-ahead journal: every accepted Batch is appended here, and its `done` fires once an fdatasync has
 // made it durable. Appends share one writev + fdatasync (group commit): those of one event-loop turn, and all that
-// arrive while a commit is running, go in the next one; commitDelayMs (default 0) can make a commit wait longer for
-// company. So the broker's PUBACK costs a share of one fsync, not one per message, and waits no longer than the sync. The loader later seals the active
+// arrive while a commit is running, go in the next one, which waits commitDelayMs (0: to the end of the turn) for
+// company. So the broker's PUBACK costs a share of one fsync, not one per message. The loader later seals the active
 // segment, loads sealed segments into the store off the hot path, and drops them once the store holds their data.
 //
 //   segment file  = frames (lib/framed-records.ts), named <12-digit number>.jnl
