@@ -1,25 +1,25 @@
 // The archive service: what the broker calls for every Batch it accepts, and the background loader that moves
 // journaled Batches into the store. The broker's cost is one buffer copy and a share of one fdatasync per commit;
-// decoding, row building and store writes happen later, in the loader, in slices that yield to the event loop.
+// decoding, row building and store writes happen later, in the loader (loader.ts): in a loader process for the central
+// (loader-client.ts: never on the broker's threads), or in the caller's thread for the export command and tests.
 //
 // Durability: `done()` fires after the journal's fdatasync of the record (journal.ts). From then on a crash loses
 // nothing: at start the journal's segments are loaded again, and the store drops what it already holds (exactly once
 // by Batch key). A segment is deleted only once the store holds its data durably (after the PostgreSQL commit, or
 // after the embedded store's next checkpoint names the Parquet files in its manifest).
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { takeLock } from '../lib/pid-lock.js';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
-import { parseStreamTopic } from '../lib/topics.js';
-import { Journal, readSegment, type Done, type JournalRecord, type SealedSegment } from './journal.js';
-import { toRows } from './rows.js';
+import { Journal, type Done } from './journal.js';
+import { Loader, type ArchiveCounters, type SegmentRef } from './loader.js';
 import { runRetention, type RetentionDays } from './retention.js';
-import type { BatchRows, RejectRow } from './schema.js';
-import type { ArchiveStore, WriteReport } from './store/types.js';
+import type { ArchiveStore } from './store/types.js';
+
+export type { ArchiveCounters } from './loader.js';
 
 export interface ArchiveTuning {
-  /** Longest an append waits to share an fsync (the PUBACK delay this adds). */
+  /** How long a commit waits for more appends to share its fsync (the PUBACK delay this adds); 0: none (journal.ts). */
   commitDelayMs: number;
   commitMaxBytes: number;
   /** Journal bytes beyond which appends are refused (VW_ERR_ARCHIVE_FULL): the store has been down too long. */
@@ -34,7 +34,7 @@ export interface ArchiveTuning {
 }
 
 export const DEFAULT_TUNING: ArchiveTuning = {
-  commitDelayMs: 5,
+  commitDelayMs: 2,
   commitMaxBytes: 1 << 20,
   journalMaxBytes: 4 * 1024 ** 3,
   loadIntervalMs: 1000,
@@ -56,16 +56,6 @@ export interface ArchiveOptions {
   retention?: RetentionDays;
 }
 
-export interface ArchiveCounters {
-  batchesStored: number;
-  duplicates: number;
-  conflicts: number;
-  rejects: number;
-  rowsStored: number;
-  loadErrors: number;
-  checkpoints: number;
-}
-
 export interface Archive {
   /**
    * For every Batch the broker accepts: the topic (vw/v1/<site>/<gateway>/<device>/<kind>) and the payload bytes as
@@ -75,94 +65,96 @@ export interface Archive {
   append(topic: string, payload: Uint8Array, done: Done): void;
   /** Loads everything journaled so far and makes it durable in the store (tests, shutdown, export). */
   flush(): Promise<void>;
+  /** The store, for queries (the central's: a proxy whose queries run in the loader process). */
   readonly store: ArchiveStore;
   readonly counters: ArchiveCounters;
   readonly journal: Journal;
   close(): Promise<void>;
 }
 
+/** Where the loading happens: here (Loader over a store) or in the loader process. */
+export interface LoadBackend {
+  readonly store: ArchiveStore;
+  readonly counters: ArchiveCounters;
+  /** Loads these sealed segments; resolves with the numbers of those now durable in the store. */
+  load(segments: readonly SegmentRef[], force: boolean): Promise<number[]>;
+  close(): Promise<void>;
+}
+
 /** One writing process per archive directory: a second would interleave journal segments. */
-async function lockDir(dir: string): Promise<() => Promise<void>> {
+export async function lockDir(dir: string): Promise<() => Promise<void>> {
   const r = await takeLock(join(dir, 'archive.lock'));
   if (typeof r === 'function') return r;
   throw new VitalwireError('VW_ERR_CONFIG', `archive dataDir ${dir} is in use by process ${r.heldBy}`);
 }
 
+export async function openJournal(dataDir: string, tuning: ArchiveTuning, log: Logger, readOnly: boolean, nowUs?: () => number): Promise<Journal> {
+  return Journal.open({
+    dir: join(dataDir, 'journal'), commitDelayMs: tuning.commitDelayMs, commitMaxBytes: tuning.commitMaxBytes, maxBytes: tuning.journalMaxBytes,
+    logger: log, ...(nowUs ? { nowUs } : {}), ...(readOnly ? { readOnly: true } : {}),
+  });
+}
+
+/** The archive with its loader in this thread, over a store the caller opened. */
 export async function openArchive(o: ArchiveOptions): Promise<Archive> {
   const tuning: ArchiveTuning = { ...DEFAULT_TUNING, ...o.tuning };
   const log = o.logger.child({ component: 'archive' });
   const nowUs = o.nowUs ?? (() => Date.now() * 1000);
   const release = o.readOnly ? async () => undefined : await lockDir(o.dataDir);
-  const journal = await Journal.open({
-    dir: join(o.dataDir, 'journal'), commitDelayMs: tuning.commitDelayMs, commitMaxBytes: tuning.commitMaxBytes, maxBytes: tuning.journalMaxBytes,
-    logger: log, nowUs, ...(o.readOnly ? { readOnly: true } : {}),
-  });
-  const counters: ArchiveCounters = { batchesStored: 0, duplicates: 0, conflicts: 0, rejects: 0, rowsStored: 0, loadErrors: 0, checkpoints: 0 };
-  const loadedNos = new Set<number>();
-  let awaitingCheckpoint: SealedSegment[] = [];
-  let rowsSinceCheckpoint = 0;
-  let lastCheckpoint = Date.now();
+  const journal = await openJournal(o.dataDir, tuning, log, o.readOnly === true, nowUs);
+  const loader = new Loader(o.store, tuning, log, o.readOnly === true);
+  let purgeTimer: NodeJS.Timeout | null = null;
+  let purging: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  const purge = (): void => {
+    purgeTimer = null;
+    if (closed || !o.retention) return;
+    purging = runRetention(o.store, o.store.audit, o.retention, nowUs()).then(
+      (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
+      (err: unknown) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive retention purge failed; retried tomorrow'),
+    ).finally(() => {
+      if (!closed) purgeTimer = setTimeout(purge, 86_400_000);
+    });
+  };
+  if (!o.readOnly && o.retention) purgeTimer = setTimeout(purge, 60_000);
+  const backend: LoadBackend = {
+    store: o.store,
+    counters: loader.counters,
+    load: (segs, force) => loader.load(segs, force),
+    async close() {
+      closed = true;
+      if (purgeTimer) clearTimeout(purgeTimer);
+      await purging;
+      await o.store.close();
+    },
+  };
+  return runArchive({ journal, backend, tuning, log, readOnly: o.readOnly === true, release });
+}
+
+/**
+ * The archive around a journal and a load backend: the loader's timer (with backoff when the store fails), flush and
+ * close. What the journal held at start is loaded before this returns.
+ */
+export async function runArchive(o: {
+  journal: Journal; backend: LoadBackend; tuning: ArchiveTuning; log: Logger; readOnly: boolean; release: () => Promise<void>;
+}): Promise<Archive> {
+  const { journal, backend, tuning, log } = o;
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
   let backoffMs = tuning.loadIntervalMs;
   let closed = false;
 
-  const writeSlice = async (records: JournalRecord[]): Promise<void> => {
-    const batches: BatchRows[] = [];
-    const rejects: RejectRow[] = [];
-    for (const r of records) {
-      const res = toRows(r.topic, r.payload, r.receivedUs);
-      if (res.ok) batches.push(res.rows);
-      else {
-        rejects.push({ t_us: r.receivedUs, site: parseStreamTopic(r.topic)?.site ?? r.topic.split('/')[2] ?? '', topic: r.topic, reason: res.reason, payload: Buffer.from(r.payload) });
-        log.warn({ code: 'VW_ERR_ARCHIVE_REJECT', topic: r.topic, bytes: r.payload.length }, 'archive kept an unreadable payload in the reject table');
-      }
-    }
-    const rep: WriteReport = await o.store.write(batches, rejects);
-    counters.batchesStored += rep.stored;
-    counters.duplicates += rep.duplicates;
-    counters.rowsStored += rep.rows;
-    counters.rejects += rejects.length;
-    rowsSinceCheckpoint += rep.rows + rep.stored;
-    if (rep.conflicts > 0) {
-      counters.conflicts += rep.conflicts;
-      log.warn({ code: 'VW_ERR_ARCHIVE_CONFLICT', conflicts: rep.conflicts }, 'Batches reused stored keys with different content: kept in the conflict table');
-    }
-  };
-
   const loadOnce = async (force: boolean): Promise<void> => {
-    // A reader beside a shared store (PostgreSQL) writes nothing: the broker that owns the journal loads it.
-    if (o.readOnly && o.store.durableOnWrite) return;
     const segs = await journal.seal();
-    for (const seg of segs) {
-      if (loadedNos.has(seg.no)) continue;
-      const records = await readSegment(seg.path);
-      for (let i = 0; i < records.length; i += tuning.loadBatchSize) {
-        await writeSlice(records.slice(i, i + tuning.loadBatchSize));
-        await yieldToLoop(); // the broker's sockets get their turn between slices
-      }
-      loadedNos.add(seg.no);
-      if (o.store.durableOnWrite) {
-        if (!o.readOnly) await journal.drop(seg);
-      } else awaitingCheckpoint.push(seg);
-    }
-    const due = rowsSinceCheckpoint >= tuning.checkpointRows || Date.now() - lastCheckpoint >= tuning.checkpointIntervalMs;
-    if (!o.store.durableOnWrite && !o.readOnly && awaitingCheckpoint.length > 0 && (force || due)) {
-      await o.store.checkpoint();
-      counters.checkpoints++;
-      for (const seg of awaitingCheckpoint) await journal.drop(seg);
-      awaitingCheckpoint = [];
-      rowsSinceCheckpoint = 0;
-      lastCheckpoint = Date.now();
-    }
+    const durable = new Set(await backend.load(segs.map((s) => ({ no: s.no, path: s.path })), force));
+    if (o.readOnly) return;
+    for (const seg of segs) if (durable.has(seg.no)) await journal.drop(seg);
   };
-
   const serial = (force: boolean): Promise<void> => {
     const run = chain.then(() => loadOnce(force));
     chain = run.catch(() => undefined);
     return run;
   };
-
   const tick = (): void => {
     timer = null;
     if (closed) return;
@@ -171,7 +163,7 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
         backoffMs = tuning.loadIntervalMs;
       },
       (err: unknown) => {
-        counters.loadErrors++;
+        backend.counters.loadErrors++;
         backoffMs = Math.min(backoffMs * 2, 30_000);
         log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message, retryMs: backoffMs, journalBytes: journal.diskBytes() }, 'archive load failed: the journal keeps the data');
       },
@@ -180,39 +172,30 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
     });
   };
   // What the journal held at start goes in before anything new (and, read-only, is all there is).
-  await serial(false);
+  try {
+    await serial(false);
+  } catch (err) {
+    await journal.close();
+    await backend.close();
+    await o.release();
+    throw err;
+  }
   if (!o.readOnly) timer = setTimeout(tick, tuning.loadIntervalMs);
-  let purgeTimer: NodeJS.Timeout | null = null;
-  const purge = (): void => {
-    purgeTimer = null;
-    if (closed || !o.retention) return;
-    const days = o.retention;
-    const run = chain.then(() => runRetention(o.store, o.store.audit, days, nowUs()));
-    chain = run.then(() => undefined, () => undefined);
-    run.then(
-      (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
-      (err: unknown) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive retention purge failed; retried tomorrow'),
-    ).finally(() => {
-      if (!closed) purgeTimer = setTimeout(purge, 86_400_000);
-    });
-  };
-  if (!o.readOnly && o.retention) purgeTimer = setTimeout(purge, 60_000);
 
   return {
     append: (topic, payload, done) => journal.append(topic, payload, done),
     flush: () => serial(true),
-    store: o.store,
-    counters,
+    store: backend.store,
+    counters: backend.counters,
     journal,
     async close() {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
-      if (purgeTimer) clearTimeout(purgeTimer);
       await journal.close();
       await chain;
-      await o.store.close();
-      await release();
+      await backend.close();
+      await o.release();
     },
   };
 }

@@ -1,5 +1,5 @@
 // The archive's audit store: append-only, one entry per change of who-is-in-which-bed (binding.set, binding.end), per
-// retention purge and per export, each saying who did it, when, and from what to what. Bindings are not kept anywhere
+// retention purge, per export and per search of the FHIR API (record.read), each saying who did it, when, and from what to what. Bindings are not kept anywhere
 // else: the binding state is the fold of these entries (bindings.ts), so the record of changes and the state cannot
 // disagree. It holds patient identifiers, so it is a data store (mode 0600), never a log.
 //
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { takeLock } from '../lib/pid-lock.js';
 import { VitalwireError } from '../decoders/errors.js';
 
-export const AUDIT_ACTIONS = ['binding.set', 'binding.end', 'retention.purge', 'export'] as const;
+export const AUDIT_ACTIONS = ['binding.set', 'binding.end', 'retention.purge', 'export', 'record.read'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {

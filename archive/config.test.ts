@@ -18,8 +18,8 @@ afterEach(async () => {
 describe('archive config', () => {
   it('fills every default and resolves dataDir against the config file', () => {
     const c = archiveConfigFromSection({ dataDir: 'archive' }, '/etc/vitalwire');
-    expect(c).toMatchObject({ dataDir: '/etc/vitalwire/archive', store: 'duckdb', journal: { commitDelayMs: 5, maxBytes: 4 * 1024 ** 3 },
-      loader: { intervalMs: 1000 }, checkpoint: { intervalMs: 600_000 }, retention: { waveDays: 30, obsDays: 3650 } });
+    expect(c).toMatchObject({ dataDir: '/etc/vitalwire/archive', store: 'duckdb', journal: { commitDelayMs: 2, maxBytes: 4 * 1024 ** 3 },
+      loader: { intervalMs: 1000, nice: 10 }, checkpoint: { intervalMs: 600_000 }, retention: { waveDays: 30, obsDays: 3650 } });
   });
 
   it('reports every problem with its path, together', () => {

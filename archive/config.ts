@@ -12,6 +12,7 @@ import { openArchive, type Archive } from './archive.js';
 import { openFileAudit, type AuditLog } from './audit.js';
 import { openDuckDbStore } from './store/duckdb.js';
 import { openPostgresStore } from './store/postgres.js';
+import { openLoaderArchive } from './loader-client.js';
 import type { ArchiveStore } from './store/types.js';
 
 const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
@@ -26,13 +27,15 @@ export const archiveConfigSchema = z.strictObject({
     poolSize: int(1, 100, 4),
   }).optional(),
   journal: z.strictObject({
-    commitDelayMs: int(0, 1000, 5),
+    commitDelayMs: int(0, 1000, 2),
     commitMaxBytes: int(4096, 1 << 30, 1 << 20),
     maxBytes: int(1 << 20, 2 ** 50, 4 * 1024 ** 3),
   }).prefault({}),
   loader: z.strictObject({
     intervalMs: int(10, 60_000, 1000),
     batchSize: int(1, 100_000, 2000),
+    /** Niceness of the loader process: on a busy machine the broker goes first. */
+    nice: int(0, 19, 10),
   }).prefault({}),
   /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */
   checkpoint: z.strictObject({
@@ -85,19 +88,21 @@ export function dataDirConfig(dir: string): ArchiveConfig {
   return archiveConfigFromSection({ dataDir: dir }, process.cwd());
 }
 
-async function openStore(c: ArchiveConfig, logger: Logger, readOnly: boolean): Promise<ArchiveStore> {
+/** The store a config names (the central's worker opens it there; the export and bind commands here). */
+export async function openStore(c: ArchiveConfig, logger: Logger, readOnly: boolean): Promise<ArchiveStore> {
   if (c.store === 'postgres' && c.postgres) {
     return openPostgresStore({ url: c.postgres.url, schema: c.postgres.schema, poolSize: c.postgres.poolSize, logger });
   }
   return openDuckDbStore({ dir: c.dataDir, logger, readOnly });
 }
 
-/** The archive a central runs: the broker appends to it; its loader, checkpoints and retention run in the background. */
+/**
+ * The archive a central runs: the broker appends to its journal; its loader, checkpoints, retention and queries run in
+ * a loader process at a lower priority (loader-client.ts).
+ */
 export async function openArchiveFromConfig(c: ArchiveConfig, logger: Logger): Promise<Archive> {
-  const store = await openStore(c, logger, false);
-  return openArchive({
-    dataDir: c.dataDir, store, logger,
-    retention: c.retention,
+  return openLoaderArchive({
+    config: c, logger, nice: c.loader.nice,
     tuning: {
       commitDelayMs: c.journal.commitDelayMs, commitMaxBytes: c.journal.commitMaxBytes, journalMaxBytes: c.journal.maxBytes,
       loadIntervalMs: c.loader.intervalMs, loadBatchSize: c.loader.batchSize, checkpointIntervalMs: c.checkpoint.intervalMs, checkpointRows: c.checkpoint.rows,

@@ -11,7 +11,7 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const open = (maxBytes = 1 << 30) => Journal.open({ dir, commitDelayMs: 5, commitMaxBytes: 1 << 20, maxBytes, logger: silentLogger(), nowUs: () => 42 });
+const open = (maxBytes = 1 << 30, commitDelayMs = 5) => Journal.open({ dir, commitDelayMs, commitMaxBytes: 1 << 20, maxBytes, logger: silentLogger(), nowUs: () => 42 });
 const append = (j: Journal, topic: string, payload: Buffer) => new Promise<Error | null>((resolve) => j.append(topic, payload, (err) => resolve(err ?? null)));
 
 describe('archive journal', () => {
@@ -25,6 +25,22 @@ describe('archive journal', () => {
     const recs = await readSegment(seg!.path);
     expect(recs).toHaveLength(200);
     expect(recs[7]).toEqual({ topic: 'vw/v1/s/g/d7/obs', payload: Buffer.from([7, 1, 2]), receivedUs: 42 });
+    await j.close();
+  });
+
+  it('with no commit delay, commits at the end of the turn, and what arrives meanwhile shares the next fsync', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
+    const j = await open(1 << 30, 0);
+    // One turn's appends: one commit, started without waiting for a timer.
+    const first = Promise.all(Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/d${i}/obs`, Buffer.from([i]))));
+    await new Promise((r) => setImmediate(r));
+    // Appended while that commit's write and fsync run: all of them go in the one after it.
+    const second = Promise.all(Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/e${i}/obs`, Buffer.from([i]))));
+    expect((await first).every((e) => e === null)).toBe(true);
+    expect((await second).every((e) => e === null)).toBe(true);
+    expect(j.counters.fsyncs).toBe(2);
+    const recs = await readSegment((await j.seal())[0]!.path);
+    expect(recs.map((r) => r.topic)).toEqual([...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/d${i}/obs`), ...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/e${i}/obs`)]);
     await j.close();
   });
 

@@ -1,6 +1,7 @@
 // The archive's write-ahead journal: every accepted Batch is appended here, and its `done` fires once an fdatasync has
-// made it durable. Appends wait at most commitDelayMs to share one writev + fdatasync (group commit, as the gateway's
-// outbox does), so the broker's PUBACK costs one shared fsync, not one per message. The loader later seals the active
+// made it durable. Appends share one writev + fdatasync (group commit): those of one event-loop turn, and all that
+// arrive while a commit is running, go in the next one, which waits commitDelayMs (0: to the end of the turn) for
+// company. So the broker's PUBACK costs a share of one fsync, not one per message. The loader later seals the active
 // segment, loads sealed segments into the store off the hot path, and drops them once the store holds their data.
 //
 //   segment file  = frames (lib/framed-records.ts), named <12-digit number>.jnl
@@ -68,6 +69,7 @@ export class Journal {
   private stagedBytes = 0;
   private waiters: Done[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private committing: Promise<void> | null = null;
   private closed = false;
 
@@ -158,6 +160,14 @@ export class Journal {
       void this.commit();
       return;
     }
+    if (this.o.commitDelayMs === 0) {
+      // After this turn's I/O: every PUBLISH of the socket chunks read in this turn is staged by then.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        void this.commit();
+      });
+      return;
+    }
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.commit();
@@ -169,6 +179,10 @@ export class Journal {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
     }
     while (this.committing) await this.committing;
     if (this.staged.length === 0) return;
@@ -262,6 +276,7 @@ export class Journal {
     await this.commit();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     await this.active?.close();
     this.active = null;
   }

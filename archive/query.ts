@@ -18,6 +18,11 @@ export interface Scope {
   codes?: readonly number[] | undefined;
   /** Read the quarantine tables too (demo, test and simulated data): only when a user asks for it explicitly. */
   includeQuarantine?: boolean | undefined;
+  /** Only devices this lets through (a user's scope): applied to the devices a bed or patient was bound to. */
+  allow?: ((site: string, gateway: string, device: string) => boolean) | undefined;
+  /** A page of rows, oldest first (selectRows; per table when the quarantine tables are read too). */
+  limit?: number | undefined;
+  offset?: number | undefined;
 }
 
 export type DataTable = 'obs' | 'wave' | 'alarm' | 'status' | 'gap';
@@ -44,6 +49,7 @@ export function slicesOf(idx: BindingIndex, s: Scope): Slice[] {
   if (s.bed === undefined && s.patient === undefined) return [{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }];
   return idx.where({ bed: s.bed, patient: s.patient, site: s.site }, s.fromUs ?? 0, s.toUs ?? null)
     .filter((b) => (s.gateway === undefined || b.gateway === s.gateway) && (s.device === undefined || b.device === s.device))
+    .filter((b) => s.allow === undefined || s.allow(b.site, b.gateway, b.device))
     .map((b) => ({
       site: b.site, gateway: b.gateway, device: b.device,
       fromUs: Math.max(b.fromUs, s.fromUs ?? 0), toUs: b.toUs === null ? (s.toUs ?? null) : s.toUs === undefined ? b.toUs : Math.min(b.toUs, s.toUs),
@@ -74,6 +80,18 @@ function where(slices: readonly Slice[], s: Scope, p: Params, codeCol: string | 
 }
 
 const CODE_COL: Record<DataTable, string | null> = { obs: 'mdc', wave: 'mdc', alarm: 'mdc', status: null, gap: null };
+
+/** Flags that quarantine data (demo, test, simulated): rows.ts QUARANTINE_FLAGS. */
+const QUARANTINE = Flag.FLAG_DEMO | Flag.FLAG_TEST | Flag.FLAG_SIMULATED;
+
+/**
+ * True for a row of a device whose status says it is not a patient's monitor (DeviceStatus.flags, FLAG_SIMULATED):
+ * a Gap carries no flags of its own, so a simulator's Gaps are quarantined by its status.
+ */
+function fromQuarantinedDevice(store: ArchiveStore, p: Params): string {
+  return `EXISTS (SELECT 1 FROM ${store.sql.from('status')} s WHERE s.site = t.site AND s.gateway = t.gateway AND s.device = t.device
+    AND (s.flags & ${p.add(QUARANTINE)}) <> 0)`;
+}
 const HAS_Q: Record<DataTable, boolean> = { obs: true, wave: true, alarm: true, status: false, gap: false };
 
 /** Rows of one kind in a scope, oldest first, each with the binding valid at its time. */
@@ -86,12 +104,18 @@ export async function selectRows<T extends DataTable>(store: ArchiveStore, idx: 
   for (const [t, q] of tables) {
     const p = new Params();
     const range = { ...(s.fromUs !== undefined ? { fromUs: s.fromUs } : {}), ...(s.toUs !== undefined ? { toUs: s.toUs } : {}) };
-    const rows = await store.sql.all(`SELECT * FROM ${store.sql.from(t, range)} t WHERE ${where(slices, s, p, CODE_COL[table])}`, p.values);
+    const page = s.limit !== undefined ? ` ORDER BY t_us, device, seq, idx LIMIT ${Math.trunc(s.limit)} OFFSET ${Math.trunc(s.offset ?? 0)}` : '';
+    const gap = table === 'gap';
+    const w = where(slices, s, p, CODE_COL[table]);
+    const sim = gap ? fromQuarantinedDevice(store, p) : '';
+    const select = gap ? `SELECT t.*, ${sim} AS q_device` : 'SELECT *';
+    const rows = await store.sql.all(`${select} FROM ${store.sql.from(t, range)} t WHERE ${w}${gap && !s.includeQuarantine ? ` AND NOT ${sim}` : ''}${page}`, p.values);
     for (const r of rows) {
       // Set in place: a spread copy of a 30-column row costs far more than the query (see rows.ts).
-      const row = r as unknown as Bound<RowOfTable[T]>;
+      const row = r as unknown as Bound<RowOfTable[T]> & { q_device?: boolean };
       row.binding = idx.at(row.site, row.gateway, row.device, row.t_us);
-      row.quarantined = q;
+      row.quarantined = q || row.q_device === true;
+      delete row.q_device;
       out.push(row);
     }
   }
@@ -179,7 +203,8 @@ export async function trend(store: ArchiveStore, idx: BindingIndex, s: Scope & {
   const gp = new Params();
   const gw = where(slices.map((sl) => ({ ...sl, fromUs: undefined, toUs: undefined })), s, gp, null);
   const gaps = await store.sql.all(`SELECT device, from_time_us, to_time_us, reason FROM ${store.sql.from('gap')} t WHERE ${gw}
-    AND from_time_us < ${gp.add(s.toUs)} AND to_time_us > ${gp.add(s.fromUs)} ORDER BY from_time_us`, gp.values);
+    AND from_time_us < ${gp.add(s.toUs)} AND to_time_us > ${gp.add(s.fromUs)}${s.includeQuarantine ? '' : ` AND NOT ${fromQuarantinedDevice(store, gp)}`}
+    ORDER BY from_time_us`, gp.values);
   out.gaps = gaps.map((g) => ({ fromUs: g['from_time_us'] as number, toUs: g['to_time_us'] as number, reason: g['reason'] as number, device: g['device'] as string }));
   return out;
 }

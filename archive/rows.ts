@@ -159,7 +159,7 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
       clock_offset_us: num(tm?.clockOffsetUs), device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
       state: s.state ?? 0, reason: s.reason ?? '', frames_ok: num(s.framesOk), frames_bad: num(s.framesBad), garbage_bytes: num(s.garbageBytes),
       unmapped: num(s.unmapped), reconnects: num(s.reconnects), queue_depth: num(s.queueDepth), clock_synced: s.clockSynced === true,
-      last_frame_time_us: num(s.lastFrameTimeUs), diagnosis: s.diagnosis ?? '', session: s.session ?? '',
+      last_frame_time_us: num(s.lastFrameTimeUs), diagnosis: s.diagnosis ?? '', session: s.session ?? '', flags: s.flags ?? 0,
     };
     out.status.push(row);
   }

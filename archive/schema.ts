@@ -62,6 +62,8 @@ export const STATUS_COLUMNS = [
   ['state', 'int'], ['reason', 'text'], ['frames_ok', 'bigint'], ['frames_bad', 'bigint'], ['garbage_bytes', 'bigint'], ['unmapped', 'bigint'],
   ['reconnects', 'bigint'], ['queue_depth', 'bigint'], ['clock_synced', 'bool'], ['last_frame_time_us', 'bigint'], ['diagnosis', 'text'],
   ['session', 'text'],
+  // About the device itself (FLAG_SIMULATED: a simulator): its Gaps, which carry no flags, are quarantined by it.
+  ['flags', 'u32'],
 ] as const satisfies readonly Col[];
 
 export const GAP_COLUMNS = [

@@ -9,7 +9,8 @@
 // role 'pub': each client is one gateway-like publisher (client certificate, one topic, QoS 1); payloads cycle
 //             through the given sizes and start with the send time (float64 ms since the epoch). With per-client
 //             `payloads` (contract-valid Batches of the publisher's own site, gateway and device, which a broker that
-//             checks payloads requires), they cycle through those bytes instead, the send time at `timeAt`.
+//             checks payloads requires), they cycle through those bytes instead, the send time at `timeAt` and, when
+//             `seqAt` is set, a five-byte varint that counts up per publisher (a Batch's seq, so each is a new Batch).
 // role 'sub': each client is one fan-out-like subscriber (password, QoS 1 on its filter); it PUBACKs every message
 //             and keeps the latency of those sent inside the current window. A subscriber the broker cuts comes back
 //             and subscribes again; what it missed counts as not delivered.
@@ -17,7 +18,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 
-const { ca, clients, sizes = [], role, timeAt = 0 } = workerData;
+const { ca, clients, sizes = [], role, timeAt = 0, seqAt = -1 } = workerData;
 const nowMs = () => performance.timeOrigin + performance.now();
 const conns = [];
 let closing = false;
@@ -159,7 +160,7 @@ async function session(c, onPublish, onPuback) {
 
 async function connectPublisher(c) {
   const conn = {
-    socket: null, nextId: 1, acked: 0,
+    socket: null, nextId: 1, acked: 0, seq: 1,
     templates: c.payloads ? c.payloads.map((b) => publishTemplate(c.topic, 0, b)) : sizes.map((n) => publishTemplate(c.topic, n)),
   };
   conn.socket = await session(c, () => undefined, () => conn.acked++);
@@ -202,6 +203,11 @@ async function run(ratePerSec, durationMs) {
         p.writeUInt16BE(c.nextId, t.idAt);
         c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;
         p.writeDoubleBE(nowMs(), t.payloadAt + timeAt);
+        if (seqAt >= 0) {
+          // A varint in five bytes, whatever its value: continuation bits on the first four.
+          let v = c.seq++;
+          for (let b = 0; b < 5; b++, v = Math.floor(v / 128)) p[t.payloadAt + seqAt + b] = (v % 128) | (b < 4 ? 0x80 : 0);
+        }
         c.socket.write(p);
         sent++;
       }

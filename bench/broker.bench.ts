@@ -4,14 +4,19 @@
 // its CPU (from /proc) and memory per connection are its own. Peer: mosquitto 2 in the same run, with TLS, a password
 // file, an ACL file and the same in-flight and queue limits. Then two vitalwire brokers on one redis-server against
 // one. The load generator shares the machine's cores with the brokers: compare ratios, not absolute rates.
+// The archive variant: the single node twice on real Batches (numerics and waveform chunks, a new seq per message),
+// once without and once with its clinical record (the PUBACK waiting for the journal's fsync, the loader in its worker).
 import { freePort } from '../lib/listen.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
+import { dataDirConfig, openArchiveReader } from '../archive/config.js';
+import { publish } from '../archive/test-kit.js';
+import { silentLogger } from '../lib/log.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 import { writeUsersFile } from '../broker/users-file.js';
 import { hashPassword } from '../broker/users.js';
@@ -89,6 +94,21 @@ function machineBusyUs(): number {
   return (total - (f[3] ?? 0) - (f[4] ?? 0)) * 10_000;
 }
 
+/** Child processes of a process (any of its threads). */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+/** Batches an archive directory holds (read beside it, as the export command does). */
+async function archivedBatches(dataDir: string): Promise<number> {
+  const a = await openArchiveReader(dataDirConfig(dataDir), silentLogger());
+  try {
+    return Number((await a.store.sql.all(`SELECT count(*) AS n FROM ${a.store.sql.from('batch')} t`))[0]?.['n'] ?? 0);
+  } finally {
+    await a.close();
+  }
+}
+
 function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
@@ -123,13 +143,16 @@ function stopChild(c: ChildProcess): Promise<void> {
   });
 }
 
-async function startVitalwire(dir: string, name: string, redisUrl: string | null): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+async function startVitalwire(dir: string, name: string, redisUrl: string | null, archive = false): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const cfg = join(dir, `${name}.yaml`);
   await writeFile(cfg, [
     'listen: { host: 127.0.0.1, port: 0 }',
     'tls: { ca: pki/tls/ca.crt, cert: pki/tls/broker.crt, key: pki/tls/broker.key }',
     'users: { file: users.yaml }',
     ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
+    // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 10);
+    // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
+    ...(archive ? [`archive: { dataDir: archive-${name}${process.env['VW_BENCH_BROKER_ARCHIVE'] ? `, ${process.env['VW_BENCH_BROKER_ARCHIVE']}` : ''} }`] : []),
     // Each bench publisher stands for a whole gateway at full tilt: the per-identity rate limit is raised so the
     // bench measures the broker, not the limiter (its default, 1000/s, is documented in docs/broker.md).
     `limits: { publishRatePerSecond: 1000000, publishBurst: 1000000, maxBufferedBytesPerClient: ${BUFFER_BYTES} }`,
@@ -210,10 +233,38 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
+/** Real Batches for the archive variant (see broker-load.mjs): the publisher's own bytes to cycle through. */
+type BatchLoad = (p: Publisher) => Buffer[];
+const BATCH_TIME_AT = 1;
+const BATCH_SEQ_AT = 10;
+
+/**
+ * Batches of about the bench's sizes, of the publisher's own site, gateway and device (the broker checks each against
+ * its topic): numerics (HR, SpO2, RR, NIBP) and ECG chunks of 125 to 1,800 samples. Each starts with the send time, in
+ * a field number the contract does not use (fixed64, which a decoder skips), at BATCH_TIME_AT, then the seq as a
+ * five-byte varint at BATCH_SEQ_AT for the load generator to count up; the rest is the Batch as the contract encodes it.
+ */
+export function batchLoad(p: Publisher): Buffer[] {
+  const dev = { site: p.site, gateway: p.gw, device: 'bed01' };
+  const t = Date.now() * 1000;
+  const time = { gatewayTimeUs: t, deviceTimeUs: t };
+  // seq 0 is proto3's default, so not encoded: the load generator writes each message's seq in front.
+  const wave = (n: number) => publish(dev, 'wave', 0, { publishTimeUs: t, waves: [{ time, mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', sampleRateHz: 250, firstSample: 1000,
+    samples: Array.from({ length: n }, (_, i) => Math.round(800 * Math.sin(i / 9))), scale: 0.005, unit: 'mV', vendorCode: '131330^MDC_ECG_ELEC_POTL_II^MDC' }] });
+  const obs = publish(dev, 'obs', 0, { publishTimeUs: t, observations: [[147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min'], [150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%'],
+    [151562, 'MDC_RESP_RATE', 16, '/min'], [150301, 'MDC_PRESS_CUFF_SYS', 120, 'mm[Hg]']].map(([mdc, refid, v, unit]) => ({ time, mdc: mdc as number, refid: refid as string,
+    number: v as number, unit: unit as string, vendorCode: `${mdc}^${refid}^MDC` })) });
+  const head = Buffer.alloc(BATCH_SEQ_AT + 5);
+  head[0] = (UNUSED_FIELD << 3) | 1; // fixed64: the send time
+  head[BATCH_SEQ_AT - 1] = (BatchFields.seq << 3) | 0;
+  return [obs, wave(125), wave(450), wave(1800)].map((x) => Buffer.concat([head, x.payload]));
+}
+
 class LoadWorker {
   readonly #w: Worker;
-  constructor(role: 'pub' | 'sub', ca: string, clients: object[]) {
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES, timeAt: TIME_AT } });
+  constructor(role: 'pub' | 'sub', ca: string, clients: object[], batches?: BatchLoad) {
+    const at = batches ? { timeAt: BATCH_TIME_AT, seqAt: BATCH_SEQ_AT } : { timeAt: TIME_AT };
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES, ...at } });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -235,15 +286,17 @@ class LoadWorker {
 /** Steps the offered rate up until p99 passes the bound or delivery falls behind; returns every step. */
 async function sweep(t: Target, o: {
   ca: string; pubs: Publisher[]; subs: { filter: string }[]; password: string; rates: number[]; stepMs: number; rounds: number; log: (m: string) => void;
+  batches?: BatchLoad;
 }): Promise<Step[]> {
   let cuts = 0;
   // Subscribers and publishers each in their own thread; this one only sets windows and reads the figures.
   const subs = new LoadWorker('sub', o.ca, o.subs.map((s, j) => ({
     url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
-  })));
+  })), o.batches);
   const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
-    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p),
-  })));
+    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
+    payloads: o.batches ? o.batches(p) : payloadsOf(p),
+  })), o.batches);
   const steps: Step[] = [];
   try {
     await subs.call({ cmd: 'connect' });
@@ -373,9 +426,9 @@ export const bench: Bench = {
         : [5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 55_000, 60_000, 65_000, 70_000, 80_000, 100_000];
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
-      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all three; 'aedes' adds bare Aedes,
+      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all four; 'aedes' adds bare Aedes,
       // no policy, to show what vitalwire's authentication, ACLs and limits cost per message).
-      const parts = new Set((process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,cluster').split(','));
+      const parts = new Set((process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,cluster,archive').split(','));
       const stepMs = quick ? 2500 : 4000;
       const rounds = quick ? 1 : 3;
       const fanout = [{ filter: 'vw/v1/#' }];
@@ -434,6 +487,41 @@ export const bench: Bench = {
         out.push(figure({ bench: 'broker', metric: 'delivered_per_s', value: b.delivered, unit: 'msg/s', ...peer(mb?.delivered) }));
         out.push(figure({ bench: 'broker', metric: 'cpu_us_per_msg', value: b.cpuUsPerMsg, unit: 'µs', ...peer(mb?.cpuUsPerMsg) }));
         out.push(figure({ bench: 'broker', metric: 'rss_kb_per_conn', value: vwRss, unit: 'KiB', ...peer(mq?.rss) }));
+      }
+
+      // The clinical record: the single node on real Batches without, then with, its archive, in the same run.
+      if (!parts.has('archive')) {
+        log('archive left out (VW_BENCH_BROKER_PARTS)');
+      } else {
+        const batches = batchLoad;
+        const runs: Step[][] = [];
+        let loaderUsPerBatch = 0;
+        for (const archive of [false, true]) {
+          const vw = await startVitalwire(dir, archive ? 'archive-on' : 'archive-off', null, archive);
+          stops.push(vw.stop);
+          // The broker's own CPU is the broker process's; the archive's loader process is measured on its own.
+          const loader = archive ? childrenOf(vw.pid)[0] ?? 0 : 0;
+          const loaderCpu0 = loader ? cpuUs(loader) : 0;
+          runs.push(await sweep({ name: `vitalwire, Batches, archive ${archive ? 'on' : 'off'}`, pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid],
+            clientIdOf: (p) => p.clientId, stop: vw.stop }, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log, batches }));
+          if (loader) {
+            // The loader catches up after the load (its priority is lowered): until its CPU stops moving.
+            const t0 = Date.now();
+            for (let last = -1; cpuUs(loader) !== last && Date.now() - t0 < 180_000;) {
+              last = cpuUs(loader);
+              await new Promise((r) => setTimeout(r, 2000));
+            }
+            const loaderCpu = cpuUs(loader) - loaderCpu0;
+            await vw.stop();
+            const stored = await archivedBatches(join(dir, 'archive-archive-on'));
+            loaderUsPerBatch = stored > 0 ? loaderCpu / stored : 0;
+            log(`archive loader: ${stored} Batches stored, ${(loaderCpu / 1e6).toFixed(1)} s of its CPU, ${loaderUsPerBatch.toFixed(1)} µs per Batch, caught up ${((Date.now() - t0) / 1000).toFixed(0)} s after the load`);
+          } else await vw.stop();
+        }
+        const [off, on] = runs.map(best) as [Step, Step];
+        out.push(figure({ bench: 'broker', metric: 'archive_delivered_per_s', value: on.delivered, unit: 'msg/s', peer: 'same broker, no archive', peerValue: off.delivered }));
+        out.push(figure({ bench: 'broker', metric: 'archive_cpu_us_per_msg', value: on.cpuUsPerMsg, unit: 'µs', peer: 'same broker, no archive', peerValue: off.cpuUsPerMsg }));
+        out.push(figure({ bench: 'broker', metric: 'archive_loader_cpu_us_per_msg', value: loaderUsPerBatch, unit: 'µs' }));
       }
 
       // Two Redis-clustered brokers against one, same workload: each subscriber takes one site's traffic.

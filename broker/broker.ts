@@ -22,7 +22,7 @@ import { watchBrokerEvents } from './events.js';
 import { startHealthServer, type HealthReport, type HealthServer } from './health.js';
 import { authenticate } from './hooks/authenticate.js';
 import { authorizeForward } from './hooks/authorize-forward.js';
-import { authorizePublish } from './hooks/authorize-publish.js';
+import { authorizePublish, type OnAccepted } from './hooks/authorize-publish.js';
 import { authorizeSubscribe } from './hooks/authorize-subscribe.js';
 import { preConnect } from './hooks/pre-connect.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, LAB_LIMITS, RateLimiter, type BrokerLimits } from './limits.js';
@@ -67,6 +67,8 @@ export interface BrokerOptions {
   now?: () => number;
   /** An Aedes persistence to use instead of the in-memory one (tests inject slow or failing ones). */
   persistence?: object;
+  /** Every accepted PUBLISH and Will; a QoS 1 PUBACK waits for its `done` (the central's archive: hooks/authorize-publish.ts). */
+  onAccepted?: OnAccepted;
 }
 
 export interface Broker {
@@ -177,7 +179,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     ...(backend ? { mq: backend.mq } : {}),
     preConnect: preConnect(ctx),
     authenticate: authenticate(ctx),
-    authorizePublish: authorizePublish(ctx, lateAck),
+    authorizePublish: authorizePublish(ctx, lateAck, opts.onAccepted),
     authorizeSubscribe: authorizeSubscribe(ctx),
     authorizeForward: authorizeForward(ctx),
   };

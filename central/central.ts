@@ -1,13 +1,19 @@
-// The central side's composition root: one validated config in; the MQTT broker (broker/) and the dashboard fan-out
-// (fanout/) built and wired here, and closed in reverse order. Every entry point builds the central side through
+// The central side's composition root: one validated config in; the archive (archive/), the MQTT broker (broker/) and
+// the dashboard fan-out (fanout/) built and wired here, and closed in reverse order. The archive is the clinical
+// record: the broker hands it every Batch it accepts on a stream topic and holds the PUBACK until the archive's journal
+// has it on disk (docs/archive.md "Durability"). Every entry point builds the central side through
 // this function: `vitalwire central` in its three modes (config file, development, lab), the demo stack
 // (cli/stack.ts) that the end-to-end tests and benches run, and the test rigs. What the config only names (TLS files,
 // the users file, the revocation list, the fan-out's key and audit) is opened here; `parts` replaces any of it with an
 // object built elsewhere (the demo's in-memory users, a test's memory audit).
 import { join, resolve } from 'node:path';
+import type { Archive } from '../archive/archive.js';
+import { archiveConfigFromSection, openArchiveFromConfig, type ArchiveConfig } from '../archive/config.js';
 import { bundleDashboard } from '../dashboard/bundle.js';
 import type { Logger } from '../lib/log.js';
+import { parseStreamTopic } from '../lib/topics.js';
 import { startBroker, type Broker } from '../broker/broker.js';
+import type { OnAccepted } from '../broker/hooks/authorize-publish.js';
 import type { UserStore } from '../broker/users.js';
 import type { AuditLog } from '../fanout/audit.js';
 import { startFanout, type Asset, type Fanout, type FanoutOptions } from '../fanout/server.js';
@@ -39,17 +45,46 @@ export interface CentralOptions {
 
 export interface Central {
   readonly config: CentralConfig;
+  /** Null when the config has no `archive` section. */
+  readonly archive: Archive | null;
   readonly broker: Broker;
   /** Null when the config has no `fanout` section. */
   readonly fanout: Fanout | null;
   close(): Promise<void>;
 }
 
+/** The archive's validated config with its paths resolved, or null when the central keeps no record. */
+export function archiveConfigOf(config: CentralConfig, baseDir: string): ArchiveConfig | null {
+  return config.archive ? archiveConfigFromSection(config.archive, baseDir) : null;
+}
+
+/**
+ * The broker's hook into the archive: Batches on stream topics (vw/v1/<site>/<gateway>/<device>/<kind>) are appended;
+ * anything else the broker accepts (a user's own topics) is not clinical data and is acknowledged as before.
+ */
+export function archiveHook(archive: Archive): OnAccepted {
+  return (topic, payload, done) => {
+    if (parseStreamTopic(topic) === null) return done();
+    archive.append(topic, payload, done);
+  };
+}
+
 export async function startCentral(o: CentralOptions): Promise<Central> {
   const { config, logger: log } = o;
   const parts = o.parts ?? {};
   const opts = await brokerOptions(config, o.baseDir, { users: parts.users });
-  const broker = await startBroker({ ...opts, logger: log.child({ svc: 'broker' }), ...(parts.now ? { now: parts.now } : {}) });
+  // First: the journal's torn tail is repaired and what it held is loaded before the broker accepts anything new.
+  const archiveCfg = archiveConfigOf(config, o.baseDir);
+  const archive = archiveCfg ? await openArchiveFromConfig(archiveCfg, log.child({ svc: 'archive' })) : null;
+  let broker: Broker;
+  try {
+    broker = await startBroker({
+      ...opts, logger: log.child({ svc: 'broker' }), ...(parts.now ? { now: parts.now } : {}), ...(archive ? { onAccepted: archiveHook(archive) } : {}),
+    });
+  } catch (err) {
+    await archive?.close();
+    throw err;
+  }
   let fanout: Fanout | null = null;
   let ownAudit: AuditLog | null = null;
   try {
@@ -69,22 +104,27 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         port: config.fanout.port,
         assets: parts.assets ?? await bundleDashboard(),
         logger: log.child({ svc: 'fanout' }),
+        ...(archive && archiveCfg ? { records: { store: archive.store, fhir: { patientSystem: archiveCfg.fhir.patientSystem, encounterSystem: archiveCfg.fhir.encounterSystem } } } : {}),
       });
     }
   } catch (err) {
     await ownAudit?.close();
     await broker.close();
+    await archive?.close();
     throw err;
   }
   let closing: Promise<void> | null = null;
   return {
     config,
+    archive,
     broker,
     fanout,
     close: () => (closing ??= (async () => {
       await fanout?.close();
       await ownAudit?.close();
       await broker.close();
+      // After the broker: nothing appends any more; what is staged is committed, what is loaded stays in the journal.
+      await archive?.close();
     })()),
   };
 }

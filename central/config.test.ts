@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../lib/config.js';
 import { BROKER_LIMIT_DOCS, centralConfig, centralConfigSchema, withRedis } from './config.js';
+import { archiveConfigOf } from './central.js';
 import { DEFAULT_LIMITS, LAB_LIMITS } from '../broker/limits.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
@@ -57,5 +58,20 @@ describe('central config', () => {
     expect(c.redis).toEqual({ url: 'redis://b:6379', connectTimeoutMs: 30_000, maxSessionDelivery: 7 });
     expect(Object.isFrozen(c.redis)).toBe(true);
     expect(() => withRedis(centralConfig(minimal), 'http://nope')).toThrow(/redis.url/);
+  });
+
+  it('takes an archive section, its errors reported with the rest, its dataDir relative to the config file', () => {
+    const c = centralConfig({ ...minimal, archive: { dataDir: 'rec', journal: { commitDelayMs: 2 } } });
+    expect(archiveConfigOf(c, '/etc/vitalwire')).toMatchObject({ dataDir: '/etc/vitalwire/rec', store: 'duckdb', journal: { commitDelayMs: 2, maxBytes: 4 * 1024 ** 3 } });
+    expect(archiveConfigOf(centralConfig(minimal), '/x')).toBeNull();
+    let issues: readonly { path: string }[] = [];
+    try {
+      centralConfig({ ...minimal, archive: { dataDir: 'rec', store: 'postgres', loader: { intervalMs: 1 } }, limits: { maxPacketBytes: 1 } } as never);
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues.map((i) => i.path).sort()).toEqual(['archive.loader.intervalMs', 'archive.postgres', 'limits.maxPacketBytes']);
+    // The lab listener carries no patient data: it keeps no clinical record either.
+    expect(() => centralConfig({ lab: true, archive: { dataDir: 'rec' } })).toThrow(/archive: not available with lab/);
   });
 });

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile, validateConfig, type DeepReadonly } from '../lib/config.js';
+import { archiveConfigSchema } from '../archive/config.js';
 import type { BrokerOptions } from '../broker/broker.js';
 import { checkLimits, DEFAULT_LIMITS, LAB_LIMITS, type BrokerLimits } from '../broker/limits.js';
 import { fileRevocationList } from '../broker/revocation.js';
@@ -86,6 +87,8 @@ const centralObject = z.strictObject({
   /** The fan-out's state: its session key (fanout/session.key) and access audit (audit/). Default: the config's directory. */
   dataDir: z.string().min(1).default('.'),
   brokerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  /** The clinical record: every accepted Batch journaled before its PUBACK, then stored (docs/archive.md). */
+  archive: archiveConfigSchema.optional(),
   limits: limitsSchema,
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -93,7 +96,7 @@ const centralObject = z.strictObject({
 });
 
 /** What the lab listener cannot have: it has no authentication, so nothing that serves or shares real data. */
-const NOT_IN_LAB = ['tls', 'websocket', 'users', 'redis', 'fanout'] as const;
+const NOT_IN_LAB = ['tls', 'websocket', 'users', 'redis', 'fanout', 'archive'] as const;
 
 /**
  * The lab listener's own defaults: loopback, the port registered for MQTT over plain TCP (IANA 1883), and limits that

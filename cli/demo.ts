@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { createLogger } from '../lib/log.js';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 import { startStack } from './stack.js';
@@ -9,7 +10,7 @@ export const demoCommand: CommandSpec = {
   options: {
     'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'dashboard HTTP port (0 = any free port)' },
     'mqtt-port': { type: 'string', default: '8883', arg: 'PORT', help: 'MQTT over TLS port (0 = any free port)' },
-    'data-dir': { type: 'string', default: './.vitalwire', arg: 'DIR', help: 'where the dev PKI and runtime files live' },
+    'data-dir': { type: 'string', default: './.vitalwire', arg: 'DIR', help: 'where the dev PKI, runtime files and the archive live (vitalwire export --data-dir DIR --include-demo)' },
     beds: { type: 'string', default: '2', arg: 'N', help: 'number of simulated PCD-01 bedside monitors (with scripted alarms)' },
     ward: { type: 'string', default: '7', arg: 'N', help: 'devices of the mixed-protocol ward beside them (HL7 over MLLP and TCP, Nonin 7/8, Masimo, Datex S/5, BLE bridge; 0 = none)' },
     seed: { type: 'string', default: '1', arg: 'N', help: 'seed of the ward\'s patients' },
@@ -47,6 +48,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       `  Devices:    ${stack.monitors.length} simulated PCD-01 monitors (vitals, NIBP, temperature, ECG/pleth/resp waves, alarms; DEMO-flagged) over ${loop}`,
       ...(stack.ward ? [`  Ward:       ${stack.ward.devices.length} more devices of mixed protocols: ${[...new Set(stack.ward.devices.map((d) => `${d.spec.protocol}/${d.spec.transport}`))].join(', ')}`] : []),
       `  Watch:      VW_PASSWORD=demo vitalwire watch --broker ${stack.mqttUrl} --ca ${stack.caPath} --user demo --kind obs`,
+      `  Archive:    ${stack.central.archive ? `${resolve(String(values['data-dir']))} (all simulated: vitalwire export --data-dir ${String(values['data-dir'])} --format fhir --include-demo)` : 'off'}`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

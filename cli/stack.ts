@@ -1,5 +1,5 @@
-// The whole system in one process on embedded defaults: dev PKI, central broker on TLS, the
-// fan-out with the dashboard, a gateway, and simulated monitors on virtual serial cables
+// The whole system in one process on embedded defaults: dev PKI, central broker on TLS with its
+// archive (DuckDB/Parquet in the data directory), the fan-out with the dashboard, a gateway, and simulated monitors on virtual serial cables
 // (socat) or, when socat is absent, on TCP. `vitalwire demo`, the end-to-end tests and the
 // e2e bench all start it through here, so they exercise the same wiring.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -47,6 +47,11 @@ export interface StackOptions {
   /** A mixed-protocol ward (simulators/runner.ts: HL7 over MLLP and TCP, Nonin 7/8, Masimo, Datex, BLE bridge) of
    *  this many devices, beside the `beds` PCD-01 monitors; numbered after them. */
   ward?: { devices: number; seed: number };
+  /** The central's archive in `dataDir` (embedded store, defaults), so `vitalwire export --data-dir` reads the run
+   *  (default true). Every demo device is simulated: its data sits in the quarantine tables (docs/archive.md). */
+  archive?: boolean;
+  /** Archive settings the defaults do not fit (tests: a short loader interval). */
+  archiveTuning?: { loader?: { intervalMs?: number }; checkpoint?: { intervalMs?: number } };
 }
 
 export interface Stack {
@@ -107,6 +112,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
       fanout: { host, port: o.httpPort ?? 8080 },
       dataDir,
+      ...(o.archive === false ? {} : { archive: { dataDir, ...o.archiveTuning } }),
     }, 'demo stack');
     const central = await startCentral({ config, baseDir: dataDir, logger: log.child({ svc: 'central' }), parts: { users } });
     cleanups.push(() => central.close());

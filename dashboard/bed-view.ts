@@ -12,6 +12,7 @@ import { MODE_TEXT, modeOf, modesOf } from './quality.js';
 import { renderSlot, slotView, type SlotView } from './slot-view.js';
 import { Sweep } from './sweep.js';
 import { drawTrends } from './trend.js';
+import { ArchiveTrendView } from './archive-trend.js';
 
 /** Temperature sites shown at once; more are named in the last one's hover text. */
 const MAX_TEMPS = 4;
@@ -62,6 +63,7 @@ export class BedView {
   private readonly pleth: Sweep;
   private readonly resp: Sweep;
   private alarmStamp = '-';
+  private readonly archive = new ArchiveTrendView();
 
   constructor(private readonly now: () => number) {
     this.root = el('section', 'bed-view');
@@ -119,7 +121,7 @@ export class BedView {
     trends.append(el('h3', '', 'Trends, last 60 min'));
     this.trendCanvas = el('canvas');
     trends.append(this.trendCanvas);
-    foot.append(alarms, trends);
+    foot.append(alarms, trends, this.archive.root);
     this.gapInfo = el('p', 'gap-info');
     this.gapInfo.hidden = true;
     this.body.append(foot);
@@ -141,6 +143,7 @@ export class BedView {
     setHidden(this.body, false);
     setText(this.title, bed.label || key.split('/')[2] || key);
     this.update(bed);
+    this.archive.open(key);
   }
 
   showRefused(reason: string): void {
@@ -152,6 +155,7 @@ export class BedView {
 
   resize(): void {
     for (const s of this.sweeps) s.resize();
+    this.archive.draw();
   }
 
   /** New data for the bed shown (`waveOnly`: a waveform chunk, which changes no number). */

@@ -75,6 +75,7 @@ export const ERRORS = {
   VW_ERR_WS_SESSION_EXPIRED: 'a dashboard session token expired without renewal',
   VW_ERR_WS_BAD_REQUEST: 'a dashboard control message is malformed or names an unknown operation',
   VW_ERR_AUDIT_UNAVAILABLE: 'the access audit log cannot be written, so beds are not opened',
+  VW_ERR_USERS_UNAVAILABLE: 'the users store cannot be read now: access that needs it is refused until it can (fail closed)',
   VW_ERR_LOGIN_THROTTLED: 'dashboard logins for this account or from this address are delayed after failed attempts',
   VW_ERR_WS_RATE_LIMITED: 'a dashboard sent control messages faster than its connection may',
   VW_ERR_FANOUT_BED_LIMIT: 'a new device was refused by the fan-out: its gateway or site holds its quota of devices',

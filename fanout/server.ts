@@ -22,6 +22,7 @@ import { registerFanoutMetrics } from './metrics.js';
 import { createPeerLog, DEFAULT_PEER_LOG_LIMITS, type PeerLogLimits } from './peer-log.js';
 import { createDenialAudit, DEFAULT_DENIAL_LIMITS, type DenialLimits } from './denial-audit.js';
 import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX } from './protocol.js';
+import { createRecordRoutes, type RecordSource } from './records.js';
 import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
 import { createSessionIssuer, newSessionSecret, type Session, type SessionIssuer } from './session.js';
@@ -102,6 +103,8 @@ export interface FanoutOptions {
   /** The registry the central side exposes on its health port (GET /metrics); the fan-out's metrics go there. */
   metrics?: Registry;
   now?: () => number;
+  /** The clinical record (the central's archive): the FHIR API and the dashboard's trends (records.ts). */
+  records?: RecordSource;
 }
 
 export type FanoutCounters = HubCounters & ApiCounters & {
@@ -192,11 +195,13 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
   const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
+  const records = o.records ? createRecordRoutes({ source: o.records, sessions, users: o.users, logger: log, now }) : null;
 
   const d = limits.http;
   const http = createServer(serverDeadlines(d), (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
+    if (records?.handle(req, res, path)) return;
     const asset = req.method === 'GET' || req.method === 'HEAD' ? o.assets?.get(path) : undefined;
     if (!asset) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -52,6 +52,10 @@ describe('vitalwire export and bind', () => {
       await put(a, vitalsBatch(sim, i + 1, t, { hr: 201 }, Flag.FLAG_SIMULATED));
     }
     await put(a, publish(real, 'status', 1, { gaps: [{ kind: 1, fromSeq: 7, toSeq: 7, fromTimeUs: T + H, toTimeUs: T + H + 60e6, reason: 1 }] }));
+    // The simulator says so in its status (DeviceStatus.flags), then its gateway declares a gap of it: a Gap has no flags
+    // of its own, and is the simulator's all the same.
+    await put(a, publish(sim, 'status', 1, { statuses: [{ time: { gatewayTimeUs: T }, state: 2, flags: Flag.FLAG_SIMULATED }] }));
+    await put(a, publish(sim, 'status', 2, { gaps: [{ kind: 1, fromSeq: 3, toSeq: 3, fromTimeUs: T + 2 * H - 60e6, toTimeUs: T + 2 * H, reason: 1 }] }));
     await a.flush();
     await a.close();
     // The monitor serves patient P-77 in ICU-1 from 30 min to 90 min; the demo device is bound too (a mistake to survive).
@@ -93,6 +97,11 @@ describe('vitalwire export and bind', () => {
     const quarantined = obs.filter((o) => o.valueQuantity?.value === 200 || o.valueQuantity?.value === 201);
     expect(quarantined).toHaveLength(24);
     for (const o of quarantined) expect(o.extension?.map((e) => e.valueCode)).toEqual(expect.arrayContaining([o.valueQuantity?.value === 200 ? 'FLAG_DEMO' : 'FLAG_SIMULATED']));
+    // The simulator's gap comes too, marked as the simulator's.
+    const gaps = obs.filter((o) => o.dataAbsentReason && o.effectivePeriod);
+    expect(gaps.map((g) => [g.effectivePeriod?.start, g.extension?.some((e) => e.valueCode === 'FLAG_SIMULATED')])).toEqual([
+      [formatUs(T + H), false], [formatUs(T + 2 * H - 60e6), true],
+    ]);
     for (const r of lines) expect(validateR4(r)).toEqual([]);
   });
 

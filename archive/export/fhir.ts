@@ -248,7 +248,8 @@ export function gapObservation(r: Bound<GapRow>, o: FhirOptions = {}): Observati
   const code: CodeableConcept = r.wave_mdc > 0
     ? { coding: mdcCoding(r.wave_mdc, ''), text: `gap in waveform ${r.wave_mdc}` }
     : { coding: [{ system: `${VW}/CodeSystem/gap`, code: 'gap', display: 'Monitoring gap' }], text: `gap in ${STREAM_NAME[r.stream] ?? 'stream'}` };
-  const obs = base(r, rowId(r, 'gap'), code, o, []);
+  // A Gap has no flags; one of a device whose status says it is a simulator is marked as such (query.ts).
+  const obs = base({ ...r, flags: r.quarantined ? Flag.FLAG_SIMULATED : 0 }, rowId(r, 'gap'), code, o, []);
   obs.effectivePeriod = { start: formatUs(r.from_time_us || r.t_us), ...(r.to_time_us ? { end: formatUs(r.to_time_us) } : {}) };
   obs.dataAbsentReason = { coding: [{ system: ABSENT, code: GAP_ABSENT[r.reason] ?? 'unknown' }] };
   obs.extension = [...(obs.extension ?? []), { url: EXT_GAP_REASON, valueCode: GapReason[r.reason] ?? 'GAP_REASON_UNSPECIFIED' }];

@@ -10,7 +10,9 @@ export interface ParquetFile {
   table: TableName;
   /** UTC day of the rows' t_us, YYYY-MM-DD. */
   day: string;
-  site: string;
+  /** Merge tier: 0 for a checkpoint's file, n + 1 for FAN_IN files of level n merged (duck-files.ts). */
+  level?: number;
+  rows?: number;
   /** Relative to the parquet directory. */
   path: string;
 }

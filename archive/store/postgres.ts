@@ -67,6 +67,8 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
         await ddl.query(`CREATE TABLE IF NOT EXISTS ${S}.${t} (${cols})`);
       }
     }
+    // Columns added to the schema after a database was made (0 for rows stored before).
+    await ddl.query(`ALTER TABLE ${S}.status ADD COLUMN IF NOT EXISTS flags bigint NOT NULL DEFAULT 0`);
     await ddl.query(`CREATE TABLE IF NOT EXISTS ${S}.audit (n bigserial PRIMARY KEY, at text NOT NULL, actor text NOT NULL, action text NOT NULL,
       subject text NOT NULL, before jsonb, after jsonb)`);
     await ddl.query(`CREATE OR REPLACE FUNCTION ${S}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS

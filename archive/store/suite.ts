@@ -57,7 +57,10 @@ export function archiveStoreSuite(name: string, f: StoreFactory): void {
       expect(JSON.parse(a?.['facets'] as string)).toEqual([{ mdc: 68480, refid: 'MDC_ATTR_ALARM_SOURCE', value: 'x^y', unit: '', containment: '1.1.1.147842.1' }]);
       const [st] = await s.sql.all(`SELECT * FROM ${s.sql.from('status')} t WHERE device = 'full'`);
       expect(st).toMatchObject({ state: 3, reason: 'VW_ERR_LINK_CLOSED', frames_ok: 1234, frames_bad: 5, garbage_bytes: 77, unmapped: 2, reconnects: 3,
-        queue_depth: 9, clock_synced: true, last_frame_time_us: T0 - 1000, diagnosis: 'no bytes', session: 'requested' });
+        queue_depth: 9, clock_synced: true, last_frame_time_us: T0 - 1000, diagnosis: 'no bytes', session: 'requested', flags: 0 });
+      const sim = { ...d, device: 'full-sim' };
+      await s.write([rowsOf(publish(sim, 'status', 1, { statuses: [{ time: { gatewayTimeUs: T0 }, state: 2, flags: Flag.FLAG_SIMULATED }] }), 15)]);
+      expect((await s.sql.all(`SELECT flags FROM ${s.sql.from('status')} t WHERE device = 'full-sim'`))).toEqual([{ flags: Flag.FLAG_SIMULATED }]);
       const [g] = await s.sql.all(`SELECT * FROM ${s.sql.from('gap')} t WHERE device = 'full'`);
       expect(g).toMatchObject({ kind: 'status', stream: 1, from_seq: 10, to_seq: 12, from_time_us: T0 - 60_000_000, to_time_us: T0 - 1_000_000, reason: 1, t_us: T0 - 60_000_000 });
       const [b] = await s.sql.all(`SELECT * FROM ${s.sql.from('batch')} t WHERE device = 'full' AND kind = 'obs'`);
