@@ -97,7 +97,7 @@ export async function identify(
   // CONNACK 3 so a client retries later rather than taking it for a wrong password. Refused for the account, the
   // address or the pair alike, so the answer does not tell which names exist.
   const remote = tls.remoteAddress;
-  if ((deps.throttle?.retryAfterMs(username, remote) ?? 0) > 0) throw new Refusal('VW_ERR_AUTH_THROTTLED', RC_SERVER_UNAVAILABLE, 'auth-throttled');
+  if (deps.throttle && !deps.throttle.check(username, remote).ok) throw new Refusal('VW_ERR_AUTH_THROTTLED', RC_SERVER_UNAVAILABLE, 'auth-throttled');
   let user;
   try {
     user = await deps.users.verify(username, password ?? Buffer.alloc(0));

@@ -1,10 +1,10 @@
 // The dashboard's HTTP API: POST /api/login checks a user against the users store (scrypt hashes) and issues a
 // session token; POST /api/session renews a live token after re-reading the user. Bounded: body size, concurrent
 // scrypt checks, and failed checks per account, per address and per pair with exponential back-off
-// (auth-throttle.ts).
+// (lib/auth-throttle.ts, the broker's mechanism with the dashboard's limits).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
-import { createAuthThrottle, DEFAULT_THROTTLE_LIMITS, type AuthThrottle, type ThrottleLimits } from './auth-throttle.js';
+import { createAuthThrottle, DEFAULT_AUTH_THROTTLE, type AuthThrottle, type AuthThrottleOptions } from '../lib/auth-throttle.js';
 import { lookUpUser, type UserSource } from './live-users.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
 import type { AuditLog } from './audit.js';
@@ -16,13 +16,20 @@ export interface LoginLimits {
   /** scrypt checks running at once (each costs ~16 MiB and tens of ms); more get 503. */
   maxConcurrentLogins: number;
   /** Back-off of failed checks per account, address and pair (429 VW_ERR_LOGIN_THROTTLED with Retry-After). */
-  throttle: ThrottleLimits;
+  throttle: AuthThrottleOptions;
 }
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   maxBodyBytes: 4096,
   maxConcurrentLogins: 8,
-  throttle: DEFAULT_THROTTLE_LIMITS,
+  // A person at a browser: five typos of their own, more room for an account or address shared by several people,
+  // and at most a minute's wait that someone else's guessing can cause.
+  throttle: {
+    ...DEFAULT_AUTH_THROTTLE,
+    freeFailures: { pair: 5, account: 20, address: 30 },
+    maxDelayMs: { pair: 15 * 60_000, account: 60_000, address: 60_000 },
+    forgetAfterMs: 15 * 60_000,
+  },
 };
 
 export interface ApiOptions {
@@ -90,7 +97,7 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
   const now = o.now ?? Date.now;
   const log = o.logger;
   const peer = o.peerLog ?? plainPeerLog(log);
-  const throttle = o.throttle ?? createAuthThrottle(o.limits.throttle);
+  const throttle = o.throttle ?? createAuthThrottle(o.limits.throttle, now);
   let inFlight = 0;
   const counters: ApiCounters = { logins: 0, loginFailures: 0, loginsThrottled: 0, loginsBusy: 0, renewals: 0 };
 
@@ -113,7 +120,7 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     }
     // Names that cannot exist share one account key: they cannot be told apart from each other either.
     const auditUser = USER.test(user) ? user : '?';
-    const verdict = throttle.check(auditUser, remote, now());
+    const verdict = throttle.check(auditUser, remote);
     if (!verdict.ok) {
       counters.loginsThrottled++;
       peer.warn('login_throttled', { user: auditUser, remote, by: verdict.by, retryAfterMs: verdict.retryAfterMs }, 'dashboard login throttled');
@@ -136,13 +143,13 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
       inFlight--;
     }
     if (!found) {
-      throttle.failed(auditUser, remote, now());
+      throttle.failure(auditUser, remote);
       counters.loginFailures++;
       o.audit.append({ event: 'login_failed', user: auditUser, remote });
       peer.warn('login_failed', { user: auditUser, remote }, 'dashboard login refused');
       return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'unknown user or wrong password' });
     }
-    throttle.succeeded(found.name, remote, now());
+    throttle.success(found.name, remote);
     const { token, session } = await o.sessions.issue(found);
     if (!o.audit.append({ event: 'login', user: found.name, remote, session: session.id })) {
       return json(res, 503, { code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'audit log unavailable' });

@@ -1,4 +1,5 @@
-// Password-guessing throttle, shared by every password login (the broker's MQTT CONNECT, the dashboard's login). Issue 14:
+// Password-guessing throttle, the one mechanism of every password login (the broker's MQTT CONNECT, the dashboard's
+// POST /api/login; each with its own limits). Issue 14 finding 5:
 // 300 wrong passwords at 8.5/s, then the right one accepted at once. Exponential back-off per account and per address,
 // and never a lockout that a third party can trigger against a real user.
 //
@@ -19,13 +20,18 @@
 // Time comes from the caller's clock; nothing here does I/O.
 import { isIPv6 } from 'node:net';
 
+/** The three failure records: this account from this address, the account from anywhere, the address for any account. */
+export type ThrottleScope = 'pair' | 'account' | 'address';
+export type ThrottleVerdict = { ok: true } | { ok: false; retryAfterMs: number; by: ThrottleScope };
+
 export interface AuthThrottleOptions {
-  /** Failures a record may have before its back-off starts (the user's own typos). */
-  freeFailures: number;
+  /** Failures a record may have before its back-off starts (the user's own typos); one figure or one per record. */
+  freeFailures: number | Readonly<Record<ThrottleScope, number>>;
   /** Back-off after the first failure past the free ones, doubled for each further one. */
   baseDelayMs: number;
-  /** Cap of the back-off: at most one attempt per this long per record once it is reached. */
-  maxDelayMs: number;
+  /** Cap of the back-off: at most one attempt per this long per record once it is reached; one figure or one per record
+   *  (the account's and the address's cap is the most a third party can make a user wait from a new address). */
+  maxDelayMs: number | Readonly<Record<ThrottleScope, number>>;
   /** A record with no failure for this long is forgotten. */
   forgetAfterMs: number;
   /** How long a successful (account, address) pair stays known-good. */
@@ -45,10 +51,10 @@ export const DEFAULT_AUTH_THROTTLE: Readonly<AuthThrottleOptions> = Object.freez
 
 export interface AuthThrottle {
   /**
-   * Before checking a password: 0 when the attempt may be checked now, else the milliseconds until it may. A refused
-   * attempt is not a failure (its password was never checked) and does not lengthen the back-off.
+   * Before checking a password: ok when the attempt may be checked now, else how long until it may and which record
+   * holds it. A refused attempt is not a failure (its password was never checked) and does not lengthen the back-off.
    */
-  retryAfterMs(account: string, address: string | undefined): number;
+  check(account: string, address: string | undefined): ThrottleVerdict;
   /** After a wrong password or an unknown account (tracked alike, so the throttle does not tell which names exist). */
   failure(account: string, address: string | undefined): void;
   /** After a correct password: the pair's failures are forgotten and the pair becomes known-good. */
@@ -119,6 +125,7 @@ export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, n
   const pairKey = (account: string, address: string): string => `${address}\n${account}`;
   const acct = (account: string): string => (account.length > MAX_ACCOUNT_CHARS ? account.slice(0, MAX_ACCOUNT_CHARS) : account);
 
+  const per = (v: AuthThrottleOptions['freeFailures'], scope: ThrottleScope): number => (typeof v === 'number' ? v : v[scope]);
   const wait = (t: Table<Failures>, k: string, at: number): number => {
     const f = t.get(k);
     if (!f) return 0;
@@ -128,11 +135,11 @@ export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, n
     }
     return Math.max(0, f.until - at);
   };
-  const fail = (t: Table<Failures>, k: string, at: number): void => {
+  const fail = (t: Table<Failures>, scope: ThrottleScope, k: string, at: number): void => {
     const prev = t.get(k);
     const count = (prev && at - prev.last <= o.forgetAfterMs ? prev.count : 0) + 1;
-    const over = count - o.freeFailures;
-    const delay = over > 0 ? Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** Math.min(over - 1, 40)) : 0;
+    const over = count - per(o.freeFailures, scope);
+    const delay = over > 0 ? Math.min(per(o.maxDelayMs, scope), o.baseDelayMs * 2 ** Math.min(over - 1, 40)) : 0;
     t.set(k, { count, last: at, until: at + delay });
   };
   const isKnownGood = (k: string, at: number): boolean => {
@@ -146,22 +153,27 @@ export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, n
   };
 
   return {
-    retryAfterMs(name, address) {
+    check(name, address) {
       const account = acct(name);
       const at = now();
       const a = addressKey(address);
       const p = pairKey(account, a);
-      const own = wait(pairs, p, at);
-      if (isKnownGood(p, at)) return own;
-      return Math.max(own, wait(addresses, a, at), wait(accounts, account, at));
+      // The longest wait of the records that apply: a known-good pair answers to its own failures only.
+      const waits: [ThrottleScope, number][] = [['pair', wait(pairs, p, at)]];
+      if (!isKnownGood(p, at)) waits.push(['account', wait(accounts, account, at)], ['address', wait(addresses, a, at)]);
+      let worst: ThrottleVerdict = { ok: true };
+      for (const [by, ms] of waits) if (ms > 0 && (worst.ok || ms > worst.retryAfterMs)) worst = { ok: false, retryAfterMs: ms, by };
+      return worst;
     },
     failure(name, address) {
       const account = acct(name);
       const at = now();
       const a = addressKey(address);
-      fail(pairs, pairKey(account, a), at);
-      fail(addresses, a, at);
-      fail(accounts, account, at);
+      // Every record learns of the failure, known-good or not: trust exempts a pair from others' failures, not its
+      // own guesses from counting against the account and the address.
+      fail(pairs, 'pair', pairKey(account, a), at);
+      fail(addresses, 'address', a, at);
+      fail(accounts, 'account', account, at);
     },
     success(name, address) {
       const at = now();

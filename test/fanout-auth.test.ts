@@ -50,8 +50,8 @@ describe('fan-out logins, sessions and scopes', () => {
     expect(JSON.stringify(rig.audit.entries)).not.toContain('nope'); // no password in the audit
     // A fan-out of its own with a low limit, so the other tests' logins from this address go on.
     const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
-      limits: { login: { throttle: { freeFailures: { pair: 3, account: 10, address: 10 }, baseDelayMs: 60_000, maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
-        forgetMs: 60_000, trustMs: 60_000, maxTracked: 100 } } } });
+      limits: { login: { throttle: { freeFailures: { pair: 2, account: 9, address: 9 }, baseDelayMs: 60_000, maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
+        forgetAfterMs: 60_000, knownGoodMs: 60_000, maxEntries: 100 } } } });
     try {
       const at = (body: unknown): Promise<Response> => fetch(new URL('/api/login', f.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       for (let i = 0; i < 3; i++) expect((await at({ user: 'obs1', password: 'nope' })).status).toBe(401);

@@ -8,8 +8,8 @@ describe('fan-out metrics', () => {
   let rig: FanoutRig;
 
   beforeAll(async () => {
-    rig = await startRig({ limits: { login: { throttle: { freeFailures: { pair: 1, account: 10, address: 10 }, baseDelayMs: 60_000,
-      maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 }, forgetMs: 60_000, trustMs: 60_000, maxTracked: 100 } } } }, { health: true });
+    rig = await startRig({ limits: { login: { throttle: { freeFailures: { pair: 0, account: 9, address: 9 }, baseDelayMs: 60_000,
+      maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 }, forgetAfterMs: 60_000, knownGoodMs: 60_000, maxEntries: 100 } } } }, { health: true });
   });
   afterAll(() => rig?.close());
 
