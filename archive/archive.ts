@@ -88,10 +88,21 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
   throw new VitalwireError('VW_ERR_CONFIG', `archive dataDir ${dir} is in use by process ${r.heldBy}`);
 }
 
-export async function openJournal(dataDir: string, tuning: ArchiveTuning, log: Logger, readOnly: boolean, nowUs?: () => number): Promise<Journal> {
+export async function openJournal(
+  dataDir: string,
+  tuning: ArchiveTuning,
+  log: Logger,
+  readOnly: boolean,
+  nowUs?: () => number,
+): Promise<Journal> {
   return Journal.open({
-    dir: join(dataDir, 'journal'), commitDelayMs: tuning.commitDelayMs, commitMaxBytes: tuning.commitMaxBytes, maxBytes: tuning.journalMaxBytes,
-    logger: log, ...(nowUs ? { nowUs } : {}), ...(readOnly ? { readOnly: true } : {}),
+    dir: join(dataDir, 'journal'),
+    commitDelayMs: tuning.commitDelayMs,
+    commitMaxBytes: tuning.commitMaxBytes,
+    maxBytes: tuning.journalMaxBytes,
+    logger: log,
+    ...(nowUs ? { nowUs } : {}),
+    ...(readOnly ? { readOnly: true } : {}),
   });
 }
 
@@ -109,12 +120,18 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
   const purge = (): void => {
     purgeTimer = null;
     if (closed || !o.retention) return;
-    purging = runRetention(o.store, o.store.audit, o.retention, nowUs()).then(
-      (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
-      (err: unknown) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive retention purge failed; retried tomorrow'),
-    ).finally(() => {
-      if (!closed) purgeTimer = setTimeout(purge, 86_400_000);
-    });
+    purging = runRetention(o.store, o.store.audit, o.retention, nowUs())
+      .then(
+        (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
+        (err: unknown) =>
+          log.error(
+            { code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message },
+            'archive retention purge failed; retried tomorrow',
+          ),
+      )
+      .finally(() => {
+        if (!closed) purgeTimer = setTimeout(purge, 86_400_000);
+      });
   };
   if (!o.readOnly && o.retention) purgeTimer = setTimeout(purge, 60_000);
   const backend: LoadBackend = {
@@ -136,7 +153,12 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
  * close. What the journal held at start is loaded before this returns.
  */
 export async function runArchive(o: {
-  journal: Journal; backend: LoadBackend; tuning: ArchiveTuning; log: Logger; readOnly: boolean; release: () => Promise<void>;
+  journal: Journal;
+  backend: LoadBackend;
+  tuning: ArchiveTuning;
+  log: Logger;
+  readOnly: boolean;
+  release: () => Promise<void>;
 }): Promise<Archive> {
   const { journal, backend, tuning, log } = o;
   let chain: Promise<void> = Promise.resolve();
@@ -146,7 +168,12 @@ export async function runArchive(o: {
 
   const loadOnce = async (force: boolean): Promise<void> => {
     const segs = await journal.seal();
-    const durable = new Set(await backend.load(segs.map((s) => ({ no: s.no, path: s.path })), force));
+    const durable = new Set(
+      await backend.load(
+        segs.map((s) => ({ no: s.no, path: s.path })),
+        force,
+      ),
+    );
     if (o.readOnly) return;
     for (const seg of segs) if (durable.has(seg.no)) await journal.drop(seg);
   };
@@ -158,18 +185,28 @@ export async function runArchive(o: {
   const tick = (): void => {
     timer = null;
     if (closed) return;
-    serial(false).then(
-      () => {
-        backoffMs = tuning.loadIntervalMs;
-      },
-      (err: unknown) => {
-        backend.counters.loadErrors++;
-        backoffMs = Math.min(backoffMs * 2, 30_000);
-        log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message, retryMs: backoffMs, journalBytes: journal.diskBytes() }, 'archive load failed: the journal keeps the data');
-      },
-    ).finally(() => {
-      if (!closed) timer = setTimeout(tick, backoffMs);
-    });
+    serial(false)
+      .then(
+        () => {
+          backoffMs = tuning.loadIntervalMs;
+        },
+        (err: unknown) => {
+          backend.counters.loadErrors++;
+          backoffMs = Math.min(backoffMs * 2, 30_000);
+          log.error(
+            {
+              code: 'VW_ERR_ARCHIVE_STORE',
+              err: (err as Error).message,
+              retryMs: backoffMs,
+              journalBytes: journal.diskBytes(),
+            },
+            'archive load failed: the journal keeps the data',
+          );
+        },
+      )
+      .finally(() => {
+        if (!closed) timer = setTimeout(tick, backoffMs);
+      });
   };
   // What the journal held at start goes in before anything new (and, read-only, is all there is).
   try {

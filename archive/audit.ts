@@ -89,7 +89,15 @@ export function openFileAudit(o: FileAuditOptions): AuditLog {
   const tx: AuditTx = {
     async append(e) {
       if (count === null) await read();
-      const entry: AuditEntry = { n: (count ?? 0) + 1, at: e.at ?? new Date(now()).toISOString(), actor: e.actor, action: e.action, subject: e.subject, before: e.before, after: e.after };
+      const entry: AuditEntry = {
+        n: (count ?? 0) + 1,
+        at: e.at ?? new Date(now()).toISOString(),
+        actor: e.actor,
+        action: e.action,
+        subject: e.subject,
+        before: e.before,
+        after: e.after,
+      };
       const fh = await open(path, 'a', 0o600);
       try {
         await fh.write(`${JSON.stringify(entry)}\n`);

@@ -39,7 +39,8 @@ const IDENT = /^[^\u0000-\u001f\u007f]{1,128}$/;
 export function foldBindings(entries: readonly AuditEntry[]): Binding[] {
   const byId = new Map<string, Binding>();
   for (const e of entries) {
-    if ((e.action === 'binding.set' || e.action === 'binding.end') && e.after) byId.set(e.subject, e.after as unknown as Binding);
+    if ((e.action === 'binding.set' || e.action === 'binding.end') && e.after)
+      byId.set(e.subject, e.after as unknown as Binding);
   }
   return [...byId.values()].sort((a, b) => a.fromUs - b.fromUs);
 }
@@ -57,29 +58,49 @@ const fail = (detail: string): never => {
 
 /** Binds a device to a bed (and patient, encounter) from fromUs; audited as `actor`. Returns the new binding. */
 export async function setBinding(audit: AuditLog, actor: string, input: BindingInput): Promise<Binding> {
-  for (const s of [input.site, input.gateway, input.device]) if (!isValidSegment(s)) fail(`invalid device id segment ${JSON.stringify(s)}`);
+  for (const s of [input.site, input.gateway, input.device])
+    if (!isValidSegment(s)) fail(`invalid device id segment ${JSON.stringify(s)}`);
   if (!LABEL.test(input.bed)) fail('bed label must be 1-64 printable characters');
-  if (input.patient !== undefined && !IDENT.test(input.patient)) fail('patient identifier must be 1-128 printable characters');
-  if (input.encounter !== undefined && !IDENT.test(input.encounter)) fail('encounter identifier must be 1-128 printable characters');
+  if (input.patient !== undefined && !IDENT.test(input.patient))
+    fail('patient identifier must be 1-128 printable characters');
+  if (input.encounter !== undefined && !IDENT.test(input.encounter))
+    fail('encounter identifier must be 1-128 printable characters');
   if (!Number.isFinite(input.fromUs) || input.fromUs <= 0) fail('--from must be a time');
   const toUs = input.toUs ?? null;
   if (toUs !== null && !(toUs > input.fromUs)) fail('--to must be after --from');
   return audit.exclusive(async (tx) => {
-    const same = foldBindings(await tx.list(['binding.set', 'binding.end']))
-      .filter((b) => b.site === input.site && b.gateway === input.gateway && b.device === input.device);
+    const same = foldBindings(await tx.list(['binding.set', 'binding.end'])).filter(
+      (b) => b.site === input.site && b.gateway === input.gateway && b.device === input.device,
+    );
     const toEnd: Binding[] = [];
     for (const b of same) {
       if (!overlaps(b, input.fromUs, toUs)) continue;
       // The device's open binding that began earlier: the device has moved on (new patient, new bed).
       if (b.toUs === null && b.fromUs < input.fromUs) toEnd.push(b);
-      else fail(`device ${input.site}/${input.gateway}/${input.device} is bound to bed ${b.bed} over an overlapping time (binding ${b.id}); end or correct that one first`);
+      else
+        fail(
+          `device ${input.site}/${input.gateway}/${input.device} is bound to bed ${b.bed} over an overlapping time (binding ${b.id}); end or correct that one first`,
+        );
     }
     for (const b of toEnd) {
-      await tx.append({ actor, action: 'binding.end', subject: b.id, before: { ...b }, after: { ...b, toUs: input.fromUs } });
+      await tx.append({
+        actor,
+        action: 'binding.end',
+        subject: b.id,
+        before: { ...b },
+        after: { ...b, toUs: input.fromUs },
+      });
     }
     const binding: Binding = {
-      id: randomUUID(), site: input.site, gateway: input.gateway, device: input.device, bed: input.bed,
-      patient: input.patient ?? null, encounter: input.encounter ?? null, fromUs: input.fromUs, toUs,
+      id: randomUUID(),
+      site: input.site,
+      gateway: input.gateway,
+      device: input.device,
+      bed: input.bed,
+      patient: input.patient ?? null,
+      encounter: input.encounter ?? null,
+      fromUs: input.fromUs,
+      toUs,
     };
     await tx.append({ actor, action: 'binding.set', subject: binding.id, before: null, after: { ...binding } });
     return binding;
@@ -135,7 +156,11 @@ export class BindingIndex {
   }
 
   /** Bindings matching a filter that overlap [fromUs, toUs). */
-  where(f: { bed?: string | undefined; patient?: string | undefined; site?: string | undefined }, fromUs = 0, toUs: number | null = null): Binding[] {
+  where(
+    f: { bed?: string | undefined; patient?: string | undefined; site?: string | undefined },
+    fromUs = 0,
+    toUs: number | null = null,
+  ): Binding[] {
     const out: Binding[] = [];
     for (const list of this.byDevice.values()) {
       for (const b of list) {

@@ -17,49 +17,67 @@ import type { ArchiveStore } from './store/types.js';
 
 const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 
-export const archiveConfigSchema = z.strictObject({
-  /** Journal, and for the embedded store its Parquet files, audit and keys. Relative to the config file. */
-  dataDir: z.string().min(1),
-  store: z.enum(['duckdb', 'postgres']).default('duckdb'),
-  postgres: z.strictObject({
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('vitalwire'),
-    poolSize: int(1, 100, 4),
-  }).optional(),
-  journal: z.strictObject({
-    commitDelayMs: int(0, 1000, 2),
-    commitMaxBytes: int(4096, 1 << 30, 1 << 20),
-    maxBytes: int(1 << 20, 2 ** 50, 4 * 1024 ** 3),
-  }).prefault({}),
-  loader: z.strictObject({
-    intervalMs: int(10, 60_000, 1000),
-    batchSize: int(1, 100_000, 2000),
-    /** Niceness of the loader process: on a busy machine the broker goes first. */
-    nice: int(0, 19, 10),
-  }).prefault({}),
-  /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */
-  checkpoint: z.strictObject({
-    intervalMs: int(1000, 86_400_000, 600_000),
-    rows: int(1000, 1e9, 2_000_000),
-  }).prefault({}),
-  /** Days each kind of data is kept; the purge runs daily and is audited. Set them to what local law requires. */
-  retention: z.strictObject({
-    obsDays: int(1, 36_500, 3650),
-    waveDays: int(1, 36_500, 30),
-    alarmDays: int(1, 36_500, 3650),
-    statusDays: int(1, 36_500, 365),
-    gapDays: int(1, 36_500, 3650),
-  }).prefault({}),
-  fhir: z.strictObject({
-    /** Identifier system URI of patient ids (the hospital's MRN system), for Observation.subject. */
-    patientSystem: z.string().min(1).optional(),
-    encounterSystem: z.string().min(1).optional(),
-    /** PCD-01 PID-3 assigning authority. */
-    patientAuthority: z.string().min(1).optional(),
-  }).prefault({}),
-}).superRefine((c, ctx) => {
-  if (c.store === 'postgres' && !c.postgres) ctx.addIssue({ code: 'custom', path: ['postgres'], message: 'required when store is postgres' });
-});
+export const archiveConfigSchema = z
+  .strictObject({
+    /** Journal, and for the embedded store its Parquet files, audit and keys. Relative to the config file. */
+    dataDir: z.string().min(1),
+    store: z.enum(['duckdb', 'postgres']).default('duckdb'),
+    postgres: z
+      .strictObject({
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+          .default('vitalwire'),
+        poolSize: int(1, 100, 4),
+      })
+      .optional(),
+    journal: z
+      .strictObject({
+        commitDelayMs: int(0, 1000, 2),
+        commitMaxBytes: int(4096, 1 << 30, 1 << 20),
+        maxBytes: int(1 << 20, 2 ** 50, 4 * 1024 ** 3),
+      })
+      .prefault({}),
+    loader: z
+      .strictObject({
+        intervalMs: int(10, 60_000, 1000),
+        batchSize: int(1, 100_000, 2000),
+        /** Niceness of the loader process: on a busy machine the broker goes first. */
+        nice: int(0, 19, 10),
+      })
+      .prefault({}),
+    /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */
+    checkpoint: z
+      .strictObject({
+        intervalMs: int(1000, 86_400_000, 600_000),
+        rows: int(1000, 1e9, 2_000_000),
+      })
+      .prefault({}),
+    /** Days each kind of data is kept; the purge runs daily and is audited. Set them to what local law requires. */
+    retention: z
+      .strictObject({
+        obsDays: int(1, 36_500, 3650),
+        waveDays: int(1, 36_500, 30),
+        alarmDays: int(1, 36_500, 3650),
+        statusDays: int(1, 36_500, 365),
+        gapDays: int(1, 36_500, 3650),
+      })
+      .prefault({}),
+    fhir: z
+      .strictObject({
+        /** Identifier system URI of patient ids (the hospital's MRN system), for Observation.subject. */
+        patientSystem: z.string().min(1).optional(),
+        encounterSystem: z.string().min(1).optional(),
+        /** PCD-01 PID-3 assigning authority. */
+        patientAuthority: z.string().min(1).optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.store === 'postgres' && !c.postgres)
+      ctx.addIssue({ code: 'custom', path: ['postgres'], message: 'required when store is postgres' });
+  });
 
 export type ArchiveConfig = DeepReadonly<z.output<typeof archiveConfigSchema>>;
 
@@ -76,10 +94,14 @@ export async function readArchiveConfig(file: string): Promise<ArchiveConfig> {
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new VitalwireError('VW_ERR_CONFIG', `${abs}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new VitalwireError(
+      'VW_ERR_CONFIG',
+      `${abs}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   const doc = parseConfigText(text, formatOf(abs), abs) as Record<string, unknown> | null;
-  if (!doc || typeof doc !== 'object' || doc['archive'] === undefined) throw new VitalwireError('VW_ERR_CONFIG', `${abs}: no archive section`);
+  if (!doc || typeof doc !== 'object' || doc['archive'] === undefined)
+    throw new VitalwireError('VW_ERR_CONFIG', `${abs}: no archive section`);
   return archiveConfigFromSection(doc['archive'], join(abs, '..'), `${abs} archive`);
 }
 
@@ -102,10 +124,17 @@ export async function openStore(c: ArchiveConfig, logger: Logger, readOnly: bool
  */
 export async function openArchiveFromConfig(c: ArchiveConfig, logger: Logger): Promise<Archive> {
   return openLoaderArchive({
-    config: c, logger, nice: c.loader.nice,
+    config: c,
+    logger,
+    nice: c.loader.nice,
     tuning: {
-      commitDelayMs: c.journal.commitDelayMs, commitMaxBytes: c.journal.commitMaxBytes, journalMaxBytes: c.journal.maxBytes,
-      loadIntervalMs: c.loader.intervalMs, loadBatchSize: c.loader.batchSize, checkpointIntervalMs: c.checkpoint.intervalMs, checkpointRows: c.checkpoint.rows,
+      commitDelayMs: c.journal.commitDelayMs,
+      commitMaxBytes: c.journal.commitMaxBytes,
+      journalMaxBytes: c.journal.maxBytes,
+      loadIntervalMs: c.loader.intervalMs,
+      loadBatchSize: c.loader.batchSize,
+      checkpointIntervalMs: c.checkpoint.intervalMs,
+      checkpointRows: c.checkpoint.rows,
     },
   });
 }
@@ -120,7 +149,10 @@ export async function openArchiveReader(c: ArchiveConfig, logger: Logger): Promi
 }
 
 /** The audit store alone (bindings), without opening the data. */
-export async function openAudit(c: ArchiveConfig, logger: Logger): Promise<{ audit: AuditLog; close(): Promise<void> }> {
+export async function openAudit(
+  c: ArchiveConfig,
+  logger: Logger,
+): Promise<{ audit: AuditLog; close(): Promise<void> }> {
   if (c.store === 'postgres') {
     const s = await openStore(c, logger, false);
     return { audit: s.audit, close: () => s.close() };
@@ -135,7 +167,8 @@ export async function loadOrCreateSiteSecret(dataDir: string): Promise<Buffer> {
   try {
     return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new VitalwireError('VW_ERR_CONFIG', `${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new VitalwireError('VW_ERR_CONFIG', `${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);

@@ -6,9 +6,26 @@
 // blood pressure as one panel), and, asked for by their code, declared gaps. Waveforms and alarms are in the export,
 // not here. Demo, test and simulated data never appear (they are nobody's record). Parameters this server does not
 // support are refused (400), never ignored: a misspelt `patinet=` must not widen a search to every patient.
-import type { Bundle, BundleEntry, CapabilityStatement, Device, Observation, OperationOutcome } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  CapabilityStatement,
+  Device,
+  Observation,
+  OperationOutcome,
+} from '@medplum/fhirtypes';
 import type { BindingIndex } from './bindings.js';
-import { deviceId, deviceResource, DEVICE_SYSTEM, gapObservation, LOINC, MDC_SYSTEM, observationsOf, VW, type FhirOptions } from './export/fhir.js';
+import {
+  deviceId,
+  deviceResource,
+  DEVICE_SYSTEM,
+  gapObservation,
+  LOINC,
+  MDC_SYSTEM,
+  observationsOf,
+  VW,
+  type FhirOptions,
+} from './export/fhir.js';
 import { BP_DIASTOLIC, BP_MEAN, BP_PANEL, BP_SYSTOLIC, NIBP_SETS, VITAL_SIGNS } from './export/loinc.js';
 import { devicesSeen, selectRows, type DeviceInfo, type Scope } from './query.js';
 import type { ArchiveStore } from './store/types.js';
@@ -28,10 +45,18 @@ export interface SearchContext {
   base: string;
 }
 
-export type SearchResult = { status: 200; body: Bundle | CapabilityStatement } | { status: 400 | 404; body: OperationOutcome };
+export type SearchResult =
+  { status: 200; body: Bundle | CapabilityStatement } | { status: 400 | 404; body: OperationOutcome };
 
-export function outcome(status: 400 | 404, code: 'invalid' | 'not-supported' | 'not-found', text: string): SearchResult {
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text }] } };
+export function outcome(
+  status: 400 | 404,
+  code: 'invalid' | 'not-supported' | 'not-found',
+  text: string,
+): SearchResult {
+  return {
+    status,
+    body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text }] },
+  };
 }
 
 class BadRequest extends Error {}
@@ -88,11 +113,14 @@ interface Token {
 
 /** `system|code`, `|code` (no system) or `code` (any system), comma-separated: FHIR R4 token search. */
 function tokens(values: readonly string[]): Token[] {
-  return values.flatMap((v) => v.split(',')).map((t) => {
-    const i = t.indexOf('|');
-    if (i < 0) return { system: null, code: t };
-    return { system: t.slice(0, i), code: t.slice(i + 1) };
-  }).filter((t) => t.code !== '');
+  return values
+    .flatMap((v) => v.split(','))
+    .map((t) => {
+      const i = t.indexOf('|');
+      if (i < 0) return { system: null, code: t };
+      return { system: t.slice(0, i), code: t.slice(i + 1) };
+    })
+    .filter((t) => t.code !== '');
 }
 
 /** MDC codes whose rows can become an Observation with one of these codes (the search then checks each resource). */
@@ -103,7 +131,12 @@ function candidateMdcs(ts: readonly Token[]): number[] {
     if (t.system === null || t.system === LOINC) {
       for (const [mdc, vs] of VITAL_SIGNS) if (vs.loinc.some((l) => l.code === t.code)) out.add(mdc);
       // A blood pressure panel is built from its systolic, diastolic and mean rows.
-      if (t.code === BP_PANEL.code || t.code === BP_SYSTOLIC.code || t.code === BP_DIASTOLIC.code || t.code === BP_MEAN.code) {
+      if (
+        t.code === BP_PANEL.code ||
+        t.code === BP_SYSTOLIC.code ||
+        t.code === BP_DIASTOLIC.code ||
+        t.code === BP_MEAN.code
+      ) {
         for (const set of NIBP_SETS) for (const m of [set.sys, set.dia, set.mean]) out.add(m);
       }
     }
@@ -112,7 +145,9 @@ function candidateMdcs(ts: readonly Token[]): number[] {
 }
 
 const codeMatches = (o: Observation, ts: readonly Token[]): boolean =>
-  (o.code.coding ?? []).some((c) => ts.some((t) => t.code === c.code && (t.system === null || t.system === (c.system ?? ''))));
+  (o.code.coding ?? []).some((c) =>
+    ts.some((t) => t.code === c.code && (t.system === null || t.system === (c.system ?? ''))),
+  );
 
 /** A patient given as `Patient/ID`, `ID` or (with :identifier) `system|ID`; null when the system is not this site's. */
 function patientOf(v: string, identifier: boolean, fhir: FhirOptions): string | null {
@@ -127,12 +162,24 @@ function patientOf(v: string, identifier: boolean, fhir: FhirOptions): string | 
 
 type Subject = Pick<Scope, 'patient' | 'bed' | 'site' | 'gateway' | 'device'>;
 
-const OBSERVATION_PARAMS = ['patient', 'subject', 'patient:identifier', 'subject:identifier', 'bed', 'device', 'code', 'date', '_count', '_offset'];
+const OBSERVATION_PARAMS = [
+  'patient',
+  'subject',
+  'patient:identifier',
+  'subject:identifier',
+  'bed',
+  'device',
+  'code',
+  'date',
+  '_count',
+  '_offset',
+];
 const DEVICE_PARAMS = ['patient', 'patient:identifier', '_id', 'identifier', '_count'];
 
 function checkParams(params: URLSearchParams, allowed: readonly string[]): void {
   for (const k of new Set(params.keys())) {
-    if (!allowed.includes(k)) bad(`search parameter ${JSON.stringify(k)} is not supported here (supported: ${allowed.join(', ')})`);
+    if (!allowed.includes(k))
+      bad(`search parameter ${JSON.stringify(k)} is not supported here (supported: ${allowed.join(', ')})`);
   }
 }
 
@@ -145,7 +192,9 @@ function intParam(params: URLSearchParams, name: string, def: number, max: numbe
 
 /** The devices of `device=Device/<id>` (or `<id>`). */
 async function devicesById(ctx: SearchContext, ids: readonly string[]): Promise<DeviceInfo[]> {
-  const want = new Set(ids.flatMap((v) => v.split(',')).map((v) => (v.startsWith('Device/') ? v.slice('Device/'.length) : v)));
+  const want = new Set(
+    ids.flatMap((v) => v.split(',')).map((v) => (v.startsWith('Device/') ? v.slice('Device/'.length) : v)),
+  );
   return (await devicesSeen(ctx.store)).filter((d) => want.has(deviceId(d.site, d.gateway, d.device)));
 }
 
@@ -155,7 +204,12 @@ async function subjectsOf(ctx: SearchContext, params: URLSearchParams): Promise<
   const each = (name: string, f: (v: string) => void): void => {
     for (const v of params.getAll(name).flatMap((x) => x.split(','))) if (v !== '') f(v);
   };
-  for (const [name, identifier] of [['patient', false], ['subject', false], ['patient:identifier', true], ['subject:identifier', true]] as const) {
+  for (const [name, identifier] of [
+    ['patient', false],
+    ['subject', false],
+    ['patient:identifier', true],
+    ['subject:identifier', true],
+  ] as const) {
     each(name, (v) => {
       const p = patientOf(v, identifier, ctx.fhir);
       // Another system's identifier names nobody here: a subject that matches no row.
@@ -176,11 +230,22 @@ function effectiveUs(o: Observation): string {
   return o.effectiveDateTime ?? o.effectivePeriod?.start ?? '';
 }
 
-function bundle(ctx: SearchContext, type: string, resources: readonly (Observation | Device)[], self: URLSearchParams, next: URLSearchParams | null): Bundle {
+function bundle(
+  ctx: SearchContext,
+  type: string,
+  resources: readonly (Observation | Device)[],
+  self: URLSearchParams,
+  next: URLSearchParams | null,
+): Bundle {
   const url = (p: URLSearchParams): string => `${ctx.base}/${type}${p.size > 0 ? `?${p.toString()}` : ''}`;
-  const entry: BundleEntry[] = resources.map((r) => ({ fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } }));
+  const entry: BundleEntry[] = resources.map((r) => ({
+    fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`,
+    resource: r,
+    search: { mode: 'match' },
+  }));
   return {
-    resourceType: 'Bundle', type: 'searchset',
+    resourceType: 'Bundle',
+    type: 'searchset',
     ...(next ? {} : { total: resources.length + Number(self.get('_offset') ?? 0) }),
     link: [{ relation: 'self', url: url(self) }, ...(next ? [{ relation: 'next', url: url(next) }] : [])],
     entry,
@@ -198,12 +263,23 @@ export async function searchObservations(ctx: SearchContext, params: URLSearchPa
     const offset = intParam(params, '_offset', 0, 1e9);
     const gaps = codes.some((t) => t.code === 'gap' && (t.system === null || t.system === GAP_SYSTEM));
     const mdcs = candidateMdcs(codes);
-    if (codes.length > 0 && mdcs.length === 0 && !gaps) return { status: 200, body: bundle(ctx, 'Observation', [], params, null) };
+    if (codes.length > 0 && mdcs.length === 0 && !gaps)
+      return { status: 200, body: bundle(ctx, 'Observation', [], params, null) };
     // One page of rows over every subject, oldest first; one more than asked to know whether a next page exists.
     const rows = [];
     for (const s of subjects) {
-      const scope: Scope = { ...s, ...range, allow: ctx.allow, ...(gaps ? {} : { codes: mdcs.length > 0 ? mdcs : undefined }), limit: offset + count + 1 };
-      rows.push(...(gaps ? await selectRows(ctx.store, ctx.bindings, 'gap', scope) : await selectRows(ctx.store, ctx.bindings, 'obs', scope)));
+      const scope: Scope = {
+        ...s,
+        ...range,
+        allow: ctx.allow,
+        ...(gaps ? {} : { codes: mdcs.length > 0 ? mdcs : undefined }),
+        limit: offset + count + 1,
+      };
+      rows.push(
+        ...(gaps
+          ? await selectRows(ctx.store, ctx.bindings, 'gap', scope)
+          : await selectRows(ctx.store, ctx.bindings, 'obs', scope)),
+      );
     }
     rows.sort((a, b) => a.t_us - b.t_us || a.device.localeCompare(b.device) || a.seq - b.seq || a.idx - b.idx);
     // A device outside the user's scope, asked for by its id, is not searched (bed and patient subjects are filtered
@@ -213,12 +289,22 @@ export async function searchObservations(ctx: SearchContext, params: URLSearchPa
     const more = visible.length > offset + count;
     const after = visible[offset + count];
     const last = page[page.length - 1];
-    if (after && last && after.device === last.device && after.seq === last.seq && after.kind === last.kind && after.site === last.site) {
+    if (
+      after &&
+      last &&
+      after.device === last.device &&
+      after.seq === last.seq &&
+      after.kind === last.kind &&
+      after.site === last.site
+    ) {
       // Whole Batches per page: a blood pressure panel is built from rows of one Batch, which continues past this page.
-      const cut = page.findIndex((r) => r.device === last.device && r.seq === last.seq && r.kind === last.kind && r.site === last.site);
+      const cut = page.findIndex(
+        (r) => r.device === last.device && r.seq === last.seq && r.kind === last.kind && r.site === last.site,
+      );
       if (cut > 0) page = page.slice(0, cut);
     }
-    let resources: Observation[] = gaps ? (page as Parameters<typeof gapObservation>[0][]).map((g) => gapObservation(g, ctx.fhir))
+    let resources: Observation[] = gaps
+      ? (page as Parameters<typeof gapObservation>[0][]).map((g) => gapObservation(g, ctx.fhir))
       : observationsOf(page as Parameters<typeof observationsOf>[0], ctx.fhir);
     if (codes.length > 0 && !gaps) resources = resources.filter((o) => codeMatches(o, codes));
     resources.sort((a, b) => effectiveUs(a).localeCompare(effectiveUs(b)));
@@ -245,11 +331,22 @@ export async function searchDevices(ctx: SearchContext, params: URLSearchParams)
     }
     if (params.has('identifier')) {
       const ts = tokens(params.getAll('identifier'));
-      ds = ds.filter((d) => ts.some((t) => (t.system === null || t.system === DEVICE_SYSTEM) && t.code === `${d.site}/${d.gateway}/${d.device}`));
+      ds = ds.filter((d) =>
+        ts.some(
+          (t) => (t.system === null || t.system === DEVICE_SYSTEM) && t.code === `${d.site}/${d.gateway}/${d.device}`,
+        ),
+      );
     }
-    const patients = [...params.getAll('patient').map((v) => patientOf(v, false, ctx.fhir)), ...params.getAll('patient:identifier').map((v) => patientOf(v, true, ctx.fhir))];
+    const patients = [
+      ...params.getAll('patient').map((v) => patientOf(v, false, ctx.fhir)),
+      ...params.getAll('patient:identifier').map((v) => patientOf(v, true, ctx.fhir)),
+    ];
     if (patients.length > 0) {
-      const bound = new Set(ctx.bindings.all.filter((b) => b.patient !== null && patients.includes(b.patient)).map((b) => `${b.site}/${b.gateway}/${b.device}`));
+      const bound = new Set(
+        ctx.bindings.all
+          .filter((b) => b.patient !== null && patients.includes(b.patient))
+          .map((b) => `${b.site}/${b.gateway}/${b.device}`),
+      );
       ds = ds.filter((d) => bound.has(`${d.site}/${d.gateway}/${d.device}`));
     }
     const count = Math.max(1, intParam(params, '_count', MAX_COUNT, MAX_COUNT));
@@ -262,36 +359,61 @@ export async function searchDevices(ctx: SearchContext, params: URLSearchParams)
 
 /** GET [base]/metadata: what this server answers. */
 export function capabilityStatement(base: string, software: { name: string; version: string }): CapabilityStatement {
-  const param = (name: string, type: 'reference' | 'token' | 'date' | 'string' | 'number', documentation: string, definition?: string) =>
-    ({ name, type, documentation, ...(definition ? { definition } : {}) });
+  const param = (
+    name: string,
+    type: 'reference' | 'token' | 'date' | 'string' | 'number',
+    documentation: string,
+    definition?: string,
+  ) => ({ name, type, documentation, ...(definition ? { definition } : {}) });
   return {
-    resourceType: 'CapabilityStatement', status: 'active', date: '2026-01-01', kind: 'instance', fhirVersion: '4.0.1', format: ['application/fhir+json'],
-    software, implementation: { description: 'vitalwire archive: vital signs from bedside monitors', url: base },
-    rest: [{
-      mode: 'server',
-      security: { description: 'A dashboard session token (POST /api/login) as Authorization: Bearer; roles service and admin; results limited to the user\'s sites' },
-      resource: [
-        {
-          type: 'Observation', interaction: [{ code: 'search-type' }],
-          searchParam: [
-            param('patient', 'reference', 'Patient/ID or ID: the patient bound to the device at the time of each value'),
-            param('subject', 'reference', 'as patient'),
-            param('bed', 'string', 'a bed label: the devices bound to it, over their binding times', BED_PARAM),
-            param('device', 'reference', 'Device/ID'),
-            param('code', 'token', 'LOINC or MDC (urn:iso:std:iso:11073:10101) code; https://vitalwire.dev/fhir/CodeSystem/gap|gap for declared gaps'),
-            param('date', 'date', 'effective time, with prefixes eq, gt, ge, lt, le, sa, eb'),
-            param('_count', 'number', `rows per page, at most ${MAX_COUNT}`),
-          ],
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-01-01',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json'],
+    software,
+    implementation: { description: 'vitalwire archive: vital signs from bedside monitors', url: base },
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          description:
+            "A dashboard session token (POST /api/login) as Authorization: Bearer; roles service and admin; results limited to the user's sites",
         },
-        {
-          type: 'Device', interaction: [{ code: 'search-type' }],
-          searchParam: [
-            param('patient', 'reference', 'devices ever bound to the patient'),
-            param('_id', 'token', 'resource id'),
-            param('identifier', 'token', `${DEVICE_SYSTEM}|site/gateway/device`),
-          ],
-        },
-      ],
-    }],
+        resource: [
+          {
+            type: 'Observation',
+            interaction: [{ code: 'search-type' }],
+            searchParam: [
+              param(
+                'patient',
+                'reference',
+                'Patient/ID or ID: the patient bound to the device at the time of each value',
+              ),
+              param('subject', 'reference', 'as patient'),
+              param('bed', 'string', 'a bed label: the devices bound to it, over their binding times', BED_PARAM),
+              param('device', 'reference', 'Device/ID'),
+              param(
+                'code',
+                'token',
+                'LOINC or MDC (urn:iso:std:iso:11073:10101) code; https://vitalwire.dev/fhir/CodeSystem/gap|gap for declared gaps',
+              ),
+              param('date', 'date', 'effective time, with prefixes eq, gt, ge, lt, le, sa, eb'),
+              param('_count', 'number', `rows per page, at most ${MAX_COUNT}`),
+            ],
+          },
+          {
+            type: 'Device',
+            interaction: [{ code: 'search-type' }],
+            searchParam: [
+              param('patient', 'reference', 'devices ever bound to the patient'),
+              param('_id', 'token', 'resource id'),
+              param('identifier', 'token', `${DEVICE_SYSTEM}|site/gateway/device`),
+            ],
+          },
+        ],
+      },
+    ],
   };
 }

@@ -11,14 +11,18 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const open = (maxBytes = 1 << 30, commitDelayMs = 5) => Journal.open({ dir, commitDelayMs, commitMaxBytes: 1 << 20, maxBytes, logger: silentLogger(), nowUs: () => 42 });
-const append = (j: Journal, topic: string, payload: Buffer) => new Promise<Error | null>((resolve) => j.append(topic, payload, (err) => resolve(err ?? null)));
+const open = (maxBytes = 1 << 30, commitDelayMs = 5) =>
+  Journal.open({ dir, commitDelayMs, commitMaxBytes: 1 << 20, maxBytes, logger: silentLogger(), nowUs: () => 42 });
+const append = (j: Journal, topic: string, payload: Buffer) =>
+  new Promise<Error | null>((resolve) => j.append(topic, payload, (err) => resolve(err ?? null)));
 
 describe('archive journal', () => {
   it('shares one fsync among appends made together, and hands back topic, payload and receive time', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
     const j = await open();
-    const errs = await Promise.all(Array.from({ length: 200 }, (_, i) => append(j, `vw/v1/s/g/d${i}/obs`, Buffer.from([i & 0xff, 1, 2]))));
+    const errs = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => append(j, `vw/v1/s/g/d${i}/obs`, Buffer.from([i & 0xff, 1, 2]))),
+    );
     expect(errs.every((e) => e === null)).toBe(true);
     expect(j.counters.fsyncs).toBeLessThan(10);
     const [seg] = await j.seal();
@@ -32,15 +36,22 @@ describe('archive journal', () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
     const j = await open(1 << 30, 0);
     // One turn's appends: one commit, started without waiting for a timer.
-    const first = Promise.all(Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/d${i}/obs`, Buffer.from([i]))));
+    const first = Promise.all(
+      Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/d${i}/obs`, Buffer.from([i]))),
+    );
     await new Promise((r) => setImmediate(r));
     // Appended while that commit's write and fsync run: all of them go in the one after it.
-    const second = Promise.all(Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/e${i}/obs`, Buffer.from([i]))));
+    const second = Promise.all(
+      Array.from({ length: 100 }, (_, i) => append(j, `vw/v1/s/g/e${i}/obs`, Buffer.from([i]))),
+    );
     expect((await first).every((e) => e === null)).toBe(true);
     expect((await second).every((e) => e === null)).toBe(true);
     expect(j.counters.fsyncs).toBe(2);
     const recs = await readSegment((await j.seal())[0]!.path);
-    expect(recs.map((r) => r.topic)).toEqual([...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/d${i}/obs`), ...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/e${i}/obs`)]);
+    expect(recs.map((r) => r.topic)).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/d${i}/obs`),
+      ...Array.from({ length: 100 }, (_, i) => `vw/v1/s/g/e${i}/obs`),
+    ]);
     await j.close();
   });
 

@@ -57,7 +57,14 @@ export interface JournalCounters {
 }
 
 export class Journal {
-  readonly counters: JournalCounters = { appends: 0, commits: 0, fsyncs: 0, refusedFull: 0, writeErrors: 0, tornSegments: 0 };
+  readonly counters: JournalCounters = {
+    appends: 0,
+    commits: 0,
+    fsyncs: 0,
+    refusedFull: 0,
+    writeErrors: 0,
+    tornSegments: 0,
+  };
   private readonly o: JournalOptions;
   private readonly nowUs: () => number;
   private sealed: SealedSegment[] = [];
@@ -105,7 +112,10 @@ export class Journal {
           // A write cut by the crash: never acknowledged (done fires after the fsync of whole frames only).
           await truncate(path, r.end);
           this.counters.tornSegments++;
-          this.o.logger.warn({ code: 'VW_ERR_ARCHIVE_TORN', segment: path, keptBytes: r.end, droppedBytes: bytes - r.end }, 'archive journal had a torn tail: truncated');
+          this.o.logger.warn(
+            { code: 'VW_ERR_ARCHIVE_TORN', segment: path, keptBytes: r.end, droppedBytes: bytes - r.end },
+            'archive journal had a torn tail: truncated',
+          );
           bytes = r.end;
         }
       }
@@ -132,7 +142,12 @@ export class Journal {
     const bodyLen = BODY_FIXED + topicLen + payload.length;
     if (this.diskBytes() + bodyLen + FRAME_HEADER_BYTES > this.o.maxBytes) {
       this.counters.refusedFull++;
-      done(new VitalwireError('VW_ERR_ARCHIVE_FULL', `journal holds ${this.diskBytes()} bytes (maxBytes ${this.o.maxBytes})`));
+      done(
+        new VitalwireError(
+          'VW_ERR_ARCHIVE_FULL',
+          `journal holds ${this.diskBytes()} bytes (maxBytes ${this.o.maxBytes})`,
+        ),
+      );
       return;
     }
     // One allocation per record: header, body and payload copied once into the frame that is written.
@@ -199,7 +214,8 @@ export class Journal {
         const base = this.activeSize;
         try {
           const { bytesWritten } = await fh.writev(bufs, base);
-          if (bytesWritten !== bytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes}`), { code: 'ENOSPC' });
+          if (bytesWritten !== bytes)
+            throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes}`), { code: 'ENOSPC' });
           await fh.datasync();
           this.activeSize = base + bytes;
           this.counters.fsyncs++;
@@ -211,7 +227,10 @@ export class Journal {
       } catch (e) {
         this.counters.writeErrors++;
         err = new VitalwireError('VW_ERR_ARCHIVE_IO', (e as NodeJS.ErrnoException).code ?? String(e), { cause: e });
-        this.o.logger.error({ code: 'VW_ERR_ARCHIVE_IO', records: waiters.length, err: (e as Error).message }, 'archive journal write failed');
+        this.o.logger.error(
+          { code: 'VW_ERR_ARCHIVE_IO', records: waiters.length, err: (e as Error).message },
+          'archive journal write failed',
+        );
       }
       this.counters.commits++;
       for (const w of waiters) w(err);
@@ -297,7 +316,11 @@ export async function readSegment(path: string): Promise<JournalRecord[]> {
     const receivedUs = body.readDoubleLE(1);
     const topicLen = body.readUInt16LE(9);
     if (BODY_FIXED + topicLen > body.length) return;
-    out.push({ receivedUs, topic: body.toString('latin1', BODY_FIXED, BODY_FIXED + topicLen), payload: body.subarray(BODY_FIXED + topicLen) });
+    out.push({
+      receivedUs,
+      topic: body.toString('latin1', BODY_FIXED, BODY_FIXED + topicLen),
+      payload: body.subarray(BODY_FIXED + topicLen),
+    });
   });
   return out;
 }

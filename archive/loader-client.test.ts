@@ -23,19 +23,26 @@ const dev = { site: 's1', gateway: 'g1', device: 'm1' };
 
 /** Child processes of this process (any of its threads), by /proc. */
 function children(): number[] {
-  return readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return readdirSync('/proc/self/task').flatMap((t) =>
+    readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 }
 
 /** Niceness of every thread of a process. */
 function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((t) => Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]));
+  return readdirSync(`/proc/${pid}/task`).map((t) =>
+    Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]),
+  );
 }
 
 describe('archive loader process', () => {
   it('journals here, loads and answers queries in a loader process whose every thread is niced', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-archive-loader-'));
     const before = new Set(children());
-    const a = await openArchiveFromConfig(archiveConfigFromSection({ dataDir: dir, loader: { intervalMs: 50, nice: 7 } }, '/'), silentLogger());
+    const a = await openArchiveFromConfig(
+      archiveConfigFromSection({ dataDir: dir, loader: { intervalMs: 50, nice: 7 } }, '/'),
+      silentLogger(),
+    );
     const loaderPid = children().find((p) => !before.has(p));
     try {
       expect(loaderPid).toBeDefined();
@@ -43,25 +50,39 @@ describe('archive loader process', () => {
       expect(nices.length).toBeGreaterThan(3);
       expect(new Set(nices)).toEqual(new Set([7]));
       expect(threadNices(process.pid)).not.toContain(7);
-      const acks = await Promise.all(Array.from({ length: 30 }, (_, i) => new Promise<Error | null | undefined>((resolve) => {
-        const p = vitalsBatch(dev, i + 1, T0 + i * 60e6, { hr: 60 + i });
-        a.append(p.topic, p.payload, resolve);
-      })));
+      const acks = await Promise.all(
+        Array.from(
+          { length: 30 },
+          (_, i) =>
+            new Promise<Error | null | undefined>((resolve) => {
+              const p = vitalsBatch(dev, i + 1, T0 + i * 60e6, { hr: 60 + i });
+              a.append(p.topic, p.payload, resolve);
+            }),
+        ),
+      );
       expect(acks.every((e) => !e)).toBe(true);
       const bad = publish(dev, 'obs', 99, {});
       a.append(bad.topic, Buffer.from([0x0a, 0xff]), () => undefined);
       await a.flush();
       expect(a.counters).toMatchObject({ batchesStored: 30, rejects: 1, checkpoints: 1 });
       // A query composed here over a relation only the worker can name (the current Parquet files).
-      const rows = await a.store.sql.all(`SELECT count(*) AS n, max(value_number) AS hi FROM ${a.store.sql.from('obs', { fromUs: T0, toUs: T0 + 3600e6 })} t WHERE device = $1`, ['m1']);
+      const rows = await a.store.sql.all(
+        `SELECT count(*) AS n, max(value_number) AS hi FROM ${a.store.sql.from('obs', { fromUs: T0, toUs: T0 + 3600e6 })} t WHERE device = $1`,
+        ['m1'],
+      );
       expect(rows).toEqual([{ n: 30, hi: 89 }]);
-      const tr = await trend(a.store, new BindingIndex(await listBindings(a.store.audit)), { ...dev, fromUs: T0, toUs: T0 + 30 * 60e6 }, 60e6);
+      const tr = await trend(
+        a.store,
+        new BindingIndex(await listBindings(a.store.audit)),
+        { ...dev, fromUs: T0, toUs: T0 + 30 * 60e6 },
+        60e6,
+      );
       expect(tr.series[0]?.points.map((p) => p?.mean ?? null)).toEqual(Array.from({ length: 30 }, (_, i) => 60 + i));
       await a.store.audit.append({ actor: 'test', action: 'export', subject: 'csv', before: null, after: { rows: 1 } });
       expect((await a.store.audit.list(['export'])).map((e) => e.actor)).toEqual(['test']);
       // A failed query is an error here, not a dead worker.
       await expect(a.store.sql.all('SELECT * FROM no_such_table')).rejects.toThrow(/no_such_table/);
-      expect((await a.store.sql.all('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+      expect(await a.store.sql.all('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await a.close();
     }
@@ -77,12 +98,22 @@ describe('archive loader process', () => {
   it('starts a loader that died again; the journal kept everything meanwhile, stored once', async () => {
     const d2 = await mkdtemp(join(tmpdir(), 'vw-archive-loader-kill-'));
     const before = new Set(children());
-    const a = await openArchiveFromConfig(archiveConfigFromSection({ dataDir: d2, loader: { intervalMs: 50 } }, '/'), silentLogger());
+    const a = await openArchiveFromConfig(
+      archiveConfigFromSection({ dataDir: d2, loader: { intervalMs: 50 } }, '/'),
+      silentLogger(),
+    );
     try {
-      const append = (from: number, n: number) => Promise.all(Array.from({ length: n }, (_, i) => new Promise<Error | null | undefined>((resolve) => {
-        const p = vitalsBatch(dev, from + i, T0 + (from + i) * 60e6, { hr: 60 + ((from + i) % 40) });
-        a.append(p.topic, p.payload, resolve);
-      })));
+      const append = (from: number, n: number) =>
+        Promise.all(
+          Array.from(
+            { length: n },
+            (_, i) =>
+              new Promise<Error | null | undefined>((resolve) => {
+                const p = vitalsBatch(dev, from + i, T0 + (from + i) * 60e6, { hr: 60 + ((from + i) % 40) });
+                a.append(p.topic, p.payload, resolve);
+              }),
+          ),
+        );
       expect((await append(1, 20)).every((e) => !e)).toBe(true);
       // Loaded into the store's hot tables by the loader's timer; the next checkpoint is minutes away.
       for (let i = 0; i < 100 && a.counters.batchesStored < 20; i++) await new Promise((r) => setTimeout(r, 50));
@@ -96,7 +127,9 @@ describe('archive loader process', () => {
       expect(second).toBeDefined();
       expect(second).not.toBe(first);
       await a.flush();
-      const rows = await a.store.sql.all(`SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${a.store.sql.from('obs')} t`);
+      const rows = await a.store.sql.all(
+        `SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${a.store.sql.from('obs')} t`,
+      );
       expect(rows).toEqual([{ n: 40, d: 40 }]);
     } finally {
       await a.close();

@@ -12,7 +12,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VitalwireError } from '../decoders/errors.js';
 import type { Logger } from '../lib/log.js';
-import { DEFAULT_TUNING, lockDir, openJournal, runArchive, type Archive, type ArchiveTuning, type LoadBackend } from './archive.js';
+import {
+  DEFAULT_TUNING,
+  lockDir,
+  openJournal,
+  runArchive,
+  type Archive,
+  type ArchiveTuning,
+  type LoadBackend,
+} from './archive.js';
 import type { AuditEntry, AuditLog } from './audit.js';
 import type { ArchiveConfig } from './config.js';
 import { newCounters } from './loader.js';
@@ -28,12 +36,22 @@ const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
 
 /** Pino's level numbers (the loader logs through the central's logger). */
-const LEVEL: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVEL: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 /** The loader's entry: compiled JavaScript in dist/, the TypeScript source (through tsx's loader) under the test runner. */
 function startLoader(): ChildProcess {
   const here = import.meta.url;
-  const opts = { serialization: 'advanced' as const, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
+  const opts = {
+    serialization: 'advanced' as const,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[],
+  };
   if (here.endsWith('.ts')) {
     // tsx's loader, as its package.json exports it, so the child resolves it wherever it runs.
     const pkgPath = createRequire(here).resolve('tsx/package.json');
@@ -65,8 +83,14 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
     throw err;
   }
   const init: LoaderInit = {
-    config: o.config, logLevel: typeof log.level === 'string' ? log.level : 'info', nice: o.nice,
-    tuning: { loadBatchSize: tuning.loadBatchSize, checkpointIntervalMs: tuning.checkpointIntervalMs, checkpointRows: tuning.checkpointRows },
+    config: o.config,
+    logLevel: typeof log.level === 'string' ? log.level : 'info',
+    nice: o.nice,
+    tuning: {
+      loadBatchSize: tuning.loadBatchSize,
+      checkpointIntervalMs: tuning.checkpointIntervalMs,
+      checkpointRows: tuning.checkpointRows,
+    },
   };
   const counters = newCounters();
   const pending = new Map<number, Pending>();
@@ -83,67 +107,83 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
    * that doubles up to RESTART_MAX_MS: meanwhile loads fail (and are retried) and the journal keeps every Batch; the
    * new loader loads whatever the old one had not made durable (the store keeps each Batch once).
    */
-  const launch = (): Promise<void> => new Promise<void>((resolve, reject) => {
-    const c = startLoader();
-    child = c;
-    let started = false;
-    c.on('message', (m: Reply) => {
-      switch (m.op) {
-        case 'ready':
-          readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
-          started = true;
-          down = null;
-          resolve();
-          return;
-        case 'failed':
-          reject(new VitalwireError(m.code === 'VW_ERR_CONFIG' ? 'VW_ERR_CONFIG' : 'VW_ERR_ARCHIVE_STORE', m.message));
-          return;
-        case 'log': {
-          const { level, msg, ...rest } = m.entry;
-          log[LEVEL[level as number] ?? 'info'](rest, typeof msg === 'string' ? msg : '');
-          return;
+  const launch = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const c = startLoader();
+      child = c;
+      let started = false;
+      c.on('message', (m: Reply) => {
+        switch (m.op) {
+          case 'ready':
+            readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
+            started = true;
+            down = null;
+            resolve();
+            return;
+          case 'failed':
+            reject(
+              new VitalwireError(m.code === 'VW_ERR_CONFIG' ? 'VW_ERR_CONFIG' : 'VW_ERR_ARCHIVE_STORE', m.message),
+            );
+            return;
+          case 'log': {
+            const { level, msg, ...rest } = m.entry;
+            log[LEVEL[level as number] ?? 'info'](rest, typeof msg === 'string' ? msg : '');
+            return;
+          }
+          case 'reply': {
+            // A failed load is counted here, where it is retried; the loader's other counters add up across restarts.
+            const { loadErrors, ...theirs } = m.counters;
+            void loadErrors;
+            for (const [k, v] of Object.entries(theirs))
+              counters[k as keyof typeof theirs] = (base[k as keyof typeof theirs] ?? 0) + v;
+            const p = pending.get(m.id);
+            pending.delete(m.id);
+            if (!p) return;
+            if (m.ok) p.resolve(m.value);
+            else p.reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+          }
         }
-        case 'reply': {
-          // A failed load is counted here, where it is retried; the loader's other counters add up across restarts.
-          const { loadErrors, ...theirs } = m.counters;
-          void loadErrors;
-          for (const [k, v] of Object.entries(theirs)) counters[k as keyof typeof theirs] = (base[k as keyof typeof theirs] ?? 0) + v;
-          const p = pending.get(m.id);
-          pending.delete(m.id);
-          if (!p) return;
-          if (m.ok) p.resolve(m.value);
-          else p.reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
-        }
-      }
-    });
-    c.on('error', (err) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'));
-    c.on('exit', (code, signal) => {
-      down = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
-      if (child === c) child = null;
-      for (const p of pending.values()) p.reject(down);
-      pending.clear();
-      // What this loader counted stays counted.
-      Object.assign(base, { ...counters });
-      if (!started) return reject(down);
-      if (closing) return;
-      const delay = Math.min(RESTART_MIN_MS * 2 ** restarts++, RESTART_MAX_MS);
-      log.error({ code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code, restartMs: delay }, 'archive loader process exited: the journal keeps the data; starting it again');
-      restartTimer = setTimeout(() => {
-        restartTimer = null;
+      });
+      c.on('error', (err) =>
+        log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'),
+      );
+      c.on('exit', (code, signal) => {
+        down = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
+        if (child === c) child = null;
+        for (const p of pending.values()) p.reject(down);
+        pending.clear();
+        // What this loader counted stays counted.
+        Object.assign(base, { ...counters });
+        if (!started) return reject(down);
         if (closing) return;
-        launch().then(() => log.info({ restarts }, 'archive loader process running again'), (err: unknown) => {
-          log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive loader process did not start');
-        });
-      }, delay);
+        const delay = Math.min(RESTART_MIN_MS * 2 ** restarts++, RESTART_MAX_MS);
+        log.error(
+          { code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code, restartMs: delay },
+          'archive loader process exited: the journal keeps the data; starting it again',
+        );
+        restartTimer = setTimeout(() => {
+          restartTimer = null;
+          if (closing) return;
+          launch().then(
+            () => log.info({ restarts }, 'archive loader process running again'),
+            (err: unknown) => {
+              log.error(
+                { code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message },
+                'archive loader process did not start',
+              );
+            },
+          );
+        }, delay);
+      });
+      c.send({ op: 'init', id: 0, init });
     });
-    c.send({ op: 'init', id: 0, init });
-  });
   /** Counters of loaders that exited: the current one's are added to them. */
   const base: Partial<Record<keyof ReturnType<typeof newCounters>, number>> = {};
 
   const call = <T>(req: DistributiveOmit<Request, 'id'>): Promise<T> => {
     const c = child;
-    if (down || !c) return Promise.reject(down ?? new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process not running'));
+    if (down || !c)
+      return Promise.reject(down ?? new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process not running'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -170,7 +210,8 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
   const audit: AuditLog = {
     list: (actions) => call<AuditEntry[]>({ op: 'audit.list', ...(actions ? { actions: [...actions] } : {}) }),
     append: (entry) => call<AuditEntry>({ op: 'audit.append', entry }),
-    exclusive: () => Promise.reject(new Error('audit.exclusive runs beside the store (vitalwire bind), not through the central')),
+    exclusive: () =>
+      Promise.reject(new Error('audit.exclusive runs beside the store (vitalwire bind), not through the central')),
     close: async () => undefined,
   };
   const store: ArchiveStore = {

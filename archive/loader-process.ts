@@ -68,14 +68,21 @@ const init = await new Promise<LoaderInit>((resolve) => {
 // The central is gone (exited, crashed, killed): so is its loader. The journal keeps everything for the next start.
 process.on('disconnect', () => process.exit(0));
 const data = init;
-const log = pino({ level: data.logLevel, base: null, timestamp: false }, { write: (line: string) => post({ op: 'log', entry: JSON.parse(line) as Record<string, unknown> }) });
+const log = pino(
+  { level: data.logLevel, base: null, timestamp: false },
+  { write: (line: string) => post({ op: 'log', entry: JSON.parse(line) as Record<string, unknown> }) },
+);
 lowerPriority(data.nice);
 
 let store: ArchiveStore;
 try {
   store = await openStore(data.config, log, false);
 } catch (err) {
-  const failed: Reply = { op: 'failed', message: (err as Error).message, ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}) };
+  const failed: Reply = {
+    op: 'failed',
+    message: (err as Error).message,
+    ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}),
+  };
   process.send?.(failed, () => process.exit(1));
   await new Promise(() => undefined); // exits once the message is out
   throw err;
@@ -91,12 +98,18 @@ const serial = <T>(fn: () => Promise<T>): Promise<T> => {
 };
 const purge = (): void => {
   purgeTimer = null;
-  serial(() => runRetention(store, store.audit, retention, Date.now() * 1000)).then(
-    (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
-    (err: unknown) => log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message }, 'archive retention purge failed; retried tomorrow'),
-  ).finally(() => {
-    purgeTimer = setTimeout(purge, 86_400_000);
-  });
+  serial(() => runRetention(store, store.audit, retention, Date.now() * 1000))
+    .then(
+      (rs) => log.info({ rows: rs.reduce((n, r) => n + r.rows, 0) }, 'archive retention purge done'),
+      (err: unknown) =>
+        log.error(
+          { code: 'VW_ERR_ARCHIVE_STORE', err: (err as Error).message },
+          'archive retention purge failed; retried tomorrow',
+        ),
+    )
+    .finally(() => {
+      purgeTimer = setTimeout(purge, 86_400_000);
+    });
 };
 purgeTimer = setTimeout(purge, 60_000);
 
@@ -131,10 +144,15 @@ process.on('message', (m: Request) => {
       if (m.op === 'close') process.send?.(reply, () => process.disconnect());
       else post(reply);
     },
-    (err: unknown) => post({
-      op: 'reply', id: m.id, ok: false, message: (err as Error).message, counters: loader.counters,
-      ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}),
-    }),
+    (err: unknown) =>
+      post({
+        op: 'reply',
+        id: m.id,
+        ok: false,
+        message: (err as Error).message,
+        counters: loader.counters,
+        ...((err as { code?: string }).code ? { code: (err as { code: string }).code } : {}),
+      }),
   );
 });
 post({ op: 'ready', name: store.name, durableOnWrite: store.durableOnWrite });

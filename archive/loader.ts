@@ -26,7 +26,15 @@ export interface ArchiveCounters {
   checkpoints: number;
 }
 
-export const newCounters = (): ArchiveCounters => ({ batchesStored: 0, duplicates: 0, conflicts: 0, rejects: 0, rowsStored: 0, loadErrors: 0, checkpoints: 0 });
+export const newCounters = (): ArchiveCounters => ({
+  batchesStored: 0,
+  duplicates: 0,
+  conflicts: 0,
+  rejects: 0,
+  rowsStored: 0,
+  loadErrors: 0,
+  checkpoints: 0,
+});
 
 export interface SegmentRef {
   no: number;
@@ -54,8 +62,17 @@ export class Loader {
       const res = toRows(r.topic, r.payload, r.receivedUs);
       if (res.ok) batches.push(res.rows);
       else {
-        rejects.push({ t_us: r.receivedUs, site: parseStreamTopic(r.topic)?.site ?? r.topic.split('/')[2] ?? '', topic: r.topic, reason: res.reason, payload: Buffer.from(r.payload) });
-        this.log.warn({ code: 'VW_ERR_ARCHIVE_REJECT', topic: r.topic, bytes: r.payload.length }, 'archive kept an unreadable payload in the reject table');
+        rejects.push({
+          t_us: r.receivedUs,
+          site: parseStreamTopic(r.topic)?.site ?? r.topic.split('/')[2] ?? '',
+          topic: r.topic,
+          reason: res.reason,
+          payload: Buffer.from(r.payload),
+        });
+        this.log.warn(
+          { code: 'VW_ERR_ARCHIVE_REJECT', topic: r.topic, bytes: r.payload.length },
+          'archive kept an unreadable payload in the reject table',
+        );
       }
     }
     const rep: WriteReport = await this.store.write(batches, rejects);
@@ -67,7 +84,10 @@ export class Loader {
     this.rowsSinceCheckpoint += rep.rows + rep.stored;
     if (rep.conflicts > 0) {
       c.conflicts += rep.conflicts;
-      this.log.warn({ code: 'VW_ERR_ARCHIVE_CONFLICT', conflicts: rep.conflicts }, 'Batches reused stored keys with different content: kept in the conflict table');
+      this.log.warn(
+        { code: 'VW_ERR_ARCHIVE_CONFLICT', conflicts: rep.conflicts },
+        'Batches reused stored keys with different content: kept in the conflict table',
+      );
     }
   }
 
@@ -90,7 +110,9 @@ export class Loader {
       if (this.store.durableOnWrite) durable.push(seg.no);
       else this.awaitingCheckpoint.push(seg.no);
     }
-    const due = this.rowsSinceCheckpoint >= this.tuning.checkpointRows || Date.now() - this.lastCheckpoint >= this.tuning.checkpointIntervalMs;
+    const due =
+      this.rowsSinceCheckpoint >= this.tuning.checkpointRows ||
+      Date.now() - this.lastCheckpoint >= this.tuning.checkpointIntervalMs;
     if (!this.store.durableOnWrite && !this.readOnly && this.awaitingCheckpoint.length > 0 && (force || due)) {
       await this.store.checkpoint();
       this.counters.checkpoints++;

@@ -46,13 +46,20 @@ interface Slice {
 
 /** The (device, time) slices a scope covers: a bed's or patient's through their bindings, else the filters as given. */
 export function slicesOf(idx: BindingIndex, s: Scope): Slice[] {
-  if (s.bed === undefined && s.patient === undefined) return [{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }];
-  return idx.where({ bed: s.bed, patient: s.patient, site: s.site }, s.fromUs ?? 0, s.toUs ?? null)
-    .filter((b) => (s.gateway === undefined || b.gateway === s.gateway) && (s.device === undefined || b.device === s.device))
+  if (s.bed === undefined && s.patient === undefined)
+    return [{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }];
+  return idx
+    .where({ bed: s.bed, patient: s.patient, site: s.site }, s.fromUs ?? 0, s.toUs ?? null)
+    .filter(
+      (b) => (s.gateway === undefined || b.gateway === s.gateway) && (s.device === undefined || b.device === s.device),
+    )
     .filter((b) => s.allow === undefined || s.allow(b.site, b.gateway, b.device))
     .map((b) => ({
-      site: b.site, gateway: b.gateway, device: b.device,
-      fromUs: Math.max(b.fromUs, s.fromUs ?? 0), toUs: b.toUs === null ? (s.toUs ?? null) : s.toUs === undefined ? b.toUs : Math.min(b.toUs, s.toUs),
+      site: b.site,
+      gateway: b.gateway,
+      device: b.device,
+      fromUs: Math.max(b.fromUs, s.fromUs ?? 0),
+      toUs: b.toUs === null ? (s.toUs ?? null) : s.toUs === undefined ? b.toUs : Math.min(b.toUs, s.toUs),
     }));
 }
 
@@ -95,7 +102,12 @@ function fromQuarantinedDevice(store: ArchiveStore, p: Params): string {
 const HAS_Q: Record<DataTable, boolean> = { obs: true, wave: true, alarm: true, status: false, gap: false };
 
 /** Rows of one kind in a scope, oldest first, each with the binding valid at its time. */
-export async function selectRows<T extends DataTable>(store: ArchiveStore, idx: BindingIndex, table: T, s: Scope): Promise<Bound<RowOfTable[T]>[]> {
+export async function selectRows<T extends DataTable>(
+  store: ArchiveStore,
+  idx: BindingIndex,
+  table: T,
+  s: Scope,
+): Promise<Bound<RowOfTable[T]>[]> {
   const slices = slicesOf(idx, s);
   if (slices.length === 0) return [];
   const tables: [TableName, boolean][] = [[table, false]];
@@ -103,13 +115,22 @@ export async function selectRows<T extends DataTable>(store: ArchiveStore, idx: 
   const out: Bound<RowOfTable[T]>[] = [];
   for (const [t, q] of tables) {
     const p = new Params();
-    const range = { ...(s.fromUs !== undefined ? { fromUs: s.fromUs } : {}), ...(s.toUs !== undefined ? { toUs: s.toUs } : {}) };
-    const page = s.limit !== undefined ? ` ORDER BY t_us, device, seq, idx LIMIT ${Math.trunc(s.limit)} OFFSET ${Math.trunc(s.offset ?? 0)}` : '';
+    const range = {
+      ...(s.fromUs !== undefined ? { fromUs: s.fromUs } : {}),
+      ...(s.toUs !== undefined ? { toUs: s.toUs } : {}),
+    };
+    const page =
+      s.limit !== undefined
+        ? ` ORDER BY t_us, device, seq, idx LIMIT ${Math.trunc(s.limit)} OFFSET ${Math.trunc(s.offset ?? 0)}`
+        : '';
     const gap = table === 'gap';
     const w = where(slices, s, p, CODE_COL[table]);
     const sim = gap ? fromQuarantinedDevice(store, p) : '';
     const select = gap ? `SELECT t.*, ${sim} AS q_device` : 'SELECT *';
-    const rows = await store.sql.all(`${select} FROM ${store.sql.from(t, range)} t WHERE ${w}${gap && !s.includeQuarantine ? ` AND NOT ${sim}` : ''}${page}`, p.values);
+    const rows = await store.sql.all(
+      `${select} FROM ${store.sql.from(t, range)} t WHERE ${w}${gap && !s.includeQuarantine ? ` AND NOT ${sim}` : ''}${page}`,
+      p.values,
+    );
     for (const r of rows) {
       // Set in place: a spread copy of a 30-column row costs far more than the query (see rows.ts).
       const row = r as unknown as Bound<RowOfTable[T]> & { q_device?: boolean };
@@ -159,7 +180,12 @@ const NOT_A_VALUE = Flag.FLAG_UNAVAILABLE | Flag.FLAG_RETRACTED;
  * A bed's (or device's) numerics over [fromUs, toUs), downsampled into buckets (about 360 by default: the last 1 h in
  * 10 s buckets, 8 h in 80 s, 24 h in 4 min).
  */
-export async function trend(store: ArchiveStore, idx: BindingIndex, s: Scope & { fromUs: number; toUs: number }, bucketUs?: number): Promise<Trend> {
+export async function trend(
+  store: ArchiveStore,
+  idx: BindingIndex,
+  s: Scope & { fromUs: number; toUs: number },
+  bucketUs?: number,
+): Promise<Trend> {
   const b = bucketUs ?? Math.max(1_000_000, Math.ceil((s.toUs - s.fromUs) / 360 / 1_000_000) * 1_000_000);
   const slices = slicesOf(idx, s);
   const out: Trend = { fromUs: s.fromUs, toUs: s.toUs, bucketUs: b, series: [], gaps: [], unbound: [] };
@@ -181,31 +207,71 @@ export async function trend(store: ArchiveStore, idx: BindingIndex, s: Scope & {
     const size = p.add(b);
     const w = where(slices, s, p, 'mdc');
     // Bucket index relative to the window start, so buckets line up with fromUs whatever the store.
-    const rows = await store.sql.all(`SELECT mdc, refid, unit, ${store.sql.bucket(`(t_us - ${origin})`, size)} AS bk, min(value_number) AS mn,
+    const rows = await store.sql.all(
+      `SELECT mdc, refid, unit, ${store.sql.bucket(`(t_us - ${origin})`, size)} AS bk, min(value_number) AS mn,
         max(value_number) AS mx, avg(value_number) AS av, count(*) AS n, bit_or(flags) AS fl
       FROM ${store.sql.from(t, { fromUs: s.fromUs, toUs: s.toUs })} t
       WHERE ${w} AND value_number IS NOT NULL AND (flags & ${p.add(NOT_A_VALUE)}) = 0
-      GROUP BY mdc, refid, unit, bk`, p.values);
+      GROUP BY mdc, refid, unit, bk`,
+      p.values,
+    );
     for (const r of rows) {
       const key = `${r['mdc']}|${r['unit']}`;
       let ser = series.get(key);
-      if (!ser) series.set(key, (ser = { mdc: r['mdc'] as number, refid: r['refid'] as string, unit: r['unit'] as string, points: new Array<TrendPoint | null>(nBuckets).fill(null) }));
+      if (!ser)
+        series.set(
+          key,
+          (ser = {
+            mdc: r['mdc'] as number,
+            refid: r['refid'] as string,
+            unit: r['unit'] as string,
+            points: new Array<TrendPoint | null>(nBuckets).fill(null),
+          }),
+        );
       const i = Math.floor((r['bk'] as number) / b);
       if (i < 0 || i >= nBuckets) continue;
       const prev = ser.points[i];
-      const pt: TrendPoint = { t: s.fromUs + i * b, min: r['mn'] as number, max: r['mx'] as number, mean: r['av'] as number, n: r['n'] as number, flags: r['fl'] as number };
-      ser.points[i] = prev ? { t: pt.t, min: Math.min(prev.min, pt.min), max: Math.max(prev.max, pt.max), n: prev.n + pt.n,
-        mean: (prev.mean * prev.n + pt.mean * pt.n) / (prev.n + pt.n), flags: prev.flags | pt.flags } : pt;
+      const pt: TrendPoint = {
+        t: s.fromUs + i * b,
+        min: r['mn'] as number,
+        max: r['mx'] as number,
+        mean: r['av'] as number,
+        n: r['n'] as number,
+        flags: r['fl'] as number,
+      };
+      ser.points[i] = prev
+        ? {
+            t: pt.t,
+            min: Math.min(prev.min, pt.min),
+            max: Math.max(prev.max, pt.max),
+            n: prev.n + pt.n,
+            mean: (prev.mean * prev.n + pt.mean * pt.n) / (prev.n + pt.n),
+            flags: prev.flags | pt.flags,
+          }
+        : pt;
     }
   }
   out.series = [...series.values()].sort((x, y) => x.mdc - y.mdc);
   // Declared holes: a Gap record's interval, which may start before the window.
   const gp = new Params();
-  const gw = where(slices.map((sl) => ({ ...sl, fromUs: undefined, toUs: undefined })), s, gp, null);
-  const gaps = await store.sql.all(`SELECT device, from_time_us, to_time_us, reason FROM ${store.sql.from('gap')} t WHERE ${gw}
+  const gw = where(
+    slices.map((sl) => ({ ...sl, fromUs: undefined, toUs: undefined })),
+    s,
+    gp,
+    null,
+  );
+  const gaps = await store.sql.all(
+    `SELECT device, from_time_us, to_time_us, reason FROM ${store.sql.from('gap')} t WHERE ${gw}
     AND from_time_us < ${gp.add(s.toUs)} AND to_time_us > ${gp.add(s.fromUs)}${s.includeQuarantine ? '' : ` AND NOT ${fromQuarantinedDevice(store, gp)}`}
-    ORDER BY from_time_us`, gp.values);
-  out.gaps = gaps.map((g) => ({ fromUs: g['from_time_us'] as number, toUs: g['to_time_us'] as number, reason: g['reason'] as number, device: g['device'] as string }));
+    ORDER BY from_time_us`,
+    gp.values,
+  );
+  out.gaps = gaps.map((g) => ({
+    fromUs: g['from_time_us'] as number,
+    toUs: g['to_time_us'] as number,
+    reason: g['reason'] as number,
+    device: g['device'] as string,
+  }));
   return out;
 }
 
@@ -221,12 +287,31 @@ export interface DeviceInfo {
 }
 
 /** Devices seen (from their Batches), optionally of one site or one device. */
-export async function devicesSeen(store: ArchiveStore, s: Pick<Scope, 'site' | 'gateway' | 'device' | 'fromUs' | 'toUs'> = {}): Promise<DeviceInfo[]> {
+export async function devicesSeen(
+  store: ArchiveStore,
+  s: Pick<Scope, 'site' | 'gateway' | 'device' | 'fromUs' | 'toUs'> = {},
+): Promise<DeviceInfo[]> {
   const p = new Params();
-  const w = where([{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }], {}, p, null);
-  const rows = await store.sql.all(`SELECT site, gateway, device, max(model) AS model, max(protocol) AS protocol, max(hardware_id) AS hw,
+  const w = where(
+    [{ site: s.site, gateway: s.gateway, device: s.device, fromUs: s.fromUs, toUs: s.toUs }],
+    {},
+    p,
+    null,
+  );
+  const rows = await store.sql.all(
+    `SELECT site, gateway, device, max(model) AS model, max(protocol) AS protocol, max(hardware_id) AS hw,
       min(t_us) AS first_us, max(t_us) AS last_us FROM ${store.sql.from('batch')} t WHERE ${w} AND device <> '_gateway'
-    GROUP BY site, gateway, device ORDER BY site, gateway, device`, p.values);
-  return rows.map((r) => ({ site: r['site'] as string, gateway: r['gateway'] as string, device: r['device'] as string, model: r['model'] as string,
-    protocol: r['protocol'] as string, hardwareId: r['hw'] as string, firstUs: r['first_us'] as number, lastUs: r['last_us'] as number }));
+    GROUP BY site, gateway, device ORDER BY site, gateway, device`,
+    p.values,
+  );
+  return rows.map((r) => ({
+    site: r['site'] as string,
+    gateway: r['gateway'] as string,
+    device: r['device'] as string,
+    model: r['model'] as string,
+    protocol: r['protocol'] as string,
+    hardwareId: r['hw'] as string,
+    firstUs: r['first_us'] as number,
+    lastUs: r['last_us'] as number,
+  }));
 }

@@ -8,14 +8,25 @@ export type RetentionDays = Readonly<Record<`${DataKind}Days`, number>>;
 
 const DAY_US = 86_400_000_000;
 
-export async function runRetention(store: ArchiveStore, audit: AuditLog, days: RetentionDays, nowUs: number, actor = 'system'): Promise<PurgeReport[]> {
+export async function runRetention(
+  store: ArchiveStore,
+  audit: AuditLog,
+  days: RetentionDays,
+  nowUs: number,
+  actor = 'system',
+): Promise<PurgeReport[]> {
   const out: PurgeReport[] = [];
   for (const kind of DATA_KINDS) {
     const beforeUs = nowUs - days[`${kind}Days`] * DAY_US;
     const r = await store.purge(kind, beforeUs);
     out.push(r);
-    await audit.append({ actor, action: 'retention.purge', subject: kind, before: null,
-      after: { beforeUs, before: new Date(beforeUs / 1000).toISOString(), rows: r.rows, days: days[`${kind}Days`] } });
+    await audit.append({
+      actor,
+      action: 'retention.purge',
+      subject: kind,
+      before: null,
+      after: { beforeUs, before: new Date(beforeUs / 1000).toISOString(), rows: r.rows, days: days[`${kind}Days`] },
+    });
   }
   return out;
 }

@@ -3,7 +3,16 @@
 // Items flagged DEMO, TEST or SIMULATED go to the quarantine tables. Sans-I/O: bytes in, rows or a reason out.
 import { createHash } from 'node:crypto';
 import { parseStreamTopic } from '../lib/topics.js';
-import { Batch, Flag, type IAlarm, type IDeviceStatus, type IGap, type IObservation, type ITiming, type IWaveformChunk } from '../proto/index.js';
+import {
+  Batch,
+  Flag,
+  type IAlarm,
+  type IDeviceStatus,
+  type IGap,
+  type IObservation,
+  type ITiming,
+  type IWaveformChunk,
+} from '../proto/index.js';
 import type { AlarmRow, BatchRows, GapRow, ObsRow, StatusRow, WaveRow } from './schema.js';
 
 /** Flags whose data never counts as a real patient's (FLAG_DEMO, FLAG_TEST, FLAG_SIMULATED). */
@@ -94,12 +103,37 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
   const { site, gateway, device, kind } = t;
   const out: BatchRows = {
     batch: {
-      site, gateway, device, kind, seq, dedup: seq === 0 ? hash : '', content_hash: hash, t_us: 0, received_us: receivedUs, publish_time_us: num(b.publishTimeUs),
-      backfill: b.backfill === true, model: b.source?.model ?? '', protocol: b.source?.protocol ?? '', source_bed: b.source?.bed ?? '',
-      hardware_id: b.source?.hardwareId ?? '', bed_claim: b.source?.bedClaim ?? '', source_site: b.source?.site ?? '',
-      source_gateway: b.source?.gateway ?? '', source_device: b.source?.device ?? '', items: 0,
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      dedup: seq === 0 ? hash : '',
+      content_hash: hash,
+      t_us: 0,
+      received_us: receivedUs,
+      publish_time_us: num(b.publishTimeUs),
+      backfill: b.backfill === true,
+      model: b.source?.model ?? '',
+      protocol: b.source?.protocol ?? '',
+      source_bed: b.source?.bed ?? '',
+      hardware_id: b.source?.hardwareId ?? '',
+      bed_claim: b.source?.bedClaim ?? '',
+      source_site: b.source?.site ?? '',
+      source_gateway: b.source?.gateway ?? '',
+      source_device: b.source?.device ?? '',
+      items: 0,
     },
-    obs: [], obs_q: [], wave: [], wave_q: [], alarm: [], alarm_q: [], status: [], gap: [], payload, topic,
+    obs: [],
+    obs_q: [],
+    wave: [],
+    wave_q: [],
+    alarm: [],
+    alarm_q: [],
+    status: [],
+    gap: [],
+    payload,
+    topic,
   };
   let minT = Infinity;
   let idx = 0;
@@ -111,13 +145,33 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
     const tUs = effectiveUs(tm, flags);
     if (tUs > 0 && tUs < minT) minT = tUs;
     const row: ObsRow = {
-      site, gateway, device, kind, seq, idx: idx++, t_us: tUs, gateway_time_us: num(tm?.gatewayTimeUs), device_time_us: num(tm?.deviceTimeUs),
-      clock_offset_us: num(tm?.clockOffsetUs), device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
-      mdc: o.mdc ?? 0, refid: o.refid ?? '',
-      value_number: opt(o.number), value_code_mdc: o.code ? (o.code.mdc ?? 0) : null, value_code_refid: o.code ? (o.code.refid ?? '') : null,
-      value_code_text: o.code ? (o.code.text ?? '') : null, value_text: o.text ?? null,
-      unit: o.unit ?? '', unit_mdc: o.unitMdc ?? 0, vendor_code: o.vendorCode ?? '', vendor_unit: o.vendorUnit ?? '', flags,
-      containment: o.containment ?? '', method: o.method ?? '', ref_range: o.range ?? '', sent_number: opt(o.sentNumber),
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      idx: idx++,
+      t_us: tUs,
+      gateway_time_us: num(tm?.gatewayTimeUs),
+      device_time_us: num(tm?.deviceTimeUs),
+      clock_offset_us: num(tm?.clockOffsetUs),
+      device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
+      mdc: o.mdc ?? 0,
+      refid: o.refid ?? '',
+      value_number: opt(o.number),
+      value_code_mdc: o.code ? (o.code.mdc ?? 0) : null,
+      value_code_refid: o.code ? (o.code.refid ?? '') : null,
+      value_code_text: o.code ? (o.code.text ?? '') : null,
+      value_text: o.text ?? null,
+      unit: o.unit ?? '',
+      unit_mdc: o.unitMdc ?? 0,
+      vendor_code: o.vendorCode ?? '',
+      vendor_unit: o.vendorUnit ?? '',
+      flags,
+      containment: o.containment ?? '',
+      method: o.method ?? '',
+      ref_range: o.range ?? '',
+      sent_number: opt(o.sentNumber),
     };
     (flags & QUARANTINE_FLAGS ? out.obs_q : out.obs).push(row);
   }
@@ -127,10 +181,28 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
     const tUs = effectiveUs(tm, flags);
     if (tUs > 0 && tUs < minT) minT = tUs;
     const row: WaveRow = {
-      site, gateway, device, kind, seq, idx: idx++, t_us: tUs, gateway_time_us: num(tm?.gatewayTimeUs), device_time_us: num(tm?.deviceTimeUs),
-      clock_offset_us: num(tm?.clockOffsetUs), device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
-      mdc: w.mdc ?? 0, refid: w.refid ?? '', sample_rate_hz: w.sampleRateHz ?? 0, first_sample: num(w.firstSample), samples: w.samples ?? [],
-      scale: w.scale ?? 0, wave_offset: w.offset ?? 0, unit: w.unit ?? '', invalid_value: opt(w.invalidValue), vendor_code: w.vendorCode ?? '', flags,
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      idx: idx++,
+      t_us: tUs,
+      gateway_time_us: num(tm?.gatewayTimeUs),
+      device_time_us: num(tm?.deviceTimeUs),
+      clock_offset_us: num(tm?.clockOffsetUs),
+      device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
+      mdc: w.mdc ?? 0,
+      refid: w.refid ?? '',
+      sample_rate_hz: w.sampleRateHz ?? 0,
+      first_sample: num(w.firstSample),
+      samples: w.samples ?? [],
+      scale: w.scale ?? 0,
+      wave_offset: w.offset ?? 0,
+      unit: w.unit ?? '',
+      invalid_value: opt(w.invalidValue),
+      vendor_code: w.vendorCode ?? '',
+      flags,
     };
     (flags & QUARANTINE_FLAGS ? out.wave_q : out.wave).push(row);
   }
@@ -140,13 +212,45 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
     const tUs = effectiveUs(tm, flags);
     if (tUs > 0 && tUs < minT) minT = tUs;
     const row: AlarmRow = {
-      site, gateway, device, kind, seq, idx: idx++, t_us: tUs, gateway_time_us: num(tm?.gatewayTimeUs), device_time_us: num(tm?.deviceTimeUs),
-      clock_offset_us: num(tm?.clockOffsetUs), device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
-      alarm_id: a.id ?? '', mdc: a.mdc ?? 0, refid: a.refid ?? '', alarm_text: a.text ?? '', priority: a.priority ?? 0, alarm_kind: a.kind ?? 0,
-      state: a.state ?? 0, phase: a.phase ?? 0, inactivation: a.inactivation ?? 0, source_mdc: a.sourceMdc ?? 0, source_refid: a.sourceRefid ?? '',
-      vendor_code: a.vendorCode ?? '', flags, source_value: opt(a.sourceValue), source_unit: a.sourceUnit ?? '', limit_low: opt(a.limitLow),
-      limit_high: opt(a.limitHigh), limits: a.limits ?? '', source_containment: a.sourceContainment ?? '',
-      facets: JSON.stringify((a.facets ?? []).map((f) => ({ mdc: f.mdc ?? 0, refid: f.refid ?? '', value: f.value ?? '', unit: f.unit ?? '', containment: f.containment ?? '' }))),
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      idx: idx++,
+      t_us: tUs,
+      gateway_time_us: num(tm?.gatewayTimeUs),
+      device_time_us: num(tm?.deviceTimeUs),
+      clock_offset_us: num(tm?.clockOffsetUs),
+      device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
+      alarm_id: a.id ?? '',
+      mdc: a.mdc ?? 0,
+      refid: a.refid ?? '',
+      alarm_text: a.text ?? '',
+      priority: a.priority ?? 0,
+      alarm_kind: a.kind ?? 0,
+      state: a.state ?? 0,
+      phase: a.phase ?? 0,
+      inactivation: a.inactivation ?? 0,
+      source_mdc: a.sourceMdc ?? 0,
+      source_refid: a.sourceRefid ?? '',
+      vendor_code: a.vendorCode ?? '',
+      flags,
+      source_value: opt(a.sourceValue),
+      source_unit: a.sourceUnit ?? '',
+      limit_low: opt(a.limitLow),
+      limit_high: opt(a.limitHigh),
+      limits: a.limits ?? '',
+      source_containment: a.sourceContainment ?? '',
+      facets: JSON.stringify(
+        (a.facets ?? []).map((f) => ({
+          mdc: f.mdc ?? 0,
+          refid: f.refid ?? '',
+          value: f.value ?? '',
+          unit: f.unit ?? '',
+          containment: f.containment ?? '',
+        })),
+      ),
     };
     (flags & QUARANTINE_FLAGS ? out.alarm_q : out.alarm).push(row);
   }
@@ -155,11 +259,30 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
     const tUs = effectiveUs(tm, 0);
     if (tUs > 0 && tUs < minT) minT = tUs;
     const row: StatusRow = {
-      site, gateway, device, kind, seq, idx: idx++, t_us: tUs, gateway_time_us: num(tm?.gatewayTimeUs), device_time_us: num(tm?.deviceTimeUs),
-      clock_offset_us: num(tm?.clockOffsetUs), device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
-      state: s.state ?? 0, reason: s.reason ?? '', frames_ok: num(s.framesOk), frames_bad: num(s.framesBad), garbage_bytes: num(s.garbageBytes),
-      unmapped: num(s.unmapped), reconnects: num(s.reconnects), queue_depth: num(s.queueDepth), clock_synced: s.clockSynced === true,
-      last_frame_time_us: num(s.lastFrameTimeUs), diagnosis: s.diagnosis ?? '', session: s.session ?? '', flags: s.flags ?? 0,
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      idx: idx++,
+      t_us: tUs,
+      gateway_time_us: num(tm?.gatewayTimeUs),
+      device_time_us: num(tm?.deviceTimeUs),
+      clock_offset_us: num(tm?.clockOffsetUs),
+      device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
+      state: s.state ?? 0,
+      reason: s.reason ?? '',
+      frames_ok: num(s.framesOk),
+      frames_bad: num(s.framesBad),
+      garbage_bytes: num(s.garbageBytes),
+      unmapped: num(s.unmapped),
+      reconnects: num(s.reconnects),
+      queue_depth: num(s.queueDepth),
+      clock_synced: s.clockSynced === true,
+      last_frame_time_us: num(s.lastFrameTimeUs),
+      diagnosis: s.diagnosis ?? '',
+      session: s.session ?? '',
+      flags: s.flags ?? 0,
     };
     out.status.push(row);
   }
@@ -171,14 +294,28 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
   const batchT = Number.isFinite(minT) ? minT : num(b.publishTimeUs) || receivedUs;
   for (const g of gaps) {
     const row: GapRow = {
-      site, gateway, device, kind, seq, idx: idx++, t_us: num(g.fromTimeUs) || batchT,
-      stream: g.kind ?? 0, from_seq: num(g.fromSeq), to_seq: num(g.toSeq), wave_mdc: g.waveMdc ?? 0, from_sample: num(g.fromSample),
-      sample_count: num(g.sampleCount), from_time_us: num(g.fromTimeUs), to_time_us: num(g.toTimeUs), reason: g.reason ?? 0,
+      site,
+      gateway,
+      device,
+      kind,
+      seq,
+      idx: idx++,
+      t_us: num(g.fromTimeUs) || batchT,
+      stream: g.kind ?? 0,
+      from_seq: num(g.fromSeq),
+      to_seq: num(g.toSeq),
+      wave_mdc: g.waveMdc ?? 0,
+      from_sample: num(g.fromSample),
+      sample_count: num(g.sampleCount),
+      from_time_us: num(g.fromTimeUs),
+      to_time_us: num(g.toTimeUs),
+      reason: g.reason ?? 0,
     };
     out.gap.push(row);
   }
   // Items without a usable time (0) take the Batch's, so no row sits at 1970.
-  for (const rows of [out.obs, out.obs_q, out.wave, out.wave_q, out.alarm, out.alarm_q, out.status]) for (const r of rows) if (r.t_us <= 0) r.t_us = batchT;
+  for (const rows of [out.obs, out.obs_q, out.wave, out.wave_q, out.alarm, out.alarm_q, out.status])
+    for (const r of rows) if (r.t_us <= 0) r.t_us = batchT;
   out.batch.t_us = batchT;
   out.batch.items = idx;
   return { ok: true, rows: out };

@@ -10,57 +10,141 @@ export type ColType = 'text' | 'bool' | 'int' | 'u32' | 'bigint' | 'double' | 'i
 /** name, type, nullable */
 export type Col = readonly [string, ColType, boolean?];
 
-type TsOf<T extends ColType> = T extends 'text' ? string : T extends 'bool' ? boolean : T extends 'int[]' ? number[] : T extends 'bytes' ? Buffer : number;
-export type RowOf<C extends readonly Col[]> = { [E in C[number] as E[0]]: E[2] extends true ? TsOf<E[1]> | null : TsOf<E[1]> };
+type TsOf<T extends ColType> = T extends 'text'
+  ? string
+  : T extends 'bool'
+    ? boolean
+    : T extends 'int[]'
+      ? number[]
+      : T extends 'bytes'
+        ? Buffer
+        : number;
+export type RowOf<C extends readonly Col[]> = {
+  [E in C[number] as E[0]]: E[2] extends true ? TsOf<E[1]> | null : TsOf<E[1]>;
+};
 
-const KEY = [['site', 'text'], ['gateway', 'text'], ['device', 'text'], ['kind', 'text'], ['seq', 'bigint'], ['idx', 'int']] as const;
+const KEY = [
+  ['site', 'text'],
+  ['gateway', 'text'],
+  ['device', 'text'],
+  ['kind', 'text'],
+  ['seq', 'bigint'],
+  ['idx', 'int'],
+] as const;
 // t_us: the item's time on the gateway's clock (device time corrected by the gateway's offset estimate, or the gateway
 // receive time when the device sent none or it is suspect): the one time used for ranges, partitions and bindings.
-const TIMING = [['t_us', 'bigint'], ['gateway_time_us', 'bigint'], ['device_time_us', 'bigint'], ['clock_offset_us', 'bigint'],
-  ['device_utc_offset_min', 'int', true]] as const;
+const TIMING = [
+  ['t_us', 'bigint'],
+  ['gateway_time_us', 'bigint'],
+  ['device_time_us', 'bigint'],
+  ['clock_offset_us', 'bigint'],
+  ['device_utc_offset_min', 'int', true],
+] as const;
 
 export const BATCH_COLUMNS = [
-  ['site', 'text'], ['gateway', 'text'], ['device', 'text'], ['kind', 'text'], ['seq', 'bigint'],
+  ['site', 'text'],
+  ['gateway', 'text'],
+  ['device', 'text'],
+  ['kind', 'text'],
+  ['seq', 'bigint'],
   // '' for seq > 0; for seq 0 (a last will, outside the sequence) the content hash, so distinct wills are all kept.
   ['dedup', 'text'],
   // Hash of the Batch without its publish tail (backfill, publish_time_us): a replay matches, a different Batch under a
   // reused key does not (a conflict, kept apart).
   ['content_hash', 'text'],
-  ['t_us', 'bigint'], ['received_us', 'bigint'], ['publish_time_us', 'bigint'], ['backfill', 'bool'],
-  ['model', 'text'], ['protocol', 'text'], ['source_bed', 'text'], ['hardware_id', 'text'], ['bed_claim', 'text'],
+  ['t_us', 'bigint'],
+  ['received_us', 'bigint'],
+  ['publish_time_us', 'bigint'],
+  ['backfill', 'bool'],
+  ['model', 'text'],
+  ['protocol', 'text'],
+  ['source_bed', 'text'],
+  ['hardware_id', 'text'],
+  ['bed_claim', 'text'],
   // Source ids as the payload states them (the topic's, from the gateway certificate, are the ones used).
-  ['source_site', 'text'], ['source_gateway', 'text'], ['source_device', 'text'], ['items', 'int'],
+  ['source_site', 'text'],
+  ['source_gateway', 'text'],
+  ['source_device', 'text'],
+  ['items', 'int'],
 ] as const satisfies readonly Col[];
 
 export const OBS_COLUMNS = [
-  ...KEY, ...TIMING,
-  ['mdc', 'u32'], ['refid', 'text'],
-  ['value_number', 'double', true], ['value_code_mdc', 'u32', true], ['value_code_refid', 'text', true], ['value_code_text', 'text', true],
+  ...KEY,
+  ...TIMING,
+  ['mdc', 'u32'],
+  ['refid', 'text'],
+  ['value_number', 'double', true],
+  ['value_code_mdc', 'u32', true],
+  ['value_code_refid', 'text', true],
+  ['value_code_text', 'text', true],
   ['value_text', 'text', true],
-  ['unit', 'text'], ['unit_mdc', 'u32'], ['vendor_code', 'text'], ['vendor_unit', 'text'], ['flags', 'u32'], ['containment', 'text'],
-  ['method', 'text'], ['ref_range', 'text'], ['sent_number', 'double', true],
+  ['unit', 'text'],
+  ['unit_mdc', 'u32'],
+  ['vendor_code', 'text'],
+  ['vendor_unit', 'text'],
+  ['flags', 'u32'],
+  ['containment', 'text'],
+  ['method', 'text'],
+  ['ref_range', 'text'],
+  ['sent_number', 'double', true],
 ] as const satisfies readonly Col[];
 
 export const WAVE_COLUMNS = [
-  ...KEY, ...TIMING,
-  ['mdc', 'u32'], ['refid', 'text'], ['sample_rate_hz', 'double'], ['first_sample', 'bigint'], ['samples', 'int[]'], ['scale', 'double'],
-  ['wave_offset', 'double'], ['unit', 'text'], ['invalid_value', 'int', true], ['vendor_code', 'text'], ['flags', 'u32'],
+  ...KEY,
+  ...TIMING,
+  ['mdc', 'u32'],
+  ['refid', 'text'],
+  ['sample_rate_hz', 'double'],
+  ['first_sample', 'bigint'],
+  ['samples', 'int[]'],
+  ['scale', 'double'],
+  ['wave_offset', 'double'],
+  ['unit', 'text'],
+  ['invalid_value', 'int', true],
+  ['vendor_code', 'text'],
+  ['flags', 'u32'],
 ] as const satisfies readonly Col[];
 
 export const ALARM_COLUMNS = [
-  ...KEY, ...TIMING,
-  ['alarm_id', 'text'], ['mdc', 'u32'], ['refid', 'text'], ['alarm_text', 'text'], ['priority', 'int'], ['alarm_kind', 'int'], ['state', 'int'],
-  ['phase', 'int'], ['inactivation', 'int'], ['source_mdc', 'u32'], ['source_refid', 'text'], ['vendor_code', 'text'], ['flags', 'u32'],
-  ['source_value', 'double', true], ['source_unit', 'text'], ['limit_low', 'double', true], ['limit_high', 'double', true], ['limits', 'text'],
+  ...KEY,
+  ...TIMING,
+  ['alarm_id', 'text'],
+  ['mdc', 'u32'],
+  ['refid', 'text'],
+  ['alarm_text', 'text'],
+  ['priority', 'int'],
+  ['alarm_kind', 'int'],
+  ['state', 'int'],
+  ['phase', 'int'],
+  ['inactivation', 'int'],
+  ['source_mdc', 'u32'],
+  ['source_refid', 'text'],
+  ['vendor_code', 'text'],
+  ['flags', 'u32'],
+  ['source_value', 'double', true],
+  ['source_unit', 'text'],
+  ['limit_low', 'double', true],
+  ['limit_high', 'double', true],
+  ['limits', 'text'],
   ['source_containment', 'text'],
   // AlarmFacet list as JSON ([{mdc, refid, value, unit, containment}]): every facet the device sent.
   ['facets', 'text'],
 ] as const satisfies readonly Col[];
 
 export const STATUS_COLUMNS = [
-  ...KEY, ...TIMING,
-  ['state', 'int'], ['reason', 'text'], ['frames_ok', 'bigint'], ['frames_bad', 'bigint'], ['garbage_bytes', 'bigint'], ['unmapped', 'bigint'],
-  ['reconnects', 'bigint'], ['queue_depth', 'bigint'], ['clock_synced', 'bool'], ['last_frame_time_us', 'bigint'], ['diagnosis', 'text'],
+  ...KEY,
+  ...TIMING,
+  ['state', 'int'],
+  ['reason', 'text'],
+  ['frames_ok', 'bigint'],
+  ['frames_bad', 'bigint'],
+  ['garbage_bytes', 'bigint'],
+  ['unmapped', 'bigint'],
+  ['reconnects', 'bigint'],
+  ['queue_depth', 'bigint'],
+  ['clock_synced', 'bool'],
+  ['last_frame_time_us', 'bigint'],
+  ['diagnosis', 'text'],
   ['session', 'text'],
   // About the device itself (FLAG_SIMULATED: a simulator): its Gaps, which carry no flags, are quarantined by it.
   ['flags', 'u32'],
@@ -70,19 +154,37 @@ export const GAP_COLUMNS = [
   ...KEY,
   // t_us: from_time_us when known, else the Batch's time.
   ['t_us', 'bigint'],
-  ['stream', 'int'], ['from_seq', 'bigint'], ['to_seq', 'bigint'], ['wave_mdc', 'u32'], ['from_sample', 'bigint'], ['sample_count', 'bigint'],
-  ['from_time_us', 'bigint'], ['to_time_us', 'bigint'], ['reason', 'int'],
+  ['stream', 'int'],
+  ['from_seq', 'bigint'],
+  ['to_seq', 'bigint'],
+  ['wave_mdc', 'u32'],
+  ['from_sample', 'bigint'],
+  ['sample_count', 'bigint'],
+  ['from_time_us', 'bigint'],
+  ['to_time_us', 'bigint'],
+  ['reason', 'int'],
 ] as const satisfies readonly Col[];
 
 /** Payloads accepted by the broker that the archive cannot read: kept as they came, never dropped. */
 export const REJECT_COLUMNS = [
-  ['t_us', 'bigint'], ['site', 'text'], ['topic', 'text'], ['reason', 'text'], ['payload', 'bytes'],
+  ['t_us', 'bigint'],
+  ['site', 'text'],
+  ['topic', 'text'],
+  ['reason', 'text'],
+  ['payload', 'bytes'],
 ] as const satisfies readonly Col[];
 
 /** A second Batch under a key already stored with different content (a gateway whose sequence was reset). */
 export const CONFLICT_COLUMNS = [
-  ['t_us', 'bigint'], ['site', 'text'], ['gateway', 'text'], ['device', 'text'], ['kind', 'text'], ['seq', 'bigint'], ['content_hash', 'text'],
-  ['topic', 'text'], ['payload', 'bytes'],
+  ['t_us', 'bigint'],
+  ['site', 'text'],
+  ['gateway', 'text'],
+  ['device', 'text'],
+  ['kind', 'text'],
+  ['seq', 'bigint'],
+  ['content_hash', 'text'],
+  ['topic', 'text'],
+  ['payload', 'bytes'],
 ] as const satisfies readonly Col[];
 
 export type BatchRow = RowOf<typeof BATCH_COLUMNS>;
@@ -116,7 +218,11 @@ export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 export const DATA_KINDS = ['obs', 'wave', 'alarm', 'status', 'gap'] as const;
 export type DataKind = (typeof DATA_KINDS)[number];
 export const TABLES_OF_KIND: Readonly<Record<DataKind, readonly TableName[]>> = {
-  obs: ['obs', 'obs_q'], wave: ['wave', 'wave_q'], alarm: ['alarm', 'alarm_q'], status: ['status'], gap: ['gap'],
+  obs: ['obs', 'obs_q'],
+  wave: ['wave', 'wave_q'],
+  alarm: ['alarm', 'alarm_q'],
+  status: ['status'],
+  gap: ['gap'],
 };
 
 export interface BatchRows {

@@ -12,7 +12,9 @@ const T0 = Date.UTC(2026, 2, 1) * 1000;
 const batchOf = (seq: number) => vitalsBatch(dev, seq, T0 + seq * 1e6, { hr: 40 + (seq % 100), spo2: 90 + (seq % 10) });
 const store = await openDuckDbStore({ dir: dataDir, logger: silentLogger() });
 const archive = await openArchive({
-  dataDir, store, logger: silentLogger(),
+  dataDir,
+  store,
+  logger: silentLogger(),
   tuning: { commitDelayMs: 2, loadIntervalMs: 15, loadBatchSize: 64, checkpointRows: 200, checkpointIntervalMs: 100 },
 });
 process.stdout.write('ready\n');

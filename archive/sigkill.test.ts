@@ -15,8 +15,17 @@ let dir = '';
 /** Runs the child until `acks` more acknowledgements arrive, then SIGKILLs it; returns the acknowledged seqs. */
 function runAndKill(first: number, replay: number[], acks: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(root, 'bin/run-ts.mjs'), join(root, 'archive/sigkill-child.ts'), dir, String(first), replay.length ? replay.join(',') : '-'],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      process.execPath,
+      [
+        join(root, 'bin/run-ts.mjs'),
+        join(root, 'archive/sigkill-child.ts'),
+        dir,
+        String(first),
+        replay.length ? replay.join(',') : '-',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const acked: number[] = [];
     let buf = '';
     let err = '';
@@ -64,7 +73,9 @@ describe('archive: SIGKILL mid-write', () => {
     const store = await openDuckDbStore({ dir, logger: silentLogger() });
     const a = await openArchive({ dataDir: dir, store, logger: silentLogger() });
     await a.flush();
-    const rows = await store.sql.all(`SELECT seq, mdc, value_number FROM ${store.sql.from('obs')} t WHERE device = 'd1'`);
+    const rows = await store.sql.all(
+      `SELECT seq, mdc, value_number FROM ${store.sql.from('obs')} t WHERE device = 'd1'`,
+    );
     const bySeq = new Map<number, { mdc: number; v: number }[]>();
     for (const r of rows) {
       const s = r['seq'] as number;
@@ -75,9 +86,14 @@ describe('archive: SIGKILL mid-write', () => {
     expect(missing).toEqual([]);
     for (const [s, obs] of bySeq) {
       // Exactly once: one heart rate and one SpO2 per Batch, with the values that Batch carried.
-      expect(obs.sort((x, y) => x.mdc - y.mdc)).toEqual([{ mdc: 147842, v: 40 + (s % 100) }, { mdc: 150456, v: 90 + (s % 10) }]);
+      expect(obs.sort((x, y) => x.mdc - y.mdc)).toEqual([
+        { mdc: 147842, v: 40 + (s % 100) },
+        { mdc: 150456, v: 90 + (s % 10) },
+      ]);
     }
-    const [b] = await store.sql.all(`SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${store.sql.from('batch')} t WHERE device = 'd1'`);
+    const [b] = await store.sql.all(
+      `SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${store.sql.from('batch')} t WHERE device = 'd1'`,
+    );
     expect(b?.['n']).toBe(b?.['d']);
     await a.close();
   }, 120_000);

@@ -30,8 +30,15 @@ function workload(facilities: number, seconds: number): { batches: Published[]; 
   for (let s = 0; s < seconds; s++) {
     for (let f = 0; f < facilities; f++) {
       for (let m = 0; m < 5; m++) {
-        const p = vitalsBatch({ site: `site${f}`, gateway: 'gw1', device: `mon${m}` }, s + 1, T0 + s * 1e6 + m * 1000,
-          { hr: 60 + (s % 40), spo2: 95 + (s % 4), rr: 14, temp: 36.9, sys: 120, dia: 80, mean: 93 });
+        const p = vitalsBatch({ site: `site${f}`, gateway: 'gw1', device: `mon${m}` }, s + 1, T0 + s * 1e6 + m * 1000, {
+          hr: 60 + (s % 40),
+          spo2: 95 + (s % 4),
+          rr: 14,
+          temp: 36.9,
+          sys: 120,
+          dia: 80,
+          mean: 93,
+        });
         batches.push(p);
         obs += 7;
       }
@@ -52,7 +59,12 @@ async function ingestTrial(batches: readonly Published[], journal: boolean): Pro
       return (c.user + c.system) / 1000;
     };
     if (journal) {
-      const a = await openArchive({ dataDir: dir, store, logger: silentLogger(), tuning: { loadIntervalMs: 60_000, checkpointIntervalMs: 3_600_000, checkpointRows: 1e9 } });
+      const a = await openArchive({
+        dataDir: dir,
+        store,
+        logger: silentLogger(),
+        tuning: { loadIntervalMs: 60_000, checkpointIntervalMs: 3_600_000, checkpointRows: 1e9 },
+      });
       await new Promise<void>((resolve, reject) => {
         let left = batches.length;
         for (const p of batches) a.append(p.topic, p.payload, (err) => (err ? reject(err) : --left === 0 && resolve()));
@@ -96,14 +108,30 @@ async function run(opts: BenchOptions): Promise<BenchResult[]> {
     peer.push(obs / (b.ms / 1000));
     oursCpu.push(obs / (a.cpuMs / 1000));
     peerCpu.push(obs / (b.cpuMs / 1000));
-    opts.log(`  trial ${t + 1}: archive ${Math.round(obs / (a.ms / 1000))} obs/s (${Math.round(obs / (a.cpuMs / 1000))} per CPU-second), ` +
-      `store without journal ${Math.round(obs / (b.ms / 1000))} obs/s (${Math.round(obs / (b.cpuMs / 1000))} per CPU-second)`);
+    opts.log(
+      `  trial ${t + 1}: archive ${Math.round(obs / (a.ms / 1000))} obs/s (${Math.round(obs / (a.cpuMs / 1000))} per CPU-second), ` +
+        `store without journal ${Math.round(obs / (b.ms / 1000))} obs/s (${Math.round(obs / (b.cpuMs / 1000))} per CPU-second)`,
+    );
   }
   const results: BenchResult[] = [
-    figure({ bench: NAME, metric: 'ingest_obs_per_s', value: median(ours), unit: 'obs/s', peer: 'store without journal', peerValue: median(peer) }),
+    figure({
+      bench: NAME,
+      metric: 'ingest_obs_per_s',
+      value: median(ours),
+      unit: 'obs/s',
+      peer: 'store without journal',
+      peerValue: median(peer),
+    }),
     // The same work per CPU-second of this process: on a shared machine the wall-clock rate says more about the
     // neighbours than about the archive; this figure does not move with them.
-    figure({ bench: NAME, metric: 'ingest_obs_per_cpu_s', value: median(oursCpu), unit: 'obs/CPU-s', peer: 'store without journal', peerValue: median(peerCpu) }),
+    figure({
+      bench: NAME,
+      metric: 'ingest_obs_per_cpu_s',
+      value: median(oursCpu),
+      unit: 'obs/CPU-s',
+      peer: 'store without journal',
+      peerValue: median(peerCpu),
+    }),
   ];
 
   // A bed-day: one monitor at one Batch per 5 s for 24 h, bound to a bed, among 20 other monitors.
@@ -122,13 +150,21 @@ async function run(opts: BenchOptions): Promise<BenchResult[]> {
         const r = toRows(p.topic, p.payload, 1);
         if (!r.ok) throw new Error(r.reason);
         rows.push(r.rows);
-        for (const o of r.rows.obs) lines += `${JSON.stringify({ device: o.device, t_us: o.t_us, mdc: o.mdc, v: o.value_number })}\n`;
+        for (const o of r.rows.obs)
+          lines += `${JSON.stringify({ device: o.device, t_us: o.t_us, mdc: o.mdc, v: o.value_number })}\n`;
       }
       await store.write(rows);
       await appendFile(jsonl, lines);
     }
     await store.checkpoint();
-    await setBinding(store.audit, 'bench', { site: 'site0', gateway: 'gw1', device: 'bed7', bed: 'ICU-7', patient: 'SIM-1', fromUs: T0 });
+    await setBinding(store.audit, 'bench', {
+      site: 'site0',
+      gateway: 'gw1',
+      device: 'bed7',
+      bed: 'ICU-7',
+      patient: 'SIM-1',
+      fromUs: T0,
+    });
     const idx = new BindingIndex(await listBindings(store.audit));
     const day = { bed: 'ICU-7', fromUs: T0, toUs: T0 + 86_400e6 };
     const trendMs: number[] = [];
@@ -156,11 +192,20 @@ async function run(opts: BenchOptions): Promise<BenchResult[]> {
       }
       peerMs.push(performance.now() - t0);
       if (buckets.size !== points) throw new Error(`peer found ${buckets.size} buckets, the archive ${points}`);
-      opts.log(`  bed-day trial ${t + 1}: trend ${trendMs.at(-1)!.toFixed(1)} ms (${points} points), rows ${rowsMs.at(-1)!.toFixed(1)} ms (${rows.length}), JSONL scan ${peerMs.at(-1)!.toFixed(1)} ms`);
+      opts.log(
+        `  bed-day trial ${t + 1}: trend ${trendMs.at(-1)!.toFixed(1)} ms (${points} points), rows ${rowsMs.at(-1)!.toFixed(1)} ms (${rows.length}), JSONL scan ${peerMs.at(-1)!.toFixed(1)} ms`,
+      );
     }
     await store.close();
     results.push(
-      figure({ bench: NAME, metric: 'bed_day_trend_ms', value: median(trendMs), unit: 'ms', peer: 'JSON lines scan', peerValue: median(peerMs) }),
+      figure({
+        bench: NAME,
+        metric: 'bed_day_trend_ms',
+        value: median(trendMs),
+        unit: 'ms',
+        peer: 'JSON lines scan',
+        peerValue: median(peerMs),
+      }),
       figure({ bench: NAME, metric: 'bed_day_rows_ms', value: median(rowsMs), unit: 'ms' }),
     );
   } finally {
@@ -169,4 +214,8 @@ async function run(opts: BenchOptions): Promise<BenchResult[]> {
   return results;
 }
 
-export const bench: Bench = { name: NAME, description: 'archive ingest rate (journal + DuckDB/Parquet) and bed-day query time', run };
+export const bench: Bench = {
+  name: NAME,
+  description: 'archive ingest rate (journal + DuckDB/Parquet) and bed-day query time',
+  run,
+};

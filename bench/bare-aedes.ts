@@ -10,9 +10,12 @@ import { fastParse, stageWrites } from '../broker/aedes-internals/index.js';
 
 const [key, cert, ca] = process.argv.slice(2).map((p) => readFileSync(p));
 const broker = await Aedes.createBroker({});
-const server = createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (s) => {
-  stageWrites(s);
-  fastParse(broker.handle(s));
-});
+const server = createServer(
+  { key, cert, ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+  (s) => {
+    stageWrites(s);
+    fastParse(broker.handle(s));
+  },
+);
 server.listen(0, '127.0.0.1', () => process.stdout.write(`bare aedes on ${(server.address() as AddressInfo).port}\n`));
 process.on('SIGTERM', () => broker.close(() => process.exit(0)));

@@ -108,7 +108,11 @@ function openSocket(c) {
   return new Promise((resolve, reject) => {
     const u = new URL(c.url);
     const s = tlsConnect({
-      host: u.hostname, port: Number(u.port), ca, servername: 'localhost', rejectUnauthorized: true,
+      host: u.hostname,
+      port: Number(u.port),
+      ca,
+      servername: 'localhost',
+      rejectUnauthorized: true,
       ...(c.cert ? { cert: c.cert, key: c.key } : {}),
     });
     s.setNoDelay(true);
@@ -138,7 +142,10 @@ async function session(c, onPublish, onPuback) {
       } else if (type === 2) {
         if (buf[from + 1] !== 0) return reject(new Error(`${c.clientId}: CONNACK ${buf[from + 1]}`));
         if (!c.filter) resolve(s);
-        else s.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: c.filter, qos: 1 }] }));
+        else
+          s.write(
+            mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: c.filter, qos: 1 }] }),
+          );
       } else if (type === 9) {
         if (buf[from + 2] === 0x80) return reject(new Error(`${c.clientId}: subscription to ${c.filter} refused`));
         resolve(s);
@@ -151,19 +158,35 @@ async function session(c, onPublish, onPuback) {
         acks = [];
       }
     });
-    s.write(mqttPacket.generate({
-      cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: c.clientId,
-      ...(c.username ? { username: c.username, password: Buffer.from(c.password) } : {}),
-    }));
+    s.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 60,
+        clientId: c.clientId,
+        ...(c.username ? { username: c.username, password: Buffer.from(c.password) } : {}),
+      }),
+    );
   });
 }
 
 async function connectPublisher(c) {
   const conn = {
-    socket: null, nextId: 1, acked: 0, seq: 1,
-    templates: c.payloads ? c.payloads.map((b) => publishTemplate(c.topic, 0, b)) : sizes.map((n) => publishTemplate(c.topic, n)),
+    socket: null,
+    nextId: 1,
+    acked: 0,
+    seq: 1,
+    templates: c.payloads
+      ? c.payloads.map((b) => publishTemplate(c.topic, 0, b))
+      : sizes.map((n) => publishTemplate(c.topic, n)),
   };
-  conn.socket = await session(c, () => undefined, () => conn.acked++);
+  conn.socket = await session(
+    c,
+    () => undefined,
+    () => conn.acked++,
+  );
   conns.push(conn);
 }
 
@@ -206,7 +229,8 @@ async function run(ratePerSec, durationMs) {
         if (seqAt >= 0) {
           // A varint in five bytes, whatever its value: continuation bits on the first four.
           let v = c.seq++;
-          for (let b = 0; b < 5; b++, v = Math.floor(v / 128)) p[t.payloadAt + seqAt + b] = (v % 128) | (b < 4 ? 0x80 : 0);
+          for (let b = 0; b < 5; b++, v = Math.floor(v / 128))
+            p[t.payloadAt + seqAt + b] = (v % 128) | (b < 4 ? 0x80 : 0);
         }
         c.socket.write(p);
         sent++;
@@ -248,12 +272,17 @@ parentPort.on('message', async (m) => {
       closing = true;
       clearInterval(ping);
       // DISCONNECT, so neither broker publishes a Will or counts these as lost connections.
-      await Promise.all(conns.map((c) => new Promise((r) => {
-        if (c.socket.destroyed) return r();
-        c.socket.once('close', r);
-        c.socket.end(Buffer.from([0xe0, 0x00]));
-        setTimeout(() => (c.socket.destroy(), r()), 1000).unref();
-      })));
+      await Promise.all(
+        conns.map(
+          (c) =>
+            new Promise((r) => {
+              if (c.socket.destroyed) return r();
+              c.socket.once('close', r);
+              c.socket.end(Buffer.from([0xe0, 0x00]));
+              setTimeout(() => (c.socket.destroy(), r()), 1000).unref();
+            }),
+        ),
+      );
       parentPort.postMessage({ ok: 'close' });
     }
   } catch (err) {

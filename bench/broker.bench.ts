@@ -33,7 +33,14 @@ const SITES = ['site-a', 'site-b'];
 // message count in flight (Aedes has none) with the same byte bound on what it queues for one client.
 const BUFFER_BYTES = 4 * 1024 * 1024;
 
-interface Publisher { clientId: string; topic: string; cert: string; key: string; site: string; gw: string }
+interface Publisher {
+  clientId: string;
+  topic: string;
+  cert: string;
+  key: string;
+  site: string;
+  gw: string;
+}
 interface Target {
   name: string;
   /**
@@ -59,9 +66,15 @@ const TIME_AT = 1;
 function payloadsOf(p: Publisher): Buffer[] {
   const head = Buffer.alloc(1 + 8);
   head[0] = (UNUSED_FIELD << 3) | 1;
-  const body = (n: number): Buffer => Buffer.from(Batch.encode({
-    source: { site: p.site, gateway: p.gw, device: 'bed01' }, kind: Kind.KIND_WAVE, seq: 1, waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }],
-  }).finish());
+  const body = (n: number): Buffer =>
+    Buffer.from(
+      Batch.encode({
+        source: { site: p.site, gateway: p.gw, device: 'bed01' },
+        kind: Kind.KIND_WAVE,
+        seq: 1,
+        waves: [{ samples: new Array<number>(Math.max(0, n)).fill(1) }],
+      }).finish(),
+    );
   return SIZES.map((size) => {
     // One-byte samples: the count whose encoding fills the size exactly (the length prefixes grow in steps).
     let n = size - head.length;
@@ -71,7 +84,14 @@ function payloadsOf(p: Publisher): Buffer[] {
     return payload;
   });
 }
-interface Step { offered: number; delivered: number; p99: number; cpuUsPerMsg: number; genUsPerMsg: number; machineCores: number }
+interface Step {
+  offered: number;
+  delivered: number;
+  p99: number;
+  cpuUsPerMsg: number;
+  genUsPerMsg: number;
+  machineCores: number;
+}
 
 function medianBy(xs: Step[], f: (s: Step) => number): number {
   const v = xs.map(f).sort((a, b) => a - b);
@@ -79,7 +99,6 @@ function medianBy(xs: Step[], f: (s: Step) => number): number {
 }
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
-
 
 /** utime + stime of a process, in microseconds (Linux /proc, clock ticks of 10 ms). */
 function cpuUs(pid: number): number {
@@ -96,7 +115,9 @@ function machineBusyUs(): number {
 
 /** Child processes of a process (any of its threads). */
 function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 }
 
 /** Batches an archive directory holds (read beside it, as the export command does). */
@@ -114,7 +135,8 @@ function rssKb(pid: number): number {
 }
 
 function mosquittoPath(): string | null {
-  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto']) if (spawnSync('test', ['-x', p]).status === 0) return p;
+  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'])
+    if (spawnSync('test', ['-x', p]).status === 0) return p;
   const w = spawnSync('which', ['mosquitto'], { encoding: 'utf8' });
   return w.status === 0 ? w.stdout.trim() : null;
 }
@@ -143,24 +165,39 @@ function stopChild(c: ChildProcess): Promise<void> {
   });
 }
 
-async function startVitalwire(dir: string, name: string, redisUrl: string | null, archive = false): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+async function startVitalwire(
+  dir: string,
+  name: string,
+  redisUrl: string | null,
+  archive = false,
+): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const cfg = join(dir, `${name}.yaml`);
-  await writeFile(cfg, [
-    'listen: { host: 127.0.0.1, port: 0 }',
-    'tls: { ca: pki/tls/ca.crt, cert: pki/tls/broker.crt, key: pki/tls/broker.key }',
-    'users: { file: users.yaml }',
-    ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
-    // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 10);
-    // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
-    ...(archive ? [`archive: { dataDir: archive-${name}${process.env['VW_BENCH_BROKER_ARCHIVE'] ? `, ${process.env['VW_BENCH_BROKER_ARCHIVE']}` : ''} }`] : []),
-    // Each bench publisher stands for a whole gateway at full tilt: the per-identity rate limit is raised so the
-    // bench measures the broker, not the limiter (its default, 1000/s, is documented in docs/broker.md).
-    `limits: { publishRatePerSecond: 1000000, publishBurst: 1000000, maxBufferedBytesPerClient: ${BUFFER_BYTES} }`,
-    'log: { level: warn }',
-    '',
-  ].join('\n'));
+  await writeFile(
+    cfg,
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'tls: { ca: pki/tls/ca.crt, cert: pki/tls/broker.crt, key: pki/tls/broker.key }',
+      'users: { file: users.yaml }',
+      ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
+      // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 10);
+      // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
+      ...(archive
+        ? [
+            `archive: { dataDir: archive-${name}${process.env['VW_BENCH_BROKER_ARCHIVE'] ? `, ${process.env['VW_BENCH_BROKER_ARCHIVE']}` : ''} }`,
+          ]
+        : []),
+      // Each bench publisher stands for a whole gateway at full tilt: the per-identity rate limit is raised so the
+      // bench measures the broker, not the limiter (its default, 1000/s, is documented in docs/broker.md).
+      `limits: { publishRatePerSecond: 1000000, publishBurst: 1000000, maxBufferedBytesPerClient: ${BUFFER_BYTES} }`,
+      'log: { level: warn }',
+      '',
+    ].join('\n'),
+  );
   // VW_BENCH_BROKER_NODE_FLAGS passes flags to the broker processes' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const p = await startCentralProcess(['--config', cfg], (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean));
+  const p = await startCentralProcess(
+    ['--config', cfg],
+    (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
+  );
   return { url: `mqtts://127.0.0.1:${p.port}`, pid: p.child.pid ?? 0, stop: () => p.stop() };
 }
 
@@ -173,46 +210,78 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
   const pw = spawnSync('mosquitto_passwd', ['-b', pwFile, 'fanout', subPassword], { encoding: 'utf8' });
   if (pw.status !== 0) throw new Error(`mosquitto_passwd: ${pw.stderr}`);
   // The same policy as vitalwire's: a gateway writes its own subtree only; the fan-out account reads all.
-  await writeFile(join(dir, 'mosquitto.acl'), [
-    'user fanout', 'topic read vw/v1/#', '',
-    ...pubs.flatMap((p) => [`user ${p.gw}`, `topic write vw/v1/${p.site}/${p.gw}/#`, '']),
-  ].join('\n'));
+  await writeFile(
+    join(dir, 'mosquitto.acl'),
+    [
+      'user fanout',
+      'topic read vw/v1/#',
+      '',
+      ...pubs.flatMap((p) => [`user ${p.gw}`, `topic write vw/v1/${p.site}/${p.gw}/#`, '']),
+    ].join('\n'),
+  );
   const conf = join(dir, 'mosquitto.conf');
-  const tlsLines = [`cafile ${join(tls, 'ca.crt')}`, `certfile ${join(tls, 'broker.crt')}`, `keyfile ${join(tls, 'broker.key')}`];
-  await writeFile(conf, [
-    'per_listener_settings true',
-    'persistence false',
-    // Started as root, mosquitto would switch to the mosquitto user and fail to read our 0600 keys: stay the caller.
-    `user ${process.getuid?.() === 0 ? 'root' : (process.env['USER'] ?? 'mosquitto')}`,
-    'log_type error',
-    // No count limit (Aedes has none); the byte bound on what waits for one client applies to the messages in flight
-    // (with no count limit every message is in flight) as well as to those queued behind them.
-    'max_inflight_messages 0',
-    `max_inflight_bytes ${BUFFER_BYTES}`,
-    'max_queued_messages 0',
-    `max_queued_bytes ${BUFFER_BYTES}`,
-    `listener ${certPort} 127.0.0.1`, ...tlsLines,
-    'require_certificate true', 'use_identity_as_username true', `acl_file ${join(dir, 'mosquitto.acl')}`,
-    `listener ${pwPort} 127.0.0.1`, ...tlsLines,
-    `password_file ${pwFile}`, `acl_file ${join(dir, 'mosquitto.acl')}`, 'allow_anonymous false',
-    '',
-  ].join('\n'));
+  const tlsLines = [
+    `cafile ${join(tls, 'ca.crt')}`,
+    `certfile ${join(tls, 'broker.crt')}`,
+    `keyfile ${join(tls, 'broker.key')}`,
+  ];
+  await writeFile(
+    conf,
+    [
+      'per_listener_settings true',
+      'persistence false',
+      // Started as root, mosquitto would switch to the mosquitto user and fail to read our 0600 keys: stay the caller.
+      `user ${process.getuid?.() === 0 ? 'root' : (process.env['USER'] ?? 'mosquitto')}`,
+      'log_type error',
+      // No count limit (Aedes has none); the byte bound on what waits for one client applies to the messages in flight
+      // (with no count limit every message is in flight) as well as to those queued behind them.
+      'max_inflight_messages 0',
+      `max_inflight_bytes ${BUFFER_BYTES}`,
+      'max_queued_messages 0',
+      `max_queued_bytes ${BUFFER_BYTES}`,
+      `listener ${certPort} 127.0.0.1`,
+      ...tlsLines,
+      'require_certificate true',
+      'use_identity_as_username true',
+      `acl_file ${join(dir, 'mosquitto.acl')}`,
+      `listener ${pwPort} 127.0.0.1`,
+      ...tlsLines,
+      `password_file ${pwFile}`,
+      `acl_file ${join(dir, 'mosquitto.acl')}`,
+      'allow_anonymous false',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   await waitPort(certPort, child, `mosquitto (${err})`);
   await waitPort(pwPort, child, `mosquitto (${err})`);
   return {
-    name: 'mosquitto', pubUrls: [`mqtts://127.0.0.1:${certPort}`], subUrls: [`mqtts://127.0.0.1:${pwPort}`], pids: [child.pid ?? 0],
-    clientIdOf: (p) => `${p.site}.${p.gw}`, stop: () => stopChild(child),
+    name: 'mosquitto',
+    pubUrls: [`mqtts://127.0.0.1:${certPort}`],
+    subUrls: [`mqtts://127.0.0.1:${pwPort}`],
+    pids: [child.pid ?? 0],
+    clientIdOf: (p) => `${p.site}.${p.gw}`,
+    stop: () => stopChild(child),
   };
 }
 
 /** Bare Aedes on the same TLS options and write coalescing, no policy (bench/bare-aedes.ts): what the policy costs. */
 async function startBareAedes(dir: string): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL('./bare-aedes.ts', import.meta.url).pathname,
+      join(tls, 'broker.key'),
+      join(tls, 'broker.crt'),
+      join(tls, 'ca.crt'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -223,12 +292,23 @@ async function startBareAedes(dir: string): Promise<Target> {
     child.once('exit', (code) => reject(new Error(`bare aedes exited ${code}`)));
   });
   const url = `mqtts://127.0.0.1:${port}`;
-  return { name: 'bare aedes', pubUrls: [url], subUrls: [url], pids: [child.pid ?? 0], clientIdOf: (p) => p.clientId, stop: () => stopChild(child) };
+  return {
+    name: 'bare aedes',
+    pubUrls: [url],
+    subUrls: [url],
+    pids: [child.pid ?? 0],
+    clientIdOf: (p) => p.clientId,
+    stop: () => stopChild(child),
+  };
 }
 
 async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   await waitPort(port, child, 'redis-server');
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
@@ -249,11 +329,39 @@ export function batchLoad(p: Publisher): Buffer[] {
   const t = Date.now() * 1000;
   const time = { gatewayTimeUs: t, deviceTimeUs: t };
   // seq 0 is proto3's default, so not encoded: the load generator writes each message's seq in front.
-  const wave = (n: number) => publish(dev, 'wave', 0, { publishTimeUs: t, waves: [{ time, mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', sampleRateHz: 250, firstSample: 1000,
-    samples: Array.from({ length: n }, (_, i) => Math.round(800 * Math.sin(i / 9))), scale: 0.005, unit: 'mV', vendorCode: '131330^MDC_ECG_ELEC_POTL_II^MDC' }] });
-  const obs = publish(dev, 'obs', 0, { publishTimeUs: t, observations: [[147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min'], [150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%'],
-    [151562, 'MDC_RESP_RATE', 16, '/min'], [150301, 'MDC_PRESS_CUFF_SYS', 120, 'mm[Hg]']].map(([mdc, refid, v, unit]) => ({ time, mdc: mdc as number, refid: refid as string,
-    number: v as number, unit: unit as string, vendorCode: `${mdc}^${refid}^MDC` })) });
+  const wave = (n: number) =>
+    publish(dev, 'wave', 0, {
+      publishTimeUs: t,
+      waves: [
+        {
+          time,
+          mdc: 131330,
+          refid: 'MDC_ECG_ELEC_POTL_II',
+          sampleRateHz: 250,
+          firstSample: 1000,
+          samples: Array.from({ length: n }, (_, i) => Math.round(800 * Math.sin(i / 9))),
+          scale: 0.005,
+          unit: 'mV',
+          vendorCode: '131330^MDC_ECG_ELEC_POTL_II^MDC',
+        },
+      ],
+    });
+  const obs = publish(dev, 'obs', 0, {
+    publishTimeUs: t,
+    observations: [
+      [147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min'],
+      [150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%'],
+      [151562, 'MDC_RESP_RATE', 16, '/min'],
+      [150301, 'MDC_PRESS_CUFF_SYS', 120, 'mm[Hg]'],
+    ].map(([mdc, refid, v, unit]) => ({
+      time,
+      mdc: mdc as number,
+      refid: refid as string,
+      number: v as number,
+      unit: unit as string,
+      vendorCode: `${mdc}^${refid}^MDC`,
+    })),
+  });
   const head = Buffer.alloc(BATCH_SEQ_AT + 5);
   head[0] = (UNUSED_FIELD << 3) | 1; // fixed64: the send time
   head[BATCH_SEQ_AT - 1] = (BatchFields.seq << 3) | 0;
@@ -264,7 +372,9 @@ class LoadWorker {
   readonly #w: Worker;
   constructor(role: 'pub' | 'sub', ca: string, clients: object[], batches?: BatchLoad) {
     const at = batches ? { timeAt: BATCH_TIME_AT, seqAt: BATCH_SEQ_AT } : { timeAt: TIME_AT };
-    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), { workerData: { role, ca, clients, sizes: SIZES, ...at } });
+    this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), {
+      workerData: { role, ca, clients, sizes: SIZES, ...at },
+    });
   }
   call<T>(msg: object): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -284,19 +394,47 @@ class LoadWorker {
 }
 
 /** Steps the offered rate up until p99 passes the bound or delivery falls behind; returns every step. */
-async function sweep(t: Target, o: {
-  ca: string; pubs: Publisher[]; subs: { filter: string }[]; password: string; rates: number[]; stepMs: number; rounds: number; log: (m: string) => void;
-  batches?: BatchLoad;
-}): Promise<Step[]> {
+async function sweep(
+  t: Target,
+  o: {
+    ca: string;
+    pubs: Publisher[];
+    subs: { filter: string }[];
+    password: string;
+    rates: number[];
+    stepMs: number;
+    rounds: number;
+    log: (m: string) => void;
+    batches?: BatchLoad;
+  },
+): Promise<Step[]> {
   let cuts = 0;
   // Subscribers and publishers each in their own thread; this one only sets windows and reads the figures.
-  const subs = new LoadWorker('sub', o.ca, o.subs.map((s, j) => ({
-    url: t.subUrls[j % t.subUrls.length], clientId: `fanout:bench-${j}`, username: 'fanout', password: o.password, filter: s.filter,
-  })), o.batches);
-  const worker = new LoadWorker('pub', o.ca, o.pubs.map((p, i) => ({
-    url: t.pubUrls[(i >> 1) % t.pubUrls.length], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key,
-    payloads: o.batches ? o.batches(p) : payloadsOf(p),
-  })), o.batches);
+  const subs = new LoadWorker(
+    'sub',
+    o.ca,
+    o.subs.map((s, j) => ({
+      url: t.subUrls[j % t.subUrls.length],
+      clientId: `fanout:bench-${j}`,
+      username: 'fanout',
+      password: o.password,
+      filter: s.filter,
+    })),
+    o.batches,
+  );
+  const worker = new LoadWorker(
+    'pub',
+    o.ca,
+    o.pubs.map((p, i) => ({
+      url: t.pubUrls[(i >> 1) % t.pubUrls.length],
+      clientId: t.clientIdOf(p),
+      topic: p.topic,
+      cert: p.cert,
+      key: p.key,
+      payloads: o.batches ? o.batches(p) : payloadsOf(p),
+    })),
+    o.batches,
+  );
   const steps: Step[] = [];
   try {
     await subs.call({ cmd: 'connect' });
@@ -329,16 +467,29 @@ async function sweep(t: Target, o: {
         const delivered = lat.length / windowS;
         const p99 = lat.length > 0 ? percentile(lat, 99) : Infinity;
         const msgs = Math.max(1, (delivered * o.stepMs) / 1000);
-        rounds.push({ offered: rate, delivered, p99, cpuUsPerMsg: (cpu1 - cpu0) / msgs, genUsPerMsg: (gen1 - gen0) / msgs, machineCores });
+        rounds.push({
+          offered: rate,
+          delivered,
+          p99,
+          cpuUsPerMsg: (cpu1 - cpu0) / msgs,
+          genUsPerMsg: (gen1 - gen0) / msgs,
+          machineCores,
+        });
       }
       const step = {
-        offered: rate, delivered: medianBy(rounds, (x) => x.delivered), p99: medianBy(rounds, (x) => x.p99), cpuUsPerMsg: medianBy(rounds, (x) => x.cpuUsPerMsg),
-        genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg), machineCores: medianBy(rounds, (x) => x.machineCores),
+        offered: rate,
+        delivered: medianBy(rounds, (x) => x.delivered),
+        p99: medianBy(rounds, (x) => x.p99),
+        cpuUsPerMsg: medianBy(rounds, (x) => x.cpuUsPerMsg),
+        genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg),
+        machineCores: medianBy(rounds, (x) => x.machineCores),
       };
       steps.push(step);
-      o.log(`${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
-        `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}), machine ${step.machineCores.toFixed(2)} of ${availableParallelism()} cores busy (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
-        `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`);
+      o.log(
+        `${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
+          `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}), machine ${step.machineCores.toFixed(2)} of ${availableParallelism()} cores busy (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
+          `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`,
+      );
       const delivered = step.delivered;
       const p99 = step.p99;
       // One step over the bound can be a noisy neighbour on a shared machine; two in a row end the sweep.
@@ -360,7 +511,10 @@ async function sweep(t: Target, o: {
  */
 function best(steps: Step[]): Step {
   const ok = steps.filter((s) => s.p99 <= P99_BOUND_MS && s.delivered >= 0.99 * s.offered);
-  return ok.reduce((a, b) => (b.delivered > a.delivered ? b : a), ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0, machineCores: 0 });
+  return ok.reduce(
+    (a, b) => (b.delivered > a.delivered ? b : a),
+    ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0, machineCores: 0 },
+  );
 }
 
 /**
@@ -370,9 +524,22 @@ function best(steps: Step[]): Step {
  * total growth over their total count. The heap and malloc grow in steps of megabytes, so one batch alone can read 0
  * or twice the truth: the batches are logged to show it.
  */
-async function rssPerConnection(t: Target, ca: string, pubs: Publisher[], warmN: number, batchN: number): Promise<{ kib: number; batches: number[] }> {
+async function rssPerConnection(
+  t: Target,
+  ca: string,
+  pubs: Publisher[],
+  warmN: number,
+  batchN: number,
+): Promise<{ kib: number; batches: number[] }> {
   const pid = t.pids[0] ?? 0;
-  const spec = (p: Publisher): object => ({ url: t.pubUrls[0], clientId: t.clientIdOf(p), topic: p.topic, cert: p.cert, key: p.key, payloads: payloadsOf(p) });
+  const spec = (p: Publisher): object => ({
+    url: t.pubUrls[0],
+    clientId: t.clientIdOf(p),
+    topic: p.topic,
+    cert: p.cert,
+    key: p.key,
+    payloads: payloadsOf(p),
+  });
   const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec))];
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
   const batches: number[] = [];
@@ -396,7 +563,8 @@ async function rssPerConnection(t: Target, ca: string, pubs: Publisher[], warmN:
 
 export const bench: Bench = {
   name: 'broker',
-  description: 'central broker: delivered QoS 1 msgs/s at p99 <= 50 ms over TLS with auth and ACLs, vs mosquitto; 2-node Redis cluster vs 1',
+  description:
+    'central broker: delivered QoS 1 msgs/s at p99 <= 50 ms over TLS with auth and ACLs, vs mosquitto; 2-node Redis cluster vs 1',
   async run({ quick, log }): Promise<BenchResult[]> {
     const dir = await mkdtemp(join(tmpdir(), 'vw-bench-broker-'));
     const stops: (() => Promise<void>)[] = [];
@@ -414,16 +582,29 @@ export const bench: Bench = {
         const site = SITES[i % SITES.length] ?? 'site-a';
         const gw = `gw${String(i).padStart(3, '0')}`;
         const pem = await issueGatewayCert(caPair, site, gw);
-        pubs.push({ site, gw, clientId: `${site}/${gw}`, topic: `vw/v1/${site}/${gw}/bed01/wave`, cert: pem.certPem, key: pem.keyPem });
+        pubs.push({
+          site,
+          gw,
+          clientId: `${site}/${gw}`,
+          topic: `vw/v1/${site}/${gw}/bed01/wave`,
+          cert: pem.certPem,
+          key: pem.keyPem,
+        });
       }
       const load = pubs.slice(0, nPub);
       const idle = pubs.slice(nPub);
       const password = 'bench-fanout-password';
-      await writeUsersFile(join(dir, 'users.yaml'), [{ name: 'fanout', role: 'service', sites: ['*'], hash: await hashPassword(password) }]);
+      await writeUsersFile(join(dir, 'users.yaml'), [
+        { name: 'fanout', role: 'service', sites: ['*'], hash: await hashPassword(password) },
+      ]);
       // Steps of 5,000 where the brokers' bounds lie: with 10,000 a ratio of two neighbouring steps (2.0 for 20,000
       // against 10,000) could stand for anything from 1.5 to 2.
-      const rates = quick ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000]
-        : [5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 55_000, 60_000, 65_000, 70_000, 80_000, 100_000];
+      const rates = quick
+        ? [5000, 10_000, 20_000, 30_000, 40_000, 50_000]
+        : [
+            5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 55_000, 60_000, 65_000,
+            70_000, 80_000, 100_000,
+          ];
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
       // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all four; 'aedes' adds bare Aedes,
@@ -440,11 +621,20 @@ export const bench: Bench = {
       if (parts.has('single')) {
         const vw = await startVitalwire(dir, 'single', null);
         stops.push(vw.stop);
-        const vwTarget: Target = { name: 'vitalwire', pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid], clientIdOf: (p) => p.clientId, stop: vw.stop };
+        const vwTarget: Target = {
+          name: 'vitalwire',
+          pubUrls: [vw.url],
+          subUrls: [vw.url],
+          pids: [vw.pid],
+          clientIdOf: (p) => p.clientId,
+          stop: vw.stop,
+        };
         // Memory first, on the fresh process: after a load sweep both brokers reuse memory they already hold.
         const m = await rssPerConnection(vwTarget, ca, idle, rssWarm, rssBatch);
         vwRss = m.kib;
-        log(`vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (three batches of ${rssBatch} after ${rssWarm}: ${m.batches.map((x) => x.toFixed(1)).join('/')})`);
+        log(
+          `vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (three batches of ${rssBatch} after ${rssWarm}: ${m.batches.map((x) => x.toFixed(1)).join('/')})`,
+        );
         vwSteps = await sweep(vwTarget, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
         await vw.stop();
       }
@@ -463,7 +653,9 @@ export const bench: Bench = {
         const mem = await rssPerConnection(m, ca, idle, rssWarm, rssBatch);
         const rss = mem.kib;
         mq = { rss, steps: await sweep(m, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log }) };
-        log(`mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection (batches: ${mem.batches.map((x) => x.toFixed(1)).join('/')})`);
+        log(
+          `mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection (batches: ${mem.batches.map((x) => x.toFixed(1)).join('/')})`,
+        );
         await m.stop();
       }
       if (parts.has('aedes')) {
@@ -472,20 +664,46 @@ export const bench: Bench = {
         const bareSteps = await sweep(bare, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
         await bare.stop();
         // CPU per message at the highest offered rate both kept up with, whatever the latency: a like-for-like load.
-        const kept = (xs: Step[], rate: number): Step | undefined => xs.find((x) => x.offered === rate && x.delivered >= 0.9 * rate);
+        const kept = (xs: Step[], rate: number): Step | undefined =>
+          xs.find((x) => x.offered === rate && x.delivered >= 0.9 * rate);
         const common = [...rates].reverse().find((r) => kept(vwSteps, r) && kept(bareSteps, r));
         if (common !== undefined) {
-          out.push(figure({ bench: 'broker', metric: 'policy_cpu_us_per_msg', value: kept(vwSteps, common)?.cpuUsPerMsg ?? 0, unit: 'µs',
-            peer: `bare aedes, no policy (${common}/s)`, peerValue: kept(bareSteps, common)?.cpuUsPerMsg ?? 0 }));
+          out.push(
+            figure({
+              bench: 'broker',
+              metric: 'policy_cpu_us_per_msg',
+              value: kept(vwSteps, common)?.cpuUsPerMsg ?? 0,
+              unit: 'µs',
+              peer: `bare aedes, no policy (${common}/s)`,
+              peerValue: kept(bareSteps, common)?.cpuUsPerMsg ?? 0,
+            }),
+          );
         }
       }
 
       const b = best(vwSteps);
       const mb = mq ? best(mq.steps) : null;
-      const peer = (v: number | undefined): { peer?: string; peerValue?: number } => (mb && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {});
+      const peer = (v: number | undefined): { peer?: string; peerValue?: number } =>
+        mb && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {};
       if (vwSteps.length > 0) {
-        out.push(figure({ bench: 'broker', metric: 'delivered_per_s', value: b.delivered, unit: 'msg/s', ...peer(mb?.delivered) }));
-        out.push(figure({ bench: 'broker', metric: 'cpu_us_per_msg', value: b.cpuUsPerMsg, unit: 'µs', ...peer(mb?.cpuUsPerMsg) }));
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'delivered_per_s',
+            value: b.delivered,
+            unit: 'msg/s',
+            ...peer(mb?.delivered),
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'cpu_us_per_msg',
+            value: b.cpuUsPerMsg,
+            unit: 'µs',
+            ...peer(mb?.cpuUsPerMsg),
+          }),
+        );
         out.push(figure({ bench: 'broker', metric: 'rss_kb_per_conn', value: vwRss, unit: 'KiB', ...peer(mq?.rss) }));
       }
 
@@ -500,10 +718,21 @@ export const bench: Bench = {
           const vw = await startVitalwire(dir, archive ? 'archive-on' : 'archive-off', null, archive);
           stops.push(vw.stop);
           // The broker's own CPU is the broker process's; the archive's loader process is measured on its own.
-          const loader = archive ? childrenOf(vw.pid)[0] ?? 0 : 0;
+          const loader = archive ? (childrenOf(vw.pid)[0] ?? 0) : 0;
           const loaderCpu0 = loader ? cpuUs(loader) : 0;
-          runs.push(await sweep({ name: `vitalwire, Batches, archive ${archive ? 'on' : 'off'}`, pubUrls: [vw.url], subUrls: [vw.url], pids: [vw.pid],
-            clientIdOf: (p) => p.clientId, stop: vw.stop }, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log, batches }));
+          runs.push(
+            await sweep(
+              {
+                name: `vitalwire, Batches, archive ${archive ? 'on' : 'off'}`,
+                pubUrls: [vw.url],
+                subUrls: [vw.url],
+                pids: [vw.pid],
+                clientIdOf: (p) => p.clientId,
+                stop: vw.stop,
+              },
+              { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log, batches },
+            ),
+          );
           if (loader) {
             // The loader catches up after the load (its priority is lowered): until its CPU stops moving.
             const t0 = Date.now();
@@ -515,13 +744,35 @@ export const bench: Bench = {
             await vw.stop();
             const stored = await archivedBatches(join(dir, 'archive-archive-on'));
             loaderUsPerBatch = stored > 0 ? loaderCpu / stored : 0;
-            log(`archive loader: ${stored} Batches stored, ${(loaderCpu / 1e6).toFixed(1)} s of its CPU, ${loaderUsPerBatch.toFixed(1)} µs per Batch, caught up ${((Date.now() - t0) / 1000).toFixed(0)} s after the load`);
+            log(
+              `archive loader: ${stored} Batches stored, ${(loaderCpu / 1e6).toFixed(1)} s of its CPU, ${loaderUsPerBatch.toFixed(1)} µs per Batch, caught up ${((Date.now() - t0) / 1000).toFixed(0)} s after the load`,
+            );
           } else await vw.stop();
         }
         const [off, on] = runs.map(best) as [Step, Step];
-        out.push(figure({ bench: 'broker', metric: 'archive_delivered_per_s', value: on.delivered, unit: 'msg/s', peer: 'same broker, no archive', peerValue: off.delivered }));
-        out.push(figure({ bench: 'broker', metric: 'archive_cpu_us_per_msg', value: on.cpuUsPerMsg, unit: 'µs', peer: 'same broker, no archive', peerValue: off.cpuUsPerMsg }));
-        out.push(figure({ bench: 'broker', metric: 'archive_loader_cpu_us_per_msg', value: loaderUsPerBatch, unit: 'µs' }));
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'archive_delivered_per_s',
+            value: on.delivered,
+            unit: 'msg/s',
+            peer: 'same broker, no archive',
+            peerValue: off.delivered,
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'archive_cpu_us_per_msg',
+            value: on.cpuUsPerMsg,
+            unit: 'µs',
+            peer: 'same broker, no archive',
+            peerValue: off.cpuUsPerMsg,
+          }),
+        );
+        out.push(
+          figure({ bench: 'broker', metric: 'archive_loader_cpu_us_per_msg', value: loaderUsPerBatch, unit: 'µs' }),
+        );
       }
 
       // Two Redis-clustered brokers against one, same workload: each subscriber takes one site's traffic.
@@ -535,8 +786,17 @@ export const bench: Bench = {
         stops.push(redis1.stop);
         const one = await startVitalwire(dir, 'redis-one', redis1.url);
         stops.push(one.stop);
-        const oneSteps = await sweep({ name: 'vitalwire x1 (redis)', pubUrls: [one.url], subUrls: [one.url], pids: [one.pid], clientIdOf: (p) => p.clientId, stop: one.stop },
-          { ca, pubs: load, subs: perSite, password, rates, stepMs, rounds, log });
+        const oneSteps = await sweep(
+          {
+            name: 'vitalwire x1 (redis)',
+            pubUrls: [one.url],
+            subUrls: [one.url],
+            pids: [one.pid],
+            clientIdOf: (p) => p.clientId,
+            stop: one.stop,
+          },
+          { ca, pubs: load, subs: perSite, password, rates, stepMs, rounds, log },
+        );
         await one.stop();
         await redis1.stop();
         const redis2 = await startRedis();
@@ -545,21 +805,74 @@ export const bench: Bench = {
         stops.push(n1.stop);
         const n2 = await startVitalwire(dir, 'redis-n2', redis2.url);
         stops.push(n2.stop);
-        const twoSteps = await sweep({ name: 'vitalwire x2 (redis)', pubUrls: [n1.url, n2.url], subUrls: [n1.url, n2.url], pids: [n1.pid, n2.pid], clientIdOf: (p) => p.clientId, stop: n1.stop },
-          { ca, pubs: load, subs: perSite, password, rates: [...rates, ...rates.slice(-2).map((r) => r * 2)], stepMs, rounds, log });
+        const twoSteps = await sweep(
+          {
+            name: 'vitalwire x2 (redis)',
+            pubUrls: [n1.url, n2.url],
+            subUrls: [n1.url, n2.url],
+            pids: [n1.pid, n2.pid],
+            clientIdOf: (p) => p.clientId,
+            stop: n1.stop,
+          },
+          {
+            ca,
+            pubs: load,
+            subs: perSite,
+            password,
+            rates: [...rates, ...rates.slice(-2).map((r) => r * 2)],
+            stepMs,
+            rounds,
+            log,
+          },
+        );
         await n1.stop();
         await n2.stop();
         await redis2.stop();
         const b1 = best(oneSteps);
         const b2 = best(twoSteps);
-        out.push(figure({ bench: 'broker', metric: 'cluster_speedup', value: b1.delivered > 0 ? b2.delivered / b1.delivered : 0, unit: 'x',
-          peer: 'one broker on the same redis', peerValue: 1 }));
-        out.push(figure({ bench: 'broker', metric: 'cluster_delivered_per_s', value: b2.delivered, unit: 'msg/s', peer: 'one broker on the same redis', peerValue: b1.delivered }));
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'cluster_speedup',
+            value: b1.delivered > 0 ? b2.delivered / b1.delivered : 0,
+            unit: 'x',
+            peer: 'one broker on the same redis',
+            peerValue: 1,
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'cluster_delivered_per_s',
+            value: b2.delivered,
+            unit: 'msg/s',
+            peer: 'one broker on the same redis',
+            peerValue: b1.delivered,
+          }),
+        );
         // Brokers' CPU per message at their best steps (two against one): what the second broker and the traffic
         // between them cost. With the machine's cores all busy at the two-broker limit (the log's "machine ... busy"),
         // this, not cluster_speedup, says what spare cores would give.
-        out.push(figure({ bench: 'broker', metric: 'cluster_cpu_us_per_msg', value: b2.cpuUsPerMsg, unit: 'µs', peer: 'one broker on the same redis', peerValue: b1.cpuUsPerMsg }));
-        out.push(figure({ bench: 'broker', metric: 'cluster_machine_cores_busy', value: b2.machineCores, unit: 'cores', peer: `one broker on the same redis (of ${availableParallelism()})`, peerValue: b1.machineCores }));
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'cluster_cpu_us_per_msg',
+            value: b2.cpuUsPerMsg,
+            unit: 'µs',
+            peer: 'one broker on the same redis',
+            peerValue: b1.cpuUsPerMsg,
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'cluster_machine_cores_busy',
+            value: b2.machineCores,
+            unit: 'cores',
+            peer: `one broker on the same redis (of ${availableParallelism()})`,
+            peerValue: b1.machineCores,
+          }),
+        );
       }
       return out;
     } finally {

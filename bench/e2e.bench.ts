@@ -40,7 +40,13 @@ async function ptyPeer(dir: string, frames: number, intervalMs: number): Promise
   for (let i = 0; i < frames; i++) {
     const t = nowUs();
     sentAt = t;
-    sink.write(buildPcd01Frame({ eui64: '0256570000000099', model: 'PEER', bed: 'x' }, { hr: 70, spo2: 97, rr: 14, pulse: 70 }, { controlId: `P${i}`, timeUs: t }));
+    sink.write(
+      buildPcd01Frame(
+        { eui64: '0256570000000099', model: 'PEER', bed: 'x' },
+        { hr: 70, spo2: 97, rr: 14, pulse: 70 },
+        { controlId: `P${i}`, timeUs: t },
+      ),
+    );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   await new Promise<void>((res) => port.close(() => res()));
@@ -51,7 +57,8 @@ async function ptyPeer(dir: string, frames: number, intervalMs: number): Promise
 
 export const bench: Bench = {
   name: 'e2e',
-  description: 'latency from a simulated monitor\'s write to a dashboard (ws and Chromium) on a ward with waveforms, vs a bare pty',
+  description:
+    "latency from a simulated monitor's write to a dashboard (ws and Chromium) on a ward with waveforms, vs a bare pty",
   async run({ quick, log }): Promise<BenchResult[]> {
     if (!socatAvailable()) throw new Error('e2e bench needs socat (apt-get install socat)');
     const dir = mkdtempSync(join(tmpdir(), 'vw-bench-e2e-'));
@@ -60,7 +67,12 @@ export const bench: Bench = {
     // Waveform frames by (bed, chunk start): when the monitor wrote them.
     const waveWrites = new Map<string, number>();
     const stack = await startStack({
-      dataDir: dir, mqttPort: 0, httpPort: 0, beds, intervalMs: 1000, logger: silentLogger(),
+      dataDir: dir,
+      mqttPort: 0,
+      httpPort: 0,
+      beds,
+      intervalMs: 1000,
+      logger: silentLogger(),
       onWave: (bed, startUs, writtenUs) => {
         if (waveWrites.size > 100_000) waveWrites.clear();
         waveWrites.set(`bed${String(bed).padStart(2, '0')}/${startUs}`, writtenUs);
@@ -72,18 +84,24 @@ export const bench: Bench = {
       const waveLat: number[] = [];
       let measuring = false;
       let batches = 0;
-      const { ws } = await connectWs(stack.fanout.url, stack.token, (r) => {
-        if (!measuring) return;
-        batches++;
-        const o = r.batch.observations[0];
-        if (r.batch.kind === Kind.KIND_OBS && o?.time?.deviceTimeUs) lat.push((r.atUs - Number(o.time.deviceTimeUs)) / 1000);
-        if (r.batch.kind === Kind.KIND_WAVE) {
-          for (const w of r.batch.waves.slice(0, 1)) {
-            const written = waveWrites.get(`${r.batch.source?.device ?? ''}/${Number(w.time?.deviceTimeUs ?? 0)}`);
-            if (written !== undefined) waveLat.push((r.atUs - written) / 1000);
+      const { ws } = await connectWs(
+        stack.fanout.url,
+        stack.token,
+        (r) => {
+          if (!measuring) return;
+          batches++;
+          const o = r.batch.observations[0];
+          if (r.batch.kind === Kind.KIND_OBS && o?.time?.deviceTimeUs)
+            lat.push((r.atUs - Number(o.time.deviceTimeUs)) / 1000);
+          if (r.batch.kind === Kind.KIND_WAVE) {
+            for (const w of r.batch.waves.slice(0, 1)) {
+              const written = waveWrites.get(`${r.batch.source?.device ?? ''}/${Number(w.time?.deviceTimeUs ?? 0)}`);
+              if (written !== undefined) waveLat.push((r.atUs - written) / 1000);
+            }
           }
-        }
-      }, { backfill: { obsMs: 0, waveMs: 0, alarmMs: 0 } });
+        },
+        { backfill: { obsMs: 0, waveMs: 0, alarmMs: 0 } },
+      );
       log(`${beds} monitors (vitals 1 Hz, waves 4 Hz, NIBP/temperature) for ${seconds} s, ws client`);
       // Warm-up: TLS sessions and JIT are not steady state.
       await new Promise((r) => setTimeout(r, 3000));
@@ -116,7 +134,11 @@ export const bench: Bench = {
           await new Promise((r) => setTimeout(r, browserSeconds * 1000));
           const r = await page.evaluate(() => {
             const d = (globalThis as unknown as { __vitalwire: Diag }).__vitalwire;
-            return { lat: Array.from(d.latencyMs.subarray(0, Math.min(d.count, d.latencyMs.length))), frames: d.frames, t: performance.now() };
+            return {
+              lat: Array.from(d.latencyMs.subarray(0, Math.min(d.count, d.latencyMs.length))),
+              frames: d.frames,
+              t: performance.now(),
+            };
           });
           browserLat = r.lat;
           fps = ((r.frames - f0.frames) * 1000) / (r.t - f0.t);
@@ -125,18 +147,74 @@ export const bench: Bench = {
         }
       } else log('no Chromium: browser figures skipped');
       const peer = await ptyPeer(dir, quick ? 20 : 60, 50);
-      log(`samples: ws ${lat.length} numerics + ${waveLat.length} waveform of ${batches} Batches, browser ${browserLat.length}, pty peer ${peer.length}`);
+      log(
+        `samples: ws ${lat.length} numerics + ${waveLat.length} waveform of ${batches} Batches, browser ${browserLat.length}, pty peer ${peer.length}`,
+      );
       const peerP50 = percentile(peer, 50);
       const peerP99 = percentile(peer, 99);
-      out.push(figure({ bench: 'e2e', metric: 'latency_p50_ms', value: percentile(lat, 50), unit: 'ms', peer: 'bare pty', peerValue: peerP50 }));
-      out.push(figure({ bench: 'e2e', metric: 'latency_p99_ms', value: percentile(lat, 99), unit: 'ms', peer: 'bare pty', peerValue: peerP99 }));
+      out.push(
+        figure({
+          bench: 'e2e',
+          metric: 'latency_p50_ms',
+          value: percentile(lat, 50),
+          unit: 'ms',
+          peer: 'bare pty',
+          peerValue: peerP50,
+        }),
+      );
+      out.push(
+        figure({
+          bench: 'e2e',
+          metric: 'latency_p99_ms',
+          value: percentile(lat, 99),
+          unit: 'ms',
+          peer: 'bare pty',
+          peerValue: peerP99,
+        }),
+      );
       if (waveLat.length > 0) {
-        out.push(figure({ bench: 'e2e', metric: 'wave_latency_p50_ms', value: percentile(waveLat, 50), unit: 'ms', peer: 'bare pty', peerValue: peerP50 }));
-        out.push(figure({ bench: 'e2e', metric: 'wave_latency_p99_ms', value: percentile(waveLat, 99), unit: 'ms', peer: 'bare pty', peerValue: peerP99 }));
+        out.push(
+          figure({
+            bench: 'e2e',
+            metric: 'wave_latency_p50_ms',
+            value: percentile(waveLat, 50),
+            unit: 'ms',
+            peer: 'bare pty',
+            peerValue: peerP50,
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'e2e',
+            metric: 'wave_latency_p99_ms',
+            value: percentile(waveLat, 99),
+            unit: 'ms',
+            peer: 'bare pty',
+            peerValue: peerP99,
+          }),
+        );
       }
       if (browserLat.length > 0) {
-        out.push(figure({ bench: 'e2e', metric: 'browser_latency_p50_ms', value: percentile(browserLat, 50), unit: 'ms', peer: 'bare pty', peerValue: peerP50 }));
-        out.push(figure({ bench: 'e2e', metric: 'browser_latency_p99_ms', value: percentile(browserLat, 99), unit: 'ms', peer: 'bare pty', peerValue: peerP99 }));
+        out.push(
+          figure({
+            bench: 'e2e',
+            metric: 'browser_latency_p50_ms',
+            value: percentile(browserLat, 50),
+            unit: 'ms',
+            peer: 'bare pty',
+            peerValue: peerP50,
+          }),
+        );
+        out.push(
+          figure({
+            bench: 'e2e',
+            metric: 'browser_latency_p99_ms',
+            value: percentile(browserLat, 99),
+            unit: 'ms',
+            peer: 'bare pty',
+            peerValue: peerP99,
+          }),
+        );
       }
       if (fps > 0) out.push(figure({ bench: 'e2e', metric: 'browser_fps', value: fps, unit: 'frames/s' }));
     } finally {

@@ -49,19 +49,63 @@ function makeBeds(): BedSource[] {
       const w = synth.next(70 + (i % 30), 14 + (i % 6));
       const base = { time: { gatewayTimeUs: 0, deviceTimeUs: 0 }, firstSample: 0 };
       chunks.push([
-        { ...base, mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', sampleRateHz: WAVES.ecg.rateHz, samples: Array.from(w.ecg), scale: WAVES.ecg.resolution, unit: 'mV', vendorCode: '131330^MDC_ECG_ELEC_POTL_II^MDC', invalidValue: 32767 },
-        { ...base, mdc: 150452, refid: 'MDC_PULS_OXIM_PLETH', sampleRateHz: WAVES.pleth.rateHz, samples: Array.from(w.pleth), scale: 1, unit: '1', vendorCode: '150452^MDC_PULS_OXIM_PLETH^MDC' },
-        { ...base, mdc: 151780, refid: 'MDC_IMPED_TTHOR', sampleRateHz: WAVES.resp.rateHz, samples: Array.from(w.resp), scale: 1, unit: '1', vendorCode: '151780^MDC_IMPED_TTHOR^MDC' },
+        {
+          ...base,
+          mdc: 131330,
+          refid: 'MDC_ECG_ELEC_POTL_II',
+          sampleRateHz: WAVES.ecg.rateHz,
+          samples: Array.from(w.ecg),
+          scale: WAVES.ecg.resolution,
+          unit: 'mV',
+          vendorCode: '131330^MDC_ECG_ELEC_POTL_II^MDC',
+          invalidValue: 32767,
+        },
+        {
+          ...base,
+          mdc: 150452,
+          refid: 'MDC_PULS_OXIM_PLETH',
+          sampleRateHz: WAVES.pleth.rateHz,
+          samples: Array.from(w.pleth),
+          scale: 1,
+          unit: '1',
+          vendorCode: '150452^MDC_PULS_OXIM_PLETH^MDC',
+        },
+        {
+          ...base,
+          mdc: 151780,
+          refid: 'MDC_IMPED_TTHOR',
+          sampleRateHz: WAVES.resp.rateHz,
+          samples: Array.from(w.resp),
+          scale: 1,
+          unit: '1',
+          vendorCode: '151780^MDC_IMPED_TTHOR^MDC',
+        },
       ]);
     }
     const obs = (mdc: number, refid: string, value: number, unit: string): IObservation => ({
-      time: { gatewayTimeUs: 0, deviceTimeUs: 0, deviceUtcOffsetMin: 420 }, mdc, refid, number: value, unit, vendorCode: `${mdc}^${refid}^MDC`, vendorUnit: unit, containment: `1.1.1.${mdc}`,
+      time: { gatewayTimeUs: 0, deviceTimeUs: 0, deviceUtcOffsetMin: 420 },
+      mdc,
+      refid,
+      number: value,
+      unit,
+      vendorCode: `${mdc}^${refid}^MDC`,
+      vendorUnit: unit,
+      containment: `1.1.1.${mdc}`,
     });
     return {
       key: `ward/gw${1 + (i % 5)}/bed${String(i + 1).padStart(2, '0')}`,
-      obsSeq: 0, waveSeq: 0, nextObs: rng() * 1000, nextWave: rng() * CHUNK_MS, chunk: 0, chunks,
-      vitals: [obs(147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min'), obs(150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%'),
-        obs(149530, 'MDC_PULS_OXIM_PULS_RATE', 71, '/min'), obs(151562, 'MDC_RESP_RATE', 15, '/min')],
+      obsSeq: 0,
+      waveSeq: 0,
+      nextObs: rng() * 1000,
+      nextWave: rng() * CHUNK_MS,
+      chunk: 0,
+      chunks,
+      vitals: [
+        obs(147842, 'MDC_ECG_CARD_BEAT_RATE', 72, '/min'),
+        obs(150456, 'MDC_PULS_OXIM_SAT_O2', 97, '%'),
+        obs(149530, 'MDC_PULS_OXIM_PULS_RATE', 71, '/min'),
+        obs(151562, 'MDC_RESP_RATE', 15, '/min'),
+      ],
     };
   });
 }
@@ -69,7 +113,11 @@ function makeBeds(): BedSource[] {
 class Ward {
   offered = 0; // Batches x watching clients, since reset
   private timer: NodeJS.Timeout | null = null;
-  constructor(private readonly broker: Aedes, private readonly beds: BedSource[], private readonly watchers: Map<string, number>) {}
+  constructor(
+    private readonly broker: Aedes,
+    private readonly beds: BedSource[],
+    private readonly watchers: Map<string, number>,
+  ) {}
 
   private send(b: BedSource, kind: 'obs' | 'wave', nowUs: number): void {
     const [site = '', gateway = '', device = ''] = b.key.split('/');
@@ -77,7 +125,13 @@ class Ward {
     let payload: Uint8Array;
     if (kind === 'obs') {
       for (const o of b.vitals) o.time = { gatewayTimeUs: nowUs, deviceTimeUs: nowUs, deviceUtcOffsetMin: 420 };
-      payload = Batch.encode({ source, kind: Kind.KIND_OBS, seq: ++b.obsSeq, publishTimeUs: nowUs, observations: b.vitals }).finish();
+      payload = Batch.encode({
+        source,
+        kind: Kind.KIND_OBS,
+        seq: ++b.obsSeq,
+        publishTimeUs: nowUs,
+        observations: b.vitals,
+      }).finish();
     } else {
       const waves = b.chunks[b.chunk++ % b.chunks.length] as IWaveformChunk[];
       for (const w of waves) {
@@ -87,7 +141,17 @@ class Ward {
       payload = Batch.encode({ source, kind: Kind.KIND_WAVE, seq: ++b.waveSeq, publishTimeUs: nowUs, waves }).finish();
     }
     this.offered += this.watchers.get(b.key) ?? 0;
-    this.broker.publish({ cmd: 'publish', topic: `vw/v1/${b.key}/${kind}`, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.length), qos: 0, retain: false, dup: false }, () => undefined);
+    this.broker.publish(
+      {
+        cmd: 'publish',
+        topic: `vw/v1/${b.key}/${kind}`,
+        payload: Buffer.from(payload.buffer, payload.byteOffset, payload.length),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      () => undefined,
+    );
   }
 
   start(speed: number): void {
@@ -180,7 +244,14 @@ interface Step {
   ok: boolean;
 }
 
-async function sweep(child: ChildProcess, ward: Ward, speeds: readonly number[], measureMs: number, log: (m: string) => void, name: string): Promise<Step[]> {
+async function sweep(
+  child: ChildProcess,
+  ward: Ward,
+  speeds: readonly number[],
+  measureMs: number,
+  log: (m: string) => void,
+  name: string,
+): Promise<Step[]> {
   const steps: Step[] = [];
   for (const speed of speeds) {
     ward.start(speed);
@@ -194,10 +265,19 @@ async function sweep(child: ChildProcess, ward: Ward, speeds: readonly number[],
     const secs = (performance.now() - t0) / 1000;
     ward.stop();
     await sleep(800); // drain before the next step
-    const step: Step = { speed, offeredPerS: offered / secs, deliveredPerS: s.deliveries / secs, p50: s.p50, p99: s.p99, ok: false };
+    const step: Step = {
+      speed,
+      offeredPerS: offered / secs,
+      deliveredPerS: s.deliveries / secs,
+      p50: s.p50,
+      p99: s.p99,
+      ok: false,
+    };
     step.ok = step.p99 <= P99_LIMIT_MS && s.deliveries >= 0.98 * offered && s.closed === 0;
     steps.push(step);
-    log(`${name} x${speed}: offered ${Math.round(step.offeredPerS)}/s, delivered ${Math.round(step.deliveredPerS)}/s, p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms${s.closed ? `, ${s.closed} closed` : ''}${step.ok ? '' : ' (over the limit)'}`);
+    log(
+      `${name} x${speed}: offered ${Math.round(step.offeredPerS)}/s, delivered ${Math.round(step.deliveredPerS)}/s, p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms${s.closed ? `, ${s.closed} closed` : ''}${step.ok ? '' : ' (over the limit)'}`,
+    );
     if (!step.ok) break;
   }
   return steps;
@@ -205,7 +285,8 @@ async function sweep(child: ChildProcess, ward: Ward, speeds: readonly number[],
 
 export const bench: Bench = {
   name: 'fanout',
-  description: '1,000 dashboards on a 50-bed ward stream: deliveries/s at p99 <= 100 ms and latency, vs a bare ws broadcaster',
+  description:
+    '1,000 dashboards on a 50-bed ward stream: deliveries/s at p99 <= 100 ms and latency, vs a bare ws broadcaster',
   async run({ quick, log }): Promise<BenchResult[]> {
     const clients = quick ? 300 : 1000;
     const speeds = quick ? [1, 4] : [1, 2, 4, 8, 12, 16, 24, 32];
@@ -225,18 +306,34 @@ export const bench: Bench = {
     // The fan-out checks every session's user against the store (issue 14 finding 10): the clients' users exist there
     // (one hash for all: no one logs in with a password here).
     const hash = await hashPassword('bench-password-unused');
-    const users = createUserStore(assignments.map((_, i) => ({ name: `u${i}`, role: 'observer' as const, sites: ['ward'], hash })));
+    const users = createUserStore(
+      assignments.map((_, i) => ({ name: `u${i}`, role: 'observer' as const, sites: ['ward'], hash })),
+    );
     const fanout = await startFanout({ broker, port: 0, users, logger: silentLogger(), limits: { maxClients: 5000 } });
     const bare = await startBare(broker);
-    const child = fork(here('../bin/run-ts.mjs'), [here('./lib/fanout-clients.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(here('../bin/run-ts.mjs'), [here('./lib/fanout-clients.ts')], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ward = new Ward(broker, beds, watchers);
     try {
       // One user per client, each seeing every bed (scopes are checked per subscription all the same).
-      const tokens = await Promise.all(assignments.map(async (_, i) => (await fanout.sessions.issue({ name: `u${i}`, role: 'observer', sites: ['ward'] })).token));
+      const tokens = await Promise.all(
+        assignments.map(
+          async (_, i) => (await fanout.sessions.issue({ name: `u${i}`, role: 'observer', sites: ['ward'] })).token,
+        ),
+      );
       const results: Record<'fanout' | 'bare', Step[]> = { fanout: [], bare: [] };
-      for (const [name, url] of [['fanout', fanout.url.replace(/^http/, 'ws') + 'ws'], ['bare', bare.url]] as const) {
-        const c = (await ask(child, { type: 'connect', url, mode: name, tokens, beds: assignments })) as Extract<SwarmReply, { type: 'connected' }>;
-        log(`${name}: ${c.open} clients connected${c.failed ? `, ${c.failed} failed` : ''}, watching ${assignments.reduce((n, a) => n + a.length, 0)} beds in all`);
+      for (const [name, url] of [
+        ['fanout', fanout.url.replace(/^http/, 'ws') + 'ws'],
+        ['bare', bare.url],
+      ] as const) {
+        const c = (await ask(child, { type: 'connect', url, mode: name, tokens, beds: assignments })) as Extract<
+          SwarmReply,
+          { type: 'connected' }
+        >;
+        log(
+          `${name}: ${c.open} clients connected${c.failed ? `, ${c.failed} failed` : ''}, watching ${assignments.reduce((n, a) => n + a.length, 0)} beds in all`,
+        );
         if (c.failed > 0) throw new Error(`${name}: ${c.failed} clients could not connect`);
         await sleep(1000); // subscriptions settle
         results[name] = await sweep(child, ward, speeds, measureMs, log, name);
@@ -249,10 +346,39 @@ export const bench: Bench = {
       const out: BenchResult[] = [];
       const fc = capacity(results.fanout);
       const bc = capacity(results.bare);
-      out.push(figure({ bench: 'fanout', metric: 'deliveries_per_s', value: fc, unit: '/s', peer: 'bare ws broadcaster', ...(bc > 0 ? { peerValue: bc } : {}) }));
-      out.push(figure({ bench: 'fanout', metric: 'latency_p99_ms', value: f1.p99, unit: 'ms', peer: 'bare ws broadcaster', peerValue: b1.p99 }));
-      out.push(figure({ bench: 'fanout', metric: 'latency_p50_ms', value: f1.p50, unit: 'ms', peer: 'bare ws broadcaster', peerValue: b1.p50 }));
-      log(`fanout counters: ${JSON.stringify({ delivered: fanout.counters.delivered, droppedWaves: fanout.counters.droppedWaves, coalesced: fanout.counters.coalesced, slowClosed: fanout.counters.slowClosed })}`);
+      out.push(
+        figure({
+          bench: 'fanout',
+          metric: 'deliveries_per_s',
+          value: fc,
+          unit: '/s',
+          peer: 'bare ws broadcaster',
+          ...(bc > 0 ? { peerValue: bc } : {}),
+        }),
+      );
+      out.push(
+        figure({
+          bench: 'fanout',
+          metric: 'latency_p99_ms',
+          value: f1.p99,
+          unit: 'ms',
+          peer: 'bare ws broadcaster',
+          peerValue: b1.p99,
+        }),
+      );
+      out.push(
+        figure({
+          bench: 'fanout',
+          metric: 'latency_p50_ms',
+          value: f1.p50,
+          unit: 'ms',
+          peer: 'bare ws broadcaster',
+          peerValue: b1.p50,
+        }),
+      );
+      log(
+        `fanout counters: ${JSON.stringify({ delivered: fanout.counters.delivered, droppedWaves: fanout.counters.droppedWaves, coalesced: fanout.counters.coalesced, slowClosed: fanout.counters.slowClosed })}`,
+      );
       return out;
     } finally {
       ward.stop();

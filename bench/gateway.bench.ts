@@ -60,15 +60,36 @@ async function scrape(port: number): Promise<Map<string, number>> {
 /** The outbox's own ceiling: producers append ward-sized wave batches as fast as group commit lets them. */
 async function outboxCapacity(seconds: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'vw-bench-outbox-'));
-  const box = await Outbox.open({ dir, site: 's', gateway: 'g', quotaBytes: 8 * 1024 ** 3, segmentBytes: 8 * 1024 * 1024, commitDelayMs: 5,
-    commitMaxBytes: 1024 * 1024, logger: silentLogger() });
+  const box = await Outbox.open({
+    dir,
+    site: 's',
+    gateway: 'g',
+    quotaBytes: 8 * 1024 ** 3,
+    segmentBytes: 8 * 1024 * 1024,
+    commitDelayMs: 5,
+    commitMaxBytes: 1024 * 1024,
+    logger: silentLogger(),
+  });
   const samples = Array.from({ length: 375 }, (_, i) => ((i * 37) % 2000) - 1000); // 250 ms of 3 ECG leads
-  const waves = [0, 1, 2].map((l) => ({ mdc: 131329 + l, refid: 'MDC_ECG_ELEC_POTL', sampleRateHz: 500, scale: 0.001, unit: 'mV', samples: samples.slice(l * 125, l * 125 + 125) }));
+  const waves = [0, 1, 2].map((l) => ({
+    mdc: 131329 + l,
+    refid: 'MDC_ECG_ELEC_POTL',
+    sampleRateHz: 500,
+    scale: 0.001,
+    unit: 'mV',
+    samples: samples.slice(l * 125, l * 125 + 125),
+  }));
   const end = performance.now() + seconds * 1000;
   const start = performance.now();
   const producer = async (p: number) => {
     for (let i = 0; performance.now() < end; i++) {
-      await box.append({ source: { site: 's', gateway: 'g', device: `bed${p}` }, kind: 'wave', fromUs: i, toUs: i, body: { waves } });
+      await box.append({
+        source: { site: 's', gateway: 'g', device: `bed${p}` },
+        kind: 'wave',
+        fromUs: i,
+        toUs: i,
+        body: { waves },
+      });
     }
   };
   await Promise.all(Array.from({ length: 64 }, (_, p) => producer(p)));
@@ -80,7 +101,8 @@ async function outboxCapacity(seconds: number): Promise<number> {
 
 export const bench: Bench = {
   name: 'gateway',
-  description: 'the mixed 50-device ward of simulate --ward 50 --seed 1 (ptys, TCP, MLLP) into the gateway process and out to a TLS broker: CPU, RSS, outbox MB/s, replay rate',
+  description:
+    'the mixed 50-device ward of simulate --ward 50 --seed 1 (ptys, TCP, MLLP) into the gateway process and out to a TLS broker: CPU, RSS, outbox MB/s, replay rate',
   async run({ quick, log }): Promise<BenchResult[]> {
     const warmS = quick ? 5 : 10;
     const measureS = quick ? 10 : 30;
@@ -94,27 +116,47 @@ export const bench: Bench = {
       // VW_BENCH_ECG_RATE=500 sends the HL7 monitors' three ECG leads at 500 Hz instead of 250 Hz.
       const ecgRateHz = process.env['VW_BENCH_ECG_RATE'] === '500' ? 500 : 250;
       mkdirSync(join(rig.dir, 'pty'), { recursive: true });
-      ward = await prepareRunner({ scenario: wardScenario(MONITORS, 1, { ecgRateHz }), truth: noTruth, logger: silentLogger(), ptyDir: join(rig.dir, 'pty') });
+      ward = await prepareRunner({
+        scenario: wardScenario(MONITORS, 1, { ecgRateHz }),
+        truth: noTruth,
+        logger: silentLogger(),
+        ptyDir: join(rig.dir, 'pty'),
+      });
       const w = ward;
       const metricsPort = await freePort();
       const devices = ward.gatewayDevices;
       const mix = new Map<string, number>();
-      for (const d of devices) mix.set(`${d.protocol}/${d.transport.kind}`, (mix.get(`${d.protocol}/${d.transport.kind}`) ?? 0) + 1);
+      for (const d of devices)
+        mix.set(`${d.protocol}/${d.transport.kind}`, (mix.get(`${d.protocol}/${d.transport.kind}`) ?? 0) + 1);
       const file = join(rig.dir, 'gateway.json');
       writeFileSync(file, JSON.stringify(rig.config(devices, { metrics: { host: '127.0.0.1', port: metricsPort } })));
       // The gateway runs with the V8 options of the systemd unit (deploy/vitalwire-gateway.service), as deployed.
       const unit = readFileSync(join(import.meta.dirname, '..', 'deploy', 'vitalwire-gateway.service'), 'utf8');
-      const nodeFlags = (process.env['VW_BENCH_NODE_FLAGS'] ?? /^Environment="NODE_OPTIONS=([^"]*)"/m.exec(unit)?.[1] ?? '').split(' ').filter(Boolean);
+      const nodeFlags = (
+        process.env['VW_BENCH_NODE_FLAGS'] ??
+        /^Environment="NODE_OPTIONS=([^"]*)"/m.exec(unit)?.[1] ??
+        ''
+      )
+        .split(' ')
+        .filter(Boolean);
       log(`gateway node options: ${nodeFlags.join(' ') || '(none)'}`);
       // VW_BENCH_GATEWAY_RUNNER=tsx runs the sources through tsx instead of dist/ (how every start ran before the build).
-      const runner = process.env['VW_BENCH_GATEWAY_RUNNER'] === 'tsx' ? ['--import', 'tsx', join(import.meta.dirname, 'lib', 'tsx-entry.ts')] : [BIN];
+      const runner =
+        process.env['VW_BENCH_GATEWAY_RUNNER'] === 'tsx'
+          ? ['--import', 'tsx', join(import.meta.dirname, 'lib', 'tsx-entry.ts')]
+          : [BIN];
       log(`gateway runs ${runner.join(' ')}`);
-      child = spawn(process.execPath, [...nodeFlags, ...runner, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VW_LOG_LEVEL: 'warn' } });
+      child = spawn(process.execPath, [...nodeFlags, ...runner, 'gateway', '--config', file], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, VW_LOG_LEVEL: 'warn' },
+      });
       const pid = child.pid ?? 0;
       await until(() => rig.tally.messages > 0, 'the gateway publishing', 30_000);
       ward.start();
       const samples = () => w.counters.samples;
-      log(`ward of ${MONITORS} devices (${[...mix].map(([k, n]) => `${n} ${k}`).join(', ')}), ECG 3 leads at ${ecgRateHz} Hz; warm-up ${warmS} s`);
+      log(
+        `ward of ${MONITORS} devices (${[...mix].map(([k, n]) => `${n} ${k}`).join(', ')}), ECG 3 leads at ${ecgRateHz} Hz; warm-up ${warmS} s`,
+      );
       await sleep(warmS * 1000);
 
       const hz = clockTicks();
@@ -139,11 +181,23 @@ export const bench: Bench = {
       const cpu = ((cpuTicks(pid) - cpu0) / hz / wall) * 100;
       const m1 = await scrape(metricsPort);
       const samplesPerS = (samples() - s0) / wall;
-      const wardMb = ((m1.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0) - (m0.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0)) / 1e6 / wall;
-      const liveRate = ((m1.get('vitalwire_gateway_published_total:live') ?? 0) - (m0.get('vitalwire_gateway_published_total:live') ?? 0)) / wall;
-      const fsyncs = ((m1.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0) - (m0.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0)) / wall;
-      log(`steady: cpu ${cpu.toFixed(1)} % (windows ${Math.min(...cpuWindows).toFixed(1)}-${Math.max(...cpuWindows).toFixed(1)}), rss ${median(rss).toFixed(0)} MB (max ${Math.max(...rss).toFixed(0)}), ` +
-        `${Math.round(samplesPerS)} samples/s, ${liveRate.toFixed(0)} msgs/s, outbox ${wardMb.toFixed(2)} MB/s, ${fsyncs.toFixed(0)} fsyncs/s; ward: ${w.progress()}`);
+      const wardMb =
+        ((m1.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0) -
+          (m0.get('vitalwire_gateway_outbox_appended_bytes_total') ?? 0)) /
+        1e6 /
+        wall;
+      const liveRate =
+        ((m1.get('vitalwire_gateway_published_total:live') ?? 0) -
+          (m0.get('vitalwire_gateway_published_total:live') ?? 0)) /
+        wall;
+      const fsyncs =
+        ((m1.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0) -
+          (m0.get('vitalwire_gateway_outbox_fsyncs_total') ?? 0)) /
+        wall;
+      log(
+        `steady: cpu ${cpu.toFixed(1)} % (windows ${Math.min(...cpuWindows).toFixed(1)}-${Math.max(...cpuWindows).toFixed(1)}), rss ${median(rss).toFixed(0)} MB (max ${Math.max(...rss).toFixed(0)}), ` +
+          `${Math.round(samplesPerS)} samples/s, ${liveRate.toFixed(0)} msgs/s, outbox ${wardMb.toFixed(2)} MB/s, ${fsyncs.toFixed(0)} fsyncs/s; ward: ${w.progress()}`,
+      );
 
       out.push(figure({ bench: 'gateway', metric: 'cpu_pct_one_core', value: cpu, unit: '%' }));
       out.push(figure({ bench: 'gateway', metric: 'rss_mb', value: median(rss), unit: 'MB' }));
@@ -168,12 +222,32 @@ export const bench: Bench = {
       }
       const replayed = rig.tally.backfill - backfill0;
       const replayRate = replayed / Math.max(0.001, (rig.tally.lastBackfillMs - rig.tally.firstBackfillMs) / 1000);
-      log(`replayed ${replayed} backfill messages at ${replayRate.toFixed(0)} msgs/s (publish.replayMessagesPerSecond paces it; default 400)`);
-      out.push(figure({ bench: 'gateway', metric: 'replay_msgs_per_s', value: replayRate, unit: 'msgs/s', peer: 'live msgs/s', peerValue: liveRate }));
+      log(
+        `replayed ${replayed} backfill messages at ${replayRate.toFixed(0)} msgs/s (publish.replayMessagesPerSecond paces it; default 400)`,
+      );
+      out.push(
+        figure({
+          bench: 'gateway',
+          metric: 'replay_msgs_per_s',
+          value: replayRate,
+          unit: 'msgs/s',
+          peer: 'live msgs/s',
+          peerValue: liveRate,
+        }),
+      );
 
       log('outbox capacity (in process, 64 producers, group commit + fdatasync)');
       const capacity = await outboxCapacity(quick ? 3 : 10);
-      out.push(figure({ bench: 'gateway', metric: 'outbox_mb_per_s', value: capacity, unit: 'MB/s', peer: 'ward write rate', peerValue: wardMb }));
+      out.push(
+        figure({
+          bench: 'gateway',
+          metric: 'outbox_mb_per_s',
+          value: capacity,
+          unit: 'MB/s',
+          peer: 'ward write rate',
+          peerValue: wardMb,
+        }),
+      );
       return out;
     } finally {
       await ward?.stop();

@@ -78,7 +78,14 @@ async function run(opts: BenchOptions): Promise<BenchResult[]> {
     results.push(
       figure({ ...msgs, metric: `${label}_encode_per_s`, value: encode, peer: 'JSON.stringify', peerValue: stringify }),
       figure({ ...msgs, metric: `${label}_decode_per_s`, value: decode, peer: 'JSON.parse', peerValue: parse }),
-      figure({ bench: NAME, metric: `${label}_bytes`, value: bytes.length, unit: 'B', peer: 'JSON', peerValue: json.length }),
+      figure({
+        bench: NAME,
+        metric: `${label}_bytes`,
+        value: bytes.length,
+        unit: 'B',
+        peer: 'JSON',
+        peerValue: json.length,
+      }),
     );
   }
   return results;

@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 
 register();
 const [file, ...rest] = process.argv.slice(2);
-if (!file) { console.error('usage: run-ts.mjs <file.ts> [args]'); process.exit(2); }
+if (!file) {
+  console.error('usage: run-ts.mjs <file.ts> [args]');
+  process.exit(2);
+}
 process.argv = [process.argv[0] ?? 'node', resolve(file), ...rest];
 await import(pathToFileURL(resolve(file)).href);

@@ -15,7 +15,8 @@ const internal: Identity = { kind: 'internal' };
 
 describe('canPublish', () => {
   it('lets a gateway publish its own streams', () => {
-    for (const kind of ['obs', 'wave', 'alarm', 'status']) expect(canPublish(gw, `vw/v1/site1/gw1/dev-3/${kind}`)).toBe(true);
+    for (const kind of ['obs', 'wave', 'alarm', 'status'])
+      expect(canPublish(gw, `vw/v1/site1/gw1/dev-3/${kind}`)).toBe(true);
   });
 
   it.each([
@@ -82,9 +83,12 @@ describe('topic filter syntax (MQTT 3.1.1 4.7)', () => {
   it.each(['#', '+', 'a/#', 'a/+/b', '+/+', '/', 'a//b', '+/#', 'vw/v1/site1/+/+/obs'])('accepts %j', (f) => {
     expect(isValidTopicFilter(f)).toBe(true);
   });
-  it.each(['', 'a/#/b', '#/a', 'a#', 'a/b#', 'a+/b', 'a/+b', 'a/++', '##', 'a/\u0000', 'x'.repeat(2000)])('refuses %j', (f) => {
-    expect(isValidTopicFilter(f)).toBe(false);
-  });
+  it.each(['', 'a/#/b', '#/a', 'a#', 'a/b#', 'a+/b', 'a/+b', 'a/++', '##', 'a/\u0000', 'x'.repeat(2000)])(
+    'refuses %j',
+    (f) => {
+      expect(isValidTopicFilter(f)).toBe(false);
+    },
+  );
 });
 
 describe('canSubscribe', () => {
@@ -119,8 +123,10 @@ describe('canSubscribe', () => {
 
   it('lets users with all sites subscribe anywhere under vw/v1/', () => {
     for (const id of [observerAll, service, admin]) {
-      for (const f of ['vw/v1/#', 'vw/v1/+/+/+/obs', 'vw/v1/site7/gw1/dev/wave']) expect(canSubscribe(id, f)).toBe(true);
-      for (const f of ['#', '+/v1/#', 'vw/#', 'vw/+/site1/#', 'other/topic', 'vw/v1']) expect(canSubscribe(id, f)).toBe(false);
+      for (const f of ['vw/v1/#', 'vw/v1/+/+/+/obs', 'vw/v1/site7/gw1/dev/wave'])
+        expect(canSubscribe(id, f)).toBe(true);
+      for (const f of ['#', '+/v1/#', 'vw/#', 'vw/+/site1/#', 'other/topic', 'vw/v1'])
+        expect(canSubscribe(id, f)).toBe(false);
     }
   });
 
@@ -129,7 +135,17 @@ describe('canSubscribe', () => {
     expect(canSubscribe(observer1, 'vw/v1/site1/+/+/obs')).toBe(true);
     expect(canSubscribe(observer1, 'vw/v1/site1/gw1/dev/wave')).toBe(true);
     expect(canSubscribe(observer23, 'vw/v1/site3/#')).toBe(true);
-    for (const f of ['vw/v1/#', 'vw/v1/+/#', 'vw/v1/+/gw1/dev/obs', 'vw/v1/site2/#', 'vw/v1/site10/#', 'vw/v1/site/#', '#', 'vw/#', '+/+/site1/#']) {
+    for (const f of [
+      'vw/v1/#',
+      'vw/v1/+/#',
+      'vw/v1/+/gw1/dev/obs',
+      'vw/v1/site2/#',
+      'vw/v1/site10/#',
+      'vw/v1/site/#',
+      '#',
+      'vw/#',
+      '+/+/site1/#',
+    ]) {
       expect(canSubscribe(observer1, f), f).toBe(false);
     }
     expect(canSubscribe(observer23, 'vw/v1/site1/#')).toBe(false);
@@ -144,19 +160,21 @@ describe('canSubscribe', () => {
     expect(canSubscribe(internal, 'a/#/b')).toBe(false);
   });
 
-  it('keeps $SYS for admins of all sites: it names every site\'s clients and cannot be scoped to one', () => {
+  it("keeps $SYS for admins of all sites: it names every site's clients and cannot be scoped to one", () => {
     expect(canSubscribe(admin, '$SYS/#')).toBe(true);
     expect(canSubscribe(admin, '$SYS/+/new/clients')).toBe(true);
     expect(canSubscribe(admin, '$share/g/vw/v1/#')).toBe(false);
     for (const id of [observerAll, service, observer1]) expect(canSubscribe(id, '$SYS/#')).toBe(false);
     const admin1 = user('admin', ['site1']);
-    for (const f of ['$SYS/#', '$SYS/+/new/clients', '$SYS/b1/new/clients']) expect(canSubscribe(admin1, f), f).toBe(false);
+    for (const f of ['$SYS/#', '$SYS/+/new/clients', '$SYS/b1/new/clients'])
+      expect(canSubscribe(admin1, f), f).toBe(false);
   });
 });
 
 describe('password hashes', () => {
   // RFC 7914 section 12, fourth vector: scrypt(P="pleaseletmein", S="SodiumChloride", N=16384, r=8, p=1, dkLen=64)
-  const rfcKey = '7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2' +
+  const rfcKey =
+    '7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2' +
     'd5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887';
   const rfcStored = `scrypt$16384$8$1$${Buffer.from('SodiumChloride').toString('base64')}$${Buffer.from(rfcKey, 'hex').toString('base64')}`;
 
@@ -178,11 +196,14 @@ describe('password hashes', () => {
   });
 
   it.each([
-    '', 'scrypt', 'bcrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
+    '',
+    'scrypt',
+    'bcrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
     'scrypt$16383$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==', // N not a power of two
     'scrypt$1073741824$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==', // N far beyond the bound
     'scrypt$16384$8$1$!!!$aGFzaGhhc2hoYXNoaGFzaA==',
-    'scrypt$16384$8$1$c2FsdHNhbHQ=', 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaA==$extra',
+    'scrypt$16384$8$1$c2FsdHNhbHQ=',
+    'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaA==$extra',
   ])('treats the malformed hash %j as a mismatch', async (stored) => {
     expect(await verifyPassword('x', stored)).toBe(false);
   });
@@ -190,7 +211,9 @@ describe('password hashes', () => {
 
 describe('user store', () => {
   it('verifies known users, and returns null for wrong passwords and unknown names', async () => {
-    const store = createUserStore([{ name: 'ana', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-ana') }]);
+    const store = createUserStore([
+      { name: 'ana', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-ana') },
+    ]);
     expect((await store.verify('ana', 'pw-ana'))?.sites).toEqual(['site1']);
     expect(await store.verify('ana', 'pw-bob')).toBeNull();
     expect(await store.verify('bob', 'pw-ana')).toBeNull();
@@ -216,8 +239,22 @@ describe('user store', () => {
 
   it('refuses malformed users', () => {
     const store = createUserStore();
-    expect(() => store.add({ name: '', role: 'observer', sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
-    expect(() => store.add({ name: 'x', role: 'root' as User['role'], sites: ['*'], hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' })).toThrow();
+    expect(() =>
+      store.add({
+        name: '',
+        role: 'observer',
+        sites: ['*'],
+        hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
+      }),
+    ).toThrow();
+    expect(() =>
+      store.add({
+        name: 'x',
+        role: 'root' as User['role'],
+        sites: ['*'],
+        hash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==',
+      }),
+    ).toThrow();
     expect(() => store.add({ name: 'x', role: 'observer', sites: ['*'], hash: 'plaintext' })).toThrow();
   });
 });
@@ -236,25 +273,58 @@ describe('the command namespace never collides with stream topics (issue 14, fin
   });
 
   it('holds for any topic: what an admin may publish is never a stream topic, what a gateway may publish never a command', () => {
-    const seg = fc.oneof(fc.constantFrom('vw', 'v1', 'vwcmd', 'cmd', 'site1', 'gw1', 'obs', 'wave', 'alarm', 'status', '_gateway', '+', '#', ''),
-      fc.stringMatching(/^[A-Za-z0-9._:-]{1,8}$/));
+    const seg = fc.oneof(
+      fc.constantFrom(
+        'vw',
+        'v1',
+        'vwcmd',
+        'cmd',
+        'site1',
+        'gw1',
+        'obs',
+        'wave',
+        'alarm',
+        'status',
+        '_gateway',
+        '+',
+        '#',
+        '',
+      ),
+      fc.stringMatching(/^[A-Za-z0-9._:-]{1,8}$/),
+    );
     const admins = [admin, user('admin', ['site1'])];
     // Random levels, and topics shaped like either layout (root, version, then 3 to 6 levels) where collisions live.
     const tail = fc.constantFrom('cmd', 'obs', 'wave', 'alarm', 'status', 'identify', '_gateway', 'x');
-    const shaped = fc.tuple(fc.constantFrom('vw', 'vwcmd'), fc.constantFrom('v1', 'v2'), fc.constantFrom('site1', 'site2'), fc.oneof(fc.constant('gw1'), seg),
-      fc.array(tail, { minLength: 1, maxLength: 4 })).map(([root, v, site, gateway, rest]) => [root, v, site, gateway, ...rest]);
-    fc.assert(fc.property(fc.oneof(fc.array(seg, { minLength: 1, maxLength: 8 }), shaped), (levels) => {
-      const topic = levels.join('/');
-      for (const id of admins) if (canPublish(id, topic)) expect(parseStreamTopic(topic), topic).toBeNull();
-      if (canPublish(gw, topic)) expect(parseCommandTopic(topic), topic).toBeNull();
-    }), { numRuns: 5000 });
+    const shaped = fc
+      .tuple(
+        fc.constantFrom('vw', 'vwcmd'),
+        fc.constantFrom('v1', 'v2'),
+        fc.constantFrom('site1', 'site2'),
+        fc.oneof(fc.constant('gw1'), seg),
+        fc.array(tail, { minLength: 1, maxLength: 4 }),
+      )
+      .map(([root, v, site, gateway, rest]) => [root, v, site, gateway, ...rest]);
+    fc.assert(
+      fc.property(fc.oneof(fc.array(seg, { minLength: 1, maxLength: 8 }), shaped), (levels) => {
+        const topic = levels.join('/');
+        for (const id of admins) if (canPublish(id, topic)) expect(parseStreamTopic(topic), topic).toBeNull();
+        if (canPublish(gw, topic)) expect(parseCommandTopic(topic), topic).toBeNull();
+      }),
+      { numRuns: 5000 },
+    );
     // And the layout functions themselves: every command topic parses as a command, never as a stream.
-    fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
-      fc.constantFrom('obs', 'wave', 'alarm', 'status', 'identify', 'set/rate'), (site, gateway, name) => {
-        const t = commandTopic(site, gateway, name);
-        expect(parseStreamTopic(t)).toBeNull();
-        expect(parseCommandTopic(t)).toEqual({ site, gateway, command: name });
-      }));
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
+        fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
+        fc.constantFrom('obs', 'wave', 'alarm', 'status', 'identify', 'set/rate'),
+        (site, gateway, name) => {
+          const t = commandTopic(site, gateway, name);
+          expect(parseStreamTopic(t)).toBeNull();
+          expect(parseCommandTopic(t)).toEqual({ site, gateway, command: name });
+        },
+      ),
+    );
   });
 
   it('lets an admin command the gateways of its sites under the command root, and a gateway subscribe to its own', () => {

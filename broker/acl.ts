@@ -104,14 +104,21 @@ export function canSubscribe(id: Identity, filter: string): boolean {
       // Anything below its own command prefix vwcmd/v1/<site>/<gateway>/ (lib/topics.ts commandFilter), and below its
       // own stream prefix vw/v1/<site>/<gateway>/ (`vitalwire watch` with the gateway's certificate reads back what
       // it published). Site and gateway must be literal, so no filter can reach another gateway's topics.
-      return levels.length >= 5 && (levels[0] === 'vw' || levels[0] === 'vwcmd') && levels[1] === 'v1' && levels[2] === id.site &&
-        levels[3] === id.gateway;
+      return (
+        levels.length >= 5 &&
+        (levels[0] === 'vw' || levels[0] === 'vwcmd') &&
+        levels[1] === 'v1' &&
+        levels[2] === id.site &&
+        levels[3] === id.gateway
+      );
     case 'user': {
       if (filter.startsWith('$')) {
         // $SYS carries every site's client ids (Aedes' new/clients, disconnect/clients...) and broker internals, with no
         // site in its topics to scope by: admins of all sites only (issue 14: a site-scoped admin saw every site's
         // clients). Other $-topics ($share...) are not offered.
-        return id.role === 'admin' && id.sites.includes(ALL_SITES) && (filter === '$SYS/#' || filter.startsWith('$SYS/'));
+        return (
+          id.role === 'admin' && id.sites.includes(ALL_SITES) && (filter === '$SYS/#' || filter.startsWith('$SYS/'))
+        );
       }
       // Streams only: commands (vwcmd/v1/...) are for the gateway they name.
       if (!filter.startsWith(`${TOPIC_ROOT}/`)) return false;

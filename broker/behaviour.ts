@@ -10,7 +10,20 @@ import { total } from './metrics.js';
 import { staticRevocationList } from './revocation.js';
 import { commandFilter, commandTopic } from '../lib/topics.js';
 import { Batch } from '../proto/index.js';
-import { batch, Clients, closed, diagnosisOf, granted, makeTestPki, nextMessage, sizedBatch, statusBatch, testUsers, until, type TestPki } from './test-kit.js';
+import {
+  batch,
+  Clients,
+  closed,
+  diagnosisOf,
+  granted,
+  makeTestPki,
+  nextMessage,
+  sizedBatch,
+  statusBatch,
+  testUsers,
+  until,
+  type TestPki,
+} from './test-kit.js';
 import { createUserStore } from './users.js';
 
 export type StartBroker = (o: Pick<BrokerOptions, 'tls' | 'users' | 'revocation' | 'limits'>) => Promise<Broker>;
@@ -20,7 +33,12 @@ export type StartBroker = (o: Pick<BrokerOptions, 'tls' | 'users' | 'revocation'
  * pub/sub), so "routed before the PUBACK" means handed to the bus and stored, and the local
  * delivery arrives after the PUBACK.
  */
-export function describeBrokerBehaviour(label: string, start: StartBroker, skip: string | null = null, busRouting = false): void {
+export function describeBrokerBehaviour(
+  label: string,
+  start: StartBroker,
+  skip: string | null = null,
+  busRouting = false,
+): void {
   const d = skip ? describe.skip : describe;
   d(`broker behaviour: ${label}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let dir: string;
@@ -57,7 +75,10 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(await granted(obs, 'vw/v1/site1/#')).toEqual([1]);
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         const got = nextMessage(obs);
-        const payload = batch('vw/v1/site1/gw1/mon-1/obs', { seq: 9, observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%' }] });
+        const payload = batch('vw/v1/site1/gw1/mon-1/obs', {
+          seq: 9,
+          observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%' }],
+        });
         await gw.publishAsync('vw/v1/site1/gw1/mon-1/obs', payload, { qos: 1 });
         const m = await got;
         expect(m.topic).toBe('vw/v1/site1/gw1/mon-1/obs');
@@ -83,12 +104,30 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
       });
 
       it('refuses a foreign, an expired and a revoked gateway certificate (5), even with a valid password beside it', async () => {
-        const cases: [keyof TestPki, string][] = [['foreign', 'tls-cert-unverified'], ['expired', 'tls-cert-expired'], ['revoked', 'tls-cert-revoked']];
+        const cases: [keyof TestPki, string][] = [
+          ['foreign', 'tls-cert-unverified'],
+          ['expired', 'tls-cert-expired'],
+          ['revoked', 'tls-cert-revoked'],
+        ];
         for (const [which, reason] of cases) {
           const pem = pki[which] as { certPem: string; keyPem: string };
           const before = refused(reason);
-          expect(await k.refusedCode(k.base({ cert: pem.certPem, key: pem.keyPem, clientId: 'site1/gw1' })), which).toBe(5);
-          expect(await k.refusedCode(k.base({ cert: pem.certPem, key: pem.keyPem, clientId: 'obsall', username: 'obsall', password: 'pw-obsall' })), which).toBe(5);
+          expect(
+            await k.refusedCode(k.base({ cert: pem.certPem, key: pem.keyPem, clientId: 'site1/gw1' })),
+            which,
+          ).toBe(5);
+          expect(
+            await k.refusedCode(
+              k.base({
+                cert: pem.certPem,
+                key: pem.keyPem,
+                clientId: 'obsall',
+                username: 'obsall',
+                password: 'pw-obsall',
+              }),
+            ),
+            which,
+          ).toBe(5);
           expect(refused(reason), which).toBe(before + 2);
         }
       });
@@ -98,7 +137,10 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
       it('refuses a gateway claiming another id (2)', async () => {
         const before = refused('client-id-mismatch');
         for (const clientId of ['site1/gw2', 'site1/gw10', 'site1/gw1x', 'site2/gw1', 'gw1', 'obs1']) {
-          expect(await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId })), clientId).toBe(2);
+          expect(
+            await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId })),
+            clientId,
+          ).toBe(2);
         }
         expect(refused('client-id-mismatch')).toBe(before + 6);
       });
@@ -107,8 +149,12 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         const victim = await k.user('obs1', { clientId: 'obs1:dash' });
         const before = refused('client-id-mismatch');
-        expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'site1/gw1' }))).toBe(2);
-        expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obs1:dash' }))).toBe(2);
+        expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'site1/gw1' }))).toBe(
+          2,
+        );
+        expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obs1:dash' }))).toBe(
+          2,
+        );
         expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obs1' }))).toBe(2);
         expect(refused('client-id-mismatch')).toBe(before + 3);
         // Both still answer: a round trip on each proves the connection survived.
@@ -185,12 +231,18 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         const before = refusedPub('retained-topic-not-allowed');
         const bad = await k.gateway(pki.site1gw1, 'site1/gw1');
         const gone = closed(bad);
-        bad.publish(`vw/v1/site2/gw1/${t}/status`, statusBatch(`vw/v1/site2/gw1/${t}/status`, 'forged'), { qos: 1, retain: true });
+        bad.publish(`vw/v1/site2/gw1/${t}/status`, statusBatch(`vw/v1/site2/gw1/${t}/status`, 'forged'), {
+          qos: 1,
+          retain: true,
+        });
         await gone;
         expect(refusedPub('retained-topic-not-allowed')).toBe(before + 1);
 
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, statusBatch(`vw/v1/site1/gw1/${t}/status`, 'online'), { qos: 1, retain: true });
+        await gw.publishAsync(`vw/v1/site1/gw1/${t}/status`, statusBatch(`vw/v1/site1/gw1/${t}/status`, 'online'), {
+          qos: 1,
+          retain: true,
+        });
         const site1 = await k.user('obs1');
         const got = nextMessage(site1);
         await site1.subscribeAsync(`vw/v1/site1/gw1/${t}/status`, { qos: 1 });
@@ -211,15 +263,31 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
       it('refuses a Will outside the identity scope at CONNECT, and publishes one inside it when the gateway vanishes', async () => {
         const t = uniq();
         const before = refused('will-denied');
-        const will = { topic: `vw/v1/site2/gw1/${t}/status`, payload: statusBatch(`vw/v1/site2/gw1/${t}/status`, 'offline'), qos: 1 as const, retain: false };
-        expect(await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', will }))).toBe(5);
-        expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', will }))).toBe(5);
+        const will = {
+          topic: `vw/v1/site2/gw1/${t}/status`,
+          payload: statusBatch(`vw/v1/site2/gw1/${t}/status`, 'offline'),
+          qos: 1 as const,
+          retain: false,
+        };
+        expect(
+          await k.refusedCode(
+            k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', will }),
+          ),
+        ).toBe(5);
+        expect(
+          await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', will })),
+        ).toBe(5);
         expect(refused('will-denied')).toBe(before + 2);
 
         const obs = await k.user('obs1');
         await obs.subscribeAsync(`vw/v1/site1/gw1/${t}/status`, { qos: 1 });
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1', {
-          will: { topic: `vw/v1/site1/gw1/${t}/status`, payload: statusBatch(`vw/v1/site1/gw1/${t}/status`, 'offline'), qos: 1, retain: false },
+          will: {
+            topic: `vw/v1/site1/gw1/${t}/status`,
+            payload: statusBatch(`vw/v1/site1/gw1/${t}/status`, 'offline'),
+            qos: 1,
+            retain: false,
+          },
         });
         const got = nextMessage(obs);
         gw.stream.destroy(); // no DISCONNECT: the broker must publish the Will [MQTT-3.1.2-8]
@@ -240,16 +308,19 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         expect(refusedPub('topic-not-allowed')).toBe(before + 1);
       });
 
-      it('shows $SYS (every site\'s client ids) to admins of all sites only, not to an admin of one site', async () => {
+      it("shows $SYS (every site's client ids) to admins of all sites only, not to an admin of one site", async () => {
         // Issue 14: a site-scoped admin subscribed to $SYS/# and read the client ids of every site's gateways and users.
         const scoped = await k.user('admin1');
         expect(await granted(scoped, '$SYS/#', 0)).toEqual([128]);
         expect(await granted(scoped, '$SYS/+/new/clients', 0)).toEqual([128]);
         const global = await k.user('adminall');
         expect(await granted(global, '$SYS/+/new/clients', 0)).toEqual([0]);
-        const announced = new Promise<string>((resolve) => global.on('message', (topic, payload) => {
-          if (/^\$SYS\/[^/]+\/new\/clients$/.test(topic) && payload.toString() === 'site1/gw1/sys-probe') resolve(payload.toString());
-        }));
+        const announced = new Promise<string>((resolve) =>
+          global.on('message', (topic, payload) => {
+            if (/^\$SYS\/[^/]+\/new\/clients$/.test(topic) && payload.toString() === 'site1/gw1/sys-probe')
+              resolve(payload.toString());
+          }),
+        );
         await k.gateway(pki.site1gw1, 'site1/gw1/sys-probe');
         expect(await announced).toBe('site1/gw1/sys-probe');
       });
@@ -291,11 +362,22 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         await s1.subscribeAsync(`vw/v1/site1/gw1/${t}/obs`, { qos: 1 });
         await s1.endAsync();
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
-        for (let i = 1; i <= 5; i++) await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`, { seq: i }), { qos: 1 });
+        for (let i = 1; i <= 5; i++)
+          await gw.publishAsync(`vw/v1/site1/gw1/${t}/obs`, batch(`vw/v1/site1/gw1/${t}/obs`, { seq: i }), { qos: 1 });
         const got: string[] = [];
-        const s2 = k.track(await import('mqtt').then((m) => m.default.connect(k.url, k.base({
-          username: 'svc', password: 'pw-svc', clientId: id, clean: false,
-        }))));
+        const s2 = k.track(
+          await import('mqtt').then((m) =>
+            m.default.connect(
+              k.url,
+              k.base({
+                username: 'svc',
+                password: 'pw-svc',
+                clientId: id,
+                clean: false,
+              }),
+            ),
+          ),
+        );
         s2.on('message', (_t, p) => got.push(String(Batch.decode(p).seq)));
         await until(() => got.length >= 5);
         expect(got).toEqual(['1', '2', '3', '4', '5']);
@@ -330,9 +412,15 @@ export function describeBrokerBehaviour(label: string, start: StartBroker, skip:
         await obs.subscribeAsync('vw/v1/site1/gw1/big/wave', { qos: 1 });
         const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
         const fits = nextMessage(obs);
-        await gw.publishAsync('vw/v1/site1/gw1/big/wave', sizedBatch('vw/v1/site1/gw1/big/wave', max - 100), { qos: 1 });
+        await gw.publishAsync('vw/v1/site1/gw1/big/wave', sizedBatch('vw/v1/site1/gw1/big/wave', max - 100), {
+          qos: 1,
+        });
         expect((await fits).payload.length).toBe(max - 100);
-        const before = { pub: refusedPub('packet-too-large'), disc: central.counters.disconnects['packet-too-large'] ?? 0, in: central.counters.messagesIn };
+        const before = {
+          pub: refusedPub('packet-too-large'),
+          disc: central.counters.disconnects['packet-too-large'] ?? 0,
+          in: central.counters.messagesIn,
+        };
         const gone = closed(gw);
         gw.publish('vw/v1/site1/gw1/big/wave', sizedBatch('vw/v1/site1/gw1/big/wave', max + 1), { qos: 1 });
         await gone;

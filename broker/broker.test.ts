@@ -8,11 +8,23 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrokerBehaviour } from './behaviour.js';
 import fc from 'fast-check';
 import { PacketSizeGuard, startBroker, type Broker } from './broker.js';
-import { batch, Clients, closed, diagnosisOf, makeTestPki, nextMessage, statusBatch, testUsers, type TestPki } from './test-kit.js';
+import {
+  batch,
+  Clients,
+  closed,
+  diagnosisOf,
+  makeTestPki,
+  nextMessage,
+  statusBatch,
+  testUsers,
+  type TestPki,
+} from './test-kit.js';
 import { createUserStore } from './users.js';
 import { connectBytes, RawClient } from '../test/mqtt-raw.js';
 
-const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as typeof import('aedes-persistence').default;
+const memoryPersistence = createRequire(import.meta.url)(
+  'aedes-persistence',
+) as typeof import('aedes-persistence').default;
 
 describeBrokerBehaviour('single node, in-memory persistence', (o) => startBroker({ port: 0, ...o }));
 
@@ -42,10 +54,16 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
     const c = await startBroker({ port: 0, tls: pki.brokerTls, persistence: slow });
     try {
       const seen: string[] = [];
-      await new Promise<void>((r) => c.aedes.subscribe('vw/v1/#', (packet, cb) => {
-        seen.push(packet.topic);
-        cb();
-      }, r));
+      await new Promise<void>((r) =>
+        c.aedes.subscribe(
+          'vw/v1/#',
+          (packet, cb) => {
+            seen.push(packet.topic);
+            cb();
+          },
+          r,
+        ),
+      );
       k.clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
       const gw = await k.clients.gateway(pki.site1gw1, 'site1/gw1');
       await gw.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs'), { qos: 1 });
@@ -60,7 +78,12 @@ describe('acknowledge after the durable write ([MQTT-4.3.2-2])', () => {
 describe('MQTT over secure WebSocket', () => {
   let c: Broker;
   beforeAll(async () => {
-    c = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), websocket: { port: 0 } });
+    c = await startBroker({
+      port: 0,
+      tls: pki.brokerTls,
+      users: createUserStore(await testUsers()),
+      websocket: { port: 0 },
+    });
   });
   afterAll(async () => {
     await c.close();
@@ -79,7 +102,9 @@ describe('MQTT over secure WebSocket', () => {
     } finally {
       await tls.endAll();
     }
-    expect(await k.clients.refusedCode(k.clients.base({ username: 'obs1', password: 'nope', clientId: 'obs1' }))).toBe(4);
+    expect(await k.clients.refusedCode(k.clients.base({ username: 'obs1', password: 'nope', clientId: 'obs1' }))).toBe(
+      4,
+    );
     const before = c.counters.refusedSubscribes['topic-not-allowed'] ?? 0;
     await expect(obs.subscribeAsync('vw/v1/site2/#', { qos: 1 })).rejects.toBeDefined();
     expect(c.counters.refusedSubscribes['topic-not-allowed']).toBe(before + 1);
@@ -89,7 +114,11 @@ describe('MQTT over secure WebSocket', () => {
     k.clients = new Clients(pki.caPem, `ws://127.0.0.1:${c.wsPort}/mqtt`);
     await expect(k.clients.connect(k.clients.base({ clientId: 'x' }))).rejects.toThrow();
     k.clients.url = `wss://127.0.0.1:${c.wsPort}/mqtt`;
-    expect(await k.clients.refusedCode(k.clients.base({ cert: pki.foreign.certPem, key: pki.foreign.keyPem, clientId: 'site1/gw1' }))).toBe(5);
+    expect(
+      await k.clients.refusedCode(
+        k.clients.base({ cert: pki.foreign.certPem, key: pki.foreign.keyPem, clientId: 'site1/gw1' }),
+      ),
+    ).toBe(5);
   });
 });
 
@@ -103,8 +132,16 @@ describe('health and metrics endpoint', () => {
       const m = await fetch(`http://127.0.0.1:${c.httpPort}/metrics`);
       expect(m.headers.get('content-type')).toMatch(/text\/plain/);
       const text = await m.text();
-      for (const name of ['connections', 'messages_in_total', 'messages_out_total', 'refused_connects_total', 'refused_publishes_total',
-        'refused_subscribes_total', 'queue_drops_total', 'disconnects_total']) {
+      for (const name of [
+        'connections',
+        'messages_in_total',
+        'messages_out_total',
+        'refused_connects_total',
+        'refused_publishes_total',
+        'refused_subscribes_total',
+        'queue_drops_total',
+        'disconnects_total',
+      ]) {
         expect(text).toContain(`vitalwire_broker_${name}`);
       }
       expect((await fetch(`http://127.0.0.1:${c.httpPort}/nope`)).status).toBe(404);
@@ -118,9 +155,13 @@ describe('health and metrics endpoint', () => {
 describe('revocation while connected', () => {
   it('closes a gateway whose certificate is revoked after it connected, and keeps the others', async () => {
     const revoked = new Set<string>();
-    const serialOf = async (pem: string): Promise<string> => new (await import('node:crypto')).X509Certificate(pem).serialNumber;
+    const serialOf = async (pem: string): Promise<string> =>
+      new (await import('node:crypto')).X509Certificate(pem).serialNumber;
     const c = await startBroker({
-      port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocationRecheckMs: 50,
+      port: 0,
+      tls: pki.brokerTls,
+      users: createUserStore(await testUsers()),
+      revocationRecheckMs: 50,
       revocation: { isRevoked: async (serial) => revoked.has(serial.toUpperCase()) },
     });
     const clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${c.port}`);
@@ -143,24 +184,40 @@ describe('revocation while connected', () => {
 describe('close', () => {
   it('closes the listener, connected clients and half-open sockets without hanging', async () => {
     const c = await startBroker({ port: 0, tls: pki.brokerTls });
-    const gw = await mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, {
-      ca: pki.caPem, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', protocolVersion: 4, reconnectPeriod: 0,
-    }, false);
+    const gw = await mqtt.connectAsync(
+      `mqtts://127.0.0.1:${c.port}`,
+      {
+        ca: pki.caPem,
+        cert: pki.site1gw1.certPem,
+        key: pki.site1gw1.keyPem,
+        clientId: 'site1/gw1',
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      },
+      false,
+    );
     const gone = closed(gw);
     const raw = netConnect(c.port, '127.0.0.1'); // never starts a TLS handshake
     await new Promise((r) => raw.once('connect', r));
     const rawClosed = new Promise((r) => raw.once('close', r));
     await c.close();
     await Promise.all([gone, rawClosed]);
-    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, { ca: pki.caPem, reconnectPeriod: 0, clientId: 'late' }, false)).rejects.toThrow();
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${c.port}`, { ca: pki.caPem, reconnectPeriod: 0, clientId: 'late' }, false),
+    ).rejects.toThrow();
     await c.close(); // idempotent
     gw.end(true);
   });
 
   it('refuses to start without TLS material unless in lab mode, and with impossible limits', async () => {
     await expect(startBroker({ port: 0 })).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
-    await expect(startBroker({ port: 0, tls: pki.brokerTls, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 } }))
-      .rejects.toThrow(/keepAliveMinSeconds must not exceed keepAliveMaxSeconds.*|maxPacketBytes/);
+    await expect(
+      startBroker({
+        port: 0,
+        tls: pki.brokerTls,
+        limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 10, maxPacketBytes: 1 },
+      }),
+    ).rejects.toThrow(/keepAliveMinSeconds must not exceed keepAliveMaxSeconds.*|maxPacketBytes/);
   });
 });
 
@@ -185,8 +242,13 @@ describe('what the byte guard refuses is counted by reason', () => {
 describe('PacketSizeGuard', () => {
   // MQTT 3.1.1 table 2.4: Remaining Length encodings at each byte-count boundary.
   const encodings: [number, number[]][] = [
-    [0, [0x00]], [127, [0x7f]], [128, [0x80, 0x01]], [16383, [0xff, 0x7f]],
-    [16384, [0x80, 0x80, 0x01]], [2097151, [0xff, 0xff, 0x7f]], [2097152, [0x80, 0x80, 0x80, 0x01]],
+    [0, [0x00]],
+    [127, [0x7f]],
+    [128, [0x80, 0x01]],
+    [16383, [0xff, 0x7f]],
+    [16384, [0x80, 0x80, 0x01]],
+    [2097151, [0xff, 0xff, 0x7f]],
+    [2097152, [0x80, 0x80, 0x80, 0x01]],
     [268435455, [0xff, 0xff, 0xff, 0x7f]],
   ];
 
@@ -231,10 +293,22 @@ describe('PacketSizeGuard', () => {
     const body = [0, topic.length, ...topic, 0, 1, ...new Array<number>(300).fill(7)];
     const big = [0x32, 0x80 | (body.length & 0x7f), body.length >> 7, ...body];
     const small = [0x30, 4, 0, 2, 0x61, 0x62]; // a PUBLISH to 'ab' in front of it
-    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big]))).toEqual({ type: 3, size: 3 + body.length, topic: 'vw/v1/s/g/d/wave' });
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big]))).toEqual({
+      type: 3,
+      size: 3 + body.length,
+      topic: 'vw/v1/s/g/d/wave',
+    });
     // Cut inside the topic: unknown, not guessed, and the verdict still comes at the header.
-    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big.slice(0, 10)]))).toEqual({ type: 3, size: 3 + body.length, topic: null });
-    expect(new PacketSizeGuard(100).push(Uint8Array.from([0x82, 0x80, 0x01]))).toEqual({ type: 8, size: 131, topic: null }); // a SUBSCRIBE has none
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([...small, ...big.slice(0, 10)]))).toEqual({
+      type: 3,
+      size: 3 + body.length,
+      topic: null,
+    });
+    expect(new PacketSizeGuard(100).push(Uint8Array.from([0x82, 0x80, 0x01]))).toEqual({
+      type: 8,
+      size: 131,
+      topic: null,
+    }); // a SUBSCRIBE has none
   });
 
   it('finds ill-formed strings in any chunking, copying only the topic of a PUBLISH', () => {
@@ -273,28 +347,59 @@ describe('PacketSizeGuard', () => {
     const pkt = fc.oneof(
       fc.tuple(str, fc.uint8Array({ maxLength: 40 })).map(([t, p]) => withLength(0x30, [...t, ...p])),
       fc.tuple(str, fc.uint8Array({ maxLength: 40 })).map(([t, p]) => withLength(0x32, [...t, 0, 1, ...p])),
-      fc.array(str, { minLength: 1, maxLength: 3 }).map((fs) => withLength(0x82, [0, 7, ...fs.flatMap((f) => [...f, 1])])),
-      fc.tuple(str, str).map(([id, user]) => withLength(0x10, [0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x82, 0, 60, ...id, ...user])),
+      fc
+        .array(str, { minLength: 1, maxLength: 3 })
+        .map((fs) => withLength(0x82, [0, 7, ...fs.flatMap((f) => [...f, 1])])),
+      fc
+        .tuple(str, str)
+        .map(([id, user]) => withLength(0x10, [0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x82, 0, 60, ...id, ...user])),
     );
-    fc.assert(fc.property(fc.array(pkt, { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1 }), (pkts, cuts) => {
-      const bytes = Uint8Array.from(pkts.flat());
-      const whole = new PacketSizeGuard(1 << 20).push(bytes);
-      const g = new PacketSizeGuard(1 << 20);
-      let pieces: ReturnType<PacketSizeGuard['push']> = null;
-      for (let i = 0, k = 0; i < bytes.length && pieces === null; i += cuts[k++ % cuts.length] ?? 1) {
-        pieces = g.push(bytes.subarray(i, i + (cuts[k % cuts.length] ?? 1)));
-      }
-      expect(pieces).toEqual(whole);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.array(pkt, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1 }),
+        (pkts, cuts) => {
+          const bytes = Uint8Array.from(pkts.flat());
+          const whole = new PacketSizeGuard(1 << 20).push(bytes);
+          const g = new PacketSizeGuard(1 << 20);
+          let pieces: ReturnType<PacketSizeGuard['push']> = null;
+          for (let i = 0, k = 0; i < bytes.length && pieces === null; i += cuts[k++ % cuts.length] ?? 1) {
+            pieces = g.push(bytes.subarray(i, i + (cuts[k % cuts.length] ?? 1)));
+          }
+          expect(pieces).toEqual(whole);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('flags CONNECT flags and empty SUBSCRIBE/UNSUBSCRIBE bodies that MQTT 3.1.1 forbids, in any chunking', () => {
     const cases: [string, Buffer, ReturnType<PacketSizeGuard['push']>][] = [
-      ['a valid CONNECT with Will QoS 2 and a user name', connectBytes({ flags: 0x02 | 0x04 | 0x10 | 0x80, clientId: 'a', willTopic: 'w', username: 'u' }), null],
-      ['[MQTT-3.1.2-14] Will QoS 3', connectBytes({ flags: 0x02 | 0x04 | 0x18, clientId: 'a', willTopic: 'w' }), 'bad-packet'],
-      ['[MQTT-3.1.2-13] Will QoS without the Will flag', connectBytes({ flags: 0x02 | 0x08, clientId: 'a' }), 'bad-packet'],
-      ['[MQTT-3.1.2-15] Will Retain without the Will flag', connectBytes({ flags: 0x02 | 0x20, clientId: 'a' }), 'bad-packet'],
-      ['[MQTT-3.1.2-22] a password without a user name', connectBytes({ flags: 0x02 | 0x40, clientId: 'a', password: [1] }), 'bad-packet'],
+      [
+        'a valid CONNECT with Will QoS 2 and a user name',
+        connectBytes({ flags: 0x02 | 0x04 | 0x10 | 0x80, clientId: 'a', willTopic: 'w', username: 'u' }),
+        null,
+      ],
+      [
+        '[MQTT-3.1.2-14] Will QoS 3',
+        connectBytes({ flags: 0x02 | 0x04 | 0x18, clientId: 'a', willTopic: 'w' }),
+        'bad-packet',
+      ],
+      [
+        '[MQTT-3.1.2-13] Will QoS without the Will flag',
+        connectBytes({ flags: 0x02 | 0x08, clientId: 'a' }),
+        'bad-packet',
+      ],
+      [
+        '[MQTT-3.1.2-15] Will Retain without the Will flag',
+        connectBytes({ flags: 0x02 | 0x20, clientId: 'a' }),
+        'bad-packet',
+      ],
+      [
+        '[MQTT-3.1.2-22] a password without a user name',
+        connectBytes({ flags: 0x02 | 0x40, clientId: 'a', password: [1] }),
+        'bad-packet',
+      ],
       ['[MQTT-3.1.2-3] the reserved flag', connectBytes({ flags: 0x03, clientId: 'a' }), 'bad-packet'],
       ['[MQTT-3.8.3-3] SUBSCRIBE with no filter', Buffer.from([0x82, 2, 0, 1]), 'bad-packet'],
       ['[MQTT-3.10.3-2] UNSUBSCRIBE with no filter', Buffer.from([0xa2, 2, 0, 1]), 'bad-packet'],

@@ -12,7 +12,13 @@ import { VitalwireError } from '../decoders/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { createAuthThrottle } from '../lib/auth-throttle.js';
 import { createLogLimiter } from '../lib/log-limiter.js';
-import { checkTestedVersions, markRedeliveries, publishBeforeAck, type PublishBeforeAck, type PublishFn } from './aedes-internals/index.js';
+import {
+  checkTestedVersions,
+  markRedeliveries,
+  publishBeforeAck,
+  type PublishBeforeAck,
+  type PublishFn,
+} from './aedes-internals/index.js';
 import { retainedBeside, type RetainedStore } from './retained.js';
 import { RetainedQuota } from './retained-quota.js';
 import { connectRedis, redactRedisUrl, type ClusterBackend } from './cluster.js';
@@ -36,7 +42,9 @@ import { startUsersRecheck, type SubscriptionStore } from './users-recheck.js';
 export { PacketSizeGuard } from './packet-guard.js';
 
 // aedes-persistence is CommonJS whose typings declare an ES default export: loaded the way it actually exports.
-const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as typeof import('aedes-persistence').default;
+const memoryPersistence = createRequire(import.meta.url)(
+  'aedes-persistence',
+) as typeof import('aedes-persistence').default;
 export type { BrokerCounters } from './metrics.js';
 
 export interface BrokerOptions {
@@ -112,7 +120,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   let clearRetained: (topic: string) => void = () => undefined;
   const ctx: BrokerContext = {
-    lab, limits, log,
+    lab,
+    limits,
+    log,
     peerLog: createLogLimiter({ logger: log }),
     counters: newCounters(),
     users: opts.users ?? createUserStore(),
@@ -120,13 +130,20 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     conns: new WeakMap(),
     live: new ConnectionTable<Client>(),
     rate: new RateLimiter(limits.publishRatePerSecond, limits.publishBurst, opts.now ?? Date.now),
-    throttle: createAuthThrottle({
-      freeFailures: limits.authFailuresBeforeBackoff, baseDelayMs: limits.authBackoffBaseMs, maxDelayMs: limits.authBackoffMaxMs,
-    }, opts.now ?? Date.now),
+    throttle: createAuthThrottle(
+      {
+        freeFailures: limits.authFailuresBeforeBackoff,
+        baseDelayMs: limits.authBackoffBaseMs,
+        maxDelayMs: limits.authBackoffMaxMs,
+      },
+      opts.now ?? Date.now,
+    ),
     certified: new Set(),
     userClients: new Set(),
     // Deletes a topic's stored retained message; the persistence exists a few lines below, before any client.
-    retained: new RetainedQuota(limits.maxRetainedPerIdentity, limits.maxRetainedBytesPerIdentity, (topic) => clearRetained(topic)),
+    retained: new RetainedQuota(limits.maxRetainedPerIdentity, limits.maxRetainedBytesPerIdentity, (topic) =>
+      clearRetained(topic),
+    ),
   };
   const sweeper = setInterval(() => ctx.rate.sweep(), SWEEP_MS);
   sweeper.unref();
@@ -135,12 +152,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   let backend: ClusterBackend | null = null;
   if (opts.redis && !lab) {
     try {
-      backend = await connectRedis({
-        url: opts.redis.url,
-        concurrency: 100,
-        connectTimeoutMs: opts.redis.connectTimeoutMs ?? 30_000,
-        maxSessionDelivery: opts.redis.maxSessionDelivery ?? 1000,
-      }, (err) => log.warn({ event: 'redis_error', err: err.message }, 'redis connection error'));
+      backend = await connectRedis(
+        {
+          url: opts.redis.url,
+          concurrency: 100,
+          connectTimeoutMs: opts.redis.connectTimeoutMs ?? 30_000,
+          maxSessionDelivery: opts.redis.maxSessionDelivery ?? 1000,
+        },
+        (err) => log.warn({ event: 'redis_error', err: err.message }, 'redis connection error'),
+      );
     } catch (err) {
       clearInterval(sweeper);
       stopRecheck();
@@ -154,18 +174,25 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
   clearRetained = (topic) => {
-    (persistence as unknown as RetainedStore).storeRetained({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false })
-      .catch((err: unknown) => log.warn({ event: 'retained_clear_failed', topic, err: String(err) }, 'stale retained message not deleted'));
+    (persistence as unknown as RetainedStore)
+      .storeRetained({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false })
+      .catch((err: unknown) =>
+        log.warn({ event: 'retained_clear_failed', topic, err: String(err) }, 'stale retained message not deleted'),
+      );
   };
-  const stopUsersRecheck = lab ? () => undefined : startUsersRecheck(ctx, persistence as unknown as SubscriptionStore, opts.usersRecheckMs ?? 10_000);
+  const stopUsersRecheck = lab
+    ? () => undefined
+    : startUsersRecheck(ctx, persistence as unknown as SubscriptionStore, opts.usersRecheckMs ?? 10_000);
 
   // authorizePublish publishes before the PUBACK through the broker's own publish, which exists once the broker does.
   let ack: PublishBeforeAck | null = null;
-  const routed: PublishFn = (packet, client, done) => (ack ? ack.publish(packet, client, done) : done(new Error('broker not started')));
+  const routed: PublishFn = (packet, client, done) =>
+    ack ? ack.publish(packet, client, done) : done(new Error('broker not started'));
   const publishRetained = retainedBeside(routed, persistence as unknown as RetainedStore);
   const lateAck: PublishBeforeAck = {
     // A retained message is routed like any other and stored beside it (retained.ts: issue 13's lost statuses).
-    publish: (packet, client, done) => (packet.retain ? publishRetained(packet, client, done) : routed(packet, client, done)),
+    publish: (packet, client, done) =>
+      packet.retain ? publishRetained(packet, client, done) : routed(packet, client, done),
     markPublished: (packet) => ack?.markPublished(packet),
   };
   const aedesOptions: AedesOptions = {
@@ -203,7 +230,10 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const onTlsError = (reason: string, fields: Record<string, unknown>): void => refuseConnect(ctx, reason, fields);
   const listeners: Listener[] = [];
   let health: HealthServer | null = null;
-  const metrics = createMetricsRegistry(ctx.counters, { brokerId, ...(backend ? { busBadFrames: backend.badFrames } : {}) });
+  const metrics = createMetricsRegistry(ctx.counters, {
+    brokerId,
+    ...(backend ? { busBadFrames: backend.badFrames } : {}),
+  });
   let closing: Promise<void> | null = null;
 
   const report = (): HealthReport => ({
@@ -232,26 +262,62 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   try {
     if (lab) {
-      listeners.push(await listenMqttLab({ host, port: opts.port ?? 1883, connectTimeoutMs: limits.connectTimeoutMs, onStream, onDeadline: onTlsError }));
-      log.warn({ event: 'lab_mode', host }, 'LAB LISTENER: no authentication, no ACLs; loopback only; never carry patient data');
+      listeners.push(
+        await listenMqttLab({
+          host,
+          port: opts.port ?? 1883,
+          connectTimeoutMs: limits.connectTimeoutMs,
+          onStream,
+          onDeadline: onTlsError,
+        }),
+      );
+      log.warn(
+        { event: 'lab_mode', host },
+        'LAB LISTENER: no authentication, no ACLs; loopback only; never carry patient data',
+      );
     } else {
       const tls = opts.tls as TlsMaterial;
       const deadlines = { handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs, connectTimeoutMs: limits.connectTimeoutMs };
       listeners.push(await listenMqttTls({ host, port: opts.port ?? 8883, tls, deadlines, onStream, onTlsError }));
       if (opts.websocket) {
-        listeners.push(await listenMqttWss({
-          host: opts.websocket.host ?? host, port: opts.websocket.port, path: opts.websocket.path ?? '/mqtt', tls,
-          deadlines, maxPacketBytes: limits.maxPacketBytes, onStream, onTlsError,
-        }));
+        listeners.push(
+          await listenMqttWss({
+            host: opts.websocket.host ?? host,
+            port: opts.websocket.port,
+            path: opts.websocket.path ?? '/mqtt',
+            tls,
+            deadlines,
+            maxPacketBytes: limits.maxPacketBytes,
+            onStream,
+            onTlsError,
+          }),
+        );
       }
     }
-    if (opts.http) health = await startHealthServer({ host: opts.http.host ?? '127.0.0.1', port: opts.http.port, health: report, metrics });
+    if (opts.http)
+      health = await startHealthServer({
+        host: opts.http.host ?? '127.0.0.1',
+        port: opts.http.port,
+        health: report,
+        metrics,
+      });
   } catch (err) {
     await (closing = close());
     throw err;
   }
   const [mqtt, ws] = listeners;
-  log.info({ event: 'listening', mode, host, port: mqtt?.port, wsPort: ws?.port ?? null, httpPort: health?.port ?? null, brokerId }, 'central broker listening');
+  log.info(
+    {
+      event: 'listening',
+      mode,
+      host,
+      port: mqtt?.port,
+      wsPort: ws?.port ?? null,
+      httpPort: health?.port ?? null,
+      brokerId,
+    },
+    'central broker listening',
+  );
 
   return {
     aedes,

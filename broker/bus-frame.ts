@@ -48,17 +48,38 @@ function isPublishForm(m: Record<string, unknown>): m is PublishForm & Record<st
   let n = 0;
   for (const k in m) {
     n++;
-    if (k !== 'cmd' && k !== 'brokerId' && k !== 'brokerCounter' && k !== 'topic' && k !== 'payload' && k !== 'qos' &&
-      k !== 'retain' && k !== 'dup' && k !== 'clientId' && k !== 'messageId') return false;
+    if (
+      k !== 'cmd' &&
+      k !== 'brokerId' &&
+      k !== 'brokerCounter' &&
+      k !== 'topic' &&
+      k !== 'payload' &&
+      k !== 'qos' &&
+      k !== 'retain' &&
+      k !== 'dup' &&
+      k !== 'clientId' &&
+      k !== 'messageId'
+    )
+      return false;
   }
   const hasClientId = 'clientId' in m;
   const hasMessageId = 'messageId' in m;
-  return n === 8 + (hasClientId ? 1 : 0) + (hasMessageId ? 1 : 0) &&
-    m['cmd'] === 'publish' && typeof m['brokerId'] === 'string' && typeof m['brokerCounter'] === 'number' &&
-    typeof m['topic'] === 'string' && Buffer.isBuffer(m['payload']) && (m['qos'] === 0 || m['qos'] === 1 || m['qos'] === 2) &&
-    typeof m['retain'] === 'boolean' && typeof m['dup'] === 'boolean' &&
-    (!hasClientId || typeof m['clientId'] === 'string') && (!hasMessageId || m['messageId'] === undefined) &&
-    (m['brokerId'] as string).length < 0x4000 && (m['topic'] as string).length < 0x4000 && (!hasClientId || (m['clientId'] as string).length < 0x4000);
+  return (
+    n === 8 + (hasClientId ? 1 : 0) + (hasMessageId ? 1 : 0) &&
+    m['cmd'] === 'publish' &&
+    typeof m['brokerId'] === 'string' &&
+    typeof m['brokerCounter'] === 'number' &&
+    typeof m['topic'] === 'string' &&
+    Buffer.isBuffer(m['payload']) &&
+    (m['qos'] === 0 || m['qos'] === 1 || m['qos'] === 2) &&
+    typeof m['retain'] === 'boolean' &&
+    typeof m['dup'] === 'boolean' &&
+    (!hasClientId || typeof m['clientId'] === 'string') &&
+    (!hasMessageId || m['messageId'] === undefined) &&
+    (m['brokerId'] as string).length < 0x4000 &&
+    (m['topic'] as string).length < 0x4000 &&
+    (!hasClientId || (m['clientId'] as string).length < 0x4000)
+  );
 }
 
 function writeHeader(frame: Buffer, form: number, id: Buffer, counter: number): void {
@@ -85,7 +106,12 @@ export function encodeFrame(message: BusMessage, id: Buffer, counter: number): B
   const size = BODY_AT + 1 + 2 + topicLen + 2 + brokerLen + 8 + (clientLen >= 0 ? 2 + clientLen : 0) + m.payload.length;
   const frame = Buffer.allocUnsafe(size);
   writeHeader(frame, FORM_PACKET, id, counter);
-  frame[BODY_AT] = m.qos | (m.retain ? F_RETAIN : 0) | (m.dup ? F_DUP : 0) | (clientLen >= 0 ? F_CLIENT_ID : 0) | ('messageId' in m ? F_MESSAGE_ID : 0);
+  frame[BODY_AT] =
+    m.qos |
+    (m.retain ? F_RETAIN : 0) |
+    (m.dup ? F_DUP : 0) |
+    (clientLen >= 0 ? F_CLIENT_ID : 0) |
+    ('messageId' in m ? F_MESSAGE_ID : 0);
   let at = BODY_AT + 1;
   frame.writeUInt16BE(topicLen, at);
   at += 2 + frame.write(m.topic, at + 2, 'utf8');
@@ -103,7 +129,12 @@ export function encodeFrame(message: BusMessage, id: Buffer, counter: number): B
 
 /** True when the frame has the header; the sender id and counter can then be read. */
 export function hasHeader(frame: Buffer): boolean {
-  return frame.length > BODY_AT && frame[0] === MAGIC_0 && frame[1] === MAGIC_1 && (frame[2] === FORM_PACKET || frame[2] === FORM_MSGPACK);
+  return (
+    frame.length > BODY_AT &&
+    frame[0] === MAGIC_0 &&
+    frame[1] === MAGIC_1 &&
+    (frame[2] === FORM_PACKET || frame[2] === FORM_MSGPACK)
+  );
 }
 
 export function frameCounter(frame: Buffer): number {
@@ -142,9 +173,29 @@ export function decodeFrame(frame: Buffer): BusMessage | null {
   }
   const payload = frame.subarray(at);
   // Fields in aedes-packet's order, so the packets Aedes handles keep one shape whichever broker built them.
-  const m: PublishForm = clientId === null
-    ? { cmd: 'publish', brokerId, brokerCounter, topic, payload, qos: flags & 3, retain: (flags & F_RETAIN) !== 0, dup: (flags & F_DUP) !== 0 }
-    : { clientId, cmd: 'publish', brokerId, brokerCounter, topic, payload, qos: flags & 3, retain: (flags & F_RETAIN) !== 0, dup: (flags & F_DUP) !== 0 };
+  const m: PublishForm =
+    clientId === null
+      ? {
+          cmd: 'publish',
+          brokerId,
+          brokerCounter,
+          topic,
+          payload,
+          qos: flags & 3,
+          retain: (flags & F_RETAIN) !== 0,
+          dup: (flags & F_DUP) !== 0,
+        }
+      : {
+          clientId,
+          cmd: 'publish',
+          brokerId,
+          brokerCounter,
+          topic,
+          payload,
+          qos: flags & 3,
+          retain: (flags & F_RETAIN) !== 0,
+          dup: (flags & F_DUP) !== 0,
+        };
   if ((flags & F_MESSAGE_ID) !== 0) m.messageId = undefined;
   return m as unknown as BusMessage;
 }

@@ -12,7 +12,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { describeBrokerBehaviour } from './behaviour.js';
 import { startBroker, type Broker } from './broker.js';
 import { Batch } from '../proto/index.js';
-import { batch, Clients, closed, diagnosisOf, makeTestPki, nextMessage, startCentralProcess, statusBatch, testUsers, until, type TestPki } from './test-kit.js';
+import {
+  batch,
+  Clients,
+  closed,
+  diagnosisOf,
+  makeTestPki,
+  nextMessage,
+  startCentralProcess,
+  statusBatch,
+  testUsers,
+  until,
+  type TestPki,
+} from './test-kit.js';
 import { startRedisServer, type TestRedis } from '../test/redis-server.js';
 import { freePort } from '../lib/listen.js';
 import { writeUsersFile } from './users-file.js';
@@ -37,7 +49,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeBrokerBehaviour('Redis-backed (aedes-persistence-redis 12, the Redis emitter)', (o) => startBroker({ port: 0, ...o, redis: { url } }), skip, true);
+describeBrokerBehaviour(
+  'Redis-backed (aedes-persistence-redis 12, the Redis emitter)',
+  (o) => startBroker({ port: 0, ...o, redis: { url } }),
+  skip,
+  true,
+);
 
 const d = skip ? describe.skip : describe;
 
@@ -52,7 +69,13 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-cluster-'));
     pki = await makeTestPki(dir);
     const users = await testUsers();
-    b1 = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url }, http: { port: 0 } });
+    b1 = await startBroker({
+      port: 0,
+      tls: pki.brokerTls,
+      users: createUserStore(users),
+      redis: { url },
+      http: { port: 0 },
+    });
     b2 = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(users), redis: { url } });
     k1 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b1.port}`);
     k2 = new Clients(pki.caPem, `mqtts://127.0.0.1:${b2.port}`);
@@ -71,9 +94,14 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
     const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
     const got = nextMessage(obs);
-    await gw.publishAsync('vw/v1/site1/gw1/bed01/status', statusBatch('vw/v1/site1/gw1/bed01/status', 'across'), { qos: 1 });
+    await gw.publishAsync('vw/v1/site1/gw1/bed01/status', statusBatch('vw/v1/site1/gw1/bed01/status', 'across'), {
+      qos: 1,
+    });
     expect(diagnosisOf((await got).payload)).toBe('across');
-    const h = await (await fetch(`http://127.0.0.1:${b1.httpPort}/healthz`)).json() as { redis: string; mode: string };
+    const h = (await (await fetch(`http://127.0.0.1:${b1.httpPort}/healthz`)).json()) as {
+      redis: string;
+      mode: string;
+    };
     expect(h).toMatchObject({ redis: 'ready', mode: 'redis' });
     // Every frame between the two was understood: the bus counter is exported and still 0.
     const metrics = await (await fetch(`http://127.0.0.1:${b1.httpPort}/metrics`)).text();
@@ -82,7 +110,10 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
 
   it('shares retained messages between brokers', async () => {
     const gw = await k1.gateway(pki.site1gw1, 'site1/gw1');
-    await gw.publishAsync('vw/v1/site1/gw1/shared/status', statusBatch('vw/v1/site1/gw1/shared/status', 'online'), { qos: 1, retain: true });
+    await gw.publishAsync('vw/v1/site1/gw1/shared/status', statusBatch('vw/v1/site1/gw1/shared/status', 'online'), {
+      qos: 1,
+      retain: true,
+    });
     const obs = await k2.user('obs1');
     const got = nextMessage(obs);
     await obs.subscribeAsync('vw/v1/site1/gw1/shared/status', { qos: 1 });
@@ -104,9 +135,12 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await s.subscribeAsync('vw/v1/site1/gw1/moving/obs', { qos: 1 });
     await s.endAsync();
     const gw = await k2.gateway(pki.site1gw1, 'site1/gw1');
-    for (let i = 1; i <= 3; i++) await gw.publishAsync('vw/v1/site1/gw1/moving/obs', batch('vw/v1/site1/gw1/moving/obs', { seq: i }), { qos: 1 });
+    for (let i = 1; i <= 3; i++)
+      await gw.publishAsync('vw/v1/site1/gw1/moving/obs', batch('vw/v1/site1/gw1/moving/obs', { seq: i }), { qos: 1 });
     const got: string[] = [];
-    const back = k2.track(mqtt.connect(k2.url, k2.base({ username: 'svc', password: 'pw-svc', clientId: id, clean: false })));
+    const back = k2.track(
+      mqtt.connect(k2.url, k2.base({ username: 'svc', password: 'pw-svc', clientId: id, clean: false })),
+    );
     back.on('message', (_t, p) => got.push(String(Batch.decode(p).seq)));
     await until(() => got.length >= 3);
     expect(got).toEqual(['1', '2', '3']);
@@ -117,7 +151,14 @@ d(`two brokers on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
  * Publishes 1..n on `topic` at QoS 1, a few ms apart, and calls `kill` once after message `killAt` (mid-stream:
  * messages in flight both ways). Returns the number acknowledged so far, as a function.
  */
-async function publishAcrossKill(gw: mqtt.MqttClient, topic: string, n: number, killAt: number, gapMs: number, kill: () => Promise<void>): Promise<() => number> {
+async function publishAcrossKill(
+  gw: mqtt.MqttClient,
+  topic: string,
+  n: number,
+  killAt: number,
+  gapMs: number,
+  kill: () => Promise<void>,
+): Promise<() => number> {
   let acked = 0;
   for (let i = 1; i <= n; i++) {
     gw.publish(topic, batch(topic, { seq: i }), { qos: 1 }, (err) => {
@@ -139,14 +180,17 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await writeFile(join(dir, 'broker.key'), pki.brokerTls.key, { mode: 0o600 });
     await writeFile(join(dir, 'broker.crt'), pki.brokerTls.cert);
     await writeUsersFile(join(dir, 'users.yaml'), await testUsers());
-    await writeFile(join(dir, 'central.yaml'), [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      `tls: { ca: ${pki.caFile}, cert: broker.crt, key: broker.key }`,
-      'users: { file: users.yaml }',
-      `redis: { url: "${url}" }`,
-      'log: { level: warn }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'central.yaml'),
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        `tls: { ca: ${pki.caFile}, cert: broker.crt, key: broker.key }`,
+        'users: { file: users.yaml }',
+        `redis: { url: "${url}" }`,
+        'log: { level: warn }',
+        '',
+      ].join('\n'),
+    );
   });
   afterAll(async () => {
     for (const p of procs) await p.stop();
@@ -159,14 +203,36 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const b = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
     procs.push(b);
     // The load balancer's job, done by the clients: try A first, then B.
-    const servers = [{ host: '127.0.0.1', port: a.port }, { host: '127.0.0.1', port: b.port }];
-    const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 100, connectTimeout: 3000, servers, protocol: 'mqtts' as const };
-    const sub = mqtt.connect({ ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:failover', clean: false });
+    const servers = [
+      { host: '127.0.0.1', port: a.port },
+      { host: '127.0.0.1', port: b.port },
+    ];
+    const common = {
+      ca: pki.caPem,
+      protocolVersion: 4 as const,
+      reconnectPeriod: 100,
+      connectTimeout: 3000,
+      servers,
+      protocol: 'mqtts' as const,
+    };
+    const sub = mqtt.connect({
+      ...common,
+      username: 'svc',
+      password: 'pw-svc',
+      clientId: 'svc:failover',
+      clean: false,
+    });
     const seen = new Set<number>();
     sub.on('message', (_t, p) => seen.add(Batch.decode(p).seq));
     await new Promise<void>((r) => sub.once('connect', () => r()));
     await sub.subscribeAsync('vw/v1/site1/gw1/fo/obs', { qos: 1 });
-    const gw = mqtt.connect({ ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
+    const gw = mqtt.connect({
+      ...common,
+      cert: pki.site1gw1.certPem,
+      key: pki.site1gw1.keyPem,
+      clientId: 'site1/gw1',
+      clean: false,
+    });
     await new Promise<void>((r) => gw.once('connect', () => r()));
     try {
       const N = 400;
@@ -185,77 +251,124 @@ d(`failover${skip ? ` (skipped: ${skip})` : ''}`, () => {
     }
   });
 
-  const haproxySkip = spawnSync('haproxy', ['-v']).status === 0 ? null : '`haproxy -v` failed (apt-get install haproxy)';
-  (haproxySkip ? it.skip : it)(`behind deploy/haproxy.cfg: a killed broker is marked down by /healthz and its clients land on the other${haproxySkip ? ` (skipped: ${haproxySkip})` : ''}`, async () => {
-    // The previous test's survivor shares this Redis and the client id site1/gw1: it goes first.
-    for (const p of procs.splice(0)) await p.stop();
-    const base = await readFile(join(dir, 'central.yaml'), 'utf8');
-    const brokers = await Promise.all(['c1', 'c2'].map(async (name) => {
-      const cfg = join(dir, `${name}.yaml`);
-      await writeFile(cfg, `${base}http: { host: 127.0.0.1, port: 0 }\n`);
-      const p = await startCentralProcess(['--config', cfg]);
-      procs.push(p);
-      return { p, http: Number(/health and metrics on http port (\d+)/.exec(p.out())?.[1]) };
-    }));
-    // The shipped file with only its addresses changed: binds on free loopback ports, servers at the two processes
-    // with their health ports (the per-server `port` overrides default-server's 9464).
-    const mqttsPort = await freePort();
-    const wssPort = await freePort();
-    let cfg = await readFile(new URL('../deploy/haproxy.cfg', import.meta.url), 'utf8');
-    cfg = cfg.replace('bind :8883', `bind 127.0.0.1:${mqttsPort}`).replace('bind :8884', `bind 127.0.0.1:${wssPort}`)
-      .replace('bind :8080', `bind 127.0.0.1:${await freePort()}`);
-    brokers.forEach((b, i) => {
-      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8883`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
-      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8884`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
-      cfg = cfg.replace(`server central${i + 1} central${i + 1}:8080`, `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`);
-    });
-    expect(cfg).not.toMatch(/central\d:8\d\d\d|bind :/); // every address was found and changed
-    const cfgFile = join(dir, 'haproxy.cfg');
-    await writeFile(cfgFile, cfg);
-    expect(spawnSync('haproxy', ['-c', '-q', '-f', cfgFile]).status).toBe(0);
-    // -n: the file's maxconn 20000 needs 40k file descriptors, more than a test machine may allow; nothing else changes.
-    const lb = spawn('haproxy', ['-db', '-n', '2000', '-f', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lbOut = '';
-    lb.stdout.on('data', (b: Buffer) => (lbOut += b.toString()));
-    lb.stderr.on('data', (b: Buffer) => (lbOut += b.toString()));
-    // Generous bounds (a loaded CI machine runs health checks and reconnects late); a failure says what haproxy said,
-    // and haproxy exiting fails the wait at once.
-    const exited = new Promise<never>((_, reject) => lb.once('exit', (code) => reject(new Error(`haproxy exited ${code}: ${lbOut}`))));
-    exited.catch(() => undefined);
-    const step = <T>(p: Promise<T>): Promise<T> => Promise.race([p, exited]).catch((err: Error) => {
-      throw new Error(`${err.message}\nhaproxy said:\n${lbOut}`);
-    });
-    try {
-      const common = { ca: pki.caPem, protocolVersion: 4 as const, reconnectPeriod: 200, connectTimeout: 3000, servername: 'localhost' };
-      const url = `mqtts://127.0.0.1:${mqttsPort}`;
-      // leastconn spreads the subscriber and the gateway over both brokers, so traffic crosses Redis too.
-      const sub = mqtt.connect(url, { ...common, username: 'svc', password: 'pw-svc', clientId: 'svc:lb', clean: false });
-      await step(until(() => sub.connected, 20_000, 'subscriber through haproxy'));
-      await step(sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 }));
-      const gw = mqtt.connect(url, { ...common, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', clean: false });
-      await step(until(() => gw.connected, 20_000, 'gateway through haproxy'));
-      const seen = new Set<number>();
-      sub.on('message', (_t, p) => seen.add(Batch.decode(p).seq));
-      try {
-        const N = 300;
-        let logFrom = Infinity;
-        const acked = await publishAcrossKill(gw, 'vw/v1/site1/gw1/lb/obs', N, 100, 5, async () => {
-          await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
-          // leastconn put at least one of the two clients on central1, so the kill moves someone.
-          const h = (await (await fetch(`http://127.0.0.1:${brokers[0]?.http}/healthz`)).json()) as { connections: number };
-          expect(h.connections).toBeGreaterThanOrEqual(1);
-          logFrom = lbOut.length;
-          brokers[0]?.p.child.kill('SIGKILL');
+  const haproxySkip =
+    spawnSync('haproxy', ['-v']).status === 0 ? null : '`haproxy -v` failed (apt-get install haproxy)';
+  (haproxySkip ? it.skip : it)(
+    `behind deploy/haproxy.cfg: a killed broker is marked down by /healthz and its clients land on the other${haproxySkip ? ` (skipped: ${haproxySkip})` : ''}`,
+    async () => {
+      // The previous test's survivor shares this Redis and the client id site1/gw1: it goes first.
+      for (const p of procs.splice(0)) await p.stop();
+      const base = await readFile(join(dir, 'central.yaml'), 'utf8');
+      const brokers = await Promise.all(
+        ['c1', 'c2'].map(async (name) => {
+          const cfg = join(dir, `${name}.yaml`);
+          await writeFile(cfg, `${base}http: { host: 127.0.0.1, port: 0 }\n`);
+          const p = await startCentralProcess(['--config', cfg]);
+          procs.push(p);
+          return { p, http: Number(/health and metrics on http port (\d+)/.exec(p.out())?.[1]) };
+        }),
+      );
+      // The shipped file with only its addresses changed: binds on free loopback ports, servers at the two processes
+      // with their health ports (the per-server `port` overrides default-server's 9464).
+      const mqttsPort = await freePort();
+      const wssPort = await freePort();
+      let cfg = await readFile(new URL('../deploy/haproxy.cfg', import.meta.url), 'utf8');
+      cfg = cfg
+        .replace('bind :8883', `bind 127.0.0.1:${mqttsPort}`)
+        .replace('bind :8884', `bind 127.0.0.1:${wssPort}`)
+        .replace('bind :8080', `bind 127.0.0.1:${await freePort()}`);
+      brokers.forEach((b, i) => {
+        cfg = cfg.replace(
+          `server central${i + 1} central${i + 1}:8883`,
+          `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`,
+        );
+        cfg = cfg.replace(
+          `server central${i + 1} central${i + 1}:8884`,
+          `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`,
+        );
+        cfg = cfg.replace(
+          `server central${i + 1} central${i + 1}:8080`,
+          `server central${i + 1} 127.0.0.1:${b.p.port} port ${b.http}`,
+        );
+      });
+      expect(cfg).not.toMatch(/central\d:8\d\d\d|bind :/); // every address was found and changed
+      const cfgFile = join(dir, 'haproxy.cfg');
+      await writeFile(cfgFile, cfg);
+      expect(spawnSync('haproxy', ['-c', '-q', '-f', cfgFile]).status).toBe(0);
+      // -n: the file's maxconn 20000 needs 40k file descriptors, more than a test machine may allow; nothing else changes.
+      const lb = spawn('haproxy', ['-db', '-n', '2000', '-f', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let lbOut = '';
+      lb.stdout.on('data', (b: Buffer) => (lbOut += b.toString()));
+      lb.stderr.on('data', (b: Buffer) => (lbOut += b.toString()));
+      // Generous bounds (a loaded CI machine runs health checks and reconnects late); a failure says what haproxy said,
+      // and haproxy exiting fails the wait at once.
+      const exited = new Promise<never>((_, reject) =>
+        lb.once('exit', (code) => reject(new Error(`haproxy exited ${code}: ${lbOut}`))),
+      );
+      exited.catch(() => undefined);
+      const step = <T>(p: Promise<T>): Promise<T> =>
+        Promise.race([p, exited]).catch((err: Error) => {
+          throw new Error(`${err.message}\nhaproxy said:\n${lbOut}`);
         });
-        await step(until(() => acked() === N, 60_000, `all ${N} publishes acknowledged`));
-        await step(until(() => seen.size === N, 60_000, `subscriber saw all ${N}`));
-        // haproxy saw it through its health check, not only through the broken connections.
-        await step(until(() => /brokers_mqtts\/central1 is DOWN/.test(lbOut.slice(logFrom)), 30_000, 'haproxy marking central1 down'));
+      try {
+        const common = {
+          ca: pki.caPem,
+          protocolVersion: 4 as const,
+          reconnectPeriod: 200,
+          connectTimeout: 3000,
+          servername: 'localhost',
+        };
+        const url = `mqtts://127.0.0.1:${mqttsPort}`;
+        // leastconn spreads the subscriber and the gateway over both brokers, so traffic crosses Redis too.
+        const sub = mqtt.connect(url, {
+          ...common,
+          username: 'svc',
+          password: 'pw-svc',
+          clientId: 'svc:lb',
+          clean: false,
+        });
+        await step(until(() => sub.connected, 20_000, 'subscriber through haproxy'));
+        await step(sub.subscribeAsync('vw/v1/site1/gw1/lb/obs', { qos: 1 }));
+        const gw = mqtt.connect(url, {
+          ...common,
+          cert: pki.site1gw1.certPem,
+          key: pki.site1gw1.keyPem,
+          clientId: 'site1/gw1',
+          clean: false,
+        });
+        await step(until(() => gw.connected, 20_000, 'gateway through haproxy'));
+        const seen = new Set<number>();
+        sub.on('message', (_t, p) => seen.add(Batch.decode(p).seq));
+        try {
+          const N = 300;
+          let logFrom = Infinity;
+          const acked = await publishAcrossKill(gw, 'vw/v1/site1/gw1/lb/obs', N, 100, 5, async () => {
+            await step(until(() => seen.size >= 50, 20_000, 'traffic before the kill'));
+            // leastconn put at least one of the two clients on central1, so the kill moves someone.
+            const h = (await (await fetch(`http://127.0.0.1:${brokers[0]?.http}/healthz`)).json()) as {
+              connections: number;
+            };
+            expect(h.connections).toBeGreaterThanOrEqual(1);
+            logFrom = lbOut.length;
+            brokers[0]?.p.child.kill('SIGKILL');
+          });
+          await step(until(() => acked() === N, 60_000, `all ${N} publishes acknowledged`));
+          await step(until(() => seen.size === N, 60_000, `subscriber saw all ${N}`));
+          // haproxy saw it through its health check, not only through the broken connections.
+          await step(
+            until(
+              () => /brokers_mqtts\/central1 is DOWN/.test(lbOut.slice(logFrom)),
+              30_000,
+              'haproxy marking central1 down',
+            ),
+          );
+        } finally {
+          await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
+        }
       } finally {
-        await Promise.all([gw.endAsync(true), sub.endAsync(true)]);
+        lb.kill('SIGTERM');
       }
-    } finally {
-      lb.kill('SIGTERM');
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });

@@ -52,7 +52,12 @@ function whenReady(conn: Redis, timeoutMs: number, url: string): Promise<void> {
     const timer = setTimeout(() => {
       conn.off('ready', onReady);
       conn.off('error', onError);
-      reject(new VitalwireError('VW_ERR_CONFIG', `redis ${redactRedisUrl(url)} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`));
+      reject(
+        new VitalwireError(
+          'VW_ERR_CONFIG',
+          `redis ${redactRedisUrl(url)} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`,
+        ),
+      );
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);

@@ -26,7 +26,9 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
     ctx.conns.set(client, c);
     stream.once('close', () => unbind(ctx, client, c));
     nonBlockingDrain(client, stream, {
-      live: () => c.ready, drainTimeoutMs: limits.drainTimeoutMs, timers: c.timers,
+      live: () => c.ready,
+      drainTimeoutMs: limits.drainTimeoutMs,
+      timers: c.timers,
       onTimeout: () => disconnect(ctx, client, c, 'drain-timeout', 'VW_ERR_SLOW_CONSUMER'),
     });
 
@@ -65,10 +67,21 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
         return;
       }
       if (verdict.type === MQTT_PUBLISH) bump(ctx.counters.refusedPublishes, 'packet-too-large');
-      peerEvent(ctx, 'warn', peerOf(c), {
-        event: 'packet_refused', reason: 'packet-too-large', identity: who(c), clientId: client.id, ...(verdict.type === MQTT_PUBLISH ? { topic: verdict.topic } : {}),
-        size: verdict.size, max: limits.maxPacketBytes,
-      }, 'packet too large');
+      peerEvent(
+        ctx,
+        'warn',
+        peerOf(c),
+        {
+          event: 'packet_refused',
+          reason: 'packet-too-large',
+          identity: who(c),
+          clientId: client.id,
+          ...(verdict.type === MQTT_PUBLISH ? { topic: verdict.topic } : {}),
+          size: verdict.size,
+          max: limits.maxPacketBytes,
+        },
+        'packet too large',
+      );
       disconnect(ctx, client, c, 'packet-too-large', 'VW_ERR_PACKET_TOO_LARGE');
     };
     stream.on('data', onData);

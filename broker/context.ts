@@ -24,7 +24,14 @@ export interface Conn {
   tls: TLSSocket | null;
   remote: string | undefined;
   /** What the CONNECT asked for (hooks/pre-connect.ts), read by authenticate. */
-  connect: { clientId: string; clean: boolean; keepalive: number; willTopic: string | null; willPayload: Buffer; willRetain: boolean } | null;
+  connect: {
+    clientId: string;
+    clean: boolean;
+    keepalive: number;
+    willTopic: string | null;
+    willPayload: Buffer;
+    willRetain: boolean;
+  } | null;
   identity: Identity | null;
   /** The last topic this connection was allowed to publish on: ACLs are a pure function of identity and topic, and a
    *  gateway publishes on a handful of topics, so the check is skipped for a repeat. */
@@ -80,9 +87,22 @@ export interface BrokerContext {
 
 export function newConn(stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): Conn {
   return {
-    stream, tls, remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
-    connect: null, identity: null, allowedTopic: null, expected: { topic: null, batch: null }, certSerial: null, userHash: null, key: '', role: null, ready: false,
-    timers: { drain: null }, closedBy: null, deadline, isRepeat: () => false,
+    stream,
+    tls,
+    remote: tls?.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress,
+    connect: null,
+    identity: null,
+    allowedTopic: null,
+    expected: { topic: null, batch: null },
+    certSerial: null,
+    userHash: null,
+    key: '',
+    role: null,
+    ready: false,
+    timers: { drain: null },
+    closedBy: null,
+    deadline,
+    isRepeat: () => false,
   };
 }
 
@@ -100,19 +120,49 @@ export function peerOf(c: Conn | undefined): string {
  * Logs an event a peer triggered, rate-limited per (event, reason, problem, peer): each kind of fault of each peer has
  * its first line per interval. Peer-chosen strings are cut and cleaned.
  */
-export function peerEvent(ctx: BrokerContext, level: 'warn' | 'info', peer: string, fields: Record<string, unknown> & { event: string; reason?: string }, msg: string): void {
-  for (const k of ['user', 'clientId', 'topic', 'filter'] as const) if (k in fields) fields[k] = peerText(fields[k], k === 'user' ? 64 : 256);
-  ctx.peerLog.log(`${fields.event}|${fields.reason ?? ''}|${String(fields['problem'] ?? '')}|${peer}`, level, fields, msg);
+export function peerEvent(
+  ctx: BrokerContext,
+  level: 'warn' | 'info',
+  peer: string,
+  fields: Record<string, unknown> & { event: string; reason?: string },
+  msg: string,
+): void {
+  for (const k of ['user', 'clientId', 'topic', 'filter'] as const)
+    if (k in fields) fields[k] = peerText(fields[k], k === 'user' ? 64 : 256);
+  ctx.peerLog.log(
+    `${fields.event}|${fields.reason ?? ''}|${String(fields['problem'] ?? '')}|${peer}`,
+    level,
+    fields,
+    msg,
+  );
 }
 
 export function refuseConnect(ctx: BrokerContext, reason: string, fields: Record<string, unknown>): void {
   bump(ctx.counters.refusedConnects, reason);
-  peerEvent(ctx, 'warn', String(fields['remote'] ?? '?'), { event: 'connect_refused', reason, ...fields }, 'connection refused');
+  peerEvent(
+    ctx,
+    'warn',
+    String(fields['remote'] ?? '?'),
+    { event: 'connect_refused', reason, ...fields },
+    'connection refused',
+  );
 }
 
-export function refusePublish(ctx: BrokerContext, c: Conn | undefined, topic: string, reason: string, problem?: string): void {
+export function refusePublish(
+  ctx: BrokerContext,
+  c: Conn | undefined,
+  topic: string,
+  reason: string,
+  problem?: string,
+): void {
   bump(ctx.counters.refusedPublishes, reason);
-  peerEvent(ctx, 'warn', peerOf(c), { event: 'publish_refused', identity: who(c), topic, reason, ...(problem ? { problem } : {}) }, 'publish refused');
+  peerEvent(
+    ctx,
+    'warn',
+    peerOf(c),
+    { event: 'publish_refused', identity: who(c), topic, reason, ...(problem ? { problem } : {}) },
+    'publish refused',
+  );
 }
 
 /** Closes a connection after CONNACK, counting and logging why (MQTT 3.1.1 cannot tell the client). Once only. */
@@ -120,6 +170,12 @@ export function disconnect(ctx: BrokerContext, client: Client, c: Conn, reason: 
   if (c.closedBy !== null) return;
   c.closedBy = reason;
   bump(ctx.counters.disconnects, reason);
-  peerEvent(ctx, 'warn', peerOf(c), { event: 'disconnected', reason, code, identity: who(c), clientId: client.id }, 'connection closed by the broker');
+  peerEvent(
+    ctx,
+    'warn',
+    peerOf(c),
+    { event: 'disconnected', reason, code, identity: who(c), clientId: client.id },
+    'connection closed by the broker',
+  );
   c.stream.destroy();
 }

@@ -47,7 +47,11 @@ export const HEALTH_DEADLINES: Readonly<HealthDeadlines> = Object.freeze({
 });
 
 export async function startHealthServer(o: {
-  host: string; port: number; health: () => HealthReport; metrics: Registry; deadlines?: Partial<HealthDeadlines>;
+  host: string;
+  port: number;
+  health: () => HealthReport;
+  metrics: Registry;
+  deadlines?: Partial<HealthDeadlines>;
 }): Promise<HealthServer> {
   const d = { ...HEALTH_DEADLINES, ...o.deadlines };
   const sockets = new Set<Socket>();
@@ -58,32 +62,41 @@ export async function startHealthServer(o: {
     t.unref();
     deadlines.set(s, t);
   };
-  const server: Server = createServer({ connectionsCheckingInterval: Math.max(50, Math.min(1000, d.headersTimeoutMs / 2)) }, (req, res) => {
-    // A whole request arrived: the deadline stops until its response is written, then runs again for the next one.
-    clearTimeout(deadlines.get(req.socket));
-    res.once('finish', () => {
-      if (!req.socket.destroyed) arm(req.socket);
-    });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      const h = o.health();
-      res.writeHead(h.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(`${JSON.stringify(h)}\n`);
-    } else if (path === '/metrics') {
-      o.metrics.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': o.metrics.contentType });
-        res.end(text);
-      }, () => {
-        res.writeHead(500).end();
+  const server: Server = createServer(
+    { connectionsCheckingInterval: Math.max(50, Math.min(1000, d.headersTimeoutMs / 2)) },
+    (req, res) => {
+      // A whole request arrived: the deadline stops until its response is written, then runs again for the next one.
+      clearTimeout(deadlines.get(req.socket));
+      res.once('finish', () => {
+        if (!req.socket.destroyed) arm(req.socket);
       });
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    }
-  });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') {
+        const h = o.health();
+        res.writeHead(h.status === 'ok' ? 200 : 503, {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+        });
+        res.end(`${JSON.stringify(h)}\n`);
+      } else if (path === '/metrics') {
+        o.metrics.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': o.metrics.contentType });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(500).end();
+          },
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      }
+    },
+  );
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     arm(s);
@@ -100,9 +113,10 @@ export async function startHealthServer(o: {
   return {
     port: boundPort,
     openSockets: () => sockets.size,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }

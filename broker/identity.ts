@@ -97,7 +97,8 @@ export async function identify(
   // CONNACK 3 so a client retries later rather than taking it for a wrong password. Refused for the account, the
   // address or the pair alike, so the answer does not tell which names exist.
   const remote = tls.remoteAddress;
-  if (deps.throttle && !deps.throttle.check(username, remote).ok) throw new Refusal('VW_ERR_AUTH_THROTTLED', RC_SERVER_UNAVAILABLE, 'auth-throttled');
+  if (deps.throttle && !deps.throttle.check(username, remote).ok)
+    throw new Refusal('VW_ERR_AUTH_THROTTLED', RC_SERVER_UNAVAILABLE, 'auth-throttled');
   let user;
   try {
     user = await deps.users.verify(username, password ?? Buffer.alloc(0));
@@ -106,7 +107,11 @@ export async function identify(
   }
   if (!user) {
     deps.throttle?.failure(username, remote);
-    throw new Refusal('VW_ERR_AUTH_FAILED', RC_BAD_USERNAME_OR_PASSWORD, deps.users.get(username) ? 'bad-password' : 'unknown-user');
+    throw new Refusal(
+      'VW_ERR_AUTH_FAILED',
+      RC_BAD_USERNAME_OR_PASSWORD,
+      deps.users.get(username) ? 'bad-password' : 'unknown-user',
+    );
   }
   deps.throttle?.success(username, remote);
   // A server-assigned id (empty client id, clean session: what mosquitto_sub 2 sends by default)

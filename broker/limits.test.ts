@@ -6,7 +6,18 @@ import { generate, type Packet } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, TokenBucket } from './limits.js';
-import { batch, Clients, closed, granted, makeTestPki, sizedBatch, testUsers, until, withSendTime, type TestPki } from './test-kit.js';
+import {
+  batch,
+  Clients,
+  closed,
+  granted,
+  makeTestPki,
+  sizedBatch,
+  testUsers,
+  until,
+  withSendTime,
+  type TestPki,
+} from './test-kit.js';
 import { createUserStore } from './users.js';
 
 describe('TokenBucket and RateLimiter', () => {
@@ -48,7 +59,13 @@ describe('TokenBucket and RateLimiter', () => {
 
   it('checks every limit and reports every problem', () => {
     expect(checkLimits({ ...DEFAULT_LIMITS })).toEqual([]);
-    const p = checkLimits({ ...DEFAULT_LIMITS, maxPacketBytes: 10, maxClientIdLength: 5, publishRatePerSecond: 0, keepAliveMaxSeconds: 70000 });
+    const p = checkLimits({
+      ...DEFAULT_LIMITS,
+      maxPacketBytes: 10,
+      maxClientIdLength: 5,
+      publishRatePerSecond: 0,
+      keepAliveMaxSeconds: 70000,
+    });
     expect(p).toHaveLength(4);
   });
 });
@@ -68,8 +85,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function broker(limits: NonNullable<Parameters<typeof startBroker>[0]['limits']>, now?: () => number): Promise<Broker> {
-  const c = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), limits, ...(now ? { now } : {}) });
+async function broker(
+  limits: NonNullable<Parameters<typeof startBroker>[0]['limits']>,
+  now?: () => number,
+): Promise<Broker> {
+  const c = await startBroker({
+    port: 0,
+    tls: pki.brokerTls,
+    users: createUserStore(await testUsers()),
+    limits,
+    ...(now ? { now } : {}),
+  });
   k.url = `mqtts://127.0.0.1:${c.port}`;
   return c;
 }
@@ -80,7 +106,8 @@ describe('publish rate per identity', () => {
     const c = await broker({ publishRatePerSecond: 10, publishBurst: 20 }, () => now);
     try {
       const flood = await k.gateway(pki.site1gw1, 'site1/gw1');
-      for (let i = 0; i < 20; i++) await flood.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: i + 1 }), { qos: 1 });
+      for (let i = 0; i < 20; i++)
+        await flood.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: i + 1 }), { qos: 1 });
       const gone = closed(flood);
       flood.publish('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 21 }), { qos: 1 });
       await gone;
@@ -98,7 +125,8 @@ describe('publish rate per identity', () => {
       // ...time does.
       now += 1000;
       const later = await k.gateway(pki.site1gw1, 'site1/gw1');
-      for (let i = 0; i < 10; i++) await later.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 23 + i }), { qos: 1 });
+      for (let i = 0; i < 10; i++)
+        await later.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 23 + i }), { qos: 1 });
     } finally {
       await c.close();
     }
@@ -108,7 +136,12 @@ describe('publish rate per identity', () => {
 describe('connections per identity, keep-alive bounds, subscriptions per client', () => {
   let c: Broker;
   beforeAll(async () => {
-    c = await broker({ maxConnectionsPerIdentity: 2, keepAliveMinSeconds: 5, keepAliveMaxSeconds: 300, maxSubscriptionsPerClient: 3 });
+    c = await broker({
+      maxConnectionsPerIdentity: 2,
+      keepAliveMinSeconds: 5,
+      keepAliveMaxSeconds: 300,
+      maxSubscriptionsPerClient: 3,
+    });
   });
   afterAll(async () => {
     await c.close();
@@ -117,7 +150,9 @@ describe('connections per identity, keep-alive bounds, subscriptions per client'
   it('refuses a third connection of one identity (3 server unavailable), but not a takeover of its own id', async () => {
     await k.gateway(pki.site1gw1, 'site1/gw1/a');
     const b = await k.gateway(pki.site1gw1, 'site1/gw1/b');
-    expect(await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1/c' }))).toBe(3);
+    expect(
+      await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1/c' })),
+    ).toBe(3);
     expect(c.counters.refusedConnects['too-many-connections']).toBe(1);
     const gone = closed(b);
     await k.gateway(pki.site1gw1, 'site1/gw1/b');
@@ -132,7 +167,10 @@ describe('connections per identity, keep-alive bounds, subscriptions per client'
 
   it('refuses keep-alives outside the bounds with CONNACK 5, never the reserved 6 (MQTT 3.1.1 Table 3.1)', async () => {
     for (const keepalive of [0, 4, 301]) {
-      expect(await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', keepalive })), String(keepalive)).toBe(5);
+      expect(
+        await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', keepalive })),
+        String(keepalive),
+      ).toBe(5);
     }
     expect(c.counters.refusedConnects['keepalive-out-of-bounds']).toBe(3);
     expect((await k.user('obsall', { keepalive: 300 })).connected).toBe(true);
@@ -140,7 +178,9 @@ describe('connections per identity, keep-alive bounds, subscriptions per client'
 
   it('answers 0x80 past maxSubscriptionsPerClient, and accepts a repeat of a held filter', async () => {
     const u = await k.user('obsall');
-    expect(await granted(u, { 'vw/v1/a/#': { qos: 1 }, 'vw/v1/b/#': { qos: 1 }, 'vw/v1/c/#': { qos: 1 } })).toEqual([1, 1, 1]);
+    expect(await granted(u, { 'vw/v1/a/#': { qos: 1 }, 'vw/v1/b/#': { qos: 1 }, 'vw/v1/c/#': { qos: 1 } })).toEqual([
+      1, 1, 1,
+    ]);
     expect(await granted(u, 'vw/v1/d/#')).toEqual([128]);
     expect(await granted(u, 'vw/v1/a/#', 0)).toEqual([0]);
     expect(c.counters.refusedSubscribes['too-many-subscriptions']).toBe(1);
@@ -159,7 +199,16 @@ async function stalledSubscriber(port: number, qos: 0 | 1): Promise<TLSSocket> {
   };
   const acks: number[] = [];
   sock.on('data', (d: Buffer) => acks.push(d[0] ?? 0));
-  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'obsall:stalled', clean: true, keepalive: 60, username: 'obsall', password: Buffer.from('pw-obsall') });
+  send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clientId: 'obsall:stalled',
+    clean: true,
+    keepalive: 60,
+    username: 'obsall',
+    password: Buffer.from('pw-obsall'),
+  });
   await until(() => acks.includes(0x20), 5000, 'CONNACK');
   send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'vw/v1/#', qos }] });
   await until(() => acks.includes(0x90), 5000, 'SUBACK');
@@ -173,8 +222,17 @@ describe('a subscriber that stops reading', () => {
   // 4 KB wave Batches with their send time at byte 1 (withSendTime), to measure the healthy subscriber's latency.
   const payload = withSendTime(sizedBatch('vw/v1/site1/gw1/m/wave', 4096 - 9));
 
-  async function run(qos: 0 | 1, drainTimeoutMs: number, context: { annotate?: (m: string) => unknown }): Promise<{ c: Broker; stalledWasConnected: boolean }> {
-    const c = await broker({ maxBufferedBytesPerClient: 256 * 1024, drainTimeoutMs, publishRatePerSecond: 1e6, publishBurst: 1e6 });
+  async function run(
+    qos: 0 | 1,
+    drainTimeoutMs: number,
+    context: { annotate?: (m: string) => unknown },
+  ): Promise<{ c: Broker; stalledWasConnected: boolean }> {
+    const c = await broker({
+      maxBufferedBytesPerClient: 256 * 1024,
+      drainTimeoutMs,
+      publishRatePerSecond: 1e6,
+      publishBurst: 1e6,
+    });
     const stalled = await stalledSubscriber(c.port, qos);
     const healthy = await k.user('svc');
     let got = 0;
@@ -186,17 +244,21 @@ describe('a subscriber that stops reading', () => {
     await healthy.subscribeAsync('vw/v1/#', { qos });
     const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
     for (let i = 0; i < N; i += 100) {
-      await Promise.all([...Array(100)].map(() => {
-        payload.writeDoubleBE(Date.now(), 1);
-        return gw.publishAsync('vw/v1/site1/gw1/m/wave', Buffer.from(payload), { qos: 1 });
-      }));
+      await Promise.all(
+        [...Array(100)].map(() => {
+          payload.writeDoubleBE(Date.now(), 1);
+          return gw.publishAsync('vw/v1/site1/gw1/m/wave', Buffer.from(payload), { qos: 1 });
+        }),
+      );
     }
     await until(() => got === N, 20_000, `healthy subscriber got ${N}`);
     const stalledWasConnected = c.counters.connections.observer === 1;
     // Closed for being slow, one way or the other (a paused socket does not notice, so ask the broker).
     await until(() => c.counters.connections.observer === 0, 10_000, 'stalled subscriber closed');
     lat.sort((a, b) => a - b);
-    context.annotate?.(`qos ${qos}: healthy subscriber got ${got}/${N}; latency p50 ${lat[Math.floor(N / 2)]} ms, p99 ${lat[Math.floor(N * 0.99)]} ms`);
+    context.annotate?.(
+      `qos ${qos}: healthy subscriber got ${got}/${N}; latency p50 ${lat[Math.floor(N / 2)]} ms, p99 ${lat[Math.floor(N * 0.99)]} ms`,
+    );
     stalled.destroy();
     return { c, stalledWasConnected };
   }

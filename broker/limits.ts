@@ -80,15 +80,18 @@ export function checkLimits(l: BrokerLimits): string[] {
   const problems: string[] = [];
   const int = (k: keyof BrokerLimits, min: number, max = Number.MAX_SAFE_INTEGER): void => {
     const v = l[k];
-    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${k} must be an integer from ${min} to ${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${k} must be an integer from ${min} to ${max}, got ${v}`);
   };
   int('maxPacketBytes', 64, 268_435_460); // MQTT 3.1.1 2.2.3: Remaining Length <= 268,435,455
   int('maxConnectionsPerIdentity', 1);
   int('publishBurst', 1);
-  if (!(l.publishRatePerSecond > 0) || !Number.isFinite(l.publishRatePerSecond)) problems.push('publishRatePerSecond must be > 0');
+  if (!(l.publishRatePerSecond > 0) || !Number.isFinite(l.publishRatePerSecond))
+    problems.push('publishRatePerSecond must be > 0');
   int('keepAliveMinSeconds', 0, 65535);
   int('keepAliveMaxSeconds', 1, 65535); // 3.1.2.10: a 16-bit number of seconds
-  if (l.keepAliveMinSeconds > l.keepAliveMaxSeconds) problems.push('keepAliveMinSeconds must not exceed keepAliveMaxSeconds');
+  if (l.keepAliveMinSeconds > l.keepAliveMaxSeconds)
+    problems.push('keepAliveMinSeconds must not exceed keepAliveMaxSeconds');
   int('maxBufferedBytesPerClient', 1024);
   int('drainTimeoutMs', 1);
   int('tlsHandshakeTimeoutMs', 100);

@@ -40,8 +40,12 @@ export type OnTlsError = (reason: 'tls-handshake' | DeadlineReason, fields: Reco
  * review negotiated with a client offering nothing else. TLS 1.3 keeps Node's suites (all AEAD).
  */
 export const TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
 function tlsOptions(tls: TlsMaterial) {
@@ -95,10 +99,19 @@ export interface ListenerDeadlines {
 }
 
 export async function listenMqttTls(o: {
-  host: string; port: number; tls: TlsMaterial; deadlines: ListenerDeadlines; onStream: OnStream; onTlsError: OnTlsError;
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  deadlines: ListenerDeadlines;
+  onStream: OnStream;
+  onTlsError: OnTlsError;
 }): Promise<Listener> {
   const sockets = new Set<Socket>();
-  const deadlines = new AuthDeadlines({ handshakeMs: o.deadlines.handshakeTimeoutMs, connectMs: o.deadlines.connectTimeoutMs, onExpired: o.onTlsError });
+  const deadlines = new AuthDeadlines({
+    handshakeMs: o.deadlines.handshakeTimeoutMs,
+    connectMs: o.deadlines.connectTimeoutMs,
+    onExpired: o.onTlsError,
+  });
   const server = createTlsServer(tlsOptions(o.tls));
   track(server, sockets, deadlines);
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
@@ -109,11 +122,21 @@ export async function listenMqttTls(o: {
 }
 
 export async function listenMqttWss(o: {
-  host: string; port: number; path: string; tls: TlsMaterial; deadlines: ListenerDeadlines; maxPacketBytes: number;
-  onStream: OnStream; onTlsError: OnTlsError;
+  host: string;
+  port: number;
+  path: string;
+  tls: TlsMaterial;
+  deadlines: ListenerDeadlines;
+  maxPacketBytes: number;
+  onStream: OnStream;
+  onTlsError: OnTlsError;
 }): Promise<Listener> {
   const sockets = new Set<Socket>();
-  const deadlines = new AuthDeadlines({ handshakeMs: o.deadlines.handshakeTimeoutMs, connectMs: o.deadlines.connectTimeoutMs, onExpired: o.onTlsError });
+  const deadlines = new AuthDeadlines({
+    handshakeMs: o.deadlines.handshakeTimeoutMs,
+    connectMs: o.deadlines.connectTimeoutMs,
+    onExpired: o.onTlsError,
+  });
   // The authentication deadline runs from the handshake through the upgrade request to the CONNECT; Node's own request
   // timeouts are checked only every connectionsCheckingInterval (30 s by default) and would come later.
   const server = createHttpsServer({ ...tlsOptions(o.tls), requestTimeout: o.deadlines.connectTimeoutMs });
@@ -130,7 +153,10 @@ export async function listenMqttWss(o: {
   // A WebSocket message carries whole or partial MQTT packets; the byte-stream guard in connection.ts enforces the MQTT
   // limit, and maxPayload stops one frame from being buffered beyond it first.
   const wss = new WebSocketServer({
-    server, path: o.path, maxPayload: o.maxPacketBytes + 16, perMessageDeflate: false,
+    server,
+    path: o.path,
+    maxPayload: o.maxPacketBytes + 16,
+    perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
   wss.on('connection', (ws, req) => {
@@ -156,13 +182,26 @@ export function isLoopbackAddress(host: string): boolean {
 }
 
 /** Plain TCP for `central --lab`: refuses anything but a loopback address, before binding. */
-export async function listenMqttLab(o: { host: string; port: number; connectTimeoutMs: number; onStream: OnStream; onDeadline: OnTlsError }): Promise<Listener> {
+export async function listenMqttLab(o: {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  onStream: OnStream;
+  onDeadline: OnTlsError;
+}): Promise<Listener> {
   if (!isLoopbackAddress(o.host)) {
-    throw new VitalwireError('VW_ERR_LAB_NOT_LOOPBACK', `${o.host}: the lab listener has no authentication and must never carry patient data`);
+    throw new VitalwireError(
+      'VW_ERR_LAB_NOT_LOOPBACK',
+      `${o.host}: the lab listener has no authentication and must never carry patient data`,
+    );
   }
   const sockets = new Set<Socket>();
   // No TLS: the authentication deadline starts at the TCP accept.
-  const deadlines = new AuthDeadlines({ handshakeMs: o.connectTimeoutMs, connectMs: o.connectTimeoutMs, onExpired: o.onDeadline });
+  const deadlines = new AuthDeadlines({
+    handshakeMs: o.connectTimeoutMs,
+    connectMs: o.connectTimeoutMs,
+    onExpired: o.onDeadline,
+  });
   const server = createTcpServer((socket) => o.onStream(socket, null, deadlines.secured(socket)));
   track(server, sockets, null);
   return listen(server, o.port, o.host, sockets);

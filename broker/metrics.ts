@@ -54,50 +54,107 @@ export function total(rec: Record<string, number>): number {
 }
 
 /** A registry exposing the counters as vitalwire_broker_* metrics, plus process metrics under a `process_` prefix. */
-export function createMetricsRegistry(c: BrokerCounters, extra: { brokerId: string; busBadFrames?: () => number }): Registry {
+export function createMetricsRegistry(
+  c: BrokerCounters,
+  extra: { brokerId: string; busBadFrames?: () => number },
+): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ broker: extra.brokerId });
   const byLabel = (name: string, help: string, label: string, read: () => Record<string, number>): void => {
-    registry.registerMetric(new Counter({
-      name, help, labelNames: [label], registers: [],
-      collect() {
-        this.reset();
-        for (const [k, v] of Object.entries(read())) this.inc({ [label]: k }, v);
-      },
-    }));
+    registry.registerMetric(
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [k, v] of Object.entries(read())) this.inc({ [label]: k }, v);
+        },
+      }),
+    );
   };
   const plain = (name: string, help: string, read: () => number): void => {
-    registry.registerMetric(new Counter({
-      name, help, registers: [],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    }));
+    registry.registerMetric(
+      new Counter({
+        name,
+        help,
+        registers: [],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      }),
+    );
   };
-  registry.registerMetric(new Gauge({
-    name: 'vitalwire_broker_connections', help: 'Live authenticated MQTT connections by role', labelNames: ['role'], registers: [],
-    collect() {
-      for (const [role, v] of Object.entries(c.connections)) this.set({ role }, v);
-    },
-  }));
+  registry.registerMetric(
+    new Gauge({
+      name: 'vitalwire_broker_connections',
+      help: 'Live authenticated MQTT connections by role',
+      labelNames: ['role'],
+      registers: [],
+      collect() {
+        for (const [role, v] of Object.entries(c.connections)) this.set({ role }, v);
+      },
+    }),
+  );
   plain('vitalwire_broker_connects_total', 'Connections accepted (CONNACK 0)', () => c.connects);
   plain('vitalwire_broker_messages_in_total', 'PUBLISH packets accepted from clients', () => c.messagesIn);
   plain('vitalwire_broker_messages_out_total', 'PUBLISH packets written to clients', () => c.messagesOut);
-  byLabel('vitalwire_broker_refused_connects_total', 'Refused connections by reason', 'reason', () => c.refusedConnects);
-  byLabel('vitalwire_broker_refused_publishes_total', 'Refused PUBLISH packets by reason', 'reason', () => c.refusedPublishes);
-  byLabel('vitalwire_broker_refused_subscribes_total', 'Refused subscriptions by reason', 'reason', () => c.refusedSubscribes);
-  byLabel('vitalwire_broker_disconnects_total', 'Connections closed by the broker by reason', 'reason', () => c.disconnects);
-  byLabel('vitalwire_broker_queue_drops_total', 'Messages dropped for slow subscribers by reason', 'reason', () => c.queueDrops);
-  byLabel('vitalwire_broker_invalid_payloads_total', 'Stream payloads refused for not being a Batch of their topic, by gateway', 'gateway', () => c.invalidPayloads);
-  byLabel('vitalwire_broker_retained_not_stored_total', 'Retained messages delivered but not stored: the identity held its limit', 'reason', () => c.retainedNotStored);
+  byLabel(
+    'vitalwire_broker_refused_connects_total',
+    'Refused connections by reason',
+    'reason',
+    () => c.refusedConnects,
+  );
+  byLabel(
+    'vitalwire_broker_refused_publishes_total',
+    'Refused PUBLISH packets by reason',
+    'reason',
+    () => c.refusedPublishes,
+  );
+  byLabel(
+    'vitalwire_broker_refused_subscribes_total',
+    'Refused subscriptions by reason',
+    'reason',
+    () => c.refusedSubscribes,
+  );
+  byLabel(
+    'vitalwire_broker_disconnects_total',
+    'Connections closed by the broker by reason',
+    'reason',
+    () => c.disconnects,
+  );
+  byLabel(
+    'vitalwire_broker_queue_drops_total',
+    'Messages dropped for slow subscribers by reason',
+    'reason',
+    () => c.queueDrops,
+  );
+  byLabel(
+    'vitalwire_broker_invalid_payloads_total',
+    'Stream payloads refused for not being a Batch of their topic, by gateway',
+    'gateway',
+    () => c.invalidPayloads,
+  );
+  byLabel(
+    'vitalwire_broker_retained_not_stored_total',
+    'Retained messages delivered but not stored: the identity held its limit',
+    'reason',
+    () => c.retainedNotStored,
+  );
   const busBad = extra.busBadFrames;
-  if (busBad) plain('vitalwire_broker_bus_bad_frames_total', 'Frames from other brokers on Redis that could not be read', busBad);
-  registry.registerMetric(new Gauge({
-    name: 'vitalwire_process_resident_memory_bytes', help: 'Resident set size of the broker process', registers: [],
-    collect() {
-      this.set(process.memoryUsage.rss());
-    },
-  }));
+  if (busBad)
+    plain('vitalwire_broker_bus_bad_frames_total', 'Frames from other brokers on Redis that could not be read', busBad);
+  registry.registerMetric(
+    new Gauge({
+      name: 'vitalwire_process_resident_memory_bytes',
+      help: 'Resident set size of the broker process',
+      registers: [],
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    }),
+  );
   return registry;
 }

@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 /** A hook that holds every `done` until the test releases it. */
-function heldHook(): { hook: OnAccepted; calls: { topic: string; payload: string; done: (err?: Error | null) => void }[] } {
+function heldHook(): {
+  hook: OnAccepted;
+  calls: { topic: string; payload: string; done: (err?: Error | null) => void }[];
+} {
   const calls: { topic: string; payload: string; done: (err?: Error | null) => void }[] = [];
   return { calls, hook: (topic, payload, done) => calls.push({ topic, payload: payload.toString(), done }) };
 }
@@ -36,7 +39,9 @@ describe('broker onAccepted: the PUBACK waits for the archive', () => {
     const b = await startBroker({ port: 0, tls: pki.brokerTls, onAccepted: hook });
     try {
       const routed: string[] = [];
-      await new Promise<void>((r) => b.aedes.subscribe('vw/v1/#', (p, cb) => (routed.push(p.payload.toString()), cb()), r));
+      await new Promise<void>((r) =>
+        b.aedes.subscribe('vw/v1/#', (p, cb) => (routed.push(p.payload.toString()), cb()), r),
+      );
       clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${b.port}`);
       const gw = await clients.gateway(pki.site1gw1, 'site1/gw1');
       let acked = false;
@@ -86,13 +91,18 @@ describe('broker onAccepted: the PUBACK waits for the archive', () => {
     const b = await startBroker({ port: 0, tls: pki.brokerTls, onAccepted: hook });
     try {
       clients = new Clients(pki.caPem, `mqtts://127.0.0.1:${b.port}`);
-      const gw = await clients.gateway(pki.site1gw1, 'site1/gw1', { will: { topic: 'vw/v1/site1/gw1/_gateway/status', payload: Buffer.from('will'), qos: 1, retain: false } });
+      const gw = await clients.gateway(pki.site1gw1, 'site1/gw1', {
+        will: { topic: 'vw/v1/site1/gw1/_gateway/status', payload: Buffer.from('will'), qos: 1, retain: false },
+      });
       await gw.publishAsync('vw/v1/site1/gw1/m/obs', 'q0', { qos: 0 });
       await until(() => calls.length === 1, 5000, 'QoS 0 message handed over');
       // The Will: published when the connection drops without DISCONNECT.
       gw.stream.destroy();
       await until(() => calls.length === 2, 5000, 'Will handed over');
-      expect(calls.map((c) => [c.topic, c.payload])).toEqual([['vw/v1/site1/gw1/m/obs', 'q0'], ['vw/v1/site1/gw1/_gateway/status', 'will']]);
+      expect(calls.map((c) => [c.topic, c.payload])).toEqual([
+        ['vw/v1/site1/gw1/m/obs', 'q0'],
+        ['vw/v1/site1/gw1/_gateway/status', 'will'],
+      ]);
     } finally {
       await b.close();
     }

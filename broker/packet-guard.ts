@@ -156,7 +156,12 @@ export class PacketSizeGuard {
 
   #startBody(): void {
     const t = this.#type;
-    this.#need = t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE ? this.#length : t === MQTT_PUBLISH ? Math.min(2, this.#length) : 0;
+    this.#need =
+      t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE
+        ? this.#length
+        : t === MQTT_PUBLISH
+          ? Math.min(2, this.#length)
+          : 0;
     this.#capLen = 0;
   }
 
@@ -196,7 +201,8 @@ export class PacketSizeGuard {
         if (this.#capLen === 0 && this.#need > 0) {
           // The common case: the strings lie whole in this chunk and are checked where they are.
           let need = this.#need;
-          if (this.#type === MQTT_PUBLISH && need === 2 && chunk.length - i >= 2) need = this.#publishNeed(chunk[i] ?? 0, chunk[i + 1] ?? 0);
+          if (this.#type === MQTT_PUBLISH && need === 2 && chunk.length - i >= 2)
+            need = this.#publishNeed(chunk[i] ?? 0, chunk[i + 1] ?? 0);
           if (chunk.length - i >= need) {
             this.#need = need;
             this.#check(chunk, i, i + need);

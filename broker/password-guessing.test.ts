@@ -28,7 +28,10 @@ const FREE = 3;
 
 async function broker(now: () => number): Promise<Broker> {
   const c = await startBroker({
-    port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), now,
+    port: 0,
+    tls: pki.brokerTls,
+    users: createUserStore(await testUsers()),
+    now,
     limits: { authFailuresBeforeBackoff: FREE, authBackoffBaseMs: 1000, authBackoffMaxMs: 60_000 },
   });
   k.url = `mqtts://127.0.0.1:${c.port}`;
@@ -38,7 +41,14 @@ async function broker(now: () => number): Promise<Broker> {
 /** A password login as `user` from loopback address `from`; the CONNACK code, 0 when accepted. */
 async function login(user: string, password: string, from: string): Promise<number> {
   try {
-    const c = await k.connect(k.base({ username: user, password, clientId: `${user}:${Math.random().toString(16).slice(2, 8)}`, localAddress: from } as object));
+    const c = await k.connect(
+      k.base({
+        username: user,
+        password,
+        clientId: `${user}:${Math.random().toString(16).slice(2, 8)}`,
+        localAddress: from,
+      } as object),
+    );
     await c.endAsync();
     return 0;
   } catch (err) {
@@ -51,7 +61,8 @@ describe('password guessing', () => {
     const clock = { t: 1_000_000 };
     const c = await broker(() => clock.t);
     try {
-      for (let i = 0; i < FREE + 5; i++) expect(await login('obs1', `wrong-${i}`, '127.0.0.2'), `attempt ${i}`).toBe(i < FREE + 1 ? 4 : 3);
+      for (let i = 0; i < FREE + 5; i++)
+        expect(await login('obs1', `wrong-${i}`, '127.0.0.2'), `attempt ${i}`).toBe(i < FREE + 1 ? 4 : 3);
       // Before: accepted at once. Now the guesser waits 2^n seconds per guess, right password or not.
       expect(await login('obs1', 'pw-obs1', '127.0.0.2')).toBe(3);
       expect(c.counters.refusedConnects['bad-password']).toBe(FREE + 1);

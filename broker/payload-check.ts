@@ -18,7 +18,10 @@ import type { BrokerContext, Conn } from './context.js';
 import { bump } from './metrics.js';
 
 const KIND_NUMBER: Record<(typeof STREAM_KINDS)[number], number> = {
-  obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS,
+  obs: Kind.KIND_OBS,
+  wave: Kind.KIND_WAVE,
+  alarm: Kind.KIND_ALARM,
+  status: Kind.KIND_STATUS,
 };
 /** Gateways named in the invalid_payloads metric; the rest are counted under one label. */
 const MAX_GATEWAY_LABELS = 1000;
@@ -28,7 +31,12 @@ const ascii = new TextEncoder();
 export function expectedBatch(topic: string): ExpectedBatch | null {
   const t = parseStreamTopic(topic);
   if (!t) return null;
-  return { site: ascii.encode(t.site), gateway: ascii.encode(t.gateway), device: ascii.encode(t.device), kind: KIND_NUMBER[t.kind] };
+  return {
+    site: ascii.encode(t.site),
+    gateway: ascii.encode(t.gateway),
+    device: ascii.encode(t.device),
+    kind: KIND_NUMBER[t.kind],
+  };
 }
 
 /** A connection's last stream topic and what it requires: a gateway publishes on a handful of topics, so it is reused. */
@@ -50,13 +58,17 @@ export function payloadProblem(ctx: BrokerContext, c: Conn, packet: PublishPacke
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   if (cache.batch === null || (packet.retain && payload.length === 0)) return null;
   const problem = checkBatch(payload, cache.batch);
-  if (problem !== null) countInvalid(ctx, c.identity?.kind === 'gateway' ? `${c.identity.site}/${c.identity.gateway}` : c.key);
+  if (problem !== null)
+    countInvalid(ctx, c.identity?.kind === 'gateway' ? `${c.identity.site}/${c.identity.gateway}` : c.key);
   return problem;
 }
 
 /** One invalid payload against `gateway` ('site/gw') in invalid_payloads, whose labels are bounded. */
 export function countInvalid(ctx: BrokerContext, gateway: string): void {
-  const label = gateway in ctx.counters.invalidPayloads || Object.keys(ctx.counters.invalidPayloads).length < MAX_GATEWAY_LABELS ? gateway : '(other)';
+  const label =
+    gateway in ctx.counters.invalidPayloads || Object.keys(ctx.counters.invalidPayloads).length < MAX_GATEWAY_LABELS
+      ? gateway
+      : '(other)';
   bump(ctx.counters.invalidPayloads, label);
 }
 

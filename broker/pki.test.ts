@@ -28,7 +28,10 @@ const hasOpenssl = (() => {
 /** OpenSSL as the peer verifier: exit status 0 and "OK" only when the chain and the purpose check out. */
 function opensslVerify(caFile: string, certFile: string, purpose: 'sslserver' | 'sslclient'): boolean {
   try {
-    return execFileSync('openssl', ['verify', '-purpose', purpose, '-CAfile', caFile, certFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(': OK');
+    return execFileSync('openssl', ['verify', '-purpose', purpose, '-CAfile', caFile, certFile], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).includes(': OK');
   } catch {
     return false;
   }
@@ -81,22 +84,33 @@ describe('ensureDevPki', () => {
     expect(broker.serialNumber).not.toBe(gw.serialNumber);
   });
 
-  it.skipIf(!hasOpenssl)(`passes openssl verify with the right purpose, and only that purpose${hasOpenssl ? '' : ' (skipped: no openssl binary)'}`, () => {
-    expect(opensslVerify(pki.caCert, pki.brokerCert, 'sslserver')).toBe(true);
-    expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslclient')).toBe(true);
-    expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslserver')).toBe(false);
-  });
+  it.skipIf(!hasOpenssl)(
+    `passes openssl verify with the right purpose, and only that purpose${hasOpenssl ? '' : ' (skipped: no openssl binary)'}`,
+    () => {
+      expect(opensslVerify(pki.caCert, pki.brokerCert, 'sslserver')).toBe(true);
+      expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslclient')).toBe(true);
+      expect(opensslVerify(pki.caCert, pki.gatewayCert, 'sslserver')).toBe(false);
+    },
+  );
 
   it('reuses valid files on the second call', async () => {
     const before = await Promise.all([pki.caKey, pki.brokerCert, pki.gatewayKey].map(read));
-    const again = await ensureDevPki(dataDir, { site: 'site1', gateway: 'gw1', hosts: ['broker.example.org', '10.1.2.3'] });
+    const again = await ensureDevPki(dataDir, {
+      site: 'site1',
+      gateway: 'gw1',
+      hosts: ['broker.example.org', '10.1.2.3'],
+    });
     expect(again.created).toBe(false);
     expect(await Promise.all([again.caKey, again.brokerCert, again.gatewayKey].map(read))).toEqual(before);
   });
 
   it('reissues the broker cert when a new host is asked for, keeping the CA', async () => {
     const caBefore = await read(pki.caCert);
-    const again = await ensureDevPki(dataDir, { site: 'site1', gateway: 'gw1', hosts: ['broker.example.org', '10.1.2.3', 'other.example'] });
+    const again = await ensureDevPki(dataDir, {
+      site: 'site1',
+      gateway: 'gw1',
+      hosts: ['broker.example.org', '10.1.2.3', 'other.example'],
+    });
     expect(again.created).toBe(true);
     expect(await read(again.caCert)).toBe(caBefore);
     expect(new X509Certificate(await read(again.brokerCert)).checkHost('other.example')).toBe('other.example');
@@ -112,13 +126,22 @@ describe('ensureDevPki', () => {
 
     await writeFile(pki.brokerCert, foreignBroker);
     await writeFile(pki.brokerKey, await read(other.brokerKey));
-    const shortLived = await issueGatewayCert({ certPem: await read(pki.caCert), keyPem: await read(pki.caKey) }, 'site1', 'gw1', 0.1 / 86_400);
+    const shortLived = await issueGatewayCert(
+      { certPem: await read(pki.caCert), keyPem: await read(pki.caKey) },
+      'site1',
+      'gw1',
+      0.1 / 86_400,
+    );
     await writeFile(pki.gatewayCert, shortLived.certPem);
     await writeFile(pki.gatewayKey, shortLived.keyPem);
     await new Promise((r) => setTimeout(r, 150)); // 100 ms lifetime
     expect(Date.parse(new X509Certificate(shortLived.certPem).validTo)).toBeLessThanOrEqual(Date.now());
 
-    const again = await ensureDevPki(dataDir, { site: 'site1', gateway: 'gw1', hosts: ['broker.example.org', '10.1.2.3', 'other.example'] });
+    const again = await ensureDevPki(dataDir, {
+      site: 'site1',
+      gateway: 'gw1',
+      hosts: ['broker.example.org', '10.1.2.3', 'other.example'],
+    });
     expect(again.created).toBe(true);
     expect(new X509Certificate(await read(again.brokerCert)).verify(ca.publicKey)).toBe(true);
     const gw = new X509Certificate(await read(again.gatewayCert));
@@ -128,9 +151,16 @@ describe('ensureDevPki', () => {
   });
 
   it('reissues the gateway cert when the configured identity changes', async () => {
-    const again = await ensureDevPki(dataDir, { site: 'site1', gateway: 'gw9', hosts: ['broker.example.org', '10.1.2.3', 'other.example'] });
+    const again = await ensureDevPki(dataDir, {
+      site: 'site1',
+      gateway: 'gw9',
+      hosts: ['broker.example.org', '10.1.2.3', 'other.example'],
+    });
     expect(again.created).toBe(true);
-    expect(gatewayIdentityFromCert(new X509Certificate(await read(again.gatewayCert)))).toEqual({ site: 'site1', gateway: 'gw9' });
+    expect(gatewayIdentityFromCert(new X509Certificate(await read(again.gatewayCert)))).toEqual({
+      site: 'site1',
+      gateway: 'gw9',
+    });
   });
 });
 
@@ -157,7 +187,15 @@ describe('gateway certificates', () => {
   });
 
   it('refuses identities that would widen a topic or make the URN ambiguous', async () => {
-    for (const [site, gw] of [['a:b', 'c'], ['a', 'b:c'], ['a/b', 'c'], ['#', 'c'], ['a', '+'], ['', 'c'], ['a', 'x'.repeat(65)]] as const) {
+    for (const [site, gw] of [
+      ['a:b', 'c'],
+      ['a', 'b:c'],
+      ['a/b', 'c'],
+      ['#', 'c'],
+      ['a', '+'],
+      ['', 'c'],
+      ['a', 'x'.repeat(65)],
+    ] as const) {
       await expect(issueGatewayCert(ca, site, gw)).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
     }
     await expect(issueGatewayCert(ca, 's', 'g', 0)).rejects.toMatchObject({ code: 'VW_ERR_CONFIG' });
@@ -165,7 +203,8 @@ describe('gateway certificates', () => {
 
   it('gives every certificate a fresh random serial', async () => {
     const serials = new Set<string>();
-    for (let i = 0; i < 4; i++) serials.add(new X509Certificate((await issueGatewayCert(ca, 's', 'g')).certPem).serialNumber);
+    for (let i = 0; i < 4; i++)
+      serials.add(new X509Certificate((await issueGatewayCert(ca, 's', 'g')).certPem).serialNumber);
     expect(serials.size).toBe(4);
   });
 });

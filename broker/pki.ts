@@ -70,18 +70,21 @@ function validity(days: number): Validity {
 
 export async function issueCa(commonName = 'vitalwire development CA'): Promise<Issued> {
   const keys = await newKeyPair();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: [{ CN: [commonName] }, { O: ['vitalwire'] }],
-    keys,
-    signingAlgorithm: ALG,
-    ...validity(CA_DAYS),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name: [{ CN: [commonName] }, { O: ['vitalwire'] }],
+      keys,
+      signingAlgorithm: ALG,
+      ...validity(CA_DAYS),
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
   return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
@@ -107,23 +110,26 @@ async function signLeaf(
   days: number | Validity,
 ): Promise<string> {
   const { cert: caCert, key: caKey } = await importCa(ca);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject,
-    issuer: caCert.subjectName,
-    publicKey,
-    signingKey: caKey,
-    signingAlgorithm: ALG,
-    ...(typeof days === 'number' ? validity(days) : days),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([usage], false),
-      new x509.SubjectAlternativeNameExtension(names, false),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert, false, crypto),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerial(),
+      subject,
+      issuer: caCert.subjectName,
+      publicKey,
+      signingKey: caKey,
+      signingAlgorithm: ALG,
+      ...(typeof days === 'number' ? validity(days) : days),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([usage], false),
+        new x509.SubjectAlternativeNameExtension(names, false),
+        await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert, false, crypto),
+      ],
+    },
+    crypto,
+  );
   return cert.toString('pem');
 }
 
@@ -141,8 +147,13 @@ function brokerNames(hosts: readonly string[]): x509.JsonGeneralNames {
 }
 
 export async function issueBrokerCert(ca: Issued, hosts: readonly string[]): Promise<Issued> {
-  return issueLeaf(ca, [{ CN: ['vitalwire broker'] }, { O: ['vitalwire'] }], brokerNames(hosts),
-    x509.ExtendedKeyUsage.serverAuth, LEAF_DAYS);
+  return issueLeaf(
+    ca,
+    [{ CN: ['vitalwire broker'] }, { O: ['vitalwire'] }],
+    brokerNames(hosts),
+    x509.ExtendedKeyUsage.serverAuth,
+    LEAF_DAYS,
+  );
 }
 
 function gatewaySegment(s: string): boolean {
@@ -159,15 +170,26 @@ export async function issueGatewayCert(
 ): Promise<{ certPem: string; keyPem: string }> {
   checkGatewayIdentity(site, gateway);
   if (typeof days === 'number' ? !Number.isFinite(days) || days <= 0 : !(days.notAfter > days.notBefore)) {
-    throw new VitalwireError('VW_ERR_CONFIG', `certificate lifetime ${typeof days === 'number' ? `${days} days` : 'window is empty'}`);
+    throw new VitalwireError(
+      'VW_ERR_CONFIG',
+      `certificate lifetime ${typeof days === 'number' ? `${days} days` : 'window is empty'}`,
+    );
   }
-  return issueLeaf(ca, [{ CN: [gateway] }, { O: [site] }], [{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }],
-    x509.ExtendedKeyUsage.clientAuth, days);
+  return issueLeaf(
+    ca,
+    [{ CN: [gateway] }, { O: [site] }],
+    [{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }],
+    x509.ExtendedKeyUsage.clientAuth,
+    days,
+  );
 }
 
 function checkGatewayIdentity(site: string, gateway: string): void {
   if (!gatewaySegment(site) || !gatewaySegment(gateway)) {
-    throw new VitalwireError('VW_ERR_CONFIG', `gateway identity ${JSON.stringify(`${site}/${gateway}`)} is not a valid site/gateway pair (no ':' allowed)`);
+    throw new VitalwireError(
+      'VW_ERR_CONFIG',
+      `gateway identity ${JSON.stringify(`${site}/${gateway}`)} is not a valid site/gateway pair (no ':' allowed)`,
+    );
   }
 }
 
@@ -179,12 +201,20 @@ function checkGatewayIdentity(site: string, gateway: string): void {
 export async function makeGatewayRequest(site: string, gateway: string): Promise<{ csrPem: string; keyPem: string }> {
   checkGatewayIdentity(site, gateway);
   const keys = await newKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ CN: [gateway] }, { O: [site] }],
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }], false)],
-  }, crypto);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    {
+      name: [{ CN: [gateway] }, { O: [site] }],
+      keys,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension(
+          [{ type: 'url', value: `${GATEWAY_URI_PREFIX}${site}:${gateway}` }],
+          false,
+        ),
+      ],
+    },
+    crypto,
+  );
   return { csrPem: csr.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
@@ -194,7 +224,13 @@ export async function makeGatewayRequest(site: string, gateway: string): Promise
  * exactly this identity; the certificate then carries only what the CA puts in it (subject, SAN URI, client-auth use),
  * never extensions copied from the request.
  */
-export async function signGatewayRequest(ca: Issued, csrPem: string, site: string, gateway: string, days: number | Validity = LEAF_DAYS): Promise<string> {
+export async function signGatewayRequest(
+  ca: Issued,
+  csrPem: string,
+  site: string,
+  gateway: string,
+  days: number | Validity = LEAF_DAYS,
+): Promise<string> {
   checkGatewayIdentity(site, gateway);
   let csr: x509.Pkcs10CertificateRequest;
   try {
@@ -202,10 +238,14 @@ export async function signGatewayRequest(ca: Issued, csrPem: string, site: strin
   } catch {
     throw new VitalwireError('VW_ERR_PROVISION', 'the certificate request is not a PEM PKCS #10 request');
   }
-  if (!(await csr.verify(crypto))) throw new VitalwireError('VW_ERR_PROVISION', 'the certificate request is not signed by the key it carries');
+  if (!(await csr.verify(crypto)))
+    throw new VitalwireError('VW_ERR_PROVISION', 'the certificate request is not signed by the key it carries');
   const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
   if (alg.name !== 'ECDSA' || alg.namedCurve !== ALG.namedCurve) {
-    throw new VitalwireError('VW_ERR_PROVISION', `the request's key is ${alg.name}${alg.namedCurve ? ` ${alg.namedCurve}` : ''}; gateways use ECDSA P-256`);
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `the request's key is ${alg.name}${alg.namedCurve ? ` ${alg.namedCurve}` : ''}; gateways use ECDSA P-256`,
+    );
   }
   // The request's extensions are plain here; the SAN is read by its OID (2.5.29.17) and parsed as one.
   const sanRaw = csr.getExtension('2.5.29.17');
@@ -213,10 +253,20 @@ export async function signGatewayRequest(ca: Issued, csrPem: string, site: strin
   const asked = names.filter((n) => n.type === 'url' && n.value.startsWith(GATEWAY_URI_PREFIX)).map((n) => n.value);
   const want = `${GATEWAY_URI_PREFIX}${site}:${gateway}`;
   if (asked.length !== 1 || asked[0] !== want) {
-    throw new VitalwireError('VW_ERR_PROVISION', `the request asks for ${asked.length === 0 ? 'no gateway identity' : asked.join(', ')}, not ${site}/${gateway}`);
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `the request asks for ${asked.length === 0 ? 'no gateway identity' : asked.join(', ')}, not ${site}/${gateway}`,
+    );
   }
   const publicKey = await csr.publicKey.export(ALG, ['verify'], crypto);
-  return signLeaf(ca, publicKey, [{ CN: [gateway] }, { O: [site] }], [{ type: 'url', value: want }], x509.ExtendedKeyUsage.clientAuth, days);
+  return signLeaf(
+    ca,
+    publicKey,
+    [{ CN: [gateway] }, { O: [site] }],
+    [{ type: 'url', value: want }],
+    x509.ExtendedKeyUsage.clientAuth,
+    days,
+  );
 }
 
 /**
@@ -231,7 +281,9 @@ export function gatewayIdentityFromCert(cert: PeerCertificate | NodeX509): { sit
   try {
     const san = new x509.X509Certificate(new Uint8Array(raw)).getExtension(x509.SubjectAlternativeNameExtension);
     if (!san) return null;
-    uris = san.names.items.filter((n) => n.type === 'url' && n.value.startsWith(GATEWAY_URI_PREFIX)).map((n) => n.value);
+    uris = san.names.items
+      .filter((n) => n.type === 'url' && n.value.startsWith(GATEWAY_URI_PREFIX))
+      .map((n) => n.value);
   } catch {
     return null;
   }
@@ -248,8 +300,12 @@ export function gatewayIdentityFromCert(cert: PeerCertificate | NodeX509): { sit
  * serials upper-case (`getPeerCertificate().serialNumber`); the revocation list compares in this form.
  */
 export function canonicalSerial(serial: string): string {
-  const hex = serial.replace(/[:\s]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
-  if (!/^[0-9A-F]{1,40}$/.test(hex)) throw new VitalwireError('VW_ERR_CONFIG', `certificate serial ${JSON.stringify(serial)}`);
+  const hex = serial
+    .replace(/[:\s]/g, '')
+    .toUpperCase()
+    .replace(/^0+(?=.)/, '');
+  if (!/^[0-9A-F]{1,40}$/.test(hex))
+    throw new VitalwireError('VW_ERR_CONFIG', `certificate serial ${JSON.stringify(serial)}`);
   return hex;
 }
 
@@ -292,8 +348,12 @@ function coversHosts(cert: NodeX509, hosts: readonly string[]): boolean {
   } catch {
     return false;
   }
-  const have = new Set(names.map((n) => (n.type === 'ip' ? `ip:${normalizeIp(n.value)}` : `${n.type}:${n.value.toLowerCase()}`)));
-  return brokerNames(hosts).every((n) => have.has(n.type === 'ip' ? `ip:${normalizeIp(n.value)}` : `dns:${n.value.toLowerCase()}`));
+  const have = new Set(
+    names.map((n) => (n.type === 'ip' ? `ip:${normalizeIp(n.value)}` : `${n.type}:${n.value.toLowerCase()}`)),
+  );
+  return brokerNames(hosts).every((n) =>
+    have.has(n.type === 'ip' ? `ip:${normalizeIp(n.value)}` : `dns:${n.value.toLowerCase()}`),
+  );
 }
 
 /** Write via a fresh temporary file and rename, so a crash never leaves a half-written key or a key with loose mode. */

@@ -10,7 +10,11 @@ import { batch, startCentralProcess } from './test-kit.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...(input !== undefined ? { input } : {}) });
+  spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    ...(input !== undefined ? { input } : {}),
+  });
 
 let dir: string;
 beforeAll(async () => {
@@ -37,7 +41,17 @@ describe('provisioning CLI and a broker from a config file', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('already exists');
 
-    const add = run(['gateways', 'add', 'site1/gw1', '--pki', pki, '--out', join(dir, 'gw'), '--broker', 'mqtts://central.example:8883']);
+    const add = run([
+      'gateways',
+      'add',
+      'site1/gw1',
+      '--pki',
+      pki,
+      '--out',
+      join(dir, 'gw'),
+      '--broker',
+      'mqtts://central.example:8883',
+    ]);
     expect(add.status, add.stderr).toBe(0);
     const bundle = join(dir, 'gw', 'site1', 'gw1');
     expect((await stat(join(bundle, 'gateway.key'))).mode & 0o777).toBe(0o600);
@@ -47,7 +61,10 @@ describe('provisioning CLI and a broker from a config file', () => {
     expect(run(['gateways', 'add', 'site1/+', '--pki', pki, '--out', join(dir, 'gw')]).status).toBe(1);
 
     const users = join(dir, 'users.yaml');
-    const u = run(['users', 'add', 'ops1', '--role', 'observer', '--sites', 'site1', '--file', users, '--password-stdin'], 'correct horse battery\n');
+    const u = run(
+      ['users', 'add', 'ops1', '--role', 'observer', '--sites', 'site1', '--file', users, '--password-stdin'],
+      'correct horse battery\n',
+    );
     expect(u.status, u.stderr).toBe(0);
     expect((await stat(users)).mode & 0o777).toBe(0o600);
     const gen = run(['users', 'add', 'records', '--role', 'service', '--file', users]);
@@ -62,21 +79,28 @@ describe('provisioning CLI and a broker from a config file', () => {
 
   it('--check-config reports every problem with its path, and passes a good file', async () => {
     const bad = join(dir, 'bad.yaml');
-    await writeFile(bad, 'listen: { port: 70000 }\nlimits:\n  maxPacketBytes: 10\n  publishRate: 5\nredis: { url: "http://x" }\n');
+    await writeFile(
+      bad,
+      'listen: { port: 70000 }\nlimits:\n  maxPacketBytes: 10\n  publishRate: 5\nredis: { url: "http://x" }\n',
+    );
     const r = run(['central', '--config', bad, '--check-config']);
     expect(r.status).toBe(1);
-    for (const path of ['listen.port', 'tls', 'limits.maxPacketBytes', 'limits', 'redis.url']) expect(r.stderr).toContain(`- ${path}:`);
+    for (const path of ['listen.port', 'tls', 'limits.maxPacketBytes', 'limits', 'redis.url'])
+      expect(r.stderr).toContain(`- ${path}:`);
     expect(r.stderr).toContain('the configuration is invalid');
 
     const good = join(dir, 'central.yaml');
-    await writeFile(good, [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revocation/revoked.json }',
-      'users: { file: users.yaml }',
-      'http: { port: 0 }',
-      'limits: { maxConnectionsPerIdentity: 2 }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      good,
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revocation/revoked.json }',
+        'users: { file: users.yaml }',
+        'http: { port: 0 }',
+        'limits: { maxConnectionsPerIdentity: 2 }',
+        '',
+      ].join('\n'),
+    );
     const ok = run(['central', '--config', good, '--check-config']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('is valid');
@@ -87,9 +111,27 @@ describe('provisioning CLI and a broker from a config file', () => {
     central = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
     const bundle = join(dir, 'gw', 'site1', 'gw1');
     const read = (f: string): Promise<string> => readFile(join(bundle, f), 'utf8');
-    const gwOpts = { ca: await read('ca.crt'), cert: await read('gateway.crt'), key: await read('gateway.key'), clientId: 'site1/gw1', protocolVersion: 4 as const, reconnectPeriod: 0 };
+    const gwOpts = {
+      ca: await read('ca.crt'),
+      cert: await read('gateway.crt'),
+      key: await read('gateway.key'),
+      clientId: 'site1/gw1',
+      protocolVersion: 4 as const,
+      reconnectPeriod: 0,
+    };
     const url = `mqtts://127.0.0.1:${central.port}`;
-    const obs = await mqtt.connectAsync(url, { ca: gwOpts.ca, username: 'ops1', password: 'correct horse battery', clientId: 'ops1', protocolVersion: 4, reconnectPeriod: 0 }, false);
+    const obs = await mqtt.connectAsync(
+      url,
+      {
+        ca: gwOpts.ca,
+        username: 'ops1',
+        password: 'correct horse battery',
+        clientId: 'ops1',
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      },
+      false,
+    );
     await obs.subscribeAsync('vw/v1/site1/#', { qos: 1 });
     const got = new Promise<string>((r) => obs.once('message', (t) => r(t)));
     const gw = await mqtt.connectAsync(url, gwOpts, false);
@@ -104,8 +146,20 @@ describe('provisioning CLI and a broker from a config file', () => {
     await expect(mqtt.connectAsync(url, gwOpts, false)).rejects.toMatchObject({ code: 5 });
 
     expect(run(['users', 'remove', 'ops1', '--file', join(dir, 'users.yaml')]).status).toBe(0);
-    await expect(mqtt.connectAsync(url, { ca: gwOpts.ca, username: 'ops1', password: 'correct horse battery', clientId: 'ops1', protocolVersion: 4, reconnectPeriod: 0 }, false))
-      .rejects.toMatchObject({ code: 4 });
+    await expect(
+      mqtt.connectAsync(
+        url,
+        {
+          ca: gwOpts.ca,
+          username: 'ops1',
+          password: 'correct horse battery',
+          clientId: 'ops1',
+          protocolVersion: 4,
+          reconnectPeriod: 0,
+        },
+        false,
+      ),
+    ).rejects.toMatchObject({ code: 4 });
     expect(central.out()).toMatch(/"reason":"tls-cert-revoked"/);
     expect(central.out()).not.toContain('correct horse');
   });
@@ -122,7 +176,11 @@ describe('lab listener', () => {
     const lab = await startCentralProcess(['--lab', '--port', '0']);
     try {
       expect(lab.out()).toContain('must never carry patient data');
-      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${lab.port}`, { clientId: 'anything', protocolVersion: 4, reconnectPeriod: 0 }, false);
+      const c = await mqtt.connectAsync(
+        `mqtt://127.0.0.1:${lab.port}`,
+        { clientId: 'anything', protocolVersion: 4, reconnectPeriod: 0 },
+        false,
+      );
       await c.subscribeAsync('#', { qos: 1 });
       const got = new Promise<string>((r) => c.once('message', (t) => r(t)));
       await c.publishAsync('any/topic', 'x', { qos: 1 });

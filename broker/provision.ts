@@ -19,7 +19,18 @@ import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { VitalwireError } from '../decoders/errors.js';
 import { readValidatedFile } from '../lib/config.js';
-import { canonicalSerial, issueBrokerCert, issueCa, issueGatewayCert, makeGatewayRequest, pairIsUsable, readPair, signGatewayRequest, writeAtomic, writePair } from './pki.js';
+import {
+  canonicalSerial,
+  issueBrokerCert,
+  issueCa,
+  issueGatewayCert,
+  makeGatewayRequest,
+  pairIsUsable,
+  readPair,
+  signGatewayRequest,
+  writeAtomic,
+  writePair,
+} from './pki.js';
 import { readRevocationFile, writeRevocationFile, type RevokedEntry } from './revocation.js';
 
 export interface PkiPaths {
@@ -57,11 +68,18 @@ const issuedFile = z.strictObject({ issued: z.array(issuedEntry).default([]) });
 export type IssuedEntry = z.output<typeof issuedEntry>;
 
 async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readIssued(path: string): Promise<IssuedEntry[]> {
-  const f = await readValidatedFile(issuedFile, path, { what: 'issued-certificates list', format: 'json', missingOk: true });
+  const f = await readValidatedFile(issuedFile, path, {
+    what: 'issued-certificates list',
+    format: 'json',
+    missingOk: true,
+  });
   return f ? f.issued.map((e) => ({ ...e })) : [];
 }
 
@@ -72,8 +90,11 @@ async function writeIssued(path: string, entries: readonly IssuedEntry[]): Promi
 /** Creates a site CA and the broker's server certificate. Refuses to replace an existing CA. */
 export async function caInit(dir: string, o: { hosts: readonly string[]; name?: string }): Promise<PkiPaths> {
   const p = pkiPaths(dir);
-  if (await exists(p.caCert) || await exists(p.caKey)) {
-    throw new VitalwireError('VW_ERR_PROVISION', `${p.caCert} already exists: a new CA would orphan every gateway certificate it issued`);
+  if ((await exists(p.caCert)) || (await exists(p.caKey))) {
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `${p.caCert} already exists: a new CA would orphan every gateway certificate it issued`,
+    );
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -88,7 +109,8 @@ export async function caInit(dir: string, o: { hosts: readonly string[]; name?: 
 
 async function loadCa(p: PkiPaths): Promise<{ certPem: string; keyPem: string }> {
   const ca = await readPair(p.caCert, p.caKey);
-  if (!ca || !pairIsUsable(ca)) throw new VitalwireError('VW_ERR_PROVISION', `no usable CA in ${p.dir} (run 'vitalwire ca init')`);
+  if (!ca || !pairIsUsable(ca))
+    throw new VitalwireError('VW_ERR_PROVISION', `no usable CA in ${p.dir} (run 'vitalwire ca init')`);
   return ca;
 }
 
@@ -112,10 +134,12 @@ export function gatewayConfigStub(site: string, gateway: string, brokerUrl: stri
     dataDir: '/var/lib/vitalwire/gateway',
     devices: [],
   };
-  return `# vitalwire gateway ${site}/${gateway}: written by '${writtenBy}'. Paths are relative to this file; gateway.key is this\n` +
+  return (
+    `# vitalwire gateway ${site}/${gateway}: written by '${writtenBy}'. Paths are relative to this file; gateway.key is this\n` +
     `# gateway's identity: keep it here, never copy it elsewhere. dataDir holds the durable outbox (one gateway per directory).\n` +
     `# Add the devices, then check: vitalwire gateway --config gateway.yaml --check-config (every key: docs/gateway.md).\n` +
-    `${toYaml(stub).replace('devices: []\n', `devices:\n  # - id: bed01\n  #   protocol: hl7          # vitalwire gateway probe --device /dev/ttyUSB0 says which\n  #   bed: "ICU 1"\n  #   transport: { kind: serial, path: /dev/ttyUSB0, baudRate: 9600 }\n`)}`;
+    `${toYaml(stub).replace('devices: []\n', `devices:\n  # - id: bed01\n  #   protocol: hl7          # vitalwire gateway probe --device /dev/ttyUSB0 says which\n  #   bed: "ICU 1"\n  #   transport: { kind: serial, path: /dev/ttyUSB0, baudRate: 9600 }\n`)}`
+  );
 }
 
 /** Copies an edited file aside before it is replaced, so nothing an engineer wrote is lost; returns the copy's path. */
@@ -128,7 +152,13 @@ async function backUp(path: string): Promise<string | null> {
 
 async function record(p: PkiPaths, certPem: string, site: string, gateway: string): Promise<IssuedEntry> {
   const x = new X509Certificate(certPem);
-  const entry = { serial: canonicalSerial(x.serialNumber), site, gateway, notAfter: new Date(x.validTo).toISOString(), issuedAt: new Date().toISOString() };
+  const entry = {
+    serial: canonicalSerial(x.serialNumber),
+    site,
+    gateway,
+    notAfter: new Date(x.validTo).toISOString(),
+    issuedAt: new Date().toISOString(),
+  };
   const entries = await readIssued(p.issued);
   entries.push(entry);
   await writeIssued(p.issued, entries);
@@ -137,27 +167,52 @@ async function record(p: PkiPaths, certPem: string, site: string, gateway: strin
 
 /** Revokes every certificate of site/gateway except `keep`: a re-issued identity never has two valid certificates. */
 async function revokePrevious(p: PkiPaths, site: string, gateway: string, keep: string): Promise<string[]> {
-  const issued = (await readIssued(p.issued)).filter((e) => e.site === site && e.gateway === gateway && e.serial !== keep);
+  const issued = (await readIssued(p.issued)).filter(
+    (e) => e.site === site && e.gateway === gateway && e.serial !== keep,
+  );
   if (issued.length === 0) return [];
   const revoked = await readRevocationFile(p.revoked, true);
   const already = new Set(revoked.map((e) => canonicalSerial(e.serial)));
   const now = new Date().toISOString();
-  const added: RevokedEntry[] = issued.filter((e) => !already.has(e.serial))
-    .map((e) => ({ serial: e.serial, identity: `${site}/${gateway}`, revokedAt: now, reason: `superseded by ${keep}` }));
+  const added: RevokedEntry[] = issued
+    .filter((e) => !already.has(e.serial))
+    .map((e) => ({
+      serial: e.serial,
+      identity: `${site}/${gateway}`,
+      revokedAt: now,
+      reason: `superseded by ${keep}`,
+    }));
   if (added.length > 0) await writeRevocationFile(p.revoked, [...revoked, ...added]);
   return added.map((e) => e.serial);
 }
 
 /** Issues a gateway certificate into a bundle directory and records it in issued.json (labs and demos: see sign). */
-export async function addGateway(pkiDir: string, site: string, gateway: string, o: {
-  outDir: string; brokerUrl: string; days?: number; force?: boolean;
-}): Promise<GatewayBundle & { revoked: string[]; backup: string | null }> {
+export async function addGateway(
+  pkiDir: string,
+  site: string,
+  gateway: string,
+  o: {
+    outDir: string;
+    brokerUrl: string;
+    days?: number;
+    force?: boolean;
+  },
+): Promise<GatewayBundle & { revoked: string[]; backup: string | null }> {
   const p = pkiPaths(pkiDir);
   const ca = await loadCa(p);
   const dir = join(o.outDir, site, gateway);
-  const b = { dir, caCert: join(dir, 'ca.crt'), cert: join(dir, 'gateway.crt'), key: join(dir, 'gateway.key'), config: join(dir, 'gateway.yaml') };
-  if (!o.force && (await exists(b.cert) || await exists(b.key))) {
-    throw new VitalwireError('VW_ERR_PROVISION', `${dir} already holds a certificate (use --force to issue a new one: the old one is revoked and gateway.yaml kept as a backup)`);
+  const b = {
+    dir,
+    caCert: join(dir, 'ca.crt'),
+    cert: join(dir, 'gateway.crt'),
+    key: join(dir, 'gateway.key'),
+    config: join(dir, 'gateway.yaml'),
+  };
+  if (!o.force && ((await exists(b.cert)) || (await exists(b.key)))) {
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `${dir} already holds a certificate (use --force to issue a new one: the old one is revoked and gateway.yaml kept as a backup)`,
+    );
   }
   const issued = await issueGatewayCert(ca, site, gateway, o.days);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -184,10 +239,18 @@ export interface GatewayInit {
  * An existing key is never replaced without `force` (its certificate would stop matching); an existing config is kept
  * as it is, or, with `force`, copied aside first.
  */
-export async function initGateway(dir: string, site: string, gateway: string, o: { brokerUrl: string; force?: boolean }): Promise<GatewayInit> {
+export async function initGateway(
+  dir: string,
+  site: string,
+  gateway: string,
+  o: { brokerUrl: string; force?: boolean },
+): Promise<GatewayInit> {
   const f = { dir, key: join(dir, 'gateway.key'), csr: join(dir, 'gateway.csr'), config: join(dir, 'gateway.yaml') };
-  if (!o.force && await exists(f.key)) {
-    throw new VitalwireError('VW_ERR_PROVISION', `${f.key} already exists: this gateway has a key (use --force to make a new one; its certificate must then be signed again)`);
+  if (!o.force && (await exists(f.key))) {
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `${f.key} already exists: this gateway has a key (use --force to make a new one; its certificate must then be signed again)`,
+    );
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -203,8 +266,17 @@ export async function initGateway(dir: string, site: string, gateway: string, o:
 }
 
 /** At the centre: signs a gateway's request; the new certificate supersedes (revokes) any earlier one of that gateway. */
-export async function signGateway(pkiDir: string, site: string, gateway: string, o: { csrPem: string; outDir: string; days?: number }): Promise<{
-  cert: string; caCert: string; serial: string; notAfter: string; revoked: string[];
+export async function signGateway(
+  pkiDir: string,
+  site: string,
+  gateway: string,
+  o: { csrPem: string; outDir: string; days?: number },
+): Promise<{
+  cert: string;
+  caCert: string;
+  serial: string;
+  notAfter: string;
+  revoked: string[];
 }> {
   const p = pkiPaths(pkiDir);
   const ca = await loadCa(p);
@@ -222,7 +294,8 @@ export async function signGateway(pkiDir: string, site: string, gateway: string,
 /** Reads a certificate request file, bounded (a request is a few hundred bytes). */
 export async function readRequest(path: string): Promise<string> {
   const text = await readFile(path, 'utf8');
-  if (text.length > 16 * 1024) throw new VitalwireError('VW_ERR_PROVISION', `${path} is not a certificate request (too large)`);
+  if (text.length > 16 * 1024)
+    throw new VitalwireError('VW_ERR_PROVISION', `${path} is not a certificate request (too large)`);
   return text;
 }
 
@@ -230,21 +303,38 @@ export async function readRequest(path: string): Promise<string> {
  * Revokes one certificate of site/gateway (`serial`), or every one (`all`): one of the two must be said, so an
  * operator who meant the old certificate never cuts off the gateway's current one. Returns the serials newly revoked.
  */
-export async function revokeGateway(pkiDir: string, site: string, gateway: string, o: { serial?: string; all?: boolean; reason?: string } = {}): Promise<string[]> {
+export async function revokeGateway(
+  pkiDir: string,
+  site: string,
+  gateway: string,
+  o: { serial?: string; all?: boolean; reason?: string } = {},
+): Promise<string[]> {
   if ((o.serial === undefined) === (o.all !== true)) {
-    throw new VitalwireError('VW_ERR_USAGE', 'give the certificate to revoke (--serial HEX, see `gateways list`) or --all for every certificate of the gateway');
+    throw new VitalwireError(
+      'VW_ERR_USAGE',
+      'give the certificate to revoke (--serial HEX, see `gateways list`) or --all for every certificate of the gateway',
+    );
   }
   const p = pkiPaths(pkiDir);
   const issued = (await readIssued(p.issued)).filter((e) => e.site === site && e.gateway === gateway);
   const wanted = o.all ? issued : issued.filter((e) => e.serial === canonicalSerial(o.serial ?? ''));
   if (wanted.length === 0) {
-    throw new VitalwireError('VW_ERR_PROVISION', `no certificate${o.serial ? ` ${o.serial}` : ''} issued to ${site}/${gateway} in ${p.issued}`);
+    throw new VitalwireError(
+      'VW_ERR_PROVISION',
+      `no certificate${o.serial ? ` ${o.serial}` : ''} issued to ${site}/${gateway} in ${p.issued}`,
+    );
   }
   const revoked = await readRevocationFile(p.revoked, true);
   const already = new Set(revoked.map((e) => canonicalSerial(e.serial)));
   const now = new Date().toISOString();
-  const added: RevokedEntry[] = wanted.filter((e) => !already.has(e.serial))
-    .map((e) => ({ serial: e.serial, identity: `${site}/${gateway}`, revokedAt: now, ...(o.reason ? { reason: o.reason } : {}) }));
+  const added: RevokedEntry[] = wanted
+    .filter((e) => !already.has(e.serial))
+    .map((e) => ({
+      serial: e.serial,
+      identity: `${site}/${gateway}`,
+      revokedAt: now,
+      ...(o.reason ? { reason: o.reason } : {}),
+    }));
   await writeRevocationFile(p.revoked, [...revoked, ...added]);
   return added.map((e) => e.serial);
 }

@@ -38,16 +38,28 @@ d(`two emitters on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const subConn = new Redis(redis.url);
     const pubConn = new Redis(redis.url);
     await Promise.all([subConn, pubConn].map((c) => new Promise((r) => c.once('ready', r))));
-    const e = createRedisEmitter({ subConn, pubConn, concurrency: 100, matchEmptyLevels: true, onError: (err) => errors.push(err) });
+    const e = createRedisEmitter({
+      subConn,
+      pubConn,
+      concurrency: 100,
+      matchEmptyLevels: true,
+      onError: (err) => errors.push(err),
+    });
     open.push(e);
     return e;
   }
   const on = (e: RedisEmitter, filter: string): Promise<Message[]> & { got: Message[] } => {
     const got: Message[] = [];
-    const p = new Promise<Message[]>((resolve) => e.on(filter, (m, done) => {
-      got.push(m);
-      done();
-    }, () => resolve(got)));
+    const p = new Promise<Message[]>((resolve) =>
+      e.on(
+        filter,
+        (m, done) => {
+          got.push(m);
+          done();
+        },
+        () => resolve(got),
+      ),
+    );
     return Object.assign(p, { got });
   };
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
@@ -113,7 +125,10 @@ d(`two emitters on one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const raw = new Redis(redis.url);
     try {
       await raw.publish('g/1', Buffer.from('short'));
-      await raw.publish('g/1', Buffer.concat([Buffer.from('VW\x02', 'latin1'), Buffer.alloc(22, 7), Buffer.from([0xc1])])); // a header from another sender, msgpack body 0xc1: never used in msgpack
+      await raw.publish(
+        'g/1',
+        Buffer.concat([Buffer.from('VW\x02', 'latin1'), Buffer.alloc(22, 7), Buffer.from([0xc1])]),
+      ); // a header from another sender, msgpack body 0xc1: never used in msgpack
       await emit(a, { topic: 'g/2' });
       await settle();
     } finally {

@@ -73,7 +73,11 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
    */
   const bad = (why: string): void => {
     if (badFrames++ % 10_000 === 0) {
-      o.onError(new Error(`cluster bus: ${badFrames} frame(s) from another broker not understood (${why}); are all brokers on this Redis the same vitalwire version?`));
+      o.onError(
+        new Error(
+          `cluster bus: ${badFrames} frame(s) from another broker not understood (${why}); are all brokers on this Redis the same vitalwire version?`,
+        ),
+      );
     }
   };
 
@@ -132,7 +136,11 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
       const n = patterns.get(p) ?? 0;
       patterns.set(p, n + 1);
       if (n > 0) later(done);
-      else o.subConn.psubscribe(p).then(() => later(done), (err: Error) => (o.onError(err), later(done)));
+      else
+        o.subConn.psubscribe(p).then(
+          () => later(done),
+          (err: Error) => (o.onError(err), later(done)),
+        );
       return emitter;
     },
     removeListener(topic, notify, done) {
@@ -144,7 +152,10 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
         later(done);
       } else {
         patterns.delete(p);
-        o.subConn.punsubscribe(p).then(() => later(done), (err: Error) => (o.onError(err), later(done)));
+        o.subConn.punsubscribe(p).then(
+          () => later(done),
+          (err: Error) => (o.onError(err), later(done)),
+        );
       }
       return emitter;
     },
@@ -165,7 +176,10 @@ export function createRedisEmitter(o: RedisEmitterOptions): RedisEmitter {
       const frame = encodeFrame(message, self, counter++);
       local.emit(message, () => settle());
       cork();
-      o.pubConn.publish(message.topic, frame).then(() => settle(), (err: Error) => settle(err));
+      o.pubConn.publish(message.topic, frame).then(
+        () => settle(),
+        (err: Error) => settle(err),
+      );
       return emitter;
     },
     close(done) {

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { RetainedQuota } from './retained-quota.js';
-import { Clients, diagnosisOf, makeTestPki, nextMessage, statusBatch, testUsers, until, type TestPki } from './test-kit.js';
+import {
+  Clients,
+  diagnosisOf,
+  makeTestPki,
+  nextMessage,
+  statusBatch,
+  testUsers,
+  until,
+  type TestPki,
+} from './test-kit.js';
 import { createUserStore } from './users.js';
 
 describe('RetainedQuota', () => {
@@ -66,8 +75,15 @@ describe('retained messages per identity on a real broker', () => {
   let central: Broker;
   beforeAll(async () => {
     central = await startBroker({
-      port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()),
-      limits: { maxRetainedPerIdentity: 10, maxRetainedBytesPerIdentity: 1024 * 1024, publishRatePerSecond: 1e6, publishBurst: 1e6 },
+      port: 0,
+      tls: pki.brokerTls,
+      users: createUserStore(await testUsers()),
+      limits: {
+        maxRetainedPerIdentity: 10,
+        maxRetainedBytesPerIdentity: 1024 * 1024,
+        publishRatePerSecond: 1e6,
+        publishBurst: 1e6,
+      },
     });
     k.url = `mqtts://127.0.0.1:${central.port}`;
   });
@@ -75,7 +91,7 @@ describe('retained messages per identity on a real broker', () => {
     await central?.close();
   });
 
-  it('stores a gateway\'s first 10 retained messages of 100 KB, delivers all 30 live, and counts the 20 it did not store', async () => {
+  it("stores a gateway's first 10 retained messages of 100 KB, delivers all 30 live, and counts the 20 it did not store", async () => {
     const live = await k.user('svc');
     let liveCount = 0;
     live.on('message', (_t, _p, packet) => {
@@ -94,9 +110,15 @@ describe('retained messages per identity on a real broker', () => {
     expect([...stored.keys()].sort()).toEqual([...Array(10)].map((_, i) => `vw/v1/site1/gw1/dev${i}/status`).sort());
     expect(central.counters.retainedNotStored['retained-count-limit']).toBe(20);
     // Replacing a stored one is not a new one; clearing frees a place.
-    await gw.publishAsync('vw/v1/site1/gw1/dev0/status', statusBatch('vw/v1/site1/gw1/dev0/status', 'replaced'), { qos: 1, retain: true });
+    await gw.publishAsync('vw/v1/site1/gw1/dev0/status', statusBatch('vw/v1/site1/gw1/dev0/status', 'replaced'), {
+      qos: 1,
+      retain: true,
+    });
     await gw.publishAsync('vw/v1/site1/gw1/dev1/status', Buffer.alloc(0), { qos: 1, retain: true });
-    await gw.publishAsync('vw/v1/site1/gw1/dev20/status', statusBatch('vw/v1/site1/gw1/dev20/status', 'late'), { qos: 1, retain: true });
+    await gw.publishAsync('vw/v1/site1/gw1/dev20/status', statusBatch('vw/v1/site1/gw1/dev20/status', 'late'), {
+      qos: 1,
+      retain: true,
+    });
     const after = await storedFor('vw/v1/site1/gw1/+/status', 10);
     expect(after.get('vw/v1/site1/gw1/dev0/status')).toBe('replaced');
     expect(after.has('vw/v1/site1/gw1/dev1/status')).toBe(false);
@@ -106,7 +128,10 @@ describe('retained messages per identity on a real broker', () => {
     // Another gateway has its own ten.
     const gw2 = await k.gateway(pki.site1gw2, 'site1/gw2');
     const got = nextMessage(live);
-    await gw2.publishAsync('vw/v1/site1/gw2/a/status', statusBatch('vw/v1/site1/gw2/a/status', 'gw2'), { qos: 1, retain: true });
+    await gw2.publishAsync('vw/v1/site1/gw2/a/status', statusBatch('vw/v1/site1/gw2/a/status', 'gw2'), {
+      qos: 1,
+      retain: true,
+    });
     await got;
     expect(central.counters.retainedNotStored['retained-count-limit']).toBe(20);
   });

@@ -58,7 +58,8 @@ export class RetainedQuota {
     const o = this.#byOwner.get(owner) ?? { count: 0, bytes: 0 };
     const count = o.count + (mine ? 0 : 1);
     const total = o.bytes - (mine ? prev.bytes : 0) + bytes;
-    const verdict: RetainedVerdict = count > this.#maxCount ? 'retained-count-limit' : total > this.#maxBytes ? 'retained-bytes-limit' : 'stored';
+    const verdict: RetainedVerdict =
+      count > this.#maxCount ? 'retained-count-limit' : total > this.#maxBytes ? 'retained-bytes-limit' : 'stored';
     if (verdict !== 'stored') {
       if (prev) {
         this.#drop(topic);
@@ -90,6 +91,17 @@ export function keepRetainedWithinQuota(ctx: BrokerContext, c: Conn, packet: Pub
   if (verdict === 'stored') return;
   packet.retain = false;
   bump(ctx.counters.retainedNotStored, verdict);
-  peerEvent(ctx, 'warn', peerOf(c), { event: 'retained_not_stored', reason: verdict, identity: who(c), topic: packet.topic, held: ctx.retained.held(c.key).count },
-    'retained message delivered but not stored: the identity holds its limit');
+  peerEvent(
+    ctx,
+    'warn',
+    peerOf(c),
+    {
+      event: 'retained_not_stored',
+      reason: verdict,
+      identity: who(c),
+      topic: packet.topic,
+      held: ctx.retained.held(c.key).count,
+    },
+    'retained message delivered but not stored: the identity holds its limit',
+  );
 }

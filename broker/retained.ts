@@ -17,7 +17,10 @@ export interface RetainedStore {
  * message takes the same steps; subscribers get RETAIN 0 for it as [MQTT-3.3.1-9] wants, and the stored copy goes to
  * later subscribers with RETAIN 1.
  */
-export function retainedBeside(publish: PublishFn, store: RetainedStore): (packet: PublishPacket, client: Client | null, done: (err?: Error) => void) => void {
+export function retainedBeside(
+  publish: PublishFn,
+  store: RetainedStore,
+): (packet: PublishPacket, client: Client | null, done: (err?: Error) => void) => void {
   return (packet, client, done) => {
     let left = 2;
     let failed: Error | undefined;
@@ -26,7 +29,10 @@ export function retainedBeside(publish: PublishFn, store: RetainedStore): (packe
       if (--left === 0) done(failed);
     };
     const { topic, payload, qos } = packet;
-    store.storeRetained({ cmd: 'publish', topic, payload, qos, retain: true, dup: false }).then(() => one(), (err: unknown) => one(err instanceof Error ? err : new Error(String(err))));
+    store.storeRetained({ cmd: 'publish', topic, payload, qos, retain: true, dup: false }).then(
+      () => one(),
+      (err: unknown) => one(err instanceof Error ? err : new Error(String(err))),
+    );
     publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false } as PublishPacket, client, one);
   };
 }

@@ -17,10 +17,14 @@ export function startRevocationRecheck(ctx: BrokerContext, intervalMs: number): 
         if (!c?.certSerial || c.closedBy !== null) continue;
         const revoked = await list.isRevoked(c.certSerial);
         // The client may have gone on its own while the list was read: then it was not the broker that closed it.
-        if (revoked && ctx.certified.has(client) && !c.stream.destroyed) disconnect(ctx, client, c, 'certificate-revoked', 'VW_ERR_CERT_REVOKED');
+        if (revoked && ctx.certified.has(client) && !c.stream.destroyed)
+          disconnect(ctx, client, c, 'certificate-revoked', 'VW_ERR_CERT_REVOKED');
       }
     } catch (err) {
-      ctx.log.warn({ event: 'revocation_recheck_failed', err: (err as Error).message }, 'revocation list unreadable; connected gateways kept');
+      ctx.log.warn(
+        { event: 'revocation_recheck_failed', err: (err as Error).message },
+        'revocation list unreadable; connected gateways kept',
+      );
     } finally {
       rechecking = false;
     }

@@ -38,14 +38,19 @@ describe('revocation list', () => {
 
 describe('users file', () => {
   it('round-trips YAML and JSON with mode 0600, and refuses duplicates and bad names', async () => {
-    const users = [{ name: 'ana', role: 'observer' as const, sites: ['site1'], hash: await hashPassword('pw-ana-long') }];
+    const users = [
+      { name: 'ana', role: 'observer' as const, sites: ['site1'], hash: await hashPassword('pw-ana-long') },
+    ];
     for (const f of [join(dir, 'u.yaml'), join(dir, 'u.json')]) {
       await writeUsersFile(f, users);
       expect(await readUsersFile(f)).toEqual(users);
     }
     expect((await stat(join(dir, 'u.yaml'))).mode & 0o777).toBe(0o600);
     const h = users[0]?.hash ?? '';
-    await writeFile(join(dir, 'dup.yaml'), `users:\n  - { name: a, role: observer, sites: ['*'], hash: "${h}" }\n  - { name: a, role: admin, sites: ['*'], hash: "${h}" }\n`);
+    await writeFile(
+      join(dir, 'dup.yaml'),
+      `users:\n  - { name: a, role: observer, sites: ['*'], hash: "${h}" }\n  - { name: a, role: admin, sites: ['*'], hash: "${h}" }\n`,
+    );
     await expect(readUsersFile(join(dir, 'dup.yaml'))).rejects.toThrow(/users\[1\]\.name: duplicate user a/);
     await writeFile(join(dir, 'bad.yaml'), `users:\n  - { name: "b/c", role: root, sites: ['*'], hash: "${h}" }\n`);
     await expect(readUsersFile(join(dir, 'bad.yaml'))).rejects.toThrow(/users\[0\]\.name[\s\S]*users\[0\]\.role/);
@@ -53,7 +58,9 @@ describe('users file', () => {
 
   it('picks up added and removed users without a restart, and refuses logins while the file is broken', async () => {
     const f = join(dir, 'live.yaml');
-    await writeUsersFile(f, [{ name: 'ana', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-ana-long') }]);
+    await writeUsersFile(f, [
+      { name: 'ana', role: 'observer', sites: ['site1'], hash: await hashPassword('pw-ana-long') },
+    ]);
     const store = await openUsersFile(f);
     expect((await store.verify('ana', 'pw-ana-long'))?.name).toBe('ana');
     expect(await store.verify('bob', 'pw-bob-long')).toBeNull();

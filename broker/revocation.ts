@@ -33,8 +33,12 @@ export async function writeRevocationFile(path: string, entries: readonly Revoke
 
 /** A revocation list over a file, reloaded when its inode, size or mtime change. */
 export function fileRevocationList(path: string): RevocationList {
-  const file = watchFile(path, async (p) => new Set((await readRevocationFile(p)).map((e) => canonicalSerial(e.serial))), new Set<string>(),
-    'revocation list');
+  const file = watchFile(
+    path,
+    async (p) => new Set((await readRevocationFile(p)).map((e) => canonicalSerial(e.serial))),
+    new Set<string>(),
+    'revocation list',
+  );
   return {
     async isRevoked(serial) {
       await file.refresh();

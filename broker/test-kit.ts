@@ -65,13 +65,24 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     caKeyPem,
     brokerTls: { key: await read(pki.brokerKey), cert: await read(pki.brokerCert), ca: caPem },
     brokerFiles: { key: pki.brokerKey, cert: pki.brokerCert, ca: pki.caCert },
-    site1gw1: await onDisk(certs, 'site1-gw1', { certPem: await read(pki.gatewayCert), keyPem: await read(pki.gatewayKey) }),
+    site1gw1: await onDisk(certs, 'site1-gw1', {
+      certPem: await read(pki.gatewayCert),
+      keyPem: await read(pki.gatewayKey),
+    }),
     site1gw2: await onDisk(certs, 'site1-gw2', await issueGatewayCert(ca, 'site1', 'gw2')),
     site2gw1: await onDisk(certs, 'site2-gw1', await issueGatewayCert(ca, 'site2', 'gw1')),
-    foreign: await onDisk(certs, 'foreign', { certPem: await read(other.gatewayCert), keyPem: await read(other.gatewayKey) }),
-    expired: await onDisk(certs, 'expired', await issueGatewayCert(ca, 'site1', 'gw1', {
-      notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day),
-    })),
+    foreign: await onDisk(certs, 'foreign', {
+      certPem: await read(other.gatewayCert),
+      keyPem: await read(other.gatewayKey),
+    }),
+    expired: await onDisk(
+      certs,
+      'expired',
+      await issueGatewayCert(ca, 'site1', 'gw1', {
+        notBefore: new Date(Date.now() - 30 * day),
+        notAfter: new Date(Date.now() - day),
+      }),
+    ),
     revoked: await onDisk(certs, 'revoked', revoked),
     revokedSerials: [new X509Certificate(revoked.certPem).serialNumber],
   };
@@ -86,16 +97,28 @@ const KINDS = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM
 export function batch(topic: string, body: Omit<IBatch, 'source' | 'kind'> = {}): Buffer {
   const t = parseStreamTopic(topic);
   if (!t) throw new Error(`${topic} is not a stream topic`);
-  return Buffer.from(Batch.encode({ seq: 1, ...body, source: { site: t.site, gateway: t.gateway, device: t.device }, kind: KINDS[t.kind] }).finish());
+  return Buffer.from(
+    Batch.encode({
+      seq: 1,
+      ...body,
+      source: { site: t.site, gateway: t.gateway, device: t.device },
+      kind: KINDS[t.kind],
+    }).finish(),
+  );
 }
 
 /** A contract-valid Batch for `topic` of exactly `size` bytes (its Source.model as filler), for tests of size limits. */
 export function sizedBatch(topic: string, size: number): Buffer {
   const t = parseStreamTopic(topic);
   if (!t) throw new Error(`${topic} is not a stream topic`);
-  const of = (n: number): Buffer => Buffer.from(Batch.encode({
-    source: { site: t.site, gateway: t.gateway, device: t.device, model: 'x'.repeat(Math.max(0, n)) }, kind: KINDS[t.kind], seq: 1,
-  }).finish());
+  const of = (n: number): Buffer =>
+    Buffer.from(
+      Batch.encode({
+        source: { site: t.site, gateway: t.gateway, device: t.device, model: 'x'.repeat(Math.max(0, n)) },
+        kind: KINDS[t.kind],
+        seq: 1,
+      }).finish(),
+    );
   let n = size;
   while (n > 0 && of(n).length > size) n--;
   const b = of(n);
@@ -126,8 +149,19 @@ export function diagnosisOf(payload: Uint8Array): string {
 
 /** obs1: observer of site1; obsall: observer of all sites; svc: service; admin1: admin of site1; adminall: admin of all sites. Password = 'pw-' + name. */
 export async function testUsers(): Promise<User[]> {
-  const u = async (name: string, role: User['role'], sites: string[]): Promise<User> => ({ name, role, sites, hash: await hashPassword(`pw-${name}`) });
-  return Promise.all([u('obs1', 'observer', ['site1']), u('obsall', 'observer', ['*']), u('svc', 'service', ['*']), u('admin1', 'admin', ['site1']), u('adminall', 'admin', ['*'])]);
+  const u = async (name: string, role: User['role'], sites: string[]): Promise<User> => ({
+    name,
+    role,
+    sites,
+    hash: await hashPassword(`pw-${name}`),
+  });
+  return Promise.all([
+    u('obs1', 'observer', ['site1']),
+    u('obsall', 'observer', ['*']),
+    u('svc', 'service', ['*']),
+    u('admin1', 'admin', ['site1']),
+    u('adminall', 'admin', ['*']),
+  ]);
 }
 
 /** Real mqtt.js clients, all ended by `endAll` (call it in afterEach). */
@@ -156,7 +190,14 @@ export class Clients {
   }
 
   user(name: string, extra: IClientOptions = {}): Promise<MqttClient> {
-    return this.connect(this.base({ username: name, password: `pw-${name}`, clientId: `${name}:${Math.random().toString(16).slice(2, 8)}`, ...extra }));
+    return this.connect(
+      this.base({
+        username: name,
+        password: `pw-${name}`,
+        clientId: `${name}:${Math.random().toString(16).slice(2, 8)}`,
+        ...extra,
+      }),
+    );
   }
 
   /** The CONNACK return code of a refused connect; throws if the connect succeeds. */
@@ -180,9 +221,14 @@ export class Clients {
 }
 
 /** SUBACK return codes: mqtt.js resolves with grants when all succeed and rejects with the packet otherwise. */
-export async function granted(c: MqttClient, filter: string | Record<string, { qos: 0 | 1 | 2 }>, qos: 0 | 1 | 2 = 1): Promise<number[]> {
+export async function granted(
+  c: MqttClient,
+  filter: string | Record<string, { qos: 0 | 1 | 2 }>,
+  qos: 0 | 1 | 2 = 1,
+): Promise<number[]> {
   try {
-    const grants = typeof filter === 'string' ? await c.subscribeAsync(filter, { qos }) : await c.subscribeAsync(filter);
+    const grants =
+      typeof filter === 'string' ? await c.subscribeAsync(filter, { qos }) : await c.subscribeAsync(filter);
     return grants.map((g) => g.qos);
   } catch (err) {
     const codes = (err as { packet?: { granted?: number[] } }).packet?.granted;
@@ -191,7 +237,10 @@ export async function granted(c: MqttClient, filter: string | Record<string, { q
   }
 }
 
-export function nextMessage(c: MqttClient, topic?: string): Promise<{ topic: string; payload: Buffer; retain: boolean }> {
+export function nextMessage(
+  c: MqttClient,
+  topic?: string,
+): Promise<{ topic: string; payload: Buffer; retain: boolean }> {
   return new Promise((resolve) => {
     const on = (t: string, payload: Buffer, packet: { retain?: boolean }): void => {
       if (topic !== undefined && t !== topic) return;
@@ -217,16 +266,23 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 
 /** Starts `vitalwire central ...` and resolves once it printed 'central: ready', with the ports it printed. */
-export async function startCentralProcess(args: string[], nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
+export async function startCentralProcess(
+  args: string[],
+  nodeFlags: string[] = [],
+): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [...nodeFlags, BIN, 'central', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   await until(() => out.includes('central: ready') || child.exitCode !== null, 25_000, 'central ready');
   if (child.exitCode !== null) throw new Error(`central exited ${child.exitCode}: ${out}`);
-  const port = Number(/MQTT over TLS on [^\s]+:(\d+)/.exec(out)?.[1] ?? /lab MQTT \(plain TCP\) on [^\s]+:(\d+)/.exec(out)?.[1]);
+  const port = Number(
+    /MQTT over TLS on [^\s]+:(\d+)/.exec(out)?.[1] ?? /lab MQTT \(plain TCP\) on [^\s]+:(\d+)/.exec(out)?.[1],
+  );
   return {
-    child, port, out: () => out,
+    child,
+    port,
+    out: () => out,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -235,4 +291,3 @@ export async function startCentralProcess(args: string[], nodeFlags: string[] = 
     },
   };
 }
-

@@ -28,7 +28,10 @@ export function startsWithWildcard(filter: string): boolean {
 }
 
 /** True when at least one of `filters` matches `topic`; the QoS of the best match is what a delivery may use. */
-export function bestMatchQos(subscriptions: Readonly<Record<string, { readonly qos: number }>>, topic: string): number | null {
+export function bestMatchQos(
+  subscriptions: Readonly<Record<string, { readonly qos: number }>>,
+  topic: string,
+): number | null {
   let best: number | null = null;
   for (const filter in subscriptions) {
     const qos = subscriptions[filter]?.qos ?? 0;

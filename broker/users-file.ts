@@ -16,15 +16,18 @@ const userSchema = z.strictObject({
   hash: z.string().startsWith('scrypt$'),
 });
 
-export const usersFileSchema = z.strictObject({
-  users: z.array(userSchema).default([]),
-}).superRefine((f, ctx) => {
-  const seen = new Set<string>();
-  f.users.forEach((u, i) => {
-    if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `duplicate user ${u.name}` });
-    seen.add(u.name);
+export const usersFileSchema = z
+  .strictObject({
+    users: z.array(userSchema).default([]),
+  })
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.users.forEach((u, i) => {
+      if (seen.has(u.name))
+        ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `duplicate user ${u.name}` });
+      seen.add(u.name);
+    });
   });
-});
 
 /** Reads and validates a users file; a missing file is an empty list only when `missingOk`. */
 export async function readUsersFile(path: string, missingOk = false): Promise<User[]> {
@@ -50,7 +53,12 @@ export interface FileUserStore extends UserStore {
 
 /** A UserStore over a users file, reloaded when its size, mtime or inode change. */
 export async function openUsersFile(path: string): Promise<FileUserStore> {
-  const file = watchFile(path, async (p) => createUserStore(await readUsersFile(p)), createUserStore(await readUsersFile(path)), 'users file');
+  const file = watchFile(
+    path,
+    async (p) => createUserStore(await readUsersFile(p)),
+    createUserStore(await readUsersFile(path)),
+    'users file',
+  );
   await file.refresh().catch(() => undefined); // the file was just read; a failure shows on the next use
   return {
     path,

@@ -27,7 +27,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const user = async (name: string, role: User['role'], sites: string[], password = `pw-${name}`): Promise<User> => ({ name, role, sites, hash: await hashPassword(password) });
+const user = async (name: string, role: User['role'], sites: string[], password = `pw-${name}`): Promise<User> => ({
+  name,
+  role,
+  sites,
+  hash: await hashPassword(password),
+});
 
 /** Topics `c` receives, in order. */
 function received(c: MqttClient): string[] {
@@ -43,10 +48,19 @@ describe('users changed while connected', () => {
 
   beforeAll(async () => {
     file = join(dir, 'users.yaml');
-    users = [await user('leaver', 'observer', ['*']), await user('mover', 'observer', ['site1', 'site2']), await user('rotated', 'service', ['*']),
-      await user('demoted', 'admin', ['*'])];
+    users = [
+      await user('leaver', 'observer', ['*']),
+      await user('mover', 'observer', ['site1', 'site2']),
+      await user('rotated', 'service', ['*']),
+      await user('demoted', 'admin', ['*']),
+    ];
     await writeUsersFile(file, users);
-    central = await startBroker({ port: 0, tls: pki.brokerTls, users: await openUsersFile(file), usersRecheckMs: RECHECK_MS });
+    central = await startBroker({
+      port: 0,
+      tls: pki.brokerTls,
+      users: await openUsersFile(file),
+      usersRecheckMs: RECHECK_MS,
+    });
     k.url = `mqtts://127.0.0.1:${central.port}`;
   });
   afterAll(async () => {
@@ -62,7 +76,10 @@ describe('users changed while connected', () => {
     await gw.publishAsync('vw/v1/site1/gw1/d1/obs', batch('vw/v1/site1/gw1/d1/obs'), { qos: 1 });
     await got;
     const gone = closed(leaver);
-    await writeUsersFile(file, users.filter((u) => u.name !== 'leaver')); // what `vitalwire users remove leaver` does
+    await writeUsersFile(
+      file,
+      users.filter((u) => u.name !== 'leaver'),
+    ); // what `vitalwire users remove leaver` does
     await gone; // before: still connected and receiving, for good
     expect(central.counters.disconnects['user-removed']).toBe(1);
     expect(stays.connected).toBe(true);
@@ -77,7 +94,11 @@ describe('users changed while connected', () => {
     const before = central.counters.refusedSubscribes['scope-narrowed'] ?? 0;
     users = users.map((u) => (u.name === 'mover' ? { ...u, sites: ['site2'] } : u));
     await writeUsersFile(file, users);
-    await until(() => (central.counters.refusedSubscribes['scope-narrowed'] ?? 0) === before + 1, 5000, 'site1 subscription dropped');
+    await until(
+      () => (central.counters.refusedSubscribes['scope-narrowed'] ?? 0) === before + 1,
+      5000,
+      'site1 subscription dropped',
+    );
     expect(mover.connected).toBe(true);
     const gw1 = await k.gateway(pki.site1gw1, 'site1/gw1');
     const gw2 = await k.gateway(pki.site2gw1, 'site2/gw1');
@@ -96,11 +117,17 @@ describe('users changed while connected', () => {
     expect(await granted(demoted, '$SYS/#', 0)).toEqual([0]);
     const gone = closed(rotated);
     const newHash = (await user('rotated', 'service', ['*'], 'a-new-long-password')).hash;
-    users = users.map((u) => (u.name === 'rotated' ? { ...u, hash: newHash } : u.name === 'demoted' ? { ...u, role: 'observer' } : u));
+    users = users.map((u) =>
+      u.name === 'rotated' ? { ...u, hash: newHash } : u.name === 'demoted' ? { ...u, role: 'observer' } : u,
+    );
     await writeUsersFile(file, users);
     await gone;
     expect(central.counters.disconnects['user-credentials-changed']).toBe(1);
-    await until(() => central.counters.connections.observer >= 1 && central.counters.connections.admin === 0, 5000, 'demoted counted as observer');
+    await until(
+      () => central.counters.connections.observer >= 1 && central.counters.connections.admin === 0,
+      5000,
+      'demoted counted as observer',
+    );
     expect(demoted.connected).toBe(true);
     expect(await granted(demoted, 'vwcmd/v1/site1/gw1/#', 0)).toEqual([128]);
     expect(await granted(demoted, '$SYS/+/new/clients', 0)).toEqual([128]);
@@ -110,7 +137,9 @@ describe('users changed while connected', () => {
     const mover = await k.user('mover');
     await writeFile(`${file}.tmp`, 'users: [ {: broken');
     await rename(`${file}.tmp`, file);
-    expect(await k.refusedCode(k.base({ username: 'rotated', password: 'a-new-long-password', clientId: 'rotated' }))).toBe(3);
+    expect(
+      await k.refusedCode(k.base({ username: 'rotated', password: 'a-new-long-password', clientId: 'rotated' })),
+    ).toBe(3);
     await new Promise((r) => setTimeout(r, RECHECK_MS * 4)); // several re-checks over the broken file
     expect(mover.connected).toBe(true);
     expect(central.counters.refusedConnects['users-file-unavailable']).toBe(1);

@@ -28,7 +28,10 @@ export async function recheckUsers(ctx: BrokerContext, persistence: Subscription
   try {
     await ctx.users.refresh?.();
   } catch (err) {
-    ctx.log.warn({ event: 'users_recheck_failed', err: (err as Error).message }, 'users file unreadable; connected users kept');
+    ctx.log.warn(
+      { event: 'users_recheck_failed', err: (err as Error).message },
+      'users file unreadable; connected users kept',
+    );
     return;
   }
   for (const client of [...ctx.userClients]) {
@@ -56,8 +59,13 @@ export async function recheckUsers(ctx: BrokerContext, persistence: Subscription
     const dropped = Object.keys(subscriptionsOf(client)).filter((f) => !canSubscribe(next, f));
     if (dropped.length === 0) continue;
     bump(ctx.counters.refusedSubscribes, 'scope-narrowed', dropped.length);
-    peerEvent(ctx, 'warn', peerOf(c), { event: 'subscriptions_dropped', reason: 'scope-narrowed', identity: who(c), filter: dropped.join(' ') },
-      'subscriptions outside the narrowed scope dropped');
+    peerEvent(
+      ctx,
+      'warn',
+      peerOf(c),
+      { event: 'subscriptions_dropped', reason: 'scope-narrowed', identity: who(c), filter: dropped.join(' ') },
+      'subscriptions outside the narrowed scope dropped',
+    );
     // The live subscriptions (Client.unsubscribe without a packet identifier sends no UNSUBACK), and a persistent
     // session's stored ones, which a reconnect would otherwise restore (and authorizeSubscribe check again).
     await new Promise<void>((resolve) => client.unsubscribe({ unsubscriptions: dropped } as never, () => resolve()));
@@ -71,7 +79,10 @@ export function startUsersRecheck(ctx: BrokerContext, persistence: SubscriptionS
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    recheckUsers(ctx, persistence).catch((err: unknown) => ctx.log.error({ event: 'users_recheck_failed', err: String(err) }, 'users re-check failed'))
+    recheckUsers(ctx, persistence)
+      .catch((err: unknown) =>
+        ctx.log.error({ event: 'users_recheck_failed', err: String(err) }, 'users re-check failed'),
+      )
       .finally(() => {
         running = false;
       });

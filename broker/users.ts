@@ -98,7 +98,8 @@ export async function verifyPassword(pw: string | Uint8Array, stored: string): P
 }
 
 function checkUser(u: User): void {
-  if (typeof u.name !== 'string' || !USER_NAME.test(u.name)) throw new TypeError(`user name ${JSON.stringify(u.name)} must be 1-64 of A-Z a-z 0-9 . _ -`);
+  if (typeof u.name !== 'string' || !USER_NAME.test(u.name))
+    throw new TypeError(`user name ${JSON.stringify(u.name)} must be 1-64 of A-Z a-z 0-9 . _ -`);
   if (!ROLES.includes(u.role)) throw new TypeError(`user ${u.name}: unknown role ${String(u.role)}`);
   if (!Array.isArray(u.sites) || u.sites.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new TypeError(`user ${u.name}: sites must be a list of site ids or '*'`);

@@ -79,7 +79,10 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
   let broker: Broker;
   try {
     broker = await startBroker({
-      ...opts, logger: log.child({ svc: 'broker' }), ...(parts.now ? { now: parts.now } : {}), ...(archive ? { onAccepted: archiveHook(archive) } : {}),
+      ...opts,
+      logger: log.child({ svc: 'broker' }),
+      ...(parts.now ? { now: parts.now } : {}),
+      ...(archive ? { onAccepted: archiveHook(archive) } : {}),
     });
   } catch (err) {
     await archive?.close();
@@ -90,7 +93,11 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
   try {
     if (config.fanout) {
       const security = await fanoutSecurity({
-        stateDir: resolve(o.baseDir, config.dataDir), users: opts.users, redisUrl: config.redis?.url, logger: log, ...(parts.audit ? { audit: parts.audit } : {}),
+        stateDir: resolve(o.baseDir, config.dataDir),
+        users: opts.users,
+        redisUrl: config.redis?.url,
+        logger: log,
+        ...(parts.audit ? { audit: parts.audit } : {}),
       });
       // An audit made here is closed here; one passed in belongs to the caller.
       if (!parts.audit) ownAudit = security.audit;
@@ -102,9 +109,19 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         metrics: broker.metrics,
         host: config.fanout.host,
         port: config.fanout.port,
-        assets: parts.assets ?? await bundleDashboard(),
+        assets: parts.assets ?? (await bundleDashboard()),
         logger: log.child({ svc: 'fanout' }),
-        ...(archive && archiveCfg ? { records: { store: archive.store, fhir: { patientSystem: archiveCfg.fhir.patientSystem, encounterSystem: archiveCfg.fhir.encounterSystem } } } : {}),
+        ...(archive && archiveCfg
+          ? {
+              records: {
+                store: archive.store,
+                fhir: {
+                  patientSystem: archiveCfg.fhir.patientSystem,
+                  encounterSystem: archiveCfg.fhir.encounterSystem,
+                },
+              },
+            }
+          : {}),
       });
     }
   } catch (err) {
@@ -119,13 +136,14 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     archive,
     broker,
     fanout,
-    close: () => (closing ??= (async () => {
-      await fanout?.close();
-      await ownAudit?.close();
-      await broker.close();
-      // After the broker: nothing appends any more; what is staged is committed, what is loaded stays in the journal.
-      await archive?.close();
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        await fanout?.close();
+        await ownAudit?.close();
+        await broker.close();
+        // After the broker: nothing appends any more; what is staged is committed, what is loaded stays in the journal.
+        await archive?.close();
+      })()),
   };
 }
 

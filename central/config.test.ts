@@ -7,7 +7,9 @@ import { archiveConfigOf } from './central.js';
 import { DEFAULT_LIMITS, LAB_LIMITS } from '../broker/limits.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'broker.md'), 'utf8');
-const documented = new Map([...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+const documented = new Map(
+  [...doc.matchAll(/^\| `limits\.(\w+)` \| ([0-9]+) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])]),
+);
 const minimal = { tls: { ca: 'ca.crt', cert: 'b.crt', key: 'b.key' } };
 
 describe('central config', () => {
@@ -33,8 +35,13 @@ describe('central config', () => {
   });
 
   it('checks keep-alive bounds against each other', () => {
-    expect(() => validateConfig(centralConfigSchema, { ...minimal, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 50 } }, 'test'))
-      .toThrow(/limits.keepAliveMinSeconds: must not exceed keepAliveMaxSeconds/);
+    expect(() =>
+      validateConfig(
+        centralConfigSchema,
+        { ...minimal, limits: { keepAliveMinSeconds: 100, keepAliveMaxSeconds: 50 } },
+        'test',
+      ),
+    ).toThrow(/limits.keepAliveMinSeconds: must not exceed keepAliveMaxSeconds/);
   });
 
   it('requires TLS outside lab mode, and keeps the lab listener free of anything that serves or shares data', () => {
@@ -42,7 +49,10 @@ describe('central config', () => {
     const lab = centralConfig({ lab: true });
     expect(lab.listen).toEqual({ host: '127.0.0.1', port: 1883 });
     expect(lab.limits).toEqual(LAB_LIMITS); // MQTT 3.1.1's bounds, not production policy: keep-alive 0 is allowed
-    expect(centralConfig({ lab: true, limits: { keepAliveMinSeconds: 2 } }).limits).toEqual({ ...LAB_LIMITS, keepAliveMinSeconds: 2 });
+    expect(centralConfig({ lab: true, limits: { keepAliveMinSeconds: 2 } }).limits).toEqual({
+      ...LAB_LIMITS,
+      keepAliveMinSeconds: 2,
+    });
     expect(lab.tls).toBeUndefined();
     let issues: readonly { path: string }[] = [];
     try {
@@ -54,7 +64,10 @@ describe('central config', () => {
   });
 
   it('puts --redis over a config file by validating the whole config again', () => {
-    const c = withRedis(centralConfig({ ...minimal, redis: { url: 'redis://a:6379', maxSessionDelivery: 7 } }), 'redis://b:6379');
+    const c = withRedis(
+      centralConfig({ ...minimal, redis: { url: 'redis://a:6379', maxSessionDelivery: 7 } }),
+      'redis://b:6379',
+    );
     expect(c.redis).toEqual({ url: 'redis://b:6379', connectTimeoutMs: 30_000, maxSessionDelivery: 7 });
     expect(Object.isFrozen(c.redis)).toBe(true);
     expect(() => withRedis(centralConfig(minimal), 'http://nope')).toThrow(/redis.url/);
@@ -62,15 +75,27 @@ describe('central config', () => {
 
   it('takes an archive section, its errors reported with the rest, its dataDir relative to the config file', () => {
     const c = centralConfig({ ...minimal, archive: { dataDir: 'rec', journal: { commitDelayMs: 2 } } });
-    expect(archiveConfigOf(c, '/etc/vitalwire')).toMatchObject({ dataDir: '/etc/vitalwire/rec', store: 'duckdb', journal: { commitDelayMs: 2, maxBytes: 4 * 1024 ** 3 } });
+    expect(archiveConfigOf(c, '/etc/vitalwire')).toMatchObject({
+      dataDir: '/etc/vitalwire/rec',
+      store: 'duckdb',
+      journal: { commitDelayMs: 2, maxBytes: 4 * 1024 ** 3 },
+    });
     expect(archiveConfigOf(centralConfig(minimal), '/x')).toBeNull();
     let issues: readonly { path: string }[] = [];
     try {
-      centralConfig({ ...minimal, archive: { dataDir: 'rec', store: 'postgres', loader: { intervalMs: 1 } }, limits: { maxPacketBytes: 1 } } as never);
+      centralConfig({
+        ...minimal,
+        archive: { dataDir: 'rec', store: 'postgres', loader: { intervalMs: 1 } },
+        limits: { maxPacketBytes: 1 },
+      } as never);
     } catch (err) {
       issues = (err as ConfigError).issues;
     }
-    expect(issues.map((i) => i.path).sort()).toEqual(['archive.loader.intervalMs', 'archive.postgres', 'limits.maxPacketBytes']);
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'archive.loader.intervalMs',
+      'archive.postgres',
+      'limits.maxPacketBytes',
+    ]);
     // The lab listener carries no patient data: it keeps no clinical record either.
     expect(() => centralConfig({ lab: true, archive: { dataDir: 'rec' } })).toThrow(/archive: not available with lab/);
   });

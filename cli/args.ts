@@ -21,15 +21,20 @@ export interface CommandSpec {
 }
 
 export function helpText(c: CommandSpec): string {
-  const rows = Object.entries({ ...c.options, help: { type: 'boolean', help: 'show this help' } as OptionSpec }).map(([k, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
-    const def = o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '';
-    return `  ${flag.padEnd(30)} ${o.help}${def}`;
-  });
+  const rows = Object.entries({ ...c.options, help: { type: 'boolean', help: 'show this help' } as OptionSpec }).map(
+    ([k, o]) => {
+      const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
+      const def = o.default !== undefined && o.default !== false ? ` (default: ${String(o.default)})` : '';
+      return `  ${flag.padEnd(30)} ${o.help}${def}`;
+    },
+  );
   return `${c.summary}\n\nUsage: vitalwire ${c.usage}\n\nOptions:\n${rows.join('\n')}\n`;
 }
 
-export function parse(c: CommandSpec, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+export function parse(
+  c: CommandSpec,
+  argv: string[],
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
   for (const [k, o] of Object.entries(c.options)) {
     options[k] = {

@@ -11,7 +11,8 @@ import { actorOf, ARCHIVE_LOCATION, archiveConfigOf, deviceOption, timeOption } 
 export const bindCommand: CommandSpec = {
   name: 'bind',
   summary: 'Bind a device to a bed and patient over time (audited); list or end bindings.',
-  usage: 'bind (--config FILE | --data-dir DIR) --device SITE/GW/DEV --bed LABEL [--patient ID] [--encounter ID] [--from T] [--to T] [--by NAME]\n' +
+  usage:
+    'bind (--config FILE | --data-dir DIR) --device SITE/GW/DEV --bed LABEL [--patient ID] [--encounter ID] [--from T] [--to T] [--by NAME]\n' +
     '       vitalwire bind (--config FILE | --data-dir DIR) --list [--device SITE/GW/DEV] [--bed LABEL]\n' +
     '       vitalwire bind (--config FILE | --data-dir DIR) --end BINDING_ID [--at T] [--by NAME]',
   options: {
@@ -30,7 +31,15 @@ export const bindCommand: CommandSpec = {
 };
 
 function line(b: Binding): string {
-  return [b.id, `${b.site}/${b.gateway}/${b.device}`, b.bed, b.patient ?? '-', b.encounter ?? '-', formatUs(b.fromUs), b.toUs === null ? 'open' : formatUs(b.toUs)].join('\t');
+  return [
+    b.id,
+    `${b.site}/${b.gateway}/${b.device}`,
+    b.bed,
+    b.patient ?? '-',
+    b.encounter ?? '-',
+    formatUs(b.fromUs),
+    b.toUs === null ? 'open' : formatUs(b.toUs),
+  ].join('\t');
 }
 
 export async function runBind(argv: string[]): Promise<number> {
@@ -46,9 +55,14 @@ export async function runBind(argv: string[]): Promise<number> {
     const device = deviceOption(values['device']);
     if (values['list']) {
       const all = await listBindings(audit);
-      const shown = all.filter((b) => (!device || (b.site === device.site && b.gateway === device.gateway && b.device === device.device))
-        && (values['bed'] === undefined || b.bed === values['bed']));
-      process.stdout.write(`id\tdevice\tbed\tpatient\tencounter\tfrom\tto\n${shown.map((b) => `${line(b)}\n`).join('')}`);
+      const shown = all.filter(
+        (b) =>
+          (!device || (b.site === device.site && b.gateway === device.gateway && b.device === device.device)) &&
+          (values['bed'] === undefined || b.bed === values['bed']),
+      );
+      process.stdout.write(
+        `id\tdevice\tbed\tpatient\tencounter\tfrom\tto\n${shown.map((b) => `${line(b)}\n`).join('')}`,
+      );
       return 0;
     }
     if (typeof values['end'] === 'string') {
@@ -56,10 +70,15 @@ export async function runBind(argv: string[]): Promise<number> {
       process.stdout.write(`bind: ended ${b.id} at ${formatUs(b.toUs as number)}\n`);
       return 0;
     }
-    if (!device || typeof values['bed'] !== 'string') throw new VitalwireError('VW_ERR_USAGE', '--device and --bed are required (or --list, or --end)');
+    if (!device || typeof values['bed'] !== 'string')
+      throw new VitalwireError('VW_ERR_USAGE', '--device and --bed are required (or --list, or --end)');
     const b = await setBinding(audit, actorOf(values), {
-      ...device, bed: values['bed'], patient: values['patient'] as string | undefined, encounter: values['encounter'] as string | undefined,
-      fromUs: timeOption(values['from'], 'from') ?? nowUs, toUs: timeOption(values['to'], 'to'),
+      ...device,
+      bed: values['bed'],
+      patient: values['patient'] as string | undefined,
+      encounter: values['encounter'] as string | undefined,
+      fromUs: timeOption(values['from'], 'from') ?? nowUs,
+      toUs: timeOption(values['to'], 'to'),
     });
     process.stdout.write(`bind: ${line(b)}\n`);
     return 0;

@@ -18,15 +18,36 @@ export const centralCommand: CommandSpec = {
   options: {
     config: { type: 'string', arg: 'FILE', help: 'broker config, YAML or JSON (docs/broker.md)' },
     'check-config': { type: 'boolean', help: 'validate --config, print a summary, and exit (0 valid, 1 invalid)' },
-    redis: { type: 'string', arg: 'URL', help: 'share sessions, retained messages and traffic through this Redis (overrides the config)' },
-    lab: { type: 'boolean', help: 'conformance listener: plain TCP, NO authentication, NO ACLs, loopback only; never for patient data' },
+    redis: {
+      type: 'string',
+      arg: 'URL',
+      help: 'share sessions, retained messages and traffic through this Redis (overrides the config)',
+    },
+    lab: {
+      type: 'boolean',
+      help: 'conformance listener: plain TCP, NO authentication, NO ACLs, loopback only; never for patient data',
+    },
     host: { type: 'string', default: '127.0.0.1', arg: 'ADDR', help: 'address to bind (dev and lab modes)' },
     port: { type: 'string', arg: 'PORT', help: 'MQTT port (dev: TLS, default 8883; lab: TCP, default 1883)' },
     'http-port': { type: 'string', default: '8080', arg: 'PORT', help: 'dev mode: dashboard HTTP/WebSocket port' },
-    'data-dir': { type: 'string', default: './.vitalwire', arg: 'DIR', help: 'dev mode: TLS material under DIR/tls (a dev CA is created if missing)' },
-    site: { type: 'string', default: 'demo', arg: 'SITE', help: 'dev mode: site of the gateway certificate created with a new dev CA' },
+    'data-dir': {
+      type: 'string',
+      default: './.vitalwire',
+      arg: 'DIR',
+      help: 'dev mode: TLS material under DIR/tls (a dev CA is created if missing)',
+    },
+    site: {
+      type: 'string',
+      default: 'demo',
+      arg: 'SITE',
+      help: 'dev mode: site of the gateway certificate created with a new dev CA',
+    },
     gateway: { type: 'string', default: 'gw1', arg: 'ID', help: 'dev mode: gateway id of that certificate' },
-    users: { type: 'string', arg: 'FILE', help: 'dev mode: users file for MQTT and dashboard logins (vitalwire users add)' },
+    users: {
+      type: 'string',
+      arg: 'FILE',
+      help: 'dev mode: users file for MQTT and dashboard logins (vitalwire users add)',
+    },
   },
 };
 
@@ -40,10 +61,12 @@ async function runFromConfig(file: string, check: boolean, redisUrl: string | un
   if (check) {
     await brokerOptions(config, loaded.configDir); // the files it names must be readable too
     process.stdout.write(`central: ${loaded.file} is valid\n`);
-    process.stdout.write(`central: ${config.lab ? 'lab mqtt' : 'mqtts'} ${hostPort(config.listen.host, config.listen.port)}` +
-      `${config.websocket ? `, wss :${config.websocket.port}${config.websocket.path}` : ''}` +
-      `${config.http ? `, health/metrics http ${hostPort(config.http.host, config.http.port)}` : ''}` +
-      `${config.redis ? `, redis ${redactRedisUrl(config.redis.url)}` : ', single node'}\n`);
+    process.stdout.write(
+      `central: ${config.lab ? 'lab mqtt' : 'mqtts'} ${hostPort(config.listen.host, config.listen.port)}` +
+        `${config.websocket ? `, wss :${config.websocket.port}${config.websocket.path}` : ''}` +
+        `${config.http ? `, health/metrics http ${hostPort(config.http.host, config.http.port)}` : ''}` +
+        `${config.redis ? `, redis ${redactRedisUrl(config.redis.url)}` : ', single node'}\n`,
+    );
     process.stdout.write(`central: limits ${JSON.stringify(config.limits)}\n`);
     return 0;
   }
@@ -63,14 +86,17 @@ async function run(config: CentralConfig, baseDir: string, log: Logger, extra = 
 
 function printListening({ broker: b, fanout }: Central): void {
   if (b.mode === 'lab') {
-    process.stderr.write('central: LAB LISTENER: no authentication, no ACLs. For MQTT conformance suites on this machine only;\n' +
-      'central: it must never carry patient data.\n');
+    process.stderr.write(
+      'central: LAB LISTENER: no authentication, no ACLs. For MQTT conformance suites on this machine only;\n' +
+        'central: it must never carry patient data.\n',
+    );
     process.stdout.write(`central: lab MQTT (plain TCP) on ${hostPort(b.host, b.port)}\n`);
     return;
   }
   process.stdout.write(`central: MQTT over TLS on ${hostPort(b.host, b.port)} (broker ${b.id}, ${b.mode})\n`);
   if (b.wsPort !== null) process.stdout.write(`central: MQTT over secure WebSocket on port ${b.wsPort}\n`);
-  if (b.httpPort !== null) process.stdout.write(`central: health and metrics on http port ${b.httpPort} (/healthz, /metrics)\n`);
+  if (b.httpPort !== null)
+    process.stdout.write(`central: health and metrics on http port ${b.httpPort} (/healthz, /metrics)\n`);
   if (fanout) process.stdout.write(`central: dashboard ${fanout.url} (log in with a users-file account)\n`);
 }
 
@@ -89,20 +115,30 @@ export async function runCentral(argv: string[]): Promise<number> {
   const host = String(values['host']);
   if (values['lab']) {
     if (redis) throw new VitalwireError('VW_ERR_USAGE', '--lab runs a single in-memory broker; --redis does not apply');
-    const config = centralConfig({ lab: true, listen: { host, port: intOption(values['port'] ?? '1883', 'port', 0, 65535) } }, '--lab');
+    const config = centralConfig(
+      { lab: true, listen: { host, port: intOption(values['port'] ?? '1883', 'port', 0, 65535) } },
+      '--lab',
+    );
     return run(config, process.cwd(), createLogger('vitalwire-central-lab'));
   }
 
   // Development: a dev CA under --data-dir, the broker on TLS and the dashboard fan-out, the same config shape.
   const dataDir = resolve(String(values['data-dir']));
-  const pki = await ensureDevPki(dataDir, { site: String(values['site']), gateway: String(values['gateway']), hosts: [host] });
-  const config = centralConfig({
-    listen: { host, port: intOption(values['port'] ?? '8883', 'port', 0, 65535) },
-    tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
-    ...(typeof values['users'] === 'string' ? { users: { file: resolve(values['users']) } } : {}),
-    ...(redis ? { redis: { url: redis } } : {}),
-    fanout: { host, port: intOption(values['http-port'], 'http-port', 0, 65535) },
-    dataDir,
-  }, 'development options');
+  const pki = await ensureDevPki(dataDir, {
+    site: String(values['site']),
+    gateway: String(values['gateway']),
+    hosts: [host],
+  });
+  const config = centralConfig(
+    {
+      listen: { host, port: intOption(values['port'] ?? '8883', 'port', 0, 65535) },
+      tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
+      ...(typeof values['users'] === 'string' ? { users: { file: resolve(values['users']) } } : {}),
+      ...(redis ? { redis: { url: redis } } : {}),
+      fanout: { host, port: intOption(values['http-port'], 'http-port', 0, 65535) },
+      dataDir,
+    },
+    'development options',
+  );
   return run(config, process.cwd(), createLogger('vitalwire-central'), `central: development CA ${pki.caCert}\n`);
 }

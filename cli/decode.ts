@@ -13,16 +13,31 @@ import { helpText, intOption, parse, type CommandSpec } from './args.js';
 export const decodeCommand: CommandSpec = {
   name: 'decode',
   summary: 'Decode raw device bytes (a capture file or stdin) to NDJSON: MDC codes, UCUM units, flags, coded errors.',
-  usage: 'decode [--format auto|hl7|nonin7|nonin8|masimo|datex|ble-bridge] [file|-]\n\nExit status: 0 when every frame decoded, 2 when some failed (their errors are in the output), 1 when none decoded.',
+  usage:
+    'decode [--format auto|hl7|nonin7|nonin8|masimo|datex|ble-bridge] [file|-]\n\nExit status: 0 when every frame decoded, 2 when some failed (their errors are in the output), 1 when none decoded.',
   positionals: true,
   options: {
-    format: { type: 'string', default: 'auto', arg: 'FORMAT', help: 'wire format; auto detects it from the first bytes' },
-    'utc-offset': { type: 'string', default: '0', arg: 'MIN', help: 'UTC offset in minutes assumed for device times sent without one (Vietnam: 420)' },
-    'max-frame-bytes': { type: 'string', arg: 'N', help: 'largest frame accepted (default: the protocol\'s own)' },
+    format: {
+      type: 'string',
+      default: 'auto',
+      arg: 'FORMAT',
+      help: 'wire format; auto detects it from the first bytes',
+    },
+    'utc-offset': {
+      type: 'string',
+      default: '0',
+      arg: 'MIN',
+      help: 'UTC offset in minutes assumed for device times sent without one (Vietnam: 420)',
+    },
+    'max-frame-bytes': { type: 'string', arg: 'N', help: "largest frame accepted (default: the protocol's own)" },
   },
 };
 
-export async function runDecode(argv: string[], stdin: Readable = process.stdin, stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runDecode(
+  argv: string[],
+  stdin: Readable = process.stdin,
+  stdout: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const { values, positionals } = parse(decodeCommand, argv);
   if (values['help']) {
     stdout.write(helpText(decodeCommand));
@@ -34,7 +49,10 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
     throw new VitalwireError('VW_ERR_USAGE', `--format must be auto or one of ${protocolIds().join(', ')}`);
   }
   const offset = intOption(values['utc-offset'], 'utc-offset', -720, 840);
-  const maxFrame = values['max-frame-bytes'] === undefined ? undefined : intOption(values['max-frame-bytes'], 'max-frame-bytes', 16, 64 * 1024 * 1024);
+  const maxFrame =
+    values['max-frame-bytes'] === undefined
+      ? undefined
+      : intOption(values['max-frame-bytes'], 'max-frame-bytes', 16, 64 * 1024 * 1024);
   const file = positionals[0] ?? '-';
   const input: Readable = file === '-' ? stdin : createReadStream(file);
 
@@ -57,16 +75,20 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
   let head: Buffer = Buffer.alloc(0);
   const start = (p: Protocol): ReturnType<typeof createPipeline> => {
     protocol = p;
-    return createPipeline(p, {
-      decoded: (d) => {
-        framesOk++;
-        for (const r of decodedRecords(d, offset)) emit(r);
+    return createPipeline(
+      p,
+      {
+        decoded: (d) => {
+          framesOk++;
+          for (const r of decodedRecords(d, offset)) emit(r);
+        },
+        error: (e) => {
+          framesBad++;
+          emit(errorRecord(e));
+        },
       },
-      error: (e) => {
-        framesBad++;
-        emit(errorRecord(e));
-      },
-    }, { defaultUtcOffsetMin: offset, ...(maxFrame !== undefined ? { maxFrameBytes: maxFrame } : {}) });
+      { defaultUtcOffsetMin: offset, ...(maxFrame !== undefined ? { maxFrameBytes: maxFrame } : {}) },
+    );
   };
   if (protocol) pipeline = start(protocol);
 
@@ -95,7 +117,11 @@ export async function runDecode(argv: string[], stdin: Readable = process.stdin,
   }
   if (!pipeline) {
     framesBad++;
-    emit({ kind: 'error', code: 'VW_ERR_FORMAT_UNKNOWN', detail: `none of ${protocolIds().join(', ')} recognised; use --format` });
+    emit({
+      kind: 'error',
+      code: 'VW_ERR_FORMAT_UNKNOWN',
+      detail: `none of ${protocolIds().join(', ')} recognised; use --format`,
+    });
   } else {
     pipeline.end();
   }

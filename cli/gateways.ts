@@ -6,18 +6,37 @@ import { helpText, intOption, parse, type CommandSpec } from './args.js';
 
 export const gatewaysCommand: CommandSpec = {
   name: 'gateways',
-  summary: 'Gateway certificates: `sign <site>/<gateway> --csr FILE` signs a gateway\'s own request, `revoke`, `list`; `add` (lab key).',
-  usage: 'gateways sign <site>/<gateway> --csr FILE [--pki DIR] [--out DIR] [--days N]\n' +
+  summary:
+    "Gateway certificates: `sign <site>/<gateway> --csr FILE` signs a gateway's own request, `revoke`, `list`; `add` (lab key).",
+  usage:
+    'gateways sign <site>/<gateway> --csr FILE [--pki DIR] [--out DIR] [--days N]\n' +
     '       vitalwire gateways revoke <site>/<gateway> (--serial HEX | --all) [--pki DIR] [--reason TEXT]\n       vitalwire gateways list [--pki DIR]\n' +
     '       vitalwire gateways add <site>/<gateway> [--pki DIR] [--out DIR] [--broker URL] [--days N] [--force]  (labs: the key is made here)',
   positionals: true,
   options: {
     pki: { type: 'string', default: './pki', arg: 'DIR', help: 'PKI directory made by `vitalwire ca init`' },
-    out: { type: 'string', default: './gateways', arg: 'DIR', help: 'certificates (sign) and bundles (add) go to DIR/<site>/<gateway>/' },
-    csr: { type: 'string', arg: 'FILE', help: 'sign: the certificate request the gateway made (vitalwire gateway init)' },
-    broker: { type: 'string', default: 'mqtts://localhost:8883', arg: 'URL', help: 'broker URL written into the config stub' },
+    out: {
+      type: 'string',
+      default: './gateways',
+      arg: 'DIR',
+      help: 'certificates (sign) and bundles (add) go to DIR/<site>/<gateway>/',
+    },
+    csr: {
+      type: 'string',
+      arg: 'FILE',
+      help: 'sign: the certificate request the gateway made (vitalwire gateway init)',
+    },
+    broker: {
+      type: 'string',
+      default: 'mqtts://localhost:8883',
+      arg: 'URL',
+      help: 'broker URL written into the config stub',
+    },
     days: { type: 'string', default: '825', arg: 'N', help: 'certificate lifetime in days' },
-    force: { type: 'boolean', help: 'add: issue a new certificate over an existing bundle (the old one is revoked, gateway.yaml backed up)' },
+    force: {
+      type: 'boolean',
+      help: 'add: issue a new certificate over an existing bundle (the old one is revoked, gateway.yaml backed up)',
+    },
     serial: { type: 'string', arg: 'HEX', help: 'revoke: this certificate (see `gateways list`)' },
     all: { type: 'boolean', help: 'revoke: every certificate of the gateway' },
     reason: { type: 'string', arg: 'TEXT', help: 'reason recorded in the revocation list' },
@@ -40,19 +59,28 @@ export async function runGateways(argv: string[]): Promise<number> {
   const [sub, arg, ...extra] = positionals;
   if (extra.length > 0) throw new VitalwireError('VW_ERR_USAGE', `unexpected ${extra.join(' ')}`);
   const superseded = (serials: string[]): void => {
-    if (serials.length > 0) process.stdout.write(`gateways: revoked the previous certificate${serials.length > 1 ? 's' : ''} ${serials.join(', ')}: install the new one on the gateway now\n`);
+    if (serials.length > 0)
+      process.stdout.write(
+        `gateways: revoked the previous certificate${serials.length > 1 ? 's' : ''} ${serials.join(', ')}: install the new one on the gateway now\n`,
+      );
   };
   switch (sub) {
     case 'sign': {
       const { site, gateway } = identity(arg);
-      if (typeof values['csr'] !== 'string') throw new VitalwireError('VW_ERR_USAGE', 'sign needs --csr FILE (the gateway makes it: vitalwire gateway init)');
+      if (typeof values['csr'] !== 'string')
+        throw new VitalwireError(
+          'VW_ERR_USAGE',
+          'sign needs --csr FILE (the gateway makes it: vitalwire gateway init)',
+        );
       const r = await signGateway(pki, site, gateway, {
         csrPem: await readRequest(resolve(values['csr'])),
         outDir: resolve(String(values['out']), site, gateway),
         days: intOption(values['days'], 'days', 1, 3650),
       });
       process.stdout.write(`gateways: ${site}/${gateway} serial ${r.serial}, valid until ${r.notAfter}\n`);
-      process.stdout.write(`gateways: send ${r.cert} and ${r.caCert} to the gateway (no private key here: it never left the gateway)\n`);
+      process.stdout.write(
+        `gateways: send ${r.cert} and ${r.caCert} to the gateway (no private key here: it never left the gateway)\n`,
+      );
       superseded(r.revoked);
       return 0;
     }
@@ -77,14 +105,19 @@ export async function runGateways(argv: string[]): Promise<number> {
         ...(values['all'] === true ? { all: true } : {}),
         ...(typeof values['reason'] === 'string' ? { reason: values['reason'] } : {}),
       });
-      process.stdout.write(serials.length === 0 ? `gateways: ${site}/${gateway} was already revoked\n`
-        : `gateways: revoked ${serials.join(', ')}; brokers refuse it at its next connect\n`);
+      process.stdout.write(
+        serials.length === 0
+          ? `gateways: ${site}/${gateway} was already revoked\n`
+          : `gateways: revoked ${serials.join(', ')}; brokers refuse it at its next connect\n`,
+      );
       return 0;
     }
     case 'list': {
       if (arg !== undefined) throw new VitalwireError('VW_ERR_USAGE', '`gateways list` takes no argument');
       for (const e of await listGateways(pki)) {
-        process.stdout.write(`${`${e.site}/${e.gateway}`.padEnd(32)} ${e.serial.padEnd(34)} ${e.notAfter}${e.revoked ? '  REVOKED' : ''}\n`);
+        process.stdout.write(
+          `${`${e.site}/${e.gateway}`.padEnd(32)} ${e.serial.padEnd(34)} ${e.notAfter}${e.revoked ? '  REVOKED' : ''}\n`,
+        );
       }
       return 0;
     }

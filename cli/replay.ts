@@ -8,12 +8,17 @@ import { helpText, parse, type CommandSpec } from './args.js';
 
 export const replayCommand: CommandSpec = {
   name: 'replay',
-  summary: 'Replay a raw device capture made by `vitalwire gateway --record DIR` (<device>-<start>.raw and .idx) with its original\n' +
+  summary:
+    'Replay a raw device capture made by `vitalwire gateway --record DIR` (<device>-<start>.raw and .idx) with its original\n' +
     'timing, so a field capture becomes a regression test. The capture holds patient data: replay it only into test systems.',
   usage: 'replay FILE.raw --target (tcp-listen:PORT | tcp:HOST:PORT | serial:PATH) [--speed N]',
   positionals: true,
   options: {
-    target: { type: 'string', arg: 'TARGET', help: 'tcp-listen:PORT (a terminal-server port the gateway dials; starts when it connects), tcp:HOST:PORT (dial), serial:PATH (a serial port or pty)' },
+    target: {
+      type: 'string',
+      arg: 'TARGET',
+      help: 'tcp-listen:PORT (a terminal-server port the gateway dials; starts when it connects), tcp:HOST:PORT (dial), serial:PATH (a serial port or pty)',
+    },
     speed: { type: 'string', default: '1', arg: 'N', help: 'time factor: 2 = twice as fast, 0 = as fast as possible' },
     baud: { type: 'string', default: '9600', arg: 'N', help: 'baud rate for serial:PATH' },
   },
@@ -60,6 +65,8 @@ export async function runReplay(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const n = await playChunks(chunks, write);
   await close();
-  process.stdout.write(`replay: ${chunks.length} chunks, ${n} of ${total} bytes in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `replay: ${chunks.length} chunks, ${n} of ${total} bytes in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
   return 0;
 }

@@ -90,7 +90,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const close = async () => {
     // Reverse order: devices first, then gateway, fan-out, broker.
     for (const c of cleanups.reverse()) {
-      await c().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed'));
+      await c().catch((err: unknown) =>
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed'),
+      );
     }
   };
   try {
@@ -107,14 +109,22 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       users.add({ name: 'demo', role: 'observer', sites: ['*'], hash: await hashPassword('demo') });
     }
     // The central side as `vitalwire central` builds it in development mode, with the demo's in-memory users.
-    const config = centralConfig({
-      listen: { host, port: o.mqttPort ?? 8883 },
-      tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
-      fanout: { host, port: o.httpPort ?? 8080 },
-      dataDir,
-      ...(o.archive === false ? {} : { archive: { dataDir, ...o.archiveTuning } }),
-    }, 'demo stack');
-    const central = await startCentral({ config, baseDir: dataDir, logger: log.child({ svc: 'central' }), parts: { users } });
+    const config = centralConfig(
+      {
+        listen: { host, port: o.mqttPort ?? 8883 },
+        tls: { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey },
+        fanout: { host, port: o.httpPort ?? 8080 },
+        dataDir,
+        ...(o.archive === false ? {} : { archive: { dataDir, ...o.archiveTuning } }),
+      },
+      'demo stack',
+    );
+    const central = await startCentral({
+      config,
+      baseDir: dataDir,
+      logger: log.child({ svc: 'central' }),
+      parts: { users },
+    });
     cleanups.push(() => central.close());
     const fanout = central.fanout;
     if (!fanout) throw new Error('the demo config has a fan-out section');
@@ -124,7 +134,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const useSerial = !o.noSocat && socatAvailable();
     if (!o.noSocat && !useSerial) {
-      log.warn('socat not found: simulated monitors use TCP device links instead of virtual serial cables (apt-get install socat)');
+      log.warn(
+        'socat not found: simulated monitors use TCP device links instead of virtual serial cables (apt-get install socat)',
+      );
     }
     const ptyDir = join(dataDir, 'pty');
     mkdirSync(ptyDir, { recursive: true });
@@ -140,18 +152,35 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         const pair = await openPtyPair(ptyDir, id);
         pairs.push(pair);
         sinks.push(await openSerialSink(pair.device));
-        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, simulated: true, transport: { kind: 'serial', path: pair.host, baudRate: 115200 } });
+        devices.push({
+          id,
+          protocol: 'hl7',
+          bed: `Bed ${i}`,
+          simulated: true,
+          transport: { kind: 'serial', path: pair.host, baudRate: 115200 },
+        });
       } else {
         const sink = await openTcpSink(host, 0);
         sinks.push(sink);
-        devices.push({ id, protocol: 'hl7', bed: `Bed ${i}`, simulated: true, transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
+        devices.push({
+          id,
+          protocol: 'hl7',
+          bed: `Bed ${i}`,
+          simulated: true,
+          transport: { kind: 'tcp', host, port: sink.port ?? 0 },
+        });
       }
     }
     const rawSinks = new Map<string, Sink>();
     for (const d of o.rawDevices ?? []) {
       const sink = await openTcpSink(host, 0);
       rawSinks.set(d.id, sink);
-      devices.push({ id: d.id, protocol: d.protocol, ...(d.bed ? { bed: d.bed } : {}), transport: { kind: 'tcp', host, port: sink.port ?? 0 } });
+      devices.push({
+        id: d.id,
+        protocol: d.protocol,
+        ...(d.bed ? { bed: d.bed } : {}),
+        transport: { kind: 'tcp', host, port: sink.port ?? 0 },
+      });
     }
     cleanups.push(async () => {
       await Promise.all([...sinks, ...rawSinks.values()].map((s) => s.close()));
@@ -160,8 +189,25 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (o.ward && o.ward.devices > 0) {
       const sc = wardScenario(o.ward.devices, o.ward.seed);
       // Beds after the PCD-01 monitors', so ids and bed labels do not collide.
-      const shifted = { ...sc, beds: sc.beds.map((b) => ({ ...b, bed: b.bed + beds, devices: b.devices.map((d) => ({ ...d, id: d.id.replace(/^bed\d+/, `bed${String(b.bed + beds).padStart(2, '0')}`) })) })) };
-      const w = await prepareRunner({ scenario: shifted, truth: noTruth, logger: log.child({ svc: 'ward' }), ptyDir, host, noSocat: !useSerial });
+      const shifted = {
+        ...sc,
+        beds: sc.beds.map((b) => ({
+          ...b,
+          bed: b.bed + beds,
+          devices: b.devices.map((d) => ({
+            ...d,
+            id: d.id.replace(/^bed\d+/, `bed${String(b.bed + beds).padStart(2, '0')}`),
+          })),
+        })),
+      };
+      const w = await prepareRunner({
+        scenario: shifted,
+        truth: noTruth,
+        logger: log.child({ svc: 'ward' }),
+        ptyDir,
+        host,
+        noSocat: !useSerial,
+      });
       ward = w;
       devices.push(...w.gatewayDevices);
       cleanups.push(() => w.stop());

@@ -7,7 +7,14 @@ import { X509Certificate } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { VitalwireError } from '../decoders/errors.js';
-import { alarmRecord, gapRecord, observationRecord, statusRecord, waveRecord, type NdjsonRecord } from '../decoders/ndjson.js';
+import {
+  alarmRecord,
+  gapRecord,
+  observationRecord,
+  statusRecord,
+  waveRecord,
+  type NdjsonRecord,
+} from '../decoders/ndjson.js';
 import { checkOwnCertificate, explainConnectError } from '../lib/connect-diagnosis.js';
 import { isValidSegment, TOPIC_ROOT, type StreamKind } from '../lib/topics.js';
 import { Batch } from '../proto/index.js';
@@ -15,20 +22,40 @@ import { helpText, intOption, parse, untilSignal, type CommandSpec } from './arg
 
 export const watchCommand: CommandSpec = {
   name: 'watch',
-  summary: 'Print the live stream as NDJSON (observations, waveform chunks, alarms, gaps, statuses, with topic and seq).',
-  usage: 'watch --broker mqtts://HOST:PORT --ca FILE (--user NAME [--password-file FILE] | --cert FILE --key FILE) [--site S] [--gateway S/G] [--bed S/G/D] [--kind K] [--count N]',
+  summary:
+    'Print the live stream as NDJSON (observations, waveform chunks, alarms, gaps, statuses, with topic and seq).',
+  usage:
+    'watch --broker mqtts://HOST:PORT --ca FILE (--user NAME [--password-file FILE] | --cert FILE --key FILE) [--site S] [--gateway S/G] [--bed S/G/D] [--kind K] [--count N]',
   options: {
     broker: { type: 'string', arg: 'URL', help: 'the central broker, mqtts://host:port' },
     ca: { type: 'string', arg: 'FILE', help: "the site CA certificate (PEM) that signed the broker's certificate" },
-    user: { type: 'string', arg: 'NAME', help: 'a user account (vitalwire users add); the password comes from --password-file or VW_PASSWORD' },
+    user: {
+      type: 'string',
+      arg: 'NAME',
+      help: 'a user account (vitalwire users add); the password comes from --password-file or VW_PASSWORD',
+    },
     'password-file': { type: 'string', arg: 'FILE', help: "a file holding the user's password (first line)" },
     cert: { type: 'string', arg: 'FILE', help: "a gateway's certificate: watch what that gateway publishes" },
     key: { type: 'string', arg: 'FILE', help: "the gateway's private key" },
-    site: { type: 'string', multiple: true, arg: 'SITE', help: 'only this site (repeatable); a scoped user must name its sites' },
+    site: {
+      type: 'string',
+      multiple: true,
+      arg: 'SITE',
+      help: 'only this site (repeatable); a scoped user must name its sites',
+    },
     gateway: { type: 'string', multiple: true, arg: 'SITE/GW', help: 'only this gateway (repeatable)' },
     bed: { type: 'string', multiple: true, arg: 'SITE/GW/DEVICE', help: 'only this device (repeatable)' },
-    kind: { type: 'string', multiple: true, arg: 'KIND', help: 'only these records: obs, wave, alarm, status, gap (repeatable)' },
-    summary: { type: 'boolean', default: false, help: 'waveform chunks without their samples (count, first and last only)' },
+    kind: {
+      type: 'string',
+      multiple: true,
+      arg: 'KIND',
+      help: 'only these records: obs, wave, alarm, status, gap (repeatable)',
+    },
+    summary: {
+      type: 'boolean',
+      default: false,
+      help: 'waveform chunks without their samples (count, first and last only)',
+    },
     count: { type: 'string', arg: 'N', help: 'exit after printing N records' },
   },
 };
@@ -37,9 +64,15 @@ const RECORD_KINDS = ['obs', 'wave', 'alarm', 'status', 'gap'] as const;
 type RecordKind = (typeof RECORD_KINDS)[number];
 
 /** The subscriptions that the filters ask for: the narrowest filters that cover them, never wider. */
-export function subscriptions(o: { sites: string[]; gateways: string[]; beds: string[]; kinds: RecordKind[] }): string[] {
+export function subscriptions(o: {
+  sites: string[];
+  gateways: string[];
+  beds: string[];
+  kinds: RecordKind[];
+}): string[] {
   // A gap travels in any stream's Batch (the gateway's own gaps in the status stream): it needs every stream.
-  const streams: (StreamKind | '+')[] = o.kinds.length === 0 || o.kinds.includes('gap') ? ['+'] : [...new Set(o.kinds as StreamKind[])];
+  const streams: (StreamKind | '+')[] =
+    o.kinds.length === 0 || o.kinds.includes('gap') ? ['+'] : [...new Set(o.kinds as StreamKind[])];
   const prefixes: string[] = [];
   for (const b of o.beds) prefixes.push(`${TOPIC_ROOT}/${b}`);
   for (const g of o.gateways) prefixes.push(`${TOPIC_ROOT}/${g}/+`);
@@ -51,18 +84,32 @@ export function subscriptions(o: { sites: string[]; gateways: string[]; beds: st
 function segments(v: string, n: number, flag: string): string {
   const parts = v.split('/');
   if (parts.length !== n || !parts.every(isValidSegment)) {
-    throw new VitalwireError('VW_ERR_USAGE', `--${flag} must be ${['SITE', 'SITE/GATEWAY', 'SITE/GATEWAY/DEVICE'][n - 1]}, got ${JSON.stringify(v)}`);
+    throw new VitalwireError(
+      'VW_ERR_USAGE',
+      `--${flag} must be ${['SITE', 'SITE/GATEWAY', 'SITE/GATEWAY/DEVICE'][n - 1]}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
 
 /** Every record of one published Batch, each with where it came from. */
-export function batchRecords(topic: string, payload: Uint8Array, o: { kinds: RecordKind[]; summary: boolean }): NdjsonRecord[] {
+export function batchRecords(
+  topic: string,
+  payload: Uint8Array,
+  o: { kinds: RecordKind[]; summary: boolean },
+): NdjsonRecord[] {
   let b;
   try {
     b = Batch.decode(payload);
   } catch (err) {
-    return [{ topic, kind: 'error', code: 'VW_ERR_PAYLOAD_INVALID', detail: err instanceof Error ? err.message.slice(0, 200) : 'undecodable payload' }];
+    return [
+      {
+        topic,
+        kind: 'error',
+        code: 'VW_ERR_PAYLOAD_INVALID',
+        detail: err instanceof Error ? err.message.slice(0, 200) : 'undecodable payload',
+      },
+    ];
   }
   const src = b.source;
   const head: NdjsonRecord = { topic, seq: Number(b.seq) };
@@ -93,7 +140,11 @@ export function batchRecords(topic: string, payload: Uint8Array, o: { kinds: Rec
   return out;
 }
 
-export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runWatch(
+  argv: string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const { values } = parse(watchCommand, argv);
   if (values['help']) {
     stdout.write(helpText(watchCommand));
@@ -101,15 +152,25 @@ export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = p
   }
   const broker = values['broker'] as string | undefined;
   const caFile = values['ca'] as string | undefined;
-  if (!broker || !/^mqtts:\/\//.test(broker)) throw new VitalwireError('VW_ERR_USAGE', '--broker mqtts://HOST:PORT is required (vitalwire speaks MQTT over TLS only)');
-  if (!caFile) throw new VitalwireError('VW_ERR_USAGE', "--ca FILE is required: the site CA that signed the broker's certificate");
+  if (!broker || !/^mqtts:\/\//.test(broker))
+    throw new VitalwireError(
+      'VW_ERR_USAGE',
+      '--broker mqtts://HOST:PORT is required (vitalwire speaks MQTT over TLS only)',
+    );
+  if (!caFile)
+    throw new VitalwireError('VW_ERR_USAGE', "--ca FILE is required: the site CA that signed the broker's certificate");
   const user = values['user'] as string | undefined;
   const certFile = values['cert'] as string | undefined;
   const keyFile = values['key'] as string | undefined;
-  if (!user === !certFile) throw new VitalwireError('VW_ERR_USAGE', 'give either --user NAME or --cert FILE --key FILE');
+  if (!user === !certFile)
+    throw new VitalwireError('VW_ERR_USAGE', 'give either --user NAME or --cert FILE --key FILE');
   if (certFile && !keyFile) throw new VitalwireError('VW_ERR_USAGE', '--cert needs --key');
   const kinds = ((values['kind'] as string[] | undefined) ?? []).map((k) => {
-    if (!(RECORD_KINDS as readonly string[]).includes(k)) throw new VitalwireError('VW_ERR_USAGE', `--kind must be one of ${RECORD_KINDS.join(', ')}, got ${JSON.stringify(k)}`);
+    if (!(RECORD_KINDS as readonly string[]).includes(k))
+      throw new VitalwireError(
+        'VW_ERR_USAGE',
+        `--kind must be one of ${RECORD_KINDS.join(', ')}, got ${JSON.stringify(k)}`,
+      );
     return k as RecordKind;
   });
   const filters = {
@@ -124,7 +185,14 @@ export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = p
   const ca = await readFile(caFile);
   // rejectUnauthorized explicitly: mqtt.js reports a TLS verification error only when it is set (it is tls.connect's
   // default, but mqtt.js reads the option itself).
-  const opts: mqtt.IClientOptions = { ca, rejectUnauthorized: true, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 };
+  const opts: mqtt.IClientOptions = {
+    ca,
+    rejectUnauthorized: true,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+  };
   let own = null;
   if (certFile && keyFile) {
     const cert = await readFile(certFile);
@@ -133,13 +201,22 @@ export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = p
     own = checkOwnCertificate(cert, ca);
     // A gateway's client id must be bound to its identity (<site>/<gateway>/...), which its certificate names.
     const uri = new X509Certificate(cert).subjectAltName?.match(/URI:urn:vitalwire:gateway:([^:,\s]+):([^,\s]+)/);
-    if (!uri) throw new VitalwireError('VW_ERR_USAGE', `${certFile} is not a vitalwire gateway certificate (no urn:vitalwire:gateway SAN)`);
+    if (!uri)
+      throw new VitalwireError(
+        'VW_ERR_USAGE',
+        `${certFile} is not a vitalwire gateway certificate (no urn:vitalwire:gateway SAN)`,
+      );
     opts.clientId = `${uri[1]}/${uri[2]}/watch-${randomBytes(3).toString('hex')}`;
-    if (filters.sites.length + filters.gateways.length + filters.beds.length === 0) filters.gateways.push(`${uri[1]}/${uri[2]}`);
+    if (filters.sites.length + filters.gateways.length + filters.beds.length === 0)
+      filters.gateways.push(`${uri[1]}/${uri[2]}`);
   } else {
     const pwFile = values['password-file'] as string | undefined;
-    const password = pwFile ? (await readFile(pwFile, 'utf8')).split('\n')[0] ?? '' : process.env['VW_PASSWORD'];
-    if (password === undefined) throw new VitalwireError('VW_ERR_USAGE', 'a password is needed: --password-file FILE or the VW_PASSWORD environment variable');
+    const password = pwFile ? ((await readFile(pwFile, 'utf8')).split('\n')[0] ?? '') : process.env['VW_PASSWORD'];
+    if (password === undefined)
+      throw new VitalwireError(
+        'VW_ERR_USAGE',
+        'a password is needed: --password-file FILE or the VW_PASSWORD environment variable',
+      );
     opts.username = user as string;
     opts.password = password;
     opts.clientId = ''; // server-assigned: never collides with another session of the same user
@@ -172,7 +249,10 @@ export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = p
   }
   if (refused.length > 0) {
     await client.endAsync(true);
-    const hint = user && filters.sites.length + filters.gateways.length + filters.beds.length === 0 ? ': an account scoped to some sites must name them (--site SITE)' : ': the account may not see it';
+    const hint =
+      user && filters.sites.length + filters.gateways.length + filters.beds.length === 0
+        ? ': an account scoped to some sites must name them (--site SITE)'
+        : ': the account may not see it';
     stderr.write(`vitalwire watch: the broker refused ${refused.join(', ')}${hint}\n`);
     return 1;
   }
@@ -202,7 +282,9 @@ export async function runWatch(argv: string[], stdout: NodeJS.WritableStream = p
   stopping = true;
   await client.endAsync().catch(() => undefined);
   if (dropped && printed < count) {
-    stderr.write('vitalwire watch: the broker closed the connection (account removed, scope changed, or the broker stopped)\n');
+    stderr.write(
+      'vitalwire watch: the broker closed the connection (account removed, scope changed, or the broker stopped)\n',
+    );
     return 1;
   }
   return 0;

@@ -58,7 +58,6 @@ const ward = new WardView({ bed: bedState, onTilesChanged: () => wardTilesChange
 const bedView = new BedView(now);
 main$.append(ward.root, bedView.root);
 
-
 // ---- session -------------------------------------------------------------------------------------------------
 
 function startSession(s: SessionResponse): void {
@@ -69,7 +68,13 @@ function startSession(s: SessionResponse): void {
   setHidden(logout$, false);
   scheduleRenewal();
   if (connection === null) {
-    connection = new Connection(s.token, { batch: onBatch, badBatch: onBadBatch, control: onControl, state: onConnState, sessionProblem });
+    connection = new Connection(s.token, {
+      batch: onBatch,
+      badBatch: onBadBatch,
+      control: onControl,
+      state: onConnState,
+      sessionProblem,
+    });
     connection.start();
   } else connection.setToken(s.token);
 }
@@ -92,7 +97,8 @@ async function renewNow(): Promise<void> {
 }
 
 function sessionProblem(why: 'expired' | 'removed' | 'refused'): void {
-  if (why === 'removed') logout('Your access to this dashboard was withdrawn. Ask an administrator if this is a mistake.');
+  if (why === 'removed')
+    logout('Your access to this dashboard was withdrawn. Ask an administrator if this is a mistake.');
   else if (why === 'expired') logout('Your session has expired. Please log in again.');
   else if (session && session.expiresAt <= Date.now()) logout('Your session has expired. Please log in again.');
   else void renewNow(); // a refused upgrade: a renewal says whether the session still holds
@@ -126,8 +132,12 @@ loginForm.addEventListener('submit', (e) => {
   void login(user, password).then((r) => {
     if (button) button.disabled = false;
     if (!r.ok) {
-      const text = r.status === 401 ? 'Unknown user or wrong password.'
-        : r.status === 429 ? `Too many failed attempts. Try again in ${r.retryAfterS ?? 60} s.` : r.reason || 'Login failed.';
+      const text =
+        r.status === 401
+          ? 'Unknown user or wrong password.'
+          : r.status === 429
+            ? `Too many failed attempts. Try again in ${r.retryAfterS ?? 60} s.`
+            : r.reason || 'Login failed.';
       setText(loginError$, text);
       setHidden(loginError$, false);
       return;
@@ -187,7 +197,11 @@ function onControl(m: ServerMessage): void {
       break;
     case 'refused':
       if (view === 'bed' && bedView.key === m.bed) {
-        bedView.showRefused(m.code === 'VW_ERR_WS_SCOPE' ? `You do not have access to this bed (${m.bed}). Ask an administrator to grant it.` : `This bed cannot be opened: ${m.reason}`);
+        bedView.showRefused(
+          m.code === 'VW_ERR_WS_SCOPE'
+            ? `You do not have access to this bed (${m.bed}). Ask an administrator to grant it.`
+            : `This bed cannot be opened: ${m.reason}`,
+        );
       }
       connection?.drop(m.bed);
       break;
@@ -236,7 +250,9 @@ function subscribeWard(): void {
   for (const key of connection.wantedKeys()) if (!shown.has(key)) connection.drop(key);
   // Tiles need the newest value of each metric (NIBP may be minutes old), a few seconds of lead II, and the alarms
   // of the last hour.
-  for (const key of ward.keys) if (!connection.wants(key)) connection.want(key, [...WARD_STREAMS], { obsLatest: true, waveMs: 4000, alarmMs: 3600_000 });
+  for (const key of ward.keys)
+    if (!connection.wants(key))
+      connection.want(key, [...WARD_STREAMS], { obsLatest: true, waveMs: 4000, alarmMs: 3600_000 });
 }
 
 function wardTilesChanged(): void {
@@ -333,7 +349,10 @@ setInterval(() => {
     if (m) count++;
   }
   const modes = modesOf(flags);
-  setText(modeGlobal$, `${modes.map((m) => MODE_TEXT[m].badge).join(' / ')} DATA${view === 'ward' && count > 0 ? ` · ${count} bed${count === 1 ? '' : 's'}` : ''}`);
+  setText(
+    modeGlobal$,
+    `${modes.map((m) => MODE_TEXT[m].badge).join(' / ')} DATA${view === 'ward' && count > 0 ? ` · ${count} bed${count === 1 ? '' : 's'}` : ''}`,
+  );
   setData(modeGlobal$, 'mode', modes[0] ?? 'none');
   setHidden(modeGlobal$, count === 0 || view === 'login');
 }, TICK_MS);

@@ -6,13 +6,27 @@ const pt = (t: number): [number, number, number, number, number, number] => [t, 
 
 describe('archive trend holes', () => {
   it('a bucket is filled when any series has a value in it', () => {
-    expect(filledBuckets([{ points: [pt(0), null, null, null] }, { points: [null, pt(1), null, null] }], 4)).toEqual([true, true, false, false]);
+    expect(filledBuckets([{ points: [pt(0), null, null, null] }, { points: [null, pt(1), null, null] }], 4)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('lists runs of at least two empty buckets, at the edges too; a single empty bucket is not a hole', () => {
     const f = [false, false, true, false, true, true, false, false, false, true, false, false];
-    expect(emptyRuns(f)).toEqual([[0, 2], [6, 9], [10, 12]]);
-    expect(emptyRuns(f, 1)).toEqual([[0, 2], [3, 4], [6, 9], [10, 12]]);
+    expect(emptyRuns(f)).toEqual([
+      [0, 2],
+      [6, 9],
+      [10, 12],
+    ]);
+    expect(emptyRuns(f, 1)).toEqual([
+      [0, 2],
+      [3, 4],
+      [6, 9],
+      [10, 12],
+    ]);
     expect(emptyRuns([true, true])).toEqual([]);
   });
 });

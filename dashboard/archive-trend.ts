@@ -34,9 +34,10 @@ type Point = TrendResponse['series'][number]['points'][number];
 /** Per bucket: does any of these series hold a value there. */
 export function filledBuckets(series: readonly { points: readonly Point[] }[], n: number): boolean[] {
   const out = new Array<boolean>(n).fill(false);
-  for (const s of series) s.points.forEach((p, i) => {
-    if (p !== null && i < n) out[i] = true;
-  });
+  for (const s of series)
+    s.points.forEach((p, i) => {
+      if (p !== null && i < n) out[i] = true;
+    });
   return out;
 }
 
@@ -121,7 +122,9 @@ export class ArchiveTrendView {
     let res: Response;
     try {
       res = await fetch(`/api/trend?bed=${encodeURIComponent(key)}&hours=${hours}`, {
-        headers: token ? { authorization: `Bearer ${token}` } : {}, credentials: 'omit', cache: 'no-store',
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        credentials: 'omit',
+        cache: 'no-store',
       });
     } catch {
       res = new Response(null, { status: 599 });
@@ -129,7 +132,10 @@ export class ArchiveTrendView {
     if (n !== this.loading || key !== this.key) return; // a newer request owns the view
     if (res.status !== 200) {
       this.data = null;
-      setText(this.status, res.status === 404 ? 'No archive for this bed.' : `The archive cannot be read now (HTTP ${res.status}).`);
+      setText(
+        this.status,
+        res.status === 404 ? 'No archive for this bed.' : `The archive cannot be read now (HTTP ${res.status}).`,
+      );
       setData(this.root, 'state', 'error');
       this.draw();
       return;
@@ -163,7 +169,13 @@ export class ArchiveTrendView {
     const x = (t: number): number => pad + ((w - 2 * pad) * (t - d.fromMs)) / (d.toMs - d.fromMs);
     // Declared gaps first, shaded under everything.
     ctx.fillStyle = 'rgba(226, 110, 60, 0.18)';
-    for (const g of d.gaps) ctx.fillRect(x(Math.max(g.fromMs, d.fromMs)), 0, Math.max(1, x(Math.min(g.toMs, d.toMs)) - x(Math.max(g.fromMs, d.fromMs))), h);
+    for (const g of d.gaps)
+      ctx.fillRect(
+        x(Math.max(g.fromMs, d.fromMs)),
+        0,
+        Math.max(1, x(Math.min(g.toMs, d.toMs)) - x(Math.max(g.fromMs, d.fromMs))),
+        h,
+      );
     ctx.font = `${Math.round(10 * dpr)}px system-ui, sans-serif`;
     let labelX = pad;
     let flags = 0;
@@ -172,7 +184,8 @@ export class ArchiveTrendView {
       const s = line.mdcs.map((m) => d.series.find((x) => x.mdc === m)).find((x) => x !== undefined);
       if (!s) continue;
       plotted.push(s);
-      const y = (v: number): number => h - pad - ((h - 2 * pad) * (Math.min(line.max, Math.max(line.min, v)) - line.min)) / (line.max - line.min);
+      const y = (v: number): number =>
+        h - pad - ((h - 2 * pad) * (Math.min(line.max, Math.max(line.min, v)) - line.min)) / (line.max - line.min);
       ctx.strokeStyle = line.color;
       ctx.globalAlpha = 0.35;
       ctx.lineWidth = Math.max(1, (w - 2 * pad) / n - dpr);
@@ -211,19 +224,34 @@ export class ArchiveTrendView {
     const filled = filledBuckets(plotted, n);
     const runs = emptyRuns(filled);
     const items = [
-      ...d.gaps.map((g) => el('li', 'declared', `Gap declared by the gateway ${hhmm(g.fromMs)}–${hhmm(g.toMs)}${GAP_REASON_TEXT[g.reason] ? ` (${GAP_REASON_TEXT[g.reason]})` : ''}`)),
-      ...runs.map(([a, b]) => el('li', 'empty', `No values ${hhmm(d.fromMs + a * d.bucketMs)}–${hhmm(d.fromMs + b * d.bucketMs)}`)),
+      ...d.gaps.map((g) =>
+        el(
+          'li',
+          'declared',
+          `Gap declared by the gateway ${hhmm(g.fromMs)}–${hhmm(g.toMs)}${GAP_REASON_TEXT[g.reason] ? ` (${GAP_REASON_TEXT[g.reason]})` : ''}`,
+        ),
+      ),
+      ...runs.map(([a, b]) =>
+        el('li', 'empty', `No values ${hhmm(d.fromMs + a * d.bucketMs)}–${hhmm(d.fromMs + b * d.bucketMs)}`),
+      ),
     ];
     this.holes.replaceChildren(...items);
     setData(this.root, 'hours', String(this.hours));
     setData(this.root, 'buckets', String(filled.filter(Boolean).length));
     setData(this.root, 'holes', String(runs.length));
     const bucketText = d.bucketMs >= 60_000 ? `${d.bucketMs / 60_000} min` : `${d.bucketMs / 1000} s`;
-    setText(this.status, plotted.length === 0 ? `No archived values in the last ${this.hours} h.`
-      : `Last ${this.hours} h from the archive, ${bucketText} per point (range and mean); an empty stretch is a gap, never joined.`);
+    setText(
+      this.status,
+      plotted.length === 0
+        ? `No archived values in the last ${this.hours} h.`
+        : `Last ${this.hours} h from the archive, ${bucketText} per point (range and mean); an empty stretch is a gap, never joined.`,
+    );
     const modes = modesOf(flags & MODE_FLAGS);
     setText(this.mode, modes.map((m) => MODE_TEXT[m].banner).join(' · '));
     setHidden(this.mode, modes.length === 0);
-    this.canvas.setAttribute('aria-label', `Archived trend, last ${this.hours} hours: ${runs.length} stretch${runs.length === 1 ? '' : 'es'} without values`);
+    this.canvas.setAttribute(
+      'aria-label',
+      `Archived trend, last ${this.hours} hours: ${runs.length} stretch${runs.length === 1 ? '' : 'es'} without values`,
+    );
   }
 }

@@ -17,7 +17,12 @@ import { ArchiveTrendView } from './archive-trend.js';
 /** Temperature sites shown at once; more are named in the last one's hover text. */
 const MAX_TEMPS = 4;
 
-function strip(cls: string, name: string, scale: string, cal: boolean): { root: HTMLElement; canvas: HTMLCanvasElement; scale: HTMLElement } {
+function strip(
+  cls: string,
+  name: string,
+  scale: string,
+  cal: boolean,
+): { root: HTMLElement; canvas: HTMLCanvasElement; scale: HTMLElement } {
   const root = el('div', `strip ${cls}`);
   // The label has its own band above the paper: a trace never runs over it.
   const label = el('div', 'strip-label');
@@ -168,7 +173,9 @@ export class BedView {
     setText(this.meta, `${this.key}${bed.model ? ` · ${bed.model}` : ''}`);
     // The device's own bed claim is shown as its claim, never as the bed (vitals.proto Source.bed_claim).
     setText(this.claim, bed.bedClaim ? `device says: ${bed.bedClaim}` : '');
-    this.claim.title = bed.bedClaim ? 'The bed the device itself reports (HL7 PV1-3). The bed above is the one the gateway is configured with.' : '';
+    this.claim.title = bed.bedClaim
+      ? 'The bed the device itself reports (HL7 PV1-3). The bed above is the one the gateway is configured with.'
+      : '';
     setHidden(this.claim, bed.bedClaim === '');
     const modes = modesOf(bed.modes());
     setText(this.banner, modes.map((m) => MODE_TEXT[m].banner).join(' · '));
@@ -197,7 +204,13 @@ export class BedView {
         setHidden(t.root, i > 0);
         continue;
       }
-      const more = i === MAX_TEMPS - 1 && temps.length > MAX_TEMPS ? ` Also: ${temps.slice(MAX_TEMPS).map((x) => `${x.label} ${x.value} ${x.unit}`).join(', ')}.` : '';
+      const more =
+        i === MAX_TEMPS - 1 && temps.length > MAX_TEMPS
+          ? ` Also: ${temps
+              .slice(MAX_TEMPS)
+              .map((x) => `${x.label} ${x.value} ${x.unit}`)
+              .join(', ')}.`
+          : '';
       renderSlot(t, more ? { ...shown, title: shown.title + more } : shown, 'sub');
       setHidden(t.root, false);
     }
@@ -215,7 +228,9 @@ export class BedView {
     for (const a of bed.alarms.values()) stamp += `${a.id}:${a.active ? 1 : 0}:${a.priority}:${a.lastMs}:${a.flags};`;
     if (stamp === this.alarmStamp) return;
     this.alarmStamp = stamp;
-    const rows = [...bed.alarms.values()].sort((x, y) => Number(y.active) - Number(x.active) || y.priority - x.priority || y.lastMs - x.lastMs).slice(0, 12);
+    const rows = [...bed.alarms.values()]
+      .sort((x, y) => Number(y.active) - Number(x.active) || y.priority - x.priority || y.lastMs - x.lastMs)
+      .slice(0, 12);
     const items = rows.map((a) => {
       const mode = modeOf(a.flags);
       const li = el('li', `alarm ${PRIORITY_NAME[a.priority] ?? 'info'}${a.active ? ' active' : ' ended'}`);
@@ -249,16 +264,47 @@ export class BedView {
     setClass(this.age, 'is-stale', !(age <= 5000));
     this.renderNumerics(bed);
     const why = GAP_REASON_TEXT[bed.lastGapReason];
-    setText(this.gapInfo, bed.gaps > 0 ? `${bed.gaps} gap${bed.gaps === 1 ? '' : 's'} in the data, last at ${clockText(bed.lastGapMs)}${why ? ` (${why})` : ''}` : '');
+    setText(
+      this.gapInfo,
+      bed.gaps > 0
+        ? `${bed.gaps} gap${bed.gaps === 1 ? '' : 's'} in the data, last at ${clockText(bed.lastGapMs)}${why ? ` (${why})` : ''}`
+        : '',
+    );
     setHidden(this.gapInfo, bed.gaps === 0);
     if (drawTrend) {
       // A line is broken where no point came for the parameter's staleness limit (times the history's thinning).
       const join = Math.max(1, bed.trendStride);
-      drawTrends(this.trendCanvas, [
-        { series: bed.trends.hr, color: '#3ddc5a', min: 30, max: 180, label: 'HR 30–180', maxGapMs: PARAMS.hr.staleMs * join },
-        { series: bed.trends.spo2, color: '#33d6f0', min: 70, max: 100, label: 'SpO₂ 70–100', maxGapMs: PARAMS.spo2.staleMs * join },
-        { series: bed.trends.rr, color: '#f2d43a', min: 0, max: 40, label: 'RR 0–40', maxGapMs: PARAMS.rr.staleMs * join },
-      ], nowMs, 3600_000);
+      drawTrends(
+        this.trendCanvas,
+        [
+          {
+            series: bed.trends.hr,
+            color: '#3ddc5a',
+            min: 30,
+            max: 180,
+            label: 'HR 30–180',
+            maxGapMs: PARAMS.hr.staleMs * join,
+          },
+          {
+            series: bed.trends.spo2,
+            color: '#33d6f0',
+            min: 70,
+            max: 100,
+            label: 'SpO₂ 70–100',
+            maxGapMs: PARAMS.spo2.staleMs * join,
+          },
+          {
+            series: bed.trends.rr,
+            color: '#f2d43a',
+            min: 0,
+            max: 40,
+            label: 'RR 0–40',
+            maxGapMs: PARAMS.rr.staleMs * join,
+          },
+        ],
+        nowMs,
+        3600_000,
+      );
     }
   }
 

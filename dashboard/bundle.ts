@@ -15,7 +15,9 @@ const here = (name: string): string => fileURLToPath(new URL(name, import.meta.u
 
 export async function bundleDashboard(): Promise<Map<string, DashboardAsset>> {
   if (existsSync(here('./public/app.js'))) {
-    const [js, html, css, icon] = await Promise.all(['app.js', 'index.html', 'style.css', 'favicon.svg'].map((f) => readFile(here(`./public/${f}`))));
+    const [js, html, css, icon] = await Promise.all(
+      ['app.js', 'index.html', 'style.css', 'favicon.svg'].map((f) => readFile(here(`./public/${f}`))),
+    );
     return assets(js as Buffer, html as Buffer, css as Buffer, icon as Buffer);
   }
   const { build } = await import('esbuild');

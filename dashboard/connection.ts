@@ -5,7 +5,14 @@ import $protobuf from 'protobufjs/minimal.js';
 import { Batch, Source } from '../proto/index.js';
 import { peekBatch } from '../fanout/wire.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
-import { CLOSE, SUBPROTOCOL, TOKEN_PREFIX, type BackfillRequest, type ServerMessage, type StreamName } from '../fanout/protocol.js';
+import {
+  CLOSE,
+  SUBPROTOCOL,
+  TOKEN_PREFIX,
+  type BackfillRequest,
+  type ServerMessage,
+  type StreamName,
+} from '../fanout/protocol.js';
 
 const Reader = $protobuf.Reader;
 const BACKOFF_MIN_MS = 1000;
@@ -49,7 +56,10 @@ export class Connection {
   private stopped = false;
   private isOpen = false;
 
-  constructor(private token: string, private readonly ev: ConnectionEvents) {}
+  constructor(
+    private token: string,
+    private readonly ev: ConnectionEvents,
+  ) {}
 
   start(): void {
     this.stopped = false;
@@ -116,7 +126,8 @@ export class Connection {
       }
       this.isOpen = true;
       this.backoffMs = BACKOFF_MIN_MS;
-      for (const [bed, w] of this.wanted) ws.send(JSON.stringify({ op: 'subscribe', bed, streams: w.streams, backfill: w.backfill }));
+      for (const [bed, w] of this.wanted)
+        ws.send(JSON.stringify({ op: 'subscribe', bed, streams: w.streams, backfill: w.backfill }));
     };
     ws.onmessage = (e: MessageEvent) => this.message(e.data);
     ws.onclose = (e: CloseEvent) => {
@@ -132,7 +143,10 @@ export class Connection {
       if (!wasOpen) this.ev.sessionProblem('refused'); // the app checks whether the token still holds
       const delay = Math.min(BACKOFF_MAX_MS, this.backoffMs * (1 + Math.random() * 0.2));
       this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
-      this.ev.state('offline', `closed (${e.code}${e.reason ? ' ' + e.reason : ''}), retrying in ${Math.round(delay / 1000)} s`);
+      this.ev.state(
+        'offline',
+        `closed (${e.code}${e.reason ? ' ' + e.reason : ''}), retrying in ${Math.round(delay / 1000)} s`,
+      );
       this.retry = setTimeout(() => this.connect(), delay);
     };
   }
@@ -203,7 +217,7 @@ function describeBad(payload: Uint8Array): BadBatch {
     const r = Reader.create(payload);
     while (r.pos < r.len) {
       const tag = r.uint32();
-      if (tag === (2 << 3)) {
+      if (tag === 2 << 3) {
         kind = r.int32();
         break;
       }
@@ -226,7 +240,10 @@ function describeBad(payload: Uint8Array): BadBatch {
 // `npm run bench -- e2e` and the browser tests; handy in the console when support asks "how fresh?".
 const LATENCY_RING = 4096;
 export const diag = {
-  latencyMs: new Float64Array(LATENCY_RING), count: 0, frames: 0, badBatches: 0,
+  latencyMs: new Float64Array(LATENCY_RING),
+  count: 0,
+  frames: 0,
+  badBatches: 0,
   sweeps: {} as Record<string, { pen: number; drawn: number; frames: number }>,
   bed: (_key: string): { gaps: number; hrTrendMs: number[] } | null => null,
 };

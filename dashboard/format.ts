@@ -9,10 +9,10 @@ const UNIT_TEXT: Record<string, string> = {
   '{resp}/min': '/min',
   '%': '%',
   'mm[Hg]': 'mmHg',
-  'Cel': '°C',
+  Cel: '°C',
   '[degF]': '°F',
-  'mV': 'mV',
-  'kPa': 'kPa',
+  mV: 'mV',
+  kPa: 'kPa',
   'cm[H2O]': 'cmH2O',
 };
 
@@ -22,7 +22,14 @@ export function unitText(ucum: string): string {
 }
 
 // Fahrenheit as devices spell it in their own unit field (vendor_unit): shown as °F, not as a UCUM code.
-const VENDOR_UNIT_TEXT: Record<string, string> = { 'degF': '°F', '°F': '°F', '[degF]': '°F', 'degC': '°C', '°C': '°C', 'Cel': '°C' };
+const VENDOR_UNIT_TEXT: Record<string, string> = {
+  degF: '°F',
+  '°F': '°F',
+  '[degF]': '°F',
+  degC: '°C',
+  '°C': '°C',
+  Cel: '°C',
+};
 
 /** A device's own unit text (Observation.vendor_unit) as it is best read. */
 export function vendorUnitText(u: string): string {

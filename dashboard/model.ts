@@ -5,7 +5,18 @@
 import { AlarmPhase, AlarmPriority, AlarmState, Flag, GapReason, Kind, LinkState } from '../proto/index.js';
 import type { vitalwire } from '../proto/gen/vitals.js';
 import type { BackfillSummary, BedInfo, StreamName } from '../fanout/protocol.js';
-import { APERIODIC, FAST, MDC, MODALITY_VARIANTS, NIBP_FAMILIES, PARAMS, TEMPERATURE_SITES, siteRank, temperatureSite, type ParamDef } from './params.js';
+import {
+  APERIODIC,
+  FAST,
+  MDC,
+  MODALITY_VARIANTS,
+  NIBP_FAMILIES,
+  PARAMS,
+  TEMPERATURE_SITES,
+  siteRank,
+  temperatureSite,
+  type ParamDef,
+} from './params.js';
 import { MODE_FLAGS } from './quality.js';
 import { SeqTrack } from './seq-track.js';
 import { TrendSeries } from './trend.js';
@@ -91,11 +102,19 @@ const STREAM_OF: Record<number, StreamName> = {
   [Kind.KIND_STATUS]: 'status',
 };
 
-const ENDING = new Set<number>([AlarmPhase.ALARM_PHASE_END, AlarmPhase.ALARM_PHASE_INACTIVATE, AlarmPhase.ALARM_PHASE_RESET]);
+const ENDING = new Set<number>([
+  AlarmPhase.ALARM_PHASE_END,
+  AlarmPhase.ALARM_PHASE_INACTIVATE,
+  AlarmPhase.ALARM_PHASE_RESET,
+]);
 const TIME_SUSPECT = Flag.FLAG_TIME_SUSPECT;
 
 /** Measurement time of a value on the gateway clock: device time minus the device's clock offset, when trusted. */
-export function measuredAt(t: Timing | null | undefined, flags: number, fallbackMs: number): { atMs: number; deviceTime: boolean; receivedMs: number } {
+export function measuredAt(
+  t: Timing | null | undefined,
+  flags: number,
+  fallbackMs: number,
+): { atMs: number; deviceTime: boolean; receivedMs: number } {
   const receivedMs = Number(t?.gatewayTimeUs ?? 0) / 1000 || fallbackMs;
   const deviceUs = Number(t?.deviceTimeUs ?? 0);
   if (deviceUs > 0 && (flags & TIME_SUSPECT) === 0) {
@@ -138,7 +157,12 @@ export class BedState {
   private readonly trackFlags = new Map<number, number>();
   readonly trends = { hr: new TrendSeries(), spo2: new TrendSeries(), rr: new TrendSeries() };
   /** Sequence bookkeeping per stream (duplicates, holes, history). */
-  private readonly seqs: Record<StreamName, SeqTrack> = { obs: new SeqTrack(), wave: new SeqTrack(), alarm: new SeqTrack(), status: new SeqTrack() };
+  private readonly seqs: Record<StreamName, SeqTrack> = {
+    obs: new SeqTrack(),
+    wave: new SeqTrack(),
+    alarm: new SeqTrack(),
+    status: new SeqTrack(),
+  };
   /** Per stream since its subscription: ranges declared missing (Gap) and Batches that could not be read. */
   private readonly declared: Record<StreamName, number> = { obs: 0, wave: 0, alarm: 0, status: 0 };
   /** Jumps in waveform sample indices held by the tracks (they outlive subscriptions, as the tracks do). */
@@ -270,7 +294,8 @@ export class BedState {
       this.seen(t.receivedMs);
       const isNumber = o.value === 'number' && typeof o.number === 'number' && Number.isFinite(o.number);
       // A withdrawn or unavailable row carries no measurement, whatever number field it has.
-      const value = isNumber && (flags & (Flag.FLAG_UNAVAILABLE | Flag.FLAG_RETRACTED)) === 0 ? (o.number as number) : null;
+      const value =
+        isNumber && (flags & (Flag.FLAG_UNAVAILABLE | Flag.FLAG_RETRACTED)) === 0 ? (o.number as number) : null;
       const containment = o.containment ?? '';
       const method = o.method ?? '';
       const key = `${mdc}|${containment}|${method}`;
@@ -280,9 +305,21 @@ export class BedState {
       const text = value !== null ? '' : o.code ? o.code.text || o.code.refid || '' : (o.text ?? '');
       const lastValue = value !== null ? null : (prev?.value ?? prev?.lastValue ?? null);
       const r: Reading = {
-        key, mdc, refid: o.refid ?? '', containment, method, value, lastValue, text, unit: o.unit ?? '', vendorUnit: o.vendorUnit ?? '',
+        key,
+        mdc,
+        refid: o.refid ?? '',
+        containment,
+        method,
+        value,
+        lastValue,
+        text,
+        unit: o.unit ?? '',
+        vendorUnit: o.vendorUnit ?? '',
         sentNumber: typeof o.sentNumber === 'number' && Number.isFinite(o.sentNumber) ? o.sentNumber : null,
-        flags, atMs: t.atMs, deviceTime: t.deviceTime, receivedMs: t.receivedMs,
+        flags,
+        atMs: t.atMs,
+        deviceTime: t.deviceTime,
+        receivedMs: t.receivedMs,
       };
       // The same value repeated with no time of its own: the earliest receipt is the most that is known of it.
       if (prev !== undefined && timeUnknown(r) && timeUnknown(prev) && prev.value === r.value) r.atMs = prev.atMs;
@@ -354,8 +391,21 @@ export class BedState {
       let row = this.alarms.get(id);
       if (row === undefined) {
         row = {
-          id, text: '', priority: 0, technical: false, active: false, startMs: atMs, lastMs: atMs, flags: 0, sourceMdc: 0, sourceRefid: '',
-          sourceValue: null, sourceUnit: '', limitLow: null, limitHigh: null, limits: '',
+          id,
+          text: '',
+          priority: 0,
+          technical: false,
+          active: false,
+          startMs: atMs,
+          lastMs: atMs,
+          flags: 0,
+          sourceMdc: 0,
+          sourceRefid: '',
+          sourceValue: null,
+          sourceUnit: '',
+          limitLow: null,
+          limitHigh: null,
+          limits: '',
         };
         this.alarms.set(id, row);
       } else if (atMs < row.lastMs) continue;
@@ -447,7 +497,8 @@ export class BedState {
   /** The fast-averaging SpO2 (IEEE 11073-10404 MDC_MODALITY_FAST), shown beside the normal one, never instead. */
   fastSpo2(): Reading | undefined {
     let best: Reading | undefined;
-    for (const r of this.readings.values()) if (r.mdc === MDC.SPO2 && r.method === FAST && (best === undefined || r.atMs > best.atMs)) best = r;
+    for (const r of this.readings.values())
+      if (r.mdc === MDC.SPO2 && r.method === FAST && (best === undefined || r.atMs > best.atMs)) best = r;
     return best;
   }
 
@@ -458,7 +509,12 @@ export class BedState {
       if (!TEMPERATURE_SITES.has(r.mdc)) continue;
       out.push({ site: temperatureSite(r.mdc, r.containment, r.method), reading: r });
     }
-    return out.sort((a, b) => siteRank(a.site) - siteRank(b.site) || a.site.localeCompare(b.site) || a.reading.key.localeCompare(b.reading.key));
+    return out.sort(
+      (a, b) =>
+        siteRank(a.site) - siteRank(b.site) ||
+        a.site.localeCompare(b.site) ||
+        a.reading.key.localeCompare(b.reading.key),
+    );
   }
 
   /** The newest NIBP measurement: systolic, and diastolic and mean of the same code family (cuff or non-invasive). */

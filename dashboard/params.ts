@@ -66,14 +66,64 @@ const PER_MIN = ['/min', '1/min', '{beats}/min', '{beat}/min', '{breaths}/min', 
 
 export const PARAMS: Readonly<Record<ParamId, ParamDef>> = {
   // Monitors refresh HR and SpO2 every 1-2 s: 10 s without a new value means the device stopped sending it.
-  hr: { id: 'hr', label: 'HR', codes: [MDC.ECG_HR, MDC.PULSE_RATE], units: PER_MIN, unit: '/min', decimals: 0, staleMs: 10_000, aperiodicStaleMs: 15 * 60_000, aperiodic: false },
-  spo2: { id: 'spo2', label: 'SpO₂', codes: [MDC.SPO2], units: ['%'], unit: '%', decimals: 0, staleMs: 10_000, aperiodicStaleMs: 15 * 60_000, aperiodic: false },
+  hr: {
+    id: 'hr',
+    label: 'HR',
+    codes: [MDC.ECG_HR, MDC.PULSE_RATE],
+    units: PER_MIN,
+    unit: '/min',
+    decimals: 0,
+    staleMs: 10_000,
+    aperiodicStaleMs: 15 * 60_000,
+    aperiodic: false,
+  },
+  spo2: {
+    id: 'spo2',
+    label: 'SpO₂',
+    codes: [MDC.SPO2],
+    units: ['%'],
+    unit: '%',
+    decimals: 0,
+    staleMs: 10_000,
+    aperiodicStaleMs: 15 * 60_000,
+    aperiodic: false,
+  },
   // Respiration rate is averaged over breaths (15-30 s): devices refresh it less often.
-  rr: { id: 'rr', label: 'RR', codes: [MDC.RR, MDC.RR_IMPEDANCE, MDC.RR_CO2, MDC.RR_PLETH], units: PER_MIN, unit: '/min', decimals: 0, staleMs: 30_000, aperiodicStaleMs: 15 * 60_000, aperiodic: false },
+  rr: {
+    id: 'rr',
+    label: 'RR',
+    codes: [MDC.RR, MDC.RR_IMPEDANCE, MDC.RR_CO2, MDC.RR_PLETH],
+    units: PER_MIN,
+    unit: '/min',
+    decimals: 0,
+    staleMs: 30_000,
+    aperiodicStaleMs: 15 * 60_000,
+    aperiodic: false,
+  },
   // A temperature probe changes slowly and is sent every few seconds to a minute.
-  temp: { id: 'temp', label: 'Temp', codes: [...TEMPERATURE_SITES.keys()], units: ['Cel', '[degF]'], unit: 'Cel', decimals: 1, staleMs: 5 * 60_000, aperiodicStaleMs: 60 * 60_000, aperiodic: false },
+  temp: {
+    id: 'temp',
+    label: 'Temp',
+    codes: [...TEMPERATURE_SITES.keys()],
+    units: ['Cel', '[degF]'],
+    unit: 'Cel',
+    decimals: 1,
+    staleMs: 5 * 60_000,
+    aperiodicStaleMs: 60 * 60_000,
+    aperiodic: false,
+  },
   // NIBP is a cuff cycle every 5-60 min: always shown with the device's measurement time, greyed after 30 min.
-  nibp: { id: 'nibp', label: 'NIBP', codes: [MDC.NIBP_SYS, MDC.CUFF_SYS], units: ['mm[Hg]', 'kPa'], unit: 'mm[Hg]', decimals: 0, staleMs: 30 * 60_000, aperiodicStaleMs: 30 * 60_000, aperiodic: true },
+  nibp: {
+    id: 'nibp',
+    label: 'NIBP',
+    codes: [MDC.NIBP_SYS, MDC.CUFF_SYS],
+    units: ['mm[Hg]', 'kPa'],
+    unit: 'mm[Hg]',
+    decimals: 0,
+    staleMs: 30 * 60_000,
+    aperiodicStaleMs: 30 * 60_000,
+    aperiodic: true,
+  },
 };
 
 /** NIBP code families: systolic, diastolic, mean of one measurement come from one family. */
@@ -101,7 +151,25 @@ export const SOURCE_NAMES: ReadonlyMap<number, string> = new Map([
 
 // Datex S/5 temperature channels keep MDC_TEMP and put the site in the containment ("t1:ESO", docs/datex.md).
 const DATEX_CHANNEL = /^t(\d):(.*)$/;
-const CORE_FIRST = ['eso', 'core', 'blad', 'rect', 'naso', 'tymp', 'oral', 'body', 'ear', 'axil', 'myo', 'skin', 'surf', 'finger', 'toe', 'airw', 'room'];
+const CORE_FIRST = [
+  'eso',
+  'core',
+  'blad',
+  'rect',
+  'naso',
+  'tymp',
+  'oral',
+  'body',
+  'ear',
+  'axil',
+  'myo',
+  'skin',
+  'surf',
+  'finger',
+  'toe',
+  'airw',
+  'room',
+];
 
 /** A temperature reading's site as a clinician reads it ("T1 eso", "rect", "axil"); '' when nothing names one. */
 export function temperatureSite(mdc: number, containment: string, method: string): string {

@@ -32,8 +32,18 @@ const NIBP_PAIR_MS = 60_000;
 
 export function showEmpty(def: ParamDef, label = def.label): Shown {
   return {
-    label, value: EMPTY_TEXT, unit: unitText(def.unit), mark: '', sub: '', short: '', mode: '', empty: true, stale: false, doubtful: false,
-    struck: false, title: `${label}: no value received`,
+    label,
+    value: EMPTY_TEXT,
+    unit: unitText(def.unit),
+    mark: '',
+    sub: '',
+    short: '',
+    mode: '',
+    empty: true,
+    stale: false,
+    doubtful: false,
+    struck: false,
+    title: `${label}: no value received`,
   };
 }
 
@@ -42,7 +52,8 @@ function unitOf(def: ParamDef, r: Reading, hasNumber: boolean): { text: string; 
   if (!hasNumber) return { text: unitText(r.unit || def.unit), doubt: '' };
   if (!r.unit) return { text: 'unit?', doubt: `No unit came with this number: ${unitText(def.unit)} is not assumed.` };
   if (r.flags & Flag.FLAG_UNIT_UNKNOWN) return { text: `${unitText(r.unit)}?`, doubt: '' };
-  if (!def.units.includes(r.unit)) return { text: `${unitText(r.unit)}?`, doubt: `"${r.unit}" is not a unit of ${def.label}.` };
+  if (!def.units.includes(r.unit))
+    return { text: `${unitText(r.unit)}?`, doubt: `"${r.unit}" is not a unit of ${def.label}.` };
   return { text: unitText(r.unit), doubt: '' };
 }
 
@@ -57,7 +68,12 @@ function numberText(def: ParamDef, r: Reading | undefined): { text: string; from
  * One reading in a slot. `parts` overrides the value text (NIBP "120/80"); `extraFlags` adds the flags of the
  * readings it was built from; `extraNotes` go before the time in the small line.
  */
-export function showReading(def: ParamDef, r: Reading, nowMs: number, o: { label?: string; value?: string; extraFlags?: number; extraNotes?: string[]; extraReasons?: string[] } = {}): Shown {
+export function showReading(
+  def: ParamDef,
+  r: Reading,
+  nowMs: number,
+  o: { label?: string; value?: string; extraFlags?: number; extraNotes?: string[]; extraReasons?: string[] } = {},
+): Shown {
   const label = o.label ?? def.label;
   const flags = r.flags | (o.extraFlags ?? 0);
   const q = quality(flags);
@@ -70,7 +86,7 @@ export function showReading(def: ParamDef, r: Reading, nowMs: number, o: { label
     if (!notes.includes('unit?')) notes.push('unit?');
     reasons.push(unit.doubt);
   }
-  if ((flags & Flag.FLAG_DERIVED) && r.sentNumber !== null) {
+  if (flags & Flag.FLAG_DERIVED && r.sentNumber !== null) {
     // vitals.proto Observation.sent_number / vendor_unit: what the device itself said, beside the conversion.
     const sent = `${plain(r.sentNumber)} ${vendorUnitText(r.vendorUnit)}`.trim();
     notes[notes.indexOf('converted')] = `converted from ${sent}`;
@@ -84,12 +100,22 @@ export function showReading(def: ParamDef, r: Reading, nowMs: number, o: { label
   const aperiodic = isAperiodic(def, r);
   const age = ageText(nowMs - r.atMs);
   const unknown = timeUnknown(r);
-  const when = unknown ? `time not sent · on screen before ${hhmm(r.atMs)}` : aperiodic ? `at ${hhmm(r.atMs)} · ${age} ago` : stale ? `no update for ${age}` : `${age} ago`;
+  const when = unknown
+    ? `time not sent · on screen before ${hhmm(r.atMs)}`
+    : aperiodic
+      ? `at ${hhmm(r.atMs)} · ${age} ago`
+      : stale
+        ? `no update for ${age}`
+        : `${age} ago`;
   const limit = aperiodic ? def.aperiodicStaleMs : def.staleMs;
   const timeSentence = unknown
     ? `The device sent no time of measurement: it was measured before ${clockText(r.atMs)}, when it was first received.`
     : `${r.deviceTime ? 'Measured' : 'Received'} at ${clockText(r.atMs)}${r.deviceTime ? ' (device time)' : ''}, ${age} ago.`;
-  const staleSentence = unknown ? ' Not shown as current.' : stale ? ` Not current: ${label} is expected at least every ${ageText(limit)}.` : '';
+  const staleSentence = unknown
+    ? ' Not shown as current.'
+    : stale
+      ? ` Not current: ${label} is expected at least every ${ageText(limit)}.`
+      : '';
   const mode = modeOf(flags);
   return {
     label,
@@ -122,11 +148,13 @@ export function showSpo2(bed: BedState, nowMs: number): Shown {
   const hr = bed.pick(PARAMS.hr, nowMs);
   if (hr?.mdc === MDC.ECG_HR) {
     for (const p of bed.readings.values()) {
-      if (p.mdc === MDC.PULSE_RATE && p.method === '' && p.value !== null && !isStale(PARAMS.hr, p, nowMs)) notes.push(`PR ${Math.round(p.value)}`);
+      if (p.mdc === MDC.PULSE_RATE && p.method === '' && p.value !== null && !isStale(PARAMS.hr, p, nowMs))
+        notes.push(`PR ${Math.round(p.value)}`);
     }
   }
   const fast = bed.fastSpo2();
-  if (fast !== undefined && fast.value !== null && !isStale(def, fast, nowMs)) notes.push(`fast ${Math.round(fast.value)}`);
+  if (fast !== undefined && fast.value !== null && !isStale(def, fast, nowMs))
+    notes.push(`fast ${Math.round(fast.value)}`);
   if (r === undefined) return { ...showEmpty(def), sub: notes.join(' · ') };
   return showReading(def, r, nowMs, { extraNotes: notes.slice(0, 2) });
 }
@@ -149,13 +177,20 @@ export function showNibp(n: Nibp | undefined, nowMs: number): Shown {
     reasons.push('Systolic and diastolic are not from one measurement.');
   }
   const mean = n.mean?.value != null ? [`MAP ${Math.round(n.mean.value)}`] : [];
-  return showReading(def, n.sys, nowMs, { value: `${sys.text}/${dia.text}`, extraFlags, extraNotes: mean, extraReasons: reasons });
+  return showReading(def, n.sys, nowMs, {
+    value: `${sys.text}/${dia.text}`,
+    extraFlags,
+    extraNotes: mean,
+    extraReasons: reasons,
+  });
 }
 
 /** Every temperature site, labelled. */
 export function showTemperatures(bed: BedState, nowMs: number): Shown[] {
   const def = PARAMS.temp;
-  return bed.temperatures().map((t) => showReading(def, t.reading, nowMs, { label: t.site ? `Temp ${t.site}` : 'Temp' }));
+  return bed
+    .temperatures()
+    .map((t) => showReading(def, t.reading, nowMs, { label: t.site ? `Temp ${t.site}` : 'Temp' }));
 }
 
 export interface LinkShown {
@@ -189,10 +224,18 @@ export function showLink(bed: BedState): LinkShown {
     };
   }
   if (l.state === LinkState.LINK_STATE_CONNECTING && current) {
-    return { state: 'connecting', text: `CONNECTING${detail ? ` — ${detail}` : ''}`, title: 'The gateway is opening the link to this device.' };
+    return {
+      state: 'connecting',
+      text: `CONNECTING${detail ? ` — ${detail}` : ''}`,
+      title: 'The gateway is opening the link to this device.',
+    };
   }
   if (bed.backfilling) {
-    return { state: 'backfill', text: 'CATCHING UP — replayed data', title: 'The gateway is sending data it stored during an outage: the newest values may be minutes old.' };
+    return {
+      state: 'backfill',
+      text: 'CATCHING UP — replayed data',
+      title: 'The gateway is sending data it stored during an outage: the newest values may be minutes old.',
+    };
   }
   if (l.state === LinkState.LINK_STATE_CONNECTED || (l.state !== 0 && !current)) {
     return { state: 'live', text: 'DEVICE CONNECTED', title: `The gateway receives this device.${lastText}` };
@@ -208,7 +251,8 @@ export function alarmDetail(a: AlarmRow): string {
     let s = [name, plain(a.sourceValue), unit].filter((x) => x !== '').join(' ');
     if (a.limitLow !== null && a.sourceValue < a.limitLow) s += ` < ${plain(a.limitLow)}`;
     else if (a.limitHigh !== null && a.sourceValue > a.limitHigh) s += ` > ${plain(a.limitHigh)}`;
-    else if (a.limitLow !== null || a.limitHigh !== null) s += ` (limits ${a.limitLow !== null ? plain(a.limitLow) : '…'}–${a.limitHigh !== null ? plain(a.limitHigh) : '…'})`;
+    else if (a.limitLow !== null || a.limitHigh !== null)
+      s += ` (limits ${a.limitLow !== null ? plain(a.limitLow) : '…'}–${a.limitHigh !== null ? plain(a.limitHigh) : '…'})`;
     return s;
   }
   if (a.limits) return `${name} limits ${a.limits}`.trim();

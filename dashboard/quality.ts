@@ -20,23 +20,93 @@ interface Rule {
 
 // In the order a clinician needs them: what makes the number not a measurement first.
 const RULES: readonly Rule[] = [
-  { flag: Flag.FLAG_RETRACTED, note: 'retracted', reason: 'Withdrawn by the device (HL7 OBX-11 D/W): not a measurement.', doubtful: false },
+  {
+    flag: Flag.FLAG_RETRACTED,
+    note: 'retracted',
+    reason: 'Withdrawn by the device (HL7 OBX-11 D/W): not a measurement.',
+    doubtful: false,
+  },
   { flag: Flag.FLAG_UNAVAILABLE, note: 'no value', reason: 'The device reports no value.', doubtful: false },
-  { flag: Flag.FLAG_SENSOR_OFF, note: 'sensor off', reason: 'Sensor disconnected or displaced, or a lead is off.', doubtful: true },
-  { flag: Flag.FLAG_OUT_OF_RANGE, note: 'out of range', reason: 'Outside the range the device can measure.', doubtful: true },
-  { flag: Flag.FLAG_CALIBRATING, note: 'calibrating', reason: 'The sensor or device is calibrating, zeroing or not calibrated.', doubtful: true },
+  {
+    flag: Flag.FLAG_SENSOR_OFF,
+    note: 'sensor off',
+    reason: 'Sensor disconnected or displaced, or a lead is off.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_OUT_OF_RANGE,
+    note: 'out of range',
+    reason: 'Outside the range the device can measure.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_CALIBRATING,
+    note: 'calibrating',
+    reason: 'The sensor or device is calibrating, zeroing or not calibrated.',
+    doubtful: true,
+  },
   { flag: Flag.FLAG_ARTIFACT, note: 'artifact', reason: 'The device detected artifact or motion.', doubtful: true },
-  { flag: Flag.FLAG_LOW_PERFUSION, note: 'low perfusion', reason: 'Low or marginal perfusion: the reading may be unreliable.', doubtful: true },
-  { flag: Flag.FLAG_QUESTIONABLE, note: 'questionable', reason: 'Questionable: the device marked it, or the code or unit it sent contradict each other.', doubtful: true },
-  { flag: Flag.FLAG_UNIT_UNKNOWN, note: 'unit?', reason: 'The unit is missing or not valid for this parameter: the number cannot be read safely.', doubtful: true },
-  { flag: Flag.FLAG_EARLY_ESTIMATE, note: 'preliminary', reason: 'A preliminary value: the measurement was still settling.', doubtful: true },
-  { flag: Flag.FLAG_DERIVED, note: 'converted', reason: 'Converted by vitalwire, not stated so by the device.', doubtful: false },
-  { flag: Flag.FLAG_TIME_SUSPECT, note: 'time?', reason: 'The device clock is implausible: the time shown is when the gateway received the value.', doubtful: false },
-  { flag: Flag.FLAG_ABNORMAL, note: 'abnormal', reason: 'The device flags this value outside its reference range.', doubtful: false },
-  { flag: Flag.FLAG_UNMAPPED, note: 'uncoded', reason: 'No standard (MDC) code is known for what the device sent.', doubtful: false },
+  {
+    flag: Flag.FLAG_LOW_PERFUSION,
+    note: 'low perfusion',
+    reason: 'Low or marginal perfusion: the reading may be unreliable.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_QUESTIONABLE,
+    note: 'questionable',
+    reason: 'Questionable: the device marked it, or the code or unit it sent contradict each other.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_UNIT_UNKNOWN,
+    note: 'unit?',
+    reason: 'The unit is missing or not valid for this parameter: the number cannot be read safely.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_EARLY_ESTIMATE,
+    note: 'preliminary',
+    reason: 'A preliminary value: the measurement was still settling.',
+    doubtful: true,
+  },
+  {
+    flag: Flag.FLAG_DERIVED,
+    note: 'converted',
+    reason: 'Converted by vitalwire, not stated so by the device.',
+    doubtful: false,
+  },
+  {
+    flag: Flag.FLAG_TIME_SUSPECT,
+    note: 'time?',
+    reason: 'The device clock is implausible: the time shown is when the gateway received the value.',
+    doubtful: false,
+  },
+  {
+    flag: Flag.FLAG_ABNORMAL,
+    note: 'abnormal',
+    reason: 'The device flags this value outside its reference range.',
+    doubtful: false,
+  },
+  {
+    flag: Flag.FLAG_UNMAPPED,
+    note: 'uncoded',
+    reason: 'No standard (MDC) code is known for what the device sent.',
+    doubtful: false,
+  },
   { flag: Flag.FLAG_TEST, note: 'TEST', reason: 'From a device in test mode: not a patient.', doubtful: false },
-  { flag: Flag.FLAG_DEMO, note: 'DEMO', reason: 'From a device in demo mode: simulated, not a patient.', doubtful: false },
-  { flag: Flag.FLAG_SIMULATED, note: 'SIMULATED', reason: 'Produced by a simulator: never a patient.', doubtful: false },
+  {
+    flag: Flag.FLAG_DEMO,
+    note: 'DEMO',
+    reason: 'From a device in demo mode: simulated, not a patient.',
+    doubtful: false,
+  },
+  {
+    flag: Flag.FLAG_SIMULATED,
+    note: 'SIMULATED',
+    reason: 'Produced by a simulator: never a patient.',
+    doubtful: false,
+  },
 ];
 
 export interface Quality {
@@ -49,7 +119,12 @@ export interface Quality {
 }
 
 export function quality(flags: number): Quality {
-  const q: Quality = { doubtful: false, struck: (flags & (Flag.FLAG_RETRACTED | Flag.FLAG_UNAVAILABLE)) !== 0, notes: [], reasons: [] };
+  const q: Quality = {
+    doubtful: false,
+    struck: (flags & (Flag.FLAG_RETRACTED | Flag.FLAG_UNAVAILABLE)) !== 0,
+    notes: [],
+    reasons: [],
+  };
   if (flags === 0) return q;
   for (const r of RULES) {
     if ((flags & r.flag) === 0) continue;

@@ -4,7 +4,8 @@ import type { SessionResponse } from '../fanout/protocol.js';
 
 const KEY = 'vitalwire.session';
 
-export type LoginResult = { ok: true; session: SessionResponse } | { ok: false; status: number; reason: string; retryAfterS?: number };
+export type LoginResult =
+  { ok: true; session: SessionResponse } | { ok: false; status: number; reason: string; retryAfterS?: number };
 
 export function loadSession(): SessionResponse | null {
   try {
@@ -45,7 +46,12 @@ async function post(path: string, body: string | null, token?: string): Promise<
     // not JSON: keep the status only
   }
   const retryAfterS = Number(res.headers.get('retry-after') ?? '');
-  return { ok: false, status: res.status, reason, ...(Number.isFinite(retryAfterS) && retryAfterS > 0 ? { retryAfterS } : {}) };
+  return {
+    ok: false,
+    status: res.status,
+    reason,
+    ...(Number.isFinite(retryAfterS) && retryAfterS > 0 ? { retryAfterS } : {}),
+  };
 }
 
 export function login(user: string, password: string): Promise<LoginResult> {

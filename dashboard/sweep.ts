@@ -37,7 +37,12 @@ export class Sweep {
   private font = '10px system-ui, sans-serif';
   private readonly span = { min: 0, max: 0 };
 
-  constructor(readonly canvas: HTMLCanvasElement, private readonly gain: Gain, private readonly color: string, private readonly gapColor: string) {
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private readonly gain: Gain,
+    private readonly color: string,
+    private readonly gapColor: string,
+  ) {
     const ctx = canvas.getContext('2d', { alpha: true, desynchronized: true });
     if (!ctx) throw new Error('canvas 2d context unavailable');
     this.ctx = ctx;
@@ -95,7 +100,10 @@ export class Sweep {
     const range = Math.max(this.span.max - this.span.min, 1e-6);
     const yPerUnit = (this.h * 0.8) / range;
     const center = (this.span.max + this.span.min) / 2;
-    const moved = !this.gainReady || Math.abs(yPerUnit / this.yPerUnit - 1) > 0.25 || Math.abs(center - this.center) * this.yPerUnit > this.h * 0.15;
+    const moved =
+      !this.gainReady ||
+      Math.abs(yPerUnit / this.yPerUnit - 1) > 0.25 ||
+      Math.abs(center - this.center) * this.yPerUnit > this.h * 0.15;
     if (!moved) return false;
     this.mid = this.h / 2;
     this.center = center;

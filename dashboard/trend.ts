@@ -92,7 +92,12 @@ export interface TrendLine {
 }
 
 /** Draws the lines over [now - spanMs, now]; each line on its own fixed scale (min..max), labelled. */
-export function drawTrends(canvas: HTMLCanvasElement, lines: readonly TrendLine[], nowMs: number, spanMs: number): void {
+export function drawTrends(
+  canvas: HTMLCanvasElement,
+  lines: readonly TrendLine[],
+  nowMs: number,
+  spanMs: number,
+): void {
   const dpr = window.devicePixelRatio || 1;
   const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
   const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
@@ -135,7 +140,8 @@ export function drawTrends(canvas: HTMLCanvasElement, lines: readonly TrendLine[
       if (t - prevT > maxGap) pen = false;
       prevT = t;
       const x = pad + ((w - 2 * pad) * (t - (nowMs - spanMs))) / spanMs;
-      const y = h - pad - ((h - 2 * pad) * (Math.min(line.max, Math.max(line.min, v)) - line.min)) / (line.max - line.min);
+      const y =
+        h - pad - ((h - 2 * pad) * (Math.min(line.max, Math.max(line.min, v)) - line.min)) / (line.max - line.min);
       if (pen) ctx.lineTo(x, y);
       else ctx.moveTo(x, y);
       pen = true;

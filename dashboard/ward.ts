@@ -131,7 +131,9 @@ export class WardView {
 
   /** Builds the tiles of the page shown, in bed-label order (Bed 2 before Bed 10), and the pager. */
   private render(): void {
-    const sorted = [...this.infos.values()].sort((a, b) => collate(a.label || a.device, b.label || b.device) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const sorted = [...this.infos.values()].sort(
+      (a, b) => collate(a.label || a.device, b.label || b.device) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
     this.page = Math.max(0, Math.min(this.pageCount - 1, this.page));
     const from = this.page * this.pageSize;
     const shown = sorted.slice(from, from + this.pageSize);
@@ -157,7 +159,12 @@ export class WardView {
     setHidden(this.empty, sorted.length > 0);
     // The pager is there whenever one page cannot hold every bed: how many there are is always said.
     setHidden(this.pager, this.pageCount <= 1);
-    setText(this.pagerText, sorted.length === 0 ? '' : `Beds ${from + 1}–${from + shown.length} of ${sorted.length} · page ${this.page + 1} of ${this.pageCount}`);
+    setText(
+      this.pagerText,
+      sorted.length === 0
+        ? ''
+        : `Beds ${from + 1}–${from + shown.length} of ${sorted.length} · page ${this.page + 1} of ${this.pageCount}`,
+    );
     this.prev.disabled = this.page === 0;
     this.next.disabled = this.page >= this.pageCount - 1;
     if (changed) {
@@ -189,7 +196,14 @@ export class WardView {
     wave.append(waveLabel, paper);
     const vitals = el('div', 'tile-vitals');
     const tile: Tile = {
-      key: b.key, root, title, sub, mode, link, alarm, age,
+      key: b.key,
+      root,
+      title,
+      sub,
+      mode,
+      link,
+      alarm,
+      age,
       sweep: new Sweep(canvas, { kind: 'mv', mmPerMv: 5 }, '#3ddc5a', 'rgba(125,134,144,0.35)'),
       hr: slotView('v hr', 'HR', '/min', String(MDC.ECG_HR)),
       spo2: slotView('v spo2', 'SpO₂', '%', String(MDC.SPO2)),
@@ -248,14 +262,20 @@ export class WardView {
         setHidden(s.root, i > 0);
         return;
       }
-      const more = i === TILE_TEMPS - 1 && temps.length > TILE_TEMPS ? ` Also: ${temps.slice(TILE_TEMPS).map((x) => `${x.label} ${x.value} ${x.unit}`).join(', ')}.` : '';
+      const more =
+        i === TILE_TEMPS - 1 && temps.length > TILE_TEMPS
+          ? ` Also: ${temps
+              .slice(TILE_TEMPS)
+              .map((x) => `${x.label} ${x.value} ${x.unit}`)
+              .join(', ')}.`
+          : '';
       renderSlot(s, more ? { ...shown, title: shown.title + more } : shown, 'short');
       setHidden(s.root, false);
     });
     const link = showLink(bed);
     // A connected, live device needs no words on a tile; anything else does.
     const say = link.state !== '' && link.state !== 'live';
-    setText(t.link, say ? link.text.split(' — ')[0] ?? '' : '');
+    setText(t.link, say ? (link.text.split(' — ')[0] ?? '') : '');
     t.link.title = say ? `${link.text}. ${link.title}` : '';
     setHidden(t.link, !say);
     setData(t.root, 'link', link.state || 'none');

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { LAG_S, WaveTrack } from './wave-track.js';
 
 const chunk = (firstSample: number, samples: number[], invalidValue: number | null = null) => ({
-  firstSample, samples, rateHz: 100, scale: 0.01, offset: 0.5, invalidValue, unit: 'mV',
+  firstSample,
+  samples,
+  rateHz: 100,
+  scale: 0.01,
+  offset: 0.5,
+  invalidValue,
+  unit: 'mV',
 });
 
 describe('waveform track', () => {

@@ -93,7 +93,8 @@ export class WaveTrack {
       const idx = first + i;
       if (idx < this.start) continue;
       const raw = c.samples[i] as number;
-      this.buf[idx % this.cap] = c.invalidValue !== null && raw === c.invalidValue ? Number.POSITIVE_INFINITY : raw * c.scale + c.offset;
+      this.buf[idx % this.cap] =
+        c.invalidValue !== null && raw === c.invalidValue ? Number.POSITIVE_INFINITY : raw * c.scale + c.offset;
     }
     const resumed = this.cursor > this.end + RUN_ON_S * this.rate;
     if (first + n > this.end) this.end = first + n;
@@ -136,7 +137,12 @@ export class WaveTrack {
       if (ahead < this.aheadMin) this.aheadMin = ahead;
     }
     if (nowMs - this.adaptAt >= ADAPT_EVERY_MS) {
-      this.speed = this.aheadMin < AHEAD_MIN_S ? 0.95 : this.aheadMin > AHEAD_MAX_S && this.aheadMin !== Number.POSITIVE_INFINITY ? 1.05 : 1;
+      this.speed =
+        this.aheadMin < AHEAD_MIN_S
+          ? 0.95
+          : this.aheadMin > AHEAD_MAX_S && this.aheadMin !== Number.POSITIVE_INFINITY
+            ? 1.05
+            : 1;
       this.aheadMin = Number.POSITIVE_INFINITY;
       this.adaptAt = nowMs;
     }

@@ -36,9 +36,11 @@ export const ERRORS = {
   VW_ERR_PROTOCOL: 'an MQTT 3.1.1 protocol violation closed the connection',
   VW_ERR_LAB_NOT_LOOPBACK: 'the conformance (lab) listener may only bind a loopback address',
   VW_ERR_PROVISION: 'a provisioning step (CA, gateway certificate, user) could not be done',
-  VW_ERR_UNTESTED_DEPENDENCY: 'an installed Aedes, mqtt-packet or ioredis version is not one the broker adapter was tested with',
+  VW_ERR_UNTESTED_DEPENDENCY:
+    'an installed Aedes, mqtt-packet or ioredis version is not one the broker adapter was tested with',
   VW_ERR_ACCOUNT_CHANGED: 'a connected user was removed from the users file, or its password changed',
-  VW_ERR_AUTH_THROTTLED: 'too many failed password logins for this account or from this address; retry after the back-off',
+  VW_ERR_AUTH_THROTTLED:
+    'too many failed password logins for this account or from this address; retry after the back-off',
   // BLE bridge (docs/ble-bridge.md)
   VW_ERR_BLE_BAD_LINE: 'a BLE bridge line is not in the documented VWB line format',
   VW_ERR_BLE_UNSUPPORTED_VERSION: 'a BLE bridge line carries a format version vitalwire does not read',
@@ -51,12 +53,14 @@ export const ERRORS = {
   VW_ERR_MASIMO_SYNTAX: 'a Masimo line does not have the documented date, time and KEY=value layout',
   VW_ERR_MASIMO_BAD_VALUE: 'a Masimo field value cannot be read',
   // Datex-Ohmeda S/5 computer interface (docs/datex.md)
-  VW_ERR_DATEX_CHECKSUM: 'a Datex frame failed its 8-bit sum check (or is too short to carry one); the frame was dropped',
+  VW_ERR_DATEX_CHECKSUM:
+    'a Datex frame failed its 8-bit sum check (or is too short to carry one); the frame was dropped',
   VW_ERR_DATEX_ESCAPE: 'a Datex frame has 0x7D not followed by 0x5E or 0x5D; the frame was dropped',
   VW_ERR_DATEX_RECORD: 'a Datex record or subrecord does not fit its stated length or layout',
   VW_ERR_DATEX_UNSUPPORTED: 'a Datex record main type vitalwire does not decode (waveform, alarm, network)',
   // gateway runtime (docs/gateway.md): outbox, device links, clocks, uplink
-  VW_ERR_OUTBOX_TORN: 'an outbox segment ends in an incomplete or corrupt record; it was truncated at the last whole record',
+  VW_ERR_OUTBOX_TORN:
+    'an outbox segment ends in an incomplete or corrupt record; it was truncated at the last whole record',
   VW_ERR_OUTBOX_IO: 'writing or syncing the outbox failed',
   VW_ERR_OUTBOX_SHED: 'the outbox disk quota was reached and stored batches were shed',
   VW_ERR_MLLP_PEER_DENIED: 'an MLLP connection came from an address that is not an allowed peer',
@@ -65,8 +69,10 @@ export const ERRORS = {
   VW_ERR_UPLINK: 'the broker connection failed or dropped',
   VW_ERR_PAYLOAD_INVALID: 'a published payload is not a vitalwire.v1.Batch as the contract defines it',
   VW_ERR_CAPTURE: 'the raw device capture could not be written or reached its size limit',
-  VW_ERR_UNSENDABLE: 'a Batch would exceed the uplink publish limit even split; it was set aside in the dead-letter log with a Gap',
-  VW_ERR_TEXT_TRUNCATED: 'a free text too long for a Batch was cut and flagged questionable; the whole item was set aside',
+  VW_ERR_UNSENDABLE:
+    'a Batch would exceed the uplink publish limit even split; it was set aside in the dead-letter log with a Gap',
+  VW_ERR_TEXT_TRUNCATED:
+    'a free text too long for a Batch was cut and flagged questionable; the whole item was set aside',
   // live fan-out and dashboard (docs/dashboard.md)
   VW_ERR_LOGIN_FAILED: 'dashboard login refused: unknown user, wrong password, or too many attempts',
   VW_ERR_WS_SCOPE: 'a dashboard asked for a bed outside its session scope',
@@ -75,7 +81,8 @@ export const ERRORS = {
   VW_ERR_WS_SESSION_EXPIRED: 'a dashboard session token expired without renewal',
   VW_ERR_WS_BAD_REQUEST: 'a dashboard control message is malformed or names an unknown operation',
   VW_ERR_AUDIT_UNAVAILABLE: 'the access audit log cannot be written, so beds are not opened',
-  VW_ERR_USERS_UNAVAILABLE: 'the users store cannot be read now: access that needs it is refused until it can (fail closed)',
+  VW_ERR_USERS_UNAVAILABLE:
+    'the users store cannot be read now: access that needs it is refused until it can (fail closed)',
   VW_ERR_LOGIN_THROTTLED: 'dashboard logins for this account or from this address are delayed after failed attempts',
   VW_ERR_WS_RATE_LIMITED: 'a dashboard sent control messages faster than its connection may',
   VW_ERR_FANOUT_BED_LIMIT: 'a new device was refused by the fan-out: its gateway or site holds its quota of devices',
@@ -83,10 +90,12 @@ export const ERRORS = {
   // clinical archive (docs/archive.md)
   VW_ERR_ARCHIVE_FULL: 'the archive journal reached its size limit; the Batch was not accepted',
   VW_ERR_ARCHIVE_IO: 'writing or syncing the archive journal failed; the Batch was not accepted',
-  VW_ERR_ARCHIVE_TORN: 'an archive journal segment ends in an incomplete record; it was truncated at the last whole record',
+  VW_ERR_ARCHIVE_TORN:
+    'an archive journal segment ends in an incomplete record; it was truncated at the last whole record',
   VW_ERR_ARCHIVE_STORE: 'loading journaled Batches into the archive store failed; retried with backoff',
   VW_ERR_ARCHIVE_REJECT: 'an accepted payload is not a readable Batch on a stream topic; kept raw in the reject table',
-  VW_ERR_ARCHIVE_CONFLICT: 'a Batch reuses a stored key (site, gateway, device, kind, seq) with different content; kept apart',
+  VW_ERR_ARCHIVE_CONFLICT:
+    'a Batch reuses a stored key (site, gateway, device, kind, seq) with different content; kept apart',
   VW_ERR_BINDING: 'a bed/patient binding change was refused (overlap, unknown binding, bad time)',
 } as const;
 

@@ -3,7 +3,19 @@
 // refid per code, and to docs/nomenclature.md, where every code must be listed with its sources.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METRIC_ALIASES, METRICS, TABLE_METRICS, UNIT_ALIASES, UNITS, displayLabel, isMetricCode, metricByMdc, metricByRefId, unitByMdc, unitByRefId } from './mdc.js';
+import {
+  METRIC_ALIASES,
+  METRICS,
+  TABLE_METRICS,
+  UNIT_ALIASES,
+  UNITS,
+  displayLabel,
+  isMetricCode,
+  metricByMdc,
+  metricByRefId,
+  unitByMdc,
+  unitByRefId,
+} from './mdc.js';
 
 const PART = 65536;
 const partition = (code: number): number => Math.floor(code / PART);
@@ -72,16 +84,36 @@ describe('MDC nomenclature table', () => {
     expect(TABLE_METRICS.length).toBeGreaterThan(140);
     for (const m of TABLE_METRICS) expect(m.refid in METRICS, `${m.refid} is in both`).toBe(false);
     // Codes the review found thrown away (ST II/III/V5, invasive pulse rate, end-tidal CO2, airway pressure):
-    for (const [code, refid] of [[131842, 'MDC_ECG_AMPL_ST_II'], [131901, 'MDC_ECG_AMPL_ST_III'], [131847, 'MDC_ECG_AMPL_ST_V5'],
-      [149522, 'MDC_BLD_PULS_RATE_INV'], [151728, 'MDC_AWAY_CO2_ET'], [151792, 'MDC_PRESS_AWAY']] as const) {
+    for (const [code, refid] of [
+      [131842, 'MDC_ECG_AMPL_ST_II'],
+      [131901, 'MDC_ECG_AMPL_ST_III'],
+      [131847, 'MDC_ECG_AMPL_ST_V5'],
+      [149522, 'MDC_BLD_PULS_RATE_INV'],
+      [151728, 'MDC_AWAY_CO2_ET'],
+      [151792, 'MDC_PRESS_AWAY'],
+    ] as const) {
       expect(metricByMdc(code)?.refid, String(code)).toBe(refid);
       expect(isMetricCode(code)).toBe(true);
     }
   });
 
   it('ST amplitude of a lead is 768 + the lead code (I 1 .. V6 8, III 61, aVR/aVL/aVF 62-64)', () => {
-    const leads: Record<string, number> = { I: 1, II: 2, V1: 3, V2: 4, V3: 5, V4: 6, V5: 7, V6: 8, III: 61, AVR: 62, AVL: 63, AVF: 64 };
-    for (const [lead, n] of Object.entries(leads)) expect(term(metricByRefId(`MDC_ECG_AMPL_ST_${lead}`)?.mdc ?? 0), lead).toBe(768 + n);
+    const leads: Record<string, number> = {
+      I: 1,
+      II: 2,
+      V1: 3,
+      V2: 4,
+      V3: 5,
+      V4: 6,
+      V5: 7,
+      V6: 8,
+      III: 61,
+      AVR: 62,
+      AVL: 63,
+      AVF: 64,
+    };
+    for (const [lead, n] of Object.entries(leads))
+      expect(term(metricByRefId(`MDC_ECG_AMPL_ST_${lead}`)?.mdc ?? 0), lead).toBe(768 + n);
     expect(displayLabel('MDC_ECG_AMPL_ST_II')).toBe('ST-II');
   });
 
@@ -115,7 +147,20 @@ describe('MDC nomenclature table', () => {
     expect(metricByMdc(131331)?.refid).toBe('MDC_ECG_ELEC_POTL_V1');
     expect(metricByRefId('MDC_ECG_ELEC_POTL_III')?.mdc).not.toBe(131331);
     // Leads are 256 + lead code: I 1, II 2, V1..V6 3..8, III 61, aVR/aVL/aVF 62..64.
-    const leads: Record<string, number> = { I: 1, II: 2, V1: 3, V2: 4, V3: 5, V4: 6, V5: 7, V6: 8, III: 61, AVR: 62, AVL: 63, AVF: 64 };
+    const leads: Record<string, number> = {
+      I: 1,
+      II: 2,
+      V1: 3,
+      V2: 4,
+      V3: 5,
+      V4: 6,
+      V5: 7,
+      V6: 8,
+      III: 61,
+      AVR: 62,
+      AVL: 63,
+      AVF: 64,
+    };
     for (const [lead, n] of Object.entries(leads)) {
       const m = metricByRefId(`MDC_ECG_ELEC_POTL_${lead}`);
       if (m) expect(term(m.mdc), lead).toBe(256 + n);
@@ -130,7 +175,8 @@ describe('MDC nomenclature table', () => {
 
   it('every METRICS and UNITS entry is in docs/nomenclature.md with its code', () => {
     const missing: string[] = [];
-    for (const [, e] of [...metrics, ...units]) if (docLinesFor(e.refid, e.mdc).length === 0) missing.push(`${e.refid} ${e.mdc}`);
+    for (const [, e] of [...metrics, ...units])
+      if (docLinesFor(e.refid, e.mdc).length === 0) missing.push(`${e.refid} ${e.mdc}`);
     expect(missing, 'entries with no line in docs/nomenclature.md naming both refid and code').toEqual([]);
   });
 

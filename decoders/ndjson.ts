@@ -2,8 +2,26 @@
 // expected values in. One object per observation, wave chunk, alarm, status or gap; errors as
 // {"kind":"error","code","detail"}. Times are shown as the device sent them: its local time
 // with the offset it stated, or without an offset when it stated none.
-import { AlarmInactivation, AlarmKind, AlarmPhase, AlarmPriority, AlarmState, Flag, GapReason, Kind, LinkState } from '../proto/index.js';
-import type { IAlarm, IAlarmFacet, IDeviceStatus, IGap, IObservation, ITiming, IWaveformChunk } from '../proto/index.js';
+import {
+  AlarmInactivation,
+  AlarmKind,
+  AlarmPhase,
+  AlarmPriority,
+  AlarmState,
+  Flag,
+  GapReason,
+  Kind,
+  LinkState,
+} from '../proto/index.js';
+import type {
+  IAlarm,
+  IAlarmFacet,
+  IDeviceStatus,
+  IGap,
+  IObservation,
+  ITiming,
+  IWaveformChunk,
+} from '../proto/index.js';
 import type { Decoded } from './decoded.js';
 import type { DecodeError } from './errors.js';
 
@@ -50,20 +68,24 @@ function clean(o: NdjsonRecord): NdjsonRecord {
 
 export function observationRecord(o: IObservation, device?: string, assumedOffsetMin = 0): NdjsonRecord {
   const value = o.number ?? (o.code ? o.code.text || o.code.refid || o.code.mdc : undefined) ?? o.text ?? null;
-  return base('obs', device, clean({
-    mdc: o.mdc ?? 0,
-    refid: o.refid ?? '',
-    value,
-    unit: o.unit ?? '',
-    // The value as the device sent it, when vitalwire converted it (FLAG_DERIVED).
-    sentValue: o.sentNumber ?? undefined,
-    vendorCode: o.vendorCode ?? '',
-    vendorUnit: o.vendorUnit ?? '',
-    time: deviceTimeText(o.time, assumedOffsetMin),
-    containment: o.containment ?? '',
-    method: o.method ?? '',
-    flags: flagNames(o.flags),
-  }));
+  return base(
+    'obs',
+    device,
+    clean({
+      mdc: o.mdc ?? 0,
+      refid: o.refid ?? '',
+      value,
+      unit: o.unit ?? '',
+      // The value as the device sent it, when vitalwire converted it (FLAG_DERIVED).
+      sentValue: o.sentNumber ?? undefined,
+      vendorCode: o.vendorCode ?? '',
+      vendorUnit: o.vendorUnit ?? '',
+      time: deviceTimeText(o.time, assumedOffsetMin),
+      containment: o.containment ?? '',
+      method: o.method ?? '',
+      flags: flagNames(o.flags),
+    }),
+  );
 }
 
 export function waveRecord(w: IWaveformChunk, device?: string, assumedOffsetMin = 0): NdjsonRecord {
@@ -73,63 +95,83 @@ export function waveRecord(w: IWaveformChunk, device?: string, assumedOffsetMin 
   // Twelve significant digits: raw x scale in binary floating point would otherwise print
   // 0.11721600000000001 for 96 x 0.001221.
   const samples = Array.from(w.samples ?? [], (s) =>
-    invalid !== undefined && invalid !== null && s === invalid ? null : Number((s * scale + offset).toPrecision(12)));
-  return base('wave', device, clean({
-    mdc: w.mdc ?? 0,
-    refid: w.refid ?? '',
-    rate: w.sampleRateHz ?? 0,
-    firstSample: Number(w.firstSample ?? 0),
-    unit: w.unit ?? '',
-    vendorCode: w.vendorCode ?? '',
-    time: deviceTimeText(w.time, assumedOffsetMin),
-    samples,
-    flags: flagNames(w.flags),
-  }));
+    invalid !== undefined && invalid !== null && s === invalid ? null : Number((s * scale + offset).toPrecision(12)),
+  );
+  return base(
+    'wave',
+    device,
+    clean({
+      mdc: w.mdc ?? 0,
+      refid: w.refid ?? '',
+      rate: w.sampleRateHz ?? 0,
+      firstSample: Number(w.firstSample ?? 0),
+      unit: w.unit ?? '',
+      vendorCode: w.vendorCode ?? '',
+      time: deviceTimeText(w.time, assumedOffsetMin),
+      samples,
+      flags: flagNames(w.flags),
+    }),
+  );
 }
 
 export function alarmRecord(a: IAlarm, device?: string, assumedOffsetMin = 0): NdjsonRecord {
-  return base('alarm', device, clean({
-    id: a.id ?? '',
-    mdc: a.mdc ?? 0,
-    refid: a.refid ?? '',
-    text: a.text ?? '',
-    priority: enumName(AlarmPriority, a.priority, 'ALARM_PRIORITY_'),
-    alarmKind: enumName(AlarmKind, a.kind, 'ALARM_KIND_'),
-    state: enumName(AlarmState, a.state, 'ALARM_STATE_'),
-    phase: enumName(AlarmPhase, a.phase, 'ALARM_PHASE_'),
-    inactivation: enumName(AlarmInactivation, a.inactivation, 'ALARM_INACTIVATION_'),
-    sourceMdc: a.sourceMdc || undefined,
-    sourceRefid: a.sourceRefid ?? '',
-    sourceValue: a.sourceValue ?? undefined,
-    sourceUnit: a.sourceUnit ?? '',
-    limitLow: a.limitLow ?? undefined,
-    limitHigh: a.limitHigh ?? undefined,
-    limits: a.limits ?? '',
-    sourceContainment: a.sourceContainment ?? '',
-    vendorCode: a.vendorCode ?? '',
-    time: deviceTimeText(a.time, assumedOffsetMin),
-    facets: a.facets && a.facets.length > 0 ? a.facets.map(facetRecord) : undefined,
-    flags: flagNames(a.flags),
-  }));
+  return base(
+    'alarm',
+    device,
+    clean({
+      id: a.id ?? '',
+      mdc: a.mdc ?? 0,
+      refid: a.refid ?? '',
+      text: a.text ?? '',
+      priority: enumName(AlarmPriority, a.priority, 'ALARM_PRIORITY_'),
+      alarmKind: enumName(AlarmKind, a.kind, 'ALARM_KIND_'),
+      state: enumName(AlarmState, a.state, 'ALARM_STATE_'),
+      phase: enumName(AlarmPhase, a.phase, 'ALARM_PHASE_'),
+      inactivation: enumName(AlarmInactivation, a.inactivation, 'ALARM_INACTIVATION_'),
+      sourceMdc: a.sourceMdc || undefined,
+      sourceRefid: a.sourceRefid ?? '',
+      sourceValue: a.sourceValue ?? undefined,
+      sourceUnit: a.sourceUnit ?? '',
+      limitLow: a.limitLow ?? undefined,
+      limitHigh: a.limitHigh ?? undefined,
+      limits: a.limits ?? '',
+      sourceContainment: a.sourceContainment ?? '',
+      vendorCode: a.vendorCode ?? '',
+      time: deviceTimeText(a.time, assumedOffsetMin),
+      facets: a.facets && a.facets.length > 0 ? a.facets.map(facetRecord) : undefined,
+      flags: flagNames(a.flags),
+    }),
+  );
 }
 
 function facetRecord(f: IAlarmFacet): NdjsonRecord {
-  return clean({ mdc: f.mdc || undefined, refid: f.refid ?? '', value: f.value ?? '', unit: f.unit ?? '', containment: f.containment ?? '' });
+  return clean({
+    mdc: f.mdc || undefined,
+    refid: f.refid ?? '',
+    value: f.value ?? '',
+    unit: f.unit ?? '',
+    containment: f.containment ?? '',
+  });
 }
 
 export function gapRecord(g: IGap, device?: string): NdjsonRecord {
-  const iso = (us: number | null | undefined) => (Number(us ?? 0) ? new Date(Number(us) / 1000).toISOString() : undefined);
-  return base('gap', device, clean({
-    stream: enumName(Kind, g.kind, 'KIND_') ?? 'all',
-    reason: enumName(GapReason, g.reason, 'GAP_REASON_'),
-    fromSeq: g.fromSeq || g.toSeq ? Number(g.fromSeq ?? 0) : undefined,
-    toSeq: g.fromSeq || g.toSeq ? Number(g.toSeq ?? 0) : undefined,
-    waveMdc: g.waveMdc || undefined,
-    fromSample: g.sampleCount ? Number(g.fromSample ?? 0) : undefined,
-    sampleCount: g.sampleCount ? Number(g.sampleCount) : undefined,
-    from: iso(g.fromTimeUs),
-    to: iso(g.toTimeUs),
-  }));
+  const iso = (us: number | null | undefined) =>
+    Number(us ?? 0) ? new Date(Number(us) / 1000).toISOString() : undefined;
+  return base(
+    'gap',
+    device,
+    clean({
+      stream: enumName(Kind, g.kind, 'KIND_') ?? 'all',
+      reason: enumName(GapReason, g.reason, 'GAP_REASON_'),
+      fromSeq: g.fromSeq || g.toSeq ? Number(g.fromSeq ?? 0) : undefined,
+      toSeq: g.fromSeq || g.toSeq ? Number(g.toSeq ?? 0) : undefined,
+      waveMdc: g.waveMdc || undefined,
+      fromSample: g.sampleCount ? Number(g.fromSample ?? 0) : undefined,
+      sampleCount: g.sampleCount ? Number(g.sampleCount) : undefined,
+      from: iso(g.fromTimeUs),
+      to: iso(g.toTimeUs),
+    }),
+  );
 }
 
 export function statusRecord(s: IDeviceStatus, device?: string): NdjsonRecord {
@@ -140,7 +182,8 @@ export function statusRecord(s: IDeviceStatus, device?: string): NdjsonRecord {
     session: s.session ?? '',
     lastFrame: Number(s.lastFrameTimeUs ?? 0) ? new Date(Number(s.lastFrameTimeUs) / 1000).toISOString() : undefined,
   });
-  for (const k of ['framesOk', 'framesBad', 'garbageBytes', 'unmapped', 'reconnects', 'queueDepth'] as const) if (Number(s[k] ?? 0)) rec[k] = Number(s[k]);
+  for (const k of ['framesOk', 'framesBad', 'garbageBytes', 'unmapped', 'reconnects', 'queueDepth'] as const)
+    if (Number(s[k] ?? 0)) rec[k] = Number(s[k]);
   return base('status', device, rec);
 }
 

@@ -19,7 +19,11 @@ export interface Pipeline {
   readonly stats: FramerStats;
 }
 
-export function createPipeline(p: Protocol, sink: PipelineSink, opts: { maxFrameBytes?: number; defaultUtcOffsetMin?: number } = {}): Pipeline {
+export function createPipeline(
+  p: Protocol,
+  sink: PipelineSink,
+  opts: { maxFrameBytes?: number; defaultUtcOffsetMin?: number } = {},
+): Pipeline {
   const framer = p.createFramer(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {});
   const decoder = p.createDecoder();
   // One context object reused for every frame: no allocation per frame on the hot path.

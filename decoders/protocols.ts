@@ -19,4 +19,11 @@ const hl7: Protocol = {
 // nonin7 (two matching checksums), masimo (a timestamped SPO2= line) and datex (a plausible record
 // header after 0x7E) are tested before hl7,
 // whose 0x0B test also matches binary oximeter streams; nonin8 (bit-7 layout only) goes last.
-export const BUILT_IN_PROTOCOLS: readonly Protocol[] = [nonin7Protocol, masimoProtocol, datexProtocol, hl7, bleBridgeProtocol, nonin8Protocol];
+export const BUILT_IN_PROTOCOLS: readonly Protocol[] = [
+  nonin7Protocol,
+  masimoProtocol,
+  datexProtocol,
+  hl7,
+  bleBridgeProtocol,
+  nonin8Protocol,
+];

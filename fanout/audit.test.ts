@@ -30,6 +30,11 @@ describe('access audit', () => {
     expect((await all({ bed: 's1/g1' })).map((e) => e.device)).toEqual(['bed01', 'bed02']);
     expect((await all({ since: new Date(Date.UTC(2026, 4, 2)) })).map((e) => e.user)).toEqual(['dr-b', 'dr-b']);
     // Clinical values have nowhere to go: the entries carry ids and labels only.
-    for (const e of await all({})) expect(Object.keys(e).every((k) => ['t', 'event', 'user', 'site', 'gateway', 'device', 'bed', 'remote', 'session'].includes(k))).toBe(true);
+    for (const e of await all({}))
+      expect(
+        Object.keys(e).every((k) =>
+          ['t', 'event', 'user', 'site', 'gateway', 'device', 'bed', 'remote', 'session'].includes(k),
+        ),
+      ).toBe(true);
   });
 });

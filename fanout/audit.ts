@@ -168,7 +168,8 @@ export async function* queryAudit(dir: string, q: AuditQuery, stats = { badLines
       let e: AuditEntry;
       try {
         e = JSON.parse(line) as AuditEntry;
-        if (typeof e.t !== 'string' || typeof e.user !== 'string' || typeof e.event !== 'string') throw new Error('shape');
+        if (typeof e.t !== 'string' || typeof e.user !== 'string' || typeof e.event !== 'string')
+          throw new Error('shape');
       } catch {
         stats.badLines++;
         continue;

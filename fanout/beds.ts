@@ -68,10 +68,22 @@ export class BedRegistry {
       return 'known';
     }
     const gw = `${t.site}/${t.gateway}`;
-    if ((this.perGateway.get(gw) ?? 0) >= this.limits.maxBedsPerGateway
-      || (this.perSite.get(t.site) ?? 0) >= this.limits.maxBedsPerSite
-      || this.beds.size >= this.limits.maxBeds) return 'quota';
-    this.beds.set(t.bed, { key: t.bed, site: t.site, gateway: t.gateway, device: t.device, label: '', model: '', sourceLens: [], lastSeenMs: nowMs });
+    if (
+      (this.perGateway.get(gw) ?? 0) >= this.limits.maxBedsPerGateway ||
+      (this.perSite.get(t.site) ?? 0) >= this.limits.maxBedsPerSite ||
+      this.beds.size >= this.limits.maxBeds
+    )
+      return 'quota';
+    this.beds.set(t.bed, {
+      key: t.bed,
+      site: t.site,
+      gateway: t.gateway,
+      device: t.device,
+      label: '',
+      model: '',
+      sourceLens: [],
+      lastSeenMs: nowMs,
+    });
     this.perGateway.set(gw, (this.perGateway.get(gw) ?? 0) + 1);
     this.perSite.set(t.site, (this.perSite.get(t.site) ?? 0) + 1);
     return 'new';

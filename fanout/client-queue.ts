@@ -98,7 +98,8 @@ export class ClientQueue {
     }
     let bytes = this.bytes;
     for (const e of this.entries) {
-      if (e.t !== 'data' || (e.item.kind !== 'obs' && e.item.kind !== 'status') || newest.get(e.item.stream) === e) continue;
+      if (e.t !== 'data' || (e.item.kind !== 'obs' && e.item.kind !== 'status') || newest.get(e.item.stream) === e)
+        continue;
       drop.add(e);
       bytes -= sizeOf(e);
       this.counters.coalesced++;
@@ -148,7 +149,12 @@ export class ClientQueue {
   purgeBed(bed: string): void {
     const prefix = `${bed}/`;
     this.entries = this.entries.filter((e) => {
-      const stream = e.t === 'data' ? e.item.stream : e.t === 'gap' ? `${e.gap.site}/${e.gap.gateway}/${e.gap.device}/${e.gap.stream}` : '';
+      const stream =
+        e.t === 'data'
+          ? e.item.stream
+          : e.t === 'gap'
+            ? `${e.gap.site}/${e.gap.gateway}/${e.gap.device}/${e.gap.stream}`
+            : '';
       return !stream.startsWith(prefix);
     });
     for (const k of this.openGaps.keys()) if (k.startsWith(prefix)) this.openGaps.delete(k);
@@ -191,7 +197,9 @@ export class ClientQueue {
 function gapOf(it: StreamItem): GapRange {
   const [site = '', gateway = '', device = ''] = it.bed.split('/');
   return {
-    site, gateway, device,
+    site,
+    gateway,
+    device,
     stream: it.kind as StreamName,
     fromSeq: it.seq,
     toSeq: it.seq,

@@ -4,7 +4,11 @@ import { STREAMS, type BackfillRequest, type ClientOp, type StreamName } from '.
 
 export function parseControl(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ClientOp | { error: string } {
   if (isBinary) return { error: 'control messages are JSON text' };
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+  const text = Buffer.isBuffer(data)
+    ? data.toString('utf8')
+    : Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data).toString('utf8');
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -16,7 +20,10 @@ export function parseControl(data: Buffer | ArrayBuffer | Buffer[], isBinary: bo
   switch (msg['op']) {
     case 'subscribe': {
       const streams = msg['streams'];
-      if (streams !== undefined && (!Array.isArray(streams) || !streams.every((s) => (STREAMS as readonly unknown[]).includes(s)))) {
+      if (
+        streams !== undefined &&
+        (!Array.isArray(streams) || !streams.every((s) => (STREAMS as readonly unknown[]).includes(s)))
+      ) {
         return { error: `streams must be a subset of ${STREAMS.join(',')}` };
       }
       const b = msg['backfill'];

@@ -40,13 +40,25 @@ interface Window {
   session: string;
 }
 
-export function createDenialAudit(audit: AuditLog, l: DenialLimits = DEFAULT_DENIAL_LIMITS, now: () => number = Date.now): DenialAudit {
+export function createDenialAudit(
+  audit: AuditLog,
+  l: DenialLimits = DEFAULT_DENIAL_LIMITS,
+  now: () => number = Date.now,
+): DenialAudit {
   const windows = new Map<string, Window>();
   let pending = 0;
   /** Writes a window's aggregate; false when the audit cannot take it now (it is kept and tried again). */
   const write = (user: string, w: Window): boolean => {
     if (w.count === 0) return true;
-    const ok = audit.append({ event: 'denied', user, count: w.count, beds: [...w.beds], since: new Date(w.startMs).toISOString(), remote: w.remote, session: w.session });
+    const ok = audit.append({
+      event: 'denied',
+      user,
+      count: w.count,
+      beds: [...w.beds],
+      since: new Date(w.startMs).toISOString(),
+      remote: w.remote,
+      session: w.session,
+    });
     if (ok) pending -= w.count;
     return ok;
   };
@@ -68,7 +80,15 @@ export function createDenialAudit(audit: AuditLog, l: DenialLimits = DEFAULT_DEN
         }
         windows.set(d.user, { startMs: t, count: 0, beds: new Set(), remote: d.remote, session: d.session });
         // The first refusal of a window is written as it happens, bed and all.
-        audit.append({ event: 'denied', user: d.user, site: d.site, gateway: d.gateway, device: d.device, remote: d.remote, session: d.session });
+        audit.append({
+          event: 'denied',
+          user: d.user,
+          site: d.site,
+          gateway: d.gateway,
+          device: d.device,
+          remote: d.remote,
+          session: d.session,
+        });
         return;
       }
       w.count++;

@@ -15,7 +15,8 @@ export interface BackfillCaps {
 export type Windows = Record<StreamName, number> & { obsLatest: boolean };
 
 export function backfillWindows(req: BackfillRequest | undefined, cap: BackfillCaps): Windows {
-  const pick = (v: number | undefined, max: number): number => (typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.min(v, max)) : max);
+  const pick = (v: number | undefined, max: number): number =>
+    typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.min(v, max)) : max;
   const obsLatest = req?.obsLatest === true;
   return {
     wave: pick(req?.waveMs, cap.waveMs),
@@ -27,7 +28,14 @@ export function backfillWindows(req: BackfillRequest | undefined, cap: BackfillC
 }
 
 /** The history of one stream: the ring's items and what the shared store holds beside them (by seq), then capped. */
-export function selectHistory(ring: ItemRing | undefined, kind: StreamName, now: number, w: Windows, shared: readonly StreamItem[], trendBytes: number): { items: StreamItem[]; stride: number } {
+export function selectHistory(
+  ring: ItemRing | undefined,
+  kind: StreamName,
+  now: number,
+  w: Windows,
+  shared: readonly StreamItem[],
+  trendBytes: number,
+): { items: StreamItem[]; stride: number } {
   if (kind === 'status') {
     // The latest status says how the device link is; older ones only repeat it.
     const last = ring?.at(ring.size - 1);

@@ -15,7 +15,16 @@ import { createDenialAudit, type DenialAudit } from './denial-audit.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
 import { BedRegistry, type BedLimits } from './beds.js';
 import { backfillWindows, lastSeq, selectHistory, type Windows } from './history.js';
-import { CLOSE, STREAMS, parseBedKey, type BackfillRequest, type BackfillSummary, type BedInfo, type ServerMessage, type StreamName } from './protocol.js';
+import {
+  CLOSE,
+  STREAMS,
+  parseBedKey,
+  type BackfillRequest,
+  type BackfillSummary,
+  type BedInfo,
+  type ServerMessage,
+  type StreamName,
+} from './protocol.js';
 import type { SharedBackfill } from './redis-backfill.js';
 import { RingStore, type RingLimits, type StreamItem } from './ring.js';
 import { bedInScope, bedKeyInScope, sameScope, type Scope } from './scope.js';
@@ -63,7 +72,13 @@ export class HubClient {
   closed = false;
   /** What the session's token granted; `session.scope` is that narrowed to the user's sites as they are now. */
   granted: Scope;
-  constructor(readonly ws: WebSocket, public session: Session, readonly remote: string, limits: QueueLimits, granted: Scope = session.scope) {
+  constructor(
+    readonly ws: WebSocket,
+    public session: Session,
+    readonly remote: string,
+    limits: QueueLimits,
+    granted: Scope = session.scope,
+  ) {
     this.queue = new ClientQueue(limits);
     this.granted = granted;
   }
@@ -93,12 +108,25 @@ export class Hub {
   readonly ring: RingStore;
   readonly clients = new Set<HubClient>();
   readonly counters: HubCounters = {
-    messagesIn: 0, badPayloads: 0, duplicates: 0, delivered: 0, subscriptions: 0, refusedSubscriptions: 0,
-    slowClosed: 0, coalesced: 0, droppedWaves: 0, gaps: 0, bedsRefused: 0, bedsExpired: 0,
+    messagesIn: 0,
+    badPayloads: 0,
+    duplicates: 0,
+    delivered: 0,
+    subscriptions: 0,
+    refusedSubscriptions: 0,
+    slowClosed: 0,
+    coalesced: 0,
+    droppedWaves: 0,
+    gaps: 0,
+    bedsRefused: 0,
+    bedsExpired: 0,
   };
   private readonly sentByKind: Record<StreamName | 'gap', number> = { obs: 0, wave: 0, alarm: 0, status: 0, gap: 0 };
   private readonly subs = new Map<string, Set<HubClient>>();
-  private readonly topics = new Map<string, { stream: string; bed: string; kind: StreamName; site: string; gateway: string; device: string }>();
+  private readonly topics = new Map<
+    string,
+    { stream: string; bed: string; kind: StreamName; site: string; gateway: string; device: string }
+  >();
   private readonly beds: BedRegistry;
   private readonly dirty = new Set<HubClient>();
   private readonly congested = new Set<HubClient>();
@@ -150,12 +178,24 @@ export class Hub {
     const admission = this.beds.admit(t, now);
     if (admission === 'quota') {
       this.counters.bedsRefused++;
-      this.peerLog.warn('bed_refused', { code: 'VW_ERR_FANOUT_BED_LIMIT', site: t.site, gateway: t.gateway, device: t.device },
-        'device over its gateway or site quota: not listed, kept or delivered');
+      this.peerLog.warn(
+        'bed_refused',
+        { code: 'VW_ERR_FANOUT_BED_LIMIT', site: t.site, gateway: t.gateway, device: t.device },
+        'device over its gateway or site quota: not listed, kept or delivered',
+      );
       return;
     }
-    const item: StreamItem = { stream: t.stream, bed: t.bed, kind: t.kind, seq: h.seq, atMs: now, publishTimeUs: h.publishTimeUs, bytes: delimit(payload),
-      ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}), ...(h.backfill ? { backfill: true } : {}) };
+    const item: StreamItem = {
+      stream: t.stream,
+      bed: t.bed,
+      kind: t.kind,
+      seq: h.seq,
+      atMs: now,
+      publishTimeUs: h.publishTimeUs,
+      bytes: delimit(payload),
+      ...(t.kind === 'obs' ? { shape: obsShape(payload) } : {}),
+      ...(h.backfill ? { backfill: true } : {}),
+    };
     if (this.ring.append(item, now) === 'duplicate') {
       this.counters.duplicates++;
       return;
@@ -167,7 +207,12 @@ export class Hub {
     for (const c of subs) this.deliver(c, item);
   }
 
-  private noteBed(t: { bed: string; site: string; gateway: string; device: string }, payload: Buffer, h: ReturnType<typeof peekBatch> & object, isNew: boolean): void {
+  private noteBed(
+    t: { bed: string; site: string; gateway: string; device: string },
+    payload: Buffer,
+    h: ReturnType<typeof peekBatch> & object,
+    isNew: boolean,
+  ): void {
     const bed = this.beds.note(t, payload, h, isNew);
     if (bed === null) return;
     for (const c of this.clients) {
@@ -183,7 +228,8 @@ export class Hub {
     const keys = new Set(gone.map((b) => b.key));
     for (const [topic, t] of this.topics) if (keys.has(t.bed)) this.topics.delete(topic);
     for (const c of this.clients) {
-      if (gone.some((b) => bedInScope(c.session.scope, b.site, b.gateway, b.device))) this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
+      if (gone.some((b) => bedInScope(c.session.scope, b.site, b.gateway, b.device)))
+        this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
     }
   }
 
@@ -208,8 +254,15 @@ export class Hub {
   addClient(c: HubClient): void {
     this.clients.add(c);
     const s = c.session;
-    this.sendText(c, { type: 'hello', user: s.user, role: s.role, scope: [...s.scope.entries], expiresAt: s.expiresAt,
-      serverTimeMs: this.now(), maxBeds: this.o.limits.maxBedsPerClient });
+    this.sendText(c, {
+      type: 'hello',
+      user: s.user,
+      role: s.role,
+      scope: [...s.scope.entries],
+      expiresAt: s.expiresAt,
+      serverTimeMs: this.now(),
+      maxBeds: this.o.limits.maxBedsPerClient,
+    });
     this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
   }
 
@@ -259,10 +312,20 @@ export class Hub {
     this.sendText(c, { type: 'beds', beds: this.bedsFor(c) });
   }
 
-  subscribe(c: HubClient, bed: string, streamsIn: readonly StreamName[] | undefined, req: BackfillRequest | undefined): void {
+  subscribe(
+    c: HubClient,
+    bed: string,
+    streamsIn: readonly StreamName[] | undefined,
+    req: BackfillRequest | undefined,
+  ): void {
     const b = parseBedKey(bed);
     if (b === null) {
-      this.sendText(c, { type: 'refused', bed: String(bed).slice(0, 200), code: 'VW_ERR_WS_BAD_REQUEST', reason: 'bed must be site/gateway/device' });
+      this.sendText(c, {
+        type: 'refused',
+        bed: String(bed).slice(0, 200),
+        code: 'VW_ERR_WS_BAD_REQUEST',
+        reason: 'bed must be site/gateway/device',
+      });
       return;
     }
     const refuse = (code: string, reason: string): void => {
@@ -271,7 +334,11 @@ export class Hub {
     };
     if (!bedInScope(c.session.scope, b.site, b.gateway, b.device)) {
       this.denials.deny({ user: c.session.user, ...b, remote: c.remote, session: c.session.id });
-      this.peerLog.warn('subscribe_refused', { user: c.session.user, bed, code: 'VW_ERR_WS_SCOPE' }, 'bed outside the session scope');
+      this.peerLog.warn(
+        'subscribe_refused',
+        { user: c.session.user, bed, code: 'VW_ERR_WS_SCOPE' },
+        'bed outside the session scope',
+      );
       refuse('VW_ERR_WS_SCOPE', 'you are not granted this bed');
       return;
     }
@@ -292,7 +359,14 @@ export class Hub {
       if (c.ward.add(bed)) setTimeout(() => this.writeWardOpen(c), WARD_AUDIT_COALESCE_MS).unref();
     } else if (current === undefined || (!tile && c.ward.tiles.has(bed))) {
       const label = this.beds.label(bed);
-      const entry = { event: 'open' as const, user: c.session.user, ...b, ...(label ? { bed: label } : {}), remote: c.remote, session: c.session.id };
+      const entry = {
+        event: 'open' as const,
+        user: c.session.user,
+        ...b,
+        ...(label ? { bed: label } : {}),
+        remote: c.remote,
+        session: c.session.id,
+      };
       if (!this.o.audit.append(entry)) {
         refuse('VW_ERR_AUDIT_UNAVAILABLE', 'the access audit log cannot be written; try again later');
         return;
@@ -332,12 +406,17 @@ export class Hub {
     }
     for (const s of fromShared) c.holding.set(`${bed}/${s}`, []);
     const shared = this.o.shared as SharedBackfill;
-    void Promise.all(fromShared.map((s) =>
-      shared.read(`${bed}/${s}`, now - windows[s], this.o.ring.kinds[s].maxItems).catch((err: unknown) => {
-        this.log.warn({ event: 'backfill_read_failed', err: err instanceof Error ? err.message : String(err) }, 'shared backfill unavailable; memory only');
-        return [] as StreamItem[];
-      }),
-    )).then((lists) => {
+    void Promise.all(
+      fromShared.map((s) =>
+        shared.read(`${bed}/${s}`, now - windows[s], this.o.ring.kinds[s].maxItems).catch((err: unknown) => {
+          this.log.warn(
+            { event: 'backfill_read_failed', err: err instanceof Error ? err.message : String(err) },
+            'shared backfill unavailable; memory only',
+          );
+          return [] as StreamItem[];
+        }),
+      ),
+    ).then((lists) => {
       if (c.closed || c.beds.get(bed) !== set) return;
       const now2 = this.now();
       const summaries: Partial<Record<StreamName, BackfillSummary>> = {};
@@ -371,7 +450,12 @@ export class Hub {
     for (const bed of open.beds) {
       if (!c.ward.forget(bed)) continue;
       this.dropBed(c, bed, true, false);
-      this.sendText(c, { type: 'refused', bed, code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'the access audit log cannot be written; try again later' });
+      this.sendText(c, {
+        type: 'refused',
+        bed,
+        code: 'VW_ERR_AUDIT_UNAVAILABLE',
+        reason: 'the access audit log cannot be written; try again later',
+      });
     }
   }
 
@@ -403,7 +487,13 @@ export class Hub {
     return { user: c.session.user, remote: c.remote, session: c.session.id };
   }
 
-  private history(stream: string, kind: StreamName, now: number, windows: Windows, shared: StreamItem[]): { items: StreamItem[]; stride: number } {
+  private history(
+    stream: string,
+    kind: StreamName,
+    now: number,
+    windows: Windows,
+    shared: StreamItem[],
+  ): { items: StreamItem[]; stride: number } {
     return selectHistory(this.ring.ring(stream), kind, now, windows, shared, this.o.limits.backfill.trendBytes);
   }
 
@@ -460,8 +550,17 @@ export class Hub {
   private closeSlow(c: HubClient, why: string): void {
     if (c.closed) return;
     this.counters.slowClosed++;
-    this.peerLog.warn('client_closed', { code: 'VW_ERR_WS_SLOW_CLIENT', user: c.session.user, why, queued: c.queue.queuedBytes,
-      buffered: c.ws.bufferedAmount }, 'slow dashboard client closed');
+    this.peerLog.warn(
+      'client_closed',
+      {
+        code: 'VW_ERR_WS_SLOW_CLIENT',
+        user: c.session.user,
+        why,
+        queued: c.queue.queuedBytes,
+        buffered: c.ws.bufferedAmount,
+      },
+      'slow dashboard client closed',
+    );
     this.removeClient(c);
     c.ws.close(CLOSE.SLOW_CLIENT, 'slow client');
     // A socket that cannot drain cannot deliver the close frame either.
@@ -471,7 +570,8 @@ export class Hub {
   /** Batches handed to dashboards' sockets by kind, the gone clients' and the connected ones'. */
   deliveredByKind(): Record<StreamName | 'gap', number> {
     const out = { ...this.sentByKind };
-    for (const c of this.clients) for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] += c.queue.sentByKind[k];
+    for (const c of this.clients)
+      for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] += c.queue.sentByKind[k];
     return out;
   }
 

@@ -46,7 +46,11 @@ export function liveScope(granted: Scope, user: Pick<User, 'sites'>): Scope {
  * once. Returns the way to stop it.
  */
 export function startUserRecheck<C extends { session: Session; granted: Scope }>(o: {
-  users: UserSource; hub: { readonly clients: ReadonlySet<C>; rescope(c: C, s: Session): void }; intervalMs: number; logger: Logger; onRemoved(c: C): void;
+  users: UserSource;
+  hub: { readonly clients: ReadonlySet<C>; rescope(c: C, s: Session): void };
+  intervalMs: number;
+  logger: Logger;
+  onRemoved(c: C): void;
 }): () => void {
   let running = false;
   let broken = false;
@@ -56,7 +60,11 @@ export function startUserRecheck<C extends { session: Session; granted: Scope }>
     try {
       const reason = await refreshUsers(o.users);
       if (reason !== null) {
-        if (!broken) o.logger.error({ event: 'users_unavailable', err: reason }, 'users store unreadable: live sessions kept, new ones refused');
+        if (!broken)
+          o.logger.error(
+            { event: 'users_unavailable', err: reason },
+            'users store unreadable: live sessions kept, new ones refused',
+          );
         broken = true;
         return;
       }

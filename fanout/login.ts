@@ -4,7 +4,12 @@
 // (lib/auth-throttle.ts, the broker's mechanism with the dashboard's limits).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
-import { createAuthThrottle, DEFAULT_AUTH_THROTTLE, type AuthThrottle, type AuthThrottleOptions } from '../lib/auth-throttle.js';
+import {
+  createAuthThrottle,
+  DEFAULT_AUTH_THROTTLE,
+  type AuthThrottle,
+  type AuthThrottleOptions,
+} from '../lib/auth-throttle.js';
 import { lookUpUser, type UserSource } from './live-users.js';
 import { plainPeerLog, type PeerLog } from './peer-log.js';
 import type { AuditLog } from './audit.js';
@@ -93,7 +98,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   });
 }
 
-export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: ServerResponse, path: string): boolean; counters: ApiCounters } {
+export function createApi(o: ApiOptions): {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean;
+  counters: ApiCounters;
+} {
   const now = o.now ?? Date.now;
   const log = o.logger;
   const peer = o.peerLog ?? plainPeerLog(log);
@@ -123,16 +131,25 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     const verdict = throttle.check(auditUser, remote);
     if (!verdict.ok) {
       counters.loginsThrottled++;
-      peer.warn('login_throttled', { user: auditUser, remote, by: verdict.by, retryAfterMs: verdict.retryAfterMs }, 'dashboard login throttled');
+      peer.warn(
+        'login_throttled',
+        { user: auditUser, remote, by: verdict.by, retryAfterMs: verdict.retryAfterMs },
+        'dashboard login throttled',
+      );
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
-      return json(res, 429, { code: 'VW_ERR_LOGIN_THROTTLED', reason: 'too many failed logins; wait and retry', retryAfterMs: verdict.retryAfterMs });
+      return json(res, 429, {
+        code: 'VW_ERR_LOGIN_THROTTLED',
+        reason: 'too many failed logins; wait and retry',
+        retryAfterMs: verdict.retryAfterMs,
+      });
     }
     if (inFlight >= o.limits.maxConcurrentLogins) {
       counters.loginsBusy++;
       res.setHeader('retry-after', '1');
       return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'busy, retry' });
     }
-    if (!o.audit.available) return json(res, 503, { code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'audit log unavailable' });
+    if (!o.audit.available)
+      return json(res, 503, { code: 'VW_ERR_AUDIT_UNAVAILABLE', reason: 'audit log unavailable' });
     inFlight++;
     let found;
     try {
@@ -156,7 +173,13 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     }
     counters.logins++;
     log.info({ event: 'login', user: found.name, role: found.role }, 'dashboard login');
-    const out: SessionResponse = { token, user: found.name, role: found.role, scope: [...session.scope.entries], expiresAt: session.expiresAt };
+    const out: SessionResponse = {
+      token,
+      user: found.name,
+      role: found.role,
+      scope: [...session.scope.entries],
+      expiresAt: session.expiresAt,
+    };
     json(res, 200, out);
   }
 
@@ -166,12 +189,20 @@ export function createApi(o: ApiOptions): { handle(req: IncomingMessage, res: Se
     const session = m ? await o.sessions.verify(m[1] as string) : null;
     // The user is read again (the users file re-read if it changed): a removed user gets no new token.
     const found = session ? await lookUpUser(o.users, session.user) : null;
-    if (found?.state === 'unavailable') return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'users store unavailable, retry' });
+    if (found?.state === 'unavailable')
+      return json(res, 503, { code: 'VW_ERR_LOGIN_FAILED', reason: 'users store unavailable, retry' });
     const user = found?.state === 'found' ? found.user : undefined;
-    if (!session || !user) return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'session expired or user removed' });
+    if (!session || !user)
+      return json(res, 401, { code: 'VW_ERR_LOGIN_FAILED', reason: 'session expired or user removed' });
     const { token, session: next } = await o.sessions.issue(user);
     counters.renewals++;
-    const out: SessionResponse = { token, user: user.name, role: user.role, scope: [...next.scope.entries], expiresAt: next.expiresAt };
+    const out: SessionResponse = {
+      token,
+      user: user.name,
+      role: user.role,
+      scope: [...next.scope.entries],
+      expiresAt: next.expiresAt,
+    };
     json(res, 200, out);
   }
 

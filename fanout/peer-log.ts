@@ -27,11 +27,19 @@ interface Window {
   level: 'warn' | 'info';
 }
 
-export function createPeerLog(log: Logger, l: PeerLogLimits = DEFAULT_PEER_LOG_LIMITS, now: () => number = Date.now): PeerLog {
+export function createPeerLog(
+  log: Logger,
+  l: PeerLogLimits = DEFAULT_PEER_LOG_LIMITS,
+  now: () => number = Date.now,
+): PeerLog {
   const windows = new Map<string, Window>();
   let total = 0;
   const close = (event: string, w: Window): void => {
-    if (w.suppressed > 0) log[w.level]({ event, suppressed: w.suppressed, windowMs: l.windowMs }, `${w.suppressed} more ${event} lines suppressed`);
+    if (w.suppressed > 0)
+      log[w.level](
+        { event, suppressed: w.suppressed, windowMs: l.windowMs },
+        `${w.suppressed} more ${event} lines suppressed`,
+      );
   };
   const line = (level: 'warn' | 'info', event: string, fields: Record<string, unknown>, msg: string): void => {
     const t = now();

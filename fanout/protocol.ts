@@ -57,7 +57,15 @@ export interface BackfillSummary {
 }
 
 export type ServerMessage =
-  | { type: 'hello'; user: string; role: string; scope: string[]; expiresAt: number; serverTimeMs: number; maxBeds: number }
+  | {
+      type: 'hello';
+      user: string;
+      role: string;
+      scope: string[];
+      expiresAt: number;
+      serverTimeMs: number;
+      maxBeds: number;
+    }
   | { type: 'beds'; beds: BedInfo[] }
   | { type: 'bed'; bed: BedInfo }
   | { type: 'subscribed'; bed: string; streams: StreamName[]; backfill: Partial<Record<StreamName, BackfillSummary>> }

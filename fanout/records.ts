@@ -51,22 +51,40 @@ export async function authenticate(req: IncomingMessage, sessions: SessionIssuer
   return { ok: true, session: { ...granted, role: found.user.role, scope: liveScope(granted.scope, found.user) } };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8', extra: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/json; charset=utf-8',
+  extra: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra,
+    'content-type': type,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...extra,
   });
   res.end(text);
 }
 
-export function createRecordRoutes(o: { source: RecordSource; sessions: SessionIssuer; users: UserSource; logger: Logger; now?: () => number }): {
+export function createRecordRoutes(o: {
+  source: RecordSource;
+  sessions: SessionIssuer;
+  users: UserSource;
+  logger: Logger;
+  now?: () => number;
+}): {
   handle(req: IncomingMessage, res: ServerResponse, path: string): boolean;
 } {
   const log = o.logger.child({ component: 'records' });
   const now = o.now ?? Date.now;
   let cached: { at: number; idx: Promise<BindingIndex> } | null = null;
   const ctx: RecordContext = {
-    source: o.source, logger: log, now,
+    source: o.source,
+    logger: log,
+    now,
     bindings() {
       if (!cached || now() - cached.at > BINDINGS_TTL_MS) {
         const idx = listBindings(o.source.store.audit).then((b) => new BindingIndex(b));
@@ -91,12 +109,20 @@ export function createRecordRoutes(o: { source: RecordSource; sessions: SessionI
       }
       running++;
       const url = new URL(req.url ?? '/', 'http://x');
-      const run = authenticate(req, o.sessions, o.users).then((auth) => (fhir ? handleFhir(ctx, req, res, path, url.searchParams, auth) : handleTrend(ctx, res, url.searchParams, auth)));
-      run.catch((err: unknown) => {
-        // Counts and kinds only: the query may name a patient.
-        log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err instanceof Error ? err.message : String(err), path }, 'record query failed');
-        if (!res.headersSent) sendJson(res, 500, { code: 'VW_ERR_ARCHIVE_STORE', reason: 'the archive could not answer' });
-      }).finally(() => running--);
+      const run = authenticate(req, o.sessions, o.users).then((auth) =>
+        fhir ? handleFhir(ctx, req, res, path, url.searchParams, auth) : handleTrend(ctx, res, url.searchParams, auth),
+      );
+      run
+        .catch((err: unknown) => {
+          // Counts and kinds only: the query may name a patient.
+          log.error(
+            { code: 'VW_ERR_ARCHIVE_STORE', err: err instanceof Error ? err.message : String(err), path },
+            'record query failed',
+          );
+          if (!res.headersSent)
+            sendJson(res, 500, { code: 'VW_ERR_ARCHIVE_STORE', reason: 'the archive could not answer' });
+        })
+        .finally(() => running--);
       return true;
     },
   };

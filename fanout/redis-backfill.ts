@@ -28,8 +28,12 @@ export interface RedisBackfillOptions {
 
 export async function createRedisBackfill(o: RedisBackfillOptions): Promise<SharedBackfill> {
   const prefix = o.prefix ?? 'vw:fanout:';
-  const redis = new Redis(o.url, { enableAutoPipelining: true, maxRetriesPerRequest: 2, lazyConnect: true,
-    connectTimeout: o.connectTimeoutMs ?? 10_000 });
+  const redis = new Redis(o.url, {
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 2,
+    lazyConnect: true,
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+  });
   redis.on('error', () => undefined); // counted per command below; ioredis reconnects by itself
   await redis.connect();
   const counters = { appended: 0, appendErrors: 0, reads: 0, readErrors: 0 };
@@ -40,13 +44,30 @@ export async function createRedisBackfill(o: RedisBackfillOptions): Promise<Shar
       const key = prefix + item.stream;
       redis
         .multi()
-        .xadd(key, 'MAXLEN', '~', String(k.maxItems), '*', 's', String(item.seq), 'p', String(item.publishTimeUs), 'f', item.backfill ? '1' : '0', 'b', item.bytes)
+        .xadd(
+          key,
+          'MAXLEN',
+          '~',
+          String(k.maxItems),
+          '*',
+          's',
+          String(item.seq),
+          'p',
+          String(item.publishTimeUs),
+          'f',
+          item.backfill ? '1' : '0',
+          'b',
+          item.bytes,
+        )
         .pexpire(key, k.retainMs * 2)
         .exec()
-        .then((r) => {
-          if (r?.some(([err]) => err)) counters.appendErrors++;
-          else counters.appended++;
-        }, () => counters.appendErrors++);
+        .then(
+          (r) => {
+            if (r?.some(([err]) => err)) counters.appendErrors++;
+            else counters.appended++;
+          },
+          () => counters.appendErrors++,
+        );
     },
     async read(stream, fromMs, maxItems) {
       counters.reads++;
@@ -55,7 +76,13 @@ export async function createRedisBackfill(o: RedisBackfillOptions): Promise<Shar
       let rows: [Buffer, Buffer[]][];
       try {
         // Newest first with COUNT, so a long history is cut at its old end, then put back in order.
-        rows = (await redis.xrevrangeBuffer(prefix + stream, '+', String(Math.max(0, Math.floor(fromMs))), 'COUNT', maxItems)) as [Buffer, Buffer[]][];
+        rows = (await redis.xrevrangeBuffer(
+          prefix + stream,
+          '+',
+          String(Math.max(0, Math.floor(fromMs))),
+          'COUNT',
+          maxItems,
+        )) as [Buffer, Buffer[]][];
       } catch (err) {
         counters.readErrors++;
         throw err;
@@ -76,7 +103,16 @@ export async function createRedisBackfill(o: RedisBackfillOptions): Promise<Shar
           else if (name === 'f') backfill = v.toString() === '1';
         }
         if (!bytes || !Number.isFinite(seq)) continue;
-        out.push({ stream, bed, kind, seq, atMs: Number(id.toString().split('-')[0]), publishTimeUs: pub, bytes, ...(backfill ? { backfill } : {}) });
+        out.push({
+          stream,
+          bed,
+          kind,
+          seq,
+          atMs: Number(id.toString().split('-')[0]),
+          publishTimeUs: pub,
+          bytes,
+          ...(backfill ? { backfill } : {}),
+        });
       }
       return out;
     },

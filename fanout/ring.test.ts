@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamName } from './protocol.js';
-import { DEFAULT_RING_LIMITS, RingStore, latestPerShape, selectBackfill, type RingLimits, type StreamItem } from './ring.js';
+import {
+  DEFAULT_RING_LIMITS,
+  RingStore,
+  latestPerShape,
+  selectBackfill,
+  type RingLimits,
+  type StreamItem,
+} from './ring.js';
 
 const item = (kind: StreamName, seq: number, atMs: number, bytes = 100, bed = 's/g/d'): StreamItem => ({
-  stream: `${bed}/${kind}`, bed, kind, seq, atMs, publishTimeUs: atMs * 1000, bytes: Buffer.alloc(bytes),
+  stream: `${bed}/${kind}`,
+  bed,
+  kind,
+  seq,
+  atMs,
+  publishTimeUs: atMs * 1000,
+  bytes: Buffer.alloc(bytes),
 });
 
 const limits = (over: Partial<RingLimits> = {}): RingLimits => ({ ...DEFAULT_RING_LIMITS, ...over });
@@ -21,7 +34,9 @@ describe('backfill rings', () => {
   });
 
   it('bounds items and bytes per stream, and shrinks every window over the global budget', () => {
-    const r = new RingStore(limits({ kinds: { ...DEFAULT_RING_LIMITS.kinds, obs: { retainMs: 3600_000, maxItems: 10, maxBytes: 550 } } }));
+    const r = new RingStore(
+      limits({ kinds: { ...DEFAULT_RING_LIMITS.kinds, obs: { retainMs: 3600_000, maxItems: 10, maxBytes: 550 } } }),
+    );
     for (let i = 1; i <= 50; i++) r.append(item('obs', i, i * 1000), i * 1000);
     expect(r.ring('s/g/d/obs')!.size).toBe(5); // 5 x 100 bytes <= 550
     const g = new RingStore(limits({ maxTotalBytes: 10_000, pressureRetainMs: 5000 }));
@@ -66,14 +81,24 @@ describe('backfill rings', () => {
 
   it('picks the newest Batch of each numerics shape for a ward tile', () => {
     const shaped = (seq: number, shape: string): StreamItem => ({ ...item('obs', seq, seq), shape });
-    const items = [shaped(1, 'nibp'), shaped(2, 'vitals'), shaped(3, 'temp'), shaped(4, 'vitals'), shaped(5, 'temp'), shaped(6, 'vitals')];
+    const items = [
+      shaped(1, 'nibp'),
+      shaped(2, 'vitals'),
+      shaped(3, 'temp'),
+      shaped(4, 'vitals'),
+      shaped(5, 'temp'),
+      shaped(6, 'vitals'),
+    ];
     expect(latestPerShape(items).map((x) => x.seq)).toEqual([1, 5, 6]);
     expect(latestPerShape(items, 2).map((x) => x.seq)).toEqual([5, 6]);
   });
 });
 
 describe('history replayed under live data (the gateway sends a long backlog after live data: docs/gateway.md)', () => {
-  const back = (kind: StreamName, seq: number, atMs: number): StreamItem => ({ ...item(kind, seq, atMs), backfill: true });
+  const back = (kind: StreamName, seq: number, atMs: number): StreamItem => ({
+    ...item(kind, seq, atMs),
+    backfill: true,
+  });
 
   it('keeps backfilled Batches below the live ones, in seq order, and never takes seq 1 of a backlog for a restart', () => {
     const r = new RingStore(limits());
@@ -82,7 +107,9 @@ describe('history replayed under live data (the gateway sends a long backlog aft
     for (let s = 2; s <= 99; s++) expect(r.append(back('obs', s, 111 + s), 111 + s)).toBe('stored');
     expect(r.counters.restarts).toBe(0);
     const ring = r.ring('s/g/d/obs')!;
-    expect(Array.from({ length: ring.size }, (_, i) => ring.at(i)!.seq)).toEqual(Array.from({ length: 110 }, (_, i) => i + 1));
+    expect(Array.from({ length: ring.size }, (_, i) => ring.at(i)!.seq)).toEqual(
+      Array.from({ length: 110 }, (_, i) => i + 1),
+    );
     // Duplicates by seq only: a repeat of a live or of a backfilled seq.
     expect(r.append(item('obs', 105, 300), 300)).toBe('duplicate');
     expect(r.append(back('obs', 50, 301), 301)).toBe('duplicate');
@@ -90,7 +117,9 @@ describe('history replayed under live data (the gateway sends a long backlog aft
   });
 
   it('keeps the newest data when a stream is over its count: backfill older than what is kept goes first', () => {
-    const r = new RingStore(limits({ kinds: { ...DEFAULT_RING_LIMITS.kinds, wave: { retainMs: 10_000, maxItems: 5, maxBytes: 1 << 20 } } }));
+    const r = new RingStore(
+      limits({ kinds: { ...DEFAULT_RING_LIMITS.kinds, wave: { retainMs: 10_000, maxItems: 5, maxBytes: 1 << 20 } } }),
+    );
     for (const s of [50, 52, 54, 56, 58]) r.append(item('wave', s, 1000), 1000);
     r.append(back('wave', 10, 1001), 1001);
     r.append(back('wave', 55, 1002), 1002);

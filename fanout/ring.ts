@@ -104,7 +104,8 @@ export class ItemRing {
 
   /** The stream holds an item with this seq (> 0). */
   has(seq: number): boolean {
-    for (let i = this.lowerBound(seq); i < this.n && this.keyAt(i) === seq; i++) if (this.at(i)?.seq === seq) return true;
+    for (let i = this.lowerBound(seq); i < this.n && this.keyAt(i) === seq; i++)
+      if (this.at(i)?.seq === seq) return true;
     return false;
   }
 
@@ -236,7 +237,11 @@ export class RingStore {
     }
     let verdict: AppendVerdict = 'stored';
     if (item.seq > 0 && item.seq <= ring.lastSeq) {
-      if (item.backfill !== true && item.seq < ring.lastSeq && (item.seq === 1 || ring.lastSeq - item.seq >= RESTART_DISTANCE)) {
+      if (
+        item.backfill !== true &&
+        item.seq < ring.lastSeq &&
+        (item.seq === 1 || ring.lastSeq - item.seq >= RESTART_DISTANCE)
+      ) {
         this.counters.restarts++;
         this.total -= ring.bytes;
         ring.clear();
@@ -254,7 +259,8 @@ export class RingStore {
 
   private trim(ring: ItemRing, kind: StreamName, nowMs: number): void {
     const k = this.limits.kinds[kind];
-    const windowMs = this.total > this.limits.maxTotalBytes ? Math.min(k.retainMs, this.limits.pressureRetainMs) : k.retainMs;
+    const windowMs =
+      this.total > this.limits.maxTotalBytes ? Math.min(k.retainMs, this.limits.pressureRetainMs) : k.retainMs;
     const cutoff = nowMs - windowMs;
     // From the lowest seq: the oldest data goes first, whatever order it arrived in.
     for (;;) {
@@ -278,7 +284,8 @@ export class RingStore {
       const cutoff = k ? nowMs - k.retainMs : Number.NEGATIVE_INFINITY;
       // In seq order the last item is the newest received, unless history went in below it.
       let newest = ring.at(ring.size - 1)?.atMs ?? Number.NEGATIVE_INFINITY;
-      if (ring.unordered) for (let i = 0; i < ring.size; i++) newest = Math.max(newest, (ring.at(i) as StreamItem).atMs);
+      if (ring.unordered)
+        for (let i = 0; i < ring.size; i++) newest = Math.max(newest, (ring.at(i) as StreamItem).atMs);
       if (ring.size === 0 || newest < cutoff) {
         this.total -= ring.bytes;
         this.rings.delete(stream);
@@ -313,7 +320,10 @@ export function latestPerShape(items: readonly StreamItem[], maxShapes = 16): St
  * The history a subscription gets for one stream: items since fromMs, thinned to every stride-th item (always
  * keeping the newest) when they exceed maxBytes. Thinning only ever applies to numerics trends.
  */
-export function selectBackfill(items: readonly StreamItem[], maxBytes: number): { items: StreamItem[]; stride: number } {
+export function selectBackfill(
+  items: readonly StreamItem[],
+  maxBytes: number,
+): { items: StreamItem[]; stride: number } {
   let bytes = 0;
   for (const it of items) bytes += it.bytes.length;
   if (bytes <= maxBytes || items.length <= 1) return { items: [...items], stride: 1 };

@@ -43,7 +43,12 @@ export function compileScope(entries: readonly unknown[]): Scope {
 }
 
 export function bedInScope(scope: Scope, site: string, gateway: string, device: string): boolean {
-  return scope.all || scope.sites.has(site) || scope.gateways.has(`${site}/${gateway}`) || scope.beds.has(`${site}/${gateway}/${device}`);
+  return (
+    scope.all ||
+    scope.sites.has(site) ||
+    scope.gateways.has(`${site}/${gateway}`) ||
+    scope.beds.has(`${site}/${gateway}/${device}`)
+  );
 }
 
 /** The same check on a `site/gateway/device` key; malformed keys are out of every scope. */

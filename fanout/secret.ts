@@ -13,7 +13,10 @@ export async function loadOrCreateSessionSecret(path: string): Promise<Buffer> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new VitalwireError('VW_ERR_CONFIG', `session key ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new VitalwireError(
+        'VW_ERR_CONFIG',
+        `session key ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     text = `${randomBytes(MIN_SECRET_BYTES).toString('base64')}\n`;
@@ -26,7 +29,10 @@ export async function loadOrCreateSessionSecret(path: string): Promise<Buffer> {
   }
   const key = Buffer.from(text.trim(), 'base64');
   if (key.length < MIN_SECRET_BYTES) {
-    throw new VitalwireError('VW_ERR_CONFIG', `session key ${path} must hold at least ${MIN_SECRET_BYTES} bytes (base64)`);
+    throw new VitalwireError(
+      'VW_ERR_CONFIG',
+      `session key ${path} must hold at least ${MIN_SECRET_BYTES} bytes (base64)`,
+    );
   }
   return key;
 }

@@ -27,7 +27,13 @@ import { createRedisBackfill, type SharedBackfill } from './redis-backfill.js';
 import { DEFAULT_RING_LIMITS, type RingLimits } from './ring.js';
 import { createSessionIssuer, newSessionSecret, type Session, type SessionIssuer } from './session.js';
 import { liveScope, lookUpUser, startUserRecheck, type UserSource } from './live-users.js';
-import { DEFAULT_HTTP_DEADLINES, serverDeadlines, upgradeDeadline, watchSockets, type HttpDeadlines } from './http-deadlines.js';
+import {
+  DEFAULT_HTTP_DEADLINES,
+  serverDeadlines,
+  upgradeDeadline,
+  watchSockets,
+  type HttpDeadlines,
+} from './http-deadlines.js';
 import { createOpBucket, type OpRate } from './op-bucket.js';
 
 export interface Asset {
@@ -96,7 +102,10 @@ export interface FanoutOptions {
   topic?: string;
   /** Origins allowed besides the server's own (e.g. a reverse proxy's public name). */
   allowedOrigins?: readonly string[];
-  limits?: Partial<Omit<FanoutLimits, 'http' | 'login'>> & { http?: Partial<HttpDeadlines>; login?: Partial<LoginLimits> };
+  limits?: Partial<Omit<FanoutLimits, 'http' | 'login'>> & {
+    http?: Partial<HttpDeadlines>;
+    login?: Partial<LoginLimits>;
+  };
   ring?: Partial<RingLimits>;
   /** Shared backfill for clustered fan-outs (Redis Streams). */
   redis?: { url: string; prefix?: string };
@@ -107,23 +116,24 @@ export interface FanoutOptions {
   records?: RecordSource;
 }
 
-export type FanoutCounters = HubCounters & ApiCounters & {
-  clients: number;
-  refusedUpgrades: number;
-  upgradeTimeouts: number;
-  /** Sockets open on the HTTP port (dashboards' WebSockets included). */
-  httpSockets: number;
-  pongTimeouts: number;
-  expired: number;
-  /** Peer-triggered log lines not written (rate limit), all events. */
-  logsSuppressed: number;
-  /** Sockets closed because their user left the users store. */
-  usersRemoved: number;
-  /** Control messages refused by the per-connection rate limit. */
-  rateLimited: number;
-  badMessages: number;
-  ringBytes: number;
-};
+export type FanoutCounters = HubCounters &
+  ApiCounters & {
+    clients: number;
+    refusedUpgrades: number;
+    upgradeTimeouts: number;
+    /** Sockets open on the HTTP port (dashboards' WebSockets included). */
+    httpSockets: number;
+    pongTimeouts: number;
+    expired: number;
+    /** Peer-triggered log lines not written (rate limit), all events. */
+    logsSuppressed: number;
+    /** Sockets closed because their user left the users store. */
+    usersRemoved: number;
+    /** Control messages refused by the per-connection rate limit. */
+    rateLimited: number;
+    badMessages: number;
+    ringBytes: number;
+  };
 
 export interface Fanout {
   readonly host: string;
@@ -158,15 +168,18 @@ function checkLimits(l: FanoutLimits): string[] {
   pos('queue.maxAlarmBacklogBytes', l.queue.maxAlarmBacklogBytes);
   pos('queue.maxMessageBytes', l.queue.maxMessageBytes);
   for (const [k, v] of Object.entries(l.http)) pos(`http.${k}`, v);
-  if (l.http.headersTimeoutMs > l.http.requestTimeoutMs) problems.push('http.headersTimeoutMs must not exceed http.requestTimeoutMs');
-  if (l.sendThresholdBytes > l.queue.maxQueuedBytes) problems.push('sendThresholdBytes must not exceed queue.maxQueuedBytes');
+  if (l.http.headersTimeoutMs > l.http.requestTimeoutMs)
+    problems.push('http.headersTimeoutMs must not exceed http.requestTimeoutMs');
+  if (l.sendThresholdBytes > l.queue.maxQueuedBytes)
+    problems.push('sendThresholdBytes must not exceed queue.maxQueuedBytes');
   return problems;
 }
 
 export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const log = o.logger.child({ component: 'fanout' });
   const limits: FanoutLimits = {
-    ...DEFAULT_FANOUT_LIMITS, ...o.limits,
+    ...DEFAULT_FANOUT_LIMITS,
+    ...o.limits,
     http: { ...DEFAULT_HTTP_DEADLINES, ...o.limits?.http },
     login: { ...DEFAULT_LOGIN_LIMITS, ...o.limits?.login },
   };
@@ -178,12 +191,34 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const sessions = createSessionIssuer(o.sessionSecret ?? newSessionSecret(), o.sessionTtlMs ?? 15 * 60_000, now);
   const audit = o.audit ?? createMemoryAuditLog();
   const shared: SharedBackfill | undefined = o.redis
-    ? await createRedisBackfill({ url: o.redis.url, limits: ringLimits, ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}) })
+    ? await createRedisBackfill({
+        url: o.redis.url,
+        limits: ringLimits,
+        ...(o.redis.prefix ? { prefix: o.redis.prefix } : {}),
+      })
     : undefined;
   const peerLog = createPeerLog(log, limits.peerLog, now);
   const denials = createDenialAudit(audit, limits.denials, now);
-  const hub = new Hub({ limits, ring: ringLimits, audit, logger: log, shared, brokerId: o.broker.id, denials, peerLog, now });
-  const extra = { refusedUpgrades: 0, upgradeTimeouts: 0, pongTimeouts: 0, expired: 0, badMessages: 0, usersRemoved: 0, rateLimited: 0 };
+  const hub = new Hub({
+    limits,
+    ring: ringLimits,
+    audit,
+    logger: log,
+    shared,
+    brokerId: o.broker.id,
+    denials,
+    peerLog,
+    now,
+  });
+  const extra = {
+    refusedUpgrades: 0,
+    upgradeTimeouts: 0,
+    pongTimeouts: 0,
+    expired: 0,
+    badMessages: 0,
+    usersRemoved: 0,
+    rateLimited: 0,
+  };
   const perUser = new Map<string, number>();
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
@@ -194,8 +229,19 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     const host = req.headers.host ?? '';
     return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
   };
-  const api = createApi({ users: o.users, sessions, audit, logger: log, peerLog, limits: limits.login, sameOrigin, now });
-  const records = o.records ? createRecordRoutes({ source: o.records, sessions, users: o.users, logger: log, now }) : null;
+  const api = createApi({
+    users: o.users,
+    sessions,
+    audit,
+    logger: log,
+    peerLog,
+    limits: limits.login,
+    sameOrigin,
+    now,
+  });
+  const records = o.records
+    ? createRecordRoutes({ source: o.records, sessions, users: o.users, logger: log, now })
+    : null;
 
   const d = limits.http;
   const http = createServer(serverDeadlines(d), (req: IncomingMessage, res: ServerResponse) => {
@@ -226,12 +272,20 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+  const STATUS_TEXT: Record<number, string> = {
+    400: 'Bad Request',
+    403: 'Forbidden',
+    429: 'Too Many Requests',
+    503: 'Service Unavailable',
+  };
   const refuse = (socket: Duplex, status: number, why: string): void => {
     extra.refusedUpgrades++;
     peerLog.warn('upgrade_refused', { reason: why }, 'websocket upgrade refused');
     // Written, then the socket goes: a client that keeps its side open does not keep ours.
-    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`, () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\nx-vitalwire-error: ${why}\r\n\r\n`,
+      () => socket.destroy(),
+    );
   };
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -280,7 +334,9 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         alive.set(c, true);
         ws.on('pong', () => alive.set(c, true));
         ws.on('message', (data: RawData, isBinary: boolean) => onControl(c, data, isBinary));
-        ws.on('error', (err) => peerLog.info('client_error', { err: (err as { code?: string }).code ?? 'ws' }, 'client error'));
+        ws.on('error', (err) =>
+          peerLog.info('client_error', { err: (err as { code?: string }).code ?? 'ws' }, 'client error'),
+        );
         ws.on('close', () => {
           hub.removeClient(c);
           release();
@@ -309,7 +365,11 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     if (!admitOp(c, now())) {
       extra.rateLimited++;
       peerLog.warn('control_rate_limited', { user: c.session.user }, 'dashboard control messages over the rate limit');
-      return badMessage(c, `more than ${limits.controlOps.perSecond} control messages per second`, 'VW_ERR_WS_RATE_LIMITED');
+      return badMessage(
+        c,
+        `more than ${limits.controlOps.perSecond} control messages per second`,
+        'VW_ERR_WS_RATE_LIMITED',
+      );
     }
     const op = parseControl(data, isBinary);
     if ('error' in op) return badMessage(c, op.error);
@@ -334,43 +394,58 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
 
   const closeRemoved = (c: HubClient): void => {
     extra.usersRemoved++;
-    log.info({ event: 'client_closed', code: 'VW_ERR_WS_USER_REMOVED', user: c.session.user }, 'user removed: dashboard closed');
+    log.info(
+      { event: 'client_closed', code: 'VW_ERR_WS_USER_REMOVED', user: c.session.user },
+      'user removed: dashboard closed',
+    );
     hub.removeClient(c);
     c.ws.close(CLOSE.USER_REMOVED, 'user removed');
   };
 
   // The users store read again every userRecheckMs: removed users' sockets close, narrowed scopes drop beds.
-  const stopRecheck = startUserRecheck({ users: o.users, hub, intervalMs: limits.userRecheckMs, logger: log, onRemoved: closeRemoved });
+  const stopRecheck = startUserRecheck({
+    users: o.users,
+    hub,
+    intervalMs: limits.userRecheckMs,
+    logger: log,
+    onRemoved: closeRemoved,
+  });
 
   // Liveness (ws README recipe), session expiry, ring sweep.
   let ticks = 0;
   const pingEvery = Math.max(1, Math.round(limits.pingIntervalMs / 1000));
-  const housekeeping = setInterval(() => {
-    ticks++;
-    const t = now();
-    for (const c of hub.clients) {
-      if (t >= c.session.expiresAt) {
-        extra.expired++;
-        log.info({ event: 'client_closed', code: 'VW_ERR_WS_SESSION_EXPIRED', user: c.session.user }, 'session expired');
-        hub.removeClient(c);
-        c.ws.close(CLOSE.SESSION_EXPIRED, 'session expired');
-        continue;
+  const housekeeping = setInterval(
+    () => {
+      ticks++;
+      const t = now();
+      for (const c of hub.clients) {
+        if (t >= c.session.expiresAt) {
+          extra.expired++;
+          log.info(
+            { event: 'client_closed', code: 'VW_ERR_WS_SESSION_EXPIRED', user: c.session.user },
+            'session expired',
+          );
+          hub.removeClient(c);
+          c.ws.close(CLOSE.SESSION_EXPIRED, 'session expired');
+          continue;
+        }
+        if (ticks % pingEvery !== 0) continue;
+        if (alive.get(c) === false) {
+          extra.pongTimeouts++;
+          hub.removeClient(c);
+          c.ws.terminate();
+          continue;
+        }
+        alive.set(c, false);
+        c.ws.ping();
       }
-      if (ticks % pingEvery !== 0) continue;
-      if (alive.get(c) === false) {
-        extra.pongTimeouts++;
-        hub.removeClient(c);
-        c.ws.terminate();
-        continue;
-      }
-      alive.set(c, false);
-      c.ws.ping();
-    }
-    if (ticks % 60 === 0) hub.sweep();
-    if (ticks % Math.max(1, Math.round(limits.beds.sweepMs / 1000)) === 0) hub.expireBeds();
-    peerLog.flush();
-    denials.flush();
-  }, Math.min(1000, limits.pingIntervalMs));
+      if (ticks % 60 === 0) hub.sweep();
+      if (ticks % Math.max(1, Math.round(limits.beds.sweepMs / 1000)) === 0) hub.expireBeds();
+      peerLog.flush();
+      denials.flush();
+    },
+    Math.min(1000, limits.pingIntervalMs),
+  );
   housekeeping.unref();
 
   // In-process subscription: the payload Buffer is the gateway's bytes, forwarded as is.
@@ -414,12 +489,12 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   define('ringBytes', () => hub.ring.totalBytes);
   const unregister = o.metrics
     ? registerFanoutMetrics(o.metrics, {
-      counters: () => counters as unknown as Record<string, number>,
-      deliveredByKind: () => hub.deliveredByKind(),
-      beds: () => hub.bedCount,
-      auditPendingBytes: () => audit.pendingBytes,
-      auditAvailable: () => audit.available,
-    })
+        counters: () => counters as unknown as Record<string, number>,
+        deliveredByKind: () => hub.deliveredByKind(),
+        beds: () => hub.bedCount,
+        auditPendingBytes: () => audit.pendingBytes,
+        auditAvailable: () => audit.available,
+      })
     : () => undefined;
 
   let closing: Promise<void> | null = null;
@@ -432,22 +507,23 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     sessions,
     audit,
     hub,
-    close: () => (closing ??= (async () => {
-      unregister();
-      await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
-      clearInterval(housekeeping);
-      stopRecheck();
-      hub.stop();
-      for (const c of [...hub.clients]) {
-        hub.removeClient(c);
-        c.ws.terminate();
-      }
-      wss.close();
-      denials.flush(true);
-      peerLog.flush();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await shared?.close();
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        unregister();
+        await new Promise<void>((resolve) => o.broker.unsubscribe(topic, deliver, resolve));
+        clearInterval(housekeeping);
+        stopRecheck();
+        hub.stop();
+        for (const c of [...hub.clients]) {
+          hub.removeClient(c);
+          c.ws.terminate();
+        }
+        wss.close();
+        denials.flush(true);
+        peerLog.flush();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await shared?.close();
+      })()),
   };
 }

@@ -43,13 +43,22 @@ describe('session tokens', () => {
     expect(await issuer.verify(token)).toBeNull(); // expired
     now -= 61_000;
     const [h, p, sig] = token.split('.') as [string, string, string];
-    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: ['*'] })).toString('base64url');
+    const widened = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), scope: ['*'] }),
+    ).toString('base64url');
     expect(await issuer.verify(`${h}.${widened}.${sig}`)).toBeNull(); // scope widened by the holder
     expect(await createSessionIssuer(newSessionSecret(), 60_000).verify(token)).toBeNull(); // another key
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
     expect(await issuer.verify(none)).toBeNull(); // alg none
-    const hs512 = await new SignJWT({ role: 'observer', scope: ['*'] }).setProtectedHeader({ alg: 'HS512' }).setSubject('x')
-      .setIssuer('vitalwire-fanout').setAudience('vitalwire-dashboard').setJti('j').setIssuedAt().setExpirationTime('1m').sign(secret);
+    const hs512 = await new SignJWT({ role: 'observer', scope: ['*'] })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('x')
+      .setIssuer('vitalwire-fanout')
+      .setAudience('vitalwire-dashboard')
+      .setJti('j')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(secret);
     expect(await issuer.verify(hs512)).toBeNull(); // an algorithm the issuer does not use
     expect(await issuer.verify('x'.repeat(5000))).toBeNull();
   });

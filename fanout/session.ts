@@ -33,7 +33,8 @@ export function newSessionSecret(): Buffer {
 }
 
 export function createSessionIssuer(secret: Uint8Array, ttlMs: number, now: () => number = Date.now): SessionIssuer {
-  if (secret.length < MIN_SECRET_BYTES) throw new RangeError(`session secret must be at least ${MIN_SECRET_BYTES} bytes`);
+  if (secret.length < MIN_SECRET_BYTES)
+    throw new RangeError(`session secret must be at least ${MIN_SECRET_BYTES} bytes`);
   if (!(ttlMs >= 10_000 && ttlMs <= 24 * 3600_000)) throw new RangeError('session ttl must be 10 s to 24 h');
   const key = Uint8Array.from(secret);
   return {
@@ -52,7 +53,10 @@ export function createSessionIssuer(secret: Uint8Array, ttlMs: number, now: () =
         .setIssuedAt(iat)
         .setExpirationTime(exp)
         .sign(key);
-      return { token, session: { user: user.name, role: user.role, scope: compileScope(scope), expiresAt: exp * 1000, id } };
+      return {
+        token,
+        session: { user: user.name, role: user.role, scope: compileScope(scope), expiresAt: exp * 1000, id },
+      };
     },
     async verify(token) {
       if (typeof token !== 'string' || token.length > 4096) return null;
@@ -66,8 +70,20 @@ export function createSessionIssuer(secret: Uint8Array, ttlMs: number, now: () =
         });
         const scope = payload['scope'];
         const role = payload['role'];
-        if (!Array.isArray(scope) || typeof role !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
-        return { user: payload.sub, role, scope: compileScope(scope), expiresAt: payload.exp * 1000, id: String(payload.jti) };
+        if (
+          !Array.isArray(scope) ||
+          typeof role !== 'string' ||
+          typeof payload.sub !== 'string' ||
+          typeof payload.exp !== 'number'
+        )
+          return null;
+        return {
+          user: payload.sub,
+          role,
+          scope: compileScope(scope),
+          expiresAt: payload.exp * 1000,
+          id: String(payload.jti),
+        };
       } catch (err) {
         if (err instanceof joseErrors.JOSEError) return null;
         throw err;

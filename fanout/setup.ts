@@ -18,13 +18,23 @@ export interface FanoutSecurity {
  * log in to the dashboard, which is said once in the log.
  */
 export async function fanoutSecurity(o: {
-  stateDir: string; users?: UserStore | undefined; redisUrl?: string | undefined; logger: Logger; audit?: AuditLog;
+  stateDir: string;
+  users?: UserStore | undefined;
+  redisUrl?: string | undefined;
+  logger: Logger;
+  audit?: AuditLog;
 }): Promise<FanoutSecurity> {
-  if (!o.users) o.logger.warn({ event: 'no_users' }, 'no users file: nobody can log in to the dashboard (vitalwire users add)');
+  if (!o.users)
+    o.logger.warn({ event: 'no_users' }, 'no users file: nobody can log in to the dashboard (vitalwire users add)');
   return {
     users: o.users ?? createUserStore(),
     sessionSecret: await loadOrCreateSessionSecret(join(o.stateDir, 'fanout', 'session.key')),
-    audit: o.audit ?? createFileAuditLog({ dir: join(o.stateDir, 'audit'), onError: (err) => o.logger.error({ event: 'audit_write_failed', err: err.message }, 'audit log write failed') }),
+    audit:
+      o.audit ??
+      createFileAuditLog({
+        dir: join(o.stateDir, 'audit'),
+        onError: (err) => o.logger.error({ event: 'audit_write_failed', err: err.message }, 'audit log write failed'),
+      }),
     ...(o.redisUrl ? { redis: { url: o.redisUrl } } : {}),
   };
 }

@@ -42,8 +42,16 @@ export class WardAudit {
     const beds = this.pending;
     this.pending = [];
     if (beds.length === 0) return null;
-    return { beds, entry: { event: 'open', bed: WARD_AUDIT_BED, beds: beds.slice(0, MAX_AUDIT_BEDS),
-      ...(beds.length > MAX_AUDIT_BEDS ? { bedsOmitted: beds.length - MAX_AUDIT_BEDS } : {}), ...who } };
+    return {
+      beds,
+      entry: {
+        event: 'open',
+        bed: WARD_AUDIT_BED,
+        beds: beds.slice(0, MAX_AUDIT_BEDS),
+        ...(beds.length > MAX_AUDIT_BEDS ? { bedsOmitted: beds.length - MAX_AUDIT_BEDS } : {}),
+        ...who,
+      },
+    };
   }
 
   /** A tile whose entry could not be written: it was never shown. */
@@ -54,7 +62,13 @@ export class WardAudit {
 
   /** The `close` entry once the last tile has gone: every bed the view showed. Starts the next view afresh. */
   takeClose(who: Who): Omit<AuditEntry, 't'> {
-    const entry = { event: 'close' as const, bed: WARD_AUDIT_BED, beds: [...this.shown], ...(this.omitted > 0 ? { bedsOmitted: this.omitted } : {}), ...who };
+    const entry = {
+      event: 'close' as const,
+      bed: WARD_AUDIT_BED,
+      beds: [...this.shown],
+      ...(this.omitted > 0 ? { bedsOmitted: this.omitted } : {}),
+      ...who,
+    };
     this.shown.clear();
     this.omitted = 0;
     return entry;

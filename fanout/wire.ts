@@ -64,7 +64,7 @@ export function obsShape(payload: Uint8Array): string {
         let mdc = 0;
         while (r.pos < end) {
           const t = r.uint32();
-          if (t === (2 << 3)) mdc = r.uint32();
+          if (t === 2 << 3) mdc = r.uint32();
           else r.skipType(t & 7);
         }
         shape += shape ? `,${mdc}` : String(mdc);
@@ -155,14 +155,16 @@ export function encodeSlowClientGap(g: GapRange): Buffer {
     kind: KIND_OF_STREAM[g.stream],
     seq: 0,
     publishTimeUs: Math.round(Date.now() * 1000),
-    gaps: [{
-      kind: KIND_OF_STREAM[g.stream],
-      fromSeq: g.fromSeq,
-      toSeq: g.toSeq,
-      fromTimeUs: g.fromTimeUs,
-      toTimeUs: g.toTimeUs,
-      reason: GapReason.GAP_REASON_SLOW_CLIENT,
-    }],
+    gaps: [
+      {
+        kind: KIND_OF_STREAM[g.stream],
+        fromSeq: g.fromSeq,
+        toSeq: g.toSeq,
+        fromTimeUs: g.fromTimeUs,
+        toTimeUs: g.toTimeUs,
+        reason: GapReason.GAP_REASON_SLOW_CLIENT,
+      },
+    ],
   }).finish();
   return delimit(bytes);
 }

@@ -4,7 +4,9 @@ import { createBackoff } from './backoff.js';
 describe('backoff', () => {
   it('grows exponentially up to the cap and resets', () => {
     const top = createBackoff(100, 1000, () => 1);
-    expect([top.next(), top.next(), top.next(), top.next(), top.next(), top.next()]).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([top.next(), top.next(), top.next(), top.next(), top.next(), top.next()]).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
     top.reset();
     expect(top.next()).toBe(100);
   });

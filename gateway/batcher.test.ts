@@ -16,11 +16,15 @@ interface Stored {
 
 function batcher(maxBatchBytes: number) {
   const stored: Stored[] = [];
-  const b = new DeviceBatcher({ obsMs: 60_000, waveMs: 60_000, alarmMs: 0, maxBatchBytes }, async (kind, body, _f, _t, _r, setAside) => {
-    stored.push({ kind, body, setAside: setAside === true });
-  }, (err) => {
-    throw err;
-  });
+  const b = new DeviceBatcher(
+    { obsMs: 60_000, waveMs: 60_000, alarmMs: 0, maxBatchBytes },
+    async (kind, body, _f, _t, _r, setAside) => {
+      stored.push({ kind, body, setAside: setAside === true });
+    },
+    (err) => {
+      throw err;
+    },
+  );
   return { b, stored };
 }
 
@@ -30,9 +34,16 @@ const itemsBytes = (body: BatchBody) => encodeBatch(body).length;
 const T = Date.UTC(2026, 5, 1, 8) * 1000;
 /** An observation as the HL7 decoder makes it from an NM row (about 150 bytes encoded). */
 const hr = (v: number): IObservation => ({
-  time: { gatewayTimeUs: T, deviceTimeUs: T - 60e6 * v, clockOffsetUs: -1200, deviceUtcOffsetMin: 420 }, mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE',
-  number: v, unit: '/min', unitMdc: 264864, vendorCode: '147842^MDC_ECG_CARD_BEAT_RATE^MDC', vendorUnit: '264864^MDC_DIM_BEAT_PER_MIN^MDC',
-  containment: '1.1.1.147842', range: '50-120',
+  time: { gatewayTimeUs: T, deviceTimeUs: T - 60e6 * v, clockOffsetUs: -1200, deviceUtcOffsetMin: 420 },
+  mdc: 147842,
+  refid: 'MDC_ECG_CARD_BEAT_RATE',
+  number: v,
+  unit: '/min',
+  unitMdc: 264864,
+  vendorCode: '147842^MDC_ECG_CARD_BEAT_RATE^MDC',
+  vendorUnit: '264864^MDC_DIM_BEAT_PER_MIN^MDC',
+  containment: '1.1.1.147842',
+  range: '50-120',
 });
 
 describe('batcher: exact sizes', () => {
@@ -72,8 +83,15 @@ describe('batcher: items over the limit', () => {
     // Mostly one-byte samples with runs of five-byte ones, so the average misleads and pieces must shrink to fit.
     const samples = Array.from({ length: 60_000 }, (_, i) => (i % 5000 < 300 ? 1_000_000_000 - i : (i % 13) - 6));
     const w: IWaveformChunk = {
-      time: { gatewayTimeUs: T, deviceTimeUs: T - 120e6, clockOffsetUs: 5000 }, mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', sampleRateHz: 500,
-      firstSample: 7000, samples, scale: 0.001, unit: 'mV', flags: Flag.FLAG_SIMULATED,
+      time: { gatewayTimeUs: T, deviceTimeUs: T - 120e6, clockOffsetUs: 5000 },
+      mdc: 131330,
+      refid: 'MDC_ECG_ELEC_POTL_II',
+      sampleRateHz: 500,
+      firstSample: 7000,
+      samples,
+      scale: 0.001,
+      unit: 'mV',
+      flags: Flag.FLAG_SIMULATED,
     };
     b.add('wave', [w], T);
     await b.commit();
@@ -88,7 +106,14 @@ describe('batcher: items over the limit', () => {
       for (const p of d.waves) {
         expect(Number(p.firstSample)).toBe(next);
         expect(Number(p.time?.deviceTimeUs)).toBe(T - 120e6 + Math.round(((next - 7000) / 500) * 1e6));
-        expect([p.mdc, p.sampleRateHz, p.scale, p.unit, p.flags, Number(p.time?.clockOffsetUs)]).toEqual([131330, 500, 0.001, 'mV', Flag.FLAG_SIMULATED, 5000]);
+        expect([p.mdc, p.sampleRateHz, p.scale, p.unit, p.flags, Number(p.time?.clockOffsetUs)]).toEqual([
+          131330,
+          500,
+          0.001,
+          'mV',
+          Flag.FLAG_SIMULATED,
+          5000,
+        ]);
         next += p.samples?.length ?? 0;
       }
     }

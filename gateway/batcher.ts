@@ -24,7 +24,14 @@ export interface BatchingOptions {
  * Stores one closed batch; resolves when durable. `setAside`: not for publishing, only kept (the whole of an item
  * whose text was cut: the outbox writes it to its dead-letter log, with no seq).
  */
-export type BatchSink = (kind: StreamKind, body: BatchBody, fromUs: number, toUs: number, ref: string | undefined, setAside?: boolean) => Promise<unknown>;
+export type BatchSink = (
+  kind: StreamKind,
+  body: BatchBody,
+  fromUs: number,
+  toUs: number,
+  ref: string | undefined,
+  setAside?: boolean,
+) => Promise<unknown>;
 
 interface Open {
   items: Item[];
@@ -110,9 +117,27 @@ export class DeviceBatcher {
     this.counters[action]++;
     const max = this.o.maxBatchBytes;
     // Device ids, kinds and sizes only: never the item's values or text.
-    if (action === 'split') this.limited?.log(`split:${kind}`, 'info', { kind, bytes, max, pieces }, 'waveform chunk over maxBatchBytes: split');
-    else if (action === 'truncated') this.limited?.log(`cut:${kind}`, 'warn', { code: 'VW_ERR_TEXT_TRUNCATED', kind, bytes, max }, 'text over maxBatchBytes: cut, flagged questionable, the whole item set aside');
-    else this.limited?.log(`whole:${kind}`, 'warn', { kind, bytes, max }, 'item over maxBatchBytes that nothing can be cut from: batched alone');
+    if (action === 'split')
+      this.limited?.log(
+        `split:${kind}`,
+        'info',
+        { kind, bytes, max, pieces },
+        'waveform chunk over maxBatchBytes: split',
+      );
+    else if (action === 'truncated')
+      this.limited?.log(
+        `cut:${kind}`,
+        'warn',
+        { code: 'VW_ERR_TEXT_TRUNCATED', kind, bytes, max },
+        'text over maxBatchBytes: cut, flagged questionable, the whole item set aside',
+      );
+    else
+      this.limited?.log(
+        `whole:${kind}`,
+        'warn',
+        { kind, bytes, max },
+        'item over maxBatchBytes that nothing can be cut from: batched alone',
+      );
   }
 
   /** Stores a batch that is not batched (status, gaps) right away. */
@@ -158,5 +183,9 @@ export class DeviceBatcher {
 }
 
 function kindBody(kind: DataKind, items: Item[]): BatchBody {
-  return kind === 'obs' ? { observations: items as IObservation[] } : kind === 'wave' ? { waves: items as IWaveformChunk[] } : { alarms: items as IAlarm[] };
+  return kind === 'obs'
+    ? { observations: items as IObservation[] }
+    : kind === 'wave'
+      ? { waves: items as IWaveformChunk[] }
+      : { alarms: items as IAlarm[] };
 }

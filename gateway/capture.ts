@@ -23,7 +23,10 @@ export interface Capture {
 }
 
 function stamp(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(Math.floor(us / 1000))
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function openCapture(dir: string, maxBytes: number, logger: Logger, nowUs: () => number): Capture {

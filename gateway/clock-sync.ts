@@ -11,8 +11,13 @@ export const CLOCK_PROBE_TIMEOUT_MS = 2000;
 export function probeClockSync(source: ClockSyncSource): Promise<boolean> {
   if (source === 'none') return Promise.resolve(false);
   return new Promise((resolve) => {
-    execFile('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { timeout: CLOCK_PROBE_TIMEOUT_MS }, (err, stdout) => {
-      resolve(!err && String(stdout).trim() === 'yes');
-    });
+    execFile(
+      'timedatectl',
+      ['show', '-p', 'NTPSynchronized', '--value'],
+      { timeout: CLOCK_PROBE_TIMEOUT_MS },
+      (err, stdout) => {
+        resolve(!err && String(stdout).trim() === 'yes');
+      },
+    );
   });
 }

@@ -8,7 +8,12 @@ const S = 1_000_000;
 const opts = { maxFutureMs: 5000, jumpMs: 2000, minPlausibleUs: Date.UTC(2000, 0, 1) * 1000 };
 
 function frame(deviceUs: number): Decoded {
-  return { observations: [{ time: { gatewayTimeUs: 0, deviceTimeUs: deviceUs }, number: 1 }], waves: [], alarms: [], warnings: [] };
+  return {
+    observations: [{ time: { gatewayTimeUs: 0, deviceTimeUs: deviceUs }, number: 1 }],
+    waves: [],
+    alarms: [],
+    warnings: [],
+  };
 }
 const suspect = (d: Decoded) => ((d.observations[0]?.flags ?? 0) & Flag.FLAG_TIME_SUSPECT) !== 0;
 
@@ -60,10 +65,13 @@ describe('device clock model', () => {
   it('does not flag an old measurement inside a current frame, nor a device replaying its backlog', () => {
     const c = new DeviceClock(opts);
     for (let i = 0; i < 10; i++) c.observeFrame(T0 + i * S, T0 + i * S);
-    const nibp: Decoded = { ...frame(T0 + 10 * S), observations: [
-      { time: { deviceTimeUs: T0 + 10 * S }, number: 72 },
-      { time: { deviceTimeUs: T0 + 10 * S - 300 * S }, number: 120 }, // NIBP taken five minutes ago
-    ] };
+    const nibp: Decoded = {
+      ...frame(T0 + 10 * S),
+      observations: [
+        { time: { deviceTimeUs: T0 + 10 * S }, number: 72 },
+        { time: { deviceTimeUs: T0 + 10 * S - 300 * S }, number: 120 }, // NIBP taken five minutes ago
+      ],
+    };
     expect(c.stamp(nibp, T0 + 10 * S)).toBeNull();
     // A 60 s link outage; then the monitor resends its queued messages quickly: old times, but increasing.
     for (let i = 0; i < 60; i++) expect(c.observeFrame(T0 + (11 + i) * S, T0 + 71 * S + i * 1000).jump).toBe(false);

@@ -50,7 +50,13 @@ export class DeviceClock {
   private candidate: number | null = null;
   private candidateFrames = 0;
   private fit = { a: 0, b: 0, t0: 0, ok: false };
-  readonly stats: ClockEstimate = { offsetUs: 0, driftPpm: 0, frames: 0, steps: 0, suspects: { future: 0, jump: 0, rollover: 0 } };
+  readonly stats: ClockEstimate = {
+    offsetUs: 0,
+    driftPpm: 0,
+    frames: 0,
+    steps: 0,
+    suspects: { future: 0, jump: 0, rollover: 0 },
+  };
 
   constructor(o: ClockOptions) {
     this.o = { bucketMs: 60_000, buckets: 60, relearnFrames: 5, ...o };
@@ -73,7 +79,10 @@ export class DeviceClock {
       return;
     }
     const t0 = this.buckets[0]?.atUs ?? 0;
-    let sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (const b of this.buckets) {
       const x = b.atUs - t0;
       sx += x;
@@ -152,13 +161,15 @@ export class DeviceClock {
     for (const x of d.waves) visit(x);
     for (const x of d.alarms) visit(x);
     if (times.length === 0) return null;
-    const frame = newest > 0 ? this.observeFrame(newest, gatewayUs) : { offsetUs: this.offsetAt(gatewayUs), jump: false };
+    const frame =
+      newest > 0 ? this.observeFrame(newest, gatewayUs) : { offsetUs: this.offsetAt(gatewayUs), jump: false };
     let worst: TimeSuspect | null = null;
     const futureUs = gatewayUs + this.o.maxFutureMs * 1000;
     for (const { t, set } of times) {
       const dt = Number(t.deviceTimeUs);
       t.clockOffsetUs = frame.offsetUs;
-      const why: TimeSuspect | null = dt < this.o.minPlausibleUs ? 'rollover' : dt > futureUs ? 'future' : frame.jump ? 'jump' : null;
+      const why: TimeSuspect | null =
+        dt < this.o.minPlausibleUs ? 'rollover' : dt > futureUs ? 'future' : frame.jump ? 'jump' : null;
       if (why) {
         set(Flag.FLAG_TIME_SUSPECT);
         this.stats.suspects[why]++;

@@ -40,9 +40,19 @@ describe('gateway config', () => {
     const c = gatewayConfig(base(), dir);
     expect(c.tls.ca).toBe(join(dir, 'ca.crt'));
     expect(c.dataDir).toBe(join(dir, 'data'));
-    expect(c.devices[0]?.transport).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' });
+    expect(c.devices[0]?.transport).toEqual({
+      kind: 'serial',
+      path: '/dev/ttyUSB0',
+      baudRate: 9600,
+      dataBits: 8,
+      parity: 'none',
+      stopBits: 1,
+      flowControl: 'none',
+    });
     const mllp = c.devices[1]?.transport;
-    expect(mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections, mllp.frameTimeoutMs]).toEqual([2575, 1024 * 1024, 4, 30_000]);
+    expect(
+      mllp?.kind === 'mllp-listener' && [mllp.port, mllp.maxFrameBytes, mllp.maxConnections, mllp.frameTimeoutMs],
+    ).toEqual([2575, 1024 * 1024, 4, 30_000]);
     expect(c.outbox.quotaBytes).toBe(1024 ** 3);
     expect(c.outbox.segmentBytes).toBe(8 * 1024 * 1024);
     expect(c.batching).toEqual({ obsMs: 1000, waveMs: 250, alarmMs: 0, maxBatchBytes: 128 * 1024 });
@@ -75,7 +85,8 @@ describe('gateway config', () => {
       { id: 'bed05', protocol: 'hl7', transport: { kind: 'serial', path: '/dev/ttyUSB0' } },
     ];
     const m = issues(c);
-    const expectIssue = (path: string, re: RegExp) => expect(m.get(path), `${path} in ${[...m.keys()].join(', ')}`).toMatch(re);
+    const expectIssue = (path: string, re: RegExp) =>
+      expect(m.get(path), `${path} in ${[...m.keys()].join(', ')}`).toMatch(re);
     expectIssue('site', /A-Z a-z 0-9/);
     expectIssue('broker.urls[0]', /mqtts:\/\//);
     expectIssue('broker.keepaliveSeconds', />=5|at least|too small/i);
@@ -95,7 +106,10 @@ describe('gateway config', () => {
   });
 
   it('keeps every Batch inside a publish: maxBatchBytes must leave room for the MQTT header, the topic and the Source', () => {
-    const ok = gatewayConfig({ ...base(), publish: { maxPacketBytes: '64KiB' }, batching: { maxBatchBytes: '60KiB' } }, dir);
+    const ok = gatewayConfig(
+      { ...base(), publish: { maxPacketBytes: '64KiB' }, batching: { maxBatchBytes: '60KiB' } },
+      dir,
+    );
     expect([ok.publish.maxPacketBytes, ok.batching.maxBatchBytes]).toEqual([64 * 1024, 60 * 1024]);
     // The default maxBatchBytes (128 KiB) does not fit a 64 KiB publish: said on the batching key, with the room left.
     let m = issues({ ...base(), publish: { maxPacketBytes: '64KiB' } });
@@ -105,27 +119,53 @@ describe('gateway config', () => {
     expect(m.get('outbox.deadLetterBytes')).toMatch(/not a size/);
     m = issues({ ...base(), publish: { maxPacketBytes: '1GiB' } });
     expect(m.get('publish.maxPacketBytes')).toMatch(/MQTT 3.1.1 2.2.3/);
-    m = issues({ ...base(), devices: [{ id: 'm', protocol: 'hl7', transport: { kind: 'mllp-listener', allowedPeers: ['10.0.0.1'], frameTimeoutMs: 10 } }] });
+    m = issues({
+      ...base(),
+      devices: [
+        {
+          id: 'm',
+          protocol: 'hl7',
+          transport: { kind: 'mllp-listener', allowedPeers: ['10.0.0.1'], frameTimeoutMs: 10 },
+        },
+      ],
+    });
     expect(m.get('devices[0].transport.frameTimeoutMs')).toMatch(/>=100|at least|too small/i);
   });
 
   it('reads the stub that `vitalwire gateways add` writes once devices are added', () => {
-    const c = gatewayConfig({ site: 's1', gateway: 'g1', broker: 'mqtts://central.example:8883', tls: { ca: 'ca.crt', cert: 'gw.crt', key: 'gw.key' },
-      devices: [{ id: 'm1', protocol: 'hl7', transport: { kind: 'tcp', host: '10.0.0.9', port: 4001 } }] } as unknown as GatewayConfigInput, dir);
+    const c = gatewayConfig(
+      {
+        site: 's1',
+        gateway: 'g1',
+        broker: 'mqtts://central.example:8883',
+        tls: { ca: 'ca.crt', cert: 'gw.crt', key: 'gw.key' },
+        devices: [{ id: 'm1', protocol: 'hl7', transport: { kind: 'tcp', host: '10.0.0.9', port: 4001 } }],
+      } as unknown as GatewayConfigInput,
+      dir,
+    );
     expect(c.broker.urls).toEqual(['mqtts://central.example:8883']);
     expect(c.dataDir).toBe('/var/lib/vitalwire/gateway');
   });
 
   it('needs at least one device and a broker, and says so', () => {
-    const m = issues({ site: 's', gateway: 'g', tls: { ca: 'ca.crt', cert: 'gw.crt', key: 'gw.key' }, dataDir: 'd', devices: [] });
+    const m = issues({
+      site: 's',
+      gateway: 'g',
+      tls: { ca: 'ca.crt', cert: 'gw.crt', key: 'gw.key' },
+      dataDir: 'd',
+      devices: [],
+    });
     expect(m.get('broker')).toMatch(/expected object|Invalid input/i);
     expect(m.get('devices')).toMatch(/>=1|at least 1|too small/i);
   });
 
   it('loads YAML and JSON files, and names the line of a YAML syntax error', async () => {
     const y = join(dir, 'gw.yaml');
-    writeFileSync(y, `site: s1\ngateway: g1\nbroker:\n  urls: [mqtts://127.0.0.1:8883]\ntls: {ca: ca.crt, cert: gw.crt, key: gw.key}\ndataDir: d\n` +
-      `devices:\n  - id: m1\n    protocol: hl7\n    transport: {kind: tcp, host: 127.0.0.1, port: 4001}\n`);
+    writeFileSync(
+      y,
+      `site: s1\ngateway: g1\nbroker:\n  urls: [mqtts://127.0.0.1:8883]\ntls: {ca: ca.crt, cert: gw.crt, key: gw.key}\ndataDir: d\n` +
+        `devices:\n  - id: m1\n    protocol: hl7\n    transport: {kind: tcp, host: 127.0.0.1, port: 4001}\n`,
+    );
     const { config } = await loadGatewayConfig(y);
     expect(config.devices[0]?.transport).toMatchObject({ kind: 'tcp', port: 4001, connectTimeoutMs: 10_000 });
     const j = join(dir, 'gw.json');
@@ -138,21 +178,50 @@ describe('gateway config', () => {
   it('takes silence detection and the simulated mark per device, and refuses a threshold below the period', () => {
     const c = base();
     c.devices = [
-      { id: 'ox1', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB1' }, silence: { periodMs: 1000, afterMs: 5000 }, simulated: true },
+      {
+        id: 'ox1',
+        protocol: 'nonin8',
+        transport: { kind: 'serial', path: '/dev/ttyUSB1' },
+        silence: { periodMs: 1000, afterMs: 5000 },
+        simulated: true,
+      },
       { id: 'bp1', protocol: 'ble-bridge', transport: { kind: 'ble-bridge', path: '/dev/ttyUSB2' }, silence: 'off' },
       { id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '10.0.0.9', port: 4001 } },
     ];
     const cfg = gatewayConfig(c, dir);
-    expect(cfg.devices.map((d) => [d.silence, d.simulated])).toEqual([[{ periodMs: 1000, afterMs: 5000 }, true], ['off', false], [undefined, false]]);
+    expect(cfg.devices.map((d) => [d.silence, d.simulated])).toEqual([
+      [{ periodMs: 1000, afterMs: 5000 }, true],
+      ['off', false],
+      [undefined, false],
+    ]);
     const bad = base() as unknown as { devices: unknown[] };
     bad.devices = [
-      { id: 'ox1', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB1' }, silence: { periodMs: 1000, afterMs: 500 } },
-      { id: 'ox2', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB2' }, silence: { afterMs: 10, perodMs: 5 } },
-      { id: 'ox3', protocol: 'nonin8', transport: { kind: 'serial', path: '/dev/ttyUSB3' }, silence: 'never', simulated: 'yes' },
+      {
+        id: 'ox1',
+        protocol: 'nonin8',
+        transport: { kind: 'serial', path: '/dev/ttyUSB1' },
+        silence: { periodMs: 1000, afterMs: 500 },
+      },
+      {
+        id: 'ox2',
+        protocol: 'nonin8',
+        transport: { kind: 'serial', path: '/dev/ttyUSB2' },
+        silence: { afterMs: 10, perodMs: 5 },
+      },
+      {
+        id: 'ox3',
+        protocol: 'nonin8',
+        transport: { kind: 'serial', path: '/dev/ttyUSB3' },
+        silence: 'never',
+        simulated: 'yes',
+      },
     ];
     const m = issues(bad);
     expect(m.get('devices[0].silence.afterMs')).toMatch(/at least periodMs \(1000\)/);
-    expect([...m.keys()].some((k) => k.startsWith('devices[1].silence')), [...m.keys()].join(', ')).toBe(true);
+    expect(
+      [...m.keys()].some((k) => k.startsWith('devices[1].silence')),
+      [...m.keys()].join(', '),
+    ).toBe(true);
     expect([...m.keys()].some((k) => k.startsWith('devices[2].silence'))).toBe(true);
     expect(m.get('devices[2].simulated')).toMatch(/boolean/i);
   });

@@ -37,7 +37,10 @@ describe('device link: a flood of bad frames', () => {
     const s = (sink = await openTcpSink('127.0.0.1', 0));
     let up = false;
     link = startDeviceLink({
-      id: 'mon1', protocol: getProtocol('hl7')!, logger, open: (h) => openTcpLink({ host: '127.0.0.1', port: s.port ?? 0 }, h),
+      id: 'mon1',
+      protocol: getProtocol('hl7')!,
+      logger,
+      open: (h) => openTcpLink({ host: '127.0.0.1', port: s.port ?? 0 }, h),
       events: { decoded: () => undefined, state: (st) => (up = st === 'connected') },
     });
     await until(() => up, 'link up');

@@ -100,35 +100,41 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   // chunk of nothing but good frames empties it, so a healthy link copies little: the chunks that end mid-frame.
   const recent = new ByteRing();
 
-  const session = o.session ? createSessionDriver(o.session, {
-    onState: (st) => {
-      counters.session = st;
-      o.events.session?.(st, counters);
-    },
-  }) : null;
+  const session = o.session
+    ? createSessionDriver(o.session, {
+        onState: (st) => {
+          counters.session = st;
+          o.events.session?.(st, counters);
+        },
+      })
+    : null;
   if (session) counters.session = session.state;
 
   const count = (code: ErrorCode) => {
     counters.errors[code] = (counters.errors[code] ?? 0) + 1;
   };
 
-  const pipeline = createPipeline(o.protocol, {
-    decoded(d, rxTimeUs) {
-      counters.frames++;
-      for (const w of d.warnings) count(w.code);
-      o.events.decoded(d, rxTimeUs);
-      session?.decoded(d);
-    },
-    error(e, frameLevel) {
-      count(e.code);
-      if (frameLevel) {
+  const pipeline = createPipeline(
+    o.protocol,
+    {
+      decoded(d, rxTimeUs) {
         counters.frames++;
-        counters.badFrames++;
-        limited.log(e.code, 'warn', { err: e.code }, 'frame rejected');
-      }
-      counters.garbageBytes = pipeline.stats.garbageBytes;
+        for (const w of d.warnings) count(w.code);
+        o.events.decoded(d, rxTimeUs);
+        session?.decoded(d);
+      },
+      error(e, frameLevel) {
+        count(e.code);
+        if (frameLevel) {
+          counters.frames++;
+          counters.badFrames++;
+          limited.log(e.code, 'warn', { err: e.code }, 'frame rejected');
+        }
+        counters.garbageBytes = pipeline.stats.garbageBytes;
+      },
     },
-  }, o.defaultUtcOffsetMin !== undefined ? { defaultUtcOffsetMin: o.defaultUtcOffsetMin } : {});
+    o.defaultUtcOffsetMin !== undefined ? { defaultUtcOffsetMin: o.defaultUtcOffsetMin } : {},
+  );
 
   const onData = (chunk: Buffer) => {
     const t = clock();
@@ -141,7 +147,12 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     pipeline.push(chunk, t);
     // A chunk that completed good frames and nothing else (no rejected frame, garbage or truncation) is the healthy
     // case: nothing to keep.
-    if (counters.frames > frames && counters.badFrames === bad && pipeline.stats.garbageBytes === garbage && pipeline.stats.errors === framing) {
+    if (
+      counters.frames > frames &&
+      counters.badFrames === bad &&
+      pipeline.stats.garbageBytes === garbage &&
+      pipeline.stats.errors === framing
+    ) {
       if (recent.length > 0) recent.clear();
     } else recent.push(chunk);
   };

@@ -2,7 +2,18 @@
 // reports. The outbox here only records appends: the runtime's contract is what it asks the outbox to store.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { Flag, GapReason, Kind, LinkState, type IAlarm, type IDeviceStatus, type IGap, type IObservation, type ISource, type IWaveformChunk } from '../proto/index.js';
+import {
+  Flag,
+  GapReason,
+  Kind,
+  LinkState,
+  type IAlarm,
+  type IDeviceStatus,
+  type IGap,
+  type IObservation,
+  type ISource,
+  type IWaveformChunk,
+} from '../proto/index.js';
 import type { Decoded } from '../decoders/decoded.js';
 import { DeviceRuntime } from './device-runtime.js';
 import type { Outbox } from './outbox/outbox.js';
@@ -17,16 +28,29 @@ function runtime(bed?: string) {
     },
   } as unknown as Outbox;
   const rt = new DeviceRuntime({
-    site: 's1', gateway: 'g1', device: 'mon1', protocol: 'hl7', bed, losesDataWhileDown: true, outbox,
+    site: 's1',
+    gateway: 'g1',
+    device: 'mon1',
+    protocol: 'hl7',
+    bed,
+    losesDataWhileDown: true,
+    outbox,
     batching: { obsMs: 0, waveMs: 0, alarmMs: 0, maxBatchBytes: 64 * 1024 },
-    clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 }, logger: pino({ level: 'silent' }), nowUs: () => 1.8e15,
+    clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 },
+    logger: pino({ level: 'silent' }),
+    nowUs: () => 1.8e15,
   });
   return { rt, appended };
 }
 
 const frame = (extra: Partial<Decoded>): Decoded => ({
-  observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', time: { gatewayTimeUs: 1.8e15 } }],
-  waves: [], alarms: [], warnings: [], ...extra,
+  observations: [
+    { mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', time: { gatewayTimeUs: 1.8e15 } },
+  ],
+  waves: [],
+  alarms: [],
+  warnings: [],
+  ...extra,
 });
 
 describe('DeviceRuntime', () => {
@@ -50,7 +74,13 @@ describe('DeviceRuntime', () => {
 
   it("stores the Gaps a decoder reports in the device's status stream, and counts them", async () => {
     const { rt, appended } = runtime('Bed 1');
-    const gap = { kind: Kind.KIND_WAVE, waveMdc: 131330, fromSample: 500, sampleCount: 500, reason: GapReason.GAP_REASON_DEVICE_SKIPPED };
+    const gap = {
+      kind: Kind.KIND_WAVE,
+      waveMdc: 131330,
+      fromSample: 500,
+      sampleCount: 500,
+      reason: GapReason.GAP_REASON_DEVICE_SKIPPED,
+    };
     rt.ingest(frame({ gaps: [gap] }), 1.8e15);
     await rt.commit();
     const st = appended.filter((a) => a.kind === 'status').map((a) => a.body['gaps']);
@@ -63,7 +93,10 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
   // The gateway's injectable clock, moved together with vitest's timers: no test waits for real.
   function silentRig(o: { afterMs?: number | null; losesDataWhileDown?: boolean; simulated?: boolean } = {}) {
     let t = 1.8e15;
-    const appended: { kind: string; body: { statuses?: IDeviceStatus[]; gaps?: IGap[]; observations?: IObservation[] } }[] = [];
+    const appended: {
+      kind: string;
+      body: { statuses?: IDeviceStatus[]; gaps?: IGap[]; observations?: IObservation[] };
+    }[] = [];
     const outbox = {
       recoveredLastUs: new Map<string, number>(),
       append: (r: (typeof appended)[number]) => {
@@ -72,10 +105,18 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
       },
     } as unknown as Outbox;
     const rt = new DeviceRuntime({
-      site: 's1', gateway: 'g1', device: 'ox1', protocol: 'nonin8', losesDataWhileDown: o.losesDataWhileDown ?? true, outbox,
-      silenceAfterMs: o.afterMs === undefined ? 300 : o.afterMs, simulated: o.simulated ?? false,
+      site: 's1',
+      gateway: 'g1',
+      device: 'ox1',
+      protocol: 'nonin8',
+      losesDataWhileDown: o.losesDataWhileDown ?? true,
+      outbox,
+      silenceAfterMs: o.afterMs === undefined ? 300 : o.afterMs,
+      simulated: o.simulated ?? false,
       batching: { obsMs: 0, waveMs: 0, alarmMs: 0, maxBatchBytes: 64 * 1024 },
-      clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 }, logger: pino({ level: 'silent' }), nowUs: () => t,
+      clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 },
+      logger: pino({ level: 'silent' }),
+      nowUs: () => t,
     });
     const counters = { frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {} };
     const advance = (ms: number) => {
@@ -126,9 +167,21 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
     r.send();
     const back = r.now();
     await r.rt.commit();
-    expect(r.gaps()).toEqual([{ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: lastFrame, toTimeUs: back, reason: GapReason.GAP_REASON_DEVICE_SILENT }]);
+    expect(r.gaps()).toEqual([
+      {
+        kind: Kind.KIND_UNSPECIFIED,
+        fromTimeUs: lastFrame,
+        toTimeUs: back,
+        reason: GapReason.GAP_REASON_DEVICE_SILENT,
+      },
+    ]);
     const st = r.statuses().at(-1);
-    expect([st?.state, st?.reason, st?.lastFrameTimeUs, st?.diagnosis]).toEqual([LinkState.LINK_STATE_CONNECTED, '', back, undefined]);
+    expect([st?.state, st?.reason, st?.lastFrameTimeUs, st?.diagnosis]).toEqual([
+      LinkState.LINK_STATE_CONNECTED,
+      '',
+      back,
+      undefined,
+    ]);
     expect(r.rt.isSilent()).toBe(false);
     expect(r.rt.counters.gaps['device-silent']).toBe(1);
     // The watch goes on: silent again 300 ms after this frame.
@@ -155,7 +208,9 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
     r.counters.bytes += 960; // a Nonin 8 line at the wrong speed: bytes, nothing framed
     r.counters.badFrames += 2;
     r.advance(301);
-    expect(r.statuses().at(-1)?.diagnosis).toMatch(/^960 bytes but no valid nonin8 frame since the link opened \(0 s\), 2 frames rejected/);
+    expect(r.statuses().at(-1)?.diagnosis).toMatch(
+      /^960 bytes but no valid nonin8 frame since the link opened \(0 s\), 2 frames rejected/,
+    );
   });
 
   it('leaves a silence that ends in a disconnect to the disconnect Gap, which starts at the last frame', async () => {
@@ -172,10 +227,17 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
     const up = r.now();
     r.send();
     await r.rt.commit();
-    expect(r.gaps()).toEqual([{ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: lastFrame, toTimeUs: up, reason: GapReason.GAP_REASON_DEVICE_DISCONNECTED }]);
+    expect(r.gaps()).toEqual([
+      {
+        kind: Kind.KIND_UNSPECIFIED,
+        fromTimeUs: lastFrame,
+        toTimeUs: up,
+        reason: GapReason.GAP_REASON_DEVICE_DISCONNECTED,
+      },
+    ]);
   });
 
-  it('keeps an MLLP sender\'s silence across its reconnect (nothing was lost, so no disconnect Gap covers it)', async () => {
+  it("keeps an MLLP sender's silence across its reconnect (nothing was lost, so no disconnect Gap covers it)", async () => {
     const r = silentRig({ losesDataWhileDown: false });
     r.rt.linkState('connected', r.counters);
     r.send();
@@ -187,19 +249,34 @@ describe('DeviceRuntime: silence (link up, no frames)', () => {
     r.advance(50);
     r.send();
     await r.rt.commit();
-    expect(r.gaps()).toEqual([{ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: lastFrame, toTimeUs: r.now(), reason: GapReason.GAP_REASON_DEVICE_SILENT }]);
+    expect(r.gaps()).toEqual([
+      {
+        kind: Kind.KIND_UNSPECIFIED,
+        fromTimeUs: lastFrame,
+        toTimeUs: r.now(),
+        reason: GapReason.GAP_REASON_DEVICE_SILENT,
+      },
+    ]);
   });
 
   it('marks everything of a device configured simulated: values, waves, alarms, its statuses', async () => {
     const r = silentRig({ simulated: true, afterMs: null });
     r.rt.linkState('connected', r.counters);
-    r.rt.ingest(frame({
-      waves: [{ mdc: 150452, samples: [1, 2, 3] }],
-      alarms: [{ id: 'a1', mdc: 196670, flags: Flag.FLAG_ABNORMAL }],
-      statuses: [{ state: LinkState.LINK_STATE_CONNECTED }],
-    }), r.now());
+    r.rt.ingest(
+      frame({
+        waves: [{ mdc: 150452, samples: [1, 2, 3] }],
+        alarms: [{ id: 'a1', mdc: 196670, flags: Flag.FLAG_ABNORMAL }],
+        statuses: [{ state: LinkState.LINK_STATE_CONNECTED }],
+      }),
+      r.now(),
+    );
     await r.rt.commit();
-    const items = r.appended.flatMap((a) => [...(a.body.observations ?? []), ...((a.body as { waves?: IWaveformChunk[] }).waves ?? []), ...((a.body as { alarms?: IAlarm[] }).alarms ?? []), ...(a.body.statuses ?? [])]);
+    const items = r.appended.flatMap((a) => [
+      ...(a.body.observations ?? []),
+      ...((a.body as { waves?: IWaveformChunk[] }).waves ?? []),
+      ...((a.body as { alarms?: IAlarm[] }).alarms ?? []),
+      ...(a.body.statuses ?? []),
+    ]);
     expect(items.length).toBe(5); // obs, wave, alarm, the device's own status, the link status
     for (const x of items) expect((x.flags ?? 0) & Flag.FLAG_SIMULATED).toBe(Flag.FLAG_SIMULATED);
     expect(items.find((x) => 'id' in x && x.id === 'a1')?.flags).toBe(Flag.FLAG_ABNORMAL | Flag.FLAG_SIMULATED);

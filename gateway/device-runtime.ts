@@ -55,7 +55,12 @@ export interface DeviceRuntimeCounters {
 export class DeviceRuntime {
   readonly id: string;
   readonly clock: DeviceClock;
-  readonly counters: DeviceRuntimeCounters = { unmapped: 0, timeSuspect: { future: 0, jump: 0, rollover: 0 }, gaps: {}, storeErrors: 0 };
+  readonly counters: DeviceRuntimeCounters = {
+    unmapped: 0,
+    timeSuspect: { future: 0, jump: 0, rollover: 0 },
+    gaps: {},
+    storeErrors: 0,
+  };
   private readonly o: DeviceRuntimeOptions;
   private readonly batcher: DeviceBatcher;
   private readonly log: Logger;
@@ -97,14 +102,36 @@ export class DeviceRuntime {
     this.log = o.logger.child({ device: o.device });
     this.restartFromUs = o.losesDataWhileDown ? (o.outbox.recoveredLastUs.get(o.device) ?? 0) : 0;
     this.silenceAfterUs = o.silenceAfterMs ? o.silenceAfterMs * 1000 : null;
-    this.diag = new DeviceDiagnosis({ protocol: o.protocol, line: o.line, silenceAfterUs: this.silenceAfterUs, recentBytes: o.recentBytes, log: this.log });
+    this.diag = new DeviceDiagnosis({
+      protocol: o.protocol,
+      line: o.line,
+      silenceAfterUs: this.silenceAfterUs,
+      recentBytes: o.recentBytes,
+      log: this.log,
+    });
     this.flag = o.simulated ? Flag.FLAG_SIMULATED : 0;
-    this.batcher = new DeviceBatcher(o.batching, (kind, body, fromUs, toUs, ref, setAside) =>
-      o.outbox.append({ source: this.source(), kind, fromUs, toUs, body, retain: kind === 'status' && (body.statuses?.length ?? 0) > 0, ...(ref ? { ref } : {}), ...(setAside ? { setAside } : {}) }),
-    (err) => {
-      this.counters.storeErrors++;
-      this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: err instanceof Error ? err.message : String(err) }, 'batch not stored');
-    }, this.log);
+    this.batcher = new DeviceBatcher(
+      o.batching,
+      (kind, body, fromUs, toUs, ref, setAside) =>
+        o.outbox.append({
+          source: this.source(),
+          kind,
+          fromUs,
+          toUs,
+          body,
+          retain: kind === 'status' && (body.statuses?.length ?? 0) > 0,
+          ...(ref ? { ref } : {}),
+          ...(setAside ? { setAside } : {}),
+        }),
+      (err) => {
+        this.counters.storeErrors++;
+        this.log.error(
+          { code: 'VW_ERR_OUTBOX_IO', err: err instanceof Error ? err.message : String(err) },
+          'batch not stored',
+        );
+      },
+      this.log,
+    );
   }
 
   /** Items the batcher made fit its limit: waveforms split, texts cut, items batched whole. */
@@ -113,7 +140,16 @@ export class DeviceRuntime {
   }
 
   private source(): ISource & { device: string } {
-    return { site: this.o.site, gateway: this.o.gateway, device: this.o.device, protocol: this.o.protocol, bed: this.bed, bedClaim: this.bedClaim, model: this.model, hardwareId: this.hardwareId };
+    return {
+      site: this.o.site,
+      gateway: this.o.gateway,
+      device: this.o.device,
+      protocol: this.o.protocol,
+      bed: this.bed,
+      bedClaim: this.bedClaim,
+      model: this.model,
+      hardwareId: this.hardwareId,
+    };
   }
 
   /** One decoded frame, received at rxUs (gateway clock). */
@@ -137,14 +173,18 @@ export class DeviceRuntime {
       this.counters.timeSuspect[suspect]++;
       if (!this.suspectLogged.has(suspect)) {
         this.suspectLogged.add(suspect);
-        this.log.warn({ code: 'VW_ERR_TIME_SUSPECT', kind: suspect }, 'implausible device time: flagged, gateway time stands');
+        this.log.warn(
+          { code: 'VW_ERR_TIME_SUSPECT', kind: suspect },
+          'implausible device time: flagged, gateway time stands',
+        );
       }
     }
     for (const ob of d.observations) if ((ob.flags ?? 0) & Flag.FLAG_UNMAPPED) this.counters.unmapped++;
     this.batcher.add('obs', d.observations, rxUs);
     this.batcher.add('wave', d.waves, rxUs);
     this.batcher.add('alarm', d.alarms, rxUs);
-    if (d.statuses && d.statuses.length > 0) void this.batcher.put('status', { statuses: d.statuses }, rxUs, rxUs).catch(() => undefined);
+    if (d.statuses && d.statuses.length > 0)
+      void this.batcher.put('status', { statuses: d.statuses }, rxUs, rxUs).catch(() => undefined);
     if (d.gaps && d.gaps.length > 0) {
       this.counters.gaps['device-skipped'] = (this.counters.gaps['device-skipped'] ?? 0) + d.gaps.length;
       void this.batcher.put('status', { gaps: d.gaps }, rxUs, rxUs).catch(() => undefined);
@@ -179,11 +219,27 @@ export class DeviceRuntime {
       this.bytesAtFrame = counters.bytes;
       this.badAtFrame = counters.badFrames;
       if (this.restartFromUs > 0) {
-        this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: this.restartFromUs, toTimeUs: now, reason: GapReason.GAP_REASON_RESTART }, 'restart');
+        this.gap(
+          {
+            kind: Kind.KIND_UNSPECIFIED,
+            fromTimeUs: this.restartFromUs,
+            toTimeUs: now,
+            reason: GapReason.GAP_REASON_RESTART,
+          },
+          'restart',
+        );
         this.restartFromUs = 0;
       }
       if (this.downSinceUs > 0 && this.o.losesDataWhileDown) {
-        this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: this.downSinceUs, toTimeUs: now, reason: GapReason.GAP_REASON_DEVICE_DISCONNECTED }, 'device-disconnected');
+        this.gap(
+          {
+            kind: Kind.KIND_UNSPECIFIED,
+            fromTimeUs: this.downSinceUs,
+            toTimeUs: now,
+            reason: GapReason.GAP_REASON_DEVICE_DISCONNECTED,
+          },
+          'device-disconnected',
+        );
       }
       this.downSinceUs = 0;
     } else if (state === 'disconnected' && this.lastState === 'connected') {
@@ -230,7 +286,16 @@ export class DeviceRuntime {
     const c = this.lastCounters;
     // This line is the diagnosis's log line for the state too: the periodic diagnosis does not repeat it.
     const d = this.diag.silent(this.facts(now));
-    this.log.warn({ code: 'VW_ERR_DEVICE_SILENT', silentMs: Math.round((now - from) / 1000), bytes: (c?.bytes ?? 0) - this.bytesAtFrame, state: d.state, diagnosis: d.text }, 'device silent: link up, no frames');
+    this.log.warn(
+      {
+        code: 'VW_ERR_DEVICE_SILENT',
+        silentMs: Math.round((now - from) / 1000),
+        bytes: (c?.bytes ?? 0) - this.bytesAtFrame,
+        state: d.state,
+        diagnosis: d.text,
+      },
+      'device silent: link up, no frames',
+    );
     this.lastReason = 'VW_ERR_DEVICE_SILENT';
     this.status();
   }
@@ -239,7 +304,10 @@ export class DeviceRuntime {
   private resume(rxUs: number): void {
     const from = this.silentFromUs;
     this.silentFromUs = 0;
-    this.gap({ kind: Kind.KIND_UNSPECIFIED, fromTimeUs: from, toTimeUs: rxUs, reason: GapReason.GAP_REASON_DEVICE_SILENT }, 'device-silent');
+    this.gap(
+      { kind: Kind.KIND_UNSPECIFIED, fromTimeUs: from, toTimeUs: rxUs, reason: GapReason.GAP_REASON_DEVICE_SILENT },
+      'device-silent',
+    );
     if (this.silent) {
       this.silent = false;
       this.lastReason = '';
@@ -268,8 +336,15 @@ export class DeviceRuntime {
   private facts(now: number): LinkFacts {
     const c = this.lastCounters;
     return {
-      link: this.lastState, linkReason: this.lastReason, linkDetail: this.lastDetail, nowUs: now, upSinceUs: this.upSinceUs, lastFrameUs: this.lastDataUs,
-      silent: this.silent, bytesSinceFrame: (c?.bytes ?? 0) - this.bytesAtFrame, badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame,
+      link: this.lastState,
+      linkReason: this.lastReason,
+      linkDetail: this.lastDetail,
+      nowUs: now,
+      upSinceUs: this.upSinceUs,
+      lastFrameUs: this.lastDataUs,
+      silent: this.silent,
+      bytesSinceFrame: (c?.bytes ?? 0) - this.bytesAtFrame,
+      badSinceFrame: (c?.badFrames ?? 0) - this.badAtFrame,
     };
   }
 
@@ -284,22 +359,35 @@ export class DeviceRuntime {
     if (!counters) return;
     this.lastCounters = counters;
     const now = this.o.nowUs();
-    void this.batcher.put('status', {
-      statuses: [{
-        time: { gatewayTimeUs: now },
-        state: this.silent ? LinkState.LINK_STATE_SILENT : LINK_STATE[this.lastState],
-        reason: this.lastReason,
-        framesOk: counters.frames - counters.badFrames,
-        framesBad: counters.badFrames,
-        garbageBytes: counters.garbageBytes,
-        unmapped: this.counters.unmapped,
-        reconnects: counters.reconnects,
-        lastFrameTimeUs: this.lastDataUs,
-        ...(this.silent ? { diagnosis: silentText(this.diag.input(this.facts(now))).text } : this.diag.current.state === 'frame-errors' ? { diagnosis: this.diag.current.text } : {}),
-        flags: this.flag,
-        ...(counters.session ? { session: counters.session } : {}),
-      }],
-    }, now, now).catch(() => undefined);
+    void this.batcher
+      .put(
+        'status',
+        {
+          statuses: [
+            {
+              time: { gatewayTimeUs: now },
+              state: this.silent ? LinkState.LINK_STATE_SILENT : LINK_STATE[this.lastState],
+              reason: this.lastReason,
+              framesOk: counters.frames - counters.badFrames,
+              framesBad: counters.badFrames,
+              garbageBytes: counters.garbageBytes,
+              unmapped: this.counters.unmapped,
+              reconnects: counters.reconnects,
+              lastFrameTimeUs: this.lastDataUs,
+              ...(this.silent
+                ? { diagnosis: silentText(this.diag.input(this.facts(now))).text }
+                : this.diag.current.state === 'frame-errors'
+                  ? { diagnosis: this.diag.current.text }
+                  : {}),
+              flags: this.flag,
+              ...(counters.session ? { session: counters.session } : {}),
+            },
+          ],
+        },
+        now,
+        now,
+      )
+      .catch(() => undefined);
   }
 
   /** Shutdown: everything open is stored. */

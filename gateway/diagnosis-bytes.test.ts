@@ -6,16 +6,34 @@ import { bridgeLine, encodeHeartRate, encodePlxContinuous } from '../decoders/bl
 import { protocolIds } from '../decoders/registry.js';
 import { createRng } from '../simulators/prng.js';
 import { ALL_FUZZ_TARGETS } from '../test/fuzz-targets.js';
-import { ByteRing, COMMON_BAUD_RATES, decodes, inferFromBytes, RING_BYTES, scoreProtocols, slowSender } from './diagnosis-bytes.js';
+import {
+  ByteRing,
+  COMMON_BAUD_RATES,
+  decodes,
+  inferFromBytes,
+  RING_BYTES,
+  scoreProtocols,
+  slowSender,
+} from './diagnosis-bytes.js';
 import { uartReread } from './diagnosis-uart.js';
 
 const N81 = (baudRate: number) => ({ baudRate, dataBits: 8 as const, parity: 'none' as const, stopBits: 1 as const });
 
 // The fuzz suite's BLE generator mixes a characteristic with another's payload now and then (garbage on purpose):
 // a bridge sends each notification under its own characteristic.
-const ble = (rng: () => number): Buffer => Buffer.from(`${rng() < 0.5
-  ? bridgeLine('C0:FF:EE:00:00:01', 0x180d, 0x2a37, encodeHeartRate({ bpm: 40 + Math.floor(rng() * 150) }))
-  : bridgeLine('C0:FF:EE:00:00:01', 0x1822, 0x2a5f, encodePlxContinuous({ spo2: 85 + Math.floor(rng() * 15), pulseRate: 40 + Math.floor(rng() * 150) }))}\n`);
+const ble = (rng: () => number): Buffer =>
+  Buffer.from(
+    `${
+      rng() < 0.5
+        ? bridgeLine('C0:FF:EE:00:00:01', 0x180d, 0x2a37, encodeHeartRate({ bpm: 40 + Math.floor(rng() * 150) }))
+        : bridgeLine(
+            'C0:FF:EE:00:00:01',
+            0x1822,
+            0x2a5f,
+            encodePlxContinuous({ spo2: 85 + Math.floor(rng() * 15), pulseRate: 40 + Math.floor(rng() * 150) }),
+          )
+    }\n`,
+  );
 
 /** What the ring holds after a device sent its frames for a while: the newest RING_BYTES, cut mid-frame at the start. */
 function stream(protocol: string, seed = 1, bytes = RING_BYTES + 333): Buffer {
@@ -58,13 +76,19 @@ describe('which protocol the bytes are', () => {
       for (const seed of [1, 2, 3]) {
         const scores = scoreProtocols(stream(id, seed));
         expect(scores[0]?.protocol, `${id} seed ${seed}: ${JSON.stringify(scores)}`).toBe(id);
-        expect(scores.filter(decodes).map((s) => s.protocol), `${id} seed ${seed}`).toEqual([id]);
+        expect(
+          scores.filter(decodes).map((s) => s.protocol),
+          `${id} seed ${seed}`,
+        ).toEqual([id]);
       }
     }
   });
 
   it('a Nonin 8 stream on a link configured as Masimo: looks like nonin8', () => {
-    expect(inferFromBytes(stream('nonin8'), { protocol: 'masimo', readAt: 9600 })).toMatchObject({ kind: 'protocol', protocol: 'nonin8' });
+    expect(inferFromBytes(stream('nonin8'), { protocol: 'masimo', readAt: 9600 })).toMatchObject({
+      kind: 'protocol',
+      protocol: 'nonin8',
+    });
   });
 
   it('random bytes are no protocol and no sender', () => {
@@ -86,10 +110,19 @@ describe('bytes read at the wrong rate', () => {
   it('a sender 2, 4 or 8 times slower than the link leaves its pattern: its rate is named, no protocol', () => {
     for (const id of ['nonin8', 'masimo', 'nonin7', 'datex', 'ble-bridge', 'hl7']) {
       const sent = stream(id);
-      for (const [tx, rx] of [[9600, 19200], [9600, 38400], [19200, 38400], [2400, 19200], [4800, 9600]] as const) {
+      for (const [tx, rx] of [
+        [9600, 19200],
+        [9600, 38400],
+        [19200, 38400],
+        [2400, 19200],
+        [4800, 9600],
+      ] as const) {
         const read = uartReread(sent, N81(tx), N81(rx));
         expect(scoreProtocols(read).filter(decodes), `${id} ${tx} read at ${rx}`).toEqual([]);
-        expect(inferFromBytes(read, { protocol: id, readAt: rx }), `${id} ${tx} read at ${rx}`).toMatchObject({ kind: 'slow-sender', baudRate: tx });
+        expect(inferFromBytes(read, { protocol: id, readAt: rx }), `${id} ${tx} read at ${rx}`).toMatchObject({
+          kind: 'slow-sender',
+          baudRate: tx,
+        });
       }
     }
   });
@@ -97,7 +130,12 @@ describe('bytes read at the wrong rate', () => {
   it('a sender faster than the link leaves nothing that names its rate: nothing is claimed', () => {
     for (const id of ['nonin8', 'masimo', 'nonin7', 'datex', 'hl7']) {
       const sent = stream(id);
-      for (const [tx, rx] of [[19200, 9600], [115200, 9600], [9600, 4800], [38400, 19200]] as const) {
+      for (const [tx, rx] of [
+        [19200, 9600],
+        [115200, 9600],
+        [9600, 4800],
+        [38400, 19200],
+      ] as const) {
         const read = uartReread(sent, N81(tx), N81(rx));
         expect(inferFromBytes(read, { protocol: id, readAt: rx }), `${id} ${tx} read at ${rx}`).toBeNull();
       }

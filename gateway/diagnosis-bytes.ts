@@ -100,7 +100,9 @@ export function scoreProtocols(bytes: Buffer, ids: readonly string[] = protocolI
 
 /** Do these bytes decode as this protocol, beyond what chance and a cut frame give? */
 export function decodes(s: ProtocolScore): boolean {
-  return s.frames >= MIN_FRAMES && s.coverage >= MIN_COVERAGE && s.rejected <= Math.max(1, s.frames * MAX_REJECTED_SHARE);
+  return (
+    s.frames >= MIN_FRAMES && s.coverage >= MIN_COVERAGE && s.rejected <= Math.max(1, s.frames * MAX_REJECTED_SHARE)
+  );
 }
 
 /** The rates probe tries and the diagnosis considers (Nonin, Masimo 9600; Datex 19200; Philips MIB, BLE bridges 115200). */
@@ -137,20 +139,23 @@ export function slowSender(bytes: Buffer, readAt: number, dataBits: 7 | 8 = 8): 
     let n = 0;
     for (const b of bytes) if (fitsGroups(b, groups)) n++;
     const fit = n / bytes.length;
-    if (fit >= SLOW_SENDER_MIN_FIT && (!best || constraints > best.constraints)) best = { baudRate: rate, fit, constraints };
+    if (fit >= SLOW_SENDER_MIN_FIT && (!best || constraints > best.constraints))
+      best = { baudRate: rate, fit, constraints };
   }
   return best ? { baudRate: best.baudRate, fit: best.fit } : null;
 }
 
 export type Inference =
-  | { kind: 'protocol'; protocol: string; score: ProtocolScore }
-  | { kind: 'slow-sender'; baudRate: number; fit: number };
+  { kind: 'protocol'; protocol: string; score: ProtocolScore } | { kind: 'slow-sender'; baudRate: number; fit: number };
 
 /**
  * What bytes that made no frame of `protocol` look like: another protocol of the registry, or (serial links, given
  * the rate they were read at) a sender slower than the link. Null: nothing that can be said from these bytes.
  */
-export function inferFromBytes(bytes: Buffer, o: { protocol: string; readAt?: number; dataBits?: 7 | 8 }): Inference | null {
+export function inferFromBytes(
+  bytes: Buffer,
+  o: { protocol: string; readAt?: number; dataBits?: 7 | 8 },
+): Inference | null {
   const others = protocolIds().filter((id) => id !== o.protocol);
   const best = scoreProtocols(bytes, others)[0];
   if (best && decodes(best)) return { kind: 'protocol', protocol: best.protocol, score: best };

@@ -79,19 +79,33 @@ const ago = (iso: string | null, nowMs: number): string => {
 
 /** The report as a person reads it. */
 export function formatReport(r: GatewayReport, nowMs = Date.now()): string {
-  const lines = [`gateway ${r.site}/${r.gateway} (pid ${r.pid}, started ${ago(r.startedAt, nowMs)}), as of ${ago(r.time, nowMs)}`];
-  if (r.stoppedAt) lines.unshift(`STOPPED ${ago(r.stoppedAt, nowMs)}: what follows is the gateway's state when it stopped`);
+  const lines = [
+    `gateway ${r.site}/${r.gateway} (pid ${r.pid}, started ${ago(r.startedAt, nowMs)}), as of ${ago(r.time, nowMs)}`,
+  ];
+  if (r.stoppedAt)
+    lines.unshift(`STOPPED ${ago(r.stoppedAt, nowMs)}: what follows is the gateway's state when it stopped`);
   const u = r.uplink;
-  lines.push(u.connected
-    ? `uplink: connected to ${u.url} since ${ago(u.since, nowMs)}`
-    : `uplink: NOT CONNECTED to ${u.url}${u.reason ? ` [${u.reason}]: ${u.text ?? ''}` : ': connecting'}; since ${ago(u.since, nowMs)}, ${u.failures} failed attempts, last connected ${ago(u.lastConnected, nowMs)}`);
-  lines.push(`outbox: ${r.outbox.depth} batches waiting, ${r.outbox.bytes} of ${r.outbox.quotaBytes} bytes, oldest unsent ${ago(r.outbox.oldestUnsent, nowMs)}`);
+  lines.push(
+    u.connected
+      ? `uplink: connected to ${u.url} since ${ago(u.since, nowMs)}`
+      : `uplink: NOT CONNECTED to ${u.url}${u.reason ? ` [${u.reason}]: ${u.text ?? ''}` : ': connecting'}; since ${ago(u.since, nowMs)}, ${u.failures} failed attempts, last connected ${ago(u.lastConnected, nowMs)}`,
+  );
+  lines.push(
+    `outbox: ${r.outbox.depth} batches waiting, ${r.outbox.bytes} of ${r.outbox.quotaBytes} bytes, oldest unsent ${ago(r.outbox.oldestUnsent, nowMs)}`,
+  );
   for (const d of r.devices) {
     const sim = d.simulated ? ' (simulated)' : '';
     lines.push(`device ${d.id}${sim}: ${d.protocol} over ${d.transport}: ${d.state.toUpperCase()}: ${d.diagnosis}`);
-    lines.push(`  last good frame ${ago(d.lastFrame, nowMs)}; ${d.framesOk} frames OK, ${d.framesBad} rejected, ${d.bytes} bytes, ${d.reconnects} reconnects`);
+    lines.push(
+      `  last good frame ${ago(d.lastFrame, nowMs)}; ${d.framesOk} frames OK, ${d.framesBad} rejected, ${d.bytes} bytes, ${d.reconnects} reconnects`,
+    );
     if (d.suggestion) {
-      const s = [d.suggestion.protocol ? `protocol: ${d.suggestion.protocol}` : '', d.suggestion.baudRate ? `baudRate: ${d.suggestion.baudRate}` : ''].filter(Boolean).join(', ');
+      const s = [
+        d.suggestion.protocol ? `protocol: ${d.suggestion.protocol}` : '',
+        d.suggestion.baudRate ? `baudRate: ${d.suggestion.baudRate}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       lines.push(`  try: ${s}`);
     }
   }

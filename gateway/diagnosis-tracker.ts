@@ -5,12 +5,32 @@
 import type { Logger } from '../lib/log.js';
 import { inferFromBytes, type Inference } from './diagnosis-bytes.js';
 import {
-  diagnose, DIAGNOSIS_LOG_INTERVAL_MS, DIAGNOSIS_WINDOW_MS, ERROR_WINDOW_MIN_MS, ErrorWindow, INFERENCE_INTERVAL_MS, PROBLEM_STATES,
-  type Diagnosis, type DiagnosisInput, type DiagnosisState, type LineSettings,
+  diagnose,
+  DIAGNOSIS_LOG_INTERVAL_MS,
+  DIAGNOSIS_WINDOW_MS,
+  ERROR_WINDOW_MIN_MS,
+  ErrorWindow,
+  INFERENCE_INTERVAL_MS,
+  PROBLEM_STATES,
+  type Diagnosis,
+  type DiagnosisInput,
+  type DiagnosisState,
+  type LineSettings,
 } from './diagnosis.js';
 
 /** What the runtime knows of the link: its state, times and counts. */
-export type LinkFacts = Pick<DiagnosisInput, 'link' | 'linkReason' | 'linkDetail' | 'nowUs' | 'upSinceUs' | 'lastFrameUs' | 'silent' | 'bytesSinceFrame' | 'badSinceFrame'>;
+export type LinkFacts = Pick<
+  DiagnosisInput,
+  | 'link'
+  | 'linkReason'
+  | 'linkDetail'
+  | 'nowUs'
+  | 'upSinceUs'
+  | 'lastFrameUs'
+  | 'silent'
+  | 'bytesSinceFrame'
+  | 'badSinceFrame'
+>;
 
 type Counts = { frames: number; badFrames: number; errors: Partial<Record<string, number>> };
 
@@ -23,14 +43,16 @@ export class DeviceDiagnosis {
   private loggedAtUs = -Infinity;
   private inference: { atUs: number; value: Inference | null } | null = null;
 
-  constructor(private readonly o: {
-    protocol: string;
-    line?: LineSettings | undefined;
-    /** No good frame for this long is no-bytes or no-frames: the silence threshold, or DIAGNOSIS_WINDOW_MS. */
-    silenceAfterUs: number | null;
-    recentBytes?: (() => Buffer) | undefined;
-    log: Logger;
-  }) {
+  constructor(
+    private readonly o: {
+      protocol: string;
+      line?: LineSettings | undefined;
+      /** No good frame for this long is no-bytes or no-frames: the silence threshold, or DIAGNOSIS_WINDOW_MS. */
+      silenceAfterUs: number | null;
+      recentBytes?: (() => Buffer) | undefined;
+      log: Logger;
+    },
+  ) {
     this.windowUs = o.silenceAfterUs ?? DIAGNOSIS_WINDOW_MS * 1000;
     this.errors = new ErrorWindow(Math.max(this.windowUs, ERROR_WINDOW_MIN_MS * 1000));
   }
@@ -57,13 +79,23 @@ export class DeviceDiagnosis {
     const cached = this.inference;
     if (cached && nowUs - cached.atUs < INFERENCE_INTERVAL_MS * 1000) return cached.value;
     const line = this.o.line;
-    const value = inferFromBytes(this.o.recentBytes(), { protocol: this.o.protocol, ...(line ? { readAt: line.baudRate, dataBits: line.dataBits } : {}) });
+    const value = inferFromBytes(this.o.recentBytes(), {
+      protocol: this.o.protocol,
+      ...(line ? { readAt: line.baudRate, dataBits: line.dataBits } : {}),
+    });
     this.inference = { atUs: nowUs, value };
     return value;
   }
 
   input(f: LinkFacts): DiagnosisInput {
-    return { ...f, protocol: this.o.protocol, line: this.o.line, windowUs: this.windowUs, errors: this.errors.last, inference: () => this.inferred(f.nowUs) };
+    return {
+      ...f,
+      protocol: this.o.protocol,
+      line: this.o.line,
+      windowUs: this.windowUs,
+      errors: this.errors.last,
+      inference: () => this.inferred(f.nowUs),
+    };
   }
 
   /**

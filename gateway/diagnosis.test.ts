@@ -14,7 +14,8 @@ import type { Outbox } from './outbox/outbox.js';
 const N81 = (baudRate: number): LineSettings => ({ baudRate, dataBits: 8, parity: 'none', stopBits: 1 });
 
 /** Nonin 8 frames as an oximeter sends them (one a second; the values are synthetic). */
-const nonin8 = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => encodeNonin8Frame({ hr: 60 + (i % 40), spo2: 90 + (i % 10) })));
+const nonin8 = (n: number) =>
+  Buffer.concat(Array.from({ length: n }, (_, i) => encodeNonin8Frame({ hr: 60 + (i % 40), spo2: 90 + (i % 10) })));
 
 function rig(o: { protocol?: string; line?: LineSettings; bytes?: () => Buffer; afterMs?: number | null } = {}) {
   let t = 1.8e15;
@@ -31,13 +32,27 @@ function rig(o: { protocol?: string; line?: LineSettings; bytes?: () => Buffer; 
   } as unknown as Outbox;
   const logger = pino({ level: 'info' }, { write: (s: string) => logs.push(JSON.parse(s) as (typeof logs)[number]) });
   const rt = new DeviceRuntime({
-    site: 's1', gateway: 'g1', device: 'ox1', protocol: o.protocol ?? 'nonin8', losesDataWhileDown: true, outbox,
-    silenceAfterMs: o.afterMs === undefined ? 3000 : o.afterMs, line: o.line, recentBytes: o.bytes,
+    site: 's1',
+    gateway: 'g1',
+    device: 'ox1',
+    protocol: o.protocol ?? 'nonin8',
+    losesDataWhileDown: true,
+    outbox,
+    silenceAfterMs: o.afterMs === undefined ? 3000 : o.afterMs,
+    line: o.line,
+    recentBytes: o.bytes,
     batching: { obsMs: 0, waveMs: 0, alarmMs: 0, maxBatchBytes: 64 * 1024 },
-    clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 }, logger, nowUs: () => t,
+    clock: { maxFutureMs: 60_000, jumpMs: 300_000, minPlausibleUs: 0 },
+    logger,
+    nowUs: () => t,
   });
   const counters: DeviceCounters = { frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {} };
-  const frame = (): Decoded => ({ observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', time: { gatewayTimeUs: t } }], waves: [], alarms: [], warnings: [] });
+  const frame = (): Decoded => ({
+    observations: [{ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', time: { gatewayTimeUs: t } }],
+    waves: [],
+    alarms: [],
+    warnings: [],
+  });
   /** `ms` of time with the gateway's one-second diagnosis tick. */
   const run = (ms: number, each?: () => void) => {
     for (let i = 0; i < ms / 1000; i++) {
@@ -77,7 +92,9 @@ describe('device diagnosis', () => {
     r.run(3000);
     const d = r.rt.diagnosis;
     expect(d.state).toBe('no-frames');
-    expect(d.text).toMatch(/^80 bytes but no valid masimo frame since the link opened \(3 s\), 1 frames rejected: looks like nonin8 at 9600 baud: set the device's protocol to nonin8$/);
+    expect(d.text).toMatch(
+      /^80 bytes but no valid masimo frame since the link opened \(3 s\), 1 frames rejected: looks like nonin8 at 9600 baud: set the device's protocol to nonin8$/,
+    );
     expect(d.suggestion).toEqual({ protocol: 'nonin8' });
     const silent = r.statuses.at(-1);
     expect(silent?.state).toBe(LinkState.LINK_STATE_SILENT);
@@ -87,14 +104,16 @@ describe('device diagnosis', () => {
     expect(r.diagLogs().map((l) => [l.state, l.diagnosis?.slice(0, 40)])).toEqual([['no-frames', d.text.slice(0, 40)]]);
   });
 
-  it('a Nonin 8 at 9600 read at 19200: names the sender\'s rate, not a protocol', () => {
+  it("a Nonin 8 at 9600 read at 19200: names the sender's rate, not a protocol", () => {
     const bytes = uartReread(nonin8(200), N81(9600), N81(19200));
     const r = rig({ protocol: 'nonin8', line: N81(19200), bytes: () => bytes });
     r.rt.linkState('connected', r.counters);
     r.counters.bytes += bytes.length;
     r.run(3000);
     expect(r.rt.diagnosis.state).toBe('no-frames');
-    expect(r.rt.diagnosis.text).toMatch(/: looks like a sender at 9600 baud read at 19200 \(every bit read 2 times\): set baudRate 9600/);
+    expect(r.rt.diagnosis.text).toMatch(
+      /: looks like a sender at 9600 baud read at 19200 \(every bit read 2 times\): set baudRate 9600/,
+    );
     expect(r.rt.diagnosis.suggestion).toEqual({ baudRate: 9600 });
   });
 
@@ -103,7 +122,9 @@ describe('device diagnosis', () => {
     r.rt.linkState('connected', r.counters);
     r.run(15_000);
     expect(r.rt.diagnosis.state).toBe('no-bytes');
-    expect(r.rt.diagnosis.text).toBe('no bytes from the device since the link opened (15 s): is it on, and is its data output enabled and cabled? (an S/5 sends only after the gateway requests a transmission)');
+    expect(r.rt.diagnosis.text).toBe(
+      'no bytes from the device since the link opened (15 s): is it on, and is its data output enabled and cabled? (an S/5 sends only after the gateway requests a transmission)',
+    );
   });
 
   it('checksum errors: a share of the frames rejected is reported with its code, in the status and once in the log', () => {
@@ -118,7 +139,9 @@ describe('device diagnosis', () => {
     expect(r.rt.diagnosis.state).toBe('ok'); // the first 10 s window is still open
     r.run(1_000, second);
     expect(r.rt.diagnosis.state).toBe('frame-errors');
-    expect(r.rt.diagnosis.text).toBe('checksum errors 12 % (30 of 250 frames rejected in 10 s, mostly VW_ERR_NONIN_CHECKSUM): check the cable and its connectors, a long or unshielded run, and the line settings');
+    expect(r.rt.diagnosis.text).toBe(
+      'checksum errors 12 % (30 of 250 frames rejected in 10 s, mostly VW_ERR_NONIN_CHECKSUM): check the cable and its connectors, a long or unshielded run, and the line settings',
+    );
     const st = r.statuses.at(-1);
     expect([st?.state, st?.diagnosis]).toEqual([LinkState.LINK_STATE_CONNECTED, r.rt.diagnosis.text]);
     r.run(30_000, second);
@@ -128,7 +151,10 @@ describe('device diagnosis', () => {
     });
     expect(r.rt.diagnosis.state).toBe('ok');
     expect(r.statuses.at(-1)?.diagnosis).toBeUndefined();
-    expect(r.diagLogs().map((l) => [l.level, l.state])).toEqual([[40, 'frame-errors'], [30, 'ok']]);
+    expect(r.diagLogs().map((l) => [l.level, l.state])).toEqual([
+      [40, 'frame-errors'],
+      [30, 'ok'],
+    ]);
   });
 
   it('most frames rejected: the few that pass are flagged questionable, and the bytes are analysed (a sender at 9600 read at 19200)', async () => {
@@ -146,9 +172,11 @@ describe('device diagnosis', () => {
     r.run(1_000, second);
     await r.rt.commit();
     expect(r.rt.diagnosis.state).toBe('frame-errors');
-    expect(r.rt.diagnosis.text).toMatch(/^frame errors 80 % \(40 of 50 frames rejected in 10 s, mostly VW_ERR_NONIN_RANGE\), values flagged questionable: looks like a sender at 9600 baud read at 19200/);
+    expect(r.rt.diagnosis.text).toMatch(
+      /^frame errors 80 % \(40 of 50 frames rejected in 10 s, mostly VW_ERR_NONIN_RANGE\), values flagged questionable: looks like a sender at 9600 baud read at 19200/,
+    );
     expect(r.rt.diagnosis.suggestion).toEqual({ baudRate: 9600 });
-    expect(((r.observations.at(-1)?.flags ?? 0) & Flag.FLAG_QUESTIONABLE)).toBe(Flag.FLAG_QUESTIONABLE);
+    expect((r.observations.at(-1)?.flags ?? 0) & Flag.FLAG_QUESTIONABLE).toBe(Flag.FLAG_QUESTIONABLE);
     // Set right: clean chunks empty the link's ring; no flag once a whole window is clean.
     ring = Buffer.alloc(0);
     r.run(20_000, () => {
@@ -156,7 +184,7 @@ describe('device diagnosis', () => {
     });
     await r.rt.commit();
     expect(r.rt.diagnosis.state).toBe('ok');
-    expect(((r.observations.at(-1)?.flags ?? 0) & Flag.FLAG_QUESTIONABLE)).toBe(0);
+    expect((r.observations.at(-1)?.flags ?? 0) & Flag.FLAG_QUESTIONABLE).toBe(0);
   });
 
   it('logs a flapping state at most once per interval, and the state that holds at its end', () => {
@@ -174,12 +202,27 @@ describe('device diagnosis', () => {
     expect(n).toBeLessThanOrEqual(Math.ceil(120_000 / DIAGNOSIS_LOG_INTERVAL_MS));
   });
 
-  it('a link that cannot open says what to check, with the OS\'s words', () => {
+  it("a link that cannot open says what to check, with the OS's words", () => {
     const d = diagnose({
-      protocol: 'nonin8', line: N81(9600), link: 'disconnected', linkReason: 'VW_ERR_LINK_OPEN', linkDetail: 'Error: No such file or directory, cannot open /dev/ttyUSB0',
-      nowUs: 0, upSinceUs: 0, lastFrameUs: 0, windowUs: 3e6, silent: false, bytesSinceFrame: 0, badSinceFrame: 0, errors: null, inference: () => null,
+      protocol: 'nonin8',
+      line: N81(9600),
+      link: 'disconnected',
+      linkReason: 'VW_ERR_LINK_OPEN',
+      linkDetail: 'Error: No such file or directory, cannot open /dev/ttyUSB0',
+      nowUs: 0,
+      upSinceUs: 0,
+      lastFrameUs: 0,
+      windowUs: 3e6,
+      silent: false,
+      bytesSinceFrame: 0,
+      badSinceFrame: 0,
+      errors: null,
+      inference: () => null,
     });
-    expect(d).toEqual({ state: 'down', text: 'cannot open the link (Error: No such file or directory, cannot open /dev/ttyUSB0): check the serial path or host and port, that the adapter is plugged in, and that no other program holds it' });
+    expect(d).toEqual({
+      state: 'down',
+      text: 'cannot open the link (Error: No such file or directory, cannot open /dev/ttyUSB0): check the serial path or host and port, that the adapter is plugged in, and that no other program holds it',
+    });
     expect(lineName({ baudRate: 19200, dataBits: 8, parity: 'even', stopBits: 1 })).toBe('19200 8E1');
   });
 });

@@ -104,7 +104,12 @@ export class ErrorWindow {
         topCode = code;
       }
     }
-    this.last = { frames: c.frames - this.frames0, bad: c.badFrames - this.bad0, windowMs: Math.round((nowUs - this.fromUs) / 1000), ...(topCode ? { topCode } : {}) };
+    this.last = {
+      frames: c.frames - this.frames0,
+      bad: c.badFrames - this.bad0,
+      windowMs: Math.round((nowUs - this.fromUs) / 1000),
+      ...(topCode ? { topCode } : {}),
+    };
     this.start(nowUs, c);
   }
 }
@@ -137,10 +142,16 @@ export function doubtful(e: ErrorRate | null): boolean {
 }
 
 /** What bytes that made no frame look like, as the end of the no-frames sentence. */
-export function inferenceHint(inf: Inference | null, line: LineSettings | undefined): { hint: string; suggestion?: Suggestion } {
+export function inferenceHint(
+  inf: Inference | null,
+  line: LineSettings | undefined,
+): { hint: string; suggestion?: Suggestion } {
   if (inf?.kind === 'protocol') {
     const at = line ? ` at ${line.baudRate} baud` : '';
-    return { hint: `looks like ${inf.protocol}${at}: set the device's protocol to ${inf.protocol}`, suggestion: { protocol: inf.protocol } };
+    return {
+      hint: `looks like ${inf.protocol}${at}: set the device's protocol to ${inf.protocol}`,
+      suggestion: { protocol: inf.protocol },
+    };
   }
   if (inf?.kind === 'slow-sender' && line) {
     return {
@@ -149,15 +160,25 @@ export function inferenceHint(inf: Inference | null, line: LineSettings | undefi
     };
   }
   if (line) {
-    return { hint: `no known protocol decodes them at ${lineName(line)}: check the protocol, baud rate and framing (a faster sender leaves no trace of its rate; vitalwire gateway probe tries every rate)` };
+    return {
+      hint: `no known protocol decodes them at ${lineName(line)}: check the protocol, baud rate and framing (a faster sender leaves no trace of its rate; vitalwire gateway probe tries every rate)`,
+    };
   }
-  return { hint: 'no known protocol decodes them: check the protocol, baud rate and framing (is this the device\'s data port?)' };
+  return {
+    hint: "no known protocol decodes them: check the protocol, baud rate and framing (is this the device's data port?)",
+  };
 }
 
 /** The text of a silent device (no-bytes, no-frames): also DeviceStatus.diagnosis while SILENT. */
 export function silentText(i: DiagnosisInput): { text: string; suggestion?: Suggestion } {
   const from = Math.max(i.lastFrameUs, i.upSinceUs);
-  const base = { silentMs: (i.nowUs - from) / 1000, protocol: i.protocol, bytes: i.bytesSinceFrame, badFrames: i.badSinceFrame, neverFramed: i.lastFrameUs < i.upSinceUs };
+  const base = {
+    silentMs: (i.nowUs - from) / 1000,
+    protocol: i.protocol,
+    bytes: i.bytesSinceFrame,
+    badFrames: i.badSinceFrame,
+    neverFramed: i.lastFrameUs < i.upSinceUs,
+  };
   if (i.bytesSinceFrame === 0) return { text: silenceDiagnosis(base) };
   const h = inferenceHint(i.inference(), i.line);
   return { text: silenceDiagnosis({ ...base, hint: h.hint }), ...(h.suggestion ? { suggestion: h.suggestion } : {}) };
@@ -172,7 +193,7 @@ function downText(i: DiagnosisInput): string {
     case 'VW_ERR_LINK_CLOSED':
       return `the link closed${detail}: a cable pulled, the device off or restarting, or the terminal server dropped it`;
     default:
-      return 'no monitor connected: check the monitor\'s HL7 export address and port, and the listener\'s allowedPeers';
+      return "no monitor connected: check the monitor's HL7 export address and port, and the listener's allowedPeers";
   }
 }
 
@@ -182,7 +203,8 @@ export function diagnose(i: DiagnosisInput): Diagnosis {
   if (i.silent || i.nowUs - from >= i.windowUs) {
     return { state: i.bytesSinceFrame === 0 ? 'no-bytes' : 'no-frames', ...silentText(i) };
   }
-  if (i.lastFrameUs < i.upSinceUs) return { state: 'waiting', text: `link up ${Math.round((i.nowUs - i.upSinceUs) / 1e6)} s, no frame yet` };
+  if (i.lastFrameUs < i.upSinceUs)
+    return { state: 'waiting', text: `link up ${Math.round((i.nowUs - i.upSinceUs) / 1e6)} s, no frame yet` };
   const e = i.errors;
   if (e && e.frames > 0 && e.bad >= FRAME_ERROR_MIN && e.bad / e.frames >= FRAME_ERROR_SHARE) {
     const pct = Math.round((e.bad / e.frames) * 100);
@@ -201,7 +223,10 @@ export function diagnose(i: DiagnosisInput): Diagnosis {
         ...(h?.suggestion ? { suggestion: h.suggestion } : {}),
       };
     }
-    return { state: 'frame-errors', text: `${head}: check the cable and its connectors, a long or unshielded run, and the line settings` };
+    return {
+      state: 'frame-errors',
+      text: `${head}: check the cable and its connectors, a long or unshielded run, and the line settings`,
+    };
   }
   return { state: 'ok', text: 'frames OK' };
 }

@@ -48,8 +48,16 @@ function wavePiece(w: IWaveformChunk, off: number, k: number): IWaveformChunk {
   const rate = w.sampleRateHz ?? 0;
   const t = w.time;
   // vitals.proto WaveformChunk.time is the timing of the first sample: the device time moves on by off / rate.
-  const time = t && off > 0 && rate > 0 && t.deviceTimeUs ? { ...t, deviceTimeUs: t.deviceTimeUs + Math.round((off / rate) * 1e6) } : t;
-  return { ...w, samples: (w.samples ?? []).slice(off, off + k), firstSample: (w.firstSample ?? 0) + off, ...(time ? { time } : {}) };
+  const time =
+    t && off > 0 && rate > 0 && t.deviceTimeUs
+      ? { ...t, deviceTimeUs: t.deviceTimeUs + Math.round((off / rate) * 1e6) }
+      : t;
+  return {
+    ...w,
+    samples: (w.samples ?? []).slice(off, off + k),
+    firstSample: (w.firstSample ?? 0) + off,
+    ...(time ? { time } : {}),
+  };
 }
 
 /** Consecutive chunks of at most maxBytes each, covering every sample once; null when not even one sample fits. */

@@ -69,7 +69,8 @@ function opener(t: TransportConfig): LinkOpener | null {
 
 /** The line settings of a serial link, for the diagnosis (which rate were the bytes read at?). */
 function lineOf(t: TransportConfig): LineSettings | undefined {
-  if (t.kind === 'serial') return { baudRate: t.baudRate, dataBits: t.dataBits, parity: t.parity, stopBits: t.stopBits };
+  if (t.kind === 'serial')
+    return { baudRate: t.baudRate, dataBits: t.dataBits, parity: t.parity, stopBits: t.stopBits };
   if (t.kind === 'ble-bridge') return { baudRate: t.baudRate, dataBits: 8, parity: 'none', stopBits: 1 };
   return undefined;
 }
@@ -93,9 +94,17 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const release = await acquireDataDir(c.dataDir);
     cleanups.push(release);
     const outbox = await Outbox.open({
-      dir: join(c.dataDir, 'outbox'), site: c.site, gateway: c.gateway, quotaBytes: c.outbox.quotaBytes, segmentBytes: c.outbox.segmentBytes,
-      commitDelayMs: c.outbox.commitDelayMs, commitMaxBytes: c.outbox.commitMaxBytes, logger: log, nowUs: now,
-      maxPacketBytes: c.publish.maxPacketBytes, deadLetterBytes: c.outbox.deadLetterBytes,
+      dir: join(c.dataDir, 'outbox'),
+      site: c.site,
+      gateway: c.gateway,
+      quotaBytes: c.outbox.quotaBytes,
+      segmentBytes: c.outbox.segmentBytes,
+      commitDelayMs: c.outbox.commitDelayMs,
+      commitMaxBytes: c.outbox.commitMaxBytes,
+      logger: log,
+      nowUs: now,
+      maxPacketBytes: c.publish.maxPacketBytes,
+      deadLetterBytes: c.outbox.deadLetterBytes,
     });
     cleanups.push(() => outbox.close());
     const recordDir = o.recordDir ?? c.record?.dir;
@@ -110,30 +119,72 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     let clockSynced = false;
     const runtimes = new Map<string, DeviceRuntime>();
     const links = new Map<string, DeviceLink>();
-    const clockOpts = { maxFutureMs: c.clock.maxFutureMs, jumpMs: c.clock.jumpMs, minPlausibleUs: Date.parse(c.clock.minPlausible) * 1000 };
+    const clockOpts = {
+      maxFutureMs: c.clock.maxFutureMs,
+      jumpMs: c.clock.jumpMs,
+      minPlausibleUs: Date.parse(c.clock.minPlausible) * 1000,
+    };
     for (const d of c.devices) {
-      runtimes.set(d.id, new DeviceRuntime({
-        site: c.site, gateway: c.gateway, device: d.id, protocol: d.protocol, bed: d.bed, model: d.model,
-        losesDataWhileDown: d.transport.kind !== 'mllp-listener', silenceAfterMs: silenceAfterMs(d.protocol, d.silence), simulated: d.simulated,
-        line: lineOf(d.transport), recentBytes: () => links.get(d.id)?.recentBytes?.() ?? Buffer.alloc(0),
-        outbox, batching: c.batching, clock: clockOpts, logger: log, nowUs: now,
-      }));
+      runtimes.set(
+        d.id,
+        new DeviceRuntime({
+          site: c.site,
+          gateway: c.gateway,
+          device: d.id,
+          protocol: d.protocol,
+          bed: d.bed,
+          model: d.model,
+          losesDataWhileDown: d.transport.kind !== 'mllp-listener',
+          silenceAfterMs: silenceAfterMs(d.protocol, d.silence),
+          simulated: d.simulated,
+          line: lineOf(d.transport),
+          recentBytes: () => links.get(d.id)?.recentBytes?.() ?? Buffer.alloc(0),
+          outbox,
+          batching: c.batching,
+          clock: clockOpts,
+          logger: log,
+          nowUs: now,
+        }),
+      );
     }
 
-    const gatewaySource = { site: c.site, gateway: c.gateway, device: GATEWAY_DEVICE, protocol: '', model: 'vitalwire-gateway' };
+    const gatewaySource = {
+      site: c.site,
+      gateway: c.gateway,
+      device: GATEWAY_DEVICE,
+      protocol: '',
+      model: 'vitalwire-gateway',
+    };
     const gatewayStatus = (state: number, reason = '') => {
       const t = now();
-      outbox.append({
-        source: gatewaySource, kind: 'status', fromUs: t, toUs: t, retain: true,
-        body: { statuses: [{ time: { gatewayTimeUs: t }, state, reason, queueDepth: outbox.depth(), clockSynced }] },
-      }).catch(() => undefined);
+      outbox
+        .append({
+          source: gatewaySource,
+          kind: 'status',
+          fromUs: t,
+          toUs: t,
+          retain: true,
+          body: { statuses: [{ time: { gatewayTimeUs: t }, state, reason, queueDepth: outbox.depth(), clockSynced }] },
+        })
+        .catch(() => undefined);
     };
 
     let metrics: GatewayMetrics | null = null;
     const uplink = startUplink({
-      site: c.site, gateway: c.gateway, urls: c.broker.urls, tls, keepaliveSeconds: c.broker.keepaliveSeconds, connectTimeoutMs: c.broker.connectTimeoutMs,
-      reconnect: c.broker.reconnect, inflightWindow: c.publish.inflightWindow, maxMessagesPerSecond: c.publish.maxMessagesPerSecond,
-      replayMessagesPerSecond: c.publish.replayMessagesPerSecond, maxPacketBytes: c.publish.maxPacketBytes, outbox, logger: log, nowUs: now,
+      site: c.site,
+      gateway: c.gateway,
+      urls: c.broker.urls,
+      tls,
+      keepaliveSeconds: c.broker.keepaliveSeconds,
+      connectTimeoutMs: c.broker.connectTimeoutMs,
+      reconnect: c.broker.reconnect,
+      inflightWindow: c.publish.inflightWindow,
+      maxMessagesPerSecond: c.publish.maxMessagesPerSecond,
+      replayMessagesPerSecond: c.publish.replayMessagesPerSecond,
+      maxPacketBytes: c.publish.maxPacketBytes,
+      outbox,
+      logger: log,
+      nowUs: now,
       // Fresh statuses at each connect: retained ones must be current (what was stored offline goes as backfill).
       onConnect: () => {
         gatewayStatus(LinkState.LINK_STATE_CONNECTED);
@@ -155,7 +206,12 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       if (!rt || !protocol) throw new VitalwireError('VW_ERR_CONFIG', `devices: unknown protocol ${d.protocol}`);
       const cap: CaptureWriter | null = capture ? capture.forDevice(d.id) : null;
       const utc = d.utcOffsetMin ?? c.clock.defaultUtcOffsetMin;
-      const state = (s: 'connecting' | 'connected' | 'disconnected', counters: Parameters<DeviceRuntime['linkState']>[1], reason?: Parameters<DeviceRuntime['linkState']>[2], detail?: string) => {
+      const state = (
+        s: 'connecting' | 'connected' | 'disconnected',
+        counters: Parameters<DeviceRuntime['linkState']>[1],
+        reason?: Parameters<DeviceRuntime['linkState']>[2],
+        detail?: string,
+      ) => {
         connected.set(d.id, s === 'connected');
         rt.linkState(s, counters, reason, detail);
       };
@@ -163,8 +219,19 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       const open = opener(t);
       if (t.kind === 'mllp-listener') {
         const l: MllpListener = await startMllpListener({
-          id: d.id, host: t.host, port: t.port, allowedPeers: t.allowedPeers, maxFrameBytes: t.maxFrameBytes, idleTimeoutMs: t.idleTimeoutMs,
-          frameTimeoutMs: t.frameTimeoutMs, maxConnections: t.maxConnections, maxPendingMessages: t.maxPendingMessages, protocol, defaultUtcOffsetMin: utc, logger: log, nowUs: now,
+          id: d.id,
+          host: t.host,
+          port: t.port,
+          allowedPeers: t.allowedPeers,
+          maxFrameBytes: t.maxFrameBytes,
+          idleTimeoutMs: t.idleTimeoutMs,
+          frameTimeoutMs: t.frameTimeoutMs,
+          maxConnections: t.maxConnections,
+          maxPendingMessages: t.maxPendingMessages,
+          protocol,
+          defaultUtcOffsetMin: utc,
+          logger: log,
+          nowUs: now,
           events: {
             ingest: (dec, rx) => rt.ingest(dec, rx),
             commit: (ref) => rt.commit(ref),
@@ -178,16 +245,24 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         devices.push(l);
         links.set(d.id, l);
       } else if (open) {
-        devices.push(startDeviceLink({
-          id: d.id, protocol, open, logger: log, nowUs: now, backoff: c.reconnect, defaultUtcOffsetMin: utc,
-          ...(protocol.createSession ? { session: protocol.createSession(d.session ?? {}) } : {}),
-          events: {
-            decoded: (dec, rx) => rt.ingest(dec, rx),
-            state,
-            session: (_s, counters) => rt.status(counters),
-            ...(cap ? { data: (chunk: Buffer, rx: number) => cap.write(chunk, rx) } : {}),
-          },
-        }));
+        devices.push(
+          startDeviceLink({
+            id: d.id,
+            protocol,
+            open,
+            logger: log,
+            nowUs: now,
+            backoff: c.reconnect,
+            defaultUtcOffsetMin: utc,
+            ...(protocol.createSession ? { session: protocol.createSession(d.session ?? {}) } : {}),
+            events: {
+              decoded: (dec, rx) => rt.ingest(dec, rx),
+              state,
+              session: (_s, counters) => rt.status(counters),
+              ...(cap ? { data: (chunk: Buffer, rx: number) => cap.write(chunk, rx) } : {}),
+            },
+          }),
+        );
         links.set(d.id, devices[devices.length - 1] as DeviceLink);
       }
     }
@@ -202,10 +277,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       for (const rt of runtimes.values()) rt.status();
     }, c.publish.statusIntervalMs);
     statusTimer.unref();
-    const probe = () => void probeClockSync(c.clock.syncSource).then((v) => {
-      if (v !== clockSynced) log.info({ clockSynced: v }, 'gateway clock sync state');
-      clockSynced = v;
-    });
+    const probe = () =>
+      void probeClockSync(c.clock.syncSource).then((v) => {
+        if (v !== clockSynced) log.info({ clockSynced: v }, 'gateway clock sync state');
+        clockSynced = v;
+      });
     probe();
     const probeTimer = setInterval(probe, CLOCK_PROBE_INTERVAL_MS);
     probeTimer.unref();
@@ -216,36 +292,68 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
     const gaps = () => {
       const u = outbox.counters.unsendable;
-      const out: Record<string, number> = { 'shed-quota': outbox.counters.gaps, unsendable: u.obs + u.wave + u.alarm + u.status };
-      for (const rt of runtimes.values()) for (const [k, v] of Object.entries(rt.counters.gaps)) out[k] = (out[k] ?? 0) + v;
+      const out: Record<string, number> = {
+        'shed-quota': outbox.counters.gaps,
+        unsendable: u.obs + u.wave + u.alarm + u.status,
+      };
+      for (const rt of runtimes.values())
+        for (const [k, v] of Object.entries(rt.counters.gaps)) out[k] = (out[k] ?? 0) + v;
       return out;
     };
-    const m = createGatewayMetrics({
-      devices: () => devices.map((l) => {
-        const rt = runtimes.get(l.id);
-        const x = l.counters as typeof l.counters & { acks?: Record<string, number>; duplicates?: number };
-        return {
-          id: l.id, connected: connected.get(l.id) ?? false, silent: rt?.isSilent() ?? false, state: rt?.diagnosis.state ?? 'down', lastFrameUs: rt?.lastFrameUs ?? 0,
-          frames: x.frames, badFrames: x.badFrames, reconnects: x.reconnects,
-          errors: x.errors as Record<string, number>, timeSuspect: rt?.counters.timeSuspect ?? {}, clockOffsetUs: rt?.clock.stats.offsetUs ?? 0,
-          clockDriftPpm: rt?.clock.stats.driftPpm ?? 0, fitted: rt?.fitted ?? {}, ...(x.acks ? { acks: x.acks } : {}), ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
-        };
-      }),
-      outbox: () => ({
-        depth: outbox.depth(), bytes: outbox.diskBytes(), quotaBytes: c.outbox.quotaBytes, oldestUnsentUs: outbox.oldestUnsentUs(),
-        appendedBytes: outbox.counters.appendedBytes, appendedRecords: outbox.counters.appendedRecords, commits: outbox.counters.commits,
-        fsyncs: outbox.counters.fsyncs, writeErrors: outbox.counters.writeErrors, tornSegments: outbox.counters.tornSegments,
-        shedRecords: outbox.counters.shedRecords, shedBytes: outbox.counters.shedBytes,
-        unsendable: outbox.counters.unsendable, deadLetterBytes: outbox.deadLetterBytes(),
-      }),
-      gaps,
-      uplink: () => {
-        const st = uplink.status();
-        return { connected: uplink.isConnected(), reason: st.connected ? 'connected' : st.reason?.reason ?? 'connecting', ...uplink.counters };
+    const m = createGatewayMetrics(
+      {
+        devices: () =>
+          devices.map((l) => {
+            const rt = runtimes.get(l.id);
+            const x = l.counters as typeof l.counters & { acks?: Record<string, number>; duplicates?: number };
+            return {
+              id: l.id,
+              connected: connected.get(l.id) ?? false,
+              silent: rt?.isSilent() ?? false,
+              state: rt?.diagnosis.state ?? 'down',
+              lastFrameUs: rt?.lastFrameUs ?? 0,
+              frames: x.frames,
+              badFrames: x.badFrames,
+              reconnects: x.reconnects,
+              errors: x.errors as Record<string, number>,
+              timeSuspect: rt?.counters.timeSuspect ?? {},
+              clockOffsetUs: rt?.clock.stats.offsetUs ?? 0,
+              clockDriftPpm: rt?.clock.stats.driftPpm ?? 0,
+              fitted: rt?.fitted ?? {},
+              ...(x.acks ? { acks: x.acks } : {}),
+              ...(x.duplicates !== undefined ? { duplicates: x.duplicates } : {}),
+            };
+          }),
+        outbox: () => ({
+          depth: outbox.depth(),
+          bytes: outbox.diskBytes(),
+          quotaBytes: c.outbox.quotaBytes,
+          oldestUnsentUs: outbox.oldestUnsentUs(),
+          appendedBytes: outbox.counters.appendedBytes,
+          appendedRecords: outbox.counters.appendedRecords,
+          commits: outbox.counters.commits,
+          fsyncs: outbox.counters.fsyncs,
+          writeErrors: outbox.counters.writeErrors,
+          tornSegments: outbox.counters.tornSegments,
+          shedRecords: outbox.counters.shedRecords,
+          shedBytes: outbox.counters.shedBytes,
+          unsendable: outbox.counters.unsendable,
+          deadLetterBytes: outbox.deadLetterBytes(),
+        }),
+        gaps,
+        uplink: () => {
+          const st = uplink.status();
+          return {
+            connected: uplink.isConnected(),
+            reason: st.connected ? 'connected' : (st.reason?.reason ?? 'connecting'),
+            ...uplink.counters,
+          };
+        },
+        clockSynced: () => clockSynced,
+        nowUs: now,
       },
-      clockSynced: () => clockSynced,
-      nowUs: now,
-    }, { site: c.site, gateway: c.gateway });
+      { site: c.site, gateway: c.gateway },
+    );
     metrics = m;
 
     const startedAt = new Date().toISOString();
@@ -253,21 +361,45 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       const u = uplink.status();
       const oldest = outbox.oldestUnsentUs();
       return {
-        site: c.site, gateway: c.gateway, pid: process.pid, startedAt, time: new Date().toISOString(),
+        site: c.site,
+        gateway: c.gateway,
+        pid: process.pid,
+        startedAt,
+        time: new Date().toISOString(),
         uplink: {
-          connected: u.connected, url: u.url.replace(/\/\/[^@]*@/, '//'), since: isoUs(u.sinceUs) ?? startedAt, reason: u.connected ? null : u.reason?.reason ?? null,
-          text: u.connected ? null : u.reason?.text ?? null, failures: u.failures, lastConnected: isoUs(u.lastConnectedUs),
+          connected: u.connected,
+          url: u.url.replace(/\/\/[^@]*@/, '//'),
+          since: isoUs(u.sinceUs) ?? startedAt,
+          reason: u.connected ? null : (u.reason?.reason ?? null),
+          text: u.connected ? null : (u.reason?.text ?? null),
+          failures: u.failures,
+          lastConnected: isoUs(u.lastConnectedUs),
         },
-        outbox: { depth: outbox.depth(), bytes: outbox.diskBytes(), quotaBytes: c.outbox.quotaBytes, oldestUnsent: oldest === null ? null : isoUs(oldest) },
+        outbox: {
+          depth: outbox.depth(),
+          bytes: outbox.diskBytes(),
+          quotaBytes: c.outbox.quotaBytes,
+          oldestUnsent: oldest === null ? null : isoUs(oldest),
+        },
         devices: c.devices.map((d) => {
           const rt = runtimes.get(d.id);
           const l = links.get(d.id);
           const diag = rt?.diagnosis ?? { state: 'down' as const, text: 'not started' };
           return {
-            id: d.id, protocol: d.protocol, transport: describeTransport(d.transport), link: l?.state ?? 'connecting', state: diag.state, diagnosis: diag.text,
-            ...(diag.suggestion ? { suggestion: diag.suggestion } : {}), silent: rt?.isSilent() ?? false, lastFrame: isoUs(rt?.lastFrameUs ?? 0),
-            framesOk: (l?.counters.frames ?? 0) - (l?.counters.badFrames ?? 0), framesBad: l?.counters.badFrames ?? 0, bytes: l?.counters.bytes ?? 0,
-            reconnects: l?.counters.reconnects ?? 0, simulated: d.simulated,
+            id: d.id,
+            protocol: d.protocol,
+            transport: describeTransport(d.transport),
+            link: l?.state ?? 'connecting',
+            state: diag.state,
+            diagnosis: diag.text,
+            ...(diag.suggestion ? { suggestion: diag.suggestion } : {}),
+            silent: rt?.isSilent() ?? false,
+            lastFrame: isoUs(rt?.lastFrameUs ?? 0),
+            framesOk: (l?.counters.frames ?? 0) - (l?.counters.badFrames ?? 0),
+            framesBad: l?.counters.badFrames ?? 0,
+            bytes: l?.counters.bytes ?? 0,
+            reconnects: l?.counters.reconnects ?? 0,
+            simulated: d.simulated,
           };
         }),
       };
@@ -276,19 +408,31 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     let server: MetricsServer | null = null;
     let statusFileTimer: NodeJS.Timeout | null = null;
     if (c.metrics) {
-      server = await startMetricsServer({ host: c.metrics.host, port: c.metrics.port, registry: m.registry, healthy: () => uplink.isConnected(), status: report });
+      server = await startMetricsServer({
+        host: c.metrics.host,
+        port: c.metrics.port,
+        registry: m.registry,
+        healthy: () => uplink.isConnected(),
+        status: report,
+      });
       const s = server;
       cleanups.push(() => s.close());
     } else {
       // No metrics port: `vitalwire gateway status` reads the report from the data directory instead.
-      const write = () => void writeStatusFile(c.dataDir, report()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'status file not written'));
+      const write = () =>
+        void writeStatusFile(c.dataDir, report()).catch((err: unknown) =>
+          log.warn({ err: (err as Error).message }, 'status file not written'),
+        );
       write();
       statusFileTimer = setInterval(write, STATUS_FILE_INTERVAL_MS);
       statusFileTimer.unref();
       const t = statusFileTimer;
       cleanups.push(async () => clearInterval(t));
     }
-    log.info({ devices: c.devices.length, metricsPort: server?.port ?? null, backlog: outbox.depth() }, 'gateway started');
+    log.info(
+      { devices: c.devices.length, metricsPort: server?.port ?? null, backlog: outbox.depth() },
+      'gateway started',
+    );
 
     let closing: Promise<void> | null = null;
     const close = async () => {
@@ -305,14 +449,23 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       await uplink.close();
       await server?.close();
       // The last report stays behind: `vitalwire gateway status` shows it as the state when the gateway stopped.
-      if (statusFileTimer) await writeStatusFile(c.dataDir, { ...report(), stoppedAt: new Date().toISOString() }).catch(() => undefined);
+      if (statusFileTimer)
+        await writeStatusFile(c.dataDir, { ...report(), stoppedAt: new Date().toISOString() }).catch(() => undefined);
       await capture?.close();
       await outbox.close();
       await release();
       log.info({ drained, backlog: outbox.depth() }, 'gateway stopped');
     };
     return {
-      config: c, devices, runtimes, outbox, uplink, metrics: m, mllpPorts, metricsPort: server?.port ?? null, report,
+      config: c,
+      devices,
+      runtimes,
+      outbox,
+      uplink,
+      metrics: m,
+      mllpPorts,
+      metricsPort: server?.port ?? null,
+      report,
       close: () => (closing ??= close()),
     };
   } catch (err) {

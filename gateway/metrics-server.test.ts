@@ -39,7 +39,10 @@ function open(port: number): Promise<{ sock: Socket; closed: () => boolean; data
 describe('metrics server deadlines', () => {
   it('closes silent, slow and idle keep-alive sockets; a scrape still works', async () => {
     const s = (server = await startMetricsServer({
-      host: '127.0.0.1', port: 0, registry: new Registry(), healthy: () => true,
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      healthy: () => true,
       deadlines: { headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 300, idleSocketMs: 400 },
     }));
     const silent = await Promise.all(Array.from({ length: 5 }, () => open(s.port)));
@@ -57,7 +60,10 @@ describe('metrics server deadlines', () => {
       await until(() => s.openSockets() >= 15, 'all 15 sockets open at the server', 2000).catch(() => undefined);
       const health = await fetch(`http://127.0.0.1:${s.port}/healthz`);
       expect(health.status).toBe(200);
-      await until(() => [...silent, ...slow, ...kept].every((c) => c.closed()), 'every silent, slow and idle socket closed by the server');
+      await until(
+        () => [...silent, ...slow, ...kept].every((c) => c.closed()),
+        'every silent, slow and idle socket closed by the server',
+      );
     } finally {
       clearInterval(drip);
     }

@@ -95,7 +95,15 @@ export function publishTail(backfill: boolean, publishTimeUs: number): Buffer {
 
 export function startUplink(o: UplinkOptions): Uplink {
   const log = o.logger.child({ component: 'uplink' });
-  const counters: UplinkCounters = { connects: 0, connectFailures: 0, disconnects: 0, published: 0, publishedBackfill: 0, acked: 0, nacked: 0 };
+  const counters: UplinkCounters = {
+    connects: 0,
+    connectFailures: 0,
+    disconnects: 0,
+    published: 0,
+    publishedBackfill: 0,
+    acked: 0,
+    nacked: 0,
+  };
   const backoff = createBackoff(o.reconnect.minMs, o.reconnect.maxMs);
   const total = new RateBucket(o.maxMessagesPerSecond, Math.max(1, Math.ceil(o.maxMessagesPerSecond / 10)));
   const replay = new RateBucket(o.replayMessagesPerSecond, Math.max(1, Math.ceil(o.replayMessagesPerSecond / 10)));
@@ -122,7 +130,14 @@ export function startUplink(o: UplinkOptions): Uplink {
   let lastError = '';
   let idleWaiters: (() => void)[] = [];
   // ---- why the uplink is down: explained per attempt, logged once per change of reason ----
-  const state: UplinkStatus = { connected: false, url: o.urls[0] ?? '', sinceUs: o.nowUs(), reason: null, failures: 0, lastConnectedUs: 0 };
+  const state: UplinkStatus = {
+    connected: false,
+    url: o.urls[0] ?? '',
+    sinceUs: o.nowUs(),
+    reason: null,
+    failures: 0,
+    lastConnectedUs: 0,
+  };
   /** The most telling error of the attempt in progress (a CONNACK code, then a TLS error, then anything). */
   let attemptErr: unknown = null;
   let attemptStartMs = 0;
@@ -138,7 +153,11 @@ export function startUplink(o: UplinkOptions): Uplink {
   const setReason = (d: ConnectDiagnosis, logIt: boolean) => {
     if (state.reason?.reason !== d.reason) {
       state.sinceUs = o.nowUs();
-      if (logIt) log.warn({ code: 'VW_ERR_UPLINK', reason: d.reason, url: safeUrl(state.url), failures: state.failures }, `cannot connect to the broker: ${d.text}`);
+      if (logIt)
+        log.warn(
+          { code: 'VW_ERR_UPLINK', reason: d.reason, url: safeUrl(state.url), failures: state.failures },
+          `cannot connect to the broker: ${d.text}`,
+        );
     }
     state.reason = d;
   };
@@ -162,7 +181,9 @@ export function startUplink(o: UplinkOptions): Uplink {
       source: { site: o.site, gateway: o.gateway, device: GATEWAY_DEVICE },
       kind: Kind.KIND_STATUS,
       seq: 0, // not part of the stream's sequence: the broker may never publish it
-      statuses: [{ time: { gatewayTimeUs: o.nowUs() }, state: LinkState.LINK_STATE_DISCONNECTED, reason: 'VW_ERR_UPLINK' }],
+      statuses: [
+        { time: { gatewayTimeUs: o.nowUs() }, state: LinkState.LINK_STATE_DISCONNECTED, reason: 'VW_ERR_UPLINK' },
+      ],
     });
 
   /** Live records that are waiting to be sent (queued, held behind the backlog's statuses, or behind a small backlog). */
@@ -177,10 +198,13 @@ export function startUplink(o: UplinkOptions): Uplink {
 
   const arm = (ms: number) => {
     if (pumpTimer) return;
-    pumpTimer = setTimeout(() => {
-      pumpTimer = null;
-      pump();
-    }, Math.max(1, Math.ceil(ms)));
+    pumpTimer = setTimeout(
+      () => {
+        pumpTimer = null;
+        pump();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
   };
 
   function send(c: MqttClient, r: OutRecord): void {
@@ -190,7 +214,10 @@ export function startUplink(o: UplinkOptions): Uplink {
     if (r.backfill) counters.publishedBackfill++;
     const started = performance.now();
     // The tail goes into the spare bytes after the stored payload: no copy of the Batch per publish.
-    const payload = r.wire.subarray(0, r.payload.length + writePublishTail(r.wire, r.payload.length, r.backfill, o.nowUs()));
+    const payload = r.wire.subarray(
+      0,
+      r.payload.length + writePublishTail(r.wire, r.payload.length, r.backfill, o.nowUs()),
+    );
     c.publish(topicOf(r.device, r.kind), payload, { qos: 1, retain: r.retain && !r.backfill }, (err) => {
       if (g !== gen) return; // that connection is gone; its records went back to the backlog
       inflight.delete(r.id);
@@ -213,29 +240,33 @@ export function startUplink(o: UplinkOptions): Uplink {
     // takeBacklog reads the critical log first: without critical backlog now, this read brings none.
     prefetchingCritical = o.outbox.hasBacklog('critical');
     const g = gen;
-    o.outbox.takeBacklog(prefetchMax).then((recs) => {
-      prefetching = false;
-      if (g !== gen || !online) {
-        for (const r of recs) o.outbox.nack(r);
-        return;
-      }
-      for (const r of recs) if (LOG_OF[r.kind] === 'critical') prefetchCritical++;
-      prefetch.push(...recs);
-      // Nothing read while records wait: their reads failed, retried later rather than at once. Otherwise the pump
-      // goes on (with what was read, or past a backlog that turned out empty: what waited for it goes now).
-      if (recs.length === 0 && o.outbox.hasBacklog()) arm(1000);
-      else pump();
-    }, (err: unknown) => {
-      prefetching = false;
-      log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'backlog read failed');
-      arm(1000);
-    });
+    o.outbox.takeBacklog(prefetchMax).then(
+      (recs) => {
+        prefetching = false;
+        if (g !== gen || !online) {
+          for (const r of recs) o.outbox.nack(r);
+          return;
+        }
+        for (const r of recs) if (LOG_OF[r.kind] === 'critical') prefetchCritical++;
+        prefetch.push(...recs);
+        // Nothing read while records wait: their reads failed, retried later rather than at once. Otherwise the pump
+        // goes on (with what was read, or past a backlog that turned out empty: what waited for it goes now).
+        if (recs.length === 0 && o.outbox.hasBacklog()) arm(1000);
+        else pump();
+      },
+      (err: unknown) => {
+        prefetching = false;
+        log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'backlog read failed');
+        arm(1000);
+      },
+    );
   }
 
   /** Is backlog (of one log, or of any) still to be read: durable, or appended before the connect and still in write? */
   const backlogLeft = (log?: 'critical'): boolean => o.outbox.hasBacklog(log) || o.outbox.backlogInWrite(log);
   /** Are alarms or statuses stored before the connect still to be sent? (A read in progress may be bringing some.) */
-  const criticalBacklog = (): boolean => prefetchCritical > 0 || (prefetching && prefetchingCritical) || backlogLeft('critical');
+  const criticalBacklog = (): boolean =>
+    prefetchCritical > 0 || (prefetching && prefetchingCritical) || backlogLeft('critical');
 
   /** The next live record to send, holding statuses back while the backlog's statuses are unsent. */
   function nextLive(): OutRecord | undefined {
@@ -285,7 +316,10 @@ export function startUplink(o: UplinkOptions): Uplink {
         if (!o.outbox.inFlight(r)) continue; // shed by the quota while it waited here
         if (!backlogFirst) replay.take();
       }
-      if (o.maxPacketBytes !== undefined && storedPublishBytes(topicOf(r.device, r.kind).length, r.payload.length) > o.maxPacketBytes) {
+      if (
+        o.maxPacketBytes !== undefined &&
+        storedPublishBytes(topicOf(r.device, r.kind).length, r.payload.length) > o.maxPacketBytes
+      ) {
         // The broker would close the connection on it, and the record would come back forever (issue 14).
         o.outbox.setAside(r);
         continue;
@@ -320,16 +354,26 @@ export function startUplink(o: UplinkOptions): Uplink {
       log.info({ depth: o.outbox.depth() }, 'disconnected from broker');
     } else if (wasOnline) {
       counters.disconnects++;
-      log.warn({ code: 'VW_ERR_UPLINK', err: lastError || 'connection closed', depth: o.outbox.depth() }, 'broker connection lost');
+      log.warn(
+        { code: 'VW_ERR_UPLINK', err: lastError || 'connection closed', depth: o.outbox.depth() },
+        'broker connection lost',
+      );
       state.connected = false;
-      setReason(explainConnectError(attemptErr ?? { code: 'ECONNRESET', message: 'connection closed' }, safeUrl(state.url)), false);
+      setReason(
+        explainConnectError(attemptErr ?? { code: 'ECONNRESET', message: 'connection closed' }, safeUrl(state.url)),
+        false,
+      );
     } else {
       counters.connectFailures++;
       state.failures++;
       if (!closing) {
         // No error at all: mqtt.js closes without one when CONNACK does not come in time, or the peer hangs up.
         const timedOut = performance.now() - attemptStartMs >= o.connectTimeoutMs - 50;
-        const err = attemptErr ?? (timedOut ? { code: 'ETIMEDOUT', message: 'no CONNACK in time' } : { code: 'ECONNRESET', message: 'closed before CONNACK' });
+        const err =
+          attemptErr ??
+          (timedOut
+            ? { code: 'ETIMEDOUT', message: 'no CONNACK in time' }
+            : { code: 'ECONNRESET', message: 'closed before CONNACK' });
         const own = ownCheck();
         setReason(explainConnectError(err, safeUrl(state.url), own, { ownCertChecked: own === null }), true);
       }
@@ -370,7 +414,13 @@ export function startUplink(o: UplinkOptions): Uplink {
       online = true;
       backoff.reset();
       counters.connects++;
-      Object.assign(state, { connected: true, sinceUs: o.nowUs(), reason: null, failures: 0, lastConnectedUs: o.nowUs() });
+      Object.assign(state, {
+        connected: true,
+        sinceUs: o.nowUs(),
+        reason: null,
+        failures: 0,
+        lastConnectedUs: o.nowUs(),
+      });
       attemptErr = null;
       o.outbox.setOnline(true);
       const backlog = o.outbox.depth();
@@ -421,7 +471,10 @@ export function startUplink(o: UplinkOptions): Uplink {
       // A DISCONNECT first: the broker drops the last will (the gateway published its own final status). A broker that
       // does not answer gets END_TIMEOUT_MS, then the connection is dropped.
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([c.endAsync().catch(() => undefined), new Promise((r) => (t = setTimeout(r, END_TIMEOUT_MS)))]);
+      await Promise.race([
+        c.endAsync().catch(() => undefined),
+        new Promise((r) => (t = setTimeout(r, END_TIMEOUT_MS))),
+      ]);
       clearTimeout(t);
       onClose(c);
     },

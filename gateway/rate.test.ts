@@ -19,8 +19,19 @@ describe('rate bucket', () => {
 
 describe('publish tail', () => {
   it('appends backfill and publish time to a stored Batch; the later fields win', () => {
-    const stored = encodeBatch({ source: { site: 's', gateway: 'g', device: 'd' }, kind: 1, seq: 42, publishTimeUs: 5, observations: [{ number: 1 }] });
-    for (const [backfill, t] of [[true, 1_780_000_000_123_456], [false, 127], [true, 128], [false, 2 ** 52 + 1]] as const) {
+    const stored = encodeBatch({
+      source: { site: 's', gateway: 'g', device: 'd' },
+      kind: 1,
+      seq: 42,
+      publishTimeUs: 5,
+      observations: [{ number: 1 }],
+    });
+    for (const [backfill, t] of [
+      [true, 1_780_000_000_123_456],
+      [false, 127],
+      [true, 128],
+      [false, 2 ** 52 + 1],
+    ] as const) {
       const b = Batch.decode(Buffer.concat([stored, publishTail(backfill, t)]));
       expect(b.seq).toBe(42);
       expect(b.backfill).toBe(backfill);

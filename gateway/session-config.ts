@@ -7,7 +7,10 @@ export const datexSessionSchema = z.strictObject({
   // 5-60 s: the displayed-values interval range the public drivers ask for; also keeps every request byte clear of
   // the Datex flag and escape bytes (0x7E, 0x7D), so the checksum readings of the public senders agree.
   intervalS: z.number().int().min(5).max(60).optional(),
-  classes: z.array(z.enum(['basic', 'ext1', 'ext2', 'ext3'])).min(1).optional(),
+  classes: z
+    .array(z.enum(['basic', 'ext1', 'ext2', 'ext3']))
+    .min(1)
+    .optional(),
   driLevel: z.number().int().min(0).max(0x7c).optional(),
   renewAfterMs: z.number().int().min(1000).max(3_600_000).optional(),
   refreshEveryMs: z.number().int().min(0).max(86_400_000).optional(),
@@ -21,5 +24,10 @@ export function sessionIssues(protocol: string, value: unknown): { path: (string
   const schema = SESSION_SCHEMAS[protocol];
   if (!schema) return [{ path: [], message: `protocol '${protocol}' runs no session: remove the key` }];
   const r = schema.safeParse(value);
-  return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.filter((p): p is string | number => typeof p !== 'symbol'), message: i.message }));
+  return r.success
+    ? []
+    : r.error.issues.map((i) => ({
+        path: i.path.filter((p): p is string | number => typeof p !== 'symbol'),
+        message: i.message,
+      }));
 }

@@ -14,7 +14,10 @@ export interface SessionDriver {
   stopping(link: Link | undefined): void;
 }
 
-export function createSessionDriver(s: ProtocolSession, o: { onState(state: string): void; onWrite?(bytes: number): void; nowMs?: () => number }): SessionDriver {
+export function createSessionDriver(
+  s: ProtocolSession,
+  o: { onState(state: string): void; onWrite?(bytes: number): void; nowMs?: () => number },
+): SessionDriver {
   const now = o.nowMs ?? (() => performance.now());
   let link: Link | undefined;
   let timer: NodeJS.Timeout | undefined;

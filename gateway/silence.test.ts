@@ -20,8 +20,18 @@ describe('silence thresholds', () => {
   });
 
   it('tells a device that stopped from one whose bytes make no frame, without any value', () => {
-    expect(silenceDiagnosis({ silentMs: 12_400, protocol: 'nonin8', bytes: 0, badFrames: 0, neverFramed: false })).toMatch(/^no bytes from the device for 12 s/);
-    const garbled = silenceDiagnosis({ silentMs: 5000, protocol: 'masimo', bytes: 4800, badFrames: 3, neverFramed: true });
-    expect(garbled).toMatch(/4800 bytes but no valid masimo frame since the link opened \(5 s\), 3 frames rejected: check the protocol, baud rate/);
+    expect(
+      silenceDiagnosis({ silentMs: 12_400, protocol: 'nonin8', bytes: 0, badFrames: 0, neverFramed: false }),
+    ).toMatch(/^no bytes from the device for 12 s/);
+    const garbled = silenceDiagnosis({
+      silentMs: 5000,
+      protocol: 'masimo',
+      bytes: 4800,
+      badFrames: 3,
+      neverFramed: true,
+    });
+    expect(garbled).toMatch(
+      /4800 bytes but no valid masimo frame since the link opened \(5 s\), 3 frames rejected: check the protocol, baud rate/,
+    );
   });
 });

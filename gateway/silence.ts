@@ -47,7 +47,14 @@ export function silenceAfterMs(protocol: string, cfg: SilenceConfig | undefined)
  * export disabled, cable) from one whose bytes the gateway cannot read (protocol, baud rate, framing). `hint` ends the
  * second sentence with what the bytes look like instead (gateway/diagnosis.ts). No values.
  */
-export function silenceDiagnosis(o: { silentMs: number; protocol: string; bytes: number; badFrames: number; neverFramed: boolean; hint?: string }): string {
+export function silenceDiagnosis(o: {
+  silentMs: number;
+  protocol: string;
+  bytes: number;
+  badFrames: number;
+  neverFramed: boolean;
+  hint?: string;
+}): string {
   const s = Math.round(o.silentMs / 1000);
   const since = o.neverFramed ? `since the link opened (${s} s)` : `for ${s} s`;
   if (o.bytes === 0) {

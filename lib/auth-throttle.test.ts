@@ -9,7 +9,10 @@ const after = (th: AuthThrottle, account: string, address: string): number => {
 
 function rig(o: Parameters<typeof createAuthThrottle>[0] = {}) {
   const clock = { t: 1_000_000 };
-  const th = createAuthThrottle({ freeFailures: 3, baseDelayMs: 1000, maxDelayMs: 16_000, forgetAfterMs: 60_000, ...o }, () => clock.t);
+  const th = createAuthThrottle(
+    { freeFailures: 3, baseDelayMs: 1000, maxDelayMs: 16_000, forgetAfterMs: 60_000, ...o },
+    () => clock.t,
+  );
   return { th, clock };
 }
 
@@ -91,7 +94,10 @@ describe('auth throttle', () => {
   });
 
   it('gives each record its own free failures and cap, and names the record that holds an attempt', () => {
-    const { th } = rig({ freeFailures: { pair: 2, account: 4, address: 6 }, maxDelayMs: { pair: 8000, account: 4000, address: 4000 } });
+    const { th } = rig({
+      freeFailures: { pair: 2, account: 4, address: 6 },
+      maxDelayMs: { pair: 8000, account: 4000, address: 4000 },
+    });
     for (let i = 0; i < 3; i++) th.failure('a', '10.0.0.1');
     expect(th.check('a', '10.0.0.1')).toEqual({ ok: false, retryAfterMs: 1000, by: 'pair' });
     expect(th.check('a', '10.0.0.2')).toEqual({ ok: true }); // the account has 4 free failures, 3 spent

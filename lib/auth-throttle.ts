@@ -85,7 +85,10 @@ export function addressKey(address: string | undefined): string {
     while (groups.length + rest.length < 8) groups.push('0');
     groups.push(...rest);
   }
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** A bounded map whose oldest entry (by last write) goes first. */
@@ -114,7 +117,10 @@ class Table<V> {
   }
 }
 
-export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, now: () => number = Date.now): AuthThrottle {
+export function createAuthThrottle(
+  options: Partial<AuthThrottleOptions> = {},
+  now: () => number = Date.now,
+): AuthThrottle {
   const o = { ...DEFAULT_AUTH_THROTTLE, ...options };
   const addresses = new Table<Failures>(o.maxEntries);
   const accounts = new Table<Failures>(o.maxEntries);
@@ -123,9 +129,11 @@ export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, n
   // '\n' cannot occur in an address, so no two (account, address) pairs share a key. Account names are the peer's
   // choice: cut, so a table of maxEntries holds at most that many short keys whatever names a guesser sends.
   const pairKey = (account: string, address: string): string => `${address}\n${account}`;
-  const acct = (account: string): string => (account.length > MAX_ACCOUNT_CHARS ? account.slice(0, MAX_ACCOUNT_CHARS) : account);
+  const acct = (account: string): string =>
+    account.length > MAX_ACCOUNT_CHARS ? account.slice(0, MAX_ACCOUNT_CHARS) : account;
 
-  const per = (v: AuthThrottleOptions['freeFailures'], scope: ThrottleScope): number => (typeof v === 'number' ? v : v[scope]);
+  const per = (v: AuthThrottleOptions['freeFailures'], scope: ThrottleScope): number =>
+    typeof v === 'number' ? v : v[scope];
   const wait = (t: Table<Failures>, k: string, at: number): number => {
     const f = t.get(k);
     if (!f) return 0;
@@ -160,9 +168,11 @@ export function createAuthThrottle(options: Partial<AuthThrottleOptions> = {}, n
       const p = pairKey(account, a);
       // The longest wait of the records that apply: a known-good pair answers to its own failures only.
       const waits: [ThrottleScope, number][] = [['pair', wait(pairs, p, at)]];
-      if (!isKnownGood(p, at)) waits.push(['account', wait(accounts, account, at)], ['address', wait(addresses, a, at)]);
+      if (!isKnownGood(p, at))
+        waits.push(['account', wait(accounts, account, at)], ['address', wait(addresses, a, at)]);
       let worst: ThrottleVerdict = { ok: true };
-      for (const [by, ms] of waits) if (ms > 0 && (worst.ok || ms > worst.retryAfterMs)) worst = { ok: false, retryAfterMs: ms, by };
+      for (const [by, ms] of waits)
+        if (ms > 0 && (worst.ok || ms > worst.retryAfterMs)) worst = { ok: false, retryAfterMs: ms, by };
       return worst;
     },
     failure(name, address) {

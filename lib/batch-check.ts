@@ -67,40 +67,130 @@ function fields<N extends Record<string, number>>(numbers: N, spec: { [K in keyo
   return m;
 }
 
-const SOURCE = fields(F.Source, { site: string, gateway: string, device: string, model: string, protocol: string, bed: string, hardwareId: string, bedClaim: string });
-const TIMING = fields(F.Timing, { gatewayTimeUs: varint, deviceTimeUs: varint, clockOffsetUs: varint, deviceUtcOffsetMin: varint });
+const SOURCE = fields(F.Source, {
+  site: string,
+  gateway: string,
+  device: string,
+  model: string,
+  protocol: string,
+  bed: string,
+  hardwareId: string,
+  bedClaim: string,
+});
+const TIMING = fields(F.Timing, {
+  gatewayTimeUs: varint,
+  deviceTimeUs: varint,
+  clockOffsetUs: varint,
+  deviceUtcOffsetMin: varint,
+});
 const CODE = fields(F.Code, { mdc: varint, refid: string, text: string });
 const OBSERVATION = fields(F.Observation, {
-  time: message(TIMING), mdc: varint, refid: string, number: fixed64, code: message(CODE), text: string, unit: string, unitMdc: varint,
-  vendorCode: string, vendorUnit: string, flags: varint, containment: string, method: string, range: string, sentNumber: fixed64,
+  time: message(TIMING),
+  mdc: varint,
+  refid: string,
+  number: fixed64,
+  code: message(CODE),
+  text: string,
+  unit: string,
+  unitMdc: varint,
+  vendorCode: string,
+  vendorUnit: string,
+  flags: varint,
+  containment: string,
+  method: string,
+  range: string,
+  sentNumber: fixed64,
 });
 const WAVE = fields(F.WaveformChunk, {
-  time: message(TIMING), mdc: varint, refid: string, sampleRateHz: fixed64, firstSample: varint, samples: packed,
-  scale: fixed64, offset: fixed64, unit: string, invalidValue: varint, vendorCode: string, flags: varint,
+  time: message(TIMING),
+  mdc: varint,
+  refid: string,
+  sampleRateHz: fixed64,
+  firstSample: varint,
+  samples: packed,
+  scale: fixed64,
+  offset: fixed64,
+  unit: string,
+  invalidValue: varint,
+  vendorCode: string,
+  flags: varint,
 });
 const FACET = fields(F.AlarmFacet, { mdc: varint, refid: string, value: string, unit: string, containment: string });
 const ALARM = fields(F.Alarm, {
-  time: message(TIMING), id: string, mdc: varint, refid: string, text: string, priority: varint, kind: varint, state: varint, phase: varint,
-  inactivation: varint, sourceMdc: varint, sourceRefid: string, vendorCode: string, flags: varint, sourceValue: fixed64, sourceUnit: string,
-  limitLow: fixed64, limitHigh: fixed64, limits: string, sourceContainment: string, facets: message(FACET),
+  time: message(TIMING),
+  id: string,
+  mdc: varint,
+  refid: string,
+  text: string,
+  priority: varint,
+  kind: varint,
+  state: varint,
+  phase: varint,
+  inactivation: varint,
+  sourceMdc: varint,
+  sourceRefid: string,
+  vendorCode: string,
+  flags: varint,
+  sourceValue: fixed64,
+  sourceUnit: string,
+  limitLow: fixed64,
+  limitHigh: fixed64,
+  limits: string,
+  sourceContainment: string,
+  facets: message(FACET),
 });
 const STATUS = fields(F.DeviceStatus, {
-  time: message(TIMING), state: varint, reason: string, framesOk: varint, framesBad: varint, garbageBytes: varint, unmapped: varint,
-  reconnects: varint, queueDepth: varint, clockSynced: varint, lastFrameTimeUs: varint, diagnosis: string, session: string, flags: varint,
+  time: message(TIMING),
+  state: varint,
+  reason: string,
+  framesOk: varint,
+  framesBad: varint,
+  garbageBytes: varint,
+  unmapped: varint,
+  reconnects: varint,
+  queueDepth: varint,
+  clockSynced: varint,
+  lastFrameTimeUs: varint,
+  diagnosis: string,
+  session: string,
+  flags: varint,
 });
 const GAP = fields(F.Gap, {
-  kind: varint, fromSeq: varint, toSeq: varint, waveMdc: varint, fromSample: varint, sampleCount: varint, fromTimeUs: varint, toTimeUs: varint,
+  kind: varint,
+  fromSeq: varint,
+  toSeq: varint,
+  waveMdc: varint,
+  fromSample: varint,
+  sampleCount: varint,
+  fromTimeUs: varint,
+  toTimeUs: varint,
   reason: varint,
 });
 const BATCH = fields(F.Batch, {
-  source: message(SOURCE), kind: varint, seq: varint, backfill: varint, publishTimeUs: varint,
-  observations: message(OBSERVATION), waves: message(WAVE), alarms: message(ALARM), statuses: message(STATUS), gaps: message(GAP),
+  source: message(SOURCE),
+  kind: varint,
+  seq: varint,
+  backfill: varint,
+  publishTimeUs: varint,
+  observations: message(OBSERVATION),
+  waves: message(WAVE),
+  alarms: message(ALARM),
+  statuses: message(STATUS),
+  gaps: message(GAP),
 });
 
 /** The schema as this module reads it, for the test that holds it to the .proto. */
 export const BATCH_LAYOUT: Readonly<Record<string, Message>> = {
-  Batch: BATCH, Source: SOURCE, Timing: TIMING, Code: CODE, Observation: OBSERVATION, WaveformChunk: WAVE, AlarmFacet: FACET, Alarm: ALARM,
-  DeviceStatus: STATUS, Gap: GAP,
+  Batch: BATCH,
+  Source: SOURCE,
+  Timing: TIMING,
+  Code: CODE,
+  Observation: OBSERVATION,
+  WaveformChunk: WAVE,
+  AlarmFacet: FACET,
+  Alarm: ALARM,
+  DeviceStatus: STATUS,
+  Gap: GAP,
 };
 
 /** The walk's position and findings: one per call, reused; nothing else is allocated. */
@@ -185,7 +275,8 @@ function packedVarints(b: Uint8Array, from: number, to: number): BatchProblem | 
   const last = (b.byteOffset + to) & ~3;
   if (last - first < 64) return packedVarintsBytewise(b, from, to);
   const words = new Uint32Array(b.buffer, first, (last - first) >> 2);
-  for (let i = 0; i < words.length; i++) if (((words[i] as number) & HIGH_BITS) === HIGH_BITS) return packedVarintsBytewise(b, from, to);
+  for (let i = 0; i < words.length; i++)
+    if (((words[i] as number) & HIGH_BITS) === HIGH_BITS) return packedVarintsBytewise(b, from, to);
   return null;
 }
 
@@ -263,9 +354,15 @@ function walk(w: Walk, m: Message, end: number): boolean {
 }
 
 const shared: Walk = {
-  b: new Uint8Array(0), pos: 0, value: 0, problem: null,
+  b: new Uint8Array(0),
+  pos: 0,
+  value: 0,
+  problem: null,
   expected: { site: new Uint8Array(0), gateway: new Uint8Array(0), device: new Uint8Array(0), kind: 0 },
-  siteOk: false, gatewayOk: false, deviceOk: false, kindOk: false,
+  siteOk: false,
+  gatewayOk: false,
+  deviceOk: false,
+  kindOk: false,
 };
 
 /** null when `payload` is a well-formed vitalwire.v1.Batch of the expected source and kind, else what is wrong. */

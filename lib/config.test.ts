@@ -8,10 +8,12 @@ import { ConfigError, deepFreeze, formatPath, loadConfigFile, parseConfigText, v
 const schema = z.strictObject({
   name: z.string().min(1),
   port: z.number().int().min(0).max(65535).default(8883),
-  limits: z.strictObject({
-    maxBytes: z.number().int().positive().default(1024),
-    rate: z.number().positive().default(10),
-  }).prefault({}),
+  limits: z
+    .strictObject({
+      maxBytes: z.number().int().positive().default(1024),
+      rate: z.number().positive().default(10),
+    })
+    .prefault({}),
   devices: z.array(z.strictObject({ id: z.string().regex(/^[a-z0-9]+$/) })).default([]),
 });
 
@@ -41,11 +43,17 @@ describe('validateConfig', () => {
   });
 
   it('reports every problem together, each with its path', () => {
-    const issues = issuesOf(() => validateConfig(schema, {
-      port: 70000,
-      limits: { maxBytes: -1, extra: 1 },
-      devices: [{ id: 'ok' }, { id: 'Not OK' }],
-    }, 'test'));
+    const issues = issuesOf(() =>
+      validateConfig(
+        schema,
+        {
+          port: 70000,
+          limits: { maxBytes: -1, extra: 1 },
+          devices: [{ id: 'ok' }, { id: 'Not OK' }],
+        },
+        'test',
+      ),
+    );
     const paths = issues.map((i) => i.path).sort();
     expect(paths).toEqual(['devices[1].id', 'limits', 'limits.maxBytes', 'name', 'port']);
     expect(issues.find((i) => i.path === 'limits')?.message).toMatch(/extra/);
@@ -69,8 +77,14 @@ describe('validateConfig', () => {
 
 describe('parseConfigText', () => {
   it('reads YAML and JSON to the same data', () => {
-    expect(parseConfigText('name: a\nlimits:\n  rate: 2.5\n', 'yaml', 'x')).toEqual({ name: 'a', limits: { rate: 2.5 } });
-    expect(parseConfigText('{"name":"a","limits":{"rate":2.5}}', 'json', 'x')).toEqual({ name: 'a', limits: { rate: 2.5 } });
+    expect(parseConfigText('name: a\nlimits:\n  rate: 2.5\n', 'yaml', 'x')).toEqual({
+      name: 'a',
+      limits: { rate: 2.5 },
+    });
+    expect(parseConfigText('{"name":"a","limits":{"rate":2.5}}', 'json', 'x')).toEqual({
+      name: 'a',
+      limits: { rate: 2.5 },
+    });
   });
 
   it('refuses duplicate keys and reports the line of a syntax error', () => {
@@ -95,7 +109,9 @@ describe('loadConfigFile', () => {
     await writeFile(join(dir, 'c.toml'), 'name = "x"');
     await expect(loadConfigFile(schema, join(dir, 'c.toml'))).rejects.toThrow(/unknown config format/);
     await writeFile(join(dir, 'bad.json'), '{"port": "x"}');
-    await expect(loadConfigFile(schema, join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: 2 problems[\s\S]*name[\s\S]*port/);
+    await expect(loadConfigFile(schema, join(dir, 'bad.json'))).rejects.toThrow(
+      /bad\.json: 2 problems[\s\S]*name[\s\S]*port/,
+    );
   });
 });
 

@@ -26,7 +26,10 @@ export class ConfigError extends VitalwireError {
   readonly issues: readonly ConfigIssue[];
   readonly source: string;
   constructor(source: string, issues: readonly ConfigIssue[]) {
-    super('VW_ERR_CONFIG', `${source}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n${formatIssues(issues)}`);
+    super(
+      'VW_ERR_CONFIG',
+      `${source}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n${formatIssues(issues)}`,
+    );
     this.name = 'ConfigError';
     this.issues = issues;
     this.source = source;
@@ -72,17 +75,24 @@ export function parseConfigText(text: string, format: ConfigFormat, source: stri
     return parseYaml(text, { schema: 'core', uniqueKeys: true, prettyErrors: true, maxAliasCount: 100 }) as unknown;
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? `line ${err.linePos[0].line}: ` : '';
-    const message = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
     throw new ConfigError(source, [{ path: '', message: `${where}${message}` }]);
   }
 }
 
 /** Validates data against a schema (defaults applied), or throws one ConfigError listing every issue. */
-export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, source: string): DeepReadonly<z.output<S>> {
+export function validateConfig<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  source: string,
+): DeepReadonly<z.output<S>> {
   // An empty YAML document is null: treat it as {} so a file holding only comments gets every default.
   const r = schema.safeParse(data ?? {});
   if (!r.success) {
-    throw new ConfigError(source, r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+    throw new ConfigError(
+      source,
+      r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    );
   }
   return deepFreeze(r.data);
 }
@@ -92,7 +102,9 @@ export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, so
  * null when the file does not exist and `missingOk`; any other read failure is a VW_ERR_CONFIG naming `what`.
  */
 export async function readValidatedFile<S extends z.ZodType>(
-  schema: S, path: string, o: { what: string; format?: ConfigFormat; missingOk?: boolean },
+  schema: S,
+  path: string,
+  o: { what: string; format?: ConfigFormat; missingOk?: boolean },
 ): Promise<DeepReadonly<z.output<S>> | null> {
   let text: string;
   try {
@@ -118,7 +130,9 @@ export async function loadConfigFile<S extends z.ZodType>(schema: S, file: strin
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new ConfigError(abs, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new ConfigError(abs, [
+      { path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+    ]);
   }
   const config = validateConfig(schema, parseConfigText(text, formatOf(abs), abs), abs);
   return { config, file: abs, configDir: dirname(abs) };

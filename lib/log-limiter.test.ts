@@ -36,7 +36,13 @@ describe('log limiter', () => {
   it('logs the first event of a flood, then one line with the number of the others when the interval ends', () => {
     const { lines, logger } = capture();
     const lim = createLogLimiter({ logger, intervalMs: 10_000 });
-    for (let i = 0; i < 10_000; i++) lim.log('bed01|VW_ERR_FRAME_GARBAGE', 'warn', { device: 'bed01', code: 'VW_ERR_FRAME_GARBAGE' }, 'frame rejected');
+    for (let i = 0; i < 10_000; i++)
+      lim.log(
+        'bed01|VW_ERR_FRAME_GARBAGE',
+        'warn',
+        { device: 'bed01', code: 'VW_ERR_FRAME_GARBAGE' },
+        'frame rejected',
+      );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ device: 'bed01', code: 'VW_ERR_FRAME_GARBAGE', msg: 'frame rejected', level: 40 });
     expect(lines[0]?.suppressed).toBeUndefined();
@@ -66,7 +72,11 @@ describe('log limiter', () => {
     expect(lines.map((l) => `${l.device}/${l.code}`)).toEqual(['bed01/A', 'bed01/B', 'bed02/A']);
     vi.advanceTimersByTime(1000);
     const reports = lines.slice(3);
-    expect(reports.map((l) => [l.device, l.code, l.suppressed])).toEqual([['bed01', 'A', 49], ['bed01', 'B', 49], ['bed02', 'A', 49]]);
+    expect(reports.map((l) => [l.device, l.code, l.suppressed])).toEqual([
+      ['bed01', 'A', 49],
+      ['bed01', 'B', 49],
+      ['bed02', 'A', 49],
+    ]);
     expect(reports[2]?.level).toBe(30); // the level of its events
     lim.close();
   });

@@ -53,7 +53,10 @@ export function createLogLimiter(o: LogLimiterOptions): LogLimiter {
   let closed = false;
 
   const report = (e: Entry, seconds: number) => {
-    o.logger[e.level]({ ...e.fields, suppressed: e.suppressed, intervalS: seconds }, `${e.msg} (${e.suppressed} more in ${seconds} s, not logged one by one)`);
+    o.logger[e.level](
+      { ...e.fields, suppressed: e.suppressed, intervalS: seconds },
+      `${e.msg} (${e.suppressed} more in ${seconds} s, not logged one by one)`,
+    );
   };
 
   /** Reports and forgets every entry whose interval has ended (all of them when `all`). */

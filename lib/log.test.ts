@@ -7,7 +7,12 @@ import { createLogger } from './log.js';
 describe('createLogger', () => {
   it('names the command once and each hosted service once', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
     const root = createLogger('vitalwire-demo', 'info', sink);
     const log = root.child({ svc: 'fanout' });
     log.info({ device: 'bed01' }, 'hello');

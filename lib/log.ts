@@ -9,7 +9,11 @@ export type { Logger };
  * services names each in a child (`logger.child({ svc: 'fanout' })`); the root carries no `svc` of its own, so no line
  * ever holds the key twice.
  */
-export function createLogger(name: string, level = process.env['VW_LOG_LEVEL'] ?? 'info', dest?: DestinationStream): Logger {
+export function createLogger(
+  name: string,
+  level = process.env['VW_LOG_LEVEL'] ?? 'info',
+  dest?: DestinationStream,
+): Logger {
   const opts = { name, level, base: { pid: process.pid } };
   return dest ? pino(opts, dest) : pino(opts);
 }

@@ -28,7 +28,7 @@ describe('takeLock', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
   });
 
-  it("takes over a lock whose owner is gone (SIGKILL, power loss)", async () => {
+  it('takes over a lock whose owner is gone (SIGKILL, power loss)', async () => {
     const path = join(dir, 'c.lock');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(path, `${dead.stdout}\n`);

@@ -48,7 +48,8 @@ export function commandTopic(site: string, gateway: string, command: string): st
   for (const s of [site, gateway, ...levels]) {
     if (!SEGMENT.test(s)) throw new TypeError(`invalid topic segment ${JSON.stringify(s)}`);
   }
-  if (levels.length > MAX_COMMAND_LEVELS) throw new TypeError(`command ${JSON.stringify(command)} has more than ${MAX_COMMAND_LEVELS} levels`);
+  if (levels.length > MAX_COMMAND_LEVELS)
+    throw new TypeError(`command ${JSON.stringify(command)} has more than ${MAX_COMMAND_LEVELS} levels`);
   return `${COMMAND_ROOT}/${site}/${gateway}/${command}`;
 }
 

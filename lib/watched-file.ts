@@ -15,7 +15,12 @@ export interface WatchedFile<T> {
   broken(): boolean;
 }
 
-export function watchFile<T>(path: string, load: (path: string) => Promise<T>, initial: T, what: string): WatchedFile<T> {
+export function watchFile<T>(
+  path: string,
+  load: (path: string) => Promise<T>,
+  initial: T,
+  what: string,
+): WatchedFile<T> {
   let value = initial;
   let stamp = '';
   let failure: Error | null = null;

@@ -18,9 +18,17 @@ const dbl = fc.double({ noNaN: true });
 
 // Arbitraries built from the schema itself, so a field added to vitals.proto is generated here without anyone
 // remembering to: the encoder must then write it, or this test fails.
-const schema = protobuf.loadSync(fileURLToPath(new URL('./vitalwire/v1/vitals.proto', import.meta.url))).lookupType('vitalwire.v1.Batch').parent as protobuf.Namespace;
+const schema = protobuf
+  .loadSync(fileURLToPath(new URL('./vitalwire/v1/vitals.proto', import.meta.url)))
+  .lookupType('vitalwire.v1.Batch').parent as protobuf.Namespace;
 const SCALAR: Record<string, fc.Arbitrary<unknown>> = {
-  uint32: u32, int64: i64, uint64: u64, sint32: s32, double: dbl, string: str, bool: fc.boolean(),
+  uint32: u32,
+  int64: i64,
+  uint64: u64,
+  sint32: s32,
+  double: dbl,
+  string: str,
+  bool: fc.boolean(),
 };
 const cache = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
 function arbitraryOf(typeName: string, depth = 0): fc.Arbitrary<Record<string, unknown>> {
@@ -72,19 +80,63 @@ describe('encodeBatch', () => {
 
   it('packs samples of every varint length as the generated encoder does (the 1- and 2-byte fast paths)', () => {
     // Zigzag boundaries: 63/-64 fit one byte, 8191/-8192 two, then 3, 4 and 5 bytes.
-    const edges = [0, 1, -1, 63, 64, -64, -65, 8191, 8192, -8192, -8193, 1048575, 1048576, -1048577, 134217727, 134217728, 2 ** 31 - 1, -(2 ** 31)];
-    const b: IBatch = { waves: [{ mdc: 131330, samples: edges }, { samples: Array.from({ length: 600 }, (_, i) => (i * 97) % 20000 - 10000) }] };
+    const edges = [
+      0,
+      1,
+      -1,
+      63,
+      64,
+      -64,
+      -65,
+      8191,
+      8192,
+      -8192,
+      -8193,
+      1048575,
+      1048576,
+      -1048577,
+      134217727,
+      134217728,
+      2 ** 31 - 1,
+      -(2 ** 31),
+    ];
+    const b: IBatch = {
+      waves: [
+        { mdc: 131330, samples: edges },
+        { samples: Array.from({ length: 600 }, (_, i) => ((i * 97) % 20000) - 10000) },
+      ],
+    };
     expect(Buffer.compare(encodeBatch(b), Buffer.from(Batch.encode(b).finish()))).toBe(0);
   });
 
   it('writes int64 boundaries and shared Timing objects as the generated encoder does', () => {
     // Timestamps past 2^32 take the allocation-free split; a Timing shared by rows is copied.
-    const vals = [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 0.5, 2 ** 35, 2 ** 49, 2 ** 53 - 1, 2 ** 56, 2 ** 63, 2 ** 64, 1.79e15, -1.79e15, -1, Infinity, NaN];
+    const vals = [
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 0.5,
+      2 ** 35,
+      2 ** 49,
+      2 ** 53 - 1,
+      2 ** 56,
+      2 ** 63,
+      2 ** 64,
+      1.79e15,
+      -1.79e15,
+      -1,
+      Infinity,
+      NaN,
+    ];
     for (const v of vals) {
       const shared = { gatewayTimeUs: v, deviceTimeUs: 1.79e15, deviceUtcOffsetMin: -300 };
       const b: IBatch = {
         seq: v,
-        observations: [{ time: shared, number: 1 }, { time: shared, number: 2 }, { time: { clockOffsetUs: v }, number: 3 }, { time: shared, text: 'x' }],
+        observations: [
+          { time: shared, number: 1 },
+          { time: shared, number: 2 },
+          { time: { clockOffsetUs: v }, number: 3 },
+          { time: shared, text: 'x' },
+        ],
         waves: [{ time: shared, firstSample: v, samples: [1] }],
       };
       expect(Buffer.compare(encodeBatch(b), Buffer.from(Batch.encode(b).finish()))).toBe(0);
@@ -95,7 +147,10 @@ describe('encodeBatch', () => {
     fc.assert(
       fc.property(fc.array(obs, { minLength: 1, maxLength: 6 }), fc.option(u64, { nil: undefined }), (os, seq) => {
         const plain = { kind: 1, seq, observations: os as IObservation[] } as IBatch;
-        const pre = { ...plain, observations: (os as IObservation[]).map((o) => ({ ...o, [PRE_ENCODED]: preEncodeStatic(o) })) } as IBatch;
+        const pre = {
+          ...plain,
+          observations: (os as IObservation[]).map((o) => ({ ...o, [PRE_ENCODED]: preEncodeStatic(o) })),
+        } as IBatch;
         const ours = Batch.toObject(Batch.decode(encodeBatch(pre)));
         const theirs = Batch.toObject(Batch.decode(Batch.encode(plain).finish()));
         expect(ours).toEqual(theirs);
@@ -105,7 +160,19 @@ describe('encodeBatch', () => {
   });
 
   it('round-trips through the generated decoder', () => {
-    const b: IBatch = { kind: 2, seq: 2 ** 40 + 3, waves: [{ mdc: 131330, samples: [-32768, 0, 32767], firstSample: 2 ** 35, invalidValue: 32767, time: { clockOffsetUs: -5 } }] };
+    const b: IBatch = {
+      kind: 2,
+      seq: 2 ** 40 + 3,
+      waves: [
+        {
+          mdc: 131330,
+          samples: [-32768, 0, 32767],
+          firstSample: 2 ** 35,
+          invalidValue: 32767,
+          time: { clockOffsetUs: -5 },
+        },
+      ],
+    };
     const d = Batch.decode(encodeBatch(b));
     expect(d.seq).toBe(2 ** 40 + 3);
     expect(d.waves[0]?.samples).toEqual([-32768, 0, 32767]);

@@ -6,7 +6,17 @@
 // from proto/gen/fields.ts, generated from the schema: none is typed here.
 import $protobuf from 'protobufjs/minimal.js';
 import { Observation as ObservationCodec } from './index.js';
-import type { IAlarm, IAlarmFacet, IBatch, IDeviceStatus, IGap, IObservation, ISource, ITiming, IWaveformChunk } from './index.js';
+import type {
+  IAlarm,
+  IAlarmFacet,
+  IBatch,
+  IDeviceStatus,
+  IGap,
+  IObservation,
+  ISource,
+  ITiming,
+  IWaveformChunk,
+} from './index.js';
 import type { vitalwire } from './gen/vitals.js';
 import * as F from './gen/fields.js';
 
@@ -26,7 +36,17 @@ type WithPre = IObservation & { [PRE_ENCODED]?: Uint8Array };
 /** The static fields of an observation, encoded once (generated encoder, ascending order). */
 export function preEncodeStatic(o: IObservation): Uint8Array {
   const only: IObservation = {};
-  for (const k of ['mdc', 'refid', 'unit', 'unitMdc', 'vendorCode', 'vendorUnit', 'containment', 'method', 'range'] as const) {
+  for (const k of [
+    'mdc',
+    'refid',
+    'unit',
+    'unitMdc',
+    'vendorCode',
+    'vendorUnit',
+    'containment',
+    'method',
+    'range',
+  ] as const) {
     if (o[k] !== undefined) (only as Record<string, unknown>)[k] = o[k];
   }
   return ObservationCodec.encode(only).finish();
@@ -309,7 +329,6 @@ function sourceSize(s: ISource): number {
   return n;
 }
 
-
 // ---- writing -------------------------------------------------------------------------------
 let buf = new Uint8Array(64 * 1024);
 let view = new DataView(buf.buffer);
@@ -560,7 +579,6 @@ function writeGap(g: IGap): void {
   if (nz(g.toTimeUs)) u64f(G.toTimeUs, g.toTimeUs);
   if (nz(g.reason)) i32f(G.reason, g.reason);
 }
-
 
 /** Encoded size of a Batch, in bytes (and the scratch the write pass consumes). */
 export function batchSize(b: IBatch): number {

@@ -3,7 +3,8 @@
 import { vitalwire } from './gen/vitals.js';
 
 export const v1 = vitalwire.v1;
-export const { Batch, Observation, WaveformChunk, Alarm, AlarmFacet, DeviceStatus, Gap, Source, Timing, Code } = vitalwire.v1;
+export const { Batch, Observation, WaveformChunk, Alarm, AlarmFacet, DeviceStatus, Gap, Source, Timing, Code } =
+  vitalwire.v1;
 export const { Kind, Flag, AlarmPriority, AlarmKind, AlarmState, AlarmPhase, AlarmInactivation, LinkState, GapReason } =
   vitalwire.v1;
 

@@ -11,7 +11,19 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
 // The folders whose code runs in a user's process. bench/, test/, scripts/ and fixtures/ are development only.
-const RUNTIME = ['cli', 'lib', 'gateway', 'broker', 'central', 'fanout', 'archive', 'decoders', 'simulators', 'proto', 'dashboard'];
+const RUNTIME = [
+  'cli',
+  'lib',
+  'gateway',
+  'broker',
+  'central',
+  'fanout',
+  'archive',
+  'decoders',
+  'simulators',
+  'proto',
+  'dashboard',
+];
 // Data a runtime module reads beside itself (scenarios, vendor maps, the page's static files, generated code).
 const DATA = new Set(['.json', '.yaml', '.yml', '.html', '.css', '.svg', '.js', '.proto']);
 
@@ -77,5 +89,5 @@ await build({
 for (const f of ['index.html', 'style.css', 'favicon.svg']) cpSync(join(root, 'dashboard', f), join(page, f));
 
 // The entry point reads this to refuse a dist/ older than the sources it was built from.
-writeFileSync(join(out, "BUILD"), `${new Date().toISOString()}\n`);
+writeFileSync(join(out, 'BUILD'), `${new Date().toISOString()}\n`);
 console.log(`build: dist/ from ${entries.length} modules in ${Date.now() - started} ms`);

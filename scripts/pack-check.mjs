@@ -18,21 +18,37 @@ const fail = (msg) => {
 
 try {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path);
   // What must and must not ship.
-  for (const must of ['bin/vitalwire', 'dist/cli/main.js', 'dist/dashboard/public/app.js', 'dist/proto/gen/vitals.js', 'README.md']) {
+  for (const must of [
+    'bin/vitalwire',
+    'dist/cli/main.js',
+    'dist/dashboard/public/app.js',
+    'dist/proto/gen/vitals.js',
+    'README.md',
+  ]) {
     if (!files.includes(must)) fail(`${must} is not in the package`);
   }
-  const stray = files.filter((f) => /\.test\.|^test\/|^fixtures\/|^bench\/|^scripts\/|\.ts$/.test(f) && !f.endsWith('.d.ts'));
-  if (stray.length > 0) fail(`the package ships development files: ${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', …' : ''}`);
+  const stray = files.filter(
+    (f) => /\.test\.|^test\/|^fixtures\/|^bench\/|^scripts\/|\.ts$/.test(f) && !f.endsWith('.d.ts'),
+  );
+  if (stray.length > 0)
+    fail(`the package ships development files: ${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', …' : ''}`);
   console.log(`pack-check: ${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB packed`);
 
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
   execFileSync('npm', ['init', '-y'], { cwd: app, stdio: 'ignore' });
-  execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', join(work, info.filename)], { cwd: app, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', join(work, info.filename)], {
+    cwd: app,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (existsSync(join(app, 'node_modules', 'tsx'))) fail('tsx was installed with the package');
   const bin = join(app, 'node_modules', '.bin', 'vitalwire');
 
@@ -43,7 +59,10 @@ try {
 
   // A short demo from the installed package: it prints the dashboard URL, serves the page, stops on SIGTERM.
   const data = join(work, 'demo-data');
-  const demo = spawn(bin, ['demo', '--http-port', '0', '--mqtt-port', '0', '--data-dir', data, '--beds', '1'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  const demo = spawn(bin, ['demo', '--http-port', '0', '--mqtt-port', '0', '--data-dir', data, '--beds', '1'], {
+    cwd: app,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   demo.stdout.on('data', (b) => (text += b));
   demo.stderr.on('data', (b) => (text += b));

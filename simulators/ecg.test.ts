@@ -39,9 +39,10 @@ describe('waveform synthesis', () => {
     // R peaks: local maxima above 0.7 mV, at least 200 ms apart.
     const peaks: number[] = [];
     for (let i = 1; i < mv.length - 1; i++) {
-      if (mv[i]! > 0.7 && mv[i]! >= mv[i - 1]! && mv[i]! > mv[i + 1]! && (peaks.length === 0 || i - peaks.at(-1)! > 50)) peaks.push(i);
+      if (mv[i]! > 0.7 && mv[i]! >= mv[i - 1]! && mv[i]! > mv[i + 1]! && (peaks.length === 0 || i - peaks.at(-1)! > 50))
+        peaks.push(i);
     }
-    const bpm = (peaks.length - 1) / ((peaks.at(-1)! - peaks[0]!) / WAVES.ecg.rateHz) * 60;
+    const bpm = ((peaks.length - 1) / ((peaks.at(-1)! - peaks[0]!) / WAVES.ecg.rateHz)) * 60;
     expect(bpm).toBeGreaterThan(66);
     expect(bpm).toBeLessThan(78);
     const r = Math.max(...mv);
@@ -58,7 +59,7 @@ describe('waveform synthesis', () => {
     const synth = createWaveSynth(3);
     const pleth: number[] = [];
     const resp: number[] = [];
-    for (let i = 0; i < (60_000 / CHUNK_MS); i++) {
+    for (let i = 0; i < 60_000 / CHUNK_MS; i++) {
       const c = synth.next(60, 12);
       pleth.push(...c.pleth);
       resp.push(...c.resp);
@@ -91,7 +92,9 @@ describe('simulated monitor messages through the HL7 decoder', () => {
   it('waveform frames decode to three waves with rate, resolution, continuous first_sample and the invalid marker', () => {
     const synth = createWaveSynth(1);
     const t0 = Date.UTC(2026, 0, 1) * 1000;
-    const frames = [0, 1, 2].map((k) => buildWaveFrame(id, synth.next(80, 16, k === 2), { controlId: `W${k}`, timeUs: t0 + k * CHUNK_MS * 1000 }));
+    const frames = [0, 1, 2].map((k) =>
+      buildWaveFrame(id, synth.next(80, 16, k === 2), { controlId: `W${k}`, timeUs: t0 + k * CHUNK_MS * 1000 }),
+    );
     const d = decodeAll(frames);
     expect(d).toHaveLength(3);
     const [ecg, pleth, resp] = d[0]!.waves;
@@ -115,7 +118,13 @@ describe('simulated monitor messages through the HL7 decoder', () => {
 
   it('NIBP and temperature decode with their MDC codes, units and the DEMO flag', () => {
     const t = Date.UTC(2026, 0, 1) * 1000;
-    const [d] = decodeAll([buildSlowNumericsFrame(id, { nibp: { sys: 121, dia: 78, mean: 92, timeUs: t }, tempC: 36.84 }, { controlId: 'S1', timeUs: t, demo: true })]);
+    const [d] = decodeAll([
+      buildSlowNumericsFrame(
+        id,
+        { nibp: { sys: 121, dia: 78, mean: 92, timeUs: t }, tempC: 36.84 },
+        { controlId: 'S1', timeUs: t, demo: true },
+      ),
+    ]);
     const by = new Map(d!.observations.map((o) => [o.refid, o]));
     expect(by.get('MDC_PRESS_BLD_NONINV_SYS')?.number).toBe(121);
     expect(by.get('MDC_PRESS_BLD_NONINV_SYS')?.unit).toBe('mm[Hg]');
@@ -128,10 +137,22 @@ describe('simulated monitor messages through the HL7 decoder', () => {
 
   it('alarm frames decode to PCD-04 alarms with priority, kind, phase and text', () => {
     const t = Date.UTC(2026, 0, 1) * 1000;
-    const [d] = decodeAll([buildAlarmFrame(id, {
-      id: 'A1', event: { mdc: 196680, refid: 'MDC_EVT_LEAD_OFF' }, text: 'ECG LEAD OFF',
-      source: { mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', containment: '1.1.1.147842' }, priority: 'PM', kind: 'ST', phase: 'start', state: 'active',
-    }, { controlId: 'A1', timeUs: t })]);
+    const [d] = decodeAll([
+      buildAlarmFrame(
+        id,
+        {
+          id: 'A1',
+          event: { mdc: 196680, refid: 'MDC_EVT_LEAD_OFF' },
+          text: 'ECG LEAD OFF',
+          source: { mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', containment: '1.1.1.147842' },
+          priority: 'PM',
+          kind: 'ST',
+          phase: 'start',
+          state: 'active',
+        },
+        { controlId: 'A1', timeUs: t },
+      ),
+    ]);
     expect(d!.alarms).toHaveLength(1);
     const a = d!.alarms[0]!;
     expect(a.refid).toBe('MDC_EVT_LEAD_OFF');

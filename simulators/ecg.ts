@@ -125,9 +125,11 @@ export function createWaveSynth(seed: number): WaveSynth {
         ecg[i] = leadOff ? INVALID_SAMPLE : Math.round(ecgAt(t + i / WAVES.ecg.rateHz) / WAVES.ecg.resolution);
       }
       const pleth = new Int32Array(nPleth);
-      for (let i = 0; i < nPleth; i++) pleth[i] = Math.round(200 + 600 * plethAt(t + i / WAVES.pleth.rateHz) + 2 * gauss());
+      for (let i = 0; i < nPleth; i++)
+        pleth[i] = Math.round(200 + 600 * plethAt(t + i / WAVES.pleth.rateHz) + 2 * gauss());
       const resp = new Int32Array(nResp);
-      for (let i = 0; i < nResp; i++) resp[i] = Math.round(1000 + 400 * respAt(t + i / WAVES.resp.rateHz) + 3 * gauss());
+      for (let i = 0; i < nResp; i++)
+        resp[i] = Math.round(1000 + 400 * respAt(t + i / WAVES.resp.rateHz) + 3 * gauss());
       respPhase = respPhaseAt(t + dur);
       t += dur;
       return { ecg, pleth, resp };

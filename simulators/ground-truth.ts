@@ -42,8 +42,21 @@ export interface TruthAlarm {
   priority: string;
 }
 
-export const FAULT_KINDS = ['garbage', 'truncate', 'oversize', 'checksum', 'disconnect', 'clock-skew', 'clock-jump', 'burst',
-  'drip', 'duplicate', 'no-ack-read', 'power-cycle', 'nak'] as const;
+export const FAULT_KINDS = [
+  'garbage',
+  'truncate',
+  'oversize',
+  'checksum',
+  'disconnect',
+  'clock-skew',
+  'clock-jump',
+  'burst',
+  'drip',
+  'duplicate',
+  'no-ack-read',
+  'power-cycle',
+  'nak',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface TruthFault {
@@ -85,5 +98,8 @@ export const noTruth: TruthSink = { write: () => undefined, close: async () => u
 
 /** Parses an NDJSON truth file's text. */
 export function parseTruth(text: string): Truth[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Truth);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Truth);
 }

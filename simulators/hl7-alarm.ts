@@ -20,7 +20,11 @@ export interface SimAlarm {
 
 const PROFILE = 'IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4^ISO';
 
-export function buildAlarmFrame(id: MonitorIdentity, a: SimAlarm, o: { controlId: string; timeUs: number; utcOffsetMin?: number } & SimMarking): Buffer {
+export function buildAlarmFrame(
+  id: MonitorIdentity,
+  a: SimAlarm,
+  o: { controlId: string; timeUs: number; utcOffsetMin?: number } & SimMarking,
+): Buffer {
   const ts = formatHl7Time(o.timeUs, o.utcOffsetMin ?? 0);
   const c = a.source.containment;
   const abnormal = a.kind === 'SP' ? 'H' : 'A';

@@ -7,7 +7,12 @@ const v = { hr: 80, spo2: 97, rr: 15, pulse: 79 };
 
 describe('simulated PCD-01 monitor', () => {
   it('puts each OBX field where IHE PCD TF-2 puts it', () => {
-    const msg = buildPcd01(id, v, { controlId: 'C1', timeUs: Date.UTC(2026, 0, 1, 0, 0, 0) * 1000, utcOffsetMin: 420, demo: true });
+    const msg = buildPcd01(id, v, {
+      controlId: 'C1',
+      timeUs: Date.UTC(2026, 0, 1, 0, 0, 0) * 1000,
+      utcOffsetMin: 420,
+      demo: true,
+    });
     const segs = msg.split('\r').filter(Boolean);
     expect(segs.map((s) => s.slice(0, 3))).toEqual(['MSH', 'PID', 'PV1', 'OBR', 'OBX', 'OBX', 'OBX', 'OBX', 'OBX']);
     const msh = segs[0]!.split('|');

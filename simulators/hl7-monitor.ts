@@ -41,7 +41,10 @@ export interface Pcd01Options extends SimMarking {
 }
 
 /** The MSH/PV1 part every simulated message of this monitor shares (encodePcd01 options). */
-export function monitorHeader(id: MonitorIdentity, o: { controlId: string; timeUs: number; utcOffsetMin?: number } & SimMarking) {
+export function monitorHeader(
+  id: MonitorIdentity,
+  o: { controlId: string; timeUs: number; utcOffsetMin?: number } & SimMarking,
+) {
   return {
     controlId: o.controlId,
     timeUs: o.timeUs,
@@ -57,7 +60,14 @@ export function monitorHeader(id: MonitorIdentity, o: { controlId: string; timeU
 export function buildPcd01(id: MonitorIdentity, v: Vitals, o: Pcd01Options): string {
   const flags = valueFlags(o);
   const row = (m: { mdc: number; refid: string }, path: string, value: number, u: { mdc: number; refid: string }) => ({
-    mdc: m.mdc, refid: m.refid, containment: path, value, unitMdc: u.mdc, unitRefid: u.refid, flags, timeUs: o.timeUs,
+    mdc: m.mdc,
+    refid: m.refid,
+    containment: path,
+    value,
+    unitMdc: u.mdc,
+    unitRefid: u.refid,
+    flags,
+    timeUs: o.timeUs,
   });
   return encodePcd01({
     ...monitorHeader(id, o),

@@ -16,17 +16,41 @@ export interface FrameTiming extends SimMarking {
 
 /** One waveform message: the chunk's first sample is at `timeUs` (OBR-7), its end in OBR-8. */
 export function buildWaveFrame(id: MonitorIdentity, w: WaveChunk, o: FrameTiming): Buffer {
-  return mllpWrap(encodePcd01({
-    ...monitorHeader(id, o),
-    waves: [
-      { ...METRICS.MDC_ECG_ELEC_POTL_II, containment: '1.1.1.131330', samples: w.ecg, rateHz: WAVES.ecg.rateHz, resolution: WAVES.ecg.resolution,
-        unitMdc: UNITS.MDC_DIM_MILLI_VOLT.mdc, unitRefid: UNITS.MDC_DIM_MILLI_VOLT.refid, invalid: INVALID_SAMPLE },
-      { ...METRICS.MDC_PULS_OXIM_PLETH, containment: '1.2.1.150452', samples: w.pleth, rateHz: WAVES.pleth.rateHz, resolution: WAVES.pleth.resolution,
-        unitMdc: UNITS.MDC_DIM_DIMLESS.mdc, unitRefid: UNITS.MDC_DIM_DIMLESS.refid },
-      { ...METRICS.MDC_IMPED_TTHOR, containment: '1.3.1.151780', samples: w.resp, rateHz: WAVES.resp.rateHz, resolution: WAVES.resp.resolution,
-        unitMdc: UNITS.MDC_DIM_DIMLESS.mdc, unitRefid: UNITS.MDC_DIM_DIMLESS.refid },
-    ],
-  }));
+  return mllpWrap(
+    encodePcd01({
+      ...monitorHeader(id, o),
+      waves: [
+        {
+          ...METRICS.MDC_ECG_ELEC_POTL_II,
+          containment: '1.1.1.131330',
+          samples: w.ecg,
+          rateHz: WAVES.ecg.rateHz,
+          resolution: WAVES.ecg.resolution,
+          unitMdc: UNITS.MDC_DIM_MILLI_VOLT.mdc,
+          unitRefid: UNITS.MDC_DIM_MILLI_VOLT.refid,
+          invalid: INVALID_SAMPLE,
+        },
+        {
+          ...METRICS.MDC_PULS_OXIM_PLETH,
+          containment: '1.2.1.150452',
+          samples: w.pleth,
+          rateHz: WAVES.pleth.rateHz,
+          resolution: WAVES.pleth.resolution,
+          unitMdc: UNITS.MDC_DIM_DIMLESS.mdc,
+          unitRefid: UNITS.MDC_DIM_DIMLESS.refid,
+        },
+        {
+          ...METRICS.MDC_IMPED_TTHOR,
+          containment: '1.3.1.151780',
+          samples: w.resp,
+          rateHz: WAVES.resp.rateHz,
+          resolution: WAVES.resp.resolution,
+          unitMdc: UNITS.MDC_DIM_DIMLESS.mdc,
+          unitRefid: UNITS.MDC_DIM_DIMLESS.refid,
+        },
+      ],
+    }),
+  );
 }
 
 export interface SlowNumerics {
@@ -42,16 +66,34 @@ export function buildSlowNumericsFrame(id: MonitorIdentity, v: SlowNumerics, o: 
   if (v.nibp) {
     const u = UNITS.MDC_DIM_MMHG;
     const row = (m: { mdc: number; refid: string }, path: string, value: number): EncodeNumeric => ({
-      mdc: m.mdc, refid: m.refid, containment: path, value, unitMdc: u.mdc, unitRefid: u.refid, flags, timeUs: v.nibp?.timeUs ?? o.timeUs, method: 'APERIODIC',
+      mdc: m.mdc,
+      refid: m.refid,
+      containment: path,
+      value,
+      unitMdc: u.mdc,
+      unitRefid: u.refid,
+      flags,
+      timeUs: v.nibp?.timeUs ?? o.timeUs,
+      method: 'APERIODIC',
     });
     numerics.push(row(METRICS.MDC_PRESS_BLD_NONINV_SYS, '1.4.1.150021', v.nibp.sys));
     numerics.push(row(METRICS.MDC_PRESS_BLD_NONINV_DIA, '1.4.1.150022', v.nibp.dia));
     numerics.push(row(METRICS.MDC_PRESS_BLD_NONINV_MEAN, '1.4.1.150023', v.nibp.mean));
   }
-  numerics.push({ mdc: METRICS.MDC_TEMP_BODY.mdc, refid: METRICS.MDC_TEMP_BODY.refid, containment: '1.5.1.150364', value: Math.round(v.tempC * 10) / 10,
-    unitMdc: UNITS.MDC_DIM_DEGC.mdc, unitRefid: UNITS.MDC_DIM_DEGC.refid, flags, timeUs: o.timeUs });
-  return mllpWrap(encodePcd01({
-    ...monitorHeader(id, o),
-    numerics,
-  }));
+  numerics.push({
+    mdc: METRICS.MDC_TEMP_BODY.mdc,
+    refid: METRICS.MDC_TEMP_BODY.refid,
+    containment: '1.5.1.150364',
+    value: Math.round(v.tempC * 10) / 10,
+    unitMdc: UNITS.MDC_DIM_DEGC.mdc,
+    unitRefid: UNITS.MDC_DIM_DEGC.refid,
+    flags,
+    timeUs: o.timeUs,
+  });
+  return mllpWrap(
+    encodePcd01({
+      ...monitorHeader(id, o),
+      numerics,
+    }),
+  );
 }

@@ -14,8 +14,14 @@ import { createWardMonitor } from './ward.js';
 const id = { eui64: '0256570000000001', model: 'VW-SIM', bed: 'Bed 1' };
 
 const ALARM: SimAlarm = {
-  id: 'a1', event: { mdc: 196648, refid: 'MDC_EVT_HI' }, text: 'HR HIGH', source: { mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', containment: '1.1.1.147842' },
-  priority: 'PM', kind: 'SP', phase: 'start', state: 'active',
+  id: 'a1',
+  event: { mdc: 196648, refid: 'MDC_EVT_HI' },
+  text: 'HR HIGH',
+  source: { mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', containment: '1.1.1.147842' },
+  priority: 'PM',
+  kind: 'SP',
+  phase: 'start',
+  state: 'active',
 };
 
 /** Every MLLP message a monitor writes in `ms` (vitals, waves, slow numerics), and one of its alarm reports. */
@@ -23,7 +29,8 @@ async function capture(o: { asReal?: boolean; demo?: boolean }, ms = 1200): Prom
   const messages: string[] = [];
   const framer = createMllpFramer();
   const sink = {
-    write: (b: Buffer) => framer.push(b, { frame: (f) => void messages.push(f.toString('utf8')), error: () => undefined }),
+    write: (b: Buffer) =>
+      framer.push(b, { frame: (f) => void messages.push(f.toString('utf8')), error: () => undefined }),
     close: async () => undefined,
   };
   const mon = runMonitor({ identity: id, seed: 4, intervalMs: 100, slowNumericsEveryMs: 200, ...o, sink });
@@ -66,7 +73,8 @@ describe('simulators mark what they send as simulated', () => {
     const waves = decoded.flatMap((d) => d.waves);
     expect(obs.length).toBeGreaterThan(10);
     expect(waves.length).toBeGreaterThan(0);
-    for (const o of obs) expect((o.flags ?? 0) & (Flag.FLAG_TEST | Flag.FLAG_DEMO)).toBe(Flag.FLAG_TEST | Flag.FLAG_DEMO);
+    for (const o of obs)
+      expect((o.flags ?? 0) & (Flag.FLAG_TEST | Flag.FLAG_DEMO)).toBe(Flag.FLAG_TEST | Flag.FLAG_DEMO);
     for (const w of waves) expect((w.flags ?? 0) & Flag.FLAG_TEST).toBe(Flag.FLAG_TEST);
     for (const a of decoded.flatMap((d) => d.alarms)) expect((a.flags ?? 0) & Flag.FLAG_TEST).toBe(Flag.FLAG_TEST);
   });
@@ -76,17 +84,23 @@ describe('simulators mark what they send as simulated', () => {
     expect(msgs.length).toBeGreaterThan(3);
     for (const m of msgs) expect(field(segments(m, 'MSH')[0] ?? '', 10)).toBe('P');
     for (const s of msgs.flatMap((m) => segments(m, 'OBX'))) expect(field(s, 8).split('~')).not.toContain('DEMO');
-    for (const d of decode(msgs)) for (const o of d.observations) expect((o.flags ?? 0) & (Flag.FLAG_TEST | Flag.FLAG_DEMO)).toBe(0);
+    for (const d of decode(msgs))
+      for (const o of d.observations) expect((o.flags ?? 0) & (Flag.FLAG_TEST | Flag.FLAG_DEMO)).toBe(0);
   });
 
   it('the load-test ward monitor too', () => {
     const w = createWardMonitor(1);
-    const m = w.next(Date.now() * 1000).toString('utf8').replace(/^\x0b|\x1c\r$/g, '');
+    const m = w
+      .next(Date.now() * 1000)
+      .toString('utf8')
+      .replace(/^\x0b|\x1c\r$/g, '');
     expect(field(segments(m, 'MSH')[0] ?? '', 10)).toBe('T');
     const rows = segments(m, 'OBX').filter(isValueRow);
     expect(rows.length).toBe(3);
     for (const s of rows) expect(field(s, 8)).toBe('DEMO');
-    const real = createWardMonitor(1, { asReal: true }).next(Date.now() * 1000).toString('utf8');
+    const real = createWardMonitor(1, { asReal: true })
+      .next(Date.now() * 1000)
+      .toString('utf8');
     expect(field(segments(real.replace(/^\x0b/, ''), 'MSH')[0] ?? '', 10)).toBe('P');
   });
 });

@@ -7,7 +7,8 @@ import { createMllpFramer, mllpWrap } from '../decoders/framing/mllp.js';
 import { createMllpClient, readAck, type MllpClient } from './mllp-client.js';
 
 const msg = (id: string) => mllpWrap(`MSH|^~\\&|SIM||||20260101||ORU^R01^ORU_R01|${id}|T|2.6\rPID|||\r`);
-const ack = (code: string, id: string) => mllpWrap(`MSH|^~\\&|GW||||20260101||ACK^R01^ACK|A${id}|T|2.6\rMSA|${code}|${id}\r`);
+const ack = (code: string, id: string) =>
+  mllpWrap(`MSH|^~\\&|GW||||20260101||ACK^R01^ACK|A${id}|T|2.6\rMSA|${code}|${id}\r`);
 
 let server: Server | null = null;
 let client: MllpClient<string> | null = null;
@@ -25,26 +26,31 @@ describe('MLLP sender', () => {
     let overlap = 0;
     server = createServer((s) => {
       const f = createMllpFramer();
-      s.on('data', (b: Buffer) => f.push(b, {
-        frame: (fr) => {
-          const id = fr.toString('latin1').split('\r')[0]!.split('|')[9]!;
-          received.push(id);
-          // Another message while one is unanswered: the sender did not wait (a resend of the same id is fine).
-          if (unanswered !== null && unanswered !== id) overlap++;
-          const code = script[id]?.shift();
-          if (code) {
-            unanswered = null;
-            s.write(ack(code, id));
-          } else unanswered = id; // swallowed: the sender must time out and resend
-        },
-        error: () => undefined,
-      }));
+      s.on('data', (b: Buffer) =>
+        f.push(b, {
+          frame: (fr) => {
+            const id = fr.toString('latin1').split('\r')[0]!.split('|')[9]!;
+            received.push(id);
+            // Another message while one is unanswered: the sender did not wait (a resend of the same id is fine).
+            if (unanswered !== null && unanswered !== id) overlap++;
+            const code = script[id]?.shift();
+            if (code) {
+              unanswered = null;
+              s.write(ack(code, id));
+            } else unanswered = id; // swallowed: the sender must time out and resend
+          },
+          error: () => undefined,
+        }),
+      );
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
     const acked: string[] = [];
     const rejected: string[] = [];
-    client = createMllpClient<string>({ port, ackTimeoutMs: 300, retryMs: 50 }, { acked: (m) => void acked.push(m.meta), rejected: (m) => void rejected.push(m.meta) });
+    client = createMllpClient<string>(
+      { port, ackTimeoutMs: 300, retryMs: 50 },
+      { acked: (m) => void acked.push(m.meta), rejected: (m) => void rejected.push(m.meta) },
+    );
     for (const id of ['m1', 'm2', 'm3', 'm4']) client.send({ bytes: msg(id), controlId: id, meta: id });
     expect(await client.drain(5000)).toBe(true);
     expect(received).toEqual(['m1', 'm1', 'm2', 'm3', 'm3', 'm4']);

@@ -34,7 +34,16 @@ export interface MllpClientEvents<T> {
 
 export interface MllpClient<T> {
   send(m: QueuedMessage<T>): void;
-  readonly counters: { sent: number; resent: number; acked: number; errors: number; rejected: number; timeouts: number; dropped: number; connects: number };
+  readonly counters: {
+    sent: number;
+    resent: number;
+    acked: number;
+    errors: number;
+    rejected: number;
+    timeouts: number;
+    dropped: number;
+    connects: number;
+  };
   readonly queued: number;
   readonly connected: boolean;
   /** Fault: stop reading ACKs for `ms` and keep sending without waiting (a peer that never reads). */

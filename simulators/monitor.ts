@@ -81,15 +81,24 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
   const synth = createWaveSynth(o.seed);
   let chunk = 0;
   const leadOffAt = 20_000 + ((o.seed * 7919) % 89) * 1000; // episodes spread over the beds and the period
-  const leadOff = (ms: number): boolean => o.alarms === true && ms - startMs >= leadOffAt && (ms - startMs - leadOffAt) % LEAD_OFF_PERIOD_MS < LEAD_OFF_MS;
+  const leadOff = (ms: number): boolean =>
+    o.alarms === true && ms - startMs >= leadOffAt && (ms - startMs - leadOffAt) % LEAD_OFF_PERIOD_MS < LEAD_OFF_MS;
   const waveTick = (): void => {
     if (stopped) return;
     const now = nowUs() / 1000;
-    if (now - (startMs + (chunk + 1) * CHUNK_MS) > MAX_WAVE_CATCH_UP_MS) chunk = Math.floor((now - startMs) / CHUNK_MS) - 1;
+    if (now - (startMs + (chunk + 1) * CHUNK_MS) > MAX_WAVE_CATCH_UP_MS)
+      chunk = Math.floor((now - startMs) / CHUNK_MS) - 1;
     while (startMs + (chunk + 1) * CHUNK_MS <= now) {
       const startChunkMs = startMs + chunk * CHUNK_MS;
       const w = synth.next(latest.hr, latest.rr, leadOff(startChunkMs));
-      o.sink.write(buildWaveFrame(o.identity, w, { controlId: `${tag}W${String(chunk).padStart(8, '0')}`, timeUs: startChunkMs * 1000, utcOffsetMin, ...mark }));
+      o.sink.write(
+        buildWaveFrame(o.identity, w, {
+          controlId: `${tag}W${String(chunk).padStart(8, '0')}`,
+          timeUs: startChunkMs * 1000,
+          utcOffsetMin,
+          ...mark,
+        }),
+      );
       wavesSent++;
       o.onWave?.(startChunkMs * 1000, nowUs());
       chunk++;
@@ -119,7 +128,13 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
       nibp = { sys, dia, mean: Math.round(dia + (sys - dia) / 3), timeUs: t };
     }
     slowSent++;
-    o.sink.write(buildSlowNumericsFrame(o.identity, { nibp, tempC: temp }, { controlId: `${tag}S${String(slowSent).padStart(8, '0')}`, timeUs: t, utcOffsetMin, ...mark }));
+    o.sink.write(
+      buildSlowNumericsFrame(
+        o.identity,
+        { nibp, tempC: temp },
+        { controlId: `${tag}S${String(slowSent).padStart(8, '0')}`, timeUs: t, utcOffsetMin, ...mark },
+      ),
+    );
   };
   const slowEvery = o.slowNumericsEveryMs ?? 10_000;
   if (slowEvery > 0) {
@@ -132,9 +147,21 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
   let alarmSeq = 0;
   const sendAlarm = (a: SimAlarm, t: number): void => {
     alarmSeq++;
-    o.sink.write(buildAlarmFrame(o.identity, a, { controlId: `${tag}A${String(alarmSeq).padStart(8, '0')}`, timeUs: t, utcOffsetMin, ...mark }));
+    o.sink.write(
+      buildAlarmFrame(o.identity, a, {
+        controlId: `${tag}A${String(alarmSeq).padStart(8, '0')}`,
+        timeUs: t,
+        utcOffsetMin,
+        ...mark,
+      }),
+    );
   };
-  const setAlarm = (key: string, on: boolean, make: () => Omit<SimAlarm, 'id' | 'phase' | 'state'>, t: number): void => {
+  const setAlarm = (
+    key: string,
+    on: boolean,
+    make: () => Omit<SimAlarm, 'id' | 'phase' | 'state'>,
+    t: number,
+  ): void => {
     const cur = active.get(key);
     if (on && !cur) {
       alarmSeq++;
@@ -149,11 +176,44 @@ export function runMonitor(o: MonitorOptions): RunningMonitor {
   const ECG_SRC = { mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', containment: '1.1.1.147842' };
   const SPO2_SRC = { mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', containment: '1.2.1.150456' };
   function checkAlarms(v: Vitals, t: number): void {
-    setAlarm('leadoff', leadOff(t / 1000), () => ({ event: { mdc: 196680, refid: 'MDC_EVT_LEAD_OFF' }, text: 'ECG LEAD OFF', source: ECG_SRC, priority: 'PM', kind: 'ST' }), t);
+    setAlarm(
+      'leadoff',
+      leadOff(t / 1000),
+      () => ({
+        event: { mdc: 196680, refid: 'MDC_EVT_LEAD_OFF' },
+        text: 'ECG LEAD OFF',
+        source: ECG_SRC,
+        priority: 'PM',
+        kind: 'ST',
+      }),
+      t,
+    );
     const hrOn = active.has('hrhigh') ? v.hr > 100 : v.hr > 105;
-    setAlarm('hrhigh', hrOn, () => ({ event: { mdc: 196648, refid: 'MDC_EVT_HI' }, text: 'HR HIGH', source: ECG_SRC, priority: 'PM', kind: 'SP' }), t);
+    setAlarm(
+      'hrhigh',
+      hrOn,
+      () => ({
+        event: { mdc: 196648, refid: 'MDC_EVT_HI' },
+        text: 'HR HIGH',
+        source: ECG_SRC,
+        priority: 'PM',
+        kind: 'SP',
+      }),
+      t,
+    );
     const spo2On = active.has('spo2low') ? v.spo2 < 93 : v.spo2 < 92;
-    setAlarm('spo2low', spo2On, () => ({ event: { mdc: 196670, refid: 'MDC_EVT_LO' }, text: 'SpO2 LOW', source: SPO2_SRC, priority: 'PH', kind: 'SP' }), t);
+    setAlarm(
+      'spo2low',
+      spo2On,
+      () => ({
+        event: { mdc: 196670, refid: 'MDC_EVT_LO' },
+        text: 'SpO2 LOW',
+        source: SPO2_SRC,
+        priority: 'PH',
+        kind: 'SP',
+      }),
+      t,
+    );
   }
 
   return {

@@ -13,30 +13,46 @@ const T0 = Date.UTC(2026, 2, 1) * 1000;
 
 describe('physiology', () => {
   it('stays in physiological ranges under any events, durations and seeds', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-      fc.array(fc.record({ kind: fc.constantFrom(...EVENT_KINDS), at: fc.integer({ min: 0, max: 600 }), len: fc.integer({ min: 5, max: 400 }) }), { maxLength: 6 }),
-      (seed, events) => {
-        const p = createPhysiology(seed);
-        for (let s = 0; s < 900; s++) {
-          for (const e of events) {
-            if (e.at === s) p.start(e.kind, 15);
-            if (e.at + e.len === s) p.stop(e.kind);
-          }
-          for (let k = 0; k < 10; k++) {
-            const st = p.step(0.1);
-            for (const [key, [lo, hi]] of Object.entries(RANGES)) {
-              const v = st[key as keyof PhysioState] as number;
-              if (!(v >= lo && v <= hi)) throw new Error(`${key} = ${v} outside ${lo}-${hi} at ${s} s`);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom(...EVENT_KINDS),
+            at: fc.integer({ min: 0, max: 600 }),
+            len: fc.integer({ min: 5, max: 400 }),
+          }),
+          { maxLength: 6 },
+        ),
+        (seed, events) => {
+          const p = createPhysiology(seed);
+          for (let s = 0; s < 900; s++) {
+            for (const e of events) {
+              if (e.at === s) p.start(e.kind, 15);
+              if (e.at + e.len === s) p.stop(e.kind);
             }
-            if (!(st.dia < st.map && st.map < st.sys)) throw new Error(`pressures out of order ${st.dia}/${st.map}/${st.sys}`);
+            for (let k = 0; k < 10; k++) {
+              const st = p.step(0.1);
+              for (const [key, [lo, hi]] of Object.entries(RANGES)) {
+                const v = st[key as keyof PhysioState] as number;
+                if (!(v >= lo && v <= hi)) throw new Error(`${key} = ${v} outside ${lo}-${hi} at ${s} s`);
+              }
+              if (!(st.dia < st.map && st.map < st.sys))
+                throw new Error(`pressures out of order ${st.dia}/${st.map}/${st.sys}`);
+            }
           }
-        }
-      }), { numRuns: 25 });
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('events change the numbers as they should, and recover', () => {
-    const mean = (seed: number, kind: (typeof EVENT_KINDS)[number] | null, key: keyof PhysioState): [number, number] => {
+    const mean = (
+      seed: number,
+      kind: (typeof EVENT_KINDS)[number] | null,
+      key: keyof PhysioState,
+    ): [number, number] => {
       const p = createPhysiology(seed);
       for (let i = 0; i < 1200; i++) p.step(0.1); // 2 min settle
       const base = p.state[key] as number;
@@ -141,7 +157,9 @@ describe('waveforms', () => {
   it('the same seed gives the same bytes; another seed does not', () => {
     const bytes = (seed: number): string => {
       const bed = createBed(2, seed, T0);
-      const devs = (['hl7', 'nonin7', 'masimo', 'ble-bridge'] as const).map((p) => createSimDevice(p, { id: p, bed, bedNo: 2, seed }));
+      const devs = (['hl7', 'nonin7', 'masimo', 'ble-bridge'] as const).map((p) =>
+        createSimDevice(p, { id: p, bed, bedNo: 2, seed }),
+      );
       const out: Buffer[] = [];
       for (let us = T0; us < T0 + 20e6; us += 50_000) {
         bed.advanceTo(us);

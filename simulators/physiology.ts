@@ -112,8 +112,17 @@ export const ADULT_WARD: PhysiologyProfile = { hr: 78, spo2: 97, rr: 16, sys: 12
 
 /** Physiological ranges every state stays in (property-tested): what a monitor could display for a living adult. */
 export const RANGES = {
-  hr: [25, 220], pulse: [25, 220], spo2: [50, 100], rr: [0, 60], sys: [50, 240], dia: [25, 140], map: [35, 180],
-  tempC: [33, 42], etco2: [0, 10], stMm: [-5, 5], pi: [0.05, 20],
+  hr: [25, 220],
+  pulse: [25, 220],
+  spo2: [50, 100],
+  rr: [0, 60],
+  sys: [50, 240],
+  dia: [25, 140],
+  map: [35, 180],
+  tempC: [33, 42],
+  etco2: [0, 10],
+  stMm: [-5, 5],
+  pi: [0.05, 20],
 } as const satisfies Record<string, readonly [number, number]>;
 
 interface EventShape {
@@ -146,9 +155,15 @@ export function createPhysiology(seed: number, profile: PhysiologyProfile = ADUL
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   // Each bed starts a little apart so a ward does not look cloned.
   const base = {
-    hr: profile.hr + gauss() * 8, spo2: Math.min(99.5, profile.spo2 + gauss() * 0.8), rr: profile.rr + gauss() * 2,
-    sys: profile.sys + gauss() * 10, dia: profile.dia + gauss() * 6, tempC: profile.tempC + gauss() * 0.25, etco2: profile.etco2 + gauss() * 0.3,
-    stMm: gauss() * 0.2, pi: 2.5 + Math.abs(gauss()),
+    hr: profile.hr + gauss() * 8,
+    spo2: Math.min(99.5, profile.spo2 + gauss() * 0.8),
+    rr: profile.rr + gauss() * 2,
+    sys: profile.sys + gauss() * 10,
+    dia: profile.dia + gauss() * 6,
+    tempC: profile.tempC + gauss() * 0.25,
+    etco2: profile.etco2 + gauss() * 0.3,
+    stMm: gauss() * 0.2,
+    pi: 2.5 + Math.abs(gauss()),
   };
   const x = { ...base };
   const sev = new Map<EventKind, { target: number; level: number; rampS: number }>();
@@ -201,7 +216,8 @@ export function createPhysiology(seed: number, profile: PhysiologyProfile = ADUL
           sev.delete(k);
           continue;
         }
-        for (const [key, d] of Object.entries(EVENTS[k].shift) as [keyof typeof target, number][]) target[key] += d * e.level;
+        for (const [key, d] of Object.entries(EVENTS[k].shift) as [keyof typeof target, number][])
+          target[key] += d * e.level;
       }
       const apnoea = (sev.get('apnoea')?.level ?? 0) > 0.5;
       apnoeaS = apnoea ? apnoeaS + dt : Math.max(0, apnoeaS - dt * 2); // recovers twice as fast once breathing resumes

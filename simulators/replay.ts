@@ -24,7 +24,8 @@ export function replayPlan(raw: Buffer, idx: string, speed = 1): ReplayChunk[] {
     if (!m) throw new ReplayFormatError(`index line ${n + 1}: expected "<time us> <bytes>"`);
     const us = Number(m[1]);
     const len = Number(m[2]);
-    if (at + len > raw.length) throw new ReplayFormatError(`index line ${n + 1}: runs past the end of the raw file (${raw.length} bytes)`);
+    if (at + len > raw.length)
+      throw new ReplayFormatError(`index line ${n + 1}: runs past the end of the raw file (${raw.length} bytes)`);
     const gap = prevUs === null ? 0 : Math.max(0, us - prevUs) / 1000;
     out.push({ bytes: raw.subarray(at, at + len), delayMs: speed > 0 && Number.isFinite(speed) ? gap / speed : 0 });
     at += len;
@@ -41,7 +42,11 @@ export function loadCapture(file: string, speed = 1): ReplayChunk[] {
 }
 
 /** Writes the chunks with their delays; resolves when done (or stopped). */
-export async function playChunks(chunks: readonly ReplayChunk[], write: (b: Buffer) => void, o: { stopped?: () => boolean } = {}): Promise<number> {
+export async function playChunks(
+  chunks: readonly ReplayChunk[],
+  write: (b: Buffer) => void,
+  o: { stopped?: () => boolean } = {},
+): Promise<number> {
   let written = 0;
   // Delays are kept against a running schedule, so timer lateness does not accumulate over a long capture.
   let due = performance.now();

@@ -22,8 +22,12 @@ export const SIM_UTC_OFFSET_MIN = 420;
 
 /** Serial line settings of each protocol's real device (docs/serial-oximeters.md, docs/datex.md, docs/ble-bridge.md). */
 const SERIAL: Record<string, { baudRate: number; parity?: 'even' }> = {
-  nonin7: { baudRate: 9600 }, nonin8: { baudRate: 9600 }, masimo: { baudRate: 9600 }, datex: { baudRate: 19200, parity: 'even' },
-  'ble-bridge': { baudRate: 115200 }, hl7: { baudRate: 115200 },
+  nonin7: { baudRate: 9600 },
+  nonin8: { baudRate: 9600 },
+  masimo: { baudRate: 9600 },
+  datex: { baudRate: 19200, parity: 'even' },
+  'ble-bridge': { baudRate: 115200 },
+  hl7: { baudRate: 115200 },
 };
 
 export interface RunnerOptions {
@@ -81,36 +85,75 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
   const sc = o.scenario;
   const host = o.host ?? '127.0.0.1';
   const usePty = !o.noSocat && socatAvailable();
-  const counters: RunnerCounters = { frames: 0, bytes: 0, acks: 0, naks: 0, resends: 0, faults: 0, unsent: 0, samples: 0 };
+  const counters: RunnerCounters = {
+    frames: 0,
+    bytes: 0,
+    acks: 0,
+    naks: 0,
+    resends: 0,
+    faults: 0,
+    unsent: 0,
+    samples: 0,
+  };
   const devices: RunningDevice[] = [];
   const gatewayDevices: GatewayDevice[] = [];
   const beds = new Map<number, Bed>();
   const startRef = { us: 0 };
   // Beds are created at start (their clock starts then); devices hold a lazy reference through this proxy.
   const bedOf = (no: number): Bed => beds.get(no)!;
-  const pending: { spec: ScenarioDevice; bedNo: number; seed: number; port: DevicePort | null; mllpPort: number; early: Buffer[] }[] = [];
+  const pending: {
+    spec: ScenarioDevice;
+    bedNo: number;
+    seed: number;
+    port: DevicePort | null;
+    mllpPort: number;
+    early: Buffer[];
+  }[] = [];
   try {
     for (const b of sc.beds) {
       for (const d of b.devices) {
         let port: DevicePort | null = null;
         let mllpPort = 0;
         // Masimo sends local time without an offset (docs/serial-oximeters.md): the gateway is told the device's offset.
-        const extra = { simulated: true, bed: `Bed ${b.bed}`, ...(d.protocol === 'masimo' ? { utcOffsetMin: SIM_UTC_OFFSET_MIN } : {}),
-          ...(o.silence !== undefined ? { silence: o.silence } : {}) } as const;
+        const extra = {
+          simulated: true,
+          bed: `Bed ${b.bed}`,
+          ...(d.protocol === 'masimo' ? { utcOffsetMin: SIM_UTC_OFFSET_MIN } : {}),
+          ...(o.silence !== undefined ? { silence: o.silence } : {}),
+        } as const;
         if (d.transport === 'mllp') {
           mllpPort = await freePort();
-          gatewayDevices.push({ id: d.id, protocol: 'hl7', ...extra, transport: { kind: 'mllp-listener', host, port: mllpPort, allowedPeers: ['127.0.0.1', '::1'] } });
+          gatewayDevices.push({
+            id: d.id,
+            protocol: 'hl7',
+            ...extra,
+            transport: { kind: 'mllp-listener', host, port: mllpPort, allowedPeers: ['127.0.0.1', '::1'] },
+          });
         } else if (d.transport === 'serial' && usePty) {
           port = await openPtyPort(o.ptyDir, d.id);
           const line = SERIAL[d.protocol] ?? { baudRate: 9600 };
           gatewayDevices.push({
-            id: d.id, protocol: d.protocol, ...extra,
-            transport: d.protocol === 'ble-bridge' ? { kind: 'ble-bridge', path: port.hostPath ?? '', baudRate: line.baudRate }
-              : { kind: 'serial', path: port.hostPath ?? '', baudRate: line.baudRate, ...(line.parity ? { parity: line.parity } : {}) },
+            id: d.id,
+            protocol: d.protocol,
+            ...extra,
+            transport:
+              d.protocol === 'ble-bridge'
+                ? { kind: 'ble-bridge', path: port.hostPath ?? '', baudRate: line.baudRate }
+                : {
+                    kind: 'serial',
+                    path: port.hostPath ?? '',
+                    baudRate: line.baudRate,
+                    ...(line.parity ? { parity: line.parity } : {}),
+                  },
           });
         } else {
           port = await openTcpPort(host, 0);
-          gatewayDevices.push({ id: d.id, protocol: d.protocol, ...extra, transport: { kind: 'tcp', host, port: port.port ?? 0 } });
+          gatewayDevices.push({
+            id: d.id,
+            protocol: d.protocol,
+            ...extra,
+            transport: { kind: 'tcp', host, port: port.port ?? 0 },
+          });
         }
         const early: Buffer[] = [];
         // Host bytes before start (a Datex request sent as soon as the gateway opened the port) reach the device then,
@@ -134,7 +177,16 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
   };
 
   // Per device: how the next emissions are written (faults change it for a while).
-  interface WriteMode { truncate: number; checksum: number; oversize: number; duplicate: number; burstUntil: number; dripUntil: number; held: Buffer[]; chain: Promise<void> }
+  interface WriteMode {
+    truncate: number;
+    checksum: number;
+    oversize: number;
+    duplicate: number;
+    burstUntil: number;
+    dripUntil: number;
+    held: Buffer[];
+    chain: Promise<void>;
+  }
   const modes = new Map<string, WriteMode>();
 
   const lost = (rd: RunningDevice, e: Emission, kind: 'truncate' | 'checksum' | 'oversize', nowUs: number) => {
@@ -148,7 +200,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       const i = 1 + Math.floor(rng() * (c.length - 3));
       const v = c[i]!;
       if (protocol === 'datex' && (v === 0x7e || v === 0x7d)) continue;
-      const nv = protocol === 'datex' ? (v ^ 0x01) : (v ^ 0x02);
+      const nv = protocol === 'datex' ? v ^ 0x01 : v ^ 0x02;
       if (protocol === 'datex' && (nv === 0x7e || nv === 0x7d)) continue;
       c[i] = nv;
       return c;
@@ -157,7 +209,8 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
   }
 
   function oversized(protocol: string, rng: Rng): Buffer {
-    const junk = (n: number, lo = 0x41, span = 26) => Buffer.from(Array.from({ length: n }, () => lo + Math.floor(rng() * span)));
+    const junk = (n: number, lo = 0x41, span = 26) =>
+      Buffer.from(Array.from({ length: n }, () => lo + Math.floor(rng() * span)));
     switch (protocol) {
       case 'datex':
         return Buffer.concat([Buffer.from([0x7e]), junk(3000), Buffer.from([0x7e])]);
@@ -165,7 +218,12 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       case 'ble-bridge':
         return Buffer.concat([junk(2000), Buffer.from('\n')]);
       case 'hl7':
-        return Buffer.concat([Buffer.from([0x0b]), Buffer.from('MSH|^~\\&|X|Y|||20260101||ORU^R01|OVERSIZE|T|2.6\r'), junk(1_100_000), Buffer.from([0x1c, 0x0d])]);
+        return Buffer.concat([
+          Buffer.from([0x0b]),
+          Buffer.from('MSH|^~\\&|X|Y|||20260101||ORU^R01|OVERSIZE|T|2.6\r'),
+          junk(1_100_000),
+          Buffer.from([0x1c, 0x0d]),
+        ]);
       default:
         return junk(600, 0x80, 0x7f);
     }
@@ -183,7 +241,11 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       bytes = bytes.subarray(0, Math.max(1, Math.floor(bytes.length / 2)));
       intact = false;
       lost(rd, e, 'truncate', nowUs);
-    } else if (m.checksum > 0 && e.truth.length > 0 && (rd.spec.protocol === 'datex' || rd.spec.protocol === 'nonin7')) {
+    } else if (
+      m.checksum > 0 &&
+      e.truth.length > 0 &&
+      (rd.spec.protocol === 'datex' || rd.spec.protocol === 'nonin7')
+    ) {
       m.checksum--;
       bytes = corrupt(rd.spec.protocol, bytes, rng);
       intact = false;
@@ -223,7 +285,7 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       return;
     }
     const go = () => port.write(bytes);
-    const sent = m.chain === DONE ? go() : (m.chain = m.chain.then(() => void go()), port.connected);
+    const sent = m.chain === DONE ? go() : ((m.chain = m.chain.then(() => void go())), port.connected);
     if (!sent) {
       counters.unsent++;
       return;
@@ -239,12 +301,20 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
     const m = modes.get(rd.spec.id)!;
     const rng = rngs.get(rd.spec.id)!;
     const ms = (f.for ?? 0) * 1000;
-    o.truth.write({ t: 'fault', dev: rd.spec.id, timeUs: nowUs, kind: f.kind, ...(f.offsetMs !== undefined ? { offsetMs: f.offsetMs } : {}), ...(ms ? { durationMs: ms } : {}) });
+    o.truth.write({
+      t: 'fault',
+      dev: rd.spec.id,
+      timeUs: nowUs,
+      kind: f.kind,
+      ...(f.offsetMs !== undefined ? { offsetMs: f.offsetMs } : {}),
+      ...(ms ? { durationMs: ms } : {}),
+    });
     o.logger.info({ device: rd.spec.id, fault: f.kind }, 'fault injected');
     switch (f.kind) {
       case 'garbage': {
         const g = Buffer.from(Array.from({ length: f.bytes ?? 64 }, () => Math.floor(rng() * 256)));
-        if (rd.spec.protocol === 'datex') for (let i = 0; i < g.length; i++) if (g[i] === 0x7e || g[i] === 0x7d) g[i] = 0x20; // between frames, not a new one
+        if (rd.spec.protocol === 'datex')
+          for (let i = 0; i < g.length; i++) if (g[i] === 0x7e || g[i] === 0x7d) g[i] = 0x20; // between frames, not a new one
         if (rd.port) rd.port.write(g);
         break;
       }
@@ -294,24 +364,54 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       for (const b of sc.beds) beds.set(b.bed, createBed(b.bed, b.seed ?? sc.seed * 1000 + b.bed, startRef.us));
       for (const p of pending) {
         const device = createSimDevice(p.spec.protocol, {
-          id: p.spec.id, bed: bedOf(p.bedNo), bedNo: p.bedNo, seed: p.seed, utcOffsetMin: SIM_UTC_OFFSET_MIN, ...(p.spec.quirks ? { quirks: p.spec.quirks } : {}),
+          id: p.spec.id,
+          bed: bedOf(p.bedNo),
+          bedNo: p.bedNo,
+          seed: p.seed,
+          utcOffsetMin: SIM_UTC_OFFSET_MIN,
+          ...(p.spec.quirks ? { quirks: p.spec.quirks } : {}),
           ...(p.spec.ecgRateHz ? { ecgRateHz: p.spec.ecgRateHz } : {}),
         });
         rngs.set(p.spec.id, createRng(p.seed ^ 0xfa17));
-        modes.set(p.spec.id, { truncate: 0, checksum: 0, oversize: 0, duplicate: 0, burstUntil: 0, dripUntil: 0, held: [], chain: DONE });
+        modes.set(p.spec.id, {
+          truncate: 0,
+          checksum: 0,
+          oversize: 0,
+          duplicate: 0,
+          burstUntil: 0,
+          dripUntil: 0,
+          held: [],
+          chain: DONE,
+        });
         let mllp: MllpClient<Emission> | null = null;
         if (p.spec.transport === 'mllp') {
-          mllp = createMllpClient<Emission>({ host, port: p.mllpPort, ackTimeoutMs: 5000 }, {
-            acked: (m) => {
-              counters.acks++;
-              writeTruth(m.meta);
+          mllp = createMllpClient<Emission>(
+            { host, port: p.mllpPort, ackTimeoutMs: 5000 },
+            {
+              acked: (m) => {
+                counters.acks++;
+                writeTruth(m.meta);
+              },
+              rejected: (m) => {
+                counters.naks++;
+                o.truth.write({
+                  t: 'fault',
+                  dev: p.spec.id,
+                  timeUs: Date.now() * 1000,
+                  kind: 'nak',
+                  frames: [m.meta.frame],
+                });
+              },
+              dropped: (m) =>
+                o.truth.write({
+                  t: 'fault',
+                  dev: p.spec.id,
+                  timeUs: Date.now() * 1000,
+                  kind: 'burst',
+                  frames: [m.meta.frame],
+                }),
             },
-            rejected: (m) => {
-              counters.naks++;
-              o.truth.write({ t: 'fault', dev: p.spec.id, timeUs: Date.now() * 1000, kind: 'nak', frames: [m.meta.frame] });
-            },
-            dropped: (m) => o.truth.write({ t: 'fault', dev: p.spec.id, timeUs: Date.now() * 1000, kind: 'burst', frames: [m.meta.frame] }),
-          });
+          );
         }
         if (p.port && device.receive) {
           const recv = device.receive.bind(device);
@@ -319,7 +419,11 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
           p.port.onData((b) => recv(b, Date.now() * 1000));
         }
         const rd: RunningDevice = {
-          spec: p.spec, bedNo: p.bedNo, device, port: p.port, mllp,
+          spec: p.spec,
+          bedNo: p.bedNo,
+          device,
+          port: p.port,
+          mllp,
           get up() {
             return mllp ? mllp.connected : (p.port?.connected ?? false);
           },
@@ -332,7 +436,8 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
       for (const b of sc.beds) {
         for (const ev of b.events) {
           timers.push(setTimeout(() => bedOf(b.bed).event(ev.kind, true, ev.rampS), ev.at * 1000));
-          if (ev.for !== undefined) timers.push(setTimeout(() => bedOf(b.bed).event(ev.kind, false, ev.rampS), (ev.at + ev.for) * 1000));
+          if (ev.for !== undefined)
+            timers.push(setTimeout(() => bedOf(b.bed).event(ev.kind, false, ev.rampS), (ev.at + ev.for) * 1000));
         }
       }
       for (const u of sc.uplink) {
@@ -363,8 +468,10 @@ export async function prepareRunner(o: RunnerOptions): Promise<Runner> {
     },
     progress() {
       const up = devices.filter((d) => d.up).length;
-      return `devices up ${up}/${pending.length}, frames sent ${counters.frames}, acks ${counters.acks}` +
-        `${counters.naks ? `, naks ${counters.naks}` : ''}, resends ${counters.resends}, faults injected ${counters.faults}`;
+      return (
+        `devices up ${up}/${pending.length}, frames sent ${counters.frames}, acks ${counters.acks}` +
+        `${counters.naks ? `, naks ${counters.naks}` : ''}, resends ${counters.resends}, faults injected ${counters.faults}`
+      );
     },
     async stop(drainMs = 0) {
       if (ticker) clearInterval(ticker);

@@ -9,7 +9,13 @@ const DIR = join(import.meta.dirname, 'scenarios');
 describe('scenarios', () => {
   it('every shipped scenario is valid', async () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
-    expect(files.sort()).toEqual(['deteriorating-patient.yaml', 'flaky-cable.yaml', 'mixed-vendor-ward.yaml', 'stable-ward.yaml', 'uplink-outage.yaml']);
+    expect(files.sort()).toEqual([
+      'deteriorating-patient.yaml',
+      'flaky-cable.yaml',
+      'mixed-vendor-ward.yaml',
+      'stable-ward.yaml',
+      'uplink-outage.yaml',
+    ]);
     for (const f of files) {
       const s = await loadScenario(join(DIR, f));
       expect(s.beds.length, f).toBeGreaterThan(0);
@@ -21,17 +27,36 @@ describe('scenarios', () => {
       scenario({
         version: 1,
         beds: [
-          { bed: 1, devices: [{ id: 'a', protocol: 'nonin7', transport: 'mllp', faults: [{ at: 1, kind: 'no-ack-read' }, { at: 2, kind: 'clock-jump' }] }] },
+          {
+            bed: 1,
+            devices: [
+              {
+                id: 'a',
+                protocol: 'nonin7',
+                transport: 'mllp',
+                faults: [
+                  { at: 1, kind: 'no-ack-read' },
+                  { at: 2, kind: 'clock-jump' },
+                ],
+              },
+            ],
+          },
           { bed: 1, devices: [{ id: 'a', protocol: 'hl7x' as 'hl7' }] },
         ],
       });
       expect.unreachable();
     } catch (err) {
       const paths = (err as ConfigError).issues.map((i) => i.path);
-      expect(paths).toEqual(expect.arrayContaining([
-        'beds[0].devices[0].transport', 'beds[0].devices[0].faults[0].for', 'beds[0].devices[0].faults[1].offsetMs',
-        'beds[1].devices[0].protocol', 'beds[1].devices[0].id', 'beds[1].bed',
-      ]));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'beds[0].devices[0].transport',
+          'beds[0].devices[0].faults[0].for',
+          'beds[0].devices[0].faults[1].offsetMs',
+          'beds[1].devices[0].protocol',
+          'beds[1].devices[0].id',
+          'beds[1].bed',
+        ]),
+      );
     }
   });
 

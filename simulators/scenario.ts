@@ -10,7 +10,10 @@ import { FAULT_KINDS } from './ground-truth.js';
 import { EVENT_KINDS } from './physiology.js';
 import { SIM_PROTOCOLS, type SimProtocol } from './devices/types.js';
 
-const seconds = z.number().min(0).max(7 * 86_400);
+const seconds = z
+  .number()
+  .min(0)
+  .max(7 * 86_400);
 
 const fault = z.strictObject({
   at: seconds,
@@ -20,70 +23,127 @@ const fault = z.strictObject({
   /** garbage: how many bytes. */
   bytes: z.number().int().min(1).max(1_000_000).optional(),
   /** clock-skew / clock-jump: the device clock's offset from then on, ms. */
-  offsetMs: z.number().int().min(-10 * 365 * 86_400_000).max(10 * 365 * 86_400_000).optional(),
+  offsetMs: z
+    .number()
+    .int()
+    .min(-10 * 365 * 86_400_000)
+    .max(10 * 365 * 86_400_000)
+    .optional(),
 });
 
-const device = z.strictObject({
-  id: z.string().refine(isValidSegment, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -').refine((s) => !s.startsWith('_'), 'ids starting with _ are reserved'),
-  protocol: z.enum(SIM_PROTOCOLS),
-  /** serial: a socat pty pair (TCP when socat is missing); tcp: a port the gateway dials; mllp: the device dials the
-   *  gateway's MLLP listener and waits for ACKs (hl7 only). */
-  transport: z.enum(['serial', 'tcp', 'mllp']).default('serial'),
-  ecgRateHz: z.union([z.literal(250), z.literal(500)]).optional(),
-  quirks: z.strictObject({
-    demo: z.boolean().optional(),
-    asReal: z.boolean().optional(),
-    missingEvery: z.number().int().min(0).max(1_000_000).optional(),
-    localCodes: z.boolean().optional(),
-    mdil: z.boolean().optional(),
-  }).optional(),
-  faults: z.array(fault).default([]),
-}).superRefine((d, ctx) => {
-  if (d.transport === 'mllp' && d.protocol !== 'hl7') ctx.addIssue({ code: 'custom', path: ['transport'], message: 'mllp carries HL7: protocol must be hl7' });
-  if (d.ecgRateHz !== undefined && d.protocol !== 'hl7') ctx.addIssue({ code: 'custom', path: ['ecgRateHz'], message: 'only hl7 monitors send ECG' });
-  (Array.isArray(d.faults) ? d.faults : []).forEach((f, i) => {
-    if (f.kind === 'no-ack-read' && d.transport !== 'mllp') ctx.addIssue({ code: 'custom', path: ['faults', i, 'kind'], message: 'no-ack-read needs an mllp transport' });
-    if ((f.kind === 'clock-skew' || f.kind === 'clock-jump') && f.offsetMs === undefined) ctx.addIssue({ code: 'custom', path: ['faults', i, 'offsetMs'], message: `${f.kind} needs offsetMs` });
-    const needsFor = ['burst', 'drip', 'no-ack-read'].includes(f.kind) || (f.kind === 'disconnect' && d.transport !== 'mllp');
-    if (needsFor && f.for === undefined) ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `${f.kind} needs for (seconds)` });
-  });
-}, { when: () => true });
+const device = z
+  .strictObject({
+    id: z
+      .string()
+      .refine(isValidSegment, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+      .refine((s) => !s.startsWith('_'), 'ids starting with _ are reserved'),
+    protocol: z.enum(SIM_PROTOCOLS),
+    /** serial: a socat pty pair (TCP when socat is missing); tcp: a port the gateway dials; mllp: the device dials the
+     *  gateway's MLLP listener and waits for ACKs (hl7 only). */
+    transport: z.enum(['serial', 'tcp', 'mllp']).default('serial'),
+    ecgRateHz: z.union([z.literal(250), z.literal(500)]).optional(),
+    quirks: z
+      .strictObject({
+        demo: z.boolean().optional(),
+        asReal: z.boolean().optional(),
+        missingEvery: z.number().int().min(0).max(1_000_000).optional(),
+        localCodes: z.boolean().optional(),
+        mdil: z.boolean().optional(),
+      })
+      .optional(),
+    faults: z.array(fault).default([]),
+  })
+  .superRefine(
+    (d, ctx) => {
+      if (d.transport === 'mllp' && d.protocol !== 'hl7')
+        ctx.addIssue({ code: 'custom', path: ['transport'], message: 'mllp carries HL7: protocol must be hl7' });
+      if (d.ecgRateHz !== undefined && d.protocol !== 'hl7')
+        ctx.addIssue({ code: 'custom', path: ['ecgRateHz'], message: 'only hl7 monitors send ECG' });
+      (Array.isArray(d.faults) ? d.faults : []).forEach((f, i) => {
+        if (f.kind === 'no-ack-read' && d.transport !== 'mllp')
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'kind'], message: 'no-ack-read needs an mllp transport' });
+        if ((f.kind === 'clock-skew' || f.kind === 'clock-jump') && f.offsetMs === undefined)
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'offsetMs'], message: `${f.kind} needs offsetMs` });
+        const needsFor =
+          ['burst', 'drip', 'no-ack-read'].includes(f.kind) || (f.kind === 'disconnect' && d.transport !== 'mllp');
+        if (needsFor && f.for === undefined)
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `${f.kind} needs for (seconds)` });
+      });
+    },
+    { when: () => true },
+  );
 
 const bed = z.strictObject({
   bed: z.number().int().min(1).max(9999),
   /** Seed of this bed's patient; default: scenario seed x 1000 + bed. */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  events: z.array(z.strictObject({ at: seconds, kind: z.enum(EVENT_KINDS), for: seconds.optional(), rampS: z.number().min(0.1).max(3600).default(20) })).default([]),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  events: z
+    .array(
+      z.strictObject({
+        at: seconds,
+        kind: z.enum(EVENT_KINDS),
+        for: seconds.optional(),
+        rampS: z.number().min(0.1).max(3600).default(20),
+      }),
+    )
+    .default([]),
   devices: z.array(device).min(1),
 });
 
-export const scenarioSchema = z.strictObject({
-  version: z.literal(1),
-  name: z.string().max(200).optional(),
-  description: z.string().max(4000).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
-  /** Stop after this long (default: run until stopped). */
-  durationS: seconds.optional(),
-  beds: z.array(bed).min(1),
-  /** Outages of the gateway's uplink (run with --uplink-gate): the relay between gateway and broker is cut. */
-  uplink: z.array(z.strictObject({ at: seconds, for: seconds })).default([]),
-}).superRefine((s, ctx) => {
-  if (!Array.isArray(s.beds)) return;
-  // Runs even when parts are invalid (every problem in one pass), so it reads defensively.
-  const ids = new Map<string, string>();
-  s.beds.forEach((b, i) => (Array.isArray(b?.devices) ? b.devices : []).forEach((d, j) => {
-    if (typeof d?.id !== 'string') return;
-    const first = ids.get(d.id);
-    if (first) ctx.addIssue({ code: 'custom', path: ['beds', i, 'devices', j, 'id'], message: `duplicate device id '${d.id}' (also ${first})` });
-    else ids.set(d.id, `beds[${i}].devices[${j}]`);
-  }));
-  const beds = new Map<number, number>();
-  s.beds.forEach((b, i) => {
-    if (typeof b?.bed !== 'number') return;
-    if (beds.has(b.bed)) ctx.addIssue({ code: 'custom', path: ['beds', i, 'bed'], message: `bed ${b.bed} twice (also beds[${beds.get(b.bed)}])` });
-    beds.set(b.bed, i);
-  });
-}, { when: () => true });
+export const scenarioSchema = z
+  .strictObject({
+    version: z.literal(1),
+    name: z.string().max(200).optional(),
+    description: z.string().max(4000).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    /** Stop after this long (default: run until stopped). */
+    durationS: seconds.optional(),
+    beds: z.array(bed).min(1),
+    /** Outages of the gateway's uplink (run with --uplink-gate): the relay between gateway and broker is cut. */
+    uplink: z.array(z.strictObject({ at: seconds, for: seconds })).default([]),
+  })
+  .superRefine(
+    (s, ctx) => {
+      if (!Array.isArray(s.beds)) return;
+      // Runs even when parts are invalid (every problem in one pass), so it reads defensively.
+      const ids = new Map<string, string>();
+      s.beds.forEach((b, i) =>
+        (Array.isArray(b?.devices) ? b.devices : []).forEach((d, j) => {
+          if (typeof d?.id !== 'string') return;
+          const first = ids.get(d.id);
+          if (first)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['beds', i, 'devices', j, 'id'],
+              message: `duplicate device id '${d.id}' (also ${first})`,
+            });
+          else ids.set(d.id, `beds[${i}].devices[${j}]`);
+        }),
+      );
+      const beds = new Map<number, number>();
+      s.beds.forEach((b, i) => {
+        if (typeof b?.bed !== 'number') return;
+        if (beds.has(b.bed))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['beds', i, 'bed'],
+            message: `bed ${b.bed} twice (also beds[${beds.get(b.bed)}])`,
+          });
+        beds.set(b.bed, i);
+      });
+    },
+    { when: () => true },
+  );
 
 export type Scenario = DeepReadonly<z.output<typeof scenarioSchema>>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
@@ -120,12 +180,15 @@ export function wardScenario(n: number, seed: number, o: { ecgRateHz?: 250 | 500
       const bedNo = i + 1;
       return {
         bed: bedNo,
-        devices: [{
-          id: `bed${String(bedNo).padStart(2, '0')}-${mix.protocol}`, protocol: mix.protocol, transport: mix.transport,
-          ...(mix.protocol === 'hl7' && o.ecgRateHz ? { ecgRateHz: o.ecgRateHz } : {}),
-        }],
+        devices: [
+          {
+            id: `bed${String(bedNo).padStart(2, '0')}-${mix.protocol}`,
+            protocol: mix.protocol,
+            transport: mix.transport,
+            ...(mix.protocol === 'hl7' && o.ecgRateHz ? { ecgRateHz: o.ecgRateHz } : {}),
+          },
+        ],
       };
     }),
   });
 }
-

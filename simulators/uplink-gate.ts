@@ -8,7 +8,10 @@ export interface UplinkGate {
   close(): Promise<void>;
 }
 
-export function startUplinkGate(listen: { host: string; port: number }, target: { host: string; port: number }): Promise<UplinkGate> {
+export function startUplinkGate(
+  listen: { host: string; port: number },
+  target: { host: string; port: number },
+): Promise<UplinkGate> {
   let down = false;
   const socks = new Set<Socket>();
   const server = createServer((inbound) => {
@@ -35,10 +38,11 @@ export function startUplinkGate(listen: { host: string; port: number }, target: 
           down = d;
           if (d) for (const s of socks) s.destroy();
         },
-        close: () => new Promise<void>((res) => {
-          for (const s of socks) s.destroy();
-          server.close(() => res());
-        }),
+        close: () =>
+          new Promise<void>((res) => {
+            for (const s of socks) s.destroy();
+            server.close(() => res());
+          }),
       });
     });
   });

@@ -39,8 +39,18 @@ const ecg = (lead: number) => (t: number) => {
 
 // IEEE 11073-10101 ECG lead codes (partition 2): I, II, III, then aVR, aVL, aVF, V1-V6 for larger lead sets.
 const LEADS: readonly [number, string][] = [
-  [131329, 'I'], [131330, 'II'], [131389, 'III'], [131390, 'AVR'], [131391, 'AVL'], [131392, 'AVF'],
-  [131331, 'V1'], [131332, 'V2'], [131333, 'V3'], [131334, 'V4'], [131335, 'V5'], [131336, 'V6'],
+  [131329, 'I'],
+  [131330, 'II'],
+  [131389, 'III'],
+  [131390, 'AVR'],
+  [131391, 'AVL'],
+  [131392, 'AVF'],
+  [131331, 'V1'],
+  [131332, 'V2'],
+  [131333, 'V3'],
+  [131334, 'V4'],
+  [131335, 'V5'],
+  [131336, 'V6'],
 ];
 
 function waveDefs(ecgLeads: number): WaveDef[] {
@@ -48,12 +58,32 @@ function waveDefs(ecgLeads: number): WaveDef[] {
   const dimless = { mdc: UNITS.MDC_DIM_DIMLESS.mdc, refid: UNITS.MDC_DIM_DIMLESS.refid };
   return [
     ...LEADS.slice(0, ecgLeads).map(([mdc, name], i): WaveDef => ({
-      mdc, refid: `MDC_ECG_ELEC_POTL_${name}`, containment: `1.1.1.${mdc}`, rateHz: 500, resolution: 0.001, unit: mv, shape: shape(500, ecg(i % 3)),
+      mdc,
+      refid: `MDC_ECG_ELEC_POTL_${name}`,
+      containment: `1.1.1.${mdc}`,
+      rateHz: 500,
+      resolution: 0.001,
+      unit: mv,
+      shape: shape(500, ecg(i % 3)),
     })),
-    { mdc: 150452, refid: 'MDC_PULS_OXIM_PLETH', containment: '1.3.1.150452', rateHz: 125, resolution: 1, unit: dimless,
-      shape: shape(125, (t) => 2000 + 1500 * Math.sin(2 * Math.PI * 1.2 * t)) },
-    { mdc: 151780, refid: 'MDC_IMPED_TTHOR', containment: '1.7.1.151780', rateHz: 62.5, resolution: 1, unit: dimless,
-      shape: shape(62.5, (t) => 1000 * Math.sin(2 * Math.PI * 0.25 * t)) },
+    {
+      mdc: 150452,
+      refid: 'MDC_PULS_OXIM_PLETH',
+      containment: '1.3.1.150452',
+      rateHz: 125,
+      resolution: 1,
+      unit: dimless,
+      shape: shape(125, (t) => 2000 + 1500 * Math.sin(2 * Math.PI * 1.2 * t)),
+    },
+    {
+      mdc: 151780,
+      refid: 'MDC_IMPED_TTHOR',
+      containment: '1.7.1.151780',
+      rateHz: 62.5,
+      resolution: 1,
+      unit: dimless,
+      shape: shape(62.5, (t) => 1000 * Math.sin(2 * Math.PI * 0.25 * t)),
+    },
   ];
 }
 
@@ -90,31 +120,78 @@ export function createWardMonitor(index: number, o: { ecgLeads?: number } & SimM
         const s = new Array<number>(to - from);
         for (let k = from; k < to; k++) s[k - from] = w.shape[k % w.shape.length] ?? 0;
         samples += s.length;
-        return { mdc: w.mdc, refid: w.refid, containment: w.containment, samples: s, rateHz: w.rateHz, resolution: w.resolution, unitMdc: w.unit.mdc, unitRefid: w.unit.refid };
+        return {
+          mdc: w.mdc,
+          refid: w.refid,
+          containment: w.containment,
+          samples: s,
+          rateHz: w.rateHz,
+          resolution: w.resolution,
+          unitMdc: w.unit.mdc,
+          unitRefid: w.unit.refid,
+        };
       });
-      const numerics = n % 4 === 1 ? [
-        { mdc: METRICS.MDC_ECG_CARD_BEAT_RATE.mdc, refid: METRICS.MDC_ECG_CARD_BEAT_RATE.refid, value: hr + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_BEAT_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_BEAT_PER_MIN.refid, flags },
-        { mdc: METRICS.MDC_PULS_OXIM_SAT_O2.mdc, refid: METRICS.MDC_PULS_OXIM_SAT_O2.refid, value: 95 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_PERCENT.mdc, unitRefid: UNITS.MDC_DIM_PERCENT.refid, flags },
-        { mdc: METRICS.MDC_RESP_RATE.mdc, refid: METRICS.MDC_RESP_RATE.refid, value: 14 + Math.round(rng() * 4), unitMdc: UNITS.MDC_DIM_RESP_PER_MIN.mdc, unitRefid: UNITS.MDC_DIM_RESP_PER_MIN.refid, flags },
-      ] : [];
-      return mllpWrap(encodePcd01({
-        controlId: `W${index}-${n}`, timeUs, utcOffsetMin: 420, processingId: pid,
-        device: { eui64: eui, model: 'VW-SIM-WARD' }, bed: { unit: 'WARD', bed: String(index) },
-        ...(numerics.length > 0 ? { numerics } : {}), waves: out,
-      }));
+      const numerics =
+        n % 4 === 1
+          ? [
+              {
+                mdc: METRICS.MDC_ECG_CARD_BEAT_RATE.mdc,
+                refid: METRICS.MDC_ECG_CARD_BEAT_RATE.refid,
+                value: hr + Math.round(rng() * 4),
+                unitMdc: UNITS.MDC_DIM_BEAT_PER_MIN.mdc,
+                unitRefid: UNITS.MDC_DIM_BEAT_PER_MIN.refid,
+                flags,
+              },
+              {
+                mdc: METRICS.MDC_PULS_OXIM_SAT_O2.mdc,
+                refid: METRICS.MDC_PULS_OXIM_SAT_O2.refid,
+                value: 95 + Math.round(rng() * 4),
+                unitMdc: UNITS.MDC_DIM_PERCENT.mdc,
+                unitRefid: UNITS.MDC_DIM_PERCENT.refid,
+                flags,
+              },
+              {
+                mdc: METRICS.MDC_RESP_RATE.mdc,
+                refid: METRICS.MDC_RESP_RATE.refid,
+                value: 14 + Math.round(rng() * 4),
+                unitMdc: UNITS.MDC_DIM_RESP_PER_MIN.mdc,
+                unitRefid: UNITS.MDC_DIM_RESP_PER_MIN.refid,
+                flags,
+              },
+            ]
+          : [];
+      return mllpWrap(
+        encodePcd01({
+          controlId: `W${index}-${n}`,
+          timeUs,
+          utcOffsetMin: 420,
+          processingId: pid,
+          device: { eui64: eui, model: 'VW-SIM-WARD' },
+          bed: { unit: 'WARD', bed: String(index) },
+          ...(numerics.length > 0 ? { numerics } : {}),
+          waves: out,
+        }),
+      );
     },
   };
 }
 
 /** A monitor behind a terminal-server port: the gateway dials it (tcp transport); it writes and never waits. */
-export async function wardTcpMonitor(index: number, o: { ecgLeads?: number } = {}): Promise<{ port: number; monitor: WardMonitor; tick(timeUs: number): void; close(): Promise<void> }> {
+export async function wardTcpMonitor(
+  index: number,
+  o: { ecgLeads?: number } = {},
+): Promise<{ port: number; monitor: WardMonitor; tick(timeUs: number): void; close(): Promise<void> }> {
   const sink: Sink = await openTcpSink('127.0.0.1', 0);
   const monitor = createWardMonitor(index, o);
   return { port: sink.port ?? 0, monitor, tick: (t) => sink.write(monitor.next(t)), close: () => sink.close() };
 }
 
 /** A monitor that dials an MLLP listener and waits for each ACK before its next message (skipping ticks meanwhile). */
-export function wardMllpMonitor(index: number, port: number, o: { ecgLeads?: number } = {}): { monitor: WardMonitor; tick(timeUs: number): void; readonly acked: number; readonly late: number; close(): void } {
+export function wardMllpMonitor(
+  index: number,
+  port: number,
+  o: { ecgLeads?: number } = {},
+): { monitor: WardMonitor; tick(timeUs: number): void; readonly acked: number; readonly late: number; close(): void } {
   const monitor = createWardMonitor(index, o);
   let sock: Socket | null = null;
   let waiting = false;
@@ -127,10 +204,15 @@ export function wardMllpMonitor(index: number, port: number, o: { ecgLeads?: num
     const s = connect(port, '127.0.0.1');
     s.setNoDelay(true);
     s.on('connect', () => (sock = s));
-    s.on('data', (b: Buffer) => framer.push(b, { frame: () => {
-      waiting = false;
-      acked++;
-    }, error: () => undefined }));
+    s.on('data', (b: Buffer) =>
+      framer.push(b, {
+        frame: () => {
+          waiting = false;
+          acked++;
+        },
+        error: () => undefined,
+      }),
+    );
     s.on('error', () => undefined);
     s.on('close', () => {
       sock = null;

@@ -22,8 +22,10 @@ const batchOf = (seq: number) => vitalsBatch(dev, seq, T0 + seq * 1e6, { hr: 40 
 let dir = '';
 
 /** The child processes of a process (any of its threads), by /proc. */
-const childrenOf = (pid: number): number[] => readdirSync(`/proc/${pid}/task`)
-  .flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+const childrenOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -34,19 +36,27 @@ describe('central archive: SIGKILL of the central mid-stream', () => {
     const pki = await makeTestPki(join(dir, 'pki'));
     const port = await freePort();
     const cfg = join(dir, 'central.yaml');
-    await writeFile(cfg, [
-      `listen: { host: 127.0.0.1, port: ${port} }`,
-      `tls: { ca: ${pki.brokerFiles.ca}, cert: ${pki.brokerFiles.cert}, key: ${pki.brokerFiles.key} }`,
-      // Loads and checkpoints often, so the kills land in every phase: mid-commit, mid-load, mid-checkpoint.
-      'archive: { dataDir: archive, loader: { intervalMs: 20, batchSize: 50 }, checkpoint: { intervalMs: 1000, rows: 1000 } }',
-      'log: { level: warn }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      cfg,
+      [
+        `listen: { host: 127.0.0.1, port: ${port} }`,
+        `tls: { ca: ${pki.brokerFiles.ca}, cert: ${pki.brokerFiles.cert}, key: ${pki.brokerFiles.key} }`,
+        // Loads and checkpoints often, so the kills land in every phase: mid-commit, mid-load, mid-checkpoint.
+        'archive: { dataDir: archive, loader: { intervalMs: 20, batchSize: 50 }, checkpoint: { intervalMs: 1000, rows: 1000 } }',
+        'log: { level: warn }',
+        '',
+      ].join('\n'),
+    );
     let central = await startCentralProcess(['--config', cfg]);
     const gw: MqttClient = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
-      ca: pki.caPem, cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1', protocolVersion: 4,
+      ca: pki.caPem,
+      cert: pki.site1gw1.certPem,
+      key: pki.site1gw1.keyPem,
+      clientId: 'site1/gw1',
+      protocolVersion: 4,
       // Unacknowledged QoS 1 messages stay in mqtt.js' outgoing store and go again after each reconnect.
-      reconnectPeriod: 100, connectTimeout: 5000,
+      reconnectPeriod: 100,
+      connectTimeout: 5000,
     });
     gw.on('error', () => undefined);
     const acked = new Set<number>();
@@ -84,7 +94,9 @@ describe('central archive: SIGKILL of the central mid-stream', () => {
     const archive = await openArchiveReader(await readArchiveConfig(cfg), silentLogger());
     try {
       const store = archive.store;
-      const rows = await store.sql.all(`SELECT seq, mdc, value_number FROM ${store.sql.from('obs')} t WHERE device = 'mon1' ORDER BY seq, mdc`);
+      const rows = await store.sql.all(
+        `SELECT seq, mdc, value_number FROM ${store.sql.from('obs')} t WHERE device = 'mon1' ORDER BY seq, mdc`,
+      );
       const bySeq = new Map<number, [number, number][]>();
       for (const r of rows) {
         const s = r['seq'] as number;
@@ -93,8 +105,14 @@ describe('central archive: SIGKILL of the central mid-stream', () => {
       expect([...acked].filter((s) => !bySeq.has(s))).toEqual([]);
       expect(bySeq.size).toBe(N);
       // Exactly once, with that Batch's values: MDC_ECG_CARD_BEAT_RATE 147842 and MDC_PULS_OXIM_SAT_O2 150456.
-      for (const [s, obs] of bySeq) expect(obs).toEqual([[147842, 40 + (s % 100)], [150456, 90 + (s % 10)]]);
-      const [b] = await store.sql.all(`SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${store.sql.from('batch')} t WHERE device = 'mon1'`);
+      for (const [s, obs] of bySeq)
+        expect(obs).toEqual([
+          [147842, 40 + (s % 100)],
+          [150456, 90 + (s % 10)],
+        ]);
+      const [b] = await store.sql.all(
+        `SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${store.sql.from('batch')} t WHERE device = 'mon1'`,
+      );
       expect(b).toEqual({ n: N, d: N });
     } finally {
       await archive.close();

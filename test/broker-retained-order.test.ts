@@ -31,7 +31,12 @@ afterAll(async () => {
 function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string | null): void {
   describe.skipIf(skip !== null)(`${label}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     it('delivers every retained and non-retained QoS 1 message of a gateway, each topic in the order published', async () => {
-      const central = await startBroker({ port: 0, tls: pki.brokerTls, users: createUserStore(await testUsers()), ...extra() });
+      const central = await startBroker({
+        port: 0,
+        tls: pki.brokerTls,
+        users: createUserStore(await testUsers()),
+        ...extra(),
+      });
       const k = new Clients(pki.caPem, `mqtts://127.0.0.1:${central.port}`);
       try {
         const sub = await k.user('obs1');
@@ -49,14 +54,23 @@ function suite(label: string, extra: () => Partial<BrokerOptions>, skip: string 
         // Not awaited one by one: the messages share TLS records and socket reads, as the uplink's window makes them.
         for (let i = 1; i <= rounds; i++) {
           for (const d of devices) {
-            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/status`, batch(`vw/v1/site1/gw1/${d}/status`, { seq: i }), { qos: 1, retain: true }));
-            sends.push(gw.publishAsync(`vw/v1/site1/gw1/${d}/obs`, batch(`vw/v1/site1/gw1/${d}/obs`, { seq: i }), { qos: 1 }));
+            sends.push(
+              gw.publishAsync(`vw/v1/site1/gw1/${d}/status`, batch(`vw/v1/site1/gw1/${d}/status`, { seq: i }), {
+                qos: 1,
+                retain: true,
+              }),
+            );
+            sends.push(
+              gw.publishAsync(`vw/v1/site1/gw1/${d}/obs`, batch(`vw/v1/site1/gw1/${d}/obs`, { seq: i }), { qos: 1 }),
+            );
           }
         }
         await Promise.all(sends); // every one PUBACKed
         const expected = Array.from({ length: rounds }, (_, i) => i + 1);
         const total = () => [...got.values()].reduce((n, l) => n + l.length, 0);
-        await until(() => total() >= devices.length * rounds * 2, 5000, 'every message delivered').catch(() => undefined);
+        await until(() => total() >= devices.length * rounds * 2, 5000, 'every message delivered').catch(
+          () => undefined,
+        );
         for (const d of devices) {
           expect(got.get(`vw/v1/site1/gw1/${d}/status`), `${d} status`).toEqual(expected);
           expect(got.get(`vw/v1/site1/gw1/${d}/obs`), `${d} obs`).toEqual(expected);

@@ -17,7 +17,21 @@ describe('vitalwire CLI', () => {
   it('lists its commands and prints --help for each', () => {
     const top = run(['--help']);
     expect(top.status).toBe(0);
-    for (const cmd of ['demo', 'central', 'gateway', 'simulate', 'replay', 'decode', 'watch', 'export', 'bind', 'ca', 'gateways', 'users', 'audit']) {
+    for (const cmd of [
+      'demo',
+      'central',
+      'gateway',
+      'simulate',
+      'replay',
+      'decode',
+      'watch',
+      'export',
+      'bind',
+      'ca',
+      'gateways',
+      'users',
+      'audit',
+    ]) {
       expect(top.stdout).toContain(`  ${cmd} `);
       const h = run([cmd, '--help']);
       expect(h.status, cmd).toBe(0);
@@ -27,7 +41,9 @@ describe('vitalwire CLI', () => {
   }, 120_000); // a dozen process starts: slow on a loaded machine
 
   it('prints its version, from package.json', async () => {
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     const v = run(['--version']);
     expect(v.status).toBe(0);
     expect(v.stdout).toMatch(new RegExp(`^vitalwire ${pkg.version.replace(/\./g, '\\.')} \\(node v\\d+`));
@@ -37,17 +53,34 @@ describe('vitalwire CLI', () => {
     // With every .ts module and tsx forbidden at resolve time (test/forbid-typescript.mjs), the command still runs.
     // Nonin format 8 (protocols.md): STATUS1 0x80 (HR bits 8-7 = 0), HR_LSB 72, SpO2 97.
     const forbid = join(import.meta.dirname, 'forbid-typescript.mjs');
-    const ok = spawnSync(process.execPath, ['--import', forbid, BIN, 'decode', '--format', 'nonin8', '-'], { encoding: 'utf8', input: Buffer.from([0x80, 72, 97, 0]), timeout: 20_000 });
+    const ok = spawnSync(process.execPath, ['--import', forbid, BIN, 'decode', '--format', 'nonin8', '-'], {
+      encoding: 'utf8',
+      input: Buffer.from([0x80, 72, 97, 0]),
+      timeout: 20_000,
+    });
     expect(ok.stderr).toBe('');
-    expect(JSON.parse(ok.stdout.split('\n')[0] ?? '')).toMatchObject({ kind: 'obs', refid: 'MDC_PULS_OXIM_PULS_RATE', value: 72 });
+    expect(JSON.parse(ok.stdout.split('\n')[0] ?? '')).toMatchObject({
+      kind: 'obs',
+      refid: 'MDC_PULS_OXIM_PULS_RATE',
+      value: 72,
+    });
     // The hook does catch a TypeScript load: the same check on the TypeScript entry fails.
-    const ts = spawnSync(process.execPath, ['--import', forbid, '--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'main.ts')], { encoding: 'utf8', timeout: 20_000 });
+    const ts = spawnSync(
+      process.execPath,
+      ['--import', forbid, '--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'main.ts')],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(ts.status).not.toBe(0);
     expect(ts.stderr).toContain('TypeScript loaded at run time');
   });
 
   it('decode: exit status 0 when every frame decoded, 2 when some failed, 1 when none did', () => {
-    const decode = (input: Buffer) => spawnSync(process.execPath, [BIN, 'decode', '--format', 'nonin8', '-'], { encoding: 'utf8', input, timeout: 20_000 });
+    const decode = (input: Buffer) =>
+      spawnSync(process.execPath, [BIN, 'decode', '--format', 'nonin8', '-'], {
+        encoding: 'utf8',
+        input,
+        timeout: 20_000,
+      });
     // Nonin format 8 (protocols.md): 4-byte frames STATUS1 (bit 7 set), HR_LSB, SpO2, STATUS2.
     const good = Buffer.from([0x80, 72, 97, 0]);
     expect(decode(good).status).toBe(0);
@@ -66,7 +99,21 @@ describe('vitalwire CLI', () => {
     const badFlag = run(['demo', '--beds', 'many']);
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toContain('--beds must be an integer');
-    const noDevice = run(['gateway', '--broker', 'mqtts://x', '--site', 's', '--gateway', 'g', '--ca', 'a', '--cert', 'b', '--key', 'c']);
+    const noDevice = run([
+      'gateway',
+      '--broker',
+      'mqtts://x',
+      '--site',
+      's',
+      '--gateway',
+      'g',
+      '--ca',
+      'a',
+      '--cert',
+      'b',
+      '--key',
+      'c',
+    ]);
     expect(noDevice.status).toBe(2);
     expect(noDevice.stderr).toContain('at least one --device');
   });
@@ -94,8 +141,11 @@ describe('vitalwire CLI', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
       // The printed login works: demo / demo gets a session token scoped to every site.
-      const login = await fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user: 'demo', password: 'demo' }) });
+      const login = await fetch(new URL('/api/login', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'demo', password: 'demo' }),
+      });
       expect(login.status).toBe(200);
       expect(await login.json()).toMatchObject({ user: 'demo', role: 'observer', scope: ['*'] });
       child.kill('SIGTERM');

@@ -36,20 +36,37 @@ describe.skipIf(!socatAvailable())('Datex S/5 session through a real pty', () =>
     await rig.startBroker();
     const sessions: string[] = [];
     let obs = 0;
-    await new Promise<void>((resolve) => rig!.central?.broker.aedes.subscribe('vw/v1/+/+/+/+', (packet: AedesPublishPacket, cb: () => void) => {
-      const t = parseStreamTopic(packet.topic);
-      if (t?.device === 's5') {
-        const b = Batch.decode(packet.payload as Buffer);
-        if (b.kind === Kind.KIND_OBS) obs += b.observations.length;
-        for (const s of b.statuses) if (s.session && sessions.at(-1) !== s.session) sessions.push(s.session);
-      }
-      cb();
-    }, resolve));
+    await new Promise<void>((resolve) =>
+      rig!.central?.broker.aedes.subscribe(
+        'vw/v1/+/+/+/+',
+        (packet: AedesPublishPacket, cb: () => void) => {
+          const t = parseStreamTopic(packet.topic);
+          if (t?.device === 's5') {
+            const b = Batch.decode(packet.payload as Buffer);
+            if (b.kind === Kind.KIND_OBS) obs += b.observations.length;
+            for (const s of b.statuses) if (s.session && sessions.at(-1) !== s.session) sessions.push(s.session);
+          }
+          cb();
+        },
+        resolve,
+      ),
+    );
     dir = mkdtempSync(join(tmpdir(), 'vw-datex-'));
     const truth = memoryTruth();
     runner = await prepareRunner({
-      scenario: scenario({ version: 1, seed: 3, beds: [{ bed: 1, devices: [{ id: 's5', protocol: 'datex', transport: 'serial', faults: [{ at: 14, kind: 'power-cycle' }] }] }] }),
-      truth, logger: silentLogger(), ptyDir: dir,
+      scenario: scenario({
+        version: 1,
+        seed: 3,
+        beds: [
+          {
+            bed: 1,
+            devices: [{ id: 's5', protocol: 'datex', transport: 'serial', faults: [{ at: 14, kind: 'power-cycle' }] }],
+          },
+        ],
+      }),
+      truth,
+      logger: silentLogger(),
+      ptyDir: dir,
     });
     runner.start();
     const s5 = runner.devices[0]!.device;
@@ -60,19 +77,30 @@ describe.skipIf(!socatAvailable())('Datex S/5 session through a real pty', () =>
 
     const devices = runner.gatewayDevices.map((d) => ({ ...d, session: { intervalS: 5, renewAfterMs: 8000 } }));
     expect(devices[0]?.transport).toMatchObject({ kind: 'serial', baudRate: 19200, parity: 'even' });
-    gw = await startGateway({ config: gatewayConfig(rig.config(devices, { batching: { obsMs: 0 } })), logger: silentLogger() });
+    gw = await startGateway({
+      config: gatewayConfig(rig.config(devices, { batching: { obsMs: 0 } })),
+      logger: silentLogger(),
+    });
     const g = gw;
     await until(() => s5.requested === true, 'the S/5 requested', 10_000);
     await until(() => (g.devices[0]?.counters.frames ?? 0) >= 2, 'two records at the gateway', 15_000);
     expect(g.devices[0]?.counters.session).toBe('streaming');
-    await until(() => obs > 0 && sessions.includes('streaming'), 'records and a streaming status at the broker', 10_000);
+    await until(
+      () => obs > 0 && sessions.includes('streaming'),
+      'records and a streaming status at the broker',
+      10_000,
+    );
 
     // The power cycle at 14 s: the monitor forgets the request; the session renews it; records resume.
     await until(() => !s5.requested, 'the S/5 power-cycled', 20_000);
     const before = g.devices[0]?.counters.frames ?? 0;
     await until(() => s5.requested === true, 'the request renewed', 15_000);
     await until(() => (g.devices[0]?.counters.frames ?? 0) > before, 'records again', 10_000);
-    await until(() => sessions.slice(sessions.indexOf('streaming')).includes('renewing') && sessions.at(-1) === 'streaming', 'renewing then streaming at the broker', 10_000);
+    await until(
+      () => sessions.slice(sessions.indexOf('streaming')).includes('renewing') && sessions.at(-1) === 'streaming',
+      'renewing then streaming at the broker',
+      10_000,
+    );
     // closed (link down) -> requested at the link's start -> streaming -> renewing -> streaming.
     expect(sessions.slice(0, 3)).toEqual(['closed', 'requested', 'streaming']);
     // Everything the S/5 sent was decoded: no rejected frames.

@@ -25,15 +25,22 @@ const journalBytes = (): number => {
 };
 
 function exportOf(format: string, extra: string[] = []): { stdout: Buffer; stderr: string; status: number | null } {
-  const r = spawnSync(process.execPath, [BIN, 'export', '--data-dir', dir, '--format', format, ...extra], { timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, 'export', '--data-dir', dir, '--format', format, ...extra], {
+    timeout: 60_000,
+  });
   return { stdout: r.stdout, stderr: r.stderr.toString(), status: r.status };
 }
 
 describe('vitalwire demo archives into --data-dir, and the run exports', () => {
   it('demo, stop, export in every format: all of it simulated, none of it without --include-demo', async () => {
-    const child = spawn(process.execPath, [BIN, 'demo', '--http-port', '0', '--mqtt-port', '0', '--beds', '1', '--data-dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VW_LOG_LEVEL: 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'demo', '--http-port', '0', '--mqtt-port', '0', '--beds', '1', '--data-dir', dir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, VW_LOG_LEVEL: 'warn' },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -51,15 +58,23 @@ describe('vitalwire demo archives into --data-dir, and the run exports', () => {
     // FHIR R4 NDJSON: Devices first, then Observations carrying the simulator's marks.
     const fhir = exportOf('fhir', ['--include-demo']);
     expect(fhir.status, fhir.stderr).toBe(0);
-    const resources = fhir.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Resource);
+    const resources = fhir.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Resource);
     const obs = resources.filter((r) => r.resourceType === 'Observation');
     expect(resources.some((r) => r.resourceType === 'Device')).toBe(true);
     expect(obs.length).toBeGreaterThan(10);
-    const flagsOf = (r: Resource): string[] => ((r as { extension?: { url: string; valueCode?: string }[] }).extension ?? [])
-      .filter((e) => e.url.endsWith('/quality-flags')).map((e) => e.valueCode ?? '');
+    const flagsOf = (r: Resource): string[] =>
+      ((r as { extension?: { url: string; valueCode?: string }[] }).extension ?? [])
+        .filter((e) => e.url.endsWith('/quality-flags'))
+        .map((e) => e.valueCode ?? '');
     for (const o of obs) expect(flagsOf(o)).toContain('FLAG_SIMULATED');
     // MDC heart rate (147842) and SpO2 (150456) from the simulated monitor, each validated against R4.
-    const codes = new Set(obs.flatMap((o) => (o as { code: { coding: { code: string }[] } }).code.coding.map((c) => c.code)));
+    const codes = new Set(
+      obs.flatMap((o) => (o as { code: { coding: { code: string }[] } }).code.coding.map((c) => c.code)),
+    );
     expect(codes).toContain('147842');
     expect(codes).toContain('150456');
     const seen = new Set<string>();
@@ -73,7 +88,10 @@ describe('vitalwire demo archives into --data-dir, and the run exports', () => {
     // PCD-01: every message reads back through vitalwire's HL7 decoder, DEMO-flagged.
     const pcd = exportOf('pcd01', ['--include-demo']);
     expect(pcd.status, pcd.stderr).toBe(0);
-    const messages = pcd.stdout.toString().split('\n').filter((m) => m.startsWith('MSH|'));
+    const messages = pcd.stdout
+      .toString()
+      .split('\n')
+      .filter((m) => m.startsWith('MSH|'));
     expect(messages.length).toBeGreaterThan(5);
     for (const m of messages) {
       const d = createHl7Decoder().decode(Buffer.from(m, 'utf8'), { gatewayTimeUs: 1 });
@@ -84,7 +102,12 @@ describe('vitalwire demo archives into --data-dir, and the run exports', () => {
     // CSV: the header, then only quarantined (simulated) rows.
     const csv = exportOf('csv', ['--include-demo']);
     expect(csv.status, csv.stderr).toBe(0);
-    const [header, ...lines] = csv.stdout.toString().trim().split('\r\n').flatMap((l) => l.split('\n')).filter(Boolean);
+    const [header, ...lines] = csv.stdout
+      .toString()
+      .trim()
+      .split('\r\n')
+      .flatMap((l) => l.split('\n'))
+      .filter(Boolean);
     const cols = (header ?? '').split(',');
     const q = cols.indexOf('quarantined');
     const flags = cols.indexOf('flags');
@@ -101,7 +124,9 @@ describe('vitalwire demo archives into --data-dir, and the run exports', () => {
     expect(parquet.status, parquet.stderr).toBe(0);
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
-    const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, bool_and(quarantined) AS q FROM read_parquet('${pq}')`);
+    const r = await conn.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n, bool_and(quarantined) AS q FROM read_parquet('${pq}')`,
+    );
     expect(r.getRowObjectsJS()).toEqual([{ n: lines.length, q: true }]);
     conn.closeSync();
     db.closeSync();

@@ -12,7 +12,12 @@ import { startCentralProcess } from '../broker/test-kit.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vitalwire');
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...(input !== undefined ? { input } : {}) });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    ...(input !== undefined ? { input } : {}),
+  });
 
 /** Every .ts file of the runtime folders, for "is this metric name defined anywhere". */
 function runtimeSources(): string {
@@ -30,7 +35,9 @@ function runtimeSources(): string {
 
 describe('deploy/', () => {
   it('the Grafana dashboard queries only metrics the gateway and the central export', () => {
-    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8')) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
     const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThan(15);
     const names = new Set(exprs.flatMap((e) => e.match(/vitalwire_[a-z_]+/g) ?? []));
@@ -60,9 +67,28 @@ describe('deploy/', () => {
 
     it('starts on one machine with no Redis and serves the dashboard to a user of the site', async () => {
       expect(run(['ca', 'init', '--dir', join(dir, 'pki'), '--host', '127.0.0.1']).status).toBe(0);
-      expect(run(['users', 'add', 'dr-an', '--role', 'observer', '--sites', 'site1', '--file', join(dir, 'users.yaml'), '--password-stdin'], 'a long enough password\n').status).toBe(0);
+      expect(
+        run(
+          [
+            'users',
+            'add',
+            'dr-an',
+            '--role',
+            'observer',
+            '--sites',
+            'site1',
+            '--file',
+            join(dir, 'users.yaml'),
+            '--password-stdin',
+          ],
+          'a long enough password\n',
+        ).status,
+      ).toBe(0);
       // The shipped file, with only what a test machine needs changed: free ports, a state directory it may write.
-      const config = parseYaml(await readFile(join(ROOT, 'deploy', 'central.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+      const config = parseYaml(await readFile(join(ROOT, 'deploy', 'central.yaml'), 'utf8')) as Record<
+        string,
+        Record<string, unknown>
+      >;
       expect(config['redis']).toBeUndefined();
       expect(config['fanout']).toBeDefined();
       config['listen'] = { ...config['listen'], host: '127.0.0.1', port: 0 };
@@ -79,7 +105,11 @@ describe('deploy/', () => {
       const page = await fetch(url as string);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
-      const login = await fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json', origin: new URL(url as string).origin }, body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }) });
+      const login = await fetch(new URL('/api/login', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: new URL(url as string).origin },
+        body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }),
+      });
       expect(login.status).toBe(200);
     });
   });

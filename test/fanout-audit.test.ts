@@ -15,16 +15,53 @@ describe('vitalwire audit', () => {
     const log = createFileAuditLog({ dir, now: () => now });
     log.append({ event: 'login', user: 'dr-nguyen', remote: '10.1.1.5', session: 's1' });
     now += 60_000;
-    log.append({ event: 'open', user: 'dr-nguyen', site: 'bv-soc-son', gateway: 'gw1', device: 'bed07', bed: 'Bed 7', remote: '10.1.1.5', session: 's1' });
+    log.append({
+      event: 'open',
+      user: 'dr-nguyen',
+      site: 'bv-soc-son',
+      gateway: 'gw1',
+      device: 'bed07',
+      bed: 'Bed 7',
+      remote: '10.1.1.5',
+      session: 's1',
+    });
     now += 60_000;
-    log.append({ event: 'denied', user: 'nurse-b', site: 'bv-soc-son', gateway: 'gw2', device: 'bed01', remote: '10.1.1.9' });
+    log.append({
+      event: 'denied',
+      user: 'nurse-b',
+      site: 'bv-soc-son',
+      gateway: 'gw2',
+      device: 'bed01',
+      remote: '10.1.1.9',
+    });
     now += 86_400_000;
-    log.append({ event: 'close', user: 'dr-nguyen', site: 'bv-soc-son', gateway: 'gw1', device: 'bed07', session: 's1' });
+    log.append({
+      event: 'close',
+      user: 'dr-nguyen',
+      site: 'bv-soc-son',
+      gateway: 'gw1',
+      device: 'bed07',
+      session: 's1',
+    });
     // A ward view, as the fan-out writes it: one entry naming the beds its tiles showed.
     now += 60_000;
-    log.append({ event: 'open', user: 'dr-le', bed: 'ward view', beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'], remote: '10.1.1.8', session: 's3' });
+    log.append({
+      event: 'open',
+      user: 'dr-le',
+      bed: 'ward view',
+      beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'],
+      remote: '10.1.1.8',
+      session: 's3',
+    });
     now += 60_000;
-    log.append({ event: 'close', user: 'dr-le', bed: 'ward view', beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'], remote: '10.1.1.8', session: 's3' });
+    log.append({
+      event: 'close',
+      user: 'dr-le',
+      bed: 'ward view',
+      beds: ['bv-soc-son/gw2/bed01', 'bv-soc-son/gw2/bed02', 'bv-dong-anh/gw1/bed09'],
+      remote: '10.1.1.8',
+      session: 's3',
+    });
     await log.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,9 +82,11 @@ describe('vitalwire audit', () => {
   it('filters by user, bed and time, and prints JSON lines', async () => {
     const byUser = (await run('--user', 'dr-nguyen', '--json')).map((l) => JSON.parse(l) as { event: string });
     expect(byUser.map((e) => e.event)).toEqual(['login', 'open', 'close']);
-    expect((await run('--bed', 'bv-soc-son/gw2', '--json')).map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['nurse-b', 'dr-le', 'dr-le']);
-    expect((await run('--since', '2026-05-02', '--json'))).toHaveLength(3);
-    expect((await run('--until', '2026-05-01T08:01:30Z', '--json'))).toHaveLength(2);
+    expect(
+      (await run('--bed', 'bv-soc-son/gw2', '--json')).map((l) => (JSON.parse(l) as { user: string }).user),
+    ).toEqual(['nurse-b', 'dr-le', 'dr-le']);
+    expect(await run('--since', '2026-05-02', '--json')).toHaveLength(3);
+    expect(await run('--until', '2026-05-01T08:01:30Z', '--json')).toHaveLength(2);
   });
 
   it('finds the ward views that showed a bed, and names the bed in the table', async () => {
@@ -73,8 +112,12 @@ describe('vitalwire audit', () => {
       expect(await runAudit(['--config', join(central, 'central.yaml'), '--json'], (l) => lines.push(l))).toBe(0);
       expect(lines.map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['dr-tran']);
       // A directory that does not exist is an error that names it, not an empty table.
-      await expect(runAudit(['--dir', join(central, 'nowhere')], () => undefined)).rejects.toThrow(/no audit directory at .*nowhere/);
-      await expect(runAudit(['--dir', dir, '--config', join(central, 'central.yaml')], () => undefined)).rejects.toThrow(/not both/);
+      await expect(runAudit(['--dir', join(central, 'nowhere')], () => undefined)).rejects.toThrow(
+        /no audit directory at .*nowhere/,
+      );
+      await expect(
+        runAudit(['--dir', dir, '--config', join(central, 'central.yaml')], () => undefined),
+      ).rejects.toThrow(/not both/);
     } finally {
       rmSync(central, { recursive: true, force: true });
     }

@@ -29,12 +29,22 @@ describe('fan-out logins, sessions and scopes', () => {
   afterAll(() => rig?.close());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-    fetch(new URL(path, rig.fanout.url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(new URL(path, rig.fanout.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('logs in with a users-store password and issues a token with the user scope', async () => {
     const res = await post('/api/login', { user: 'obs1', password: 'pw-obs1' });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { token: string; user: string; role: string; scope: string[]; expiresAt: number };
+    const body = (await res.json()) as {
+      token: string;
+      user: string;
+      role: string;
+      scope: string[];
+      expiresAt: number;
+    };
     expect(body).toMatchObject({ user: 'obs1', role: 'observer', scope: ['site1'] });
     expect(body.expiresAt).toBeGreaterThan(Date.now());
     expect(body.token.split('.')).toHaveLength(3);
@@ -49,11 +59,31 @@ describe('fan-out logins, sessions and scopes', () => {
     expect(rig.audit.entries.filter((e) => e.event === 'login_failed').map((e) => e.user)).toEqual(['obs1', 'nobody']);
     expect(JSON.stringify(rig.audit.entries)).not.toContain('nope'); // no password in the audit
     // A fan-out of its own with a low limit, so the other tests' logins from this address go on.
-    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
-      limits: { login: { throttle: { freeFailures: { pair: 2, account: 9, address: 9 }, baseDelayMs: 60_000, maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
-        forgetAfterMs: 60_000, knownGoodMs: 60_000, maxEntries: 100 } } } });
+    const f = await startFanout({
+      broker: rig.central.broker.aedes,
+      port: 0,
+      users: rig.users,
+      logger: silentLogger(),
+      limits: {
+        login: {
+          throttle: {
+            freeFailures: { pair: 2, account: 9, address: 9 },
+            baseDelayMs: 60_000,
+            maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
+            forgetAfterMs: 60_000,
+            knownGoodMs: 60_000,
+            maxEntries: 100,
+          },
+        },
+      },
+    });
     try {
-      const at = (body: unknown): Promise<Response> => fetch(new URL('/api/login', f.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const at = (body: unknown): Promise<Response> =>
+        fetch(new URL('/api/login', f.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       for (let i = 0; i < 3; i++) expect((await at({ user: 'obs1', password: 'nope' })).status).toBe(401);
       const limited = await at({ user: 'obs1', password: 'pw-obs1' }); // right, but throttled now: no check runs
       expect(limited.status).toBe(429);
@@ -66,8 +96,14 @@ describe('fan-out logins, sessions and scopes', () => {
   });
 
   it('refuses logins from a foreign page and malformed requests', async () => {
-    expect((await post('/api/login', { user: 'x', password: 'y' }, { origin: 'https://evil.example' })).status).toBe(403);
-    const notJson = await fetch(new URL('/api/login', rig.fanout.url), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'user=a' });
+    expect((await post('/api/login', { user: 'x', password: 'y' }, { origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
+    const notJson = await fetch(new URL('/api/login', rig.fanout.url), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'user=a',
+    });
     expect(notJson.status).toBe(415);
     const big = await post('/api/login', { user: 'a', password: 'x'.repeat(10_000) });
     expect(big.status).toBe(413);
@@ -77,12 +113,25 @@ describe('fan-out logins, sessions and scopes', () => {
   it('checks the token and the Origin on upgrade', async () => {
     const token = (await rig.fanout.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
     await expect(connectWs(rig.fanout.url, 'not-a-token')).rejects.toThrow(/403 VW_ERR_WS_AUTH/);
-    const forged = (await createSessionIssuer(Buffer.alloc(32, 8), 60_000).issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
+    const forged = (
+      await createSessionIssuer(Buffer.alloc(32, 8), 60_000).issue({ name: 'obsall', role: 'observer', sites: ['*'] })
+    ).token;
     await expect(connectWs(rig.fanout.url, forged)).rejects.toThrow(/403 VW_ERR_WS_AUTH/);
-    const expired = (await createSessionIssuer(SECRET, 60_000, () => Date.now() - 120_000).issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
+    const expired = (
+      await createSessionIssuer(SECRET, 60_000, () => Date.now() - 120_000).issue({
+        name: 'obsall',
+        role: 'observer',
+        sites: ['*'],
+      })
+    ).token;
     await expect(connectWs(rig.fanout.url, expired)).rejects.toThrow(/403 VW_ERR_WS_AUTH/);
-    await expect(connectWs(rig.fanout.url, token, undefined, { origin: 'https://evil.example' })).rejects.toThrow(/403 VW_ERR_WS_ORIGIN/);
-    const ok = await connectWs(rig.fanout.url, token, undefined, { origin: rig.fanout.url.replace(/\/$/, ''), subscribe: false });
+    await expect(connectWs(rig.fanout.url, token, undefined, { origin: 'https://evil.example' })).rejects.toThrow(
+      /403 VW_ERR_WS_ORIGIN/,
+    );
+    const ok = await connectWs(rig.fanout.url, token, undefined, {
+      origin: rig.fanout.url.replace(/\/$/, ''),
+      subscribe: false,
+    });
     await waitFor(() => ok.control.find((m) => m.type === 'hello'), 5000, 'hello');
     ok.ws.close();
   });
@@ -97,7 +146,9 @@ describe('fan-out logins, sessions and scopes', () => {
     const refused = await waitFor(() => s.control.find((m) => m.type === 'refused'), 5000, 'refusal');
     expect(refused).toMatchObject({ type: 'refused', bed: 'site1/gw1/bed02', code: 'VW_ERR_WS_SCOPE' });
     expect(rig.fanout.counters.refusedSubscriptions).toBe(refusedBefore + 1);
-    expect(rig.audit.entries.some((e) => e.event === 'denied' && e.user === 'nurse1' && e.device === 'bed02')).toBe(true);
+    expect(rig.audit.entries.some((e) => e.event === 'denied' && e.user === 'nurse1' && e.device === 'bed02')).toBe(
+      true,
+    );
     // Nothing of bed02 arrives, even when it publishes; bed01 does, after its 'open' is audited.
     s.subscribe('site1/gw1/bed01');
     await waitFor(() => s.control.find((m) => m.type === 'subscribed'), 5000, 'subscribed');
@@ -105,7 +156,11 @@ describe('fan-out logins, sessions and scopes', () => {
     await publish(rig.gw, 'bed01', 'obs', 2, hr(80));
     await waitFor(() => s.received.some((r) => Number(r.batch.seq) === 2), 5000, 'bed01 live');
     expect(s.received.every((r) => r.batch.source?.device === 'bed01')).toBe(true);
-    expect(rig.audit.entries.some((e) => e.event === 'open' && e.user === 'nurse1' && e.device === 'bed01' && e.bed === 'Bed 01')).toBe(true);
+    expect(
+      rig.audit.entries.some(
+        (e) => e.event === 'open' && e.user === 'nurse1' && e.device === 'bed01' && e.bed === 'Bed 01',
+      ),
+    ).toBe(true);
     s.ws.close();
   });
 
@@ -115,9 +170,16 @@ describe('fan-out logins, sessions and scopes', () => {
     s.ws.send('{not json');
     s.ws.send(JSON.stringify({ op: 'subscribe', bed: 'site1/gw1/bed01', streams: ['bogus'] }));
     s.ws.send(JSON.stringify({ op: 'subscribe', bed: 'site1/gw1' })); // not site/gateway/device
-    await waitFor(() => s.control.filter((m) => m.type === 'error' || m.type === 'refused').length >= 3, 5000, 'three answers');
-    expect(s.control.filter((m) => m.type === 'error' || m.type === 'refused').map((m) => (m.type === 'error' || m.type === 'refused' ? m.code : ''))).toEqual(
-      ['VW_ERR_WS_BAD_REQUEST', 'VW_ERR_WS_BAD_REQUEST', 'VW_ERR_WS_BAD_REQUEST']);
+    await waitFor(
+      () => s.control.filter((m) => m.type === 'error' || m.type === 'refused').length >= 3,
+      5000,
+      'three answers',
+    );
+    expect(
+      s.control
+        .filter((m) => m.type === 'error' || m.type === 'refused')
+        .map((m) => (m.type === 'error' || m.type === 'refused' ? m.code : '')),
+    ).toEqual(['VW_ERR_WS_BAD_REQUEST', 'VW_ERR_WS_BAD_REQUEST', 'VW_ERR_WS_BAD_REQUEST']);
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
     s.ws.close();
   });
@@ -126,7 +188,9 @@ describe('fan-out logins, sessions and scopes', () => {
     const token = (await rig.fanout.sessions.issue({ name: 'svc', role: 'service', sites: ['*'] })).token;
     const a = await connectWs(rig.fanout.url, token, undefined, { subscribe: false });
     const b = await connectWs(rig.fanout.url, token, undefined, { subscribe: false });
-    await expect(connectWs(rig.fanout.url, token, undefined, { subscribe: false })).rejects.toThrow(/429 VW_ERR_WS_CONN_LIMIT/);
+    await expect(connectWs(rig.fanout.url, token, undefined, { subscribe: false })).rejects.toThrow(
+      /429 VW_ERR_WS_CONN_LIMIT/,
+    );
     const before = rig.fanout.counters.clients;
     a.ws.close();
     await waitFor(() => rig.fanout.counters.clients < before, 5000, 'a closed on the server');
@@ -163,7 +227,13 @@ describe('fan-out logins, sessions and scopes', () => {
 
   it('terminates a client that stops answering pings', async () => {
     // Its own fan-out with a fast ping clock on the same broker.
-    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(), limits: { pingIntervalMs: 1000 } });
+    const f = await startFanout({
+      broker: rig.central.broker.aedes,
+      port: 0,
+      users: rig.users,
+      logger: silentLogger(),
+      limits: { pingIntervalMs: 1000 },
+    });
     try {
       const token = (await f.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
       const mute = new WebSocket(wsUrl(f.url), ['vw.v1', `vw.token.${token}`], { autoPong: false });

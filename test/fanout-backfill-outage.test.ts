@@ -38,17 +38,34 @@ describe('backfill after a long outage reaches the rings and the dashboards', ()
 
   beforeAll(async () => {
     await rig.startBroker();
-    const users = createUserStore([{ name: 'doc', role: 'observer', sites: ['*'], hash: await hashPassword('pw-doc-12345') }]);
-    fanout = await startFanout({ broker: rig.central!.broker.aedes, port: 0, users, logger: silentLogger(), assets: chromiumAvailable() ? await bundleDashboard() : new Map() });
+    const users = createUserStore([
+      { name: 'doc', role: 'observer', sites: ['*'], hash: await hashPassword('pw-doc-12345') },
+    ]);
+    fanout = await startFanout({
+      broker: rig.central!.broker.aedes,
+      port: 0,
+      users,
+      logger: silentLogger(),
+      assets: chromiumAvailable() ? await bundleDashboard() : new Map(),
+    });
     gate = await startTcpGate({ host: '127.0.0.1', port: rig.port }, true);
     sink = await openTcpSink('127.0.0.1', 0);
     gw = await startGateway({
-      config: gatewayConfig(rig.config([{ id: 'bed01', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }], {
-        broker: { urls: [`mqtts://127.0.0.1:${gate.port}`], reconnect: { minMs: 50, maxMs: 200 }, connectTimeoutMs: 3000 },
-        batching: { obsMs: 100, waveMs: 100 },
-        // A backlog longer than a second of replay goes behind live data (publisher.ts SMALL_BACKLOG_SECONDS).
-        publish: { replayMessagesPerSecond: 10 },
-      })),
+      config: gatewayConfig(
+        rig.config(
+          [{ id: 'bed01', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }],
+          {
+            broker: {
+              urls: [`mqtts://127.0.0.1:${gate.port}`],
+              reconnect: { minMs: 50, maxMs: 200 },
+              connectTimeoutMs: 3000,
+            },
+            batching: { obsMs: 100, waveMs: 100 },
+            // A backlog longer than a second of replay goes behind live data (publisher.ts SMALL_BACKLOG_SECONDS).
+            publish: { replayMessagesPerSecond: 10 },
+          },
+        ),
+      ),
       logger: silentLogger(),
     });
     const g = gw;
@@ -56,7 +73,11 @@ describe('backfill after a long outage reaches the rings and the dashboards', ()
     monitor = streamCounter(() => sink, 20);
     const token = (await fanout.sessions.issue({ name: 'doc', role: 'observer', sites: ['*'] })).token;
     await until(() => fanout.counters.messagesIn > 5, 'live data at the fan-out');
-    watcher = await connectWs(fanout.url, token, undefined, { subscribe: [BED], streams: ['obs'], backfill: { obsMs: 3600_000 } });
+    watcher = await connectWs(fanout.url, token, undefined, {
+      subscribe: [BED],
+      streams: ['obs'],
+      backfill: { obsMs: 3600_000 },
+    });
     if (chromiumAvailable()) {
       browser = await launchChromium();
       page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
@@ -91,16 +112,23 @@ describe('backfill after a long outage reaches the rings and the dashboards', ()
     await rig.close();
   });
 
-  const obsSeqs = (rs: Received[]): number[] => rs.filter((r) => r.batch.kind === Kind.KIND_OBS && r.batch.source?.device === 'bed01').map((r) => Number(r.batch.seq));
+  const obsSeqs = (rs: Received[]): number[] =>
+    rs
+      .filter((r) => r.batch.kind === Kind.KIND_OBS && r.batch.source?.device === 'bed01')
+      .map((r) => Number(r.batch.seq));
 
   it('delivers every numerics Batch once to a dashboard watching through the outage, backlog included', async () => {
     const last = gw.outbox.lastSeq('bed01', 'obs');
-    await until(() => new Set(obsSeqs(watcher.received)).size >= last, 'every seq at the watcher', 10_000).catch(() => undefined);
+    await until(() => new Set(obsSeqs(watcher.received)).size >= last, 'every seq at the watcher', 10_000).catch(
+      () => undefined,
+    );
     const got = obsSeqs(watcher.received);
     expect(new Set(got).size).toBe(got.length); // once each
     expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     // It was the live-first replay: backfilled Batches came after live ones with higher seqs.
-    const backfilled = watcher.received.filter((r) => r.batch.kind === Kind.KIND_OBS && r.batch.backfill).map((r) => Number(r.batch.seq));
+    const backfilled = watcher.received
+      .filter((r) => r.batch.kind === Kind.KIND_OBS && r.batch.backfill)
+      .map((r) => Number(r.batch.seq));
     expect(backfilled.length).toBeGreaterThan(10);
     const firstLiveAfter = got.findIndex((s, i) => i > 0 && s > Math.max(...backfilled));
     expect(firstLiveAfter).toBeGreaterThan(-1);
@@ -113,22 +141,38 @@ describe('backfill after a long outage reaches the rings and the dashboards', ()
 
   it('keeps the backlog in the ring: a dashboard opening the bed afterwards gets the whole history in seq order', async () => {
     const token = (await fanout.sessions.issue({ name: 'doc', role: 'observer', sites: ['*'] })).token;
-    const later = await connectWs(fanout.url, token, undefined, { subscribe: [BED], streams: ['obs'], backfill: { obsMs: 3600_000 } });
+    const later = await connectWs(fanout.url, token, undefined, {
+      subscribe: [BED],
+      streams: ['obs'],
+      backfill: { obsMs: 3600_000 },
+    });
     const last = gw.outbox.lastSeq('bed01', 'obs');
     await until(() => obsSeqs(later.received).length >= last, 'the history', 10_000).catch(() => undefined);
     expect(obsSeqs(later.received)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     later.ws.close();
   });
 
-  it.skipIf(!chromiumAvailable())('shows the outage as history on the page: the trend holds it, no gap is left', async () => {
-    const p = page as Page;
-    const bed = () => p.evaluate((k) => (globalThis as unknown as { __vitalwire: { bed(k: string): { gaps: number; hrTrendMs: number[] } | null } }).__vitalwire.bed(k), BED);
-    await expect.poll(async () => (await bed())?.gaps, { timeout: 10_000 }).toBe(0);
-    const times = (await bed())?.hrTrendMs ?? [];
-    // Values measured while the uplink was down are on the trend, in time order.
-    expect(times.filter((t) => t > downAt + 500 && t < upAt - 500).length).toBeGreaterThan((OUTAGE_MS / 1000 - 1) * 5);
-    expect(times).toEqual([...times].sort((a, b) => a - b));
-    await expect.poll(() => p.locator('#bed .gap-info').isVisible(), { timeout: 2000 }).toBe(false); // its 500 ms tick
-    expect(await p.textContent('#bed .link')).not.toMatch(/CATCHING UP/);
-  });
+  it.skipIf(!chromiumAvailable())(
+    'shows the outage as history on the page: the trend holds it, no gap is left',
+    async () => {
+      const p = page as Page;
+      const bed = () =>
+        p.evaluate(
+          (k) =>
+            (
+              globalThis as unknown as { __vitalwire: { bed(k: string): { gaps: number; hrTrendMs: number[] } | null } }
+            ).__vitalwire.bed(k),
+          BED,
+        );
+      await expect.poll(async () => (await bed())?.gaps, { timeout: 10_000 }).toBe(0);
+      const times = (await bed())?.hrTrendMs ?? [];
+      // Values measured while the uplink was down are on the trend, in time order.
+      expect(times.filter((t) => t > downAt + 500 && t < upAt - 500).length).toBeGreaterThan(
+        (OUTAGE_MS / 1000 - 1) * 5,
+      );
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      await expect.poll(() => p.locator('#bed .gap-info').isVisible(), { timeout: 2000 }).toBe(false); // its 500 ms tick
+      expect(await p.textContent('#bed .link')).not.toMatch(/CATCHING UP/);
+    },
+  );
 });

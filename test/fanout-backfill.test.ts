@@ -29,19 +29,26 @@ describe('backfill from the memory rings', () => {
   });
   afterAll(() => rig?.close());
 
-  const token = async (): Promise<string> => (await rig.fanout.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
+  const token = async (): Promise<string> =>
+    (await rig.fanout.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
 
   it('sends the last 10 s of waves and the numerics history, then live data with no seam', async () => {
     const s = await connectWs(rig.fanout.url, await token(), undefined, { subscribe: ['site1/gw1/bed01'] });
     const sub = await waitFor(() => s.control.find((m) => m.type === 'subscribed'), 5000, 'subscribed');
     // 10 s of 256 ms chunks, counted back from the newest.
-    const waves = await waitFor(() => seqs(s.received, 'bed01', Kind.KIND_WAVE).length >= 39 && seqs(s.received, 'bed01', Kind.KIND_WAVE), 5000, 'wave history');
+    const waves = await waitFor(
+      () => seqs(s.received, 'bed01', Kind.KIND_WAVE).length >= 39 && seqs(s.received, 'bed01', Kind.KIND_WAVE),
+      5000,
+      'wave history',
+    );
     expect(waves.at(-1)).toBe(60);
     expect(waves).toEqual(range(waves[0]!, 60));
     expect(waves.length).toBeGreaterThanOrEqual(39);
     expect(waves.length).toBeLessThanOrEqual(41);
     expect(seqs(s.received, 'bed01', Kind.KIND_OBS)).toEqual(range(1, 30));
-    expect(sub).toMatchObject({ backfill: { wave: { items: waves.length, stride: 1, toSeq: 60 }, obs: { items: 30, stride: 1, toSeq: 30 } } });
+    expect(sub).toMatchObject({
+      backfill: { wave: { items: waves.length, stride: 1, toSeq: 60 }, obs: { items: 30, stride: 1, toSeq: 30 } },
+    });
     for (let i = 61; i <= 65; i++) await publish(rig.gw, 'bed01', 'wave', i, ecg((i - 1) * 64));
     await waitFor(() => seqs(s.received, 'bed01', Kind.KIND_WAVE).at(-1) === 65, 5000, 'live waves');
     expect(seqs(s.received, 'bed01', Kind.KIND_WAVE)).toEqual(range(waves[0]!, 65));
@@ -52,7 +59,10 @@ describe('backfill from the memory rings', () => {
   });
 
   it('honours a shorter window from the client: the newest numerics only, 2 s of waves', async () => {
-    const s = await connectWs(rig.fanout.url, await token(), undefined, { subscribe: ['site1/gw1/bed01'], backfill: { obsMs: 0, waveMs: 2000 } });
+    const s = await connectWs(rig.fanout.url, await token(), undefined, {
+      subscribe: ['site1/gw1/bed01'],
+      backfill: { obsMs: 0, waveMs: 2000 },
+    });
     await waitFor(() => s.control.find((m) => m.type === 'subscribed'), 5000, 'subscribed');
     await waitFor(() => seqs(s.received, 'bed01', Kind.KIND_OBS).length >= 1, 5000, 'one numerics Batch');
     expect(seqs(s.received, 'bed01', Kind.KIND_OBS)).toEqual([30]);
@@ -96,35 +106,54 @@ describe('backfill from the memory rings', () => {
   });
 });
 
-describe.skipIf(inject('redisUrl') === null)(`backfill through Redis in a cluster${inject('redisUrl') === null ? ` (skipped: ${inject('redisSkipReason')})` : ''}`, () => {
-  it('gives a fan-out that just started the history other brokers saw', async () => {
-    const url = inject('redisUrl') as string;
-    const prefix = `vwtest:${Date.now()}:`;
-    // Broker A with its fan-out takes the gateway; broker B joins the cluster, its fan-out starts later.
-    const rig = await startRig({ redis: { url, prefix } }, { redis: { url } });
-    // B's parts by hand, because its fan-out must start after the history was published.
-    const b = await startBroker({ host: '127.0.0.1', port: 0, tls: rig.pki.brokerTls, users: rig.users, logger: silentLogger(), redis: { url } });
-    try {
-      for (let i = 1; i <= 20; i++) await publish(rig.gw, 'bed07', 'wave', i, ecg((i - 1) * 64));
-      await waitFor(() => rig.fanout.counters.messagesIn >= 20, 10_000, 'A saw 20');
-      const fb = await startFanout({ broker: b.aedes, port: 0, users: rig.users, logger: silentLogger(), redis: { url, prefix } });
+describe.skipIf(inject('redisUrl') === null)(
+  `backfill through Redis in a cluster${inject('redisUrl') === null ? ` (skipped: ${inject('redisSkipReason')})` : ''}`,
+  () => {
+    it('gives a fan-out that just started the history other brokers saw', async () => {
+      const url = inject('redisUrl') as string;
+      const prefix = `vwtest:${Date.now()}:`;
+      // Broker A with its fan-out takes the gateway; broker B joins the cluster, its fan-out starts later.
+      const rig = await startRig({ redis: { url, prefix } }, { redis: { url } });
+      // B's parts by hand, because its fan-out must start after the history was published.
+      const b = await startBroker({
+        host: '127.0.0.1',
+        port: 0,
+        tls: rig.pki.brokerTls,
+        users: rig.users,
+        logger: silentLogger(),
+        redis: { url },
+      });
       try {
-        const token = (await fb.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
-        const s = await connectWs(fb.url, token, undefined, { subscribe: ['site1/gw1/bed07'] });
-        await waitFor(() => seqs(s.received, 'bed07', Kind.KIND_WAVE).length >= 20, 10_000, 'history from Redis');
-        expect(seqs(s.received, 'bed07', Kind.KIND_WAVE)).toEqual(range(1, 20));
-        // Live data published to A reaches B's client right after the history.
-        for (let i = 21; i <= 25; i++) await publish(rig.gw, 'bed07', 'wave', i, ecg((i - 1) * 64));
-        await waitFor(() => seqs(s.received, 'bed07', Kind.KIND_WAVE).at(-1) === 25, 10_000, 'live through the cluster');
-        expect(seqs(s.received, 'bed07', Kind.KIND_WAVE)).toEqual(range(1, 25));
-        s.ws.close();
+        for (let i = 1; i <= 20; i++) await publish(rig.gw, 'bed07', 'wave', i, ecg((i - 1) * 64));
+        await waitFor(() => rig.fanout.counters.messagesIn >= 20, 10_000, 'A saw 20');
+        const fb = await startFanout({
+          broker: b.aedes,
+          port: 0,
+          users: rig.users,
+          logger: silentLogger(),
+          redis: { url, prefix },
+        });
+        try {
+          const token = (await fb.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
+          const s = await connectWs(fb.url, token, undefined, { subscribe: ['site1/gw1/bed07'] });
+          await waitFor(() => seqs(s.received, 'bed07', Kind.KIND_WAVE).length >= 20, 10_000, 'history from Redis');
+          expect(seqs(s.received, 'bed07', Kind.KIND_WAVE)).toEqual(range(1, 20));
+          // Live data published to A reaches B's client right after the history.
+          for (let i = 21; i <= 25; i++) await publish(rig.gw, 'bed07', 'wave', i, ecg((i - 1) * 64));
+          await waitFor(
+            () => seqs(s.received, 'bed07', Kind.KIND_WAVE).at(-1) === 25,
+            10_000,
+            'live through the cluster',
+          );
+          expect(seqs(s.received, 'bed07', Kind.KIND_WAVE)).toEqual(range(1, 25));
+          s.ws.close();
+        } finally {
+          await fb.close();
+        }
       } finally {
-        await fb.close();
+        await b.close();
+        await rig.close();
       }
-    } finally {
-      await b.close();
-      await rig.close();
-    }
-  });
-});
-
+    });
+  },
+);

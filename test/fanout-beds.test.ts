@@ -22,15 +22,23 @@ describe('bed admission per gateway and site, and expiry', () => {
     const s = await connectWs(rig.fanout.url, token, undefined, { subscribe: false });
     await waitFor(() => s.control.find((m) => m.type === 'beds'), 5000, 'the first list');
     // site1/gw1 is compromised: empty Batches for 100 devices (the global limit of this fan-out).
-    for (let i = 0; i < 100; i++) await publishAs(rig.gw, 'site1/gw1', `fake${String(i).padStart(3, '0')}`, 'status', 1);
+    for (let i = 0; i < 100; i++)
+      await publishAs(rig.gw, 'site1/gw1', `fake${String(i).padStart(3, '0')}`, 'status', 1);
     await waitFor(() => rig.fanout.counters.messagesIn >= 100, 10_000, 'the flood in');
     // Then real beds come: one behind another gateway of the same site, one at another site.
     const gw2 = await rig.clients.gateway(rig.pki.site1gw2, 'site1/gw2');
     const site2 = await rig.clients.gateway(rig.pki.site2gw1, 'site2/gw1');
     await publishAs(gw2, 'site1/gw2', 'icu01', 'obs', 1, hr(80), 'ICU 1');
     await publishAs(site2, 'site2/gw1', 'ward07', 'obs', 1, hr(81), 'Ward 7');
-    const announced = (): string[] => s.control.flatMap((m) => (m.type === 'bed' ? [m.bed.key] : m.type === 'beds' ? m.beds.map((b: BedInfo) => b.key) : []));
-    await waitFor(() => announced().includes('site2/gw1/ward07') && announced().includes('site1/gw2/icu01'), 5000, 'the real beds announced');
+    const announced = (): string[] =>
+      s.control.flatMap((m) =>
+        m.type === 'bed' ? [m.bed.key] : m.type === 'beds' ? m.beds.map((b: BedInfo) => b.key) : [],
+      );
+    await waitFor(
+      () => announced().includes('site2/gw1/ward07') && announced().includes('site1/gw2/icu01'),
+      5000,
+      'the real beds announced',
+    );
     expect(announced().filter((k) => k.startsWith('site1/gw1/'))).toHaveLength(LIMITS.maxBedsPerGateway);
     expect(rig.fanout.counters.bedsRefused).toBe(100 - LIMITS.maxBedsPerGateway);
     // The refused devices' data is neither kept nor delivered: a subscriber of one gets nothing.
@@ -50,15 +58,23 @@ describe('bed admission per gateway and site, and expiry', () => {
     let seq = 10;
     const keepAlive = setInterval(() => void publishAs(gw2, 'site1/gw2', 'icu01', 'obs', seq++, hr(80), 'ICU 1'), 200);
     try {
-      const after = await waitFor(() => {
-        const last = s.control.filter((m) => m.type === 'beds').at(-1);
-        return last?.type === 'beds' && !last.beds.some((b) => b.gateway === 'gw1') && last;
-      }, LIMITS.bedExpiryMs + LIMITS.sweepMs * 4 + 3000, 'a list without the silent devices');
+      const after = await waitFor(
+        () => {
+          const last = s.control.filter((m) => m.type === 'beds').at(-1);
+          return last?.type === 'beds' && !last.beds.some((b) => b.gateway === 'gw1') && last;
+        },
+        LIMITS.bedExpiryMs + LIMITS.sweepMs * 4 + 3000,
+        'a list without the silent devices',
+      );
       expect(after.beds.map((b) => b.key)).toContain('site1/gw2/icu01');
       expect(rig.fanout.counters.bedsExpired).toBeGreaterThanOrEqual(LIMITS.maxBedsPerGateway);
       // gw1's places are free again: a new device of it is listed.
       await publishAs(rig.gw, 'site1/gw1', 'bed01', 'obs', 1, hr(70));
-      await waitFor(() => s.control.some((m) => m.type === 'bed' && m.bed.key === 'site1/gw1/bed01'), 5000, 'a new gw1 bed');
+      await waitFor(
+        () => s.control.some((m) => m.type === 'bed' && m.bed.key === 'site1/gw1/bed01'),
+        5000,
+        'a new gw1 bed',
+      );
     } finally {
       clearInterval(keepAlive);
     }

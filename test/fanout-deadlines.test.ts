@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRig, type FanoutRig } from './fanout-kit.js';
 import { connectWs, waitFor } from './ws-client.js';
 
-const HTTP = { headersTimeoutMs: 800, requestTimeoutMs: 1500, keepAliveTimeoutMs: 600, idleTimeoutMs: 1200, upgradeTimeoutMs: 800, checkIntervalMs: 200 };
+const HTTP = {
+  headersTimeoutMs: 800,
+  requestTimeoutMs: 1500,
+  keepAliveTimeoutMs: 600,
+  idleTimeoutMs: 1200,
+  upgradeTimeoutMs: 800,
+  checkIntervalMs: 200,
+};
 
 describe('fan-out HTTP deadlines', () => {
   let rig: FanoutRig;
@@ -16,7 +23,8 @@ describe('fan-out HTTP deadlines', () => {
   });
   afterAll(() => rig?.close());
 
-  const open = (): Promise<number> => new Promise((resolve, reject) => rig.fanout.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  const open = (): Promise<number> =>
+    new Promise((resolve, reject) => rig.fanout.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
 
   /** The server's count of open sockets comes back to `n` (its close may lag the client's by a turn). */
   const settled = async (n: number): Promise<void> => {
@@ -48,7 +56,9 @@ describe('fan-out HTTP deadlines', () => {
     // One header byte every 200 ms: never idle, never finished (slowloris).
     const trickle = await dial('GET / HTTP/1.1\r\nHost: x\r\nX-A: ');
     const drip = setInterval(() => trickle.s.writable && trickle.s.write('a'), 200);
-    const body = await dial('POST /api/login HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"us');
+    const body = await dial(
+      'POST /api/login HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"us',
+    );
     expect(await open()).toBe(base + 4);
     try {
       const times = await Promise.all([silent.closed, partial.closed, trickle.closed, body.closed]);
@@ -82,8 +92,10 @@ describe('fan-out HTTP deadlines', () => {
 
   it('drops a refused upgrade whose client keeps its side open', async () => {
     const base = await open();
-    const bad = await dial('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
-      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: vw.v1, vw.token.junk\r\n\r\n');
+    const bad = await dial(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: vw.v1, vw.token.junk\r\n\r\n',
+    );
     await waitFor(() => bad.got().includes('403'), 3000, 'the refusal');
     expect(bad.got()).toContain('x-vitalwire-error: VW_ERR_WS_AUTH');
     expect(await bad.closed).toBeLessThan(5000);

@@ -26,10 +26,19 @@ describe('a client flooding refused subscriptions', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vw-flood-'));
     audit = createFileAuditLog({ dir });
-    const logger = createLogger('flood-test', 'info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-    rig = await startRig({
-      limits: { controlOps: { perSecond: 1e6, burst: 1e6 }, denials: { windowMs: WINDOW_MS, sampleBeds: 8, maxUsers: 1000 }, peerLog: { perWindow: PER_WINDOW, windowMs: WINDOW_MS } },
-    }, { logger, audit });
+    const logger = createLogger('flood-test', 'info', {
+      write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>),
+    });
+    rig = await startRig(
+      {
+        limits: {
+          controlOps: { perSecond: 1e6, burst: 1e6 },
+          denials: { windowMs: WINDOW_MS, sampleBeds: 8, maxUsers: 1000 },
+          peerLog: { perWindow: PER_WINDOW, windowMs: WINDOW_MS },
+        },
+      },
+      { logger, audit },
+    );
     await publish(rig.gw, 'bed01', 'obs', 1, hr(71));
     await waitFor(() => rig.fanout.counters.messagesIn >= 1, 5000, 'a Batch in');
   });
@@ -39,11 +48,19 @@ describe('a client flooding refused subscriptions', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const entries = (): AuditEntry[] => readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEntry));
+  const entries = (): AuditEntry[] =>
+    readdirSync(dir).flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as AuditEntry),
+    );
 
   it('audits the refusals as counted entries per window, logs a bounded number of lines, and others still log in', async () => {
     const token = await login(rig.fanout.url, 'nurse1', 'pw-nurse1');
-    const socks = await Promise.all([0, 1].map(() => connectWs(rig.fanout.url, token, undefined, { subscribe: false })));
+    const socks = await Promise.all(
+      [0, 1].map(() => connectWs(rig.fanout.url, token, undefined, { subscribe: false })),
+    );
     const before = rig.fanout.counters.refusedSubscriptions;
     let unavailable = 0;
     const watch = setInterval(() => {
@@ -51,11 +68,14 @@ describe('a client flooding refused subscriptions', () => {
     }, 5);
     try {
       socks.forEach((s, k) => {
-        for (let i = 0; i < FLOOD / 2; i++) s.ws.send(JSON.stringify({ op: 'subscribe', bed: `site1/gw9/bed${k}-${i}` }));
+        for (let i = 0; i < FLOOD / 2; i++)
+          s.ws.send(JSON.stringify({ op: 'subscribe', bed: `site1/gw9/bed${k}-${i}` }));
       });
       // While it runs, another user logs in and opens a bed.
-      const other = await connectWs(rig.fanout.url, await login(rig.fanout.url, 'obs1', 'pw-obs1'), undefined, { subscribe: ['site1/gw1/bed01'] });
-      await waitFor(() => other.control.find((m) => m.type === 'subscribed'), 10_000, 'the other user\'s bed');
+      const other = await connectWs(rig.fanout.url, await login(rig.fanout.url, 'obs1', 'pw-obs1'), undefined, {
+        subscribe: ['site1/gw1/bed01'],
+      });
+      await waitFor(() => other.control.find((m) => m.type === 'subscribed'), 10_000, "the other user's bed");
       await waitFor(() => rig.fanout.counters.refusedSubscriptions >= before + FLOOD, 30_000, 'every refusal handled');
       other.ws.close();
     } finally {
@@ -63,10 +83,14 @@ describe('a client flooding refused subscriptions', () => {
     }
     expect(unavailable).toBe(0);
     // The windows end and are written (housekeeping runs every second).
-    await waitFor(() => {
-      const denied = entries().filter((e) => e.event === 'denied' && e.user === 'nurse1');
-      return denied.reduce((n, e) => n + (e.count ?? 1), 0) === FLOOD && denied;
-    }, 10_000, 'every refusal counted in the audit');
+    await waitFor(
+      () => {
+        const denied = entries().filter((e) => e.event === 'denied' && e.user === 'nurse1');
+        return denied.reduce((n, e) => n + (e.count ?? 1), 0) === FLOOD && denied;
+      },
+      10_000,
+      'every refusal counted in the audit',
+    );
     const denied = entries().filter((e) => e.event === 'denied' && e.user === 'nurse1');
     // A few entries (one immediate and one aggregate per window), not one per refusal.
     expect(denied.length).toBeLessThan(30);
@@ -76,17 +100,27 @@ describe('a client flooding refused subscriptions', () => {
     expect(aggregate?.beds?.every((b) => b.startsWith('site1/gw9/'))).toBe(true);
     expect(entries().some((e) => e.event === 'open' && e.user === 'obs1' && e.device === 'bed01')).toBe(true);
     // Log lines: a few per window, plus one line per window saying how many were suppressed; together, all of them.
-    await waitFor(() => {
-      const refused = lines.filter((l) => l['event'] === 'subscribe_refused');
-      return refused.reduce((n, l) => n + (typeof l['suppressed'] === 'number' ? l['suppressed'] : 1), 0) === FLOOD;
-    }, 10_000, 'the suppressed counts logged');
+    await waitFor(
+      () => {
+        const refused = lines.filter((l) => l['event'] === 'subscribe_refused');
+        return refused.reduce((n, l) => n + (typeof l['suppressed'] === 'number' ? l['suppressed'] : 1), 0) === FLOOD;
+      },
+      10_000,
+      'the suppressed counts logged',
+    );
     expect(lines.filter((l) => l['event'] === 'subscribe_refused').length).toBeLessThan(60);
     expect(rig.fanout.counters.logsSuppressed).toBeGreaterThan(FLOOD - 100);
     for (const s of socks) s.ws.close();
   });
 
   it('cuts a connection that sends control messages faster than the limit', async () => {
-    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(), audit: rig.audit });
+    const f = await startFanout({
+      broker: rig.central.broker.aedes,
+      port: 0,
+      users: rig.users,
+      logger: silentLogger(),
+      audit: rig.audit,
+    });
     try {
       const token = (await f.sessions.issue({ name: 'nurse1', role: 'observer', sites: ['site1/gw1/bed01'] })).token;
       const s = await connectWs(f.url, token, undefined, { subscribe: false });

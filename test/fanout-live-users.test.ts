@@ -37,11 +37,13 @@ describe('live sessions follow the users file', () => {
     rmSync(dirname(file), { recursive: true, force: true });
   });
 
-  it('closes a removed user\'s sockets within the recheck interval (4003), and refuses their token after', async () => {
+  it("closes a removed user's sockets within the recheck interval (4003), and refuses their token after", async () => {
     const token = await login(rig.fanout.url, 'doc', 'pw-doc');
     const s = await connectWs(rig.fanout.url, token);
     await waitFor(() => s.received.length >= 2, 5000, 'both beds');
-    const closed = new Promise<{ code: number; at: number }>((resolve) => s.ws.once('close', (code) => resolve({ code, at: Date.now() })));
+    const closed = new Promise<{ code: number; at: number }>((resolve) =>
+      s.ws.once('close', (code) => resolve({ code, at: Date.now() })),
+    );
     const removedAt = Date.now();
     await writeUsersFile(file, [nurse]);
     const { code, at } = await closed;
@@ -50,11 +52,22 @@ describe('live sessions follow the users file', () => {
     expect(at - removedAt).toBeLessThan(RECHECK_MS * 4 + 1000);
     expect(rig.fanout.counters.usersRemoved).toBe(1);
     // The token is genuine and unexpired, but its user is gone: no new socket, no renewal.
-    await expect(connectWs(rig.fanout.url, token, undefined, { subscribe: false })).rejects.toThrow(/403 VW_ERR_WS_AUTH/);
-    const renewal = await fetch(new URL('/api/session', rig.fanout.url), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    await expect(connectWs(rig.fanout.url, token, undefined, { subscribe: false })).rejects.toThrow(
+      /403 VW_ERR_WS_AUTH/,
+    );
+    const renewal = await fetch(new URL('/api/session', rig.fanout.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(renewal.status).toBe(401);
     // Its beds were closed in the audit.
-    expect(rig.audit.entries.filter((e) => e.user === 'doc' && e.event === 'close').map((e) => e.device).sort()).toEqual(['bed01', 'bed02']);
+    expect(
+      rig.audit.entries
+        .filter((e) => e.user === 'doc' && e.event === 'close')
+        .map((e) => e.device)
+        .sort(),
+    ).toEqual(['bed01', 'bed02']);
   });
 
   it('drops the beds outside a narrowed scope from a live socket, and lists only what is left', async () => {
@@ -62,7 +75,11 @@ describe('live sessions follow the users file', () => {
     const s = await connectWs(rig.fanout.url, token);
     await waitFor(() => s.received.some((r) => r.batch.source?.device === 'bed02'), 5000, 'bed02 history');
     await writeUsersFile(file, [{ ...nurse, sites: ['site1/gw1/bed01'] }]);
-    const refused = await waitFor(() => s.control.find((m) => m.type === 'refused'), RECHECK_MS * 4 + 2000, 'bed02 refused');
+    const refused = await waitFor(
+      () => s.control.find((m) => m.type === 'refused'),
+      RECHECK_MS * 4 + 2000,
+      'bed02 refused',
+    );
     expect(refused).toMatchObject({ bed: 'site1/gw1/bed02', code: 'VW_ERR_WS_SCOPE' });
     const list = s.control.filter((m) => m.type === 'beds').at(-1);
     expect(list?.type === 'beds' && list.beds.map((b) => b.key)).toEqual(['site1/gw1/bed01']);
@@ -75,17 +92,23 @@ describe('live sessions follow the users file', () => {
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
     // Widened again in the file: the socket gets back what its token granted (site1), never more.
     await writeUsersFile(file, [{ ...nurse, sites: ['*'] }]);
-    const relisted = await waitFor(() => {
-      const l = s.control.filter((m) => m.type === 'beds').at(-1);
-      return l?.type === 'beds' && l.beds.length === 2 && l;
-    }, RECHECK_MS * 4 + 2000, 'bed02 listed again');
+    const relisted = await waitFor(
+      () => {
+        const l = s.control.filter((m) => m.type === 'beds').at(-1);
+        return l?.type === 'beds' && l.beds.length === 2 && l;
+      },
+      RECHECK_MS * 4 + 2000,
+      'bed02 listed again',
+    );
     expect(relisted.beds.map((b) => b.key).sort()).toEqual(['site1/gw1/bed01', 'site1/gw1/bed02']);
     s.ws.close();
   });
 
   it('refuses a token signed with the server key for a user that does not exist', async () => {
     const ghost = (await rig.fanout.sessions.issue({ name: 'ghost', role: 'admin', sites: ['*'] })).token;
-    await expect(connectWs(rig.fanout.url, ghost, undefined, { subscribe: false })).rejects.toThrow(/403 VW_ERR_WS_AUTH/);
+    await expect(connectWs(rig.fanout.url, ghost, undefined, { subscribe: false })).rejects.toThrow(
+      /403 VW_ERR_WS_AUTH/,
+    );
   });
 
   it('destroys an upgrade whose checks do not finish in time (a users file that hangs on read)', async () => {
@@ -106,13 +129,17 @@ describe('live sessions follow the users file', () => {
     expect(rig.fanout.counters.upgradeTimeouts).toBe(before + 1);
     // Let the blocked read finish with a valid file, so nothing stays blocked after the test (non-blocking: a FIFO
     // opened for writing before its reader would block this thread).
-    const fd = await waitFor(() => {
-      try {
-        return openSync(file, constants.O_WRONLY | constants.O_NONBLOCK);
-      } catch {
-        return false;
-      }
-    }, 5000, 'the reader of the FIFO');
+    const fd = await waitFor(
+      () => {
+        try {
+          return openSync(file, constants.O_WRONLY | constants.O_NONBLOCK);
+        } catch {
+          return false;
+        }
+      },
+      5000,
+      'the reader of the FIFO',
+    );
     writeSync(fd, 'users: []\n');
     closeSync(fd);
   });

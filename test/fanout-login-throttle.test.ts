@@ -35,27 +35,55 @@ describe('dashboard login throttling', () => {
   afterAll(() => rig?.close());
 
   /** POST /api/login from a given local address. */
-  const attempt = (from: string, user: string, password: string, port = rig.fanout.port): Promise<Answer> => new Promise((resolve, reject) => {
-    const body = JSON.stringify({ user, password });
-    const req = request({ host: '127.0.0.1', port, path: '/api/login', method: 'POST', localAddress: from,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        const j = JSON.parse(text) as { code?: string; retryAfterMs?: number };
-        resolve({ status: res.statusCode ?? 0, code: j.code ?? '', retryAfterMs: j.retryAfterMs ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 0) });
-      });
+  const attempt = (from: string, user: string, password: string, port = rig.fanout.port): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ user, password });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/login',
+          method: 'POST',
+          localAddress: from,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            const j = JSON.parse(text) as { code?: string; retryAfterMs?: number };
+            resolve({
+              status: res.statusCode ?? 0,
+              code: j.code ?? '',
+              retryAfterMs: j.retryAfterMs ?? 0,
+              retryAfter: Number(res.headers['retry-after'] ?? 0),
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('keeps counting an attacker\'s guesses at another account through their own successful logins', async () => {
+  it("keeps counting an attacker's guesses at another account through their own successful logins", async () => {
     // A fan-out of its own on the same broker, with a first delay long enough that no scheduling hiccup ends it.
-    const f = await startFanout({ broker: rig.central.broker.aedes, port: 0, users: rig.users, logger: silentLogger(),
-      limits: { login: { throttle: { ...THROTTLE, baseDelayMs: 30_000, maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 } } } } });
+    const f = await startFanout({
+      broker: rig.central.broker.aedes,
+      port: 0,
+      users: rig.users,
+      logger: silentLogger(),
+      limits: {
+        login: {
+          throttle: {
+            ...THROTTLE,
+            baseDelayMs: 30_000,
+            maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
+          },
+        },
+      },
+    });
     try {
       const from = '127.0.0.2';
       const victim: Answer[] = [];
@@ -101,7 +129,8 @@ describe('dashboard login throttling', () => {
     expect((await attempt('127.0.0.1', 'admin1', 'pw-admin1')).status).toBe(200);
     let host = 10;
     const next = (): string => `127.0.0.${host++}`;
-    for (let i = 0; i <= THROTTLE.freeFailures.account; i++) expect((await attempt(next(), 'admin1', 'wrong')).status).toBe(401);
+    for (let i = 0; i <= THROTTLE.freeFailures.account; i++)
+      expect((await attempt(next(), 'admin1', 'wrong')).status).toBe(401);
     const waits: number[] = [];
     for (let round = 0; round < 5; round++) {
       const t = await attempt(next(), 'admin1', 'wrong'); // a fresh address: the account's own counter holds it

@@ -8,8 +8,23 @@ describe('fan-out metrics', () => {
   let rig: FanoutRig;
 
   beforeAll(async () => {
-    rig = await startRig({ limits: { login: { throttle: { freeFailures: { pair: 0, account: 9, address: 9 }, baseDelayMs: 60_000,
-      maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 }, forgetAfterMs: 60_000, knownGoodMs: 60_000, maxEntries: 100 } } } }, { health: true });
+    rig = await startRig(
+      {
+        limits: {
+          login: {
+            throttle: {
+              freeFailures: { pair: 0, account: 9, address: 9 },
+              baseDelayMs: 60_000,
+              maxDelayMs: { pair: 60_000, account: 60_000, address: 60_000 },
+              forgetAfterMs: 60_000,
+              knownGoodMs: 60_000,
+              maxEntries: 100,
+            },
+          },
+        },
+      },
+      { health: true },
+    );
   });
   afterAll(() => rig?.close());
 
@@ -22,13 +37,16 @@ describe('fan-out metrics', () => {
       const m = /^(\S+?)(\{.*\})? (\S+)$/.exec(line);
       if (!m) continue;
       // Labels other than the broker's id are kept in the key: name{kind="obs"}.
-      const labels = (m[2] ?? '').replace(/,?broker="[^"]*"/, '').replace(/^\{,?/, '{').replace(/^\{\}$/, '');
+      const labels = (m[2] ?? '')
+        .replace(/,?broker="[^"]*"/, '')
+        .replace(/^\{,?/, '{')
+        .replace(/^\{\}$/, '');
       out.set(`${m[1]}${labels}`, Number(m[3]));
     }
     return out;
   };
 
-  it('counts logins by result, dashboards, deliveries by kind and the audit queue, on the central\'s /metrics', async () => {
+  it("counts logins by result, dashboards, deliveries by kind and the audit queue, on the central's /metrics", async () => {
     expect(rig.central.broker.httpPort).toBeGreaterThan(0);
     await login(rig.fanout.url, 'obs1', 'pw-obs1');
     await expect(login(rig.fanout.url, 'obsall', 'wrong')).rejects.toThrow(/401/);

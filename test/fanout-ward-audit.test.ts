@@ -20,7 +20,11 @@ describe('the ward view in the access audit', () => {
     const token = (await rig.fanout.sessions.issue({ name: 'obsall', role: 'observer', sites: ['*'] })).token;
     const s = await connectWs(rig.fanout.url, token, undefined, { subscribe: BEDS, backfill: { obsLatest: true } });
     await waitFor(() => s.control.filter((m) => m.type === 'subscribed').length === 3, 5000, 'three tiles');
-    const open = await waitFor(() => rig.audit.entries.find((e) => e.user === 'obsall' && e.event === 'open' && e.bed === 'ward view'), 2000, 'the ward entry');
+    const open = await waitFor(
+      () => rig.audit.entries.find((e) => e.user === 'obsall' && e.event === 'open' && e.bed === 'ward view'),
+      2000,
+      'the ward entry',
+    );
     await new Promise((r) => setTimeout(r, 300)); // nothing more comes for this burst
     const opens = rig.audit.entries.filter((e) => e.user === 'obsall' && e.event === 'open');
     expect(opens).toHaveLength(1);
@@ -28,7 +32,11 @@ describe('the ward view in the access audit', () => {
     // `vitalwire audit --bed site1/gw1/bed02` finds it.
     expect(opens.filter((e) => matchesAudit(e, { bed: 'site1/gw1/bed02' }))).toHaveLength(1);
     for (const bed of BEDS) s.ws.send(JSON.stringify({ op: 'unsubscribe', bed }));
-    const close = await waitFor(() => rig.audit.entries.find((e) => e.user === 'obsall' && e.event === 'close'), 5000, 'the ward closed');
+    const close = await waitFor(
+      () => rig.audit.entries.find((e) => e.user === 'obsall' && e.event === 'close'),
+      5000,
+      'the ward closed',
+    );
     expect([...(close.beds ?? [])].sort()).toEqual(BEDS);
     expect(rig.audit.entries.filter((e) => e.user === 'obsall' && e.event === 'close')).toHaveLength(1);
     s.ws.close();

@@ -20,7 +20,11 @@ interface Fixture {
 const root = join(import.meta.dirname, '..', 'fixtures');
 const files = readdirSync(root)
   .filter((d) => statSync(join(root, d)).isDirectory())
-  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.fixture.json')).map((f) => join(d, f)));
+  .flatMap((d) =>
+    readdirSync(join(root, d))
+      .filter((f) => f.endsWith('.fixture.json'))
+      .map((f) => join(d, f)),
+  );
 
 export function wireBytes(f: Fixture): Buffer {
   if (f.wire_text !== undefined) return Buffer.from(f.wire_text, 'utf8');
@@ -34,17 +38,26 @@ function decodeAll(f: Fixture, chunks: Buffer[]): NdjsonRecord[] {
   if (!p) throw new Error(`unknown protocol ${f.protocol}`);
   const out: NdjsonRecord[] = [];
   const off = f.options?.defaultUtcOffsetMin ?? 0;
-  const pipe = createPipeline(p, {
-    decoded: (d) => out.push(...decodedRecords(d, off)),
-    error: (e) => out.push(errorRecord(e)),
-  }, { defaultUtcOffsetMin: off, ...(f.options?.maxFrameBytes !== undefined ? { maxFrameBytes: f.options.maxFrameBytes } : {}) });
+  const pipe = createPipeline(
+    p,
+    {
+      decoded: (d) => out.push(...decodedRecords(d, off)),
+      error: (e) => out.push(errorRecord(e)),
+    },
+    {
+      defaultUtcOffsetMin: off,
+      ...(f.options?.maxFrameBytes !== undefined ? { maxFrameBytes: f.options.maxFrameBytes } : {}),
+    },
+  );
   for (const c of chunks) pipe.push(c, 1_800_000_000_000_000);
   pipe.end();
   return out;
 }
 
 function check(records: NdjsonRecord[], expected: NdjsonRecord[]): void {
-  expect(records.length, JSON.stringify(records.map((r) => [r['kind'], r['refid'] ?? r['code']]))).toBe(expected.length);
+  expect(records.length, JSON.stringify(records.map((r) => [r['kind'], r['refid'] ?? r['code']]))).toBe(
+    expected.length,
+  );
   expected.forEach((e, i) => expect(records[i], `record ${i}`).toMatchObject(e));
 }
 
@@ -61,7 +74,14 @@ describe('golden fixtures', () => {
       });
       const wire = wireBytes(f);
       it('decodes as one chunk', () => check(decodeAll(f, [wire]), f.expected));
-      it('decodes byte by byte', () => check(decodeAll(f, [...wire].map((b) => Buffer.from([b]))), f.expected));
+      it('decodes byte by byte', () =>
+        check(
+          decodeAll(
+            f,
+            [...wire].map((b) => Buffer.from([b])),
+          ),
+          f.expected,
+        ));
       it('decodes at random cut points', () => {
         let seed = 12345;
         for (let round = 0; round < 20; round++) {

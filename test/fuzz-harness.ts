@@ -59,17 +59,32 @@ export function fuzz(t: FuzzTarget, frames: number, seed: number): FuzzResult {
   const p = getProtocol(t.protocol);
   if (!p) throw new Error(`no protocol ${t.protocol}`);
   const rng = createRng(seed);
-  const res: FuzzResult = { protocol: t.protocol, frames, bytes: 0, ms: 0, decoded: 0, errors: {}, canaries: 0, canariesDecoded: 0, maxRssMb: 0, thrown: 0 };
+  const res: FuzzResult = {
+    protocol: t.protocol,
+    frames,
+    bytes: 0,
+    ms: 0,
+    decoded: 0,
+    errors: {},
+    canaries: 0,
+    canariesDecoded: 0,
+    maxRssMb: 0,
+    thrown: 0,
+  };
   let decodedSinceCanary = 0;
-  const pipe = createPipeline(p, {
-    decoded: (d) => {
-      res.decoded++;
-      if (d.observations.length + d.waves.length + d.alarms.length > 0) decodedSinceCanary++;
+  const pipe = createPipeline(
+    p,
+    {
+      decoded: (d) => {
+        res.decoded++;
+        if (d.observations.length + d.waves.length + d.alarms.length > 0) decodedSinceCanary++;
+      },
+      error: (e) => {
+        res.errors[e.code] = (res.errors[e.code] ?? 0) + 1;
+      },
     },
-    error: (e) => {
-      res.errors[e.code] = (res.errors[e.code] ?? 0) + 1;
-    },
-  }, { maxFrameBytes: 32 * 1024 });
+    { maxFrameBytes: 32 * 1024 },
+  );
   const feed = (buf: Buffer) => {
     res.bytes += buf.length;
     let i = 0;

@@ -27,16 +27,33 @@ afterEach(async () => {
   await rig.close();
 });
 
-async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; live: StreamKind[]; storedInWrite?: boolean }): Promise<{ kind: StreamKind; seq: number; backfill: boolean }[]> {
+async function run(o: {
+  replayMessagesPerSecond: number;
+  stored: StreamKind[];
+  live: StreamKind[];
+  storedInWrite?: boolean;
+}): Promise<{ kind: StreamKind; seq: number; backfill: boolean }[]> {
   const b = await Outbox.open({
-    dir: join(rig.dir, 'outbox'), site: SITE, gateway: GATEWAY, quotaBytes: 64 << 20, segmentBytes: 1 << 20, commitDelayMs: o.storedInWrite ? 1000 : 1, commitMaxBytes: 1 << 20,
-    logger: silentLogger(), ackFlushMs: 5,
+    dir: join(rig.dir, 'outbox'),
+    site: SITE,
+    gateway: GATEWAY,
+    quotaBytes: 64 << 20,
+    segmentBytes: 1 << 20,
+    commitDelayMs: o.storedInWrite ? 1000 : 1,
+    commitMaxBytes: 1 << 20,
+    logger: silentLogger(),
+    ackFlushMs: 5,
   });
   box = b;
-  const add = (kind: StreamKind) => b.append({
-    source: { site: SITE, gateway: GATEWAY, device: 'bed01' }, kind, fromUs: 1, toUs: 1, retain: kind === 'status',
-    body: kind === 'status' ? { statuses: [{ state: 2 }] } : { observations: [{ mdc: 147842, number: 60 }] },
-  });
+  const add = (kind: StreamKind) =>
+    b.append({
+      source: { site: SITE, gateway: GATEWAY, device: 'bed01' },
+      kind,
+      fromUs: 1,
+      toUs: 1,
+      retain: kind === 'status',
+      body: kind === 'status' ? { statuses: [{ state: 2 }] } : { observations: [{ mdc: 147842, number: 60 }] },
+    });
   // Stored before the connect: durable already, or (storedInWrite) still waiting for their group commit when it comes.
   if (!o.storedInWrite) for (const k of o.stored) await add(k);
   // A slow disk: every backlog read takes 150 ms, so the records stored at the connect are live before it returns.
@@ -48,8 +65,19 @@ async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; l
   };
   const tls = { ca: readFileSync(rig.tls.ca), cert: readFileSync(rig.tls.cert), key: readFileSync(rig.tls.key) };
   uplink = startUplink({
-    site: SITE, gateway: GATEWAY, urls: [rig.url], tls, keepaliveSeconds: 30, connectTimeoutMs: 5000, reconnect: { minMs: 100, maxMs: 1000 },
-    inflightWindow: 64, maxMessagesPerSecond: 1000, replayMessagesPerSecond: o.replayMessagesPerSecond, outbox: b, logger: silentLogger(), nowUs: () => Date.now() * 1000,
+    site: SITE,
+    gateway: GATEWAY,
+    urls: [rig.url],
+    tls,
+    keepaliveSeconds: 30,
+    connectTimeoutMs: 5000,
+    reconnect: { minMs: 100, maxMs: 1000 },
+    inflightWindow: 64,
+    maxMessagesPerSecond: 1000,
+    replayMessagesPerSecond: o.replayMessagesPerSecond,
+    outbox: b,
+    logger: silentLogger(),
+    nowUs: () => Date.now() * 1000,
     onConnect: () => {
       for (const k of o.live) void add(k);
     },
@@ -60,11 +88,16 @@ async function run(o: { replayMessagesPerSecond: number; stored: StreamKind[]; l
   return rig.received.map((r) => ({ kind: r.kind, seq: r.seq, backfill: r.backfill }));
 }
 
-const seqs = (rx: { kind: StreamKind; seq: number }[], kind: StreamKind) => rx.filter((r) => r.kind === kind).map((r) => r.seq);
+const seqs = (rx: { kind: StreamKind; seq: number }[], kind: StreamKind) =>
+  rx.filter((r) => r.kind === kind).map((r) => r.seq);
 
 describe('uplink: order after a connect', () => {
   it('sends a backlog of under a second of replay before anything live: every stream in seq order', async () => {
-    const rx = await run({ replayMessagesPerSecond: 400, stored: ['obs', 'obs', 'status', 'obs', 'status'], live: ['obs', 'status', 'obs', 'status'] });
+    const rx = await run({
+      replayMessagesPerSecond: 400,
+      stored: ['obs', 'obs', 'status', 'obs', 'status'],
+      live: ['obs', 'status', 'obs', 'status'],
+    });
     expect(seqs(rx, 'obs')).toEqual([1, 2, 3, 4, 5]);
     expect(seqs(rx, 'status')).toEqual([1, 2, 3, 4]);
     expect(rx.map((r) => r.backfill)).toEqual([true, true, true, true, true, false, false, false, false]);
@@ -73,18 +106,42 @@ describe('uplink: order after a connect', () => {
   it('counts records appended before the connect but durable only after it as backlog too (sent first, as backfill)', async () => {
     // A group commit of a second: the uplink connects while the stored records wait for their fsync (on a loaded
     // machine, the monitor data of the end-to-end suite did).
-    const rx = await run({ replayMessagesPerSecond: 400, stored: ['obs', 'obs', 'status'], live: ['obs', 'status'], storedInWrite: true });
+    const rx = await run({
+      replayMessagesPerSecond: 400,
+      stored: ['obs', 'obs', 'status'],
+      live: ['obs', 'status'],
+      storedInWrite: true,
+    });
     expect(rx.map((r) => [r.kind, r.seq, r.backfill])).toEqual([
-      ['status', 1, true], ['obs', 1, true], ['obs', 2, true], ['obs', 3, false], ['status', 2, false],
+      ['status', 1, true],
+      ['obs', 1, true],
+      ['obs', 2, true],
+      ['obs', 3, false],
+      ['status', 2, false],
     ]);
   });
 
   it('sends live numerics before a longer backlog, but a live status only after the stored statuses', async () => {
     // 2 msgs/s of replay: five stored records are more than a second's worth.
-    const rx = await run({ replayMessagesPerSecond: 2, stored: ['obs', 'obs', 'status', 'obs', 'status'], live: ['obs', 'status', 'obs', 'status'] });
+    const rx = await run({
+      replayMessagesPerSecond: 2,
+      stored: ['obs', 'obs', 'status', 'obs', 'status'],
+      live: ['obs', 'status', 'obs', 'status'],
+    });
     // Live numerics first (flagged apart from the backfill), then the stored ones, oldest first.
-    expect(rx.filter((r) => r.kind === 'obs').map((r) => [r.seq, r.backfill])).toEqual([[4, false], [5, false], [1, true], [2, true], [3, true]]);
+    expect(rx.filter((r) => r.kind === 'obs').map((r) => [r.seq, r.backfill])).toEqual([
+      [4, false],
+      [5, false],
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
     // The status stream keeps its order: the stored statuses (replayed first of the backlog) before the live ones.
-    expect(rx.filter((r) => r.kind === 'status').map((r) => [r.seq, r.backfill])).toEqual([[1, true], [2, true], [3, false], [4, false]]);
+    expect(rx.filter((r) => r.kind === 'status').map((r) => [r.seq, r.backfill])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+      [4, false],
+    ]);
   });
 });

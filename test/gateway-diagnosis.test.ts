@@ -65,11 +65,18 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
 
   beforeAll(async () => {
     await rig.startBroker();
-    await new Promise<void>((resolve) => rig.central?.broker.aedes.subscribe('vw/v1/+/+/+/status', (packet: AedesPublishPacket, cb: () => void) => {
-      const t = parseStreamTopic(packet.topic);
-      if (t) for (const s of Batch.decode(packet.payload as Buffer).statuses) statuses.push({ device: t.device, s });
-      cb();
-    }, resolve));
+    await new Promise<void>((resolve) =>
+      rig.central?.broker.aedes.subscribe(
+        'vw/v1/+/+/+/status',
+        (packet: AedesPublishPacket, cb: () => void) => {
+          const t = parseStreamTopic(packet.topic);
+          if (t)
+            for (const s of Batch.decode(packet.payload as Buffer).statuses) statuses.push({ device: t.device, s });
+          cb();
+        },
+        resolve,
+      ),
+    );
     for (const name of ['ox1', 'ox2', 'ox3', 'ox4']) pairs.push(await openPtyPair(rig.dir, name));
   });
 
@@ -93,16 +100,31 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     // ox3: a Nonin 8 oximeter configured right.
     const w3 = await openSerialWire(p3, { baudRate: 9600 });
     wires.push(w1, w2, w3);
-    stops.push(oximeter((b) => w1.write(b)), oximeter((b) => w2.write(b)), oximeter((b) => w3.write(b)));
+    stops.push(
+      oximeter((b) => w1.write(b)),
+      oximeter((b) => w2.write(b)),
+      oximeter((b) => w3.write(b)),
+    );
     const metricsPort = await freePort();
     const file = join(rig.dir, 'gw-diag.json');
     const serial = (path: string, baudRate: number) => ({ kind: 'serial' as const, path, baudRate });
-    writeFileSync(file, JSON.stringify(rig.config([
-      { id: 'ox1', protocol: 'masimo', transport: serial(p1.host, 9600), silence: { afterMs: 1500 } },
-      { id: 'ox2', protocol: 'nonin8', transport: serial(p2.host, 19200), silence: { afterMs: 1500 } },
-      { id: 'ox3', protocol: 'nonin8', transport: serial(p3.host, 9600), silence: { afterMs: 1500 } },
-    ], { metrics: { host: '127.0.0.1', port: metricsPort } })));
-    child = spawn(process.execPath, [BIN, 'gateway', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VW_LOG_LEVEL: 'info' } });
+    writeFileSync(
+      file,
+      JSON.stringify(
+        rig.config(
+          [
+            { id: 'ox1', protocol: 'masimo', transport: serial(p1.host, 9600), silence: { afterMs: 1500 } },
+            { id: 'ox2', protocol: 'nonin8', transport: serial(p2.host, 19200), silence: { afterMs: 1500 } },
+            { id: 'ox3', protocol: 'nonin8', transport: serial(p3.host, 9600), silence: { afterMs: 1500 } },
+          ],
+          { metrics: { host: '127.0.0.1', port: metricsPort } },
+        ),
+      ),
+    );
+    child = spawn(process.execPath, [BIN, 'gateway', '--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, VW_LOG_LEVEL: 'info' },
+    });
     let partial = '';
     child.stdout?.on('data', (b: Buffer) => {
       partial += b.toString();
@@ -119,17 +141,36 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
       const r = await vitalwire(['gateway', 'status', '--config', file, '--json']);
       if (r.code === 0) {
         report = JSON.parse(r.stdout) as GatewayReport;
-        if (state('ox1')?.state === 'no-frames' && state('ox2')?.suggestion && state('ox3')?.state === 'ok' && report.uplink.connected) break;
+        if (
+          state('ox1')?.state === 'no-frames' &&
+          state('ox2')?.suggestion &&
+          state('ox3')?.state === 'ok' &&
+          report.uplink.connected
+        )
+          break;
       }
       await new Promise((res) => setTimeout(res, 500));
     }
-    expect(state('ox1')).toMatchObject({ link: 'connected', state: 'no-frames', suggestion: { protocol: 'nonin8' }, lastFrame: null, silent: true });
-    expect(state('ox1')?.diagnosis).toMatch(/^\d+ bytes but no valid masimo frame since the link opened \(\d+ s\).*: looks like nonin8 at 9600 baud: set the device's protocol to nonin8$/);
+    expect(state('ox1')).toMatchObject({
+      link: 'connected',
+      state: 'no-frames',
+      suggestion: { protocol: 'nonin8' },
+      lastFrame: null,
+      silent: true,
+    });
+    expect(state('ox1')?.diagnosis).toMatch(
+      /^\d+ bytes but no valid masimo frame since the link opened \(\d+ s\).*: looks like nonin8 at 9600 baud: set the device's protocol to nonin8$/,
+    );
     // Nonin 8 has no checksum: bytes read at twice the rate fit its bit layout and ranges now and then. So the link has
     // no frames, or mostly rejected ones (whose few passing values are flagged questionable): either way the reason.
-    expect(state('ox2'), JSON.stringify(report)).toMatchObject({ suggestion: { baudRate: 9600 }, transport: `serial ${p2.host} 19200 8N1` });
+    expect(state('ox2'), JSON.stringify(report)).toMatchObject({
+      suggestion: { baudRate: 9600 },
+      transport: `serial ${p2.host} 19200 8N1`,
+    });
     expect(['no-frames', 'frame-errors']).toContain(state('ox2')?.state);
-    expect(state('ox2')?.diagnosis).toMatch(/(no valid nonin8 frame|values flagged questionable).*: looks like a sender at 9600 baud read at 19200 \(every bit read 2 times\): set baudRate 9600/);
+    expect(state('ox2')?.diagnosis).toMatch(
+      /(no valid nonin8 frame|values flagged questionable).*: looks like a sender at 9600 baud read at 19200 \(every bit read 2 times\): set baudRate 9600/,
+    );
     expect(state('ox3')).toMatchObject({ state: 'ok', diagnosis: 'frames OK', silent: false });
     expect(Date.now() - Date.parse(state('ox3')?.lastFrame ?? '')).toBeLessThan(10_000);
     expect(report?.uplink).toMatchObject({ connected: true, reason: null, url: rig.url });
@@ -140,10 +181,17 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(`uplink: connected to ${rig.url}`);
     expect(human.stdout).toMatch(/^outbox: \d+ batches waiting/m);
-    expect(human.stdout).toMatch(new RegExp(`^device ox1 \\(simulated\\): masimo over serial ${p1.host} 9600 8N1: NO-FRAMES: .*looks like nonin8 at 9600 baud`, 'm'));
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `^device ox1 \\(simulated\\): masimo over serial ${p1.host} 9600 8N1: NO-FRAMES: .*looks like nonin8 at 9600 baud`,
+        'm',
+      ),
+    );
     expect(human.stdout).toMatch(/^ {2}last good frame never;/m);
     expect(human.stdout).toMatch(/^ {2}try: protocol: nonin8$/m);
-    expect(human.stdout).toMatch(/^device ox3 \(simulated\): nonin8 over serial .* 9600 8N1: OK: frames OK\n {2}last good frame \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+ s ago\)/m);
+    expect(human.stdout).toMatch(
+      /^device ox3 \(simulated\): nonin8 over serial .* 9600 8N1: OK: frames OK\n {2}last good frame \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+ s ago\)/m,
+    );
 
     // The metrics: a state gauge per device and the last good frame's time.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -155,7 +203,17 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     expect(metrics).toMatch(/vitalwire_gateway_broker_connect_reason\{reason="connected"[^}]*\} 1/);
 
     // The published SILENT status carries the diagnosis to the dashboards.
-    await until(() => statuses.some((x) => x.device === 'ox1' && x.s.state === LinkState.LINK_STATE_SILENT && /looks like nonin8/.test(x.s.diagnosis ?? '')), 'ox1 SILENT with its diagnosis', 10_000);
+    await until(
+      () =>
+        statuses.some(
+          (x) =>
+            x.device === 'ox1' &&
+            x.s.state === LinkState.LINK_STATE_SILENT &&
+            /looks like nonin8/.test(x.s.diagnosis ?? ''),
+        ),
+      'ox1 SILENT with its diagnosis',
+      10_000,
+    );
 
     // The log says it once, not at every evaluation: wait a few more seconds of the same state.
     await new Promise((r) => setTimeout(r, 3000));
@@ -180,7 +238,9 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     expect(r.stdout).toMatch(/^ {2}19200 8N1 +\d+ bytes {2}.*the bytes show the pattern of a sender at 9600 baud$/m);
     expect(r.stdout).toMatch(/^ {2}4800 8N1 +\d+ bytes {2}nothing decodes$/m);
     expect(r.stdout).toMatch(/^nonin8 decodes at 9600 8N1: use it[ .]/m);
-    expect(r.stdout).toContain(`    protocol: nonin8\n    transport: { kind: serial, path: ${pairs[1]?.host}, baudRate: 9600 }\n`);
+    expect(r.stdout).toContain(
+      `    protocol: nonin8\n    transport: { kind: serial, path: ${pairs[1]?.host}, baudRate: 9600 }\n`,
+    );
 
     // ox4: a plain pty, no wire: every rate carries the same bytes.
     const p4 = pairs[3] as PtyPair;
@@ -189,7 +249,9 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     stops.push(oximeter((b) => sink.write(b)));
     const plain = await vitalwire(['gateway', 'probe', '--device', p4.host, '--seconds', '0.6', '--json']);
     expect(plain.code, plain.stderr).toBe(0);
-    const res = JSON.parse(plain.stdout) as { verdict: { protocol: string; rateIgnored: boolean; line: { baudRate: number } } };
+    const res = JSON.parse(plain.stdout) as {
+      verdict: { protocol: string; rateIgnored: boolean; line: { baudRate: number } };
+    };
     expect(res.verdict).toMatchObject({ protocol: 'nonin8', rateIgnored: true, line: { baudRate: 9600 } });
   }, 90_000);
 
@@ -199,11 +261,18 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
     const r = await vitalwire(['gateway', 'probe', '--device', quiet.host, '--seconds', '0.5']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('No bytes at any setting: is the device on, its data output (serial export) enabled');
-    expect(r.stdout).toContain('A GE Datex-Ohmeda S/5 sends nothing until the host sends it a transmission request, which probe does not do');
+    expect(r.stdout).toContain(
+      'A GE Datex-Ohmeda S/5 sends nothing until the host sends it a transmission request, which probe does not do',
+    );
   }, 60_000);
 
   it('without metrics, `gateway status` reads the data directory; a stopped gateway says so', async () => {
-    const cfg = gatewayConfig(rig.config([{ id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: await freePort() } }], { dataDir: join(rig.dir, 'gw-file') }));
+    const cfg = gatewayConfig(
+      rig.config(
+        [{ id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: await freePort() } }],
+        { dataDir: join(rig.dir, 'gw-file') },
+      ),
+    );
     const gw = await startGateway({ config: cfg, logger: silentLogger() });
     try {
       await until(() => gw.uplink.isConnected(), 'uplink connected');
@@ -214,7 +283,9 @@ describe.skipIf(!socatAvailable())('gateway diagnosis on real ptys (needs socat)
         await new Promise((res) => setTimeout(res, 500));
       }
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^device mon1 \(simulated\): hl7 over tcp 127\.0\.0\.1:\d+: DOWN: cannot open the link \(.*ECONNREFUSED.*\): check the serial path or host and port/m);
+      expect(r.stdout).toMatch(
+        /^device mon1 \(simulated\): hl7 over tcp 127\.0\.0\.1:\d+: DOWN: cannot open the link \(.*ECONNREFUSED.*\): check the serial path or host and port/m,
+      );
     } finally {
       await gw.close();
     }

@@ -15,7 +15,8 @@ import { counterMessage, GATEWAY, Rig, SITE, until } from './chaos/harness.js';
 import { clientsOf } from '../broker/aedes-internals/index.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
-const cli = (args: string[]) => spawnSync(process.execPath, [BIN, 'gateway', ...args], { encoding: 'utf8', timeout: 30_000 });
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, 'gateway', ...args], { encoding: 'utf8', timeout: 30_000 });
 
 let rig: Rig;
 let sink: Sink;
@@ -32,31 +33,57 @@ afterAll(async () => {
 describe('vitalwire gateway --check-config', () => {
   it('accepts a valid file and summarises it; refuses a bad one listing every problem with its path', () => {
     const good = join(rig.dir, 'good.yaml');
-    writeFileSync(good, [
-      `site: ${SITE}`, `gateway: ${GATEWAY}`, `broker: { urls: ["${rig.url}"] }`,
-      `tls: { ca: "${rig.tls.ca}", cert: "${rig.tls.cert}", key: "${rig.tls.key}" }`, 'dataDir: ./gw-data',
-      'devices:', '  - { id: bed1, protocol: hl7, transport: { kind: tcp, host: 127.0.0.1, port: 4001 } }',
-      '  - { id: ox1, protocol: nonin8, transport: { kind: tcp, host: 127.0.0.1, port: 4002 }, silence: { afterMs: 5000 }, simulated: true }', '',
-    ].join('\n'));
+    writeFileSync(
+      good,
+      [
+        `site: ${SITE}`,
+        `gateway: ${GATEWAY}`,
+        `broker: { urls: ["${rig.url}"] }`,
+        `tls: { ca: "${rig.tls.ca}", cert: "${rig.tls.cert}", key: "${rig.tls.key}" }`,
+        'dataDir: ./gw-data',
+        'devices:',
+        '  - { id: bed1, protocol: hl7, transport: { kind: tcp, host: 127.0.0.1, port: 4001 } }',
+        '  - { id: ox1, protocol: nonin8, transport: { kind: tcp, host: 127.0.0.1, port: 4002 }, silence: { afterMs: 5000 }, simulated: true }',
+        '',
+      ].join('\n'),
+    );
     const ok = cli(['--config', good, '--check-config']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('valid');
     // The silence threshold each device gets (the HL7 default: three 60 s periods), and which devices are simulators.
     expect(ok.stdout).toContain('device bed1: hl7 over tcp 127.0.0.1:4001; silent after 180 s without a frame\n');
-    expect(ok.stdout).toContain('device ox1: nonin8 over tcp 127.0.0.1:4002; silent after 5 s without a frame; SIMULATED');
+    expect(ok.stdout).toContain(
+      'device ox1: nonin8 over tcp 127.0.0.1:4002; silent after 5 s without a frame; SIMULATED',
+    );
 
     const bad = join(rig.dir, 'bad.yaml');
-    writeFileSync(bad, [
-      'site: "bad site"', `gateway: ${GATEWAY}`, 'broker: { urls: ["mqtt://plain:1883"] }',
-      'tls: { ca: nowhere.crt, cert: nowhere.crt, key: nowhere.key }', 'dataDir: d', 'outbox: { quotaBytes: lots }',
-      'devices:', '  - { id: bed1, protocol: hl7, transport: { kind: mllp-listener, allowedPeers: [everyone] } }',
-      '  - { id: bed1, protocol: nope, transport: { kind: serial } }', '',
-    ].join('\n'));
+    writeFileSync(
+      bad,
+      [
+        'site: "bad site"',
+        `gateway: ${GATEWAY}`,
+        'broker: { urls: ["mqtt://plain:1883"] }',
+        'tls: { ca: nowhere.crt, cert: nowhere.crt, key: nowhere.key }',
+        'dataDir: d',
+        'outbox: { quotaBytes: lots }',
+        'devices:',
+        '  - { id: bed1, protocol: hl7, transport: { kind: mllp-listener, allowedPeers: [everyone] } }',
+        '  - { id: bed1, protocol: nope, transport: { kind: serial } }',
+        '',
+      ].join('\n'),
+    );
     const no = cli(['--config', bad, '--check-config']);
     expect(no.status).toBe(1);
-    for (const want of ['site:', 'broker.urls[0]: must be mqtts://', 'tls.ca: cannot read', 'outbox.quotaBytes: not a size',
-      'devices[0].transport.allowedPeers[0]: must be an IP address or CIDR range', "devices[1].id: duplicate device id 'bed1'",
-      "devices[1].protocol: unknown protocol 'nope'", 'devices[1].transport.path']) {
+    for (const want of [
+      'site:',
+      'broker.urls[0]: must be mqtts://',
+      'tls.ca: cannot read',
+      'outbox.quotaBytes: not a size',
+      'devices[0].transport.allowedPeers[0]: must be an IP address or CIDR range',
+      "devices[1].id: duplicate device id 'bed1'",
+      "devices[1].protocol: unknown protocol 'nope'",
+      'devices[1].transport.path',
+    ]) {
       expect(no.stderr).toContain(want);
     }
     const usage = cli(['--check-config']);
@@ -69,9 +96,15 @@ describe('gateway operations', () => {
   it('serves metrics and health, publishes retained status with a last will, records raw bytes, and flushes on close', async () => {
     const recordDir = join(rig.dir, 'capture');
     const gw = await startGateway({
-      config: gatewayConfig(rig.config([{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }], {
-        metrics: { host: '127.0.0.1', port: 0 }, batching: { obsMs: 60_000 },
-      })),
+      config: gatewayConfig(
+        rig.config(
+          [{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }],
+          {
+            metrics: { host: '127.0.0.1', port: 0 },
+            batching: { obsMs: 60_000 },
+          },
+        ),
+      ),
       logger: silentLogger(),
       recordDir,
     });
@@ -86,15 +119,28 @@ describe('gateway operations', () => {
       const health = await fetch(`http://127.0.0.1:${gw.metricsPort}/healthz`);
       expect(health.status).toBe(200);
       const text = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
-      for (const name of ['vitalwire_gateway_frames_total{device="bed1",site="chaos",gateway="gw1"} 5', 'vitalwire_gateway_outbox_queue_depth',
-        'vitalwire_gateway_outbox_oldest_unsent_age_seconds', 'vitalwire_gateway_publish_latency_seconds_bucket', 'vitalwire_gateway_broker_connected',
-        'vitalwire_gateway_shed_batches_total', 'vitalwire_gateway_device_reconnects_total', 'vitalwire_gateway_clock_synced']) {
+      for (const name of [
+        'vitalwire_gateway_frames_total{device="bed1",site="chaos",gateway="gw1"} 5',
+        'vitalwire_gateway_outbox_queue_depth',
+        'vitalwire_gateway_outbox_oldest_unsent_age_seconds',
+        'vitalwire_gateway_publish_latency_seconds_bucket',
+        'vitalwire_gateway_broker_connected',
+        'vitalwire_gateway_shed_batches_total',
+        'vitalwire_gateway_device_reconnects_total',
+        'vitalwire_gateway_clock_synced',
+      ]) {
         expect(text).toContain(name);
       }
 
       // A new subscriber gets the retained statuses: the gateway's own and the device's.
-      const sub = await mqtt.connectAsync(rig.url, { ca: readFileSync(rig.tls.ca), username: 'observer', password: 'observer-pw',
-        clientId: 'observer', protocolVersion: 4, reconnectPeriod: 0 });
+      const sub = await mqtt.connectAsync(rig.url, {
+        ca: readFileSync(rig.tls.ca),
+        username: 'observer',
+        password: 'observer-pw',
+        clientId: 'observer',
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      });
       const stored = new Map<string, number>();
       sub.on('message', (topic, payload, packet) => {
         if (packet.retain) stored.set(topic, Batch.decode(payload).statuses[0]?.state ?? 0);
@@ -110,14 +156,32 @@ describe('gateway operations', () => {
       await gw.close();
       closed = true;
       expect(before).toBe(0);
-      expect(rig.received.filter((r) => r.kind === 'obs').flatMap((r) => r.values).sort()).toEqual([1, 2, 3, 4, 5]);
+      expect(
+        rig.received
+          .filter((r) => r.kind === 'obs')
+          .flatMap((r) => r.values)
+          .sort(),
+      ).toEqual([1, 2, 3, 4, 5]);
       const final = rig.received.filter((r) => r.device === '_gateway').at(-1);
       expect(final?.statuses[0]).toBe(LinkState.LINK_STATE_DISCONNECTED);
 
       const files = readdirSync(recordDir).sort();
       expect(files.some((f) => /^bed1-\d{8}T\d{6}Z\.raw$/.test(f))).toBe(true);
-      const raw = readFileSync(join(recordDir, files.find((f) => f.endsWith('.raw'))!));
-      const idx = readFileSync(join(recordDir, files.find((f) => f.endsWith('.idx'))!), 'utf8').trim().split('\n');
+      const raw = readFileSync(
+        join(
+          recordDir,
+          files.find((f) => f.endsWith('.raw'))!,
+        ),
+      );
+      const idx = readFileSync(
+        join(
+          recordDir,
+          files.find((f) => f.endsWith('.idx'))!,
+        ),
+        'utf8',
+      )
+        .trim()
+        .split('\n');
       expect(raw.includes(Buffer.from('ORU^R01'))).toBe(true);
       expect(idx.reduce((a, l) => a + Number(l.split(' ')[1]), 0)).toBe(raw.length);
     } finally {
@@ -127,9 +191,14 @@ describe('gateway operations', () => {
 
   it('publishes the last will when the connection dies', async () => {
     const gw = await startGateway({
-      config: gatewayConfig(rig.config([{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }], {
-        dataDir: join(rig.dir, 'will-data'),
-      })),
+      config: gatewayConfig(
+        rig.config(
+          [{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: sink.port ?? 0 } }],
+          {
+            dataDir: join(rig.dir, 'will-data'),
+          },
+        ),
+      ),
       logger: silentLogger(),
     });
     try {
@@ -137,7 +206,10 @@ describe('gateway operations', () => {
       const before = rig.received.length;
       // The broker sees the gateway's connection drop without a DISCONNECT.
       for (const c of rig.central ? clientsOf(rig.central.broker.aedes) : []) c.conn.destroy();
-      await until(() => rig.received.slice(before).some((r) => r.device === '_gateway' && r.seq === 0), 'the last will');
+      await until(
+        () => rig.received.slice(before).some((r) => r.device === '_gateway' && r.seq === 0),
+        'the last will',
+      );
       const will = rig.received.slice(before).find((r) => r.device === '_gateway' && r.seq === 0);
       expect(will?.statuses[0]).toBe(LinkState.LINK_STATE_DISCONNECTED);
       expect(will?.retain).toBe(true);

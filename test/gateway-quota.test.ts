@@ -6,7 +6,13 @@ import { quotaShed } from './chaos/scenarios.js';
 
 describe('gateway: disk quota', () => {
   it('sheds in the documented order and publishes each shed range as a Gap', async () => {
-    const r = await quotaShed({ quotaBytes: 192 * 1024, segmentBytes: 8 * 1024, shedSegments: 4, rateHz: 20, waveSamples: 1000 });
+    const r = await quotaShed({
+      quotaBytes: 192 * 1024,
+      segmentBytes: 8 * 1024,
+      shedSegments: 4,
+      rateHz: 20,
+      waveSamples: 1000,
+    });
     expect(r.shed['wave']).toBeGreaterThan(0);
     expect(r.shed['obs']).toBe(0);
     expect(r.shed['status']).toBe(0);

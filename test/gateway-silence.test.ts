@@ -27,25 +27,52 @@ describe('gateway: a device that falls silent with its link up', () => {
   it('publishes SILENT with a diagnosis, then CONNECTED and a DEVICE_SILENT Gap from its last frame to its return', async () => {
     await rig.startBroker();
     const status: { device: string; batch: vitalwire.v1.Batch }[] = [];
-    await new Promise<void>((resolve) => rig.central?.broker.aedes.subscribe('vw/v1/+/+/+/status', (packet: AedesPublishPacket, cb: () => void) => {
-      const t = parseStreamTopic(packet.topic);
-      if (t) status.push({ device: t.device, batch: Batch.decode(packet.payload as Buffer) });
-      cb();
-    }, resolve));
+    await new Promise<void>((resolve) =>
+      rig.central?.broker.aedes.subscribe(
+        'vw/v1/+/+/+/status',
+        (packet: AedesPublishPacket, cb: () => void) => {
+          const t = parseStreamTopic(packet.topic);
+          if (t) status.push({ device: t.device, batch: Batch.decode(packet.payload as Buffer) });
+          cb();
+        },
+        resolve,
+      ),
+    );
     for (let i = 0; i < 2; i++) sinks.push(await openTcpSink('127.0.0.1', 0));
     const [quiet, garbled] = sinks as [Sink, Sink];
     // mon2 sends bytes that never make an HL7 frame (a wrong line setting looks like this), from its first connection.
-    const noise = setInterval(() => garbled.write(Buffer.from('\x00\x13\x7f line noise at the wrong speed \xfe\xff')), 50);
+    const noise = setInterval(
+      () => garbled.write(Buffer.from('\x00\x13\x7f line noise at the wrong speed \xfe\xff')),
+      50,
+    );
     gw = await startGateway({
-      config: gatewayConfig(rig.config([
-        { id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: quiet.port ?? 0 }, silence: { periodMs: 50, afterMs: 400 } },
-        { id: 'mon2', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: garbled.port ?? 0 }, silence: { afterMs: 400 } },
-      ], { batching: { obsMs: 0 } })),
+      config: gatewayConfig(
+        rig.config(
+          [
+            {
+              id: 'mon1',
+              protocol: 'hl7',
+              transport: { kind: 'tcp', host: '127.0.0.1', port: quiet.port ?? 0 },
+              silence: { periodMs: 50, afterMs: 400 },
+            },
+            {
+              id: 'mon2',
+              protocol: 'hl7',
+              transport: { kind: 'tcp', host: '127.0.0.1', port: garbled.port ?? 0 },
+              silence: { afterMs: 400 },
+            },
+          ],
+          { batching: { obsMs: 0 } },
+        ),
+      ),
       logger: silentLogger(),
     });
     const g = gw;
     await until(() => g.devices.every((d) => d.state === 'connected') && g.uplink.isConnected(), 'gateway connected');
-    const states = (device: string) => status.filter((s) => s.device === device).flatMap((s) => s.batch.statuses.map((x: vitalwire.v1.IDeviceStatus) => ({ x, seq: Number(s.batch.seq) })));
+    const states = (device: string) =>
+      status
+        .filter((s) => s.device === device)
+        .flatMap((s) => s.batch.statuses.map((x: vitalwire.v1.IDeviceStatus) => ({ x, seq: Number(s.batch.seq) })));
 
     // mon1 streams, then stops: its TCP connection stays open.
     const mon = streamCounter(() => quiet, 20);
@@ -75,7 +102,16 @@ describe('gateway: a device that falls silent with its link up', () => {
     await sleep(200);
     const again = streamCounter(() => quiet, 20);
     try {
-      await until(() => states('mon1').some((s, i, all) => s.x.state === LinkState.LINK_STATE_CONNECTED && all.slice(0, i).some((p) => p.x.state === LinkState.LINK_STATE_SILENT)), 'mon1 CONNECTED again', 5000);
+      await until(
+        () =>
+          states('mon1').some(
+            (s, i, all) =>
+              s.x.state === LinkState.LINK_STATE_CONNECTED &&
+              all.slice(0, i).some((p) => p.x.state === LinkState.LINK_STATE_SILENT),
+          ),
+        'mon1 CONNECTED again',
+        5000,
+      );
       await until(() => status.some((s) => s.device === 'mon1' && s.batch.gaps.length > 0), 'the silence Gap', 5000);
     } finally {
       again.stop();
@@ -83,7 +119,11 @@ describe('gateway: a device that falls silent with its link up', () => {
     const gap = status.find((s) => s.device === 'mon1' && s.batch.gaps.length > 0)?.batch.gaps[0];
     expect(gap?.reason).toBe(GapReason.GAP_REASON_DEVICE_SILENT);
     expect(Number(gap?.fromTimeUs)).toBe(lastFrame);
-    const back = states('mon1').find((s, i, all) => s.x.state === LinkState.LINK_STATE_CONNECTED && all.slice(0, i).some((p) => p.x.state === LinkState.LINK_STATE_SILENT))?.x;
+    const back = states('mon1').find(
+      (s, i, all) =>
+        s.x.state === LinkState.LINK_STATE_CONNECTED &&
+        all.slice(0, i).some((p) => p.x.state === LinkState.LINK_STATE_SILENT),
+    )?.x;
     expect(Number(gap?.toTimeUs)).toBe(Number(back?.lastFrameTimeUs)); // to the frame it resumed with
     expect(Number(gap?.toTimeUs) - Number(gap?.fromTimeUs)).toBeGreaterThanOrEqual(600_000); // 400 ms to SILENT + 200 ms
     expect(back?.diagnosis ?? '').toBe('');

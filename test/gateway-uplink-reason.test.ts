@@ -34,7 +34,12 @@ describe('gateway uplink: why it cannot connect', () => {
     pki = await makeTestPki(dir);
     port = await freePort();
     central = await startBroker({
-      host: '127.0.0.1', port, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocation: staticRevocationList(pki.revokedSerials), logger: silentLogger(),
+      host: '127.0.0.1',
+      port,
+      tls: pki.brokerTls,
+      users: createUserStore(await testUsers()),
+      revocation: staticRevocationList(pki.revokedSerials),
+      logger: silentLogger(),
     });
   });
 
@@ -45,14 +50,29 @@ describe('gateway uplink: why it cannot connect', () => {
   });
 
   /** A gateway of site1/gw1 with these TLS files, its log kept. */
-  async function gateway(name: string, tls: { ca: string; cert: string; key: string }, url = `mqtts://127.0.0.1:${port}`) {
+  async function gateway(
+    name: string,
+    tls: { ca: string; cert: string; key: string },
+    url = `mqtts://127.0.0.1:${port}`,
+  ) {
     const lines: Line[] = [];
     const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
     const gw = await startGateway({
       config: gatewayConfig({
-        site: 'site1', gateway: 'gw1', broker: { urls: [url], reconnect: { minMs: 100, maxMs: 300 }, connectTimeoutMs: 3000 }, tls,
-        dataDir: join(dir, name), metrics: { host: '127.0.0.1', port: 0 },
-        devices: [{ id: 'mon1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: await freePort() }, simulated: true }],
+        site: 'site1',
+        gateway: 'gw1',
+        broker: { urls: [url], reconnect: { minMs: 100, maxMs: 300 }, connectTimeoutMs: 3000 },
+        tls,
+        dataDir: join(dir, name),
+        metrics: { host: '127.0.0.1', port: 0 },
+        devices: [
+          {
+            id: 'mon1',
+            protocol: 'hl7',
+            transport: { kind: 'tcp', host: '127.0.0.1', port: await freePort() },
+            simulated: true,
+          },
+        ],
       }),
       logger,
     });
@@ -62,7 +82,8 @@ describe('gateway uplink: why it cannot connect', () => {
     return { gw, lines, said, metrics };
   }
 
-  const attempts = (gw: Gateway, n: number) => until(() => gw.uplink.status().failures >= n, `${n} failed attempts`, 20_000);
+  const attempts = (gw: Gateway, n: number) =>
+    until(() => gw.uplink.status().failures >= n, `${n} failed attempts`, 20_000);
 
   it('a revoked certificate: refused at CONNECT (5); said once, with revocation as the likely cause; in metrics and gateway status', async () => {
     const g = await gateway('revoked', { ca: pki.caFile, cert: pki.revoked.certFile, key: pki.revoked.keyFile });
@@ -70,7 +91,9 @@ describe('gateway uplink: why it cannot connect', () => {
     const st = g.gw.uplink.status();
     expect(st.connected).toBe(false);
     expect(st.reason?.reason).toBe('not-authorised');
-    expect(st.reason?.text).toMatch(/refused our certificate \(CONNACK 5\), which is current and issued by our CA: it has most likely been revoked/);
+    expect(st.reason?.text).toMatch(
+      /refused our certificate \(CONNACK 5\), which is current and issued by our CA: it has most likely been revoked/,
+    );
     expect(g.said('not-authorised')).toHaveLength(1);
     expect(g.said('not-authorised')[0]?.msg).toMatch(/^cannot connect to the broker: /);
     const m = await g.metrics();
@@ -80,13 +103,22 @@ describe('gateway uplink: why it cannot connect', () => {
 
     // `vitalwire gateway status` (the compiled command) against this running gateway.
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const c = spawn(process.execPath, [BIN, 'gateway', 'status', '--url', `http://127.0.0.1:${g.gw.metricsPort}/status`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(
+        process.execPath,
+        [BIN, 'gateway', 'status', '--url', `http://127.0.0.1:${g.gw.metricsPort}/status`],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let stdout = '';
       c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
       c.on('exit', (code) => resolve({ code, stdout }));
     });
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(new RegExp(`^uplink: NOT CONNECTED to mqtts://127\\.0\\.0\\.1:${port} \\[not-authorised\\]: .*most likely been revoked.*; since .*, \\d+ failed attempts, last connected never$`, 'm'));
+    expect(out.stdout).toMatch(
+      new RegExp(
+        `^uplink: NOT CONNECTED to mqtts://127\\.0\\.0\\.1:${port} \\[not-authorised\\]: .*most likely been revoked.*; since .*, \\d+ failed attempts, last connected never$`,
+        'm',
+      ),
+    );
     expect(out.stdout).toMatch(/^outbox: \d+ batches waiting/m);
   });
 
@@ -127,7 +159,12 @@ describe('gateway uplink: why it cannot connect', () => {
     expect(g.said('refused')).toHaveLength(1);
     expect(g.gw.report().uplink.lastConnected).not.toBeNull();
     central = await startBroker({
-      host: '127.0.0.1', port, tls: pki.brokerTls, users: createUserStore(await testUsers()), revocation: staticRevocationList(pki.revokedSerials), logger: silentLogger(),
+      host: '127.0.0.1',
+      port,
+      tls: pki.brokerTls,
+      users: createUserStore(await testUsers()),
+      revocation: staticRevocationList(pki.revokedSerials),
+      logger: silentLogger(),
     });
     await until(() => g.gw.uplink.isConnected(), 'connected again', 20_000);
     expect(g.gw.uplink.status()).toMatchObject({ connected: true, reason: null, failures: 0 });

@@ -60,7 +60,11 @@ export class RawClient {
   }
 
   /** Opens a connection and sends CONNECT (MQTT 3.1.1, clean session, keep-alive 60 unless given); returns the CONNACK. */
-  static async connected(port: number, fields: ConnectFields, o: RawOptions = {}): Promise<{ c: RawClient; connack: Packet & { returnCode?: number; sessionPresent?: boolean } }> {
+  static async connected(
+    port: number,
+    fields: ConnectFields,
+    o: RawOptions = {},
+  ): Promise<{ c: RawClient; connack: Packet & { returnCode?: number; sessionPresent?: boolean } }> {
     const c = await RawClient.open(port, o);
     c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, ...fields });
     const connack = await c.next('connack');
@@ -125,20 +129,41 @@ export class RawClient {
     };
     return this.packets.map((p) => {
       switch (p.cmd) {
-        case 'connack': return `connack rc=${p.returnCode} sp=${p.sessionPresent}`;
-        case 'publish': return `publish ${p.topic} q${p.qos} r${p.retain ? 1 : 0} d${p.dup ? 1 : 0} ${p.qos > 0 ? id(p.messageId) : ''} "${Buffer.from(p.payload).toString()}"`;
-        case 'suback': return `suback ${id(p.messageId)} [${p.granted.join(',')}]`;
-        case 'unsuback': return `unsuback ${id(p.messageId)}`;
-        case 'puback': case 'pubrec': case 'pubrel': case 'pubcomp': return `${p.cmd} ${id(p.messageId)}`;
-        default: return p.cmd;
+        case 'connack':
+          return `connack rc=${p.returnCode} sp=${p.sessionPresent}`;
+        case 'publish':
+          return `publish ${p.topic} q${p.qos} r${p.retain ? 1 : 0} d${p.dup ? 1 : 0} ${p.qos > 0 ? id(p.messageId) : ''} "${Buffer.from(p.payload).toString()}"`;
+        case 'suback':
+          return `suback ${id(p.messageId)} [${p.granted.join(',')}]`;
+        case 'unsuback':
+          return `unsuback ${id(p.messageId)}`;
+        case 'puback':
+        case 'pubrec':
+        case 'pubrel':
+        case 'pubcomp':
+          return `${p.cmd} ${id(p.messageId)}`;
+        default:
+          return p.cmd;
       }
     });
   }
 }
 
 /** Publish fields with mqtt-packet's required defaults. */
-export function pub(topic: string, payload: string | Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; dup?: boolean; messageId?: number } = {}): IPublishPacket {
-  return { cmd: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: o.qos ?? 0, retain: o.retain ?? false, dup: o.dup ?? false, ...(o.messageId !== undefined ? { messageId: o.messageId } : {}) };
+export function pub(
+  topic: string,
+  payload: string | Buffer,
+  o: { qos?: 0 | 1 | 2; retain?: boolean; dup?: boolean; messageId?: number } = {},
+): IPublishPacket {
+  return {
+    cmd: 'publish',
+    topic,
+    payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+    qos: o.qos ?? 0,
+    retain: o.retain ?? false,
+    dup: o.dup ?? false,
+    ...(o.messageId !== undefined ? { messageId: o.messageId } : {}),
+  };
 }
 
 /** A 2-byte length and the bytes of a string (MQTT 3.1.1 1.5.3), from UTF-8 text or raw bytes. */
@@ -165,12 +190,23 @@ export function packetBytes(firstByte: number, body: readonly number[]): Buffer 
  * byte (3.1.2.3: bit 7 user name, 6 password, 5 Will retain, 4-3 Will QoS, 2 Will, 1 clean session, 0 reserved).
  */
 export function connectBytes(o: {
-  name?: string; level?: number; flags: number; keepalive?: number; clientId: string | readonly number[];
-  willTopic?: string | readonly number[]; willPayload?: readonly number[]; username?: string | readonly number[]; password?: readonly number[];
+  name?: string;
+  level?: number;
+  flags: number;
+  keepalive?: number;
+  clientId: string | readonly number[];
+  willTopic?: string | readonly number[];
+  willPayload?: readonly number[];
+  username?: string | readonly number[];
+  password?: readonly number[];
 }): Buffer {
   const ka = o.keepalive ?? 60;
   const body = [
-    ...mqttString(o.name ?? 'MQTT'), o.level ?? 4, o.flags, ka >> 8, ka & 0xff,
+    ...mqttString(o.name ?? 'MQTT'),
+    o.level ?? 4,
+    o.flags,
+    ka >> 8,
+    ka & 0xff,
     ...mqttString(o.clientId),
     ...(o.willTopic !== undefined ? [...mqttString(o.willTopic), ...mqttString(o.willPayload ?? [])] : []),
     ...(o.username !== undefined ? mqttString(o.username) : []),

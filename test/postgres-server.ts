@@ -21,7 +21,10 @@ export interface TestPostgres {
 export function postgresBinDir(): string | null {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
-  const versions = readdirSync(root).map(Number).filter((v) => v >= 15).sort((a, b) => b - a);
+  const versions = readdirSync(root)
+    .map(Number)
+    .filter((v) => v >= 15)
+    .sort((a, b) => b - a);
   for (const v of versions) {
     const bin = join(root, String(v), 'bin');
     if (existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl'))) return bin;
@@ -32,7 +35,8 @@ export function postgresBinDir(): string | null {
 /** Why PostgreSQL tests cannot run here ('' when they can). */
 export function postgresSkipReason(): string {
   if (!postgresBinDir()) return 'no /usr/lib/postgresql/<15+>/bin/initdb (apt-get install postgresql)';
-  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root and there is no postgres user for initdb';
+  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0)
+    return 'running as root and there is no postgres user for initdb';
   return '';
 }
 
@@ -47,7 +51,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
   }
-  const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args));
+  const as = (cmd: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
   const data = join(dir, 'db');
   await as('initdb', ['-D', data, '-A', 'trust', '-U', 'vw', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   let lastErr: unknown;
@@ -55,8 +60,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     try {
-      await as('pg_ctl', ['-D', data, '-w', '-t', '30', '-l', join(dir, 'log'), '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50`, 'start']);
+      await as('pg_ctl', [
+        '-D',
+        data,
+        '-w',
+        '-t',
+        '30',
+        '-l',
+        join(dir, 'log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50`,
+        'start',
+      ]);
       return {
         url: `postgres://vw@127.0.0.1:${port}/postgres`,
         async stop() {

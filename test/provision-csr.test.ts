@@ -36,29 +36,59 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
     centre = join(dir, 'centre');
     box = join(dir, 'gateway-box');
     expect(run(['ca', 'init', '--dir', join(centre, 'pki'), '--host', '127.0.0.1']).status).toBe(0);
-    await writeFile(join(centre, 'central.yaml'), [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revocation/revoked.json }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(centre, 'central.yaml'),
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key, revocationList: pki/revocation/revoked.json }',
+        '',
+      ].join('\n'),
+    );
   });
   afterAll(async () => {
     await central?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const connect = async (certFile: string): Promise<mqtt.MqttClient> => mqtt.connectAsync(`mqtts://127.0.0.1:${central?.port}`, {
-    ca: await readFile(join(box, 'ca.crt'), 'utf8'), cert: await readFile(certFile, 'utf8'), key: await readFile(join(box, 'gateway.key'), 'utf8'),
-    clientId: 'site1/gw9', protocolVersion: 4, reconnectPeriod: 0, rejectUnauthorized: true,
-  }, false);
+  const connect = async (certFile: string): Promise<mqtt.MqttClient> =>
+    mqtt.connectAsync(
+      `mqtts://127.0.0.1:${central?.port}`,
+      {
+        ca: await readFile(join(box, 'ca.crt'), 'utf8'),
+        cert: await readFile(certFile, 'utf8'),
+        key: await readFile(join(box, 'gateway.key'), 'utf8'),
+        clientId: 'site1/gw9',
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        rejectUnauthorized: true,
+      },
+      false,
+    );
 
   it('the gateway makes its key (0600), a request and a complete config stub', async () => {
-    const r = run(['gateway', 'init', '--site', 'site1', '--gateway', 'gw9', '--dir', box, '--broker', 'mqtts://127.0.0.1:8883']);
+    const r = run([
+      'gateway',
+      'init',
+      '--site',
+      'site1',
+      '--gateway',
+      'gw9',
+      '--dir',
+      box,
+      '--broker',
+      'mqtts://127.0.0.1:8883',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect((await stat(join(box, 'gateway.key'))).mode & 0o777).toBe(0o600);
     expect(await readFile(join(box, 'gateway.csr'), 'utf8')).toContain('BEGIN CERTIFICATE REQUEST');
     const stub = parseYaml(await readFile(join(box, 'gateway.yaml'), 'utf8')) as Record<string, unknown>;
-    expect(stub).toMatchObject({ site: 'site1', gateway: 'gw9', broker: 'mqtts://127.0.0.1:8883', dataDir: '/var/lib/vitalwire/gateway', tls: { ca: 'ca.crt', cert: 'gateway.crt', key: 'gateway.key' } });
+    expect(stub).toMatchObject({
+      site: 'site1',
+      gateway: 'gw9',
+      broker: 'mqtts://127.0.0.1:8883',
+      dataDir: '/var/lib/vitalwire/gateway',
+      tls: { ca: 'ca.crt', cert: 'gateway.crt', key: 'gateway.key' },
+    });
     // A second init never replaces the key its certificate will be made for.
     const again = run(['gateway', 'init', '--site', 'site1', '--gateway', 'gw9', '--dir', box]);
     expect(again.status).toBe(1);
@@ -66,9 +96,22 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
   });
 
   it('the centre signs the request; no gateway key ever exists on the central side; the certificate connects', async () => {
-    const s = run(['gateways', 'sign', 'site1/gw9', '--csr', join(box, 'gateway.csr'), '--pki', join(centre, 'pki'), '--out', join(centre, 'out')]);
+    const s = run([
+      'gateways',
+      'sign',
+      'site1/gw9',
+      '--csr',
+      join(box, 'gateway.csr'),
+      '--pki',
+      join(centre, 'pki'),
+      '--out',
+      join(centre, 'out'),
+    ]);
     expect(s.status, s.stderr).toBe(0);
-    const keys = (await filesUnder(centre)).filter((f) => f.endsWith('.key')).map((f) => f.slice(centre.length + 1)).sort();
+    const keys = (await filesUnder(centre))
+      .filter((f) => f.endsWith('.key'))
+      .map((f) => f.slice(centre.length + 1))
+      .sort();
     expect(keys).toEqual(['pki/broker.key', 'pki/ca.key']);
     for (const f of ['gateway.crt', 'ca.crt']) await copyFile(join(centre, 'out', 'site1', 'gw9', f), join(box, f));
     central = await startCentralProcess(['--config', join(centre, 'central.yaml')]);
@@ -79,7 +122,17 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
 
   it('re-signing supersedes: the previous certificate is revoked and refused, the new one accepted', async () => {
     await copyFile(join(box, 'gateway.crt'), join(box, 'old.crt'));
-    const s = run(['gateways', 'sign', 'site1/gw9', '--csr', join(box, 'gateway.csr'), '--pki', join(centre, 'pki'), '--out', join(centre, 'out')]);
+    const s = run([
+      'gateways',
+      'sign',
+      'site1/gw9',
+      '--csr',
+      join(box, 'gateway.csr'),
+      '--pki',
+      join(centre, 'pki'),
+      '--out',
+      join(centre, 'out'),
+    ]);
     expect(s.status, s.stderr).toBe(0);
     expect(s.stdout).toContain('revoked the previous certificate');
     await copyFile(join(centre, 'out', 'site1', 'gw9', 'gateway.crt'), join(box, 'gateway.crt'));
@@ -89,15 +142,38 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
   });
 
   it('refuses a request for another identity, and one whose signature does not match its key', async () => {
-    const other = run(['gateways', 'sign', 'site1/gw1', '--csr', join(box, 'gateway.csr'), '--pki', join(centre, 'pki'), '--out', join(centre, 'out')]);
+    const other = run([
+      'gateways',
+      'sign',
+      'site1/gw1',
+      '--csr',
+      join(box, 'gateway.csr'),
+      '--pki',
+      join(centre, 'pki'),
+      '--out',
+      join(centre, 'out'),
+    ]);
     expect(other.status).toBe(1);
     expect(other.stderr).toContain('asks for urn:vitalwire:gateway:site1:gw9');
     // Flip one bit near the end of the DER (inside the signature): the proof of possession fails.
     const pem = await readFile(join(box, 'gateway.csr'), 'utf8');
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.length - 3] = (der[der.length - 3] as number) ^ 0x01;
-    await writeFile(join(dir, 'forged.csr'), `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`);
-    const forged = run(['gateways', 'sign', 'site1/gw9', '--csr', join(dir, 'forged.csr'), '--pki', join(centre, 'pki'), '--out', join(centre, 'out')]);
+    await writeFile(
+      join(dir, 'forged.csr'),
+      `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`,
+    );
+    const forged = run([
+      'gateways',
+      'sign',
+      'site1/gw9',
+      '--csr',
+      join(dir, 'forged.csr'),
+      '--pki',
+      join(centre, 'pki'),
+      '--out',
+      join(centre, 'out'),
+    ]);
     expect(forged.status).toBe(1);
     expect(forged.stderr).toMatch(/not signed by the key it carries|not a PEM PKCS #10 request/);
   });
@@ -118,7 +194,9 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
     const backup = /kept as (\S+)/.exec(f.stdout)?.[1] ?? '';
     expect(await readFile(backup, 'utf8')).toContain('edited by the engineer');
     expect(f.stdout).toContain('revoked the previous certificate');
-    const listed = run(['gateways', 'list', '--pki', join(centre, 'pki')]).stdout.split('\n').filter((l) => l.startsWith('site1/gw5'));
+    const listed = run(['gateways', 'list', '--pki', join(centre, 'pki')])
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('site1/gw5'));
     expect(listed).toHaveLength(2);
     expect(listed.filter((l) => l.endsWith('REVOKED'))).toHaveLength(1);
   });

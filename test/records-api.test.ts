@@ -31,20 +31,30 @@ const NOW = Date.now() * 1000;
 const dev = { site: 'site1', gateway: 'gw1', device: 'mon1' };
 
 async function login(user: string): Promise<string> {
-  const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password: `pw-${user}` }) });
+  const r = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user, password: `pw-${user}` }),
+  });
   expect(r.status).toBe(200);
   return ((await r.json()) as { token: string }).token;
 }
 
-const get = (path: string, token?: string): Promise<Response> => fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+const get = (path: string, token?: string): Promise<Response> =>
+  fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vw-records-'));
   const pki = await makeTestPki(join(dir, 'pki'));
-  const config = centralConfig({
-    listen: { host: '127.0.0.1', port: 0 }, tls: pki.brokerFiles, fanout: { host: '127.0.0.1', port: 0 },
-    archive: { dataDir: 'archive', loader: { intervalMs: 50 }, fhir: { patientSystem: 'urn:oid:1.2.840.1' } },
-  }, 'records test');
+  const config = centralConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      tls: pki.brokerFiles,
+      fanout: { host: '127.0.0.1', port: 0 },
+      archive: { dataDir: 'archive', loader: { intervalMs: 50 }, fhir: { patientSystem: 'urn:oid:1.2.840.1' } },
+    },
+    'records test',
+  );
   users = createUserStore(await testUsers());
   central = await startCentral({ config, baseDir: dir, logger: silentLogger(), parts: { users, assets: new Map() } });
   base = (central.fanout?.url ?? '').replace(/\/$/, '');
@@ -76,21 +86,28 @@ describe('FHIR API on the central', () => {
   it("answers a record system's search with an R4 searchset of the published values", async () => {
     const token = await login('svc');
     const from = new Date((NOW - 60 * MIN) / 1000).toISOString();
-    const r = await get(`/fhir/Observation?patient=MRN-000123&code=http://loinc.org|8867-4&date=ge${from}&_count=1000`, token);
+    const r = await get(
+      `/fhir/Observation?patient=MRN-000123&code=http://loinc.org|8867-4&date=ge${from}&_count=1000`,
+      token,
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     const b = (await r.json()) as Bundle;
     expect(validateR4(b)).toEqual([]);
     const obs = (b.entry ?? []).map((e) => e.resource as Observation);
     for (const o of obs) expect(validateR4(o)).toEqual([]);
-    const expected = Array.from({ length: 60 }, (_, i) => 59 - i).filter((m) => m < 20 || m >= 35).map((m) => 70 + (m % 7));
+    const expected = Array.from({ length: 60 }, (_, i) => 59 - i)
+      .filter((m) => m < 20 || m >= 35)
+      .map((m) => 70 + (m % 7));
     expect(obs.map((o) => o.valueQuantity?.value)).toEqual(expected);
     expect(obs[0]?.subject?.identifier).toEqual({ system: 'urn:oid:1.2.840.1', value: 'MRN-000123' });
     expect(b.entry?.[0]?.fullUrl).toBe(`${base}/fhir/Observation/${obs[0]?.id}`);
 
     const d = (await (await get('/fhir/Device?patient=MRN-000123', token)).json()) as Bundle;
     expect(validateR4(d)).toEqual([]);
-    expect(d.entry?.map((e) => (e.resource as { identifier: { value: string }[] }).identifier[0]?.value)).toEqual(['site1/gw1/mon1']);
+    expect(d.entry?.map((e) => (e.resource as { identifier: { value: string }[] }).identifier[0]?.value)).toEqual([
+      'site1/gw1/mon1',
+    ]);
 
     const meta = (await (await get('/fhir/metadata')).json()) as CapabilityStatement;
     expect(validateR4(meta)).toEqual([]);
@@ -135,7 +152,10 @@ describe('FHIR API on the central', () => {
     await audit.close();
     expect(reads.length).toBeGreaterThanOrEqual(3);
     expect(reads.map((e) => e.actor)).toContain('svc');
-    expect(reads.find((e) => e.subject === 'Device')?.after).toMatchObject({ query: 'patient=MRN-000123', resources: 1 });
+    expect(reads.find((e) => e.subject === 'Device')?.after).toMatchObject({
+      query: 'patient=MRN-000123',
+      resources: 1,
+    });
   });
 });
 

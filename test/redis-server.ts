@@ -9,7 +9,6 @@ export function redisServerAvailable(): boolean {
   return spawnSync('which', ['redis-server']).status === 0;
 }
 
-
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');
@@ -39,8 +38,24 @@ export async function startRedisServer(): Promise<TestRedis> {
   // A port found free can be taken before redis binds it: try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const c: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--protected-mode', 'yes', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c: ChildProcess = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     c.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     c.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 5000;

@@ -32,8 +32,29 @@ describe('simulated MLLP monitor into the gateway', () => {
     await rig.stopBroker(); // the uplink is down from the start
     const truth = memoryTruth();
     runner = await prepareRunner({
-      scenario: scenario({ version: 1, seed: 9, beds: [{ bed: 1, devices: [{ id: 'mon', protocol: 'hl7', transport: 'mllp', faults: [{ at: 2, kind: 'duplicate' }, { at: 3, kind: 'disconnect' }] }] }] }),
-      truth, logger: silentLogger(), ptyDir: dir,
+      scenario: scenario({
+        version: 1,
+        seed: 9,
+        beds: [
+          {
+            bed: 1,
+            devices: [
+              {
+                id: 'mon',
+                protocol: 'hl7',
+                transport: 'mllp',
+                faults: [
+                  { at: 2, kind: 'duplicate' },
+                  { at: 3, kind: 'disconnect' },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      truth,
+      logger: silentLogger(),
+      ptyDir: dir,
     });
     gw = await startGateway({ config: gatewayConfig(rig.config(runner.gatewayDevices)), logger: silentLogger() });
     const r = runner;
@@ -48,7 +69,9 @@ describe('simulated MLLP monitor into the gateway', () => {
     expect((gw.devices[0]!.counters as { duplicates?: number }).duplicates).toBeGreaterThanOrEqual(1);
 
     await rig.startBroker();
-    const sentHr = truth.records.filter((t): t is TruthObs => t.t === 'obs' && t.code === 'MDC_ECG_CARD_BEAT_RATE').map((t) => t.value);
+    const sentHr = truth.records
+      .filter((t): t is TruthObs => t.t === 'obs' && t.code === 'MDC_ECG_CARD_BEAT_RATE')
+      .map((t) => t.value);
     expect(sentHr.length).toBeGreaterThan(5);
     const hr = () => {
       const seen = new Map<number, number[]>();
@@ -69,11 +92,19 @@ describe('simulated MLLP monitor into the gateway', () => {
     // fill it. Above 80 % its ACKs are held (Outbox.room), so it stops sending (one message in flight, per MLLP).
     const quotaBytes = 64 * 1024;
     runner = await prepareRunner({
-      scenario: scenario({ version: 1, seed: 11, beds: [{ bed: 2, devices: [{ id: 'mon2', protocol: 'hl7', transport: 'mllp' }] }] }),
-      truth, logger: silentLogger(), ptyDir: dir,
+      scenario: scenario({
+        version: 1,
+        seed: 11,
+        beds: [{ bed: 2, devices: [{ id: 'mon2', protocol: 'hl7', transport: 'mllp' }] }],
+      }),
+      truth,
+      logger: silentLogger(),
+      ptyDir: dir,
     });
     gw = await startGateway({
-      config: gatewayConfig(rig.config(runner.gatewayDevices, { dataDir: join(dir, 'gw-bp'), outbox: { quotaBytes, segmentBytes: 4096 } })),
+      config: gatewayConfig(
+        rig.config(runner.gatewayDevices, { dataDir: join(dir, 'gw-bp'), outbox: { quotaBytes, segmentBytes: 4096 } }),
+      ),
       logger: silentLogger(),
     });
     const r = runner;
@@ -89,7 +120,9 @@ describe('simulated MLLP monitor into the gateway', () => {
     await rig.startBroker();
     await until(() => r.counters.acks > held + 5, 'ACKs again once the uplink drains the outbox', 30_000);
     await r.stop(5000);
-    const sentHr = truth.records.filter((t): t is TruthObs => t.t === 'obs' && t.code === 'MDC_ECG_CARD_BEAT_RATE').map((t) => t.value);
+    const sentHr = truth.records
+      .filter((t): t is TruthObs => t.t === 'obs' && t.code === 'MDC_ECG_CARD_BEAT_RATE')
+      .map((t) => t.value);
     const hr = () => {
       const seen = new Map<number, number[]>();
       for (const x of rig.received) if (x.device === 'mon2' && x.kind === 'obs') seen.set(x.seq, x.values);

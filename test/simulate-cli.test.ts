@@ -20,7 +20,9 @@ afterEach(async () => {
 
 /** Starts `vitalwire simulate --tcp-listen 0 ...`, reads its first message over TCP, and returns it with the log. */
 async function firstMessage(args: string[]): Promise<{ message: string; log: () => string }> {
-  const c = spawn(process.execPath, [BIN, 'simulate', '--tcp-listen', '0', '--interval-ms', '100', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [BIN, 'simulate', '--tcp-listen', '0', '--interval-ms', '100', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child = c;
   let out = '';
   c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -41,15 +43,17 @@ async function firstMessage(args: string[]): Promise<{ message: string; log: () 
     const s = connect(port, '127.0.0.1');
     const framer = createMllpFramer();
     s.on('error', reject);
-    s.on('data', (b: Buffer) => framer.push(b, {
-      frame: (f) => {
-        const text = f.toString('utf8');
-        if (!text.includes('ORU^R01')) return;
-        s.destroy();
-        resolve(text);
-      },
-      error: () => undefined,
-    }));
+    s.on('data', (b: Buffer) =>
+      framer.push(b, {
+        frame: (f) => {
+          const text = f.toString('utf8');
+          if (!text.includes('ORU^R01')) return;
+          s.destroy();
+          resolve(text);
+        },
+        error: () => undefined,
+      }),
+    );
   });
   return { message, log: () => out };
 }
@@ -60,7 +64,12 @@ describe('vitalwire simulate', () => {
   it('sends a synthetic patient marked as such: MSH-11 T and OBX-8 DEMO, by default', async () => {
     const { message, log } = await firstMessage([]);
     expect(msh11(message)).toBe('T');
-    expect(message.split('\r').filter((s) => s.startsWith('OBX|') && s.split('|')[2] === 'NM').every((s) => s.split('|')[8] === 'DEMO')).toBe(true);
+    expect(
+      message
+        .split('\r')
+        .filter((s) => s.startsWith('OBX|') && s.split('|')[2] === 'NM')
+        .every((s) => s.split('|')[8] === 'DEMO'),
+    ).toBe(true);
     expect(log()).not.toMatch(/as-real/);
   }, 30_000);
 
@@ -68,7 +77,11 @@ describe('vitalwire simulate', () => {
     const { message, log } = await firstMessage(['--as-real']);
     expect(msh11(message)).toBe('P');
     expect(message).not.toContain('DEMO');
-    const warning = log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => /as-real/.test(l.msg));
+    const warning = log()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => /as-real/.test(l.msg));
     expect(warning?.level).toBe(40); // pino warn
     expect(warning?.msg).toMatch(/WITHOUT any simulator mark/);
   }, 30_000);
@@ -77,7 +90,10 @@ describe('vitalwire simulate', () => {
     const help = spawnSync(process.execPath, [BIN, 'simulate', '--help'], { encoding: 'utf8' });
     expect(help.stdout).toMatch(/MSH-11 processing id T/);
     expect(help.stdout).toMatch(/--as-real .*conformance tests only/);
-    const both = spawnSync(process.execPath, [BIN, 'simulate', '--tcp-listen', '0', '--as-real', '--demo'], { encoding: 'utf8', timeout: 20_000 });
+    const both = spawnSync(process.execPath, [BIN, 'simulate', '--tcp-listen', '0', '--as-real', '--demo'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/contradict/);
   }, 30_000);

@@ -44,10 +44,11 @@ export async function startTcpGate(target: { host: string; port: number }, open 
       for (const s of pairs) s.destroy();
       pairs.clear();
     },
-    stop: () => new Promise<void>((resolve) => {
-      isOpen = false;
-      for (const s of pairs) s.destroy();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        isOpen = false;
+        for (const s of pairs) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

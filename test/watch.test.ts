@@ -28,16 +28,32 @@ async function selfSigned(host: string): Promise<{ certPem: string; keyPem: stri
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${host}`, keys, signingAlgorithm: alg, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000),
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }])],
+    name: `CN=${host}`,
+    keys,
+    signingAlgorithm: alg,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }]),
+    ],
   });
   const der = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { certPem: cert.toString('pem'), keyPem: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n` };
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: `-----BEGIN PRIVATE KEY-----\n${der
+      .toString('base64')
+      .replace(/(.{64})/g, '$1\n')
+      .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`,
+  };
 }
 
 function watch(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'watch', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -48,7 +64,14 @@ function watch(args: string[], env: Record<string, string> = {}, timeoutMs = 20_
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(t);
-      resolve({ code, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr: err });
+      resolve({
+        code,
+        lines: out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+        stderr: err,
+      });
     });
   });
 }
@@ -61,8 +84,21 @@ describe('vitalwire watch', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vw-watch-'));
-    stack = await startStack({ dataDir: dir, mqttPort: 0, httpPort: 0, beds: 2, intervalMs: 250, noSocat: true, logger: silentLogger() });
-    stack.users.add({ name: 'nurse-other', role: 'observer', sites: ['other-site'], hash: await hashPassword('pw-other') });
+    stack = await startStack({
+      dataDir: dir,
+      mqttPort: 0,
+      httpPort: 0,
+      beds: 2,
+      intervalMs: 250,
+      noSocat: true,
+      logger: silentLogger(),
+    });
+    stack.users.add({
+      name: 'nurse-other',
+      role: 'observer',
+      sites: ['other-site'],
+      hash: await hashPassword('pw-other'),
+    });
     broker = stack.mqttUrl;
     ca = stack.caPath;
     writeFileSync(join(dir, 'gw.crt'), stack.tls.cert);
@@ -76,13 +112,22 @@ describe('vitalwire watch', () => {
 
   it('turns filters into the narrowest subscriptions', () => {
     expect(subscriptions({ sites: [], gateways: [], beds: [], kinds: [] })).toEqual(['vw/v1/+/+/+/+']);
-    expect(subscriptions({ sites: ['s1'], gateways: [], beds: [], kinds: ['obs', 'alarm'] })).toEqual(['vw/v1/s1/+/+/obs', 'vw/v1/s1/+/+/alarm']);
-    expect(subscriptions({ sites: [], gateways: [], beds: ['s1/g1/d1'], kinds: ['gap'] })).toEqual(['vw/v1/s1/g1/d1/+']);
-    expect(subscriptions({ sites: [], gateways: ['s1/g1'], beds: [], kinds: ['wave'] })).toEqual(['vw/v1/s1/g1/+/wave']);
+    expect(subscriptions({ sites: ['s1'], gateways: [], beds: [], kinds: ['obs', 'alarm'] })).toEqual([
+      'vw/v1/s1/+/+/obs',
+      'vw/v1/s1/+/+/alarm',
+    ]);
+    expect(subscriptions({ sites: [], gateways: [], beds: ['s1/g1/d1'], kinds: ['gap'] })).toEqual([
+      'vw/v1/s1/g1/d1/+',
+    ]);
+    expect(subscriptions({ sites: [], gateways: ['s1/g1'], beds: [], kinds: ['wave'] })).toEqual([
+      'vw/v1/s1/g1/+/wave',
+    ]);
   });
 
   it('prints one NDJSON line per observation, with topic, seq and MDC/UCUM fields, and stops after --count', async () => {
-    const r = await watch(['--broker', broker, '--ca', ca, '--user', 'demo', '--kind', 'obs', '--count', '12'], { VW_PASSWORD: 'demo' });
+    const r = await watch(['--broker', broker, '--ca', ca, '--user', 'demo', '--kind', 'obs', '--count', '12'], {
+      VW_PASSWORD: 'demo',
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.lines).toHaveLength(12);
     for (const l of r.lines) {
@@ -97,7 +142,24 @@ describe('vitalwire watch', () => {
   });
 
   it('prints waveform chunks and statuses, and samples only when asked', async () => {
-    const r = await watch(['--broker', broker, '--ca', ca, '--user', 'demo', '--bed', 'demo/gw1/bed01', '--kind', 'wave', '--summary', '--count', '3'], { VW_PASSWORD: 'demo' });
+    const r = await watch(
+      [
+        '--broker',
+        broker,
+        '--ca',
+        ca,
+        '--user',
+        'demo',
+        '--bed',
+        'demo/gw1/bed01',
+        '--kind',
+        'wave',
+        '--summary',
+        '--count',
+        '3',
+      ],
+      { VW_PASSWORD: 'demo' },
+    );
     expect(r.code, r.stderr).toBe(0);
     for (const l of r.lines) {
       expect(l).toMatchObject({ kind: 'wave', topic: 'vw/v1/demo/gw1/bed01/wave' });
@@ -114,7 +176,20 @@ describe('vitalwire watch', () => {
   });
 
   it("shows a gateway what it published, with the gateway's own certificate", async () => {
-    const r = await watch(['--broker', broker, '--ca', ca, '--cert', join(dir, 'gw.crt'), '--key', join(dir, 'gw.key'), '--kind', 'obs', '--count', '2']);
+    const r = await watch([
+      '--broker',
+      broker,
+      '--ca',
+      ca,
+      '--cert',
+      join(dir, 'gw.crt'),
+      '--key',
+      join(dir, 'gw.key'),
+      '--kind',
+      'obs',
+      '--count',
+      '2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('vw/v1/demo/gw1/+/obs');
     expect(r.lines.every((l) => String(l['topic']).startsWith('vw/v1/demo/gw1/'))).toBe(true);
@@ -127,7 +202,9 @@ describe('vitalwire watch', () => {
 
     const other = await issueCa('some other site CA');
     writeFileSync(join(dir, 'other-ca.crt'), other.certPem);
-    const unknown = await watch(['--broker', broker, '--ca', join(dir, 'other-ca.crt'), '--user', 'demo'], { VW_PASSWORD: 'demo' });
+    const unknown = await watch(['--broker', broker, '--ca', join(dir, 'other-ca.crt'), '--user', 'demo'], {
+      VW_PASSWORD: 'demo',
+    });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('[unknown-ca]');
 
@@ -138,7 +215,10 @@ describe('vitalwire watch', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as AddressInfo).port;
-      const byName = await watch(['--broker', `mqtts://127.0.0.1:${port}`, '--ca', join(dir, 'misnamed.crt'), '--user', 'demo'], { VW_PASSWORD: 'demo' });
+      const byName = await watch(
+        ['--broker', `mqtts://127.0.0.1:${port}`, '--ca', join(dir, 'misnamed.crt'), '--user', 'demo'],
+        { VW_PASSWORD: 'demo' },
+      );
       expect(byName.code).toBe(1);
       expect(byName.stderr).toContain('[host-name-mismatch]');
     } finally {

@@ -32,14 +32,21 @@ export function wsUrl(url: string): string {
   return url.replace(/^http/, 'ws').replace(/\/?(#.*)?$/, '/ws');
 }
 
-export function connectWs(url: string, token: string, onBatch?: (r: Received) => void, opts: ConnectOptions = {}): Promise<WsSession> {
+export function connectWs(
+  url: string,
+  token: string,
+  onBatch?: (r: Received) => void,
+  opts: ConnectOptions = {},
+): Promise<WsSession> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(url), ['vw.v1', `vw.token.${token}`], opts.origin ? { origin: opts.origin } : {});
     const received: Received[] = [];
     const control: ServerMessage[] = [];
     const mode = opts.subscribe ?? 'all';
     const subscribe = (bed: string, streams = opts.streams, backfill = opts.backfill): void => {
-      ws.send(JSON.stringify({ op: 'subscribe', bed, ...(streams ? { streams } : {}), ...(backfill ? { backfill } : {}) }));
+      ws.send(
+        JSON.stringify({ op: 'subscribe', bed, ...(streams ? { streams } : {}), ...(backfill ? { backfill } : {}) }),
+      );
     };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
@@ -61,7 +68,9 @@ export function connectWs(url: string, token: string, onBatch?: (r: Received) =>
       resolve({ ws, received, control, subscribe });
     });
     ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode ?? '?'} ${String(res.headers['x-vitalwire-error'] ?? '')}`)));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`upgrade refused: ${res.statusCode ?? '?'} ${String(res.headers['x-vitalwire-error'] ?? '')}`)),
+    );
   });
 }
 

@@ -41,10 +41,15 @@ export class Deidentifier {
   private binding(b: Binding): Binding {
     const shift = this.shiftUs(b.patient as string);
     return {
-      id: this.pseudonym('binding', b.id), site: b.site, gateway: this.pseudonym('gateway', `${b.site}/${b.gateway}`),
-      device: this.pseudonym('device', `${b.site}/${b.gateway}/${b.device}`), bed: this.pseudonym('bed', `${b.site}/${b.bed}`),
-      patient: this.pseudonym('patient', b.patient as string), encounter: b.encounter === null ? null : this.pseudonym('encounter', b.encounter),
-      fromUs: b.fromUs + shift, toUs: b.toUs === null ? null : b.toUs + shift,
+      id: this.pseudonym('binding', b.id),
+      site: b.site,
+      gateway: this.pseudonym('gateway', `${b.site}/${b.gateway}`),
+      device: this.pseudonym('device', `${b.site}/${b.gateway}/${b.device}`),
+      bed: this.pseudonym('bed', `${b.site}/${b.bed}`),
+      patient: this.pseudonym('patient', b.patient as string),
+      encounter: b.encounter === null ? null : this.pseudonym('encounter', b.encounter),
+      fromUs: b.fromUs + shift,
+      toUs: b.toUs === null ? null : b.toUs + shift,
     };
   }
 
@@ -54,15 +59,38 @@ export class Deidentifier {
     for (const r of rows) {
       if (r.quarantined || !r.binding?.patient) continue;
       // A value that was only free text goes whole: left without its text it would read as "the device gave no value".
-      if (table === 'obs' && (r as unknown as RowOfTable['obs']).value_text !== null && (r as unknown as RowOfTable['obs']).value_number === null) continue;
+      if (
+        table === 'obs' &&
+        (r as unknown as RowOfTable['obs']).value_text !== null &&
+        (r as unknown as RowOfTable['obs']).value_number === null
+      )
+        continue;
       const shift = this.shiftUs(r.binding.patient);
-      const x = { ...r, binding: this.binding(r.binding), gateway: this.pseudonym('gateway', `${r.site}/${r.gateway}`),
-        device: this.pseudonym('device', `${r.site}/${r.gateway}/${r.device}`), t_us: r.t_us + shift } as unknown as Bound<RowOfTable[T]> & Record<string, unknown>;
-      for (const f of ['gateway_time_us', 'device_time_us', 'from_time_us', 'to_time_us', 'last_frame_time_us'] as const) {
+      const x = {
+        ...r,
+        binding: this.binding(r.binding),
+        gateway: this.pseudonym('gateway', `${r.site}/${r.gateway}`),
+        device: this.pseudonym('device', `${r.site}/${r.gateway}/${r.device}`),
+        t_us: r.t_us + shift,
+      } as unknown as Bound<RowOfTable[T]> & Record<string, unknown>;
+      for (const f of [
+        'gateway_time_us',
+        'device_time_us',
+        'from_time_us',
+        'to_time_us',
+        'last_frame_time_us',
+      ] as const) {
         if (typeof x[f] === 'number' && (x[f] as number) !== 0) x[f] = (x[f] as number) + shift;
       }
-      if (table === 'obs') Object.assign(x, { value_text: null, value_code_text: x['value_code_text'] === null ? null : '' });
-      if (table === 'alarm') Object.assign(x, { alarm_text: '', facets: JSON.stringify((JSON.parse(x['facets'] as string) as Record<string, unknown>[]).map((f) => ({ ...f, value: '' }))) });
+      if (table === 'obs')
+        Object.assign(x, { value_text: null, value_code_text: x['value_code_text'] === null ? null : '' });
+      if (table === 'alarm')
+        Object.assign(x, {
+          alarm_text: '',
+          facets: JSON.stringify(
+            (JSON.parse(x['facets'] as string) as Record<string, unknown>[]).map((f) => ({ ...f, value: '' })),
+          ),
+        });
       if (table === 'status') Object.assign(x, { diagnosis: '' });
       out.push(x);
     }

@@ -15,7 +15,15 @@ import { BindingIndex, listBindings } from '../bindings.js';
 import { devicesSeen, selectRows, type DeviceInfo, type Scope } from '../query.js';
 import { quoteLiteral } from '../store/duckdb.js';
 import { Deidentifier } from './deidentify.js';
-import { alarmObservation, deviceResource, gapObservation, observationsOf, transactionBundle, waveObservation, type FhirOptions } from './fhir.js';
+import {
+  alarmObservation,
+  deviceResource,
+  gapObservation,
+  observationsOf,
+  transactionBundle,
+  waveObservation,
+  type FhirOptions,
+} from './fhir.js';
 import { pcd01Messages, type Pcd01Counts } from './pcd01.js';
 import { csvHeader, csvLines, TABULAR_COLUMNS, tabularRows, type TabularRow } from './tabular.js';
 
@@ -62,20 +70,34 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
   const idx = new BindingIndex(await listBindings(store.audit));
   const deid = req.deidentify ? new Deidentifier(req.deidentify) : null;
   const base: Scope = {
-    site: req.device?.site ?? req.site, gateway: req.device?.gateway, device: req.device?.device, bed: req.bed,
+    site: req.device?.site ?? req.site,
+    gateway: req.device?.gateway,
+    device: req.device?.device,
+    bed: req.bed,
     includeQuarantine: req.includeDemo === true && !deid,
   };
-  const devices = new Map((await devicesSeen(store, { site: base.site, gateway: base.gateway, device: base.device })).map((d) => [`${d.site}/${d.gateway}/${d.device}`, d]));
+  const devices = new Map(
+    (await devicesSeen(store, { site: base.site, gateway: base.gateway, device: base.device })).map((d) => [
+      `${d.site}/${d.gateway}/${d.device}`,
+      d,
+    ]),
+  );
   const extent = await store.sql.all(`SELECT min(t_us) AS lo, max(t_us) AS hi FROM ${store.sql.from('batch')} t`);
   const from = req.fromUs ?? (extent[0]?.['lo'] as number | null) ?? 0;
   const to = req.toUs ?? ((extent[0]?.['hi'] as number | null) ?? 0) + 1;
-  const fhirOpts: FhirOptions = deid ? { patientSystem: PSEUDONYM_SYSTEM, encounterSystem: PSEUDONYM_SYSTEM } : (req.fhir ?? {});
+  const fhirOpts: FhirOptions = deid
+    ? { patientSystem: PSEUDONYM_SYSTEM, encounterSystem: PSEUDONYM_SYSTEM }
+    : (req.fhir ?? {});
   const counts: ExportCounts = { observations: 0, waves: 0, alarms: 0, gaps: 0, devices: 0, records: 0 };
   const devicesWritten = new Set<string>();
   // De-identified rows carry pseudonymous gateway and device ids: their Device resources still get the model.
   const realKeyOf = new Map<string, string>();
   if (deid) {
-    for (const [k, d] of devices) realKeyOf.set(`${d.site}/${deid.pseudonym('gateway', `${d.site}/${d.gateway}`)}/${deid.pseudonym('device', k)}`, k);
+    for (const [k, d] of devices)
+      realKeyOf.set(
+        `${d.site}/${deid.pseudonym('gateway', `${d.site}/${d.gateway}`)}/${deid.pseudonym('device', k)}`,
+        k,
+      );
   }
   const bundled: (Device | Observation)[] = [];
   const tabular: TabularRow[][] = [];
@@ -86,7 +108,9 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
     if (devicesWritten.has(key)) return null;
     devicesWritten.add(key);
     const d = devices.get(realKey);
-    const info: DeviceInfo = d ? { ...d, ...r, ...(deid ? { hardwareId: '' } : {}) } : { ...r, model: '', protocol: '', hardwareId: '', firstUs: 0, lastUs: 0 };
+    const info: DeviceInfo = d
+      ? { ...d, ...r, ...(deid ? { hardwareId: '' } : {}) }
+      : { ...r, model: '', protocol: '', hardwareId: '', firstUs: 0, lastUs: 0 };
     counts.devices++;
     return deviceResource(info);
   };
@@ -115,8 +139,12 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
         const d = deviceOf(r, realKeyOf.get(key) ?? key);
         if (d) resources.push(d);
       }
-      resources.push(...observationsOf(obs, fhirOpts), ...waves.map((w) => waveObservation(w, fhirOpts)), ...alarms.map((a) => alarmObservation(a, fhirOpts)),
-        ...gaps.map((g) => gapObservation(g, fhirOpts)));
+      resources.push(
+        ...observationsOf(obs, fhirOpts),
+        ...waves.map((w) => waveObservation(w, fhirOpts)),
+        ...alarms.map((a) => alarmObservation(a, fhirOpts)),
+        ...gaps.map((g) => gapObservation(g, fhirOpts)),
+      );
       counts.records += resources.length;
       if (req.bundle) bundled.push(...resources);
       else await write(out, resources.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -124,10 +152,15 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
       const r = pcd01Messages(obs, waves, devices, { patientAuthority: req.fhir?.patientAuthority });
       counts.records += r.messages.length;
       const prev = counts.pcd01;
-      counts.pcd01 = prev ? {
-        messages: prev.messages + r.counts.messages, skippedUnmapped: prev.skippedUnmapped + r.counts.skippedUnmapped, skippedUnit: prev.skippedUnit + r.counts.skippedUnit,
-        skippedNotNumeric: prev.skippedNotNumeric + r.counts.skippedNotNumeric, skippedWaveOffset: prev.skippedWaveOffset + r.counts.skippedWaveOffset,
-      } : r.counts;
+      counts.pcd01 = prev
+        ? {
+            messages: prev.messages + r.counts.messages,
+            skippedUnmapped: prev.skippedUnmapped + r.counts.skippedUnmapped,
+            skippedUnit: prev.skippedUnit + r.counts.skippedUnit,
+            skippedNotNumeric: prev.skippedNotNumeric + r.counts.skippedNotNumeric,
+            skippedWaveOffset: prev.skippedWaveOffset + r.counts.skippedWaveOffset,
+          }
+        : r.counts;
       // HL7 v2 batch of messages: each segment ends in CR; a newline after each message keeps a file readable.
       await write(out, r.messages.map((m) => `${m}\n`).join(''));
     } else {
@@ -140,10 +173,19 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
   if (req.format === 'fhir' && req.bundle) await write(out, `${JSON.stringify(transactionBundle(bundled))}\n`);
   if (req.format === 'parquet') await writeParquet(tabular.flat(), out);
   await store.audit.append({
-    actor: req.actor, action: 'export', subject: req.format, before: null,
+    actor: req.actor,
+    action: 'export',
+    subject: req.format,
+    before: null,
     after: {
-      fromUs: from, toUs: to, site: base.site ?? null, bed: req.bed ?? null, device: req.device ? `${req.device.site}/${req.device.gateway}/${req.device.device}` : null,
-      includeDemo: base.includeQuarantine === true, deidentified: deid !== null, ...counts,
+      fromUs: from,
+      toUs: to,
+      site: base.site ?? null,
+      bed: req.bed ?? null,
+      device: req.device ? `${req.device.site}/${req.device.gateway}/${req.device.device}` : null,
+      includeDemo: base.includeQuarantine === true,
+      deidentified: deid !== null,
+      ...counts,
     },
   });
   return counts;

@@ -29,17 +29,22 @@ for (const e of others.entry) {
   if (PROFILE_NAMES.includes(name)) profiles.set(url, e.resource as unknown as Record<string, unknown>);
 }
 // Only the vital-signs profiles: indexing the whole of profiles-others fails on an unrelated profile.
-core.indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: [...profiles.values()].map((resource) => ({ resource })) } as never);
+core.indexStructureDefinitionBundle({
+  resourceType: 'Bundle',
+  type: 'collection',
+  entry: [...profiles.values()].map((resource) => ({ resource })),
+} as never);
 
 const valuesets = readJson('fhir/r4/valuesets.json') as BundleJson;
 function codesOf(url: string): Set<string> {
   const cs = valuesets.entry.find((e) => e.resource.url === url && e.resource.resourceType === 'CodeSystem');
   if (!cs) throw new Error(`no code system ${url}`);
   const out = new Set<string>();
-  const walk = (cs: Concept[] | undefined) => cs?.forEach((c) => {
-    out.add(c.code);
-    walk(c.concept);
-  });
+  const walk = (cs: Concept[] | undefined) =>
+    cs?.forEach((c) => {
+      out.add(c.code);
+      walk(c.concept);
+    });
   walk(cs.resource.concept);
   return out;
 }
@@ -79,16 +84,25 @@ export function validateR4(r: Resource): string[] {
     if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (o['system'] === 'http://unitsofmeasure.org' && typeof o['code'] === 'string' && ucumUtils.validateUnitString(o['code'], true).status !== 'valid') {
+      if (
+        o['system'] === 'http://unitsofmeasure.org' &&
+        typeof o['code'] === 'string' &&
+        ucumUtils.validateUnitString(o['code'], true).status !== 'valid'
+      ) {
         problems.push(`${path}.code: ${o['code']} is not UCUM`);
       }
-      if (o['system'] === 'http://terminology.hl7.org/CodeSystem/data-absent-reason' && !ABSENT.has(o['code'] as string)) problems.push(`${path}: data-absent-reason ${String(o['code'])}`);
+      if (
+        o['system'] === 'http://terminology.hl7.org/CodeSystem/data-absent-reason' &&
+        !ABSENT.has(o['code'] as string)
+      )
+        problems.push(`${path}: data-absent-reason ${String(o['code'])}`);
       for (const [k, x] of Object.entries(o)) walk(x, `${path}.${k}`);
     }
   };
   walk(r, r.resourceType);
   if (r.resourceType === 'Observation' && !OBS_STATUS.has(r.status)) problems.push(`status ${r.status}`);
-  if (r.resourceType === 'Device' && r.status !== undefined && !DEVICE_STATUS.has(r.status)) problems.push(`Device.status ${r.status}`);
+  if (r.resourceType === 'Device' && r.status !== undefined && !DEVICE_STATUS.has(r.status))
+    problems.push(`Device.status ${r.status}`);
   return problems;
 }
 
@@ -105,19 +119,33 @@ interface Element {
  * system and code, its cardinality, and the fixed UCUM code of its valueQuantity.
  */
 function checkComponentSlices(r: Record<string, unknown>, sd: Record<string, unknown>): string[] {
-  const els = ((sd['snapshot'] as { element: Element[] }).element);
+  const els = (sd['snapshot'] as { element: Element[] }).element;
   const slices = els.filter((e) => /^Observation\.component:[A-Za-z]+$/.test(e.id));
-  const comps = (r['component'] ?? []) as { code?: { coding?: { system?: string; code?: string }[] }; valueQuantity?: { code?: string; system?: string; value?: number }; dataAbsentReason?: unknown }[];
+  const comps = (r['component'] ?? []) as {
+    code?: { coding?: { system?: string; code?: string }[] };
+    valueQuantity?: { code?: string; system?: string; value?: number };
+    dataAbsentReason?: unknown;
+  }[];
   const out: string[] = [];
   for (const sl of slices) {
-    const code = els.find((e) => e.id.startsWith(`${sl.id}.code.coding:`) && e.id.endsWith('.code') && e.fixedCode)?.fixedCode;
-    const system = els.find((e) => e.id.startsWith(`${sl.id}.code.coding:`) && e.id.endsWith('.system') && e.fixedUri)?.fixedUri;
+    const code = els.find(
+      (e) => e.id.startsWith(`${sl.id}.code.coding:`) && e.id.endsWith('.code') && e.fixedCode,
+    )?.fixedCode;
+    const system = els.find(
+      (e) => e.id.startsWith(`${sl.id}.code.coding:`) && e.id.endsWith('.system') && e.fixedUri,
+    )?.fixedUri;
     const unit = els.find((e) => e.id === `${sl.id}.value[x].code`)?.fixedCode;
     const hits = comps.filter((c) => c.code?.coding?.some((x) => x.code === code && x.system === system));
     const max = sl.max === '*' ? Infinity : Number(sl.max ?? 1);
-    if (hits.length < (sl.min ?? 0) || hits.length > max) out.push(`${sl.id}: ${hits.length} components with ${system}|${code}`);
+    if (hits.length < (sl.min ?? 0) || hits.length > max)
+      out.push(`${sl.id}: ${hits.length} components with ${system}|${code}`);
     for (const h of hits) {
-      if (h.valueQuantity && (h.valueQuantity.code !== unit || h.valueQuantity.system !== 'http://unitsofmeasure.org' || typeof h.valueQuantity.value !== 'number')) {
+      if (
+        h.valueQuantity &&
+        (h.valueQuantity.code !== unit ||
+          h.valueQuantity.system !== 'http://unitsofmeasure.org' ||
+          typeof h.valueQuantity.value !== 'number')
+      ) {
         out.push(`${sl.id}: valueQuantity must be ${unit} (UCUM)`);
       }
       if (!h.valueQuantity && !h.dataAbsentReason) out.push(`${sl.id}: neither a value nor a dataAbsentReason`);

@@ -4,7 +4,19 @@
 // updates rather than duplicates). Subject and encounter come from the binding valid at the observation's time; an
 // unbound observation has no subject and is tagged `unbound`.
 import { createHash } from 'node:crypto';
-import type { Bundle, CodeableConcept, Coding, Device, Encounter, Extension, Observation, ObservationComponent, Patient, Quantity, Reference } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CodeableConcept,
+  Coding,
+  Device,
+  Encounter,
+  Extension,
+  Observation,
+  ObservationComponent,
+  Patient,
+  Quantity,
+  Reference,
+} from '@medplum/fhirtypes';
 import { Flag, GapReason, Kind } from '../../proto/index.js';
 import type { Binding } from '../bindings.js';
 import type { Bound } from '../query.js';
@@ -33,9 +45,12 @@ export interface FhirOptions {
 }
 
 const idOf = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32);
-export const deviceId = (site: string, gateway: string, device: string): string => idOf(`device|${site}/${gateway}/${device}`);
-const rowId = (r: { site: string; gateway: string; device: string; kind: string; seq: number; idx: number }, what: string): string =>
-  idOf(`${what}|${r.site}/${r.gateway}/${r.device}/${r.kind}/${r.seq}/${r.idx}`);
+export const deviceId = (site: string, gateway: string, device: string): string =>
+  idOf(`device|${site}/${gateway}/${device}`);
+const rowId = (
+  r: { site: string; gateway: string; device: string; kind: string; seq: number; idx: number },
+  what: string,
+): string => idOf(`${what}|${r.site}/${r.gateway}/${r.device}/${r.kind}/${r.seq}/${r.idx}`);
 
 export function deviceResource(d: DeviceInfo): Device {
   const out: Device = {
@@ -44,7 +59,8 @@ export function deviceResource(d: DeviceInfo): Device {
     identifier: [{ system: DEVICE_SYSTEM, value: `${d.site}/${d.gateway}/${d.device}` }],
     status: 'active',
   };
-  if (d.hardwareId) out.identifier!.push({ type: { text: 'EUI-64 or serial number reported by the device' }, value: d.hardwareId });
+  if (d.hardwareId)
+    out.identifier!.push({ type: { text: 'EUI-64 or serial number reported by the device' }, value: d.hardwareId });
   if (d.model) {
     out.deviceName = [{ name: d.model, type: 'model-name' }];
     out.modelNumber = d.model;
@@ -60,7 +76,8 @@ function mdcCoding(mdc: number, refid: string): Coding[] {
 function codeOf(r: { mdc: number; refid: string; vendor_code: string }, loinc: Coding[] = []): CodeableConcept {
   const coding = [...loinc, ...mdcCoding(r.mdc, r.refid)];
   // Unmapped: the device's own code is the only identity (vitals.proto Code 0 convention).
-  if (coding.length === 0 && r.vendor_code) coding.push({ system: `${VW}/CodeSystem/vendor-code`, code: r.vendor_code.trim() || 'unknown' });
+  if (coding.length === 0 && r.vendor_code)
+    coding.push({ system: `${VW}/CodeSystem/vendor-code`, code: r.vendor_code.trim() || 'unknown' });
   return { coding, text: r.refid || r.vendor_code || 'unknown' };
 }
 
@@ -80,42 +97,70 @@ function flagsExtension(flags: number): Extension[] {
   return flagNames(flags).map((n) => ({ url: EXT_FLAGS, valueCode: n }));
 }
 
-function context(b: Binding | null, o: FhirOptions): { subject?: Reference<Patient>; encounter?: Reference<Encounter>; extension: Extension[]; tagged: boolean } {
+function context(
+  b: Binding | null,
+  o: FhirOptions,
+): { subject?: Reference<Patient>; encounter?: Reference<Encounter>; extension: Extension[]; tagged: boolean } {
   const extension: Extension[] = b ? [{ url: EXT_BED, valueString: b.bed }] : [];
   if (!b?.patient) return { extension, tagged: true };
   return {
-    subject: { type: 'Patient', identifier: { ...(o.patientSystem ? { system: o.patientSystem } : {}), value: b.patient } },
-    ...(b.encounter ? { encounter: { type: 'Encounter', identifier: { ...(o.encounterSystem ? { system: o.encounterSystem } : {}), value: b.encounter } } } : {}),
+    subject: {
+      type: 'Patient',
+      identifier: { ...(o.patientSystem ? { system: o.patientSystem } : {}), value: b.patient },
+    },
+    ...(b.encounter
+      ? {
+          encounter: {
+            type: 'Encounter',
+            identifier: { ...(o.encounterSystem ? { system: o.encounterSystem } : {}), value: b.encounter },
+          },
+        }
+      : {}),
     extension,
     tagged: false,
   };
 }
 
-function base(r: Bound<{ site: string; gateway: string; device: string; flags?: number }>, id: string, code: CodeableConcept, o: FhirOptions, profiles: string[]): Observation {
+function base(
+  r: Bound<{ site: string; gateway: string; device: string; flags?: number }>,
+  id: string,
+  code: CodeableConcept,
+  o: FhirOptions,
+  profiles: string[],
+): Observation {
   const c = context(r.binding, o);
   const flags = r.flags ?? 0;
   const obs: Observation = {
     resourceType: 'Observation',
     id,
-    ...(c.subject && profiles.length ? { meta: { profile: profiles.map((p) => `http://hl7.org/fhir/StructureDefinition/${p}`) } } : {}),
+    ...(c.subject && profiles.length
+      ? { meta: { profile: profiles.map((p) => `http://hl7.org/fhir/StructureDefinition/${p}`) } }
+      : {}),
     status: statusOf(flags),
     code,
     device: { reference: `Device/${deviceId(r.site, r.gateway, r.device)}` },
   };
-  if (c.tagged) obs.meta = { ...obs.meta, tag: [{ system: TAGS, code: 'unbound', display: 'No patient was bound to the device at this time' }] };
+  if (c.tagged)
+    obs.meta = {
+      ...obs.meta,
+      tag: [{ system: TAGS, code: 'unbound', display: 'No patient was bound to the device at this time' }],
+    };
   if (c.subject) obs.subject = c.subject;
   if (c.encounter) obs.encounter = c.encounter;
   const ext = [...c.extension, ...flagsExtension(flags)];
   if (ext.length) obs.extension = ext;
-  if (flags & Flag.FLAG_ABNORMAL) obs.interpretation = [{ coding: [{ system: INTERPRETATION, code: 'A', display: 'Abnormal' }] }];
+  if (flags & Flag.FLAG_ABNORMAL)
+    obs.interpretation = [{ coding: [{ system: INTERPRETATION, code: 'A', display: 'Abnormal' }] }];
   return obs;
 }
 
-const hasValue = (r: ObsRow): boolean => (r.value_number !== null || r.value_code_refid !== null || r.value_text !== null) && !(r.flags & Flag.FLAG_RETRACTED);
+const hasValue = (r: ObsRow): boolean =>
+  (r.value_number !== null || r.value_code_refid !== null || r.value_text !== null) && !(r.flags & Flag.FLAG_RETRACTED);
 
 function quantity(r: ObsRow): Quantity {
   // A unit vitalwire could not establish is not sent as UCUM (FLAG_UNIT_UNKNOWN): the value keeps the device's unit text.
-  if (!r.unit || r.flags & Flag.FLAG_UNIT_UNKNOWN) return { value: r.value_number as number, ...(r.vendor_unit ? { unit: r.vendor_unit } : {}) };
+  if (!r.unit || r.flags & Flag.FLAG_UNIT_UNKNOWN)
+    return { value: r.value_number as number, ...(r.vendor_unit ? { unit: r.vendor_unit } : {}) };
   return { value: r.value_number as number, unit: r.unit, system: UCUM, code: r.unit };
 }
 
@@ -123,12 +168,25 @@ function numericObservation(r: Bound<ObsRow>, o: FhirOptions): Observation {
   const vs = VITAL_SIGNS.get(r.mdc);
   const ucumOk = vs !== undefined && vs.ucum.includes(r.unit) && !(r.flags & Flag.FLAG_UNIT_UNKNOWN);
   const profiles = vs && (ucumOk || !hasValue(r)) ? ['vitalsigns', vs.profile] : [];
-  const obs = base(r, rowId(r, 'obs'), codeOf(r, vs ? vs.loinc.map((l) => ({ system: LOINC, ...l })) : []), o, profiles);
-  if (vs) obs.category = [{ coding: [{ system: CATEGORY, code: 'vital-signs', display: 'Vital Signs' }], text: 'Vital Signs' }];
+  const obs = base(
+    r,
+    rowId(r, 'obs'),
+    codeOf(r, vs ? vs.loinc.map((l) => ({ system: LOINC, ...l })) : []),
+    o,
+    profiles,
+  );
+  if (vs)
+    obs.category = [
+      { coding: [{ system: CATEGORY, code: 'vital-signs', display: 'Vital Signs' }], text: 'Vital Signs' },
+    ];
   obs.effectiveDateTime = formatUs(r.t_us);
   if (!hasValue(r)) obs.dataAbsentReason = absentReason(r.flags);
   else if (r.value_number !== null) obs.valueQuantity = quantity(r);
-  else if (r.value_code_refid !== null) obs.valueCodeableConcept = { coding: mdcCoding(r.value_code_mdc ?? 0, r.value_code_refid), ...(r.value_code_text ? { text: r.value_code_text } : {}) };
+  else if (r.value_code_refid !== null)
+    obs.valueCodeableConcept = {
+      coding: mdcCoding(r.value_code_mdc ?? 0, r.value_code_refid),
+      ...(r.value_code_text ? { text: r.value_code_text } : {}),
+    };
   else if (r.value_text !== null) obs.valueString = r.value_text;
   if (r.method) obs.method = { text: r.method };
   if (r.ref_range) obs.referenceRange = [{ text: r.ref_range }];
@@ -141,7 +199,8 @@ function component(r: ObsRow, loinc: { code: string; display: string }): Observa
   const c: ObservationComponent = { code: { coding: [{ system: LOINC, ...loinc }], text: r.refid || String(r.mdc) } };
   if (hasValue(r) && r.value_number !== null) c.valueQuantity = quantity(r);
   else c.dataAbsentReason = absentReason(r.flags);
-  if (r.flags & Flag.FLAG_ABNORMAL) c.interpretation = [{ coding: [{ system: INTERPRETATION, code: 'A', display: 'Abnormal' }] }];
+  if (r.flags & Flag.FLAG_ABNORMAL)
+    c.interpretation = [{ coding: [{ system: INTERPRETATION, code: 'A', display: 'Abnormal' }] }];
   return c;
 }
 
@@ -169,12 +228,23 @@ export function observationsOf(rows: readonly Bound<ObsRow>[], o: FhirOptions = 
       for (const p of parts) used.add(p);
       const unitsOk = parts.every((p) => !hasValue(p) || (p.unit === 'mm[Hg]' && !(p.flags & Flag.FLAG_UNIT_UNKNOWN)));
       const flags = parts.reduce((f, p) => f | p.flags, 0);
-      const panel = base({ ...sys, flags }, rowId(sys, 'bp'), codeOf({ mdc: set.panel.mdc, refid: set.panel.refid, vendor_code: '' }, [{ system: LOINC, ...BP_PANEL }]), o,
-        unitsOk ? ['vitalsigns', 'bp'] : []);
+      const panel = base(
+        { ...sys, flags },
+        rowId(sys, 'bp'),
+        codeOf({ mdc: set.panel.mdc, refid: set.panel.refid, vendor_code: '' }, [{ system: LOINC, ...BP_PANEL }]),
+        o,
+        unitsOk ? ['vitalsigns', 'bp'] : [],
+      );
       panel.status = parts.some((p) => p.flags & Flag.FLAG_EARLY_ESTIMATE) ? 'preliminary' : 'final';
-      panel.category = [{ coding: [{ system: CATEGORY, code: 'vital-signs', display: 'Vital Signs' }], text: 'Vital Signs' }];
+      panel.category = [
+        { coding: [{ system: CATEGORY, code: 'vital-signs', display: 'Vital Signs' }], text: 'Vital Signs' },
+      ];
       panel.effectiveDateTime = formatUs(sys.t_us);
-      panel.component = [component(sys, BP_SYSTOLIC), component(dia, BP_DIASTOLIC), ...(mean ? [component(mean, BP_MEAN)] : [])];
+      panel.component = [
+        component(sys, BP_SYSTOLIC),
+        component(dia, BP_DIASTOLIC),
+        ...(mean ? [component(mean, BP_MEAN)] : []),
+      ];
       if (sys.method) panel.method = { text: sys.method };
       out.push(panel);
     }
@@ -209,7 +279,9 @@ const ALARM_FACET = (code: string, display: string, value: string): ObservationC
 /** An alarm event (IHE PCD-04 shape): the event code, its source, value and limits, and its state as components. */
 export function alarmObservation(r: Bound<AlarmRow>, o: FhirOptions = {}): Observation {
   const obs = base(r, rowId(r, 'alarm'), codeOf(r), o, []);
-  obs.category = [{ coding: [{ system: `${VW}/CodeSystem/observation-category`, code: 'alarm', display: 'Device alarm' }] }];
+  obs.category = [
+    { coding: [{ system: `${VW}/CodeSystem/observation-category`, code: 'alarm', display: 'Device alarm' }] },
+  ];
   obs.effectiveDateTime = formatUs(r.t_us);
   if (r.alarm_text) obs.valueString = r.alarm_text;
   else obs.dataAbsentReason = { coding: [{ system: ABSENT, code: 'not-applicable' }] };
@@ -222,12 +294,24 @@ export function alarmObservation(r: Bound<AlarmRow>, o: FhirOptions = {}): Obser
     ALARM_FACET('inactivation', 'Inactivation', String(r.inactivation)),
   ];
   if (r.source_mdc > 0 || r.source_refid) {
-    const src: ObservationComponent = { code: { coding: mdcCoding(r.source_mdc, r.source_refid), text: r.source_refid || String(r.source_mdc) } };
-    if (r.source_value !== null) src.valueQuantity = r.source_unit ? { value: r.source_value, unit: r.source_unit, system: UCUM, code: r.source_unit } : { value: r.source_value };
+    const src: ObservationComponent = {
+      code: { coding: mdcCoding(r.source_mdc, r.source_refid), text: r.source_refid || String(r.source_mdc) },
+    };
+    if (r.source_value !== null)
+      src.valueQuantity = r.source_unit
+        ? { value: r.source_value, unit: r.source_unit, system: UCUM, code: r.source_unit }
+        : { value: r.source_value };
     else src.dataAbsentReason = { coding: [{ system: ABSENT, code: 'not-applicable' }] };
     if (r.limit_low !== null || r.limit_high !== null) {
-      const q = (v: number) => (r.source_unit ? { value: v, unit: r.source_unit, system: UCUM, code: r.source_unit } : { value: v });
-      src.referenceRange = [{ ...(r.limit_low !== null ? { low: q(r.limit_low) } : {}), ...(r.limit_high !== null ? { high: q(r.limit_high) } : {}), ...(r.limits ? { text: r.limits } : {}) }];
+      const q = (v: number) =>
+        r.source_unit ? { value: v, unit: r.source_unit, system: UCUM, code: r.source_unit } : { value: v };
+      src.referenceRange = [
+        {
+          ...(r.limit_low !== null ? { low: q(r.limit_low) } : {}),
+          ...(r.limit_high !== null ? { high: q(r.limit_high) } : {}),
+          ...(r.limits ? { text: r.limits } : {}),
+        },
+      ];
     }
     comps.push(src);
   }
@@ -241,18 +325,33 @@ const GAP_ABSENT: Record<number, string> = {
   [GapReason.GAP_REASON_DEVICE_ERROR]: 'error',
   [GapReason.GAP_REASON_DEVICE_SKIPPED]: 'error',
 };
-const STREAM_NAME: Record<number, string> = { [Kind.KIND_OBS]: 'numerics', [Kind.KIND_WAVE]: 'waveforms', [Kind.KIND_ALARM]: 'alarms', [Kind.KIND_STATUS]: 'status' };
+const STREAM_NAME: Record<number, string> = {
+  [Kind.KIND_OBS]: 'numerics',
+  [Kind.KIND_WAVE]: 'waveforms',
+  [Kind.KIND_ALARM]: 'alarms',
+  [Kind.KIND_STATUS]: 'status',
+};
 
 /** A declared hole in a device's stream: no values over the period, with why (data-absent-reason and the gap reason). */
 export function gapObservation(r: Bound<GapRow>, o: FhirOptions = {}): Observation {
-  const code: CodeableConcept = r.wave_mdc > 0
-    ? { coding: mdcCoding(r.wave_mdc, ''), text: `gap in waveform ${r.wave_mdc}` }
-    : { coding: [{ system: `${VW}/CodeSystem/gap`, code: 'gap', display: 'Monitoring gap' }], text: `gap in ${STREAM_NAME[r.stream] ?? 'stream'}` };
+  const code: CodeableConcept =
+    r.wave_mdc > 0
+      ? { coding: mdcCoding(r.wave_mdc, ''), text: `gap in waveform ${r.wave_mdc}` }
+      : {
+          coding: [{ system: `${VW}/CodeSystem/gap`, code: 'gap', display: 'Monitoring gap' }],
+          text: `gap in ${STREAM_NAME[r.stream] ?? 'stream'}`,
+        };
   // A Gap has no flags; one of a device whose status says it is a simulator is marked as such (query.ts).
   const obs = base({ ...r, flags: r.quarantined ? Flag.FLAG_SIMULATED : 0 }, rowId(r, 'gap'), code, o, []);
-  obs.effectivePeriod = { start: formatUs(r.from_time_us || r.t_us), ...(r.to_time_us ? { end: formatUs(r.to_time_us) } : {}) };
+  obs.effectivePeriod = {
+    start: formatUs(r.from_time_us || r.t_us),
+    ...(r.to_time_us ? { end: formatUs(r.to_time_us) } : {}),
+  };
   obs.dataAbsentReason = { coding: [{ system: ABSENT, code: GAP_ABSENT[r.reason] ?? 'unknown' }] };
-  obs.extension = [...(obs.extension ?? []), { url: EXT_GAP_REASON, valueCode: GapReason[r.reason] ?? 'GAP_REASON_UNSPECIFIED' }];
+  obs.extension = [
+    ...(obs.extension ?? []),
+    { url: EXT_GAP_REASON, valueCode: GapReason[r.reason] ?? 'GAP_REASON_UNSPECIFIED' },
+  ];
   return obs;
 }
 

@@ -19,10 +19,18 @@ export interface VitalSign {
 const HR: VitalSign = { loinc: [{ code: '8867-4', display: 'Heart rate' }], profile: 'heartrate', ucum: ['/min'] };
 const RR: VitalSign = { loinc: [{ code: '9279-1', display: 'Respiratory rate' }], profile: 'resprate', ucum: ['/min'] };
 const SPO2: VitalSign = {
-  loinc: [{ code: '2708-6', display: 'Oxygen saturation in Arterial blood' }, { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }],
-  profile: 'oxygensat', ucum: ['%'],
+  loinc: [
+    { code: '2708-6', display: 'Oxygen saturation in Arterial blood' },
+    { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' },
+  ],
+  profile: 'oxygensat',
+  ucum: ['%'],
 };
-const TEMP: VitalSign = { loinc: [{ code: '8310-5', display: 'Body temperature' }], profile: 'bodytemp', ucum: ['Cel', '[degF]'] };
+const TEMP: VitalSign = {
+  loinc: [{ code: '8310-5', display: 'Body temperature' }],
+  profile: 'bodytemp',
+  ucum: ['Cel', '[degF]'],
+};
 
 const M = METRICS;
 export const VITAL_SIGNS: ReadonlyMap<number, VitalSign> = new Map([
@@ -50,7 +58,17 @@ export const BP_MEAN = { code: '8478-0', display: 'Mean blood pressure' } as con
 
 /** Non-invasive blood pressure sets whose components form one 85354-9 panel: panel code, systolic, diastolic, mean. */
 export const NIBP_SETS: readonly { panel: { mdc: number; refid: string }; sys: number; dia: number; mean: number }[] = [
-  { panel: M.MDC_PRESS_CUFF, sys: M.MDC_PRESS_CUFF_SYS.mdc, dia: M.MDC_PRESS_CUFF_DIA.mdc, mean: M.MDC_PRESS_CUFF_MEAN.mdc },
+  {
+    panel: M.MDC_PRESS_CUFF,
+    sys: M.MDC_PRESS_CUFF_SYS.mdc,
+    dia: M.MDC_PRESS_CUFF_DIA.mdc,
+    mean: M.MDC_PRESS_CUFF_MEAN.mdc,
+  },
   // MDC_PRESS_BLD_NONINV (150020) is the parent term of 150021-150023.
-  { panel: { mdc: 150020, refid: 'MDC_PRESS_BLD_NONINV' }, sys: M.MDC_PRESS_BLD_NONINV_SYS.mdc, dia: M.MDC_PRESS_BLD_NONINV_DIA.mdc, mean: M.MDC_PRESS_BLD_NONINV_MEAN.mdc },
+  {
+    panel: { mdc: 150020, refid: 'MDC_PRESS_BLD_NONINV' },
+    sys: M.MDC_PRESS_BLD_NONINV_SYS.mdc,
+    dia: M.MDC_PRESS_BLD_NONINV_DIA.mdc,
+    mean: M.MDC_PRESS_BLD_NONINV_MEAN.mdc,
+  },
 ];

@@ -12,12 +12,19 @@ const T = Date.UTC(2026, 0, 15, 8, 0, 0) * 1000 + 123_456;
 const dev = { site: 'bv-soc-son', gateway: 'gw1', device: 'bed01' };
 const b: Binding = { id: 'b1', ...dev, bed: 'ICU-3', patient: 'MRN-000123', encounter: 'ENC-9', fromUs: 1, toUs: null };
 const bound = <R>(rows: R[], quarantined = false): Bound<R>[] => rows.map((r) => ({ ...r, binding: b, quarantined }));
-const devices = new Map<string, DeviceInfo>([['bv-soc-son/gw1/bed01', { ...dev, model: 'VS900', protocol: 'hl7', hardwareId: '0256570000000001', firstUs: T, lastUs: T }]]);
+const devices = new Map<string, DeviceInfo>([
+  [
+    'bv-soc-son/gw1/bed01',
+    { ...dev, model: 'VS900', protocol: 'hl7', hardwareId: '0256570000000001', firstUs: T, lastUs: T },
+  ],
+]);
 
 describe('PCD-01 export', () => {
   it('reads back through the decoder to the same codes, values, units, times and flags', () => {
     const obs = [
-      ...bound(rowsOf(vitalsBatch(dev, 1, T, { hr: 72, spo2: 97.5, rr: 16, temp: 36.8, sys: 120, dia: 80, mean: 93 })).obs),
+      ...bound(
+        rowsOf(vitalsBatch(dev, 1, T, { hr: 72, spo2: 97.5, rr: 16, temp: 36.8, sys: 120, dia: 80, mean: 93 })).obs,
+      ),
       ...bound(rowsOf(vitalsBatch(dev, 2, T + 1e6, { hr: 150 }, Flag.FLAG_ABNORMAL)).obs),
       ...bound(rowsOf(vitalsBatch(dev, 3, T + 2e6, { hr: 60 }, Flag.FLAG_DEMO)).obs_q, true),
     ];
@@ -28,7 +35,9 @@ describe('PCD-01 export', () => {
       if (!r.ok) throw new Error(JSON.stringify(r.error));
       return r.value;
     });
-    expect(decoded.every((d) => d.device === '0256570000000001' && d.bed === 'ICU-3' && d.warnings.length === 0)).toBe(true);
+    expect(decoded.every((d) => d.device === '0256570000000001' && d.bed === 'ICU-3' && d.warnings.length === 0)).toBe(
+      true,
+    );
     expect(messages[0]).toContain('PID|||MRN-000123^^^BV^MR');
     const back = decoded.flatMap((d) => d.observations);
     expect(back).toHaveLength(obs.length);
@@ -52,14 +61,25 @@ describe('PCD-01 export', () => {
     expect(counts).toMatchObject({ messages: 1, skippedNotNumeric: 1, skippedUnmapped: 1 });
     const d = createHl7Decoder().decode(Buffer.from(messages[0]!), { gatewayTimeUs: 1 });
     if (!d.ok) throw new Error(JSON.stringify(d.error));
-    expect(d.value.observations.map((o) => [o.mdc, o.number ?? null, ((o.flags ?? 0) & Flag.FLAG_UNAVAILABLE) !== 0])).toEqual([[150456, 97.5, false], [147842, null, true]]);
+    expect(
+      d.value.observations.map((o) => [o.mdc, o.number ?? null, ((o.flags ?? 0) & Flag.FLAG_UNAVAILABLE) !== 0]),
+    ).toEqual([
+      [150456, 97.5, false],
+      [147842, null, true],
+    ]);
 
     const wave = { ...rowsOf(full.wave).wave[0]!, wave_offset: 0 };
     const w = pcd01Messages([], bound([wave]), devices);
     expect(w.counts.messages).toBe(1);
     const wd = createHl7Decoder().decode(Buffer.from(w.messages[0]!), { gatewayTimeUs: 1 });
     if (!wd.ok) throw new Error(JSON.stringify(wd.error));
-    expect(wd.value.waves[0]).toMatchObject({ mdc: 131330, samples: [0, 1, -1, 32767, -32768, 12], sampleRateHz: 250, unit: 'mV', invalidValue: 32767 });
+    expect(wd.value.waves[0]).toMatchObject({
+      mdc: 131330,
+      samples: [0, 1, -1, 32767, -32768, 12],
+      sampleRateHz: 250,
+      unit: 'mV',
+      invalidValue: 32767,
+    });
     expect(wd.value.waves[0]!.scale).toBeCloseTo(0.001221, 12);
     expect(pcd01Messages([], bound(rowsOf(full.wave).wave), devices).counts.skippedWaveOffset).toBe(1);
   });

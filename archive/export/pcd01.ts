@@ -44,8 +44,19 @@ export interface Pcd01Options {
 }
 
 /** PCD-01 messages (each ends in CR) for numerics and waves; `devices` gives model and EUI-64 where known. */
-export function pcd01Messages(obs: readonly Bound<ObsRow>[], waves: readonly Bound<WaveRow>[], devices: ReadonlyMap<string, DeviceInfo>, o: Pcd01Options = {}): { messages: string[]; counts: Pcd01Counts } {
-  const counts: Pcd01Counts = { messages: 0, skippedUnmapped: 0, skippedUnit: 0, skippedNotNumeric: 0, skippedWaveOffset: 0 };
+export function pcd01Messages(
+  obs: readonly Bound<ObsRow>[],
+  waves: readonly Bound<WaveRow>[],
+  devices: ReadonlyMap<string, DeviceInfo>,
+  o: Pcd01Options = {},
+): { messages: string[]; counts: Pcd01Counts } {
+  const counts: Pcd01Counts = {
+    messages: 0,
+    skippedUnmapped: 0,
+    skippedUnit: 0,
+    skippedNotNumeric: 0,
+    skippedWaveOffset: 0,
+  };
   const messages: string[] = [];
   const header = (r: Bound<ObsRow | WaveRow>) => {
     const d = devices.get(`${r.site}/${r.gateway}/${r.device}`);
@@ -56,7 +67,9 @@ export function pcd01Messages(obs: readonly Bound<ObsRow>[], waves: readonly Bou
       utcOffsetMin: r.device_utc_offset_min ?? 0,
       ...(d && EUI64.test(d.hardwareId) ? { device: { eui64: d.hardwareId, model: d.model } } : {}),
       ...(b ? { bed: { unit: '', bed: b.bed } } : {}),
-      ...(b?.patient ? { patient: { id: b.patient, ...(o.patientAuthority ? { authority: o.patientAuthority } : {}) } } : {}),
+      ...(b?.patient
+        ? { patient: { id: b.patient, ...(o.patientAuthority ? { authority: o.patientAuthority } : {}) } }
+        : {}),
       ...(b?.encounter ? { visit: b.encounter } : {}),
       ...(r.quarantined && r.flags & Flag.FLAG_TEST ? { processingId: 'T' as const } : {}),
     };
@@ -85,8 +98,16 @@ export function pcd01Messages(obs: readonly Bound<ObsRow>[], waves: readonly Bou
         continue;
       }
       numerics.push({
-        mdc: r.mdc, refid: r.refid, value: r.value_number, unitMdc: u?.mdc ?? 0, unitRefid: u?.refid ?? '', flags: obx8(r.flags), timeUs: r.t_us,
-        ...(r.containment ? { containment: r.containment } : {}), ...(r.method ? { method: r.method } : {}), ...(r.ref_range ? { range: r.ref_range } : {}),
+        mdc: r.mdc,
+        refid: r.refid,
+        value: r.value_number,
+        unitMdc: u?.mdc ?? 0,
+        unitRefid: u?.refid ?? '',
+        flags: obx8(r.flags),
+        timeUs: r.t_us,
+        ...(r.containment ? { containment: r.containment } : {}),
+        ...(r.method ? { method: r.method } : {}),
+        ...(r.ref_range ? { range: r.ref_range } : {}),
       });
     }
     if (numerics.length === 0) continue;
@@ -103,11 +124,24 @@ export function pcd01Messages(obs: readonly Bound<ObsRow>[], waves: readonly Bou
       counts.skippedUnit++;
       continue;
     }
-    messages.push(encodePcd01({
-      ...header(w),
-      waves: [{ mdc: w.mdc, refid: w.refid, containment: `1.1.1.${w.mdc}`, samples: w.samples, rateHz: w.sample_rate_hz, resolution: w.scale, unitMdc: u.mdc,
-        unitRefid: u.refid, ...(w.invalid_value !== null ? { invalid: w.invalid_value } : {}) }],
-    }));
+    messages.push(
+      encodePcd01({
+        ...header(w),
+        waves: [
+          {
+            mdc: w.mdc,
+            refid: w.refid,
+            containment: `1.1.1.${w.mdc}`,
+            samples: w.samples,
+            rateHz: w.sample_rate_hz,
+            resolution: w.scale,
+            unitMdc: u.mdc,
+            unitRefid: u.refid,
+            ...(w.invalid_value !== null ? { invalid: w.invalid_value } : {}),
+          },
+        ],
+      }),
+    );
   }
   counts.messages = messages.length;
   return { messages, counts };

@@ -56,7 +56,9 @@ export class ParquetFiles {
   /** COPYs a query's rows to a staging file; the file as it will be named once moved. */
   private async copy(t: TableName, day: string, level: number, select: string): Promise<Written | null> {
     const from = join(this.staging, `${randomUUID()}.parquet`);
-    const r = await this.conn.runAndReadAll(`COPY (${select} ORDER BY ${orderOf(t)}) TO ${quoteLiteral(from)} (FORMAT parquet, COMPRESSION zstd)`);
+    const r = await this.conn.runAndReadAll(
+      `COPY (${select} ORDER BY ${orderOf(t)}) TO ${quoteLiteral(from)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
     const rows = Number(r.getRowObjectsJS()[0]?.['Count'] ?? 0);
     if (rows === 0) {
       await rm(from, { force: true });
@@ -92,7 +94,9 @@ export class ParquetFiles {
     await this.fresh();
     const written: Written[] = [];
     for (const t of TABLE_NAMES) {
-      const days = await this.conn.runAndReadAll(`SELECT DISTINCT strftime(make_timestamp(t_us::BIGINT), '%Y-%m-%d') AS day FROM h_${t}_n`);
+      const days = await this.conn.runAndReadAll(
+        `SELECT DISTINCT strftime(make_timestamp(t_us::BIGINT), '%Y-%m-%d') AS day FROM h_${t}_n`,
+      );
       for (const row of days.getRowObjectsJS()) {
         const day = row['day'] as string;
         const lo = dayStartUs(day);
@@ -128,11 +132,18 @@ export class ParquetFiles {
       const first = due[0] as ParquetFile;
       const parts = due.slice(0, FAN_IN);
       await this.fresh();
-      const w = await this.copy(first.table, first.day, (first.level ?? 0) + 1,
-        `SELECT ${TABLES[first.table].map(([n]) => n).join(', ')} FROM read_parquet([${parts.map((f) => quoteLiteral(join(this.pqDir, f.path))).join(', ')}])`);
+      const w = await this.copy(
+        first.table,
+        first.day,
+        (first.level ?? 0) + 1,
+        `SELECT ${TABLES[first.table].map(([n]) => n).join(', ')} FROM read_parquet([${parts.map((f) => quoteLiteral(join(this.pqDir, f.path))).join(', ')}])`,
+      );
       if (w) await this.install([w]);
       const gone = new Set(parts.map((f) => f.path));
-      this.setManifest({ v: 1, files: [...this.manifestNow().files.filter((f) => !gone.has(f.path)), ...(w ? [w.file] : [])] });
+      this.setManifest({
+        v: 1,
+        files: [...this.manifestNow().files.filter((f) => !gone.has(f.path)), ...(w ? [w.file] : [])],
+      });
       await writeManifest(this.pqDir, this.manifestNow());
       this.retired.push(...parts.map((f) => join(this.pqDir, f.path)));
       await rm(this.staging, { recursive: true, force: true });

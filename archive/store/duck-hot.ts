@@ -10,15 +10,42 @@
 // below 2^53, exact in a double; DuckDB's node API wants a BigInt allocated per BIGINT value) and cast back to BIGINT
 // in the view; and the loop that moves row objects into columns is compiled per table from the schema, so every
 // property is read by its name (a load V8 caches) instead of by a key from a list (a generic lookup per value).
-import { BLOB, BOOLEAN, blobValue, DOUBLE, DuckDBDataChunk, INTEGER, LIST, listValue, UINTEGER, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import {
+  BLOB,
+  BOOLEAN,
+  blobValue,
+  DOUBLE,
+  DuckDBDataChunk,
+  INTEGER,
+  LIST,
+  listValue,
+  UINTEGER,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+} from '@duckdb/node-api';
 import { TABLE_NAMES, TABLES, type ColType, type TableName } from '../schema.js';
 
 /** Types of the hot row tables (BIGINT as DOUBLE, see above). */
 const HOT_TYPE: Record<ColType, DuckDBType> = {
-  text: VARCHAR, bool: BOOLEAN, int: INTEGER, u32: UINTEGER, bigint: DOUBLE, double: DOUBLE, 'int[]': LIST(INTEGER), bytes: BLOB,
+  text: VARCHAR,
+  bool: BOOLEAN,
+  int: INTEGER,
+  u32: UINTEGER,
+  bigint: DOUBLE,
+  double: DOUBLE,
+  'int[]': LIST(INTEGER),
+  bytes: BLOB,
 };
 const HOT_SQL_TYPE: Record<ColType, string> = {
-  text: 'VARCHAR', bool: 'BOOLEAN', int: 'INTEGER', u32: 'UINTEGER', bigint: 'DOUBLE', double: 'DOUBLE', 'int[]': 'INTEGER[]', bytes: 'BLOB',
+  text: 'VARCHAR',
+  bool: 'BOOLEAN',
+  int: 'INTEGER',
+  u32: 'UINTEGER',
+  bigint: 'DOUBLE',
+  double: 'DOUBLE',
+  'int[]': 'INTEGER[]',
+  bytes: 'BLOB',
 };
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
@@ -26,7 +53,17 @@ const CHUNK_ROWS = 2048;
 const STREAM = ['site', 'gateway', 'device', 'kind'] as const;
 /** Per table, the text columns that repeat for one device and metric: stored once per distinct combination. */
 export const DICT_COLUMNS: Readonly<Record<TableName, readonly string[]>> = {
-  batch: [...STREAM, 'model', 'protocol', 'source_bed', 'hardware_id', 'bed_claim', 'source_site', 'source_gateway', 'source_device'],
+  batch: [
+    ...STREAM,
+    'model',
+    'protocol',
+    'source_bed',
+    'hardware_id',
+    'bed_claim',
+    'source_site',
+    'source_gateway',
+    'source_device',
+  ],
   obs: [...STREAM, 'refid', 'unit', 'vendor_code', 'vendor_unit', 'containment', 'method', 'ref_range'],
   obs_q: [...STREAM, 'refid', 'unit', 'vendor_code', 'vendor_unit', 'containment', 'method', 'ref_range'],
   wave: [...STREAM, 'refid', 'unit', 'vendor_code'],
@@ -40,7 +77,14 @@ export const DICT_COLUMNS: Readonly<Record<TableName, readonly string[]>> = {
 };
 
 /** Moves rows into the row columns, and their repeating text into the dictionary (ids in column 0). */
-type Extract = (rows: readonly object[], n: number, own: unknown[][], dict: DictTree, fresh: unknown[][], ids: { n: number }) => void;
+type Extract = (
+  rows: readonly object[],
+  n: number,
+  own: unknown[][],
+  dict: DictTree,
+  fresh: unknown[][],
+  ids: { n: number },
+) => void;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a tree of Maps as deep as the table's dictionary columns
 type DictTree = Map<string, any>;
 
@@ -71,17 +115,24 @@ function compileExtract(dict: readonly string[], own: readonly (readonly [string
     'for (let i = 0; i < n; i++) {',
     '  const r = rows[i];',
     // The dictionary is a tree of Maps, one level per column: a lookup hashes each value once and builds no key string.
-    ...(dict.length > 0 ? [
-      '  let m = dict, x;',
-      ...dict.slice(0, -1).map((n) => `  x = m.get(r.${n}); if (x === undefined) { x = new Map(); m.set(r.${n}, x); } m = x;`),
-      `  let id = m.get(r.${dict[dict.length - 1] ?? ''});`,
-      `  if (id === undefined) { id = ids.n++; m.set(r.${dict[dict.length - 1] ?? ''}, id); fresh[0].push(id); ${dict.map((n, c) => `fresh[${c + 1}].push(r.${n});`).join(' ')} }`,
-      '  o[0][i] = id;',
-    ] : []),
+    ...(dict.length > 0
+      ? [
+          '  let m = dict, x;',
+          ...dict
+            .slice(0, -1)
+            .map((n) => `  x = m.get(r.${n}); if (x === undefined) { x = new Map(); m.set(r.${n}, x); } m = x;`),
+          `  let id = m.get(r.${dict[dict.length - 1] ?? ''});`,
+          `  if (id === undefined) { id = ids.n++; m.set(r.${dict[dict.length - 1] ?? ''}, id); fresh[0].push(id); ${dict.map((n, c) => `fresh[${c + 1}].push(r.${n});`).join(' ')} }`,
+          '  o[0][i] = id;',
+        ]
+      : []),
     ...own.map(([n, ty], k) => `  o[${k + off}][i] = ${value(n, ty)};`),
     '}',
   ].join('\n');
-  const make = new Function('L', 'B', `return (rows, n, own, dict, fresh, ids) => {\n${body}\n};`) as (l: typeof listValue, b: typeof blobValue) => Extract;
+  const make = new Function('L', 'B', `return (rows, n, own, dict, fresh, ids) => {\n${body}\n};`) as (
+    l: typeof listValue,
+    b: typeof blobValue,
+  ) => Extract;
   return make(listValue, blobValue);
 }
 
@@ -90,18 +141,28 @@ function layoutOf(t: TableName): Layout {
   const own = TABLES[t].filter(([n]) => !dict.includes(n)).map(([n, ty]) => [n, ty] as const);
   const ownTypes = own.map(([, ty]) => HOT_TYPE[ty]);
   return {
-    dict, ownTypes: dict.length > 0 ? [INTEGER, ...ownTypes] : ownTypes, dictTypes: [INTEGER, ...dict.map(() => VARCHAR)], extract: compileExtract(dict, own),
+    dict,
+    ownTypes: dict.length > 0 ? [INTEGER, ...ownTypes] : ownTypes,
+    dictTypes: [INTEGER, ...dict.map(() => VARCHAR)],
+    extract: compileExtract(dict, own),
   };
 }
 
-async function appendColumns(conn: DuckDBConnection, table: string, types: DuckDBType[], cols: unknown[][], n: number): Promise<void> {
+async function appendColumns(
+  conn: DuckDBConnection,
+  table: string,
+  types: DuckDBType[],
+  cols: unknown[][],
+  n: number,
+): Promise<void> {
   if (n === 0) return;
   const appender = await conn.createAppender(table);
   try {
     for (let s = 0; s < n; s += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, n - s);
       const chunk = DuckDBDataChunk.create(types, m);
-      for (let k = 0; k < cols.length; k++) chunk.setColumnValues(k, (m === n ? cols[k] : (cols[k] as unknown[]).slice(s, s + m)) as never);
+      for (let k = 0; k < cols.length; k++)
+        chunk.setColumnValues(k, (m === n ? cols[k] : (cols[k] as unknown[]).slice(s, s + m)) as never);
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
@@ -112,7 +173,9 @@ async function appendColumns(conn: DuckDBConnection, table: string, types: DuckD
 
 export class HotTables {
   private readonly layouts = new Map<TableName, Layout>(TABLE_NAMES.map((t) => [t, layoutOf(t)]));
-  private readonly dicts = new Map<TableName, { tree: DictTree; ids: { n: number } }>(TABLE_NAMES.map((t) => [t, { tree: new Map(), ids: { n: 0 } }]));
+  private readonly dicts = new Map<TableName, { tree: DictTree; ids: { n: number } }>(
+    TABLE_NAMES.map((t) => [t, { tree: new Map(), ids: { n: 0 } }]),
+  );
   /** Rows held now, all tables. */
   rows = 0;
 
@@ -124,10 +187,12 @@ export class HotTables {
       const dict = DICT_COLUMNS[t];
       const own = TABLES[t].filter(([n]) => !dict.includes(n)).map(([n, ty]) => `${n} ${HOT_SQL_TYPE[ty]}`);
       // The table's own column order and types, so `SELECT *` and UNION ALL with its Parquet files line up.
-      const cols = TABLES[t].map(([n, ty]) => {
-        if (dict.includes(n)) return `d.${n}`;
-        return ty === 'bigint' ? `n.${n}::BIGINT AS ${n}` : `n.${n}`;
-      }).join(', ');
+      const cols = TABLES[t]
+        .map(([n, ty]) => {
+          if (dict.includes(n)) return `d.${n}`;
+          return ty === 'bigint' ? `n.${n}::BIGINT AS ${n}` : `n.${n}`;
+        })
+        .join(', ');
       if (dict.length === 0) {
         await conn.run(`CREATE TABLE h_${t}_n (${own.join(', ')})`);
         await conn.run(`CREATE VIEW h_${t} AS SELECT ${cols} FROM h_${t}_n n`);
@@ -149,7 +214,8 @@ export class HotTables {
     const fresh: unknown[][] = [[], ...l.dict.map(() => [])];
     const d = this.dicts.get(t) as { tree: DictTree; ids: { n: number } };
     l.extract(rows, n, own, d.tree, fresh, d.ids);
-    if (l.dict.length > 0) await appendColumns(this.conn, `h_${t}_d`, l.dictTypes, fresh, (fresh[0] as unknown[]).length);
+    if (l.dict.length > 0)
+      await appendColumns(this.conn, `h_${t}_d`, l.dictTypes, fresh, (fresh[0] as unknown[]).length);
     await appendColumns(this.conn, `h_${t}_n`, l.ownTypes, own, n);
     this.rows += n;
   }

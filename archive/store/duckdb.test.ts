@@ -34,7 +34,11 @@ describe('embedded store files: one per table and day, merged in tiers', () => {
       let seq = 1;
       // 2 * FAN_IN + 1 checkpoints, each with 3 sites' numerics of the same UTC day.
       for (let c = 0; c < 2 * FAN_IN + 1; c++) {
-        await s.write(['a', 'b', 'c'].map((site) => rowsOf(vitalsBatch({ site, gateway: 'gw1', device: 'm1' }, seq, T + seq * 1e6, { hr: 60 + c }))));
+        await s.write(
+          ['a', 'b', 'c'].map((site) =>
+            rowsOf(vitalsBatch({ site, gateway: 'gw1', device: 'm1' }, seq, T + seq * 1e6, { hr: 60 + c })),
+          ),
+        );
         seq++;
         await s.checkpoint();
       }
@@ -44,12 +48,16 @@ describe('embedded store files: one per table and day, merged in tiers', () => {
       expect(obsFiles.map((f) => f.level ?? 0).sort()).toEqual([0, 1, 1]);
       expect(obsFiles.map((f) => f.rows)).toEqual(expect.arrayContaining([3, 3 * FAN_IN, 3 * FAN_IN]));
       expect(new Set(obsFiles.map((f) => f.day))).toEqual(new Set(['2026-01-20']));
-      const sites = await s.sql.all(`SELECT DISTINCT site FROM read_parquet('${join(d, 'parquet', obsFiles[0]!.path)}') ORDER BY site`);
+      const sites = await s.sql.all(
+        `SELECT DISTINCT site FROM read_parquet('${join(d, 'parquet', obsFiles[0]!.path)}') ORDER BY site`,
+      );
       expect(sites.map((r) => r['site'])).toEqual(['a', 'b', 'c']);
       // Every value once, in order.
       const rows = await s.sql.all(`SELECT site, seq, value_number FROM ${s.sql.from('obs')} t ORDER BY site, seq`);
       expect(rows).toHaveLength(3 * (2 * FAN_IN + 1));
-      expect(rows.filter((r) => r['site'] === 'b').map((r) => r['value_number'])).toEqual(Array.from({ length: 2 * FAN_IN + 1 }, (_, c) => 60 + c));
+      expect(rows.filter((r) => r['site'] === 'b').map((r) => r['value_number'])).toEqual(
+        Array.from({ length: 2 * FAN_IN + 1 }, (_, c) => 60 + c),
+      );
       // A merged file is deleted one checkpoint later (a reader elsewhere may have listed it); the live ones stay.
       await s.write([rowsOf(vitalsBatch({ site: 'a', gateway: 'gw1', device: 'm1' }, seq, T + seq * 1e6, { hr: 1 }))]);
       await s.checkpoint();
@@ -58,7 +66,9 @@ describe('embedded store files: one per table and day, merged in tiers', () => {
       // The batch keys survive the merges: a reopened store still drops a repeat.
       await s.close();
       const again = await openDuckDbStore({ dir: d, logger: silentLogger() });
-      expect(await again.write([rowsOf(vitalsBatch({ site: 'c', gateway: 'gw1', device: 'm1' }, 5, T + 5e6, { hr: 64 }))])).toMatchObject({ stored: 0, duplicates: 1 });
+      expect(
+        await again.write([rowsOf(vitalsBatch({ site: 'c', gateway: 'gw1', device: 'm1' }, 5, T + 5e6, { hr: 64 }))]),
+      ).toMatchObject({ stored: 0, duplicates: 1 });
       await again.close();
     } finally {
       await rm(d, { recursive: true, force: true });

@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../../lib/log.js';
 import { openFileAudit, type AuditLog } from '../audit.js';
-import { ROW_TABLES, TABLES, TABLES_OF_KIND, type BatchRows, type ConflictRow, type DataKind, type TableName } from '../schema.js';
+import {
+  ROW_TABLES,
+  TABLES,
+  TABLES_OF_KIND,
+  type BatchRows,
+  type ConflictRow,
+  type DataKind,
+  type TableName,
+} from '../schema.js';
 import { ParquetFiles, quoteLiteral } from './duck-files.js';
 import { HotTables } from './duck-hot.js';
 import { dayOf, readManifest, writeManifest, type Manifest } from './manifest.js';
@@ -42,10 +50,17 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
   const conn: DuckDBConnection = await instance.connect();
   const log = o.logger.child({ component: 'archive-duckdb' });
   const hot = await HotTables.create(conn);
-  await conn.run(`CREATE TEMP TABLE probe (site VARCHAR, gateway VARCHAR, device VARCHAR, kind VARCHAR, seq BIGINT, dedup VARCHAR)`);
+  await conn.run(
+    `CREATE TEMP TABLE probe (site VARCHAR, gateway VARCHAR, device VARCHAR, kind VARCHAR, seq BIGINT, dedup VARCHAR)`,
+  );
   let manifest: Manifest = await readManifest(pqDir);
   if (!o.readOnly) await removeLeftovers(pqDir, manifest);
-  const files = new ParquetFiles(conn, pqDir, () => manifest, (m) => (manifest = m));
+  const files = new ParquetFiles(
+    conn,
+    pqDir,
+    () => manifest,
+    (m) => (manifest = m),
+  );
   const index = new SeqIndex();
   let lock: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -57,12 +72,20 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
   const filesOf = (table: TableName, range?: TimeRange): string[] => {
     const from = range?.fromUs !== undefined ? dayOf(range.fromUs) : '';
     const to = range?.toUs !== undefined ? dayOf(range.toUs) : '9999';
-    return manifest.files.filter((f) => f.table === table && f.day >= from && f.day <= to).map((f) => join(pqDir, f.path));
+    return manifest.files
+      .filter((f) => f.table === table && f.day >= from && f.day <= to)
+      .map((f) => join(pqDir, f.path));
   };
 
   /** Runs a query on the connection, within the caller's turn of the queue. */
-  const all = async (text: string, params: readonly (string | number | boolean)[] = []): Promise<Record<string, unknown>[]> => {
-    const r = await conn.runAndReadAll(text, params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)));
+  const all = async (
+    text: string,
+    params: readonly (string | number | boolean)[] = [],
+  ): Promise<Record<string, unknown>[]> => {
+    const r = await conn.runAndReadAll(
+      text,
+      params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)),
+    );
     return r.getRowObjectsJS().map((row) => {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) out[k] = convert(v);
@@ -89,7 +112,12 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
         SELECT *, seq - row_number() OVER (PARTITION BY site, gateway, device, kind, dedup ORDER BY seq) AS island FROM ${sql.from('batch')}
       ) GROUP BY site, gateway, device, kind, dedup, island`);
     for (const r of rows) {
-      const stream = SeqIndex.key(r['site'] as string, r['gateway'] as string, r['device'] as string, r['kind'] as string);
+      const stream = SeqIndex.key(
+        r['site'] as string,
+        r['gateway'] as string,
+        r['device'] as string,
+        r['kind'] as string,
+      );
       index.add(stream, r['lo'] as number, r['dedup'] as string, r['hi'] as number);
     }
   };
@@ -102,101 +130,137 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
     durableOnWrite: false,
     sql,
     audit,
-    write: (batches, rejects = []) => serial(async () => {
-      const report: WriteReport = { stored: 0, duplicates: 0, conflicts: 0, rows: 0 };
-      const conflicts: ConflictRow[] = [];
-      const conflict = (b: BatchRows): void => {
-        report.conflicts++;
-        const k = b.batch;
-        conflicts.push({ t_us: k.t_us, site: k.site, gateway: k.gateway, device: k.device, kind: k.kind, seq: k.seq, content_hash: k.content_hash, topic: b.topic, payload: b.payload });
-      };
-      const fresh: BatchRows[] = [];
-      const seenHere = new Map<string, string>(); // key -> content hash, for repeats inside this write
-      const candidates: BatchRows[] = [];
-      for (const b of batches) {
-        const k = b.batch;
-        const stream = SeqIndex.key(k.site, k.gateway, k.device, k.kind);
-        const key = `${stream}/${k.seq}/${k.dedup}`;
-        const here = seenHere.get(key);
-        if (here !== undefined) {
-          if (here === k.content_hash) report.duplicates++;
-          else conflict(b);
-          continue;
-        }
-        if (index.has(stream, k.seq, k.dedup)) {
-          candidates.push(b);
-          continue;
-        }
-        seenHere.set(key, k.content_hash);
-        fresh.push(b);
-      }
-      if (candidates.length > 0) {
-        // Stored hashes of the keys we hold already: equal content is a repeat, different content a conflict.
-        await conn.run('DELETE FROM probe');
-        const ap = await conn.createAppender('probe');
-        for (const b of candidates) {
+    write: (batches, rejects = []) =>
+      serial(async () => {
+        const report: WriteReport = { stored: 0, duplicates: 0, conflicts: 0, rows: 0 };
+        const conflicts: ConflictRow[] = [];
+        const conflict = (b: BatchRows): void => {
+          report.conflicts++;
           const k = b.batch;
-          ap.appendVarchar(k.site); ap.appendVarchar(k.gateway); ap.appendVarchar(k.device); ap.appendVarchar(k.kind);
-          ap.appendBigInt(BigInt(k.seq)); ap.appendVarchar(k.dedup); ap.endRow();
+          conflicts.push({
+            t_us: k.t_us,
+            site: k.site,
+            gateway: k.gateway,
+            device: k.device,
+            kind: k.kind,
+            seq: k.seq,
+            content_hash: k.content_hash,
+            topic: b.topic,
+            payload: b.payload,
+          });
+        };
+        const fresh: BatchRows[] = [];
+        const seenHere = new Map<string, string>(); // key -> content hash, for repeats inside this write
+        const candidates: BatchRows[] = [];
+        for (const b of batches) {
+          const k = b.batch;
+          const stream = SeqIndex.key(k.site, k.gateway, k.device, k.kind);
+          const key = `${stream}/${k.seq}/${k.dedup}`;
+          const here = seenHere.get(key);
+          if (here !== undefined) {
+            if (here === k.content_hash) report.duplicates++;
+            else conflict(b);
+            continue;
+          }
+          if (index.has(stream, k.seq, k.dedup)) {
+            candidates.push(b);
+            continue;
+          }
+          seenHere.set(key, k.content_hash);
+          fresh.push(b);
         }
-        ap.flushSync();
-        ap.closeSync();
-        const stored = await all(`SELECT b.site, b.gateway, b.device, b.kind, b.seq, b.dedup, b.content_hash FROM probe p
+        if (candidates.length > 0) {
+          // Stored hashes of the keys we hold already: equal content is a repeat, different content a conflict.
+          await conn.run('DELETE FROM probe');
+          const ap = await conn.createAppender('probe');
+          for (const b of candidates) {
+            const k = b.batch;
+            ap.appendVarchar(k.site);
+            ap.appendVarchar(k.gateway);
+            ap.appendVarchar(k.device);
+            ap.appendVarchar(k.kind);
+            ap.appendBigInt(BigInt(k.seq));
+            ap.appendVarchar(k.dedup);
+            ap.endRow();
+          }
+          ap.flushSync();
+          ap.closeSync();
+          const stored =
+            await all(`SELECT b.site, b.gateway, b.device, b.kind, b.seq, b.dedup, b.content_hash FROM probe p
           JOIN ${sql.from('batch')} b USING (site, gateway, device, kind, seq, dedup)`);
-        const hashOf = new Map(stored.map((r) => [`${r['site']}/${r['gateway']}/${r['device']}/${r['kind']}/${r['seq']}/${r['dedup']}`, r['content_hash'] as string]));
-        for (const b of candidates) {
-          const k = b.batch;
-          const h = hashOf.get(`${k.site}/${k.gateway}/${k.device}/${k.kind}/${k.seq}/${k.dedup}`);
-          if (h === k.content_hash) report.duplicates++;
-          else conflict(b);
+          const hashOf = new Map(
+            stored.map((r) => [
+              `${r['site']}/${r['gateway']}/${r['device']}/${r['kind']}/${r['seq']}/${r['dedup']}`,
+              r['content_hash'] as string,
+            ]),
+          );
+          for (const b of candidates) {
+            const k = b.batch;
+            const h = hashOf.get(`${k.site}/${k.gateway}/${k.device}/${k.kind}/${k.seq}/${k.dedup}`);
+            if (h === k.content_hash) report.duplicates++;
+            else conflict(b);
+          }
         }
-      }
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        await hot.append('batch', fresh.map((b) => b.batch));
-        for (const t of ROW_TABLES) {
-          const rows = fresh.flatMap((b): readonly Record<string, unknown>[] => b[t]);
-          report.rows += rows.length;
-          await hot.append(t, rows);
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          await hot.append(
+            'batch',
+            fresh.map((b) => b.batch),
+          );
+          for (const t of ROW_TABLES) {
+            const rows = fresh.flatMap((b): readonly Record<string, unknown>[] => b[t]);
+            report.rows += rows.length;
+            await hot.append(t, rows);
+          }
+          await hot.append('reject', rejects);
+          await hot.append('conflict', conflicts);
+          await conn.run('COMMIT');
+        } catch (err) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
         }
-        await hot.append('reject', rejects);
-        await hot.append('conflict', conflicts);
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-      for (const b of fresh) index.add(SeqIndex.key(b.batch.site, b.batch.gateway, b.batch.device, b.batch.kind), b.batch.seq, b.batch.dedup);
-      report.stored = fresh.length;
-      return report;
-    }),
+        for (const b of fresh)
+          index.add(
+            SeqIndex.key(b.batch.site, b.batch.gateway, b.batch.device, b.batch.kind),
+            b.batch.seq,
+            b.batch.dedup,
+          );
+        report.stored = fresh.length;
+        return report;
+      }),
 
-    checkpoint: () => serial(async () => {
-      if (o.readOnly || hot.rows === 0) return;
-      const added = await files.checkpoint();
-      // The manifest names the new files: from here they count, and the journal segments loaded so far may go.
-      await hot.clear();
-      const merges = await files.compact();
-      log.info({ files: added.length, merges }, 'archive checkpoint written');
-    }),
+    checkpoint: () =>
+      serial(async () => {
+        if (o.readOnly || hot.rows === 0) return;
+        const added = await files.checkpoint();
+        // The manifest names the new files: from here they count, and the journal segments loaded so far may go.
+        await hot.clear();
+        const merges = await files.compact();
+        log.info({ files: added.length, merges }, 'archive checkpoint written');
+      }),
 
-    purge: (kind: DataKind, beforeUs: number) => serial(async (): Promise<PurgeReport> => {
-      let rows = 0;
-      const cutDay = dayOf(beforeUs);
-      for (const t of TABLES_OF_KIND[kind]) rows += await hot.deleteBefore(t, beforeUs);
-      // Parquet files are whole days: a day goes once all of it is older than the cut.
-      const gone = manifest.files.filter((f) => (TABLES_OF_KIND[kind] as readonly string[]).includes(f.table) && f.day < cutDay);
-      if (gone.length > 0) {
-        const counted = await all(`SELECT count(*) AS n FROM read_parquet([${gone.map((f) => quoteLiteral(join(pqDir, f.path))).join(', ')}])`);
-        rows += Number(counted[0]?.['n'] ?? 0);
-        if (!o.readOnly) {
-          manifest = { v: 1, files: manifest.files.filter((f) => !gone.includes(f)) };
-          await writeManifest(pqDir, manifest);
-          for (const f of gone) await unlink(join(pqDir, f.path)).catch(() => undefined);
+    purge: (kind: DataKind, beforeUs: number) =>
+      serial(async (): Promise<PurgeReport> => {
+        let rows = 0;
+        const cutDay = dayOf(beforeUs);
+        for (const t of TABLES_OF_KIND[kind]) rows += await hot.deleteBefore(t, beforeUs);
+        // Parquet files are whole days: a day goes once all of it is older than the cut.
+        const gone = manifest.files.filter(
+          (f) => (TABLES_OF_KIND[kind] as readonly string[]).includes(f.table) && f.day < cutDay,
+        );
+        if (gone.length > 0) {
+          const counted = await all(
+            `SELECT count(*) AS n FROM read_parquet([${gone.map((f) => quoteLiteral(join(pqDir, f.path))).join(', ')}])`,
+          );
+          rows += Number(counted[0]?.['n'] ?? 0);
+          if (!o.readOnly) {
+            manifest = { v: 1, files: manifest.files.filter((f) => !gone.includes(f)) };
+            await writeManifest(pqDir, manifest);
+            for (const f of gone) await unlink(join(pqDir, f.path)).catch(() => undefined);
+          }
         }
-      }
-      return { kind, beforeUs, rows };
-    }),
+        return { kind, beforeUs, rows };
+      }),
 
     async close() {
       await lock;

@@ -43,20 +43,27 @@ if (skip) {
       const stores = [a, await openPostgresStore(opts), await openPostgresStore(opts), await openPostgresStore(opts)];
       const dev = { site: 's1', gateway: 'g1', device: 'd1' };
       const T = Date.UTC(2026, 1, 1) * 1000;
-      const batches = Array.from({ length: 300 }, (_, i) => rowsOf(vitalsBatch(dev, i + 1, T + i * 1e6, { hr: 60 + (i % 40), spo2: 95 })));
+      const batches = Array.from({ length: 300 }, (_, i) =>
+        rowsOf(vitalsBatch(dev, i + 1, T + i * 1e6, { hr: 60 + (i % 40), spo2: 95 })),
+      );
       // Each broker gets every Batch (QoS 1 repeats after a failover), in its own slices and order.
-      const reports = await Promise.all(stores.map(async (s, k) => {
-        // Opposite and interleaved orders: each transaction's keys overlap the others' in a different order.
-        const mine = k === 1 ? [...batches].reverse() : k === 3 ? batches.map((_, i) => batches[(i * 7) % 300]!) : batches;
-        const rs = [];
-        for (let i = 0; i < mine.length; i += 50) rs.push(await s.write(mine.slice(i, i + 50)));
-        return rs;
-      }));
+      const reports = await Promise.all(
+        stores.map(async (s, k) => {
+          // Opposite and interleaved orders: each transaction's keys overlap the others' in a different order.
+          const mine =
+            k === 1 ? [...batches].reverse() : k === 3 ? batches.map((_, i) => batches[(i * 7) % 300]!) : batches;
+          const rs = [];
+          for (let i = 0; i < mine.length; i += 50) rs.push(await s.write(mine.slice(i, i + 50)));
+          return rs;
+        }),
+      );
       const stored = reports.flat().reduce((n, r) => n + r.stored, 0);
       const dups = reports.flat().reduce((n, r) => n + r.duplicates, 0);
       expect(stored).toBe(300);
       expect(dups).toBe(900);
-      const [c] = await a.sql.all(`SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${a.sql.from('obs')} t WHERE device = 'd1'`);
+      const [c] = await a.sql.all(
+        `SELECT count(*) AS n, count(DISTINCT seq) AS d FROM ${a.sql.from('obs')} t WHERE device = 'd1'`,
+      );
       expect(c).toEqual({ n: 600, d: 300 });
       await Promise.all(stores.map((s) => s.close()));
     });

@@ -7,13 +7,28 @@ import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import type { AuditAction, AuditEntry, AuditInput, AuditLog, AuditTx } from '../audit.js';
 import {
-  ROW_TABLES, TABLE_NAMES, TABLES, TABLES_OF_KIND, type BatchRows, type ColType, type ConflictRow, type DataKind, type TableName,
+  ROW_TABLES,
+  TABLE_NAMES,
+  TABLES,
+  TABLES_OF_KIND,
+  type BatchRows,
+  type ColType,
+  type ConflictRow,
+  type DataKind,
+  type TableName,
 } from '../schema.js';
 import type { ArchiveStore, PurgeReport, SqlRunner, WriteReport } from './types.js';
 
 const DAY_US = 86_400_000_000;
 const PG_TYPE: Record<ColType, string> = {
-  text: 'text', bool: 'boolean', int: 'integer', u32: 'bigint', bigint: 'bigint', double: 'double precision', 'int[]': 'integer[]', bytes: 'bytea',
+  text: 'text',
+  bool: 'boolean',
+  int: 'integer',
+  u32: 'bigint',
+  bigint: 'bigint',
+  double: 'double precision',
+  'int[]': 'integer[]',
+  bytes: 'bytea',
 };
 // unnest() flattens a 2-D array, so integer[] columns travel as text[] of array literals, cast per row.
 const PARAM_TYPE: Record<ColType, string> = { ...PG_TYPE, 'int[]': 'text' };
@@ -32,7 +47,9 @@ const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 /** int8 and numeric as JS numbers: microsecond times and counts stay below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 || oid === 1700 ? Number : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20 || oid === 1700
+      ? Number
+      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<ArchiveStore> {
@@ -40,7 +57,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
   const S = ident(schema);
   const pool = new pg.Pool({ connectionString: o.url, max: o.poolSize ?? 4, types });
   const log = o.logger.child({ component: 'archive-postgres' });
-  pool.on('error', (err) => log.warn({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'idle PostgreSQL connection failed'));
+  pool.on('error', (err) =>
+    log.warn({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'idle PostgreSQL connection failed'),
+  );
   const q = (text: string, params: unknown[] = []) => pool.query(text, params);
 
   const timescale = (await q(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rowCount === 1;
@@ -50,14 +69,20 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
     await ddl.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
     if (timescale) await ddl.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
     for (const t of TABLE_NAMES) {
-      const cols = TABLES[t].map(([n, ty]) => `${n} ${PG_TYPE[ty]}${TABLES[t].find((c) => c[0] === n)?.[2] ? '' : ' NOT NULL'}`).join(', ');
+      const cols = TABLES[t]
+        .map(([n, ty]) => `${n} ${PG_TYPE[ty]}${TABLES[t].find((c) => c[0] === n)?.[2] ? '' : ' NOT NULL'}`)
+        .join(', ');
       if (t === 'batch') {
-        await ddl.query(`CREATE TABLE IF NOT EXISTS ${S}.batch (${cols}, PRIMARY KEY (site, gateway, device, kind, seq, dedup))`);
+        await ddl.query(
+          `CREATE TABLE IF NOT EXISTS ${S}.batch (${cols}, PRIMARY KEY (site, gateway, device, kind, seq, dedup))`,
+        );
         await ddl.query(`CREATE INDEX IF NOT EXISTS batch_t ON ${S}.batch (t_us)`);
       } else if (PARTITIONED.includes(t)) {
         if (timescale) {
           await ddl.query(`CREATE TABLE IF NOT EXISTS ${S}.${t} (${cols})`);
-          await ddl.query(`SELECT create_hypertable($1, by_range('t_us', ${DAY_US}::bigint), if_not_exists => true)`, [`${schema}.${t}`]);
+          await ddl.query(`SELECT create_hypertable($1, by_range('t_us', ${DAY_US}::bigint), if_not_exists => true)`, [
+            `${schema}.${t}`,
+          ]);
         } else {
           await ddl.query(`CREATE TABLE IF NOT EXISTS ${S}.${t} (${cols}) PARTITION BY RANGE (t_us)`);
         }
@@ -94,7 +119,9 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
         await c.query('BEGIN');
         // Two brokers may meet the same new day at once: one creates, the other finds it made.
         await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${schema}.${name}`]);
-        await c.query(`CREATE TABLE IF NOT EXISTS ${S}.${name} PARTITION OF ${S}.${table} FOR VALUES FROM (${d * DAY_US}) TO (${(d + 1) * DAY_US})`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${S}.${name} PARTITION OF ${S}.${table} FOR VALUES FROM (${d * DAY_US}) TO (${(d + 1) * DAY_US})`,
+        );
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -106,16 +133,26 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
     }
   };
 
-  const insert = async (c: pg.PoolClient, table: TableName, rows: readonly Record<string, unknown>[], returning = ''): Promise<pg.QueryResult> => {
+  const insert = async (
+    c: pg.PoolClient,
+    table: TableName,
+    rows: readonly Record<string, unknown>[],
+    returning = '',
+  ): Promise<pg.QueryResult> => {
     const cols = TABLES[table];
-    const params = cols.map(([n, ty]) => rows.map((r) => {
-      const v = r[n] ?? null;
-      return ty === 'int[]' && v !== null ? `{${(v as number[]).join(',')}}` : v;
-    }));
+    const params = cols.map(([n, ty]) =>
+      rows.map((r) => {
+        const v = r[n] ?? null;
+        return ty === 'int[]' && v !== null ? `{${(v as number[]).join(',')}}` : v;
+      }),
+    );
     const select = cols.map(([, ty], i) => (ty === 'int[]' ? `c${i}::integer[]` : `c${i}`)).join(', ');
     const unnest = cols.map(([, ty], i) => `$${i + 1}::${PARAM_TYPE[ty]}[]`).join(', ');
     const names = cols.map((_c, i) => `c${i}`).join(', ');
-    return c.query(`INSERT INTO ${S}.${table} (${cols.map(([n]) => n).join(', ')}) SELECT ${select} FROM unnest(${unnest}) AS u(${names}) ${returning}`, params);
+    return c.query(
+      `INSERT INTO ${S}.${table} (${cols.map(([n]) => n).join(', ')}) SELECT ${select} FROM unnest(${unnest}) AS u(${names}) ${returning}`,
+      params,
+    );
   };
 
   const sql: SqlRunner = {
@@ -126,16 +163,28 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
     },
   };
 
-  const keyOf = (b: { site: string; gateway: string; device: string; kind: string; seq: number; dedup: string }) => `${b.site}/${b.gateway}/${b.device}/${b.kind}/${b.seq}/${b.dedup}`;
+  const keyOf = (b: { site: string; gateway: string; device: string; kind: string; seq: number; dedup: string }) =>
+    `${b.site}/${b.gateway}/${b.device}/${b.kind}/${b.seq}/${b.dedup}`;
 
   const auditTx = (c: pg.PoolClient): AuditTx => ({
     async append(e: AuditInput) {
-      const r = await c.query(`INSERT INTO ${S}.audit (at, actor, action, subject, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-        [e.at ?? new Date().toISOString(), e.actor, e.action, e.subject, e.before === null ? null : JSON.stringify(e.before), e.after === null ? null : JSON.stringify(e.after)]);
+      const r = await c.query(
+        `INSERT INTO ${S}.audit (at, actor, action, subject, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        [
+          e.at ?? new Date().toISOString(),
+          e.actor,
+          e.action,
+          e.subject,
+          e.before === null ? null : JSON.stringify(e.before),
+          e.after === null ? null : JSON.stringify(e.after),
+        ],
+      );
       return r.rows[0] as AuditEntry;
     },
     async list(actions?: readonly AuditAction[]) {
-      const r = actions ? await c.query(`SELECT * FROM ${S}.audit WHERE action = ANY($1) ORDER BY n`, [actions]) : await c.query(`SELECT * FROM ${S}.audit ORDER BY n`);
+      const r = actions
+        ? await c.query(`SELECT * FROM ${S}.audit WHERE action = ANY($1) ORDER BY n`, [actions])
+        : await c.query(`SELECT * FROM ${S}.audit ORDER BY n`);
       return r.rows as AuditEntry[];
     },
   });
@@ -185,28 +234,58 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
       // One global order of keys: brokers inserting overlapping Batches in different orders would otherwise
       // wait on each other's uncommitted keys and deadlock.
       const candidates = [...first.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((e) => e[1]);
-      for (const t of ROW_TABLES) await ensurePartitions(t, candidates.flatMap((b) => b[t].map((r) => r.t_us)));
+      for (const t of ROW_TABLES)
+        await ensurePartitions(
+          t,
+          candidates.flatMap((b) => b[t].map((r) => r.t_us)),
+        );
       const conflicts: ConflictRow[] = [];
       const conflict = (b: BatchRows): void => {
         report.conflicts++;
         const k = b.batch;
-        conflicts.push({ t_us: k.t_us, site: k.site, gateway: k.gateway, device: k.device, kind: k.kind, seq: k.seq, content_hash: k.content_hash, topic: b.topic, payload: b.payload });
+        conflicts.push({
+          t_us: k.t_us,
+          site: k.site,
+          gateway: k.gateway,
+          device: k.device,
+          kind: k.kind,
+          seq: k.seq,
+          content_hash: k.content_hash,
+          topic: b.topic,
+          payload: b.payload,
+        });
       };
       const c = await pool.connect();
       try {
         await c.query('BEGIN');
-        const inserted = candidates.length === 0 ? new Set<string>()
-          : new Set((await insert(c, 'batch', candidates.map((b) => b.batch), 'ON CONFLICT DO NOTHING RETURNING site, gateway, device, kind, seq, dedup')).rows
-            .map((r) => keyOf(r as BatchRows['batch'])));
+        const inserted =
+          candidates.length === 0
+            ? new Set<string>()
+            : new Set(
+                (
+                  await insert(
+                    c,
+                    'batch',
+                    candidates.map((b) => b.batch),
+                    'ON CONFLICT DO NOTHING RETURNING site, gateway, device, kind, seq, dedup',
+                  )
+                ).rows.map((r) => keyOf(r as BatchRows['batch'])),
+              );
         const fresh = candidates.filter((b) => inserted.has(keyOf(b.batch)));
         const known = [...candidates.filter((b) => !inserted.has(keyOf(b.batch))), ...later];
         if (known.length > 0) {
           // Stored content of the keys already held: equal is a repeat, different a conflict.
-          const r = await c.query(`SELECT b.site, b.gateway, b.device, b.kind, b.seq, b.dedup, b.content_hash FROM ${S}.batch b
+          const r = await c.query(
+            `SELECT b.site, b.gateway, b.device, b.kind, b.seq, b.dedup, b.content_hash FROM ${S}.batch b
             JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS k(site, gateway, device, kind, seq, dedup)
             USING (site, gateway, device, kind, seq, dedup)`,
-          ['site', 'gateway', 'device', 'kind', 'seq', 'dedup'].map((n) => known.map((b) => b.batch[n as keyof BatchRows['batch']])));
-          const hashOf = new Map(r.rows.map((x) => [keyOf(x as BatchRows['batch']), (x as { content_hash: string }).content_hash]));
+            ['site', 'gateway', 'device', 'kind', 'seq', 'dedup'].map((n) =>
+              known.map((b) => b.batch[n as keyof BatchRows['batch']]),
+            ),
+          );
+          const hashOf = new Map(
+            r.rows.map((x) => [keyOf(x as BatchRows['batch']), (x as { content_hash: string }).content_hash]),
+          );
           for (const b of known) {
             if (hashOf.get(keyOf(b.batch)) === b.batch.content_hash) report.duplicates++;
             else conflict(b);
@@ -236,9 +315,12 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
       for (const t of TABLES_OF_KIND[kind]) {
         // Whole days go by dropping their partition; the rest of the cut by DELETE.
         if (!timescale) {
-          const parts = await q(`SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i
+          const parts = await q(
+            `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
-            WHERE p.relname = $1 AND n.nspname = $2`, [t, schema]);
+            WHERE p.relname = $1 AND n.nspname = $2`,
+            [t, schema],
+          );
           for (const p of parts.rows as { name: string; bound: string }[]) {
             const m = /TO \('?(-?\d+)'?\)/.exec(p.bound);
             if (!m || Number(m[1]) > beforeUs) continue;

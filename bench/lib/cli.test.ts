@@ -42,14 +42,24 @@ describe('bench CLI', () => {
       { bench: 'b', metric: 'x_per_s', value: 2000, unit: 'ops/s', peer: 'other', peer_value: 1000, ratio: 2 },
     ]);
     expect(Object.keys(JSON.parse(r.out[0] ?? '{}') as object)).toEqual([
-      'bench', 'metric', 'value', 'unit', 'peer', 'peer_value', 'ratio',
+      'bench',
+      'metric',
+      'value',
+      'unit',
+      'peer',
+      'peer_value',
+      'ratio',
     ]);
     expect(r.err).toContain('[a] working');
   });
   it('without --json prints the JSON lines, then a table', async () => {
     const r = await cli(['b']);
-    expect(r.out[0]).toBe(jsonLine(figure({ bench: 'b', metric: 'x_per_s', value: 2000, unit: 'ops/s', peer: 'other', peerValue: 1000 })));
-    expect(r.out.slice(1).join('\n')).toMatch(/bench +metric +value +unit +peer +peer value +ratio\n-+.*\nb +x_per_s +2,000 +ops\/s +other +1,000 +2$/s);
+    expect(r.out[0]).toBe(
+      jsonLine(figure({ bench: 'b', metric: 'x_per_s', value: 2000, unit: 'ops/s', peer: 'other', peerValue: 1000 })),
+    );
+    expect(r.out.slice(1).join('\n')).toMatch(
+      /bench +metric +value +unit +peer +peer value +ratio\n-+.*\nb +x_per_s +2,000 +ops\/s +other +1,000 +2$/s,
+    );
   });
   it('a failing bench costs its own figures only, and exit code 1', async () => {
     const r = await cli(['all', '--json'], [fake('a', 1, true), fake('b', 3)]);

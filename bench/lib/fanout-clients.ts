@@ -35,9 +35,10 @@ function note(payload: Uint8Array, t: number): void {
 
 function open(url: string, mode: 'fanout' | 'bare', token: string, beds: string[]): Promise<WebSocket | null> {
   return new Promise((resolve) => {
-    const ws = mode === 'fanout'
-      ? new WebSocket(url, ['vw.v1', `vw.token.${token}`], { perMessageDeflate: false })
-      : new WebSocket(`${url}?beds=${encodeURIComponent(beds.join(','))}`, { perMessageDeflate: false });
+    const ws =
+      mode === 'fanout'
+        ? new WebSocket(url, ['vw.v1', `vw.token.${token}`], { perMessageDeflate: false })
+        : new WebSocket(`${url}?beds=${encodeURIComponent(beds.join(','))}`, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return; // control messages of the fan-out
@@ -47,7 +48,16 @@ function open(url: string, mode: 'fanout' | 'bare', token: string, beds: string[
     });
     ws.once('open', () => {
       // Live data only: the bench measures delivery, not history.
-      if (mode === 'fanout') for (const bed of beds) ws.send(JSON.stringify({ op: 'subscribe', bed, streams: ['obs', 'wave', 'alarm'], backfill: { obsMs: 0, waveMs: 0, alarmMs: 0 } }));
+      if (mode === 'fanout')
+        for (const bed of beds)
+          ws.send(
+            JSON.stringify({
+              op: 'subscribe',
+              bed,
+              streams: ['obs', 'wave', 'alarm'],
+              backfill: { obsMs: 0, waveMs: 0, alarmMs: 0 },
+            }),
+          );
       resolve(ws);
     });
     ws.once('error', () => resolve(null));
@@ -66,7 +76,11 @@ async function handle(c: SwarmCommand): Promise<SwarmReply | null> {
       closed = 0;
       const out: (WebSocket | null)[] = [];
       for (let i = 0; i < c.beds.length; i += 50) {
-        out.push(...(await Promise.all(c.beds.slice(i, i + 50).map((beds, k) => open(c.url, c.mode, c.tokens[i + k] ?? '', beds)))));
+        out.push(
+          ...(await Promise.all(
+            c.beds.slice(i, i + 50).map((beds, k) => open(c.url, c.mode, c.tokens[i + k] ?? '', beds)),
+          )),
+        );
       }
       sockets = out.filter((w): w is WebSocket => w !== null);
       return { type: 'connected', open: sockets.length, failed: out.length - sockets.length };
@@ -77,20 +91,33 @@ async function handle(c: SwarmCommand): Promise<SwarmReply | null> {
       return { type: 'reset' };
     case 'stats': {
       const sorted = lat.slice(0, n).sort();
-      return { type: 'stats', deliveries, latencies: n, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: percentile(sorted, 100), closed };
+      return {
+        type: 'stats',
+        deliveries,
+        latencies: n,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: percentile(sorted, 100),
+        closed,
+      };
     }
     case 'disconnect': {
       const all = sockets;
       sockets = [];
-      await Promise.all(all.map((ws) => new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) return resolve();
-        ws.once('close', () => resolve());
-        ws.close();
-        setTimeout(() => {
-          ws.terminate();
-          resolve();
-        }, 2000).unref();
-      })));
+      await Promise.all(
+        all.map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === WebSocket.CLOSED) return resolve();
+              ws.once('close', () => resolve());
+              ws.close();
+              setTimeout(() => {
+                ws.terminate();
+                resolve();
+              }, 2000).unref();
+            }),
+        ),
+      );
       return { type: 'disconnected' };
     }
     case 'exit':

@@ -22,7 +22,8 @@ describe('bench payloads', () => {
     const two = ecgSamples(1000);
     const peaks = two.flatMap((x, i) => (x > 600 && x >= (two[i - 1] ?? 0) && x > (two[i + 1] ?? 0) ? [i] : []));
     expect(peaks).toHaveLength(3);
-    for (let i = 1; i < peaks.length; i++) expect(Math.abs((peaks[i] ?? 0) - (peaks[i - 1] ?? 0) - 417)).toBeLessThanOrEqual(2);
+    for (let i = 1; i < peaks.length; i++)
+      expect(Math.abs((peaks[i] ?? 0) - (peaks[i - 1] ?? 0) - 417)).toBeLessThanOrEqual(2);
   });
   it('firstMismatch names the first differing path', () => {
     const obs = observationBatch();

@@ -41,26 +41,35 @@ const ROWS: readonly Row[] = [
 /** An obs Batch of 15 numerics, one per parameter of a monitor's one-second report. */
 export function observationBatch(gatewayTimeUs = BENCH_EPOCH_US, seq = 1): IBatch {
   const clockOffsetUs = -1_250_000; // the device clock runs 1.25 s behind the gateway's
-  const observations: IObservation[] = ROWS.map(([mdc, refid, value, unit, unitMdc, unitRefid, flags, method, range], i) => ({
-    time: {
-      gatewayTimeUs: gatewayTimeUs + i * 37,
-      deviceTimeUs: gatewayTimeUs - 18_000 + clockOffsetUs,
-      clockOffsetUs,
-      deviceUtcOffsetMin: 420,
-    },
-    mdc,
-    refid,
-    number: value,
-    unit,
-    unitMdc,
-    vendorCode: `${mdc}^${refid}^MDC`,
-    vendorUnit: `${unitMdc}^${unitRefid}^MDC`,
-    flags,
-    containment: `1.${i < 2 ? 1 : i < 8 ? 2 : 3}.1.${mdc}`,
-    method,
-    range,
-  }));
-  return { source: SOURCE, kind: Kind.KIND_OBS, seq, backfill: false, publishTimeUs: gatewayTimeUs + 2_400, observations };
+  const observations: IObservation[] = ROWS.map(
+    ([mdc, refid, value, unit, unitMdc, unitRefid, flags, method, range], i) => ({
+      time: {
+        gatewayTimeUs: gatewayTimeUs + i * 37,
+        deviceTimeUs: gatewayTimeUs - 18_000 + clockOffsetUs,
+        clockOffsetUs,
+        deviceUtcOffsetMin: 420,
+      },
+      mdc,
+      refid,
+      number: value,
+      unit,
+      unitMdc,
+      vendorCode: `${mdc}^${refid}^MDC`,
+      vendorUnit: `${unitMdc}^${unitRefid}^MDC`,
+      flags,
+      containment: `1.${i < 2 ? 1 : i < 8 ? 2 : 3}.1.${mdc}`,
+      method,
+      range,
+    }),
+  );
+  return {
+    source: SOURCE,
+    kind: Kind.KIND_OBS,
+    seq,
+    backfill: false,
+    publishTimeUs: gatewayTimeUs + 2_400,
+    observations,
+  };
 }
 
 /**

@@ -27,8 +27,18 @@ describe('percentile (nearest rank)', () => {
     expect(percentile(xs, 0)).toBe(15);
   });
   it('p99 of 1..100 is 99, of 1..1000 is 990', () => {
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
-    expect(percentile(Array.from({ length: 1000 }, (_, i) => i + 1), 99)).toBe(990);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(990);
   });
   it('rejects p outside 0..100 and an empty list', () => {
     expect(() => percentile(xs, 101)).toThrow(RangeError);

@@ -23,10 +23,11 @@ async function stockAedes(): Promise<Target> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => {
-      server.close();
-      aedes.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close();
+        aedes.close(() => r());
+      }),
   };
 }
 
@@ -46,7 +47,10 @@ type Scenario = (port: number) => Promise<Record<string, RawClient>>;
 function canonical(lines: string[]): string[] {
   const deliveries = lines.filter((l) => l.startsWith('publish '));
   const key = (l: string): string => l.split(' ').slice(1, 3).join(' ');
-  const grouped = deliveries.map((l, i) => ({ l: l.replace(/ #\d+ /, ' # '), i })).sort((a, b) => key(a.l).localeCompare(key(b.l)) || a.i - b.i).map((x) => x.l);
+  const grouped = deliveries
+    .map((l, i) => ({ l: l.replace(/ #\d+ /, ' # '), i }))
+    .sort((a, b) => key(a.l).localeCompare(key(b.l)) || a.i - b.i)
+    .map((x) => x.l);
   return [...lines.filter((l) => !l.startsWith('publish ')), ...grouped];
 }
 
@@ -68,7 +72,15 @@ async function transcript(target: Target, scenario: Scenario): Promise<Record<st
 const scenarios: Record<string, Scenario> = {
   'QoS 0, 1 and 2 in both directions, delivered at the lower of published and granted QoS': async (port) => {
     const { c: s } = await RawClient.connected(port, { clientId: 's' });
-    s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }, { topic: 'b/#', qos: 1 }, { topic: 'c', qos: 2 }] });
+    s.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'a/+', qos: 0 },
+        { topic: 'b/#', qos: 1 },
+        { topic: 'c', qos: 2 },
+      ],
+    });
     await s.next('suback');
     const { c: p } = await RawClient.connected(port, { clientId: 'p' });
     p.send(pub('a/1', 'x0'));
@@ -167,13 +179,21 @@ const scenarios: Record<string, Scenario> = {
     return { s, p };
   },
 
-  '300 publishes mixing QoS 0 and 1, in one write and byte by byte: every one acknowledged and delivered': async (port) => {
+  '300 publishes mixing QoS 0 and 1, in one write and byte by byte: every one acknowledged and delivered': async (
+    port,
+  ) => {
     const { c: s } = await RawClient.connected(port, { clientId: 's' });
     s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'burst/+', qos: 1 }] });
     await s.next('suback');
     const { c: p } = await RawClient.connected(port, { clientId: 'p' });
-    const packets = (from: number): Buffer => Buffer.concat(Array.from({ length: 150 }, (_, i) =>
-      mqttPacket.generate(pub(`burst/${(from + i) % 3}`, `m${from + i}`, { qos: ((from + i) % 2) as 0 | 1, messageId: from + i + 1 }))));
+    const packets = (from: number): Buffer =>
+      Buffer.concat(
+        Array.from({ length: 150 }, (_, i) =>
+          mqttPacket.generate(
+            pub(`burst/${(from + i) % 3}`, `m${from + i}`, { qos: ((from + i) % 2) as 0 | 1, messageId: from + i + 1 }),
+          ),
+        ),
+      );
     p.send(packets(0)); // the parser fast path reads whole packets from one chunk
     for (const byte of packets(150)) p.send([byte]); // and falls back to mqtt-packet for partial ones
     await waitFor(() => s.publishes().length === 300, '300 deliveries', 10_000);
@@ -182,7 +202,15 @@ const scenarios: Record<string, Scenario> = {
 
   'overlapping subscriptions of one client get one copy of each message': async (port) => {
     const { c: s } = await RawClient.connected(port, { clientId: 's' });
-    s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'o/#', qos: 1 }, { topic: 'o/+', qos: 1 }, { topic: 'o/x', qos: 1 }] });
+    s.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'o/#', qos: 1 },
+        { topic: 'o/+', qos: 1 },
+        { topic: 'o/x', qos: 1 },
+      ],
+    });
     await s.next('suback');
     const { c: p } = await RawClient.connected(port, { clientId: 'p' });
     for (let i = 1; i <= 5; i++) {
@@ -232,12 +260,24 @@ describe('the version check', () => {
 
   it('refuses an untested version of each with VW_ERR_UNTESTED_DEPENDENCY, naming installed and tested versions', () => {
     const ok = installedVersions();
-    for (const [name, wrong] of [['aedes', '1.3.0'], ['mqtt-packet', '9.1.0'], ['ioredis', '5.12.0']] as const) {
+    for (const [name, wrong] of [
+      ['aedes', '1.3.0'],
+      ['mqtt-packet', '9.1.0'],
+      ['ioredis', '5.12.0'],
+    ] as const) {
       const installed = { ...ok, [name]: [wrong] };
-      expect(() => checkTestedVersions([name], installed)).toThrow(expect.objectContaining({ code: 'VW_ERR_UNTESTED_DEPENDENCY' }));
-      expect(() => checkTestedVersions([name], installed)).toThrow(new RegExp(`${name} ${wrong.replace(/\./g, '\\.')} is installed, tested: ${TESTED_VERSIONS[name][0]?.replace(/\./g, '\\.')}`));
+      expect(() => checkTestedVersions([name], installed)).toThrow(
+        expect.objectContaining({ code: 'VW_ERR_UNTESTED_DEPENDENCY' }),
+      );
+      expect(() => checkTestedVersions([name], installed)).toThrow(
+        new RegExp(
+          `${name} ${wrong.replace(/\./g, '\\.')} is installed, tested: ${TESTED_VERSIONS[name][0]?.replace(/\./g, '\\.')}`,
+        ),
+      );
     }
     // A second copy of mqtt-packet (one for Aedes, another for us) is checked too.
-    expect(() => checkTestedVersions(['mqtt-packet'], { ...ok, 'mqtt-packet': ['9.0.2', '8.2.1'] })).toThrow(/mqtt-packet 8\.2\.1/);
+    expect(() => checkTestedVersions(['mqtt-packet'], { ...ok, 'mqtt-packet': ['9.0.2', '8.2.1'] })).toThrow(
+      /mqtt-packet 8\.2\.1/,
+    );
   });
 });

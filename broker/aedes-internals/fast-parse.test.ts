@@ -11,7 +11,9 @@ function run(chunks: Buffer[], fast: boolean, settings: object = { protocolVersi
   if (fast) installFastParse(parser);
   const events: Event[] = [];
   parser.on('packet', (p: Record<string, unknown>) => {
-    const fields = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v]));
+    const fields = Object.fromEntries(
+      Object.entries(p).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v]),
+    );
     events.push(['packet', Object.keys(p), fields]);
   });
   parser.on('error', (e: Error) => events.push(['error', e.message]));
@@ -19,30 +21,71 @@ function run(chunks: Buffer[], fast: boolean, settings: object = { protocolVersi
   return events;
 }
 
-const topic = fc.oneof(fc.constantFrom('vw/v1/site-a/gw1/bed01/wave', 'a', 'vw/v1/ü/€/😀'), fc.string({ maxLength: 40 }));
+const topic = fc.oneof(
+  fc.constantFrom('vw/v1/site-a/gw1/bed01/wave', 'a', 'vw/v1/ü/€/😀'),
+  fc.string({ maxLength: 40 }),
+);
 const id = fc.integer({ min: 1, max: 65535 });
 const packet = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ qos: fc.constantFrom(0, 1, 2), topic, messageId: id, retain: fc.boolean(), dup: fc.boolean(), payload: fc.uint8Array({ maxLength: 300 }) })
-    .map((p) => mqttPacket.generate({ cmd: 'publish', ...p, payload: Buffer.from(p.payload) })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        qos: fc.constantFrom(0, 1, 2),
+        topic,
+        messageId: id,
+        retain: fc.boolean(),
+        dup: fc.boolean(),
+        payload: fc.uint8Array({ maxLength: 300 }),
+      })
+      .map((p) => mqttPacket.generate({ cmd: 'publish', ...p, payload: Buffer.from(p.payload) })),
+  },
   { weight: 3, arbitrary: id.map((messageId) => mqttPacket.generate({ cmd: 'puback', messageId })) },
   { weight: 1, arbitrary: fc.constant(mqttPacket.generate({ cmd: 'pingreq' })) },
-  { weight: 1, arbitrary: id.map((messageId) => mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions: [{ topic: 'vw/#', qos: 1 }] })) },
+  {
+    weight: 1,
+    arbitrary: id.map((messageId) =>
+      mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions: [{ topic: 'vw/#', qos: 1 }] }),
+    ),
+  },
   { weight: 1, arbitrary: id.map((messageId) => mqttPacket.generate({ cmd: 'pubrel', messageId })) },
   // Hostile bytes: anything at all, and near misses of the two fast packets (flags, lengths, topic lengths).
   { weight: 2, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 12 }).map((b) => Buffer.from(b)) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(0x30, 0x32, 0x33, 0x36, 0x3e, 0x40, 0x41, 0x42), fc.uint8Array({ minLength: 0, maxLength: 8 }))
-    .map(([h, rest]) => Buffer.from([h, rest.length, ...rest])) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(0x30, 0x32, 0x33, 0x36, 0x3e, 0x40, 0x41, 0x42),
+        fc.uint8Array({ minLength: 0, maxLength: 8 }),
+      )
+      .map(([h, rest]) => Buffer.from([h, rest.length, ...rest])),
+  },
   // Remaining Length in five bytes: too long, even when its value is small [MQTT-2.2.3].
-  { weight: 1, arbitrary: fc.constantFrom(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), Buffer.from([0x30, 0x85, 0x80, 0x80, 0x80, 0x00, 0, 1, 0x61, 0, 0])) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      Buffer.from([0x30, 0x85, 0x80, 0x80, 0x80, 0x00, 0, 1, 0x61, 0, 0]),
+    ),
+  },
   // A QoS 1 PUBLISH whose topic runs up to, or one byte short of, the end of its body: no room for the message id.
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.uint8Array({ minLength: 1, maxLength: 6 })).map(([short, t]) => {
-    const body = Buffer.concat([Buffer.from([0, t.length]), Buffer.from(t), Buffer.alloc(2 - short, 0x61)]);
-    return Buffer.concat([Buffer.from([0x32, body.length]), body]);
-  }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 2 }), fc.uint8Array({ minLength: 1, maxLength: 6 }))
+      .map(([short, t]) => {
+        const body = Buffer.concat([Buffer.from([0, t.length]), Buffer.from(t), Buffer.alloc(2 - short, 0x61)]);
+        return Buffer.concat([Buffer.from([0x32, body.length]), body]);
+      }),
+  },
 );
 
 /** Splits a byte stream at arbitrary points, as TCP and TLS records do. */
-const chunked = fc.tuple(fc.array(packet, { minLength: 1, maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 30 }))
+const chunked = fc
+  .tuple(
+    fc.array(packet, { minLength: 1, maxLength: 30 }),
+    fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 30 }),
+  )
   .map(([packets, cuts]) => {
     const all = Buffer.concat(packets);
     const chunks: Buffer[] = [];
@@ -57,13 +100,24 @@ const chunked = fc.tuple(fc.array(packet, { minLength: 1, maxLength: 30 }), fc.a
 
 describe('installFastParse', () => {
   it('emits exactly what mqtt-packet emits, packets and errors, for any byte stream cut anywhere (property)', () => {
-    fc.assert(fc.property(chunked, (chunks) => {
-      expect(run(chunks, true)).toEqual(run(chunks, false));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(chunked, (chunks) => {
+        expect(run(chunks, true)).toEqual(run(chunks, false));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('reads a whole PUBLISH and PUBACK into mqtt-packet Packets without handing them to mqtt-packet', () => {
-    const publish = mqttPacket.generate({ cmd: 'publish', topic: 'vw/v1/s/g/b/wave', payload: Buffer.from('hi'), qos: 1, messageId: 258, retain: true, dup: false });
+    const publish = mqttPacket.generate({
+      cmd: 'publish',
+      topic: 'vw/v1/s/g/b/wave',
+      payload: Buffer.from('hi'),
+      qos: 1,
+      messageId: 258,
+      retain: true,
+      dup: false,
+    });
     const puback = mqttPacket.generate({ cmd: 'puback', messageId: 9 });
     const parser = mqttPacket.parser({ protocolVersion: 4 }) as unknown as MqttParser & NodeJS.EventEmitter;
     installFastParse(parser);
@@ -79,7 +133,16 @@ describe('installFastParse', () => {
     parser.parse(Buffer.concat([publish, puback]));
     expect(handedOn).toBe(0);
     expect(got).toEqual([
-      { cmd: 'publish', retain: true, qos: 1, dup: false, length: 2 + 16 + 2 + 2, topic: 'vw/v1/s/g/b/wave', payload: Buffer.from('hi'), messageId: 258 },
+      {
+        cmd: 'publish',
+        retain: true,
+        qos: 1,
+        dup: false,
+        length: 2 + 16 + 2 + 2,
+        topic: 'vw/v1/s/g/b/wave',
+        payload: Buffer.from('hi'),
+        messageId: 258,
+      },
       { cmd: 'puback', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, messageId: 9 },
     ]);
     expect(got[0]?.constructor).toBe(got[1]?.constructor);
@@ -93,13 +156,32 @@ describe('installFastParse', () => {
       ids.push(p.messageId);
       if (p.messageId === 1) parser.parse(mqttPacket.generate({ cmd: 'puback', messageId: 3 }));
     });
-    parser.parse(Buffer.concat([mqttPacket.generate({ cmd: 'puback', messageId: 1 }), mqttPacket.generate({ cmd: 'puback', messageId: 2 })]));
+    parser.parse(
+      Buffer.concat([
+        mqttPacket.generate({ cmd: 'puback', messageId: 1 }),
+        mqttPacket.generate({ cmd: 'puback', messageId: 2 }),
+      ]),
+    );
     expect(ids).toEqual([1, 2, 3]);
   });
 
   it('leaves MQTT 5 to mqtt-packet: the same stream gives the same packets as without the fast path', () => {
     const v5 = { protocolVersion: 5 };
-    const chunks = [mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, messageId: 4, retain: false, dup: false, properties: { contentType: 'a' } }, v5)];
+    const chunks = [
+      mqttPacket.generate(
+        {
+          cmd: 'publish',
+          topic: 't',
+          payload: Buffer.from('x'),
+          qos: 1,
+          messageId: 4,
+          retain: false,
+          dup: false,
+          properties: { contentType: 'a' },
+        },
+        v5,
+      ),
+    ];
     const events = run(chunks, true, v5);
     expect(events).toEqual(run(chunks, false, v5));
     expect(events[0]?.[2]).toMatchObject({ properties: { contentType: 'a' } });

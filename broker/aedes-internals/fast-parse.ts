@@ -97,7 +97,8 @@ export function installFastParse(parser: MqttParser): void {
   const run = (buf: Buffer): number => {
     const v = parser.settings?.protocolVersion;
     // mqtt-packet between packets: nothing buffered, no header half read, no error to reset
-    const idle = parser._list.length === 0 && parser._stateCounter === 0 && parser.packet.length === -1 && parser.error === null;
+    const idle =
+      parser._list.length === 0 && parser._stateCounter === 0 && parser.packet.length === -1 && parser.error === null;
     if (!idle || (v !== 4 && v !== 3)) return slow.call(parser, buf);
     const pos = fast(buf);
     if (pos === buf.length) return 0;

@@ -64,15 +64,22 @@ let cached: Record<Internal, string[]> | null = null;
  * Throws VW_ERR_UNTESTED_DEPENDENCY unless every installed copy of `names` is a tested version. The broker calls it
  * for Aedes and mqtt-packet at start-up, the Redis cluster for ioredis.
  */
-export function checkTestedVersions(names: readonly Internal[], installed: Record<Internal, string[]> = (cached ??= installedVersions())): void {
+export function checkTestedVersions(
+  names: readonly Internal[],
+  installed: Record<Internal, string[]> = (cached ??= installedVersions()),
+): void {
   const wrong: string[] = [];
   for (const name of names) {
     const tested: readonly string[] = TESTED_VERSIONS[name];
-    for (const v of installed[name]) if (!tested.includes(v)) wrong.push(`${name} ${v} is installed, tested: ${tested.join(', ')}`);
+    for (const v of installed[name])
+      if (!tested.includes(v)) wrong.push(`${name} ${v} is installed, tested: ${tested.join(', ')}`);
   }
   if (wrong.length === 0) return;
-  throw new VitalwireError('VW_ERR_UNTESTED_DEPENDENCY', `${wrong.join('; ')}. The broker patches private parts of these ` +
-    'packages (broker/aedes-internals); install a tested version (npm ci), or test the new one there first.');
+  throw new VitalwireError(
+    'VW_ERR_UNTESTED_DEPENDENCY',
+    `${wrong.join('; ')}. The broker patches private parts of these ` +
+      'packages (broker/aedes-internals); install a tested version (npm ci), or test the new one there first.',
+  );
 }
 
 /**
@@ -97,9 +104,16 @@ type DrainCallback = (err: Error | null, client: Client) => void;
  * and a socket that does not drain within `drainTimeoutMs` is handed to `onTimeout`. Before that (the stored session
  * being restored) the original, backpressured wait stays, so a long offline queue is paced by the socket.
  */
-export function nonBlockingDrain(client: Client, stream: Duplex, o: {
-  live: () => boolean; drainTimeoutMs: number; onTimeout: () => void; timers: { drain: NodeJS.Timeout | null };
-}): void {
+export function nonBlockingDrain(
+  client: Client,
+  stream: Duplex,
+  o: {
+    live: () => boolean;
+    drainTimeoutMs: number;
+    onTimeout: () => void;
+    timers: { drain: NodeJS.Timeout | null };
+  },
+): void {
   const target = client as unknown as { waitForDrain(cb: DrainCallback): void };
   const originalWait = target.waitForDrain.bind(client);
   target.waitForDrain = (cb) => {
@@ -117,7 +131,11 @@ export function nonBlockingDrain(client: Client, stream: Duplex, o: {
 }
 
 /** Reads as "nothing forwarded yet" for every broker id, and keeps nothing: Aedes' own dedupe, switched off. */
-const NO_DUPLICATES: object = new Proxy(Object.create(null) as object, { get: () => undefined, set: () => true, deleteProperty: () => true });
+const NO_DUPLICATES: object = new Proxy(Object.create(null) as object, {
+  get: () => undefined,
+  set: () => true,
+  deleteProperty: () => true,
+});
 
 /**
  * Aedes forwards a message to a client only if its number (brokerCounter) is above the last one it forwarded from the
@@ -182,7 +200,11 @@ export interface PublishBeforeAck {
 export function publishBeforeAck(broker: Aedes): PublishBeforeAck {
   const alreadyPublished = new WeakSet<object>();
   const publish: PublishFn = (broker.publish as unknown as PublishFn).bind(broker);
-  const publishOnce = (packet: PublishPacket, client: Client | null | ((err?: Error) => void), done?: (err?: Error) => void): void => {
+  const publishOnce = (
+    packet: PublishPacket,
+    client: Client | null | ((err?: Error) => void),
+    done?: (err?: Error) => void,
+  ): void => {
     const cb = typeof client === 'function' ? client : done;
     if (alreadyPublished.delete(packet)) {
       cb?.();

@@ -28,7 +28,15 @@ describe('coalesceWrites', () => {
     const { stream, batches } = recorder();
     coalesceWrites(stream);
     // What Aedes writes through mqtt-packet: a PUBLISH (six pieces, the topic as a string) and a PUBACK (three).
-    const publish = { cmd: 'publish', topic: 'vw/v1/site-ä/gw1/bed01/wave', payload: Buffer.alloc(300, 7), qos: 1, messageId: 513, retain: false, dup: false } as const;
+    const publish = {
+      cmd: 'publish',
+      topic: 'vw/v1/site-ä/gw1/bed01/wave',
+      payload: Buffer.alloc(300, 7),
+      qos: 1,
+      messageId: 513,
+      retain: false,
+      dup: false,
+    } as const;
     const puback = { cmd: 'puback', messageId: 42 } as const;
     mqttPacket.writeToStream(publish, stream);
     mqttPacket.writeToStream(puback, stream);
@@ -36,7 +44,9 @@ describe('coalesceWrites', () => {
     expect(batches).toEqual([]);
     await turn();
     expect(batches).toHaveLength(1);
-    expect(Buffer.from(batches[0]?.[0] ?? '', 'latin1')).toEqual(Buffer.concat([mqttPacket.generate(publish), mqttPacket.generate(puback)]));
+    expect(Buffer.from(batches[0]?.[0] ?? '', 'latin1')).toEqual(
+      Buffer.concat([mqttPacket.generate(publish), mqttPacket.generate(puback)]),
+    );
     stream.write('d');
     await turn();
     expect(batches.slice(1)).toEqual([['d']]);
@@ -44,7 +54,15 @@ describe('coalesceWrites', () => {
 
   it('keeps backpressure: write() returns false past the high-water mark and writableLength counts what waits', async () => {
     // A socket that has not accepted the bytes yet: the write completes a turn later.
-    const stream = new Duplex({ read() {}, writev(_chunks, cb) { setImmediate(cb); }, write(_c, _e, cb) { setImmediate(cb); } });
+    const stream = new Duplex({
+      read() {},
+      writev(_chunks, cb) {
+        setImmediate(cb);
+      },
+      write(_c, _e, cb) {
+        setImmediate(cb);
+      },
+    });
     coalesceWrites(stream);
     const big = Buffer.alloc(stream.writableHighWaterMark);
     expect(stream.write(big)).toBe(false);
@@ -54,26 +72,41 @@ describe('coalesceWrites', () => {
   });
 
   it('returns false only when a drain will follow, and hands down every byte in order (property)', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 40 }), async (sizes) => {
-      const got: Buffer[] = [];
-      const stream = new Duplex({
-        read() {},
-        write(c: Buffer, _e, cb) { got.push(Buffer.from(c)); setImmediate(cb); }, // a socket slower than the writer
-        writev(cs, cb) { for (const c of cs) got.push(Buffer.from(c.chunk as Buffer)); setImmediate(cb); },
-      });
-      coalesceWrites(stream);
-      const sent: Buffer[] = [];
-      for (const [i, n] of sizes.entries()) {
-        const b = Buffer.alloc(n, i & 0xff);
-        sent.push(b);
-        if (!stream.write(b)) {
-          const drained = await Promise.race([new Promise((r) => stream.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 1000))]);
-          expect(drained).toBe(true);
-        }
-      }
-      await new Promise((r) => stream.end(r));
-      expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
-    }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 40 }),
+        async (sizes) => {
+          const got: Buffer[] = [];
+          const stream = new Duplex({
+            read() {},
+            write(c: Buffer, _e, cb) {
+              got.push(Buffer.from(c));
+              setImmediate(cb);
+            }, // a socket slower than the writer
+            writev(cs, cb) {
+              for (const c of cs) got.push(Buffer.from(c.chunk as Buffer));
+              setImmediate(cb);
+            },
+          });
+          coalesceWrites(stream);
+          const sent: Buffer[] = [];
+          for (const [i, n] of sizes.entries()) {
+            const b = Buffer.alloc(n, i & 0xff);
+            sent.push(b);
+            if (!stream.write(b)) {
+              const drained = await Promise.race([
+                new Promise((r) => stream.once('drain', () => r(true))),
+                new Promise((r) => setTimeout(() => r(false), 1000)),
+              ]);
+              expect(drained).toBe(true);
+            }
+          }
+          await new Promise((r) => stream.end(r));
+          expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('sends a write with a callback, and a payload larger than a record, after what is staged', async () => {

@@ -96,7 +96,8 @@ export function coalesceWrites(stream: Duplex): void {
     return (end as (...a: unknown[]) => Duplex).apply(this, args);
   } as Duplex['end'];
   stream.write = function stagedWrite(this: Duplex, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    if (cb !== undefined || typeof encoding === 'function' || stream.destroyed || stream.writableEnded) return direct([chunk, encoding, cb].slice(0, arguments.length));
+    if (cb !== undefined || typeof encoding === 'function' || stream.destroyed || stream.writableEnded)
+      return direct([chunk, encoding, cb].slice(0, arguments.length));
     let len: number;
     const str = typeof chunk === 'string';
     if (str) {
@@ -110,7 +111,8 @@ export function coalesceWrites(stream: Duplex): void {
     if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
     if (len >= SLAB_BYTES) return direct([chunk]); // a large payload goes as it is, after what was staged
     if (s.slab === null) s.slab = spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
-    if (str) (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
+    if (str)
+      (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
     else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
     else s.slab.set(chunk as Uint8Array, s.used);
     s.used += len;

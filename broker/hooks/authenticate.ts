@@ -6,16 +6,32 @@ import type { AedesOptions, Client } from 'aedes';
 import { canPublish, type Identity } from '../acl.js';
 import { refuseConnect, type BrokerContext, type Conn } from '../context.js';
 import { countInvalid, willProblem } from '../payload-check.js';
-import { identify, identityKey, Refusal, RC_IDENTIFIER_REJECTED, RC_NOT_AUTHORIZED, RC_SERVER_UNAVAILABLE, roleOf } from '../identity.js';
+import {
+  identify,
+  identityKey,
+  Refusal,
+  RC_IDENTIFIER_REJECTED,
+  RC_NOT_AUTHORIZED,
+  RC_SERVER_UNAVAILABLE,
+  roleOf,
+} from '../identity.js';
 
-async function admit(ctx: BrokerContext, client: Client, c: Conn, username: string | undefined, password: Buffer | undefined): Promise<Identity> {
+async function admit(
+  ctx: BrokerContext,
+  client: Client,
+  c: Conn,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Promise<Identity> {
   const p = c.connect;
   const limits = ctx.limits;
   if (!p) throw new Refusal('VW_ERR_PROTOCOL', RC_NOT_AUTHORIZED, 'no-connect');
   // [MQTT-3.1.3-8]: a zero-byte ClientId with CleanSession 0 MUST get CONNACK 0x02 and the connection closed.
   // Aedes assigns a random id instead, so the rule is enforced here.
-  if (p.clientId === '' && !p.clean) throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'empty-client-id-persistent');
-  if (p.clientId.length > limits.maxClientIdLength) throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'client-id-too-long');
+  if (p.clientId === '' && !p.clean)
+    throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'empty-client-id-persistent');
+  if (p.clientId.length > limits.maxClientIdLength)
+    throw new Refusal('VW_ERR_PROTOCOL', RC_IDENTIFIER_REJECTED, 'client-id-too-long');
   // 3.1.2.10: keep-alive 0 turns the mechanism off; it is refused only when keepAliveMinSeconds is above 0. CONNACK 5,
   // because Aedes' own keepaliveLimit answers 6, which Table 3.1 reserves.
   if (p.keepalive < limits.keepAliveMinSeconds || p.keepalive > limits.keepAliveMaxSeconds) {
@@ -23,9 +39,17 @@ async function admit(ctx: BrokerContext, client: Client, c: Conn, username: stri
   }
   const id: Identity = ctx.lab
     ? { kind: 'lab', clientId: client.id }
-    : await identify({ users: ctx.users, revocation: ctx.revocation, throttle: ctx.throttle }, c.tls, client, p.clientId, username, password);
+    : await identify(
+        { users: ctx.users, revocation: ctx.revocation, throttle: ctx.throttle },
+        c.tls,
+        client,
+        p.clientId,
+        username,
+        password,
+      );
   // A Will topic with U+0000 [MQTT-1.5.3-2] or a wildcard is no topic name (acl.ts); and it obeys the publisher's ACL.
-  if (p.willTopic !== null && !canPublish(id, p.willTopic)) throw new Refusal('VW_ERR_ACL_DENIED', RC_NOT_AUTHORIZED, 'will-denied');
+  if (p.willTopic !== null && !canPublish(id, p.willTopic))
+    throw new Refusal('VW_ERR_ACL_DENIED', RC_NOT_AUTHORIZED, 'will-denied');
   // A gateway's Will on a stream topic is a Batch of that topic, like its PUBLISHes (payload-check.ts).
   if (p.willTopic !== null && id.kind === 'gateway' && willProblem(p.willTopic, p.willPayload, p.willRetain) !== null) {
     countInvalid(ctx, `${id.site}/${id.gateway}`);
@@ -69,15 +93,19 @@ export function unbind(ctx: BrokerContext, client: Client, c: Conn): void {
 export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['authenticate']> {
   return (client, username, password, callback) => {
     const c = ctx.conns.get(client);
-    if (!c) return callback(Object.assign(new Error('unknown connection'), { returnCode: RC_NOT_AUTHORIZED as 5 }), false);
-    admit(ctx, client, c, username, password).then((id) => {
-      if (c.closedBy !== null || client.closed || c.stream.destroyed) return callback(null, false);
-      bind(ctx, client, c, id);
-      callback(null, true);
-    }, (err: unknown) => {
-      const r = err instanceof Refusal ? err : new Refusal('VW_ERR_AUTH_FAILED', RC_NOT_AUTHORIZED, 'internal-error');
-      refuseConnect(ctx, r.reason, { code: r.code, clientId: client.id, user: username, remote: c.remote });
-      callback(r as Refusal & { returnCode: 2 | 3 | 4 | 5 }, false);
-    });
+    if (!c)
+      return callback(Object.assign(new Error('unknown connection'), { returnCode: RC_NOT_AUTHORIZED as 5 }), false);
+    admit(ctx, client, c, username, password).then(
+      (id) => {
+        if (c.closedBy !== null || client.closed || c.stream.destroyed) return callback(null, false);
+        bind(ctx, client, c, id);
+        callback(null, true);
+      },
+      (err: unknown) => {
+        const r = err instanceof Refusal ? err : new Refusal('VW_ERR_AUTH_FAILED', RC_NOT_AUTHORIZED, 'internal-error');
+        refuseConnect(ctx, r.reason, { code: r.code, clientId: client.id, user: username, remote: c.remote });
+        callback(r as Refusal & { returnCode: 2 | 3 | 4 | 5 }, false);
+      },
+    );
   };
 }

@@ -24,7 +24,11 @@ export type OnAccepted = (topic: string, payload: Buffer, done: (err?: Error | n
 const nothingToAck = (): void => undefined;
 const payloadOf = (p: PublishPacket): Buffer => (Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload));
 
-export function authorizePublish(ctx: BrokerContext, ack: PublishBeforeAck, onAccepted?: OnAccepted): NonNullable<AedesOptions['authorizePublish']> {
+export function authorizePublish(
+  ctx: BrokerContext,
+  ack: PublishBeforeAck,
+  onAccepted?: OnAccepted,
+): NonNullable<AedesOptions['authorizePublish']> {
   return (client, packet, callback) => {
     if (!client) {
       // A Will of a client whose broker died, published by a surviving broker: same rules as at connect.

@@ -24,11 +24,18 @@ export function authorizeSubscribe(ctx: BrokerContext): NonNullable<AedesOptions
     else {
       const subs = subscriptionsOf(client);
       // A filter the client holds already is replaced, not added [MQTT-3.8.4-3].
-      if (!(sub.topic in subs) && Object.keys(subs).length >= ctx.limits.maxSubscriptionsPerClient) reason = 'too-many-subscriptions';
+      if (!(sub.topic in subs) && Object.keys(subs).length >= ctx.limits.maxSubscriptionsPerClient)
+        reason = 'too-many-subscriptions';
     }
     if (reason === null) return callback(null, sub);
     bump(ctx.counters.refusedSubscribes, reason);
-    peerEvent(ctx, 'warn', peerOf(c), { event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason }, 'subscribe refused');
+    peerEvent(
+      ctx,
+      'warn',
+      peerOf(c),
+      { event: 'subscribe_refused', identity: who(c), filter: sub.topic, reason },
+      'subscribe refused',
+    );
     callback(null, null);
   };
 }

@@ -9,9 +9,36 @@ describe('Blood Pressure Measurement 0x2A35', () => {
     // flags 0x00; SFLOAT 0x0079 = 121, 0x0051 = 81, 0x006A = 106
     const r = runChar(decodeBloodPressureMeasurement, '00 7900 5100 6A00');
     expect(r.records).toEqual([
-      { kind: 'obs', mdc: 150021, refid: 'MDC_PRESS_BLD_NONINV_SYS', value: 121, unit: 'mm[Hg]', vendorCode: '0x2A35/systolic', vendorUnit: 'mmHg', flags: [] },
-      { kind: 'obs', mdc: 150022, refid: 'MDC_PRESS_BLD_NONINV_DIA', value: 81, unit: 'mm[Hg]', vendorCode: '0x2A35/diastolic', vendorUnit: 'mmHg', flags: [] },
-      { kind: 'obs', mdc: 150023, refid: 'MDC_PRESS_BLD_NONINV_MEAN', value: 106, unit: 'mm[Hg]', vendorCode: '0x2A35/mean_arterial_pressure', vendorUnit: 'mmHg', flags: [] },
+      {
+        kind: 'obs',
+        mdc: 150021,
+        refid: 'MDC_PRESS_BLD_NONINV_SYS',
+        value: 121,
+        unit: 'mm[Hg]',
+        vendorCode: '0x2A35/systolic',
+        vendorUnit: 'mmHg',
+        flags: [],
+      },
+      {
+        kind: 'obs',
+        mdc: 150022,
+        refid: 'MDC_PRESS_BLD_NONINV_DIA',
+        value: 81,
+        unit: 'mm[Hg]',
+        vendorCode: '0x2A35/diastolic',
+        vendorUnit: 'mmHg',
+        flags: [],
+      },
+      {
+        kind: 'obs',
+        mdc: 150023,
+        refid: 'MDC_PRESS_BLD_NONINV_MEAN',
+        value: 106,
+        unit: 'mm[Hg]',
+        vendorCode: '0x2A35/mean_arterial_pressure',
+        vendorUnit: 'mmHg',
+        flags: [],
+      },
     ]);
     expect(r.raw.map((o) => o.unitMdc)).toEqual([266016, 266016, 266016]);
   });
@@ -60,7 +87,11 @@ describe('Blood Pressure Measurement 0x2A35', () => {
   });
 
   it('reports a NaN MAP as unavailable and keeps the others', () => {
-    expect(runChar(decodeBloodPressureMeasurement, '00 7900 5100 FF07').records.map((o) => o['value'])).toEqual([121, 81, null]);
+    expect(runChar(decodeBloodPressureMeasurement, '00 7900 5100 FF07').records.map((o) => o['value'])).toEqual([
+      121,
+      81,
+      null,
+    ]);
   });
 
   it('rejects a value shorter than its flags require', () => {
@@ -73,11 +104,24 @@ describe('Intermediate Cuff Pressure 0x2A36', () => {
   it('reads the cuff pressure and ignores the unused diastolic and MAP fields', () => {
     // flags 0x00; cuff 0x0096 = 150; diastolic and MAP NaN (0x07FF), as BLS 3.2 requires
     expect(runChar(decodeIntermediateCuffPressure, '00 9600 FF07 FF07').records).toEqual([
-      { kind: 'obs', mdc: 150300, refid: 'MDC_PRESS_CUFF', value: 150, unit: 'mm[Hg]', vendorCode: '0x2A36/cuff_pressure', vendorUnit: 'mmHg', flags: [] },
+      {
+        kind: 'obs',
+        mdc: 150300,
+        refid: 'MDC_PRESS_CUFF',
+        value: 150,
+        unit: 'mm[Hg]',
+        vendorCode: '0x2A36/cuff_pressure',
+        vendorUnit: 'mmHg',
+        flags: [],
+      },
     ]);
   });
 
   it('reads a pulse rate sent with the cuff pressure', () => {
-    expect(runChar(decodeIntermediateCuffPressure, '04 9600 FF07 FF07 4B00').records[1]).toMatchObject({ refid: 'MDC_PULS_RATE_NON_INV', value: 75, vendorCode: '0x2A36/pulse_rate' });
+    expect(runChar(decodeIntermediateCuffPressure, '04 9600 FF07 FF07 4B00').records[1]).toMatchObject({
+      refid: 'MDC_PULS_RATE_NON_INV',
+      value: 75,
+      vendorCode: '0x2A36/pulse_rate',
+    });
   });
 });

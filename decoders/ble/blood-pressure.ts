@@ -20,7 +20,9 @@ const unit = (k: number) => (k === KPA ? UNITS.MDC_DIM_KILO_PASCAL : UNITS.MDC_D
 const vunit = (k: number) => (k === KPA ? 'kPa' : 'mmHg');
 const SYS = [MMHG, KPA].map((k) => spec(METRICS.MDC_PRESS_BLD_NONINV_SYS, unit(k), '0x2A35/systolic', vunit(k)));
 const DIA = [MMHG, KPA].map((k) => spec(METRICS.MDC_PRESS_BLD_NONINV_DIA, unit(k), '0x2A35/diastolic', vunit(k)));
-const MAP = [MMHG, KPA].map((k) => spec(METRICS.MDC_PRESS_BLD_NONINV_MEAN, unit(k), '0x2A35/mean_arterial_pressure', vunit(k)));
+const MAP = [MMHG, KPA].map((k) =>
+  spec(METRICS.MDC_PRESS_BLD_NONINV_MEAN, unit(k), '0x2A35/mean_arterial_pressure', vunit(k)),
+);
 const CUFF = [MMHG, KPA].map((k) => spec(METRICS.MDC_PRESS_CUFF, unit(k), '0x2A36/cuff_pressure', vunit(k)));
 const PR_FINAL = spec(METRICS.MDC_PULS_RATE_NON_INV, UNITS.MDC_DIM_BEAT_PER_MIN, '0x2A35/pulse_rate', 'bpm');
 const PR_CUFF = spec(METRICS.MDC_PULS_RATE_NON_INV, UNITS.MDC_DIM_BEAT_PER_MIN, '0x2A36/pulse_rate', 'bpm');
@@ -62,11 +64,27 @@ function decodeBloodPressure(cuffOnly: boolean): CharacteristicDecoder {
     let pr = -1;
     let user = -1;
     let ms = -1;
-    if (flags & 0x02) { ts = i; i += DATE_TIME_BYTES; } // bit 1: Time Stamp present
-    if (flags & 0x04) { pr = i; i += 2; } // bit 2: Pulse Rate present
-    if (flags & 0x08) { user = i; i += 1; } // bit 3: User ID present
-    if (flags & 0x10) { ms = i; i += 2; } // bit 4: Measurement Status present
-    if (len < i) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `${uuid} flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`);
+    if (flags & 0x02) {
+      ts = i;
+      i += DATE_TIME_BYTES;
+    } // bit 1: Time Stamp present
+    if (flags & 0x04) {
+      pr = i;
+      i += 2;
+    } // bit 2: Pulse Rate present
+    if (flags & 0x08) {
+      user = i;
+      i += 1;
+    } // bit 3: User ID present
+    if (flags & 0x10) {
+      ms = i;
+      i += 2;
+    } // bit 4: Measurement Status present
+    if (len < i)
+      return decodeError(
+        'VW_ERR_BLE_BAD_PAYLOAD',
+        `${uuid} flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`,
+      );
     const k = flags & 0x01 ? KPA : MMHG; // bit 0: units, 1 = kPa
     const status = ms >= 0 ? u16(p, ms) : 0;
     const all = valueFlags(status);

@@ -82,7 +82,10 @@ export function createBridgeDecoder(): FrameDecoder {
     const v = version(line, s0, ends[0] ?? 0);
     if (v < 0) return bad(`line does not start with VWB<version> (${preview(line)})`);
     if (v !== BRIDGE_VERSION) {
-      return { ok: false, error: decodeError('VW_ERR_BLE_UNSUPPORTED_VERSION', `VWB${v}; this decoder reads VWB${BRIDGE_VERSION}`) };
+      return {
+        ok: false,
+        error: decodeError('VW_ERR_BLE_UNSUPPORTED_VERSION', `VWB${v}; this decoder reads VWB${BRIDGE_VERSION}`),
+      };
     }
     const device = n >= 2 ? addresses.parse(line, starts[1] ?? 0, ends[1] ?? 0) : '';
     if (n === 4 && line.toString('latin1', starts[2] ?? 0, ends[2] ?? 0) === 'LINK') {
@@ -101,7 +104,10 @@ export function createBridgeDecoder(): FrameDecoder {
     if (len < 0) return bad(`value is not an even number of hex digits (at most ${2 * MAX_VALUE_BYTES})`);
     const decoder = chr === UUID_VENDOR ? undefined : CHARACTERISTICS.get(chr);
     if (!decoder) {
-      const name = chr === UUID_VENDOR ? line.toString('latin1', starts[3] ?? 0, ends[3] ?? 0) : `0x${chr.toString(16).toUpperCase().padStart(4, '0')}`;
+      const name =
+        chr === UUID_VENDOR
+          ? line.toString('latin1', starts[3] ?? 0, ends[3] ?? 0)
+          : `0x${chr.toString(16).toUpperCase().padStart(4, '0')}`;
       return { ok: false, error: decodeError('VW_ERR_BLE_UNKNOWN_CHARACTERISTIC', `${name} from ${device}`) };
     }
     if (len === 0) return { ok: false, error: decodeError('VW_ERR_BLE_BAD_PAYLOAD', 'empty characteristic value') };
@@ -126,7 +132,12 @@ export function createBridgeDecoder(): FrameDecoder {
   };
 }
 
-function ok(device: string | undefined, observations: IObservation[], statuses: IDeviceStatus[] | undefined, warnings: DecodeError[] = []): DecodeResult {
+function ok(
+  device: string | undefined,
+  observations: IObservation[],
+  statuses: IDeviceStatus[] | undefined,
+  warnings: DecodeError[] = [],
+): DecodeResult {
   return {
     ok: true,
     value: {

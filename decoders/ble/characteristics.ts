@@ -1,12 +1,22 @@
 // The GATT characteristics the bridge decoder reads, by 16-bit UUID. The decoder picks the
 // layout by characteristic alone: the service UUID on the line is checked for syntax only,
 // since vendors sometimes expose a standard characteristic inside their own service.
-import { decodeBloodPressureMeasurement, decodeIntermediateCuffPressure, BLOOD_PRESSURE_MEASUREMENT, INTERMEDIATE_CUFF_PRESSURE } from './blood-pressure.js';
+import {
+  decodeBloodPressureMeasurement,
+  decodeIntermediateCuffPressure,
+  BLOOD_PRESSURE_MEASUREMENT,
+  INTERMEDIATE_CUFF_PRESSURE,
+} from './blood-pressure.js';
 import type { CharacteristicDecoder } from './context.js';
 import { decodeHeartRate, HEART_RATE_MEASUREMENT } from './heart-rate.js';
 import { decodePlxContinuous, PLX_CONTINUOUS } from './plx-continuous.js';
 import { decodePlxSpotCheck, PLX_SPOT_CHECK } from './plx-spot-check.js';
-import { decodeIntermediateTemperature, decodeTemperatureMeasurement, INTERMEDIATE_TEMPERATURE, TEMPERATURE_MEASUREMENT } from './temperature.js';
+import {
+  decodeIntermediateTemperature,
+  decodeTemperatureMeasurement,
+  INTERMEDIATE_TEMPERATURE,
+  TEMPERATURE_MEASUREMENT,
+} from './temperature.js';
 
 export const CHARACTERISTICS: ReadonlyMap<number, CharacteristicDecoder> = new Map([
   [HEART_RATE_MEASUREMENT, decodeHeartRate],

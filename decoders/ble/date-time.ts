@@ -20,7 +20,8 @@ export function readDateTime(p: Buffer, i: number, utcOffsetMin: number): number
   const minutes = p[i + 5] ?? 0;
   const seconds = p[i + 6] ?? 0;
   if (year === 0 || month === 0 || day === 0) return 0;
-  if (year < 1582 || year > 9999 || month > 12 || day > 31 || hours > 23 || minutes > 59 || seconds > 59) return Number.NaN;
+  if (year < 1582 || year > 9999 || month > 12 || day > 31 || hours > 23 || minutes > 59 || seconds > 59)
+    return Number.NaN;
   const ms = Date.UTC(year, month - 1, day, hours, minutes, seconds);
   // Date.UTC rolls 31 April into May: refuse rather than shift a clinical timestamp.
   if (new Date(ms).getUTCDate() !== day) return Number.NaN;
@@ -28,7 +29,11 @@ export function readDateTime(p: Buffer, i: number, utcOffsetMin: number): number
 }
 
 /** Writes a Date Time (local wall-clock fields) at p[i..i+7). For encoders. */
-export function writeDateTime(p: Buffer, i: number, t: { year: number; month: number; day: number; hours: number; minutes: number; seconds: number }): void {
+export function writeDateTime(
+  p: Buffer,
+  i: number,
+  t: { year: number; month: number; day: number; hours: number; minutes: number; seconds: number },
+): void {
   p[i] = t.year & 0xff;
   p[i + 1] = (t.year >> 8) & 0xff;
   p[i + 2] = t.month;

@@ -10,8 +10,18 @@ import { PLX_SPOT_CHECK } from './plx-spot-check.js';
 import { INTERMEDIATE_TEMPERATURE, TEMPERATURE_MEASUREMENT } from './temperature.js';
 import { SERVICES } from './characteristics.js';
 import {
-  FLOAT_MANTISSA_MAX, FLOAT_NAN, FLOAT_NEG_INF, FLOAT_NRES, FLOAT_POS_INF, floatRaw,
-  SFLOAT_MANTISSA_MAX, SFLOAT_NAN, SFLOAT_NEG_INF, SFLOAT_NRES, SFLOAT_POS_INF, sfloatRaw,
+  FLOAT_MANTISSA_MAX,
+  FLOAT_NAN,
+  FLOAT_NEG_INF,
+  FLOAT_NRES,
+  FLOAT_POS_INF,
+  floatRaw,
+  SFLOAT_MANTISSA_MAX,
+  SFLOAT_NAN,
+  SFLOAT_NEG_INF,
+  SFLOAT_NRES,
+  SFLOAT_POS_INF,
+  sfloatRaw,
 } from './sfloat.js';
 
 export type Special = 'NaN' | 'NRes' | '+INF' | '-INF';
@@ -67,14 +77,33 @@ export function floatFrom(v: MedFloat): number {
 class Bytes {
   private readonly b = Buffer.alloc(MAX_VALUE_BYTES);
   private n = 0;
-  u8(v: number): this { this.b[this.n++] = v & 0xff; return this; }
-  u16(v: number): this { return this.u8(v).u8(v >> 8); }
-  u24(v: number): this { return this.u16(v).u8(v >> 16); }
-  u32(v: number): this { return this.u16(v).u16(v >>> 16); }
-  sfloat(v: MedFloat): this { return this.u16(sfloatFrom(v)); }
-  float(v: MedFloat): this { return this.u32(floatFrom(v)); }
-  time(t: DateTimeFields): this { writeDateTime(this.b, this.n, t); this.n += 7; return this; }
-  done(): Buffer { return Buffer.from(this.b.subarray(0, this.n)); }
+  u8(v: number): this {
+    this.b[this.n++] = v & 0xff;
+    return this;
+  }
+  u16(v: number): this {
+    return this.u8(v).u8(v >> 8);
+  }
+  u24(v: number): this {
+    return this.u16(v).u8(v >> 16);
+  }
+  u32(v: number): this {
+    return this.u16(v).u16(v >>> 16);
+  }
+  sfloat(v: MedFloat): this {
+    return this.u16(sfloatFrom(v));
+  }
+  float(v: MedFloat): this {
+    return this.u32(floatFrom(v));
+  }
+  time(t: DateTimeFields): this {
+    writeDateTime(this.b, this.n, t);
+    this.n += 7;
+    return this;
+  }
+  done(): Buffer {
+    return Buffer.from(this.b.subarray(0, this.n));
+  }
 }
 
 export interface HeartRateValues {
@@ -94,7 +123,8 @@ export function encodeHeartRate(v: HeartRateValues): Buffer {
   const rr = v.rr1024 ?? [];
   const flags = (wide ? 0x01 : 0) | (contact << 1) | (v.energyKj !== undefined ? 0x08 : 0) | (rr.length ? 0x10 : 0);
   const w = new Bytes().u8(flags);
-  if (wide) w.u16(v.bpm); else w.u8(v.bpm);
+  if (wide) w.u16(v.bpm);
+  else w.u8(v.bpm);
   if (v.energyKj !== undefined) w.u16(v.energyKj);
   for (const r of rr) w.u16(r);
   return w.done();
@@ -114,8 +144,12 @@ export interface PlxContinuousValues extends SpO2PR {
 }
 
 export function encodePlxContinuous(v: PlxContinuousValues): Buffer {
-  const flags = (v.fast ? 0x01 : 0) | (v.slow ? 0x02 : 0) | (v.measurementStatus !== undefined ? 0x04 : 0) |
-    (v.deviceStatus !== undefined ? 0x08 : 0) | (v.pai !== undefined ? 0x10 : 0);
+  const flags =
+    (v.fast ? 0x01 : 0) |
+    (v.slow ? 0x02 : 0) |
+    (v.measurementStatus !== undefined ? 0x04 : 0) |
+    (v.deviceStatus !== undefined ? 0x08 : 0) |
+    (v.pai !== undefined ? 0x10 : 0);
   const w = new Bytes().u8(flags).sfloat(v.spo2).sfloat(v.pulseRate);
   if (v.fast) w.sfloat(v.fast.spo2).sfloat(v.fast.pulseRate);
   if (v.slow) w.sfloat(v.slow.spo2).sfloat(v.slow.pulseRate);
@@ -134,8 +168,12 @@ export interface PlxSpotCheckValues extends SpO2PR {
 }
 
 export function encodePlxSpotCheck(v: PlxSpotCheckValues): Buffer {
-  const flags = (v.timestamp ? 0x01 : 0) | (v.measurementStatus !== undefined ? 0x02 : 0) | (v.deviceStatus !== undefined ? 0x04 : 0) |
-    (v.pai !== undefined ? 0x08 : 0) | (v.clockNotSet ? 0x10 : 0);
+  const flags =
+    (v.timestamp ? 0x01 : 0) |
+    (v.measurementStatus !== undefined ? 0x02 : 0) |
+    (v.deviceStatus !== undefined ? 0x04 : 0) |
+    (v.pai !== undefined ? 0x08 : 0) |
+    (v.clockNotSet ? 0x10 : 0);
   const w = new Bytes().u8(flags).sfloat(v.spo2).sfloat(v.pulseRate);
   if (v.timestamp) w.time(v.timestamp);
   if (v.measurementStatus !== undefined) w.u16(v.measurementStatus);
@@ -176,8 +214,12 @@ export interface BloodPressureValues extends BpCommon {
 }
 
 function encodeBp(first: MedFloat, second: MedFloat, third: MedFloat, v: BpCommon): Buffer {
-  const flags = (v.kpa ? 0x01 : 0) | (v.timestamp ? 0x02 : 0) | (v.pulseRate !== undefined ? 0x04 : 0) |
-    (v.userId !== undefined ? 0x08 : 0) | (v.status !== undefined ? 0x10 : 0);
+  const flags =
+    (v.kpa ? 0x01 : 0) |
+    (v.timestamp ? 0x02 : 0) |
+    (v.pulseRate !== undefined ? 0x04 : 0) |
+    (v.userId !== undefined ? 0x08 : 0) |
+    (v.status !== undefined ? 0x10 : 0);
   const w = new Bytes().u8(flags).sfloat(first).sfloat(second).sfloat(third);
   if (v.timestamp) w.time(v.timestamp);
   if (v.pulseRate !== undefined) w.sfloat(v.pulseRate);

@@ -9,7 +9,16 @@ describe('Heart Rate Measurement 0x2A37', () => {
     const r = runChar(decodeHeartRate, '06 48');
     expect(r.error).toBeUndefined();
     expect(r.records).toEqual([
-      { kind: 'obs', mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', value: 72, unit: '/min', vendorCode: '0x2A37/heart_rate', vendorUnit: 'bpm', flags: [] },
+      {
+        kind: 'obs',
+        mdc: 147842,
+        refid: 'MDC_ECG_CARD_BEAT_RATE',
+        value: 72,
+        unit: '/min',
+        vendorCode: '0x2A37/heart_rate',
+        vendorUnit: 'bpm',
+        flags: [],
+      },
     ]);
     expect(r.raw[0]?.unitMdc).toBe(264864);
   });

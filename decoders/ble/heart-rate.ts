@@ -31,8 +31,10 @@ export const decodeHeartRate: CharacteristicDecoder = (p, len, ctx) => {
   // flags bit 4: one or more RR-intervals present.
   const hasRr = (flags & 0x10) !== 0;
   const need = i + (hasEnergy ? 2 : 0);
-  if (len < need) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A37 flags 0x${hex2(flags)}: ${len} bytes, need ${need}`);
-  if (hasRr && (len - need) % 2 !== 0) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A37: odd RR-interval tail (${len - need} bytes)`);
+  if (len < need)
+    return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A37 flags 0x${hex2(flags)}: ${len} bytes, need ${need}`);
+  if (hasRr && (len - need) % 2 !== 0)
+    return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A37: odd RR-interval tail (${len - need} bytes)`);
   const hr = wide ? u16(p, 1) : (p[1] ?? 0);
   // flags bits 1-2, sensor contact status: 2 = supported but contact not detected, 3 = detected,
   // 0/1 = feature not supported.

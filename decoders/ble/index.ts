@@ -15,9 +15,11 @@ export function detectBridge(head: Buffer): boolean {
 
 export const bleBridgeProtocol: Protocol = {
   id: 'ble-bridge',
-  description: 'Bluetooth SIG health profiles (heart rate, PLX, thermometer, blood pressure) via a BLE-to-serial bridge, VWB line format',
+  description:
+    'Bluetooth SIG health profiles (heart rate, PLX, thermometer, blood pressure) via a BLE-to-serial bridge, VWB line format',
   // Default limit: the longest valid v1 line; anything longer is dropped whole and reported.
-  createFramer: (opts) => createDelimitedFramer({ delimiter: [LF], maxFrameBytes: opts?.maxFrameBytes ?? MAX_LINE_BYTES }),
+  createFramer: (opts) =>
+    createDelimitedFramer({ delimiter: [LF], maxFrameBytes: opts?.maxFrameBytes ?? MAX_LINE_BYTES }),
   createDecoder: () => createBridgeDecoder(),
   detect: detectBridge,
 };

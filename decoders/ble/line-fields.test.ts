@@ -15,9 +15,12 @@ describe('VWB line fields', () => {
     expect(a.parse(...field('C4:7F:51:0A:22:3B'))).toBe('C47F510A223B'); // cached path
   });
 
-  it.each(['C4:7F:51:0A:22', 'C4:7F-51:0A:22:3B', 'G4:7F:51:0A:22:3B', 'C47F510A223', 'C4.7F.51.0A.22.3B', ''])('rejects the address %j', (s) => {
-    expect(new AddressParser().parse(...field(s))).toBe('');
-  });
+  it.each(['C4:7F:51:0A:22', 'C4:7F-51:0A:22:3B', 'G4:7F:51:0A:22:3B', 'C47F510A223', 'C4.7F.51.0A.22.3B', ''])(
+    'rejects the address %j',
+    (s) => {
+      expect(new AddressParser().parse(...field(s))).toBe('');
+    },
+  );
 
   it('reads 16-bit UUIDs in short and Base UUID form', () => {
     expect(parseUuid16(...field('2A5F'))).toBe(0x2a5f);
@@ -29,7 +32,13 @@ describe('VWB line fields', () => {
   it('tells a vendor 128-bit UUID from a malformed one', () => {
     expect(parseUuid16(...field('6E400003-B5A3-F393-E0A9-E50E24DCCA9E'))).toBe(UUID_VENDOR);
     expect(parseUuid16(...field('12342A5F-0000-1000-8000-00805F9B34FB'))).toBe(UUID_VENDOR);
-    for (const s of ['2A5', '0x2A5F', '2A5G', '00002A5F-0000-1000-8000-00805F9B34F', '00002A5F+0000-1000-8000-00805F9B34FB']) {
+    for (const s of [
+      '2A5',
+      '0x2A5F',
+      '2A5G',
+      '00002A5F-0000-1000-8000-00805F9B34F',
+      '00002A5F+0000-1000-8000-00805F9B34FB',
+    ]) {
       expect(parseUuid16(...field(s)), s).toBe(UUID_INVALID);
     }
   });

@@ -22,7 +22,13 @@ export interface ObsSpec {
   readonly method?: string;
 }
 
-export function spec(metric: Metric | undefined, unit: UnitCode | string, vendorCode: string, vendorUnit: string, method?: string): ObsSpec {
+export function spec(
+  metric: Metric | undefined,
+  unit: UnitCode | string,
+  vendorCode: string,
+  vendorUnit: string,
+  method?: string,
+): ObsSpec {
   const u = typeof unit === 'string' ? { ucum: unit, mdc: 0 } : unit;
   return { metric, unit: u.ucum, unitMdc: u.mdc, vendorCode, vendorUnit, ...(method !== undefined ? { method } : {}) };
 }
@@ -44,7 +50,13 @@ export function kindFlags(kind: FloatKind): number {
 }
 
 /** An observation of `value` (of float kind `kind`) with the given extra flags. */
-export function observation(s: ObsSpec, kind: FloatKind, value: number, extraFlags: number, time: ITiming): IObservation {
+export function observation(
+  s: ObsSpec,
+  kind: FloatKind,
+  value: number,
+  extraFlags: number,
+  time: ITiming,
+): IObservation {
   let flags = extraFlags | kindFlags(kind);
   if (!s.metric) flags |= Flag.FLAG_UNMAPPED;
   const o: IObservation = {

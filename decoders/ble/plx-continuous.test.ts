@@ -9,8 +9,26 @@ describe('PLX Continuous Measurement 0x2A5F', () => {
   it('reads SpO2 and pulse rate', () => {
     // flags 0x00; SpO2 SFLOAT 0x0061 = 97; PR SFLOAT 0x0048 = 72
     expect(runChar(decodePlxContinuous, '00 6100 4800').records).toEqual([
-      { kind: 'obs', mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', value: 97, unit: '%', vendorCode: '0x2A5F/spo2', vendorUnit: '%', flags: [] },
-      { kind: 'obs', mdc: 149530, refid: 'MDC_PULS_OXIM_PULS_RATE', value: 72, unit: '/min', vendorCode: '0x2A5F/pulse_rate', vendorUnit: 'bpm', flags: [] },
+      {
+        kind: 'obs',
+        mdc: 150456,
+        refid: 'MDC_PULS_OXIM_SAT_O2',
+        value: 97,
+        unit: '%',
+        vendorCode: '0x2A5F/spo2',
+        vendorUnit: '%',
+        flags: [],
+      },
+      {
+        kind: 'obs',
+        mdc: 149530,
+        refid: 'MDC_PULS_OXIM_PULS_RATE',
+        value: 72,
+        unit: '/min',
+        vendorCode: '0x2A5F/pulse_rate',
+        vendorUnit: 'bpm',
+        flags: [],
+      },
     ]);
   });
 
@@ -43,12 +61,16 @@ describe('PLX Continuous Measurement 0x2A5F', () => {
       ['+INF', ['out-of-range']],
       ['-INF', ['out-of-range']],
     ]);
-    expect(runChar(decodePlxContinuous, '00 0108 4800').records[0]).toMatchObject({ value: null, flags: ['questionable', 'unavailable'] });
+    expect(runChar(decodePlxContinuous, '00 0108 4800').records[0]).toMatchObject({
+      value: null,
+      flags: ['questionable', 'unavailable'],
+    });
   });
 
   it('unsets the values when the measurement status says unavailable', () => {
     // flags 0x04; measurement status 0x2000 (bit 13 measurement unavailable)
-    for (const o of runChar(decodePlxContinuous, '04 6100 4800 0020').records) expect(o).toMatchObject({ value: null, flags: ['unavailable'] });
+    for (const o of runChar(decodePlxContinuous, '04 6100 4800 0020').records)
+      expect(o).toMatchObject({ value: null, flags: ['unavailable'] });
   });
 
   it('rejects a value shorter than its flags require', () => {

@@ -14,10 +14,34 @@ export const PLX_CONTINUOUS = 0x2a5f;
 // supplemental type MDC_MODALITY_FAST / MDC_MODALITY_SLOW; `method` carries that here.
 const SPO2 = spec(METRICS.MDC_PULS_OXIM_SAT_O2, UNITS.MDC_DIM_PERCENT, '0x2A5F/spo2', '%');
 const PR = spec(METRICS.MDC_PULS_OXIM_PULS_RATE, UNITS.MDC_DIM_BEAT_PER_MIN, '0x2A5F/pulse_rate', 'bpm');
-const SPO2_FAST = spec(METRICS.MDC_PULS_OXIM_SAT_O2, UNITS.MDC_DIM_PERCENT, '0x2A5F/spo2_fast', '%', 'MDC_MODALITY_FAST');
-const PR_FAST = spec(METRICS.MDC_PULS_OXIM_PULS_RATE, UNITS.MDC_DIM_BEAT_PER_MIN, '0x2A5F/pulse_rate_fast', 'bpm', 'MDC_MODALITY_FAST');
-const SPO2_SLOW = spec(METRICS.MDC_PULS_OXIM_SAT_O2, UNITS.MDC_DIM_PERCENT, '0x2A5F/spo2_slow', '%', 'MDC_MODALITY_SLOW');
-const PR_SLOW = spec(METRICS.MDC_PULS_OXIM_PULS_RATE, UNITS.MDC_DIM_BEAT_PER_MIN, '0x2A5F/pulse_rate_slow', 'bpm', 'MDC_MODALITY_SLOW');
+const SPO2_FAST = spec(
+  METRICS.MDC_PULS_OXIM_SAT_O2,
+  UNITS.MDC_DIM_PERCENT,
+  '0x2A5F/spo2_fast',
+  '%',
+  'MDC_MODALITY_FAST',
+);
+const PR_FAST = spec(
+  METRICS.MDC_PULS_OXIM_PULS_RATE,
+  UNITS.MDC_DIM_BEAT_PER_MIN,
+  '0x2A5F/pulse_rate_fast',
+  'bpm',
+  'MDC_MODALITY_FAST',
+);
+const SPO2_SLOW = spec(
+  METRICS.MDC_PULS_OXIM_SAT_O2,
+  UNITS.MDC_DIM_PERCENT,
+  '0x2A5F/spo2_slow',
+  '%',
+  'MDC_MODALITY_SLOW',
+);
+const PR_SLOW = spec(
+  METRICS.MDC_PULS_OXIM_PULS_RATE,
+  UNITS.MDC_DIM_BEAT_PER_MIN,
+  '0x2A5F/pulse_rate_slow',
+  'bpm',
+  'MDC_MODALITY_SLOW',
+);
 const PAI = spec(METRICS.MDC_PULS_OXIM_PERF_REL, UNITS.MDC_DIM_PERCENT, '0x2A5F/pulse_amplitude_index', '%');
 
 export const decodePlxContinuous: CharacteristicDecoder = (p, len, ctx) => {
@@ -29,12 +53,31 @@ export const decodePlxContinuous: CharacteristicDecoder = (p, len, ctx) => {
   let ms = -1;
   let ds = -1;
   let pai = -1;
-  if (flags & 0x01) { fast = i; i += 4; } // bit 0: SpO2PR-Fast present
-  if (flags & 0x02) { slow = i; i += 4; } // bit 1: SpO2PR-Slow present
-  if (flags & 0x04) { ms = i; i += 2; } // bit 2: Measurement Status present
-  if (flags & 0x08) { ds = i; i += 3; } // bit 3: Device and Sensor Status present
-  if (flags & 0x10) { pai = i; i += 2; } // bit 4: Pulse Amplitude Index present
-  if (len < i) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `0x2A5F flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`);
+  if (flags & 0x01) {
+    fast = i;
+    i += 4;
+  } // bit 0: SpO2PR-Fast present
+  if (flags & 0x02) {
+    slow = i;
+    i += 4;
+  } // bit 1: SpO2PR-Slow present
+  if (flags & 0x04) {
+    ms = i;
+    i += 2;
+  } // bit 2: Measurement Status present
+  if (flags & 0x08) {
+    ds = i;
+    i += 3;
+  } // bit 3: Device and Sensor Status present
+  if (flags & 0x10) {
+    pai = i;
+    i += 2;
+  } // bit 4: Pulse Amplitude Index present
+  if (len < i)
+    return decodeError(
+      'VW_ERR_BLE_BAD_PAYLOAD',
+      `0x2A5F flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`,
+    );
   const q = (ms >= 0 ? measurementStatusFlags(u16(p, ms)) : 0) | (ds >= 0 ? deviceStatusFlags(u24(p, ds)) : 0);
   const time = timing(ctx.gatewayTimeUs, 0);
   const out = ctx.out;

@@ -44,12 +44,18 @@ function scale(mantissa: number, exponent: number): number {
 /** Kind of a raw 16-bit SFLOAT. */
 export function sfloatKind(raw: number): FloatKind {
   switch (raw) {
-    case SFLOAT_NAN: return FloatKind.NAN;
-    case SFLOAT_NRES: return FloatKind.NRES;
-    case SFLOAT_POS_INF: return FloatKind.POS_INF;
-    case SFLOAT_NEG_INF: return FloatKind.NEG_INF;
-    case SFLOAT_RESERVED: return FloatKind.RESERVED;
-    default: return FloatKind.NUMBER;
+    case SFLOAT_NAN:
+      return FloatKind.NAN;
+    case SFLOAT_NRES:
+      return FloatKind.NRES;
+    case SFLOAT_POS_INF:
+      return FloatKind.POS_INF;
+    case SFLOAT_NEG_INF:
+      return FloatKind.NEG_INF;
+    case SFLOAT_RESERVED:
+      return FloatKind.RESERVED;
+    default:
+      return FloatKind.NUMBER;
   }
 }
 
@@ -64,12 +70,18 @@ export function sfloatValue(raw: number): number {
 /** Kind of a raw 32-bit FLOAT (unsigned). */
 export function floatKind(raw: number): FloatKind {
   switch (raw) {
-    case FLOAT_NAN: return FloatKind.NAN;
-    case FLOAT_NRES: return FloatKind.NRES;
-    case FLOAT_POS_INF: return FloatKind.POS_INF;
-    case FLOAT_NEG_INF: return FloatKind.NEG_INF;
-    case FLOAT_RESERVED: return FloatKind.RESERVED;
-    default: return FloatKind.NUMBER;
+    case FLOAT_NAN:
+      return FloatKind.NAN;
+    case FLOAT_NRES:
+      return FloatKind.NRES;
+    case FLOAT_POS_INF:
+      return FloatKind.POS_INF;
+    case FLOAT_NEG_INF:
+      return FloatKind.NEG_INF;
+    case FLOAT_RESERVED:
+      return FloatKind.RESERVED;
+    default:
+      return FloatKind.NUMBER;
   }
 }
 

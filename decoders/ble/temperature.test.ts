@@ -8,7 +8,16 @@ describe('Temperature Measurement 0x2A1C', () => {
   it('reads a Celsius body temperature', () => {
     const r = runChar(decodeTemperatureMeasurement, '00 6D0100FF');
     expect(r.records).toEqual([
-      { kind: 'obs', mdc: 150364, refid: 'MDC_TEMP_BODY', value: 36.5, unit: 'Cel', vendorCode: '0x2A1C/temperature', vendorUnit: '°C', flags: [] },
+      {
+        kind: 'obs',
+        mdc: 150364,
+        refid: 'MDC_TEMP_BODY',
+        value: 36.5,
+        unit: 'Cel',
+        vendorCode: '0x2A1C/temperature',
+        vendorUnit: '°C',
+        flags: [],
+      },
     ]);
     expect(r.raw[0]?.unitMdc).toBe(268192);
   });
@@ -32,7 +41,12 @@ describe('Temperature Measurement 0x2A1C', () => {
     ['09', 150392, 'MDC_TEMP_TYMP', 'tympanum'],
   ])('maps temperature type %s to %s %s', (type, mdc, refid, method) => {
     // flags 0x04: temperature type present
-    expect(runChar(decodeTemperatureMeasurement, `04 6D0100FF ${type}`).records[0]).toMatchObject({ mdc, refid, method, value: 36.5 });
+    expect(runChar(decodeTemperatureMeasurement, `04 6D0100FF ${type}`).records[0]).toMatchObject({
+      mdc,
+      refid,
+      method,
+      value: 36.5,
+    });
   });
 
   it('treats reserved temperature types as an unknown site', () => {
@@ -50,11 +64,26 @@ describe('Temperature Measurement 0x2A1C', () => {
   });
 
   it('turns FLOAT specials into flags', () => {
-    expect(runChar(decodeTemperatureMeasurement, '00 FFFF7F00').records[0]).toMatchObject({ value: null, flags: ['unavailable'] }); // NaN
-    expect(runChar(decodeTemperatureMeasurement, '00 00008000').records[0]).toMatchObject({ value: null, flags: ['unavailable'] }); // NRes
-    expect(runChar(decodeTemperatureMeasurement, '00 FEFF7F00').records[0]).toMatchObject({ value: '+INF', flags: ['out-of-range'] });
-    expect(runChar(decodeTemperatureMeasurement, '00 02008000').records[0]).toMatchObject({ value: '-INF', flags: ['out-of-range'] });
-    expect(runChar(decodeTemperatureMeasurement, '00 01008000').records[0]).toMatchObject({ value: null, flags: ['questionable', 'unavailable'] });
+    expect(runChar(decodeTemperatureMeasurement, '00 FFFF7F00').records[0]).toMatchObject({
+      value: null,
+      flags: ['unavailable'],
+    }); // NaN
+    expect(runChar(decodeTemperatureMeasurement, '00 00008000').records[0]).toMatchObject({
+      value: null,
+      flags: ['unavailable'],
+    }); // NRes
+    expect(runChar(decodeTemperatureMeasurement, '00 FEFF7F00').records[0]).toMatchObject({
+      value: '+INF',
+      flags: ['out-of-range'],
+    });
+    expect(runChar(decodeTemperatureMeasurement, '00 02008000').records[0]).toMatchObject({
+      value: '-INF',
+      flags: ['out-of-range'],
+    });
+    expect(runChar(decodeTemperatureMeasurement, '00 01008000').records[0]).toMatchObject({
+      value: null,
+      flags: ['questionable', 'unavailable'],
+    });
   });
 
   it('rejects a value shorter than its flags require', () => {
@@ -66,7 +95,10 @@ describe('Temperature Measurement 0x2A1C', () => {
 describe('Intermediate Temperature 0x2A1E', () => {
   it('reads the same layout and marks the value provisional', () => {
     expect(runChar(decodeIntermediateTemperature, '00 6D0100FF').records[0]).toMatchObject({
-      refid: 'MDC_TEMP_BODY', value: 36.5, vendorCode: '0x2A1E/temperature', flags: ['early-estimate'],
+      refid: 'MDC_TEMP_BODY',
+      value: 36.5,
+      vendorCode: '0x2A1E/temperature',
+      flags: ['early-estimate'],
     });
   });
 });

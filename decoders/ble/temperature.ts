@@ -49,9 +49,19 @@ function decodeTemperature(which: readonly ObsSpec[], uuid: string, extraFlags: 
     let i = 5;
     let ts = -1;
     let type = -1;
-    if (flags & 0x02) { ts = i; i += DATE_TIME_BYTES; } // bit 1: Time Stamp present
-    if (flags & 0x04) { type = i; i += 1; } // bit 2: Temperature Type present
-    if (len < i) return decodeError('VW_ERR_BLE_BAD_PAYLOAD', `${uuid} flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`);
+    if (flags & 0x02) {
+      ts = i;
+      i += DATE_TIME_BYTES;
+    } // bit 1: Time Stamp present
+    if (flags & 0x04) {
+      type = i;
+      i += 1;
+    } // bit 2: Temperature Type present
+    if (len < i)
+      return decodeError(
+        'VW_ERR_BLE_BAD_PAYLOAD',
+        `${uuid} flags 0x${flags.toString(16).padStart(2, '0')}: ${len} bytes, need ${i}`,
+      );
     const deviceUs = deviceTimeUs(p, ts, ctx, uuid);
     const t = type >= 0 ? (p[type] ?? 0) : 0;
     const site = t < SITES.length ? t : 0; // reserved types (0, 10-255): site unknown

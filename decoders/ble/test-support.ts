@@ -17,5 +17,10 @@ export function runChar(d: CharacteristicDecoder, hex: string, defaultUtcOffsetM
   const n = Buffer.from(hex.replace(/\s+/g, ''), 'hex').copy(p);
   const ctx: BleContext = { gatewayTimeUs: 1_800_000_000_000_000, defaultUtcOffsetMin, out: [], warnings: [] };
   const error = d(p, n, ctx);
-  return { error, raw: ctx.out, records: ctx.out.map((o) => observationRecord(o, undefined, defaultUtcOffsetMin)), warnings: ctx.warnings };
+  return {
+    error,
+    raw: ctx.out,
+    records: ctx.out.map((o) => observationRecord(o, undefined, defaultUtcOffsetMin)),
+    warnings: ctx.warnings,
+  };
 }

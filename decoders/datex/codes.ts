@@ -22,7 +22,13 @@ const RPM = UNITS.MDC_DIM_RESP_PER_MIN;
 const MMHG = UNITS.MDC_DIM_MMHG;
 const DEGC = UNITS.MDC_DIM_DEGC;
 
-function f(vendorCode: string, vendorUnit: string, divisor: number, unit: UnitCode, metric: Metric | undefined): FieldCode {
+function f(
+  vendorCode: string,
+  vendorUnit: string,
+  divisor: number,
+  unit: UnitCode,
+  metric: Metric | undefined,
+): FieldCode {
   return { vendorCode, vendorUnit, divisor, unit, metric };
 }
 

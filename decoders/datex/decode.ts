@@ -8,9 +8,30 @@ import { decodeError } from '../errors.js';
 import * as C from './codes.js';
 import type { FieldCode } from './codes.js';
 import {
-  BASIC, CO2_F, CO2_STATUS_CALIBRATING, CO2_STATUS_ZEROING, DATA, ECG_F, ECG_STATUS_ARTIFACT, GROUP_HDR, HDR, MAINTYPE,
-  NIBP_LABEL_CALIBRATING, P_F, P_GROUPS, P_LABELS, P_STATUS_ZEROING, PH_SUBTYPE, PHDB, SPO2_F, SR_END, STATUS_EXISTS,
-  T_F, T_GROUPS, T_LABELS, phdbClass,
+  BASIC,
+  CO2_F,
+  CO2_STATUS_CALIBRATING,
+  CO2_STATUS_ZEROING,
+  DATA,
+  ECG_F,
+  ECG_STATUS_ARTIFACT,
+  GROUP_HDR,
+  HDR,
+  MAINTYPE,
+  NIBP_LABEL_CALIBRATING,
+  P_F,
+  P_GROUPS,
+  P_LABELS,
+  P_STATUS_ZEROING,
+  PH_SUBTYPE,
+  PHDB,
+  SPO2_F,
+  SR_END,
+  STATUS_EXISTS,
+  T_F,
+  T_GROUPS,
+  T_LABELS,
+  phdbClass,
 } from './layout.js';
 
 const MAINTYPE_NAMES: Record<number, string> = { 1: 'waveform', 4: 'alarm', 5: 'network', 8: 'anesthesia record' };
@@ -38,13 +59,23 @@ export function createDatexState(): DatexLinkState {
   return { nibpKey: null, nibpTimeUs: 0 };
 }
 
-export function decodeDatexRecord(frame: Buffer, ctx: DecodeContext, state: DatexLinkState = createDatexState()): DecodeResult {
+export function decodeDatexRecord(
+  frame: Buffer,
+  ctx: DecodeContext,
+  state: DatexLinkState = createDatexState(),
+): DecodeResult {
   if (frame.length < HDR.SIZE) {
-    return { ok: false, error: decodeError('VW_ERR_DATEX_RECORD', `${frame.length}-byte record is shorter than the 40-byte header`) };
+    return {
+      ok: false,
+      error: decodeError('VW_ERR_DATEX_RECORD', `${frame.length}-byte record is shorter than the 40-byte header`),
+    };
   }
   const rLen = frame.readInt16LE(HDR.R_LEN);
   if (rLen < HDR.SIZE || rLen > frame.length) {
-    return { ok: false, error: decodeError('VW_ERR_DATEX_RECORD', `r_len ${rLen} does not fit a ${frame.length}-byte record`) };
+    return {
+      ok: false,
+      error: decodeError('VW_ERR_DATEX_RECORD', `r_len ${rLen} does not fit a ${frame.length}-byte record`),
+    };
   }
   const mainType = frame.readInt16LE(HDR.R_MAINTYPE);
   if (mainType !== MAINTYPE.PHDB) {
@@ -61,7 +92,12 @@ export function decodeDatexRecord(frame: Buffer, ctx: DecodeContext, state: Date
     // sr_offset is relative to the data area that follows the header [VSC][KAI].
     const start = HDR.SIZE + frame.readInt16LE(at);
     if (start < HDR.SIZE || start + PHDB.SIZE > rLen) {
-      out.warnings.push(decodeError('VW_ERR_DATEX_RECORD', `subrecord ${d} at offset ${start - HDR.SIZE} exceeds the ${rLen}-byte record`));
+      out.warnings.push(
+        decodeError(
+          'VW_ERR_DATEX_RECORD',
+          `subrecord ${d} at offset ${start - HDR.SIZE} exceeds the ${rLen}-byte record`,
+        ),
+      );
       continue;
     }
     const cls = phdbClass(frame.readUInt16LE(start + PHDB.CL_DRILVL_SUBT));
@@ -98,7 +134,15 @@ function decodeBasic(b: Buffer, base: number, time: ITiming, obs: IObservation[]
     g = base + (T_GROUPS[k] as number);
     if (!(b.readUInt32LE(g + GROUP_HDR.STATUS) & STATUS_EXISTS)) continue;
     const label = b.readUInt16LE(g + GROUP_HDR.LABEL);
-    push(obs, b, g + T_F.TEMP, C.TEMP[k] as FieldCode, time, 0, `t${k + 1}:${T_LABELS[label] || (label === 0 ? 'none' : `label ${label}`)}`);
+    push(
+      obs,
+      b,
+      g + T_F.TEMP,
+      C.TEMP[k] as FieldCode,
+      time,
+      0,
+      `t${k + 1}:${T_LABELS[label] || (label === 0 ? 'none' : `label ${label}`)}`,
+    );
   }
   g = base + BASIC.SPO2;
   if (b.readUInt32LE(g + GROUP_HDR.STATUS) & STATUS_EXISTS) {
@@ -144,7 +188,16 @@ function pressure(b: Buffer, g: number, channel: number, time: ITiming, obs: IOb
   push(obs, b, g + P_F.MEAN, codes[2] as FieldCode, time, zero, where);
 }
 
-function push(obs: IObservation[], b: Buffer, at: number, code: FieldCode, time: ITiming, extra: number, containment: string, method = ''): void {
+function push(
+  obs: IObservation[],
+  b: Buffer,
+  at: number,
+  code: FieldCode,
+  time: ITiming,
+  extra: number,
+  containment: string,
+  method = '',
+): void {
   const raw = b.readInt16LE(at);
   let flags = sentinelFlags(raw) | extra;
   if (!code.metric) flags |= Flag.FLAG_UNMAPPED;

@@ -3,11 +3,28 @@
 // throws RangeError on values it cannot represent: its input comes from our own code.
 import { datexWrap } from '../framing/datex.js';
 import {
-  BASIC, CO2_F, DATA, ECG_F, GROUP_HDR, HDR, MAINTYPE, MAX_RECORD_BYTES, P_F, P_GROUPS, PH_SUBTYPE, PHDB, SPO2_F, SR_END,
-  STATUS_ACTIVE, STATUS_EXISTS, T_F, T_GROUPS,
+  BASIC,
+  CO2_F,
+  DATA,
+  ECG_F,
+  GROUP_HDR,
+  HDR,
+  MAINTYPE,
+  MAX_RECORD_BYTES,
+  P_F,
+  P_GROUPS,
+  PH_SUBTYPE,
+  PHDB,
+  SPO2_F,
+  SR_END,
+  STATUS_ACTIVE,
+  STATUS_EXISTS,
+  T_F,
+  T_GROUPS,
 } from './layout.js';
 
-export type DatexSentinel = 'no-data' | 'not-updated' | 'discontinuity' | 'under-range' | 'over-range' | 'not-calibrated';
+export type DatexSentinel =
+  'no-data' | 'not-updated' | 'discontinuity' | 'under-range' | 'over-range' | 'not-calibrated';
 /** A physical value (scaled by the field's divisor), a sentinel, or undefined for "no data". */
 export type DatexValue = number | DatexSentinel | undefined;
 
@@ -89,7 +106,8 @@ function raw(v: DatexValue, divisor: number): number {
   if (v === undefined) return DATA.INVALID;
   if (typeof v === 'string') return SENTINEL[v];
   const r = Math.round(v * divisor);
-  if (!Number.isFinite(r) || r < -32000 || r > 32767) throw new RangeError(`${v} does not fit a Datex int16 at 1/${divisor}`);
+  if (!Number.isFinite(r) || r < -32000 || r > 32767)
+    throw new RangeError(`${v} does not fit a Datex int16 at 1/${divisor}`);
   return r;
 }
 
@@ -144,7 +162,8 @@ function writeBasic(b: Buffer, base: number, v: BasicValues): void {
 /** A physiological-data record (r_maintype 0), without framing. */
 export function encodePhdbRecord(r: PhdbRecord): Buffer {
   const n = r.subrecords.length;
-  if (n > MAX_PHDB_SUBRECORDS) throw new RangeError(`${n} subrecords; a PHDB record holds at most ${MAX_PHDB_SUBRECORDS}`);
+  if (n > MAX_PHDB_SUBRECORDS)
+    throw new RangeError(`${n} subrecords; a PHDB record holds at most ${MAX_PHDB_SUBRECORDS}`);
   const len = HDR.SIZE + n * PHDB.SIZE;
   if (len > MAX_RECORD_BYTES) throw new RangeError(`record of ${len} bytes`);
   const b = Buffer.alloc(len);

@@ -28,7 +28,8 @@ export function looksLikeDatex(head: Buffer): boolean {
     }
     if (n === hdr.length) {
       const rLen = hdr.readInt16LE(HDR.R_LEN);
-      if (rLen >= HDR.SIZE && rLen <= MAX_RECORD_BYTES && MAINTYPES.includes(hdr.readInt16LE(HDR.R_MAINTYPE))) return true;
+      if (rLen >= HDR.SIZE && rLen <= MAX_RECORD_BYTES && MAINTYPES.includes(hdr.readInt16LE(HDR.R_MAINTYPE)))
+        return true;
     }
     from = head.indexOf(FLAG, from + 1);
   }
@@ -38,7 +39,8 @@ export function looksLikeDatex(head: Buffer): boolean {
 export const datexProtocol: Protocol = {
   id: 'datex',
   description: 'GE Datex-Ohmeda S/5 computer interface (S/5, AS/3, CARESCAPE): physiological data records',
-  createFramer: (opts) => createDatexFramer(opts?.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
+  createFramer: (opts) =>
+    createDatexFramer(opts?.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
   // Per link: the NIBP's time is known only from the records that showed it change (decode.ts).
   createDecoder: () => {
     const state = createDatexState();

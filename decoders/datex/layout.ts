@@ -118,12 +118,52 @@ export const CO2_STATUS_ZEROING = 1 << 4;
 export const NIBP_LABEL_CALIBRATING = 1 << 7;
 
 /** Invasive pressure channel labels (p_group hdr.label). */
-export const P_LABELS = ['', 'ART', 'CVP', 'PA', 'RAP', 'RVP', 'LAP', 'ICP', 'ABP', 'P1', 'P2', 'P3', 'P4', 'P5', 'P6',
-  'SP', 'FEM', 'UAC', 'UVC', 'ICP2', 'P7', 'P8', 'FEMV'] as const;
+export const P_LABELS = [
+  '',
+  'ART',
+  'CVP',
+  'PA',
+  'RAP',
+  'RVP',
+  'LAP',
+  'ICP',
+  'ABP',
+  'P1',
+  'P2',
+  'P3',
+  'P4',
+  'P5',
+  'P6',
+  'SP',
+  'FEM',
+  'UAC',
+  'UVC',
+  'ICP2',
+  'P7',
+  'P8',
+  'FEMV',
+] as const;
 
 /** Temperature site labels (t_group hdr.label). */
-export const T_LABELS = ['', 'ESO', 'NASO', 'TYMP', 'RECT', 'BLAD', 'AXIL', 'SKIN', 'AIRW', 'ROOM', 'MYO', 'T1', 'T2',
-  'T3', 'T4', 'CORE', 'SURF'] as const;
+export const T_LABELS = [
+  '',
+  'ESO',
+  'NASO',
+  'TYMP',
+  'RECT',
+  'BLAD',
+  'AXIL',
+  'SKIN',
+  'AIRW',
+  'ROOM',
+  'MYO',
+  'T1',
+  'T2',
+  'T3',
+  'T4',
+  'CORE',
+  'SURF',
+] as const;
 
 /** Basic-class group offsets by name, in struct order (used by the encoder and tests). */
 export const P_GROUPS = [BASIC.P1, BASIC.P2, BASIC.P3, BASIC.P4, BASIC.P5, BASIC.P6] as const;

@@ -4,7 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { createDatexFramer } from '../framing/datex.js';
 import type { Decoded } from '../decoded.js';
-import { createDatexSession, encodePhdbRequestFrame, encodePhdbRequestRecord, readPhdbRequest, SESSION_STATES } from './session.js';
+import {
+  createDatexSession,
+  encodePhdbRequestFrame,
+  encodePhdbRequestRecord,
+  readPhdbRequest,
+  SESSION_STATES,
+} from './session.js';
 
 const record: Decoded = { observations: [], waves: [], alarms: [], warnings: [] };
 
@@ -29,7 +35,12 @@ describe('Datex transmission request', () => {
     expect(f.at(-2)).toBe(sum);
     // Through the receiving framer (the simulated monitor's side) and back.
     const got: Buffer[] = [];
-    createDatexFramer().push(f, { frame: (x) => void got.push(Buffer.from(x)), error: (c) => { throw new Error(c); } });
+    createDatexFramer().push(f, {
+      frame: (x) => void got.push(Buffer.from(x)),
+      error: (c) => {
+        throw new Error(c);
+      },
+    });
     expect(readPhdbRequest(got[0]!)).toEqual({ recordType: 1, intervalS: 10, classBits: 0, driLevel: 0 });
   });
 

@@ -65,7 +65,12 @@ export function readPhdbRequest(rec: Buffer): PhdbRequest | null {
   if (rec[HDR.SR_DESC + 2] !== SR_TX_REQUEST) return null;
   const at = HDR.SIZE + rec.readInt16LE(HDR.SR_DESC);
   if (at < HDR.SIZE || at + REQUEST_BODY_BYTES > rec.length) return null;
-  return { recordType: rec[at] as number, intervalS: rec.readInt16LE(at + 1), classBits: rec.readUInt32LE(at + 3), driLevel: rec[HDR.R_DRI_LEVEL] as number };
+  return {
+    recordType: rec[at] as number,
+    intervalS: rec.readInt16LE(at + 1),
+    classBits: rec.readUInt32LE(at + 3),
+    driLevel: rec[HDR.R_DRI_LEVEL] as number,
+  };
 }
 
 export interface DatexSessionOptions {
@@ -84,19 +89,38 @@ export interface DatexSessionOptions {
   refreshEveryMs?: number;
 }
 
-export const SESSION_STATES = { CLOSED: 'closed', REQUESTED: 'requested', STREAMING: 'streaming', RENEWING: 'renewing' } as const;
+export const SESSION_STATES = {
+  CLOSED: 'closed',
+  REQUESTED: 'requested',
+  STREAMING: 'streaming',
+  RENEWING: 'renewing',
+} as const;
 
-const RECORD_TYPES = { displayed: PH_SUBTYPE.DISPL, 'trend-10s': PH_SUBTYPE.TREND_10S, 'trend-60s': PH_SUBTYPE.TREND_60S } as const;
+const RECORD_TYPES = {
+  displayed: PH_SUBTYPE.DISPL,
+  'trend-10s': PH_SUBTYPE.TREND_10S,
+  'trend-60s': PH_SUBTYPE.TREND_60S,
+} as const;
 
 export function datexRequestFrom(o: DatexSessionOptions): PhdbRequest {
   const classes = new Set(o.classes ?? ['basic']);
-  const classBits = (classes.has('basic') ? 0 : CLASS_BF.DENY_BASIC) | (classes.has('ext1') ? CLASS_BF.EXT1 : 0) |
-    (classes.has('ext2') ? CLASS_BF.EXT2 : 0) | (classes.has('ext3') ? CLASS_BF.EXT3 : 0);
-  return { recordType: RECORD_TYPES[o.recordType ?? 'displayed'], intervalS: o.intervalS ?? 5, classBits, driLevel: o.driLevel ?? 0 };
+  const classBits =
+    (classes.has('basic') ? 0 : CLASS_BF.DENY_BASIC) |
+    (classes.has('ext1') ? CLASS_BF.EXT1 : 0) |
+    (classes.has('ext2') ? CLASS_BF.EXT2 : 0) |
+    (classes.has('ext3') ? CLASS_BF.EXT3 : 0);
+  return {
+    recordType: RECORD_TYPES[o.recordType ?? 'displayed'],
+    intervalS: o.intervalS ?? 5,
+    classBits,
+    driLevel: o.driLevel ?? 0,
+  };
 }
 
 /** The host side: request at link up, watch for records, request again when they stop, stop politely. */
-export function createDatexSession(o: DatexSessionOptions = {}): ProtocolSession & { readonly requests: number; readonly renewals: number } {
+export function createDatexSession(
+  o: DatexSessionOptions = {},
+): ProtocolSession & { readonly requests: number; readonly renewals: number } {
   const req = datexRequestFrom(o);
   const request = encodePhdbRequestFrame(req);
   const stop = encodePhdbRequestFrame({ ...req, intervalS: 0, classBits: 0 });
@@ -151,7 +175,10 @@ export function createDatexSession(o: DatexSessionOptions = {}): ProtocolSession
         requestedMs = nowMs;
         return { write: [request], wakeInMs: wake(nowMs) };
       }
-      return { write: [], wakeInMs: state === SESSION_STATES.STREAMING ? wake(nowMs) : Math.max(1, requestedMs + renewAfter - nowMs) };
+      return {
+        write: [],
+        wakeInMs: state === SESSION_STATES.STREAMING ? wake(nowMs) : Math.max(1, requestedMs + renewAfter - nowMs),
+      };
     },
     closed() {
       state = SESSION_STATES.CLOSED;

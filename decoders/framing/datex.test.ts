@@ -7,13 +7,17 @@ function run(chunks: Buffer[], max?: number) {
   const f = createDatexFramer(max ? { maxFrameBytes: max } : {});
   const frames: string[] = [];
   const errors: string[] = [];
-  const sink = { frame: (b: Buffer) => frames.push(b.toString('hex')), error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`) };
+  const sink = {
+    frame: (b: Buffer) => frames.push(b.toString('hex')),
+    error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`),
+  };
   for (const c of chunks) f.push(c, sink);
   f.flush(sink);
   return { frames, errors, codes: errors.map((e) => e.split(' ')[0]), stats: f.stats };
 }
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const cuts = (b: Buffer, at: number[]) => [0, ...at, b.length].slice(1).map((end, k, a) => b.subarray(k === 0 ? 0 : (a[k - 1] as number), end));
+const cuts = (b: Buffer, at: number[]) =>
+  [0, ...at, b.length].slice(1).map((end, k, a) => b.subarray(k === 0 ? 0 : (a[k - 1] as number), end));
 
 // Written by hand: record 01 02 03, sum 06 -> 7E 01 02 03 06 7E. Record 7E 7D 10: sum 0x10B & 0xFF = 0x0B,
 // escaped 7D 5E 7D 5D 10 0B. Record 3F 3F: sum 0x7E, so the checksum itself is escaped (7D 5E).
@@ -117,20 +121,24 @@ describe('Datex framer', () => {
 
   it('never throws, keeps frames within the limit, and a frame after any garbage decodes', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 12 }), fc.uint8Array({ minLength: 1, maxLength: 50 }), (chunks, rec) => {
-        const f = createDatexFramer({ maxFrameBytes: 128 });
-        const frames: Buffer[] = [];
-        const sink = { frame: (b: Buffer) => frames.push(Buffer.from(b)), error: () => undefined };
-        for (const c of chunks) f.push(Buffer.from(c), sink);
-        for (const fr of frames) expect(fr.length).toBeLessThanOrEqual(127);
-        frames.length = 0;
-        f.push(datexWrap(Buffer.from(rec)), sink);
-        // The record's opening flag also closes whatever the garbage left open, and 1 in 256
-        // random tails carries a valid checksum by chance: that one may come out as a frame too.
-        // The record itself must always be the last frame, whole.
-        expect(frames.length).toBeLessThanOrEqual(2);
-        expect(frames.at(-1)?.toString('hex')).toBe(Buffer.from(rec).toString('hex'));
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 12 }),
+        fc.uint8Array({ minLength: 1, maxLength: 50 }),
+        (chunks, rec) => {
+          const f = createDatexFramer({ maxFrameBytes: 128 });
+          const frames: Buffer[] = [];
+          const sink = { frame: (b: Buffer) => frames.push(Buffer.from(b)), error: () => undefined };
+          for (const c of chunks) f.push(Buffer.from(c), sink);
+          for (const fr of frames) expect(fr.length).toBeLessThanOrEqual(127);
+          frames.length = 0;
+          f.push(datexWrap(Buffer.from(rec)), sink);
+          // The record's opening flag also closes whatever the garbage left open, and 1 in 256
+          // random tails carries a valid checksum by chance: that one may come out as a frame too.
+          // The record itself must always be the last frame, whole.
+          expect(frames.length).toBeLessThanOrEqual(2);
+          expect(frames.at(-1)?.toString('hex')).toBe(Buffer.from(rec).toString('hex'));
+        },
+      ),
     );
   });
 
@@ -138,12 +146,14 @@ describe('Datex framer', () => {
     const piece = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 40 }).map((r) => datexWrap(Buffer.from(r))),
       fc.uint8Array({ maxLength: 12 }).map((g) => Buffer.from(g)),
-      fc.tuple(fc.uint8Array({ minLength: 2, maxLength: 30 }), fc.nat(), fc.integer({ min: 1, max: 255 })).map(([r, at, x]) => {
-        const w = datexWrap(Buffer.from(r));
-        const k = 1 + (at % (w.length - 2));
-        w[k] = (w[k] as number) ^ x;
-        return w;
-      }),
+      fc
+        .tuple(fc.uint8Array({ minLength: 2, maxLength: 30 }), fc.nat(), fc.integer({ min: 1, max: 255 }))
+        .map(([r, at, x]) => {
+          const w = datexWrap(Buffer.from(r));
+          const k = 1 + (at % (w.length - 2));
+          w[k] = (w[k] as number) ^ x;
+          return w;
+        }),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cutSeeds) => {
@@ -151,7 +161,12 @@ describe('Datex framer', () => {
         const at = [...new Set(cutSeeds.map((c) => (all.length ? c % all.length : 0)))].sort((a, b) => a - b);
         const whole = run([all], 48);
         expect(run(cuts(all, at), 48)).toEqual(whole);
-        expect(run([...all].map((b) => Buffer.from([b])), 48)).toEqual(whole);
+        expect(
+          run(
+            [...all].map((b) => Buffer.from([b])),
+            48,
+          ),
+        ).toEqual(whole);
       }),
     );
   });

@@ -62,7 +62,10 @@ describe('delimited framer', () => {
   });
 
   it('accepts a line of exactly the maximum, with or without its CR', () => {
-    expect(run([b(`${'Y'.repeat(16)}\r\n${'Z'.repeat(16)}\n`)], { maxFrameBytes: 16 }).frames).toEqual(['Y'.repeat(16), 'Z'.repeat(16)]);
+    expect(run([b(`${'Y'.repeat(16)}\r\n${'Z'.repeat(16)}\n`)], { maxFrameBytes: 16 }).frames).toEqual([
+      'Y'.repeat(16),
+      'Z'.repeat(16),
+    ]);
     expect(run([b(`${'Y'.repeat(17)}\n`)], { maxFrameBytes: 16 }).errors).toEqual(['VW_ERR_FRAME_TOO_LARGE']);
   });
 

@@ -51,7 +51,6 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
     return delim[s] === b ? s + 1 : s;
   }
 
-
   // One frame ended (its delimiter excluded): deliver it or report it oversize.
   function end(frame: Buffer, sink: FrameSink): void {
     let n = frame.length;
@@ -89,7 +88,8 @@ export function createDelimitedFramer(opts: DelimitedFramerOptions = {}): Framer
     while (i < len) {
       const k = chunk.indexOf(delim, i);
       if (k === -1) break;
-      if (state === SKIP) state = BODY; // the oversize frame ends here; reported when it overflowed
+      if (state === SKIP)
+        state = BODY; // the oversize frame ends here; reported when it overflowed
       else if (acc.length === 0) end(chunk.subarray(i, k), sink);
       else if (acc.append(chunk, i, k)) end(acc.view(), sink);
       else tooLarge(sink, acc.length + (k - i));

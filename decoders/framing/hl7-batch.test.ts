@@ -42,7 +42,10 @@ describe('HL7 batch framer (unframed files)', () => {
 describe('hl7 framer chooses MLLP or bare messages from the stream start', () => {
   it('picks MLLP even after leading noise fed byte by byte', () => {
     const wire = Buffer.concat([Buffer.from('noise'), mllpWrap(a), mllpWrap(b)]);
-    const r = run(createHl7Framer(), [...wire].map((x) => Buffer.from([x])));
+    const r = run(
+      createHl7Framer(),
+      [...wire].map((x) => Buffer.from([x])),
+    );
     expect(r.frames).toEqual([a, b]);
     expect(r.errors).toEqual(['VW_ERR_FRAME_GARBAGE']);
   });

@@ -15,8 +15,13 @@ function run(chunks: Buffer[], max?: number) {
 const msgA = 'MSH|^~\\&|A\rOBX|1|NM|x\r';
 const msgB = 'MSH|^~\\&|B\r';
 // Wire bytes written out by hand from the MLLP envelope (HL7 v2.x Annex C): 0x0B body 0x1C 0x0D.
-const wire = Buffer.concat([Buffer.from([0x0b]), Buffer.from(msgA, 'latin1'), Buffer.from([0x1c, 0x0d, 0x0b]),
-  Buffer.from(msgB, 'latin1'), Buffer.from([0x1c, 0x0d])]);
+const wire = Buffer.concat([
+  Buffer.from([0x0b]),
+  Buffer.from(msgA, 'latin1'),
+  Buffer.from([0x1c, 0x0d, 0x0b]),
+  Buffer.from(msgB, 'latin1'),
+  Buffer.from([0x1c, 0x0d]),
+]);
 
 describe('MLLP framer', () => {
   it('frames two messages from one chunk', () => {
@@ -50,7 +55,10 @@ describe('MLLP framer', () => {
     const f = createMllpFramer();
     const errors: string[] = [];
     const frames: string[] = [];
-    const sink = { frame: (b: Buffer) => frames.push(b.toString('latin1')), error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`) };
+    const sink = {
+      frame: (b: Buffer) => frames.push(b.toString('latin1')),
+      error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`),
+    };
     for (const b of Buffer.from('abcdef')) f.push(Buffer.from([b]), sink);
     f.push(mllpWrap(msgB), sink);
     expect(errors).toEqual(['VW_ERR_FRAME_GARBAGE 6 bytes']);
@@ -58,7 +66,11 @@ describe('MLLP framer', () => {
     f.flush(sink);
     f.push(Buffer.from([0x0b, 0x41, 0x42]), sink);
     f.flush(sink);
-    expect(errors).toEqual(['VW_ERR_FRAME_GARBAGE 6 bytes', 'VW_ERR_FRAME_GARBAGE 3 bytes', 'VW_ERR_FRAME_TRUNCATED 2 bytes at end of input']);
+    expect(errors).toEqual([
+      'VW_ERR_FRAME_GARBAGE 6 bytes',
+      'VW_ERR_FRAME_GARBAGE 3 bytes',
+      'VW_ERR_FRAME_TRUNCATED 2 bytes at end of input',
+    ]);
     expect(frames).toEqual([msgB]);
   });
 
@@ -76,7 +88,10 @@ describe('MLLP framer', () => {
 
   it('drops an oversize frame whole, in one chunk or many, and recovers', () => {
     const big = mllpWrap('X'.repeat(100));
-    for (const chunks of [[big, mllpWrap(msgB)], [big.subarray(0, 30), big.subarray(30, 60), big.subarray(60), mllpWrap(msgB)]]) {
+    for (const chunks of [
+      [big, mllpWrap(msgB)],
+      [big.subarray(0, 30), big.subarray(30, 60), big.subarray(60), mllpWrap(msgB)],
+    ]) {
       const r = run(chunks, 64);
       expect(r.frames).toEqual([msgB]);
       expect(r.errors).toEqual(['VW_ERR_FRAME_TOO_LARGE']);

@@ -29,7 +29,6 @@ export function createMllpFramer(opts: MllpFramerOptions = {}): Framer {
   let lostFrames = 0; // frames cut short by a new start byte, not yet reported
   let lostBytes = 0;
 
-
   function push(chunk: Buffer, sink: FrameSink): void {
     let i = 0;
     const len = chunk.length;

@@ -3,7 +3,9 @@ import { buildAck } from './ack.js';
 
 const now = Date.UTC(2026, 10, 23, 7, 0, 0) * 1000;
 const msg = (msh15: string, msh16: string, enc = '^~\\&') =>
-  Buffer.from(`MSH|${enc}|MON^0123456789ABCDEF^EUI-64|WARD|GW|HOSP|20261123140000+0700||ORU^R01^ORU_R01|CTRL77|P|2.6|||${msh15}|${msh16}\rOBX|1|NM|x||1\r`);
+  Buffer.from(
+    `MSH|${enc}|MON^0123456789ABCDEF^EUI-64|WARD|GW|HOSP|20261123140000+0700||ORU^R01^ORU_R01|CTRL77|P|2.6|||${msh15}|${msh16}\rOBX|1|NM|x||1\r`,
+  );
 
 describe('HL7 ACK', () => {
   it('accepts with MSA|AA and the original control id, sender and receiver swapped (HL7 2.9.2)', () => {
@@ -22,7 +24,8 @@ describe('HL7 ACK', () => {
   });
 
   it('sends AE and AR with an ERR segment', () => {
-    const ae = buildAck(msg('AL', 'NE'), { code: 'AE', controlId: 'A2', nowUs: now, text: 'outbox full' }).message ?? '';
+    const ae =
+      buildAck(msg('AL', 'NE'), { code: 'AE', controlId: 'A2', nowUs: now, text: 'outbox full' }).message ?? '';
     expect(ae).toContain('\rMSA|AE|CTRL77\r');
     expect(ae).toContain('\rERR|||207^Application internal error^HL70357|E||||outbox full\r');
     const ar = buildAck(msg('AL', 'NE'), { code: 'AR', controlId: 'A3', nowUs: now }).message ?? '';
@@ -31,7 +34,8 @@ describe('HL7 ACK', () => {
   });
 
   it('follows MSH-15/16 (HL7 Table 0155) and original mode', () => {
-    const send = (a: string, b: string, code: 'AA' | 'AE') => buildAck(msg(a, b), { code, controlId: 'x', nowUs: now }).message !== null;
+    const send = (a: string, b: string, code: 'AA' | 'AE') =>
+      buildAck(msg(a, b), { code, controlId: 'x', nowUs: now }).message !== null;
     expect(send('', '', 'AA')).toBe(true); // original mode: always
     expect(send('NE', 'NE', 'AA')).toBe(false);
     expect(send('NE', 'NE', 'AE')).toBe(false);

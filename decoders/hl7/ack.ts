@@ -73,14 +73,25 @@ export function buildAck(original: Buffer, o: AckOptions): AckResult {
   const enc = raw(m, m.field(0, 2)); // kept as sent: HL7 2.7 senders add a truncation character
   const trigger = m.buf.toString('latin1', ...bounds(m, 9, 2));
   const msh = [
-    'MSH', enc, raw(m, m.field(0, 5)) || 'VITALWIRE', raw(m, m.field(0, 6)), raw(m, m.field(0, 3)), raw(m, m.field(0, 4)),
-    ts, '', `ACK${cs}${trigger}${cs}ACK`, o.controlId, raw(m, m.field(0, 11)) || 'P', raw(m, m.field(0, 12)) || '2.6',
+    'MSH',
+    enc,
+    raw(m, m.field(0, 5)) || 'VITALWIRE',
+    raw(m, m.field(0, 6)),
+    raw(m, m.field(0, 3)),
+    raw(m, m.field(0, 4)),
+    ts,
+    '',
+    `ACK${cs}${trigger}${cs}ACK`,
+    o.controlId,
+    raw(m, m.field(0, 11)) || 'P',
+    raw(m, m.field(0, 12)) || '2.6',
   ].join(fs);
   const msa = ['MSA', o.code, originalControlId].join(fs);
   let out = `${msh}\r${msa}\r`;
   if (o.code !== 'AA') {
     const err = o.hl7ErrorCode ?? (o.code === 'AR' ? 200 : 207);
-    const name = err === 200 ? 'Unsupported message type' : err === 102 ? 'Data type error' : 'Application internal error';
+    const name =
+      err === 200 ? 'Unsupported message type' : err === 102 ? 'Data type error' : 'Application internal error';
     const text = (o.text ?? '').replace(/[\r\n|^~\\&]/g, ' ');
     out += ['ERR', '', '', `${err}${cs}${name}${cs}HL70357`, 'E', '', '', '', text].join(fs) + '\r';
   }

@@ -1,7 +1,16 @@
 // IHE PCD-04 (ACM) ORU^R40 to Alarms (IHE PCD TF-2 B.8.3 / ACM profile). One OBR per alarm; its
 // OBX rows are facets told apart by an extra OBX-4 level and named by reference id (vendors
 // number the same facet 68480-68485, 68164-68167 or 68165-68168, so numbers are not trusted).
-import { AlarmInactivation, AlarmKind, AlarmPhase, AlarmPriority, AlarmState, Flag, type IAlarm, type IAlarmFacet } from '../../proto/index.js';
+import {
+  AlarmInactivation,
+  AlarmKind,
+  AlarmPhase,
+  AlarmPriority,
+  AlarmState,
+  Flag,
+  type IAlarm,
+  type IAlarmFacet,
+} from '../../proto/index.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import { component, isEmpty, part, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
 import { readNumber, readText } from './text.js';
@@ -68,13 +77,19 @@ export function decodeAcmBody(c: MessageContext, msgTimeUs: number, msgOffset: n
       if (alarm) out.alarms.push(alarm);
       const t = c.readTime(m, m.field(seg, 7), off);
       const obr3 = m.field(seg, 3);
-      const id = [1, 2].map((k) => readText(m, component(m, obr3, k))).filter(Boolean).join('^') || readText(m, component(m, m.field(seg, 2), 1));
+      const id =
+        [1, 2]
+          .map((k) => readText(m, component(m, obr3, k)))
+          .filter(Boolean)
+          .join('^') || readText(m, component(m, m.field(seg, 2), 1));
       alarm = {
         id,
         time: {
           gatewayTimeUs: ctx.gatewayTimeUs,
           deviceTimeUs: t ? t.us : msgTimeUs,
-          ...((t ? t.offsetMin : msgOffset) !== undefined ? { deviceUtcOffsetMin: (t ? t.offsetMin : msgOffset) as number } : {}),
+          ...((t ? t.offsetMin : msgOffset) !== undefined
+            ? { deviceUtcOffsetMin: (t ? t.offsetMin : msgOffset) as number }
+            : {}),
         },
         flags: 0,
       };
@@ -102,7 +117,11 @@ export function decodeAcmBody(c: MessageContext, msgTimeUs: number, msgOffset: n
     const text = readText(m, coded ? component(m, value, 2) : value).trim();
     switch (refid) {
       case 'MDC_ATTR_ALERT_SOURCE': {
-        setSource(alarm, readNumber(m.buf, component(m, value, 1)), intern.get(m, component(m, value, 2)) || readText(m, value));
+        setSource(
+          alarm,
+          readNumber(m.buf, component(m, value, 1)),
+          intern.get(m, component(m, value, 2)) || readText(m, value),
+        );
         break;
       }
       case 'MDC_ATTR_EVENT_PHASE':
@@ -114,7 +133,8 @@ export function decodeAcmBody(c: MessageContext, msgTimeUs: number, msgOffset: n
         if (!setEnum(alarm, 'state', STATE, text, out)) alarm.facets = [...(alarm.facets ?? []), facetOf(c, seg)];
         break;
       case 'MDC_ATTR_ALARM_INACTIVATION_STATE':
-        if (text && !setEnum(alarm, 'inactivation', INACTIVATION, text, out)) alarm.facets = [...(alarm.facets ?? []), facetOf(c, seg)];
+        if (text && !setEnum(alarm, 'inactivation', INACTIVATION, text, out))
+          alarm.facets = [...(alarm.facets ?? []), facetOf(c, seg)];
         break;
       case 'MDC_ATTR_ALARM_PRIORITY':
         if (!setEnum(alarm, 'priority', PRIORITY, text, out)) alarm.facets = [...(alarm.facets ?? []), facetOf(c, seg)];
@@ -125,7 +145,12 @@ export function decodeAcmBody(c: MessageContext, msgTimeUs: number, msgOffset: n
       default:
         // IHE PCD TF-2 (ACM): the source facet (`.2`) names the metric that raised the alarm in
         // OBX-3, its value in OBX-5, its unit in OBX-6 and the limits in force in OBX-7.
-        if (!refid.startsWith('MDC_ATTR_') && !refid.startsWith('MDC_EVT_') && spanEquals(m.buf, type, 'NM') && alarm.sourceValue === undefined) {
+        if (
+          !refid.startsWith('MDC_ATTR_') &&
+          !refid.startsWith('MDC_EVT_') &&
+          spanEquals(m.buf, type, 'NM') &&
+          alarm.sourceValue === undefined
+        ) {
           readSourceFacet(c, seg, alarm);
         } else {
           // Every other facet, as sent: nothing the sender gives is dropped.
@@ -165,7 +190,10 @@ function readEventFacet(c: MessageContext, seg: number, alarm: IAlarm, refid: st
   const obx8 = m.field(seg, 8);
   readPriorityAndKind(m, obx8, alarm);
   // The abnormality letter (H, L, A) is what every alarm is about: only the mode flags (DEMO, TEST) are kept.
-  alarm.flags = (alarm.flags ?? 0) | (readAbnormalFlags(m, obx8) & (Flag.FLAG_DEMO | Flag.FLAG_TEST)) | resultStatus(m, m.field(seg, 11)).flags;
+  alarm.flags =
+    (alarm.flags ?? 0) |
+    (readAbnormalFlags(m, obx8) & (Flag.FLAG_DEMO | Flag.FLAG_TEST)) |
+    resultStatus(m, m.field(seg, 11)).flags;
   const t14 = c.readTime(m, m.field(seg, 14), c.ctx.defaultUtcOffsetMin ?? 0);
   if (t14 && alarm.time) {
     alarm.time.deviceTimeUs = t14.us;
@@ -242,7 +270,11 @@ function facetOf(c: MessageContext, seg: number): IAlarmFacet {
   const { m } = c;
   const obx3 = m.field(seg, 3);
   const n = readNumber(m.buf, component(m, obx3, 1));
-  const f: IAlarmFacet = { mdc: Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : 0, refid: readText(m, component(m, obx3, 2)), value: readText(m, m.field(seg, 5)) };
+  const f: IAlarmFacet = {
+    mdc: Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : 0,
+    refid: readText(m, component(m, obx3, 2)),
+    value: readText(m, m.field(seg, 5)),
+  };
   const unit = readText(m, m.field(seg, 6));
   if (unit) f.unit = unit;
   const containment = readText(m, m.field(seg, 4));
@@ -260,7 +292,13 @@ function readPriorityAndKind(m: Hl7Message, s: Span, alarm: IAlarm): void {
   }
 }
 
-function setEnum(alarm: IAlarm, key: 'phase' | 'state' | 'inactivation' | 'priority' | 'kind', table: Record<string, number>, text: string, out: AcmResult): boolean {
+function setEnum(
+  alarm: IAlarm,
+  key: 'phase' | 'state' | 'inactivation' | 'priority' | 'kind',
+  table: Record<string, number>,
+  text: string,
+  out: AcmResult,
+): boolean {
   const v = table[text];
   if (v === undefined) {
     out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `alarm ${key} ${JSON.stringify(text.slice(0, 32))} unknown`));

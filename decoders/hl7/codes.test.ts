@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { records } from './test-messages.js';
 
-const nm = (code: string, value = '1', unit = '266418^MDC_DIM_MILLI_VOLT^MDC') => `OBX|1|NM|${code}|1.7.3.1|${value}|${unit}|||||R`;
+const nm = (code: string, value = '1', unit = '266418^MDC_DIM_MILLI_VOLT^MDC') =>
+  `OBX|1|NM|${code}|1.7.3.1|${value}|${unit}|||||R`;
 
 describe('PCD-01 codes are kept as stated', () => {
   it('ST II/III/V5 (2:770, 2:829, 2:775) keep 131842, 131901, 131847 and their reference ids', () => {
@@ -52,7 +53,12 @@ describe('PCD-01 codes are kept as stated', () => {
 
   it('a code that contradicts its reference id: the verified pair is published, flagged questionable', () => {
     const [r] = records([nm('150456^MDC_ECG_HEART_RATE^MDC', '72', '264864^MDC_DIM_BEAT_PER_MIN^MDC')]);
-    expect(r).toMatchObject({ mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', flags: ['questionable'], vendorCode: '150456^MDC_ECG_HEART_RATE^MDC' });
+    expect(r).toMatchObject({
+      mdc: 147842,
+      refid: 'MDC_ECG_CARD_BEAT_RATE',
+      flags: ['questionable'],
+      vendorCode: '150456^MDC_ECG_HEART_RATE^MDC',
+    });
   });
 
   it('a known code under another reference id is flagged; a code alone gets its reference id', () => {
@@ -66,8 +72,15 @@ describe('PCD-01 codes are kept as stated', () => {
   });
 
   it('HL7 CWE alternate identifier: a local code with the MDC code beside it (CWE-4..6)', () => {
-    const [r] = records([nm('HR^Heart Rate^99GE^147842^MDC_ECG_HEART_RATE^MDC', '61', '264864^MDC_DIM_BEAT_PER_MIN^MDC')]);
-    expect(r).toMatchObject({ mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', value: 61, vendorCode: 'HR^Heart Rate^99GE^147842^MDC_ECG_HEART_RATE^MDC' });
+    const [r] = records([
+      nm('HR^Heart Rate^99GE^147842^MDC_ECG_HEART_RATE^MDC', '61', '264864^MDC_DIM_BEAT_PER_MIN^MDC'),
+    ]);
+    expect(r).toMatchObject({
+      mdc: 147842,
+      refid: 'MDC_ECG_CARD_BEAT_RATE',
+      value: 61,
+      vendorCode: 'HR^Heart Rate^99GE^147842^MDC_ECG_HEART_RATE^MDC',
+    });
     expect(r?.['flags']).toEqual([]);
   });
 
@@ -77,7 +90,13 @@ describe('PCD-01 codes are kept as stated', () => {
       'OBX||NM|0002-4182^HR^MDIL|0|60|0004-0aa0^bpm^MDIL|||||F',
       'OBX||NM|0002-4b60^Tcore^MDIL|0|37.2|0004-17a0^°C^MDIL|||||F',
     ]);
-    expect(spo2).toMatchObject({ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', value: 95, unit: '%', vendorCode: '0002-4bb8^SpO2^MDIL' });
+    expect(spo2).toMatchObject({
+      mdc: 150456,
+      refid: 'MDC_PULS_OXIM_SAT_O2',
+      value: 95,
+      unit: '%',
+      vendorCode: '0002-4bb8^SpO2^MDIL',
+    });
     expect(hr).toMatchObject({ mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', value: 60, unit: '/min' });
     // 0x4B60 = 19296 MDC_TEMP_CORE; 0x17A0 = 6048 MDC_DIM_DEGC.
     expect(t).toMatchObject({ mdc: 150368, refid: 'MDC_TEMP_CORE', value: 37.2, unit: 'Cel' });

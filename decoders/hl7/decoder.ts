@@ -18,7 +18,19 @@ export function createHl7Decoder(): FrameDecoder {
   const waves = new Map<string, WaveState>();
   // Sender identity and bed repeat in every message: decoded once per distinct bytes.
   const equipment = createSpanCache((mm, sp) => readEquipment(mm, sp), {} as { id?: string; name?: string });
-  const mc: MessageContext = { m, ctx: { gatewayTimeUs: 0 }, intern, ...createCodeCaches(intern), readTime, waves, mantissas: new Int32Array(1024), decimals: new Uint8Array(1024), rows: [], valueSpan: NONE, timeSpan: NONE };
+  const mc: MessageContext = {
+    m,
+    ctx: { gatewayTimeUs: 0 },
+    intern,
+    ...createCodeCaches(intern),
+    readTime,
+    waves,
+    mantissas: new Int32Array(1024),
+    decimals: new Uint8Array(1024),
+    rows: [],
+    valueSpan: NONE,
+    timeSpan: NONE,
+  };
 
   return {
     decode(frame: Buffer, ctx: DecodeContext): DecodeResult {
@@ -37,9 +49,23 @@ export function createHl7Decoder(): FrameDecoder {
       const isOru = spanEquals(m.buf, t1, 'ORU');
       // ORF^R04 (HL7 v2 ch. 7, query response): the same OBR/OBX content as ORU^R01 (Philips, others).
       const isOrf = spanEquals(m.buf, t1, 'ORF') && spanEquals(m.buf, t2, 'R04');
-      const kind = isOrf ? 'dec' : !isOru ? '' : spanEquals(m.buf, t2, 'R01') || spanEquals(m.buf, t2, 'W01') ? 'dec' : spanEquals(m.buf, t2, 'R40') ? 'acm' : '';
+      const kind = isOrf
+        ? 'dec'
+        : !isOru
+          ? ''
+          : spanEquals(m.buf, t2, 'R01') || spanEquals(m.buf, t2, 'W01')
+            ? 'dec'
+            : spanEquals(m.buf, t2, 'R40')
+              ? 'acm'
+              : '';
       if (!kind) {
-        return { ok: false, error: decodeError('VW_ERR_HL7_UNSUPPORTED_MESSAGE', `${readText(m, t1).slice(0, 8)}^${readText(m, t2).slice(0, 8)}`) };
+        return {
+          ok: false,
+          error: decodeError(
+            'VW_ERR_HL7_UNSUPPORTED_MESSAGE',
+            `${readText(m, t1).slice(0, 8)}^${readText(m, t2).slice(0, 8)}`,
+          ),
+        };
       }
       const off = ctx.defaultUtcOffsetMin ?? 0;
       const t7 = readTime(m, m.field(0, 7 + shift), off);
@@ -93,7 +119,14 @@ export function createHl7Decoder(): FrameDecoder {
 
   function looksLikeType(s: Span): boolean {
     const t = component(m, s, 1);
-    return spanEquals(m.buf, t, 'ORU') || spanEquals(m.buf, t, 'ORF') || spanEquals(m.buf, t, 'ACK') || spanEquals(m.buf, t, 'ADT') || spanEquals(m.buf, t, 'QRY') || spanEquals(m.buf, t, 'ORM');
+    return (
+      spanEquals(m.buf, t, 'ORU') ||
+      spanEquals(m.buf, t, 'ORF') ||
+      spanEquals(m.buf, t, 'ACK') ||
+      spanEquals(m.buf, t, 'ADT') ||
+      spanEquals(m.buf, t, 'QRY') ||
+      spanEquals(m.buf, t, 'ORM')
+    );
   }
 
   // PV1-3 point of care ^ room ^ bed: "ICU^^5" -> "ICU-5".

@@ -48,7 +48,13 @@ export interface EncodePcd01 {
 const PROFILE = 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO';
 
 export function escapeHl7(s: string): string {
-  return s.replace(/\\/g, '\\E\\').replace(/\|/g, '\\F\\').replace(/\^/g, '\\S\\').replace(/&/g, '\\T\\').replace(/~/g, '\\R\\').replace(/\r\n|\r|\n/g, '\\.br\\');
+  return s
+    .replace(/\\/g, '\\E\\')
+    .replace(/\|/g, '\\F\\')
+    .replace(/\^/g, '\\S\\')
+    .replace(/&/g, '\\T\\')
+    .replace(/~/g, '\\R\\')
+    .replace(/\r\n|\r|\n/g, '\\.br\\');
 }
 
 export function encodePcd01(o: EncodePcd01): string {
@@ -63,7 +69,8 @@ export function encodePcd01(o: EncodePcd01): string {
     `OBR|1|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(o.controlId)}^VITALWIRE|182777000^monitoring of patient^SCT|||${ts}`,
   ];
   let n = 0;
-  if (o.numerics?.length || !o.waves?.length) segs.push(`OBX|${++n}||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||${eq}`);
+  if (o.numerics?.length || !o.waves?.length)
+    segs.push(`OBX|${++n}||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||${eq}`);
   let first = true;
   for (const v of o.numerics ?? []) {
     // Like Mindray and Philips senders: the equipment id on the first value only.
@@ -73,16 +80,30 @@ export function encodePcd01(o: EncodePcd01): string {
     const value = v.value === null ? '' : numText(v.value);
     const status = v.value === null ? 'X' : 'R';
     const method = v.method ? `^${escapeHl7(v.method)}` : '';
-    segs.push(`OBX|${++n}|NM|${v.mdc}^${v.refid}^MDC|${v.containment ?? `1.1.1.${v.mdc}`}|${value}|${v.unitMdc}^${v.unitRefid}^MDC|${escapeHl7(v.range ?? '')}|${(v.flags ?? []).map(escapeHl7).join('~')}|||${status}|||${t}|||${method}|${eqHere}`);
+    segs.push(
+      `OBX|${++n}|NM|${v.mdc}^${v.refid}^MDC|${v.containment ?? `1.1.1.${v.mdc}`}|${value}|${v.unitMdc}^${v.unitRefid}^MDC|${escapeHl7(v.range ?? '')}|${(v.flags ?? []).map(escapeHl7).join('~')}|||${status}|||${t}|||${method}|${eqHere}`,
+    );
   }
   if (o.waves?.length) {
-    const end = formatHl7Time(o.timeUs + Math.round(((o.waves[0]?.samples.length ?? 0) / (o.waves[0]?.rateHz || 1)) * 1e6), off);
-    segs.push(`OBR|2|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(o.controlId)}^VITALWIRE|69121^MDC_OBS_WAVE_CTS^MDC|||${ts}|${end}`);
+    const end = formatHl7Time(
+      o.timeUs + Math.round(((o.waves[0]?.samples.length ?? 0) / (o.waves[0]?.rateHz || 1)) * 1e6),
+      off,
+    );
+    segs.push(
+      `OBR|2|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(o.controlId)}^VITALWIRE|69121^MDC_OBS_WAVE_CTS^MDC|||${ts}|${end}`,
+    );
     for (const w of o.waves) {
-      segs.push(`OBX|${++n}|NA|${w.mdc}^${w.refid}^MDC|${w.containment}|${Array.prototype.join.call(w.samples, '^')}|${w.unitMdc}^${w.unitRefid}^MDC|||||R`);
-      segs.push(`OBX|${++n}|NM|0^MDC_ATTR_SAMP_RATE^MDC|${w.containment}.1|${numText(w.rateHz)}|264608^MDC_DIM_PER_SEC^MDC|||||R`);
-      segs.push(`OBX|${++n}|NM|2327^MDC_ATTR_NU_MSMT_RES^MDC|${w.containment}.2|${numText(w.resolution)}|${w.unitMdc}^${w.unitRefid}^MDC|||||R`);
-      if (w.invalid !== undefined) segs.push(`OBX|${++n}|NM|196660^MDC_EVT_INOP^MDC|${w.containment}.3|${w.invalid}||||||R`);
+      segs.push(
+        `OBX|${++n}|NA|${w.mdc}^${w.refid}^MDC|${w.containment}|${Array.prototype.join.call(w.samples, '^')}|${w.unitMdc}^${w.unitRefid}^MDC|||||R`,
+      );
+      segs.push(
+        `OBX|${++n}|NM|0^MDC_ATTR_SAMP_RATE^MDC|${w.containment}.1|${numText(w.rateHz)}|264608^MDC_DIM_PER_SEC^MDC|||||R`,
+      );
+      segs.push(
+        `OBX|${++n}|NM|2327^MDC_ATTR_NU_MSMT_RES^MDC|${w.containment}.2|${numText(w.resolution)}|${w.unitMdc}^${w.unitRefid}^MDC|||||R`,
+      );
+      if (w.invalid !== undefined)
+        segs.push(`OBX|${++n}|NM|196660^MDC_EVT_INOP^MDC|${w.containment}.3|${w.invalid}||||||R`);
     }
   }
   return segs.join('\r') + '\r';

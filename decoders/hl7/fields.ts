@@ -4,7 +4,18 @@ import { Flag } from '../../proto/index.js';
 import { isMetricCode, metricByMdc, metricByRefId, type Metric } from '../mdc.js';
 import { mdcUnit, readUnitText, type UnitReading } from '../units/units.js';
 import { hexPartitionTerm, isAlertSystem, isHexPartitionTermSystem, localCode } from '../vendor-maps/index.js';
-import { component, isEmpty, part, sameBytes, spanEquals, spanLength, spanStart, viewOf, type Hl7Message, type Span } from './message.js';
+import {
+  component,
+  isEmpty,
+  part,
+  sameBytes,
+  spanEquals,
+  spanLength,
+  spanStart,
+  viewOf,
+  type Hl7Message,
+  type Span,
+} from './message.js';
 import { createSpanCache, readNumber, readText, type Interner, type SpanCache } from './text.js';
 import { parseHl7Time, type Hl7Time } from './time.js';
 
@@ -47,7 +58,17 @@ export function readCode(m: Hl7Message, s: Span, intern: Interner): CodeInfo {
   let rateFromCode = 0;
   let local: string | undefined;
   if (isAlertSystem(system)) {
-    return { vendor, metric: undefined, mdc: 0, name: '', sentCode: 0, refid, mismatch: false, rateFromCode: 0, alertSystem: system };
+    return {
+      vendor,
+      metric: undefined,
+      mdc: 0,
+      name: '',
+      sentCode: 0,
+      refid,
+      mismatch: false,
+      rateFromCode: 0,
+      alertSystem: system,
+    };
   }
   if (system === 'MDC' || (system === '' && MDC_REFID.test(refid))) {
     code = readNumber(m.buf, component(m, s, 1));
@@ -71,7 +92,17 @@ export function readCode(m: Hl7Message, s: Span, intern: Interner): CodeInfo {
   if (local !== undefined) name = local;
   const sentCode = Number.isFinite(code) ? code : 0;
   const r = resolveMetric(sentCode, MDC_REFID.test(name) ? name : '');
-  return { vendor, metric: r.metric, mdc: r.mdc, name: r.name, sentCode, refid, mismatch: r.mismatch, rateFromCode, alertSystem: '' };
+  return {
+    vendor,
+    metric: r.metric,
+    mdc: r.mdc,
+    name: r.name,
+    sentCode,
+    refid,
+    mismatch: r.mismatch,
+    rateFromCode,
+    alertSystem: '',
+  };
 }
 
 /**
@@ -79,7 +110,10 @@ export function readCode(m: Hl7Message, s: Span, intern: Interner): CodeInfo {
  * contradicting number (131330 sent as MDC_PULS_OXIM_PLETH); a valid number unknown to the table
  * is kept with the sent reference id; a number outside the metric partitions is not trusted.
  */
-export function resolveMetric(code: number, refid: string): { metric: Metric | undefined; mdc: number; name: string; mismatch: boolean } {
+export function resolveMetric(
+  code: number,
+  refid: string,
+): { metric: Metric | undefined; mdc: number; name: string; mismatch: boolean } {
   const byRef = refid ? metricByRefId(refid) : undefined;
   const valid = isMetricCode(code);
   if (byRef) {
@@ -88,7 +122,8 @@ export function resolveMetric(code: number, refid: string): { metric: Metric | u
   }
   if (!valid) return { metric: undefined, mdc: 0, name: '', mismatch: false };
   const byCode = metricByMdc(code);
-  if (byCode) return { metric: byCode, mdc: code, name: byCode.refid, mismatch: refid !== '' && refid !== byCode.refid };
+  if (byCode)
+    return { metric: byCode, mdc: code, name: byCode.refid, mismatch: refid !== '' && refid !== byCode.refid };
   return { metric: undefined, mdc: code, name: refid, mismatch: false };
 }
 
@@ -141,8 +176,25 @@ export function readUnit(m: Hl7Message, s: Span, intern: Interner): UnitInfo {
   return unitInfo(vendor, readUnitText(c1) ?? (system === 'UCUM' && c2 ? readUnitText(c2) : undefined));
 }
 
-export const NO_UNIT: UnitInfo = Object.freeze({ vendor: '', reading: undefined, ucum: '', mdc: 0, mismatch: false, scale: 1 });
-export const NO_CODE: CodeInfo = Object.freeze({ vendor: '', metric: undefined, mdc: 0, name: '', sentCode: 0, refid: '', mismatch: false, rateFromCode: 0, alertSystem: '' });
+export const NO_UNIT: UnitInfo = Object.freeze({
+  vendor: '',
+  reading: undefined,
+  ucum: '',
+  mdc: 0,
+  mismatch: false,
+  scale: 1,
+});
+export const NO_CODE: CodeInfo = Object.freeze({
+  vendor: '',
+  metric: undefined,
+  mdc: 0,
+  name: '',
+  sentCode: 0,
+  refid: '',
+  mismatch: false,
+  rateFromCode: 0,
+  alertSystem: '',
+});
 
 /** Per-decoder caches of decoded OBX-3 codes and OBX-6 units, keyed by their bytes. */
 export function createCodeCaches(intern: Interner): { codes: SpanCache<CodeInfo>; units: SpanCache<UnitInfo> } {
@@ -172,10 +224,21 @@ const NO_RESULT = Object.freeze({ flags: Flag.FLAG_UNAVAILABLE, noValue: true })
 const WITHDRAWN = Object.freeze({ flags: Flag.FLAG_RETRACTED, noValue: true });
 const PROVISIONAL = Object.freeze({ flags: Flag.FLAG_EARLY_ESTIMATE, noValue: false });
 const RESULT_STATUS: Readonly<Record<string, { flags: number; noValue: boolean }>> = {
-  F: STATUS_VALID, C: STATUS_VALID, R: STATUS_VALID, U: STATUS_VALID, A: STATUS_VALID, B: STATUS_VALID, '': STATUS_VALID,
-  P: PROVISIONAL, S: PROVISIONAL,
-  X: NO_RESULT, N: NO_RESULT, I: NO_RESULT, O: NO_RESULT,
-  D: WITHDRAWN, W: WITHDRAWN,
+  F: STATUS_VALID,
+  C: STATUS_VALID,
+  R: STATUS_VALID,
+  U: STATUS_VALID,
+  A: STATUS_VALID,
+  B: STATUS_VALID,
+  '': STATUS_VALID,
+  P: PROVISIONAL,
+  S: PROVISIONAL,
+  X: NO_RESULT,
+  N: NO_RESULT,
+  I: NO_RESULT,
+  O: NO_RESULT,
+  D: WITHDRAWN,
+  W: WITHDRAWN,
 };
 
 /** OBX-8 abnormal flags (HL7 Table 0078) and Mindray's DEMO, as Flag bits. */
@@ -253,7 +316,8 @@ export function createTimeReader(): (m: Hl7Message, s: Span, defaultOffsetMin: n
     while (end > start && buf[end - 1] === 0x20) end--;
     const len = end - start;
     for (let w = 0; w < WAYS; w++) {
-      if (lens[w] === len && offs[w] === off && sameBytes(views[w] as DataView, 0, m.view, start, len)) return vals[w] as Hl7Time | null;
+      if (lens[w] === len && offs[w] === off && sameBytes(views[w] as DataView, 0, m.view, start, len))
+        return vals[w] as Hl7Time | null;
     }
     const w = next;
     next = (next + 1) % WAYS;

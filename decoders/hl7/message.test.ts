@@ -35,7 +35,9 @@ describe('HL7 message model', () => {
     expect(parser.delims.repetition).toBe('!'.charCodeAt(0));
     expect(readText(parser, part(parser.buf, parser.field(0, 3), parser.delims.repetition, 2))).toBe('D');
     expect(text(1, 3, 2)).toBe('X@y');
-    expect(readText(parser, part(parser.buf, component(parser, parser.field(1, 3), 2), parser.delims.subcomponent, 2))).toBe('y');
+    expect(
+      readText(parser, part(parser.buf, component(parser, parser.field(1, 3), 2), parser.delims.subcomponent, 2)),
+    ).toBe('y');
   });
 
   it('resolves every escape sequence (HL7 2.7)', () => {
@@ -45,7 +47,10 @@ describe('HL7 message model', () => {
   });
 
   it('decodes in the charset MSH-18 names', () => {
-    const latin = Buffer.concat([Buffer.from(`MSH|^~\\&|A${'|'.repeat(15)}8859/1\rOBX|1|ST|c||caf`), Buffer.from([0xe9])]);
+    const latin = Buffer.concat([
+      Buffer.from(`MSH|^~\\&|A${'|'.repeat(15)}8859/1\rOBX|1|ST|c||caf`),
+      Buffer.from([0xe9]),
+    ]);
     parse(latin);
     expect(parser.charset).toBe('latin1');
     expect(text(1, 5)).toBe('café');
@@ -77,7 +82,16 @@ describe('HL7 message model', () => {
   });
 
   it('reads NM values without strings, exactly as decimal text', () => {
-    const cases: [string, number][] = [['97', 97], ['-0.5', -0.5], ['+12.25', 12.25], [' 1.76 ', 1.76], ['0.001221', 0.001221], ['35.1', 35.1], ['.5', 0.5], ['7.', 7]];
+    const cases: [string, number][] = [
+      ['97', 97],
+      ['-0.5', -0.5],
+      ['+12.25', 12.25],
+      [' 1.76 ', 1.76],
+      ['0.001221', 0.001221],
+      ['35.1', 35.1],
+      ['.5', 0.5],
+      ['7.', 7],
+    ];
     for (const [s, v] of cases) {
       parse(`MSH|^~\\&|A\rOBX|1|NM|c||${s}`);
       expect(readNumber(parser.buf, parser.field(1, 5)), s).toBe(v);
@@ -101,28 +115,36 @@ describe('HL7 message model', () => {
 describe('HL7 model against @medplum/core', () => {
   const value = fc.stringMatching(/^[A-Za-z0-9 .:-]{0,8}$/);
   const fieldArb = fc.array(fc.array(value, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 });
-  const segArb = fc.tuple(fc.constantFrom('PID', 'PV1', 'OBR', 'OBX', 'NTE'), fc.array(fieldArb, { minLength: 1, maxLength: 8 }));
+  const segArb = fc.tuple(
+    fc.constantFrom('PID', 'PV1', 'OBR', 'OBX', 'NTE'),
+    fc.array(fieldArb, { minLength: 1, maxLength: 8 }),
+  );
   it('agrees on every field and component', () => {
     fc.assert(
-      fc.property(fc.array(segArb, { minLength: 1, maxLength: 6 }), fc.constantFrom('\r', '\n', '\r\n'), (segs, eol) => {
-        const lines = ['MSH|^~\\&|APP|FAC|||20260101||ORU^R01^ORU_R01|C1|P|2.6'];
-        for (const [id, fields] of segs) lines.push([id, ...fields.map((reps) => reps.map((comps) => comps.join('^')).join('~'))].join('|'));
-        const wire = lines.join(eol);
-        parse(wire);
-        const theirs = MedplumMessage.parse(wire.replace(/\r\n|\n/g, '\r'));
-        expect(parser.segmentCount).toBe(theirs.segments.length);
-        segs.forEach(([id, fields], i) => {
-          const seg = i + 1;
-          expect(parser.segmentId(seg)).toBe(id);
-          const their = theirs.segments[seg];
-          fields.forEach((reps, f) => {
-            const n = f + 1;
-            expect(text(seg, n)).toBe(their?.getField(n)?.toString() ?? '');
-            const first = reps[0] ?? [];
-            first.forEach((_c, k) => expect(text(seg, n, k + 1)).toBe(their?.getComponent(n, k + 1) ?? ''));
+      fc.property(
+        fc.array(segArb, { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('\r', '\n', '\r\n'),
+        (segs, eol) => {
+          const lines = ['MSH|^~\\&|APP|FAC|||20260101||ORU^R01^ORU_R01|C1|P|2.6'];
+          for (const [id, fields] of segs)
+            lines.push([id, ...fields.map((reps) => reps.map((comps) => comps.join('^')).join('~'))].join('|'));
+          const wire = lines.join(eol);
+          parse(wire);
+          const theirs = MedplumMessage.parse(wire.replace(/\r\n|\n/g, '\r'));
+          expect(parser.segmentCount).toBe(theirs.segments.length);
+          segs.forEach(([id, fields], i) => {
+            const seg = i + 1;
+            expect(parser.segmentId(seg)).toBe(id);
+            const their = theirs.segments[seg];
+            fields.forEach((reps, f) => {
+              const n = f + 1;
+              expect(text(seg, n)).toBe(their?.getField(n)?.toString() ?? '');
+              const first = reps[0] ?? [];
+              first.forEach((_c, k) => expect(text(seg, n, k + 1)).toBe(their?.getComponent(n, k + 1) ?? ''));
+            });
           });
-        });
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -176,7 +176,12 @@ export function createHl7Parser(): Hl7Parser {
     charset = 'utf8';
     const msh18 = field(0, 18);
     // HL7 Table 0211: ISO IR100 / 8859/1 is Latin-1; ASCII is its subset. UTF-8 as "UNICODE UTF-8".
-    if (msh18 >= 0 && (asciiEqualsUpper(b, msh18, '8859/1') || asciiEqualsUpper(b, msh18, 'ISO IR100') || asciiEqualsUpper(b, msh18, 'ASCII'))) {
+    if (
+      msh18 >= 0 &&
+      (asciiEqualsUpper(b, msh18, '8859/1') ||
+        asciiEqualsUpper(b, msh18, 'ISO IR100') ||
+        asciiEqualsUpper(b, msh18, 'ASCII'))
+    ) {
       charset = 'latin1';
     }
     (self as { charset: Charset }).charset = charset;

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Flag } from '../../proto/index.js';
 import { createHl7Decoder } from './decoder.js';
 
-
 import { buildPcd01 } from '../../simulators/hl7-monitor.js';
 
 const ctx = { gatewayTimeUs: 1_700_000_000_000_000 };
@@ -30,7 +29,14 @@ describe('PCD-01 decoder', () => {
     expect(v.bed).toBe('ICU-7');
     expect(v.controlId).toBe('C42');
     const [spo2, hr, unmapped] = v.observations;
-    expect(spo2).toMatchObject({ mdc: 150456, refid: 'MDC_PULS_OXIM_SAT_O2', number: 97, unit: '%', unitMdc: 262688, flags: Flag.FLAG_DEMO });
+    expect(spo2).toMatchObject({
+      mdc: 150456,
+      refid: 'MDC_PULS_OXIM_SAT_O2',
+      number: 97,
+      unit: '%',
+      unitMdc: 262688,
+      flags: Flag.FLAG_DEMO,
+    });
     // OBX-14 07:59:59 at +07:00 = 00:59:59 UTC.
     expect(spo2?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 0, 59, 59) * 1000);
     expect(spo2?.time?.gatewayTimeUs).toBe(ctx.gatewayTimeUs);
@@ -38,14 +44,28 @@ describe('PCD-01 decoder', () => {
     // No OBX-14: MSH-7 08:00:00 +07:00.
     expect(hr?.time?.deviceTimeUs).toBe(Date.UTC(2026, 10, 23, 1, 0, 0) * 1000);
     // A local code is not guessed at; its unit is valid UCUM (millimole, UCUM §4.3) and kept as sent.
-    expect(unmapped).toMatchObject({ mdc: 0, refid: '', vendorCode: '999^VENDOR_THING^99X', unit: 'mmol', vendorUnit: 'mmol', flags: Flag.FLAG_UNMAPPED });
+    expect(unmapped).toMatchObject({
+      mdc: 0,
+      refid: '',
+      vendorCode: '999^VENDOR_THING^99X',
+      unit: 'mmol',
+      vendorUnit: 'mmol',
+      flags: Flag.FLAG_UNMAPPED,
+    });
     expect(v.observations).toHaveLength(3);
     expect(v.warnings.map((w) => w.code)).toEqual(['VW_ERR_HL7_BAD_VALUE']);
   });
 
   it('decodes what the simulator sends', () => {
-    const msg = buildPcd01({ eui64: '02565700000000AA', model: 'SIM', bed: 'Bed 3' }, { hr: 72, spo2: 98, rr: 14, pulse: 71 }, {
-      controlId: 'X1', timeUs: Date.UTC(2026, 0, 2, 3, 4, 5, 678) * 1000, utcOffsetMin: 420 });
+    const msg = buildPcd01(
+      { eui64: '02565700000000AA', model: 'SIM', bed: 'Bed 3' },
+      { hr: 72, spo2: 98, rr: 14, pulse: 71 },
+      {
+        controlId: 'X1',
+        timeUs: Date.UTC(2026, 0, 2, 3, 4, 5, 678) * 1000,
+        utcOffsetMin: 420,
+      },
+    );
     const r = decodePcd01Minimal(Buffer.from(msg), ctx);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -73,11 +93,16 @@ describe('PCD-01 decoder', () => {
 
 describe('PCD-01 waveform arrays', () => {
   const wave = (values: string) =>
-    createHl7Decoder().decode(Buffer.from([
-      'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
-      `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
-      'OBX|2|NM|0^MDC_ATTR_SAMP_RATE^MDC|1.1.1.131330.1|500|264608^MDC_DIM_PER_SEC^MDC|||||R',
-    ].join('\r')), ctx);
+    createHl7Decoder().decode(
+      Buffer.from(
+        [
+          'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
+          `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
+          'OBX|2|NM|0^MDC_ATTR_SAMP_RATE^MDC|1.1.1.131330.1|500|264608^MDC_DIM_PER_SEC^MDC|||||R',
+        ].join('\r'),
+      ),
+      ctx,
+    );
 
   it('reads integers, negatives and decimals (brought to one decimal scale)', () => {
     const ints = wave('1^-2^30000');
@@ -90,10 +115,13 @@ describe('PCD-01 waveform arrays', () => {
   it('reads arrays whose length changes from message to message on one link, and "-0" as 0', () => {
     // The fast path makes each row's array as long as it was in the previous message.
     const dec = createHl7Decoder();
-    const msg = (values: string) => Buffer.from([
-      'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
-      `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
-    ].join('\r'));
+    const msg = (values: string) =>
+      Buffer.from(
+        [
+          'MSH|^~\\&|M^0123456789ABCDEF^EUI-64||||20260101000000+0000||ORU^R01|W|P|2.6',
+          `OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.1.1.131330|${values}|266418^MDC_DIM_MILLI_VOLT^MDC|||||R`,
+        ].join('\r'),
+      );
     for (const arr of [[1, 2, 3], [4, 5, 6, 7, 8], [9], [-0, 10, -11], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]) {
       const r = dec.decode(msg(arr.map((v) => (Object.is(v, -0) ? '-0' : String(v))).join('^')), ctx);
       const samples = r.ok ? r.value.waves[0]?.samples : undefined;
@@ -108,7 +136,10 @@ describe('PCD-01 waveform arrays', () => {
       expect(r.ok, bad).toBe(true);
       if (!r.ok) continue;
       expect(r.value.waves, bad).toEqual([]);
-      expect(r.value.warnings.map((w) => w.code), bad).toEqual(['VW_ERR_HL7_BAD_VALUE']);
+      expect(
+        r.value.warnings.map((w) => w.code),
+        bad,
+      ).toEqual(['VW_ERR_HL7_BAD_VALUE']);
     }
   });
 });

@@ -1,14 +1,43 @@
 // IHE PCD-01 (DEC) ORU^R01 — and its HL7 2.4 waveform sibling ORU^W01 — to Observations and
 // WaveformChunks (IHE PCD TF-2 B.8, WCM for waveforms). Per-link state: waveform sample
 // counters, so first_sample runs on across messages.
-import { AlarmKind, AlarmPriority, Flag, GapReason, Kind, type IAlarm, type IGap, type IObservation, type ITiming, type IWaveformChunk } from '../../proto/index.js';
+import {
+  AlarmKind,
+  AlarmPriority,
+  Flag,
+  GapReason,
+  Kind,
+  type IAlarm,
+  type IGap,
+  type IObservation,
+  type ITiming,
+  type IWaveformChunk,
+} from '../../proto/index.js';
 import { alertMeaning } from '../vendor-maps/index.js';
 import { PRE_ENCODED, preEncodeStatic } from '../../proto/encode-batch.js';
 import { decodeError, type DecodeError } from '../errors.js';
 import type { DecodeContext } from '../decoded.js';
-import { component, isEmpty, makeSpan, sameBytes, spanEnd, spanEquals, spanStart, viewOf, type Hl7Message, type Span } from './message.js';
+import {
+  component,
+  isEmpty,
+  makeSpan,
+  sameBytes,
+  spanEnd,
+  spanEquals,
+  spanStart,
+  viewOf,
+  type Hl7Message,
+  type Span,
+} from './message.js';
 import { readNumber, readText, type Interner, type SpanCache } from './text.js';
-import { readAbnormalFlags, readEquipment, resultStatus, type CodeInfo, type UnitInfo, type createTimeReader } from './fields.js';
+import {
+  readAbnormalFlags,
+  readEquipment,
+  resultStatus,
+  type CodeInfo,
+  type UnitInfo,
+  type createTimeReader,
+} from './fields.js';
 import { convert, fitUnit, type Conversion, type FittedUnit } from '../units/units.js';
 
 const NOT_NUMERIC: FittedUnit = Object.freeze({ ucum: '', mdc: 0, flags: 0 });
@@ -197,7 +226,11 @@ export function decodePcd01Body(c: MessageContext, msgTimeUs: number, msgOffset:
       obs.flags = (obs.flags ?? 0) | Flag.FLAG_UNAVAILABLE;
     } else if (row.type === ROW_CODED) {
       const n = readNumber(m.buf, component(m, value, 1));
-      obs.code = { mdc: Number.isFinite(n) ? n : 0, refid: intern.get(m, component(m, value, 2)), text: readText(m, component(m, value, 1)) };
+      obs.code = {
+        mdc: Number.isFinite(n) ? n : 0,
+        refid: intern.get(m, component(m, value, 2)),
+        text: readText(m, component(m, value, 1)),
+      };
     } else {
       const text = readText(m, value);
       if (/^MDC_[A-Z0-9_]+$/.test(text)) obs.code = { mdc: 0, refid: text, text };
@@ -234,8 +267,17 @@ function alertRowAlarm(c: MessageContext, code: CodeInfo, row: RowInfo, time: IT
   return a;
 }
 
-const ALERT_PRIORITY = { high: AlarmPriority.ALARM_PRIORITY_HIGH, medium: AlarmPriority.ALARM_PRIORITY_MEDIUM, low: AlarmPriority.ALARM_PRIORITY_LOW, none: AlarmPriority.ALARM_PRIORITY_NONE } as const;
-const ALERT_KIND = { physiological: AlarmKind.ALARM_KIND_PHYSIOLOGICAL, technical: AlarmKind.ALARM_KIND_TECHNICAL, advisory: AlarmKind.ALARM_KIND_ADVISORY } as const;
+const ALERT_PRIORITY = {
+  high: AlarmPriority.ALARM_PRIORITY_HIGH,
+  medium: AlarmPriority.ALARM_PRIORITY_MEDIUM,
+  low: AlarmPriority.ALARM_PRIORITY_LOW,
+  none: AlarmPriority.ALARM_PRIORITY_NONE,
+} as const;
+const ALERT_KIND = {
+  physiological: AlarmKind.ALARM_KIND_PHYSIOLOGICAL,
+  technical: AlarmKind.ALARM_KIND_TECHNICAL,
+  advisory: AlarmKind.ALARM_KIND_ADVISORY,
+} as const;
 
 /** `a` names a part of `parent` ("1.7.6.131330.1" of "1.7.6.131330"), without building "parent.". */
 function isChildOf(a: string, parent: string): boolean {
@@ -287,7 +329,14 @@ function waveState(c: MessageContext, chunk: IWaveformChunk): WaveState {
  * Its times are on the gateway clock, estimated by taking the frame's receive time as the end
  * of its window (`windowEndUs`); the sample indices are exact.
  */
-function skippedGap(c: MessageContext, chunk: IWaveformChunk, st: WaveState, missing: number, startUs: number, windowEndUs: number): IGap {
+function skippedGap(
+  c: MessageContext,
+  chunk: IWaveformChunk,
+  st: WaveState,
+  missing: number,
+  startUs: number,
+  windowEndUs: number,
+): IGap {
   const toGateway = c.ctx.gatewayTimeUs - windowEndUs;
   return {
     kind: Kind.KIND_WAVE,
@@ -317,7 +366,9 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   // Philips splits long arrays with a stray field separator in the value (hl7-samples SOURCES);
   // a strict reader takes OBX-5 as sent and rejects what does not parse.
   if (isEmpty(w.values)) {
-    out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: empty waveform array`));
+    out.warnings.push(
+      decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: empty waveform array`),
+    );
     return;
   }
   // One pass over the bytes: each sample's digits become an integer mantissa and a count of
@@ -365,7 +416,9 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
       }
     }
     if (!saw || bad || dec > 9 || mant > 2147483647) {
-      out.warnings.push(decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: sample ${n + 1} is not a number`));
+      out.warnings.push(
+        decodeError('VW_ERR_HL7_BAD_VALUE', `${w.chunk.refid || w.chunk.vendorCode}: sample ${n + 1} is not a number`),
+      );
       return;
     }
     c.mantissas[n] = neg ? -mant : mant;
@@ -378,7 +431,8 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
     samples = new Array<number>(n);
     const mant = c.mantissas;
     for (let k = 0; k < n; k++) samples[k] = mant[k] as number;
-    if (maxDec > 0) for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
+    if (maxDec > 0)
+      for (let k = 0; k < n; k++) samples[k] = (samples[k] as number) * 10 ** (maxDec - (c.decimals[k] as number));
   }
   w.row.sampleCount = n;
   const mul = 10 ** maxDec;
@@ -407,7 +461,16 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   if (rate && st.nextStartUs && w.startUs - st.nextStartUs > 1000) {
     const missing = Math.round(((w.startUs - st.nextStartUs) / 1e6) * rate);
     if (missing > 0) {
-      out.gaps.push(skippedGap(c, chunk, st, missing, w.startUs, w.endUs > w.startUs ? w.endUs : w.startUs + Math.round((n / rate) * 1e6)));
+      out.gaps.push(
+        skippedGap(
+          c,
+          chunk,
+          st,
+          missing,
+          w.startUs,
+          w.endUs > w.startUs ? w.endUs : w.startUs + Math.round((n / rate) * 1e6),
+        ),
+      );
       st.next += missing;
     }
   }
@@ -417,7 +480,6 @@ function finishWave(c: MessageContext, w: PendingWave, out: Pcd01Result): void {
   if (chunk.time) chunk.time.deviceTimeUs = w.startUs;
   out.waves.push(chunk);
 }
-
 
 const ROW_HEADER = 0;
 const ROW_NUMERIC = 1;
@@ -550,10 +612,15 @@ function rowInfo(c: MessageContext, seg: number, slot: number): RowInfo {
   const f7 = m.field(seg, 7);
   const info: RowInfo = {
     seg,
-    type: isEmpty(type) ? ROW_HEADER
-      : isNumeric ? ROW_NUMERIC
-        : spanEquals(buf, type, 'NA') || spanEquals(buf, type, 'NR') ? ROW_WAVE
-          : spanEquals(buf, type, 'CWE') || spanEquals(buf, type, 'CE') || spanEquals(buf, type, 'CNE') ? ROW_CODED : ROW_TEXT,
+    type: isEmpty(type)
+      ? ROW_HEADER
+      : isNumeric
+        ? ROW_NUMERIC
+        : spanEquals(buf, type, 'NA') || spanEquals(buf, type, 'NR')
+          ? ROW_WAVE
+          : spanEquals(buf, type, 'CWE') || spanEquals(buf, type, 'CE') || spanEquals(buf, type, 'CNE')
+            ? ROW_CODED
+            : ROW_TEXT,
     code,
     containment: c.intern.get(m, m.field(seg, 4), slot + 1),
     unit,

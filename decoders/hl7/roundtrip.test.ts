@@ -17,21 +17,41 @@ const numericMetrics = [
 const numericArb = fc.record({
   which: fc.integer({ min: 0, max: numericMetrics.length - 1 }),
   // Up to three decimals, as monitors send; the sign never reaches the sentinels (-999, -99.9).
-  value: fc.oneof(fc.integer({ min: -500, max: 5000 }).map((n) => n / 10), fc.integer({ min: 0, max: 300 }), fc.constant(null)),
+  value: fc.oneof(
+    fc.integer({ min: -500, max: 5000 }).map((n) => n / 10),
+    fc.integer({ min: 0, max: 300 }),
+    fc.constant(null),
+  ),
   demo: fc.boolean(),
 });
 
 describe('PCD-01 encode/decode round trip', () => {
   it('numerics keep code, unit, value, DEMO and time', () => {
     fc.assert(
-      fc.property(fc.array(numericArb, { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 2_000_000_000 }), fc.integer({ min: -720, max: 840 }),
+      fc.property(
+        fc.array(numericArb, { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 0, max: 2_000_000_000 }),
+        fc.integer({ min: -720, max: 840 }),
         (rows, sec, off) => {
           const timeUs = sec * 1_000_000 + 123_000;
           const numerics: EncodeNumeric[] = rows.map((r) => {
             const [m, u] = numericMetrics[r.which]!;
-            return { mdc: m.mdc, refid: m.refid, value: r.value, unitMdc: u.mdc, unitRefid: u.refid, flags: r.demo ? ['DEMO'] : [] };
+            return {
+              mdc: m.mdc,
+              refid: m.refid,
+              value: r.value,
+              unitMdc: u.mdc,
+              unitRefid: u.refid,
+              flags: r.demo ? ['DEMO'] : [],
+            };
           });
-          const msg = encodePcd01({ controlId: 'RT', timeUs, utcOffsetMin: off, device: { eui64: '0256570000000001', model: 'M|x^y' }, numerics });
+          const msg = encodePcd01({
+            controlId: 'RT',
+            timeUs,
+            utcOffsetMin: off,
+            device: { eui64: '0256570000000001', model: 'M|x^y' },
+            numerics,
+          });
           const r = createHl7Decoder().decode(Buffer.from(msg), { gatewayTimeUs: 1 });
           expect(r.ok).toBe(true);
           if (!r.ok) return;
@@ -49,23 +69,38 @@ describe('PCD-01 encode/decode round trip', () => {
             if (row.value === null) expect((o.flags ?? 0) & Flag.FLAG_UNAVAILABLE).toBeTruthy();
             else expect(o.number).toBe(row.value);
           });
-        }),
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('waves keep samples, rate, resolution, invalid marker, and run on across messages', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: -32768, max: 32767 }), { minLength: 1, maxLength: 600 }), fc.constantFrom(62.5, 125, 250, 500),
+      fc.property(
+        fc.array(fc.integer({ min: -32768, max: 32767 }), { minLength: 1, maxLength: 600 }),
+        fc.constantFrom(62.5, 125, 250, 500),
         (samples, rate) => {
           const dec = createHl7Decoder();
           let start = 1_700_000_000_000_000;
           let expectedFirst = 0;
           for (let k = 0; k < 3; k++) {
             const msg = encodePcd01({
-              controlId: `W${k}`, timeUs: start,
-              waves: [{ mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', containment: '1.1.1.131330', samples, rateHz: rate, resolution: 0.001221,
-                unitMdc: 266418, unitRefid: 'MDC_DIM_MILLI_VOLT', invalid: 32767 }],
+              controlId: `W${k}`,
+              timeUs: start,
+              waves: [
+                {
+                  mdc: 131330,
+                  refid: 'MDC_ECG_ELEC_POTL_II',
+                  containment: '1.1.1.131330',
+                  samples,
+                  rateHz: rate,
+                  resolution: 0.001221,
+                  unitMdc: 266418,
+                  unitRefid: 'MDC_DIM_MILLI_VOLT',
+                  invalid: 32767,
+                },
+              ],
             });
             const r = dec.decode(Buffer.from(msg), { gatewayTimeUs: 1 });
             expect(r.ok).toBe(true);
@@ -80,7 +115,8 @@ describe('PCD-01 encode/decode round trip', () => {
             expectedFirst += samples.length;
             start += Math.round((samples.length / rate) * 1e6);
           }
-        }),
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { records } from './test-messages.js';
 
-const spo2 = (value: string, status: string, obx8 = '') => `OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|${value}|262688^MDC_DIM_PERCENT^MDC||${obx8}|||${status}`;
+const spo2 = (value: string, status: string, obx8 = '') =>
+  `OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|${value}|262688^MDC_DIM_PERCENT^MDC||${obx8}|||${status}`;
 
 describe('OBX-11 result status', () => {
   it('F, R and C are valid values', () => {
@@ -26,7 +27,8 @@ describe('OBX-11 result status', () => {
 
   it('N (not asked) is unavailable; D (delete) and W (wrong) are retracted, value unset', () => {
     expect(records([spo2('97', 'N')])[0]).toMatchObject({ value: null, flags: ['unavailable'] });
-    for (const s of ['D', 'W']) expect(records([spo2('97', s)])[0], s).toMatchObject({ value: null, flags: ['retracted'] });
+    for (const s of ['D', 'W'])
+      expect(records([spo2('97', s)])[0], s).toMatchObject({ value: null, flags: ['retracted'] });
   });
 
   it('the status applies to enumerations too', () => {
@@ -44,7 +46,10 @@ describe('MSH-11 processing id and OBX-8 modes on every record kind', () => {
     'OBX|1|ST|196648^MDC_EVT_HI^MDC|1.3.1.150456.1|SpO2 high|||H~PM~SP|||R',
     'OBX|2|ST|68481^MDC_ATTR_EVENT_PHASE^MDC|1.3.1.150456.3|start||||||R',
   ];
-  const acm = { type: 'ORU^R40^ORU_R40', obr: 'OBR|1||77^MON^0123456789ABCDEF^EUI-64|196616^MDC_EVT_ALARM^MDC|||20260301100000+0700' };
+  const acm = {
+    type: 'ORU^R40^ORU_R40',
+    obr: 'OBR|1||77^MON^0123456789ABCDEF^EUI-64|196616^MDC_EVT_ALARM^MDC|||20260301100000+0700',
+  };
 
   it('T (training) and D (debugging) mark observations, waves and alarms as test data; P does not', () => {
     for (const pid of ['T', 'D']) {
@@ -63,7 +68,10 @@ describe('MSH-11 processing id and OBX-8 modes on every record kind', () => {
   });
 
   it('OBX-8 DEMO on a waveform row marks its chunk', () => {
-    const [w] = records(['OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.7.6.131330|1^2^3|266418^MDC_DIM_MILLI_VOLT^MDC||DEMO|||R', wave[1] as string]);
+    const [w] = records([
+      'OBX|1|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.7.6.131330|1^2^3|266418^MDC_DIM_MILLI_VOLT^MDC||DEMO|||R',
+      wave[1] as string,
+    ]);
     expect(w?.['flags']).toEqual(['demo']);
   });
 });

@@ -13,13 +13,15 @@ export interface MessageOptions {
 }
 
 export function message(obx: string[], o: MessageOptions = {}): Buffer {
-  return Buffer.from([
-    `MSH|^~\\&|MON^0123456789ABCDEF^EUI-64|WARD|||20260301100000+0700||${o.type ?? 'ORU^R01^ORU_R01'}|MSG1|${o.processingId ?? 'P'}|2.6|||AL|NE`,
-    ...(o.extra ?? []),
-    'PID|||^^^H^PI||^^^^^^L',
-    o.obr ?? 'OBR|1||1^MON^0123456789ABCDEF^EUI-64|182777000^monitoring of patient^SCT|||20260301100000+0700',
-    ...obx,
-  ].join('\r'));
+  return Buffer.from(
+    [
+      `MSH|^~\\&|MON^0123456789ABCDEF^EUI-64|WARD|||20260301100000+0700||${o.type ?? 'ORU^R01^ORU_R01'}|MSG1|${o.processingId ?? 'P'}|2.6|||AL|NE`,
+      ...(o.extra ?? []),
+      'PID|||^^^H^PI||^^^^^^L',
+      o.obr ?? 'OBR|1||1^MON^0123456789ABCDEF^EUI-64|182777000^monitoring of patient^SCT|||20260301100000+0700',
+      ...obx,
+    ].join('\r'),
+  );
 }
 
 export const CTX = { gatewayTimeUs: 1_772_334_000_000_000, defaultUtcOffsetMin: 0 };

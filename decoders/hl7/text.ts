@@ -39,13 +39,28 @@ function unescape(m: Hl7Message, start: number, end: number): string {
     const body = buf.toString('latin1', i + 1, close);
     let bytes: number[] | null = null;
     switch (body) {
-      case 'F': bytes = [d.field]; break;
-      case 'S': bytes = [d.component]; break;
-      case 'T': bytes = d.subcomponent >= 0 ? [d.subcomponent] : null; break;
-      case 'R': bytes = [d.repetition]; break;
-      case 'E': bytes = [d.escape]; break;
-      case 'H': case 'N': bytes = []; break;
-      case '.br': bytes = [0x0a]; break;
+      case 'F':
+        bytes = [d.field];
+        break;
+      case 'S':
+        bytes = [d.component];
+        break;
+      case 'T':
+        bytes = d.subcomponent >= 0 ? [d.subcomponent] : null;
+        break;
+      case 'R':
+        bytes = [d.repetition];
+        break;
+      case 'E':
+        bytes = [d.escape];
+        break;
+      case 'H':
+      case 'N':
+        bytes = [];
+        break;
+      case '.br':
+        bytes = [0x0a];
+        break;
       default:
         if (/^X([0-9A-Fa-f]{2})+$/.test(body)) {
           bytes = [];

@@ -9,7 +9,10 @@ describe('HL7 DTM', () => {
   });
 
   it('reads reduced precision and applies the default offset when none is sent', () => {
-    expect(parseHl7Time('202611231405', 60)).toEqual({ us: Date.UTC(2026, 10, 23, 13, 5) * 1000, offsetMin: undefined });
+    expect(parseHl7Time('202611231405', 60)).toEqual({
+      us: Date.UTC(2026, 10, 23, 13, 5) * 1000,
+      offsetMin: undefined,
+    });
     expect(parseHl7Time('2026')?.us).toBe(Date.UTC(2026, 0, 1) * 1000);
   });
 
@@ -19,7 +22,15 @@ describe('HL7 DTM', () => {
   });
 
   it('refuses impossible dates instead of shifting them', () => {
-    for (const s of ['20260231120000', '20261301', '20261123250000', 'abc', '', '2026112314050', '20261123140509+9900']) {
+    for (const s of [
+      '20260231120000',
+      '20261301',
+      '20261123250000',
+      'abc',
+      '',
+      '2026112314050',
+      '20261123140509+9900',
+    ]) {
       expect(parseHl7Time(s), s).toBeNull();
     }
   });

@@ -7,13 +7,20 @@ import { decode, message, records } from './test-messages.js';
 import { ucumCalls } from '../units/ucum.js';
 
 const TEMP = '150344^MDC_TEMP^MDC';
-const obx = (code: string, value: string, unit: string, status = 'R') => `OBX|1|NM|${code}|1.13.1.150344|${value}|${unit}|||||${status}`;
+const obx = (code: string, value: string, unit: string, status = 'R') =>
+  `OBX|1|NM|${code}|1.13.1.150344|${value}|${unit}|||||${status}`;
 
 describe('PCD-01 units (UCUM)', () => {
   it('a temperature in [degF] (UCUM) leaves in Cel, derived, with the sent value and unit kept', () => {
     const [r] = records([obx(TEMP, '98.6', '[degF]^[degF]^UCUM')]);
     // (98.6 - 32) * 5/9 = 37 exactly.
-    expect(r).toMatchObject({ refid: 'MDC_TEMP', value: 37, unit: 'Cel', sentValue: 98.6, vendorUnit: '[degF]^[degF]^UCUM' });
+    expect(r).toMatchObject({
+      refid: 'MDC_TEMP',
+      value: 37,
+      unit: 'Cel',
+      sentValue: 98.6,
+      vendorUnit: '[degF]^[degF]^UCUM',
+    });
     expect(r?.['flags']).toEqual(['derived']);
   });
 
@@ -25,7 +32,12 @@ describe('PCD-01 units (UCUM)', () => {
   });
 
   it('K is converted exactly (310.15 K = 37 Cel); Cel is kept as sent, not derived', () => {
-    expect(records([obx(TEMP, '310.15', 'K^K^UCUM')])[0]).toMatchObject({ value: 37, unit: 'Cel', sentValue: 310.15, flags: ['derived'] });
+    expect(records([obx(TEMP, '310.15', 'K^K^UCUM')])[0]).toMatchObject({
+      value: 37,
+      unit: 'Cel',
+      sentValue: 310.15,
+      flags: ['derived'],
+    });
     const [c] = records([obx(TEMP, '36.9', '268192^MDC_DIM_DEGC^MDC')]);
     expect(c).toMatchObject({ value: 36.9, unit: 'Cel' });
     expect(c?.['sentValue']).toBeUndefined();
@@ -46,13 +58,17 @@ describe('PCD-01 units (UCUM)', () => {
   });
 
   it('SpO2 sent in /min (valid UCUM of the wrong dimension) keeps its unit and is flagged', () => {
-    const [r] = records(['OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|97|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R']);
+    const [r] = records([
+      'OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|97|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R',
+    ]);
     expect(r).toMatchObject({ value: 97, unit: '/min' });
     expect(r?.['flags']).toEqual(['questionable', 'unit-unknown']);
   });
 
   it('kPa for a blood pressure is a pressure: kept as sent, never converted to mm[Hg]', () => {
-    const [r] = records(['OBX|1|NM|150301^MDC_PRESS_CUFF_SYS^MDC|1.1.9.150301|16.0|265987^MDC_DIM_KILO_PASCAL^MDC|||||R']);
+    const [r] = records([
+      'OBX|1|NM|150301^MDC_PRESS_CUFF_SYS^MDC|1.1.9.150301|16.0|265987^MDC_DIM_KILO_PASCAL^MDC|||||R',
+    ]);
     expect(r).toMatchObject({ value: 16, unit: 'kPa' });
     expect(r?.['flags']).toEqual([]);
   });
@@ -77,11 +93,12 @@ describe('PCD-01 units (UCUM)', () => {
 describe('unit resolution cost', () => {
   it('runs once per distinct OBX-6 and row, never per message: 200 more messages make no UCUM call', () => {
     const dec = createHl7Decoder();
-    const msg = (v: number) => message([
-      `OBX|1|NM|150344^MDC_TEMP^MDC|1.13.1.150344|${v}|[degF]^[degF]^UCUM|||||R`,
-      `OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|${90 + (v % 10)}|262688^MDC_DIM_PERCENT^MDC|||||R`,
-      `OBX|3|NM|147842^MDC_ECG_HEART_RATE^MDC|1.7.4.147842|${60 + (v % 30)}|bpm|||||R`,
-    ]);
+    const msg = (v: number) =>
+      message([
+        `OBX|1|NM|150344^MDC_TEMP^MDC|1.13.1.150344|${v}|[degF]^[degF]^UCUM|||||R`,
+        `OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|${90 + (v % 10)}|262688^MDC_DIM_PERCENT^MDC|||||R`,
+        `OBX|3|NM|147842^MDC_ECG_HEART_RATE^MDC|1.7.4.147842|${60 + (v % 30)}|bpm|||||R`,
+      ]);
     decode(msg(98.6), dec);
     const before = ucumCalls();
     for (let i = 0; i < 200; i++) expect(decode(msg(97 + i / 10), dec).observations).toHaveLength(3);

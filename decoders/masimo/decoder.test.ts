@@ -9,7 +9,8 @@ import { encodeMasimoLine, type MasimoLine } from './encode.js';
 import { detectMasimo, masimoProtocol } from './index.js';
 
 // The MD PnP Radical-7 example line (mdpnp/mdpnp other/pox_rad/src/poxrad_discrete.h).
-const EXAMPLE = '12/01/05 11:56:29 SN=0123456789 SPO2=098% BPM=240 PI=20.00% SPCO=01.0% SPMET=00.5% DESAT=01 PIDELTA=-02 PVI=027 ALARM=0000 EXC=000820';
+const EXAMPLE =
+  '12/01/05 11:56:29 SN=0123456789 SPO2=098% BPM=240 PI=20.00% SPCO=01.0% SPMET=00.5% DESAT=01 PIDELTA=-02 PVI=027 ALARM=0000 EXC=000820';
 
 function decode(line: string, offsetMin = 0): Decoded {
   const r = decodeMasimoLine(Buffer.from(line, 'latin1'), { gatewayTimeUs: 5, defaultUtcOffsetMin: offsetMin });
@@ -32,23 +33,38 @@ describe('Masimo Radical-7 line decoder', () => {
     const d = decode(EXAMPLE, 60);
     expect(d.device).toBe('0123456789');
     expect(d.observations.map((o) => [o.vendorCode, o.number, o.unit, o.vendorUnit, o.mdc])).toEqual([
-      ['SPO2', 98, '%', '%', 150456], ['BPM', 240, '/min', '', 149530], ['PI', 20, '%', '%', 150448],
-      ['SPCO', 1, '%', '%', 0], ['SPMET', 0.5, '%', '%', 0], ['DESAT', 1, '1', '', 0],
-      ['PIDELTA', -2, '%', '', 0], ['PVI', 27, '%', '', 0],
+      ['SPO2', 98, '%', '%', 150456],
+      ['BPM', 240, '/min', '', 149530],
+      ['PI', 20, '%', '%', 150448],
+      ['SPCO', 1, '%', '%', 0],
+      ['SPMET', 0.5, '%', '%', 0],
+      ['DESAT', 1, '1', '', 0],
+      ['PIDELTA', -2, '%', '', 0],
+      ['PVI', 27, '%', '', 0],
     ]);
     // EXC 0x800 (SET) is informational; 0x020 is "sensor off".
     expect(d.observations[0]?.flags).toBe(Flag.FLAG_SENSOR_OFF);
     expect(d.observations[3]?.flags).toBe(Flag.FLAG_SENSOR_OFF | Flag.FLAG_UNMAPPED);
     // 2005-12-01 11:56:29 local at UTC+1 is 10:56:29 UTC.
-    expect(d.observations[0]?.time).toEqual({ gatewayTimeUs: 5, deviceTimeUs: Date.UTC(2005, 11, 1, 10, 56, 29) * 1000 });
+    expect(d.observations[0]?.time).toEqual({
+      gatewayTimeUs: 5,
+      deviceTimeUs: Date.UTC(2005, 11, 1, 10, 56, 29) * 1000,
+    });
   });
 
   it('makes dash values unavailable and keeps the rest', () => {
-    const d = decode('02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800');
+    const d = decode(
+      '02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800',
+    );
     const spco = d.observations.find((o) => o.vendorCode === 'SPCO');
     expect(spco?.number).toBeUndefined();
     expect(spco?.flags).toBe(Flag.FLAG_UNAVAILABLE | Flag.FLAG_UNMAPPED);
-    expect(d.observations.filter((o) => o.number === undefined).map((o) => o.vendorCode)).toEqual(['SPCO', 'SPMET', 'DESAT', 'PIDELTA']);
+    expect(d.observations.filter((o) => o.number === undefined).map((o) => o.vendorCode)).toEqual([
+      'SPCO',
+      'SPMET',
+      'DESAT',
+      'PIDELTA',
+    ]);
     expect(d.observations[0]?.flags).toBe(0);
   });
 
@@ -64,7 +80,8 @@ describe('Masimo Radical-7 line decoder', () => {
   it('keeps unknown fields as unmapped, skips unreadable values with a warning', () => {
     const d = decode('01/02/20 03:04:05 SPHB=13.1 RRA=18 SPO2=9x% EXC=ZZ');
     expect(d.observations.map((o) => [o.vendorCode, o.number, o.flags])).toEqual([
-      ['SPHB', 13.1, Flag.FLAG_UNMAPPED], ['RRA', 18, Flag.FLAG_UNMAPPED],
+      ['SPHB', 13.1, Flag.FLAG_UNMAPPED],
+      ['RRA', 18, Flag.FLAG_UNMAPPED],
     ]);
     expect(d.warnings.map((w) => w.code)).toEqual(['VW_ERR_MASIMO_BAD_VALUE', 'VW_ERR_MASIMO_BAD_VALUE']);
   });
@@ -78,7 +95,12 @@ describe('Masimo Radical-7 line decoder', () => {
   });
 
   it('rejects a line without a time, or with an impossible one', () => {
-    for (const line of ['SPO2=098% BPM=060', '02/30/21 10:00:00 SPO2=098%', '13/01/21 10:00:00 SPO2=098%', '12/01/05 24:00:00 SPO2=1%']) {
+    for (const line of [
+      'SPO2=098% BPM=060',
+      '02/30/21 10:00:00 SPO2=098%',
+      '13/01/21 10:00:00 SPO2=098%',
+      '12/01/05 24:00:00 SPO2=1%',
+    ]) {
       const r = decodeMasimoLine(Buffer.from(line), { gatewayTimeUs: 0 });
       expect(r.ok ? 'ok' : r.error.code, line).toBe('VW_ERR_MASIMO_SYNTAX');
     }
@@ -101,7 +123,9 @@ describe('Masimo Radical-7 line decoder', () => {
   it('never throws on arbitrary lines, with or without a valid time in front', () => {
     fc.assert(
       fc.property(fc.boolean(), fc.string({ maxLength: 300, unit: 'binary' }), (timed, rest) => {
-        const r = decodeMasimoLine(Buffer.from(`${timed ? '12/01/05 11:56:29 ' : ''}${rest}`, 'utf8'), { gatewayTimeUs: 0 });
+        const r = decodeMasimoLine(Buffer.from(`${timed ? '12/01/05 11:56:29 ' : ''}${rest}`, 'utf8'), {
+          gatewayTimeUs: 0,
+        });
         if (timed) expect(r.ok).toBe(true);
       }),
     );
@@ -120,8 +144,12 @@ describe('Masimo Radical-7 line decoder', () => {
     const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
     const line = fc.record<MasimoLine>({
       time: fc.record({
-        year: fc.integer({ min: 2000, max: 2099 }), month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 28 }),
-        hour: fc.integer({ min: 0, max: 23 }), minute: fc.integer({ min: 0, max: 59 }), second: fc.integer({ min: 0, max: 59 }),
+        year: fc.integer({ min: 2000, max: 2099 }),
+        month: fc.integer({ min: 1, max: 12 }),
+        day: fc.integer({ min: 1, max: 28 }),
+        hour: fc.integer({ min: 0, max: 23 }),
+        minute: fc.integer({ min: 0, max: 59 }),
+        second: fc.integer({ min: 0, max: 59 }),
       }),
       sn: opt(fc.stringMatching(/^[0-9]{10}$/)),
       spo2: opt(fc.integer({ min: 0, max: 100 })),
@@ -140,9 +168,20 @@ describe('Masimo Radical-7 line decoder', () => {
         const r = run(Buffer.from(`${encodeMasimoLine(l)}\r\n`));
         const d = r.decoded[0] as Decoded;
         expect(d.device).toBe(l.sn ?? undefined);
-        expect(d.observations.map((o) => o.number ?? null)).toEqual([l.spo2, l.bpm, l.pi, l.spco, l.spmet, l.desat, l.pidelta, l.pvi]);
+        expect(d.observations.map((o) => o.number ?? null)).toEqual([
+          l.spo2,
+          l.bpm,
+          l.pi,
+          l.spco,
+          l.spmet,
+          l.desat,
+          l.pidelta,
+          l.pvi,
+        ]);
         const t = l.time;
-        expect(Number(d.observations[0]?.time?.deviceTimeUs)).toBe(Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) * 1000);
+        expect(Number(d.observations[0]?.time?.deviceTimeUs)).toBe(
+          Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) * 1000,
+        );
       }),
     );
   });

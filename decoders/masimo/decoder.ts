@@ -25,11 +25,15 @@ export function decodeMasimoLine(frame: Buffer, ctx: DecodeContext): DecodeResul
   const text = frame.toString('latin1');
   const line = splitLine(text);
   if (!line) {
-    return { ok: false, error: decodeError('VW_ERR_MASIMO_SYNTAX', `no MM/dd/yy HH:mm:ss time in a ${frame.length}-byte line`) };
+    return {
+      ok: false,
+      error: decodeError('VW_ERR_MASIMO_SYNTAX', `no MM/dd/yy HH:mm:ss time in a ${frame.length}-byte line`),
+    };
   }
   const warnings: DecodeError[] = [];
   const lead = text.slice(0, line.skipped).trim();
-  if (lead.length > 0) warnings.push(decodeError('VW_ERR_MASIMO_SYNTAX', `${lead.length} characters before the time skipped`));
+  if (lead.length > 0)
+    warnings.push(decodeError('VW_ERR_MASIMO_SYNTAX', `${lead.length} characters before the time skipped`));
 
   let alarm = 0;
   let exc = 0;

@@ -21,7 +21,8 @@ export interface MasimoLine {
 }
 
 const two = (n: number): string => String(n).padStart(2, '0');
-const int = (v: number | null, width: number): string => (v === null ? '-'.repeat(width) : String(Math.round(v)).padStart(width, '0'));
+const int = (v: number | null, width: number): string =>
+  v === null ? '-'.repeat(width) : String(Math.round(v)).padStart(width, '0');
 const fixed = (v: number | null, width: number, digits: number): string =>
   v === null ? `${'-'.repeat(width - digits - 1)}.${'-'.repeat(digits)}` : v.toFixed(digits).padStart(width, '0');
 const signed = (v: number | null): string =>

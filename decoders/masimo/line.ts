@@ -65,7 +65,8 @@ export function localTimeToUtcUs(t: LocalTime, offsetMin: number): number {
   return (Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) - offsetMin * 60_000) * 1000;
 }
 
-export type NumericValue = { kind: 'number'; value: number; unit: string } | { kind: 'none'; unit: string } | { kind: 'bad' };
+export type NumericValue =
+  { kind: 'number'; value: number; unit: string } | { kind: 'none'; unit: string } | { kind: 'bad' };
 
 /** "098%" -> 98 with unit '%'; "--.-%" -> no value; anything else is unreadable. */
 export function readNumeric(raw: string): NumericValue {

@@ -17,8 +17,18 @@ export interface MasimoTerm {
 const pct = UNITS.MDC_DIM_PERCENT;
 const dimless = UNITS.MDC_DIM_DIMLESS;
 
-const mapped = (m: { mdc: number; refid: string; unit: string }, unitMdc: number): MasimoTerm => ({ ...m, unitMdc, flags: 0 });
-const unmapped = (unit: string, unitMdc: number): MasimoTerm => ({ mdc: 0, refid: '', unit, unitMdc, flags: Flag.FLAG_UNMAPPED });
+const mapped = (m: { mdc: number; refid: string; unit: string }, unitMdc: number): MasimoTerm => ({
+  ...m,
+  unitMdc,
+  flags: 0,
+});
+const unmapped = (unit: string, unitMdc: number): MasimoTerm => ({
+  mdc: 0,
+  refid: '',
+  unit,
+  unitMdc,
+  flags: Flag.FLAG_UNMAPPED,
+});
 
 export const MASIMO_TERMS: Readonly<Record<string, MasimoTerm>> = {
   SPO2: mapped(METRICS.MDC_PULS_OXIM_SAT_O2, pct.mdc),

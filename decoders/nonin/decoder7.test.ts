@@ -9,7 +9,16 @@ import { DF7_ARTF, DF7_GPRF, DF7_OOT, DF7_RPRF, DF7_SNSA, DF7_SNSD } from './sta
 
 const ctx = { gatewayTimeUs: 1_000_000 };
 const numerics: Nonin7Numerics = {
-  hr: 300, spo2: 97, spo2D: 96, spo2Fast: 95, spo2BB: 94, eHr: 61, eSpo2: 93, eSpo2D: 92, hrD: 62, eHrD: 63,
+  hr: 300,
+  spo2: 97,
+  spo2D: 96,
+  spo2Fast: 95,
+  spo2BB: 94,
+  eHr: 61,
+  eSpo2: 93,
+  eSpo2D: 92,
+  hrD: 62,
+  eHrD: 63,
 };
 const pleth = Array.from({ length: 25 }, (_, k) => 1000 * k);
 
@@ -19,19 +28,35 @@ function decodeOne(p: Partial<Nonin7Packet>, dec = createNonin7Decoder()): Decod
   return r.value;
 }
 
-const byVendor = (d: Decoded, code: string): IObservation | undefined => d.observations.find((o) => o.vendorCode === code);
+const byVendor = (d: Decoded, code: string): IObservation | undefined =>
+  d.observations.find((o) => o.vendorCode === code);
 
 describe('Nonin format 7 decoder', () => {
   it('reads every multiplexed value, the 16-bit pleth and the MDC codes', () => {
     const d = decodeOne({});
     expect(d.observations.map((o) => [o.vendorCode, o.number, o.mdc])).toEqual([
-      ['HR', 300, 149530], ['SpO2', 97, 150456], ['SpO2-D', 96, 0], ['SpO2 Fast', 95, 0], ['SpO2 B-B', 94, 0],
-      ['E-HR', 61, 0], ['E-SpO2', 93, 0], ['E-SpO2-D', 92, 0], ['HR-D', 62, 0], ['E-HR-D', 63, 0],
+      ['HR', 300, 149530],
+      ['SpO2', 97, 150456],
+      ['SpO2-D', 96, 0],
+      ['SpO2 Fast', 95, 0],
+      ['SpO2 B-B', 94, 0],
+      ['E-HR', 61, 0],
+      ['E-SpO2', 93, 0],
+      ['E-SpO2-D', 92, 0],
+      ['HR-D', 62, 0],
+      ['E-HR-D', 63, 0],
     ]);
     expect(byVendor(d, 'E-HR')?.flags).toBe(Flag.FLAG_UNMAPPED);
     expect(byVendor(d, 'HR')).toMatchObject({ unit: '/min', unitMdc: 264864, vendorUnit: 'BPM', flags: 0 });
     const w = d.waves[0];
-    expect(w).toMatchObject({ mdc: 150452, refid: 'MDC_PULS_OXIM_PLETH', sampleRateHz: 75, firstSample: 0, scale: 1, unit: '' });
+    expect(w).toMatchObject({
+      mdc: 150452,
+      refid: 'MDC_PULS_OXIM_PLETH',
+      sampleRateHz: 75,
+      firstSample: 0,
+      scale: 1,
+      unit: '',
+    });
     expect(w?.samples).toEqual(pleth);
     expect(w?.time?.gatewayTimeUs).toBe(1_000_000);
   });
@@ -86,14 +111,27 @@ describe('Nonin format 7 decoder', () => {
 
   it('never throws on arbitrary frames', () => {
     const dec = createNonin7Decoder();
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => { dec.decode(Buffer.from(b), ctx); }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        dec.decode(Buffer.from(b), ctx);
+      }),
+    );
   });
 
   it('round-trips random packets through encoder, framer and decoder', () => {
     const sat = fc.option(fc.integer({ min: 0, max: 100 }), { nil: null });
     const rate = fc.option(fc.integer({ min: 0, max: 321 }), { nil: null });
     const pkt = fc.record({
-      hr: rate, spo2: sat, spo2D: sat, spo2Fast: sat, spo2BB: sat, eHr: rate, eSpo2: sat, eSpo2D: sat, hrD: rate, eHrD: rate,
+      hr: rate,
+      spo2: sat,
+      spo2D: sat,
+      spo2Fast: sat,
+      spo2BB: sat,
+      eHr: rate,
+      eSpo2: sat,
+      eSpo2D: sat,
+      hrD: rate,
+      eHrD: rate,
       pleth: fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 25, maxLength: 25 }),
       timer: fc.integer({ min: 0, max: 16383 }),
       status: fc.array(fc.constantFrom(0, DF7_ARTF, DF7_OOT, DF7_GPRF), { minLength: 25, maxLength: 25 }),
@@ -104,14 +142,28 @@ describe('Nonin format 7 decoder', () => {
         const dec = createNonin7Decoder();
         const out: Decoded[] = [];
         const sink = {
-          frame: (b: Buffer) => { const r = dec.decode(b, ctx); if (r.ok) out.push(r.value); },
+          frame: (b: Buffer) => {
+            const r = dec.decode(b, ctx);
+            if (r.ok) out.push(r.value);
+          },
           error: () => undefined,
         };
         framer.push(Buffer.concat(pkts.map(encodeNonin7Packet)), sink);
         expect(out.length).toBe(pkts.length);
         pkts.forEach((p, i) => {
           const d = out[i] as Decoded;
-          const order: (keyof Nonin7Numerics)[] = ['hr', 'spo2', 'spo2D', 'spo2Fast', 'spo2BB', 'eHr', 'eSpo2', 'eSpo2D', 'hrD', 'eHrD'];
+          const order: (keyof Nonin7Numerics)[] = [
+            'hr',
+            'spo2',
+            'spo2D',
+            'spo2Fast',
+            'spo2BB',
+            'eHr',
+            'eSpo2',
+            'eSpo2D',
+            'hrD',
+            'eHrD',
+          ];
           expect(d.observations.map((o) => o.number ?? null)).toEqual(order.map((k) => p[k]));
           expect(d.waves[0]?.samples).toEqual(p.pleth);
         });

@@ -20,7 +20,10 @@ export const DF8_SPO2_MAX = 100;
 
 export function decodeNonin8(f: Buffer, ctx: DecodeContext): DecodeResult {
   if (f.length !== DF8_FRAME_BYTES) {
-    return { ok: false, error: decodeError('VW_ERR_NONIN_CHECKSUM', `${f.length} bytes, a frame is ${DF8_FRAME_BYTES}`) };
+    return {
+      ok: false,
+      error: decodeError('VW_ERR_NONIN_CHECKSUM', `${f.length} bytes, a frame is ${DF8_FRAME_BYTES}`),
+    };
   }
   const s1 = f[0] as number;
   const lsb = f[1] as number;
@@ -38,7 +41,10 @@ export function decodeNonin8(f: Buffer, ctx: DecodeContext): DecodeResult {
   return {
     ok: true,
     value: {
-      observations: [T.numeric(T.HR, hr, T.HR_MISSING, flags, time), T.numeric(T.SPO2, sat, T.SPO2_MISSING, flags, time)],
+      observations: [
+        T.numeric(T.HR, hr, T.HR_MISSING, flags, time),
+        T.numeric(T.SPO2, sat, T.SPO2_MISSING, flags, time),
+      ],
       waves: [],
       alarms: [],
       warnings: [],

@@ -85,5 +85,10 @@ export interface Nonin8Frame {
 /** One 4-byte format 8 frame. */
 export function encodeNonin8Frame(f: Nonin8Frame): Buffer {
   const h = hr(f.hr);
-  return Buffer.from([DF8_ALWAYS | ((f.status1 ?? 0) & 0x7c) | (h >> 7), h & 0x7f, sat(f.spo2), (f.status2 ?? 0) & 0x7f]);
+  return Buffer.from([
+    DF8_ALWAYS | ((f.status1 ?? 0) & 0x7c) | (h >> 7),
+    h & 0x7f,
+    sat(f.spo2),
+    (f.status2 ?? 0) & 0x7f,
+  ]);
 }

@@ -16,7 +16,10 @@ function frames(chunks: Buffer[]) {
   const f = createNonin8Framer();
   const out: Buffer[] = [];
   const errors: string[] = [];
-  const sink = { frame: (b: Buffer) => out.push(Buffer.from(b)), error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`) };
+  const sink = {
+    frame: (b: Buffer) => out.push(Buffer.from(b)),
+    error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`),
+  };
   for (const c of chunks) f.push(c, sink);
   f.flush(sink);
   return { out, errors, stats: f.stats };
@@ -101,12 +104,24 @@ describe('Nonin format 8 decoder', () => {
       Buffer.from([0x83, 0x00, 0x60, 0x00]), // HR 384
       Buffer.from([0x80, 0x80, 0x60, 0x00]),
       Buffer.from([0x80, 0x10]),
-    ].map((b) => { const r = decodeNonin8(b, ctx); return r.ok ? 'ok' : r.error.code; });
-    expect(codes).toEqual(['VW_ERR_NONIN_RANGE', 'VW_ERR_NONIN_RANGE', 'VW_ERR_NONIN_CHECKSUM', 'VW_ERR_NONIN_CHECKSUM']);
+    ].map((b) => {
+      const r = decodeNonin8(b, ctx);
+      return r.ok ? 'ok' : r.error.code;
+    });
+    expect(codes).toEqual([
+      'VW_ERR_NONIN_RANGE',
+      'VW_ERR_NONIN_RANGE',
+      'VW_ERR_NONIN_CHECKSUM',
+      'VW_ERR_NONIN_CHECKSUM',
+    ]);
   });
 
   it('never throws on arbitrary frames, and round-trips every valid value', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 8 }), (b) => { decodeNonin8(Buffer.from(b), ctx); }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 8 }), (b) => {
+        decodeNonin8(Buffer.from(b), ctx);
+      }),
+    );
     fc.assert(
       fc.property(
         fc.option(fc.integer({ min: 0, max: 321 }), { nil: null }),
@@ -123,8 +138,18 @@ describe('Nonin format 8 decoder', () => {
 
 describe('Nonin detection', () => {
   const p7 = encodeNonin7Packet({
-    pleth: new Array<number>(25).fill(0x1234), timer: 1, hr: 70, spo2: 98, spo2D: 98, spo2Fast: 98, spo2BB: 98,
-    eHr: 70, eSpo2: 98, eSpo2D: 98, hrD: 70, eHrD: 70,
+    pleth: new Array<number>(25).fill(0x1234),
+    timer: 1,
+    hr: 70,
+    spo2: 98,
+    spo2D: 98,
+    spo2Fast: 98,
+    spo2BB: 98,
+    eHr: 70,
+    eSpo2: 98,
+    eSpo2D: 98,
+    hrD: 70,
+    eHrD: 70,
   });
   it('recognises each format and not the other', () => {
     const f8 = Buffer.concat([F1, F1, F1, F1]);

@@ -8,7 +8,16 @@ function packet(timer: number, base = 0x100): Nonin7Packet {
   return {
     pleth: Array.from({ length: 25 }, (_, k) => base + k),
     timer,
-    hr: 72, spo2: 97, spo2D: 97, spo2Fast: 96, spo2BB: 95, eHr: 71, eSpo2: 97, eSpo2D: 97, hrD: 72, eHrD: 71,
+    hr: 72,
+    spo2: 97,
+    spo2D: 97,
+    spo2Fast: 96,
+    spo2BB: 95,
+    eHr: 71,
+    eSpo2: 97,
+    eSpo2D: 97,
+    hrD: 72,
+    eHrD: 71,
   };
 }
 const A = encodeNonin7Packet(packet(1));
@@ -19,7 +28,10 @@ function run(chunks: Buffer[], flush = true) {
   const f = createNonin7Framer();
   const frames: Buffer[] = [];
   const errors: string[] = [];
-  const sink = { frame: (b: Buffer) => frames.push(Buffer.from(b)), error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`) };
+  const sink = {
+    frame: (b: Buffer) => frames.push(Buffer.from(b)),
+    error: (c: ErrorCode, d: string) => errors.push(`${c} ${d}`),
+  };
   for (const c of chunks) f.push(c, sink);
   if (flush) f.flush(sink);
   return { frames, errors, codes: errors.map((e) => e.split(' ')[0]), stats: f.stats };

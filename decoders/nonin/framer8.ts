@@ -31,7 +31,10 @@ export function createNonin8Framer(): Framer {
   function endLost(sink: FrameSink): void {
     if (lostFrames === 0) return;
     stats.errors++;
-    sink.error('VW_ERR_FRAME_TRUNCATED', `${lostFrames} partial frame(s), ${lostBytes} bytes, cut by a new STATUS1 byte`);
+    sink.error(
+      'VW_ERR_FRAME_TRUNCATED',
+      `${lostFrames} partial frame(s), ${lostBytes} bytes, cut by a new STATUS1 byte`,
+    );
     lostFrames = 0;
     lostBytes = 0;
   }

@@ -25,7 +25,12 @@ export interface Term {
 const pct = UNITS.MDC_DIM_PERCENT;
 const bpm = UNITS.MDC_DIM_BEAT_PER_MIN;
 
-function mapped(m: { mdc: number; refid: string; unit: string }, unitMdc: number, vendorCode: string, vendorUnit: string): Term {
+function mapped(
+  m: { mdc: number; refid: string; unit: string },
+  unitMdc: number,
+  vendorCode: string,
+  vendorUnit: string,
+): Term {
   return { mdc: m.mdc, refid: m.refid, unit: m.unit, unitMdc, vendorCode, vendorUnit, flags: 0 };
 }
 

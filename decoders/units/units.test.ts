@@ -14,8 +14,10 @@ describe('unit policy vs ucum-lhc', () => {
     const kelvin = fitUnit(METRICS.MDC_TEMP, readUnitText('K')).conversion;
     expect(fahr && kelvin).toBeTruthy();
     if (!fahr || !kelvin) return;
-    for (let f = 86; f <= 113; f += 0.1) expect(convert(fahr, f)).toBeCloseTo(ucumConvert('[degF]', f, 'Cel') as number, 2);
-    for (let k = 300; k <= 318; k += 0.05) expect(convert(kelvin, k)).toBeCloseTo(ucumConvert('K', k, 'Cel') as number, 2);
+    for (let f = 86; f <= 113; f += 0.1)
+      expect(convert(fahr, f)).toBeCloseTo(ucumConvert('[degF]', f, 'Cel') as number, 2);
+    for (let k = 300; k <= 318; k += 0.05)
+      expect(convert(kelvin, k)).toBeCloseTo(ucumConvert('K', k, 'Cel') as number, 2);
   });
 
   it('the trap: a plain F and C are valid UCUM (farad, coulomb), of another dimension than a temperature', () => {
@@ -28,7 +30,11 @@ describe('unit policy vs ucum-lhc', () => {
   });
 
   it('kPa and mm[Hg] are one dimension and never converted into each other', () => {
-    expect(fitUnit(METRICS.MDC_PRESS_CUFF_SYS, readUnitText('kPa'))).toEqual({ ucum: 'kPa', mdc: UNITS.MDC_DIM_KILO_PASCAL.mdc, flags: 0 });
+    expect(fitUnit(METRICS.MDC_PRESS_CUFF_SYS, readUnitText('kPa'))).toEqual({
+      ucum: 'kPa',
+      mdc: UNITS.MDC_DIM_KILO_PASCAL.mdc,
+      flags: 0,
+    });
   });
 
   it('a temperature difference is not converted with the affine °F/K scale', () => {
@@ -52,8 +58,16 @@ describe('browser bundle', () => {
   // The dashboard decodes protobuf only; the nomenclature table may be shared with it, ucum-lhc (1 MB
   // of unit definitions for the gateway) must not be.
   const inputs = async (entry: string): Promise<string[]> => {
-    const r = await build({ entryPoints: [fileURLToPath(new URL(entry, import.meta.url))], bundle: true, write: false, metafile: true,
-      platform: 'browser', format: 'esm', external: ['long'], logLevel: 'silent' });
+    const r = await build({
+      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'browser',
+      format: 'esm',
+      external: ['long'],
+      logLevel: 'silent',
+    });
     return Object.keys(r.metafile.inputs);
   };
   it('dashboard/app.ts does not pull ucum-lhc in', async () => {

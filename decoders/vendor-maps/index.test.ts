@@ -11,14 +11,19 @@ describe('vendor maps', () => {
   });
   it('local codes map to known MDC reference ids, spellings to valid UCUM', () => {
     for (const m of VENDOR_MAPS) {
-      for (const [k, refid] of Object.entries(m.codes ?? {})) expect(metricByRefId(refid), `${m.id} ${k}`).toBeDefined();
-      for (const [k, ucum] of Object.entries(m.unitSpellings ?? {})) expect(ucumInfo(ucum).valid, `${m.id} ${k}`).toBe(true);
+      for (const [k, refid] of Object.entries(m.codes ?? {}))
+        expect(metricByRefId(refid), `${m.id} ${k}`).toBeDefined();
+      for (const [k, ucum] of Object.entries(m.unitSpellings ?? {}))
+        expect(ucumInfo(ucum).valid, `${m.id} ${k}`).toBe(true);
     }
   });
   it('no two maps give one spelling or one code two meanings', () => {
     const seen = new Map<string, string>();
     for (const m of VENDOR_MAPS) {
-      for (const [k, v] of [...Object.entries(m.unitSpellings ?? {}).map(([a, b]) => [`unit:${a}`, b]), ...Object.entries(m.codes ?? {}).map(([a, b]) => [`code:${a}`, b])]) {
+      for (const [k, v] of [
+        ...Object.entries(m.unitSpellings ?? {}).map(([a, b]) => [`unit:${a}`, b]),
+        ...Object.entries(m.codes ?? {}).map(([a, b]) => [`code:${a}`, b]),
+      ]) {
         const prev = seen.get(k as string);
         if (prev !== undefined) expect(v, `${m.id} ${k}`).toBe(prev);
         seen.set(k as string, v as string);

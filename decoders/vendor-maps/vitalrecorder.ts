@@ -4,7 +4,9 @@ import type { VendorMap } from './types.js';
 
 export const VITALRECORDER: VendorMap = {
   id: 'vitalrecorder',
-  sources: ['snuhvitallab/vitaldb-docs VitalRecorder_v2/VitalServer_HL7_v2_Spec.md §8.1-8.2 (track names, units bpm/%/mmHg/C)'],
+  sources: [
+    'snuhvitallab/vitaldb-docs VitalRecorder_v2/VitalServer_HL7_v2_Spec.md §8.1-8.2 (track names, units bpm/%/mmHg/C)',
+  ],
   codes: {
     HR: 'MDC_ECG_CARD_BEAT_RATE',
     SpO2: 'MDC_PULS_OXIM_SAT_O2',

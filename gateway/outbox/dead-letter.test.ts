@@ -18,14 +18,34 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const LIMIT = 16 * 1024;
 const opts = (over: Partial<OutboxOptions> = {}): OutboxOptions => ({
-  dir, site: 's1', gateway: 'g1', quotaBytes: 64 * 1024 * 1024, segmentBytes: 64 * 1024, commitDelayMs: 1, commitMaxBytes: 1024 * 1024,
-  logger: silentLogger(), ackFlushMs: 1, maxPacketBytes: LIMIT, ...over,
+  dir,
+  site: 's1',
+  gateway: 'g1',
+  quotaBytes: 64 * 1024 * 1024,
+  segmentBytes: 64 * 1024,
+  commitDelayMs: 1,
+  commitMaxBytes: 1024 * 1024,
+  logger: silentLogger(),
+  ackFlushMs: 1,
+  maxPacketBytes: LIMIT,
+  ...over,
 });
 
 /** An obs Batch of `n` observations, about 20 bytes each encoded. */
 function add(box: Outbox, n: number, v: number, opts: { setAside?: boolean } = {}): Promise<OutRecord> {
-  const observations = Array.from({ length: n }, (_, i) => ({ mdc: 147842, number: v + i, refid: 'MDC_ECG_CARD_BEAT_RATE' }));
-  return box.append({ source: { site: 's1', gateway: 'g1', device: 'bed01' }, kind: 'obs', fromUs: v, toUs: v + 1, body: { observations }, ...opts });
+  const observations = Array.from({ length: n }, (_, i) => ({
+    mdc: 147842,
+    number: v + i,
+    refid: 'MDC_ECG_CARD_BEAT_RATE',
+  }));
+  return box.append({
+    source: { site: 's1', gateway: 'g1', device: 'bed01' },
+    kind: 'obs',
+    fromUs: v,
+    toUs: v + 1,
+    body: { observations },
+    ...opts,
+  });
 }
 
 async function drain(box: Outbox): Promise<OutRecord[]> {
@@ -51,7 +71,8 @@ function deadRecords(): { seq: number; batch: ReturnType<typeof Batch.decode> }[
   return out;
 }
 
-const gapsOf = (recs: OutRecord[]) => recs.filter((r) => r.kind === 'status').flatMap((r) => Batch.decode(r.payload).gaps);
+const gapsOf = (recs: OutRecord[]) =>
+  recs.filter((r) => r.kind === 'status').flatMap((r) => Batch.decode(r.payload).gaps);
 
 describe('outbox: records the uplink can never publish', () => {
   it('sets one aside at append: not queued, kept whole, its seq covered by a Gap, the stream going on', async () => {
@@ -67,7 +88,14 @@ describe('outbox: records the uplink can never publish', () => {
     expect(queued.filter((r) => r.kind === 'obs').map((r) => r.seq)).toEqual([1, 3]);
     const gaps = gapsOf(queued);
     expect(gaps).toHaveLength(1);
-    expect(gaps[0]).toMatchObject({ kind: Kind.KIND_OBS, fromSeq: 2, toSeq: 2, fromTimeUs: 100, toTimeUs: 101, reason: GapReason.GAP_REASON_UNSENDABLE });
+    expect(gaps[0]).toMatchObject({
+      kind: Kind.KIND_OBS,
+      fromSeq: 2,
+      toSeq: 2,
+      fromTimeUs: 100,
+      toTimeUs: 101,
+      reason: GapReason.GAP_REASON_UNSENDABLE,
+    });
     const dead = deadRecords();
     expect(dead.map((d) => d.seq)).toEqual([2]);
     expect(dead[0]?.batch.observations.map((o) => o.number)).toEqual(Array.from({ length: 2000 }, (_, i) => 100 + i));
@@ -75,7 +103,7 @@ describe('outbox: records the uplink can never publish', () => {
     await box.close();
   });
 
-  it('never reuses a seq it set aside, across a restart, even when it was the stream\'s last', async () => {
+  it("never reuses a seq it set aside, across a restart, even when it was the stream's last", async () => {
     let box = await Outbox.open(opts());
     await add(box, 1, 10);
     expect((await add(box, 2000, 100)).seq).toBe(2);
@@ -110,7 +138,9 @@ describe('outbox: records the uplink can never publish', () => {
     box.setOnline(true);
     let queued = await drain(box);
     expect(queued.filter((r) => r.kind === 'obs').map((r) => r.seq)).toEqual([1, 3]);
-    expect(gapsOf(queued)).toMatchObject([{ kind: Kind.KIND_OBS, fromSeq: 2, toSeq: 2, reason: GapReason.GAP_REASON_UNSENDABLE }]);
+    expect(gapsOf(queued)).toMatchObject([
+      { kind: Kind.KIND_OBS, fromSeq: 2, toSeq: 2, reason: GapReason.GAP_REASON_UNSENDABLE },
+    ]);
     for (const r of queued) box.nack(r);
     await box.close();
 
@@ -136,7 +166,11 @@ describe('outbox: records the uplink can never publish', () => {
     box.setOnline(true);
     const queued = await drain(box);
     expect(queued.filter((r) => r.kind === 'obs').map((r) => r.seq)).toEqual([41]);
-    expect(gapsOf(queued).map((g) => Number(g.fromSeq)).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(
+      gapsOf(queued)
+        .map((g) => Number(g.fromSeq))
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(deadRecords()).toHaveLength(40);
     await box.close();
   });

@@ -4,7 +4,19 @@ import type { OutRecord } from './types.js';
 
 const rec = (id: number, bytes: number): OutRecord => {
   const payload = Buffer.alloc(bytes);
-  return { id, seq: id, device: 'd', kind: 'obs', payload, wire: payload, retain: false, fromUs: 0, backfill: false, seg: null, index: -1 };
+  return {
+    id,
+    seq: id,
+    device: 'd',
+    kind: 'obs',
+    payload,
+    wire: payload,
+    retain: false,
+    fromUs: 0,
+    backfill: false,
+    seg: null,
+    index: -1,
+  };
 };
 
 describe('LiveQueue', () => {

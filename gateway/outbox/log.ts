@@ -103,7 +103,13 @@ export class SegmentLog {
   }
 
   stageData(frame: Buffer, id: number, timeUs: number, indexed?: (seg: Segment, index: number) => void): void {
-    this.stagedData.push({ id, timeUs, relOff: this.stagedBytes + FRAME_HEADER_BYTES, len: frame.length - FRAME_HEADER_BYTES, indexed });
+    this.stagedData.push({
+      id,
+      timeUs,
+      relOff: this.stagedBytes + FRAME_HEADER_BYTES,
+      len: frame.length - FRAME_HEADER_BYTES,
+      indexed,
+    });
     this.staged.push(frame);
     this.stagedBytes += frame.length;
   }
@@ -131,7 +137,8 @@ export class SegmentLog {
     const base = seg.size;
     try {
       const { bytesWritten } = await fh.writev(bufs, base);
-      if (bytesWritten !== bytes) throw Object.assign(new Error(`short write to ${seg.path}: ${bytesWritten} of ${bytes}`), { code: 'ENOSPC' });
+      if (bytesWritten !== bytes)
+        throw Object.assign(new Error(`short write to ${seg.path}: ${bytesWritten} of ${bytes}`), { code: 'ENOSPC' });
       if (sync) await fh.datasync();
     } catch (err) {
       // Take a partial write back off the file, so the next record follows a whole one.

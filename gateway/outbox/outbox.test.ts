@@ -15,14 +15,27 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const opts = (over: Partial<OutboxOptions> = {}): OutboxOptions => ({
-  dir, site: 's1', gateway: 'g1', quotaBytes: 64 * 1024 * 1024, segmentBytes: 64 * 1024, commitDelayMs: 1, commitMaxBytes: 1024 * 1024,
-  logger: silentLogger(), ackFlushMs: 1, ...over,
+  dir,
+  site: 's1',
+  gateway: 'g1',
+  quotaBytes: 64 * 1024 * 1024,
+  segmentBytes: 64 * 1024,
+  commitDelayMs: 1,
+  commitMaxBytes: 1024 * 1024,
+  logger: silentLogger(),
+  ackFlushMs: 1,
+  ...over,
 });
 
 function add(box: Outbox, device: string, kind: StreamKind, value: number, t = value): Promise<OutRecord> {
-  const body = kind === 'wave'
-    ? { waves: [{ mdc: 131330, samples: Array.from({ length: 200 }, (_, i) => value + i), firstSample: value * 100 }] }
-    : kind === 'status' ? { statuses: [{ framesOk: value }] } : { observations: [{ mdc: 147842, number: value }] };
+  const body =
+    kind === 'wave'
+      ? {
+          waves: [{ mdc: 131330, samples: Array.from({ length: 200 }, (_, i) => value + i), firstSample: value * 100 }],
+        }
+      : kind === 'status'
+        ? { statuses: [{ framesOk: value }] }
+        : { observations: [{ mdc: 147842, number: value }] };
   return box.append({ source: { site: 's1', gateway: 'g1', device }, kind, fromUs: t, toUs: t, body });
 }
 
@@ -140,16 +153,19 @@ describe('outbox', () => {
     // Record ends: the boundaries at which 0..6 whole records remain.
     box = await Outbox.open(opts());
     await box.close();
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: original.length }), async (cut) => {
-      writeFileSync(seg, original.subarray(0, cut));
-      const b = await Outbox.open(opts());
-      b.setOnline(true);
-      const vals = (await drainBacklog(b)).map(valueOf);
-      await b.close();
-      // A prefix of what was written, and everything whose last byte is before the cut.
-      expect(vals).toEqual([1, 2, 3, 4, 5, 6].slice(0, vals.length));
-      return true;
-    }), { numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: original.length }), async (cut) => {
+        writeFileSync(seg, original.subarray(0, cut));
+        const b = await Outbox.open(opts());
+        b.setOnline(true);
+        const vals = (await drainBacklog(b)).map(valueOf);
+        await b.close();
+        // A prefix of what was written, and everything whose last byte is before the cut.
+        expect(vals).toEqual([1, 2, 3, 4, 5, 6].slice(0, vals.length));
+        return true;
+      }),
+      { numRuns: 40 },
+    );
     writeFileSync(seg, original);
     box = await Outbox.open(opts());
     box.setOnline(true);
@@ -187,11 +203,21 @@ describe('outbox', () => {
     const gaps = all.filter((r) => r.kind === 'status').flatMap((r) => Batch.decode(r.payload).gaps);
     expect(gaps.every((g) => g.reason === GapReason.GAP_REASON_SHED_QUOTA)).toBe(true);
     expect(box.counters.gaps).toBe(gaps.length);
-    for (const [kind, k, n] of [['wave', Kind.KIND_WAVE, 200], ['obs', Kind.KIND_OBS, 50 + 1000]] as const) {
+    for (const [kind, k, n] of [
+      ['wave', Kind.KIND_WAVE, 200],
+      ['obs', Kind.KIND_OBS, 50 + 1000],
+    ] as const) {
       // Every seq is either still stored or inside a Gap, never both, and the shed ones are the oldest.
       const kept = all.filter((r) => r.kind === kind).map((r) => r.seq);
-      const shed = gaps.filter((g) => g.kind === k).flatMap((g) => Array.from({ length: Number(g.toSeq) - Number(g.fromSeq) + 1 }, (_, i) => Number(g.fromSeq) + i));
-      expect([...kept, ...shed].sort((a, b) => a - b), kind).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      const shed = gaps
+        .filter((g) => g.kind === k)
+        .flatMap((g) =>
+          Array.from({ length: Number(g.toSeq) - Number(g.fromSeq) + 1 }, (_, i) => Number(g.fromSeq) + i),
+        );
+      expect(
+        [...kept, ...shed].sort((a, b) => a - b),
+        kind,
+      ).toEqual(Array.from({ length: n }, (_, i) => i + 1));
       expect(Math.max(...shed)).toBeLessThan(Math.min(...kept));
       expect(shed.length).toBe(box.counters.shedRecords[kind]);
     }
@@ -200,7 +226,14 @@ describe('outbox', () => {
 
   it('answers a resent input with the first copy instead of storing it twice', async () => {
     let box = await Outbox.open(opts());
-    const first = box.append({ source: { site: 's1', gateway: 'g1', device: 'm1' }, kind: 'obs', fromUs: 1, toUs: 1, body: { observations: [{ number: 1 }] }, ref: 'MSG0001:abcd' });
+    const first = box.append({
+      source: { site: 's1', gateway: 'g1', device: 'm1' },
+      kind: 'obs',
+      fromUs: 1,
+      toUs: 1,
+      body: { observations: [{ number: 1 }] },
+      ref: 'MSG0001:abcd',
+    });
     expect(box.seen('m1', 'MSG0001:abcd')).toBeDefined();
     await first;
     await box.close();

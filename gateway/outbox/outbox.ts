@@ -14,10 +14,33 @@ import { GapReason, type IGap } from '../../proto/index.js';
 import { MAX_TOPIC_BYTES, storedPublishBytes } from '../publish-size.js';
 import { LiveQueue } from './live-queue.js';
 import { SegmentLog } from './log.js';
-import { decodeAck, decodeDataHeader, decodeSnapshot, encodeAck, encodeData, encodeSnapshot, FLAG_RETAIN, PUBLISH_TAIL_MAX, type DataHeader, type Snapshot } from './records.js';
+import {
+  decodeAck,
+  decodeDataHeader,
+  decodeSnapshot,
+  encodeAck,
+  encodeData,
+  encodeSnapshot,
+  FLAG_RETAIN,
+  PUBLISH_TAIL_MAX,
+  type DataHeader,
+  type Snapshot,
+} from './records.js';
 import { ST_ACKED, ST_INFLIGHT, ST_PENDING, ST_SHED, type Segment } from './segment.js';
 import { gapsOfSegment } from './shed.js';
-import { DEAD_LETTER_BYTES, KIND_NAME, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER, type AppendInput, type LogName, type OutboxCounters, type OutboxOptions, type OutRecord } from './types.js';
+import {
+  DEAD_LETTER_BYTES,
+  KIND_NAME,
+  KIND_NUMBER,
+  LOG_OF,
+  MAX_LIVE_BYTES,
+  SHED_ORDER,
+  type AppendInput,
+  type LogName,
+  type OutboxCounters,
+  type OutboxOptions,
+  type OutRecord,
+} from './types.js';
 
 export { DEAD_LETTER_BYTES, KIND_NUMBER, LOG_OF, MAX_LIVE_BYTES, SHED_ORDER } from './types.js';
 export type { AppendInput, BatchBody, LogName, OutboxCounters, OutboxOptions, OutRecord } from './types.js';
@@ -55,9 +78,21 @@ interface Cursor {
 
 export class Outbox {
   readonly counters: OutboxCounters = {
-    appendedRecords: 0, appendedBytes: 0, commits: 0, fsyncs: 0, writeErrors: 0, acked: 0, tornSegments: 0,
-    shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 }, shedBytes: 0, shedSegments: 0, gaps: 0, roomWaits: 0,
-    unsendable: { obs: 0, wave: 0, alarm: 0, status: 0 }, setAside: 0, deadLetterDropped: 0,
+    appendedRecords: 0,
+    appendedBytes: 0,
+    commits: 0,
+    fsyncs: 0,
+    writeErrors: 0,
+    acked: 0,
+    tornSegments: 0,
+    shedRecords: { obs: 0, wave: 0, alarm: 0, status: 0 },
+    shedBytes: 0,
+    shedSegments: 0,
+    gaps: 0,
+    roomWaits: 0,
+    unsendable: { obs: 0, wave: 0, alarm: 0, status: 0 },
+    setAside: 0,
+    deadLetterDropped: 0,
   };
   /** Newest durable gateway time per device found at start (for restart gaps). */
   readonly recoveredLastUs = new Map<string, number>();
@@ -85,7 +120,11 @@ export class Outbox {
   private online = false;
   private boundary = 0;
   private readonly live = new LiveQueue();
-  private readonly cursors: Record<LogName, Cursor> = { wave: { segNo: 0, index: 0 }, obs: { segNo: 0, index: 0 }, critical: { segNo: 0, index: 0 } };
+  private readonly cursors: Record<LogName, Cursor> = {
+    wave: { segNo: 0, index: 0 },
+    obs: { segNo: 0, index: 0 },
+    critical: { segNo: 0, index: 0 },
+  };
   private readonly pendingAcks: Record<LogName, number[]> = { wave: [], obs: [], critical: [] };
   private listener: (() => void) | null = null;
 
@@ -147,7 +186,10 @@ export class Outbox {
     const poisoned: { seg: Segment; index: number; header: DataHeader; payloadOffset: number }[] = [];
     const torn = (path: string, kept: number, dropped: number) => {
       this.counters.tornSegments++;
-      this.log.warn({ code: 'VW_ERR_OUTBOX_TORN', segment: path, keptBytes: kept, droppedBytes: dropped }, 'outbox segment had a torn tail: truncated');
+      this.log.warn(
+        { code: 'VW_ERR_OUTBOX_TORN', segment: path, keptBytes: kept, droppedBytes: dropped },
+        'outbox segment had a torn tail: truncated',
+      );
     };
     // The dead-letter log is never read back; its records' seqs count, so a seq set aside is never reused.
     await this.dead.recover({
@@ -174,7 +216,8 @@ export class Outbox {
           const h = d?.header;
           if (!d || !h) return;
           const kind = KIND_NAME[h.kind];
-          if (kind && this.overLimit(h.device, kind, body.length - d.payloadOffset) > 0) poisoned.push({ seg, index: i, header: h, payloadOffset: d.payloadOffset });
+          if (kind && this.overLimit(h.device, kind, body.length - d.payloadOffset) > 0)
+            poisoned.push({ seg, index: i, header: h, payloadOffset: d.payloadOffset });
           if (kind) {
             const k = this.key(h.device, kind);
             if (h.seq > (this.durable.get(k) ?? 0)) this.durable.set(k, h.seq);
@@ -217,8 +260,19 @@ export class Outbox {
       p.seg.setState(p.index, ST_INFLIGHT);
       const body = await p.seg.readBody(p.index, PUBLISH_TAIL_MAX);
       const h = p.header;
-      const rec: OutRecord = { id: h.id, seq: h.seq, device: h.device, kind, payload: body.subarray(p.payloadOffset), wire: body.subarray(p.payloadOffset),
-        retain: (h.flags & FLAG_RETAIN) !== 0, fromUs: h.fromUs, backfill: true, seg: p.seg, index: p.index };
+      const rec: OutRecord = {
+        id: h.id,
+        seq: h.seq,
+        device: h.device,
+        kind,
+        payload: body.subarray(p.payloadOffset),
+        wire: body.subarray(p.payloadOffset),
+        retain: (h.flags & FLAG_RETAIN) !== 0,
+        fromUs: h.fromUs,
+        backfill: true,
+        seg: p.seg,
+        index: p.index,
+      };
       moving.push(this.setAsideStored(rec, h.toUs));
     }
     await Promise.all(moving);
@@ -258,15 +312,34 @@ export class Outbox {
     const kind = KIND_NUMBER[input.kind];
     const payload = encodeBatch({ ...input.body, source: input.source, kind, seq });
     const retain = input.retain === true;
-    const enc = encodeData({
-      id, seq, fromUs: input.fromUs, toUs: input.toUs, kind, flags: retain ? FLAG_RETAIN : 0, device: input.source.device, ref: input.ref ?? '',
-    }, payload);
+    const enc = encodeData(
+      {
+        id,
+        seq,
+        fromUs: input.fromUs,
+        toUs: input.toUs,
+        kind,
+        flags: retain ? FLAG_RETAIN : 0,
+        device: input.source.device,
+        ref: input.ref ?? '',
+      },
+      payload,
+    );
     // One buffer per record: the frame written to disk, and (from payloadOffset) what is published.
     const frame = enc.buf.subarray(0, enc.frameLength);
     const wire = enc.buf.subarray(enc.payloadOffset);
     const rec: OutRecord = {
-      id, seq, device: input.source.device, kind: input.kind, payload: wire.subarray(0, payload.length), wire, retain, fromUs: input.fromUs,
-      backfill: false, seg: null, index: -1,
+      id,
+      seq,
+      device: input.source.device,
+      kind: input.kind,
+      payload: wire.subarray(0, payload.length),
+      wire,
+      retain,
+      fromUs: input.fromUs,
+      backfill: false,
+      seg: null,
+      index: -1,
     };
     const over = this.overLimit(rec.device, rec.kind, payload.length);
     let p: Promise<OutRecord>;
@@ -311,9 +384,23 @@ export class Outbox {
   private keepAside(input: AppendInput): Promise<OutRecord> {
     const kind = KIND_NUMBER[input.kind];
     const payload = encodeBatch({ ...input.body, source: input.source, kind, seq: 0 });
-    const enc = encodeData({ id: 0, seq: 0, fromUs: input.fromUs, toUs: input.toUs, kind, flags: 0, device: input.source.device, ref: '' }, payload);
-    const rec: OutRecord = { id: 0, seq: 0, device: input.source.device, kind: input.kind, payload, wire: payload, retain: false, fromUs: input.fromUs,
-      backfill: false, seg: null, index: -1 };
+    const enc = encodeData(
+      { id: 0, seq: 0, fromUs: input.fromUs, toUs: input.toUs, kind, flags: 0, device: input.source.device, ref: '' },
+      payload,
+    );
+    const rec: OutRecord = {
+      id: 0,
+      seq: 0,
+      device: input.source.device,
+      kind: input.kind,
+      payload,
+      wire: payload,
+      retain: false,
+      fromUs: input.fromUs,
+      backfill: false,
+      seg: null,
+      index: -1,
+    };
     this.counters.setAside++;
     return this.stageDead(enc.buf.subarray(0, enc.frameLength), rec);
   }
@@ -321,24 +408,68 @@ export class Outbox {
   /** A record set aside: counted, logged (device, kind, seq, size; never values), its seq declared missing by a Gap. */
   private unsendable(rec: OutRecord, toUs: number, bytes: number, stored: Promise<OutRecord>): Promise<OutRecord> {
     this.counters.unsendable[rec.kind]++;
-    this.limited.log(`${rec.device}|${rec.kind}`, 'warn', { code: 'VW_ERR_UNSENDABLE', device: rec.device, kind: rec.kind, seq: rec.seq, bytes, maxBytes: this.o.maxPacketBytes },
-      'batch larger than the publish limit: set aside in the dead-letter log, Gap stored');
+    this.limited.log(
+      `${rec.device}|${rec.kind}`,
+      'warn',
+      {
+        code: 'VW_ERR_UNSENDABLE',
+        device: rec.device,
+        kind: rec.kind,
+        seq: rec.seq,
+        bytes,
+        maxBytes: this.o.maxPacketBytes,
+      },
+      'batch larger than the publish limit: set aside in the dead-letter log, Gap stored',
+    );
     const nowUs = this.o.nowUs?.() ?? Date.now() * 1000;
-    const gap: IGap = { kind: KIND_NUMBER[rec.kind], fromSeq: rec.seq, toSeq: rec.seq, fromTimeUs: rec.fromUs, toTimeUs: toUs, reason: GapReason.GAP_REASON_UNSENDABLE };
-    const marked = this.append({ source: { site: this.o.site, gateway: this.o.gateway, device: rec.device }, kind: 'status', fromUs: nowUs, toUs: nowUs, body: { gaps: [gap] } });
+    const gap: IGap = {
+      kind: KIND_NUMBER[rec.kind],
+      fromSeq: rec.seq,
+      toSeq: rec.seq,
+      fromTimeUs: rec.fromUs,
+      toTimeUs: toUs,
+      reason: GapReason.GAP_REASON_UNSENDABLE,
+    };
+    const marked = this.append({
+      source: { site: this.o.site, gateway: this.o.gateway, device: rec.device },
+      kind: 'status',
+      fromUs: nowUs,
+      toUs: nowUs,
+      body: { gaps: [gap] },
+    });
     return Promise.all([stored, marked]).then(() => rec);
   }
 
   /** A queued record (in flight) that can never be published: copied to the dead-letter log with its Gap, then forgotten. */
   private async setAsideStored(r: OutRecord, toUs: number): Promise<void> {
-    const enc = encodeData({ id: r.id, seq: r.seq, fromUs: r.fromUs, toUs, kind: KIND_NUMBER[r.kind], flags: r.retain ? FLAG_RETAIN : 0, device: r.device, ref: '' }, r.payload);
+    const enc = encodeData(
+      {
+        id: r.id,
+        seq: r.seq,
+        fromUs: r.fromUs,
+        toUs,
+        kind: KIND_NUMBER[r.kind],
+        flags: r.retain ? FLAG_RETAIN : 0,
+        device: r.device,
+        ref: '',
+      },
+      r.payload,
+    );
     const copy: OutRecord = { ...r, seg: null, index: -1 };
     try {
       // Forgotten only once the copy and its Gap are durable.
-      await this.unsendable(copy, toUs, this.publishBytes(r.device, r.kind, r.payload.length), this.stageDead(enc.buf.subarray(0, enc.frameLength), copy));
+      await this.unsendable(
+        copy,
+        toUs,
+        this.publishBytes(r.device, r.kind, r.payload.length),
+        this.stageDead(enc.buf.subarray(0, enc.frameLength), copy),
+      );
       this.forget(r);
     } catch (err) {
-      this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'setting a record aside failed: it stays queued');
+      this.log.error(
+        { code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message },
+        'setting a record aside failed: it stays queued',
+      );
       this.nack(r);
     }
   }
@@ -367,7 +498,12 @@ export class Outbox {
       while (this.dead.diskBytes() > cap && this.dead.segments.length >= 2 && !this.closed) {
         const seg = await this.dead.dropOldest();
         this.counters.deadLetterDropped++;
-        this.limited.log('dead-letter-cap', 'warn', { code: 'VW_ERR_UNSENDABLE', bytes: seg?.size ?? 0, capBytes: cap }, 'dead-letter log over its cap: its oldest segment deleted');
+        this.limited.log(
+          'dead-letter-cap',
+          'warn',
+          { code: 'VW_ERR_UNSENDABLE', bytes: seg?.size ?? 0, capBytes: cap },
+          'dead-letter log over its cap: its oldest segment deleted',
+        );
       }
     } catch (err) {
       this.log.error({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'dead-letter trim failed');
@@ -381,7 +517,11 @@ export class Outbox {
     const hasData = this.waiters.length > 0;
     const hasAcks = SHED_ORDER.some((n) => this.pendingAcks[n].length > 0);
     if (!hasData && !hasAcks) return;
-    const delay = !hasData ? (this.o.ackFlushMs ?? 1000) : this.stagedBytes >= this.o.commitMaxBytes ? 0 : this.o.commitDelayMs;
+    const delay = !hasData
+      ? (this.o.ackFlushMs ?? 1000)
+      : this.stagedBytes >= this.o.commitMaxBytes
+        ? 0
+        : this.o.commitDelayMs;
     const due = Date.now() + delay;
     // A data append must not wait behind the longer timer of ACK records.
     if (this.timer) {
@@ -416,7 +556,9 @@ export class Outbox {
     let backlogDurable = false;
     const run = async () => {
       const withData = new Set(waiters.map((w) => w.log));
-      const results = await Promise.allSettled(ALL_LOGS.map((n) => this.logOf(n).flush(withData.has(n), () => encodeSnapshot(this.snapshot()))));
+      const results = await Promise.allSettled(
+        ALL_LOGS.map((n) => this.logOf(n).flush(withData.has(n), () => encodeSnapshot(this.snapshot()))),
+      );
       this.counters.commits++;
       const failed = new Map<AnyLog, Error>();
       ALL_LOGS.forEach((n, i) => {
@@ -470,7 +612,13 @@ export class Outbox {
   private snapshot(): Snapshot {
     const refs: Record<string, string[]> = {};
     for (const [d, m] of this.refs) refs[d] = [...m.keys()].slice(-REFS_IN_SNAPSHOT);
-    return { v: 1, nextId: this.nextId, seqs: Object.fromEntries(this.durable), lastUs: Object.fromEntries(this.lastUs), refs };
+    return {
+      v: 1,
+      nextId: this.nextId,
+      seqs: Object.fromEntries(this.durable),
+      lastUs: Object.fromEntries(this.lastUs),
+      refs,
+    };
   }
 
   // ---- live path and backlog ----------------------------------------------------------------
@@ -545,7 +693,9 @@ export class Outbox {
     const picked: { seg: Segment; index: number; id: number }[] = [];
     while (picked.length < max) {
       const critical = this.peek('critical');
-      let best: { seg: Segment; index: number; id: number; name: LogName } | null = critical ? { ...critical, name: 'critical' } : null;
+      let best: { seg: Segment; index: number; id: number; name: LogName } | null = critical
+        ? { ...critical, name: 'critical' }
+        : null;
       for (const name of DATA_LOGS) {
         if (critical) break;
         const p = this.peek(name);
@@ -563,7 +713,8 @@ export class Outbox {
         body = await p.seg.readBody(p.index, PUBLISH_TAIL_MAX);
       } catch (err) {
         if (p.seg.state[p.index] === ST_INFLIGHT) p.seg.setState(p.index, p.seg.closed ? ST_SHED : ST_PENDING);
-        if (!p.seg.closed) this.log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'outbox read failed');
+        if (!p.seg.closed)
+          this.log.warn({ code: 'VW_ERR_OUTBOX_IO', err: (err as Error).message }, 'outbox read failed');
         continue;
       }
       const d = decodeDataHeader(body);
@@ -571,9 +722,24 @@ export class Outbox {
       if (!d || !kind || p.seg.state[p.index] !== ST_INFLIGHT) continue;
       const h = d.header;
       // readBody left PUBLISH_TAIL_MAX spare bytes after the body in the same allocation.
-      const wire = Buffer.from(body.buffer, body.byteOffset + d.payloadOffset, body.length - d.payloadOffset + PUBLISH_TAIL_MAX);
-      out.push({ id: h.id, seq: h.seq, device: h.device, kind, payload: body.subarray(d.payloadOffset), wire, retain: (h.flags & FLAG_RETAIN) !== 0,
-        fromUs: h.fromUs, backfill: true, seg: p.seg, index: p.index });
+      const wire = Buffer.from(
+        body.buffer,
+        body.byteOffset + d.payloadOffset,
+        body.length - d.payloadOffset + PUBLISH_TAIL_MAX,
+      );
+      out.push({
+        id: h.id,
+        seq: h.seq,
+        device: h.device,
+        kind,
+        payload: body.subarray(d.payloadOffset),
+        wire,
+        retain: (h.flags & FLAG_RETAIN) !== 0,
+        fromUs: h.fromUs,
+        backfill: true,
+        seg: p.seg,
+        index: p.index,
+      });
     }
     return out;
   }
@@ -596,7 +762,8 @@ export class Outbox {
    */
   backlogInWrite(log?: LogName): boolean {
     if (!this.online) return false;
-    const before = (ws: readonly Waiter[]) => ws.some((w) => w.log !== 'dead' && w.rec.id < this.boundary && (log === undefined || w.log === log));
+    const before = (ws: readonly Waiter[]) =>
+      ws.some((w) => w.log !== 'dead' && w.rec.id < this.boundary && (log === undefined || w.log === log));
     return before(this.writing) || before(this.waiters);
   }
 
@@ -624,7 +791,8 @@ export class Outbox {
     seg.setState(r.index, ST_PENDING);
     const name = LOG_OF[r.kind];
     const c = this.cursors[name];
-    if (seg.no < c.segNo || (seg.no === c.segNo && r.index < c.index)) this.cursors[name] = { segNo: seg.no, index: r.index };
+    if (seg.no < c.segNo || (seg.no === c.segNo && r.index < c.index))
+      this.cursors[name] = { segNo: seg.no, index: r.index };
     this.boundary = Math.max(this.boundary, r.id + 1);
   }
 
@@ -714,13 +882,24 @@ export class Outbox {
         for (const [k, n] of Object.entries(byKind)) this.counters.shedRecords[k as StreamKind] += n;
         this.counters.shedBytes += seg.size;
         this.counters.shedSegments++;
-        this.log.warn({ code: 'VW_ERR_OUTBOX_SHED', log: name, records, bytes: seg.size, quotaBytes: this.o.quotaBytes }, 'outbox quota reached: oldest segment shed');
+        this.log.warn(
+          { code: 'VW_ERR_OUTBOX_SHED', log: name, records, bytes: seg.size, quotaBytes: this.o.quotaBytes },
+          'outbox quota reached: oldest segment shed',
+        );
         const nowUs = this.o.nowUs?.() ?? Date.now() * 1000;
         const marks: Promise<OutRecord>[] = [];
         for (const [device, list] of gaps) {
           const g: IGap[] = list.map((x) => ({ ...x, reason: GapReason.GAP_REASON_SHED_QUOTA }));
           this.counters.gaps += g.length;
-          marks.push(this.append({ source: { site: this.o.site, gateway: this.o.gateway, device }, kind: 'status', fromUs: nowUs, toUs: nowUs, body: { gaps: g } }));
+          marks.push(
+            this.append({
+              source: { site: this.o.site, gateway: this.o.gateway, device },
+              kind: 'status',
+              fromUs: nowUs,
+              toUs: nowUs,
+              body: { gaps: g },
+            }),
+          );
         }
         // The Gap markers are durable before the data they describe is deleted.
         await Promise.all(marks);

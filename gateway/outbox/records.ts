@@ -42,7 +42,10 @@ export const PUBLISH_TAIL_MAX = 13;
  * payload plus its tail from this one buffer. Returns the buffer (frame + spare), the frame's length and where the
  * payload starts.
  */
-export function encodeData(h: DataHeader, payload: Uint8Array): { buf: Buffer; frameLength: number; payloadOffset: number } {
+export function encodeData(
+  h: DataHeader,
+  payload: Uint8Array,
+): { buf: Buffer; frameLength: number; payloadOffset: number } {
   const dev = Buffer.from(h.device, 'latin1');
   const ref = Buffer.from(h.ref, 'latin1');
   if (dev.length > 255 || ref.length > 255) throw new RangeError('device id or ref longer than 255 bytes');

@@ -6,7 +6,12 @@ import { Kind, type IGap } from '../../proto/index.js';
 import { decodeDataHeader, REC_DATA, scanFrames } from './records.js';
 import { ST_INFLIGHT, ST_PENDING, type Segment } from './segment.js';
 
-const KIND_NAME: Record<number, StreamKind> = { [Kind.KIND_OBS]: 'obs', [Kind.KIND_WAVE]: 'wave', [Kind.KIND_ALARM]: 'alarm', [Kind.KIND_STATUS]: 'status' };
+const KIND_NAME: Record<number, StreamKind> = {
+  [Kind.KIND_OBS]: 'obs',
+  [Kind.KIND_WAVE]: 'wave',
+  [Kind.KIND_ALARM]: 'alarm',
+  [Kind.KIND_STATUS]: 'status',
+};
 
 export interface ShedReport {
   /** device -> gaps (reason left for the caller). */

@@ -8,9 +8,24 @@ import type { Segment } from './segment.js';
 export type LogName = 'wave' | 'obs' | 'critical';
 /** Shedding order when the quota is reached: oldest waveforms first, then numerics, alarms and status last. */
 export const SHED_ORDER: readonly LogName[] = ['wave', 'obs', 'critical'];
-export const LOG_OF: Readonly<Record<StreamKind, LogName>> = { wave: 'wave', obs: 'obs', alarm: 'critical', status: 'critical' };
-export const KIND_NUMBER: Readonly<Record<StreamKind, number>> = { obs: Kind.KIND_OBS, wave: Kind.KIND_WAVE, alarm: Kind.KIND_ALARM, status: Kind.KIND_STATUS };
-export const KIND_NAME: Record<number, StreamKind> = { [Kind.KIND_OBS]: 'obs', [Kind.KIND_WAVE]: 'wave', [Kind.KIND_ALARM]: 'alarm', [Kind.KIND_STATUS]: 'status' };
+export const LOG_OF: Readonly<Record<StreamKind, LogName>> = {
+  wave: 'wave',
+  obs: 'obs',
+  alarm: 'critical',
+  status: 'critical',
+};
+export const KIND_NUMBER: Readonly<Record<StreamKind, number>> = {
+  obs: Kind.KIND_OBS,
+  wave: Kind.KIND_WAVE,
+  alarm: Kind.KIND_ALARM,
+  status: Kind.KIND_STATUS,
+};
+export const KIND_NAME: Record<number, StreamKind> = {
+  [Kind.KIND_OBS]: 'obs',
+  [Kind.KIND_WAVE]: 'wave',
+  [Kind.KIND_ALARM]: 'alarm',
+  [Kind.KIND_STATUS]: 'status',
+};
 
 /** Durable records held in memory for the live path (default of OutboxOptions.maxLiveBytes). */
 export const MAX_LIVE_BYTES = 16 * 1024 * 1024;

@@ -14,10 +14,21 @@ import { messageRef, startMllpListener, type MllpListener, type MllpListenerOpti
 const T = Date.UTC(2026, 5, 1, 8) * 1000;
 
 function oru(n: number): Buffer {
-  return mllpWrap(encodePcd01({
-    controlId: `MSG${n}`, timeUs: T + n * 1000,
-    numerics: [{ mdc: 147842, refid: 'MDC_ECG_CARD_BEAT_RATE', value: 60 + n, unitMdc: 264864, unitRefid: 'MDC_DIM_BEAT_PER_MIN' }],
-  }));
+  return mllpWrap(
+    encodePcd01({
+      controlId: `MSG${n}`,
+      timeUs: T + n * 1000,
+      numerics: [
+        {
+          mdc: 147842,
+          refid: 'MDC_ECG_CARD_BEAT_RATE',
+          value: 60 + n,
+          unitMdc: 264864,
+          unitRefid: 'MDC_DIM_BEAT_PER_MIN',
+        },
+      ],
+    }),
+  );
 }
 
 class Client {
@@ -25,7 +36,9 @@ class Client {
   closed = false;
   private readonly framer = createMllpFramer();
   constructor(readonly sock: Socket) {
-    sock.on('data', (b: Buffer) => this.framer.push(b, { frame: (f) => this.acks.push(f.toString('latin1')), error: () => undefined }));
+    sock.on('data', (b: Buffer) =>
+      this.framer.push(b, { frame: (f) => this.acks.push(f.toString('latin1')), error: () => undefined }),
+    );
     sock.on('close', () => (this.closed = true));
     sock.on('error', () => undefined);
   }
@@ -36,7 +49,10 @@ class Client {
     });
   }
   msa(i: number): string | undefined {
-    return /\rMSA\|([A-Z]{2})\|([^|\r]*)/.exec(this.acks[i] ?? '')?.slice(1, 3).join(' ');
+    return /\rMSA\|([A-Z]{2})\|([^|\r]*)/
+      .exec(this.acks[i] ?? '')
+      ?.slice(1, 3)
+      .join(' ');
   }
 }
 
@@ -66,8 +82,18 @@ afterEach(async () => {
 async function start(over: Partial<MllpListenerOptions> = {}): Promise<Harness> {
   const h = { ingested: [], commits: [], stored: new Map() } as unknown as Harness;
   h.listener = await startMllpListener({
-    id: 'mon1', host: '127.0.0.1', port: 0, allowedPeers: ['127.0.0.1'], maxFrameBytes: 64 * 1024, idleTimeoutMs: 60_000, frameTimeoutMs: 60_000, maxConnections: 2,
-    maxPendingMessages: 8, protocol: getProtocol('hl7')!, logger: silentLogger(), nowUs: () => Date.now() * 1000,
+    id: 'mon1',
+    host: '127.0.0.1',
+    port: 0,
+    allowedPeers: ['127.0.0.1'],
+    maxFrameBytes: 64 * 1024,
+    idleTimeoutMs: 60_000,
+    frameTimeoutMs: 60_000,
+    maxConnections: 2,
+    maxPendingMessages: 8,
+    protocol: getProtocol('hl7')!,
+    logger: silentLogger(),
+    nowUs: () => Date.now() * 1000,
     events: {
       ingest: (d) => h.ingested.push(d),
       commit: (ref) => {
@@ -212,7 +238,14 @@ describe('MLLP listener', () => {
       h.commits[i]?.resolve();
     }
     await until(() => c.acks.length === 6, 'six ACKs');
-    expect(c.acks.map((_, i) => c.msa(i))).toEqual(['AA MSG10', 'AA MSG11', 'AA MSG12', 'AA MSG13', 'AA MSG14', 'AA MSG15']);
+    expect(c.acks.map((_, i) => c.msa(i))).toEqual([
+      'AA MSG10',
+      'AA MSG11',
+      'AA MSG12',
+      'AA MSG13',
+      'AA MSG14',
+      'AA MSG15',
+    ]);
     expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT ?? 0).toBeGreaterThan(0);
   });
 });
@@ -228,7 +261,10 @@ function trickle(c: Client, bytes: Buffer, everyMs: number): () => void {
   return () => clearInterval(t);
 }
 
-function logLines(): { lines: { msg: string; code?: string; suppressed?: number }[]; logger: ReturnType<typeof createLogger> } {
+function logLines(): {
+  lines: { msg: string; code?: string; suppressed?: number }[];
+  logger: ReturnType<typeof createLogger>;
+} {
   const lines: { msg: string; code?: string; suppressed?: number }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -277,7 +313,7 @@ describe('MLLP listener: hostile and odd peers (issues 14 and 15)', () => {
       stopNoise();
     }
     expect(h.listener.counters.errors.VW_ERR_LINK_LIMIT).toBe(2);
-    await until(() => h.commits.length === 1, 'the sender\'s message');
+    await until(() => h.commits.length === 1, "the sender's message");
     h.commits[0]?.resolve();
     await until(() => idle.acks.length === 1, 'its ACK');
     expect(idle.msa(0)).toBe('AA MSG22');
@@ -343,7 +379,8 @@ describe('MLLP listener: hostile and odd peers (issues 14 and 15)', () => {
     // Stopping reports what was counted and not logged: every event is accounted for.
     await denied.listener.stop();
     await h.listener.stop();
-    const sum = (ls: typeof lines) => ls.length + ls.reduce((a, l) => a + (l.suppressed ?? 0), 0) - ls.filter((l) => l.suppressed).length;
+    const sum = (ls: typeof lines) =>
+      ls.length + ls.reduce((a, l) => a + (l.suppressed ?? 0), 0) - ls.filter((l) => l.suppressed).length;
     expect(sum(lines.filter((l) => l.code === 'VW_ERR_MLLP_PEER_DENIED'))).toBe(100);
     expect(sum(lines.filter((l) => l.code === 'VW_ERR_HL7_UNSUPPORTED_MESSAGE'))).toBe(300);
   });

@@ -118,7 +118,12 @@ function evictionCandidate(conns: Iterable<Conn>): Conn | null {
   let best: Conn | null = null;
   for (const c of conns) {
     if (c.pending > 0 || c.ended) continue;
-    if (!best || (c.good > 0 ? 1 : 0) < (best.good > 0 ? 1 : 0) || ((c.good > 0) === (best.good > 0) && c.progressAt < best.progressAt)) best = c;
+    if (
+      !best ||
+      (c.good > 0 ? 1 : 0) < (best.good > 0 ? 1 : 0) ||
+      (c.good > 0 === best.good > 0 && c.progressAt < best.progressAt)
+    )
+      best = c;
   }
   return best;
 }
@@ -131,7 +136,16 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
   const decoder = o.protocol.createDecoder();
   const ctx = { gatewayTimeUs: 0, defaultUtcOffsetMin: o.defaultUtcOffsetMin ?? 0 };
   const counters: MllpCounters = {
-    frames: 0, badFrames: 0, garbageBytes: 0, bytes: 0, reconnects: 0, errors: {}, acks: { AA: 0, AE: 0, AR: 0 }, duplicates: 0, refusedPeers: 0, connections: 0,
+    frames: 0,
+    badFrames: 0,
+    garbageBytes: 0,
+    bytes: 0,
+    reconnects: 0,
+    errors: {},
+    acks: { AA: 0, AE: 0, AR: 0 },
+    duplicates: 0,
+    refusedPeers: 0,
+    connections: 0,
   };
   const conns = new Set<Conn>();
   const queue: Job[] = [];
@@ -144,7 +158,12 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
   };
 
   const ack = (c: Conn, original: Buffer, code: AckCode, text?: string) => {
-    const r = buildAck(original, { code, controlId: `VW${(++ackSeq).toString(36).toUpperCase()}`, nowUs: o.nowUs(), ...(text ? { text } : {}) });
+    const r = buildAck(original, {
+      code,
+      controlId: `VW${(++ackSeq).toString(36).toUpperCase()}`,
+      nowUs: o.nowUs(),
+      ...(text ? { text } : {}),
+    });
     counters.acks[code]++;
     if (r.message !== null && !c.sock.destroyed) c.sock.write(mllpWrap(r.message));
   };
@@ -184,7 +203,10 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
       ack(conn, frame, 'AA');
     } catch (err) {
       count('VW_ERR_OUTBOX_IO');
-      log.error({ code: 'VW_ERR_OUTBOX_IO', err: err instanceof Error ? err.message : String(err) }, 'message not stored: AE sent');
+      log.error(
+        { code: 'VW_ERR_OUTBOX_IO', err: err instanceof Error ? err.message : String(err) },
+        'message not stored: AE sent',
+      );
       ack(conn, frame, 'AE', 'not stored, resend');
     }
   }
@@ -225,7 +247,11 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
     stopFrameDeadline(c);
     c.frameTimer = setTimeout(() => {
       c.frameTimer = null;
-      limit('frameTimeoutMs', { ms: o.frameTimeoutMs, peer: c.peer }, 'message not completed in time: connection closed');
+      limit(
+        'frameTimeoutMs',
+        { ms: o.frameTimeoutMs, peer: c.peer },
+        'message not completed in time: connection closed',
+      );
       c.sock.destroy();
     }, o.frameTimeoutMs);
     c.frameTimer.unref();
@@ -237,7 +263,12 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
     if (stopped || !allowed(peer)) {
       counters.refusedPeers++;
       count('VW_ERR_MLLP_PEER_DENIED');
-      limited.log('VW_ERR_MLLP_PEER_DENIED', 'warn', { code: 'VW_ERR_MLLP_PEER_DENIED', peer }, 'connection refused: not an allowed peer');
+      limited.log(
+        'VW_ERR_MLLP_PEER_DENIED',
+        'warn',
+        { code: 'VW_ERR_MLLP_PEER_DENIED', peer },
+        'connection refused: not an allowed peer',
+      );
       sock.destroy();
       return;
     }
@@ -250,11 +281,25 @@ export function startMllpListener(o: MllpListenerOptions): Promise<MllpListener>
         sock.destroy();
         return;
       }
-      limit('maxConnections', { max: o.maxConnections, peer, evicted: victim.peer, provenSender: victim.good > 0 }, 'too many connections: the least active one closed for the new one');
+      limit(
+        'maxConnections',
+        { max: o.maxConnections, peer, evicted: victim.peer, provenSender: victim.good > 0 },
+        'too many connections: the least active one closed for the new one',
+      );
       conns.delete(victim);
       victim.sock.destroy();
     }
-    const conn: Conn = { sock, peer, pending: 0, paused: false, good: 0, progressAt: performance.now(), partial: false, frameTimer: null, ended: false };
+    const conn: Conn = {
+      sock,
+      peer,
+      pending: 0,
+      paused: false,
+      good: 0,
+      progressAt: performance.now(),
+      partial: false,
+      frameTimer: null,
+      ended: false,
+    };
     conns.add(conn);
     counters.connections++;
     if (counters.connections > 1) counters.reconnects++;

@@ -6,7 +6,8 @@ describe('allowed peers', () => {
     expect(parsePeer('10.0.0.5')?.prefix).toBe(32);
     expect(parsePeer('10.0.0.0/24')?.prefix).toBe(24);
     expect(parsePeer('fd00::/8')?.family).toBe(6);
-    for (const bad of ['', 'host.example', '10.0.0.0/33', '10.0.0.0/x', '1.2.3.4/8/9', '::1/129']) expect(parsePeer(bad), bad).toBeNull();
+    for (const bad of ['', 'host.example', '10.0.0.0/33', '10.0.0.0/x', '1.2.3.4/8/9', '::1/129'])
+      expect(parsePeer(bad), bad).toBeNull();
   });
 
   it('matches IPv4 ranges, IPv4-mapped IPv6 peers and IPv6 ranges', () => {

@@ -28,7 +28,12 @@ function v6(s: string): Uint8Array {
   const dbl = str.indexOf('::');
   const left = dbl >= 0 ? words(str.slice(0, dbl)) : words(str);
   const right = dbl >= 0 ? words(str.slice(dbl + 2)) : [];
-  const all = [...left, ...Array<number>(Math.max(0, 8 - left.length - right.length - tail.length)).fill(0), ...right, ...tail];
+  const all = [
+    ...left,
+    ...Array<number>(Math.max(0, 8 - left.length - right.length - tail.length)).fill(0),
+    ...right,
+    ...tail,
+  ];
   const out = new Uint8Array(16);
   all.slice(0, 8).forEach((w, i) => {
     out[2 * i] = (w >> 8) & 0xff;

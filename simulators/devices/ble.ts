@@ -3,7 +3,15 @@
 // a second), a thermometer (Temperature Measurement 0x2A1C, a minute) and a blood-pressure cuff (0x2A35, at each
 // cuff cycle). GATT payloads are built by decoders/ble/encode.ts; a line per notification, LF ended, as the ESP32
 // bridge prints them.
-import { bridgeLine, bridgeLinkLine, encodeBloodPressure, encodeHeartRate, encodePlxContinuous, encodeTemperature, UUIDS } from '../../decoders/ble/encode.js';
+import {
+  bridgeLine,
+  bridgeLinkLine,
+  encodeBloodPressure,
+  encodeHeartRate,
+  encodePlxContinuous,
+  encodeTemperature,
+  UUIDS,
+} from '../../decoders/ble/encode.js';
 import type { Truth } from '../ground-truth.js';
 import { quantise, schedule } from './schedule.js';
 import type { DeviceOptions, Emission, SimDevice } from './types.js';
@@ -53,37 +61,79 @@ export function createBleBridge(o: DeviceOptions & { nibpEveryS?: number }): Sim
         const missing = (o.quirks?.missingEvery ?? 0) > 0 && k % (o.quirks?.missingEvery ?? 1) === 0;
         const bpm = Math.round(s.hr);
         const rr1024 = Math.round((60 / Math.max(20, s.hr)) * 1024);
-        line(bridgeLine(hrm, ...UUIDS.heartRate, encodeHeartRate({ bpm, contact: 'detected', rr1024: [rr1024] })), [
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A37/heart_rate', value: bpm, unit: '/min' },
-          // GATT 0x2A37: RR in 1/1024 s; sent on in ms, exactly (x 1000/1024).
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A37/rr_interval', value: (rr1024 * 1000) / 1024, unit: 'ms' },
-        ], end);
+        line(
+          bridgeLine(hrm, ...UUIDS.heartRate, encodeHeartRate({ bpm, contact: 'detected', rr1024: [rr1024] })),
+          [
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A37/heart_rate', value: bpm, unit: '/min' },
+            // GATT 0x2A37: RR in 1/1024 s; sent on in ms, exactly (x 1000/1024).
+            {
+              t: 'obs',
+              dev: o.id,
+              frame: frames,
+              timeUs: end,
+              code: '0x2A37/rr_interval',
+              value: (rr1024 * 1000) / 1024,
+              unit: 'ms',
+            },
+          ],
+          end,
+        );
         const spo2 = missing ? null : Math.round(s.spo2);
         const pr = Math.round(s.pulse);
         const pai = quantise(s.pi, 0.1);
-        line(bridgeLine(plx, ...UUIDS.plxContinuous, encodePlxContinuous({ spo2: spo2 ?? 'NaN', pulseRate: pr, pai })), [
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A5F/spo2', value: spo2, unit: '%' },
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A5F/pulse_rate', value: pr, unit: '/min' },
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A5F/pulse_amplitude_index', value: pai, unit: '%' },
-        ], end);
+        line(
+          bridgeLine(plx, ...UUIDS.plxContinuous, encodePlxContinuous({ spo2: spo2 ?? 'NaN', pulseRate: pr, pai })),
+          [
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A5F/spo2', value: spo2, unit: '%' },
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A5F/pulse_rate', value: pr, unit: '/min' },
+            {
+              t: 'obs',
+              dev: o.id,
+              frame: frames,
+              timeUs: end,
+              code: '0x2A5F/pulse_amplitude_index',
+              value: pai,
+              unit: '%',
+            },
+          ],
+          end,
+        );
       }
       for (const k of minute.due(nowUs)) {
         const end = minute.endUs(k);
         const temp = quantise(o.bed.state.tempC, 0.01);
-        line(bridgeLine(thermo, ...UUIDS.temperature, encodeTemperature({ value: temp, type: 2 })), [
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A1C/temperature', value: temp, unit: 'Cel' },
-        ], end);
+        line(
+          bridgeLine(thermo, ...UUIDS.temperature, encodeTemperature({ value: temp, type: 2 })),
+          [{ t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A1C/temperature', value: temp, unit: 'Cel' }],
+          end,
+        );
       }
       for (const k of cuff.due(nowUs)) {
         const end = cuff.endUs(k);
         const s = o.bed.state;
         const v = { sys: Math.round(s.sys), dia: Math.round(s.dia), map: Math.round(s.map), pr: Math.round(s.pulse) };
-        line(bridgeLine(bp, ...UUIDS.bloodPressure, encodeBloodPressure({ systolic: v.sys, diastolic: v.dia, map: v.map, pulseRate: v.pr })), [
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/systolic', value: v.sys, unit: 'mm[Hg]' },
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/diastolic', value: v.dia, unit: 'mm[Hg]' },
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/mean_arterial_pressure', value: v.map, unit: 'mm[Hg]' },
-          { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/pulse_rate', value: v.pr, unit: '/min' },
-        ], end);
+        line(
+          bridgeLine(
+            bp,
+            ...UUIDS.bloodPressure,
+            encodeBloodPressure({ systolic: v.sys, diastolic: v.dia, map: v.map, pulseRate: v.pr }),
+          ),
+          [
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/systolic', value: v.sys, unit: 'mm[Hg]' },
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/diastolic', value: v.dia, unit: 'mm[Hg]' },
+            {
+              t: 'obs',
+              dev: o.id,
+              frame: frames,
+              timeUs: end,
+              code: '0x2A35/mean_arterial_pressure',
+              value: v.map,
+              unit: 'mm[Hg]',
+            },
+            { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: '0x2A35/pulse_rate', value: v.pr, unit: '/min' },
+          ],
+          end,
+        );
       }
       return out;
     },

@@ -64,27 +64,51 @@ export function createDatex(o: DeviceOptions & { nibpEveryS?: number }): SimDevi
         const s = o.bed.state;
         const missing = (o.quirks?.missingEvery ?? 0) > 0 && k % (o.quirks?.missingEvery ?? 1) === 0;
         const v = {
-          hr: Math.round(s.hr), impRr: Math.round(s.rr), temp: quantise(s.tempC, 0.01), spo2: missing ? null : quantise(s.spo2, 0.01), pr: Math.round(s.pulse),
-          et: quantise(s.etco2, 0.01), fi: 0, co2rr: Math.round(s.rr),
+          hr: Math.round(s.hr),
+          impRr: Math.round(s.rr),
+          temp: quantise(s.tempC, 0.01),
+          spo2: missing ? null : quantise(s.spo2, 0.01),
+          pr: Math.round(s.pulse),
+          et: quantise(s.etco2, 0.01),
+          fi: 0,
+          co2rr: Math.round(s.rr),
         };
         const val = (x: number | null): DatexValue => (x === null ? 'no-data' : x);
         const basic: BasicValues = {
           ecg: { hr: v.hr, impRr: v.impRr },
-          nibp: nibp ? { sys: nibp.sys, dia: nibp.dia, mean: nibp.mean } : { sys: 'no-data', dia: 'no-data', mean: 'no-data' },
+          nibp: nibp
+            ? { sys: nibp.sys, dia: nibp.dia, mean: nibp.mean }
+            : { sys: 'no-data', dia: 'no-data', mean: 'no-data' },
           t: [{ temp: v.temp }],
           spo2: { spo2: val(v.spo2), pr: v.pr },
           co2: { et: v.et, fi: v.fi, rr: v.co2rr },
         };
         const timeS = Math.floor((end / 1000 + dev.clockOffsetMs) / 1000);
         const bytes = encodePhdbFrame({ time: timeS, recordNumber: frames & 0xff, subrecords: [{ type: 1, basic }] });
-        const obs = (code: string, value: number | null, unit: string): Truth => ({ t: 'obs', dev: o.id, frame: frames, timeUs: end, code, value, unit });
+        const obs = (code: string, value: number | null, unit: string): Truth => ({
+          t: 'obs',
+          dev: o.id,
+          frame: frames,
+          timeUs: end,
+          code,
+          value,
+          unit,
+        });
         out.push({
-          bytes, frame: frames,
+          bytes,
+          frame: frames,
           truth: [
-            obs('MDC_ECG_CARD_BEAT_RATE', v.hr, '/min'), obs('MDC_TTHOR_RESP_RATE', v.impRr, '/min'),
-            obs('MDC_PRESS_CUFF_SYS', nibp?.sys ?? null, 'mm[Hg]'), obs('MDC_PRESS_CUFF_DIA', nibp?.dia ?? null, 'mm[Hg]'), obs('MDC_PRESS_CUFF_MEAN', nibp?.mean ?? null, 'mm[Hg]'),
-            obs('MDC_TEMP', v.temp, 'Cel'), obs('MDC_PULS_OXIM_SAT_O2', v.spo2, '%'), obs('MDC_PULS_OXIM_PULS_RATE', v.pr, '/min'),
-            obs('MDC_CONC_AWAY_CO2_ET', v.et, '%'), obs('MDC_CONC_AWAY_CO2_INSP', v.fi, '%'), obs('MDC_CO2_RESP_RATE', v.co2rr, '/min'),
+            obs('MDC_ECG_CARD_BEAT_RATE', v.hr, '/min'),
+            obs('MDC_TTHOR_RESP_RATE', v.impRr, '/min'),
+            obs('MDC_PRESS_CUFF_SYS', nibp?.sys ?? null, 'mm[Hg]'),
+            obs('MDC_PRESS_CUFF_DIA', nibp?.dia ?? null, 'mm[Hg]'),
+            obs('MDC_PRESS_CUFF_MEAN', nibp?.mean ?? null, 'mm[Hg]'),
+            obs('MDC_TEMP', v.temp, 'Cel'),
+            obs('MDC_PULS_OXIM_SAT_O2', v.spo2, '%'),
+            obs('MDC_PULS_OXIM_PULS_RATE', v.pr, '/min'),
+            obs('MDC_CONC_AWAY_CO2_ET', v.et, '%'),
+            obs('MDC_CONC_AWAY_CO2_INSP', v.fi, '%'),
+            obs('MDC_CO2_RESP_RATE', v.co2rr, '/min'),
           ],
         });
         frames++;

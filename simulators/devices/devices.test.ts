@@ -14,7 +14,12 @@ import { matchObs, matchWave } from './truth-match.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0) * 1000;
 
-function run(protocol: SimProtocol, seconds: number, quirks: Quirks = {}, setup?: (d: SimDevice) => void): { decoded: Decoded[]; truth: Truth[][]; device: SimDevice } {
+function run(
+  protocol: SimProtocol,
+  seconds: number,
+  quirks: Quirks = {},
+  setup?: (d: SimDevice) => void,
+): { decoded: Decoded[]; truth: Truth[][]; device: SimDevice } {
   const bed = createBed(3, 11, T0);
   const device = createSimDevice(protocol, { id: 'dev', bed, bedNo: 3, seed: 11, quirks, utcOffsetMin: 0 });
   setup?.(device);
@@ -53,7 +58,8 @@ function compare(decoded: Decoded[], truth: Truth[][]): string[] {
     for (const t of truth[i] ?? []) {
       if (t.t === 'obs') problems.push(matchObs(t, d.observations));
       else if (t.t === 'wave') {
-        if (!base.has(t.code)) base.set(t.code, t.first - Number(d.waves.find((w) => w.refid === t.code)?.firstSample ?? 0));
+        if (!base.has(t.code))
+          base.set(t.code, t.first - Number(d.waves.find((w) => w.refid === t.code)?.firstSample ?? 0));
         problems.push(matchWave(t, d.waves, base.get(t.code)));
       } else if (t.t === 'alarm') {
         const a = d.alarms.find((x) => x.refid === t.code);
@@ -70,7 +76,12 @@ const request = encodePhdbRequestFrame({ recordType: 1, intervalS: 5, classBits:
 describe('each simulated protocol decodes to its ground truth', () => {
   for (const protocol of SIM_PROTOCOLS) {
     it(protocol, () => {
-      const { decoded, truth } = run(protocol, 130, {}, protocol === 'datex' ? (d) => d.receive?.(request, T0) : undefined);
+      const { decoded, truth } = run(
+        protocol,
+        130,
+        {},
+        protocol === 'datex' ? (d) => d.receive?.(request, T0) : undefined,
+      );
       expect(decoded.length).toBeGreaterThan(protocol === 'datex' ? 20 : 100);
       expect(compare(decoded, truth)).toEqual([]);
       const n = truth.flat().filter((t) => t.t === 'obs').length;
@@ -80,10 +91,23 @@ describe('each simulated protocol decodes to its ground truth', () => {
 
   it('with vendor quirks: missing values, a private code, MDIL codes, and as-real HL7', () => {
     for (const protocol of SIM_PROTOCOLS) {
-      const { decoded, truth } = run(protocol, 40, { missingEvery: 3 }, protocol === 'datex' ? (d) => d.receive?.(request, T0) : undefined);
-      expect(truth.flat().some((t) => t.t === 'obs' && t.value === null), protocol).toBe(true);
+      const { decoded, truth } = run(
+        protocol,
+        40,
+        { missingEvery: 3 },
+        protocol === 'datex' ? (d) => d.receive?.(request, T0) : undefined,
+      );
+      expect(
+        truth.flat().some((t) => t.t === 'obs' && t.value === null),
+        protocol,
+      ).toBe(true);
       expect(compare(decoded, truth), protocol).toEqual([]);
-      for (const d of decoded) for (const o of d.observations) if (valueOfNull(o)) expect((o.flags ?? 0) & Flag.FLAG_UNAVAILABLE, `${protocol} ${JSON.stringify(o)}`).toBe(Flag.FLAG_UNAVAILABLE);
+      for (const d of decoded)
+        for (const o of d.observations)
+          if (valueOfNull(o))
+            expect((o.flags ?? 0) & Flag.FLAG_UNAVAILABLE, `${protocol} ${JSON.stringify(o)}`).toBe(
+              Flag.FLAG_UNAVAILABLE,
+            );
     }
     const local = run('hl7', 5, { localCodes: true });
     expect(compare(local.decoded, local.truth)).toEqual([]);
@@ -92,9 +116,11 @@ describe('each simulated protocol decodes to its ground truth', () => {
     const mdil = run('hl7', 5, { mdil: true });
     expect(compare(mdil.decoded, mdil.truth)).toEqual([]);
     const real = run('hl7', 3, { asReal: true });
-    for (const d of real.decoded) for (const o of d.observations) expect((o.flags ?? 0) & (Flag.FLAG_DEMO | Flag.FLAG_TEST)).toBe(0);
+    for (const d of real.decoded)
+      for (const o of d.observations) expect((o.flags ?? 0) & (Flag.FLAG_DEMO | Flag.FLAG_TEST)).toBe(0);
     const marked = run('hl7', 3);
-    for (const d of marked.decoded) for (const o of d.observations) expect((o.flags ?? 0) & Flag.FLAG_TEST).toBe(Flag.FLAG_TEST);
+    for (const d of marked.decoded)
+      for (const o of d.observations) expect((o.flags ?? 0) & Flag.FLAG_TEST).toBe(Flag.FLAG_TEST);
   });
 
   it('a Datex S/5 is silent until requested, stops on a stop request, and forgets the request when power-cycled', () => {

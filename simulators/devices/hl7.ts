@@ -56,10 +56,26 @@ const EVT_LO = { mdc: 196670, refid: 'MDC_EVT_LO' };
 
 // Limits with hysteresis (on beyond the limit, off a little inside it), as monitors do, so noise does not flap.
 const RULES: AlarmRule[] = [
-  { key: 'hrhi', on: (s, a) => (a ? s.hr > 115 : s.hr > 120), alarm: { event: EVT_HI, text: 'HR HIGH', source: SRC_HR, priority: 'PM', kind: 'SP' } },
-  { key: 'hrlo', on: (s, a) => (a ? s.hr < 53 : s.hr < 50), alarm: { event: EVT_LO, text: 'HR LOW', source: SRC_HR, priority: 'PM', kind: 'SP' } },
-  { key: 'spo2lo', on: (s, a) => (a ? s.spo2 < 91 : s.spo2 < 90), alarm: { event: EVT_LO, text: 'SpO2 LOW', source: SRC_SPO2, priority: 'PH', kind: 'SP' } },
-  { key: 'apnea', on: (s) => s.rr < 1, alarm: { event: EVT_LO, text: 'APNEA', source: SRC_RR, priority: 'PH', kind: 'SP' } },
+  {
+    key: 'hrhi',
+    on: (s, a) => (a ? s.hr > 115 : s.hr > 120),
+    alarm: { event: EVT_HI, text: 'HR HIGH', source: SRC_HR, priority: 'PM', kind: 'SP' },
+  },
+  {
+    key: 'hrlo',
+    on: (s, a) => (a ? s.hr < 53 : s.hr < 50),
+    alarm: { event: EVT_LO, text: 'HR LOW', source: SRC_HR, priority: 'PM', kind: 'SP' },
+  },
+  {
+    key: 'spo2lo',
+    on: (s, a) => (a ? s.spo2 < 91 : s.spo2 < 90),
+    alarm: { event: EVT_LO, text: 'SpO2 LOW', source: SRC_SPO2, priority: 'PH', kind: 'SP' },
+  },
+  {
+    key: 'apnea',
+    on: (s) => s.rr < 1,
+    alarm: { event: EVT_LO, text: 'APNEA', source: SRC_RR, priority: 'PH', kind: 'SP' },
+  },
 ];
 
 export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
@@ -69,7 +85,11 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
   const identity = { eui64: simulatedEui64(o.bedNo), model: 'VW-SIM-PCD01', bed: `Bed ${o.bedNo}` };
   const offsetMin = o.utcOffsetMin ?? 420;
   const ecgRate = o.ecgRateHz ?? 250;
-  const perChunk = { ecg: (ecgRate * HL7_CHUNK_MS) / 1000, pleth: (125 * HL7_CHUNK_MS) / 1000, resp: (62.5 * HL7_CHUNK_MS) / 1000 };
+  const perChunk = {
+    ecg: (ecgRate * HL7_CHUNK_MS) / 1000,
+    pleth: (125 * HL7_CHUNK_MS) / 1000,
+    resp: (62.5 * HL7_CHUNK_MS) / 1000,
+  };
   const vitals = schedule(o.bed.startUs, 1e6);
   const waves = schedule(o.bed.startUs, HL7_CHUNK_MS * 1000);
   const temp = schedule(o.bed.startUs, 10e6);
@@ -90,19 +110,49 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
     emit(nowUs) {
       const out: Emission[] = [];
       const deviceUs = (us: number) => us + dev.clockOffsetMs * 1000;
-      const header = (kind: string, us: number) => monitorHeader(identity, { controlId: `${tag}${kind}${String(++msgNo).padStart(8, '0')}`, timeUs: deviceUs(us), utcOffsetMin: offsetMin, ...mark });
+      const header = (kind: string, us: number) =>
+        monitorHeader(identity, {
+          controlId: `${tag}${kind}${String(++msgNo).padStart(8, '0')}`,
+          timeUs: deviceUs(us),
+          utcOffsetMin: offsetMin,
+          ...mark,
+        });
       const push = (text: string, controlId: string, truth: Truth[]) => {
         out.push({ bytes: mllpWrap(text), truth, frame: frames, controlId });
         frames++;
       };
-      const numeric = (m: Metric, u: Unit, path: string, value: number | null, timeUs: number, truth: Truth[], us: number, extra: Partial<EncodeNumeric> = {}): EncodeNumeric => {
+      const numeric = (
+        m: Metric,
+        u: Unit,
+        path: string,
+        value: number | null,
+        timeUs: number,
+        truth: Truth[],
+        us: number,
+        extra: Partial<EncodeNumeric> = {},
+      ): EncodeNumeric => {
         truth.push({ t: 'obs', dev: o.id, frame: frames, timeUs: us, code: m.refid, value, unit: u.ucum });
-        return { mdc: m.mdc, refid: m.refid, containment: path, value, unitMdc: u.mdc, unitRefid: u.refid, flags, timeUs: deviceUs(timeUs), ...extra };
+        return {
+          mdc: m.mdc,
+          refid: m.refid,
+          containment: path,
+          value,
+          unitMdc: u.mdc,
+          unitRefid: u.refid,
+          flags,
+          timeUs: deviceUs(timeUs),
+          ...extra,
+        };
       };
       const finish = (text: string): string => {
         let t = text;
         // Philips MDIL: OBX-3 `<partition>-<term>^<label>^MDIL` instead of `<code>^<refid>^MDC` (values only).
-        if (q.mdil) t = t.replace(/(OBX\|\d+\|NM\|)(\d+)\^(MDC_[A-Z0-9_]+)\^MDC\|/g, (_, pre: string, code: string, refid: string) => `${pre}${mdilCode(Number(code))}^${refid.replace(/^MDC_/, '')}^MDIL|`);
+        if (q.mdil)
+          t = t.replace(
+            /(OBX\|\d+\|NM\|)(\d+)\^(MDC_[A-Z0-9_]+)\^MDC\|/g,
+            (_, pre: string, code: string, refid: string) =>
+              `${pre}${mdilCode(Number(code))}^${refid.replace(/^MDC_/, '')}^MDIL|`,
+          );
         return t;
       };
 
@@ -113,11 +163,43 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
         const truth: Truth[] = [];
         const h = header('N', end);
         const numerics = [
-          numeric(METRICS.MDC_ECG_CARD_BEAT_RATE, UNITS.MDC_DIM_BEAT_PER_MIN, '1.1.1.147842', Math.round(s.hr), end, truth, end),
-          numeric(METRICS.MDC_PULS_OXIM_SAT_O2, UNITS.MDC_DIM_PERCENT, '1.2.1.150456', missing ? null : Math.round(s.spo2), end, truth, end),
-          numeric(METRICS.MDC_PULS_OXIM_PULS_RATE, UNITS.MDC_DIM_BEAT_PER_MIN, '1.2.1.149530', Math.round(s.pulse), end, truth, end),
+          numeric(
+            METRICS.MDC_ECG_CARD_BEAT_RATE,
+            UNITS.MDC_DIM_BEAT_PER_MIN,
+            '1.1.1.147842',
+            Math.round(s.hr),
+            end,
+            truth,
+            end,
+          ),
+          numeric(
+            METRICS.MDC_PULS_OXIM_SAT_O2,
+            UNITS.MDC_DIM_PERCENT,
+            '1.2.1.150456',
+            missing ? null : Math.round(s.spo2),
+            end,
+            truth,
+            end,
+          ),
+          numeric(
+            METRICS.MDC_PULS_OXIM_PULS_RATE,
+            UNITS.MDC_DIM_BEAT_PER_MIN,
+            '1.2.1.149530',
+            Math.round(s.pulse),
+            end,
+            truth,
+            end,
+          ),
           numeric(METRICS.MDC_RESP_RATE, UNITS.MDC_DIM_RESP_PER_MIN, '1.3.1.151562', Math.round(s.rr), end, truth, end),
-          numeric(METRICS.MDC_CONC_AWAY_CO2_ET, UNITS.MDC_DIM_PERCENT, '1.6.1.151708', quantise(s.etco2, 0.1), end, truth, end),
+          numeric(
+            METRICS.MDC_CONC_AWAY_CO2_ET,
+            UNITS.MDC_DIM_PERCENT,
+            '1.6.1.151708',
+            quantise(s.etco2, 0.1),
+            end,
+            truth,
+            end,
+          ),
         ];
         let text = finish(encodePcd01({ ...h, numerics }));
         if (q.localCodes) {
@@ -125,20 +207,53 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
           // code as sent (OBX-3) as its vendor code.
           const st = quantise(s.stMm, 0.01);
           text += `OBX|${numerics.length + 2}|NM|ST-II^ST II^99MNDRY|1.1.1.0|${st}|263442^MDC_DIM_MILLI_M^MDC|||||R\r`;
-          truth.push({ t: 'obs', dev: o.id, frame: frames, timeUs: end, code: 'ST-II^ST II^99MNDRY', value: st, unit: 'mm' });
+          truth.push({
+            t: 'obs',
+            dev: o.id,
+            frame: frames,
+            timeUs: end,
+            code: 'ST-II^ST II^99MNDRY',
+            value: st,
+            unit: 'mm',
+          });
         }
         push(text, h.controlId, truth);
         if (o.alarms ?? true) {
           for (const r of RULES) {
             const cur = active.get(r.key);
-            const on = r.on({ hr: Math.round(s.hr), spo2: Math.round(s.spo2), rr: Math.round(s.rr), sys: Math.round(s.sys) }, cur !== undefined);
+            const on = r.on(
+              { hr: Math.round(s.hr), spo2: Math.round(s.spo2), rr: Math.round(s.rr), sys: Math.round(s.sys) },
+              cur !== undefined,
+            );
             if (on === (cur !== undefined)) continue;
-            const a: SimAlarm = on ? { ...r.alarm, id: `${tag}-${r.key}-${++alarmNo}`, phase: 'start', state: 'active' } : { ...cur!, phase: 'end', state: 'inactive' };
+            const a: SimAlarm = on
+              ? { ...r.alarm, id: `${tag}-${r.key}-${++alarmNo}`, phase: 'start', state: 'active' }
+              : { ...cur!, phase: 'end', state: 'inactive' };
             if (on) active.set(r.key, a);
             else active.delete(r.key);
             const ah = header('A', end);
-            const bytes = buildAlarmFrame(identity, a, { controlId: ah.controlId, timeUs: deviceUs(end), utcOffsetMin: offsetMin, ...mark });
-            out.push({ bytes, frame: frames, controlId: ah.controlId, truth: [{ t: 'alarm', dev: o.id, frame: frames, timeUs: end, code: a.event.refid, phase: a.phase, priority: a.priority }] });
+            const bytes = buildAlarmFrame(identity, a, {
+              controlId: ah.controlId,
+              timeUs: deviceUs(end),
+              utcOffsetMin: offsetMin,
+              ...mark,
+            });
+            out.push({
+              bytes,
+              frame: frames,
+              controlId: ah.controlId,
+              truth: [
+                {
+                  t: 'alarm',
+                  dev: o.id,
+                  frame: frames,
+                  timeUs: end,
+                  code: a.event.refid,
+                  phase: a.phase,
+                  priority: a.priority,
+                },
+              ],
+            });
             frames++;
           }
         }
@@ -148,7 +263,17 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
         const end = temp.endUs(k);
         const truth: Truth[] = [];
         const h = header('T', end);
-        const numerics = [numeric(METRICS.MDC_TEMP_BODY, UNITS.MDC_DIM_DEGC, '1.5.1.150364', quantise(o.bed.state.tempC, 0.1), end, truth, end)];
+        const numerics = [
+          numeric(
+            METRICS.MDC_TEMP_BODY,
+            UNITS.MDC_DIM_DEGC,
+            '1.5.1.150364',
+            quantise(o.bed.state.tempC, 0.1),
+            end,
+            truth,
+            end,
+          ),
+        ];
         push(finish(encodePcd01({ ...h, numerics })), h.controlId, truth);
       }
 
@@ -183,24 +308,73 @@ export function createHl7Monitor(o: Hl7DeviceOptions): SimDevice {
             lIII[i] = lII[i]! - lI[i]!; // Einthoven: III = II - I
           }
           const gain = 600 * Math.min(2, o.bed.state.pi / 2.5);
-          const pleth = Array.from({ length: perChunk.pleth }, (_, i) => Math.round(200 + gain * sig.pleth(t0 + i / 125)));
-          const resp = Array.from({ length: perChunk.resp }, (_, i) => Math.round(1000 + 400 * sig.resp(t0 + i / 62.5)));
+          const pleth = Array.from({ length: perChunk.pleth }, (_, i) =>
+            Math.round(200 + gain * sig.pleth(t0 + i / 125)),
+          );
+          const resp = Array.from({ length: perChunk.resp }, (_, i) =>
+            Math.round(1000 + 400 * sig.resp(t0 + i / 62.5)),
+          );
           const mv = UNITS.MDC_DIM_MILLI_VOLT;
           const dl = UNITS.MDC_DIM_DIMLESS;
-          const w = (m: Metric, path: string, samples: number[], rateHz: number, resolution: number, u: Unit, invalid?: number): EncodeWave =>
-            ({ mdc: m.mdc, refid: m.refid, containment: path, samples, rateHz, resolution, unitMdc: u.mdc, unitRefid: u.refid, ...(invalid !== undefined ? { invalid } : {}) });
+          const w = (
+            m: Metric,
+            path: string,
+            samples: number[],
+            rateHz: number,
+            resolution: number,
+            u: Unit,
+            invalid?: number,
+          ): EncodeWave => ({
+            mdc: m.mdc,
+            refid: m.refid,
+            containment: path,
+            samples,
+            rateHz,
+            resolution,
+            unitMdc: u.mdc,
+            unitRefid: u.refid,
+            ...(invalid !== undefined ? { invalid } : {}),
+          });
           const list = [
             w(METRICS.MDC_ECG_ELEC_POTL_I, '1.1.1.131329', lI, ecgRate, HL7_ECG_RESOLUTION_MV, mv, HL7_INVALID_SAMPLE),
-            w(METRICS.MDC_ECG_ELEC_POTL_II, '1.1.1.131330', lII, ecgRate, HL7_ECG_RESOLUTION_MV, mv, HL7_INVALID_SAMPLE),
-            w(METRICS.MDC_ECG_ELEC_POTL_III, '1.1.1.131389', lIII, ecgRate, HL7_ECG_RESOLUTION_MV, mv, HL7_INVALID_SAMPLE),
+            w(
+              METRICS.MDC_ECG_ELEC_POTL_II,
+              '1.1.1.131330',
+              lII,
+              ecgRate,
+              HL7_ECG_RESOLUTION_MV,
+              mv,
+              HL7_INVALID_SAMPLE,
+            ),
+            w(
+              METRICS.MDC_ECG_ELEC_POTL_III,
+              '1.1.1.131389',
+              lIII,
+              ecgRate,
+              HL7_ECG_RESOLUTION_MV,
+              mv,
+              HL7_INVALID_SAMPLE,
+            ),
             w(METRICS.MDC_PULS_OXIM_PLETH, '1.2.1.150452', pleth, 125, 1, dl),
             w(METRICS.MDC_IMPED_TTHOR, '1.3.1.151780', resp, 62.5, 1, dl),
           ];
           const startUs = end - HL7_CHUNK_MS * 1000;
-          const h = monitorHeader(identity, { controlId: `${tag}W${String(++msgNo).padStart(8, '0')}`, timeUs: deviceUs(startUs), utcOffsetMin: offsetMin, ...mark });
+          const h = monitorHeader(identity, {
+            controlId: `${tag}W${String(++msgNo).padStart(8, '0')}`,
+            timeUs: deviceUs(startUs),
+            utcOffsetMin: offsetMin,
+            ...mark,
+          });
           const truth: Truth[] = list.map((x) => ({
-            t: 'wave', dev: o.id, frame: frames, timeUs: startUs, code: x.refid, rateHz: x.rateHz,
-            first: k * x.samples.length, samples: x.samples as number[], scale: x.resolution,
+            t: 'wave',
+            dev: o.id,
+            frame: frames,
+            timeUs: startUs,
+            code: x.refid,
+            rateHz: x.rateHz,
+            first: k * x.samples.length,
+            samples: x.samples as number[],
+            scale: x.resolution,
           }));
           push(encodePcd01({ ...h, waves: list }), h.controlId, truth);
         }

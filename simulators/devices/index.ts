@@ -9,7 +9,10 @@ import type { DeviceOptions, SimDevice, SimProtocol } from './types.js';
 export type { DeviceOptions, Emission, Quirks, SimDevice, SimProtocol } from './types.js';
 export { SIM_PROTOCOLS } from './types.js';
 
-export function createSimDevice(protocol: SimProtocol, o: DeviceOptions & Omit<Hl7DeviceOptions, keyof DeviceOptions>): SimDevice {
+export function createSimDevice(
+  protocol: SimProtocol,
+  o: DeviceOptions & Omit<Hl7DeviceOptions, keyof DeviceOptions>,
+): SimDevice {
   switch (protocol) {
     case 'hl7':
       return createHl7Monitor(o);

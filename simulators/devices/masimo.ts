@@ -35,15 +35,40 @@ export function createMasimo(o: DeviceOptions): SimDevice {
           pvi: Math.round(12 + (s.rr % 5)),
         };
         const line = encodeMasimoLine({
-          time: { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(), hour: local.getUTCHours(), minute: local.getUTCMinutes(), second: local.getUTCSeconds() },
-          sn, ...v, alarm: 0, exc: 0x000800, // EXC 0x800: SET processing, informational
+          time: {
+            year: local.getUTCFullYear(),
+            month: local.getUTCMonth() + 1,
+            day: local.getUTCDate(),
+            hour: local.getUTCHours(),
+            minute: local.getUTCMinutes(),
+            second: local.getUTCSeconds(),
+          },
+          sn,
+          ...v,
+          alarm: 0,
+          exc: 0x000800, // EXC 0x800: SET processing, informational
         });
-        const obs = (code: string, value: number | null, unit: string): Truth => ({ t: 'obs', dev: o.id, frame: frames, timeUs: end, code, value, unit });
+        const obs = (code: string, value: number | null, unit: string): Truth => ({
+          t: 'obs',
+          dev: o.id,
+          frame: frames,
+          timeUs: end,
+          code,
+          value,
+          unit,
+        });
         out.push({
-          bytes: Buffer.from(line + '\r\n', 'latin1'), frame: frames,
+          bytes: Buffer.from(line + '\r\n', 'latin1'),
+          frame: frames,
           truth: [
-            obs('MDC_PULS_OXIM_SAT_O2', v.spo2, '%'), obs('MDC_PULS_OXIM_PULS_RATE', v.bpm, '/min'), obs('MDC_PULS_OXIM_PERF_REL', v.pi, '%'),
-            obs('SPCO', v.spco, '%'), obs('SPMET', v.spmet, '%'), obs('DESAT', v.desat, '1'), obs('PIDELTA', v.pidelta, '%'), obs('PVI', v.pvi, '%'),
+            obs('MDC_PULS_OXIM_SAT_O2', v.spo2, '%'),
+            obs('MDC_PULS_OXIM_PULS_RATE', v.bpm, '/min'),
+            obs('MDC_PULS_OXIM_PERF_REL', v.pi, '%'),
+            obs('SPCO', v.spco, '%'),
+            obs('SPMET', v.spmet, '%'),
+            obs('DESAT', v.desat, '1'),
+            obs('PIDELTA', v.pidelta, '%'),
+            obs('PVI', v.pvi, '%'),
           ],
         });
         frames++;

@@ -39,17 +39,56 @@ export function createNonin7(o: DeviceOptions): SimDevice {
         const spo2 = missing ? null : Math.round(s.spo2);
         const t0 = o.bed.seconds(end) - 1 / 3;
         const gain = PLETH_GAIN * Math.min(2, s.pi / 2.5);
-        const pleth = Array.from({ length: 25 }, (_, i) => Math.max(0, Math.min(65535, Math.round(PLETH_BASE + gain * o.bed.signals.pleth(t0 + i / 75)))));
+        const pleth = Array.from({ length: 25 }, (_, i) =>
+          Math.max(0, Math.min(65535, Math.round(PLETH_BASE + gain * o.bed.signals.pleth(t0 + i / 75)))),
+        );
         const timer = (k - timerBase) % TIMER_MOD;
         const bytes = encodeNonin7Packet({
-          pleth, timer, hr, spo2, spo2D: spo2, spo2Fast: spo2, spo2BB: spo2, eHr: hr, eSpo2: spo2, eSpo2D: spo2, hrD: hr, eHrD: hr,
+          pleth,
+          timer,
+          hr,
+          spo2,
+          spo2D: spo2,
+          spo2Fast: spo2,
+          spo2BB: spo2,
+          eHr: hr,
+          eSpo2: spo2,
+          eSpo2D: spo2,
+          hrD: hr,
+          eHrD: hr,
           firmware: 0x2a,
         });
-        const obs = (code: string, value: number | null, unit: string): Truth => ({ t: 'obs', dev: o.id, frame: frames, timeUs: end, code, value, unit });
+        const obs = (code: string, value: number | null, unit: string): Truth => ({
+          t: 'obs',
+          dev: o.id,
+          frame: frames,
+          timeUs: end,
+          code,
+          value,
+          unit,
+        });
         const truth: Truth[] = [
-          obs(PULSE, hr, '/min'), obs(SPO2, spo2, '%'), obs('SpO2-D', spo2, '%'), obs('SpO2 Fast', spo2, '%'), obs('SpO2 B-B', spo2, '%'),
-          obs('E-HR', hr, '/min'), obs('E-SpO2', spo2, '%'), obs('E-SpO2-D', spo2, '%'), obs('HR-D', hr, '/min'), obs('E-HR-D', hr, '/min'),
-          { t: 'wave', dev: o.id, frame: frames, timeUs: end, code: 'MDC_PULS_OXIM_PLETH', rateHz: 75, first: k * 25, samples: pleth, scale: 1 },
+          obs(PULSE, hr, '/min'),
+          obs(SPO2, spo2, '%'),
+          obs('SpO2-D', spo2, '%'),
+          obs('SpO2 Fast', spo2, '%'),
+          obs('SpO2 B-B', spo2, '%'),
+          obs('E-HR', hr, '/min'),
+          obs('E-SpO2', spo2, '%'),
+          obs('E-SpO2-D', spo2, '%'),
+          obs('HR-D', hr, '/min'),
+          obs('E-HR-D', hr, '/min'),
+          {
+            t: 'wave',
+            dev: o.id,
+            frame: frames,
+            timeUs: end,
+            code: 'MDC_PULS_OXIM_PLETH',
+            rateHz: 75,
+            first: k * 25,
+            samples: pleth,
+            scale: 1,
+          },
         ];
         out.push({ bytes, truth, frame: frames++ });
       }
@@ -80,7 +119,8 @@ export function createNonin8(o: DeviceOptions): SimDevice {
         const spo2 = missing ? null : Math.round(s.spo2);
         const bytes = encodeNonin8Frame({ hr, spo2 });
         out.push({
-          bytes, frame: frames,
+          bytes,
+          frame: frames,
           truth: [
             { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: PULSE, value: hr, unit: '/min' },
             { t: 'obs', dev: o.id, frame: frames, timeUs: end, code: SPO2, value: spo2, unit: '%' },

@@ -20,8 +20,12 @@ export function valueOf(o: IObservation): number | null {
 export function matchObs(t: TruthObs, obs: readonly IObservation[]): string {
   const cands = obs.filter((o) => o.refid === t.code || o.vendorCode === t.code);
   if (cands.length === 0) return `${t.dev} frame ${t.frame}: ${t.code} missing`;
-  const hit = cands.find((o) => valueOf(o) === t.value || (t.value !== null && valueOf(o) !== null && Math.abs(valueOf(o)! - t.value) < 1e-9));
-  if (!hit) return `${t.dev} frame ${t.frame}: ${t.code} = ${cands.map((o) => valueOf(o)).join('/')} expected ${t.value}`;
+  const hit = cands.find(
+    (o) =>
+      valueOf(o) === t.value || (t.value !== null && valueOf(o) !== null && Math.abs(valueOf(o)! - t.value) < 1e-9),
+  );
+  if (!hit)
+    return `${t.dev} frame ${t.frame}: ${t.code} = ${cands.map((o) => valueOf(o)).join('/')} expected ${t.value}`;
   if ((hit.unit ?? '') !== t.unit) return `${t.dev} frame ${t.frame}: ${t.code} unit ${hit.unit} expected ${t.unit}`;
   return '';
 }
@@ -32,10 +36,14 @@ export function matchWave(t: TruthWave, waves: readonly IWaveformChunk[], base =
   const w = waves.find((x) => x.refid === t.code);
   if (!w) return `${t.dev} frame ${t.frame}: wave ${t.code} missing`;
   const s = Array.from(w.samples ?? [], Number);
-  if (s.length !== t.samples.length || s.some((v, i) => v !== t.samples[i])) return `${t.dev} frame ${t.frame}: ${t.code} samples differ`;
-  if (num(w.firstSample) !== t.first - base) return `${t.dev} frame ${t.frame}: ${t.code} first sample ${num(w.firstSample)} expected ${t.first - base}`;
-  if (w.sampleRateHz !== t.rateHz) return `${t.dev} frame ${t.frame}: ${t.code} rate ${w.sampleRateHz} expected ${t.rateHz}`;
-  if (Math.abs((w.scale ?? 1) - t.scale) > 1e-12) return `${t.dev} frame ${t.frame}: ${t.code} scale ${w.scale} expected ${t.scale}`;
+  if (s.length !== t.samples.length || s.some((v, i) => v !== t.samples[i]))
+    return `${t.dev} frame ${t.frame}: ${t.code} samples differ`;
+  if (num(w.firstSample) !== t.first - base)
+    return `${t.dev} frame ${t.frame}: ${t.code} first sample ${num(w.firstSample)} expected ${t.first - base}`;
+  if (w.sampleRateHz !== t.rateHz)
+    return `${t.dev} frame ${t.frame}: ${t.code} rate ${w.sampleRateHz} expected ${t.rateHz}`;
+  if (Math.abs((w.scale ?? 1) - t.scale) > 1e-12)
+    return `${t.dev} frame ${t.frame}: ${t.code} scale ${w.scale} expected ${t.scale}`;
   return '';
 }
 

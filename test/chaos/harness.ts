@@ -61,16 +61,29 @@ export class Rig {
       this.brokerTls = { ca: pki.caCert, cert: pki.brokerCert, key: pki.brokerKey };
     }
     // An observer account for tests that subscribe over MQTT (password 'observer-pw').
-    this.users ??= createUserStore([{ name: 'observer', role: 'observer', sites: [SITE], hash: await hashPassword('observer-pw') }]);
+    this.users ??= createUserStore([
+      { name: 'observer', role: 'observer', sites: [SITE], hash: await hashPassword('observer-pw') },
+    ]);
     // The same port again after a restart, as a real broker comes back at its address.
     const config = centralConfig({ listen: { host: '127.0.0.1', port: this.port }, tls: this.brokerTls }, 'chaos rig');
-    const central = await startCentral({ config, baseDir: this.dir, logger: silentLogger(), parts: { users: this.users } });
+    const central = await startCentral({
+      config,
+      baseDir: this.dir,
+      logger: silentLogger(),
+      parts: { users: this.users },
+    });
     this.epoch++;
     const epoch = this.epoch;
-    await new Promise<void>((resolve) => central.broker.aedes.subscribe('vw/v1/#', (packet: AedesPublishPacket, cb: () => void) => {
-      this.record(packet, epoch);
-      cb();
-    }, resolve));
+    await new Promise<void>((resolve) =>
+      central.broker.aedes.subscribe(
+        'vw/v1/#',
+        (packet: AedesPublishPacket, cb: () => void) => {
+          this.record(packet, epoch);
+          cb();
+        },
+        resolve,
+      ),
+    );
     this.central = central;
     this.port = central.broker.port;
   }
@@ -93,9 +106,15 @@ export class Rig {
     }
     if (!this.keep) return;
     this.received.push({
-      device: t.device, kind: t.kind, seq: Number(b.seq), backfill: b.backfill, retain: packet.retain, epoch,
+      device: t.device,
+      kind: t.kind,
+      seq: Number(b.seq),
+      backfill: b.backfill,
+      retain: packet.retain,
+      epoch,
       values: b.observations.filter((o) => o.refid === HR.refid).map((o) => Number(o.number)),
-      gaps: b.gaps, statuses: b.statuses.map((s) => s.state ?? 0),
+      gaps: b.gaps,
+      statuses: b.statuses.map((s) => s.state ?? 0),
     });
   }
 
@@ -113,9 +132,12 @@ export class Rig {
    *  simulators, so each is `simulated` unless the caller says otherwise. */
   config(devices: GatewayConfigInput['devices'], over: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
     return {
-      site: SITE, gateway: GATEWAY,
+      site: SITE,
+      gateway: GATEWAY,
       broker: { urls: [this.url], reconnect: { minMs: 100, maxMs: 1000 }, connectTimeoutMs: 3000 },
-      tls: this.tls, dataDir: join(this.dir, 'gateway'), devices: devices.map((d) => ({ simulated: true, ...d })),
+      tls: this.tls,
+      dataDir: join(this.dir, 'gateway'),
+      devices: devices.map((d) => ({ simulated: true, ...d })),
       ...over,
     };
   }
@@ -129,12 +151,30 @@ export class Rig {
 /** One PCD-01 message whose HR value is the message counter n (a synthetic test value), marked as not production
  *  data (MSH-11 T) as every simulator's message is. */
 export function counterMessage(n: number, timeUs: number, waveSamples = 0): Buffer {
-  return mllpWrap(encodePcd01({
-    controlId: `C${n}`, timeUs, processingId: 'T',
-    numerics: [{ ...HR, value: n }],
-    ...(waveSamples > 0 ? { waves: [{ mdc: 131330, refid: 'MDC_ECG_ELEC_POTL_II', containment: '1.1.1.131330', samples: Array.from({ length: waveSamples }, (_, i) => ((n * 31 + i * 17) % 2000) - 1000),
-      rateHz: 500, resolution: 0.001, unitMdc: 266418, unitRefid: 'MDC_DIM_MILLI_VOLT' }] } : {}),
-  }));
+  return mllpWrap(
+    encodePcd01({
+      controlId: `C${n}`,
+      timeUs,
+      processingId: 'T',
+      numerics: [{ ...HR, value: n }],
+      ...(waveSamples > 0
+        ? {
+            waves: [
+              {
+                mdc: 131330,
+                refid: 'MDC_ECG_ELEC_POTL_II',
+                containment: '1.1.1.131330',
+                samples: Array.from({ length: waveSamples }, (_, i) => ((n * 31 + i * 17) % 2000) - 1000),
+                rateHz: 500,
+                resolution: 0.001,
+                unitMdc: 266418,
+                unitRefid: 'MDC_DIM_MILLI_VOLT',
+              },
+            ],
+          }
+        : {}),
+    }),
+  );
 }
 
 /** A streaming monitor (serial or TCP): sends counter messages at rateHz to a sink; never waits for anything. */
@@ -178,10 +218,12 @@ export function mllpCounter(port: number, o: { ackTimeoutMs?: number; gapMs?: nu
       s.on('error', () => undefined);
       let answer: ((code: string) => void) | null = null;
       const framer = createMllpFramer();
-      s.on('data', (b: Buffer) => framer.push(b, {
-        frame: (f) => answer?.(/\rMSA\|([A-Z]{2})\|/.exec(f.toString('latin1'))?.[1] ?? '?'),
-        error: () => undefined,
-      }));
+      s.on('data', (b: Buffer) =>
+        framer.push(b, {
+          frame: (f) => answer?.(/\rMSA\|([A-Z]{2})\|/.exec(f.toString('latin1'))?.[1] ?? '?'),
+          error: () => undefined,
+        }),
+      );
       const closed = new Promise<string>((r) => s.once('close', () => r('closed')));
       while (!stopped && !s.destroyed) {
         // A resend is the same message (same MSH-10, same content), as monitors do.
@@ -192,7 +234,11 @@ export function mllpCounter(port: number, o: { ackTimeoutMs?: number; gapMs?: nu
         const got = new Promise<string>((r) => (answer = r));
         s.write(msg);
         sentMessages++;
-        const code = await Promise.race([got, closed, new Promise<string>((r) => setTimeout(() => r('timeout'), o.ackTimeoutMs ?? 2000))]);
+        const code = await Promise.race([
+          got,
+          closed,
+          new Promise<string>((r) => setTimeout(() => r('timeout'), o.ackTimeoutMs ?? 2000)),
+        ]);
         answer = null;
         if (code === 'AA') {
           acked.push(n);
@@ -260,7 +306,16 @@ export function analyse(rx: readonly Rx[], expected: ReadonlyMap<string, readonl
     else live++;
     for (const g of r.gaps) {
       gaps[g.reason ?? 0] = (gaps[g.reason ?? 0] ?? 0) + 1;
-      const kindName = g.kind === Kind.KIND_OBS ? 'obs' : g.kind === Kind.KIND_WAVE ? 'wave' : g.kind === Kind.KIND_ALARM ? 'alarm' : g.kind === Kind.KIND_STATUS ? 'status' : '';
+      const kindName =
+        g.kind === Kind.KIND_OBS
+          ? 'obs'
+          : g.kind === Kind.KIND_WAVE
+            ? 'wave'
+            : g.kind === Kind.KIND_ALARM
+              ? 'alarm'
+              : g.kind === Kind.KIND_STATUS
+                ? 'status'
+                : '';
       if (!kindName) continue;
       const k = `${r.device}/${kindName}`;
       let set = gapSeqs.get(k);

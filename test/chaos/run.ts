@@ -11,10 +11,24 @@ const GAP_NAMES: Record<number, string> = { 1: 'device-disconnected', 2: 'shed-q
 
 function line(name: string, f: Figures, extra: Record<string, unknown>, problems: string[]): void {
   const gaps = Object.fromEntries(Object.entries(f.gaps).map(([k, v]) => [GAP_NAMES[Number(k)] ?? k, v]));
-  process.stdout.write(`${JSON.stringify({
-    chaos: name, ok: problems.length === 0, sent: f.sent, received: f.received, lost: f.lost, ...(f.lost > 0 ? { lost_values: f.lostValues } : {}), duplicated: f.duplicated,
-    undetectable_duplicates: f.undetectable, seq_holes: f.holes, gaps, live_batches: f.live, backfill_batches: f.backfill, ...extra, problems,
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      chaos: name,
+      ok: problems.length === 0,
+      sent: f.sent,
+      received: f.received,
+      lost: f.lost,
+      ...(f.lost > 0 ? { lost_values: f.lostValues } : {}),
+      duplicated: f.duplicated,
+      undetectable_duplicates: f.undetectable,
+      seq_holes: f.holes,
+      gaps,
+      live_batches: f.live,
+      backfill_batches: f.backfill,
+      ...extra,
+      problems,
+    })}\n`,
+  );
 }
 
 function check(problems: string[], ok: boolean, what: string): void {
@@ -38,7 +52,12 @@ if (run('outage')) {
   check(p, r.backfillInOrder, 'backfill out of order');
   check(p, r.liveAboveBackfill, 'live seq below backfill');
   check(p, r.liveDuringReplay, 'live data held behind the backlog');
-  line('broker-outage-60s', r.figures, { outage_values: r.outageValues, seconds: Math.round((Date.now() - t) / 1000) }, p);
+  line(
+    'broker-outage-60s',
+    r.figures,
+    { outage_values: r.outageValues, seconds: Math.round((Date.now() - t) / 1000) },
+    p,
+  );
   failed ||= p.length > 0;
 }
 
@@ -50,7 +69,12 @@ if (run('sigkill')) {
   check(p, r.figures.lost === 0, 'acknowledged messages lost');
   check(p, r.figures.undetectable === 0, 'duplicates not detectable by seq');
   check(p, r.figures.holes === 0, 'seq holes');
-  line('sigkill-x20', r.figures, { kills: r.kills, mllp_resent: r.resent, seconds: Math.round((Date.now() - t) / 1000) }, p);
+  line(
+    'sigkill-x20',
+    r.figures,
+    { kills: r.kills, mllp_resent: r.resent, seconds: Math.round((Date.now() - t) / 1000) },
+    p,
+  );
   failed ||= p.length > 0;
 }
 
@@ -63,14 +87,25 @@ if (run('unplug')) {
     check(p, r.figures.lost === 0, 'lost observations sent while the link was up');
     check(p, r.gapsCoveringUnplug === r.unplugs, 'an unplug without a covering Gap');
     check(p, r.figures.holes === 0, 'seq holes');
-    line('serial-unplug-x5', r.figures, { unplugs: r.unplugs, reconnects: r.reconnects, disconnect_gaps: r.disconnectGaps }, p);
+    line(
+      'serial-unplug-x5',
+      r.figures,
+      { unplugs: r.unplugs, reconnects: r.reconnects, disconnect_gaps: r.disconnectGaps },
+      p,
+    );
     failed ||= p.length > 0;
   }
 }
 
 if (run('quota')) {
   log('quota: 1 MiB quota during an outage with 1000-sample waveforms at 20 Hz');
-  const r = await quotaShed({ quotaBytes: 1024 * 1024, segmentBytes: 32 * 1024, shedSegments: 20, rateHz: 20, waveSamples: 1000 });
+  const r = await quotaShed({
+    quotaBytes: 1024 * 1024,
+    segmentBytes: 32 * 1024,
+    shedSegments: 20,
+    rateHz: 20,
+    waveSamples: 1000,
+  });
   const p: string[] = [];
   check(p, (r.shed['wave'] ?? 0) > 0 && (r.shed['status'] ?? 0) === 0, 'shedding order');
   check(p, r.shedGapsReceived === r.shedGapsStored, 'shed ranges not all published');

@@ -16,7 +16,6 @@ import { analyse, mllpCounter, Rig, streamCounter, until, type Figures, type Rx 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vitalwire');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 async function drained(gw: Gateway, what: string, ms = 60_000): Promise<void> {
   // Batches still open (within their interval) are closed and stored first.
   await Promise.all([...gw.runtimes.values()].map((rt) => rt.commit()));
@@ -38,7 +37,12 @@ export interface OutageResult {
   outageValues: number;
 }
 
-export async function brokerOutage(o: { outageMs: number; devices: number; rateHz: number; replayPerSecond: number }): Promise<OutageResult> {
+export async function brokerOutage(o: {
+  outageMs: number;
+  devices: number;
+  rateHz: number;
+  replayPerSecond: number;
+}): Promise<OutageResult> {
   const rig = new Rig('outage');
   const sinks: Sink[] = [];
   let gw: Gateway | null = null;
@@ -46,12 +50,18 @@ export async function brokerOutage(o: { outageMs: number; devices: number; rateH
   try {
     await rig.startBroker();
     for (let i = 0; i < o.devices; i++) sinks.push(await openTcpSink('127.0.0.1', 0));
-    const devices = sinks.map((s, i) => ({ id: `bed${i + 1}`, protocol: 'hl7', transport: { kind: 'tcp' as const, host: '127.0.0.1', port: s.port ?? 0 } }));
+    const devices = sinks.map((s, i) => ({
+      id: `bed${i + 1}`,
+      protocol: 'hl7',
+      transport: { kind: 'tcp' as const, host: '127.0.0.1', port: s.port ?? 0 },
+    }));
     gw = await startGateway({
-      config: gatewayConfig(rig.config(devices, {
-        batching: { obsMs: 100, waveMs: 100 },
-        publish: { replayMessagesPerSecond: o.replayPerSecond },
-      })),
+      config: gatewayConfig(
+        rig.config(devices, {
+          batching: { obsMs: 100, waveMs: 100 },
+          publish: { replayMessagesPerSecond: o.replayPerSecond },
+        }),
+      ),
       logger: silentLogger(),
     });
     const g = gw;
@@ -71,7 +81,10 @@ export async function brokerOutage(o: { outageMs: number; devices: number; rateH
     await sleep(500);
     for (const m of monitors) m.stop();
     // Everything written has been framed by the gateway, then stored and acknowledged.
-    await until(() => g.devices.every((d, i) => d.counters.frames >= (monitors[i]?.sent.length ?? 0)), 'every frame read');
+    await until(
+      () => g.devices.every((d, i) => d.counters.frames >= (monitors[i]?.sent.length ?? 0)),
+      'every frame read',
+    );
     await drained(g, 'everything acknowledged');
 
     const expected = new Map(monitors.map((m, i) => [`bed${i + 1}`, m.sent.map((s) => s.n)]));
@@ -94,7 +107,12 @@ export async function brokerOutage(o: { outageMs: number; devices: number; rateH
     const liveDuringReplay = firstLive !== -1 && lastBackfill !== -1 && firstLive < lastBackfill;
     // Values written while the broker was down (with a margin for the moments around the stop and restart).
     const outage = new Map<string, Set<number>>();
-    monitors.forEach((m, i) => outage.set(`bed${i + 1}`, new Set(m.sent.filter((s) => s.atMs > downAt + 300 && s.atMs < upAt - 100).map((s) => s.n))));
+    monitors.forEach((m, i) =>
+      outage.set(
+        `bed${i + 1}`,
+        new Set(m.sent.filter((s) => s.atMs > downAt + 300 && s.atMs < upAt - 100).map((s) => s.n)),
+      ),
+    );
     let outageValues = 0;
     let outageValuesNotBackfill = 0;
     for (const set of outage.values()) outageValues += set.size;
@@ -120,27 +138,49 @@ export interface SigkillResult {
   resent: number;
 }
 
-export async function sigkillLoop(o: { kills: number; minMs: number; maxMs: number; seed: number; log?: (s: string) => void }): Promise<SigkillResult> {
+export async function sigkillLoop(o: {
+  kills: number;
+  minMs: number;
+  maxMs: number;
+  seed: number;
+  log?: (s: string) => void;
+}): Promise<SigkillResult> {
   const rig = new Rig('sigkill');
   const rng = createRng(o.seed);
   let child: ChildProcess | null = null;
   let stderr = '';
   const spawnGateway = (file: string) => {
-    const c = spawn(process.execPath, [BIN, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VW_LOG_LEVEL: 'warn' } });
+    const c = spawn(process.execPath, [BIN, 'gateway', '--config', file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, VW_LOG_LEVEL: 'warn' },
+    });
     c.stderr?.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-8192);
     });
     return c;
   };
-  const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+  const exited = (c: ChildProcess) =>
+    new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
   let sender: ReturnType<typeof mllpCounter> | null = null;
   try {
     await rig.startBroker();
     const port = await freePort();
     const file = join(rig.dir, 'gateway.json');
-    writeFileSync(file, JSON.stringify(rig.config([
-      { id: 'mon1', protocol: 'hl7', transport: { kind: 'mllp-listener', host: '127.0.0.1', port, allowedPeers: ['127.0.0.1'] } },
-    ], { batching: { obsMs: 100 }, publish: { drainTimeoutMs: 2000 } })));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        rig.config(
+          [
+            {
+              id: 'mon1',
+              protocol: 'hl7',
+              transport: { kind: 'mllp-listener', host: '127.0.0.1', port, allowedPeers: ['127.0.0.1'] },
+            },
+          ],
+          { batching: { obsMs: 100 }, publish: { drainTimeoutMs: 2000 } },
+        ),
+      ),
+    );
     child = spawnGateway(file);
     sender = mllpCounter(port, { ackTimeoutMs: 3000, gapMs: 20 });
     const s = sender;
@@ -160,11 +200,15 @@ export async function sigkillLoop(o: { kills: number; minMs: number; maxMs: numb
     await until(() => s.acked.length > before + 5, 'messages after the last restart', 30_000);
     await s.stop();
     const acked = new Set(s.acked);
-    await until(() => {
-      const got = new Set(rig.received.flatMap((r) => r.values));
-      for (const v of acked) if (!got.has(v)) return false;
-      return true;
-    }, 'every acknowledged message at the broker', 60_000).catch(() => undefined);
+    await until(
+      () => {
+        const got = new Set(rig.received.flatMap((r) => r.values));
+        for (const v of acked) if (!got.has(v)) return false;
+        return true;
+      },
+      'every acknowledged message at the broker',
+      60_000,
+    ).catch(() => undefined);
     const figures = analyse(rig.received, new Map([['mon1', s.acked]]));
     return { figures, kills: o.kills, resent: s.sentMessages - s.acked.length };
   } catch (err) {
@@ -192,7 +236,12 @@ export interface UnplugResult {
   gapsCoveringUnplug: number;
 }
 
-export async function serialUnplug(o: { unplugs: number; downMs: number; rateHz: number; upMs?: number }): Promise<UnplugResult> {
+export async function serialUnplug(o: {
+  unplugs: number;
+  downMs: number;
+  rateHz: number;
+  upMs?: number;
+}): Promise<UnplugResult> {
   const rig = new Rig('unplug');
   let pair: PtyPair | null = null;
   let sink: Sink | null = null;
@@ -203,9 +252,15 @@ export async function serialUnplug(o: { unplugs: number; downMs: number; rateHz:
     pair = await openPtyPair(rig.dir, 'mon');
     sink = await openSerialSink(pair.device);
     gw = await startGateway({
-      config: gatewayConfig(rig.config([{ id: 'bed1', protocol: 'hl7', transport: { kind: 'serial', path: pair.host, baudRate: 115200 } }], {
-        reconnect: { minMs: 100, maxMs: 400 }, batching: { obsMs: 100 },
-      })),
+      config: gatewayConfig(
+        rig.config(
+          [{ id: 'bed1', protocol: 'hl7', transport: { kind: 'serial', path: pair.host, baudRate: 115200 } }],
+          {
+            reconnect: { minMs: 100, maxMs: 400 },
+            batching: { obsMs: 100 },
+          },
+        ),
+      ),
       logger: silentLogger(),
     });
     const g = gw;
@@ -239,9 +294,19 @@ export async function serialUnplug(o: { unplugs: number; downMs: number; rateHz:
     await until(() => link.counters.frames >= m.sent.length, 'every frame read');
     await drained(g, 'everything acknowledged');
     const figures = analyse(rig.received, new Map([['bed1', mon.sent.map((x) => x.n)]]));
-    const gaps = rig.received.flatMap((r) => r.gaps).filter((x) => x.reason === GapReason.GAP_REASON_DEVICE_DISCONNECTED);
-    const covering = windows.filter((w) => gaps.some((x) => Number(x.fromTimeUs) / 1000 <= w.fromMs && Number(x.toTimeUs) / 1000 >= w.fromMs + o.downMs)).length;
-    return { figures, unplugs: o.unplugs, reconnects: link.counters.reconnects, disconnectGaps: gaps.length, gapsCoveringUnplug: covering };
+    const gaps = rig.received
+      .flatMap((r) => r.gaps)
+      .filter((x) => x.reason === GapReason.GAP_REASON_DEVICE_DISCONNECTED);
+    const covering = windows.filter((w) =>
+      gaps.some((x) => Number(x.fromTimeUs) / 1000 <= w.fromMs && Number(x.toTimeUs) / 1000 >= w.fromMs + o.downMs),
+    ).length;
+    return {
+      figures,
+      unplugs: o.unplugs,
+      reconnects: link.counters.reconnects,
+      disconnectGaps: gaps.length,
+      gapsCoveringUnplug: covering,
+    };
   } finally {
     mon?.stop();
     await gw?.close();
@@ -262,7 +327,13 @@ export interface QuotaResult {
   uncovered: number;
 }
 
-export async function quotaShed(o: { quotaBytes: number; segmentBytes: number; shedSegments: number; rateHz: number; waveSamples: number }): Promise<QuotaResult> {
+export async function quotaShed(o: {
+  quotaBytes: number;
+  segmentBytes: number;
+  shedSegments: number;
+  rateHz: number;
+  waveSamples: number;
+}): Promise<QuotaResult> {
   const rig = new Rig('quota');
   const tcp = await openTcpSink('127.0.0.1', 0);
   let gw: Gateway | null = null;
@@ -270,11 +341,16 @@ export async function quotaShed(o: { quotaBytes: number; segmentBytes: number; s
   try {
     await rig.startBroker();
     gw = await startGateway({
-      config: gatewayConfig(rig.config([{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: tcp.port ?? 0 } }], {
-        outbox: { quotaBytes: o.quotaBytes, segmentBytes: o.segmentBytes },
-        batching: { obsMs: 250, waveMs: 250 },
-        publish: { statusIntervalMs: 1000 },
-      })),
+      config: gatewayConfig(
+        rig.config(
+          [{ id: 'bed1', protocol: 'hl7', transport: { kind: 'tcp', host: '127.0.0.1', port: tcp.port ?? 0 } }],
+          {
+            outbox: { quotaBytes: o.quotaBytes, segmentBytes: o.segmentBytes },
+            batching: { obsMs: 250, waveMs: 250 },
+            publish: { statusIntervalMs: 1000 },
+          },
+        ),
+      ),
       logger: silentLogger(),
     });
     const g = gw;
@@ -311,7 +387,13 @@ export async function quotaShed(o: { quotaBytes: number; segmentBytes: number; s
       const gapped = gapsBy.get(`bed1/${kind}`) ?? new Set<number>();
       for (let s = 1; s <= max; s++) if (!have.has(s) && !gapped.has(s)) uncovered++;
     }
-    return { figures, shed: { ...g.outbox.counters.shedRecords }, shedGapsStored: g.outbox.counters.gaps, shedGapsReceived, uncovered };
+    return {
+      figures,
+      shed: { ...g.outbox.counters.shedRecords },
+      shedGapsStored: g.outbox.counters.gaps,
+      shedGapsReceived,
+      uncovered,
+    };
   } finally {
     mon?.stop();
     await gw?.close();

@@ -41,12 +41,15 @@ describe('the CONNECT variable header', () => {
     expect(c.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0)).toBe(false);
   });
 
-  it.each([[6], [2], [0x86]])('[MQTT-3.1.2-2] [MQTT-3.2.2-4] [MQTT-3.2.2-5] an unsupported protocol level (%i) gets CONNACK 0x01, session present 0, then the close', async (level) => {
-    const c = await lab.open();
-    c.send(connectBytes({ level, flags: 0x02, clientId: `level-${level}` }));
-    expect(await c.next('connack')).toMatchObject({ returnCode: 1, sessionPresent: false });
-    await c.gone();
-  });
+  it.each([[6], [2], [0x86]])(
+    '[MQTT-3.1.2-2] [MQTT-3.2.2-4] [MQTT-3.2.2-5] an unsupported protocol level (%i) gets CONNACK 0x01, session present 0, then the close',
+    async (level) => {
+      const c = await lab.open();
+      c.send(connectBytes({ level, flags: 0x02, clientId: `level-${level}` }));
+      expect(await c.next('connack')).toMatchObject({ returnCode: 1, sessionPresent: false });
+      await c.gone();
+    },
+  );
 
   it('[MQTT-3.1.2-2] MQTT 5 (level 5) gets CONNACK 0x01 and a close: the broker speaks 3.1.1', async () => {
     const c = await lab.open();
@@ -82,7 +85,9 @@ describe('the CONNECT variable header', () => {
 
   it('[MQTT-3.1.2-19] [MQTT-3.1.2-21] a user name and password are accepted on the lab listener (it authenticates nobody)', async () => {
     const c = await lab.open();
-    c.send(connectBytes({ flags: 0x02 | 0x80 | 0x40, clientId: 'with-user', username: 'someone', password: [0, 1, 2, 255] }));
+    c.send(
+      connectBytes({ flags: 0x02 | 0x80 | 0x40, clientId: 'with-user', username: 'someone', password: [0, 1, 2, 255] }),
+    );
     expect(await c.next('connack')).toMatchObject({ returnCode: 0 });
   });
 });

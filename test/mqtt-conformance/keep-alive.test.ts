@@ -46,7 +46,11 @@ describe('keep-alive', () => {
     const { c: s } = await lab.connect({ clientId: 'ka-will-sub' });
     s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${r}/will`, qos: 1 }] });
     await s.next('suback');
-    await lab.connect({ clientId: 'ka-will', keepalive: 1, will: { topic: `${r}/will`, payload: Buffer.from('timed out'), qos: 1, retain: false } });
+    await lab.connect({
+      clientId: 'ka-will',
+      keepalive: 1,
+      will: { topic: `${r}/will`, payload: Buffer.from('timed out'), qos: 1, retain: false },
+    });
     const will = await s.next('publish', 1500 + SLACK_MS + 1000);
     expect(Buffer.from(will.payload).toString()).toBe('timed out');
   });

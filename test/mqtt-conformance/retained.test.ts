@@ -5,7 +5,9 @@ import { useLab } from './lab.js';
 
 const lab = useLab();
 
-async function publisher(clientId: string): Promise<{ send(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean): Promise<void> }> {
+async function publisher(
+  clientId: string,
+): Promise<{ send(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean): Promise<void> }> {
   const { c } = await lab.connect({ clientId });
   let id = 1;
   return {
@@ -29,7 +31,9 @@ async function subscribe(clientId: string, filter: string, qos: 0 | 1 | 2): Prom
 /** What a subscriber received, once a PINGREQ round trip says nothing more is in flight. */
 async function settled(c: RawClient): Promise<{ topic: string; payload: string; retain: boolean; qos: number }[]> {
   await c.ping();
-  return c.publishes().map((p) => ({ topic: p.topic, payload: Buffer.from(p.payload).toString(), retain: p.retain, qos: p.qos }));
+  return c
+    .publishes()
+    .map((p) => ({ topic: p.topic, payload: Buffer.from(p.payload).toString(), retain: p.retain, qos: p.qos }));
 }
 
 describe('retained messages', () => {

@@ -5,7 +5,10 @@ import { useLab } from './lab.js';
 
 const lab = useLab();
 
-async function publish(clientId: string, messages: { topic: string; payload: string; qos: 0 | 1 | 2 }[]): Promise<void> {
+async function publish(
+  clientId: string,
+  messages: { topic: string; payload: string; qos: 0 | 1 | 2 }[],
+): Promise<void> {
   const { c } = await lab.connect({ clientId });
   let id = 1;
   for (const m of messages) {
@@ -54,12 +57,18 @@ describe('persistent sessions', () => {
     first.c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${r}/#`, qos: 2 }] });
     await first.c.next('suback');
     await first.c.disconnect();
-    const sent = Array.from({ length: 6 }, (_, i) => ({ topic: `${r}/t`, payload: `m${i}`, qos: (i % 2) + 1 as 1 | 2 }));
+    const sent = Array.from({ length: 6 }, (_, i) => ({
+      topic: `${r}/t`,
+      payload: `m${i}`,
+      qos: ((i % 2) + 1) as 1 | 2,
+    }));
     await publish('queue-pub', sent);
     const back = await lab.connect({ clientId: 'queue', clean: false });
     expect(back.connack).toMatchObject({ sessionPresent: true });
     for (let i = 0; i < sent.length; i++) await back.c.next('publish');
-    expect(back.c.publishes().map((m) => [Buffer.from(m.payload).toString(), m.qos])).toEqual(sent.map((m) => [m.payload, m.qos]));
+    expect(back.c.publishes().map((m) => [Buffer.from(m.payload).toString(), m.qos])).toEqual(
+      sent.map((m) => [m.payload, m.qos]),
+    );
   });
 
   it('[MQTT-4.4.0-1] [MQTT-3.3.1-1] a QoS 1 message left unacknowledged is sent again on reconnect, with its packet id and DUP 1', async () => {
@@ -74,7 +83,11 @@ describe('persistent sessions', () => {
     await sleep(100);
     const back = await lab.connect({ clientId: 'redeliver', clean: false });
     const again = await back.c.next('publish');
-    expect([Buffer.from(again.payload).toString(), again.messageId, again.dup]).toEqual(['unacked', original.messageId, true]);
+    expect([Buffer.from(again.payload).toString(), again.messageId, again.dup]).toEqual([
+      'unacked',
+      original.messageId,
+      true,
+    ]);
   });
 
   it('[MQTT-4.4.0-1] a PUBREL left without PUBCOMP is sent again on reconnect, with its packet id', async () => {

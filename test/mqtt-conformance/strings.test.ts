@@ -25,27 +25,36 @@ describe('[MQTT-1.5.3-1] ill-formed UTF-8 closes the connection', () => {
     expect(c.packets.map((p) => p.cmd)).toEqual(['connack']);
   });
 
-  it.each(illFormed)('[MQTT-3.8.3-1] [MQTT-3.10.3-1] in a SUBSCRIBE or UNSUBSCRIBE filter (%s)', async (_what, bytes) => {
-    for (const [header, tail] of [[0x82, [1]], [0xa2, []]] as const) {
-      const { c } = await lab.connect({ clientId: 'utf8-sub' });
-      c.send(packetBytes(header, [0, 5, ...mqttString(str(bytes)), ...tail]));
-      await c.gone();
-      expect(c.packets.map((p) => p.cmd)).toEqual(['connack']);
-    }
-  });
+  it.each(illFormed)(
+    '[MQTT-3.8.3-1] [MQTT-3.10.3-1] in a SUBSCRIBE or UNSUBSCRIBE filter (%s)',
+    async (_what, bytes) => {
+      for (const [header, tail] of [
+        [0x82, [1]],
+        [0xa2, []],
+      ] as const) {
+        const { c } = await lab.connect({ clientId: 'utf8-sub' });
+        c.send(packetBytes(header, [0, 5, ...mqttString(str(bytes)), ...tail]));
+        await c.gone();
+        expect(c.packets.map((p) => p.cmd)).toEqual(['connack']);
+      }
+    },
+  );
 
-  it.each(illFormed)('[MQTT-3.1.3-4] [MQTT-3.1.3-10] [MQTT-3.1.3-11] in a CONNECT client id, Will topic or user name (%s): no CONNACK', async (_what, bytes) => {
-    for (const connect of [
-      connectBytes({ flags: 0x02, clientId: str(bytes) }),
-      connectBytes({ flags: 0x02 | 0x04, clientId: 'utf8-will', willTopic: str(bytes), willPayload: [1] }),
-      connectBytes({ flags: 0x02 | 0x80, clientId: 'utf8-user', username: str(bytes) }),
-    ]) {
-      const c = await lab.open();
-      c.send(connect);
-      await c.gone();
-      expect(c.packets).toEqual([]);
-    }
-  });
+  it.each(illFormed)(
+    '[MQTT-3.1.3-4] [MQTT-3.1.3-10] [MQTT-3.1.3-11] in a CONNECT client id, Will topic or user name (%s): no CONNACK',
+    async (_what, bytes) => {
+      for (const connect of [
+        connectBytes({ flags: 0x02, clientId: str(bytes) }),
+        connectBytes({ flags: 0x02 | 0x04, clientId: 'utf8-will', willTopic: str(bytes), willPayload: [1] }),
+        connectBytes({ flags: 0x02 | 0x80, clientId: 'utf8-user', username: str(bytes) }),
+      ]) {
+        const c = await lab.open();
+        c.send(connect);
+        await c.gone();
+        expect(c.packets).toEqual([]);
+      }
+    },
+  );
 });
 
 describe('[MQTT-1.5.3-2] [MQTT-4.7.3-2] U+0000 closes the connection', () => {

@@ -7,7 +7,11 @@ import { useLab } from './lab.js';
 const lab = useLab();
 
 /** A subscriber to `filters` (QoS 0 unless given); resolves once SUBACK granted them all. */
-async function subscriber(clientId: string, filters: string[], o: { clean?: boolean; qos?: 0 | 1 } = {}): Promise<RawClient> {
+async function subscriber(
+  clientId: string,
+  filters: string[],
+  o: { clean?: boolean; qos?: 0 | 1 } = {},
+): Promise<RawClient> {
   const qos = o.qos ?? 0;
   const { c } = await lab.connect({ clientId, clean: o.clean ?? true });
   c.send({ cmd: 'subscribe', messageId: 1, subscriptions: filters.map((topic) => ({ topic, qos })) });
@@ -30,7 +34,10 @@ async function publishAll(clientId: string, topics: string[], marker: string): P
 async function receivedUntil(s: RawClient, marker: string): Promise<string[]> {
   while (!s.publishes().some((p) => p.topic === marker)) await s.next('publish');
   await s.ping();
-  return s.publishes().map((p) => p.topic).filter((t) => t !== marker);
+  return s
+    .publishes()
+    .map((p) => p.topic)
+    .filter((t) => t !== marker);
 }
 
 describe('wildcards', () => {
@@ -38,15 +45,39 @@ describe('wildcards', () => {
     const r = lab.root();
     const s = await subscriber('hash', [`${r}/sport/tennis/player1/#`, `${r}/marker`]);
     const s2 = await subscriber('hash-parent', [`${r}/sport/#`, `${r}/marker`]);
-    await publishAll('hash-pub', [`${r}/sport/tennis/player1`, `${r}/sport/tennis/player1/ranking`, `${r}/sport/tennis/player1/score/wimbledon`, `${r}/sport`, `${r}/sport/tennis/player2`], `${r}/marker`);
-    expect(await receivedUntil(s, `${r}/marker`)).toEqual([`${r}/sport/tennis/player1`, `${r}/sport/tennis/player1/ranking`, `${r}/sport/tennis/player1/score/wimbledon`]);
-    expect(await receivedUntil(s2, `${r}/marker`)).toEqual([`${r}/sport/tennis/player1`, `${r}/sport/tennis/player1/ranking`, `${r}/sport/tennis/player1/score/wimbledon`, `${r}/sport`, `${r}/sport/tennis/player2`]);
+    await publishAll(
+      'hash-pub',
+      [
+        `${r}/sport/tennis/player1`,
+        `${r}/sport/tennis/player1/ranking`,
+        `${r}/sport/tennis/player1/score/wimbledon`,
+        `${r}/sport`,
+        `${r}/sport/tennis/player2`,
+      ],
+      `${r}/marker`,
+    );
+    expect(await receivedUntil(s, `${r}/marker`)).toEqual([
+      `${r}/sport/tennis/player1`,
+      `${r}/sport/tennis/player1/ranking`,
+      `${r}/sport/tennis/player1/score/wimbledon`,
+    ]);
+    expect(await receivedUntil(s2, `${r}/marker`)).toEqual([
+      `${r}/sport/tennis/player1`,
+      `${r}/sport/tennis/player1/ranking`,
+      `${r}/sport/tennis/player1/score/wimbledon`,
+      `${r}/sport`,
+      `${r}/sport/tennis/player2`,
+    ]);
   });
 
   it('[MQTT-4.7.1-3] 4.7.1.3: "+" matches exactly one level, an empty one included', async () => {
     const r = lab.root();
     const s = await subscriber('plus', [`${r}/sport/tennis/+`, `${r}/sport/+`, `${r}/marker`]);
-    await publishAll('plus-pub', [`${r}/sport/tennis/player1`, `${r}/sport/tennis/player1/ranking`, `${r}/sport`, `${r}/sport/`], `${r}/marker`);
+    await publishAll(
+      'plus-pub',
+      [`${r}/sport/tennis/player1`, `${r}/sport/tennis/player1/ranking`, `${r}/sport`, `${r}/sport/`],
+      `${r}/marker`,
+    );
     expect(await receivedUntil(s, `${r}/marker`)).toEqual([`${r}/sport/tennis/player1`, `${r}/sport/`]);
   });
 
@@ -61,26 +92,35 @@ describe('wildcards', () => {
     expect(await receivedUntil(c, 'finance-marker')).not.toContain('/finance');
   });
 
-  it.each(['a/#/b', 'a#', 'a/b#', '#/a'])('[MQTT-4.7.1-2] [MQTT-4.8.0-1] a filter with "#" not last or not alone (%s) is a protocol violation: closed', async (filter) => {
-    const { c } = await lab.connect({ clientId: `bad-hash-${filter.length}` });
-    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
-    await c.gone();
-    expect(c.packets.some((p) => p.cmd === 'suback' && p.granted.some((g) => g !== 128))).toBe(false);
-  });
+  it.each(['a/#/b', 'a#', 'a/b#', '#/a'])(
+    '[MQTT-4.7.1-2] [MQTT-4.8.0-1] a filter with "#" not last or not alone (%s) is a protocol violation: closed',
+    async (filter) => {
+      const { c } = await lab.connect({ clientId: `bad-hash-${filter.length}` });
+      c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
+      await c.gone();
+      expect(c.packets.some((p) => p.cmd === 'suback' && p.granted.some((g) => g !== 128))).toBe(false);
+    },
+  );
 
-  it.each(['a+', 'a/+b', '+a/b'])('[MQTT-4.7.1-3] [MQTT-4.8.0-1] a filter with "+" not a whole level (%s) is a protocol violation: closed', async (filter) => {
-    const { c } = await lab.connect({ clientId: `bad-plus-${filter.length}` });
-    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
-    await c.gone();
-    expect(c.packets.some((p) => p.cmd === 'suback' && p.granted.some((g) => g !== 128))).toBe(false);
-  });
+  it.each(['a+', 'a/+b', '+a/b'])(
+    '[MQTT-4.7.1-3] [MQTT-4.8.0-1] a filter with "+" not a whole level (%s) is a protocol violation: closed',
+    async (filter) => {
+      const { c } = await lab.connect({ clientId: `bad-plus-${filter.length}` });
+      c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
+      await c.gone();
+      expect(c.packets.some((p) => p.cmd === 'suback' && p.granted.some((g) => g !== 128))).toBe(false);
+    },
+  );
 
-  it.each(['a/+/b', 'a/#', '+', '#'])('[MQTT-4.7.1-1] [MQTT-3.3.2-2] a PUBLISH topic name with a wildcard (%s) closes the connection, unacknowledged', async (topic) => {
-    const { c } = await lab.connect({ clientId: `wild-pub-${topic.length}` });
-    c.send(pub(topic, 'x', { qos: 1, messageId: 1 }));
-    await c.gone();
-    expect(c.packets.some((p) => p.cmd === 'puback')).toBe(false);
-  });
+  it.each(['a/+/b', 'a/#', '+', '#'])(
+    '[MQTT-4.7.1-1] [MQTT-3.3.2-2] a PUBLISH topic name with a wildcard (%s) closes the connection, unacknowledged',
+    async (topic) => {
+      const { c } = await lab.connect({ clientId: `wild-pub-${topic.length}` });
+      c.send(pub(topic, 'x', { qos: 1, messageId: 1 }));
+      await c.gone();
+      expect(c.packets.some((p) => p.cmd === 'puback')).toBe(false);
+    },
+  );
 });
 
 describe('topics beginning with $', () => {
@@ -109,7 +149,12 @@ describe('topics beginning with $', () => {
     await own.next('publish');
     while (!wild.publishes().some((m) => m.topic === `${r}/B`)) await wild.next('publish');
     await wild.ping();
-    expect(wild.publishes().map((m) => m.topic).filter((t) => t.startsWith('$'))).toEqual([]);
+    expect(
+      wild
+        .publishes()
+        .map((m) => m.topic)
+        .filter((t) => t.startsWith('$')),
+    ).toEqual([]);
     expect(own.publishes().map((m) => m.topic)).toEqual([`$${r}/B`]);
   });
 
@@ -125,7 +170,12 @@ describe('topics beginning with $', () => {
     while (!wild.publishes().some((m) => m.topic === `${r}/R`)) await wild.next('publish');
     await own.next('publish');
     await wild.ping();
-    expect(wild.publishes().map((m) => m.topic).filter((t) => t.startsWith('$'))).toEqual([]);
+    expect(
+      wild
+        .publishes()
+        .map((m) => m.topic)
+        .filter((t) => t.startsWith('$')),
+    ).toEqual([]);
     expect(own.publishes().map((m) => [m.topic, m.retain])).toEqual([[`$${r}/R`, true]]);
   });
 

@@ -12,8 +12,12 @@ async function watcher(clientId: string, topic: string): Promise<RawClient> {
   return c;
 }
 
-const will = (topic: string, payload: string, o: { qos?: 0 | 1 | 2; retain?: boolean } = {}) =>
-  ({ topic, payload: Buffer.from(payload), qos: o.qos ?? 1, retain: o.retain ?? false });
+const will = (topic: string, payload: string, o: { qos?: 0 | 1 | 2; retain?: boolean } = {}) => ({
+  topic,
+  payload: Buffer.from(payload),
+  qos: o.qos ?? 1,
+  retain: o.retain ?? false,
+});
 
 describe('the Will', () => {
   it('[MQTT-3.1.2-8] [MQTT-3.1.2-16] the Will is published when the connection closes without DISCONNECT, at its QoS, not retained', async () => {
