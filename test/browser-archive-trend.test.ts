@@ -135,10 +135,13 @@ describe.skipIf(!chromiumAvailable())(
             const i = ((c.height - 30) * c.width + x) * 4;
             return img[i]! > img[i + 2]! && img[i + 3]! > 0;
           };
+          // Beside a hole, a few columns: a one-pixel line where HR steps is anti-aliased below the green threshold
+          // in some single columns (which ones depends on the time of day the test runs).
+          const near = (x: number) => Math.max(...[-3, -2, -1, 0, 1, 2, 3].map((d) => green(x + d)));
           return holes.map(([a, b]) => ({
             inside: green(xOf((a + b) / 2)),
-            before: green(xOf(a - 15 * 60_000)),
-            after: green(xOf(b + 15 * 60_000)),
+            before: near(xOf(a - 15 * 60_000)),
+            after: near(xOf(b + 15 * 60_000)),
             shaded: shaded(xOf((a + b) / 2)),
           }));
         },

@@ -54,6 +54,16 @@ describe('PCD-01 export', () => {
     });
   });
 
+  it("marks a simulator's values DEMO in OBX-8, so a record system never takes them for a patient's", () => {
+    const sim = bound(rowsOf(vitalsBatch(dev, 4, T, { hr: 80 }, Flag.FLAG_SIMULATED)).obs_q, true);
+    const { messages } = pcd01Messages(sim, [], devices);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^OBX\|[^\r]*\|\|DEMO\|/m);
+    const d = createHl7Decoder().decode(Buffer.from(messages[0]!, 'utf8'), { gatewayTimeUs: 1 });
+    if (!d.ok) throw new Error(JSON.stringify(d.error));
+    for (const o of d.value.observations) expect((o.flags ?? 0) & Flag.FLAG_DEMO).toBe(Flag.FLAG_DEMO);
+  });
+
   it('sends unavailable values as OBX-11 X, waves as WCM arrays, and skips what PCD-01 cannot carry, counted', () => {
     const full = fullBatches(dev, T);
     const { messages, counts } = pcd01Messages(bound(rowsOf(full.obs).obs), [], devices);

@@ -4,7 +4,7 @@
 // valid at the Batch's time), one per waveform chunk (IHE PCD TF-2 WCM: NA array, sample rate, resolution).
 // What PCD-01 cannot carry is skipped and counted, never sent wrong: values without an MDC code (the vendor's own code
 // has no place in OBX-3's MDC coding), units without an MDC_DIM code, coded and text values (PCD-01 NM only here),
-// waves with a non-zero offset. OBX-8 carries A (abnormal), DEMO and TEST; other quality flags travel in FHIR, Parquet
+// waves with a non-zero offset. OBX-8 carries A (abnormal), DEMO (also for simulated data) and TEST; other quality flags travel in FHIR, Parquet
 // and CSV exports only. Times are sent to the millisecond.
 import { encodePcd01, type EncodeNumeric } from '../../decoders/hl7/encode.js';
 import { UNITS, unitByMdc, type UnitCode } from '../../decoders/mdc.js';
@@ -31,7 +31,9 @@ function unitOf(unitMdc: number, ucum: string): UnitCode | undefined {
 function obx8(flags: number): string[] {
   const out: string[] = [];
   if (flags & Flag.FLAG_ABNORMAL) out.push('A');
-  if (flags & Flag.FLAG_DEMO) out.push('DEMO');
+  // A simulator's values have no marker of their own in HL7 v2: DEMO (IHE PCD TF-2 OBX-8) is the one a consumer
+  // already honours, so simulated data never reaches a record system looking like a patient's.
+  if (flags & (Flag.FLAG_DEMO | Flag.FLAG_SIMULATED)) out.push('DEMO');
   if (flags & Flag.FLAG_TEST) out.push('TEST');
   return out;
 }
