@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vitalsBatch } from '../archive/test-kit.js';
 import { startCentralProcess } from '../broker/test-kit.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
@@ -116,7 +117,9 @@ describe('gateway init and gateways sign: the key stays on the gateway', () => {
     for (const f of ['gateway.crt', 'ca.crt']) await copyFile(join(centre, 'out', 'site1', 'gw9', f), join(box, f));
     central = await startCentralProcess(['--config', join(centre, 'central.yaml')]);
     const c = await connect(join(box, 'gateway.crt'));
-    await c.publishAsync('vw/v1/site1/gw9/bed01/obs', 'x', { qos: 1 });
+    // A contract-valid Batch of its own topic, acknowledged: the broker took the certificate's identity.
+    const b = vitalsBatch({ site: 'site1', gateway: 'gw9', device: 'bed01' }, 1, Date.now() * 1000, { hr: 70 });
+    await c.publishAsync(b.topic, Buffer.from(b.payload), { qos: 1 });
     await c.endAsync();
   });
 
