@@ -9,7 +9,7 @@
 // after the embedded store's next checkpoint names the Parquet files in its manifest).
 import { join } from 'node:path';
 import { takeLock } from '../lib/pid-lock.js';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { Journal, type Done } from './journal.js';
 import { Loader, type ArchiveCounters, type SegmentRef } from './loader.js';

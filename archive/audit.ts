@@ -9,7 +9,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { takeLock } from '../lib/pid-lock.js';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 
 export const AUDIT_ACTIONS = ['binding.set', 'binding.end', 'retention.purge', 'export', 'record.read'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -4,7 +4,7 @@
 // centrally (`vitalwire bind`), never from what a device claims. A device is at one bed at a time: a new binding
 // ends the device's open one at its start; any other overlap is refused.
 import { randomUUID } from 'node:crypto';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { isValidSegment } from '../lib/topics.js';
 import type { AuditEntry, AuditLog } from './audit.js';
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { formatOf, parseConfigText, validateConfig, type DeepReadonly } from '../lib/config.js';
 import type { Logger } from '../lib/log.js';
 import { openArchive, type Archive } from './archive.js';

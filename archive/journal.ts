@@ -10,7 +10,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { FRAME_HEADER_BYTES, scanFrames, syncDir } from '../lib/framed-records.js';
 import type { Logger } from '../lib/log.js';
 import { crc32 } from 'node:zlib';

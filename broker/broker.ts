@@ -8,7 +8,7 @@ import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { createAuthThrottle } from '../lib/auth-throttle.js';
 import { createLogLimiter } from '../lib/log-limiter.js';

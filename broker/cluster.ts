@@ -3,7 +3,7 @@
 // retained messages and wills, so several `vitalwire central` processes behind a TCP load balancer act as one broker.
 import { Redis } from 'ioredis';
 import redisPersistence from 'aedes-persistence-redis';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { checkTestedVersions } from './aedes-internals/index.js';
 import { createRedisEmitter } from './redis-emitter.js';
 

@@ -4,7 +4,7 @@
 import type { AedesPublishPacket, Client } from 'aedes';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { ErrorCode } from '../decoders/errors.js';
+import type { ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { LogLimiter } from '../lib/log-limiter.js';

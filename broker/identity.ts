@@ -3,7 +3,7 @@
 // in acl.ts; connection limits in hooks/authenticate.ts.
 import type { Client, PublishPacket } from 'aedes';
 import type { TLSSocket } from 'node:tls';
-import { VitalwireError, type ErrorCode } from '../decoders/errors.js';
+import { VitalwireError, type ErrorCode } from '../lib/errors.js';
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { Identity } from './acl.js';
 import { willClientId } from './aedes-internals/index.js';

@@ -7,7 +7,7 @@ import { createServer as createTcpServer, isIP, type Server as NetServer, type S
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { AuthDeadlines, type AuthDeadline, type DeadlineReason } from './auth-deadline.js';
 
 export interface TlsMaterial {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { publish, vitalsBatch } from '../archive/test-kit.js';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { startBroker } from './broker.js';
 import type { OnAccepted } from './hooks/authorize-publish.js';
 import { Clients, closed, makeTestPki, until, type TestPki } from './test-kit.js';

@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { isValidSegment } from '../lib/topics.js';
 
 export interface DevPkiFiles {

@@ -17,7 +17,7 @@ import { access, chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { readValidatedFile } from '../lib/config.js';
 import {
   canonicalSerial,

@@ -1,6 +1,6 @@
 // Options the archive commands (export, bind) share: where the archive is, who is acting, times and device ids.
 import { userInfo } from 'node:os';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { dataDirConfig, readArchiveConfig, type ArchiveConfig } from '../archive/config.js';
 import { parseTimeUs } from '../archive/export/names.js';
 import { isValidSegment } from '../lib/topics.js';

@@ -1,7 +1,7 @@
 // Small helpers over node:util parseArgs: every command declares its options once, and the
 // same table prints its --help.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

@@ -1,7 +1,7 @@
 // `vitalwire audit`: who opened which bed when, from the fan-out's append-only access log (docs/dashboard.md).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../fanout/audit.js';
 import { helpText, parse, type CommandSpec } from './args.js';
 

@@ -1,6 +1,6 @@
 // `vitalwire bind`: which bed (and patient, encounter) a device serves over a time range, set centrally and audited.
 // Patient identifiers go to the audit store and to this command's own output, never to a log.
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { endBinding, listBindings, setBinding, type Binding } from '../archive/bindings.js';
 import { openAudit } from '../archive/config.js';
 import { formatUs } from '../archive/export/names.js';

@@ -1,6 +1,6 @@
 // `vitalwire ca init`: a site CA and the broker's server certificate (broker/provision.ts).
 import { resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { caInit } from '../broker/provision.js';
 import { helpText, parse, type CommandSpec } from './args.js';
 

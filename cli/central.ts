@@ -3,7 +3,7 @@
 //   --lab --port N       the conformance listener: plain TCP, no authentication, no ACLs, loopback only
 //   (neither)            development: a dev CA under --data-dir, the broker on TLS and the dashboard fan-out
 import { resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { brokerOptions, centralConfig, loadCentralConfig, withRedis, type CentralConfig } from '../central/config.js';
 import { startCentral, type Central } from '../central/central.js';
 import { redactRedisUrl } from '../broker/cluster.js';

@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { createPipeline } from '../decoders/pipeline.js';
 import { detectProtocol, getProtocol, protocolIds, type Protocol } from '../decoders/registry.js';
 import { decodedRecords, errorRecord } from '../decoders/ndjson.js';

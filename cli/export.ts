@@ -2,7 +2,7 @@
 // observation's time. Demo, test and simulated data only with --include-demo; --deidentify for research sets.
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { loadOrCreateSiteSecret, openArchiveReader } from '../archive/config.js';
 import { EXPORT_FORMATS, runExport, type ExportFormat } from '../archive/export/export.js';
 import { silentLogger } from '../lib/log.js';

@@ -1,7 +1,7 @@
 // `vitalwire gateway init`: on the gateway box, its own key (mode 0600, never leaves the box), a certificate request for
 // the centre to sign (`vitalwire gateways sign`), and a config stub to add devices to (broker/provision.ts).
 import { resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { initGateway } from '../broker/provision.js';
 import { isValidSegment } from '../lib/topics.js';
 import { helpText, parse, type CommandSpec } from './args.js';

@@ -1,6 +1,6 @@
 // `vitalwire gateways add|revoke|list`: gateway certificates from the site CA (broker/provision.ts).
 import { resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { addGateway, listGateways, readRequest, revokeGateway, signGateway } from '../broker/provision.js';
 import { helpText, intOption, parse, type CommandSpec } from './args.js';
 

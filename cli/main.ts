@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import type { CommandSpec } from './args.js';
 
 /** The package's version, from the nearest package.json named vitalwire (cli/ in a checkout, dist/cli/ installed). */

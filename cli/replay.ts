@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { loadCapture, playChunks } from '../simulators/replay.js';
 import { openSerialSink } from '../simulators/sinks.js';
 import { openTcpPort } from '../simulators/transports.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createLogger } from '../lib/log.js';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { runMonitor, simulatedEui64 } from '../simulators/monitor.js';
 import { openSerialSink, openTcpSink } from '../simulators/sinks.js';
 import { fileTruth, noTruth } from '../simulators/ground-truth.js';

@@ -1,7 +1,7 @@
 // `vitalwire users add|remove|list`: broker accounts in the users file (scrypt hashes, mode 0600).
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { readUsersFile, writeUsersFile } from '../broker/users-file.js';
 import { hashPassword, ROLES, USER_NAME, type User } from '../broker/users.js';
 import { helpText, parse, type CommandSpec } from './args.js';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import {
   alarmRecord,
   gapRecord,

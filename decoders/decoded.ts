@@ -1,7 +1,7 @@
 // What a decoder hands the gateway for one frame: standard payloads plus the device context
 // the frame revealed. Context (bed, device identity) is kept apart from values.
 import type { IAlarm, IDeviceStatus, IGap, IObservation, IWaveformChunk } from '../proto/index.js';
-import type { DecodeError } from './errors.js';
+import type { DecodeError } from '../lib/errors.js';
 
 export interface Decoded {
   /** Device identity found in the frame (EUI-64, serial number); undefined when the frame has none. */

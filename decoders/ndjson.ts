@@ -23,7 +23,7 @@ import type {
   IWaveformChunk,
 } from '../proto/index.js';
 import type { Decoded } from './decoded.js';
-import type { DecodeError } from './errors.js';
+import type { DecodeError } from '../lib/errors.js';
 
 export type NdjsonRecord = Record<string, unknown>;
 

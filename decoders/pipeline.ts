@@ -1,7 +1,7 @@
 // Framer + decoder for one byte stream: chunks in, decoded frames and coded errors out. The
 // gateway's device loop, the decode CLI, the fuzzer and the fixture tests all use this one path.
 import type { DecodeContext, Decoded } from './decoded.js';
-import type { DecodeError, ErrorCode } from './errors.js';
+import type { DecodeError, ErrorCode } from '../lib/errors.js';
 import type { FramerStats } from './framing/framer.js';
 import type { Protocol } from './registry.js';
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { MIN_SECRET_BYTES } from './session.js';
 
 /** Reads the key file, creating it (and its directory, 0700) with a fresh key when it does not exist. */

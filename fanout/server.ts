@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Registry } from 'prom-client';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
 import { DEFAULT_QUEUE_LIMITS } from './client-queue.js';

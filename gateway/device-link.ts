@@ -2,7 +2,7 @@
 // backoff after any failure, and hands decoded payloads on. It never throws for device input:
 // bad frames are counted and reported as coded errors.
 import type { Decoded } from '../decoders/decoded.js';
-import type { ErrorCode } from '../decoders/errors.js';
+import type { ErrorCode } from '../lib/errors.js';
 import type { Protocol } from '../decoders/registry.js';
 import type { ProtocolSession } from '../decoders/session.js';
 import { createPipeline } from '../decoders/pipeline.js';

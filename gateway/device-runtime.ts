@@ -3,7 +3,7 @@
 // down, the device fell silent, or the gateway itself was down). The device's I/O lives in its link (device-link.ts,
 // transports/mllp-listener.ts).
 import type { Decoded } from '../decoders/decoded.js';
-import type { ErrorCode } from '../decoders/errors.js';
+import type { ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { Flag, GapReason, Kind, LinkState, type IGap, type ISource } from '../proto/index.js';
 import { DeviceBatcher, type BatcherCounters, type BatchingOptions } from './batcher.js';

@@ -3,7 +3,7 @@
 // stores everything and waits (bounded) for PUBACKs. docs/gateway.md describes the whole.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { getProtocol } from '../decoders/registry.js';
 import type { Logger } from '../lib/log.js';
 import { LinkState } from '../proto/index.js';

@@ -1,6 +1,6 @@
 // One gateway process per data directory: two writers appending to the same outbox would corrupt it (lib/pid-lock.ts).
 import { join } from 'node:path';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 import { takeLock } from '../lib/pid-lock.js';
 
 /** Takes the data directory; resolves to its release. */

@@ -4,7 +4,7 @@
 // unusable (refresh() throws VW_ERR_CONFIG) rather than silently stale: a revocation list that
 // cannot be read must not let a revoked certificate in.
 import { stat } from 'node:fs/promises';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from './errors.js';
 
 export interface WatchedFile<T> {
   /** The value as last loaded. */

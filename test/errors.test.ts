@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, VitalwireError } from '../decoders/errors.js';
+import { ERRORS, VitalwireError } from '../lib/errors.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'errors.md'), 'utf8');
 const documented = [...doc.matchAll(/^\| `(VW_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);

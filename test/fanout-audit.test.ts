@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileAuditLog } from '../fanout/audit.js';
 import { runAudit } from '../cli/audit.js';
-import { VitalwireError } from '../decoders/errors.js';
+import { VitalwireError } from '../lib/errors.js';
 
 describe('vitalwire audit', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vw-audit-cli-'));

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
-import { VitalwireError } from '../../decoders/errors.js';
+import { VitalwireError } from '../../lib/errors.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
 import { coalesceWrites } from './staged-writes.js';
 

@@ -4,7 +4,7 @@
 // PUBACK ([MQTT-4.3.2-2], see below), and handed to `onAccepted` (the central's archive), whose durable write the
 // PUBACK also waits for.
 import type { AedesOptions, PublishPacket } from 'aedes';
-import { VitalwireError, type ErrorCode } from '../../decoders/errors.js';
+import { VitalwireError, type ErrorCode } from '../../lib/errors.js';
 import { canPublish } from '../acl.js';
 import type { PublishBeforeAck } from '../aedes-internals/index.js';
 import { disconnect, refusePublish, type BrokerContext } from '../context.js';

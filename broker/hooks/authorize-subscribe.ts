@@ -1,7 +1,7 @@
 // Aedes `authorizeSubscribe`: each topic filter of a SUBSCRIBE (and of a restored persistent session). A refused
 // filter gets SUBACK return code 0x80 and the connection stays up [MQTT-3.9.3-2]; a malformed filter closes it.
 import type { AedesOptions } from 'aedes';
-import { VitalwireError } from '../../decoders/errors.js';
+import { VitalwireError } from '../../lib/errors.js';
 import { canSubscribe, isWellFormedTopicFilter } from '../acl.js';
 import { subscriptionsOf } from '../aedes-internals/index.js';
 import { disconnect, peerEvent, peerOf, who, type BrokerContext } from '../context.js';

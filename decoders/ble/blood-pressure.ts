@@ -4,7 +4,7 @@
 // Measurement Status u16 when bit 4. Flags bit 0: 0 = mmHg, 1 = kPa (kept as sent).
 // In 0x2A36 the systolic field carries the current cuff pressure and diastolic/MAP are unused.
 import { Flag } from '../../proto/index.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, type CharacteristicDecoder } from './context.js';
 import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';

@@ -6,7 +6,7 @@
 // cannot read is a coded error and the next line decodes: a bad line costs only itself.
 import { LinkState, type IDeviceStatus, type IObservation } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult } from '../decoded.js';
-import { decodeError, type DecodeError } from '../errors.js';
+import { decodeError, type DecodeError } from '../../lib/errors.js';
 import type { FrameDecoder } from '../registry.js';
 import { CHARACTERISTICS } from './characteristics.js';
 import type { BleContext } from './context.js';

@@ -1,7 +1,7 @@
 // What every characteristic decoder receives: the receive time, the assumed UTC offset for
 // device times sent without one, and the arrays it appends observations and warnings to.
 import type { IObservation } from '../../proto/index.js';
-import type { DecodeError } from '../errors.js';
+import type { DecodeError } from '../../lib/errors.js';
 
 export interface BleContext {
   gatewayTimeUs: number;

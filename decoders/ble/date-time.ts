@@ -3,7 +3,7 @@
 // 0 = not known), hours u8 (0-23), minutes u8 (0-59), seconds u8 (0-59). It carries no UTC
 // offset: the device's local time, converted with the gateway's configured offset.
 
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import type { BleContext } from './context.js';
 
 export const DATE_TIME_BYTES = 7;

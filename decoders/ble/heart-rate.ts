@@ -2,7 +2,7 @@
 // flags u8 | HR u8, or u16 when flags bit 0 | energy expended u16 kJ when bit 3 |
 // RR-intervals u16 (1/1024 s) each, one or more, when bit 4.
 import { Flag } from '../../proto/index.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, type CharacteristicDecoder } from './context.js';
 import { observation, spec, timing } from './observation.js';

@@ -2,7 +2,7 @@
 // flags u8 | SpO2PR-Normal (SpO2 SFLOAT, PR SFLOAT) | SpO2PR-Fast when bit 0 | SpO2PR-Slow
 // when bit 1 | Measurement Status u16 when bit 2 | Device and Sensor Status u24 when bit 3 |
 // Pulse Amplitude Index SFLOAT when bit 4.
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, u24, type CharacteristicDecoder } from './context.js';
 import { sfloatObservation, spec, timing } from './observation.js';

@@ -3,7 +3,7 @@
 // Status u16 when bit 1 | Device and Sensor Status u24 when bit 2 | Pulse Amplitude Index
 // SFLOAT when bit 3. Flags bit 4: the device clock is not set.
 import { Flag } from '../../proto/index.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS, UNITS } from '../mdc.js';
 import { u16, u24, type CharacteristicDecoder } from './context.js';
 import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';

@@ -4,7 +4,7 @@
 // 1 = Fahrenheit. The value is kept in the unit the thermometer sent ('Cel' or '[degF]'):
 // converting would change the digits the device displayed.
 import { Flag } from '../../proto/index.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS, UNITS, type Metric } from '../mdc.js';
 import { u32, type CharacteristicDecoder } from './context.js';
 import { DATE_TIME_BYTES, deviceTimeUs } from './date-time.js';

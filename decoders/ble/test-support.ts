@@ -1,7 +1,7 @@
 // Test helper: runs one characteristic decoder on hand-written hex, inside a reused 512-byte
 // buffer pre-filled with 0xAA so a decoder that reads past `len` is caught.
 import type { IObservation } from '../../proto/index.js';
-import type { DecodeError } from '../errors.js';
+import type { DecodeError } from '../../lib/errors.js';
 import { observationRecord, type NdjsonRecord } from '../ndjson.js';
 import type { BleContext, CharacteristicDecoder } from './context.js';
 

@@ -4,7 +4,7 @@
 // bounds-checked first, bad input becomes a coded error or warning.
 import { Flag, type IObservation, type ITiming } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult, Decoded } from '../decoded.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import * as C from './codes.js';
 import type { FieldCode } from './codes.js';
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createDatexFramer, datexWrap } from './datex.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 
 function run(chunks: Buffer[], max?: number) {
   const f = createDatexFramer(max ? { maxFrameBytes: max } : {});

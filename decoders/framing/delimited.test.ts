@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createDelimitedFramer, delimitedJoin, type DelimitedFramerOptions } from './delimited.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 
 function run(chunks: Buffer[], opts: DelimitedFramerOptions = {}, flush = false) {
   const f = createDelimitedFramer(opts);

@@ -3,7 +3,7 @@
 // lies inside one chunk is a view of that chunk (no copy). Errors are reported once per
 // event, whatever the chunking: a garbage run split over many chunks is one
 // VW_ERR_FRAME_GARBAGE, reported when the run ends (at the next frame start, or at flush).
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 
 export interface FramerStats {
   frames: number;

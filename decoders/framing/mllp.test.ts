@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createMllpFramer, mllpWrap } from './mllp.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 
 function run(chunks: Buffer[], max?: number) {
   const f = createMllpFramer(max ? { maxFrameBytes: max } : {});

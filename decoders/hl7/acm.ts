@@ -11,7 +11,7 @@ import {
   type IAlarm,
   type IAlarmFacet,
 } from '../../proto/index.js';
-import { decodeError, type DecodeError } from '../errors.js';
+import { decodeError, type DecodeError } from '../../lib/errors.js';
 import { component, isEmpty, part, spanEnd, spanEquals, spanStart, type Hl7Message, type Span } from './message.js';
 import { readNumber, readText } from './text.js';
 import { readAbnormalFlags, readEquipment, resolveMetric, resultStatus } from './fields.js';

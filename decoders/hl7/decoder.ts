@@ -3,7 +3,7 @@
 import type { FrameDecoder } from '../registry.js';
 import { Flag } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult, Decoded } from '../decoded.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { component, NONE, spanEquals, type Span } from './message.js';
 import { createHl7Parser } from './message.js';
 import { createInterner, createSpanCache, readText } from './text.js';

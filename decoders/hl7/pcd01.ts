@@ -15,7 +15,7 @@ import {
 } from '../../proto/index.js';
 import { alertMeaning } from '../vendor-maps/index.js';
 import { PRE_ENCODED, preEncodeStatic } from '../../proto/encode-batch.js';
-import { decodeError, type DecodeError } from '../errors.js';
+import { decodeError, type DecodeError } from '../../lib/errors.js';
 import type { DecodeContext } from '../decoded.js';
 import {
   component,

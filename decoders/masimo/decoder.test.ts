@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Flag } from '../../proto/index.js';
 import type { Decoded } from '../decoded.js';
-import type { DecodeError } from '../errors.js';
+import type { DecodeError } from '../../lib/errors.js';
 import { createPipeline } from '../pipeline.js';
 import { decodeMasimoLine } from './decoder.js';
 import { encodeMasimoLine, type MasimoLine } from './encode.js';

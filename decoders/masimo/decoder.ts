@@ -12,7 +12,7 @@
 //   VW_ERR_MASIMO_BAD_VALUE and the rest of the line is kept.
 import { Flag, type IObservation, type ITiming } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult } from '../decoded.js';
-import { decodeError, type DecodeError } from '../errors.js';
+import { decodeError, type DecodeError } from '../../lib/errors.js';
 import type { FrameDecoder } from '../registry.js';
 import { ALARM_LIMIT_BITS, EXC_FIELD_BITS, excFlags } from './exceptions.js';
 import { localTimeToUtcUs, readHex, readNumeric, splitLine, type RawField } from './line.js';

@@ -15,7 +15,7 @@
 // Hot path: per packet one samples array, the payload objects and one shared Timing; no strings.
 import type { IObservation, ITiming, IWaveformChunk } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult } from '../decoded.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import { METRICS } from '../mdc.js';
 import type { FrameDecoder } from '../registry.js';
 import { FRAME_BYTES, FRAMES_PER_PACKET, PACKET_BYTES, df7FrameOk } from './framer7.js';

@@ -9,7 +9,7 @@
 // measurement range 18..321). A frame outside them is rejected (VW_ERR_NONIN_RANGE), not guessed.
 import type { ITiming } from '../../proto/index.js';
 import type { DecodeContext, DecodeResult } from '../decoded.js';
-import { decodeError } from '../errors.js';
+import { decodeError } from '../../lib/errors.js';
 import type { FrameDecoder } from '../registry.js';
 import { DF8_FRAME_BYTES } from './framer8.js';
 import { DF8_ALWAYS, DF8_HR_HIGH, df8Flags } from './status.js';

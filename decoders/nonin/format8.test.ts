@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Flag } from '../../proto/index.js';
 import type { Decoded } from '../decoded.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 import { decodeNonin8 } from './decoder8.js';
 import { encodeNonin8Frame } from './encode.js';
 import { createNonin8Framer } from './framer8.js';

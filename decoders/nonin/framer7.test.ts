@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 import { createNonin7Framer, PACKET_BYTES } from './framer7.js';
 import { encodeNonin7Packet, type Nonin7Packet } from './encode.js';
 

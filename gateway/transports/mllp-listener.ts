@@ -10,7 +10,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Decoded } from '../../decoders/decoded.js';
-import type { ErrorCode } from '../../decoders/errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 import { CR, createMllpFramer, FS, mllpWrap } from '../../decoders/framing/mllp.js';
 import { buildAck, type AckCode } from '../../decoders/hl7/ack.js';
 import type { Protocol } from '../../decoders/registry.js';
