@@ -7,7 +7,7 @@ import type { Protocol } from './registry.js';
 
 export interface PipelineSink {
   decoded(d: Decoded, gatewayTimeUs: number): void;
-  /** Framing errors and rejected frames. `frameLevel` is true for a frame the decoder rejected. */
+  /** Framing errors and rejected frames. `frameLevel` is true for a frame the framer's check or the decoder rejected. */
   error(e: DecodeError, frameLevel: boolean): void;
 }
 
@@ -34,8 +34,8 @@ export function createPipeline(
       if (r.ok) sink.decoded(r.value, ctx.gatewayTimeUs);
       else sink.error(r.error, true);
     },
-    error(code: ErrorCode, detail: string) {
-      sink.error({ code, detail }, false);
+    error(code: ErrorCode, detail: string, rejected?: boolean) {
+      sink.error({ code, detail }, rejected === true);
     },
   };
   return {

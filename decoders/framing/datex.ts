@@ -120,12 +120,14 @@ export function createDatexFramer(opts: DatexFramerOptions = {}): Framer {
       endGarbage(sink);
       stats.errors++;
       if (failure === 'escape')
-        sink.error('VW_ERR_DATEX_ESCAPE', `0x7D not followed by 0x5E or 0x5D in a ${wire}-byte frame`);
-      else if (failure === 'short') sink.error('VW_ERR_DATEX_CHECKSUM', `${n}-byte frame has no room for a checksum`);
+        sink.error('VW_ERR_DATEX_ESCAPE', `0x7D not followed by 0x5E or 0x5D in a ${wire}-byte frame`, true);
+      else if (failure === 'short')
+        sink.error('VW_ERR_DATEX_CHECKSUM', `${n}-byte frame has no room for a checksum`, true);
       else
         sink.error(
           'VW_ERR_DATEX_CHECKSUM',
           `sum 0x${(sumOf(body, n - 1) & 0xff).toString(16)} != 0x${(body[n - 1] ?? 0).toString(16)} in a ${n}-byte frame`,
+          true,
         );
     }
     anchored = false;

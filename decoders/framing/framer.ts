@@ -13,7 +13,11 @@ export interface FramerStats {
 
 export interface FrameSink {
   frame(frame: Buffer): void;
-  error(code: ErrorCode, detail: string): void;
+  /**
+   * A framing error. `rejected`: a whole frame was delimited and failed the protocol's own check (checksum, escape),
+   * so it counts as a bad frame, as one the decoder rejects does; garbage between frames and truncation do not.
+   */
+  error(code: ErrorCode, detail: string, rejected?: boolean): void;
 }
 
 export interface Framer {

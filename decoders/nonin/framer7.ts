@@ -68,7 +68,8 @@ export function createNonin7Framer(): Framer {
   function fail(sink: FrameSink, code: 'VW_ERR_NONIN_CHECKSUM' | 'VW_ERR_FRAME_TRUNCATED', detail: string): void {
     if (locked) {
       stats.errors++;
-      sink.error(code, detail);
+      // A packet lost to a bad frame is a rejected frame; one cut short by an early SYNC is truncation.
+      sink.error(code, detail, code === 'VW_ERR_NONIN_CHECKSUM');
     }
     locked = false;
   }
