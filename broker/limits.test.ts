@@ -1,23 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { generate, type Packet } from 'mqtt-packet';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { checkLimits, ConnectionTable, DEFAULT_LIMITS, RateLimiter, TokenBucket } from './limits.js';
-import {
-  batch,
-  Clients,
-  closed,
-  granted,
-  makeTestPki,
-  sizedBatch,
-  testUsers,
-  until,
-  withSendTime,
-  type TestPki,
-} from './test-kit.js';
+import { batch, closed, granted, sizedBatch, testUsers, until, withSendTime, pkiPerFile } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 describe('TokenBucket and RateLimiter', () => {
@@ -70,20 +56,7 @@ describe('TokenBucket and RateLimiter', () => {
   });
 });
 
-let dir: string;
-let pki: TestPki;
-let k: Clients;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vw-limits-'));
-  pki = await makeTestPki(dir);
-  k = new Clients(pki.caPem, '');
-});
-afterEach(async () => {
-  await k.endAll();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const t = pkiPerFile('limits');
 
 async function broker(
   limits: NonNullable<Parameters<typeof startBroker>[0]['limits']>,
@@ -91,12 +64,12 @@ async function broker(
 ): Promise<Broker> {
   const c = await startBroker({
     port: 0,
-    tls: pki.brokerTls,
+    tls: t.pki.brokerTls,
     users: createUserStore(await testUsers()),
     limits,
     ...(now ? { now } : {}),
   });
-  k.url = `mqtts://127.0.0.1:${c.port}`;
+  t.k.url = `mqtts://127.0.0.1:${c.port}`;
   return c;
 }
 
@@ -105,7 +78,7 @@ describe('publish rate per identity', () => {
     let now = 1_000_000;
     const c = await broker({ publishRatePerSecond: 10, publishBurst: 20 }, () => now);
     try {
-      const flood = await k.gateway(pki.site1gw1, 'site1/gw1');
+      const flood = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
       for (let i = 0; i < 20; i++)
         await flood.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: i + 1 }), { qos: 1 });
       const gone = closed(flood);
@@ -114,17 +87,17 @@ describe('publish rate per identity', () => {
       expect(c.counters.refusedPublishes['publish-rate-exceeded']).toBe(1);
       expect(c.counters.disconnects['publish-rate-exceeded']).toBe(1);
       // Another identity has its own bucket.
-      const other = await k.gateway(pki.site2gw1, 'site2/gw1');
+      const other = await t.k.gateway(t.pki.site2gw1, 'site2/gw1');
       await other.publishAsync('vw/v1/site2/gw1/m/obs', batch('vw/v1/site2/gw1/m/obs'), { qos: 1 });
       // The bucket is per identity, not per connection: reconnecting does not refill it...
-      const again = await k.gateway(pki.site1gw1, 'site1/gw1');
+      const again = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
       const gone2 = closed(again);
       again.publish('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 22 }), { qos: 1 });
       await gone2;
       expect(c.counters.refusedPublishes['publish-rate-exceeded']).toBe(2);
       // ...time does.
       now += 1000;
-      const later = await k.gateway(pki.site1gw1, 'site1/gw1');
+      const later = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
       for (let i = 0; i < 10; i++)
         await later.publishAsync('vw/v1/site1/gw1/m/obs', batch('vw/v1/site1/gw1/m/obs', { seq: 23 + i }), { qos: 1 });
     } finally {
@@ -148,36 +121,38 @@ describe('connections per identity, keep-alive bounds, subscriptions per client'
   });
 
   it('refuses a third connection of one identity (3 server unavailable), but not a takeover of its own id', async () => {
-    await k.gateway(pki.site1gw1, 'site1/gw1/a');
-    const b = await k.gateway(pki.site1gw1, 'site1/gw1/b');
+    await t.k.gateway(t.pki.site1gw1, 'site1/gw1/a');
+    const b = await t.k.gateway(t.pki.site1gw1, 'site1/gw1/b');
     expect(
-      await k.refusedCode(k.base({ cert: pki.site1gw1.certPem, key: pki.site1gw1.keyPem, clientId: 'site1/gw1/c' })),
+      await t.k.refusedCode(
+        t.k.base({ cert: t.pki.site1gw1.certPem, key: t.pki.site1gw1.keyPem, clientId: 'site1/gw1/c' }),
+      ),
     ).toBe(3);
     expect(c.counters.refusedConnects['too-many-connections']).toBe(1);
     const gone = closed(b);
-    await k.gateway(pki.site1gw1, 'site1/gw1/b');
+    await t.k.gateway(t.pki.site1gw1, 'site1/gw1/b');
     await gone;
     expect(c.counters.connections.gateway).toBe(2);
     // Users count separately, per name.
-    await k.user('obs1');
-    await k.user('obs1');
-    expect(await k.refusedCode(k.base({ username: 'obs1', password: 'pw-obs1', clientId: 'obs1:third' }))).toBe(3);
+    await t.k.user('obs1');
+    await t.k.user('obs1');
+    expect(await t.k.refusedCode(t.k.base({ username: 'obs1', password: 'pw-obs1', clientId: 'obs1:third' }))).toBe(3);
     expect(c.counters.refusedConnects['too-many-connections']).toBe(2);
   });
 
   it('refuses keep-alives outside the bounds with CONNACK 5, never the reserved 6 (MQTT 3.1.1 Table 3.1)', async () => {
     for (const keepalive of [0, 4, 301]) {
       expect(
-        await k.refusedCode(k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', keepalive })),
+        await t.k.refusedCode(t.k.base({ username: 'obsall', password: 'pw-obsall', clientId: 'obsall', keepalive })),
         String(keepalive),
       ).toBe(5);
     }
     expect(c.counters.refusedConnects['keepalive-out-of-bounds']).toBe(3);
-    expect((await k.user('obsall', { keepalive: 300 })).connected).toBe(true);
+    expect((await t.k.user('obsall', { keepalive: 300 })).connected).toBe(true);
   });
 
   it('answers 0x80 past maxSubscriptionsPerClient, and accepts a repeat of a held filter', async () => {
-    const u = await k.user('obsall');
+    const u = await t.k.user('obsall');
     expect(await granted(u, { 'vw/v1/a/#': { qos: 1 }, 'vw/v1/b/#': { qos: 1 }, 'vw/v1/c/#': { qos: 1 } })).toEqual([
       1, 1, 1,
     ]);
@@ -189,7 +164,7 @@ describe('connections per identity, keep-alive bounds, subscriptions per client'
 
 /** A subscriber that connects, subscribes, then never reads again: its socket is paused for good. */
 async function stalledSubscriber(port: number, qos: 0 | 1): Promise<TLSSocket> {
-  const sock = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, servername: 'localhost' });
+  const sock = tlsConnect({ host: '127.0.0.1', port, ca: t.pki.caPem, servername: 'localhost' });
   await new Promise<void>((resolve, reject) => {
     sock.once('secureConnect', () => resolve());
     sock.once('error', reject);
@@ -234,7 +209,7 @@ describe('a subscriber that stops reading', () => {
       publishBurst: 1e6,
     });
     const stalled = await stalledSubscriber(c.port, qos);
-    const healthy = await k.user('svc');
+    const healthy = await t.k.user('svc');
     let got = 0;
     const lat: number[] = [];
     healthy.on('message', (_t, p) => {
@@ -242,7 +217,7 @@ describe('a subscriber that stops reading', () => {
       lat.push(Date.now() - p.readDoubleBE(1));
     });
     await healthy.subscribeAsync('vw/v1/#', { qos });
-    const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+    const gw = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
     for (let i = 0; i < N; i += 100) {
       await Promise.all(
         [...Array(100)].map(() => {

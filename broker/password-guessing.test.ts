@@ -1,48 +1,32 @@
 // Issue 14, finding 5: password guessing on MQTT. The review sent 300 wrong passwords at 8.5/s and the right one was
 // accepted at once. Real TLS broker, real mqtt.js clients, each from its own loopback address (127.0.0.x), so the
 // broker sees distinct peers as it would on a network.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
-import { Clients, makeTestPki, testUsers, type TestPki } from './test-kit.js';
+import { pkiPerFile, testUsers } from './test-kit.js';
 import { createUserStore } from './users.js';
 
-let dir: string;
-let pki: TestPki;
-let k: Clients;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vw-guessing-'));
-  pki = await makeTestPki(dir);
-  k = new Clients(pki.caPem, '');
-});
-afterEach(async () => {
-  await k.endAll();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const t = pkiPerFile('guessing');
 
 const FREE = 3;
 
 async function broker(now: () => number): Promise<Broker> {
   const c = await startBroker({
     port: 0,
-    tls: pki.brokerTls,
+    tls: t.pki.brokerTls,
     users: createUserStore(await testUsers()),
     now,
     limits: { authFailuresBeforeBackoff: FREE, authBackoffBaseMs: 1000, authBackoffMaxMs: 60_000 },
   });
-  k.url = `mqtts://127.0.0.1:${c.port}`;
+  t.k.url = `mqtts://127.0.0.1:${c.port}`;
   return c;
 }
 
 /** A password login as `user` from loopback address `from`; the CONNACK code, 0 when accepted. */
 async function login(user: string, password: string, from: string): Promise<number> {
   try {
-    const c = await k.connect(
-      k.base({
+    const c = await t.k.connect(
+      t.k.base({
         username: user,
         password,
         clientId: `${user}:${Math.random().toString(16).slice(2, 8)}`,
@@ -100,7 +84,7 @@ describe('password guessing', () => {
     const c = await broker(() => clock.t);
     try {
       for (let i = 0; i < 10; i++) await login('site1', `wrong-${i}`, '127.0.0.1');
-      const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+      const gw = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
       expect(gw.connected).toBe(true);
     } finally {
       await c.close();

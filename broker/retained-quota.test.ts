@@ -1,21 +1,9 @@
 // Issue 14, finding 4: retained messages had no per-identity count or byte limit (2,000 retained messages of 100 KB from
 // one gateway added 180 MB to the broker). What a later subscriber receives is what the broker stored.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
 import { RetainedQuota } from './retained-quota.js';
-import {
-  Clients,
-  diagnosisOf,
-  makeTestPki,
-  nextMessage,
-  statusBatch,
-  testUsers,
-  until,
-  type TestPki,
-} from './test-kit.js';
+import { diagnosisOf, nextMessage, statusBatch, testUsers, until, pkiPerFile } from './test-kit.js';
 import { createUserStore } from './users.js';
 
 describe('RetainedQuota', () => {
@@ -39,27 +27,14 @@ describe('RetainedQuota', () => {
   });
 });
 
-let dir: string;
-let pki: TestPki;
-let k: Clients;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vw-retained-quota-'));
-  pki = await makeTestPki(dir);
-  k = new Clients(pki.caPem, '');
-});
-afterEach(async () => {
-  await k.endAll();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const t = pkiPerFile('retained-quota');
 
 /**
  * The retained messages a new subscriber to `filter` receives: once `expected` of them came, a little longer for any
  * more (retained messages follow the SUBACK from the store, in no order relative to live ones).
  */
 async function storedFor(filter: string, expected: number): Promise<Map<string, string>> {
-  const obs = await k.user('obsall');
+  const obs = await t.k.user('obsall');
   const got = new Map<string, string>();
   obs.on('message', (topic, payload, packet) => {
     if (packet.retain) got.set(topic, diagnosisOf(payload));
@@ -76,7 +51,7 @@ describe('retained messages per identity on a real broker', () => {
   beforeAll(async () => {
     central = await startBroker({
       port: 0,
-      tls: pki.brokerTls,
+      tls: t.pki.brokerTls,
       users: createUserStore(await testUsers()),
       limits: {
         maxRetainedPerIdentity: 10,
@@ -85,20 +60,20 @@ describe('retained messages per identity on a real broker', () => {
         publishBurst: 1e6,
       },
     });
-    k.url = `mqtts://127.0.0.1:${central.port}`;
+    t.k.url = `mqtts://127.0.0.1:${central.port}`;
   });
   afterAll(async () => {
     await central?.close();
   });
 
   it("stores a gateway's first 10 retained messages of 100 KB, delivers all 30 live, and counts the 20 it did not store", async () => {
-    const live = await k.user('svc');
+    const live = await t.k.user('svc');
     let liveCount = 0;
     live.on('message', (_t, _p, packet) => {
       if (!packet.retain) liveCount++;
     });
     await live.subscribeAsync('vw/v1/site1/+/+/status', { qos: 1 });
-    const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+    const gw = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
     const big = 'x'.repeat(100 * 1024);
     for (let i = 0; i < 30; i++) {
       const t = `vw/v1/site1/gw1/dev${i}/status`;
@@ -126,7 +101,7 @@ describe('retained messages per identity on a real broker', () => {
     expect(after.size).toBe(10);
     expect(central.counters.retainedNotStored['retained-count-limit']).toBe(20);
     // Another gateway has its own ten.
-    const gw2 = await k.gateway(pki.site1gw2, 'site1/gw2');
+    const gw2 = await t.k.gateway(t.pki.site1gw2, 'site1/gw2');
     const got = nextMessage(live);
     await gw2.publishAsync('vw/v1/site1/gw2/a/status', statusBatch('vw/v1/site1/gw2/a/status', 'gw2'), {
       qos: 1,

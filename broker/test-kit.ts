@@ -1,9 +1,11 @@
 // Shared fixtures for the broker suites: a real PKI on disk (CA, broker, gateway certificates good and bad), users,
 // and small helpers over real mqtt.js clients. Not a test file itself.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { parseStreamTopic } from '../lib/topics.js';
 import { Batch as BatchFields } from '../proto/gen/fields.js';
 import { Batch, Kind, type IBatch } from '../proto/index.js';
@@ -290,4 +292,24 @@ export async function startCentralProcess(
       await exited;
     },
   };
+}
+
+/**
+ * A test file's PKI and clients: a temp directory with a test PKI before the file's tests, every client ended after
+ * each test, the directory removed at the end. Read the fields inside tests (they are set in beforeAll).
+ */
+export function pkiPerFile(prefix: string): { readonly dir: string; readonly pki: TestPki; readonly k: Clients } {
+  const f = {} as { dir: string; pki: TestPki; k: Clients };
+  beforeAll(async () => {
+    f.dir = await mkdtemp(join(tmpdir(), `vw-${prefix}-`));
+    f.pki = await makeTestPki(f.dir);
+    f.k = new Clients(f.pki.caPem, '');
+  });
+  afterEach(async () => {
+    await f.k.endAll();
+  });
+  afterAll(async () => {
+    await rm(f.dir, { recursive: true, force: true });
+  });
+  return f;
 }

@@ -1,31 +1,17 @@
 // Issue 14, finding 6: a removed user kept streaming. After `vitalwire users remove` the open MQTT session received data
 // for 45 s more, and would have forever: gateways had a revocation re-check, users none. A real TLS broker over a real
 // users file, rewritten the way the CLI writes it (writeUsersFile: atomic rename), real mqtt.js clients.
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from './broker.js';
-import { batch, Clients, closed, granted, makeTestPki, nextMessage, until, type TestPki } from './test-kit.js';
+import { batch, closed, granted, nextMessage, pkiPerFile, until } from './test-kit.js';
 import { openUsersFile, writeUsersFile } from './users-file.js';
 import { hashPassword, type User } from './users.js';
 
 const RECHECK_MS = 200;
-let dir: string;
-let pki: TestPki;
-let k: Clients;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vw-users-recheck-'));
-  pki = await makeTestPki(dir);
-  k = new Clients(pki.caPem, '');
-});
-afterEach(async () => {
-  await k.endAll();
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const t = pkiPerFile('users-recheck');
 
 const user = async (name: string, role: User['role'], sites: string[], password = `pw-${name}`): Promise<User> => ({
   name,
@@ -47,7 +33,7 @@ describe('users changed while connected', () => {
   let users: User[];
 
   beforeAll(async () => {
-    file = join(dir, 'users.yaml');
+    file = join(t.dir, 'users.yaml');
     users = [
       await user('leaver', 'observer', ['*']),
       await user('mover', 'observer', ['site1', 'site2']),
@@ -57,21 +43,21 @@ describe('users changed while connected', () => {
     await writeUsersFile(file, users);
     central = await startBroker({
       port: 0,
-      tls: pki.brokerTls,
+      tls: t.pki.brokerTls,
       users: await openUsersFile(file),
       usersRecheckMs: RECHECK_MS,
     });
-    k.url = `mqtts://127.0.0.1:${central.port}`;
+    t.k.url = `mqtts://127.0.0.1:${central.port}`;
   });
   afterAll(async () => {
     await central?.close();
   });
 
   it('disconnects a removed user within the re-check interval and keeps it out; the others stay', async () => {
-    const leaver = await k.user('leaver');
+    const leaver = await t.k.user('leaver');
     await leaver.subscribeAsync('vw/v1/#', { qos: 1 });
-    const stays = await k.user('mover');
-    const gw = await k.gateway(pki.site1gw1, 'site1/gw1');
+    const stays = await t.k.user('mover');
+    const gw = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
     const got = nextMessage(leaver);
     await gw.publishAsync('vw/v1/site1/gw1/d1/obs', batch('vw/v1/site1/gw1/d1/obs'), { qos: 1 });
     await got;
@@ -83,12 +69,12 @@ describe('users changed while connected', () => {
     await gone; // before: still connected and receiving, for good
     expect(central.counters.disconnects['user-removed']).toBe(1);
     expect(stays.connected).toBe(true);
-    expect(await k.refusedCode(k.base({ username: 'leaver', password: 'pw-leaver', clientId: 'leaver' }))).toBe(4);
+    expect(await t.k.refusedCode(t.k.base({ username: 'leaver', password: 'pw-leaver', clientId: 'leaver' }))).toBe(4);
     users = users.filter((u) => u.name !== 'leaver');
   });
 
   it('applies a narrowed site list to a live session: subscriptions outside it dropped, new ones refused, the rest flowing', async () => {
-    const mover = await k.user('mover');
+    const mover = await t.k.user('mover');
     const seen = received(mover);
     expect(await granted(mover, { 'vw/v1/site1/#': { qos: 1 }, 'vw/v1/site2/#': { qos: 1 } })).toEqual([1, 1]);
     const before = central.counters.refusedSubscribes['scope-narrowed'] ?? 0;
@@ -100,8 +86,8 @@ describe('users changed while connected', () => {
       'site1 subscription dropped',
     );
     expect(mover.connected).toBe(true);
-    const gw1 = await k.gateway(pki.site1gw1, 'site1/gw1');
-    const gw2 = await k.gateway(pki.site2gw1, 'site2/gw1');
+    const gw1 = await t.k.gateway(t.pki.site1gw1, 'site1/gw1');
+    const gw2 = await t.k.gateway(t.pki.site2gw1, 'site2/gw1');
     // site1 first, then site2: once site2's message is in, site1's would have been too (one connection, in order).
     await gw1.publishAsync('vw/v1/site1/gw1/d1/obs', batch('vw/v1/site1/gw1/d1/obs'), { qos: 1 });
     const marker = nextMessage(mover, 'vw/v1/site2/gw1/d1/obs');
@@ -112,8 +98,8 @@ describe('users changed while connected', () => {
   });
 
   it('disconnects a user whose password changed, and takes $SYS from an admin made an observer', async () => {
-    const rotated = await k.user('rotated');
-    const demoted = await k.user('demoted');
+    const rotated = await t.k.user('rotated');
+    const demoted = await t.k.user('demoted');
     expect(await granted(demoted, '$SYS/#', 0)).toEqual([0]);
     const gone = closed(rotated);
     const newHash = (await user('rotated', 'service', ['*'], 'a-new-long-password')).hash;
@@ -134,11 +120,11 @@ describe('users changed while connected', () => {
   });
 
   it('keeps connected users while the users file is unreadable, and refuses new password logins (fail closed)', async () => {
-    const mover = await k.user('mover');
+    const mover = await t.k.user('mover');
     await writeFile(`${file}.tmp`, 'users: [ {: broken');
     await rename(`${file}.tmp`, file);
     expect(
-      await k.refusedCode(k.base({ username: 'rotated', password: 'a-new-long-password', clientId: 'rotated' })),
+      await t.k.refusedCode(t.k.base({ username: 'rotated', password: 'a-new-long-password', clientId: 'rotated' })),
     ).toBe(3);
     await new Promise((r) => setTimeout(r, RECHECK_MS * 4)); // several re-checks over the broken file
     expect(mover.connected).toBe(true);
