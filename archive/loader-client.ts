@@ -31,6 +31,22 @@ import type { PurgeReport, SqlRunner, ArchiveStore } from './store/types.js';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
+/** How long a call waits for a loader that is being started again before it fails (and is retried by the caller). */
+const RESTART_WAIT_MS = 30_000;
+
+/** The loader process ended under a request: the request never completed there. */
+class LoaderExit extends VitalwireError {
+  constructor(detail: string) {
+    super('VW_ERR_ARCHIVE_STORE', detail);
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** The first restart of a loader that died waits this long; each next one twice as long, up to RESTART_MAX_MS. */
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -101,6 +117,10 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | null = null;
   let readyInfo: { name: ArchiveStore['name']; durableOnWrite: boolean } | null = null;
+  let everStarted = false;
+  // Settled when the current loader is ready; a new one after each exit. Calls made while a loader is being
+  // started again wait for it (up to RESTART_WAIT_MS) instead of failing at once: a flush rides through a restart.
+  let ready = deferred();
 
   /**
    * Starts the loader process; resolves once its store is open. One that dies later is started again, after a delay
@@ -117,7 +137,9 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
           case 'ready':
             readyInfo = { name: m.name, durableOnWrite: m.durableOnWrite };
             started = true;
+            everStarted = true;
             down = null;
+            ready.resolve();
             resolve();
             return;
           case 'failed':
@@ -148,14 +170,16 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
         log.error({ code: 'VW_ERR_ARCHIVE_STORE', err: err.message }, 'archive loader process failed'),
       );
       c.on('exit', (code, signal) => {
-        down = new VitalwireError('VW_ERR_ARCHIVE_STORE', `archive loader process exited (${signal ?? code})`);
+        down = new LoaderExit(`archive loader process exited (${signal ?? code})`);
         if (child === c) child = null;
         for (const p of pending.values()) p.reject(down);
         pending.clear();
         // What this loader counted stays counted.
         Object.assign(base, { ...counters });
-        if (!started) return reject(down);
-        if (closing) return;
+        if (!started) reject(down);
+        if (started) ready = deferred();
+        // A loader that ran once is always started again, also after a restart that failed to start.
+        if (closing || !everStarted) return;
         const delay = Math.min(RESTART_MIN_MS * 2 ** restarts++, RESTART_MAX_MS);
         log.error(
           { code: 'VW_ERR_ARCHIVE_STORE', exit: signal ?? code, restartMs: delay },
@@ -180,10 +204,25 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
   /** Counters of loaders that exited: the current one's are added to them. */
   const base: Partial<Record<keyof ReturnType<typeof newCounters>, number>> = {};
 
-  const call = <T>(req: DistributiveOmit<Request, 'id'>): Promise<T> => {
+  // Requests that may run twice: the store keeps each Batch once and reads change nothing. One in flight when its
+  // loader died is sent again to the next one; an audit append or a purge is not (it would be done twice).
+  const REPEATABLE = new Set<Request['op']>(['load', 'sql', 'audit.list', 'checkpoint']);
+  const call = async <T>(req: DistributiveOmit<Request, 'id'>): Promise<T> => {
+    try {
+      return await callOnce<T>(req);
+    } catch (err) {
+      if (!REPEATABLE.has(req.op) || !(err instanceof LoaderExit) || closing) throw err;
+      return callOnce<T>(req);
+    }
+  };
+  const callOnce = async <T>(req: DistributiveOmit<Request, 'id'>): Promise<T> => {
+    if ((down || !child) && everStarted && !closing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ready.promise, new Promise((r) => (timer = setTimeout(r, RESTART_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     const c = child;
-    if (down || !c)
-      return Promise.reject(down ?? new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process not running'));
+    if (down || !c) throw down ?? new VitalwireError('VW_ERR_ARCHIVE_STORE', 'archive loader process not running');
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
