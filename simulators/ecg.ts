@@ -7,6 +7,7 @@
 // T with amplitudes in mV. The QT interval follows Bazett (QT = 0.40 s * sqrt(RR)), so T moves with the rate.
 // Beat-to-beat intervals carry a little random variability and respiratory sinus arrhythmia.
 import { createRng, type Rng } from './prng.js';
+import { plethAt } from './signals.js';
 
 /** Sample rates and raw resolutions of the simulated monitor's waves (what PCD-01 OBX rows announce). */
 export const WAVES = {
@@ -95,17 +96,7 @@ export function createWaveSynth(seed: number): WaveSynth {
     return v + 0.008 * gauss();
   };
 
-  const plethAt = (s: number): number => {
-    let v = 0;
-    for (const b of beats) {
-      const d = s - b.at - 0.2; // pulse transit time to the finger
-      if (d < -0.2 || d > 1.2) continue;
-      const sys = (d - 0.12) / 0.06;
-      const dic = (d - 0.36) / 0.08;
-      v += Math.exp(-0.5 * sys * sys) + 0.35 * Math.exp(-0.5 * dic * dic);
-    }
-    return v * (1 + 0.05 * Math.sin(2 * Math.PI * respPhaseAt(s)));
-  };
+  const plethOf = (s: number): number => plethAt(beats, s, respPhaseAt(s));
 
   const respAt = (s: number): number => {
     const p = respPhaseAt(s) % 1;
@@ -126,7 +117,7 @@ export function createWaveSynth(seed: number): WaveSynth {
       }
       const pleth = new Int32Array(nPleth);
       for (let i = 0; i < nPleth; i++)
-        pleth[i] = Math.round(200 + 600 * plethAt(t + i / WAVES.pleth.rateHz) + 2 * gauss());
+        pleth[i] = Math.round(200 + 600 * plethOf(t + i / WAVES.pleth.rateHz) + 2 * gauss());
       const resp = new Int32Array(nResp);
       for (let i = 0; i < nResp; i++)
         resp[i] = Math.round(1000 + 400 * respAt(t + i / WAVES.resp.rateHz) + 3 * gauss());

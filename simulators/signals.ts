@@ -22,6 +22,22 @@ export interface CardioSignals {
   beatsFrom(fromS: number): number[];
 }
 
+/**
+ * The pleth at time s from the beats around it: a systolic pulse and a dicrotic wave per beat, 0.2 s after its R peak
+ * (the pulse transit time to the finger), its amplitude swaying a little with the breath (respPhase, cycles).
+ */
+export function plethAt(beats: readonly { at: number }[], s: number, respPhase: number): number {
+  let v = 0;
+  for (const b of beats) {
+    const d = s - b.at - 0.2;
+    if (d < -0.2 || d > 1.2) continue;
+    const sys = (d - 0.12) / 0.06;
+    const dic = (d - 0.36) / 0.08;
+    v += Math.exp(-0.5 * sys * sys) + 0.35 * Math.exp(-0.5 * dic * dic);
+  }
+  return v * (1 + 0.05 * Math.sin(2 * Math.PI * respPhase));
+}
+
 interface Wave {
   at: number;
   sigma: number;
@@ -117,17 +133,7 @@ export function createCardioSignals(seed: number): CardioSignals {
       const key = Math.round(s * 1000);
       return { i: i + 0.006 * hashNoise(seed, 1, key), ii: ii + 0.006 * hashNoise(seed, 2, key) };
     },
-    pleth(s) {
-      let v = 0;
-      for (const b of beats) {
-        const d = s - b.at - 0.2; // pulse transit time to the finger
-        if (d < -0.2 || d > 1.2) continue;
-        const sys = (d - 0.12) / 0.06;
-        const dic = (d - 0.36) / 0.08;
-        v += Math.exp(-0.5 * sys * sys) + 0.35 * Math.exp(-0.5 * dic * dic);
-      }
-      return v * (1 + 0.05 * Math.sin(2 * Math.PI * respPhaseAt(s)));
-    },
+    pleth: (s) => plethAt(beats, s, respPhaseAt(s)),
     resp(s) {
       const p = ((respPhaseAt(s) % 1) + 1) % 1;
       // Inspiration takes 40 % of the cycle, expiration the rest.
