@@ -3,12 +3,35 @@
 // no CA private key.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentralProcess } from '../broker/test-kit.js';
+
+/** GET (or POST `body`) over HTTPS trusting only `ca`. */
+function httpsText(url: string, ca: string, o: { origin?: string; body?: string } = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca,
+        method: o.body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', ...(o.origin ? { origin: o.origin } : {}) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vitalwire');
@@ -100,14 +123,15 @@ describe('deploy/', () => {
       expect(check.status, check.stderr).toBe(0);
       expect(check.stdout).toContain('single node');
       central = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
-      const url = /dashboard (http:\/\/\S+)/.exec(central.out())?.[1];
+      // The dashboard is HTTPS (fanout.tls), with the broker's certificate from `ca init`: trusted through the site CA.
+      const url = /dashboard (https:\/\/\S+)/.exec(central.out())?.[1];
       expect(url, central.out()).toBeDefined();
-      const page = await fetch(url as string);
+      const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+      const page = await httpsText(url as string, ca);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('<html');
-      const login = await fetch(new URL('/api/login', url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: new URL(url as string).origin },
+      expect(page.body).toContain('<html');
+      const login = await httpsText(new URL('/api/login', url).href, ca, {
+        origin: new URL(url as string).origin,
         body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }),
       });
       expect(login.status).toBe(200);
