@@ -1,6 +1,6 @@
 // The deployment files as a site would use them: the one-site central example starts on one machine with no Redis and
-// serves the dashboard; the Grafana dashboard queries only metrics that the code exports; both compose files name
-// no CA private key.
+// serves the dashboard over HTTPS; the Grafana dashboard queries only metrics that the code exports (and the central's
+// in a real scrape of it), and shows every fan-out metric; both compose files name no CA private key.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -69,6 +69,22 @@ describe('deploy/', () => {
     expect(missing).toEqual([]);
   });
 
+  it('the Grafana dashboard shows every fan-out metric, each panel with a unique id', () => {
+    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8')) as {
+      panels: { id: number; targets?: { expr: string }[] }[];
+    };
+    const queried = new Set(
+      dash.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/vitalwire_[a-z_]+/g) ?? [])),
+    );
+    const registered = [
+      ...readFileSync(join(ROOT, 'fanout', 'metrics.ts'), 'utf8').matchAll(/'(vitalwire_fanout_[a-z_]+)'/g),
+    ].map((m) => m[1] as string);
+    expect(registered.length).toBeGreaterThan(20);
+    expect(registered.filter((n) => !queried.has(n))).toEqual([]);
+    const ids = dash.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('no compose file mounts the CA private key', async () => {
     for (const f of ['docker-compose.yml', 'docker-compose.cluster.yml']) {
       const text = await readFile(join(ROOT, f), 'utf8');
@@ -135,6 +151,14 @@ describe('deploy/', () => {
         body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }),
       });
       expect(login.status).toBe(200);
+      // Every central metric the Grafana dashboard queries is in this central's own scrape (the gateway's are in the
+      // gateway's, checked against the sources above).
+      const health = /health and metrics on http port (\d+)/.exec(central.out())?.[1];
+      const scrape = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+      const dash = readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8');
+      const centralNames = [...new Set(dash.match(/vitalwire_(?:fanout|broker|process)_[a-z_]+/g) ?? [])];
+      expect(centralNames.length).toBeGreaterThan(25);
+      expect(centralNames.filter((n) => !scrape.includes(`# TYPE ${n} `))).toEqual([]);
     });
   });
 });
