@@ -6,6 +6,7 @@
 // (cli/stack.ts) that the end-to-end tests and benches run, and the test rigs. What the config only names (TLS files,
 // the users file, the revocation list, the fan-out's key and audit) is opened here; `parts` replaces any of it with an
 // object built elsewhere (the demo's in-memory users, a test's memory audit).
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Archive } from '../archive/archive.js';
 import { archiveConfigFromSection, openArchiveFromConfig, type ArchiveConfig } from '../archive/config.js';
@@ -13,6 +14,7 @@ import { bundleDashboard } from '../dashboard/bundle.js';
 import type { Logger } from '../lib/log.js';
 import { parseStreamTopic } from '../lib/topics.js';
 import { startBroker, type Broker } from '../broker/broker.js';
+import { isLoopbackAddress } from '../broker/listeners.js';
 import type { OnAccepted } from '../broker/hooks/authorize-publish.js';
 import type { UserStore } from '../broker/users.js';
 import type { AuditLog } from '../fanout/audit.js';
@@ -101,6 +103,13 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       });
       // An audit made here is closed here; one passed in belongs to the caller.
       if (!parts.audit) ownAudit = security.audit;
+      const tls = config.fanout.tls;
+      if (!tls && !isLoopbackAddress(config.fanout.host)) {
+        log.warn(
+          { event: 'fanout_plain_http', host: config.fanout.host },
+          'dashboard served over plain HTTP beyond loopback: passwords and session tokens cross the network in clear (set fanout.tls)',
+        );
+      }
       fanout = await startFanout({
         ...security,
         ...parts.fanout,
@@ -109,6 +118,14 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         metrics: broker.metrics,
         host: config.fanout.host,
         port: config.fanout.port,
+        ...(tls
+          ? {
+              tls: {
+                cert: await readFile(resolve(o.baseDir, tls.cert)),
+                key: await readFile(resolve(o.baseDir, tls.key)),
+              },
+            }
+          : {}),
         assets: parts.assets ?? (await bundleDashboard()),
         logger: log.child({ svc: 'fanout' }),
         ...(archive && archiveCfg

@@ -99,6 +99,13 @@ const centralObject = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: port.default(8080),
+      /** HTTPS and WSS with this certificate and key (PEM): logins and session tokens never cross the network in clear. */
+      tls: z
+        .strictObject({
+          cert: z.string().min(1),
+          key: z.string().min(1),
+        })
+        .optional(),
     })
     .optional(),
   /** The fan-out's state: its session key (fanout/session.key) and access audit (audit/). Default: the config's directory. */

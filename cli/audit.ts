@@ -1,6 +1,8 @@
 // `vitalwire audit`: who opened which bed when, from the fan-out's append-only access log (docs/dashboard.md).
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { auditDir } from '../central/central.js';
+import { loadCentralConfig } from '../central/config.js';
 import { VitalwireError } from '../lib/errors.js';
 import { AUDIT_EVENTS, queryAudit, type AuditEntry, type AuditEventName, type AuditQuery } from '../fanout/audit.js';
 import { helpText, parse, type CommandSpec } from './args.js';
@@ -14,12 +16,12 @@ export const auditCommand: CommandSpec = {
     dir: {
       type: 'string',
       arg: 'DIR',
-      help: "audit directory (the demo: <data-dir>/audit; central --config: <config dir>/audit); default: the demo's ./.vitalwire/audit",
+      help: "audit directory (the demo: <data-dir>/audit; central --config: <dataDir>/audit); default: the demo's ./.vitalwire/audit",
     },
     config: {
       type: 'string',
       arg: 'FILE',
-      help: "the central's config file: read the audit beside it (<config dir>/audit)",
+      help: "the central's config file: read the audit where that central writes it (<dataDir>/audit)",
     },
     user: { type: 'string', arg: 'NAME', help: 'only this user' },
     bed: {
@@ -103,11 +105,13 @@ export async function runAudit(
   // directory that does not exist (that printed nothing and looked like "nobody opened anything").
   if (values['dir'] !== undefined && values['config'] !== undefined)
     throw new VitalwireError('VW_ERR_USAGE', 'give --dir or --config, not both');
+  // With --config, where that central writes it: <dataDir>/audit, dataDir relative to the config file (central.ts).
+  const central = typeof values['config'] === 'string' ? await loadCentralConfig(values['config']) : null;
   const dir = resolve(
     typeof values['dir'] === 'string'
       ? values['dir']
-      : typeof values['config'] === 'string'
-        ? join(dirname(values['config']), 'audit')
+      : central
+        ? auditDir(central.config, central.configDir)
         : './.vitalwire/audit',
   );
   if (!existsSync(dir)) {

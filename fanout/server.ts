@@ -6,10 +6,13 @@
 // `vw.v1`, a valid session token in subprotocol `vw.token.<token>`, the user's connection count. Everything the
 // server holds per client is bounded (hub.ts, client-queue.ts); pings find dead peers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Registry } from 'prom-client';
+import { TLS12_CIPHERS } from '../broker/listeners.js';
 import { VitalwireError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { createMemoryAuditLog, type AuditLog } from './audit.js';
@@ -114,6 +117,11 @@ export interface FanoutOptions {
   now?: () => number;
   /** The clinical record (the central's archive): the FHIR API and the dashboard's trends (records.ts). */
   records?: RecordSource;
+  /**
+   * Serve HTTPS and WSS with this certificate (PEM; `cert` may carry the chain) instead of plain HTTP: passwords and
+   * session tokens cross the hospital network. The port then speaks TLS only.
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 export type FanoutCounters = HubCounters &
@@ -223,11 +231,14 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   const alive = new WeakMap<HubClient, boolean>();
   const bad = new WeakMap<HubClient, number>();
 
+  // RFC 6454 4: an origin is scheme, host and port. Over TLS only https:// pages are ours. Plain HTTP also accepts
+  // https://<host>: a TLS-terminating proxy in front passes the browser's https origin with the same Host.
+  const ownSchemes = o.tls ? ['https'] : ['http', 'https'];
   const sameOrigin = (req: IncomingMessage): boolean => {
     const origin = req.headers.origin;
     if (origin === undefined) return true; // not a browser: no ambient credentials to abuse
     const host = req.headers.host ?? '';
-    return origin === `http://${host}` || origin === `https://${host}` || (o.allowedOrigins ?? []).includes(origin);
+    return ownSchemes.some((s) => origin === `${s}://${host}`) || (o.allowedOrigins ?? []).includes(origin);
   };
   const api = createApi({
     users: o.users,
@@ -244,7 +255,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
     : null;
 
   const d = limits.http;
-  const http = createServer(serverDeadlines(d), (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (api.handle(req, res, path)) return;
     if (records?.handle(req, res, path)) return;
@@ -260,9 +271,12 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
       'referrer-policy': 'no-referrer',
+      // RFC 6797: a browser that has seen the page over TLS never sends the password to this host in clear again.
+      ...(o.tls ? { 'strict-transport-security': 'max-age=31536000' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
-  });
+  };
+  const http: Server = o.tls ? httpsServer(o.tls, d, onRequest) : createServer(serverDeadlines(d), onRequest);
   const sockets = watchSockets(http, d);
 
   const wss = new WebSocketServer({
@@ -501,7 +515,7 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
   return {
     host,
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    url: `${o.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     counters,
     server: http,
     sessions,
@@ -526,4 +540,30 @@ export async function startFanout(o: FanoutOptions): Promise<Fanout> {
         await shared?.close();
       })()),
   };
+}
+
+/**
+ * The dashboard over TLS: the broker's protocol floor and TLS 1.2 suites (broker/listeners.ts), the same HTTP
+ * deadlines, and a handshake deadline (headersTimeoutMs): Node only reports a handshake that times out or fails
+ * (tlsClientError), so the socket is destroyed here, as the broker's AuthDeadlines do for MQTT.
+ */
+function httpsServer(
+  tls: NonNullable<FanoutOptions['tls']>,
+  d: HttpDeadlines,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const server = createHttpsServer(
+    {
+      ...serverDeadlines(d),
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2',
+      ciphers: TLS12_CIPHERS,
+      honorCipherOrder: true,
+      handshakeTimeout: d.headersTimeoutMs,
+    },
+    onRequest,
+  );
+  server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+  return server;
 }

@@ -8,7 +8,7 @@ const chromiumPath = (): string => process.env['CHROMIUM_PATH'] ?? '/usr/bin/chr
 
 // Flags known to work headless in containers (docs: ecosystem.md trap 7). No --user-data-dir:
 // launch() rejects it and makes a fresh profile anyway.
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -30,7 +30,7 @@ export function chromiumAvailable(): boolean {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: ARGS });
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
 }
 
 /** Fills the dashboard's login form at `url` and submits it (the page decides what follows). */

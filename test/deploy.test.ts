@@ -1,14 +1,37 @@
 // The deployment files as a site would use them: the one-site central example starts on one machine with no Redis and
-// serves the dashboard; the Grafana dashboard queries only metrics that the code exports; both compose files name
-// no CA private key.
+// serves the dashboard over HTTPS; the Grafana dashboard queries only metrics that the code exports (and the central's
+// in a real scrape of it), and shows every fan-out metric; both compose files name no CA private key.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentralProcess } from '../broker/test-kit.js';
+
+/** GET (or POST `body`) over HTTPS trusting only `ca`. */
+function httpsText(url: string, ca: string, o: { origin?: string; body?: string } = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca,
+        method: o.body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', ...(o.origin ? { origin: o.origin } : {}) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vitalwire');
@@ -44,6 +67,22 @@ describe('deploy/', () => {
     const src = runtimeSources();
     const missing = [...names].filter((n) => !src.includes(`'${n}'`));
     expect(missing).toEqual([]);
+  });
+
+  it('the Grafana dashboard shows every fan-out metric, each panel with a unique id', () => {
+    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8')) as {
+      panels: { id: number; targets?: { expr: string }[] }[];
+    };
+    const queried = new Set(
+      dash.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/vitalwire_[a-z_]+/g) ?? [])),
+    );
+    const registered = [
+      ...readFileSync(join(ROOT, 'fanout', 'metrics.ts'), 'utf8').matchAll(/'(vitalwire_fanout_[a-z_]+)'/g),
+    ].map((m) => m[1] as string);
+    expect(registered.length).toBeGreaterThan(20);
+    expect(registered.filter((n) => !queried.has(n))).toEqual([]);
+    const ids = dash.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('no compose file mounts the CA private key', async () => {
@@ -100,17 +139,26 @@ describe('deploy/', () => {
       expect(check.status, check.stderr).toBe(0);
       expect(check.stdout).toContain('single node');
       central = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
-      const url = /dashboard (http:\/\/\S+)/.exec(central.out())?.[1];
+      // The dashboard is HTTPS (fanout.tls), with the broker's certificate from `ca init`: trusted through the site CA.
+      const url = /dashboard (https:\/\/\S+)/.exec(central.out())?.[1];
       expect(url, central.out()).toBeDefined();
-      const page = await fetch(url as string);
+      const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+      const page = await httpsText(url as string, ca);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('<html');
-      const login = await fetch(new URL('/api/login', url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: new URL(url as string).origin },
+      expect(page.body).toContain('<html');
+      const login = await httpsText(new URL('/api/login', url).href, ca, {
+        origin: new URL(url as string).origin,
         body: JSON.stringify({ user: 'dr-an', password: 'a long enough password' }),
       });
       expect(login.status).toBe(200);
+      // Every central metric the Grafana dashboard queries is in this central's own scrape (the gateway's are in the
+      // gateway's, checked against the sources above).
+      const health = /health and metrics on http port (\d+)/.exec(central.out())?.[1];
+      const scrape = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+      const dash = readFileSync(join(ROOT, 'deploy', 'grafana', 'dashboards', 'vitalwire.json'), 'utf8');
+      const centralNames = [...new Set(dash.match(/vitalwire_(?:fanout|broker|process)_[a-z_]+/g) ?? [])];
+      expect(centralNames.length).toBeGreaterThan(25);
+      expect(centralNames.filter((n) => !scrape.includes(`# TYPE ${n} `))).toEqual([]);
     });
   });
 });

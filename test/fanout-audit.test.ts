@@ -1,5 +1,5 @@
 // `vitalwire audit`: the access log queried from the command line.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,15 +102,24 @@ describe('vitalwire audit', () => {
     await expect(runAudit(['--dir', dir, '--since', 'yesterday'], () => undefined)).rejects.toThrow(/ISO 8601/);
   });
 
-  it('finds the audit beside a central config, and says what it needs instead of printing nothing', async () => {
+  it('finds the audit where a central config puts it, and says what it needs instead of printing nothing', async () => {
     const central = mkdtempSync(join(tmpdir(), 'vw-audit-central-'));
     try {
-      const log = createFileAuditLog({ dir: join(central, 'audit') });
+      // The shipped one-site config keeps its state away from the config (dataDir /var/lib/vitalwire/central): the
+      // central writes <dataDir>/audit, relative to the config file; `--config` must read it there.
+      const tls = 'tls: { ca: pki/ca.crt, cert: pki/broker.crt, key: pki/broker.key }';
+      writeFileSync(join(central, 'central.yaml'), `${tls}\ndataDir: state\nfanout: { port: 0 }\n`);
+      const log = createFileAuditLog({ dir: join(central, 'state', 'audit') });
       log.append({ event: 'login', user: 'dr-tran', remote: '10.1.1.7', session: 's9' });
       await log.close();
       const lines: string[] = [];
       expect(await runAudit(['--config', join(central, 'central.yaml'), '--json'], (l) => lines.push(l))).toBe(0);
       expect(lines.map((l) => (JSON.parse(l) as { user: string }).user)).toEqual(['dr-tran']);
+      // No dataDir: the config's own directory.
+      writeFileSync(join(central, 'plain.yaml'), `${tls}\n`);
+      await expect(runAudit(['--config', join(central, 'plain.yaml')], () => undefined)).rejects.toThrow(
+        new RegExp(`no audit directory at ${central}/audit`),
+      );
       // A directory that does not exist is an error that names it, not an empty table.
       await expect(runAudit(['--dir', join(central, 'nowhere')], () => undefined)).rejects.toThrow(
         /no audit directory at .*nowhere/,
