@@ -34,7 +34,7 @@ export interface ArchiveTuning {
 }
 
 export const DEFAULT_TUNING: ArchiveTuning = {
-  commitDelayMs: 2,
+  commitDelayMs: 5,
   commitMaxBytes: 1 << 20,
   journalMaxBytes: 4 * 1024 ** 3,
   loadIntervalMs: 1000,

@@ -21,7 +21,7 @@ describe('archive config', () => {
     expect(c).toMatchObject({
       dataDir: '/etc/vitalwire/archive',
       store: 'duckdb',
-      journal: { commitDelayMs: 2, maxBytes: 4 * 1024 ** 3 },
+      journal: { commitDelayMs: 5, maxBytes: 4 * 1024 ** 3 },
       loader: { intervalMs: 1000, nice: 10 },
       checkpoint: { intervalMs: 600_000 },
       retention: { waveDays: 30, obsDays: 3650 },

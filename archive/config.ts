@@ -34,7 +34,7 @@ export const archiveConfigSchema = z
       .optional(),
     journal: z
       .strictObject({
-        commitDelayMs: int(0, 1000, 2),
+        commitDelayMs: int(0, 1000, 5),
         commitMaxBytes: int(4096, 1 << 30, 1 << 20),
         maxBytes: int(1 << 20, 2 ** 50, 4 * 1024 ** 3),
       })

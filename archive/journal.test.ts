@@ -55,6 +55,25 @@ describe('archive journal', () => {
     await j.close();
   });
 
+  it('commits an append after a quiet spell at once, and starts commits at most once per commitDelayMs', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
+    const j = await open(1 << 30, 60_000);
+    // Nothing committed for a minute: the first append's fsync starts at the end of its turn, not a minute later (a
+    // gateway sending tens of Batches a second gets its PUBACK after the sync alone). The test's timeout says so.
+    expect(await append(j, 'vw/v1/s/g/d/obs', Buffer.from([1]))).toBeNull();
+    expect(j.counters.fsyncs).toBe(1);
+    // The next one, within the minute, waits for company: not committed however many turns pass.
+    let done = false;
+    j.append('vw/v1/s/g/d/obs', Buffer.from([2]), () => (done = true));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    expect(j.counters.fsyncs).toBe(1);
+    await j.commit(); // what seal and close do
+    expect(done).toBe(true);
+    expect((await readSegment((await j.seal())[0]!.path)).map((r) => r.payload[0])).toEqual([1, 2]);
+    await j.close();
+  });
+
   it('cuts a torn tail at the last whole record when it opens', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
     const j = await open();

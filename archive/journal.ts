@@ -1,8 +1,9 @@
 // The archive's write-ahead journal: every accepted Batch is appended here, and its `done` fires once an fdatasync has
 // made it durable. Appends share one writev + fdatasync (group commit): those of one event-loop turn, and all that
-// arrive while a commit is running, go in the next one, which waits commitDelayMs (0: to the end of the turn) for
-// company. So the broker's PUBACK costs a share of one fsync, not one per message. The loader later seals the active
-// segment, loads sealed segments into the store off the hot path, and drops them once the store holds their data.
+// arrive while a commit is running, go in the next one; commits start at most once per commitDelayMs (an append after a
+// quiet spell commits at the end of its turn). So the broker's PUBACK costs a share of one fsync, not one per message.
+// The loader later seals the active segment, loads sealed segments into the store off the hot path, and drops them
+// once the store holds their data.
 //
 //   segment file  = frames (lib/framed-records.ts), named <12-digit number>.jnl
 //   record body   = u8 type (1) | f64 LE received time (us, central clock) | u16 LE topic length | topic (latin1)
@@ -78,6 +79,8 @@ export class Journal {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private committing: Promise<void> | null = null;
+  /** performance.now() when the last commit started: the next one starts commitDelayMs after it at the earliest. */
+  private lastCommitAt = -Infinity;
   private closed = false;
 
   private constructor(o: JournalOptions) {
@@ -175,7 +178,10 @@ export class Journal {
       void this.commit();
       return;
     }
-    if (this.o.commitDelayMs === 0) {
+    // Commits start at most once per commitDelayMs: under load each fsync is shared by the appends of that interval,
+    // while an append after a quiet spell commits at once (its PUBACK waits for the sync alone, not for the delay).
+    const wait = this.lastCommitAt + this.o.commitDelayMs - performance.now();
+    if (wait <= 0) {
       // After this turn's I/O: every PUBLISH of the socket chunks read in this turn is staged by then.
       this.immediate ??= setImmediate(() => {
         this.immediate = null;
@@ -186,7 +192,7 @@ export class Journal {
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.commit();
-    }, this.o.commitDelayMs);
+    }, wait);
   }
 
   /** Writes and fsyncs everything staged now; each waiter's done fires with the result. */
@@ -204,6 +210,7 @@ export class Journal {
     const bufs = this.staged;
     const waiters = this.waiters;
     const bytes = this.stagedBytes;
+    this.lastCommitAt = performance.now();
     this.staged = [];
     this.waiters = [];
     this.stagedBytes = 0;

@@ -11,9 +11,9 @@ import {
   type IGap,
   type IObservation,
   type ITiming,
-  type IWaveformChunk,
 } from '../proto/index.js';
-import type { AlarmRow, BatchRows, GapRow, ObsRow, StatusRow, WaveRow } from './schema.js';
+import type { AlarmRow, BatchRows, GapRow, ObsRow, StatusRow, WaveRowIn } from './schema.js';
+import { readWave, splitWaves, type WireWave } from './wave-wire.js';
 
 /** Flags whose data never counts as a real patient's (FLAG_DEMO, FLAG_TEST, FLAG_SIMULATED). */
 export const QUARANTINE_FLAGS = Flag.FLAG_DEMO | Flag.FLAG_TEST | Flag.FLAG_SIMULATED;
@@ -79,6 +79,12 @@ export function contentHash(payload: Uint8Array): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** effectiveUs for a wave read from the wire. */
+function effectiveWire(w: WireWave): number {
+  if (w.deviceTimeUs !== 0 && (w.flags & Flag.FLAG_TIME_SUSPECT) === 0) return w.deviceTimeUs - w.clockOffsetUs;
+  return w.gatewayTimeUs;
+}
+
 function num(v: number | null | undefined | { toNumber(): number }): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : v.toNumber();
@@ -93,8 +99,12 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
   if (!t) return { ok: false, reason: 'topic is not vw/v1/<site>/<gateway>/<device>/<kind>' };
   let b: ReturnType<typeof Batch.decode>;
   let hash: string;
+  let waves: WireWave[];
   try {
-    b = Batch.decode(payload);
+    // The waves are read here with their samples left packed (wave-wire.ts); the rest by the generated decoder.
+    const split = splitWaves(payload);
+    b = Batch.decode(split.rest);
+    waves = split.waves.map(readWave);
     hash = contentHash(payload);
   } catch (err) {
     return { ok: false, reason: `payload is not a vitalwire.v1.Batch: ${(err as Error).message}` };
@@ -175,12 +185,11 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
     };
     (flags & QUARANTINE_FLAGS ? out.obs_q : out.obs).push(row);
   }
-  for (const w of b.waves as IWaveformChunk[]) {
-    const flags = w.flags ?? 0;
-    const tm = w.time;
-    const tUs = effectiveUs(tm, flags);
+  for (const w of waves) {
+    const flags = w.flags;
+    const tUs = effectiveWire(w);
     if (tUs > 0 && tUs < minT) minT = tUs;
-    const row: WaveRow = {
+    const row: WaveRowIn = {
       site,
       gateway,
       device,
@@ -188,20 +197,21 @@ export function toRows(topic: string, payload: Buffer, receivedUs: number): ToRo
       seq,
       idx: idx++,
       t_us: tUs,
-      gateway_time_us: num(tm?.gatewayTimeUs),
-      device_time_us: num(tm?.deviceTimeUs),
-      clock_offset_us: num(tm?.clockOffsetUs),
-      device_utc_offset_min: opt(tm?.deviceUtcOffsetMin),
-      mdc: w.mdc ?? 0,
-      refid: w.refid ?? '',
-      sample_rate_hz: w.sampleRateHz ?? 0,
-      first_sample: num(w.firstSample),
-      samples: w.samples ?? [],
-      scale: w.scale ?? 0,
-      wave_offset: w.offset ?? 0,
-      unit: w.unit ?? '',
-      invalid_value: opt(w.invalidValue),
-      vendor_code: w.vendorCode ?? '',
+      gateway_time_us: w.gatewayTimeUs,
+      device_time_us: w.deviceTimeUs,
+      clock_offset_us: w.clockOffsetUs,
+      device_utc_offset_min: w.deviceUtcOffsetMin,
+      mdc: w.mdc,
+      refid: w.refid,
+      sample_rate_hz: w.sampleRateHz,
+      first_sample: w.firstSample,
+      samples: w.samples,
+      sample_count: w.sampleCount,
+      scale: w.scale,
+      wave_offset: w.offset,
+      unit: w.unit,
+      invalid_value: w.invalidValue,
+      vendor_code: w.vendorCode,
       flags,
     };
     (flags & QUARANTINE_FLAGS ? out.wave_q : out.wave).push(row);

@@ -5,7 +5,9 @@
 // Rows stay keyed by what the data came from (site, gateway, device, the Batch's kind and seq, and the item's index
 // in the Batch); beds and patients are bound at export and query time (bindings.ts).
 
-export type ColType = 'text' | 'bool' | 'int' | 'u32' | 'bigint' | 'double' | 'int[]' | 'bytes';
+// packed_sint32: a list of sint32 kept as its protobuf wire bytes (packed zigzag varints, wave-wire.ts), a BLOB/bytea
+// in the stores; written as those bytes, read back (SqlRunner.all) as numbers.
+export type ColType = 'text' | 'bool' | 'int' | 'u32' | 'bigint' | 'double' | 'bytes' | 'packed_sint32';
 
 /** name, type, nullable */
 export type Col = readonly [string, ColType, boolean?];
@@ -14,7 +16,7 @@ type TsOf<T extends ColType> = T extends 'text'
   ? string
   : T extends 'bool'
     ? boolean
-    : T extends 'int[]'
+    : T extends 'packed_sint32'
       ? number[]
       : T extends 'bytes'
         ? Buffer
@@ -96,7 +98,10 @@ export const WAVE_COLUMNS = [
   ['refid', 'text'],
   ['sample_rate_hz', 'double'],
   ['first_sample', 'bigint'],
-  ['samples', 'int[]'],
+  // The raw samples as they came on the wire (WaveformChunk.samples' packed bytes): decoding them into numbers is left
+  // to the reader, which few are (exports); the count is kept beside them for queries.
+  ['samples', 'packed_sint32'],
+  ['sample_count', 'int'],
   ['scale', 'double'],
   ['wave_offset', 'double'],
   ['unit', 'text'],
@@ -190,6 +195,8 @@ export const CONFLICT_COLUMNS = [
 export type BatchRow = RowOf<typeof BATCH_COLUMNS>;
 export type ObsRow = RowOf<typeof OBS_COLUMNS>;
 export type WaveRow = RowOf<typeof WAVE_COLUMNS>;
+/** A wave row as written: its samples still as their packed wire bytes. */
+export type WaveRowIn = Omit<WaveRow, 'samples'> & { samples: Uint8Array };
 export type AlarmRow = RowOf<typeof ALARM_COLUMNS>;
 export type StatusRow = RowOf<typeof STATUS_COLUMNS>;
 export type GapRow = RowOf<typeof GAP_COLUMNS>;
@@ -229,8 +236,8 @@ export interface BatchRows {
   batch: BatchRow;
   obs: ObsRow[];
   obs_q: ObsRow[];
-  wave: WaveRow[];
-  wave_q: WaveRow[];
+  wave: WaveRowIn[];
+  wave_q: WaveRowIn[];
   alarm: AlarmRow[];
   alarm_q: AlarmRow[];
   status: StatusRow[];
@@ -246,3 +253,8 @@ export const ROW_TABLES: readonly RowTable[] = ['obs', 'obs_q', 'wave', 'wave_q'
 export function columnsOf(t: TableName): readonly Col[] {
   return TABLES[t];
 }
+
+/** Names of the packed_sint32 columns: a store's reads turn their bytes into numbers (SqlRunner.all). */
+export const PACKED_COLUMNS: ReadonlySet<string> = new Set(
+  TABLE_NAMES.flatMap((t) => TABLES[t].filter(([, ty]) => ty === 'packed_sint32').map(([n]) => n)),
+);

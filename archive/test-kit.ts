@@ -4,7 +4,8 @@ import { streamTopic, type StreamKind } from '../lib/topics.js';
 import { Batch, Flag, Kind, type IBatch, type IObservation } from '../proto/index.js';
 import { METRICS, UNITS } from '../decoders/mdc.js';
 import { toRows } from './rows.js';
-import type { BatchRows } from './schema.js';
+import type { BatchRows, WaveRow } from './schema.js';
+import { unpackSamples } from './wave-wire.js';
 
 export interface Dev {
   site: string;
@@ -53,6 +54,11 @@ export function rowsOf(p: Published, receivedUs = 1): BatchRows {
   const r = toRows(p.topic, p.payload, receivedUs);
   if (!r.ok) throw new Error(r.reason);
   return r.rows;
+}
+
+/** A Batch's wave rows as a store reads them back: samples as numbers (written as their packed wire bytes). */
+export function waveRowsOf(p: Published): WaveRow[] {
+  return rowsOf(p).wave.map((w) => ({ ...w, samples: unpackSamples(w.samples) }));
 }
 
 export interface Vitals {

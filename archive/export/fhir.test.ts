@@ -7,7 +7,7 @@ import { Flag } from '../../proto/index.js';
 import type { Binding } from '../bindings.js';
 import type { Bound } from '../query.js';
 import type { ObsRow } from '../schema.js';
-import { fullBatches, rowsOf, vitalsBatch } from '../test-kit.js';
+import { fullBatches, rowsOf, vitalsBatch, waveRowsOf } from '../test-kit.js';
 import {
   alarmObservation,
   deviceResource,
@@ -103,7 +103,7 @@ describe('FHIR R4 export', () => {
 
   it('exports waveforms as SampledData that gives back the physical samples, and alarms, gaps and devices', () => {
     const full = fullBatches(dev, T);
-    const [w] = rowsOf(full.wave).wave;
+    const [w] = waveRowsOf(full.wave);
     const wave = waveObservation(bound([w!])[0]!, opts);
     expectValid(wave);
     const sd = wave.valueSampledData!;

@@ -5,7 +5,7 @@ import { createHl7Decoder } from '../../decoders/hl7/decoder.js';
 import { Flag } from '../../proto/index.js';
 import type { Binding } from '../bindings.js';
 import type { Bound, DeviceInfo } from '../query.js';
-import { fullBatches, rowsOf, vitalsBatch } from '../test-kit.js';
+import { fullBatches, rowsOf, vitalsBatch, waveRowsOf } from '../test-kit.js';
 import { pcd01Messages } from './pcd01.js';
 
 const T = Date.UTC(2026, 0, 15, 8, 0, 0) * 1000 + 123_456;
@@ -78,7 +78,7 @@ describe('PCD-01 export', () => {
       [147842, null, true],
     ]);
 
-    const wave = { ...rowsOf(full.wave).wave[0]!, wave_offset: 0 };
+    const wave = { ...waveRowsOf(full.wave)[0]!, wave_offset: 0 };
     const w = pcd01Messages([], bound([wave]), devices);
     expect(w.counts.messages).toBe(1);
     const wd = createHl7Decoder().decode(Buffer.from(w.messages[0]!), { gatewayTimeUs: 1 });
@@ -91,6 +91,6 @@ describe('PCD-01 export', () => {
       invalidValue: 32767,
     });
     expect(wd.value.waves[0]!.scale).toBeCloseTo(0.001221, 12);
-    expect(pcd01Messages([], bound(rowsOf(full.wave).wave), devices).counts.skippedWaveOffset).toBe(1);
+    expect(pcd01Messages([], bound(waveRowsOf(full.wave)), devices).counts.skippedWaveOffset).toBe(1);
   });
 });

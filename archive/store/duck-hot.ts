@@ -17,8 +17,6 @@ import {
   DOUBLE,
   DuckDBDataChunk,
   INTEGER,
-  LIST,
-  listValue,
   UINTEGER,
   VARCHAR,
   type DuckDBConnection,
@@ -34,8 +32,8 @@ const HOT_TYPE: Record<ColType, DuckDBType> = {
   u32: UINTEGER,
   bigint: DOUBLE,
   double: DOUBLE,
-  'int[]': LIST(INTEGER),
   bytes: BLOB,
+  packed_sint32: BLOB,
 };
 const HOT_SQL_TYPE: Record<ColType, string> = {
   text: 'VARCHAR',
@@ -44,8 +42,8 @@ const HOT_SQL_TYPE: Record<ColType, string> = {
   u32: 'UINTEGER',
   bigint: 'DOUBLE',
   double: 'DOUBLE',
-  'int[]': 'INTEGER[]',
   bytes: 'BLOB',
+  packed_sint32: 'BLOB',
 };
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
@@ -106,8 +104,7 @@ function compileExtract(dict: readonly string[], own: readonly (readonly [string
   const off = dict.length > 0 ? 1 : 0;
   const value = (n: string, ty: ColType): string => {
     const v = `r.${n}`;
-    if (ty === 'int[]') return `(${v} == null ? null : L(${v}))`;
-    if (ty === 'bytes') return `(${v} == null ? null : B(${v}))`;
+    if (ty === 'bytes' || ty === 'packed_sint32') return `(${v} == null ? null : B(${v}))`;
     return `(${v} ?? null)`;
   };
   const body = [
@@ -129,11 +126,10 @@ function compileExtract(dict: readonly string[], own: readonly (readonly [string
     ...own.map(([n, ty], k) => `  o[${k + off}][i] = ${value(n, ty)};`),
     '}',
   ].join('\n');
-  const make = new Function('L', 'B', `return (rows, n, own, dict, fresh, ids) => {\n${body}\n};`) as (
-    l: typeof listValue,
+  const make = new Function('B', `return (rows, n, own, dict, fresh, ids) => {\n${body}\n};`) as (
     b: typeof blobValue,
   ) => Extract;
-  return make(listValue, blobValue);
+  return make(blobValue);
 }
 
 function layoutOf(t: TableName): Layout {

@@ -25,6 +25,7 @@ import { ParquetFiles, quoteLiteral } from './duck-files.js';
 import { HotTables } from './duck-hot.js';
 import { dayOf, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { SeqIndex } from './seq-index.js';
+import { unpackRows } from '../wave-wire.js';
 import type { ArchiveStore, PurgeReport, SqlRunner, TimeRange, WriteReport } from './types.js';
 
 export { quoteLiteral } from './duck-files.js';
@@ -86,11 +87,13 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
       text,
       params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)),
     );
-    return r.getRowObjectsJS().map((row) => {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(row)) out[k] = convert(v);
-      return out;
-    });
+    return unpackRows(
+      r.getRowObjectsJS().map((row) => {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(row)) out[k] = convert(v);
+        return out;
+      }),
+    );
   };
 
   const sql: SqlRunner = {

@@ -17,6 +17,7 @@ import {
   type DataKind,
   type TableName,
 } from '../schema.js';
+import { unpackRows } from '../wave-wire.js';
 import type { ArchiveStore, PurgeReport, SqlRunner, WriteReport } from './types.js';
 
 const DAY_US = 86_400_000_000;
@@ -27,11 +28,9 @@ const PG_TYPE: Record<ColType, string> = {
   u32: 'bigint',
   bigint: 'bigint',
   double: 'double precision',
-  'int[]': 'integer[]',
   bytes: 'bytea',
+  packed_sint32: 'bytea',
 };
-// unnest() flattens a 2-D array, so integer[] columns travel as text[] of array literals, cast per row.
-const PARAM_TYPE: Record<ColType, string> = { ...PG_TYPE, 'int[]': 'text' };
 const PARTITIONED: readonly TableName[] = ROW_TABLES;
 
 export interface PostgresStoreOptions {
@@ -143,11 +142,12 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
     const params = cols.map(([n, ty]) =>
       rows.map((r) => {
         const v = r[n] ?? null;
-        return ty === 'int[]' && v !== null ? `{${(v as number[]).join(',')}}` : v;
+        // pg sends a Buffer in an array as bytea; a plain Uint8Array it would not.
+        return ty === 'packed_sint32' && v !== null && !Buffer.isBuffer(v) ? Buffer.from(v as Uint8Array) : v;
       }),
     );
-    const select = cols.map(([, ty], i) => (ty === 'int[]' ? `c${i}::integer[]` : `c${i}`)).join(', ');
-    const unnest = cols.map(([, ty], i) => `$${i + 1}::${PARAM_TYPE[ty]}[]`).join(', ');
+    const select = cols.map((_c, i) => `c${i}`).join(', ');
+    const unnest = cols.map(([, ty], i) => `$${i + 1}::${PG_TYPE[ty]}[]`).join(', ');
     const names = cols.map((_c, i) => `c${i}`).join(', ');
     return c.query(
       `INSERT INTO ${S}.${table} (${cols.map(([n]) => n).join(', ')}) SELECT ${select} FROM unnest(${unnest}) AS u(${names}) ${returning}`,
@@ -159,7 +159,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
     from: (table) => `${S}.${table}`,
     bucket: (col, p) => `((${col} / ${p}) * ${p})`,
     async all(text, params = []) {
-      return (await q(text, params as unknown[])).rows as Record<string, unknown>[];
+      return unpackRows((await q(text, params as unknown[])).rows as Record<string, unknown>[]);
     },
   };
 

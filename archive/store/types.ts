@@ -25,7 +25,10 @@ export interface SqlRunner {
   from(table: TableName, range?: TimeRange): string;
   /** Integer floor division `col / $param`, times the same parameter: the start of a col's bucket. */
   bucket(col: string, param: string): string;
-  /** Runs a query; integers come back as numbers, lists as arrays, blobs as Buffers. */
+  /**
+   * Runs a query; integers come back as numbers, lists as arrays, blobs as Buffers, and a packed_sint32 column (by its
+   * name, schema.ts) as its numbers.
+   */
   all(sql: string, params?: readonly (string | number | boolean)[]): Promise<Record<string, unknown>[]>;
 }
 
