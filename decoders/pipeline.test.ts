@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodeError } from '../lib/errors.js';
 import { encodePhdbFrame } from './datex/encode.js';
 import { encodeNonin7Packet } from './nonin/encode.js';
+import { nonin7Packet } from './nonin/test-support.js';
 import { createPipeline } from './pipeline.js';
 import { getProtocol } from './registry.js';
 
@@ -21,21 +22,7 @@ function run(protocol: string, bytes: Buffer) {
   return seen;
 }
 
-const packet = (timer: number) =>
-  encodeNonin7Packet({
-    pleth: Array.from({ length: 25 }, (_, k) => 0x100 + k),
-    timer,
-    hr: 72,
-    spo2: 97,
-    spo2D: 97,
-    spo2Fast: 96,
-    spo2BB: 95,
-    eHr: 71,
-    eSpo2: 97,
-    eSpo2D: 97,
-    hrD: 72,
-    eHrD: 71,
-  });
+const packet = (timer: number) => encodeNonin7Packet(nonin7Packet(timer));
 
 describe('pipeline: rejected frames', () => {
   it('counts a Nonin 7 packet lost to a bad frame checksum as a rejected frame, not as garbage', () => {

@@ -2,24 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ErrorCode } from '../../lib/errors.js';
 import { createNonin7Framer, PACKET_BYTES } from './framer7.js';
-import { encodeNonin7Packet, type Nonin7Packet } from './encode.js';
+import { encodeNonin7Packet } from './encode.js';
+import { nonin7Packet } from './test-support.js';
 
-function packet(timer: number, base = 0x100): Nonin7Packet {
-  return {
-    pleth: Array.from({ length: 25 }, (_, k) => base + k),
-    timer,
-    hr: 72,
-    spo2: 97,
-    spo2D: 97,
-    spo2Fast: 96,
-    spo2BB: 95,
-    eHr: 71,
-    eSpo2: 97,
-    eSpo2D: 97,
-    hrD: 72,
-    eHrD: 71,
-  };
-}
+const packet = nonin7Packet;
 const A = encodeNonin7Packet(packet(1));
 const B = encodeNonin7Packet(packet(2, 0x200));
 const C = encodeNonin7Packet(packet(3, 0x300));
