@@ -13,6 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { TLS12_CIPHERS } from '../broker/listeners.js';
 import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { dataDirConfig, openArchiveReader } from '../archive/config.js';
 import { publish } from '../archive/test-kit.js';
@@ -278,22 +279,18 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
 
 /**
  * A reference server in its own process on the broker's TLS files: bench/bare-aedes.ts (the same TLS options, write
- * staging and parser fast path, no policy: what the policy costs) or bench/bare-tls.ts (Node's TLS server doing
+ * staging and parser fast path, no policy: what the policy costs) or bench/bare-tls.mjs (Node's TLS server doing
  * nothing: what vitalwire adds to a TLS connection's memory).
  */
 async function startReference(dir: string, script: 'bare-aedes' | 'bare-tls'): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
   const name = script === 'bare-aedes' ? 'bare aedes' : 'bare tls';
+  const files = [join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')];
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      new URL(`./${script}.ts`, import.meta.url).pathname,
-      join(tls, 'broker.key'),
-      join(tls, 'broker.crt'),
-      join(tls, 'ca.crt'),
-    ],
+    script === 'bare-aedes'
+      ? ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
+      : [new URL('./bare-tls.mjs', import.meta.url).pathname, ...files, TLS12_CIPHERS],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
