@@ -14,11 +14,12 @@
 // role 'sub': each client is one fan-out-like subscriber (password, QoS 1 on its filter); it PUBACKs every message
 //             and keeps the latency of those sent inside the current window. A subscriber the broker cuts comes back
 //             and subscribes again; what it missed counts as not delivered.
+// tlsOnly:    connections stop after the TLS handshake, no MQTT (the bare TLS server of the memory figure).
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 
-const { ca, clients, sizes = [], role, timeAt = 0, seqAt = -1 } = workerData;
+const { ca, clients, sizes = [], role, timeAt = 0, seqAt = -1, tlsOnly = false } = workerData;
 const nowMs = () => performance.timeOrigin + performance.now();
 const conns = [];
 let closing = false;
@@ -256,7 +257,9 @@ ping.unref();
 parentPort.on('message', async (m) => {
   try {
     if (m.cmd === 'connect') {
-      for (const c of clients) await (role === 'sub' ? connectSubscriber(c) : connectPublisher(c));
+      for (const c of clients)
+        if (tlsOnly) conns.push({ socket: await openSocket(c) });
+        else await (role === 'sub' ? connectSubscriber(c) : connectPublisher(c));
       parentPort.postMessage({ ok: 'connect' });
     } else if (m.cmd === 'run') {
       parentPort.postMessage({ ok: 'run', ...(await run(m.ratePerSec, m.durationMs)) });

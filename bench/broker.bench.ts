@@ -10,9 +10,10 @@ import { freePort } from '../lib/listen.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { TLS12_CIPHERS } from '../broker/listeners.js';
 import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { dataDirConfig, openArchiveReader } from '../archive/config.js';
 import { publish } from '../archive/test-kit.js';
@@ -27,6 +28,8 @@ import { percentile } from './lib/stats.js';
 import type { Bench, BenchResult } from './lib/types.js';
 
 const P99_BOUND_MS = 50;
+/** The machine's cores (availableParallelism() would read the one-core variant's own pinning). */
+const cores = cpus().length;
 const SIZES = [200, 512, 1024, 4096];
 const SITES = ['site-a', 'site-b'];
 // Same per-client limits for both brokers: vitalwire's maxBufferedBytesPerClient, and for mosquitto no cap on the
@@ -91,6 +94,8 @@ interface Step {
   cpuUsPerMsg: number;
   genUsPerMsg: number;
   machineCores: number;
+  /** The brokers' write-type system calls per delivered message (/proc/<pid>/io syscw): socket writes, exact. */
+  writesPerMsg: number;
 }
 
 function medianBy(xs: Step[], f: (s: Step) => number): number {
@@ -128,6 +133,11 @@ async function archivedBatches(dataDir: string): Promise<number> {
   } finally {
     await a.close();
   }
+}
+
+/** Write-type system calls a process made so far (write, writev, ...: /proc/<pid>/io `syscw`). */
+function sysWrites(pid: number): number {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
 }
 
 function rssKb(pid: number): number {
@@ -267,39 +277,49 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
   };
 }
 
-/** Bare Aedes on the same TLS options and write coalescing, no policy (bench/bare-aedes.ts): what the policy costs. */
-async function startBareAedes(dir: string): Promise<Target> {
+/**
+ * A reference server in its own process on the broker's TLS files: bench/bare-aedes.ts (the same TLS options, write
+ * staging and parser fast path, no policy: what the policy costs) or bench/bare-tls.mjs (Node's TLS server doing
+ * nothing: what vitalwire adds to a TLS connection's memory).
+ */
+async function startReference(dir: string, script: 'bare-aedes' | 'bare-tls'): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
+  const name = script === 'bare-aedes' ? 'bare aedes' : 'bare tls';
+  const files = [join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')];
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      new URL('./bare-aedes.ts', import.meta.url).pathname,
-      join(tls, 'broker.key'),
-      join(tls, 'broker.crt'),
-      join(tls, 'ca.crt'),
-    ],
+    script === 'bare-aedes'
+      ? ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
+      : [new URL('./bare-tls.mjs', import.meta.url).pathname, ...files, TLS12_CIPHERS],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /bare aedes on (\d+)/.exec(out);
+      const m = new RegExp(`${name} on (\\d+)`).exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`bare aedes exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });
   const url = `mqtts://127.0.0.1:${port}`;
   return {
-    name: 'bare aedes',
+    name,
     pubUrls: [url],
     subUrls: [url],
     pids: [child.pid ?? 0],
     clientIdOf: (p) => p.clientId,
     stop: () => stopChild(child),
   };
+}
+
+/**
+ * Pins a process, all its threads, to `cpus` (taskset's list syntax); threads it starts later inherit it. The one-core
+ * variant puts each broker on core 1 and this process (the load generator's threads) on core 0.
+ */
+function pin(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid}: ${r.stderr || r.error?.message}`);
 }
 
 async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -370,10 +390,10 @@ export function batchLoad(p: Publisher): Buffer[] {
 
 class LoadWorker {
   readonly #w: Worker;
-  constructor(role: 'pub' | 'sub', ca: string, clients: object[], batches?: BatchLoad) {
+  constructor(role: 'pub' | 'sub', ca: string, clients: object[], batches?: BatchLoad, tlsOnly = false) {
     const at = batches ? { timeAt: BATCH_TIME_AT, seqAt: BATCH_SEQ_AT } : { timeAt: TIME_AT };
     this.#w = new Worker(new URL('./broker-load.mjs', import.meta.url), {
-      workerData: { role, ca, clients, sizes: SIZES, ...at },
+      workerData: { role, ca, clients, sizes: SIZES, tlsOnly, ...at },
     });
   }
   call<T>(msg: object): Promise<T> {
@@ -452,11 +472,13 @@ async function sweep(
         const windowEnd = t0 + o.stepMs;
         await subs.call({ cmd: 'window', start: windowStart, end: windowEnd });
         const cpu0 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const writes0 = t.pids.reduce((a, pid) => a + sysWrites(pid), 0);
         const busy0 = machineBusyUs();
         const wall0 = nowMs();
         const gen0 = cpuUs(process.pid); // this process: the load generator's threads and the measuring
         await worker.call({ cmd: 'run', ratePerSec: rate, durationMs: o.stepMs });
         const cpu1 = t.pids.reduce((a, pid) => a + cpuUs(pid), 0);
+        const writes1 = t.pids.reduce((a, pid) => a + sysWrites(pid), 0);
         const machineCores = (machineBusyUs() - busy0) / ((nowMs() - wall0) * 1000);
         const gen1 = cpuUs(process.pid);
         await new Promise((res) => setTimeout(res, 300)); // stragglers sent inside the window
@@ -474,6 +496,7 @@ async function sweep(
           cpuUsPerMsg: (cpu1 - cpu0) / msgs,
           genUsPerMsg: (gen1 - gen0) / msgs,
           machineCores,
+          writesPerMsg: (writes1 - writes0) / msgs,
         });
       }
       const step = {
@@ -483,11 +506,12 @@ async function sweep(
         cpuUsPerMsg: medianBy(rounds, (x) => x.cpuUsPerMsg),
         genUsPerMsg: medianBy(rounds, (x) => x.genUsPerMsg),
         machineCores: medianBy(rounds, (x) => x.machineCores),
+        writesPerMsg: medianBy(rounds, (x) => x.writesPerMsg),
       };
       steps.push(step);
       o.log(
         `${t.name}: offered ${rate}/s -> delivered ${Math.round(step.delivered)}/s, p99 ${step.p99.toFixed(1)} ms, ` +
-          `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg (load generator ${step.genUsPerMsg.toFixed(1)}), machine ${step.machineCores.toFixed(2)} of ${availableParallelism()} cores busy (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
+          `${step.cpuUsPerMsg.toFixed(1)} µs CPU/msg, ${step.writesPerMsg.toFixed(2)} write calls/msg (load generator ${step.genUsPerMsg.toFixed(1)} µs), machine ${step.machineCores.toFixed(2)} of ${cores} cores busy (median of ${o.rounds}: p99s ${rounds.map((x) => x.p99.toFixed(0)).join('/')} ms)` +
           `${cuts > cutsBefore ? `; subscriber cut ${cuts - cutsBefore}x for falling behind` : ''}`,
       );
       const delivered = step.delivered;
@@ -513,16 +537,67 @@ function best(steps: Step[]): Step {
   const ok = steps.filter((s) => s.p99 <= P99_BOUND_MS && s.delivered >= 0.99 * s.offered);
   return ok.reduce(
     (a, b) => (b.delivered > a.delivered ? b : a),
-    ok[0] ?? { offered: 0, delivered: 0, p99: Infinity, cpuUsPerMsg: 0, genUsPerMsg: 0, machineCores: 0 },
+    ok[0] ?? {
+      offered: 0,
+      delivered: 0,
+      p99: Infinity,
+      cpuUsPerMsg: 0,
+      genUsPerMsg: 0,
+      machineCores: 0,
+      writesPerMsg: 0,
+    },
   );
+}
+
+/**
+ * The knee (the highest delivered rate within the latency bound, best()), CPU per message there, and CPU per message at
+ * 10,000 msgs/s offered (a load both brokers carry, where per-message overheads that batching hides at the knee show),
+ * against mosquitto when it ran. `prefix` names a variant ('onecore_').
+ */
+function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult[] {
+  const b = best(vw);
+  const mb = mq ? best(mq) : null;
+  const peer = (v: number | undefined): { peer?: string; peerValue?: number } =>
+    mq && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {};
+  const out = [
+    figure({
+      bench: 'broker',
+      metric: `${prefix}delivered_per_s`,
+      value: b.delivered,
+      unit: 'msg/s',
+      ...peer(mb?.delivered),
+    }),
+    figure({
+      bench: 'broker',
+      metric: `${prefix}cpu_us_per_msg`,
+      value: b.cpuUsPerMsg,
+      unit: 'µs',
+      ...peer(mb?.cpuUsPerMsg),
+    }),
+  ];
+  const at10k = (xs: Step[]): Step | undefined => xs.find((x) => x.offered === 10_000);
+  const v10 = at10k(vw);
+  if (v10)
+    out.push(
+      figure({
+        bench: 'broker',
+        metric: `${prefix}cpu_us_per_msg_10k`,
+        value: v10.cpuUsPerMsg,
+        unit: 'µs',
+        ...peer(mq ? at10k(mq)?.cpuUsPerMsg : undefined),
+      }),
+    );
+  return out;
 }
 
 /**
  * RSS growth per idle authenticated TLS connection (gateway certificates), in KiB: the marginal cost. A warm-up batch
  * of connections is made and kept first, so lazily loaded code (certificate parsing, JIT) and the heap's first growth
  * are not charged to the connections measured after it. Then three more batches, each kept open; the figure is their
- * total growth over their total count. The heap and malloc grow in steps of megabytes, so one batch alone can read 0
- * or twice the truth: the batches are logged to show it.
+ * total growth over their total count. The heap and malloc grow in steps of megabytes and reuse what the handshakes
+ * before freed, so one batch alone can read 0 (or less) or twice the truth: the batches are logged to show it, and
+ * none is clipped at 0 (a clipped batch would bias the total upwards). The quick run measures as many as the full one:
+ * with batches of 40 the steps decided the figure (146 KiB against 65 for the same broker, issue 14).
  */
 async function rssPerConnection(
   t: Target,
@@ -530,6 +605,7 @@ async function rssPerConnection(
   pubs: Publisher[],
   warmN: number,
   batchN: number,
+  tlsOnly = false,
 ): Promise<{ kib: number; batches: number[] }> {
   const pid = t.pids[0] ?? 0;
   const spec = (p: Publisher): object => ({
@@ -540,20 +616,30 @@ async function rssPerConnection(
     key: p.key,
     payloads: payloadsOf(p),
   });
-  const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec))];
-  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
+  const workers = [new LoadWorker('pub', ca, pubs.slice(0, warmN).map(spec), undefined, tlsOnly)];
+  // Until RSS holds still (six readings over three seconds within 128 KiB, at most 15 s): the garbage of the handshakes
+  // and authentications just made is collected and the heap resized before the reading, on both servers alike.
+  const settle = async (): Promise<void> => {
+    const seen: number[] = [];
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000;) {
+      await new Promise((r) => setTimeout(r, 500));
+      seen.push(rssKb(pid));
+      const last = seen.slice(-6);
+      if (last.length === 6 && Math.max(...last) - Math.min(...last) < 128) return;
+    }
+  };
   const batches: number[] = [];
   try {
     await workers[0]?.call({ cmd: 'connect' });
     await settle();
     for (let b = 0; b < 3; b++) {
       const from = warmN + b * batchN;
-      const w = new LoadWorker('pub', ca, pubs.slice(from, from + batchN).map(spec));
+      const w = new LoadWorker('pub', ca, pubs.slice(from, from + batchN).map(spec), undefined, tlsOnly);
       workers.push(w);
       const before = rssKb(pid);
       await w.call({ cmd: 'connect' });
       await settle();
-      batches.push(Math.max(0, rssKb(pid) - before) / batchN);
+      batches.push((rssKb(pid) - before) / batchN);
     }
     return { kib: batches.reduce((a, b) => a + b, 0) / batches.length, batches };
   } finally {
@@ -574,8 +660,8 @@ export const bench: Bench = {
       const caPair = { certPem: ca, keyPem: readFileSync(pkiFiles.caKey, 'utf8') };
       const nPub = quick ? 16 : 40;
       // Idle connections for the memory figure: a warm-up batch, then three measured batches.
-      const rssWarm = quick ? 40 : 100;
-      const rssBatch = quick ? 40 : 100;
+      const rssWarm = 100;
+      const rssBatch = 100;
       const nIdle = rssWarm + 3 * rssBatch;
       const pubs: Publisher[] = [];
       for (let i = 0; i < nPub + nIdle; i++) {
@@ -607,21 +693,28 @@ export const bench: Bench = {
           ];
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
-      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all four; 'aedes' adds bare Aedes,
-      // no policy, to show what vitalwire's authentication, ACLs and limits cost per message).
-      const parts = new Set((process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,cluster,archive').split(','));
+      // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all but 'aedes'; 'aedes' adds bare
+      // Aedes, no policy, to show what vitalwire's authentication, ACLs and limits cost per message; 'onecore' is the
+      // one-core variant, 'memory' the memory figure of vitalwire and mosquitto, 'baretls' the bare TLS server's).
+      const parts = new Set(
+        (process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,memory,baretls,onecore,cluster,archive').split(','),
+      );
       const stepMs = quick ? 2500 : 4000;
-      const rounds = quick ? 1 : 3;
+      // Three rounds per step in the quick run too: one round's p99 on a shared machine decides nothing (issue 14).
+      const rounds = 3;
       const fanout = [{ filter: 'vw/v1/#' }];
+      const sweepOf = (t: Target): Promise<Step[]> =>
+        sweep(t, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
       const out: BenchResult[] = [];
-
-      // vitalwire, single node
-      let vwSteps: Step[] = [];
-      let vwRss = 0;
-      if (parts.has('single')) {
-        const vw = await startVitalwire(dir, 'single', null);
+      const bin = mosquittoPath();
+      if (!parts.has('mosquitto')) log('mosquitto left out (VW_BENCH_BROKER_PARTS)');
+      else if (!bin) log('mosquitto not found (apt-get install mosquitto): no peer figures in this run');
+      else log(`peer: ${bin}`);
+      const useMosquitto = parts.has('mosquitto') && bin !== null;
+      const vitalwire = async (name: string): Promise<Target> => {
+        const vw = await startVitalwire(dir, name, null);
         stops.push(vw.stop);
-        const vwTarget: Target = {
+        return {
           name: 'vitalwire',
           pubUrls: [vw.url],
           subUrls: [vw.url],
@@ -629,39 +722,51 @@ export const bench: Bench = {
           clientIdOf: (p) => p.clientId,
           stop: vw.stop,
         };
-        // Memory first, on the fresh process: after a load sweep both brokers reuse memory they already hold.
-        const m = await rssPerConnection(vwTarget, ca, idle, rssWarm, rssBatch);
-        vwRss = m.kib;
-        log(
-          `vitalwire: ${vwRss.toFixed(1)} KiB RSS per idle TLS connection (three batches of ${rssBatch} after ${rssWarm}: ${m.batches.map((x) => x.toFixed(1)).join('/')})`,
-        );
-        vwSteps = await sweep(vwTarget, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
-        await vw.stop();
-      }
-
-      // mosquitto, the peer
-      const bin = mosquittoPath();
-      let mq: { steps: Step[]; rss: number } | null = null;
-      if (!parts.has('mosquitto')) {
-        log('mosquitto left out (VW_BENCH_BROKER_PARTS)');
-      } else if (!bin) {
-        log('mosquitto not found (apt-get install mosquitto): no peer figures in this run');
-      } else {
-        log(`peer: ${bin}`);
-        const m = await startMosquitto(dir, bin, pubs, password);
+      };
+      const mosquitto = async (): Promise<Target> => {
+        const m = await startMosquitto(dir, bin ?? 'mosquitto', pubs, password);
         stops.push(m.stop);
-        const mem = await rssPerConnection(m, ca, idle, rssWarm, rssBatch);
-        const rss = mem.kib;
-        mq = { rss, steps: await sweep(m, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log }) };
+        return m;
+      };
+      /** RSS per idle mutual-TLS connection of a fresh server, logged with its batches. */
+      const memory = async (t: Target, tlsOnly = false): Promise<number> => {
+        const m = await rssPerConnection(t, ca, idle, rssWarm, rssBatch, tlsOnly);
         log(
-          `mosquitto: ${mq.rss.toFixed(1)} KiB RSS per idle TLS connection (batches: ${mem.batches.map((x) => x.toFixed(1)).join('/')})`,
+          `${t.name}: ${m.kib.toFixed(1)} KiB RSS per idle TLS connection (three batches of ${rssBatch} after ${rssWarm}: ${m.batches.map((x) => x.toFixed(1)).join('/')})`,
         );
-        await m.stop();
+        return m.kib;
+      };
+
+      // vitalwire, single node, and mosquitto, the peer. Memory first, on the fresh process: after a load sweep both
+      // brokers reuse memory they already hold.
+      let vwSteps: Step[] = [];
+      let vwRss: number | null = null;
+      if (parts.has('single')) {
+        const t = await vitalwire('single');
+        if (parts.has('memory')) vwRss = await memory(t);
+        vwSteps = await sweepOf(t);
+        await t.stop();
+      }
+      let mq: { steps: Step[]; rss: number | null } | null = null;
+      if (useMosquitto) {
+        const t = await mosquitto();
+        const rss = parts.has('memory') ? await memory(t) : null;
+        mq = { rss, steps: await sweepOf(t) };
+        await t.stop();
+      }
+      // Node's TLS server with the same certificate options doing nothing, measured the same way: vitalwire's goal is
+      // its per-connection memory plus 8 KiB (issue 14).
+      let bareTlsRss: number | null = null;
+      if (parts.has('baretls')) {
+        const t = await startReference(dir, 'bare-tls');
+        stops.push(t.stop);
+        bareTlsRss = await memory(t, true);
+        await t.stop();
       }
       if (parts.has('aedes')) {
-        const bare = await startBareAedes(dir);
+        const bare = await startReference(dir, 'bare-aedes');
         stops.push(bare.stop);
-        const bareSteps = await sweep(bare, { ca, pubs: load, subs: fanout, password, rates, stepMs, rounds, log });
+        const bareSteps = await sweepOf(bare);
         await bare.stop();
         // CPU per message at the highest offered rate both kept up with, whatever the latency: a like-for-like load.
         const kept = (xs: Step[], rate: number): Step | undefined =>
@@ -680,31 +785,57 @@ export const bench: Bench = {
           );
         }
       }
+      if (parts.has('single')) out.push(...kneeFigures('', vwSteps, mq?.steps ?? null));
+      if (vwRss !== null) {
+        out.push(
+          figure({
+            bench: 'broker',
+            metric: 'rss_kb_per_conn',
+            value: vwRss,
+            unit: 'KiB',
+            ...(mq?.rss != null ? { peer: 'mosquitto 2', peerValue: mq.rss } : {}),
+          }),
+        );
+        if (bareTlsRss !== null)
+          out.push(
+            figure({
+              bench: 'broker',
+              metric: 'rss_kb_per_conn_tls',
+              value: vwRss,
+              unit: 'KiB',
+              peer: 'bare node:tls server, same options',
+              peerValue: bareTlsRss,
+            }),
+          );
+      }
 
-      const b = best(vwSteps);
-      const mb = mq ? best(mq.steps) : null;
-      const peer = (v: number | undefined): { peer?: string; peerValue?: number } =>
-        mb && v !== undefined ? { peer: 'mosquitto 2', peerValue: v } : {};
-      if (vwSteps.length > 0) {
-        out.push(
-          figure({
-            bench: 'broker',
-            metric: 'delivered_per_s',
-            value: b.delivered,
-            unit: 'msg/s',
-            ...peer(mb?.delivered),
-          }),
-        );
-        out.push(
-          figure({
-            bench: 'broker',
-            metric: 'cpu_us_per_msg',
-            value: b.cpuUsPerMsg,
-            unit: 'µs',
-            ...peer(mb?.cpuUsPerMsg),
-          }),
-        );
-        out.push(figure({ bench: 'broker', metric: 'rss_kb_per_conn', value: vwRss, unit: 'KiB', ...peer(mq?.rss) }));
+      // The one-core variant: each broker pinned to core 1 (every thread of vitalwire's node: GC and libuv too), the
+      // load generator (this process and its worker threads) to core 0. Modest central hardware, and a fair match:
+      // mosquitto runs on one thread anyway, Node spreads its garbage collector over the spare core.
+      if (parts.has('onecore')) {
+        if (cores < 2) log('one-core variant left out: it needs two cores');
+        else {
+          pin(process.pid, '0');
+          try {
+            let vw1: Step[] = [];
+            let mq1: Step[] | null = null;
+            if (parts.has('single')) {
+              const t = await vitalwire('onecore');
+              for (const pid of t.pids) pin(pid, '1');
+              vw1 = await sweepOf({ ...t, name: 'vitalwire, one core' });
+              await t.stop();
+            }
+            if (useMosquitto) {
+              const t = await mosquitto();
+              for (const pid of t.pids) pin(pid, '1');
+              mq1 = await sweepOf({ ...t, name: 'mosquitto, one core' });
+              await t.stop();
+            }
+            if (parts.has('single')) out.push(...kneeFigures('onecore_', vw1, mq1));
+          } finally {
+            pin(process.pid, `0-${cores - 1}`);
+          }
+        }
       }
 
       // The clinical record: the single node on real Batches without, then with, its archive, in the same run.
@@ -869,7 +1000,7 @@ export const bench: Bench = {
             metric: 'cluster_machine_cores_busy',
             value: b2.machineCores,
             unit: 'cores',
-            peer: `one broker on the same redis (of ${availableParallelism()})`,
+            peer: `one broker on the same redis (of ${cores})`,
             peerValue: b1.machineCores,
           }),
         );

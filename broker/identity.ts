@@ -67,8 +67,10 @@ export async function identify(
   password: Buffer | undefined,
 ): Promise<Identity> {
   if (!tls) throw new Refusal('VW_ERR_AUTH_FAILED', RC_NOT_AUTHORIZED, 'not-tls');
-  const cert = tls.getPeerCertificate();
-  if (cert && cert.raw) {
+  // The native certificate handle, not getPeerCertificate(), which converts every field (DER, public key, issuer,
+  // fingerprints, ...) to JavaScript objects per connection: garbage the broker's heap grows with (docs/broker.md).
+  const cert = tls.getPeerX509Certificate();
+  if (cert) {
     // A presented certificate must be a valid gateway certificate: never a password beside one we cannot trust.
     if (!tls.authorized) {
       const expired = String(tls.authorizationError) === 'CERT_HAS_EXPIRED';

@@ -164,6 +164,33 @@ describe('coalesceWrites', () => {
     expect(batches.flat().join('')).toBe(`${'a'.repeat(60)}${'b'.repeat(60)}c`);
   });
 
+  it('keeps one batch in flight: what is written until it completes leaves as the next single write', async () => {
+    // A TLS socket completes each write an immediate after the system call took it: writes of the turns in between
+    // would wait in Writable's buffer and leave as a second, writev'd write.
+    const batches: string[][] = [];
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        batches.push([chunk.toString()]);
+        setImmediate(() => setImmediate(cb));
+      },
+      writev(chunks, cb) {
+        batches.push(chunks.map((c) => (c.chunk as Buffer).toString()));
+        setImmediate(() => setImmediate(cb));
+      },
+    });
+    coalesceWrites(stream);
+    stream.write('a');
+    await turn(); // 'a' leaves and is in flight for two more turns
+    stream.write('b');
+    await turn();
+    stream.write('c');
+    await turn();
+    await turn();
+    await turn();
+    expect(batches).toEqual([['a'], ['bc']]);
+  });
+
   it('lets end() flush at once', async () => {
     const { stream, batches } = recorder();
     coalesceWrites(stream);

@@ -68,7 +68,7 @@ function bind(ctx: BrokerContext, client: Client, c: Conn, id: Identity): void {
   c.key = identityKey(id);
   c.role = roleOf(id);
   if (id.kind === 'gateway' && c.tls) {
-    c.certSerial = c.tls.getPeerCertificate().serialNumber ?? null;
+    c.certSerial = c.tls.getPeerX509Certificate()?.serialNumber ?? null;
     ctx.certified.add(client);
   } else if (id.kind === 'user') {
     c.userHash = ctx.users.get(id.name)?.hash ?? null;
