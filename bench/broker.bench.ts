@@ -333,18 +333,20 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-/** Real Batches for the archive variant (see broker-load.mjs): the publisher's own bytes to cycle through. */
-type BatchLoad = (p: Publisher) => Buffer[];
+/** Real Batches for the archive variant (see broker-load.mjs): the topic a publisher uses and the bytes it cycles
+ *  through (the i-th publisher of the load). */
+type BatchLoad = (p: Publisher, i: number) => { topic: string; payloads: Buffer[] };
 const BATCH_TIME_AT = 1;
-const BATCH_SEQ_AT = 10;
+export const BATCH_SEQ_AT = 10;
 
 /**
  * Batches of about the bench's sizes, of the publisher's own site, gateway and device (the broker checks each against
- * its topic): numerics (HR, SpO2, RR, NIBP) and ECG chunks of 125 to 1,800 samples. Each starts with the send time, in
+ * its topic, kind included): every fourth publisher sends numerics (HR, SpO2, RR, NIBP) on its device's obs topic, the
+ * others ECG chunks of 125 to 1,800 samples on its wave topic. Each starts with the send time, in
  * a field number the contract does not use (fixed64, which a decoder skips), at BATCH_TIME_AT, then the seq as a
  * five-byte varint at BATCH_SEQ_AT for the load generator to count up; the rest is the Batch as the contract encodes it.
  */
-export function batchLoad(p: Publisher): Buffer[] {
+export function batchLoad(p: Publisher, i: number): { topic: string; payloads: Buffer[] } {
   const dev = { site: p.site, gateway: p.gw, device: 'bed01' };
   const t = Date.now() * 1000;
   const time = { gatewayTimeUs: t, deviceTimeUs: t };
@@ -385,7 +387,8 @@ export function batchLoad(p: Publisher): Buffer[] {
   const head = Buffer.alloc(BATCH_SEQ_AT + 5);
   head[0] = (UNUSED_FIELD << 3) | 1; // fixed64: the send time
   head[BATCH_SEQ_AT - 1] = (BatchFields.seq << 3) | 0;
-  return [obs, wave(125), wave(450), wave(1800)].map((x) => Buffer.concat([head, x.payload]));
+  const sent = i % 4 === 3 ? [obs] : [wave(125), wave(450), wave(1800)];
+  return { topic: sent[0]!.topic, payloads: sent.map((x) => Buffer.concat([head, x.payload])) };
 }
 
 class LoadWorker {
@@ -445,14 +448,17 @@ async function sweep(
   const worker = new LoadWorker(
     'pub',
     o.ca,
-    o.pubs.map((p, i) => ({
-      url: t.pubUrls[(i >> 1) % t.pubUrls.length],
-      clientId: t.clientIdOf(p),
-      topic: p.topic,
-      cert: p.cert,
-      key: p.key,
-      payloads: o.batches ? o.batches(p) : payloadsOf(p),
-    })),
+    o.pubs.map((p, i) => {
+      const b = o.batches?.(p, i);
+      return {
+        url: t.pubUrls[(i >> 1) % t.pubUrls.length],
+        clientId: t.clientIdOf(p),
+        topic: b?.topic ?? p.topic,
+        cert: p.cert,
+        key: p.key,
+        payloads: b?.payloads ?? payloadsOf(p),
+      };
+    }),
     o.batches,
   );
   const steps: Step[] = [];
