@@ -78,7 +78,8 @@ describe('gateway: a device that falls silent with its link up', () => {
     const mon = streamCounter(() => quiet, 20);
     await until(() => (g.devices[0]?.counters.frames ?? 0) >= 10, 'mon1 streaming');
     mon.stop();
-    const stoppedAt = Date.now() * 1000;
+    // Date.now() counts whole milliseconds, the gateway's clock microseconds: the stop is before the next whole ms.
+    const stoppedAt = (Date.now() + 1) * 1000;
     try {
       await until(() => states('mon1').some((s) => s.x.state === LinkState.LINK_STATE_SILENT), 'mon1 SILENT', 5000);
       await until(() => states('mon2').some((s) => s.x.state === LinkState.LINK_STATE_SILENT), 'mon2 SILENT', 5000);

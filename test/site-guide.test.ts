@@ -16,7 +16,6 @@
 // only the site CA, logged in as the scoped account, sees the simulated bed and its values arrive over WSS.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +25,7 @@ import { chromium } from 'playwright-core';
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { undelimit } from '../fanout/wire.js';
+import { freePort } from '../lib/listen.js';
 import { Batch, Flag } from '../proto/index.js';
 import { CHROMIUM_ARGS, chromiumAvailable, submitLogin } from './browser.js';
 
@@ -103,17 +103,6 @@ function parseGuide(text: string): { steps: Step[]; shBlocks: number } {
     script: m[2] as string,
   }));
   return { steps, shBlocks: (text.match(/^```sh$/gm) ?? []).length };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 function httpsJson(url: string, ca: string, body: unknown, origin: string): Promise<{ status: number; body: string }> {
