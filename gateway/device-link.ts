@@ -11,6 +11,7 @@ import { createLogLimiter } from '../lib/log-limiter.js';
 import { createBackoff } from './backoff.js';
 import { createSessionDriver } from './session-driver.js';
 import { ByteRing } from './diagnosis-bytes.js';
+import { ERROR_WINDOW_MIN_MS } from './diagnosis.js';
 import type { Link, LinkOpener } from './transports/link.js';
 
 export interface DeviceCounters {
@@ -99,6 +100,7 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
   // Bytes that made no good frame, or rejected frames or garbage, for the diagnosis (what they look like instead). A
   // chunk of nothing but good frames empties it, so a healthy link copies little: the chunks that end mid-frame.
   const recent = new ByteRing();
+  let troubleAtUs = -Infinity;
 
   const session = o.session
     ? createSessionDriver(o.session, {
@@ -145,14 +147,17 @@ export function startDeviceLink(o: DeviceLinkOptions): DeviceLink {
     const garbage = pipeline.stats.garbageBytes;
     const framing = pipeline.stats.errors;
     pipeline.push(chunk, t);
-    // A chunk that completed good frames and nothing else (no rejected frame, garbage or truncation) is the healthy
-    // case: nothing to keep.
-    if (
+    // A chunk that completed good frames and nothing else (no rejected frame, garbage or truncation) on a link with no
+    // trouble for a whole error window is the healthy case: nothing to keep. Within the window the clean chunks are
+    // kept too: a wrong rate or protocol passes frames by chance now and then, and those bytes show what the sender
+    // is as much as the rejected ones do (the diagnosis reads them).
+    const clean =
       counters.frames > frames &&
       counters.badFrames === bad &&
       pipeline.stats.garbageBytes === garbage &&
-      pipeline.stats.errors === framing
-    ) {
+      pipeline.stats.errors === framing;
+    if (!clean) troubleAtUs = t;
+    if (clean && t - troubleAtUs > ERROR_WINDOW_MIN_MS * 1000) {
       if (recent.length > 0) recent.clear();
     } else recent.push(chunk);
   };
