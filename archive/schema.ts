@@ -247,6 +247,22 @@ export interface BatchRows {
   topic: string;
 }
 
+/** The conflict row of a Batch whose key is stored with other content: its key, hash, topic and bytes kept as sent. */
+export function conflictRowOf(b: BatchRows): ConflictRow {
+  const k = b.batch;
+  return {
+    t_us: k.t_us,
+    site: k.site,
+    gateway: k.gateway,
+    device: k.device,
+    kind: k.kind,
+    seq: k.seq,
+    content_hash: k.content_hash,
+    topic: b.topic,
+    payload: b.payload,
+  };
+}
+
 export type RowTable = Exclude<TableName, 'batch' | 'reject' | 'conflict'>;
 export const ROW_TABLES: readonly RowTable[] = ['obs', 'obs_q', 'wave', 'wave_q', 'alarm', 'alarm_q', 'status', 'gap'];
 

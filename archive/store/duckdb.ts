@@ -18,6 +18,7 @@ import {
   TABLES_OF_KIND,
   type BatchRows,
   type ConflictRow,
+  conflictRowOf,
   type DataKind,
   type TableName,
 } from '../schema.js';
@@ -139,18 +140,7 @@ export async function openDuckDbStore(o: DuckDbStoreOptions): Promise<ArchiveSto
         const conflicts: ConflictRow[] = [];
         const conflict = (b: BatchRows): void => {
           report.conflicts++;
-          const k = b.batch;
-          conflicts.push({
-            t_us: k.t_us,
-            site: k.site,
-            gateway: k.gateway,
-            device: k.device,
-            kind: k.kind,
-            seq: k.seq,
-            content_hash: k.content_hash,
-            topic: b.topic,
-            payload: b.payload,
-          });
+          conflicts.push(conflictRowOf(b));
         };
         const fresh: BatchRows[] = [];
         const seenHere = new Map<string, string>(); // key -> content hash, for repeats inside this write

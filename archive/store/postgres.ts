@@ -14,6 +14,7 @@ import {
   type BatchRows,
   type ColType,
   type ConflictRow,
+  conflictRowOf,
   type DataKind,
   type TableName,
 } from '../schema.js';
@@ -242,18 +243,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Archiv
       const conflicts: ConflictRow[] = [];
       const conflict = (b: BatchRows): void => {
         report.conflicts++;
-        const k = b.batch;
-        conflicts.push({
-          t_us: k.t_us,
-          site: k.site,
-          gateway: k.gateway,
-          device: k.device,
-          kind: k.kind,
-          seq: k.seq,
-          content_hash: k.content_hash,
-          topic: b.topic,
-          payload: b.payload,
-        });
+        conflicts.push(conflictRowOf(b));
       };
       const c = await pool.connect();
       try {
