@@ -3,9 +3,14 @@
 // Suites that need a Redis to themselves start their own with test/redis-server.ts.
 // It also builds dist/ first (about a second): tests that start bin/vitalwire run the compiled code a user runs, and
 // must run the sources under test, not an older build.
+// Under CI (.ci/run sets VW_CI) every real part must be there: a suite that skips on a developer machine without
+// socat, redis-server, Chromium or PostgreSQL fails the run instead of skipping unseen.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { socatAvailable } from '../simulators/pty.js';
+import { chromiumAvailable } from './browser.js';
+import { postgresSkipReason } from './postgres-server.js';
 import { redisServerAvailable, startRedisServer } from './redis-server.js';
 
 declare module 'vitest' {
@@ -18,6 +23,15 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.VW_CI) {
+    const missing = [
+      socatAvailable() ? '' : 'socat',
+      redisServerAvailable() ? '' : 'redis-server',
+      chromiumAvailable() ? '' : 'chromium',
+      postgresSkipReason() ? `postgresql (${postgresSkipReason()})` : '',
+    ].filter(Boolean);
+    if (missing.length > 0) throw new Error(`VW_CI: real parts missing, suites would skip: ${missing.join(', ')}`);
+  }
   execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build.mjs')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -11,6 +11,8 @@ const skip = postgresSkipReason();
 let server: TestPostgres | null = null;
 let schemaNo = 0;
 
+// Without PostgreSQL's server binaries (a developer machine without the Debian package) the suite is skipped, its
+// reason in the title; CI installs them and sets VW_CI, under which test/global-setup.ts fails the run without them.
 if (skip) {
   describe.skip(`archive store: postgres (skipped: ${skip})`, () => {
     it('needs PostgreSQL', () => undefined);
