@@ -19,6 +19,8 @@ import { crc32 } from 'node:zlib';
 const REC_BATCH = 1;
 const BODY_FIXED = 1 + 8 + 2;
 const NAME = /^(\d{12})\.jnl$/;
+/** Size of the slabs records are framed into: most commits fit in one. */
+const SLAB_BYTES = 256 * 1024;
 
 export interface JournalOptions {
   dir: string;
@@ -73,8 +75,12 @@ export class Journal {
   private active: FileHandle | null = null;
   private activeSize = 0;
   private sealedBytes = 0;
+  /** Filled slabs of this commit, in order; the slab being filled is `slab` up to `slabUsed`. */
   private staged: Buffer[] = [];
   private stagedBytes = 0;
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  private slabUsed = 0;
+  private slabStart = 0;
   private waiters: Done[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -153,21 +159,40 @@ export class Journal {
       );
       return;
     }
-    // One allocation per record: header, body and payload copied once into the frame that is written.
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLen);
-    frame.writeUInt32LE(bodyLen, 0);
-    let o = FRAME_HEADER_BYTES;
-    frame[o++] = REC_BATCH;
-    o = frame.writeDoubleLE(this.nowUs(), o);
-    o = frame.writeUInt16LE(topicLen, o);
-    o += frame.write(topic, o, 'latin1');
-    frame.set(payload, o);
-    frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
-    this.staged.push(frame);
-    this.stagedBytes += frame.length;
+    // Frames are written one after another into a slab shared by the records of a commit: no allocation per record
+    // (an allocation and a free per message were a third of the journal's cost on the broker's thread), and the commit
+    // hands the kernel a few large buffers rather than one per record.
+    const frameLen = FRAME_HEADER_BYTES + bodyLen;
+    if (this.slab.length - this.slabUsed < frameLen) this.nextSlab(frameLen);
+    const slab = this.slab;
+    const start = this.slabUsed;
+    slab.writeUInt32LE(bodyLen, start);
+    let o = start + FRAME_HEADER_BYTES;
+    slab[o++] = REC_BATCH;
+    o = slab.writeDoubleLE(this.nowUs(), o);
+    o = slab.writeUInt16LE(topicLen, o);
+    o += slab.write(topic, o, 'latin1');
+    slab.set(payload, o);
+    slab.writeUInt32LE(crc32(slab.subarray(start + FRAME_HEADER_BYTES, start + frameLen)), start + 4);
+    this.slabUsed = start + frameLen;
+    this.stagedBytes += frameLen;
     this.waiters.push(done);
     this.counters.appends++;
     this.schedule();
+  }
+
+  /** Moves the filled part of the slab to `staged` and starts a new slab with room for at least `need` bytes. */
+  private nextSlab(need: number): void {
+    this.stageSlab();
+    this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, need));
+    this.slabUsed = 0;
+    this.slabStart = 0;
+  }
+
+  /** The slab's frames not yet staged, as one buffer of `staged`; the slab itself stays in use for what follows. */
+  private stageSlab(): void {
+    if (this.slabUsed > this.slabStart) this.staged.push(this.slab.subarray(this.slabStart, this.slabUsed));
+    this.slabStart = this.slabUsed;
   }
 
   private schedule(): void {
@@ -206,6 +231,7 @@ export class Journal {
       this.immediate = null;
     }
     while (this.committing) await this.committing;
+    this.stageSlab();
     if (this.staged.length === 0) return;
     const bufs = this.staged;
     const waiters = this.waiters;
@@ -247,7 +273,7 @@ export class Journal {
     } finally {
       this.committing = null;
     }
-    if (this.staged.length > 0) this.schedule();
+    if (this.stagedBytes > 0) this.schedule();
   }
 
   /** The active segment, created (and its directory entry synced) on first use. */
