@@ -1,21 +1,7 @@
 // vitalwire command line: one binary, one sub-command per role.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VitalwireError } from '../lib/errors.js';
+import { version } from '../lib/version.js';
 import type { CommandSpec } from './args.js';
-
-/** The package's version, from the nearest package.json named vitalwire (cli/ in a checkout, dist/cli/ installed). */
-export function version(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const p = join(dir, 'package.json');
-    if (!existsSync(p)) continue;
-    const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'vitalwire' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
-}
 
 interface Command {
   spec: CommandSpec;

@@ -11,11 +11,12 @@ import {
   type SearchContext,
   type SearchResult,
 } from '../archive/fhir-search.js';
+import { version } from '../lib/version.js';
 import { bedInScope } from './scope.js';
 import { RECORD_ROLES, sendJson, type Authed, type RecordContext } from './records.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-const SOFTWARE = { name: 'vitalwire', version: '0.1.0' };
+const SOFTWARE = { name: 'vitalwire', version: version() };
 
 function send(
   res: ServerResponse,

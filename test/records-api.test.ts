@@ -3,6 +3,7 @@
 // - a record system (a `service` user) searches GET /fhir/Observation and /fhir/Device with its session token and
 //   gets R4 searchset Bundles with the published values; an observer is refused (403), no token is 401;
 // - the dashboard's trend endpoint gives a bed's last hour with the hole left empty, within the user's scope.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,9 @@ describe('FHIR API on the central', () => {
     const meta = (await (await get('/fhir/metadata')).json()) as CapabilityStatement;
     expect(validateR4(meta)).toEqual([]);
     expect(meta.rest?.[0]?.resource?.map((x) => x.type)).toEqual(['Observation', 'Device']);
+    // The software a record system sees is the version installed, read from package.json (not a literal in the code).
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(meta.software).toEqual({ name: 'vitalwire', version: pkg.version });
   });
 
   it('wants a session token, a role that may read records, and a supported search', async () => {
