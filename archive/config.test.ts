@@ -22,7 +22,7 @@ describe('archive config', () => {
       dataDir: '/etc/vitalwire/archive',
       store: 'duckdb',
       journal: { commitDelayMs: 5, maxBytes: 4 * 1024 ** 3 },
-      loader: { intervalMs: 1000, nice: 10 },
+      loader: { intervalMs: 1000, nice: 19 },
       checkpoint: { intervalMs: 600_000 },
       retention: { waveDays: 30, obsDays: 3650 },
     });

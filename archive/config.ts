@@ -44,7 +44,7 @@ export const archiveConfigSchema = z
         intervalMs: int(10, 60_000, 1000),
         batchSize: int(1, 100_000, 2000),
         /** Niceness of the loader process: on a busy machine the broker goes first. */
-        nice: int(0, 19, 10),
+        nice: int(0, 19, 19),
       })
       .prefault({}),
     /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */

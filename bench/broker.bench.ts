@@ -189,7 +189,7 @@ async function startVitalwire(
       'tls: { ca: pki/tls/ca.crt, cert: pki/tls/broker.crt, key: pki/tls/broker.key }',
       'users: { file: users.yaml }',
       ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
-      // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 10);
+      // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 19);
       // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
       ...(archive
         ? [
