@@ -32,6 +32,30 @@ describe('archive journal', () => {
     await j.close();
   });
 
+  it('keeps every record whole and in order across slabs, records larger than a slab, and commits in flight', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
+    const j = await open(1 << 30, 0);
+    // Payloads whose bytes name their record, of sizes that cross the 256 KiB framing slabs at odd places: small ones,
+    // ones of tens of KiB, and two larger than a slab (a broker's largest packet is 256 KiB).
+    const sizes = [3, 40_000, 70_000, 100_000, 5, 300_000, 90_000, 1, 262_144, 17, 65_536, 131_072];
+    const payloadOf = (i: number, n: number) => Buffer.alloc(n, (i * 37 + 11) & 0xff);
+    const first = sizes.map((n, i) => append(j, `vw/v1/s/g/d${i}/wave`, payloadOf(i, n)));
+    // Appended while the first commit is in flight: framed into the same slab after what that commit writes.
+    await new Promise((r) => setImmediate(r));
+    const second = sizes.map((n, i) => append(j, `vw/v1/s/g/e${i}/wave`, payloadOf(i + 100, n)));
+    expect((await Promise.all([...first, ...second])).every((e) => e === null)).toBe(true);
+    const recs = await readSegment((await j.seal())[0]!.path);
+    expect(recs.map((r) => r.topic)).toEqual([
+      ...sizes.map((_, i) => `vw/v1/s/g/d${i}/wave`),
+      ...sizes.map((_, i) => `vw/v1/s/g/e${i}/wave`),
+    ]);
+    recs.forEach((r, k) => {
+      const i = k < sizes.length ? k : k - sizes.length + 100;
+      expect(r.payload.equals(payloadOf(i, sizes[k % sizes.length]!))).toBe(true);
+    });
+    await j.close();
+  });
+
   it('with no commit delay, commits at the end of the turn, and what arrives meanwhile shares the next fsync', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vw-jnl-'));
     const j = await open(1 << 30, 0);
