@@ -15,6 +15,8 @@ import { createLogLimiter } from '../lib/log-limiter.js';
 import {
   checkTestedVersions,
   markRedeliveries,
+  memoizeOfflineLookup,
+  memoizeRouting,
   publishBeforeAck,
   type PublishBeforeAck,
   type PublishFn,
@@ -108,7 +110,7 @@ export function resolveLimits(o: Pick<BrokerOptions, 'limits' | 'lab'>): BrokerL
 
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   // The adapter patches private parts of these two: refuse to run on versions it was not tested with.
-  checkTestedVersions(['aedes', 'mqtt-packet']);
+  checkTestedVersions(['aedes', 'mqtt-packet', 'mqemitter', 'aedes-persistence']);
   const lab = opts.lab === true;
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? silentLogger();
@@ -171,7 +173,10 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   // In memory unless a cluster (or a test) provides one; Aedes does not destroy it on close (ecosystem trap 2).
+  const ownPersistence = !backend && !opts.persistence;
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
+  // One broker's own in-memory sessions see every subscription change: topic lookups are remembered between changes.
+  if (ownPersistence) memoizeOfflineLookup(persistence);
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
   clearRetained = (topic) => {
     (persistence as unknown as RetainedStore)
@@ -224,6 +229,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     throw err;
   }
   ack = publishBeforeAck(aedes);
+  if (!backend) memoizeRouting(aedes); // the cluster's emitter routes through Redis and matches on its own
   watchBrokerEvents(ctx, aedes);
   const onStream = acceptStreams(ctx, aedes);
 

@@ -253,7 +253,9 @@ describe('the adapter against stock Aedes', () => {
 
 describe('the version check', () => {
   it('passes the installed versions, the ones this folder was tested with', () => {
-    expect(() => checkTestedVersions(['aedes', 'mqtt-packet', 'ioredis'])).not.toThrow();
+    expect(() =>
+      checkTestedVersions(['aedes', 'mqtt-packet', 'ioredis', 'mqemitter', 'aedes-persistence']),
+    ).not.toThrow();
     const v = installedVersions();
     expect(TESTED_VERSIONS.aedes).toContain(v.aedes[0]);
   });
@@ -264,6 +266,8 @@ describe('the version check', () => {
       ['aedes', '1.3.0'],
       ['mqtt-packet', '9.1.0'],
       ['ioredis', '5.12.0'],
+      ['mqemitter', '7.2.0'],
+      ['aedes-persistence', '11.1.0'],
     ] as const) {
       const installed = { ...ok, [name]: [wrong] };
       expect(() => checkTestedVersions([name], installed)).toThrow(

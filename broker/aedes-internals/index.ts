@@ -13,11 +13,16 @@ import { VitalwireError } from '../../lib/errors.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
 import { coalesceWrites } from './staged-writes.js';
 
+export { memoizeOfflineLookup, memoizeRouting } from './topic-memo.js';
+
 /** The versions each patch here was written against and tested with. */
 export const TESTED_VERSIONS = {
   aedes: ['1.2.0'],
   'mqtt-packet': ['9.0.2'],
   ioredis: ['5.11.1'],
+  // topic-memo.ts: mqemitter's private matcher, and the in-memory persistence's trie changing synchronously.
+  mqemitter: ['7.1.0'],
+  'aedes-persistence': ['11.0.0'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Internal = keyof typeof TESTED_VERSIONS;
@@ -44,7 +49,7 @@ function resolvedVersion(name: string, fromDir: string): { version: string; dir:
 /**
  * The installed versions that matter: Aedes; mqtt-packet as Aedes loads it (its parser and writer are what the fast
  * path and the staged writes stand in for) and as vitalwire loads it (the fast path builds mqtt-packet's Packet class);
- * ioredis as the cluster loads it.
+ * ioredis as the cluster loads it; mqemitter and aedes-persistence as Aedes loads them (topic-memo.ts).
  */
 export function installedVersions(): Record<Internal, string[]> {
   const here = import.meta.dirname;
@@ -55,6 +60,8 @@ export function installedVersions(): Record<Internal, string[]> {
     aedes: [aedes.version],
     'mqtt-packet': packetForAedes === packetForUs ? [packetForUs] : [packetForAedes, packetForUs],
     ioredis: [resolvedVersion('ioredis', here).version],
+    mqemitter: [resolvedVersion('mqemitter', aedes.dir).version],
+    'aedes-persistence': [resolvedVersion('aedes-persistence', aedes.dir).version],
   };
 }
 
