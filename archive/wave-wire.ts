@@ -7,11 +7,7 @@
 // Sans-I/O: bytes in, values out. Malformed bytes throw a RangeError (the loader keeps the payload in `reject`).
 import * as F from '../proto/gen/fields.js';
 import { PACKED_COLUMNS } from './schema.js';
-
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
+import { I32, I64, LEN, VARINT } from '../lib/proto-wire.js';
 
 /** A WaveformChunk with its samples as packed sint32 wire bytes (vitals.proto WaveformChunk). */
 export interface WireWave {

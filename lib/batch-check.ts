@@ -13,6 +13,7 @@
 // schema itself, loaded with protobufjs' reflection, so the two cannot drift apart.
 import { isUtf8 } from 'node:buffer';
 import * as F from '../proto/gen/fields.js';
+import { I32, I64, LEN, VARINT } from './proto-wire.js';
 
 /** What a payload is not, when it is not a Batch of the topic it came on. */
 export type BatchProblem =
@@ -31,10 +32,6 @@ export interface ExpectedBatch {
   kind: number;
 }
 
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
 const MAX_FIELD = 2 ** 29 - 1;
 /** The high bit of each byte of a 32-bit word, as the signed number JavaScript's `&` yields. */
 const HIGH_BITS = 0x80808080 | 0;
