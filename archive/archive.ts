@@ -8,6 +8,7 @@
 // by Batch key). A segment is deleted only once the store holds its data durably (after the PostgreSQL commit, or
 // after the embedded store's next checkpoint names the Parquet files in its manifest).
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { takeLock } from '../lib/pid-lock.js';
 import { VitalwireError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -28,6 +29,14 @@ export interface ArchiveTuning {
   loadIntervalMs: number;
   /** Batches per store write. */
   loadBatchSize: number;
+  /**
+   * The broker's event-loop utilization (0-1) over a load interval above which the load waits: the journal already
+   * holds the data durably, and on a machine the broker shares, the loader's work at its peak delayed the broker's
+   * messages by hundreds of milliseconds. 1: never wait.
+   */
+  loadDeferAbove: number;
+  /** Longest the load waits for the broker to become less busy (how far the store may lag behind the journal). */
+  loadMaxDeferMs: number;
   /** Embedded store: longest time, and most rows, between checkpoints (Parquet files written, journal dropped). */
   checkpointIntervalMs: number;
   checkpointRows: number;
@@ -39,6 +48,8 @@ export const DEFAULT_TUNING: ArchiveTuning = {
   journalMaxBytes: 4 * 1024 ** 3,
   loadIntervalMs: 1000,
   loadBatchSize: 2000,
+  loadDeferAbove: 0.5,
+  loadMaxDeferMs: 60_000,
   checkpointIntervalMs: 10 * 60_000,
   checkpointRows: 2_000_000,
 };
@@ -78,7 +89,25 @@ export interface LoadBackend {
   readonly counters: ArchiveCounters;
   /** Loads these sealed segments; resolves with the numbers of those now durable in the store. */
   load(segments: readonly SegmentRef[], force: boolean): Promise<number[]>;
+  /** While on, loads that are not forced wait between slices (the broker is busy). */
+  pace(hold: boolean): void;
   close(): Promise<void>;
+}
+
+/** How often the broker's event-loop utilization is looked at to pace the loader. */
+const PACE_MS = 250;
+/** Looks in a row at a quiet broker that end a hold (one second). */
+const QUIET_LOOKS = 4;
+
+/** The event loop's utilization (0-1) between one call and the next. */
+function eventLoopBusy(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return u;
+  };
 }
 
 /** One writing process per archive directory: a second would interleave journal segments. */
@@ -138,6 +167,7 @@ export async function openArchive(o: ArchiveOptions): Promise<Archive> {
     store: o.store,
     counters: loader.counters,
     load: (segs, force) => loader.load(segs, force),
+    pace: (hold) => loader.hold(hold),
     async close() {
       closed = true;
       if (purgeTimer) clearTimeout(purgeTimer);
@@ -159,13 +189,52 @@ export async function runArchive(o: {
   log: Logger;
   readOnly: boolean;
   release: () => Promise<void>;
+  /** This thread's event-loop utilization since the last call (tests replace it). */
+  busy?: () => number;
+  /** How often the utilization is looked at (tests: less than PACE_MS). */
+  paceMs?: number;
 }): Promise<Archive> {
   const { journal, backend, tuning, log } = o;
+  const busy = o.busy ?? eventLoopBusy();
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
   let backoffMs = tuning.loadIntervalMs;
   let closed = false;
-
+  // Pacing: while the broker's event loop is busier than loadDeferAbove, loads wait (the one under way between its
+  // slices), for at most loadMaxDeferMs; after that wait the loader runs until a load completes within one interval (it
+  // has caught up) before it may be held again. Never while the journal holds more than half its limit, so
+  // the loader always starts with at least as much room left as it has to load; never while a flush waits.
+  let holding = false;
+  let holdSince = 0;
+  let mustCatchUp = false;
+  let flushing = 0;
+  let quietLooks = 0;
+  const setHold = (on: boolean, why: Record<string, unknown>): void => {
+    holding = on;
+    backend.pace(on);
+    log.info(why, on ? 'archive loads wait while the broker is busy' : 'archive loads resume');
+  };
+  const pace = (): void => {
+    const u = busy();
+    const now = performance.now();
+    const room = journal.diskBytes() < tuning.journalMaxBytes / 2;
+    if (!holding) {
+      if (u > tuning.loadDeferAbove && room && !mustCatchUp && flushing === 0 && !closed) {
+        holdSince = now;
+        quietLooks = 0;
+        setHold(true, { utilization: Math.round(u * 100) / 100 });
+      }
+      return;
+    }
+    // Released once the broker has been quiet for QUIET_LOOKS looks in a row, not at one quiet look: a pause between
+    // bursts of a few hundred milliseconds let the loader start a slice (or a checkpoint) it then cannot leave.
+    quietLooks = u <= tuning.loadDeferAbove ? quietLooks + 1 : 0;
+    const over = now - holdSince >= tuning.loadMaxDeferMs || !room;
+    if (quietLooks >= QUIET_LOOKS || over || flushing > 0 || closed) {
+      if (over) mustCatchUp = true;
+      setHold(false, { heldMs: Math.round(now - holdSince), journalBytes: journal.diskBytes() });
+    }
+  };
   const loadOnce = async (force: boolean): Promise<void> => {
     const segs = await journal.seal();
     const durable = new Set(
@@ -185,10 +254,17 @@ export async function runArchive(o: {
   const tick = (): void => {
     timer = null;
     if (closed) return;
+    if (holding) {
+      backend.counters.loadsDeferred++;
+      timer = setTimeout(tick, tuning.loadIntervalMs);
+      return;
+    }
+    const started = performance.now();
     serial(false)
       .then(
         () => {
           backoffMs = tuning.loadIntervalMs;
+          if (performance.now() - started < tuning.loadIntervalMs) mustCatchUp = false;
         },
         (err: unknown) => {
           backend.counters.loadErrors++;
@@ -218,10 +294,20 @@ export async function runArchive(o: {
     throw err;
   }
   if (!o.readOnly) timer = setTimeout(tick, tuning.loadIntervalMs);
+  const pacer = !o.readOnly && tuning.loadDeferAbove < 1 ? setInterval(pace, o.paceMs ?? PACE_MS) : null;
+  pacer?.unref();
 
   return {
     append: (topic, payload, done) => journal.append(topic, payload, done),
-    flush: () => serial(true),
+    async flush() {
+      flushing++;
+      if (holding) setHold(false, { flush: true });
+      try {
+        await serial(true);
+      } finally {
+        flushing--;
+      }
+    },
     store: backend.store,
     counters: backend.counters,
     journal,
@@ -229,6 +315,8 @@ export async function runArchive(o: {
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
+      if (pacer) clearInterval(pacer);
+      if (holding) setHold(false, { closing: true });
       await journal.close();
       await chain;
       await backend.close();

@@ -22,7 +22,7 @@ describe('archive config', () => {
       dataDir: '/etc/vitalwire/archive',
       store: 'duckdb',
       journal: { commitDelayMs: 5, maxBytes: 4 * 1024 ** 3 },
-      loader: { intervalMs: 1000, nice: 19 },
+      loader: { intervalMs: 1000, nice: 19, deferAbove: 0.5, maxDeferMs: 60_000 },
       checkpoint: { intervalMs: 600_000 },
       retention: { waveDays: 30, obsDays: 3650 },
     });
@@ -34,6 +34,9 @@ describe('archive config', () => {
     ).toThrow(/dataDir[\s\S]*retention\.waveDays[\s\S]*extra|extra[\s\S]*dataDir/);
     expect(() => archiveConfigFromSection({ dataDir: 'x', store: 'postgres' }, '/')).toThrow(
       /postgres: required when store is postgres/,
+    );
+    expect(() => archiveConfigFromSection({ dataDir: 'x', loader: { deferAbove: 1.5 } }, '/')).toThrow(
+      /loader\.deferAbove/,
     );
   });
 

@@ -45,6 +45,9 @@ export const archiveConfigSchema = z
         batchSize: int(1, 100_000, 2000),
         /** Niceness of the loader process: on a busy machine the broker goes first. */
         nice: int(0, 19, 19),
+        /** Broker event-loop utilization (0-1) above which loads wait, up to maxDeferMs; 1: never wait. */
+        deferAbove: z.number().min(0).max(1).default(0.5),
+        maxDeferMs: int(0, 3_600_000, 60_000),
       })
       .prefault({}),
     /** Embedded store: how often rows go to Parquet (and the journal is trimmed). */
@@ -133,6 +136,8 @@ export async function openArchiveFromConfig(c: ArchiveConfig, logger: Logger): P
       journalMaxBytes: c.journal.maxBytes,
       loadIntervalMs: c.loader.intervalMs,
       loadBatchSize: c.loader.batchSize,
+      loadDeferAbove: c.loader.deferAbove,
+      loadMaxDeferMs: c.loader.maxDeferMs,
       checkpointIntervalMs: c.checkpoint.intervalMs,
       checkpointRows: c.checkpoint.rows,
     },

@@ -121,6 +121,8 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
   // Settled when the current loader is ready; a new one after each exit. Calls made while a loader is being
   // started again wait for it (up to RESTART_WAIT_MS) instead of failing at once: a flush rides through a restart.
   let ready = deferred();
+  /** The pace asked for last: a loader started again is told it too. */
+  let hold = false;
 
   /**
    * Starts the loader process; resolves once its store is open. One that dies later is started again, after a delay
@@ -153,9 +155,11 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
             return;
           }
           case 'reply': {
-            // A failed load is counted here, where it is retried; the loader's other counters add up across restarts.
-            const { loadErrors, ...theirs } = m.counters;
+            // Failed and deferred loads are counted here, where loads are started; the loader's other counters add up
+            // across restarts.
+            const { loadErrors, loadsDeferred, ...theirs } = m.counters;
             void loadErrors;
+            void loadsDeferred;
             for (const [k, v] of Object.entries(theirs))
               counters[k as keyof typeof theirs] = (base[k as keyof typeof theirs] ?? 0) + v;
             const p = pending.get(m.id);
@@ -200,6 +204,7 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
         }, delay);
       });
       c.send({ op: 'init', id: 0, init });
+      if (hold) c.send({ op: 'pace', id: 0, hold });
     });
   /** Counters of loaders that exited: the current one's are added to them. */
   const base: Partial<Record<keyof ReturnType<typeof newCounters>, number>> = {};
@@ -267,6 +272,10 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
     store,
     counters,
     load: (segments, force) => call<number[]>({ op: 'load', segments: [...segments], force }),
+    pace(on) {
+      hold = on;
+      if (child?.connected) child.send({ op: 'pace', id: 0, hold: on });
+    },
     async close() {
       closing = true;
       if (restartTimer) clearTimeout(restartTimer);

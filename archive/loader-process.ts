@@ -30,7 +30,9 @@ export type Request =
   | { op: 'purge'; id: number; kind: DataKind; beforeUs: number }
   | { op: 'checkpoint'; id: number }
   | { op: 'close'; id: number }
-  | { op: 'init'; id: number; init: LoaderInit };
+  | { op: 'init'; id: number; init: LoaderInit }
+  /** Loads wait between slices while `hold` (the broker is busy); no reply. */
+  | { op: 'pace'; id: number; hold: boolean };
 
 export type Reply =
   | { op: 'ready'; name: ArchiveStore['name']; durableOnWrite: boolean }
@@ -133,11 +135,13 @@ async function handle(m: Request): Promise<unknown> {
       await store.close();
       return null;
     case 'init':
+    case 'pace':
       return null;
   }
 }
 
 process.on('message', (m: Request) => {
+  if (m.op === 'pace') return loader.hold(m.hold);
   handle(m).then(
     (value) => {
       const reply: Reply = { op: 'reply', id: m.id, ok: true, value, counters: loader.counters };

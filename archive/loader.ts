@@ -23,6 +23,8 @@ export interface ArchiveCounters {
   rejects: number;
   rowsStored: number;
   loadErrors: number;
+  /** Loads put off because the broker was busy (archive.ts). */
+  loadsDeferred: number;
   checkpoints: number;
 }
 
@@ -33,6 +35,7 @@ export const newCounters = (): ArchiveCounters => ({
   rejects: 0,
   rowsStored: 0,
   loadErrors: 0,
+  loadsDeferred: 0,
   checkpoints: 0,
 });
 
@@ -43,6 +46,8 @@ export interface SegmentRef {
 
 export class Loader {
   readonly counters = newCounters();
+  /** Set while loads are held (hold()); resolved when the hold ends. */
+  private held: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly loaded = new Set<number>();
   private awaitingCheckpoint: number[] = [];
   private rowsSinceCheckpoint = 0;
@@ -92,6 +97,25 @@ export class Loader {
   }
 
   /**
+   * While on, a load that is not forced waits before its next slice of loadBatchSize Batches and before a checkpoint:
+   * the broker is busy (archive.ts paces the loader), and the journal already holds the data durably.
+   */
+  hold(on: boolean): void {
+    if (on) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.held ??= { promise, resolve };
+    } else if (this.held) {
+      this.held.resolve();
+      this.held = null;
+    }
+  }
+
+  private async paced(force: boolean): Promise<void> {
+    while (!force && this.held) await this.held.promise;
+  }
+
+  /**
    * Loads the segments not loaded yet; checkpoints the embedded store when due (or `force`). Returns the numbers of
    * the segments whose data the store now holds durably: the journal may delete them.
    */
@@ -103,6 +127,7 @@ export class Loader {
       if (this.loaded.has(seg.no)) continue;
       const records = await readSegment(seg.path);
       for (let i = 0; i < records.length; i += this.tuning.loadBatchSize) {
+        await this.paced(force);
         await this.writeSlice(records.slice(i, i + this.tuning.loadBatchSize));
         await yieldToLoop(); // the thread's other work gets its turn between slices
       }
@@ -114,6 +139,7 @@ export class Loader {
       this.rowsSinceCheckpoint >= this.tuning.checkpointRows ||
       Date.now() - this.lastCheckpoint >= this.tuning.checkpointIntervalMs;
     if (!this.store.durableOnWrite && !this.readOnly && this.awaitingCheckpoint.length > 0 && (force || due)) {
+      await this.paced(force);
       await this.store.checkpoint();
       this.counters.checkpoints++;
       durable.push(...this.awaitingCheckpoint);
