@@ -4,10 +4,11 @@
 import 'reflect-metadata'; // @peculiar/x509 -> tsyringe needs the Reflect polyfill loaded first
 import * as x509 from '@peculiar/x509';
 import { X509Certificate as NodeX509, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
+import { writeAtomic } from '../lib/atomic-file.js';
 import { VitalwireError } from '../lib/errors.js';
 import { isValidSegment } from '../lib/topics.js';
 
@@ -357,13 +358,6 @@ function coversHosts(cert: NodeX509, hosts: readonly string[]): boolean {
 }
 
 /** Write via a fresh temporary file and rename, so a crash never leaves a half-written key or a key with loose mode. */
-export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode, flag: 'wx' });
-  await chmod(tmp, mode); // the umask may have narrowed or, for certs, the mode is already what we want
-  await rename(tmp, path);
-}
-
 export async function writePair(certPath: string, keyPath: string, pair: Issued): Promise<void> {
   await writeAtomic(keyPath, pair.keyPem, 0o600);
   await writeAtomic(certPath, pair.certPem, 0o644);

@@ -28,9 +28,9 @@ import {
   pairIsUsable,
   readPair,
   signGatewayRequest,
-  writeAtomic,
   writePair,
 } from './pki.js';
+import { writeAtomic } from '../lib/atomic-file.js';
 import { readRevocationFile, writeRevocationFile, type RevokedEntry } from './revocation.js';
 
 export interface PkiPaths {

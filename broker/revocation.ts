@@ -4,7 +4,8 @@
 // or validate refuses every certificate until fixed (fail closed): an unreadable list must not un-revoke anyone.
 import { z } from 'zod';
 import { readValidatedFile } from '../lib/config.js';
-import { canonicalSerial, writeAtomic } from './pki.js';
+import { writeAtomic } from '../lib/atomic-file.js';
+import { canonicalSerial } from './pki.js';
 import { watchFile } from '../lib/watched-file.js';
 
 const entry = z.strictObject({

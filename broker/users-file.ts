@@ -1,10 +1,9 @@
 // The users file: broker accounts with scrypt hashes, written by `vitalwire users add|remove` and read by the broker.
 // The broker re-reads it when it changes (checked at each password login), so adding or removing a user needs no
 // restart. A file it cannot read or validate refuses every password login until fixed: fail closed.
-import { randomBytes } from 'node:crypto';
-import { chmod, rename, writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
+import { writeAtomic } from '../lib/atomic-file.js';
 import { formatOf, readValidatedFile } from '../lib/config.js';
 import { createUserStore, ROLES, USER_NAME, type User, type UserStore } from './users.js';
 import { watchFile } from '../lib/watched-file.js';
@@ -35,14 +34,11 @@ export async function readUsersFile(path: string, missingOk = false): Promise<Us
   return (parsed?.users ?? []).map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash }));
 }
 
-/** Writes the list atomically with mode 0600: the file holds password hashes. */
+/** Writes the list atomically with mode 0600 (group-read kept, lib/atomic-file.ts): the file holds password hashes. */
 export async function writeUsersFile(path: string, users: readonly User[]): Promise<void> {
   const data = { users: users.map((u) => ({ name: u.name, role: u.role, sites: [...u.sites], hash: u.hash })) };
   const text = formatOf(path) === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data);
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeAtomic(path, text, 0o600);
 }
 
 export interface FileUserStore extends UserStore {
