@@ -93,6 +93,36 @@ describe('deploy/', () => {
     }
   });
 
+  // systemd-analyze verify reads a unit as systemd would (directives, values, the executables it names). Missing only on
+  // a developer machine without systemd; CI installs it (.ci/run), and there the test always runs.
+  const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+  it.runIf(hasAnalyze || process.env['VW_CI'])(
+    'both systemd units verify, run as the vitalwire user and check their config before starting',
+    async () => {
+      const tmp = await mkdtemp(join(tmpdir(), 'vw-units-'));
+      try {
+        for (const side of ['gateway', 'central']) {
+          const name = `vitalwire-${side}.service`;
+          const text = await readFile(join(ROOT, 'deploy', name), 'utf8');
+          expect(text).toMatch(/^User=vitalwire$/m);
+          expect(text).toContain(
+            `ExecStartPre=/opt/vitalwire/bin/vitalwire ${side} --config /etc/vitalwire/${side}.yaml --check-config\n`,
+          );
+          expect(text).toContain(
+            `ExecStart=/opt/vitalwire/bin/vitalwire ${side} --config /etc/vitalwire/${side}.yaml\n`,
+          );
+          // The installed command's path does not exist here: this checkout's bin stands in for it.
+          await writeFile(join(tmp, name), text.replaceAll('/opt/vitalwire/bin/vitalwire', BIN));
+          const r = spawnSync('systemd-analyze', ['verify', join(tmp, name)], { encoding: 'utf8' });
+          expect(r.stderr + r.stdout, name).toBe('');
+          expect(r.status, name).toBe(0);
+        }
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    },
+  );
+
   describe('the one-site central example', () => {
     let dir: string;
     let central: Awaited<ReturnType<typeof startCentralProcess>> | null = null;
