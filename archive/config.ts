@@ -125,10 +125,16 @@ export async function openStore(c: ArchiveConfig, logger: Logger, readOnly: bool
  * The archive a central runs: the broker appends to its journal; its loader, checkpoints, retention and queries run in
  * a loader process at a lower priority (loader-client.ts).
  */
-export async function openArchiveFromConfig(c: ArchiveConfig, logger: Logger): Promise<Archive> {
+export async function openArchiveFromConfig(
+  c: ArchiveConfig,
+  logger: Logger,
+  /** Tests: the broker's utilization as the loader's pacing sees it, and how often it looks. */
+  pacing?: { busy: () => number; paceMs: number },
+): Promise<Archive> {
   return openLoaderArchive({
     config: c,
     logger,
+    ...(pacing ? { pacing } : {}),
     nice: c.loader.nice,
     tuning: {
       commitDelayMs: c.journal.commitDelayMs,

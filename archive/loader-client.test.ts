@@ -95,6 +95,36 @@ describe('archive loader process', () => {
     }
   });
 
+  it('holds the loader process while the broker is busy, and loads once the broker has been quiet', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'vw-archive-loader-pace-'));
+    let u = 0.9;
+    const a = await openArchiveFromConfig(
+      archiveConfigFromSection({ dataDir: d, loader: { intervalMs: 20 } }, '/'),
+      silentLogger(),
+      { busy: () => u, paceMs: 10 },
+    );
+    try {
+      const append = (i: number) =>
+        new Promise<void>((resolve, reject) => {
+          const p = vitalsBatch(dev, i + 1, T0 + i * 60e6, { hr: 60 + i });
+          a.append(p.topic, p.payload, (err) => (err ? reject(err) : resolve()));
+        });
+      await Promise.all(Array.from({ length: 10 }, (_, i) => append(i)));
+      await new Promise((r) => setTimeout(r, 300)); // 15 load intervals, all held
+      expect(a.counters.batchesStored).toBe(0);
+      expect(a.counters.loadsDeferred).toBeGreaterThan(3);
+      u = 0.1;
+      const end = Date.now() + 10_000;
+      while (a.counters.batchesStored < 10 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect(a.counters.batchesStored).toBe(10);
+      // A counter kept where loads start: the loader process's replies do not reset it.
+      expect(a.counters.loadsDeferred).toBeGreaterThan(3);
+    } finally {
+      await a.close();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
   it('starts a loader that died again; the journal kept everything meanwhile, stored once', async () => {
     const d2 = await mkdtemp(join(tmpdir(), 'vw-archive-loader-kill-'));
     const before = new Set(children());

@@ -84,6 +84,8 @@ export interface LoaderArchiveOptions {
   tuning: ArchiveTuning;
   /** Niceness of the loader process (0 to 19): how far the broker goes first on a busy machine. */
   nice: number;
+  /** Tests: stands in for this thread's event-loop utilization in the loader's pacing (archive.ts). */
+  pacing?: { busy: () => number; paceMs: number };
 }
 
 export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archive> {
@@ -141,6 +143,8 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
             started = true;
             everStarted = true;
             down = null;
+            // Told only now: the loader listens for requests once its store is open, and drops what comes before.
+            if (hold) c.send({ op: 'pace', id: 0, hold });
             ready.resolve();
             resolve();
             return;
@@ -204,7 +208,6 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
         }, delay);
       });
       c.send({ op: 'init', id: 0, init });
-      if (hold) c.send({ op: 'pace', id: 0, hold });
     });
   /** Counters of loaders that exited: the current one's are added to them. */
   const base: Partial<Record<keyof ReturnType<typeof newCounters>, number>> = {};
@@ -274,7 +277,7 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
     load: (segments, force) => call<number[]>({ op: 'load', segments: [...segments], force }),
     pace(on) {
       hold = on;
-      if (child?.connected) child.send({ op: 'pace', id: 0, hold: on });
+      if (!down && child?.connected) child.send({ op: 'pace', id: 0, hold: on });
     },
     async close() {
       closing = true;
@@ -289,5 +292,5 @@ export async function openLoaderArchive(o: LoaderArchiveOptions): Promise<Archiv
       clearTimeout(timer);
     },
   };
-  return runArchive({ journal, backend, tuning, log, readOnly: false, release });
+  return runArchive({ journal, backend, tuning, log, readOnly: false, release, ...(o.pacing ?? {}) });
 }
