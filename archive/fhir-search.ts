@@ -46,7 +46,7 @@ export interface SearchContext {
 }
 
 export type SearchResult =
-  { status: 200; body: Bundle | CapabilityStatement } | { status: 400 | 404; body: OperationOutcome };
+  { status: 200; body: Bundle | CapabilityStatement | Device } | { status: 400 | 404; body: OperationOutcome };
 
 export function outcome(
   status: 400 | 404,
@@ -357,6 +357,17 @@ export async function searchDevices(ctx: SearchContext, params: URLSearchParams)
   }
 }
 
+/**
+ * GET [base]/Device/[id]: the read a record system makes to resolve an Observation's `device` reference. A device out of
+ * the user's scope reads as not found, like one never seen (its existence is not the user's to learn).
+ */
+export async function readDevice(ctx: SearchContext, id: string): Promise<SearchResult> {
+  const d = (await devicesSeen(ctx.store)).find(
+    (x) => deviceId(x.site, x.gateway, x.device) === id && ctx.allow(x.site, x.gateway, x.device),
+  );
+  return d ? { status: 200, body: deviceResource(d) } : outcome(404, 'not-found', `Device/${id} is not known here`);
+}
+
 /** GET [base]/metadata: what this server answers. */
 export function capabilityStatement(base: string, software: { name: string; version: string }): CapabilityStatement {
   const param = (
@@ -405,7 +416,7 @@ export function capabilityStatement(base: string, software: { name: string; vers
           },
           {
             type: 'Device',
-            interaction: [{ code: 'search-type' }],
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
             searchParam: [
               param('patient', 'reference', 'devices ever bound to the patient'),
               param('_id', 'token', 'resource id'),

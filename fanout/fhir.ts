@@ -1,11 +1,13 @@
 // The FHIR R4 search API of the central (the archive's searches: archive/fhir-search.ts), under /fhir on the fan-out's
-// HTTP server: GET /fhir/metadata, GET /fhir/Observation?…, GET /fhir/Device?…. A dashboard session token of a user
+// HTTP server: GET /fhir/metadata, GET /fhir/Observation?…, GET /fhir/Device?…, GET /fhir/Device/<id> (the read that
+// resolves an Observation's device reference). A dashboard session token of a user
 // whose role may read records (records.ts RECORD_ROLES); results limited to the user's sites. Every search is an
 // entry of the archive's audit (who, what was asked, how many resources), since it can name a patient.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   capabilityStatement,
   outcome,
+  readDevice,
   searchDevices,
   searchObservations,
   type SearchContext,
@@ -59,9 +61,12 @@ export async function handleFhir(
   const { session } = auth;
   if (!RECORD_ROLES.includes(session.role))
     return send(res, denied(403, `role ${session.role} may not read records (${RECORD_ROLES.join(', ')} may)`));
-  const type = path.slice('/fhir/'.length);
-  if (type !== 'Observation' && type !== 'Device')
+  const [type = '', id, ...rest] = path.slice('/fhir/'.length).split('/');
+  if ((type !== 'Observation' && type !== 'Device') || rest.length > 0)
     return send(res, outcome(404, 'not-supported', `${type || '(none)'}: this server searches Observation and Device`));
+  if (id !== undefined && type === 'Observation')
+    // Observation ids are content hashes (archive/export/fhir.ts): a read would scan the store. Search instead.
+    return send(res, outcome(404, 'not-supported', 'Observation is searched here (patient, bed, device), not read'));
   const search: SearchContext = {
     store: ctx.source.store,
     bindings: await ctx.bindings(),
@@ -69,6 +74,24 @@ export async function handleFhir(
     base,
     allow: (site, gateway, device) => bedInScope(session.scope, site, gateway, device),
   };
+  if (id !== undefined) {
+    if (params.size > 0) return send(res, outcome(400, 'invalid', 'a read takes no search parameters'));
+    let devId: string;
+    try {
+      devId = decodeURIComponent(id);
+    } catch {
+      return send(res, outcome(400, 'invalid', 'the id is not a valid percent-encoded string'));
+    }
+    const r = await readDevice(search, devId);
+    await ctx.source.store.audit.append({
+      actor: session.user,
+      action: 'record.read',
+      subject: type,
+      before: null,
+      after: { read: id, resources: r.status === 200 ? 1 : 0, session: session.id },
+    });
+    return send(res, r);
+  }
   const r = type === 'Observation' ? await searchObservations(search, params) : await searchDevices(search, params);
   if (r.status === 200 && r.body.resourceType === 'Bundle') {
     await ctx.source.store.audit.append({

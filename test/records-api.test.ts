@@ -15,7 +15,7 @@ import { openAudit } from '../archive/config.js';
 import { validateR4 } from '../archive/export/fhir-validate.js';
 import { vitalsBatch } from '../archive/test-kit.js';
 import { Clients, makeTestPki, testUsers } from '../broker/test-kit.js';
-import { createUserStore, type UserStore } from '../broker/users.js';
+import { createUserStore, hashPassword, type UserStore } from '../broker/users.js';
 import { archiveConfigOf, startCentral, type Central } from '../central/central.js';
 import { centralConfig } from '../central/config.js';
 import type { TrendResponse } from '../fanout/trend-api.js';
@@ -110,8 +110,31 @@ describe('FHIR API on the central', () => {
       'site1/gw1/mon1',
     ]);
 
+    // A record system resolves each Observation's device reference with a read against the same base.
+    const ref = obs[0]?.device?.reference ?? '';
+    expect(ref).toMatch(/^Device\/[0-9a-f]+$/);
+    const read = await get(`/fhir/${ref}`, token);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const dev = (await read.json()) as { resourceType: string; id: string };
+    expect(validateR4(dev as never)).toEqual([]);
+    expect(dev).toEqual(d.entry?.[0]?.resource);
+    expect(`Device/${dev.id}`).toBe(ref);
+    const unknown = await get('/fhir/Device/0000', token);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { issue: { code: string }[] }).issue[0]?.code).toBe('not-found');
+    // A user of another site reads the device as not found: its existence is not theirs to learn.
+    users.add({ ...users.get('admin1')!, name: 'admin2', sites: ['site2'], hash: await hashPassword('pw-admin2') });
+    expect((await get(`/fhir/${ref}`, await login('admin1'))).status).toBe(200);
+    expect((await get(`/fhir/${ref}`, await login('admin2'))).status).toBe(404);
+    users.remove('admin2');
+    expect((await get(`/fhir/Observation/${obs[0]?.id}`, token)).status).toBe(404); // searched, not read: says so
+    expect((await get(`/fhir/${ref}?_count=1`, token)).status).toBe(400);
+    expect((await get(`/fhir/Device/%E0%A4%A`, token)).status).toBe(400);
+
     const meta = (await (await get('/fhir/metadata')).json()) as CapabilityStatement;
     expect(validateR4(meta)).toEqual([]);
+    expect(meta.rest?.[0]?.resource?.[1]?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
     expect(meta.rest?.[0]?.resource?.map((x) => x.type)).toEqual(['Observation', 'Device']);
     // The software a record system sees is the version installed, read from package.json (not a literal in the code).
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
