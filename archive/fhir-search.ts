@@ -173,7 +173,10 @@ const OBSERVATION_PARAMS = [
   'date',
   '_count',
   '_offset',
+  '_include',
 ];
+/** The one include a record system needs here: each Observation's device, saving a read per reference. */
+const DEVICE_INCLUDE = 'Observation:device';
 const DEVICE_PARAMS = ['patient', 'patient:identifier', '_id', 'identifier', '_count'];
 
 function checkParams(params: URLSearchParams, allowed: readonly string[]): void {
@@ -236,6 +239,7 @@ function bundle(
   resources: readonly (Observation | Device)[],
   self: URLSearchParams,
   next: URLSearchParams | null,
+  included: readonly Device[] = [],
 ): Bundle {
   const url = (p: URLSearchParams): string => `${ctx.base}/${type}${p.size > 0 ? `?${p.toString()}` : ''}`;
   const entry: BundleEntry[] = resources.map((r) => ({
@@ -243,6 +247,8 @@ function bundle(
     resource: r,
     search: { mode: 'match' },
   }));
+  for (const r of included)
+    entry.push({ fullUrl: `${ctx.base}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'include' } });
   return {
     resourceType: 'Bundle',
     type: 'searchset',
@@ -256,6 +262,10 @@ function bundle(
 export async function searchObservations(ctx: SearchContext, params: URLSearchParams): Promise<SearchResult> {
   try {
     checkParams(params, OBSERVATION_PARAMS);
+    const includes = params.getAll('_include');
+    for (const v of includes)
+      if (v !== DEVICE_INCLUDE && v !== `${DEVICE_INCLUDE}:Device`)
+        bad(`_include=${v} is not supported here (supported: ${DEVICE_INCLUDE})`);
     const subjects = await subjectsOf(ctx, params);
     const range = dateBounds(params.getAll('date'));
     const codes = tokens(params.getAll('code'));
@@ -313,7 +323,21 @@ export async function searchObservations(ctx: SearchContext, params: URLSearchPa
       next = new URLSearchParams(params);
       next.set('_offset', String(offset + page.length));
     }
-    return { status: 200, body: bundle(ctx, 'Observation', resources, params, next) };
+    let included: Device[] = [];
+    if (includes.length > 0) {
+      // Each device once, in the order first referenced; only devices the user may see (all are: rows were filtered).
+      const refs = new Set(resources.map((o) => o.device?.reference ?? '').filter((r) => r.startsWith('Device/')));
+      const seen = new Map<string, DeviceInfo>(
+        (await devicesSeen(ctx.store))
+          .filter((d) => ctx.allow(d.site, d.gateway, d.device))
+          .map((d) => [`Device/${deviceId(d.site, d.gateway, d.device)}`, d] as const),
+      );
+      included = [...refs].flatMap((r) => {
+        const d = seen.get(r);
+        return d ? [deviceResource(d)] : [];
+      });
+    }
+    return { status: 200, body: bundle(ctx, 'Observation', resources, params, next, included) };
   } catch (err) {
     if (err instanceof BadRequest) return outcome(400, 'invalid', err.message);
     throw err;
@@ -396,6 +420,7 @@ export function capabilityStatement(base: string, software: { name: string; vers
           {
             type: 'Observation',
             interaction: [{ code: 'search-type' }],
+            searchInclude: [DEVICE_INCLUDE],
             searchParam: [
               param(
                 'patient',

@@ -132,8 +132,20 @@ describe('FHIR API on the central', () => {
     expect((await get(`/fhir/${ref}?_count=1`, token)).status).toBe(400);
     expect((await get(`/fhir/Device/%E0%A4%A`, token)).status).toBe(400);
 
+    // Or all at once: the page's devices included after its Observations, each once, outside the total.
+    const inc = (await (
+      await get(`/fhir/Observation?patient=MRN-000123&code=8867-4&_count=10&_include=Observation:device`, token)
+    ).json()) as Bundle;
+    expect(validateR4(inc)).toEqual([]);
+    expect(inc.entry?.filter((e) => e.search?.mode === 'match')).toHaveLength(10);
+    const included = inc.entry?.filter((e) => e.search?.mode === 'include') ?? [];
+    expect(included.map((e) => e.resource)).toEqual([dev]);
+    expect(included[0]?.fullUrl).toBe(`${base}/fhir/${ref}`);
+    expect((await get(`/fhir/Observation?patient=MRN-000123&_include=Observation:subject`, token)).status).toBe(400);
+
     const meta = (await (await get('/fhir/metadata')).json()) as CapabilityStatement;
     expect(validateR4(meta)).toEqual([]);
+    expect(meta.rest?.[0]?.resource?.[0]?.searchInclude).toEqual(['Observation:device']);
     expect(meta.rest?.[0]?.resource?.[1]?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
     expect(meta.rest?.[0]?.resource?.map((x) => x.type)).toEqual(['Observation', 'Device']);
     // The software a record system sees is the version installed, read from package.json (not a literal in the code).
