@@ -12,9 +12,9 @@ import { actorOf, ARCHIVE_LOCATION, archiveConfigOf, deviceOption, timeOption } 
 
 export const exportCommand: CommandSpec = {
   name: 'export',
-  summary: 'Export archived vital signs as FHIR R4, PCD-01 (HL7 v2), Parquet or CSV.',
+  summary: 'Export archived vital signs as FHIR R4, PCD-01 and PCD-04 (HL7 v2), Parquet or CSV.',
   usage:
-    'export --format fhir|pcd01|parquet|csv (--config FILE | --data-dir DIR) [--from T] [--to T] [--site S|--bed LABEL|--device SITE/GW/DEV]\n' +
+    'export --format fhir|pcd01|pcd04|parquet|csv (--config FILE | --data-dir DIR) [--from T] [--to T] [--site S|--bed LABEL|--device SITE/GW/DEV]\n' +
     '       [--include-demo] [--deidentify] [--bundle] [--out FILE] [--by NAME]',
   options: {
     format: { type: 'string', arg: 'FORMAT', help: `one of ${EXPORT_FORMATS.join(', ')}` },
@@ -82,6 +82,14 @@ export async function runExportCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       `export: ${counts.records} ${format} records (${counts.observations} observations, ${counts.waves} waveform chunks, ${counts.alarms} alarms, ${counts.gaps} gaps)\n`,
     );
+    // What HL7 v2 could not carry truthfully was left out: say how much (archive/export/pcd01.ts, pcd04.ts).
+    const hl7 = counts.pcd01 ?? counts.pcd04;
+    if (hl7)
+      process.stderr.write(
+        `export: ${format} ${Object.entries(hl7)
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(', ')}\n`,
+      );
   } finally {
     if (out !== process.stdout) {
       out.end();

@@ -132,7 +132,7 @@ describe('vitalwire demo archives into --data-dir, and the run exports', () => {
     db.closeSync();
 
     // Without --include-demo: nothing, in every format (the demo's devices are all simulators).
-    for (const format of ['fhir', 'pcd01', 'csv']) {
+    for (const format of ['fhir', 'pcd01', 'pcd04', 'csv']) {
       const none = exportOf(format);
       expect(none.status, none.stderr).toBe(0);
       expect(none.stderr).toMatch(new RegExp(`export: 0 ${format} records`));

@@ -77,6 +77,30 @@ describe('vitalwire export and bind', () => {
         gaps: [{ kind: 1, fromSeq: 3, toSeq: 3, fromTimeUs: T + 2 * H - 60e6, toTimeUs: T + 2 * H, reason: 1 }],
       }),
     );
+    // An SpO2 low alarm of the monitor while it serves P-77 (40 min), and one of the simulator.
+    const spo2Low = (t: number, flags: number) => ({
+      time: { gatewayTimeUs: t, deviceTimeUs: t },
+      id: 'AL-1',
+      mdc: 196652,
+      refid: 'MDC_EVT_LO',
+      text: 'SpO2 LOW',
+      priority: 4,
+      kind: 1,
+      state: 2,
+      phase: 1,
+      inactivation: 1,
+      sourceMdc: 150456,
+      sourceRefid: 'MDC_PULS_OXIM_SAT_O2',
+      sourceValue: 84,
+      sourceUnit: '%',
+      limits: '90-100',
+      limitLow: 90,
+      limitHigh: 100,
+      sourceContainment: '1.3.1.150456.2',
+      flags,
+    });
+    await put(a, publish(real, 'alarm', 1, { alarms: [spo2Low(T + 40 * 60e6, 0)] }));
+    await put(a, publish(sim, 'alarm', 1, { alarms: [spo2Low(T + 40 * 60e6, Flag.FLAG_SIMULATED)] }));
     await a.flush();
     await a.close();
     // The monitor serves patient P-77 in ICU-1 from 30 min to 90 min; the demo device is bound too (a mistake to survive).
@@ -143,8 +167,8 @@ describe('vitalwire export and bind', () => {
     for (const r of lines) expect(validateR4(r)).toEqual([]);
     const obs = lines.filter((r): r is Observation => r.resourceType === 'Observation');
     expect(lines.filter((r) => r.resourceType === 'Device')).toHaveLength(1);
-    // 12 Batches: 12 HR + 12 SpO2 + 2 BP panels, and one gap.
-    expect(obs).toHaveLength(27);
+    // 12 Batches: 12 HR + 12 SpO2 + 2 BP panels, one gap and the monitor's alarm (the simulator's stays out).
+    expect(obs).toHaveLength(28);
     expect(JSON.stringify(obs)).not.toMatch(/"value":20[01]\b/);
     const hr = obs.filter((o) => o.code.coding?.some((c) => c.code === '8867-4'));
     const boundHr = hr.filter((o) => o.subject);
@@ -208,6 +232,39 @@ describe('vitalwire export and bind', () => {
     ]);
     c.closeSync();
     db.closeSync();
+  });
+
+  it('PCD-04: one ORU^R40 per alarm, read back by the decoder with the bound bed; the simulator only on request', async () => {
+    const msgs = (await exportText('--format', 'pcd04')).split('\n').filter((m) => m.startsWith('MSH'));
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0]).toContain('PID|||P-77^^^');
+    const d = createHl7Decoder().decode(Buffer.from(msgs[0]!), { gatewayTimeUs: 1 });
+    if (!d.ok) throw new Error(JSON.stringify(d.error));
+    expect(d.value.bed).toBe('ICU-1');
+    expect(d.value.alarms).toHaveLength(1);
+    expect(d.value.alarms[0]).toMatchObject({
+      mdc: 196652,
+      refid: 'MDC_EVT_LO',
+      text: 'SpO2 LOW',
+      priority: 4,
+      kind: 1,
+      phase: 1,
+      state: 2,
+      inactivation: 1,
+      sourceMdc: 150456,
+      sourceValue: 84,
+      sourceUnit: '%',
+      limitLow: 90,
+      limitHigh: 100,
+    });
+    const all = (await exportText('--format', 'pcd04', '--include-demo'))
+      .split('\n')
+      .filter((m) => m.startsWith('MSH'));
+    expect(all).toHaveLength(2);
+    const sim = all.map((m) => createHl7Decoder().decode(Buffer.from(m), { gatewayTimeUs: 1 }));
+    expect(
+      sim.filter((r) => r.ok && ((r.value.alarms[0]?.flags ?? 0) & Flag.FLAG_DEMO) === Flag.FLAG_DEMO),
+    ).toHaveLength(1);
   });
 
   it('PCD-01: the decoder reads the export back, one message per Batch, with the bound bed', async () => {

@@ -25,9 +25,10 @@ import {
   type FhirOptions,
 } from './fhir.js';
 import { pcd01Messages, type Pcd01Counts } from './pcd01.js';
+import { pcd04Messages, type Pcd04Counts } from './pcd04.js';
 import { csvHeader, csvLines, TABULAR_COLUMNS, tabularRows, type TabularRow } from './tabular.js';
 
-export const EXPORT_FORMATS = ['fhir', 'pcd01', 'parquet', 'csv'] as const;
+export const EXPORT_FORMATS = ['fhir', 'pcd01', 'pcd04', 'parquet', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportRequest {
@@ -56,10 +57,19 @@ export interface ExportCounts {
   devices: number;
   records: number;
   pcd01?: Pcd01Counts;
+  pcd04?: Pcd04Counts;
 }
 
 const PAGE_US = 6 * 3_600_000_000;
 const PSEUDONYM_SYSTEM = 'urn:vitalwire:pseudonym';
+
+/** Counters of one page added to those of the pages before. */
+function sum<C extends object>(prev: C | undefined, next: C): C {
+  if (!prev) return { ...next };
+  const out = { ...prev } as Record<string, number>;
+  for (const [k, v] of Object.entries(next) as [string, number][]) out[k] = (out[k] ?? 0) + v;
+  return out as C;
+}
 
 async function write(out: Writable, s: string): Promise<void> {
   if (s && !out.write(s)) await once(out, 'drain');
@@ -121,7 +131,7 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
     let gaps = await selectRows(store, idx, 'gap', scope);
     const needWaves = req.format === 'fhir' || req.format === 'pcd01';
     let waves = needWaves ? await selectRows(store, idx, 'wave', scope) : [];
-    let alarms = req.format === 'fhir' ? await selectRows(store, idx, 'alarm', scope) : [];
+    let alarms = req.format === 'fhir' || req.format === 'pcd04' ? await selectRows(store, idx, 'alarm', scope) : [];
     if (deid) {
       obs = deid.rows('obs', obs);
       gaps = deid.rows('gap', gaps);
@@ -148,19 +158,16 @@ export async function runExport(archive: Archive, req: ExportRequest, out: Writa
       counts.records += resources.length;
       if (req.bundle) bundled.push(...resources);
       else await write(out, resources.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    } else if (req.format === 'pcd04') {
+      // IHE PCD-04 ORU^R40, one message per alarm row (pcd04.ts); the same batch layout as PCD-01.
+      const r = pcd04Messages(alarms, devices, { patientAuthority: req.fhir?.patientAuthority });
+      counts.records += r.messages.length;
+      counts.pcd04 = sum(counts.pcd04, r.counts);
+      await write(out, r.messages.map((m) => `${m}\n`).join(''));
     } else if (req.format === 'pcd01') {
       const r = pcd01Messages(obs, waves, devices, { patientAuthority: req.fhir?.patientAuthority });
       counts.records += r.messages.length;
-      const prev = counts.pcd01;
-      counts.pcd01 = prev
-        ? {
-            messages: prev.messages + r.counts.messages,
-            skippedUnmapped: prev.skippedUnmapped + r.counts.skippedUnmapped,
-            skippedUnit: prev.skippedUnit + r.counts.skippedUnit,
-            skippedNotNumeric: prev.skippedNotNumeric + r.counts.skippedNotNumeric,
-            skippedWaveOffset: prev.skippedWaveOffset + r.counts.skippedWaveOffset,
-          }
-        : r.counts;
+      counts.pcd01 = sum(counts.pcd01, r.counts);
       // HL7 v2 batch of messages: each segment ends in CR; a newline after each message keeps a file readable.
       await write(out, r.messages.map((m) => `${m}\n`).join(''));
     } else {

@@ -23,12 +23,12 @@ export interface Pcd01Counts {
 const unitByUcum = new Map<string, UnitCode>();
 for (const u of Object.values(UNITS)) if (!unitByUcum.has(u.ucum)) unitByUcum.set(u.ucum, u);
 
-function unitOf(unitMdc: number, ucum: string): UnitCode | undefined {
+export function unitOf(unitMdc: number, ucum: string): UnitCode | undefined {
   const byCode = unitMdc ? unitByMdc(unitMdc) : undefined;
   return byCode && byCode.ucum === ucum ? byCode : unitByUcum.get(ucum);
 }
 
-function obx8(flags: number): string[] {
+export function obx8(flags: number): string[] {
   const out: string[] = [];
   if (flags & Flag.FLAG_ABNORMAL) out.push('A');
   // A simulator's values have no marker of their own in HL7 v2: DEMO (IHE PCD TF-2 OBX-8) is the one a consumer
@@ -43,6 +43,41 @@ const EUI64 = /^[0-9A-F]{16}$/;
 export interface Pcd01Options {
   /** PID-3 assigning authority of patient identifiers. */
   patientAuthority?: string | undefined;
+}
+
+/**
+ * A message's header fields for an archived row: control id from its Batch, the device's EUI-64 and model where known,
+ * and bed, patient and encounter from the binding valid at the row's time; processing id T for test data.
+ */
+export function messageHeader(
+  r: Bound<{
+    site: string;
+    gateway: string;
+    device: string;
+    kind: string;
+    seq: number;
+    t_us: number;
+    flags: number;
+  }> & {
+    device_utc_offset_min: number | null;
+  },
+  devices: ReadonlyMap<string, DeviceInfo>,
+  o: Pcd01Options,
+) {
+  const d = devices.get(`${r.site}/${r.gateway}/${r.device}`);
+  const b = r.binding;
+  return {
+    controlId: `${r.site}.${r.gateway}.${r.device}.${r.kind}.${r.seq}`,
+    timeUs: r.t_us,
+    utcOffsetMin: r.device_utc_offset_min ?? 0,
+    ...(d && EUI64.test(d.hardwareId) ? { device: { eui64: d.hardwareId, model: d.model } } : {}),
+    ...(b ? { bed: { unit: '', bed: b.bed } } : {}),
+    ...(b?.patient
+      ? { patient: { id: b.patient, ...(o.patientAuthority ? { authority: o.patientAuthority } : {}) } }
+      : {}),
+    ...(b?.encounter ? { visit: b.encounter } : {}),
+    ...(r.quarantined && r.flags & Flag.FLAG_TEST ? { processingId: 'T' as const } : {}),
+  };
 }
 
 /** PCD-01 messages (each ends in CR) for numerics and waves; `devices` gives model and EUI-64 where known. */
@@ -60,22 +95,7 @@ export function pcd01Messages(
     skippedWaveOffset: 0,
   };
   const messages: string[] = [];
-  const header = (r: Bound<ObsRow | WaveRow>) => {
-    const d = devices.get(`${r.site}/${r.gateway}/${r.device}`);
-    const b = r.binding;
-    return {
-      controlId: `${r.site}.${r.gateway}.${r.device}.${r.kind}.${r.seq}`,
-      timeUs: r.t_us,
-      utcOffsetMin: r.device_utc_offset_min ?? 0,
-      ...(d && EUI64.test(d.hardwareId) ? { device: { eui64: d.hardwareId, model: d.model } } : {}),
-      ...(b ? { bed: { unit: '', bed: b.bed } } : {}),
-      ...(b?.patient
-        ? { patient: { id: b.patient, ...(o.patientAuthority ? { authority: o.patientAuthority } : {}) } }
-        : {}),
-      ...(b?.encounter ? { visit: b.encounter } : {}),
-      ...(r.quarantined && r.flags & Flag.FLAG_TEST ? { processingId: 'T' as const } : {}),
-    };
-  };
+  const header = (r: Bound<ObsRow | WaveRow>) => messageHeader(r, devices, o);
   const byBatch = new Map<string, Bound<ObsRow>[]>();
   for (const r of obs) {
     const k = `${r.site}/${r.gateway}/${r.device}/${r.kind}/${r.seq}/${r.quarantined}`;

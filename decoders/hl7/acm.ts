@@ -19,18 +19,20 @@ import { PARTITION, isEventCode, metricByMdc, partitionOf } from '../mdc.js';
 import { fitUnit } from '../units/units.js';
 import type { MessageContext } from './pcd01.js';
 
-const PRIORITY: Record<string, number> = {
+// The ACM vocabularies, text to enum. The PCD-04 encoder (encode.ts) writes the first text of each value, so a
+// message it writes reads back to the same enum here.
+export const PRIORITY: Record<string, number> = {
   PH: AlarmPriority.ALARM_PRIORITY_HIGH,
   PM: AlarmPriority.ALARM_PRIORITY_MEDIUM,
   PL: AlarmPriority.ALARM_PRIORITY_LOW,
   PN: AlarmPriority.ALARM_PRIORITY_NONE,
 };
-const KIND: Record<string, number> = {
+export const KIND: Record<string, number> = {
   SP: AlarmKind.ALARM_KIND_PHYSIOLOGICAL,
   ST: AlarmKind.ALARM_KIND_TECHNICAL,
   SA: AlarmKind.ALARM_KIND_ADVISORY,
 };
-const PHASE: Record<string, number> = {
+export const PHASE: Record<string, number> = {
   start: AlarmPhase.ALARM_PHASE_START,
   continue: AlarmPhase.ALARM_PHASE_CONTINUE,
   end: AlarmPhase.ALARM_PHASE_END,
@@ -42,12 +44,12 @@ const PHASE: Record<string, number> = {
   reset: AlarmPhase.ALARM_PHASE_RESET,
   stop: AlarmPhase.ALARM_PHASE_END,
 };
-const STATE: Record<string, number> = {
+export const STATE: Record<string, number> = {
   inactive: AlarmState.ALARM_STATE_INACTIVE,
   active: AlarmState.ALARM_STATE_ACTIVE,
   latched: AlarmState.ALARM_STATE_LATCHED,
 };
-const INACTIVATION: Record<string, number> = {
+export const INACTIVATION: Record<string, number> = {
   enabled: AlarmInactivation.ALARM_INACTIVATION_ENABLED,
   'audio-paused': AlarmInactivation.ALARM_INACTIVATION_AUDIO_PAUSED,
   'audio-off': AlarmInactivation.ALARM_INACTIVATION_AUDIO_OFF,

@@ -1,5 +1,7 @@
-// PCD-01 encoder: values in, an ORU^R01 message out (IHE PCD TF-2 layout). Simulators speak
-// through it, and round-trip tests check decode(encode(x)) = x. Text is escaped per HL7 2.7.
+// PCD-01 encoder: values in, an ORU^R01 message out (IHE PCD TF-2 layout); and PCD-04 (ACM): an alarm in, an
+// ORU^R40 out. Simulators and the archive's HL7 v2 export speak through it, and round-trip tests check
+// decode(encode(x)) = x. Text is escaped per HL7 2.7.
+import { INACTIVATION, KIND, PHASE, PRIORITY, STATE } from './acm.js';
 import { formatHl7Time } from './time.js';
 
 export interface EncodeNumeric {
@@ -46,6 +48,45 @@ export interface EncodePcd01 {
 }
 
 const PROFILE = 'IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO';
+const ACM_PROFILE = 'IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO';
+
+/** One alarm, its enums as the archive and the contract keep them (vitals.proto Alarm). */
+export interface EncodeAlarm {
+  /** Alarm instance id (OBR-3): the same across the alarm's phases. */
+  id: string;
+  event: { mdc: number; refid: string };
+  text: string;
+  /** AlarmPriority, AlarmKind, AlarmPhase, AlarmState, AlarmInactivation; 0 (unspecified): the facet is left out. */
+  priority: number;
+  kind: number;
+  phase: number;
+  state: number;
+  inactivation: number;
+  /** What raised it; with a value (in an MDC unit), the NM facet that carries value, unit and limits (OBX-7). */
+  source?: {
+    mdc: number;
+    refid: string;
+    /** OBX-4 of the source facet as the device sent it (vitals.proto source_containment), e.g. 1.3.1.150456.2. */
+    containment: string;
+    value?: { number: number; unitMdc: number; unitRefid: string; limits: string };
+  };
+  /** OBX-8 mode flags after abnormality, priority and kind (DEMO, TEST). */
+  flags?: string[];
+}
+
+export type EncodePcd04 = Omit<EncodePcd01, 'numerics' | 'waves'> & { alarm: EncodeAlarm };
+
+/** The first text of each value of an ACM vocabulary (acm.ts): what the decoder reads back to the same value. */
+function textOf(table: Record<string, number>): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const [t, v] of Object.entries(table)) if (!m.has(v)) m.set(v, t);
+  return m;
+}
+const PRIORITY_TEXT = textOf(PRIORITY);
+const KIND_TEXT = textOf(KIND);
+const PHASE_TEXT = textOf(PHASE);
+const STATE_TEXT = textOf(STATE);
+const INACTIVATION_TEXT = textOf(INACTIVATION);
 
 export function escapeHl7(s: string): string {
   return s
@@ -57,15 +98,25 @@ export function escapeHl7(s: string): string {
     .replace(/\r\n|\r|\n/g, '\\.br\\');
 }
 
+/** MSH, PID and PV1: the message's sender, patient and location. */
+function header(o: Omit<EncodePcd01, 'numerics' | 'waves'>, ts: string, type: string, acks: string, profile: string) {
+  const sender = o.sender ? `${escapeHl7(o.sender.name)}^${o.sender.eui64}^EUI-64` : 'VITALWIRE';
+  return [
+    `MSH|^~\\&|${sender}|VITALWIRE|||${ts}||${type}|${escapeHl7(o.controlId)}|${o.processingId ?? 'P'}|2.6|||${acks}||UNICODE UTF-8|||${profile}`,
+    o.patient ? `PID|||${escapeHl7(o.patient.id)}^^^${escapeHl7(o.patient.authority ?? '')}^MR` : 'PID|||',
+    pv1(o),
+  ];
+}
+
+const equipment = (o: Omit<EncodePcd01, 'numerics' | 'waves'>): string =>
+  o.device ? `${o.device.eui64}^${escapeHl7(o.device.model)}^${o.device.eui64}^EUI-64` : '';
+
 export function encodePcd01(o: EncodePcd01): string {
   const off = o.utcOffsetMin ?? 0;
   const ts = formatHl7Time(o.timeUs, off);
-  const sender = o.sender ? `${escapeHl7(o.sender.name)}^${o.sender.eui64}^EUI-64` : 'VITALWIRE';
-  const eq = o.device ? `${o.device.eui64}^${escapeHl7(o.device.model)}^${o.device.eui64}^EUI-64` : '';
+  const eq = equipment(o);
   const segs = [
-    `MSH|^~\\&|${sender}|VITALWIRE|||${ts}||ORU^R01^ORU_R01|${escapeHl7(o.controlId)}|${o.processingId ?? 'P'}|2.6|||NE|AL||UNICODE UTF-8|||${PROFILE}`,
-    o.patient ? `PID|||${escapeHl7(o.patient.id)}^^^${escapeHl7(o.patient.authority ?? '')}^MR` : 'PID|||',
-    pv1(o),
+    ...header(o, ts, 'ORU^R01^ORU_R01', 'NE|AL', PROFILE),
     `OBR|1|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(o.controlId)}^VITALWIRE|182777000^monitoring of patient^SCT|||${ts}`,
   ];
   let n = 0;
@@ -109,8 +160,46 @@ export function encodePcd01(o: EncodePcd01): string {
   return segs.join('\r') + '\r';
 }
 
+/**
+ * One alarm as IHE PCD-04 ORU^R40 (IHE PCD TF-2 B.8.3, the ACM profile): one OBR for the alarm, its facets as OBX rows
+ * told apart by a fifth OBX-4 level. Facet 1 in the Mindray form (decoders/hl7/acm.ts reads both forms): OBX-3
+ * MDC_EVT_ALARM, the event code as the CWE value with the text in its fifth component, OBX-8 abnormality ~ priority ~
+ * kind ~ mode flags. Facet 2 the source: an NM row of the metric with its value, unit and limits (OBX-7) when there is a
+ * value, else MDC_ATTR_ALERT_SOURCE naming it. Then phase, state and inactivation state, each when known.
+ */
+export function encodePcd04(o: EncodePcd04): string {
+  const ts = formatHl7Time(o.timeUs, o.utcOffsetMin ?? 0);
+  const a = o.alarm;
+  // The alarm's own level: the source facet's OBX-4 without its facet number (MDS.VMD.CHAN.METRIC.FACET).
+  const sc = a.source?.containment ?? '';
+  const c = sc.split('.').length === 5 ? sc.slice(0, sc.lastIndexOf('.')) : sc || '1.0.0.0';
+  const kind = KIND_TEXT.get(a.kind) ?? '';
+  const abnormal = kind === 'SP' ? 'H' : 'A';
+  const obx8 = [abnormal, PRIORITY_TEXT.get(a.priority) ?? '', kind, ...(a.flags ?? [])].filter(Boolean);
+  const segs = [
+    ...header(o, ts, 'ORU^R40^ORU_R40', 'AL|NE', ACM_PROFILE),
+    `OBR|1|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(a.id)}^VITALWIRE|196616^MDC_EVT_ALARM^MDC|||${ts}`,
+    `OBX|1|CWE|196616^MDC_EVT_ALARM^MDC|${c}.1|${a.event.mdc}^${a.event.refid}^MDC^^${escapeHl7(a.text)}|||${obx8.map(escapeHl7).join('~')}|||R|||${ts}||||${equipment(o)}`,
+  ];
+  let n = 1;
+  const s = a.source;
+  if (s?.value)
+    segs.push(
+      `OBX|${++n}|NM|${s.mdc}^${s.refid}^MDC|${sc || `${c}.2`}|${numText(s.value.number)}|${s.value.unitMdc}^${s.value.unitRefid}^MDC|${escapeHl7(s.value.limits)}||||R`,
+    );
+  else if (s) segs.push(`OBX|${++n}|CWE|68480^MDC_ATTR_ALERT_SOURCE^MDC|${c}.2|${s.mdc}^${s.refid}^MDC||||||R`);
+  const facet = (code: string, table: Map<number, string>, v: number): void => {
+    const t = table.get(v);
+    if (t) segs.push(`OBX|${++n}|ST|${code}|${c}.${n}|${t}||||||R`);
+  };
+  facet('68481^MDC_ATTR_EVENT_PHASE^MDC', PHASE_TEXT, a.phase);
+  facet('68482^MDC_ATTR_ALARM_STATE^MDC', STATE_TEXT, a.state);
+  facet('68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC', INACTIVATION_TEXT, a.inactivation);
+  return segs.join('\r') + '\r';
+}
+
 // PV1-2 I (inpatient), PV1-3 point of care ^ room ^ bed, PV1-19 visit number.
-function pv1(o: EncodePcd01): string {
+function pv1(o: Omit<EncodePcd01, 'numerics' | 'waves'>): string {
   const loc = o.bed ? `${escapeHl7(o.bed.unit)}^^${escapeHl7(o.bed.bed)}` : '';
   if (!o.visit) return o.bed ? `PV1||I|${loc}` : 'PV1||I';
   return `PV1||I|${loc}||||||||||||||||${escapeHl7(o.visit)}`;
