@@ -314,10 +314,18 @@ describe('vitalwire export and bind', () => {
     expect(shift).not.toBe(0);
     expect(Math.abs(shift)).toBeLessThanOrEqual(182 * 86_400_000_000);
     expect((await stat(join(dir, 'deidentify.key'))).mode & 0o777).toBe(0o600);
+    // The HL7 v2 formats too: the monitor's alarm with a pseudonym in PID-3, no identifier, no free text.
+    const hl7 = await exportText('--format', 'pcd04', '--deidentify');
+    const msgs = hl7.split('\n').filter((m) => m.startsWith('MSH'));
+    expect(msgs).toHaveLength(1);
+    for (const id of ['P-77', 'E-5', 'mon1', 'ICU-1', 'gw1', 'SpO2 LOW']) expect(hl7).not.toContain(id);
+    const back = createHl7Decoder().decode(Buffer.from(msgs[0]!), { gatewayTimeUs: 1 });
+    if (!back.ok) throw new Error(JSON.stringify(back.error));
+    expect(back.value.alarms[0]).toMatchObject({ mdc: 196652, sourceValue: 84 });
     const audit = await openFileAudit({ dir: join(dir, 'audit') }).list(['export']);
     expect(audit.at(-1)).toMatchObject({
       actor: 'tester',
-      subject: 'fhir',
+      subject: 'pcd04',
       after: { deidentified: true, includeDemo: false },
     });
   });
