@@ -30,7 +30,7 @@ export interface ArchiveTuning {
   /** Batches per store write. */
   loadBatchSize: number;
   /**
-   * The broker's event-loop utilization (0-1) over a load interval above which the load waits: the journal already
+   * The broker's event-loop utilization (0-1, looked at every PACE_MS) above which loads wait: the journal already
    * holds the data durably, and on a machine the broker shares, the loader's work at its peak delayed the broker's
    * messages by hundreds of milliseconds. 1: never wait.
    */
