@@ -68,6 +68,20 @@ describe('PCD-04 export', () => {
     expect(a?.time?.deviceTimeUs).toBe(Math.floor(row.t_us / 1000) * 1000);
   });
 
+  it("gives OBX-8 the event's own abnormality (L for a low limit), and facets their numbers when one is missing", () => {
+    const base = rowsOf(fullBatches(dev, T).alarm).alarm[0]!;
+    const rows = bound([
+      { ...base, mdc: 196652, refid: 'MDC_EVT_LO', alarm_text: 'SpO2 LOW' },
+      { ...base, idx: 1, mdc: 196680, refid: 'MDC_EVT_LEAD_OFF', alarm_kind: 2, source_mdc: 0, source_refid: '' },
+    ]);
+    const [low, leadOff] = pcd04Messages(rows, devices).messages.map(segments);
+    expect(low![4]!.split('|')[8]).toBe('L~PH~SP'); // HL7 table 0078: L below the low limit
+    expect(leadOff![4]!.split('|')[8]).toBe('A~PH~ST');
+    // No source facet (.2): phase, state and inactivation stay .3, .4 and .5 (IHE PCD TF-2 ACM facet numbering).
+    const subIds = leadOff!.filter((x) => x.startsWith('OBX')).map((x) => x.split('|')[4]!.split('.').at(-1));
+    expect(subIds).toEqual(['1', '3', '4', '5']);
+  });
+
   it('marks demo and simulated alarms DEMO and test alarms T, and counts what PCD-04 cannot carry', () => {
     const base = rowsOf(fullBatches(dev, T).alarm).alarm[0]!;
     const rows = bound(

@@ -173,9 +173,12 @@ export function encodePcd04(o: EncodePcd04): string {
   // The alarm's own level: the source facet's OBX-4 without its facet number (MDS.VMD.CHAN.METRIC.FACET).
   const sc = a.source?.containment ?? '';
   const c = sc.split('.').length === 5 ? sc.slice(0, sc.lastIndexOf('.')) : sc || '1.0.0.0';
-  const kind = KIND_TEXT.get(a.kind) ?? '';
-  const abnormal = kind === 'SP' ? 'H' : 'A';
-  const obx8 = [abnormal, PRIORITY_TEXT.get(a.priority) ?? '', kind, ...(a.flags ?? [])].filter(Boolean);
+  const obx8 = [
+    abnormality(a.event.refid),
+    PRIORITY_TEXT.get(a.priority) ?? '',
+    KIND_TEXT.get(a.kind) ?? '',
+    ...(a.flags ?? []),
+  ].filter(Boolean);
   const segs = [
     ...header(o, ts, 'ORU^R40^ORU_R40', 'AL|NE', ACM_PROFILE),
     `OBR|1|${escapeHl7(o.controlId)}^VITALWIRE|${escapeHl7(a.id)}^VITALWIRE|196616^MDC_EVT_ALARM^MDC|||${ts}`,
@@ -188,14 +191,26 @@ export function encodePcd04(o: EncodePcd04): string {
       `OBX|${++n}|NM|${s.mdc}^${s.refid}^MDC|${sc || `${c}.2`}|${numText(s.value.number)}|${s.value.unitMdc}^${s.value.unitRefid}^MDC|${escapeHl7(s.value.limits)}||||R`,
     );
   else if (s) segs.push(`OBX|${++n}|CWE|68480^MDC_ATTR_ALERT_SOURCE^MDC|${c}.2|${s.mdc}^${s.refid}^MDC||||||R`);
-  const facet = (code: string, table: Map<number, string>, v: number): void => {
+  // Facets keep their numbers (.3 phase, .4 state, .5 inactivation) when one before them is left out.
+  const facet = (code: string, no: number, table: Map<number, string>, v: number): void => {
     const t = table.get(v);
-    if (t) segs.push(`OBX|${++n}|ST|${code}|${c}.${n}|${t}||||||R`);
+    if (t) segs.push(`OBX|${++n}|ST|${code}|${c}.${no}|${t}||||||R`);
   };
-  facet('68481^MDC_ATTR_EVENT_PHASE^MDC', PHASE_TEXT, a.phase);
-  facet('68482^MDC_ATTR_ALARM_STATE^MDC', STATE_TEXT, a.state);
-  facet('68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC', INACTIVATION_TEXT, a.inactivation);
+  facet('68481^MDC_ATTR_EVENT_PHASE^MDC', 3, PHASE_TEXT, a.phase);
+  facet('68482^MDC_ATTR_ALARM_STATE^MDC', 4, STATE_TEXT, a.state);
+  facet('68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC', 5, INACTIVATION_TEXT, a.inactivation);
   return segs.join('\r') + '\r';
+}
+
+/**
+ * OBX-8's abnormality letter of an alarm (HL7 table 0078): H for a high-limit event, L for a low-limit one, else A.
+ * From the event code, since the archive keeps no letter (the decoder keeps only the mode flags of OBX-8): a low SpO2
+ * alarm must not leave as "high".
+ */
+function abnormality(eventRefid: string): string {
+  if (/^MDC_EVT_HI(_|$)/.test(eventRefid)) return 'H';
+  if (/^MDC_EVT_LO(_|$)/.test(eventRefid)) return 'L';
+  return 'A';
 }
 
 // PV1-2 I (inpatient), PV1-3 point of care ^ room ^ bed, PV1-19 visit number.
