@@ -325,17 +325,11 @@ export async function searchObservations(ctx: SearchContext, params: URLSearchPa
     }
     let included: Device[] = [];
     if (includes.length > 0) {
-      // Each device once, in the order first referenced; only devices the user may see (all are: rows were filtered).
-      const refs = new Set(resources.map((o) => o.device?.reference ?? '').filter((r) => r.startsWith('Device/')));
-      const seen = new Map<string, DeviceInfo>(
-        (await devicesSeen(ctx.store))
-          .filter((d) => ctx.allow(d.site, d.gateway, d.device))
-          .map((d) => [`Device/${deviceId(d.site, d.gateway, d.device)}`, d] as const),
-      );
-      included = [...refs].flatMap((r) => {
-        const d = seen.get(r);
-        return d ? [deviceResource(d)] : [];
-      });
+      // Each device the page references, once; only devices the user may see (all are: rows were filtered).
+      const refs = [...new Set(resources.map((o) => o.device?.reference ?? '').filter((r) => r.startsWith('Device/')))];
+      included = (await devicesById(ctx, refs))
+        .filter((d) => ctx.allow(d.site, d.gateway, d.device))
+        .map(deviceResource);
     }
     return { status: 200, body: bundle(ctx, 'Observation', resources, params, next, included) };
   } catch (err) {
@@ -386,7 +380,8 @@ export async function searchDevices(ctx: SearchContext, params: URLSearchParams)
  * the user's scope reads as not found, like one never seen (its existence is not the user's to learn).
  */
 export async function readDevice(ctx: SearchContext, id: string): Promise<SearchResult> {
-  const d = (await devicesSeen(ctx.store)).find(
+  // devicesById takes search values (comma lists, `Device/` prefixes); a read names one id exactly.
+  const d = (await devicesById(ctx, [id])).find(
     (x) => deviceId(x.site, x.gateway, x.device) === id && ctx.allow(x.site, x.gateway, x.device),
   );
   return d ? { status: 200, body: deviceResource(d) } : outcome(404, 'not-found', `Device/${id} is not known here`);

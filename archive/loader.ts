@@ -102,9 +102,10 @@ export class Loader {
    */
   hold(on: boolean): void {
     if (on) {
+      if (this.held) return;
       let resolve = (): void => undefined;
       const promise = new Promise<void>((r) => (resolve = r));
-      this.held ??= { promise, resolve };
+      this.held = { promise, resolve };
     } else if (this.held) {
       this.held.resolve();
       this.held = null;

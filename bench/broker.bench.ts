@@ -190,7 +190,7 @@ async function startVitalwire(
       'users: { file: users.yaml }',
       ...(redisUrl ? [`redis: { url: "${redisUrl}" }`] : []),
       // The embedded store on its defaults (journal commit 5 ms, loader every second in its own process at nice 19);
-      // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 19 }".
+      // VW_BENCH_BROKER_ARCHIVE adds keys, e.g. "loader: { nice: 10 }" or "loader: { deferAbove: 1 }" (no pacing).
       ...(archive
         ? [
             `archive: { dataDir: archive-${name}${process.env['VW_BENCH_BROKER_ARCHIVE'] ? `, ${process.env['VW_BENCH_BROKER_ARCHIVE']}` : ''} }`,

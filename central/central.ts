@@ -12,6 +12,7 @@ import type { Archive } from '../archive/archive.js';
 import { archiveConfigFromSection, openArchiveFromConfig, type ArchiveConfig } from '../archive/config.js';
 import { bundleDashboard } from '../dashboard/bundle.js';
 import type { Logger } from '../lib/log.js';
+import { boundedMemo } from '../lib/bounded-memo.js';
 import { parseStreamTopic } from '../lib/topics.js';
 import { startBroker, type Broker } from '../broker/broker.js';
 import { isLoopbackAddress } from '../broker/listeners.js';
@@ -67,14 +68,9 @@ export function archiveConfigOf(config: CentralConfig, baseDir: string): Archive
 export function archiveHook(archive: Archive): OnAccepted {
   // Whether a topic is a stream topic, remembered: a gateway publishes on a handful of topics, and parsing each
   // message's topic again was a tenth of what the archive adds to the broker's thread. Bounded: forgotten when full.
-  const isStream = new Map<string, boolean>();
+  const isStream = boundedMemo(STREAM_TOPICS_REMEMBERED, (topic) => parseStreamTopic(topic) !== null);
   return (topic, payload, done) => {
-    let stream = isStream.get(topic);
-    if (stream === undefined) {
-      if (isStream.size >= STREAM_TOPICS_REMEMBERED) isStream.clear();
-      isStream.set(topic, (stream = parseStreamTopic(topic) !== null));
-    }
-    if (!stream) return done();
+    if (!isStream.get(topic)) return done();
     archive.append(topic, payload, done);
   };
 }

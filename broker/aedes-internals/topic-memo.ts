@@ -5,6 +5,8 @@
 // docs/broker.md "Profile on one core"). A match is remembered per exact topic and forgotten on any change to the
 // subscriptions; the callers only read the arrays they get, so sharing one between calls is invisible to them.
 
+import { boundedMemo } from '../../lib/bounded-memo.js';
+
 /** Topics remembered before the memo starts again: bounds its memory whatever the publishers send. */
 export const TOPICS_REMEMBERED = 16_384;
 
@@ -22,19 +24,10 @@ function isMatcher(m: unknown): m is Matcher {
 
 /** Wraps a Qlobber in place: match() remembered per topic, forgotten by add(), remove() and clear(). */
 function memoizeMatcher(m: Matcher): void {
-  const memo = new Map<string, unknown>();
-  const match = m.match.bind(m);
+  const memo = boundedMemo(TOPICS_REMEMBERED, m.match.bind(m));
   const add = m.add.bind(m);
   const remove = m.remove.bind(m);
-  m.match = (topic: string) => {
-    let r = memo.get(topic);
-    if (r === undefined) {
-      if (memo.size >= TOPICS_REMEMBERED) memo.clear();
-      r = match(topic);
-      memo.set(topic, r);
-    }
-    return r;
-  };
+  m.match = (topic: string) => memo.get(topic);
   m.add = (...args: unknown[]) => {
     memo.clear();
     return add(...args);
@@ -53,7 +46,7 @@ function memoizeMatcher(m: Matcher): void {
 }
 
 /**
- * The broker's routing: its mqemitter's private `_matcher` (a Qlobber; mqemitter 6 adds a listener with `_matcher.add` in `on()`
+ * The broker's routing: its mqemitter's private `_matcher` (a Qlobber; mqemitter 7 adds a listener with `_matcher.add` in `on()`
  * and removes it with `_matcher.remove` one immediate after `removeListener()`). Returns false, changing nothing, for an
  * emitter without one (the cluster's Redis emitter routes on its own).
  */
@@ -79,8 +72,15 @@ interface OfflineLookup {
  */
 export function memoizeOfflineLookup(persistence: object): void {
   const p = persistence as OfflineLookup;
-  const memo = new Map<string, Promise<unknown>>();
   const lookup = p.subscriptionsByTopic.bind(p);
+  const memo = boundedMemo(TOPICS_REMEMBERED, (topic: string) => {
+    const r = lookup(topic);
+    // A failed lookup is not remembered: the next message asks again.
+    r.catch(() => {
+      if (memo.peek(topic) === r) memo.delete(topic);
+    });
+    return r;
+  });
   for (const name of ['addSubscriptions', 'removeSubscriptions', 'cleanSubscriptions'] as const) {
     const original = p[name].bind(p);
     p[name] = (...args: unknown[]) => {
@@ -88,18 +88,5 @@ export function memoizeOfflineLookup(persistence: object): void {
       return original(...args);
     };
   }
-  p.subscriptionsByTopic = (topic: string) => {
-    let r = memo.get(topic);
-    if (r === undefined) {
-      if (memo.size >= TOPICS_REMEMBERED) memo.clear();
-      r = lookup(topic);
-      // A failed lookup is not remembered: the next message asks again.
-      const mine = r;
-      mine.catch(() => {
-        if (memo.get(topic) === mine) memo.delete(topic);
-      });
-      memo.set(topic, r);
-    }
-    return r;
-  };
+  p.subscriptionsByTopic = (topic: string) => memo.get(topic);
 }
