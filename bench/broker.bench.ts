@@ -18,7 +18,8 @@ import { ensureDevPki, issueGatewayCert } from '../broker/pki.js';
 import { dataDirConfig, openArchiveReader } from '../archive/config.js';
 import { publish } from '../archive/test-kit.js';
 import { silentLogger } from '../lib/log.js';
-import { startCentralProcess } from '../broker/test-kit.js';
+import { deployedAllocatorEnv, startCentralProcess } from '../broker/test-kit.js';
+import { allocatorOf, type Allocator } from '../central/allocator.js';
 import { writeUsersFile } from '../broker/users-file.js';
 import { hashPassword } from '../broker/users.js';
 import { Batch as BatchFields } from '../proto/gen/fields.js';
@@ -167,6 +168,24 @@ async function waitPort(port: number, child: ChildProcess, what: string): Promis
   }
 }
 
+/**
+ * The environment vitalwire's brokers run with: the allocator of deploy/vitalwire-central.service (jemalloc), as a
+ * deployed central runs; VW_BENCH_BROKER_ALLOCATOR=glibc runs them on glibc's malloc instead, to compare.
+ */
+const BROKER_ENV: NodeJS.ProcessEnv = {
+  ...withoutAllocator(process.env),
+  ...(process.env['VW_BENCH_BROKER_ALLOCATOR'] === 'glibc' ? {} : deployedAllocatorEnv()),
+};
+
+/** An environment without allocator settings: Node as installed, glibc's malloc. */
+function withoutAllocator(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _p, MALLOC_CONF: _c, ...rest } = env;
+  return rest;
+}
+
+/** A process's allocator, from its memory map. */
+const allocatorOfPid = (pid: number): Allocator => allocatorOf(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+
 function stopChild(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((r) => {
@@ -180,7 +199,7 @@ async function startVitalwire(
   name: string,
   redisUrl: string | null,
   archive = false,
-): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+): Promise<{ url: string; pid: number; allocator: Allocator; stop(): Promise<void> }> {
   const cfg = join(dir, `${name}.yaml`);
   await writeFile(
     cfg,
@@ -207,8 +226,10 @@ async function startVitalwire(
   const p = await startCentralProcess(
     ['--config', cfg],
     (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
+    BROKER_ENV,
   );
-  return { url: `mqtts://127.0.0.1:${p.port}`, pid: p.child.pid ?? 0, stop: () => p.stop() };
+  const pid = p.child.pid ?? 0;
+  return { url: `mqtts://127.0.0.1:${p.port}`, pid, allocator: allocatorOfPid(pid), stop: () => p.stop() };
 }
 
 async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPassword: string): Promise<Target> {
@@ -282,7 +303,11 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
  * staging and parser fast path, no policy: what the policy costs) or bench/bare-tls.mjs (Node's TLS server doing
  * nothing: what vitalwire adds to a TLS connection's memory).
  */
-async function startReference(dir: string, script: 'bare-aedes' | 'bare-tls'): Promise<Target> {
+async function startReference(
+  dir: string,
+  script: 'bare-aedes' | 'bare-tls',
+  env: NodeJS.ProcessEnv = withoutAllocator(process.env),
+): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
   const name = script === 'bare-aedes' ? 'bare aedes' : 'bare tls';
   const files = [join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')];
@@ -291,7 +316,7 @@ async function startReference(dir: string, script: 'bare-aedes' | 'bare-tls'): P
     script === 'bare-aedes'
       ? ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
       : [new URL('./bare-tls.mjs', import.meta.url).pathname, ...files, TLS12_CIPHERS],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -717,9 +742,19 @@ export const bench: Bench = {
       else if (!bin) log('mosquitto not found (apt-get install mosquitto): no peer figures in this run');
       else log(`peer: ${bin}`);
       const useMosquitto = parts.has('mosquitto') && bin !== null;
+      let vwAllocator: Allocator | null = null;
       const vitalwire = async (name: string): Promise<Target> => {
         const vw = await startVitalwire(dir, name, null);
         stops.push(vw.stop);
+        if (vwAllocator === null) {
+          vwAllocator = vw.allocator;
+          log(
+            `vitalwire runs on ${vw.allocator === 'jemalloc' ? 'jemalloc, as deploy/vitalwire-central.service sets' : `${vw.allocator} malloc`}` +
+              (vw.allocator !== 'jemalloc' && !process.env['VW_BENCH_BROKER_ALLOCATOR']
+                ? ' (libjemalloc2 is not installed: apt-get install libjemalloc2)'
+                : ''),
+          );
+        }
         return {
           name: 'vitalwire',
           pubUrls: [vw.url],
@@ -762,12 +797,22 @@ export const bench: Bench = {
       }
       // Node's TLS server with the same certificate options doing nothing, measured the same way: vitalwire's goal is
       // its per-connection memory plus 8 KiB (issue 14).
+      // The reference runs on Node as installed (glibc's malloc), and again on vitalwire's allocator when that is
+      // another, so that both comparisons are in the run.
       let bareTlsRss: number | null = null;
+      let bareTlsSameRss: number | null = null;
       if (parts.has('baretls')) {
         const t = await startReference(dir, 'bare-tls');
         stops.push(t.stop);
         bareTlsRss = await memory(t, true);
         await t.stop();
+        if (vwAllocator === 'jemalloc') {
+          const j = await startReference(dir, 'bare-tls', BROKER_ENV);
+          stops.push(j.stop);
+          j.name = 'bare tls on jemalloc';
+          bareTlsSameRss = await memory(j, true);
+          await j.stop();
+        }
       }
       if (parts.has('aedes')) {
         const bare = await startReference(dir, 'bare-aedes');
@@ -811,6 +856,17 @@ export const bench: Bench = {
               unit: 'KiB',
               peer: 'bare node:tls server, same options',
               peerValue: bareTlsRss,
+            }),
+          );
+        if (bareTlsSameRss !== null)
+          out.push(
+            figure({
+              bench: 'broker',
+              metric: 'rss_kb_per_conn_tls_same_allocator',
+              value: vwRss,
+              unit: 'KiB',
+              peer: `bare node:tls server on ${vwAllocator ?? ''}`,
+              peerValue: bareTlsSameRss,
             }),
           );
       }

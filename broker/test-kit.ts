@@ -1,6 +1,7 @@
 // Shared fixtures for the broker suites: a real PKI on disk (CA, broker, gateway certificates good and bad), users,
 // and small helpers over real mqtt.js clients. Not a test file itself.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,12 +268,29 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vitalwire');
 
+/** The central's systemd unit: the tests and the bench take its allocator settings from it. */
+export const CENTRAL_UNIT = join(import.meta.dirname, '..', 'deploy', 'vitalwire-central.service');
+
+/**
+ * The allocator settings a deployed central runs with: the unit's `Environment=LD_PRELOAD=...` and
+ * `Environment=MALLOC_CONF=...` lines (unquoted, as the unit writes them).
+ */
+export function deployedAllocatorEnv(unitText = readFileSync(CENTRAL_UNIT, 'utf8')): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of unitText.matchAll(/^Environment=(LD_PRELOAD|MALLOC_CONF)=(\S+)$/gm)) env[m[1] ?? ''] = m[2] ?? '';
+  return env;
+}
+
 /** Starts `vitalwire central ...` and resolves once it printed 'central: ready', with the ports it printed. */
 export async function startCentralProcess(
   args: string[],
   nodeFlags: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeFlags, BIN, 'central', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'central', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentralProcess } from '../broker/test-kit.js';
+import { deployedAllocatorEnv, startCentralProcess } from '../broker/test-kit.js';
 
 /** GET (or POST `body`) over HTTPS trusting only `ca`. */
 function httpsText(url: string, ca: string, o: { origin?: string; body?: string } = {}) {
@@ -31,6 +31,12 @@ function httpsText(url: string, ca: string, o: { origin?: string; body?: string 
     req.on('error', reject);
     req.end(o.body);
   });
+}
+
+/** Whether ld.so can preload what `env` names (it only warns when it cannot). */
+function preloads(env: Record<string, string>): boolean {
+  const r = spawnSync(process.execPath, ['-e', ''], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return r.status === 0 && !r.stderr.includes('cannot be preloaded');
 }
 
 const ROOT = join(import.meta.dirname, '..');
@@ -168,7 +174,14 @@ describe('deploy/', () => {
       const check = run(['central', '--config', join(dir, 'central.yaml'), '--check-config']);
       expect(check.status, check.stderr).toBe(0);
       expect(check.stdout).toContain('single node');
-      central = await startCentralProcess(['--config', join(dir, 'central.yaml')]);
+      // With the unit's allocator (jemalloc preloaded), as systemd starts it.
+      const allocEnv = deployedAllocatorEnv();
+      expect(allocEnv['LD_PRELOAD']).toBe('libjemalloc.so.2');
+      central = await startCentralProcess(['--config', join(dir, 'central.yaml')], [], { ...process.env, ...allocEnv });
+      // A machine without libjemalloc2 gets ld.so's warning and glibc's malloc, and the central says so; CI installs it.
+      if (preloads(allocEnv) || process.env['VW_CI'])
+        expect(central.out()).toContain('central: memory allocator jemalloc\n');
+      else expect(central.out()).toContain('central: memory allocator glibc malloc (preload libjemalloc2');
       // The dashboard is HTTPS (fanout.tls), with the broker's certificate from `ca init`: trusted through the site CA.
       const url = /dashboard (https:\/\/\S+)/.exec(central.out())?.[1];
       expect(url, central.out()).toBeDefined();
