@@ -11,7 +11,7 @@ RUN npm run build
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 # jemalloc for the central (its compose services preload it, as deploy/vitalwire-central.service does): glibc's malloc
-# keeps about 30 KiB more per idle TLS connection resident (docs/broker.md "Memory per idle connection").
+# keeps about 40 KiB more per idle TLS connection resident (docs/broker.md "Memory per idle connection").
 RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./

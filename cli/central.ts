@@ -102,10 +102,10 @@ function printListening({ broker: b, fanout }: Central): void {
   process.stdout.write(`central: memory allocator ${allocatorLine(currentAllocator())}\n`);
 }
 
-/** What the start-up says of the allocator: on glibc's, each idle TLS connection costs about 30 KiB more. */
+/** What the start-up says of the allocator: on glibc's, each idle TLS connection costs about 40 KiB more. */
 function allocatorLine(a: Allocator): string {
   if (a === 'glibc')
-    return 'glibc malloc (preload libjemalloc2 as deploy/vitalwire-central.service does: about 30 KiB less per TLS connection, docs/broker.md)';
+    return 'glibc malloc (preload libjemalloc2 as deploy/vitalwire-central.service does: about 40 KiB less per TLS connection, docs/broker.md)';
   return a;
 }
 
