@@ -815,7 +815,7 @@ export const bench: Bench = {
         }
       }
       if (parts.has('aedes')) {
-        const bare = await startReference(dir, 'bare-aedes');
+        const bare = await startReference(dir, 'bare-aedes', BROKER_ENV); // on vitalwire's allocator: like for like
         stops.push(bare.stop);
         const bareSteps = await sweepOf(bare);
         await bare.stop();
