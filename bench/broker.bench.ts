@@ -283,7 +283,8 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
       '',
     ].join('\n'),
   );
-  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // As Debian runs it: an allocator preload in the caller's environment is for vitalwire's brokers only.
+  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutAllocator(process.env) });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   await waitPort(certPort, child, `mosquitto (${err})`);
