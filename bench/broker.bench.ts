@@ -306,17 +306,20 @@ async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPa
  */
 async function startReference(
   dir: string,
-  script: 'bare-aedes' | 'bare-tls',
+  script: 'bare-aedes' | 'bare-tls' | 'bare-relay',
   env: NodeJS.ProcessEnv = withoutAllocator(process.env),
 ): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
-  const name = script === 'bare-aedes' ? 'bare aedes' : 'bare tls';
+  const name = script.replace('-', ' ');
   const files = [join(tls, 'broker.key'), join(tls, 'broker.crt'), join(tls, 'ca.crt')];
+  // The CPU references take VW_BENCH_BROKER_NODE_FLAGS as vitalwire does (a profile of each in the same run).
+  const flags =
+    script === 'bare-tls' ? [] : (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
     script === 'bare-aedes'
-      ? ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
-      : [new URL('./bare-tls.mjs', import.meta.url).pathname, ...files, TLS12_CIPHERS],
+      ? [...flags, '--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
+      : [...flags, new URL(`./${script}.mjs`, import.meta.url).pathname, ...files, TLS12_CIPHERS],
     { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -623,6 +626,42 @@ function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult
 }
 
 /**
+ * CPU per message at 10k of the Node.js floor (bench/bare-relay.mjs), against mosquitto's and against vitalwire's in
+ * the same run: how much of vitalwire's gap to mosquitto Node's TLS sockets and event loop already hold.
+ */
+function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null): BenchResult[] {
+  const at10k = (xs: Step[] | null): Step | undefined => xs?.find((x) => x.offered === 10_000);
+  const r = at10k(relay);
+  if (!r) return [];
+  const out: BenchResult[] = [];
+  const m = at10k(mq);
+  if (m)
+    out.push(
+      figure({
+        bench: 'broker',
+        metric: 'node_floor_cpu_us_per_msg_10k',
+        value: r.cpuUsPerMsg,
+        unit: 'µs',
+        peer: 'mosquitto 2',
+        peerValue: m.cpuUsPerMsg,
+      }),
+    );
+  const v = at10k(vw);
+  if (v)
+    out.push(
+      figure({
+        bench: 'broker',
+        metric: 'over_node_floor_cpu_us_per_msg_10k',
+        value: v.cpuUsPerMsg,
+        unit: 'µs',
+        peer: 'bare Node.js relay',
+        peerValue: r.cpuUsPerMsg,
+      }),
+    );
+  return out;
+}
+
+/**
  * RSS growth per idle authenticated TLS connection (gateway certificates), in KiB: the marginal cost. A warm-up batch
  * of connections is made and kept first, so lazily loaded code (certificate parsing, JIT) and the heap's first growth
  * are not charged to the connections measured after it. Then three more batches, each kept open; the figure is their
@@ -726,10 +765,13 @@ export const bench: Bench = {
       const envRates = process.env['VW_BENCH_BROKER_RATES'];
       if (envRates) rates.splice(0, rates.length, ...envRates.split(',').map(Number));
       // VW_BENCH_BROKER_PARTS picks parts while working on one of them (default: all but 'aedes'; 'aedes' adds bare
-      // Aedes, no policy, to show what vitalwire's authentication, ACLs and limits cost per message; 'onecore' is the
-      // one-core variant, 'memory' the memory figure of vitalwire and mosquitto, 'baretls' the bare TLS server's).
+      // Aedes, no policy, to show what vitalwire's authentication, ACLs and limits cost per message; 'relay' is the
+      // Node.js floor at 10k; 'onecore' is the one-core variant, 'memory' the memory figure of vitalwire and mosquitto,
+      // 'baretls' the bare TLS server's).
       const parts = new Set(
-        (process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,memory,baretls,onecore,cluster,archive').split(','),
+        (process.env['VW_BENCH_BROKER_PARTS'] ?? 'single,mosquitto,relay,memory,baretls,onecore,cluster,archive').split(
+          ',',
+        ),
       );
       const stepMs = quick ? 2500 : 4000;
       // Three rounds per step in the quick run too: one round's p99 on a shared machine decides nothing (issue 14).
@@ -836,6 +878,25 @@ export const bench: Bench = {
             }),
           );
         }
+      }
+      // The least a Node.js broker does for this load (bench/bare-relay.mjs): Node's TLS sockets and event loop with
+      // two hundred lines of MQTT. Its CPU per message at 10k against mosquitto's is the floor under vitalwire's; only
+      // that step is run.
+      if (parts.has('relay') && rates.includes(10_000)) {
+        const relay = await startReference(dir, 'bare-relay', BROKER_ENV);
+        stops.push(relay.stop);
+        const relaySteps = await sweep(relay, {
+          ca,
+          pubs: load,
+          subs: fanout,
+          password,
+          rates: [10_000],
+          stepMs,
+          rounds,
+          log,
+        });
+        await relay.stop();
+        out.push(...floorFigures(vwSteps, relaySteps, mq?.steps ?? null));
       }
       if (parts.has('single')) out.push(...kneeFigures('', vwSteps, mq?.steps ?? null));
       if (vwRss !== null) {
