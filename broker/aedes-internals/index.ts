@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Duplex, type Readable } from 'node:stream';
 import { VitalwireError } from '../../lib/errors.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
+import { installFastWrite } from './fast-write.js';
 import { coalesceWrites } from './staged-writes.js';
 
 export { memoizeOfflineLookup, memoizeRouting } from './topic-memo.js';
@@ -90,11 +91,23 @@ export function checkTestedVersions(
 }
 
 /**
- * Before Aedes reads the stream: each turn's writes leave as one socket write (staged-writes.ts). Relies on
- * mqtt-packet 9's writeToStream writing a packet in pieces through write() and corking only when `cork` exists.
+ * Before Aedes reads the stream: each turn's writes leave as one socket write (staged-writes.ts), and PUBLISH and
+ * PUBACK are serialized straight into the stage (fast-write.ts). Relies on mqtt-packet 9's writeToStream writing a
+ * packet in pieces through write() and corking only when `cork` exists, and on Aedes' lib/write.js calling
+ * `writeToStream` on the mqtt-packet module at each write.
  */
 export function stageWrites(stream: Duplex): void {
+  if (!fastWriteInstalled) {
+    installFastWrite(resolveAedesDir());
+    fastWriteInstalled = true;
+  }
   coalesceWrites(stream);
+}
+let fastWriteInstalled = false;
+
+/** The directory of the Aedes package this module loads. */
+export function resolveAedesDir(): string {
+  return resolvedVersion('aedes', import.meta.dirname).dir;
 }
 
 /** Right after broker.handle(): the fast path in front of the client's mqtt-packet parser (Aedes' `client._parser`). */

@@ -28,6 +28,16 @@ const spareSlabs: Buffer[] = [];
 
 let pending: Stage[] = [];
 
+/** Each staged stream's stage, for the packet writer (fast-write.ts) that serializes straight into the slab. */
+const STAGE = Symbol('vitalwire.stage');
+type Staged = Duplex & { [STAGE]?: Stage };
+
+/** A stage with room reserved: the caller fills `slab` from `used` with the bytes promised to stageCommit. */
+export interface StageRoom {
+  readonly slab: Buffer;
+  readonly used: number;
+}
+
 function flushPending(): void {
   const list = pending;
   pending = [];
@@ -101,7 +111,6 @@ export function coalesceWrites(stream: Duplex): void {
       if (s.used > 0) flushStage(s);
     },
   };
-  const hwm = stream.writableHighWaterMark;
   const direct = (args: unknown[]): boolean => {
     flushStage(s);
     return (s.write as (...a: unknown[]) => boolean).apply(stream, args);
@@ -137,15 +146,41 @@ export function coalesceWrites(stream: Duplex): void {
       (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
     else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
     else s.slab.set(chunk as Uint8Array, s.used);
-    s.used += len;
-    if (!s.queued) {
-      s.queued = true;
-      if (pending.length === 0) setImmediate(flushPending);
-      pending.push(s);
-    }
-    const waiting = stream.writableLength;
-    if (waiting >= hwm) return false; // the socket's last write returned false: it will emit 'drain'
-    if (waiting + s.used >= hwm) return flushStage(s);
-    return true;
+    return commit(s, len);
   } as Duplex['write'];
+  (stream as Staged)[STAGE] = s;
+}
+
+/** Counts `len` more staged bytes, queues the turn's flush, and answers as write() would. */
+function commit(s: Stage, len: number): boolean {
+  s.used += len;
+  if (!s.queued) {
+    s.queued = true;
+    if (pending.length === 0) setImmediate(flushPending);
+    pending.push(s);
+  }
+  const waiting = s.stream.writableLength;
+  const hwm = s.stream.writableHighWaterMark;
+  if (waiting >= hwm) return false; // the socket's last write returned false: it will emit 'drain'
+  if (waiting + s.used >= hwm) return flushStage(s);
+  return true;
+}
+
+/**
+ * Room for `len` bytes at the end of `stream`'s stage, for a writer that serializes a whole packet in place; null when
+ * the stream is not staged, has ended, or the bytes would not fit a slab (the caller writes the usual way). The caller
+ * fills `slab` from `used` and then calls stageCommit with the room and the same length, before anything else is
+ * written to the stream. The room is the stage itself: nothing is allocated per packet.
+ */
+export function stageRoom(stream: Duplex, len: number): StageRoom | null {
+  const s = (stream as Staged)[STAGE];
+  if (s === undefined || len >= SLAB_BYTES || stream.destroyed || stream.writableEnded) return null;
+  if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
+  if (s.slab === null) s.slab = spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+  return s as StageRoom;
+}
+
+/** After stageRoom: the `len` bytes are in place. Returns what write() would have. */
+export function stageCommit(room: StageRoom, len: number): boolean {
+  return commit(room as Stage, len);
 }
