@@ -110,7 +110,7 @@ export function resolveLimits(o: Pick<BrokerOptions, 'limits' | 'lab'>): BrokerL
 
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   // The adapter patches private parts of these two: refuse to run on versions it was not tested with.
-  checkTestedVersions(['aedes', 'mqtt-packet', 'mqemitter', 'aedes-persistence']);
+  checkTestedVersions(['aedes', 'mqtt-packet', 'mqemitter', 'aedes-persistence', 'bl']);
   const lab = opts.lab === true;
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? silentLogger();

@@ -254,7 +254,7 @@ describe('the adapter against stock Aedes', () => {
 describe('the version check', () => {
   it('passes the installed versions, the ones this folder was tested with', () => {
     expect(() =>
-      checkTestedVersions(['aedes', 'mqtt-packet', 'ioredis', 'mqemitter', 'aedes-persistence']),
+      checkTestedVersions(['aedes', 'mqtt-packet', 'ioredis', 'mqemitter', 'aedes-persistence', 'bl']),
     ).not.toThrow();
     const v = installedVersions();
     expect(TESTED_VERSIONS.aedes).toContain(v.aedes[0]);
@@ -268,6 +268,7 @@ describe('the version check', () => {
       ['ioredis', '5.12.0'],
       ['mqemitter', '7.2.0'],
       ['aedes-persistence', '11.1.0'],
+      ['bl', '7.0.0'],
     ] as const) {
       const installed = { ...ok, [name]: [wrong] };
       expect(() => checkTestedVersions([name], installed)).toThrow(

@@ -186,4 +186,47 @@ describe('installFastParse', () => {
     expect(events).toEqual(run(chunks, false, v5));
     expect(events[0]?.[2]).toMatchObject({ properties: { contentType: 'a' } });
   });
+
+  it('keeps of the CONNECT only what mqtt-packet reads later, and parses what follows as mqtt-packet does', () => {
+    const connects = [
+      { protocolId: 'MQIsdp', protocolVersion: 3 },
+      { protocolId: 'MQTT', protocolVersion: 4 },
+      { protocolId: 'MQTT', protocolVersion: 4, bridgeMode: true },
+      { protocolId: 'MQTT', protocolVersion: 5 },
+    ] as const;
+    for (const c of connects) {
+      const v = { protocolVersion: c.protocolVersion };
+      const connect = mqttPacket.generate({
+        cmd: 'connect',
+        ...c,
+        clientId: 'gw-1',
+        clean: true,
+        keepalive: 30,
+        username: 'u',
+        password: Buffer.from('secret'),
+        will: { topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false },
+      });
+      const after = [
+        mqttPacket.generate(
+          { cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 1, messageId: 9, retain: false, dup: false },
+          v,
+        ),
+        mqttPacket.generate({ cmd: 'puback', messageId: 9 }, v),
+        mqttPacket.generate({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'a/#', qos: 1 }] }, v),
+      ];
+      const chunks = [connect, ...after];
+      // From a parser that knows no version yet, as Aedes makes them: the CONNECT sets it.
+      const events = run(chunks, true, {});
+      expect(events).toEqual(run(chunks, false, {}));
+      expect(events[0]?.[2]).toMatchObject({ cmd: 'connect', password: '0x736563726574' }); // Aedes still gets it all
+      const parser = mqttPacket.parser({}) as unknown as MqttParser;
+      installFastParse(parser);
+      parser.parse(connect);
+      expect(parser.settings).toEqual({
+        protocolVersion: c.protocolVersion,
+        bridgeMode: 'bridgeMode' in c ? true : undefined, // mqtt-packet sets it for a bridge only
+      });
+      expect('pipe' in parser._list).toBe(false); // a plain buffer list, no stream around it
+    }
+  });
 });

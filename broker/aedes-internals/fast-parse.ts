@@ -22,12 +22,16 @@ interface MqttPacket {
   messageId?: number;
 }
 const Packet = require('mqtt-packet/packet.js') as new () => MqttPacket;
+// The buffer list mqtt-packet's parser keeps, without the Duplex stream around it that `bl()` builds: the parser only
+// appends, reads and consumes (bl's BufferListStream is BufferList's methods on a readable-stream Duplex). 1,005
+// bytes of heap per connection against 88, measured alone.
+const BufferList = createRequire(require.resolve('mqtt-packet'))('bl/BufferList.js') as new () => { length: number };
 
 /** The parts of mqtt-packet's Parser this relies on (mqtt-packet 9, pinned in package.json). */
 export interface MqttParser {
   parse(buf: Buffer): number;
   emit(event: 'packet', packet: object): boolean;
-  settings: { protocolVersion?: number } | null;
+  settings: { protocolVersion?: number | undefined; bridgeMode?: boolean | undefined; cmd?: string } | null;
   packet: { length: number };
   _list: { length: number };
   _stateCounter: number;
@@ -37,9 +41,23 @@ export interface MqttParser {
 const PUBLISH = 3;
 const PUBACK_HEADER = 0x40; // PUBACK with its reserved flags 0 [MQTT-2.2.2-1]
 
-/** Puts the fast path in front of `parser.parse`. */
+/**
+ * Puts the fast path in front of `parser.parse`, and lightens what the parser holds for the connection's lifetime: its
+ * buffer list without a stream around it, and of the CONNECT packet it keeps as `settings` (client id, user name,
+ * password, Will) only the two fields it reads later.
+ */
 export function installFastParse(parser: MqttParser): void {
-  const slow = parser.parse;
+  // Swapped while empty, before the first byte; after an error mqtt-packet makes a new one (the client is closing).
+  if (parser._list.length === 0) parser._list = new BufferList();
+  const slowParse = parser.parse;
+  const slow = function parseAndForget(this: MqttParser, buf: Buffer): number {
+    const left = slowParse.call(this, buf);
+    const st = this.settings;
+    // mqtt-packet keeps the CONNECT as its settings; it reads protocolVersion and bridgeMode from it afterwards.
+    if (st !== null && st.cmd === 'connect')
+      this.settings = { protocolVersion: st.protocolVersion, bridgeMode: st.bridgeMode };
+    return left;
+  };
   let busy = false;
   let backlog: Buffer[] | null = null;
 

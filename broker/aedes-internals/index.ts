@@ -24,6 +24,8 @@ export const TESTED_VERSIONS = {
   // topic-memo.ts: mqemitter's private matcher, and the in-memory persistence's trie changing synchronously.
   mqemitter: ['7.1.0'],
   'aedes-persistence': ['11.0.0'],
+  // fast-parse.ts: bl's BufferList in place of the BufferListStream mqtt-packet's parser builds.
+  bl: ['6.1.6'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Internal = keyof typeof TESTED_VERSIONS;
@@ -50,12 +52,14 @@ function resolvedVersion(name: string, fromDir: string): { version: string; dir:
 /**
  * The installed versions that matter: Aedes; mqtt-packet as Aedes loads it (its parser and writer are what the fast
  * path and the staged writes stand in for) and as vitalwire loads it (the fast path builds mqtt-packet's Packet class);
- * ioredis as the cluster loads it; mqemitter and aedes-persistence as Aedes loads them (topic-memo.ts).
+ * ioredis as the cluster loads it; mqemitter and aedes-persistence as Aedes loads them (topic-memo.ts); bl as
+ * mqtt-packet loads it (fast-parse.ts).
  */
 export function installedVersions(): Record<Internal, string[]> {
   const here = import.meta.dirname;
   const aedes = resolvedVersion('aedes', here);
-  const packetForAedes = resolvedVersion('mqtt-packet', aedes.dir).version;
+  const packet = resolvedVersion('mqtt-packet', aedes.dir);
+  const packetForAedes = packet.version;
   const packetForUs = resolvedVersion('mqtt-packet', here).version;
   return {
     aedes: [aedes.version],
@@ -63,6 +67,7 @@ export function installedVersions(): Record<Internal, string[]> {
     ioredis: [resolvedVersion('ioredis', here).version],
     mqemitter: [resolvedVersion('mqemitter', aedes.dir).version],
     'aedes-persistence': [resolvedVersion('aedes-persistence', aedes.dir).version],
+    bl: [resolvedVersion('bl', packet.dir).version],
   };
 }
 
