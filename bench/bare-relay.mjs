@@ -6,12 +6,18 @@
 // min(requested, 1), filters with + and #), PUBLISH at QoS 0 and 1 (PUBACK, then a copy to each matching subscriber at
 // the lower QoS with its own packet identifier, held until PUBACKed), PINGREQ, DISCONNECT. Packets are read in place
 // from the chunk ('data' events, no stream buffering), and each connection's writes of one event-loop turn leave as one
-// socket write. No authentication, ACLs, retained messages, sessions, QoS 2 or limits: never a deployment.
+// socket write. Each PUBLISH on a stream topic gets vitalwire's own payload check (lib/batch-check.ts, compiled: a
+// Batch of that site, gateway, device and kind, as broker/payload-check.ts requires; a failure closes the connection),
+// since any broker vitalwire ships must do it; `nocheck` as the fifth argument leaves it out. No authentication, ACLs,
+// retained messages, sessions, QoS 2 or limits: never a deployment.
 import { readFileSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import { createServer } from 'node:tls';
+import { checkBatch } from '../dist/lib/batch-check.js';
+import { expectedBatch } from '../dist/broker/payload-check.js';
 
-const [keyPath, certPath, caPath, ciphers] = process.argv.slice(2);
+const [keyPath, certPath, caPath, ciphers, mode] = process.argv.slice(2);
+const check = mode !== 'nocheck';
 
 /** Subscribers: { conn, filter levels, qos }. */
 const subs = [];
@@ -98,8 +104,18 @@ function onPacket(c, buf, head, from, to) {
     const qos = (head >> 1) & 3;
     const topicEnd = from + 2 + ((buf[from] << 8) | buf[from + 1]);
     const payloadStart = qos > 0 ? topicEnd + 2 : topicEnd;
-    if (qos === 1) put(c, [0x40, 0x02, buf[topicEnd], buf[topicEnd + 1]]);
     const topic = buf.toString('utf8', from + 2, topicEnd);
+    if (check) {
+      if (c.topic !== topic) {
+        c.topic = topic;
+        c.expected = expectedBatch(topic);
+      }
+      if (c.expected !== null && checkBatch(buf.subarray(payloadStart, to), c.expected) !== null) {
+        c.socket.destroy();
+        return;
+      }
+    }
+    if (qos === 1) put(c, [0x40, 0x02, buf[topicEnd], buf[topicEnd + 1]]);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (matches(sub.levels, topic)) forward(sub, buf, from, topicEnd, payloadStart, to, qos);
@@ -140,7 +156,16 @@ const server = createServer(
     honorCipherOrder: true,
   },
   (socket) => {
-    const c = { socket, slab: Buffer.allocUnsafe(4096), used: 0, queued: false, nextId: 0, inflight: new Map() };
+    const c = {
+      socket,
+      slab: Buffer.allocUnsafe(4096),
+      used: 0,
+      queued: false,
+      nextId: 0,
+      inflight: new Map(),
+      topic: null,
+      expected: null,
+    };
     let rest = null;
     socket.on('data', (chunk) => {
       let buf = chunk;

@@ -629,7 +629,7 @@ function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult
  * CPU per message at 10k of the Node.js floor (bench/bare-relay.mjs), against mosquitto's and against vitalwire's in
  * the same run: how much of vitalwire's gap to mosquitto Node's TLS sockets and event loop already hold.
  */
-function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null): BenchResult[] {
+function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null, prefix = ''): BenchResult[] {
   const at10k = (xs: Step[] | null): Step | undefined => xs?.find((x) => x.offered === 10_000);
   const r = at10k(relay);
   if (!r) return [];
@@ -639,7 +639,7 @@ function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null): BenchResult
     out.push(
       figure({
         bench: 'broker',
-        metric: 'node_floor_cpu_us_per_msg_10k',
+        metric: `${prefix}node_floor_cpu_us_per_msg_10k`,
         value: r.cpuUsPerMsg,
         unit: 'µs',
         peer: 'mosquitto 2',
@@ -651,7 +651,7 @@ function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null): BenchResult
     out.push(
       figure({
         bench: 'broker',
-        metric: 'over_node_floor_cpu_us_per_msg_10k',
+        metric: `${prefix}over_node_floor_cpu_us_per_msg_10k`,
         value: v.cpuUsPerMsg,
         unit: 'µs',
         peer: 'bare Node.js relay',
@@ -956,6 +956,17 @@ export const bench: Bench = {
               await t.stop();
             }
             if (parts.has('single')) out.push(...kneeFigures('onecore_', vw1, mq1));
+            if (parts.has('relay') && rates.includes(10_000)) {
+              const relay = await startReference(dir, 'bare-relay', BROKER_ENV);
+              stops.push(relay.stop);
+              for (const pid of relay.pids) pin(pid, '1');
+              const relay1 = await sweep(
+                { ...relay, name: 'bare relay, one core' },
+                { ca, pubs: load, subs: fanout, password, rates: [10_000], stepMs, rounds, log },
+              );
+              await relay.stop();
+              out.push(...floorFigures(vw1, relay1, mq1, 'onecore_'));
+            }
           } finally {
             pin(process.pid, `0-${cores - 1}`);
           }
