@@ -34,7 +34,7 @@ function peerKey(s: Socket): string {
  */
 export class AuthDeadlines {
   readonly #o: AuthDeadlineOptions;
-  readonly #handshakes = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  readonly #handshakes = new Map<string, { socket: Socket; timer: NodeJS.Timeout; onClose: () => void }>();
   readonly #connects = new WeakMap<Socket, AuthDeadline>();
 
   constructor(o: AuthDeadlineOptions) {
@@ -50,22 +50,25 @@ export class AuthDeadlines {
       socket.destroy();
     }, this.#o.handshakeMs);
     timer.unref();
-    this.#handshakes.set(key, { socket, timer });
-    socket.once('close', () => {
+    const onClose = (): void => {
       clearTimeout(timer);
       if (this.#handshakes.get(key)?.socket === socket) this.#handshakes.delete(key);
-    });
+    };
+    this.#handshakes.set(key, { socket, timer, onClose });
+    socket.once('close', onClose);
   }
 
   /**
    * The handshake of this socket ended (a TLS socket), or a plain TCP socket was accepted (lab): it must now be
-   * authenticated within connectMs. Returns its deadline, which `of(socket)` also finds.
+   * authenticated within connectMs. Returns its deadline, which `of(socket)` also finds. Each phase lets go of its
+   * timer and listener when it ends: a connection lives for months and holds neither.
    */
   secured(socket: Socket): AuthDeadline {
     const key = peerKey(socket);
     const h = this.#handshakes.get(key);
     if (h) {
       clearTimeout(h.timer);
+      h.socket.off('close', h.onClose);
       this.#handshakes.delete(key);
     }
     let timer: NodeJS.Timeout | null = setTimeout(() => {
@@ -76,8 +79,10 @@ export class AuthDeadlines {
     timer.unref();
     const deadline: AuthDeadline = {
       met() {
-        if (timer) clearTimeout(timer);
+        if (timer === null) return;
+        clearTimeout(timer);
         timer = null;
+        socket.off('close', deadline.met);
       },
     };
     socket.once('close', deadline.met);

@@ -49,97 +49,108 @@ const PUBACK_HEADER = 0x40; // PUBACK with its reserved flags 0 [MQTT-2.2.2-1]
 export function installFastParse(parser: MqttParser): void {
   // Swapped while empty, before the first byte; after an error mqtt-packet makes a new one (the client is closing).
   if (parser._list.length === 0) parser._list = new BufferList();
-  const slowParse = parser.parse;
-  const slow = function parseAndForget(this: MqttParser, buf: Buffer): number {
-    const left = slowParse.call(this, buf);
-    const st = this.settings;
-    // mqtt-packet keeps the CONNECT as its settings; it reads protocolVersion and bridgeMode from it afterwards.
-    if (st !== null && st.cmd === 'connect')
-      this.settings = { protocolVersion: st.protocolVersion, bridgeMode: st.bridgeMode };
+  // Shared functions over per-parser state: a connection holds one small object, not four closures.
+  (parser as Fast)[FAST] = { slowParse: parser.parse, busy: false, backlog: null };
+  parser.parse = fastParse;
+}
+
+/** A parser's fast-path state: mqtt-packet's own parse, and the bytes a re-entrant call left for later. */
+interface FastState {
+  slowParse: (buf: Buffer) => number;
+  busy: boolean;
+  backlog: Buffer[] | null;
+}
+const FAST = Symbol('vitalwire.fastParse');
+type Fast = MqttParser & { [FAST]?: FastState };
+
+/** mqtt-packet's parse; then of the CONNECT it keeps as its settings, only protocolVersion and bridgeMode. */
+function slow(parser: MqttParser, st: FastState, buf: Buffer): number {
+  const left = st.slowParse.call(parser, buf);
+  const settings = parser.settings;
+  if (settings !== null && settings.cmd === 'connect')
+    parser.settings = { protocolVersion: settings.protocolVersion, bridgeMode: settings.bridgeMode };
+  return left;
+}
+
+/** Parses what it can from `buf`, returning where it stopped (buf.length when all of it). */
+function fast(parser: MqttParser, buf: Buffer): number {
+  const end = buf.length;
+  let pos = 0;
+  while (pos < end) {
+    const b0 = buf[pos] as number;
+    // Remaining Length, at most four bytes [MQTT-2.2.3]
+    let p = pos + 1;
+    let len = 0;
+    let shift = 0;
+    let b = 0x80;
+    while ((b & 0x80) !== 0) {
+      if (p >= end || shift > 21) return pos;
+      b = buf[p++] as number;
+      len += (b & 0x7f) << shift;
+      shift += 7;
+    }
+    const bodyEnd = p + len;
+    if (bodyEnd > end) return pos;
+    if (b0 >> 4 === PUBLISH) {
+      const qos = (b0 >> 1) & 3;
+      if (qos > 1 || len < 2) return pos;
+      const topicEnd = p + 2 + (((buf[p] as number) << 8) | (buf[p + 1] as number));
+      const idEnd = qos === 1 ? topicEnd + 2 : topicEnd;
+      if (idEnd > bodyEnd) return pos;
+      // Field by field in mqtt-packet's order, so both paths' packets share one hidden class.
+      const packet = new Packet();
+      packet.cmd = 'publish';
+      packet.retain = (b0 & 1) !== 0;
+      packet.qos = qos;
+      packet.dup = (b0 & 8) !== 0;
+      packet.length = len;
+      packet.topic = buf.toString('utf8', p + 2, topicEnd);
+      if (qos === 1) packet.messageId = ((buf[topicEnd] as number) << 8) | (buf[topicEnd + 1] as number);
+      packet.payload = buf.subarray(idEnd, bodyEnd); // a view of the chunk, as mqtt-packet's slice of one buffer is
+      pos = bodyEnd;
+      parser.emit('packet', packet);
+    } else if (b0 === PUBACK_HEADER && len === 2) {
+      const packet = new Packet();
+      packet.cmd = 'puback';
+      packet.length = 2;
+      packet.messageId = ((buf[p] as number) << 8) | (buf[p + 1] as number);
+      pos = bodyEnd;
+      parser.emit('packet', packet);
+    } else {
+      return pos;
+    }
+  }
+  return pos;
+}
+
+function run(parser: MqttParser, st: FastState, buf: Buffer): number {
+  const v = parser.settings?.protocolVersion;
+  // mqtt-packet between packets: nothing buffered, no header half read, no error to reset
+  const idle =
+    parser._list.length === 0 && parser._stateCounter === 0 && parser.packet.length === -1 && parser.error === null;
+  if (!idle || (v !== 4 && v !== 3)) return slow(parser, st, buf);
+  const pos = fast(parser, buf);
+  if (pos === buf.length) return 0;
+  return slow(parser, st, pos === 0 ? buf : buf.subarray(pos));
+}
+
+function fastParse(this: Fast, buf: Buffer): number {
+  const st = this[FAST] as FastState;
+  // A packet handler that reads the stream again re-enters parse: its bytes come after the ones still in hand.
+  if (st.busy) {
+    (st.backlog ??= []).push(buf);
+    return this._list.length;
+  }
+  st.busy = true;
+  try {
+    let left = run(this, st, buf);
+    while (st.backlog !== null) {
+      const later: Buffer[] = st.backlog;
+      st.backlog = null;
+      for (const b of later) left = run(this, st, b);
+    }
     return left;
-  };
-  let busy = false;
-  let backlog: Buffer[] | null = null;
-
-  /** Parses what it can from `buf` at `pos`, returning where it stopped (buf.length when all of it). */
-  const fast = (buf: Buffer): number => {
-    const end = buf.length;
-    let pos = 0;
-    while (pos < end) {
-      const b0 = buf[pos] as number;
-      // Remaining Length, at most four bytes [MQTT-2.2.3]
-      let p = pos + 1;
-      let len = 0;
-      let shift = 0;
-      let b = 0x80;
-      while ((b & 0x80) !== 0) {
-        if (p >= end || shift > 21) return pos;
-        b = buf[p++] as number;
-        len += (b & 0x7f) << shift;
-        shift += 7;
-      }
-      const bodyEnd = p + len;
-      if (bodyEnd > end) return pos;
-      if (b0 >> 4 === PUBLISH) {
-        const qos = (b0 >> 1) & 3;
-        if (qos > 1 || len < 2) return pos;
-        const topicEnd = p + 2 + (((buf[p] as number) << 8) | (buf[p + 1] as number));
-        const idEnd = qos === 1 ? topicEnd + 2 : topicEnd;
-        if (idEnd > bodyEnd) return pos;
-        // Field by field in mqtt-packet's order, so both paths' packets share one hidden class.
-        const packet = new Packet();
-        packet.cmd = 'publish';
-        packet.retain = (b0 & 1) !== 0;
-        packet.qos = qos;
-        packet.dup = (b0 & 8) !== 0;
-        packet.length = len;
-        packet.topic = buf.toString('utf8', p + 2, topicEnd);
-        if (qos === 1) packet.messageId = ((buf[topicEnd] as number) << 8) | (buf[topicEnd + 1] as number);
-        packet.payload = buf.subarray(idEnd, bodyEnd); // a view of the chunk, as mqtt-packet's slice of one buffer is
-        pos = bodyEnd;
-        parser.emit('packet', packet);
-      } else if (b0 === PUBACK_HEADER && len === 2) {
-        const packet = new Packet();
-        packet.cmd = 'puback';
-        packet.length = 2;
-        packet.messageId = ((buf[p] as number) << 8) | (buf[p + 1] as number);
-        pos = bodyEnd;
-        parser.emit('packet', packet);
-      } else {
-        return pos;
-      }
-    }
-    return pos;
-  };
-
-  const run = (buf: Buffer): number => {
-    const v = parser.settings?.protocolVersion;
-    // mqtt-packet between packets: nothing buffered, no header half read, no error to reset
-    const idle =
-      parser._list.length === 0 && parser._stateCounter === 0 && parser.packet.length === -1 && parser.error === null;
-    if (!idle || (v !== 4 && v !== 3)) return slow.call(parser, buf);
-    const pos = fast(buf);
-    if (pos === buf.length) return 0;
-    return slow.call(parser, pos === 0 ? buf : buf.subarray(pos));
-  };
-
-  parser.parse = function fastParse(buf: Buffer): number {
-    // A packet handler that reads the stream again re-enters parse: its bytes come after the ones still in hand.
-    if (busy) {
-      (backlog ??= []).push(buf);
-      return parser._list.length;
-    }
-    busy = true;
-    try {
-      let left = run(buf);
-      while (backlog !== null) {
-        const later: Buffer[] = backlog;
-        backlog = null;
-        for (const b of later) left = run(b);
-      }
-      return left;
-    } finally {
-      busy = false;
-    }
-  };
+  } finally {
+    st.busy = false;
+  }
 }

@@ -7,7 +7,10 @@ import type { Duplex } from 'node:stream';
 /** A connection's staged bytes: what mqtt-packet wrote to it during this turn of the event loop. */
 interface Stage {
   stream: Duplex;
+  /** The stream's own write, end and destroy, called after what is staged. */
   write: Duplex['write'];
+  end: Duplex['end'];
+  destroy: Duplex['destroy'];
   slab: Buffer | null;
   used: number;
   queued: boolean;
@@ -102,6 +105,8 @@ export function coalesceWrites(stream: Duplex): void {
   const s: Stage = {
     stream,
     write: stream.write,
+    end: stream.end,
+    destroy: stream.destroy,
     slab: null,
     used: 0,
     queued: false,
@@ -111,44 +116,53 @@ export function coalesceWrites(stream: Duplex): void {
       if (s.used > 0) flushStage(s);
     },
   };
-  const direct = (args: unknown[]): boolean => {
-    flushStage(s);
-    return (s.write as (...a: unknown[]) => boolean).apply(stream, args);
-  };
-  (stream as { cork?: unknown }).cork = undefined;
-  const destroy = stream.destroy;
-  stream.destroy = function flushThenDestroy(this: Duplex, ...args: Parameters<Duplex['destroy']>): Duplex {
-    if (!stream.destroyed && !stream.writableEnded) flushStage(s);
-    return destroy.apply(this, args);
-  } as Duplex['destroy'];
-  const end = stream.end;
-  stream.end = function flushThenEnd(this: Duplex, ...args: unknown[]): Duplex {
-    if (!stream.destroyed && !stream.writableEnded) flushStage(s);
-    return (end as (...a: unknown[]) => Duplex).apply(this, args);
-  } as Duplex['end'];
-  stream.write = function stagedWrite(this: Duplex, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    if (cb !== undefined || typeof encoding === 'function' || stream.destroyed || stream.writableEnded)
-      return direct([chunk, encoding, cb].slice(0, arguments.length));
-    let len: number;
-    const str = typeof chunk === 'string';
-    if (str) {
-      if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return direct([chunk, encoding]);
-      len = Buffer.byteLength(chunk);
-    } else if (chunk instanceof Uint8Array) {
-      len = chunk.length;
-    } else {
-      return direct([chunk, encoding].slice(0, arguments.length)); // let Writable raise its own error
-    }
-    if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
-    if (len >= SLAB_BYTES) return direct([chunk]); // a large payload goes as it is, after what was staged
-    if (s.slab === null) s.slab = spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
-    if (str)
-      (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
-    else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
-    else s.slab.set(chunk as Uint8Array, s.used);
-    return commit(s, len);
-  } as Duplex['write'];
   (stream as Staged)[STAGE] = s;
+  (stream as { cork?: unknown }).cork = undefined;
+  // Shared functions that find the stage on the stream: a connection holds one closure (`done`), not five.
+  stream.destroy = flushThenDestroy as Duplex['destroy'];
+  stream.end = flushThenEnd as Duplex['end'];
+  stream.write = stagedWrite as Duplex['write'];
+}
+
+/** After what is staged: a write the stage does not take. */
+function direct(s: Stage, args: unknown[]): boolean {
+  flushStage(s);
+  return (s.write as (...a: unknown[]) => boolean).apply(s.stream, args);
+}
+
+function flushThenDestroy(this: Staged, ...args: Parameters<Duplex['destroy']>): Duplex {
+  const s = this[STAGE] as Stage;
+  if (!this.destroyed && !this.writableEnded) flushStage(s);
+  return s.destroy.apply(this, args);
+}
+
+function flushThenEnd(this: Staged, ...args: unknown[]): Duplex {
+  const s = this[STAGE] as Stage;
+  if (!this.destroyed && !this.writableEnded) flushStage(s);
+  return (s.end as (...a: unknown[]) => Duplex).apply(this, args);
+}
+
+function stagedWrite(this: Staged, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+  const s = this[STAGE] as Stage;
+  if (cb !== undefined || typeof encoding === 'function' || this.destroyed || this.writableEnded)
+    return direct(s, [chunk, encoding, cb].slice(0, arguments.length));
+  let len: number;
+  const str = typeof chunk === 'string';
+  if (str) {
+    if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return direct(s, [chunk, encoding]);
+    len = Buffer.byteLength(chunk);
+  } else if (chunk instanceof Uint8Array) {
+    len = chunk.length;
+  } else {
+    return direct(s, [chunk, encoding].slice(0, arguments.length)); // let Writable raise its own error
+  }
+  if (s.slab !== null && s.used + len > s.slab.length) flushStage(s);
+  if (len >= SLAB_BYTES) return direct(s, [chunk]); // a large payload goes as it is, after what was staged
+  if (s.slab === null) s.slab = spareSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+  if (str) (s.slab as Buffer & { utf8Write(s: string, at: number, len: number): number }).utf8Write(chunk, s.used, len);
+  else if (len <= 8) for (let i = 0; i < len; i++) s.slab[s.used + i] = (chunk as Uint8Array)[i] as number;
+  else s.slab.set(chunk as Uint8Array, s.used);
+  return commit(s, len);
 }
 
 /** Counts `len` more staged bytes, queues the turn's flush, and answers as write() would. */
