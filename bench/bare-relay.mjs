@@ -10,14 +10,13 @@
 // Batch of that site, gateway, device and kind, as broker/payload-check.ts requires; a failure closes the connection),
 // since any broker vitalwire ships must do it; `nocheck` as the fifth argument leaves it out. No authentication, ACLs,
 // retained messages, sessions, QoS 2 or limits: never a deployment.
-import { readFileSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import { createServer } from 'node:tls';
+import { referenceTlsOptions } from './lib/reference-tls.mjs';
 import { checkBatch } from '../dist/lib/batch-check.js';
 import { expectedBatch } from '../dist/broker/payload-check.js';
 
-const [keyPath, certPath, caPath, ciphers, mode] = process.argv.slice(2);
-const check = mode !== 'nocheck';
+const check = process.argv[6] !== 'nocheck';
 
 /** Subscribers: { conn, filter levels, qos }. */
 const subs = [];
@@ -144,57 +143,45 @@ function onPacket(c, buf, head, from, to) {
   }
 }
 
-const server = createServer(
-  {
-    key: readFileSync(keyPath),
-    cert: readFileSync(certPath),
-    ca: readFileSync(caPath),
-    requestCert: true,
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-    ciphers,
-    honorCipherOrder: true,
-  },
-  (socket) => {
-    const c = {
-      socket,
-      slab: Buffer.allocUnsafe(4096),
-      used: 0,
-      queued: false,
-      nextId: 0,
-      inflight: new Map(),
-      topic: null,
-      expected: null,
-    };
-    let rest = null;
-    socket.on('data', (chunk) => {
-      let buf = chunk;
-      if (rest !== null) {
-        buf = Buffer.concat([rest, chunk]);
-        rest = null;
+const server = createServer(referenceTlsOptions(process.argv.slice(2)), (socket) => {
+  const c = {
+    socket,
+    slab: Buffer.allocUnsafe(4096),
+    used: 0,
+    queued: false,
+    nextId: 0,
+    inflight: new Map(),
+    topic: null,
+    expected: null,
+  };
+  let rest = null;
+  socket.on('data', (chunk) => {
+    let buf = chunk;
+    if (rest !== null) {
+      buf = Buffer.concat([rest, chunk]);
+      rest = null;
+    }
+    let at = 0;
+    while (at + 2 <= buf.length) {
+      let len = 0;
+      let shift = 0;
+      let i = at + 1;
+      let b = 0x80;
+      while ((b & 0x80) !== 0 && i < buf.length) {
+        b = buf[i++];
+        len += (b & 0x7f) << shift;
+        shift += 7;
       }
-      let at = 0;
-      while (at + 2 <= buf.length) {
-        let len = 0;
-        let shift = 0;
-        let i = at + 1;
-        let b = 0x80;
-        while ((b & 0x80) !== 0 && i < buf.length) {
-          b = buf[i++];
-          len += (b & 0x7f) << shift;
-          shift += 7;
-        }
-        if ((b & 0x80) !== 0 || i + len > buf.length) break;
-        onPacket(c, buf, buf[at], i, i + len);
-        at = i + len;
-      }
-      if (at < buf.length) rest = buf.subarray(at);
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      for (let i = subs.length - 1; i >= 0; i--) if (subs[i].conn === c) subs.splice(i, 1);
-    });
-  },
-);
+      if ((b & 0x80) !== 0 || i + len > buf.length) break;
+      onPacket(c, buf, buf[at], i, i + len);
+      at = i + len;
+    }
+    if (at < buf.length) rest = buf.subarray(at);
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    for (let i = subs.length - 1; i >= 0; i--) if (subs[i].conn === c) subs.splice(i, 1);
+  });
+});
 server.listen(0, '127.0.0.1', () => process.stdout.write(`bare relay on ${server.address().port}\n`));
 process.on('SIGTERM', () => process.exit(0));

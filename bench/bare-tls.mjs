@@ -3,19 +3,9 @@
 // by the bench) that does nothing with its connections. RSS per idle mutual-TLS connection against it is what
 // vitalwire adds to Node's TLS socket. Plain JavaScript run by node itself, as the broker runs from dist/: a TypeScript
 // loader's start-up garbage, freed while connections were measured, read as -79 KiB per connection. Never a deployment.
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:tls';
+import { referenceTlsOptions } from './lib/reference-tls.mjs';
 
-const [keyPath, certPath, caPath, ciphers] = process.argv.slice(2);
-const server = createServer({
-  key: readFileSync(keyPath),
-  cert: readFileSync(certPath),
-  ca: readFileSync(caPath),
-  requestCert: true,
-  rejectUnauthorized: false,
-  minVersion: 'TLSv1.2',
-  ciphers,
-  honorCipherOrder: true,
-});
+const server = createServer(referenceTlsOptions(process.argv.slice(2)));
 server.listen(0, '127.0.0.1', () => process.stdout.write(`bare tls on ${server.address().port}\n`));
 process.on('SIGTERM', () => process.exit(0));

@@ -589,6 +589,9 @@ function best(steps: Step[]): Step {
  * 10,000 msgs/s offered (a load both brokers carry, where per-message overheads that batching hides at the knee show),
  * against mosquitto when it ran. `prefix` names a variant ('onecore_').
  */
+/** The step at 10,000 msgs/s offered, a load every broker carries: per-message overheads show there. */
+const at10k = (xs: Step[] | null | undefined): Step | undefined => xs?.find((x) => x.offered === 10_000);
+
 function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult[] {
   const b = best(vw);
   const mb = mq ? best(mq) : null;
@@ -610,7 +613,6 @@ function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult
       ...peer(mb?.cpuUsPerMsg),
     }),
   ];
-  const at10k = (xs: Step[]): Step | undefined => xs.find((x) => x.offered === 10_000);
   const v10 = at10k(vw);
   if (v10)
     out.push(
@@ -630,7 +632,6 @@ function kneeFigures(prefix: string, vw: Step[], mq: Step[] | null): BenchResult
  * the same run: how much of vitalwire's gap to mosquitto Node's TLS sockets and event loop already hold.
  */
 function floorFigures(vw: Step[], relay: Step[], mq: Step[] | null, prefix = ''): BenchResult[] {
-  const at10k = (xs: Step[] | null): Step | undefined => xs?.find((x) => x.offered === 10_000);
   const r = at10k(relay);
   if (!r) return [];
   const out: BenchResult[] = [];
