@@ -22,8 +22,8 @@ const check = process.argv[6] !== 'nocheck';
 const subs = [];
 let pending = [];
 
-function matches(levels, topic) {
-  const t = topic.split('/');
+/** Whether a filter's levels match a topic's levels `t` (split once per PUBLISH, not per subscriber). */
+function matches(levels, t) {
   for (let i = 0; i < levels.length; i++) {
     const f = levels[i];
     if (f === '#') return i > 0 || t[0][0] !== '$';
@@ -114,10 +114,18 @@ function onPacket(c, buf, head, from, to) {
         return;
       }
     }
-    if (qos === 1) put(c, [0x40, 0x02, buf[topicEnd], buf[topicEnd + 1]]);
+    if (qos === 1) {
+      // PUBACK written in place: the one packet per message, no array for it
+      const at = reserve(c, 4);
+      c.slab[at] = 0x40;
+      c.slab[at + 1] = 0x02;
+      c.slab[at + 2] = buf[topicEnd];
+      c.slab[at + 3] = buf[topicEnd + 1];
+    }
+    const levels = subs.length === 0 ? null : topic.split('/');
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (matches(sub.levels, topic)) forward(sub, buf, from, topicEnd, payloadStart, to, qos);
+      if (matches(sub.levels, levels)) forward(sub, buf, from, topicEnd, payloadStart, to, qos);
     }
   } else if (type === 4) {
     c.inflight.delete((buf[from] << 8) | buf[from + 1]);

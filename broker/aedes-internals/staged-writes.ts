@@ -11,6 +11,8 @@ interface Stage {
   write: Duplex['write'];
   end: Duplex['end'];
   destroy: Duplex['destroy'];
+  /** The stream's writableHighWaterMark, read once: it does not change, and commit() runs per write. */
+  hwm: number;
   slab: Buffer | null;
   used: number;
   queued: boolean;
@@ -107,6 +109,7 @@ export function coalesceWrites(stream: Duplex): void {
     write: stream.write,
     end: stream.end,
     destroy: stream.destroy,
+    hwm: stream.writableHighWaterMark,
     slab: null,
     used: 0,
     queued: false,
@@ -174,7 +177,7 @@ function commit(s: Stage, len: number): boolean {
     pending.push(s);
   }
   const waiting = s.stream.writableLength;
-  const hwm = s.stream.writableHighWaterMark;
+  const hwm = s.hwm;
   if (waiting >= hwm) return false; // the socket's last write returned false: it will emit 'drain'
   if (waiting + s.used >= hwm) return flushStage(s);
   return true;
