@@ -25,5 +25,7 @@ USER node
 EXPOSE 8883 8884 8080 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "bin/vitalwire"]
+# The command itself, not `node bin/vitalwire`: its launcher picks Node's flags for the CPUs the container may use
+# (a --cpus quota of one CPU or less: the garbage collector on the main thread, docs/broker.md "One CPU").
+ENTRYPOINT ["bin/vitalwire"]
 CMD ["central", "--config", "/etc/vitalwire/central.yaml"]

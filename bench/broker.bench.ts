@@ -199,7 +199,8 @@ async function startVitalwire(
   name: string,
   redisUrl: string | null,
   archive = false,
-): Promise<{ url: string; pid: number; allocator: Allocator; stop(): Promise<void> }> {
+  cpus?: string,
+): Promise<{ url: string; pid: number; allocator: Allocator; gc: string; stop(): Promise<void> }> {
   const cfg = join(dir, `${name}.yaml`);
   await writeFile(
     cfg,
@@ -227,9 +228,11 @@ async function startVitalwire(
     ['--config', cfg],
     (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
     BROKER_ENV,
+    cpus,
   );
   const pid = p.child.pid ?? 0;
-  return { url: `mqtts://127.0.0.1:${p.port}`, pid, allocator: allocatorOfPid(pid), stop: () => p.stop() };
+  const gc = /central: garbage collector (.*)/.exec(p.out())?.[1] ?? '?';
+  return { url: `mqtts://127.0.0.1:${p.port}`, pid, allocator: allocatorOfPid(pid), gc, stop: () => p.stop() };
 }
 
 async function startMosquitto(dir: string, bin: string, pubs: Publisher[], subPassword: string): Promise<Target> {
@@ -308,6 +311,7 @@ async function startReference(
   dir: string,
   script: 'bare-aedes' | 'bare-tls' | 'bare-relay',
   env: NodeJS.ProcessEnv = withoutAllocator(process.env),
+  cpus?: string,
 ): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
   const name = script.replace('-', ' ');
@@ -315,11 +319,15 @@ async function startReference(
   // The CPU references take VW_BENCH_BROKER_NODE_FLAGS as vitalwire does (a profile of each in the same run).
   const flags =
     script === 'bare-tls' ? [] : (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(
-    process.execPath,
+  // On given CPUs: started there through taskset, with the collector bin/vitalwire's launcher picks for one CPU.
+  if (cpus !== undefined && !cpus.includes(',') && !cpus.includes('-')) flags.unshift('--single-threaded-gc');
+  const argv =
     script === 'bare-aedes'
       ? [...flags, '--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
-      : [...flags, new URL(`./${script}.mjs`, import.meta.url).pathname, ...files, TLS12_CIPHERS],
+      : [...flags, new URL(`./${script}.mjs`, import.meta.url).pathname, ...files, TLS12_CIPHERS];
+  const child = spawn(
+    cpus === undefined ? process.execPath : 'taskset',
+    cpus === undefined ? argv : ['-c', cpus, process.execPath, ...argv],
     { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -787,9 +795,10 @@ export const bench: Bench = {
       else log(`peer: ${bin}`);
       const useMosquitto = parts.has('mosquitto') && bin !== null;
       let vwAllocator: Allocator | null = null;
-      const vitalwire = async (name: string): Promise<Target> => {
-        const vw = await startVitalwire(dir, name, null);
+      const vitalwire = async (name: string, cpus?: string): Promise<Target> => {
+        const vw = await startVitalwire(dir, name, null, false, cpus);
         stops.push(vw.stop);
+        log(`vitalwire (${name}): garbage collector ${vw.gc}`);
         if (vwAllocator === null) {
           vwAllocator = vw.allocator;
           log(
@@ -934,9 +943,10 @@ export const bench: Bench = {
           );
       }
 
-      // The one-core variant: each broker pinned to core 1 (every thread of vitalwire's node: GC and libuv too), the
-      // load generator (this process and its worker threads) to core 0. Modest central hardware, and a fair match:
-      // mosquitto runs on one thread anyway, Node spreads its garbage collector over the spare core.
+      // The one-core variant: each broker on core 1 (every thread of vitalwire's node: GC and libuv too), the load
+      // generator (this process and its worker threads) to core 0. Modest central hardware, and a fair match: mosquitto
+      // runs on one thread anyway, Node spreads its garbage collector over the spare core. vitalwire and the relay start
+      // there (taskset -c 1), so vitalwire's launcher sees the one CPU it has, as on such a machine; mosquitto is pinned.
       if (parts.has('onecore')) {
         if (cores < 2) log('one-core variant left out: it needs two cores');
         else {
@@ -945,8 +955,8 @@ export const bench: Bench = {
             let vw1: Step[] = [];
             let mq1: Step[] | null = null;
             if (parts.has('single')) {
-              const t = await vitalwire('onecore');
-              for (const pid of t.pids) pin(pid, '1');
+              // Started on core 1, as `taskset -c 1 vitalwire central` or a cpuset would: its launcher sees one CPU.
+              const t = await vitalwire('onecore', '1');
               vw1 = await sweepOf({ ...t, name: 'vitalwire, one core' });
               await t.stop();
             }
@@ -958,9 +968,8 @@ export const bench: Bench = {
             }
             if (parts.has('single')) out.push(...kneeFigures('onecore_', vw1, mq1));
             if (parts.has('relay') && rates.includes(10_000)) {
-              const relay = await startReference(dir, 'bare-relay', BROKER_ENV);
+              const relay = await startReference(dir, 'bare-relay', BROKER_ENV, '1');
               stops.push(relay.stop);
-              for (const pid of relay.pids) pin(pid, '1');
               const relay1 = await sweep(
                 { ...relay, name: 'bare relay, one core' },
                 { ca, pubs: load, subs: fanout, password, rates: [10_000], stepMs, rounds, log },

@@ -281,16 +281,27 @@ export function deployedAllocatorEnv(unitText = readFileSync(CENTRAL_UNIT, 'utf8
   return env;
 }
 
-/** Starts `vitalwire central ...` and resolves once it printed 'central: ready', with the ports it printed. */
+/**
+ * Starts `vitalwire central ...` as systemd does, through the command's launcher (bin/vitalwire run as a program: it
+ * picks Node's flags for the CPUs it may use), and resolves once it printed 'central: ready', with the ports it printed.
+ * `nodeFlags` reach node through the launcher's VW_NODE_FLAGS; `cpus` (taskset's list) starts it on those CPUs only.
+ */
 export async function startCentralProcess(
   args: string[],
   nodeFlags: string[] = [],
   env: NodeJS.ProcessEnv = process.env,
+  cpus?: string,
 ): Promise<{ child: ChildProcess; port: number; out: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeFlags, BIN, 'central', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  const command = [BIN, 'central', ...args];
+  // taskset and the launcher both exec what follows them: child.pid is the central's node.
+  const child = spawn(
+    cpus === undefined ? BIN : 'taskset',
+    cpus === undefined ? command.slice(1) : ['-c', cpus, ...command],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, VW_NODE_FLAGS: nodeFlags.join(' ') },
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -10,6 +10,7 @@ import { redactRedisUrl } from '../broker/cluster.js';
 import { ensureDevPki } from '../broker/pki.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { currentAllocator, type Allocator } from '../central/allocator.js';
+import { availableParallelism } from 'node:os';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 
 export const centralCommand: CommandSpec = {
@@ -86,6 +87,7 @@ async function run(config: CentralConfig, baseDir: string, log: Logger, extra = 
 }
 
 function printListening({ broker: b, fanout }: Central): void {
+  process.stdout.write(`central: garbage collector ${gcLine(process.execArgv, availableParallelism())}\n`);
   if (b.mode === 'lab') {
     process.stderr.write(
       'central: LAB LISTENER: no authentication, no ACLs. For MQTT conformance suites on this machine only;\n' +
@@ -100,6 +102,13 @@ function printListening({ broker: b, fanout }: Central): void {
     process.stdout.write(`central: health and metrics on http port ${b.httpPort} (/healthz, /metrics)\n`);
   if (fanout) process.stdout.write(`central: dashboard ${fanout.url} (log in with a users-file account)\n`);
   process.stdout.write(`central: memory allocator ${allocatorLine(currentAllocator())}\n`);
+}
+
+/** What the start-up says of V8's collector: on one CPU its helper threads only take turns with the event loop. */
+export function gcLine(execArgv: readonly string[], cpus: number): string {
+  if (execArgv.includes('--single-threaded-gc')) return 'single-threaded';
+  if (cpus > 1) return `parallel (${cpus} CPUs)`;
+  return 'parallel on one CPU (started as `node bin/vitalwire`? The command bin/vitalwire runs it single-threaded there: docs/broker.md "One CPU")';
 }
 
 /** What the start-up says of the allocator: on glibc's, each idle TLS connection costs about 40 KiB more. */
