@@ -77,6 +77,11 @@ export interface BrokerOptions {
   now?: () => number;
   /** An Aedes persistence to use instead of the in-memory one (tests inject slow or failing ones). */
   persistence?: object;
+  /**
+   * The lean paths around Aedes' publish and clean-session deliveries (aedes-internals/lean-*.ts), on unless false:
+   * false only for bench/lean-paths.mjs, which measures what they save against Aedes' own in one process.
+   */
+  leanPaths?: boolean;
   /** Every accepted PUBLISH and Will; a QoS 1 PUBACK waits for its `done` (the central's archive: hooks/authorize-publish.ts). */
   onAccepted?: OnAccepted;
 }
@@ -176,7 +181,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const ownPersistence = !backend && !opts.persistence;
   const persistence = (backend?.persistence ?? opts.persistence ?? memoryPersistence()) as { destroy(): Promise<void> };
   // One broker's own in-memory sessions see every subscription change: topic lookups are remembered between changes.
-  if (ownPersistence) memoizeOfflineLookup(persistence);
+  const offline = ownPersistence ? memoizeOfflineLookup(persistence) : null;
   markRedeliveries(persistence); // [MQTT-3.3.1-1]: DUP 1 on what a reconnecting session gets again
   clearRetained = (topic) => {
     (persistence as unknown as RetainedStore)
@@ -228,10 +233,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     ctx.peerLog.close();
     throw err;
   }
-  ack = publishBeforeAck(aedes);
+  const lean = opts.leanPaths !== false;
+  ack = publishBeforeAck(aedes, lean ? offline : null);
   if (!backend) memoizeRouting(aedes); // the cluster's emitter routes through Redis and matches on its own
   watchBrokerEvents(ctx, aedes);
-  const onStream = acceptStreams(ctx, aedes);
+  const onStream = acceptStreams(ctx, aedes, lean);
 
   const onTlsError = (reason: string, fields: Record<string, unknown>): void => refuseConnect(ctx, reason, fields);
   const listeners: Listener[] = [];

@@ -6,14 +6,20 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AuthDeadline } from './auth-deadline.js';
-import { dedupeByEquality, fastParse, nonBlockingDrain, stageWrites } from './aedes-internals/index.js';
+import {
+  dedupeByEquality,
+  fastParse,
+  leanDeliveriesFor,
+  nonBlockingDrain,
+  stageWrites,
+} from './aedes-internals/index.js';
 import { disconnect, newConn, peerEvent, peerOf, refuseConnect, who, type BrokerContext } from './context.js';
 import { unbind } from './hooks/authenticate.js';
 import type { OnStream } from './listeners.js';
 import { bump } from './metrics.js';
 import { CONNACK_UNACCEPTABLE_PROTOCOL, connectProtocolLevel, MQTT_PUBLISH, PacketSizeGuard } from './packet-guard.js';
 
-export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
+export function acceptStreams(ctx: BrokerContext, broker: Aedes, lean = true): OnStream {
   const limits = ctx.limits;
   return (stream: Duplex, tls: TLSSocket | null, deadline: AuthDeadline): void => {
     // Sockets only (TLS or the lab's TCP): a ws stream's writes complete asynchronously, so a destroy right after a
@@ -23,6 +29,7 @@ export function acceptStreams(ctx: BrokerContext, broker: Aedes): OnStream {
     fastParse(client);
     const c = newConn(stream, tls, deadline);
     c.isRepeat = dedupeByEquality(client);
+    if (lean) leanDeliveriesFor(client, () => c.ready);
     ctx.conns.set(client, c);
     stream.once('close', () => unbind(ctx, client, c));
     nonBlockingDrain(client, stream, {

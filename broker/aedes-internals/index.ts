@@ -13,8 +13,11 @@ import { VitalwireError } from '../../lib/errors.js';
 import { installFastParse, type MqttParser } from './fast-parse.js';
 import { installFastWrite } from './fast-write.js';
 import { coalesceWrites } from './staged-writes.js';
+import { leanDeliveries } from './lean-deliver.js';
+import { leanPublish, type PublishFn } from './lean-publish.js';
+import type { OfflineLookupMemo } from './topic-memo.js';
 
-export { memoizeOfflineLookup, memoizeRouting } from './topic-memo.js';
+export { memoizeOfflineLookup, memoizeRouting, type OfflineLookupMemo } from './topic-memo.js';
 
 /** The versions each patch here was written against and tested with. */
 export const TESTED_VERSIONS = {
@@ -187,6 +190,14 @@ export function dedupeByEquality(client: Client): (packet: AedesPublishPacket) =
 }
 
 /**
+ * A clean session's QoS 1/2 deliveries of a turn written in one immediate (lean-deliver.ts); `live` as for
+ * nonBlockingDrain. Call after dedupeByEquality and before the client subscribes.
+ */
+export function leanDeliveriesFor(client: Client, live: () => boolean): void {
+  leanDeliveries(client, live, NO_DUPLICATES, resolveAedesDir());
+}
+
+/**
  * [MQTT-3.3.1-1] [MQTT-4.4.0-1]: a message re-sent to a reconnecting persistent session must carry DUP 1. Aedes
  * re-sends a session's queue from `persistence.outgoingStream(client)` (lib/handlers/connect.js emptyQueue) with the
  * DUP flag as stored, always 0. A queued message holds a packet identifier only once it was sent (Aedes gives one in
@@ -208,7 +219,7 @@ export function markRedeliveries(persistence: object): void {
   };
 }
 
-export type PublishFn = (packet: PublishPacket, client: Client | null, done: (err?: Error) => void) => void;
+export type { PublishFn } from './lean-publish.js';
 
 export interface PublishBeforeAck {
   /** Aedes' own publish (store retained, enqueue offline, route), called with the publishing client. */
@@ -220,11 +231,14 @@ export interface PublishBeforeAck {
 /**
  * For acknowledge-after-store ([MQTT-4.3.2-2], hooks/authorize-publish.ts). Aedes' publish handler
  * (lib/handlers/publish.js) sends the PUBACK and then calls `broker.publish(packet, client, done)`; the instance's
- * publish is wrapped so a packet already published from authorizePublish is not published twice.
+ * publish is wrapped so a packet already published from authorizePublish is not published twice. With `offline`
+ * (a single broker's remembered offline lookup) a message no persistent session waits for skips Aedes' series
+ * (lean-publish.ts).
  */
-export function publishBeforeAck(broker: Aedes): PublishBeforeAck {
+export function publishBeforeAck(broker: Aedes, offline: OfflineLookupMemo | null = null): PublishBeforeAck {
   const alreadyPublished = new WeakSet<object>();
-  const publish: PublishFn = (broker.publish as unknown as PublishFn).bind(broker);
+  const own: PublishFn = (broker.publish as unknown as PublishFn).bind(broker);
+  const publish = offline ? leanPublish(broker, own, offline, resolveAedesDir()) : own;
   const publishOnce = (
     packet: PublishPacket,
     client: Client | null | ((err?: Error) => void),

@@ -65,21 +65,39 @@ interface OfflineLookup {
   cleanSubscriptions(...args: unknown[]): Promise<unknown>;
 }
 
+/** What the remembered offline lookup already knows of a topic. */
+export interface OfflineLookupMemo {
+  /**
+   * The persistent subscriptions matching `topic` once its lookup has settled; undefined until then (the lookup is
+   * started here if it was not yet).
+   */
+  known(topic: string): readonly unknown[] | undefined;
+}
+
 /**
  * The in-memory persistence's `subscriptionsByTopic` (aedes-persistence 11: its trie changes synchronously inside the
  * three calls below, before their promises settle). Only for a persistence that sees every change through those
  * calls: never one shared between brokers, whose trie other brokers change.
  */
-export function memoizeOfflineLookup(persistence: object): void {
+export function memoizeOfflineLookup(persistence: object): OfflineLookupMemo {
   const p = persistence as OfflineLookup;
   const lookup = p.subscriptionsByTopic.bind(p);
-  const memo = boundedMemo(TOPICS_REMEMBERED, (topic: string) => {
-    const r = lookup(topic);
-    // A failed lookup is not remembered: the next message asks again.
-    r.catch(() => {
-      if (memo.peek(topic) === r) memo.delete(topic);
-    });
-    return r;
+  interface Entry {
+    readonly lookup: Promise<unknown>;
+    subs: readonly unknown[] | undefined;
+  }
+  const memo = boundedMemo(TOPICS_REMEMBERED, (topic: string): Entry => {
+    const entry: Entry = { lookup: lookup(topic), subs: undefined };
+    entry.lookup.then(
+      (subs) => {
+        if (Array.isArray(subs)) entry.subs = subs;
+      },
+      // A failed lookup is not remembered: the next message asks again.
+      () => {
+        if (memo.peek(topic) === entry) memo.delete(topic);
+      },
+    );
+    return entry;
   });
   for (const name of ['addSubscriptions', 'removeSubscriptions', 'cleanSubscriptions'] as const) {
     const original = p[name].bind(p);
@@ -88,5 +106,6 @@ export function memoizeOfflineLookup(persistence: object): void {
       return original(...args);
     };
   }
-  p.subscriptionsByTopic = (topic: string) => memo.get(topic);
+  p.subscriptionsByTopic = (topic: string) => memo.get(topic).lookup;
+  return { known: (topic) => memo.get(topic).subs };
 }
