@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AedesPublishPacket } from 'aedes';
 import { startCentral, type Central } from '../../central/central.js';
 import { centralConfig } from '../../central/config.js';
@@ -65,6 +65,7 @@ export class Rig {
       { name: 'observer', role: 'observer', sites: [SITE], hash: await hashPassword('observer-pw') },
     ]);
     // The same port again after a restart, as a real broker comes back at its address.
+    await this.releasePort();
     const config = centralConfig({ listen: { host: '127.0.0.1', port: this.port }, tls: this.brokerTls }, 'chaos rig');
     const central = await startCentral({
       config,
@@ -122,7 +123,30 @@ export class Rig {
     const c = this.central;
     this.central = null;
     await c?.close();
+    if (c) await this.holdPort();
   }
+
+  /**
+   * While the broker is down its port is held by a listener that resets every connection (a gateway sees its broker
+   * down either way), so no other test's socket takes it before the restart: a listening socket keeps the port out of
+   * both bind() and the ephemeral ports connect() picks.
+   */
+  private async holdPort(): Promise<void> {
+    const holder = createServer((s) => s.destroy());
+    const held = await new Promise<boolean>((resolve) => {
+      holder.once('error', () => resolve(false)); // taken already: the restart will say so
+      holder.listen(this.port, '127.0.0.1', () => resolve(true));
+    });
+    this.holder = held ? holder : null;
+  }
+
+  private async releasePort(): Promise<void> {
+    const h = this.holder;
+    this.holder = null;
+    if (h) await new Promise((r) => h.close(r));
+  }
+
+  private holder: Server | null = null;
 
   get url(): string {
     return `mqtts://127.0.0.1:${this.port}`;
@@ -144,6 +168,7 @@ export class Rig {
 
   async close(): Promise<void> {
     await this.stopBroker();
+    await this.releasePort();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
