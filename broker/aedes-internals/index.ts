@@ -113,10 +113,11 @@ export function stageWrites(stream: Duplex): void {
 }
 let fastWriteInstalled = false;
 
-/** The directory of the Aedes package this module loads. */
+/** The directory of the Aedes package this module loads (found once: it reads package.json files). */
 export function resolveAedesDir(): string {
-  return resolvedVersion('aedes', import.meta.dirname).dir;
+  return (aedesDir ??= resolvedVersion('aedes', import.meta.dirname).dir);
 }
+let aedesDir: string | null = null;
 
 /** Right after broker.handle(): the fast path in front of the client's mqtt-packet parser (Aedes' `client._parser`). */
 export function fastParse(client: Client): void {
