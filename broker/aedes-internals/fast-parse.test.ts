@@ -108,6 +108,21 @@ describe('installFastParse', () => {
     );
   });
 
+  it("builds its packets with the parser's own copy of mqtt-packet, whichever copy vitalwire itself loads", () => {
+    // Aedes may load another copy of mqtt-packet than vitalwire does (npm nests one when their ranges differ): the
+    // fast path's packets must be that parser's Packets. A subclass stands in for the other copy's class.
+    const parser = mqttPacket.parser({ protocolVersion: 4 }) as unknown as MqttParser & NodeJS.EventEmitter;
+    const Own = parser.packet.constructor as new () => object;
+    class OtherCopy extends Own {}
+    (parser as { packet: object }).packet = new OtherCopy();
+    installFastParse(parser);
+    const got: object[] = [];
+    parser.on('packet', (p: object) => got.push(p));
+    parser.parse(mqttPacket.generate({ cmd: 'puback', messageId: 7 }));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toBeInstanceOf(OtherCopy);
+  });
+
   it('reads a whole PUBLISH and PUBACK into mqtt-packet Packets without handing them to mqtt-packet', () => {
     const publish = mqttPacket.generate({
       cmd: 'publish',

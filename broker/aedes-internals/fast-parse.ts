@@ -6,10 +6,6 @@
 // partial packet, another type, QoS 2, a length or topic that does not add up, MQTT 5) goes to mqtt-packet unchanged,
 // from its first byte, and the fast path waits until mqtt-packet holds no partial packet before it takes over again:
 // packets keep their order and every error is mqtt-packet's own.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
 /** mqtt-packet's packet class: the parser's packets keep one shape, whichever path built them. */
 interface MqttPacket {
   cmd: string | null;
@@ -21,18 +17,15 @@ interface MqttPacket {
   payload: Buffer | null;
   messageId?: number;
 }
-const Packet = require('mqtt-packet/packet.js') as new () => MqttPacket;
-// The buffer list mqtt-packet's parser keeps, without the Duplex stream around it that `bl()` builds: the parser only
-// appends, reads and consumes (bl's BufferListStream is BufferList's methods on a readable-stream Duplex). 1,005
-// bytes of heap per connection against 88, measured alone.
-const BufferList = createRequire(require.resolve('mqtt-packet'))('bl/BufferList.js') as new () => { length: number };
-
+type PacketClass = new () => MqttPacket;
 /** The parts of mqtt-packet's Parser this relies on (mqtt-packet 9, pinned in package.json). */
 export interface MqttParser {
   parse(buf: Buffer): number;
   emit(event: 'packet', packet: object): boolean;
   settings: { protocolVersion?: number | undefined; bridgeMode?: boolean | undefined; cmd?: string } | null;
+  /** The packet being read: an instance of the parser's own mqtt-packet Packet class. */
   packet: { length: number };
+  /** bl's BufferListStream from `bl()`; bl 6 exports its BufferList class on that constructor. */
   _list: { length: number };
   _stateCounter: number;
   error: Error | null;
@@ -47,10 +40,17 @@ const PUBACK_HEADER = 0x40; // PUBACK with its reserved flags 0 [MQTT-2.2.2-1]
  * password, Will) only the two fields it reads later.
  */
 export function installFastParse(parser: MqttParser): void {
-  // Swapped while empty, before the first byte; after an error mqtt-packet makes a new one (the client is closing).
-  if (parser._list.length === 0) parser._list = new BufferList();
+  // The classes of the parser's own copy of mqtt-packet and bl, which need not be the copies vitalwire loads (Aedes
+  // resolves its own): the packets keep one class and one shape, whichever path built them.
+  const Packet = parser.packet.constructor as PacketClass;
+  // The buffer list without the Duplex stream around it that `bl()` builds: the parser only appends, reads and
+  // consumes (bl's BufferListStream is BufferList's methods on a readable-stream Duplex). 1,005 bytes of heap per
+  // connection against 88, measured alone. Swapped while empty, before the first byte; after an error mqtt-packet
+  // makes a new one (the client is closing).
+  const BufferList = (parser._list.constructor as { BufferList?: new () => { length: number } }).BufferList;
+  if (parser._list.length === 0 && typeof BufferList === 'function') parser._list = new BufferList();
   // Shared functions over per-parser state: a connection holds one small object, not four closures.
-  (parser as Fast)[FAST] = { slowParse: parser.parse, busy: false, backlog: null };
+  (parser as Fast)[FAST] = { slowParse: parser.parse, busy: false, backlog: null, Packet };
   parser.parse = fastParse;
 }
 
@@ -59,6 +59,8 @@ interface FastState {
   slowParse: (buf: Buffer) => number;
   busy: boolean;
   backlog: Buffer[] | null;
+  /** The parser's own Packet class. */
+  readonly Packet: PacketClass;
 }
 const FAST = Symbol('vitalwire.fastParse');
 type Fast = MqttParser & { [FAST]?: FastState };
@@ -73,7 +75,7 @@ function slow(parser: MqttParser, st: FastState, buf: Buffer): number {
 }
 
 /** Parses what it can from `buf`, returning where it stopped (buf.length when all of it). */
-function fast(parser: MqttParser, buf: Buffer): number {
+function fast(parser: MqttParser, Packet: PacketClass, buf: Buffer): number {
   const end = buf.length;
   let pos = 0;
   while (pos < end) {
@@ -129,7 +131,7 @@ function run(parser: MqttParser, st: FastState, buf: Buffer): number {
   const idle =
     parser._list.length === 0 && parser._stateCounter === 0 && parser.packet.length === -1 && parser.error === null;
   if (!idle || (v !== 4 && v !== 3)) return slow(parser, st, buf);
-  const pos = fast(parser, buf);
+  const pos = fast(parser, st.Packet, buf);
   if (pos === buf.length) return 0;
   return slow(parser, st, pos === 0 ? buf : buf.subarray(pos));
 }
