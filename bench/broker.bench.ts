@@ -311,7 +311,7 @@ async function startReference(
   dir: string,
   script: 'bare-aedes' | 'bare-tls' | 'bare-relay',
   env: NodeJS.ProcessEnv = withoutAllocator(process.env),
-  cpus?: string,
+  oneCpu?: string,
 ): Promise<Target> {
   const tls = join(dir, 'pki', 'tls');
   const name = script.replace('-', ' ');
@@ -319,15 +319,15 @@ async function startReference(
   // The CPU references take VW_BENCH_BROKER_NODE_FLAGS as vitalwire does (a profile of each in the same run).
   const flags =
     script === 'bare-tls' ? [] : (process.env['VW_BENCH_BROKER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  // On given CPUs: started there through taskset, with the collector bin/vitalwire's launcher picks for one CPU.
-  if (cpus !== undefined && !cpus.includes(',') && !cpus.includes('-')) flags.unshift('--single-threaded-gc');
+  // On one given CPU: started there through taskset, with the collector bin/vitalwire's launcher picks for one CPU.
+  if (oneCpu !== undefined) flags.unshift('--single-threaded-gc');
   const argv =
     script === 'bare-aedes'
       ? [...flags, '--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, ...files]
       : [...flags, new URL(`./${script}.mjs`, import.meta.url).pathname, ...files, TLS12_CIPHERS];
   const child = spawn(
-    cpus === undefined ? process.execPath : 'taskset',
-    cpus === undefined ? argv : ['-c', cpus, process.execPath, ...argv],
+    oneCpu === undefined ? process.execPath : 'taskset',
+    oneCpu === undefined ? argv : ['-c', oneCpu, process.execPath, ...argv],
     { stdio: ['ignore', 'pipe', 'inherit'], env },
   );
   const port = await new Promise<number>((resolve, reject) => {

@@ -2,6 +2,7 @@
 //   --config FILE        production: a validated config file (docs/broker.md); --check-config only validates it
 //   --lab --port N       the conformance listener: plain TCP, no authentication, no ACLs, loopback only
 //   (neither)            development: a dev CA under --data-dir, the broker on TLS and the dashboard fan-out
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { VitalwireError } from '../lib/errors.js';
 import { brokerOptions, centralConfig, loadCentralConfig, withRedis, type CentralConfig } from '../central/config.js';
@@ -10,7 +11,6 @@ import { redactRedisUrl } from '../broker/cluster.js';
 import { ensureDevPki } from '../broker/pki.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { currentAllocator, type Allocator } from '../central/allocator.js';
-import { availableParallelism } from 'node:os';
 import { helpText, intOption, parse, untilSignal, type CommandSpec } from './args.js';
 
 export const centralCommand: CommandSpec = {
@@ -105,7 +105,7 @@ function printListening({ broker: b, fanout }: Central): void {
 }
 
 /** What the start-up says of V8's collector: on one CPU its helper threads only take turns with the event loop. */
-export function gcLine(execArgv: readonly string[], cpus: number): string {
+function gcLine(execArgv: readonly string[], cpus: number): string {
   if (execArgv.includes('--single-threaded-gc')) return 'single-threaded';
   if (cpus > 1) return `parallel (${cpus} CPUs)`;
   return 'parallel on one CPU (started as `node bin/vitalwire`? The command bin/vitalwire runs it single-threaded there: docs/broker.md "One CPU")';

@@ -28,10 +28,9 @@ interface ClientInternals {
   emit(event: 'error', err: Error): boolean;
 }
 
+/** The fields mqtt-packet (and fast-write.ts) write for a PUBLISH; nothing else is copied per delivery. */
 interface OutgoingPublish {
   cmd: 'publish';
-  brokerId: string | undefined;
-  brokerCounter: number;
   topic: string;
   payload: Buffer | string;
   qos: number;
@@ -112,8 +111,6 @@ function send(c: ClientInternals, original: AedesPublishPacket, cb: Callback): v
   if (sub && (sub.qos ?? 0) < qos) qos = sub.qos ?? 0;
   const packet: OutgoingPublish = {
     cmd: 'publish',
-    brokerId: original.brokerId,
-    brokerCounter: original.brokerCounter,
     topic: original.topic,
     payload: original.payload,
     qos,
